@@ -1,0 +1,17 @@
+import {Command} from '@oclif/core'
+
+import {StackctlError} from './errors.js'
+
+/**
+ * Every stackctl command extends this: domain errors become one line saying what failed, one hint, and the
+ * documented exit code — never a stack trace (set DEBUG=stackctl:* for the details).
+ */
+export abstract class StackctlCommand extends Command {
+  protected override async catch(error: Error & {exitCode?: number}): Promise<unknown> {
+    if (error instanceof StackctlError) {
+      if (process.env.DEBUG && error.stack) this.logToStderr(error.stack)
+      this.error(error.message, {exit: error.exitCode, suggestions: error.suggestion ? [error.suggestion] : undefined})
+    }
+    return super.catch(error)
+  }
+}
