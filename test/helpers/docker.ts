@@ -1,0 +1,52 @@
+/**
+ * Shared helpers for integration tests against the real engine. Every resource a test creates gets a unique
+ * name from uniqueName() and is registered with a Cleanup, which removes it in an after hook even when the
+ * test failed. Tests never touch resources they did not create.
+ */
+import {randomBytes} from 'node:crypto'
+
+import Docker from 'dockerode'
+
+export const docker = new Docker()
+
+/** A Compose-valid, unique, lowercase name: `st-<prefix>-<random>`. */
+export function uniqueName(prefix: string): string {
+  return `st-${prefix}-${randomBytes(4).toString('hex')}`.toLowerCase()
+}
+
+export class Cleanup {
+  private readonly tasks: Array<() => Promise<unknown>> = []
+
+  container(name: string): string {
+    this.tasks.push(() => docker.getContainer(name).remove({force: true, v: true}))
+    return name
+  }
+
+  volume(name: string): string {
+    this.tasks.push(() => docker.getVolume(name).remove({force: true}))
+    return name
+  }
+
+  network(name: string): string {
+    this.tasks.push(() => docker.getNetwork(name).remove())
+    return name
+  }
+
+  add(task: () => Promise<unknown>): void {
+    this.tasks.push(task)
+  }
+
+  /** Runs every task, newest first (containers before the volumes they use); a missing resource is fine. */
+  async run(): Promise<void> {
+    const errors: unknown[] = []
+    while (this.tasks.length > 0) {
+      const task = this.tasks.pop()!
+      try {
+        await task()
+      } catch (error) {
+        if ((error as {statusCode?: number}).statusCode !== 404) errors.push(error)
+      }
+    }
+    if (errors.length > 0) throw new AggregateError(errors, 'cleanup failed')
+  }
+}
