@@ -1,0 +1,38 @@
+import {Flags} from '@oclif/core'
+
+import {StackctlCommand} from '../lib/base-command.js'
+import {configFlags, configInput} from '../lib/flags.js'
+import {ENV} from '../lib/config/stack-config.js'
+import {loadStack} from '../lib/stack/context.js'
+import {imageResolver} from '../lib/stack/image-resolver.js'
+import {buildLocalImages} from '../lib/stack/local-images.js'
+import {upStack, type UpResult} from '../lib/stack/up.js'
+
+export default class Up extends StackctlCommand {
+  static override summary = 'Render the stack, build the API image, start it and wait until it is healthy'
+  static override description = `Renders docker-compose.yml into the stack directory, builds the API image, starts PostgreSQL and the API
+through Docker Compose and waits until both report healthy, then prints the URL. On a running, unchanged stack
+nothing is recreated. The data lives on the named volume <project>_postgres_data and survives down/up.`
+  static override examples = [
+    '<%= config.bin %> up',
+    '<%= config.bin %> up --port 8080 --project-name demo',
+    '<%= config.bin %> up --image-source local --timeout 180',
+  ]
+  static override enableJsonFlag = true
+  static override flags = {
+    ...configFlags,
+    build: Flags.boolean({summary: 'Rebuild the API image even if it exists'}),
+    timeout: Flags.string({summary: 'Seconds to wait for both services to become healthy [default: 120]', env: ENV.timeoutSeconds}),
+    force: Flags.boolean({summary: 'Overwrite a hand-edited docker-compose.yml'}),
+  }
+
+  async run(): Promise<UpResult> {
+    const {flags} = await this.parse(Up)
+    const ctx = await loadStack(configInput(flags), {progress: (line) => this.logToStderr(line)})
+    const resolver = imageResolver(ctx.docker, () => buildLocalImages((line) => this.logToStderr(line)))
+    const result = await upStack(ctx, resolver, {build: flags.build, force: flags.force})
+    this.log(`stack '${result.project}' is up in ${result.seconds.toFixed(1)}s: ${result.url}`)
+    this.log(`data volume: ${result.volume.name}`)
+    return result
+  }
+}

@@ -1,0 +1,142 @@
+/**
+ * Docker Compose v2, driven through the process runner. Argument arrays are built by pure functions
+ * (unit-tested); this class only runs them and turns failures into typed errors.
+ */
+import createDebug from 'debug'
+
+import {ComposeNotFound, CommandNotFound, ProcessFailed} from '../errors.js'
+import {run, type RunOptions} from '../process/run.js'
+
+const debug = createDebug('stackctl:compose')
+
+export interface ComposeTarget {
+  project: string
+  composeFile: string
+  projectDirectory: string
+}
+
+export interface UpOptions {
+  build?: boolean
+  waitTimeoutSeconds: number
+  forceRecreate?: boolean
+  services?: string[]
+}
+
+/** Without a compose file (the stack directory is gone), Compose still finds the project by its labels. */
+export function baseArgs(target: ComposeTarget): string[] {
+  const files = target.composeFile
+    ? ['--project-directory', target.projectDirectory, '--file', target.composeFile]
+    : []
+  return ['compose', '--project-name', target.project, ...files]
+}
+
+export function upArgs(target: ComposeTarget, options: UpOptions): string[] {
+  return [
+    ...baseArgs(target),
+    'up',
+    '--detach',
+    '--wait',
+    '--wait-timeout',
+    String(Math.ceil(options.waitTimeoutSeconds)),
+    '--remove-orphans',
+    ...(options.build ? ['--build'] : []),
+    ...(options.forceRecreate ? ['--force-recreate'] : []),
+    ...(options.services ?? []),
+  ]
+}
+
+export function downArgs(target: ComposeTarget, options: {volumes?: boolean; timeoutSeconds?: number} = {}): string[] {
+  return [
+    ...baseArgs(target),
+    'down',
+    '--remove-orphans',
+    ...(options.volumes ? ['--volumes'] : []),
+    ...(options.timeoutSeconds === undefined ? [] : ['--timeout', String(options.timeoutSeconds)]),
+  ]
+}
+
+export function logsArgs(target: ComposeTarget, options: {service?: string; follow?: boolean; tail?: number}): string[] {
+  return [
+    ...baseArgs(target),
+    'logs',
+    ...(options.follow ? ['--follow'] : []),
+    ...(options.tail === undefined ? [] : ['--tail', String(options.tail)]),
+    ...(options.service ? [options.service] : []),
+  ]
+}
+
+/** Parses `docker compose version --short` output ("2.26.1", "v2.29.0-desktop.1") into its major version. */
+export function composeMajor(versionOutput: string): number | undefined {
+  const match = /^v?(\d+)\.\d+/.exec(versionOutput.trim())
+  return match ? Number(match[1]) : undefined
+}
+
+let verifiedVersion: string | undefined
+
+/** Makes sure Compose v2 is available; names what was found otherwise (e.g. the retired v1 `docker-compose`). */
+export async function assertComposeV2(): Promise<string> {
+  if (verifiedVersion) return verifiedVersion
+  const result = await run('docker', ['compose', 'version', '--short'], {reject: false})
+  const major = result.exitCode === 0 ? composeMajor(result.stdout) : undefined
+  if (major !== undefined && major >= 2) {
+    verifiedVersion = result.stdout.trim()
+    debug('compose %s', verifiedVersion)
+    return verifiedVersion
+  }
+  if (major !== undefined) throw new ComposeNotFound(`Compose ${result.stdout.trim()}`)
+  let legacy: string | undefined
+  try {
+    const v1 = await run('docker-compose', ['version', '--short'], {reject: false})
+    if (v1.exitCode === 0) legacy = `the retired docker-compose ${v1.stdout.trim()} (v1)`
+  } catch (error) {
+    if (!(error instanceof CommandNotFound)) throw error
+  }
+  throw new ComposeNotFound(legacy)
+}
+
+export class ComposeClient {
+  constructor(readonly target: ComposeTarget) {}
+
+  async up(options: UpOptions, runOptions: RunOptions = {}): Promise<void> {
+    await this.exec(upArgs(this.target, options), runOptions)
+  }
+
+  async down(options: {volumes?: boolean; timeoutSeconds?: number} = {}, runOptions: RunOptions = {}): Promise<void> {
+    await this.exec(downArgs(this.target, options), runOptions)
+  }
+
+  async logs(options: {service?: string; follow?: boolean; tail?: number}, runOptions: RunOptions = {}) {
+    return this.exec(logsArgs(this.target, options), runOptions)
+  }
+
+  /** `docker compose config --quiet`: validates the rendered file. */
+  async validate(): Promise<void> {
+    await this.exec([...baseArgs(this.target), 'config', '--quiet'])
+  }
+
+  private async exec(args: string[], runOptions: RunOptions = {}) {
+    try {
+      return await run('docker', args, runOptions)
+    } catch (error) {
+      if (error instanceof ProcessFailed) throw translateComposeFailure(error)
+      throw error
+    }
+  }
+}
+
+/** Turns Compose's best-known failure messages into errors that say what to do. */
+export function translateComposeFailure(error: ProcessFailed): ProcessFailed {
+  const port = /Bind for ([\d.:[\]]+):(\d+) failed: port is already allocated|listen tcp[46]? ([\d.:[\]]+):(\d+): bind: address already in use/.exec(
+    error.stderr,
+  )
+  if (port) {
+    const portNumber = port[2] ?? port[4]
+    return new ProcessFailed(
+      'docker compose up',
+      error.processExitCode,
+      `port ${portNumber} is already in use on the host`,
+      `choose another with --port or STACKCTL_PORT, or stop what is using port ${portNumber}`,
+    )
+  }
+  return error
+}

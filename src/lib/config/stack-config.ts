@@ -1,0 +1,163 @@
+/**
+ * The typed stack configuration: flags win over environment variables, which win over what the stack
+ * directory remembers from the last render, which wins over defaults. Everything is validated here, before
+ * anything runs, so a bad value is one clear line and exit 2.
+ */
+import path from 'node:path'
+
+import {UsageError} from '../errors.js'
+
+export const IMAGE_SOURCES = ['registry', 'local', 'auto'] as const
+export type ImageSource = (typeof IMAGE_SOURCES)[number]
+
+export interface StackConfig {
+  /** Compose project name; the data volume is `<project>_postgres_data`. */
+  project: string
+  /** Absolute path of the stack directory that holds the rendered files and the secret. */
+  dir: string
+  host: string
+  port: number
+  pgMajor: number
+  imageSource: ImageSource
+  /** Seconds `up` waits for both services to become healthy. */
+  timeoutSeconds: number
+}
+
+export interface StackConfigInput {
+  project?: string
+  dir?: string
+  host?: string
+  port?: number | string
+  pgMajor?: number | string
+  imageSource?: string
+  timeoutSeconds?: number | string
+}
+
+export const DEFAULTS = {
+  project: 'stackctl',
+  dir: '.stackctl',
+  host: '127.0.0.1',
+  port: 5000,
+  pgMajor: 17,
+  imageSource: 'auto' as ImageSource,
+  timeoutSeconds: 120,
+}
+
+export const ENV = {
+  project: 'STACKCTL_PROJECT',
+  dir: 'STACKCTL_DIR',
+  host: 'STACKCTL_HOST',
+  port: 'STACKCTL_PORT',
+  pgMajor: 'STACKCTL_PG_MAJOR',
+  imageSource: 'STACKCTL_IMAGE_SOURCE',
+  timeoutSeconds: 'STACKCTL_TIMEOUT',
+} as const
+
+export const DB_USER = 'postgres'
+export const DB_NAME = 'visits'
+export const VOLUME_KEY = 'postgres_data'
+export const APP_CONTAINER_PORT = 5000
+
+export function volumeName(project: string): string {
+  return `${project}_${VOLUME_KEY}`
+}
+
+export function appUrl(config: Pick<StackConfig, 'host' | 'port'>): string {
+  const host = config.host.includes(':') ? `[${config.host}]` : config.host
+  return `http://${host}:${config.port}`
+}
+
+/** Only the stack directory, resolved from a flag, the environment or the default. */
+export function resolveStackDir(flag: string | undefined, env: NodeJS.ProcessEnv, cwd: string): string {
+  return path.resolve(cwd, flag || env[ENV.dir] || DEFAULTS.dir)
+}
+
+/**
+ * Merges the layers and validates every value.
+ * @param remembered settings saved in the stack directory by the last render (may be empty)
+ */
+export function resolveStackConfig(
+  flags: StackConfigInput,
+  env: NodeJS.ProcessEnv,
+  remembered: StackConfigInput = {},
+  cwd = process.cwd(),
+): StackConfig {
+  const pick = <K extends keyof StackConfigInput>(key: K) => flags[key] ?? nonEmpty(env[ENV[key]]) ?? remembered[key]
+  return {
+    project: validateProjectName(String(pick('project') ?? DEFAULTS.project)),
+    dir: resolveStackDir(flags.dir, env, cwd),
+    host: validateHost(String(pick('host') ?? DEFAULTS.host)),
+    port: parsePort(pick('port') ?? DEFAULTS.port),
+    pgMajor: parsePgMajor(pick('pgMajor') ?? DEFAULTS.pgMajor),
+    imageSource: parseImageSource(String(pick('imageSource') ?? DEFAULTS.imageSource)),
+    timeoutSeconds: parseTimeout(pick('timeoutSeconds') ?? DEFAULTS.timeoutSeconds),
+  }
+}
+
+function nonEmpty(value: string | undefined): string | undefined {
+  return value === undefined || value === '' ? undefined : value
+}
+
+const PROJECT_NAME = /^[a-z0-9][a-z0-9_-]*$/
+
+export function validateProjectName(name: string): string {
+  if (!PROJECT_NAME.test(name)) {
+    throw new UsageError(
+      `invalid project name '${name}': Compose allows lowercase letters, digits, '-' and '_', starting with a letter or digit`,
+      `try --project-name ${suggestProjectName(name)}`,
+    )
+  }
+  return name
+}
+
+function suggestProjectName(name: string): string {
+  const cleaned = name
+    .toLowerCase()
+    .replace(/[^a-z0-9_-]+/g, '-')
+    .replace(/^[^a-z0-9]+/, '')
+  return cleaned || DEFAULTS.project
+}
+
+export function parsePort(value: number | string): number {
+  const port = Number(value)
+  if (!Number.isInteger(port) || port < 1 || port > 65535) {
+    throw new UsageError(`invalid port '${value}': must be an integer from 1 to 65535`, 'try --port 5000')
+  }
+  return port
+}
+
+function parsePgMajor(value: number | string): number {
+  const major = Number(value)
+  if (!Number.isInteger(major) || major < 12 || major > 99) {
+    throw new UsageError(`invalid PostgreSQL major version '${value}'`, 'try --pg-major 17')
+  }
+  return major
+}
+
+function parseImageSource(value: string): ImageSource {
+  if (!(IMAGE_SOURCES as readonly string[]).includes(value)) {
+    throw new UsageError(`unknown image source '${value}'`, `use one of: ${IMAGE_SOURCES.join(', ')}`)
+  }
+  return value as ImageSource
+}
+
+function parseTimeout(value: number | string): number {
+  const seconds = Number(value)
+  if (!Number.isFinite(seconds) || seconds <= 0 || seconds > 3600) {
+    throw new UsageError(`invalid timeout '${value}': must be a number of seconds from 1 to 3600`, 'try --timeout 120')
+  }
+  return seconds
+}
+
+function validateHost(host: string): string {
+  // An address to bind on, not a name: Compose publishes on an IP.
+  const ipv4 = /^(\d{1,3})(\.\d{1,3}){3}$/
+  if (ipv4.test(host) && host.split('.').every((part) => Number(part) <= 255)) return host
+  if (/^[0-9a-f:]+$/i.test(host) && host.includes(':')) return host
+  throw new UsageError(`invalid host address '${host}': must be an IP address to publish on`, 'try --host 127.0.0.1')
+}
+
+/** Flag definitions' pgMajor → the PostgreSQL data path inside the container (the official image moved it in 18). */
+export function pgDataMountPath(pgMajor: number): string {
+  return pgMajor >= 18 ? '/var/lib/postgresql' : '/var/lib/postgresql/data'
+}

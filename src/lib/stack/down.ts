@@ -1,0 +1,74 @@
+/**
+ * `stackctl down`: containers and network go, the data volume stays. Deleting the volume needs --volumes
+ * and a confirmation naming the volume and how many visits it holds (or --force).
+ */
+import {existsSync} from 'node:fs'
+
+import {DB_NAME, DB_USER, volumeName} from '../config/stack-config.js'
+import {execInContainer, projectContainers} from '../engine/containers.js'
+import {assertEngineReachable} from '../engine/docker.js'
+import {StackctlError} from '../errors.js'
+import {assertComposeV2, ComposeClient} from '../compose/compose-client.js'
+import type {StackContext} from './context.js'
+import {volumeExists} from './volume.js'
+
+export interface DownOptions {
+  volumes?: boolean
+  force?: boolean
+  /** Asks the user; resolves true to go ahead. Absent when there is no terminal to ask on. */
+  confirm?: (volume: string, visits: number | undefined) => Promise<boolean>
+}
+
+export interface DownResult {
+  project: string
+  volume: {name: string; existed: boolean; deleted: boolean; visits?: number}
+}
+
+export async function downStack(ctx: StackContext, options: DownOptions = {}): Promise<DownResult> {
+  await assertEngineReachable(ctx.docker)
+  await assertComposeV2()
+  const {project} = ctx.config
+  const volume = volumeName(project)
+  const existed = await volumeExists(ctx.docker, project)
+  const visits = existed ? await countVisits(ctx) : undefined
+  const deleteVolume = Boolean(options.volumes) && existed
+  if (deleteVolume && !options.force) {
+    if (!options.confirm) {
+      throw new StackctlError(`refusing to delete volume ${volume} without confirmation (no terminal to ask on)`, {
+        exitCode: 2,
+        suggestion: `pass --force to delete it and its ${visits ?? 'unknown number of'} visits, or run without --volumes`,
+      })
+    }
+    if (!(await options.confirm(volume, visits))) {
+      throw new StackctlError(`not confirmed: volume ${volume} kept, nothing was removed`, {exitCode: 1})
+    }
+  }
+  const compose = existsSync(ctx.paths.composeFile)
+    ? ctx.compose
+    : new ComposeClient({project, composeFile: '', projectDirectory: ctx.paths.dir})
+  await compose.down({volumes: deleteVolume}, {onLine: (line) => ctx.progress(line)})
+  return {project, volume: {name: volume, existed, deleted: deleteVolume, visits}}
+}
+
+/** Visits in the volume, asked of the running db container; undefined when it is not running. */
+export async function countVisits(ctx: StackContext): Promise<number | undefined> {
+  const db = (await projectContainers(ctx.docker, ctx.config.project)).find(
+    (c) => c.service === 'db' && c.state === 'running',
+  )
+  if (!db) return undefined
+  const result = await execInContainer(ctx.docker, db.id, [
+    'psql',
+    '-X',
+    '-q',
+    '-t',
+    '-A',
+    '-U',
+    DB_USER,
+    '-d',
+    DB_NAME,
+    '-c',
+    "SELECT CASE WHEN to_regclass('public.visits') IS NULL THEN 0 ELSE (SELECT count(*) FROM visits) END",
+  ])
+  const count = Number(result.stdout.trim())
+  return result.exitCode === 0 && Number.isInteger(count) ? count : undefined
+}

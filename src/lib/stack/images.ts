@@ -1,0 +1,105 @@
+/**
+ * Which images the stack runs: the official registry images, or the ones `stackctl images build` makes from
+ * Debian packages. `auto` prefers the registry when its images are present or pullable and otherwise falls
+ * back to local images (building them when missing). Once resolved, the choice is remembered in the stack
+ * directory so a running stack never flips images (and recreates containers) because a registry came or went.
+ */
+import type Docker from 'dockerode'
+
+import type {ImageSource} from '../config/stack-config.js'
+import {imageExists} from '../engine/docker.js'
+import {EnvironmentError, UsageError} from '../errors.js'
+import type {StackImages} from '../compose/render.js'
+
+/** The Node LTS line the registry mode uses; the local image is Debian 13's Node.js 20. */
+export const REGISTRY_NODE_IMAGE = 'node:24-slim'
+export const LOCAL_PG_MAJORS = [17]
+
+export function registryImages(pgMajor: number): StackImages {
+  return {source: 'registry', postgres: `postgres:${pgMajor}`, node: REGISTRY_NODE_IMAGE}
+}
+
+export function localImages(pgMajor: number): StackImages {
+  if (!LOCAL_PG_MAJORS.includes(pgMajor)) {
+    throw new UsageError(
+      `local images exist only for PostgreSQL ${LOCAL_PG_MAJORS.join(', ')}, not ${pgMajor}`,
+      `use --pg-major ${LOCAL_PG_MAJORS[0]} or --image-source registry`,
+    )
+  }
+  return {source: 'local', postgres: `stackctl/postgres:${pgMajor}`, node: 'stackctl/node:20'}
+}
+
+export interface ImageResolution {
+  images: StackImages
+  /** One line for the user saying which images and why. */
+  reason: string
+}
+
+export interface ImageResolver {
+  docker: Docker
+  /** Tries to pull an image; resolves false when the registry cannot be reached. */
+  pull: (reference: string) => Promise<boolean>
+  /** Builds the local base images (stackctl images build), showing progress. */
+  buildLocal: () => Promise<void>
+}
+
+export async function resolveImages(
+  requested: ImageSource,
+  pgMajor: number,
+  remembered: 'registry' | 'local' | undefined,
+  resolver: ImageResolver,
+): Promise<ImageResolution> {
+  const registry = registryImages(pgMajor)
+  if (requested === 'registry') {
+    await ensurePresent(registry, resolver)
+    return {images: registry, reason: `images: registry (${registry.postgres}, ${registry.node})`}
+  }
+  if (requested === 'local') return useLocal(pgMajor, resolver, 'requested')
+
+  if (remembered === 'local' && (await allPresent(localImages(pgMajor), resolver))) {
+    return {images: localImages(pgMajor), reason: describeLocal(localImages(pgMajor), 'as on the last run')}
+  }
+  if (await allPresent(registry, resolver)) {
+    return {images: registry, reason: `images: registry (${registry.postgres}, ${registry.node}), present`}
+  }
+  if (await pullAll(registry, resolver)) {
+    return {images: registry, reason: `images: registry (${registry.postgres}, ${registry.node}), pulled`}
+  }
+  return useLocal(pgMajor, resolver, 'registry unreachable')
+}
+
+function describeLocal(images: StackImages, why: string): string {
+  return `images: local (${images.postgres}, ${images.node}), ${why}`
+}
+
+async function useLocal(pgMajor: number, resolver: ImageResolver, why: string): Promise<ImageResolution> {
+  const images = localImages(pgMajor)
+  if (!(await allPresent(images, resolver))) {
+    await resolver.buildLocal()
+    return {images, reason: describeLocal(images, `${why}; built from Debian packages`)}
+  }
+  return {images, reason: describeLocal(images, why)}
+}
+
+async function allPresent(images: StackImages, resolver: ImageResolver): Promise<boolean> {
+  for (const reference of [images.postgres, images.node]) {
+    if (!(await imageExists(resolver.docker, reference))) return false
+  }
+  return true
+}
+
+async function pullAll(images: StackImages, resolver: ImageResolver): Promise<boolean> {
+  for (const reference of [images.postgres, images.node]) {
+    if (!(await imageExists(resolver.docker, reference)) && !(await resolver.pull(reference))) return false
+  }
+  return true
+}
+
+async function ensurePresent(images: StackImages, resolver: ImageResolver): Promise<void> {
+  if (!(await pullAll(images, resolver))) {
+    throw new EnvironmentError(
+      `cannot pull ${images.postgres} / ${images.node}: the registry is unreachable`,
+      'use --image-source local (images built from Debian packages) or --image-source auto',
+    )
+  }
+}

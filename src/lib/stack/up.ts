@@ -1,0 +1,89 @@
+/**
+ * `stackctl up`: render, check the port, start through Compose and wait until both services are healthy.
+ * On a running, unchanged stack Compose recreates nothing, so this returns quickly.
+ * When a service does not become healthy the containers are left for inspection; the volume is never touched.
+ */
+import {createServer} from 'node:net'
+
+import {appUrl, volumeName} from '../config/stack-config.js'
+import {containerPublishing, lastHealthOutput, logTail, projectContainers} from '../engine/containers.js'
+import {assertEngineReachable} from '../engine/docker.js'
+import {EnvironmentError, ProcessFailed, StackctlError} from '../errors.js'
+import {assertComposeV2} from '../compose/compose-client.js'
+import type {StackContext} from './context.js'
+import type {ImageResolver} from './images.js'
+import {renderStack} from './render-stack.js'
+import {stackStatus, type StackStatus} from './status.js'
+
+export interface UpOptions {
+  build?: boolean
+  force?: boolean
+}
+
+export interface UpResult extends StackStatus {
+  images: {source: string; postgres: string; node: string}
+  seconds: number
+}
+
+export async function upStack(ctx: StackContext, resolver: ImageResolver, options: UpOptions = {}): Promise<UpResult> {
+  const started = Date.now()
+  await assertEngineReachable(ctx.docker)
+  await assertComposeV2()
+  const rendered = await renderStack(ctx, resolver, {force: options.force})
+  ctx.progress(rendered.imageReason)
+  await assertPortFree(ctx)
+
+  try {
+    await ctx.compose.up(
+      {build: options.build, waitTimeoutSeconds: ctx.config.timeoutSeconds},
+      {onLine: (line) => ctx.progress(line)},
+    )
+  } catch (error) {
+    if (error instanceof ProcessFailed) throw await explainUnhealthy(ctx, error)
+    throw error
+  }
+  const status = await stackStatus(ctx)
+  return {...status, images: rendered.images, seconds: (Date.now() - started) / 1000}
+}
+
+/** Fails before starting anything when the host port is taken by something other than this stack's app. */
+async function assertPortFree(ctx: StackContext): Promise<void> {
+  const {host, port, project} = ctx.config
+  if (await canBind(host, port)) return
+  const ours = (await projectContainers(ctx.docker, project)).some((c) =>
+    c.ports.some((p) => p.hostPort === port && c.service === 'app'),
+  )
+  if (ours) return
+  const holder = await containerPublishing(ctx.docker, port)
+  throw new EnvironmentError(
+    `port ${port} on ${host} is already in use${holder ? ` by container ${holder}` : ''}`,
+    `choose another with --port or STACKCTL_PORT${holder ? `, or stop ${holder}` : ''}`,
+  )
+}
+
+export function canBind(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer()
+    server.once('error', () => resolve(false))
+    server.listen({host, port, exclusive: true}, () => server.close(() => resolve(true)))
+  })
+}
+
+async function explainUnhealthy(ctx: StackContext, error: ProcessFailed): Promise<StackctlError> {
+  const containers = await projectContainers(ctx.docker, ctx.config.project)
+  const bad = containers.find((c) => c.state !== 'running' || c.health === 'unhealthy' || c.health === 'starting')
+  if (!bad) return error
+  const health = await lastHealthOutput(ctx.docker, bad.id)
+  const logs = await logTail(ctx.docker, bad.id, 20)
+  const details = [
+    `service '${bad.service}' did not become healthy within ${ctx.config.timeoutSeconds}s (state: ${bad.state}, health: ${bad.health})`,
+    health ? `last health check: ${health}` : undefined,
+    logs.trim() ? `last log lines:\n${logs.trimEnd()}` : undefined,
+  ].filter(Boolean)
+  return new StackctlError(details.join('\n'), {
+    exitCode: 1,
+    suggestion: `the containers were left for inspection (stackctl logs ${bad.service}); the volume ${volumeName(ctx.config.project)} was not touched`,
+  })
+}
+
+export {appUrl}
