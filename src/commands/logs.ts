@@ -7,7 +7,11 @@ import {SERVICES} from '../lib/stack/status.js'
 
 export default class Logs extends StackctlCommand {
   static override summary = 'Show the services’ logs'
-  static override examples = ['<%= config.bin %> logs', '<%= config.bin %> logs app --follow', '<%= config.bin %> logs db --tail 50']
+  static override examples = [
+    '<%= config.bin %> logs',
+    '<%= config.bin %> logs app --follow',
+    '<%= config.bin %> logs db --tail 50',
+  ]
   static override args = {
     service: Args.string({description: 'Only this service', options: [...SERVICES]}),
   }

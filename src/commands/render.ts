@@ -14,7 +14,8 @@ export interface RenderResult {
 }
 
 export default class Render extends StackctlCommand {
-  static override summary = 'Write the stack files (docker-compose.yml, build context, password) without starting anything'
+  static override summary =
+    'Write the stack files (docker-compose.yml, build context, password) without starting anything'
   static override examples = ['<%= config.bin %> render', '<%= config.bin %> render --stdout --port 8080']
   static override enableJsonFlag = true
   static override flags = {

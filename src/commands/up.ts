@@ -22,7 +22,10 @@ nothing is recreated. The data lives on the named volume <project>_postgres_data
   static override flags = {
     ...configFlags,
     build: Flags.boolean({summary: 'Rebuild the API image even if it exists'}),
-    timeout: Flags.string({summary: 'Seconds to wait for both services to become healthy [default: 120]', env: ENV.timeoutSeconds}),
+    timeout: Flags.string({
+      summary: 'Seconds to wait for both services to become healthy [default: 120]',
+      env: ENV.timeoutSeconds,
+    }),
     force: Flags.boolean({summary: 'Overwrite a hand-edited docker-compose.yml'}),
   }
 

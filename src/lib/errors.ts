@@ -52,7 +52,9 @@ export class CommandNotFound extends EnvironmentError {
 export class ComposeNotFound extends EnvironmentError {
   constructor(found?: string) {
     super(
-      found ? `Docker Compose v2 is required, found ${found}` : 'Docker Compose v2 (the `docker compose` plugin) is not installed',
+      found
+        ? `Docker Compose v2 is required, found ${found}`
+        : 'Docker Compose v2 (the `docker compose` plugin) is not installed',
       'install the Compose v2 CLI plugin (Debian hosts: sudo scripts/docker-engine.sh)',
     )
   }
@@ -67,10 +69,13 @@ export class ProcessFailed extends StackctlError {
     suggestion?: string,
   ) {
     const tail = lastLines(stderr, 20)
-    super(`${command} failed${processExitCode === undefined ? '' : ` (exit ${processExitCode})`}${tail ? `:\n${tail}` : ''}`, {
-      exitCode: 1,
-      suggestion,
-    })
+    super(
+      `${command} failed${processExitCode === undefined ? '' : ` (exit ${processExitCode})`}${tail ? `:\n${tail}` : ''}`,
+      {
+        exitCode: 1,
+        suggestion,
+      },
+    )
   }
 }
 

@@ -24,9 +24,7 @@ export interface UpOptions {
 
 /** Without a compose file (the stack directory is gone), Compose still finds the project by its labels. */
 export function baseArgs(target: ComposeTarget): string[] {
-  const files = target.composeFile
-    ? ['--project-directory', target.projectDirectory, '--file', target.composeFile]
-    : []
+  const files = target.composeFile ? ['--project-directory', target.projectDirectory, '--file', target.composeFile] : []
   return ['compose', '--project-name', target.project, ...files]
 }
 
@@ -55,7 +53,10 @@ export function downArgs(target: ComposeTarget, options: {volumes?: boolean; tim
   ]
 }
 
-export function logsArgs(target: ComposeTarget, options: {service?: string; follow?: boolean; tail?: number}): string[] {
+export function logsArgs(
+  target: ComposeTarget,
+  options: {service?: string; follow?: boolean; tail?: number},
+): string[] {
   return [
     ...baseArgs(target),
     'logs',
@@ -126,9 +127,10 @@ export class ComposeClient {
 
 /** Turns Compose's best-known failure messages into errors that say what to do. */
 export function translateComposeFailure(error: ProcessFailed): ProcessFailed {
-  const port = /Bind for ([\d.:[\]]+):(\d+) failed: port is already allocated|listen tcp[46]? ([\d.:[\]]+):(\d+): bind: address already in use/.exec(
-    error.stderr,
-  )
+  const port =
+    /Bind for ([\d.:[\]]+):(\d+) failed: port is already allocated|listen tcp[46]? ([\d.:[\]]+):(\d+): bind: address already in use/.exec(
+      error.stderr,
+    )
   if (port) {
     const portNumber = port[2] ?? port[4]
     return new ProcessFailed(

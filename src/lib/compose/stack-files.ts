@@ -147,7 +147,10 @@ async function chownForApp(file: string, uid: number, gid: number): Promise<void
 export async function prepareAppContext(paths: StackPaths, nodeImage: string): Promise<string> {
   const bundle = await readOptional(TEMPLATES.apiBundle)
   if (bundle === undefined) {
-    throw new EnvironmentError(`the API bundle ${TEMPLATES.apiBundle} is missing`, 'run npm run build in the stackctl checkout')
+    throw new EnvironmentError(
+      `the API bundle ${TEMPLATES.apiBundle} is missing`,
+      'run npm run build in the stackctl checkout',
+    )
   }
   const dockerfile = await readFile(TEMPLATES.appDockerfile, 'utf8')
   await mkdir(paths.appContext, {recursive: true})

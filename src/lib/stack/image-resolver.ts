@@ -7,7 +7,8 @@ import type {ImageResolver} from './images.js'
 export function imageResolver(docker: Docker, buildLocal: () => Promise<void>): ImageResolver {
   return {
     docker,
-    pull: async (reference) => (await run('docker', ['pull', '--quiet', reference], {reject: false, timeoutMs: 120_000})).exitCode === 0,
+    pull: async (reference) =>
+      (await run('docker', ['pull', '--quiet', reference], {reject: false, timeoutMs: 120_000})).exitCode === 0,
     buildLocal,
   }
 }

@@ -6,7 +6,10 @@ import {parse} from 'yaml'
 import {renderCompose, type RenderInput} from '../../../src/lib/compose/render.js'
 import {localImages, registryImages} from '../../../src/lib/stack/images.js'
 
-const template = readFileSync(fileURLToPath(new URL('../../../templates/compose/docker-compose.yml', import.meta.url)), 'utf8')
+const template = readFileSync(
+  fileURLToPath(new URL('../../../templates/compose/docker-compose.yml', import.meta.url)),
+  'utf8',
+)
 const golden = (name: string) => fileURLToPath(new URL(`golden/${name}`, import.meta.url))
 
 function input(overrides: Partial<RenderInput['config']> = {}, images = localImages(17)): RenderInput {
@@ -40,14 +43,20 @@ describe('compose rendering', () => {
   it('keeps the volume named postgres_data and mounts it at the major-specific path', () => {
     const doc = parse(renderCompose(template, input({pgMajor: 18}, registryImages(18))))
     expect(doc.volumes).to.have.property('postgres_data')
-    expect(doc.services.db.volumes[0]).to.include({type: 'volume', source: 'postgres_data', target: '/var/lib/postgresql'})
+    expect(doc.services.db.volumes[0]).to.include({
+      type: 'volume',
+      source: 'postgres_data',
+      target: '/var/lib/postgresql',
+    })
     const doc17 = parse(renderCompose(template, input()))
     expect(doc17.services.db.volumes[0].target).to.equal('/var/lib/postgresql/data')
   })
 
   it('publishes the API on the configured host and port only', () => {
     const doc = parse(renderCompose(template, input({host: '127.0.0.2', port: 6001})))
-    expect(doc.services.app.ports).to.deep.equal([{target: 5000, host_ip: '127.0.0.2', published: '6001', protocol: 'tcp'}])
+    expect(doc.services.app.ports).to.deep.equal([
+      {target: 5000, host_ip: '127.0.0.2', published: '6001', protocol: 'tcp'},
+    ])
     expect(doc.services.db.ports).to.equal(undefined)
   })
 
@@ -63,6 +72,15 @@ describe('compose rendering', () => {
     expect(doc.services.db.environment).to.not.have.property('POSTGRES_PASSWORD')
     expect(app.environment).to.not.have.property('POSTGRES_PASSWORD')
     expect(doc.secrets.db_password.file).to.equal('./secrets/db_password')
-    expect(doc.services.db.healthcheck.test).to.deep.equal(['CMD', 'pg_isready', '-h', '127.0.0.1', '-U', 'postgres', '-d', 'visits'])
+    expect(doc.services.db.healthcheck.test).to.deep.equal([
+      'CMD',
+      'pg_isready',
+      '-h',
+      '127.0.0.1',
+      '-U',
+      'postgres',
+      '-d',
+      'visits',
+    ])
   })
 })
