@@ -50,3 +50,17 @@ export class Cleanup {
     if (errors.length > 0) throw new AggregateError(errors, 'cleanup failed')
   }
 }
+
+/**
+ * Removes everything a Compose project created: containers, networks, its volumes and its app images.
+ * Found by the project's labels, so nothing outside the project is touched.
+ */
+export async function removeComposeProject(project: string): Promise<void> {
+  const label = `com.docker.compose.project=${project}`
+  const containers = await docker.listContainers({all: true, filters: {label: [label]}})
+  await Promise.all(containers.map((c) => docker.getContainer(c.Id).remove({force: true, v: true})))
+  const networks = await docker.listNetworks({filters: {label: [label]}})
+  await Promise.all(networks.map((n) => docker.getNetwork(n.Id).remove()))
+  const volumes = (await docker.listVolumes({filters: {label: [label]}})).Volumes ?? []
+  await Promise.all(volumes.map((v) => docker.getVolume(v.Name).remove({force: true})))
+}
