@@ -13,6 +13,8 @@ export interface ComposeTarget {
   project: string
   composeFile: string
   projectDirectory: string
+  /** Extra files layered over the rendered one (the user's docker-compose.override.yml), in order. */
+  overrideFiles?: string[]
 }
 
 export interface UpOptions {
@@ -24,8 +26,9 @@ export interface UpOptions {
 
 /** Without a compose file (the stack directory is gone), Compose still finds the project by its labels. */
 export function baseArgs(target: ComposeTarget): string[] {
-  const files = target.composeFile ? ['--project-directory', target.projectDirectory, '--file', target.composeFile] : []
-  return ['compose', '--project-name', target.project, ...files]
+  if (!target.composeFile) return ['compose', '--project-name', target.project]
+  const files = [target.composeFile, ...(target.overrideFiles ?? [])].flatMap((file) => ['--file', file])
+  return ['compose', '--project-name', target.project, '--project-directory', target.projectDirectory, ...files]
 }
 
 export function upArgs(target: ComposeTarget, options: UpOptions): string[] {

@@ -15,6 +15,8 @@ import {packageRoot} from '../package-root.js'
 export interface StackPaths {
   dir: string
   composeFile: string
+  /** Optional, the user's own: layered over the rendered file like Compose's own override convention. */
+  overrideFile: string
   stateFile: string
   secretsDir: string
   passwordFile: string
@@ -25,6 +27,7 @@ export function stackPaths(dir: string): StackPaths {
   return {
     dir,
     composeFile: path.join(dir, 'docker-compose.yml'),
+    overrideFile: path.join(dir, 'docker-compose.override.yml'),
     stateFile: path.join(dir, 'stack.json'),
     secretsDir: path.join(dir, 'secrets'),
     passwordFile: path.join(dir, 'secrets', 'db_password'),

@@ -2,6 +2,8 @@
  * Everything a stack command needs, resolved once: validated configuration, the stack directory's paths and
  * remembered state, a dockerode client and the Compose client for this project.
  */
+import {existsSync} from 'node:fs'
+
 import type Docker from 'dockerode'
 
 import {resolveStackConfig, resolveStackDir, type StackConfig, type StackConfigInput} from '../config/stack-config.js'
@@ -33,7 +35,12 @@ export async function loadStack(
     paths,
     state,
     docker: options.docker ?? createDocker(env),
-    compose: new ComposeClient({project: config.project, composeFile: paths.composeFile, projectDirectory: paths.dir}),
+    compose: new ComposeClient({
+      project: config.project,
+      composeFile: paths.composeFile,
+      projectDirectory: paths.dir,
+      overrideFiles: existsSync(paths.overrideFile) ? [paths.overrideFile] : [],
+    }),
     progress: options.progress ?? (() => {}),
   }
 }

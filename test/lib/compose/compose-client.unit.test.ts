@@ -1,0 +1,85 @@
+import {expect} from 'chai'
+
+import {
+  baseArgs,
+  composeMajor,
+  downArgs,
+  logsArgs,
+  translateComposeFailure,
+  upArgs,
+} from '../../../src/lib/compose/compose-client.js'
+import {ProcessFailed} from '../../../src/lib/errors.js'
+
+const target = {project: 'demo', composeFile: '/s/docker-compose.yml', projectDirectory: '/s'}
+
+describe('compose client arguments', () => {
+  it('names the project, directory and file', () => {
+    expect(baseArgs(target)).to.deep.equal([
+      'compose',
+      '--project-name',
+      'demo',
+      '--project-directory',
+      '/s',
+      '--file',
+      '/s/docker-compose.yml',
+    ])
+  })
+
+  it('layers the override file after the rendered one', () => {
+    expect(baseArgs({...target, overrideFiles: ['/s/docker-compose.override.yml']}).slice(-4)).to.deep.equal([
+      '--file',
+      '/s/docker-compose.yml',
+      '--file',
+      '/s/docker-compose.override.yml',
+    ])
+  })
+
+  it('finds the project by name alone when there is no file', () => {
+    expect(baseArgs({...target, composeFile: ''})).to.deep.equal(['compose', '--project-name', 'demo'])
+  })
+
+  it('waits for health on up, and never deletes volumes on down unless asked', () => {
+    expect(upArgs(target, {waitTimeoutSeconds: 90.5}).slice(7)).to.deep.equal([
+      'up',
+      '--detach',
+      '--wait',
+      '--wait-timeout',
+      '91',
+      '--remove-orphans',
+    ])
+    expect(upArgs(target, {waitTimeoutSeconds: 1, build: true, forceRecreate: true})).to.include.members([
+      '--build',
+      '--force-recreate',
+    ])
+    expect(downArgs(target)).to.not.include('--volumes')
+    expect(downArgs(target, {volumes: true})).to.include('--volumes')
+  })
+
+  it('builds logs arguments', () => {
+    expect(logsArgs(target, {service: 'db', follow: true, tail: 20}).slice(7)).to.deep.equal([
+      'logs',
+      '--follow',
+      '--tail',
+      '20',
+      'db',
+    ])
+  })
+
+  it('reads the Compose major version', () => {
+    expect(composeMajor('2.26.1-4')).to.equal(2)
+    expect(composeMajor('v2.29.7-desktop.1')).to.equal(2)
+    expect(composeMajor('1.29.2')).to.equal(1)
+    expect(composeMajor('garbage')).to.equal(undefined)
+  })
+
+  it('translates "port is already allocated" into a clear error', () => {
+    const raw = new ProcessFailed(
+      'docker compose up',
+      1,
+      'Error response from daemon: driver failed programming external connectivity on endpoint demo-app-1: Bind for 127.0.0.1:5000 failed: port is already allocated',
+    )
+    const translated = translateComposeFailure(raw)
+    expect(translated.message).to.include('port 5000 is already in use')
+    expect(translated.suggestion).to.include('--port')
+  })
+})
