@@ -29,7 +29,9 @@ describe('stack lifecycle (integration)', function () {
   const outputs: CliResult[] = []
 
   async function cli(...args: string[]): Promise<CliResult> {
-    const result = await runCli([...args, '--dir', dir, '--project-name', project], {env: {STACKCTL_IMAGE_SOURCE: 'local'}})
+    const result = await runCli([...args, '--dir', dir, '--project-name', project], {
+      env: {STACKCTL_IMAGE_SOURCE: 'local'},
+    })
     outputs.push(result)
     return result
   }
@@ -96,9 +98,13 @@ describe('stack lifecycle (integration)', function () {
   })
 
   it('is idempotent: up on the running stack recreates nothing', async () => {
-    const before = (await docker.listContainers({filters: {label: [`com.docker.compose.project=${project}`]}})).map((c) => c.Id)
+    const before = (await docker.listContainers({filters: {label: [`com.docker.compose.project=${project}`]}})).map(
+      (c) => c.Id,
+    )
     await up()
-    const after = (await docker.listContainers({filters: {label: [`com.docker.compose.project=${project}`]}})).map((c) => c.Id)
+    const after = (await docker.listContainers({filters: {label: [`com.docker.compose.project=${project}`]}})).map(
+      (c) => c.Id,
+    )
     expect(after.sort()).to.deep.equal(before.sort())
   })
 
@@ -160,7 +166,15 @@ describe('stack lifecycle (integration)', function () {
   })
 
   it('renders a compose file that docker compose config accepts', async () => {
-    execFileSync('docker', ['compose', '--project-directory', dir, '-f', path.join(dir, 'docker-compose.yml'), 'config', '-q'])
+    execFileSync('docker', [
+      'compose',
+      '--project-directory',
+      dir,
+      '-f',
+      path.join(dir, 'docker-compose.yml'),
+      'config',
+      '-q',
+    ])
   })
 
   it('keeps the volume on down, and the count continues after up', async () => {
@@ -168,7 +182,9 @@ describe('stack lifecycle (integration)', function () {
     const down = await cli('down')
     expect(down.exitCode, down.stderr).to.equal(0)
     expect(down.stdout).to.include(`volume ${volume} kept`)
-    expect(await docker.listContainers({all: true, filters: {label: [`com.docker.compose.project=${project}`]}})).to.have.length(0)
+    expect(
+      await docker.listContainers({all: true, filters: {label: [`com.docker.compose.project=${project}`]}}),
+    ).to.have.length(0)
     await docker.getVolume(volume).inspect() // throws when gone
     await up()
     expect((await visit()).visits).to.equal(before + 1)
@@ -216,7 +232,17 @@ describe('stack lifecycle (integration)', function () {
 })
 
 async function psql(containerId: string, sql: string): Promise<string> {
-  const result = await execInContainer(docker, containerId, ['psql', '-X', '-tA', '-U', 'postgres', '-d', 'visits', '-c', sql])
+  const result = await execInContainer(docker, containerId, [
+    'psql',
+    '-X',
+    '-tA',
+    '-U',
+    'postgres',
+    '-d',
+    'visits',
+    '-c',
+    sql,
+  ])
   expect(result.exitCode, result.stderr).to.equal(0)
   return result.stdout.trim()
 }
