@@ -3,6 +3,7 @@ import {Flags} from '@oclif/core'
 import {StackctlCommand} from '../lib/base-command.js'
 import {stackFlags, configInput} from '../lib/flags.js'
 import {confirmByTyping, isInteractive} from '../lib/prompt.js'
+import {withStackLock} from '../lib/stack/lock.js'
 import {loadStack} from '../lib/stack/context.js'
 import {downStack, type DownResult} from '../lib/stack/down.js'
 
@@ -33,7 +34,9 @@ only after you confirm by typing the volume's name (which is shown with the numb
             volume,
           )
       : undefined
-    const result = await downStack(ctx, {volumes: flags.volumes, force: flags.force, confirm})
+    const result = await withStackLock(ctx.paths.dir, 'down', () =>
+      downStack(ctx, {volumes: flags.volumes, force: flags.force, confirm}),
+    )
     const {volume} = result
     if (volume.deleted) this.log(`stack '${result.project}' is down; volume ${volume.name} deleted`)
     else if (volume.existed) {

@@ -3,6 +3,7 @@ import {Flags} from '@oclif/core'
 import {StackctlCommand} from '../lib/base-command.js'
 import {configFlags, configInput} from '../lib/flags.js'
 import {assertEngineReachable} from '../lib/engine/docker.js'
+import {withStackLock} from '../lib/stack/lock.js'
 import {loadStack} from '../lib/stack/context.js'
 import {offlineResolver} from '../lib/stack/image-resolver.js'
 import {renderStack} from '../lib/stack/render-stack.js'
@@ -28,7 +29,8 @@ export default class Render extends StackctlCommand {
     const {flags} = await this.parse(Render)
     const ctx = await loadStack(configInput(flags))
     await assertEngineReachable(ctx.docker)
-    const rendered = await renderStack(ctx, offlineResolver(ctx.docker), {force: flags.force, write: !flags.stdout})
+    const render = () => renderStack(ctx, offlineResolver(ctx.docker), {force: flags.force, write: !flags.stdout})
+    const rendered = flags.stdout ? await render() : await withStackLock(ctx.paths.dir, 'render', render)
     if (flags.stdout) this.log(rendered.composeText.trimEnd())
     else this.log(`${rendered.written ? 'wrote' : 'unchanged'} ${ctx.paths.composeFile}`)
     return {composeFile: ctx.paths.composeFile, written: rendered.written, images: rendered.images}

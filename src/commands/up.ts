@@ -3,6 +3,7 @@ import {Flags} from '@oclif/core'
 import {StackctlCommand} from '../lib/base-command.js'
 import {configFlags, configInput} from '../lib/flags.js'
 import {ENV} from '../lib/config/stack-config.js'
+import {withStackLock} from '../lib/stack/lock.js'
 import {loadStack} from '../lib/stack/context.js'
 import {imageResolver} from '../lib/stack/image-resolver.js'
 import {buildLocalImages} from '../lib/stack/local-images.js'
@@ -33,7 +34,9 @@ nothing is recreated. The data lives on the named volume <project>_postgres_data
     const {flags} = await this.parse(Up)
     const ctx = await loadStack(configInput(flags), {progress: (line) => this.logToStderr(line)})
     const resolver = imageResolver(ctx.docker, () => buildLocalImages((line) => this.logToStderr(line)))
-    const result = await upStack(ctx, resolver, {build: flags.build, force: flags.force})
+    const result = await withStackLock(ctx.paths.dir, 'up', () =>
+      upStack(ctx, resolver, {build: flags.build, force: flags.force}),
+    )
     this.log(`stack '${result.project}' is up in ${result.seconds.toFixed(1)}s: ${result.url}`)
     this.log(`data volume: ${result.volume.name}`)
     return result
