@@ -7,6 +7,14 @@ import {StackctlError} from './errors.js'
  * documented exit code — never a stack trace (set DEBUG=stackctl:* for the details).
  */
 export abstract class StackctlCommand extends Command {
+  /**
+   * A check that ran but failed: the result (human or --json) is still printed in full, then the process
+   * exits with `code`. this.exit() would throw and make oclif print an error object instead of the result.
+   */
+  protected exitAfterOutput(code: number): void {
+    process.exitCode = code
+  }
+
   protected override async catch(error: Error & {exitCode?: number}): Promise<unknown> {
     if (error instanceof StackctlError) {
       if (process.env.DEBUG && error.stack) this.logToStderr(error.stack)

@@ -39,6 +39,8 @@ export interface StackState {
   settings: StackConfigInput & {resolvedImageSource?: 'registry' | 'local'}
   /** sha256 of the docker-compose.yml stackctl wrote last; a different file on disk was edited by hand. */
   composeSha256?: string
+  /** sha256 of the password the volume was initialised with: detects a password file swapped afterwards. */
+  passwordSha256?: string
 }
 
 export const TEMPLATES = {
@@ -120,6 +122,7 @@ export async function writeComposeFile(paths: StackPaths, rendered: string): Pro
 
 export interface PasswordFile {
   created: boolean
+  sha256: string
 }
 
 /**
@@ -129,13 +132,15 @@ export interface PasswordFile {
 export async function ensurePasswordFile(paths: StackPaths, appUid: number, appGid: number): Promise<PasswordFile> {
   await mkdir(paths.secretsDir, {recursive: true, mode: 0o700})
   await chmod(paths.secretsDir, 0o700)
-  if ((await readOptional(paths.passwordFile)) !== undefined) {
+  const existing = await readOptional(paths.passwordFile)
+  if (existing !== undefined) {
     await chmod(paths.passwordFile, 0o600)
-    return {created: false}
+    return {created: false, sha256: sha256(existing)}
   }
-  await writeFileAtomic(paths.passwordFile, randomBytes(32).toString('base64url'), 0o600)
+  const password = randomBytes(32).toString('base64url')
+  await writeFileAtomic(paths.passwordFile, password, 0o600)
   await chownForApp(paths.passwordFile, appUid, appGid)
-  return {created: true}
+  return {created: true, sha256: sha256(password)}
 }
 
 async function chownForApp(file: string, uid: number, gid: number): Promise<void> {

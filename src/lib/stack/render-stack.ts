@@ -81,6 +81,7 @@ export async function renderStack(
       resolvedImageSource: images.source,
     },
     composeSha256: sha256(composeText),
+    passwordSha256: password.sha256,
   })
   return {
     composeText,
@@ -98,8 +99,20 @@ export async function renderStack(
  */
 async function guardPassword(ctx: StackContext, identity: {uid: number; gid: number}) {
   const {paths, config} = ctx
-  const hasPassword = (await readOptional(paths.passwordFile)) !== undefined
-  if (!hasPassword && (await volumeExists(ctx.docker, config.project))) {
+  const current = await readOptional(paths.passwordFile)
+  const hasVolume = await volumeExists(ctx.docker, config.project)
+  const recorded = ctx.state?.passwordSha256
+  if (current !== undefined && hasVolume && recorded && recorded !== sha256(current)) {
+    throw new StackctlError(
+      `the password file ${paths.passwordFile} changed after the data volume ${config.project}_postgres_data was initialised; PostgreSQL still expects the original password`,
+      {
+        exitCode: 2,
+        suggestion:
+          'restore the original secrets/db_password; to start over with the new one, delete the volume with stackctl down --volumes',
+      },
+    )
+  }
+  if (current === undefined && hasVolume) {
     throw new StackctlError(
       `the data volume ${config.project}_postgres_data exists but the password file ${paths.passwordFile} is missing; a new password would not match the one the database was initialised with`,
       {

@@ -1,0 +1,196 @@
+/**
+ * `stackctl doctor`: each check says ok, warn or fail, what it found and how to fix it. Checks never change
+ * anything; a check that cannot run (the engine is down) reports that instead of throwing.
+ */
+import {statfs} from 'node:fs/promises'
+
+import type Docker from 'dockerode'
+
+import {assertComposeV2} from '../compose/compose-client.js'
+import {readOptional, sha256} from '../compose/stack-files.js'
+import {volumeName} from '../config/stack-config.js'
+import {projectContainers} from '../engine/containers.js'
+import {engineEndpoint, imageExists} from '../engine/docker.js'
+import {StackctlError} from '../errors.js'
+import type {StackContext} from '../stack/context.js'
+import {localImages, registryImages} from '../stack/images.js'
+import {canBind} from '../stack/up.js'
+import {volumeExists} from '../stack/volume.js'
+import {ensureStackDir} from '../compose/stack-files.js'
+
+export type CheckStatus = 'ok' | 'warn' | 'fail'
+
+export interface CheckResult {
+  name: string
+  status: CheckStatus
+  detail: string
+  fix?: string
+}
+
+export interface DoctorReport {
+  passed: boolean
+  checks: CheckResult[]
+}
+
+/** Below this much free space where Docker keeps its data, building images and growing the volume may fail. */
+export const MIN_FREE_BYTES = 2 * 1024 ** 3
+
+export async function runDoctor(ctx: StackContext): Promise<DoctorReport> {
+  const checks: CheckResult[] = []
+  const engine = await checkEngine(ctx.docker)
+  checks.push(engine.result)
+  checks.push(await checkCompose())
+  if (engine.ok) {
+    checks.push(await checkImages(ctx))
+    checks.push(await checkPort(ctx))
+    checks.push(await checkDisk(engine.rootDir))
+  } else {
+    for (const name of ['images', 'port', 'disk']) {
+      checks.push({name, status: 'fail', detail: 'not checked: the engine is unreachable'})
+    }
+  }
+  checks.push(await checkStackDir(ctx))
+  checks.push(
+    engine.ok
+      ? await checkSecret(ctx)
+      : {name: 'secret', status: 'fail', detail: 'not checked: the engine is unreachable'},
+  )
+  return {passed: checks.every((c) => c.status !== 'fail'), checks}
+}
+
+async function checkEngine(docker: Docker): Promise<{result: CheckResult; ok: boolean; rootDir?: string}> {
+  try {
+    const [version, info] = await Promise.all([docker.version(), docker.info()])
+    return {
+      ok: true,
+      rootDir: info.DockerRootDir as string | undefined,
+      result: {
+        name: 'engine',
+        status: 'ok',
+        detail: `Docker ${version.Version} (API ${version.ApiVersion}) at ${engineEndpoint()}`,
+      },
+    }
+  } catch (error) {
+    return {
+      ok: false,
+      result: {
+        name: 'engine',
+        status: 'fail',
+        detail: `cannot reach the Docker engine at ${engineEndpoint()} (${(error as Error).message.split('\n')[0]})`,
+        fix: 'start it (Debian: sudo bash scripts/docker-engine.sh) or set DOCKER_HOST',
+      },
+    }
+  }
+}
+
+async function checkCompose(): Promise<CheckResult> {
+  try {
+    return {name: 'compose', status: 'ok', detail: `Docker Compose ${await assertComposeV2()}`}
+  } catch (error) {
+    return failure('compose', error)
+  }
+}
+
+async function checkImages(ctx: StackContext): Promise<CheckResult> {
+  const {pgMajor, imageSource} = ctx.config
+  const registry = registryImages(pgMajor)
+  const registryPresent =
+    (await imageExists(ctx.docker, registry.postgres)) && (await imageExists(ctx.docker, registry.node))
+  let localPresent = false
+  try {
+    const local = localImages(pgMajor)
+    localPresent = (await imageExists(ctx.docker, local.postgres)) && (await imageExists(ctx.docker, local.node))
+  } catch {
+    localPresent = false // no local images exist for this major
+  }
+  const found = `registry images ${registryPresent ? 'present' : 'absent'}, local images ${localPresent ? 'present' : 'absent'}`
+  if (imageSource === 'registry' && !registryPresent) {
+    return {name: 'images', status: 'warn', detail: `${found}; up will pull them`, fix: 'or use --image-source local'}
+  }
+  if (imageSource === 'local' && !localPresent) {
+    return {
+      name: 'images',
+      status: 'warn',
+      detail: `${found}; up will build them (about a minute)`,
+      fix: 'stackctl images build',
+    }
+  }
+  if (imageSource === 'auto' && !registryPresent && !localPresent) {
+    return {
+      name: 'images',
+      status: 'warn',
+      detail: `${found}; auto will pull them, or build local ones if the registry is unreachable`,
+      fix: 'stackctl images build',
+    }
+  }
+  return {name: 'images', status: 'ok', detail: found}
+}
+
+async function checkPort(ctx: StackContext): Promise<CheckResult> {
+  const {host, port, project} = ctx.config
+  if (await canBind(host, port)) return {name: 'port', status: 'ok', detail: `${host}:${port} is free`}
+  const ours = (await projectContainers(ctx.docker, project)).some(
+    (c) => c.service === 'app' && c.ports.some((p) => p.hostPort === port),
+  )
+  if (ours) return {name: 'port', status: 'ok', detail: `${host}:${port} is used by this stack's app`}
+  return {
+    name: 'port',
+    status: 'fail',
+    detail: `${host}:${port} is already in use`,
+    fix: 'choose another with --port or STACKCTL_PORT, or stop what uses it',
+  }
+}
+
+async function checkDisk(rootDir: string | undefined): Promise<CheckResult> {
+  if (!rootDir) return {name: 'disk', status: 'warn', detail: 'the engine did not say where it stores data'}
+  try {
+    const stats = await statfs(rootDir)
+    const free = stats.bavail * stats.bsize
+    const detail = `${(free / 1024 ** 3).toFixed(1)} GiB free in ${rootDir}`
+    if (free < MIN_FREE_BYTES)
+      return {name: 'disk', status: 'fail', detail, fix: 'free some space (docker system prune removes unused images)'}
+    return {name: 'disk', status: 'ok', detail}
+  } catch {
+    return {name: 'disk', status: 'warn', detail: `cannot read free space of ${rootDir} (a remote engine?)`}
+  }
+}
+
+async function checkStackDir(ctx: StackContext): Promise<CheckResult> {
+  try {
+    await ensureStackDir(ctx.paths)
+    return {name: 'stack-dir', status: 'ok', detail: `${ctx.paths.dir} is writable`}
+  } catch (error) {
+    return failure('stack-dir', error)
+  }
+}
+
+async function checkSecret(ctx: StackContext): Promise<CheckResult> {
+  const volume = volumeName(ctx.config.project)
+  const password = await readOptional(ctx.paths.passwordFile)
+  const hasVolume = await volumeExists(ctx.docker, ctx.config.project)
+  if (password === undefined) {
+    return hasVolume
+      ? {
+          name: 'secret',
+          status: 'fail',
+          detail: `volume ${volume} exists but ${ctx.paths.passwordFile} is missing`,
+          fix: 'restore the password file into the stack directory, or delete the volume with stackctl down --volumes',
+        }
+      : {name: 'secret', status: 'ok', detail: 'no password yet; up will generate one'}
+  }
+  const recorded = ctx.state?.passwordSha256
+  if (hasVolume && recorded && recorded !== sha256(password)) {
+    return {
+      name: 'secret',
+      status: 'fail',
+      detail: `${ctx.paths.passwordFile} changed after volume ${volume} was initialised`,
+      fix: 'restore the original password file; the database only accepts the password it was initialised with',
+    }
+  }
+  return {name: 'secret', status: 'ok', detail: hasVolume ? `present and matches volume ${volume}` : 'present'}
+}
+
+function failure(name: string, error: unknown): CheckResult {
+  if (error instanceof StackctlError) return {name, status: 'fail', detail: error.message, fix: error.suggestion}
+  return {name, status: 'fail', detail: (error as Error).message}
+}
