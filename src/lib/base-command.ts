@@ -16,10 +16,14 @@ export abstract class StackctlCommand extends Command {
   }
 
   protected override async catch(error: Error & {exitCode?: number}): Promise<unknown> {
-    if (error instanceof StackctlError) {
-      if (process.env.DEBUG && error.stack) this.logToStderr(error.stack)
-      this.error(error.message, {exit: error.exitCode, suggestions: error.suggestion ? [error.suggestion] : undefined})
+    if (!(error instanceof StackctlError)) return super.catch(error)
+    if (process.env.DEBUG && error.stack) this.logToStderr(error.stack)
+    if (this.jsonEnabled()) {
+      this.logJson({error: {message: error.message, exitCode: error.exitCode, suggestion: error.suggestion}})
+    } else {
+      // Written by hand rather than through oclif's formatter, which wraps long lines at 80 columns.
+      process.stderr.write(`Error: ${error.message}\n${error.suggestion ? `Hint: ${error.suggestion}\n` : ''}`)
     }
-    return super.catch(error)
+    return this.exit(error.exitCode)
   }
 }

@@ -29,9 +29,9 @@ export async function upStack(ctx: StackContext, resolver: ImageResolver, option
   const started = Date.now()
   await assertEngineReachable(ctx.docker)
   await assertComposeV2()
+  await assertPortFree(ctx)
   const rendered = await renderStack(ctx, resolver, {force: options.force})
   ctx.progress(rendered.imageReason)
-  await assertPortFree(ctx)
 
   try {
     await ctx.compose.up(

@@ -1,0 +1,109 @@
+/**
+ * Bad input and a broken environment: one clear line, a hint, the documented exit code, no stack trace,
+ * and nothing started or deleted.
+ */
+import {expect} from 'chai'
+import {chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {createServer, type Server} from 'node:net'
+import {tmpdir} from 'node:os'
+import path from 'node:path'
+
+import {freePort, runCli, type CliResult} from '../helpers/cli.js'
+import {docker, uniqueName} from '../helpers/docker.js'
+
+function expectCleanError(result: CliResult, code: number, pattern: RegExp) {
+  expect(result.exitCode, result.stderr).to.equal(code)
+  expect(result.stderr).to.match(pattern)
+  expect(result.stderr).to.not.match(/\n\s+at .+:\d+:\d+/) // no stack trace
+}
+
+describe('failure modes (integration)', () => {
+  const root = mkdtempSync(path.join(tmpdir(), 'stackctl-failures-'))
+  const project = uniqueName('fail')
+  const dir = path.join(root, 'stack')
+  after(() => rmSync(root, {recursive: true, force: true}))
+
+  const cli = (args: string[], env: Record<string, string> = {}) =>
+    runCli([...args, '--dir', dir, '--project-name', project], {env: {STACKCTL_IMAGE_SOURCE: 'local', ...env}})
+
+  async function projectContainers() {
+    return docker.listContainers({all: true, filters: {label: [`com.docker.compose.project=${project}`]}})
+  }
+
+  it('names the endpoint when the engine is unreachable (exit 2)', async () => {
+    const socket = path.join(root, 'dead.sock')
+    const result = await cli(['up'], {DOCKER_HOST: `unix://${socket}`})
+    expectCleanError(result, 2, new RegExp(`cannot reach the Docker engine at unix://${socket}`))
+    expect(result.stderr).to.include('DOCKER_HOST')
+  })
+
+  it('names the version found when only the retired Compose v1 is installed (exit 2)', async () => {
+    const shims = path.join(root, 'shims')
+    mkdirSync(shims, {recursive: true})
+    // A docker CLI without the compose plugin, and a v1 docker-compose beside it.
+    writeFileSync(
+      path.join(shims, 'docker'),
+      '#!/bin/sh\necho "docker: \'compose\' is not a docker command." >&2\nexit 1\n',
+    )
+    writeFileSync(path.join(shims, 'docker-compose'), '#!/bin/sh\necho 1.29.2\n')
+    chmodSync(path.join(shims, 'docker'), 0o755)
+    chmodSync(path.join(shims, 'docker-compose'), 0o755)
+    const result = await cli(['up'], {PATH: `${shims}:${process.env.PATH}`})
+    expectCleanError(result, 2, /Docker Compose v2 is required, found the retired docker-compose 1\.29\.2 \(v1\)/)
+  })
+
+  it('detects a taken port before starting anything (exit 2)', async () => {
+    const port = await freePort()
+    const server: Server = createServer()
+    await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve))
+    try {
+      const result = await cli(['up', '--port', String(port)])
+      expectCleanError(result, 2, new RegExp(`port ${port} on 127\\.0\\.0\\.1 is already in use`))
+      expect(result.stderr).to.include('--port')
+      expect(await projectContainers()).to.have.length(0)
+    } finally {
+      server.close()
+    }
+  })
+
+  for (const [args, pattern] of [
+    [['up', '--port', '70000'], /invalid port '70000'/],
+    [['up', '--image-source', 'dockerhub'], /unknown image source 'dockerhub'/],
+    [['status', '--project-name', 'Bad Name!'], /invalid project name 'Bad Name!'/],
+    [['up', '--timeout', '-1'], /invalid timeout/],
+  ] as const) {
+    it(`rejects ${args.join(' ')} before doing anything (exit 2)`, async () => {
+      const result = await runCli([...args, '--dir', dir], {env: {STACKCTL_PROJECT: project}})
+      expectCleanError(result, 2, pattern)
+      expect(await projectContainers()).to.have.length(0)
+    })
+  }
+
+  it('rejects an invalid value from the environment too', async () => {
+    const result = await runCli(['up', '--dir', dir], {env: {STACKCTL_PORT: 'eighty', STACKCTL_PROJECT: project}})
+    expectCleanError(result, 2, /invalid port 'eighty'/)
+  })
+
+  it('says when the stack directory cannot be written (exit 2)', async () => {
+    const file = path.join(root, 'a-file')
+    writeFileSync(file, '')
+    const result = await runCli(['render', '--dir', path.join(file, 'stack'), '--project-name', project])
+    expectCleanError(result, 2, /stack directory .* is not writable/)
+    expect(result.stderr).to.include('--dir')
+  })
+
+  it('never overwrites a hand-edited compose file without --force', async () => {
+    const first = await cli(['render', '--port', String(await freePort())])
+    expect(first.exitCode, first.stderr).to.equal(0)
+    const composeFile = path.join(dir, 'docker-compose.yml')
+    const edited = readFileSync(composeFile, 'utf8') + '# my own note\n'
+    writeFileSync(composeFile, edited)
+    const refused = await cli(['render'])
+    expectCleanError(refused, 2, /was edited by hand/)
+    expect(refused.stderr).to.include('--force')
+    expect(readFileSync(composeFile, 'utf8')).to.equal(edited)
+    const forced = await cli(['render', '--force'])
+    expect(forced.exitCode, forced.stderr).to.equal(0)
+    expect(readFileSync(composeFile, 'utf8')).to.not.include('# my own note')
+  })
+})
