@@ -14,6 +14,7 @@ export default class Status extends StackctlCommand {
     const status = await stackStatus(await loadStack(configInput(flags)))
     this.log(`project  ${status.project}`)
     this.log(`url      ${status.url}`)
+    this.log(`mode     ${status.mode ?? 'not running'}`)
     for (const service of status.services) {
       this.log(`${service.name.padEnd(8)} ${service.state}${service.health === 'none' ? '' : ` (${service.health})`}`)
     }

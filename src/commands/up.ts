@@ -4,6 +4,7 @@ import {StackctlCommand} from '../lib/base-command.js'
 import {configFlags, configInput} from '../lib/flags.js'
 import {ENV} from '../lib/config/stack-config.js'
 import {withStackLock} from '../lib/stack/lock.js'
+import {DEFAULT_DEV_SOURCE} from '../lib/stack/dev-mode.js'
 import {loadStack} from '../lib/stack/context.js'
 import {imageResolver} from '../lib/stack/image-resolver.js'
 import {buildLocalImages} from '../lib/stack/local-images.js'
@@ -18,6 +19,7 @@ nothing is recreated. The data lives on the named volume <project>_postgres_data
     '<%= config.bin %> up',
     '<%= config.bin %> up --port 8080 --project-name demo',
     '<%= config.bin %> up --image-source local --timeout 180',
+    '<%= config.bin %> up --dev',
   ]
   static override enableJsonFlag = true
   static override flags = {
@@ -28,6 +30,14 @@ nothing is recreated. The data lives on the named volume <project>_postgres_data
       env: ENV.timeoutSeconds,
     }),
     force: Flags.boolean({summary: 'Overwrite a hand-edited docker-compose.yml'}),
+    dev: Flags.boolean({
+      summary: 'Development mode: run the API from src/api through a bind mount and reload it on save',
+    }),
+    'dev-source': Flags.string({
+      summary: 'With --dev: the API source directory to mount [default: src/api of this checkout]',
+      env: 'STACKCTL_DEV_SOURCE',
+      dependsOn: ['dev'],
+    }),
   }
 
   async run(): Promise<UpResult> {
@@ -35,10 +45,16 @@ nothing is recreated. The data lives on the named volume <project>_postgres_data
     const ctx = await loadStack(configInput(flags), {progress: (line) => this.logToStderr(line)})
     const resolver = imageResolver(ctx.docker, () => buildLocalImages((line) => this.logToStderr(line)))
     const result = await withStackLock(ctx.paths.dir, 'up', () =>
-      upStack(ctx, resolver, {build: flags.build, force: flags.force}),
+      upStack(ctx, resolver, {
+        build: flags.build,
+        force: flags.force,
+        devSource: flags.dev ? (flags['dev-source'] ?? DEFAULT_DEV_SOURCE) : undefined,
+      }),
     )
     this.log(`stack '${result.project}' is up in ${result.seconds.toFixed(1)}s: ${result.url}`)
     this.log(`data volume: ${result.volume.name}`)
+    if (flags.dev)
+      this.log('development mode: saving a file under the source reloads the API; see stackctl logs app --follow')
     return result
   }
 }

@@ -89,6 +89,7 @@ describe('stack lifecycle (integration)', function () {
     expect(status).to.deep.equal({
       project,
       url,
+      mode: 'normal',
       services: [
         {name: 'db', state: 'running', health: 'healthy'},
         {name: 'app', state: 'running', health: 'healthy'},

@@ -3,7 +3,7 @@
  * and writing the result live in stack-files.ts. The template is real YAML and is edited as a YAML document,
  * so its comments survive into the rendered file.
  */
-import {parseDocument} from 'yaml'
+import {parseDocument, type Document} from 'yaml'
 
 import {APP_CONTAINER_PORT, DB_NAME, DB_USER, pgDataMountPath, type StackConfig} from '../config/stack-config.js'
 
@@ -20,6 +20,17 @@ export interface RenderInput {
   appImage: string
   /** uid:gid the API runs as; never root. */
   appUser: string
+  /** Development mode: the API runs from a working tree instead of the built image. */
+  dev?: DevMode
+}
+
+export interface DevMode {
+  /** The app-dev.yml template's text. */
+  overlayText: string
+  /** Absolute host paths for the overlay's bind mounts, in its order: source, toolchain, runner. */
+  sourceDir: string
+  toolchainDir: string
+  runnerDir: string
 }
 
 export function renderCompose(templateText: string, input: RenderInput): string {
@@ -47,7 +58,26 @@ export function renderCompose(templateText: string, input: RenderInput): string 
   doc.setIn(['services', 'app', 'ports', 0, 'host_ip'], config.host)
   doc.setIn(['services', 'app', 'ports', 0, 'published'], String(config.port))
 
+  if (input.dev) applyDevMode(doc, input.dev, images.node)
   return doc.toString({lineWidth: 0})
+}
+
+/** Replaces the app's build with the base image running the dev runner over bind-mounted sources. */
+function applyDevMode(doc: Document, dev: DevMode, nodeImage: string): void {
+  const overlay = parseDocument(dev.overlayText)
+  if (overlay.errors.length > 0) throw new Error(`dev template is not valid YAML: ${overlay.errors[0].message}`)
+  const app = ['services', 'app']
+  doc.deleteIn([...app, 'build'])
+  doc.setIn([...app, 'image'], nodeImage)
+  doc.setIn([...app, 'command'], overlay.get('command', true))
+  for (const [name, value] of Object.entries(overlay.toJS().environment as Record<string, string>)) {
+    doc.setIn([...app, 'environment', name], value)
+  }
+  const sources = [dev.sourceDir, dev.toolchainDir, dev.runnerDir]
+  sources.forEach((source, index) => overlay.setIn(['volumes', index, 'source'], source))
+  doc.setIn([...app, 'volumes'], overlay.get('volumes', true))
+  doc.setIn([...app, 'labels'], overlay.get('labels', true))
+  doc.setIn([...app, 'healthcheck', 'test'], overlay.getIn(['healthcheck', 'test'], true))
 }
 
 function pgIsReady(): string[] {

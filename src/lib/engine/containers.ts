@@ -13,6 +13,8 @@ export interface ServiceContainer {
   state: string
   /** healthy | unhealthy | starting | none */
   health: string
+  /** stackctl's io.stackctl.mode label: normal | dev (absent on containers stackctl did not render) */
+  mode?: string
   ports: Array<{hostIp?: string; hostPort?: number; containerPort: number}>
 }
 
@@ -31,6 +33,7 @@ export async function projectContainers(docker: Docker, project: string): Promis
       service: c.Labels['com.docker.compose.service'] ?? '',
       state: c.State,
       health: c.State === 'running' ? healthFromStatus(c.Status) : 'none',
+      mode: c.Labels['io.stackctl.mode'],
       ports: (c.Ports ?? []).map((p) => ({hostIp: p.IP, hostPort: p.PublicPort, containerPort: p.PrivatePort})),
     }))
     .sort((a, b) => a.service.localeCompare(b.service))

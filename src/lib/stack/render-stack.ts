@@ -20,6 +20,7 @@ import {
 import {StackctlError} from '../errors.js'
 import type {StackContext} from './context.js'
 import {resolveImages, type ImageResolver} from './images.js'
+import {devMode} from './dev-mode.js'
 import {volumeExists} from './volume.js'
 
 /** The API never runs as root: as root we hand it uid 1000, otherwise it runs as the invoking user. */
@@ -41,7 +42,7 @@ export interface RenderedStack {
 export async function renderStack(
   ctx: StackContext,
   resolver: ImageResolver,
-  options: {force?: boolean; write?: boolean} = {},
+  options: {force?: boolean; write?: boolean; devSource?: string} = {},
 ): Promise<RenderedStack> {
   const {config, paths} = ctx
   const write = options.write ?? true
@@ -51,12 +52,14 @@ export async function renderStack(
   const template = await readFile(TEMPLATES.compose, 'utf8')
 
   if (write) await ensureStackDir(paths)
-  const appTag = write ? await prepareAppContext(paths, images.node) : 'unbuilt'
+  const dev = options.devSource === undefined ? undefined : await devMode(options.devSource)
+  const appTag = write && !dev ? await prepareAppContext(paths, images.node) : 'unbuilt'
   const composeText = renderCompose(template, {
     config,
     images,
     appImage: `stackctl-app:${appTag}`,
     appUser: `${identity.uid}:${identity.gid}`,
+    dev,
   })
   if (!write) {
     return {composeText, images, imageReason: reason, fileStatus: 'missing', written: false, passwordCreated: false}

@@ -7,6 +7,8 @@ import {volumeExists} from './volume.js'
 export interface StackStatus {
   project: string
   url: string
+  /** How the app runs: the built image (normal) or the working tree (dev); null when it is not there. */
+  mode: 'normal' | 'dev' | null
   services: Array<{name: string; state: string; health: string}>
   volume: {name: string; exists: boolean}
 }
@@ -21,9 +23,11 @@ export async function stackStatus(ctx: StackContext): Promise<StackStatus> {
     const container = containers.find((c) => c.service === name)
     return {name, state: container?.state ?? 'absent', health: container?.health ?? 'none'}
   })
+  const app = containers.find((c) => c.service === 'app')
   return {
     project,
     url: appUrl(ctx.config),
+    mode: app ? (app.mode === 'dev' ? 'dev' : 'normal') : null,
     services,
     volume: {name: volumeName(project), exists: await volumeExists(ctx.docker, project)},
   }

@@ -18,6 +18,8 @@ import {stackStatus, type StackStatus} from './status.js'
 export interface UpOptions {
   build?: boolean
   force?: boolean
+  /** Development mode: run the API from this source directory (a working tree's src/api). */
+  devSource?: string
 }
 
 export interface UpResult extends StackStatus {
@@ -30,7 +32,7 @@ export async function upStack(ctx: StackContext, resolver: ImageResolver, option
   await assertEngineReachable(ctx.docker)
   await assertComposeV2()
   await assertPortFree(ctx)
-  const rendered = await renderStack(ctx, resolver, {force: options.force})
+  const rendered = await renderStack(ctx, resolver, {force: options.force, devSource: options.devSource})
   ctx.progress(rendered.imageReason)
 
   try {

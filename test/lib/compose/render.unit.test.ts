@@ -84,3 +84,40 @@ describe('compose rendering', () => {
     ])
   })
 })
+
+describe('compose rendering in development mode', () => {
+  const overlayText = readFileSync(
+    fileURLToPath(new URL('../../../templates/compose/app-dev.yml', import.meta.url)),
+    'utf8',
+  )
+  const dev = {
+    overlayText,
+    sourceDir: '/work/tree/src/api',
+    toolchainDir: '/opt/stackctl/node_modules',
+    runnerDir: '/opt/stackctl/templates/dev',
+  }
+
+  it('renders the dev stack exactly as the golden file', () => {
+    matchGolden('dev-17.yml', renderCompose(template, {...input(), dev}))
+  })
+
+  it('bind-mounts the sources read-only instead of building, and leaves db untouched', () => {
+    const normal = parse(renderCompose(template, input()))
+    const devDoc = parse(renderCompose(template, {...input(), dev}))
+    expect(normal.services.app.build).to.be.an('object')
+    expect(normal.services.app.volumes).to.equal(undefined)
+    expect(normal.services.app.labels['io.stackctl.mode']).to.equal('normal')
+    expect(devDoc.services.app.build).to.equal(undefined)
+    expect(devDoc.services.app.image).to.equal('stackctl/node:20')
+    expect(devDoc.services.app.labels['io.stackctl.mode']).to.equal('dev')
+    expect(devDoc.services.app.volumes[0]).to.deep.equal({
+      type: 'bind',
+      source: '/work/tree/src/api',
+      target: '/src/api',
+      read_only: true,
+    })
+    expect(devDoc.services.app.volumes.every((v: {read_only: boolean}) => v.read_only)).to.equal(true)
+    expect(devDoc.services.db).to.deep.equal(normal.services.db)
+    expect(devDoc.volumes).to.deep.equal(normal.volumes)
+  })
+})

@@ -1,0 +1,121 @@
+// Runs inside the app container in development mode: bundles /src/api (bind-mounted from the working tree)
+// with esbuild, runs it, and on every save rebuilds and restarts it. A build error keeps the last good server
+// running; type errors are reported (by tsc, after the restart) without stopping anything.
+import {spawn} from 'node:child_process'
+import {watch, writeFileSync} from 'node:fs'
+import {createRequire} from 'node:module'
+
+const toolchain = createRequire('/stackctl/node_modules/')
+const esbuild = toolchain('esbuild')
+const source = process.env.STACKCTL_DEV_SOURCE || '/src/api'
+const outfile = '/tmp/stackctl-dev/server.mjs'
+const log = (message) =>
+  console.log(JSON.stringify({time: new Date().toISOString(), level: 'info', msg: `dev: ${message}`}))
+
+let server
+let stopping = false
+
+async function rebuild() {
+  try {
+    await esbuild.build({
+      entryPoints: [`${source}/main.ts`],
+      outfile,
+      bundle: true,
+      platform: 'node',
+      target: 'node20',
+      format: 'esm',
+      nodePaths: ['/stackctl/node_modules'],
+      external: ['pg-native'],
+      banner: {js: "import {createRequire} from 'node:module';const require=createRequire(import.meta.url);"},
+      logLevel: 'silent',
+    })
+    return true
+  } catch (error) {
+    for (const e of error.errors ?? [error]) {
+      log(
+        `build error (the running server is kept): ${e.location ? `${e.location.file}:${e.location.line}: ` : ''}${e.text ?? e.message}`,
+      )
+    }
+    return false
+  }
+}
+
+function start() {
+  server = spawn(process.execPath, [outfile], {stdio: 'inherit'})
+  server.on('exit', (code, signal) => {
+    if (!stopping && server?.exitCode !== null) log(`server exited (${signal ?? code})`)
+  })
+}
+
+function stop(child) {
+  return new Promise((resolve) => {
+    if (!child || child.exitCode !== null || child.signalCode !== null) return resolve()
+    const timer = setTimeout(() => child.kill('SIGKILL'), 5000)
+    child.once('exit', () => {
+      clearTimeout(timer)
+      resolve()
+    })
+    child.kill('SIGTERM')
+  })
+}
+
+function typecheck() {
+  const tsconfig = '/tmp/stackctl-dev/tsconfig.json'
+  writeFileSync(
+    tsconfig,
+    JSON.stringify({
+      compilerOptions: {
+        strict: true,
+        noEmit: true,
+        target: 'ES2022',
+        module: 'NodeNext',
+        moduleResolution: 'NodeNext',
+        skipLibCheck: true,
+        types: ['node'],
+        typeRoots: ['/stackctl/node_modules/@types'],
+        baseUrl: '/',
+        paths: {'*': ['stackctl/node_modules/*', 'stackctl/node_modules/@types/*']},
+      },
+      include: [`${source}/**/*.ts`],
+    }),
+  )
+  const tsc = spawn(process.execPath, [toolchain.resolve('typescript/lib/tsc.js'), '-p', tsconfig, '--pretty', 'false'])
+  let output = ''
+  tsc.stdout.on('data', (chunk) => (output += chunk))
+  tsc.on('exit', (code) => {
+    if (code === 0) return log('type check passed')
+    for (const line of output.trim().split('\n')) log(`type error: ${line}`)
+  })
+}
+
+let pending
+let busy = Promise.resolve()
+function onChange() {
+  clearTimeout(pending)
+  pending = setTimeout(() => {
+    busy = busy.then(async () => {
+      if (!(await rebuild())) return
+      await stop(server)
+      start()
+      log('reloaded')
+      typecheck()
+    })
+  }, 100)
+}
+
+for (const signal of ['SIGTERM', 'SIGINT']) {
+  process.on(signal, async () => {
+    stopping = true
+    await stop(server)
+    process.exit(0)
+  })
+}
+
+if (!(await rebuild())) {
+  log('initial build failed; waiting for a fix')
+} else {
+  start()
+  typecheck()
+}
+watch(source, {recursive: true}, onChange)
+log(`watching ${source}`)
