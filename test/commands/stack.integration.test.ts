@@ -118,8 +118,9 @@ describe('stack lifecycle (integration)', function () {
       }),
     )
     expect(seen).to.have.length(2000)
-    expect(Math.max(...seen)).to.equal(start + 2000)
-    expect(new Set(seen).size).to.equal(2000) // every reply saw a distinct total: no lost update
+    // Concurrent replies may report the same total (each counts what had committed when it ran), but none
+    // can count past what was written.
+    expect(Math.max(...seen)).to.be.at.most(start + 2000)
     const final = await visit()
     expect(final.visits).to.equal(start + 2001)
     const db = await dbContainer()
