@@ -1,0 +1,117 @@
+/**
+ * The HTTP layer: routing, JSON responses and timeouts on node:http. Storage is injected (VisitStore), so
+ * routing and error mapping are tested without a database.
+ */
+import http from 'node:http'
+
+import {DatabaseUnavailableError, type Visit, type VisitStore} from './db.js'
+import {errorFields, type Logger} from './log.js'
+import {parseVisitsQuery} from './query.js'
+
+export interface ServerDeps {
+  store: VisitStore
+  logger: Logger
+  message: string
+}
+
+/** Longer than the database timeouts, so a slow query ends with a JSON 503 rather than a dropped socket. */
+export const SERVER_TIMEOUTS = {requestTimeout: 15_000, headersTimeout: 10_000, keepAliveTimeout: 5_000}
+
+interface JsonResponse {
+  status: number
+  body: unknown
+  headers?: Record<string, string>
+}
+
+type Handler = (params: URLSearchParams) => Promise<JsonResponse>
+
+const ALLOWED_METHODS = 'GET'
+
+function visitJson(visit: Visit) {
+  return {id: visit.id, visitedAt: visit.visitedAt.toISOString()}
+}
+
+function routes({store, message}: ServerDeps): Record<string, Handler> {
+  return {
+    '/': async () => {
+      const {visit, total} = await store.recordVisit()
+      return {status: 200, body: {message, visits: total, visit: visitJson(visit)}}
+    },
+    '/visits': async (params) => {
+      const query = parseVisitsQuery(params)
+      if (!query.ok) return {status: 400, body: {error: query.error}}
+      const page = await store.listVisits(query.value)
+      return {status: 200, body: {visits: page.visits.map(visitJson), nextBefore: page.nextBefore}}
+    },
+    '/healthz': async () => {
+      try {
+        await store.ping()
+        return {status: 200, body: {status: 'ok'}}
+      } catch (error) {
+        if (!(error instanceof DatabaseUnavailableError)) throw error
+        return {status: 503, body: {status: 'unavailable', database: 'not answering'}}
+      }
+    },
+  }
+}
+
+/** Splits the request target by hand: `new URL('//x', base)` would read `x` as a host name. */
+function splitTarget(target: string): {path: string; params: URLSearchParams} {
+  const mark = target.indexOf('?')
+  if (mark === -1) return {path: target, params: new URLSearchParams()}
+  return {path: target.slice(0, mark), params: new URLSearchParams(target.slice(mark + 1))}
+}
+
+function send(res: http.ServerResponse, closing: boolean, response: JsonResponse): void {
+  const payload = JSON.stringify(response.body)
+  res.writeHead(response.status, {
+    'Content-Type': 'application/json; charset=utf-8',
+    'Content-Length': Buffer.byteLength(payload),
+    'Cache-Control': 'no-store',
+    // While shutting down, a kept-alive connection is closed after its last response.
+    ...(closing ? {Connection: 'close'} : {}),
+    ...response.headers,
+  })
+  res.end(payload)
+}
+
+export function createServer(deps: ServerDeps): http.Server {
+  const handlers = routes(deps)
+
+  async function respond(req: http.IncomingMessage): Promise<JsonResponse> {
+    const {path, params} = splitTarget(req.url ?? '/')
+    const handler = Object.hasOwn(handlers, path) ? handlers[path] : undefined
+    if (handler === undefined) return {status: 404, body: {error: 'not found'}}
+    if (req.method !== 'GET') {
+      return {status: 405, body: {error: 'method not allowed'}, headers: {Allow: ALLOWED_METHODS}}
+    }
+    try {
+      return await handler(params)
+    } catch (error) {
+      if (error instanceof DatabaseUnavailableError) return {status: 503, body: {error: 'database unavailable'}}
+      deps.logger.error('request failed', {method: req.method, path, ...errorFields(error, {stack: true})})
+      return {status: 500, body: {error: 'internal error'}}
+    }
+  }
+
+  const server = http.createServer((req, res) => {
+    respond(req)
+      .then((response) => send(res, !server.listening, response))
+      .catch((error: unknown) => {
+        deps.logger.error('response failed', errorFields(error, {stack: true}))
+        res.destroy()
+      })
+  })
+  return Object.assign(server, SERVER_TIMEOUTS)
+}
+
+/**
+ * Stops accepting connections, lets in-flight requests finish, closes idle kept-alive connections, and
+ * resolves once every connection is gone.
+ */
+export function closeServer(server: http.Server): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.close((error) => (error ? reject(error) : resolve()))
+    server.closeIdleConnections()
+  })
+}
