@@ -1,0 +1,39 @@
+import {Args} from '@oclif/core'
+
+import {StackctlCommand} from '../../lib/base-command.js'
+import {configInput, stackFlags} from '../../lib/flags.js'
+import {loadStack} from '../../lib/stack/context.js'
+import {withStackLock} from '../../lib/stack/lock.js'
+import {backupVolume, type BackupResult} from '../../lib/volume/backup.js'
+import {formatBytes} from '../../lib/volume/format.js'
+
+export default class VolumeBackup extends StackctlCommand {
+  static override summary = 'Write a consistent backup of the running database to a file'
+  static override description = `Runs pg_dump (custom format, one consistent snapshot) inside the running db container while the API keeps \
+serving, and streams it to FILE, showing progress on stderr. Next to it, FILE.json records the PostgreSQL major \
+version, the number of visits, the size and the SHA-256 of the dump; stackctl volume restore uses it. An existing \
+file is never overwritten. The stack must be running (stackctl up).`
+  static override examples = [
+    '<%= config.bin %> volume backup',
+    '<%= config.bin %> volume backup ./visits.dump --project-name demo',
+    '<%= config.bin %> volume backup --json',
+  ]
+  static override args = {
+    file: Args.string({
+      description: 'Where to write the dump [default: <dir>/backups/<project>-pg<major>-<UTC time>.dump]',
+    }),
+  }
+  static override enableJsonFlag = true
+  static override flags = {...stackFlags}
+
+  async run(): Promise<BackupResult> {
+    const {args, flags} = await this.parse(VolumeBackup)
+    const ctx = await loadStack(configInput(flags), {progress: (line) => this.logToStderr(line)})
+    const result = await withStackLock(ctx.paths.dir, 'volume backup', () => backupVolume(ctx, {file: args.file}))
+    this.log(
+      `backed up ${result.visits ?? 'an unknown number of'} visits (PostgreSQL ${result.pgMajor}, ${formatBytes(result.bytes)}) to ${result.file}`,
+    )
+    this.log(`record: ${result.record}`)
+    return result
+  }
+}

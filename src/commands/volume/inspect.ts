@@ -1,0 +1,55 @@
+import {StackctlCommand} from '../../lib/base-command.js'
+import {configFlags, configInput} from '../../lib/flags.js'
+import {loadStack} from '../../lib/stack/context.js'
+import {formatBytes} from '../../lib/volume/format.js'
+import {inspectVolume, type VolumeInspection} from '../../lib/volume/inspect.js'
+
+export default class VolumeInspect extends StackctlCommand {
+  static override summary =
+    'Show the data volume: driver, labels, size, the containers using it, its PostgreSQL version'
+  static override description = `Everything the engine knows about <project>_postgres_data, its size from the engine's disk-usage report, \
+the containers that use it, and the PostgreSQL major version that initialised it (read from PG_VERSION through a \
+throwaway container that mounts the volume read-only) compared with the configured one. Nothing is changed. \
+Exits 1 when the stack has no data volume yet.`
+  static override examples = [
+    '<%= config.bin %> volume inspect',
+    '<%= config.bin %> volume inspect --json --project-name demo',
+  ]
+  static override enableJsonFlag = true
+  static override flags = {
+    dir: configFlags.dir,
+    'project-name': configFlags['project-name'],
+    'pg-major': configFlags['pg-major'],
+    'image-source': configFlags['image-source'],
+  }
+
+  async run(): Promise<VolumeInspection> {
+    const {flags} = await this.parse(VolumeInspect)
+    const volume = await inspectVolume(await loadStack(configInput(flags)))
+    const pairs = (record: Record<string, string>) =>
+      Object.entries(record)
+        .map(([key, value]) => `${key}=${value}`)
+        .join(', ') || 'none'
+    const users = volume.usedBy.map((u) => `${u.name} (${u.state})`).join(', ') || 'none'
+    this.log(`volume      ${volume.name}`)
+    this.log(`driver      ${volume.driver} (scope ${volume.scope})`)
+    this.log(`mountpoint  ${volume.mountpoint}`)
+    this.log(`created     ${volume.createdAt ?? 'unknown'}`)
+    this.log(`labels      ${pairs(volume.labels)}`)
+    this.log(`options     ${pairs(volume.options)}`)
+    this.log(
+      `size        ${formatBytes(volume.sizeBytes)}${volume.sizeBytes >= 0 ? ` (${volume.sizeBytes} bytes)` : ''}`,
+    )
+    this.log(`used by     ${users}${volume.usedByDb ? '' : ' — the stack’s db is not using it'}`)
+    this.log(`postgres    ${describeVersion(volume)}`)
+    return volume
+  }
+}
+
+function describeVersion(volume: VolumeInspection): string {
+  const configured = `configured ${volume.configuredPgVersion}`
+  if (volume.compatible === null) return `unknown (could not read PG_VERSION; ${configured})`
+  if (volume.pgVersion === null) return `not initialised yet (${configured} will initialise it)`
+  if (volume.compatible) return `${volume.pgVersion} (${configured}: compatible)`
+  return `${volume.pgVersion} — INCOMPATIBLE with the ${configured}; PostgreSQL ${volume.configuredPgVersion} cannot open it`
+}

@@ -1,0 +1,174 @@
+/**
+ * `stackctl volume inspect`: what the engine knows about the stack's data volume (driver, labels, size, who
+ * uses it) and which PostgreSQL major initialised it, read without changing anything.
+ */
+import {readFile, stat} from 'node:fs/promises'
+
+import type Docker from 'dockerode'
+
+import {volumeName} from '../config/stack-config.js'
+import {assertEngineReachable, engineEndpoint, imageExists} from '../engine/docker.js'
+import {StackctlError} from '../errors.js'
+import type {StackContext} from '../stack/context.js'
+import {localImages, registryImages} from '../stack/images.js'
+import {runOneShot} from './container-io.js'
+import {
+  dfIsSummaryOnly,
+  isCompatible,
+  parsePgVersionListing,
+  pgVersionCandidates,
+  type PgVersionFound,
+  volumeSizeFromDf,
+} from './format.js'
+
+export interface VolumeUser {
+  name: string
+  state: string
+}
+
+export interface VolumeInspection {
+  name: string
+  driver: string
+  mountpoint: string
+  scope: string
+  createdAt: string | null
+  labels: Record<string, string>
+  options: Record<string, string>
+  /** Bytes used, from the engine's disk-usage report; -1 when the engine does not know. */
+  sizeBytes: number
+  usedBy: VolumeUser[]
+  /** Whether the stack's own db container is among the users. */
+  usedByDb: boolean
+  /** The major version in PG_VERSION; null for an empty volume or when it could not be read. */
+  pgVersion: number | null
+  configuredPgVersion: number
+  /** null when the version could not be read. */
+  compatible: boolean | null
+}
+
+export async function inspectVolume(ctx: StackContext): Promise<VolumeInspection> {
+  await assertEngineReachable(ctx.docker)
+  const {project, pgMajor} = ctx.config
+  const name = volumeName(project)
+  const info = await inspectOrExplain(ctx.docker, name)
+  const users = await ctx.docker.listContainers({all: true, filters: {volume: [name]}})
+  const pg = await readPgVersion(ctx, info, [...new Set(users.map((u) => u.Image))])
+  return {
+    name,
+    driver: info.Driver,
+    mountpoint: info.Mountpoint,
+    scope: info.Scope,
+    createdAt: (info as {CreatedAt?: string}).CreatedAt ?? null,
+    labels: info.Labels ?? {},
+    options: info.Options ?? {},
+    sizeBytes: await volumeSize(ctx.docker, name),
+    usedBy: users
+      .map((u) => ({name: (u.Names[0] ?? u.Id).replace(/^\//, ''), state: u.State}))
+      .sort((a, b) => a.name.localeCompare(b.name)),
+    usedByDb: users.some(
+      (u) => u.Labels['com.docker.compose.project'] === project && u.Labels['com.docker.compose.service'] === 'db',
+    ),
+    pgVersion: pg.known ? (pg.found?.major ?? null) : null,
+    configuredPgVersion: pgMajor,
+    compatible: pg.known ? isCompatible(pg.found, pgMajor) : null,
+  }
+}
+
+async function inspectOrExplain(docker: Docker, name: string): Promise<Docker.VolumeInspectInfo> {
+  try {
+    return await docker.getVolume(name).inspect()
+  } catch (error) {
+    if ((error as {statusCode?: number}).statusCode !== 404) throw error
+    throw new StackctlError('the stack has no data volume yet; run stackctl up', {exitCode: 1})
+  }
+}
+
+async function volumeSize(docker: Docker, name: string): Promise<number> {
+  let df: unknown = await docker.df()
+  if (dfIsSummaryOnly(df)) df = await verboseDf(docker)
+  return volumeSizeFromDf(df, name) ?? -1
+}
+
+/** Engines from API 1.52 list volumes in the disk-usage report only when asked for the verbose form. */
+function verboseDf(docker: Docker): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    docker.modem.dial(
+      {
+        path: '/system/df?',
+        method: 'GET',
+        options: {verbose: 'true', type: 'volume'},
+        statusCodes: {200: true, 500: 'server error'},
+      },
+      (error: Error | null, data: unknown) => (error ? reject(error) : resolve(data)),
+    )
+  })
+}
+
+export interface PgVersionRead {
+  known: boolean
+  found?: PgVersionFound
+}
+
+const MOUNT = '/stackctl-volume'
+
+/**
+ * Reads PG_VERSION in a throwaway container that mounts the volume read-only (any image the stack would use
+ * has grep), or from the host's mountpoint when the engine is local and the path is readable.
+ */
+async function readPgVersion(
+  ctx: StackContext,
+  info: Docker.VolumeInspectInfo,
+  userImages: string[],
+): Promise<PgVersionRead> {
+  const {pgMajor} = ctx.config
+  for (const image of [...dbImageCandidates(ctx), ...userImages]) {
+    if (!(await imageExists(ctx.docker, image))) continue
+    try {
+      const result = await runOneShot(ctx.docker, {
+        image,
+        entrypoint: ['grep'],
+        cmd: ['-s', '-H', '', ...pgVersionCandidates(MOUNT, pgMajor)],
+        readOnlyVolumes: {[info.Name]: MOUNT},
+      })
+      // grep: 0 = found, 1 = empty marker, 2 = some candidate missing; anything else means it did not run.
+      if ([0, 1, 2].includes(result.exitCode) || result.stdout) {
+        return {known: true, found: parsePgVersionListing(result.stdout, MOUNT)}
+      }
+    } catch {
+      // This image cannot run the reader; try the next one, then the host path.
+    }
+  }
+  return readPgVersionFromHost(info.Mountpoint, pgMajor)
+}
+
+/** The host-side reader, used when no image can run the container reader. */
+export async function readPgVersionFromHost(mountpoint: string, pgMajor: number): Promise<PgVersionRead> {
+  if (!engineEndpoint().startsWith('unix://') || !mountpoint) return {known: false}
+  if (!(await stat(mountpoint).catch(() => undefined))?.isDirectory()) return {known: false}
+  const lines: string[] = []
+  for (const file of pgVersionCandidates(mountpoint, pgMajor)) {
+    try {
+      lines.push(`${file}:${(await readFile(file, 'utf8')).trim()}`)
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') return {known: false}
+    }
+  }
+  return {known: true, found: parsePgVersionListing(lines.join('\n'), mountpoint)}
+}
+
+/** The images the stack runs its db from, the remembered choice first. */
+function dbImageCandidates(ctx: StackContext): string[] {
+  const remembered = ctx.state?.settings.resolvedImageSource
+  const requested = ctx.config.imageSource === 'auto' ? undefined : ctx.config.imageSource
+  const order = remembered ?? requested
+  const sources = order === 'registry' ? [registryImages, localImages] : [localImages, registryImages]
+  const images: string[] = []
+  for (const imagesFor of sources) {
+    try {
+      images.push(imagesFor(ctx.config.pgMajor).postgres)
+    } catch {
+      // No local image for this major.
+    }
+  }
+  return images
+}

@@ -1,0 +1,271 @@
+/**
+ * stackctl volume backup / restore against the real engine: one stack for the file. A backup survives the
+ * volume being deleted; broken or foreign backups are refused and leave the data exactly as it was.
+ */
+import {expect} from 'chai'
+import {createHash} from 'node:crypto'
+import {copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import path from 'node:path'
+
+import {execInContainer} from '../../../src/lib/engine/containers.js'
+import {StackctlError} from '../../../src/lib/errors.js'
+import {loadStack} from '../../../src/lib/stack/context.js'
+import {restoreVolume} from '../../../src/lib/volume/restore.js'
+import {freePort, runCli, type CliResult} from '../../helpers/cli.js'
+import {docker, removeComposeProject, uniqueName} from '../../helpers/docker.js'
+
+describe('volume backup and restore (integration)', function () {
+  this.timeout(600_000)
+  const project = uniqueName('vol-backup')
+  const volume = `${project}_postgres_data`
+  const dir = mkdtempSync(path.join(tmpdir(), 'stackctl-vol-backup-'))
+  const scratch = mkdtempSync(path.join(tmpdir(), 'stackctl-vol-files-'))
+  let port: number
+  let backup: {file: string; record: string; visits: number; pgMajor: number; bytes: number; sha256: string}
+
+  function cli(...args: string[]): Promise<CliResult> {
+    return runCli([...args, '--dir', dir, '--project-name', project], {env: {STACKCTL_IMAGE_SOURCE: 'local'}})
+  }
+
+  async function up(): Promise<void> {
+    const result = await cli('up', '--port', String(port))
+    expect(result.exitCode, result.stderr).to.equal(0)
+  }
+
+  async function visit(count: number): Promise<void> {
+    for (let i = 0; i < count; i++) {
+      const response = await fetch(`http://127.0.0.1:${port}/`)
+      expect(response.status).to.equal(200)
+      await response.body?.cancel()
+    }
+  }
+
+  async function sql(query: string, database = 'visits'): Promise<string> {
+    const [db] = await docker.listContainers({
+      filters: {label: [`com.docker.compose.project=${project}`, 'com.docker.compose.service=db']},
+    })
+    const result = await execInContainer(docker, db.Id, [
+      'psql',
+      '-X',
+      '-tA',
+      '-U',
+      'postgres',
+      '-d',
+      database,
+      '-c',
+      query,
+    ])
+    expect(result.exitCode, result.stderr).to.equal(0)
+    return result.stdout.trim()
+  }
+
+  const visitIds = () => sql("SELECT coalesce(string_agg(id::text, ',' ORDER BY id), '') FROM visits")
+  const databases = () => sql("SELECT string_agg(datname, ',' ORDER BY datname) FROM pg_database", 'postgres')
+
+  /** Runs a restore that must be refused, and checks that nothing changed. */
+  async function expectRefused(args: string[], exitCode: number, message: RegExp): Promise<CliResult> {
+    const idsBefore = await visitIds()
+    const databasesBefore = await databases()
+    const result = await cli('volume', 'restore', ...args)
+    expect(result.exitCode, result.stderr).to.equal(exitCode)
+    expect(result.stderr).to.match(message)
+    expect(await visitIds()).to.equal(idsBefore)
+    expect(await databases()).to.equal(databasesBefore) // no temporary database left behind
+    return result
+  }
+
+  before(async () => {
+    port = await freePort()
+  })
+
+  after(async () => {
+    try {
+      await removeComposeProject(project)
+    } finally {
+      rmSync(dir, {recursive: true, force: true})
+      rmSync(scratch, {recursive: true, force: true})
+    }
+  })
+
+  it('refuses to back up a stack that is not running and suggests stackctl up', async () => {
+    const result = await cli('volume', 'backup')
+    expect(result.exitCode).to.equal(1)
+    expect(result.stderr).to.include(`the stack '${project}' is not running`)
+    expect(result.stderr).to.include('stackctl up')
+  })
+
+  it('backs up the running database to the default file with a record, showing progress', async () => {
+    await up()
+    await visit(25)
+    const result = await cli('volume', 'backup')
+    expect(result.exitCode, result.stderr).to.equal(0)
+    expect(result.stderr).to.match(/backup: [\d.]+ (B|KiB|MiB) written/)
+    const file = /to (\S+\.dump)$/m.exec(result.stdout)?.[1] ?? ''
+    expect(result.stdout).to.include('backed up 25 visits (PostgreSQL 17')
+    expect(path.dirname(file)).to.equal(path.join(dir, 'backups'))
+    expect(path.basename(file)).to.match(new RegExp(`^${project}-pg17-\\d{8}T\\d{6}Z\\.dump$`))
+    const bytes = readFileSync(file)
+    expect(bytes.subarray(0, 5).toString()).to.equal('PGDMP') // pg_dump custom format
+    const record = JSON.parse(readFileSync(`${file}.json`, 'utf8'))
+    expect(record).to.include({pgMajor: 17, visits: 25, project, volume, database: 'visits', bytes: bytes.length})
+    expect(record.sha256).to.equal(createHash('sha256').update(bytes).digest('hex'))
+    expect(Number.isNaN(Date.parse(record.createdAt))).to.equal(false)
+    backup = {...record, file, record: `${file}.json`}
+  })
+
+  it('never overwrites an existing file', async () => {
+    const before = readFileSync(backup.file)
+    const result = await cli('volume', 'backup', backup.file)
+    expect(result.exitCode).to.equal(2)
+    expect(result.stderr).to.include('already exists')
+    expect(readFileSync(backup.file).equals(before)).to.equal(true)
+  })
+
+  it('refuses to restore without a terminal and without --force, changing nothing', async () => {
+    await visit(3)
+    const result = await expectRefused([backup.file], 2, /refusing to replace the data in volume/)
+    expect(result.stderr).to.include('--force')
+  })
+
+  it('rejects a dump truncated in its data (no record) with a clear error, leaving the data untouched', async () => {
+    const truncated = path.join(scratch, 'truncated.dump')
+    const bytes = readFileSync(backup.file)
+    writeFileSync(truncated, bytes.subarray(0, bytes.length - 10)) // its table of contents is intact
+    await expectRefused([truncated, '--force'], 1, /could not be restored.*end of file/s)
+  })
+
+  it('rejects a dump cut inside its header before restoring anything', async () => {
+    const cut = path.join(scratch, 'cut.dump')
+    writeFileSync(cut, readFileSync(backup.file).subarray(0, 100))
+    await expectRefused([cut, '--force'], 1, /is not a readable pg_dump archive \(truncated or corrupted\)/)
+  })
+
+  it('rejects a truncated dump whose record no longer matches it', async () => {
+    const truncated = path.join(scratch, 'recorded.dump')
+    const bytes = readFileSync(backup.file)
+    writeFileSync(truncated, bytes.subarray(0, bytes.length - 10))
+    copyFileSync(backup.record, `${truncated}.json`)
+    await expectRefused([truncated, '--force'], 1, /does not match its record.*truncated or was modified/s)
+  })
+
+  it('refuses a backup recorded as another PostgreSQL major without --force', async () => {
+    const foreign = path.join(scratch, 'pg15.dump')
+    copyFileSync(backup.file, foreign)
+    const record = JSON.parse(readFileSync(backup.record, 'utf8'))
+    writeFileSync(`${foreign}.json`, JSON.stringify({...record, pgMajor: 15}))
+    const result = await expectRefused([foreign], 2, /is a backup of PostgreSQL 15; the stack runs PostgreSQL 17/)
+    expect(result.stderr).to.include('--force')
+  })
+
+  it('reads the major from the dump header when there is no record, and refuses another one', async () => {
+    const foreign = path.join(scratch, 'header15.dump')
+    const bytes = Buffer.from(readFileSync(backup.file))
+    const at = bytes.indexOf('17.') // the first version string in the header is the server's
+    expect(at).to.be.greaterThan(0)
+    bytes.write('15.', at)
+    writeFileSync(foreign, bytes)
+    await expectRefused([foreign], 2, /is a backup of PostgreSQL 15/)
+  })
+
+  it('brings every visit back after the volume was deleted: backup → down --volumes → up → restore', async () => {
+    await visit(7)
+    const fresh = await cli('volume', 'backup', path.join(scratch, 'before-delete.dump'), '--json')
+    expect(fresh.exitCode, fresh.stderr).to.equal(0)
+    const saved = JSON.parse(fresh.stdout)
+    expect(saved).to.include({file: path.join(scratch, 'before-delete.dump'), pgMajor: 17, project, volume})
+    expect(saved.record).to.equal(`${saved.file}.json`)
+    expect(saved.bytes).to.equal(statSync(saved.file).size)
+    const idsBefore = await visitIds()
+    expect(idsBefore.split(',')).to.have.length(35)
+    expect(saved.visits).to.equal(35)
+
+    const down = await cli('down', '--volumes', '--force')
+    expect(down.exitCode, down.stderr).to.equal(0)
+    await up()
+    expect(await visitIds()).to.equal('')
+
+    const restore = await cli('volume', 'restore', saved.file, '--force', '--json')
+    expect(restore.exitCode, restore.stderr).to.equal(0)
+    const result = JSON.parse(restore.stdout)
+    expect(result).to.include({volume, database: 'visits', serverPgMajor: 17, visitsBefore: 0, visits: 35})
+    expect(result.backup).to.deep.include({pgMajor: 17, visits: 35, source: 'record'})
+    expect(result.previous.dropped).to.equal(true)
+    expect(await visitIds()).to.equal(idsBefore)
+    expect(await databases()).to.equal('postgres,template0,template1,visits')
+
+    // The API reconnects by itself and carries on from the restored data.
+    const deadline = Date.now() + 30_000
+    let body: {visits?: number} = {}
+    while (Date.now() < deadline) {
+      const response = await fetch(`http://127.0.0.1:${port}/`).catch(() => undefined)
+      if (response?.status === 200) {
+        body = (await response.json()) as {visits: number}
+        break
+      }
+      await new Promise((resolve) => setTimeout(resolve, 250))
+    }
+    expect(body.visits).to.equal(36)
+  })
+
+  it('asks to type the volume name, showing the visits now and in the backup; another answer changes nothing', async () => {
+    // The command passes confirmByTyping when it has a terminal; here the domain function gets a stand-in.
+    const ctx = await loadStack({dir, project})
+    const asked: string[] = []
+    const idsBefore = await visitIds()
+    const refused = await restoreVolume(ctx, {
+      file: backup.file,
+      confirm: async (question, expected) => {
+        asked.push(question, expected)
+        return false
+      },
+    }).catch((error: unknown) => error)
+    expect(refused).to.be.instanceOf(StackctlError).and.include({exitCode: 1})
+    expect(String(refused)).to.include(`not confirmed: volume ${volume} was not changed`)
+    expect(asked[0]).to.include(`volume ${volume} (36 visits now)`).and.include('(25 visits)')
+    expect(asked[1]).to.equal(volume)
+    expect(await visitIds()).to.equal(idsBefore)
+
+    const restored = await restoreVolume(ctx, {file: backup.file, confirm: async () => true})
+    expect(restored).to.include({visitsBefore: 36, visits: 25})
+  })
+
+  it('restores a dump that has no record, reading its version from the header', async () => {
+    const bare = path.join(scratch, 'bare.dump')
+    copyFileSync(backup.file, bare)
+    expect(existsSync(`${bare}.json`)).to.equal(false)
+    const restore = await cli('volume', 'restore', bare, '--force', '--json')
+    expect(restore.exitCode, restore.stderr).to.equal(0)
+    const result = JSON.parse(restore.stdout)
+    expect(result.backup).to.deep.equal({pgMajor: 17, visits: null, createdAt: null, source: 'header'})
+    expect(result.visits).to.equal(25)
+    expect(await visitIds()).to.equal(Array.from({length: 25}, (_, i) => i + 1).join(','))
+    expect(statSync(bare).size).to.equal(backup.bytes)
+  })
+  it('swaps the database in while the API is serving, which carries on by itself', async () => {
+    let running = true
+    const statuses: number[] = []
+    const load = Array.from({length: 4}, async () => {
+      while (running) {
+        const response = await fetch(`http://127.0.0.1:${port}/`)
+        statuses.push(response.status)
+        await response.body?.cancel()
+      }
+    })
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 300))
+      const restore = await cli('volume', 'restore', backup.file, '--force', '--json')
+      expect(restore.exitCode, restore.stderr).to.equal(0)
+      expect(JSON.parse(restore.stdout).visits).to.equal(25)
+      await new Promise((resolve) => setTimeout(resolve, 1000))
+    } finally {
+      running = false
+      await Promise.all(load)
+    }
+    expect(statuses.length).to.be.greaterThan(10)
+    expect([...new Set(statuses)].filter((status) => status !== 200 && status !== 503)).to.deep.equal([])
+    expect(statuses.at(-1)).to.equal(200)
+    const ids = (await visitIds()).split(',').map(Number)
+    expect(ids.slice(0, 25)).to.deep.equal(Array.from({length: 25}, (_, i) => i + 1))
+  })
+})
