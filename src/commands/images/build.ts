@@ -1,9 +1,50 @@
+import {Flags} from '@oclif/core'
+
 import {StackctlCommand} from '../../lib/base-command.js'
+import {buildImages, megabytes, type BuildImagesResult} from '../../lib/images/builder.js'
+import {DEFAULT_MIRROR, DEFAULT_SUITE, IMAGE_ENV, IMAGE_NAMES} from '../../lib/images/image-specs.js'
 
 export default class ImagesBuild extends StackctlCommand {
   static override summary = 'Build the base images (PostgreSQL, Node.js) from Debian packages'
+  // One line per paragraph: oclif wraps help text to the terminal's width itself.
+  static override description = [
+    "Builds stackctl/postgres:17 (Debian's postgresql-17) and stackctl/node:20 (Debian's nodejs) without a " +
+      'container registry: debootstrap installs a minimal Debian with the package into a temporary folder, which ' +
+      'is trimmed, imported into the engine and finished with the Dockerfile from templates/images/<name>/.',
+    "The PostgreSQL image accepts the official postgres image's settings (POSTGRES_PASSWORD or " +
+      'POSTGRES_PASSWORD_FILE, POSTGRES_USER, POSTGRES_DB, PGDATA), so one compose file works with either.',
+    'Images that already exist are kept, so a second run takes seconds; --force rebuilds them. A build needs ' +
+      'root, debootstrap, a reachable Debian mirror and a running Docker engine, and takes about a minute.',
+  ].join('\n\n')
+  static override examples = [
+    '<%= config.bin %> images build',
+    '<%= config.bin %> images build --only postgres --force',
+    '<%= config.bin %> images build --mirror http://ftp.de.debian.org/debian --json',
+  ]
+  static override enableJsonFlag = true
+  static override flags = {
+    force: Flags.boolean({summary: 'Rebuild images even if they exist'}),
+    only: Flags.string({summary: 'Build only this image', options: [...IMAGE_NAMES]}),
+    mirror: Flags.string({summary: 'Debian mirror to install from', env: IMAGE_ENV.mirror, default: DEFAULT_MIRROR}),
+    suite: Flags.string({summary: 'Debian release to install', env: IMAGE_ENV.suite, default: DEFAULT_SUITE}),
+  }
 
-  async run(): Promise<void> {
-    this.log('not yet')
+  async run(): Promise<BuildImagesResult> {
+    const {flags} = await this.parse(ImagesBuild)
+    const result = await buildImages({
+      only: flags.only,
+      force: flags.force,
+      mirror: flags.mirror,
+      suite: flags.suite,
+      progress: (line) => this.logToStderr(line),
+    })
+    for (const image of result.images) {
+      const version = image.packageVersion ? ` ${image.packageVersion}` : ''
+      this.log(
+        `${image.image.padEnd(20)} ${image.status.padEnd(7)} ${megabytes(image.sizeBytes).padStart(7)}${version}`,
+      )
+    }
+    this.log(`done in ${result.seconds.toFixed(1)} s`)
+    return result
   }
 }

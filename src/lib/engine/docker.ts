@@ -40,3 +40,34 @@ export async function imageExists(docker: Docker, reference: string): Promise<bo
     throw error
   }
 }
+
+export interface ImageInfo {
+  id: string
+  sizeBytes: number
+  labels: Record<string, string>
+}
+
+export async function inspectImage(docker: Docker, reference: string): Promise<ImageInfo | undefined> {
+  try {
+    const info = await docker.getImage(reference).inspect()
+    return {id: info.Id, sizeBytes: info.Size, labels: info.Config?.Labels ?? {}}
+  } catch (error) {
+    if ((error as {statusCode?: number}).statusCode === 404) return undefined
+    throw error
+  }
+}
+
+/**
+ * Removes an image by id unless something still needs it: the engine refuses (409) while a container uses it
+ * or another tag points at it, and that refusal is an answer here, not an error. Resolves whether it went.
+ */
+export async function removeImageIfUnused(docker: Docker, id: string): Promise<boolean> {
+  try {
+    await docker.getImage(id).remove({force: false, noprune: false})
+    return true
+  } catch (error) {
+    const status = (error as {statusCode?: number}).statusCode
+    if (status === 404 || status === 409) return false
+    throw error
+  }
+}

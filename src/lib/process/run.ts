@@ -48,10 +48,78 @@ export async function run(command: string, args: readonly string[], options: Run
     forwardLines(child.stdout, 'stdout', options.onLine)
     forwardLines(child.stderr, 'stderr', options.onLine)
   }
-  const result = await child
+  return settle(await child, command, display, options)
+}
+
+export interface PipeStage {
+  command: string
+  args: readonly string[]
+}
+
+/**
+ * Runs `source | destination` without a shell: the source's stdout streams into the destination's stdin and
+ * is never buffered here (it may be gigabytes, e.g. `tar -c ROOTFS | docker import -`). Fails like run() when
+ * either side fails; the result is the destination's output.
+ */
+export async function runPipe(
+  source: PipeStage,
+  destination: PipeStage,
+  options: Omit<RunOptions, 'input' | 'inherit' | 'reject'> = {},
+): Promise<RunResult> {
+  const display = `${[source.command, ...source.args].join(' ')} | ${[destination.command, ...destination.args].join(' ')}`
+  debug('run %s', display)
+  const common = {
+    cwd: options.cwd,
+    env: options.env,
+    extendEnv: true,
+    timeout: options.timeoutMs,
+    cancelSignal: options.signal,
+    reject: false,
+    stripFinalNewline: true,
+  } as const
+  const producer = execa(source.command, source.args, {...common, buffer: {stdout: false}})
+  const consumer = execa(destination.command, destination.args, common)
+  if (options.onLine) {
+    forwardLines(producer.stderr, 'stderr', options.onLine)
+    forwardLines(consumer.stdout, 'stdout', options.onLine)
+    forwardLines(consumer.stderr, 'stderr', options.onLine)
+  }
+  // Both results are inspected below; the pipe's own promise only repeats their failures.
+  const piped = producer.pipe(consumer).catch(() => undefined)
+  const [produced, consumed] = await Promise.all([producer, consumer])
+  await piped
+  if (isNotFound(produced)) throw new CommandNotFound(source.command)
+  if (consumed.exitCode === 0) {
+    settle(produced, source.command, display, options)
+    return settle(consumed, destination.command, display, options)
+  }
+  // Each side's failure breaks the other (a truncated input, a broken pipe): show both sides' messages.
+  const producerStderr = produced.exitCode !== 0 && typeof produced.stderr === 'string' ? produced.stderr : ''
+  const stderr = [producerStderr, typeof consumed.stderr === 'string' ? consumed.stderr : ''].filter(Boolean)
+  return settle({...consumed, stderr: stderr.join('\n')}, destination.command, display, options)
+}
+
+function isNotFound(result: unknown): boolean {
+  return (result as {code?: string}).code === 'ENOENT'
+}
+
+interface SettledProcess {
+  stdout?: unknown
+  stderr?: unknown
+  exitCode?: number
+  isCanceled: boolean
+  timedOut: boolean
+}
+
+function settle(
+  result: SettledProcess,
+  command: string,
+  display: string,
+  options: Pick<RunOptions, 'reject' | 'timeoutMs'>,
+): RunResult {
   const stdout = typeof result.stdout === 'string' ? result.stdout : ''
   const stderr = typeof result.stderr === 'string' ? result.stderr : ''
-  if ((result as {code?: string}).code === 'ENOENT') throw new CommandNotFound(command)
+  if (isNotFound(result)) throw new CommandNotFound(command)
   const exitCode = result.exitCode ?? (result.isCanceled || result.timedOut ? 130 : 1)
   debug('exit %d %s', exitCode, display)
   if (exitCode !== 0 && options.reject !== false) {

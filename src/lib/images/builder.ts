@@ -1,0 +1,275 @@
+/**
+ * Builds the stack's base images without a registry: debootstrap a minimal Debian with the image's package
+ * into a temporary folder, trim it, `docker import` it as an intermediate rootfs image, then `docker build`
+ * the Dockerfile from templates/images/<name>/ on top. Images that exist are skipped unless forced, so a
+ * second run takes seconds. The two images build concurrently; the temporary folders are always removed.
+ */
+import {mkdtemp} from 'node:fs/promises'
+import {tmpdir} from 'node:os'
+import path from 'node:path'
+import {performance} from 'node:perf_hooks'
+
+import createDebug from 'debug'
+import type Docker from 'dockerode'
+
+import {assertEngineReachable, createDocker, inspectImage, removeImageIfUnused} from '../engine/docker.js'
+import {ProcessFailed, StackctlError} from '../errors.js'
+import {packageRoot} from '../package-root.js'
+import {run, runPipe} from '../process/run.js'
+import {debootstrapProgress} from './debootstrap-progress.js'
+import {
+  BUILD_LABEL_PREFIX,
+  DEFAULT_MIRROR,
+  DEFAULT_SUITE,
+  IMAGE_ENV,
+  type ImageName,
+  type ImageSpec,
+  type SourceOptions,
+  buildArgs,
+  buildEnv,
+  buildLabels,
+  debootstrapArgs,
+  imageReference,
+  importArgs,
+  normalizeMirror,
+  rootfsReference,
+  selectSpecs,
+  tarArgs,
+  trimRules,
+  validateSuite,
+} from './image-specs.js'
+import {assertRoot, buildxAvailable, checkMirror, findDebootstrap} from './preflight.js'
+import {installedVersion, removeBuildDir, trimRootfs} from './rootfs.js'
+
+const debug = createDebug('stackctl:images')
+const MINUTE = 60_000
+
+export interface BuildImagesOptions {
+  /** Defaults to the engine DOCKER_HOST names. */
+  docker?: Docker
+  /** Build one image only (postgres | node). */
+  only?: string
+  /** Rebuild images that exist. */
+  force?: boolean
+  /** Defaults to $STACKCTL_DEBIAN_MIRROR, then deb.debian.org. */
+  mirror?: string
+  /** Defaults to $STACKCTL_DEBIAN_SUITE, then trixie. */
+  suite?: string
+  progress?: (line: string) => void
+}
+
+export interface ImageResult {
+  name: ImageName
+  /** The full reference, e.g. stackctl/postgres:17. */
+  image: string
+  tag: string
+  status: 'built' | 'present'
+  seconds: number
+  sizeBytes: number
+  /** The Debian package's version in the image, e.g. 17.6-0+deb13u1. */
+  packageVersion?: string
+}
+
+export interface BuildImagesResult {
+  images: ImageResult[]
+  seconds: number
+}
+
+interface BuildContext {
+  docker: Docker
+  source: SourceOptions
+  debootstrap: string
+  buildEnv: Record<string, string>
+  signal: AbortSignal
+  progress: (line: string) => void
+}
+
+export async function buildImages(options: BuildImagesOptions = {}): Promise<BuildImagesResult> {
+  const started = performance.now()
+  const specs = selectSpecs(options.only)
+  const source = {
+    mirror: normalizeMirror(options.mirror ?? process.env[IMAGE_ENV.mirror] ?? DEFAULT_MIRROR),
+    suite: validateSuite(options.suite ?? process.env[IMAGE_ENV.suite] ?? DEFAULT_SUITE),
+  }
+  const progress = options.progress ?? (() => {})
+  const docker = options.docker ?? createDocker()
+  await assertEngineReachable(docker)
+
+  const results = new Map<ImageName, ImageResult>()
+  const missing: ImageSpec[] = []
+  for (const spec of specs) {
+    const present = options.force ? undefined : await presentImage(docker, spec, started)
+    if (present) results.set(spec.name, present)
+    else missing.push(spec)
+  }
+
+  if (missing.length > 0) {
+    assertRoot()
+    const debootstrap = await findDebootstrap()
+    progress(`checking the Debian mirror ${source.mirror} (${source.suite})`)
+    await checkMirror(source.mirror, source.suite)
+    const env = buildEnv(await buildxAvailable())
+    const built = await interruptible((signal) =>
+      Promise.allSettled(
+        missing.map((spec) => buildImage(spec, {docker, source, debootstrap, buildEnv: env, signal, progress})),
+      ),
+    )
+    const failure = built.find((outcome) => outcome.status === 'rejected')
+    if (failure) throw failure.reason
+    for (const outcome of built) if (outcome.status === 'fulfilled') results.set(outcome.value.name, outcome.value)
+  }
+
+  return {images: specs.map((spec) => results.get(spec.name)!), seconds: elapsed(started)}
+}
+
+async function presentImage(docker: Docker, spec: ImageSpec, started: number): Promise<ImageResult | undefined> {
+  const info = await inspectImage(docker, imageReference(spec))
+  if (!info) return undefined
+  return {
+    ...identity(spec),
+    status: 'present',
+    seconds: elapsed(started),
+    sizeBytes: info.sizeBytes,
+    packageVersion: info.labels[`${BUILD_LABEL_PREFIX}.package-version`],
+  }
+}
+
+async function buildImage(spec: ImageSpec, ctx: BuildContext): Promise<ImageResult> {
+  const started = performance.now()
+  const log = (line: string) => ctx.progress(`${spec.name}: ${line}`)
+  const previous = {
+    image: (await inspectImage(ctx.docker, imageReference(spec)))?.id,
+    rootfs: (await inspectImage(ctx.docker, rootfsReference(spec)))?.id,
+  }
+
+  const version = await withBuildDir(spec, log, async (rootfs) => {
+    log(`debootstrap ${ctx.source.suite} with ${spec.debianPackage} from ${ctx.source.mirror}`)
+    const condensed = debootstrapProgress((line) => log(`debootstrap: ${line}`))
+    await run(ctx.debootstrap, debootstrapArgs(spec, rootfs, ctx.source), {
+      env: {PATH: withSbin(process.env.PATH), LC_ALL: 'C', DEBIAN_FRONTEND: 'noninteractive'},
+      onLine: (line) => condensed(line),
+      signal: ctx.signal,
+      timeoutMs: 30 * MINUTE,
+    }).catch((error: unknown) => {
+      throw withSuggestion(error, 'check the mirror and suite; DEBUG=stackctl:* shows every command')
+    })
+    const freed = await trimRootfs(rootfs, trimRules(spec))
+    log(`trim: removed ${megabytes(freed)} (package caches, lists, docs, man pages, translations)`)
+    const packageVersion = await installedVersion(rootfs, spec.debianPackage)
+    log(`import ${rootfsReference(spec)}`)
+    await runPipe(
+      {command: 'tar', args: tarArgs(rootfs)},
+      {command: 'docker', args: importArgs(spec, ctx.source)},
+      {signal: ctx.signal, timeoutMs: 10 * MINUTE},
+    )
+    return packageVersion
+  })
+
+  log(`build ${imageReference(spec)} (${spec.debianPackage} ${version})`)
+  await dockerBuild(spec, ctx, buildLabels(spec, ctx.source, version))
+  const info = await inspectImage(ctx.docker, imageReference(spec))
+  if (!info) throw new StackctlError(`docker build reported success but ${imageReference(spec)} is missing`)
+  await removeSuperseded(ctx.docker, [previous.image, previous.rootfs], info.id)
+  const result: ImageResult = {
+    ...identity(spec),
+    status: 'built',
+    seconds: elapsed(started),
+    sizeBytes: info.sizeBytes,
+    packageVersion: version,
+  }
+  log(`built ${result.image} (${megabytes(result.sizeBytes)}) in ${result.seconds.toFixed(1)} s`)
+  return result
+}
+
+/** Runs `work` on a fresh rootfs path and removes the temporary folder afterwards, whatever happened. */
+async function withBuildDir<T>(
+  spec: ImageSpec,
+  log: (line: string) => void,
+  work: (rootfs: string) => Promise<T>,
+): Promise<T> {
+  const dir = await mkdtemp(path.join(tmpdir(), `stackctl-${spec.name}-`))
+  debug('build folder %s', dir)
+  let result: T
+  try {
+    result = await work(path.join(dir, 'rootfs'))
+  } catch (error) {
+    // Never hide the build's own failure behind the cleanup's.
+    await removeBuildDir(dir).catch((cleanupError: Error) => log(cleanupError.message))
+    throw error
+  }
+  await removeBuildDir(dir)
+  return result
+}
+
+async function dockerBuild(spec: ImageSpec, ctx: BuildContext, labels: Record<string, string>): Promise<void> {
+  const contextDir = path.join(packageRoot, 'templates', spec.templateDir)
+  const args = buildArgs(spec, contextDir, labels)
+  const result = await run('docker', args, {
+    env: ctx.buildEnv,
+    signal: ctx.signal,
+    timeoutMs: 10 * MINUTE,
+    reject: false,
+    onLine: (line) => debug('%s build: %s', spec.name, line),
+  })
+  // The legacy builder prints the failing step's output on stdout and only the verdict on stderr.
+  if (result.exitCode !== 0) {
+    throw new ProcessFailed(`docker ${args.join(' ')}`, result.exitCode, `${result.stdout}\n${result.stderr}`)
+  }
+}
+
+/** After a forced rebuild the old image and rootfs are untagged; remove them unless a container uses them. */
+async function removeSuperseded(docker: Docker, ids: Array<string | undefined>, current: string): Promise<void> {
+  for (const id of ids) {
+    if (id && id !== current && (await removeImageIfUnused(docker, id))) debug('removed superseded image %s', id)
+  }
+}
+
+/**
+ * Ctrl-C during a build would leave half a root filesystem in the temp folder: instead the children are
+ * stopped, the folders removed, and the build ends with exit code 130. A second Ctrl-C exits at once.
+ * (Listeners stay registered until the end: execa's exit hook re-raises a signal nobody else listens to.)
+ */
+async function interruptible<T>(work: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const controller = new AbortController()
+  const onSignal = (signal: NodeJS.Signals) => {
+    debug('%s: stopping the build', signal)
+    if (controller.signal.aborted) process.exit(130)
+    controller.abort()
+  }
+  process.on('SIGINT', onSignal)
+  process.on('SIGTERM', onSignal)
+  try {
+    const result = await work(controller.signal)
+    if (controller.signal.aborted) {
+      throw new StackctlError('image build interrupted; temporary files removed', {exitCode: 130})
+    }
+    return result
+  } finally {
+    process.off('SIGINT', onSignal)
+    process.off('SIGTERM', onSignal)
+  }
+}
+
+function identity(spec: ImageSpec): Pick<ImageResult, 'name' | 'image' | 'tag'> {
+  return {name: spec.name, image: imageReference(spec), tag: spec.tag}
+}
+
+function withSuggestion(error: unknown, suggestion: string): unknown {
+  return error instanceof ProcessFailed && !error.suggestion
+    ? new ProcessFailed(error.command, error.processExitCode, error.stderr, suggestion)
+    : error
+}
+
+function withSbin(pathEnv = ''): string {
+  const dirs = pathEnv.split(path.delimiter).filter(Boolean)
+  for (const dir of ['/usr/sbin', '/sbin']) if (!dirs.includes(dir)) dirs.push(dir)
+  return dirs.join(path.delimiter)
+}
+
+function elapsed(since: number): number {
+  return Math.round((performance.now() - since) / 100) / 10
+}
+
+export function megabytes(bytes: number): string {
+  return `${(bytes / 1_000_000).toFixed(0)} MB`
+}

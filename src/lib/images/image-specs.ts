@@ -1,0 +1,187 @@
+/**
+ * What `stackctl images build` makes, as data: which images, from which Debian packages, and the argument
+ * arrays for debootstrap, tar, docker import and docker build. Pure: no I/O, unit-tested.
+ */
+import {UsageError} from '../errors.js'
+
+export const IMAGE_NAMES = ['postgres', 'node'] as const
+export type ImageName = (typeof IMAGE_NAMES)[number]
+
+export const DEFAULT_MIRROR = 'http://deb.debian.org/debian'
+export const DEFAULT_SUITE = 'trixie'
+export const IMAGE_ENV = {mirror: 'STACKCTL_DEBIAN_MIRROR', suite: 'STACKCTL_DEBIAN_SUITE'} as const
+
+/** Remove the entries of `dir` (relative to the rootfs): all of them, or those matching `only`, never `keep`. */
+export interface TrimRule {
+  dir: string
+  only?: RegExp
+  keep?: readonly string[]
+}
+
+export interface ImageSpec {
+  name: ImageName
+  repository: string
+  tag: string
+  /** The Debian package that brings the image's program, installed with its dependencies. */
+  debianPackage: string
+  /** Folder under templates/ holding the Dockerfile that turns the rootfs into the final image. */
+  templateDir: string
+  /** Trimmed on top of COMMON_TRIM. */
+  extraTrim: readonly TrimRule[]
+}
+
+export const IMAGE_SPECS: Readonly<Record<ImageName, ImageSpec>> = {
+  postgres: {
+    name: 'postgres',
+    repository: 'stackctl/postgres',
+    tag: '17',
+    debianPackage: 'postgresql-17',
+    templateDir: 'images/postgres',
+    extraTrim: [
+      // The package's postinst creates a cluster 'main' and a snakeoil key; the entrypoint initialises
+      // $PGDATA itself, and a private key baked into an image would be shared by every container.
+      {dir: 'var/lib/postgresql', only: /^17$/},
+      {dir: 'etc/postgresql', only: /^17$/},
+      {dir: 'etc/ssl/private', only: /^ssl-cert-snakeoil\.key$/},
+      {dir: 'etc/ssl/certs', only: /^ssl-cert-snakeoil\.pem$/},
+    ],
+  },
+  node: {
+    name: 'node',
+    repository: 'stackctl/node',
+    tag: '20',
+    debianPackage: 'nodejs',
+    templateDir: 'images/node',
+    extraTrim: [],
+  },
+}
+
+/** What no container needs: downloaded packages, package lists, documentation and message translations. */
+export const COMMON_TRIM: readonly TrimRule[] = [
+  {dir: 'var/cache/apt/archives', only: /\.deb$/},
+  {dir: 'var/lib/apt/lists', keep: ['partial']},
+  {dir: 'usr/share/doc'},
+  {dir: 'usr/share/man'},
+  {dir: 'usr/share/info'},
+  {dir: 'usr/share/locale', keep: ['locale.alias']},
+]
+
+export function trimRules(spec: ImageSpec): TrimRule[] {
+  return [...COMMON_TRIM, ...spec.extraTrim]
+}
+
+export function shouldTrim(rule: TrimRule, entry: string): boolean {
+  if (rule.keep?.includes(entry)) return false
+  return rule.only ? rule.only.test(entry) : true
+}
+
+export function imageReference(spec: ImageSpec): string {
+  return `${spec.repository}:${spec.tag}`
+}
+
+/** The intermediate image `docker import` makes from the trimmed rootfs; the final image builds FROM it. */
+export function rootfsReference(spec: ImageSpec): string {
+  return `${spec.repository}-rootfs:${spec.tag}`
+}
+
+/** The images to consider: one when `only` names it, otherwise all of them. */
+export function selectSpecs(only?: string): ImageSpec[] {
+  if (only === undefined) return IMAGE_NAMES.map((name) => IMAGE_SPECS[name])
+  if (!(IMAGE_NAMES as readonly string[]).includes(only)) {
+    throw new UsageError(`unknown image '${only}'`, `use one of: ${IMAGE_NAMES.join(', ')}`)
+  }
+  return [IMAGE_SPECS[only as ImageName]]
+}
+
+/** A mirror URL without trailing slashes; only http(s), since debootstrap and the up-front check need it. */
+export function normalizeMirror(mirror: string): string {
+  let url: URL
+  try {
+    url = new URL(mirror)
+  } catch {
+    throw new UsageError(`invalid Debian mirror URL '${mirror}'`, `use a URL like ${DEFAULT_MIRROR}`)
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new UsageError(
+      `the Debian mirror must be an http(s) URL, got '${mirror}'`,
+      `use a URL like ${DEFAULT_MIRROR}`,
+    )
+  }
+  return mirror.replace(/\/+$/, '')
+}
+
+export function validateSuite(suite: string): string {
+  if (!/^[a-z][a-z0-9-]*$/.test(suite)) {
+    throw new UsageError(`invalid Debian suite '${suite}'`, `use a code name like ${DEFAULT_SUITE}`)
+  }
+  return suite
+}
+
+/** The file the mirror check asks for: present exactly when the mirror carries the suite. */
+export function releaseUrl(mirror: string, suite: string): string {
+  return `${mirror}/dists/${suite}/Release`
+}
+
+export interface SourceOptions {
+  mirror: string
+  suite: string
+}
+
+export function debootstrapArgs(spec: ImageSpec, rootfs: string, source: SourceOptions): string[] {
+  return ['--variant=minbase', `--include=${spec.debianPackage}`, source.suite, rootfs, source.mirror]
+}
+
+/** The rootfs as a tar stream on stdout; numeric owners so names on the host cannot remap the image's users. */
+export function tarArgs(rootfs: string): string[] {
+  return ['--create', '--numeric-owner', '--directory', rootfs, '--file', '-', '.']
+}
+
+export function importArgs(spec: ImageSpec, source: SourceOptions): string[] {
+  return ['import', '--message', `debootstrap ${source.suite} ${spec.debianPackage}`, '-', rootfsReference(spec)]
+}
+
+export const BUILD_LABEL_PREFIX = 'io.stackctl.image'
+
+export function buildLabels(spec: ImageSpec, source: SourceOptions, packageVersion: string): Record<string, string> {
+  return {
+    [`${BUILD_LABEL_PREFIX}.package`]: spec.debianPackage,
+    [`${BUILD_LABEL_PREFIX}.package-version`]: packageVersion,
+    [`${BUILD_LABEL_PREFIX}.suite`]: source.suite,
+  }
+}
+
+export function buildArgs(spec: ImageSpec, contextDir: string, labels: Record<string, string>): string[] {
+  return [
+    'build',
+    '--build-arg',
+    `ROOTFS_IMAGE=${rootfsReference(spec)}`,
+    ...Object.entries(labels).flatMap(([key, value]) => ['--label', `${key}=${value}`]),
+    '--tag',
+    imageReference(spec),
+    contextDir,
+  ]
+}
+
+/**
+ * Environment for `docker build`. Without the buildx plugin, a docker CLI that has BuildKit switched on (by
+ * DOCKER_BUILDKIT=1 or its defaults) refuses to build; the legacy builder works with every engine and our
+ * Dockerfiles need nothing from BuildKit.
+ */
+export function buildEnv(buildxAvailable: boolean): Record<string, string> {
+  return buildxAvailable ? {} : {DOCKER_BUILDKIT: '0'}
+}
+
+/** The installed version of a package, from the text of a dpkg status file. */
+export function packageVersion(dpkgStatus: string, name: string): string | undefined {
+  for (const stanza of dpkgStatus.split(/\n\s*\n/)) {
+    const fields = new Map(
+      stanza
+        .split('\n')
+        .map((line) => /^([A-Za-z-]+):\s*(.*)$/.exec(line))
+        .filter((match): match is RegExpExecArray => match !== null)
+        .map((match) => [match[1].toLowerCase(), match[2].trim()]),
+    )
+    if (fields.get('package') === name && fields.get('status')?.endsWith(' installed')) return fields.get('version')
+  }
+  return undefined
+}

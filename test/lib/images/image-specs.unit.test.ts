@@ -1,0 +1,133 @@
+import {expect} from 'chai'
+
+import {UsageError} from '../../../src/lib/errors.js'
+import {
+  IMAGE_SPECS,
+  buildArgs,
+  buildEnv,
+  buildLabels,
+  debootstrapArgs,
+  imageReference,
+  importArgs,
+  normalizeMirror,
+  packageVersion,
+  releaseUrl,
+  rootfsReference,
+  selectSpecs,
+  shouldTrim,
+  tarArgs,
+  trimRules,
+  validateSuite,
+} from '../../../src/lib/images/image-specs.js'
+
+const source = {mirror: 'http://deb.debian.org/debian', suite: 'trixie'}
+const postgres = IMAGE_SPECS.postgres
+const node = IMAGE_SPECS.node
+
+describe('image specs', () => {
+  it('names the two images, their packages and their rootfs images', () => {
+    expect(imageReference(postgres)).to.equal('stackctl/postgres:17')
+    expect(imageReference(node)).to.equal('stackctl/node:20')
+    expect(rootfsReference(postgres)).to.equal('stackctl/postgres-rootfs:17')
+    expect(postgres.debianPackage).to.equal('postgresql-17')
+    expect(node.debianPackage).to.equal('nodejs')
+  })
+
+  it('selects all images in a fixed order, or the one asked for', () => {
+    expect(selectSpecs().map((spec) => spec.name)).to.deep.equal(['postgres', 'node'])
+    expect(selectSpecs('node').map((spec) => spec.name)).to.deep.equal(['node'])
+    expect(() => selectSpecs('mysql'))
+      .to.throw(UsageError, "unknown image 'mysql'")
+      .with.property('suggestion', 'use one of: postgres, node')
+  })
+
+  it('accepts http(s) mirrors without trailing slashes and rejects the rest', () => {
+    expect(normalizeMirror('http://deb.debian.org/debian/')).to.equal('http://deb.debian.org/debian')
+    expect(normalizeMirror('https://mirror.example/debian')).to.equal('https://mirror.example/debian')
+    expect(() => normalizeMirror('deb.debian.org/debian')).to.throw(UsageError, 'invalid Debian mirror URL')
+    expect(() => normalizeMirror('ftp://deb.debian.org/debian')).to.throw(UsageError, 'must be an http(s) URL')
+    expect(releaseUrl('http://m/debian', 'trixie')).to.equal('http://m/debian/dists/trixie/Release')
+  })
+
+  it('accepts suite code names only', () => {
+    expect(validateSuite('trixie')).to.equal('trixie')
+    expect(() => validateSuite('../trixie'))
+      .to.throw(UsageError)
+      .with.property('exitCode', 2)
+  })
+
+  it('builds the debootstrap, tar and import arguments', () => {
+    expect(debootstrapArgs(postgres, '/tmp/x/rootfs', source)).to.deep.equal([
+      '--variant=minbase',
+      '--include=postgresql-17',
+      'trixie',
+      '/tmp/x/rootfs',
+      'http://deb.debian.org/debian',
+    ])
+    expect(tarArgs('/tmp/x/rootfs')).to.deep.equal([
+      '--create',
+      '--numeric-owner',
+      '--directory',
+      '/tmp/x/rootfs',
+      '--file',
+      '-',
+      '.',
+    ])
+    expect(importArgs(node, source)).to.deep.equal([
+      'import',
+      '--message',
+      'debootstrap trixie nodejs',
+      '-',
+      'stackctl/node-rootfs:20',
+    ])
+  })
+
+  it('builds FROM the rootfs image, labelled with the package version, tagged with the final name', () => {
+    const labels = buildLabels(postgres, source, '17.6-0+deb13u1')
+    expect(buildArgs(postgres, '/pkg/templates/images/postgres', labels)).to.deep.equal([
+      'build',
+      '--build-arg',
+      'ROOTFS_IMAGE=stackctl/postgres-rootfs:17',
+      '--label',
+      'io.stackctl.image.package=postgresql-17',
+      '--label',
+      'io.stackctl.image.package-version=17.6-0+deb13u1',
+      '--label',
+      'io.stackctl.image.suite=trixie',
+      '--tag',
+      'stackctl/postgres:17',
+      '/pkg/templates/images/postgres',
+    ])
+  })
+
+  it('uses the legacy builder when the docker CLI has no buildx', () => {
+    expect(buildEnv(false)).to.deep.equal({DOCKER_BUILDKIT: '0'})
+    expect(buildEnv(true)).to.deep.equal({})
+  })
+
+  it('trims caches, lists, docs and translations, and the PostgreSQL package cluster', () => {
+    const rules = trimRules(postgres)
+    const rule = (dir: string) => rules.find((r) => r.dir === dir)!
+    expect(shouldTrim(rule('var/cache/apt/archives'), 'bash_5.2_amd64.deb')).to.equal(true)
+    expect(shouldTrim(rule('var/cache/apt/archives'), 'partial')).to.equal(false)
+    expect(shouldTrim(rule('var/lib/apt/lists'), 'deb.debian.org_debian_dists_trixie_InRelease')).to.equal(true)
+    expect(shouldTrim(rule('usr/share/doc'), 'bash')).to.equal(true)
+    expect(shouldTrim(rule('usr/share/locale'), 'de')).to.equal(true)
+    expect(shouldTrim(rule('usr/share/locale'), 'locale.alias')).to.equal(false)
+    expect(shouldTrim(rule('var/lib/postgresql'), '17')).to.equal(true)
+    expect(shouldTrim(rule('var/lib/postgresql'), 'data')).to.equal(false)
+    expect(trimRules(node).map((r) => r.dir)).to.not.include('var/lib/postgresql')
+    expect(rules.map((r) => r.dir)).to.include.members(['usr/share/man', 'usr/share/info'])
+  })
+
+  it("reads an installed package's version from a dpkg status file", () => {
+    const status = [
+      'Package: nodejs\nStatus: deinstall ok config-files\nVersion: 18.0.0',
+      'Package: postgresql-17\nStatus: install ok installed\nPriority: optional\nVersion: 17.6-0+deb13u1\nDescription: x\n more',
+      'Package: nodejs\nStatus: install ok installed\nVersion: 20.19.2+dfsg-1',
+    ].join('\n\n')
+    expect(packageVersion(status, 'postgresql-17')).to.equal('17.6-0+deb13u1')
+    expect(packageVersion(status, 'nodejs')).to.equal('20.19.2+dfsg-1')
+    expect(packageVersion(status, 'bash')).to.equal(undefined)
+  })
+})
