@@ -2,8 +2,9 @@
 // with esbuild, runs it, and on every save rebuilds and restarts it. A build error keeps the last good server
 // running; type errors are reported (by tsc, after the restart) without stopping anything.
 import {spawn} from 'node:child_process'
-import {watch, writeFileSync} from 'node:fs'
+import {mkdirSync, watch, writeFileSync} from 'node:fs'
 import {createRequire} from 'node:module'
+import path from 'node:path'
 
 const toolchain = createRequire('/stackctl/node_modules/')
 const esbuild = toolchain('esbuild')
@@ -59,8 +60,9 @@ function stop(child) {
   })
 }
 
-function typecheck() {
-  const tsconfig = '/tmp/stackctl-dev/tsconfig.json'
+const tsconfig = '/tmp/stackctl-dev/tsconfig.json'
+function writeTsconfig() {
+  mkdirSync(path.dirname(tsconfig), {recursive: true})
   writeFileSync(
     tsconfig,
     JSON.stringify({
@@ -74,17 +76,34 @@ function typecheck() {
         types: ['node'],
         typeRoots: ['/stackctl/node_modules/@types'],
         baseUrl: '/',
-        paths: {'*': ['stackctl/node_modules/*', 'stackctl/node_modules/@types/*']},
+        paths: {'*': ['stackctl/node_modules/@types/*', 'stackctl/node_modules/*']},
       },
       include: [`${source}/**/*.ts`],
     }),
   )
+}
+
+// One tsc at a time; a save during a check queues exactly one more check of the newest files.
+let checking = false
+let recheck = false
+function typecheck() {
+  if (checking) {
+    recheck = true
+    return
+  }
+  checking = true
   const tsc = spawn(process.execPath, [toolchain.resolve('typescript/lib/tsc.js'), '-p', tsconfig, '--pretty', 'false'])
   let output = ''
   tsc.stdout.on('data', (chunk) => (output += chunk))
+  tsc.stderr.on('data', (chunk) => (output += chunk))
   tsc.on('exit', (code) => {
-    if (code === 0) return log('type check passed')
-    for (const line of output.trim().split('\n')) log(`type error: ${line}`)
+    if (code === 0) log('type check passed')
+    else for (const line of output.trim().split('\n').filter(Boolean)) log(`type error: ${line}`)
+    checking = false
+    if (recheck) {
+      recheck = false
+      typecheck()
+    }
   })
 }
 
@@ -111,6 +130,7 @@ for (const signal of ['SIGTERM', 'SIGINT']) {
   })
 }
 
+writeTsconfig()
 if (!(await rebuild())) {
   log('initial build failed; waiting for a fix')
 } else {
