@@ -44,13 +44,23 @@ nothing is recreated. The data lives on the named volume <project>_postgres_data
     const {flags} = await this.parse(Up)
     const ctx = await loadStack(configInput(flags), {progress: (line) => this.logToStderr(line)})
     const resolver = imageResolver(ctx.docker, () => buildLocalImages((line) => this.logToStderr(line)))
+    // Ctrl-C stops Compose gracefully and still releases the lock, so the next up needs no cleanup.
+    const interrupt = new AbortController()
+    const onSignal = () => interrupt.abort()
+    // `on`, not `once`: execa's exit hook re-raises a signal that finds no other listener.
+    process.on('SIGINT', onSignal)
+    process.on('SIGTERM', onSignal)
     const result = await withStackLock(ctx.paths.dir, 'up', () =>
       upStack(ctx, resolver, {
         build: flags.build,
         force: flags.force,
         devSource: flags.dev ? (flags['dev-source'] ?? DEFAULT_DEV_SOURCE) : undefined,
+        signal: interrupt.signal,
       }),
-    )
+    ).finally(() => {
+      process.off('SIGINT', onSignal)
+      process.off('SIGTERM', onSignal)
+    })
     this.log(`stack '${result.project}' is up in ${result.seconds.toFixed(1)}s: ${result.url}`)
     this.log(`data volume: ${result.volume.name}`)
     if (flags.dev)

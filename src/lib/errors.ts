@@ -83,3 +83,10 @@ export function lastLines(text: string, count: number): string {
   const lines = text.trimEnd().split('\n')
   return lines.slice(-count).join('\n')
 }
+
+/** The user interrupted (Ctrl-C); the child was asked to stop and has. Exit 130 like a shell. */
+export class Interrupted extends StackctlError {
+  constructor(what: string, suggestion?: string) {
+    super(`interrupted: ${what}`, {exitCode: 130, suggestion})
+  }
+}

@@ -14,24 +14,32 @@ export interface CliResult {
   stderr: string
 }
 
-export function runCli(
-  args: string[],
-  options: {env?: Record<string, string>; cwd?: string; input?: string} = {},
-): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [bin, ...args], {
-      cwd: options.cwd ?? repoRoot,
-      env: {...process.env, ...options.env},
-      stdio: ['pipe', 'pipe', 'pipe'],
-    })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (chunk) => (stdout += chunk))
-    child.stderr.on('data', (chunk) => (stderr += chunk))
-    child.on('error', reject)
-    child.on('close', (code) => resolve({exitCode: code ?? 1, stdout, stderr}))
-    child.stdin.end(options.input ?? '')
+export interface CliOptions {
+  env?: Record<string, string>
+  cwd?: string
+  input?: string
+}
+
+export function runCli(args: string[], options: CliOptions = {}): Promise<CliResult> {
+  return spawnCli(args, options).result
+}
+
+/** Like runCli, with the child at hand (to signal it) and its stderr so far. */
+export function spawnCli(args: string[], options: CliOptions = {}) {
+  const child = spawn(process.execPath, [bin, ...args], {
+    cwd: options.cwd ?? repoRoot,
+    env: {...process.env, ...options.env},
+    stdio: ['pipe', 'pipe', 'pipe'],
   })
+  const output = {stdout: '', stderr: ''}
+  child.stdout.on('data', (chunk) => (output.stdout += chunk))
+  child.stderr.on('data', (chunk) => (output.stderr += chunk))
+  child.stdin.end(options.input ?? '')
+  const result = new Promise<CliResult>((resolve, reject) => {
+    child.on('error', reject)
+    child.on('close', (code, signal) => resolve({exitCode: code ?? (signal ? 128 : 1), ...output}))
+  })
+  return {child, output, result}
 }
 
 /** A port that was free a moment ago on 127.0.0.1. */

@@ -17,6 +17,8 @@ import {localImages, registryImages} from '../stack/images.js'
 import {canBind} from '../stack/up.js'
 import {volumeExists} from '../stack/volume.js'
 import {ensureStackDir} from '../compose/stack-files.js'
+import {isCompatible} from '../volume/format.js'
+import {storedPgVersion} from '../volume/inspect.js'
 
 export type CheckStatus = 'ok' | 'warn' | 'fail'
 
@@ -50,11 +52,14 @@ export async function runDoctor(ctx: StackContext): Promise<DoctorReport> {
     }
   }
   checks.push(await checkStackDir(ctx))
-  checks.push(
-    engine.ok
-      ? await checkSecret(ctx)
-      : {name: 'secret', status: 'fail', detail: 'not checked: the engine is unreachable'},
-  )
+  if (engine.ok) {
+    checks.push(await checkSecret(ctx))
+    checks.push(await checkVolumeVersion(ctx))
+  } else {
+    for (const name of ['secret', 'volume']) {
+      checks.push({name, status: 'fail', detail: 'not checked: the engine is unreachable'})
+    }
+  }
   return {passed: checks.every((c) => c.status !== 'fail'), checks}
 }
 
@@ -188,6 +193,28 @@ async function checkSecret(ctx: StackContext): Promise<CheckResult> {
     }
   }
   return {name: 'secret', status: 'ok', detail: hasVolume ? `present and matches volume ${volume}` : 'present'}
+}
+
+async function checkVolumeVersion(ctx: StackContext): Promise<CheckResult> {
+  const volume = volumeName(ctx.config.project)
+  const stored = await storedPgVersion(ctx)
+  if (!stored) return {name: 'volume', status: 'ok', detail: `${volume} does not exist yet`}
+  if (!stored.known)
+    return {name: 'volume', status: 'warn', detail: `cannot read the PostgreSQL version stored in ${volume}`}
+  if (!stored.found) return {name: 'volume', status: 'ok', detail: `${volume} is empty`}
+  if (isCompatible(stored.found, ctx.config.pgMajor)) {
+    return {
+      name: 'volume',
+      status: 'ok',
+      detail: `${volume} holds PostgreSQL ${stored.found.major} data, as configured`,
+    }
+  }
+  return {
+    name: 'volume',
+    status: 'fail',
+    detail: `${volume} holds PostgreSQL ${stored.found.major} data, the stack is configured for ${ctx.config.pgMajor}`,
+    fix: `use --pg-major ${stored.found.major}, or move the data with stackctl volume backup / restore`,
+  }
 }
 
 function failure(name: string, error: unknown): CheckResult {

@@ -5,7 +5,7 @@
 import createDebug from 'debug'
 import {execa} from 'execa'
 
-import {CommandNotFound, ProcessFailed} from '../errors.js'
+import {CommandNotFound, Interrupted, ProcessFailed} from '../errors.js'
 
 const debug = createDebug('stackctl:process')
 
@@ -39,6 +39,9 @@ export async function run(command: string, args: readonly string[], options: Run
     input: options.input,
     timeout: options.timeoutMs,
     cancelSignal: options.signal,
+    // Like Ctrl-C in a terminal: Compose and most tools stop gracefully on SIGINT; SIGKILL follows after 10 s.
+    killSignal: 'SIGINT',
+    forceKillAfterDelay: 10_000,
     stdio: options.inherit ? 'inherit' : 'pipe',
     reject: false,
     stripFinalNewline: true,
@@ -120,6 +123,7 @@ function settle(
   const stdout = typeof result.stdout === 'string' ? result.stdout : ''
   const stderr = typeof result.stderr === 'string' ? result.stderr : ''
   if (isNotFound(result)) throw new CommandNotFound(command)
+  if (result.isCanceled) throw new Interrupted(`${display} was stopped`)
   const exitCode = result.exitCode ?? (result.isCanceled || result.timedOut ? 130 : 1)
   debug('exit %d %s', exitCode, display)
   if (exitCode !== 0 && options.reject !== false) {

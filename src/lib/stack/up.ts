@@ -8,11 +8,12 @@ import {createServer} from 'node:net'
 import {appUrl, volumeName} from '../config/stack-config.js'
 import {containerPublishing, lastHealthOutput, logTail, projectContainers} from '../engine/containers.js'
 import {assertEngineReachable} from '../engine/docker.js'
-import {EnvironmentError, ProcessFailed, StackctlError} from '../errors.js'
+import {EnvironmentError, Interrupted, ProcessFailed, StackctlError} from '../errors.js'
 import {assertComposeV2} from '../compose/compose-client.js'
 import type {StackContext} from './context.js'
 import type {ImageResolver} from './images.js'
 import {renderStack} from './render-stack.js'
+import {assertVolumeMatchesPgMajor} from './version-guard.js'
 import {stackStatus, type StackStatus} from './status.js'
 
 export interface UpOptions {
@@ -20,6 +21,8 @@ export interface UpOptions {
   force?: boolean
   /** Development mode: run the API from this source directory (a working tree's src/api). */
   devSource?: string
+  /** Aborted on Ctrl-C: Compose is stopped gracefully and up ends with Interrupted. */
+  signal?: AbortSignal
 }
 
 export interface UpResult extends StackStatus {
@@ -32,15 +35,22 @@ export async function upStack(ctx: StackContext, resolver: ImageResolver, option
   await assertEngineReachable(ctx.docker)
   await assertComposeV2()
   await assertPortFree(ctx)
+  if (!(await dbRunning(ctx))) await assertVolumeMatchesPgMajor(ctx)
   const rendered = await renderStack(ctx, resolver, {force: options.force, devSource: options.devSource})
   ctx.progress(rendered.imageReason)
 
   try {
     await ctx.compose.up(
       {build: options.build, waitTimeoutSeconds: ctx.config.timeoutSeconds},
-      {onLine: (line) => ctx.progress(line)},
+      {onLine: (line) => ctx.progress(line), signal: options.signal},
     )
   } catch (error) {
+    if (error instanceof Interrupted) {
+      throw new Interrupted(
+        `stack '${ctx.config.project}' may be partly started`,
+        `run stackctl up again to finish starting it, or stackctl down to stop it; the volume ${volumeName(ctx.config.project)} was not touched`,
+      )
+    }
     if (error instanceof ProcessFailed) throw await explainUnhealthy(ctx, error)
     throw error
   }
@@ -60,6 +70,13 @@ async function assertPortFree(ctx: StackContext): Promise<void> {
   throw new EnvironmentError(
     `port ${port} on ${host} is already in use${holder ? ` by container ${holder}` : ''}`,
     `choose another with --port or STACKCTL_PORT${holder ? `, or stop ${holder}` : ''}`,
+  )
+}
+
+/** A running db of this stack was started on this volume already, so its layout needs no second look. */
+async function dbRunning(ctx: StackContext): Promise<boolean> {
+  return (await projectContainers(ctx.docker, ctx.config.project)).some(
+    (c) => c.service === 'db' && c.state === 'running',
   )
 }
 

@@ -172,3 +172,19 @@ function dbImageCandidates(ctx: StackContext): string[] {
   }
   return images
 }
+
+/**
+ * The PostgreSQL layout stored in the stack's volume, or undefined when there is no volume or it cannot be
+ * read. Tries the host path first (no container needed when the engine is local and the path readable).
+ */
+export async function storedPgVersion(ctx: StackContext): Promise<PgVersionRead | undefined> {
+  let info: Docker.VolumeInspectInfo
+  try {
+    info = await ctx.docker.getVolume(volumeName(ctx.config.project)).inspect()
+  } catch (error) {
+    if ((error as {statusCode?: number}).statusCode === 404) return undefined
+    throw error
+  }
+  const fromHost = await readPgVersionFromHost(info.Mountpoint, ctx.config.pgMajor)
+  return fromHost.known ? fromHost : readPgVersion(ctx, info, [])
+}

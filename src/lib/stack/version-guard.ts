@@ -1,0 +1,23 @@
+/**
+ * Refuses to start a server on data from another PostgreSQL major version: the server would fail to start,
+ * and an upgrade needs a dump and restore, never an in-place start.
+ */
+import {StackctlError} from '../errors.js'
+import {volumeName} from '../config/stack-config.js'
+import {isCompatible} from '../volume/format.js'
+import {storedPgVersion} from '../volume/inspect.js'
+import type {StackContext} from './context.js'
+
+export async function assertVolumeMatchesPgMajor(ctx: StackContext): Promise<void> {
+  const stored = await storedPgVersion(ctx)
+  if (!stored?.known || isCompatible(stored.found, ctx.config.pgMajor)) return
+  const found = stored.found!
+  const volume = volumeName(ctx.config.project)
+  throw new StackctlError(
+    `volume ${volume} holds PostgreSQL ${found.major} data${found.dataDir ? ` (in ${found.dataDir}/)` : ''}, but the stack is configured for PostgreSQL ${ctx.config.pgMajor}`,
+    {
+      exitCode: 2,
+      suggestion: `start it with --pg-major ${found.major}, take a stackctl volume backup, then stackctl volume restore it into a PostgreSQL ${ctx.config.pgMajor} stack`,
+    },
+  )
+}

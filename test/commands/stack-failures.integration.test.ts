@@ -1,0 +1,129 @@
+/**
+ * Failure modes that need a real stack: a volume from another PostgreSQL major, a service that never gets
+ * healthy, Ctrl-C during up, and a failing image build. Each names the cause, exits with the documented code
+ * and leaves the data volume as it was.
+ */
+import {expect} from 'chai'
+import {existsSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import path from 'node:path'
+
+import {freePort, runCli, spawnCli} from '../helpers/cli.js'
+import {Cleanup, docker, removeComposeProject, uniqueName} from '../helpers/docker.js'
+import {stubPgVolume} from './volume/stub-volume.js'
+
+describe('stack failure modes (integration)', function () {
+  this.timeout(300_000)
+  const root = mkdtempSync(path.join(tmpdir(), 'stackctl-stackfail-'))
+  const projects: string[] = []
+  const cleanup = new Cleanup()
+
+  function stack(name: string) {
+    const project = uniqueName(name)
+    projects.push(project)
+    const dir = path.join(root, project)
+    const cli = async (...args: string[]) =>
+      runCli([...args, '--dir', dir, '--project-name', project], {env: {STACKCTL_IMAGE_SOURCE: 'local'}})
+    return {project, dir, cli, volume: `${project}_postgres_data`}
+  }
+
+  after(async () => {
+    for (const project of projects) await removeComposeProject(project)
+    await cleanup.run()
+    rmSync(root, {recursive: true, force: true})
+  })
+
+  async function readPgVersion(volume: string): Promise<string> {
+    const container = await docker.createContainer({
+      Image: 'stackctl/postgres:17',
+      Entrypoint: ['cat', '/v/PG_VERSION'],
+      HostConfig: {Binds: [`${volume}:/v:ro`], NetworkMode: 'none'},
+    })
+    try {
+      await container.start()
+      await container.wait()
+      const logs = (await container.logs({stdout: true})) as Buffer
+      return logs.subarray(8).toString().trim()
+    } finally {
+      await container.remove({force: true})
+    }
+  }
+
+  it('refuses to start on a volume from another PostgreSQL major, naming both (exit 2)', async () => {
+    const s = stack('major')
+    await stubPgVolume(s.project, {PG_VERSION: '15'}, cleanup)
+    const result = await s.cli('up', '--port', String(await freePort()))
+    expect(result.exitCode, result.stderr).to.equal(2)
+    expect(result.stderr).to.match(/holds PostgreSQL 15 data, but the stack is configured for PostgreSQL 17/)
+    expect(result.stderr).to.include('volume backup')
+    expect(
+      await docker.listContainers({all: true, filters: {label: [`com.docker.compose.project=${s.project}`]}}),
+    ).to.have.length(0)
+    expect(await readPgVersion(s.volume)).to.equal('15')
+
+    const doctor = await s.cli('doctor', '--json', '--port', String(await freePort()))
+    expect(doctor.exitCode).to.equal(1)
+    const check = JSON.parse(doctor.stdout).checks.find((c: {name: string}) => c.name === 'volume')
+    expect(check).to.include({status: 'fail'})
+    expect(check.detail).to.include('PostgreSQL 15 data, the stack is configured for 17')
+  })
+
+  it('names the unhealthy service with its health output and logs, and leaves everything in place (exit 1)', async () => {
+    const s = stack('unhealthy')
+    const rendered = await s.cli('render', '--port', String(await freePort()))
+    expect(rendered.exitCode, rendered.stderr).to.equal(0)
+    writeFileSync(
+      path.join(s.dir, 'docker-compose.override.yml'),
+      'services:\n  app:\n    healthcheck:\n      test: [CMD, node, -e, "console.log(\'probe says no\'); process.exit(1)"]\n      interval: 1s\n      retries: 2\n      start_period: 0s\n',
+    )
+    const result = await s.cli('up', '--timeout', '20')
+    expect(result.exitCode, result.stderr).to.equal(1)
+    expect(result.stderr).to.match(/service 'app' did not become healthy within 20s/)
+    expect(result.stderr).to.include('last health check: probe says no')
+    expect(result.stderr).to.match(/last log lines:[\s\S]*listening/)
+    expect(result.stderr).to.include(`the volume ${s.volume} was not touched`)
+    const containers = await docker.listContainers({
+      all: true,
+      filters: {label: [`com.docker.compose.project=${s.project}`]},
+    })
+    expect(containers.map((c) => c.Labels['com.docker.compose.service']).sort()).to.deep.equal(['app', 'db'])
+    await docker.getVolume(s.volume).inspect()
+  })
+
+  it('stops cleanly on Ctrl-C during up, and the next up works without cleanup', async () => {
+    const s = stack('sigint')
+    const port = await freePort()
+    const run = spawnCli(['up', '--dir', s.dir, '--project-name', s.project, '--port', String(port)], {
+      env: {STACKCTL_IMAGE_SOURCE: 'local'},
+    })
+    const deadline = Date.now() + 60_000
+    while (!/Container \S+-db-1\s+Started/.test(run.output.stderr) && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 50))
+    }
+    run.child.kill('SIGINT')
+    const interrupted = await run.result
+    expect(interrupted.exitCode, interrupted.stderr).to.equal(130)
+    expect(interrupted.stderr).to.match(/interrupted: stack '.+' may be partly started/)
+    expect(existsSync(path.join(s.dir, 'stackctl.lock'))).to.equal(false)
+
+    const again = await s.cli('up', '--port', String(port))
+    expect(again.exitCode, again.stderr).to.equal(0)
+    const response = await fetch(`http://127.0.0.1:${port}/`)
+    expect(response.status).to.equal(200)
+  })
+
+  it('shows the failing build step and its output (exit 1)', async () => {
+    const s = stack('build')
+    const rendered = await s.cli('render', '--port', String(await freePort()))
+    expect(rendered.exitCode, rendered.stderr).to.equal(0)
+    writeFileSync(
+      path.join(s.dir, 'docker-compose.override.yml'),
+      'services:\n  app:\n    build:\n      args:\n        NODE_IMAGE: stackctl/no-such-base:1\n',
+    )
+    const result = await s.cli('up', '--build', '--timeout', '30')
+    expect(result.exitCode).to.equal(1)
+    expect(result.stderr).to.match(/docker compose .* up .* failed \(exit \d+\)/)
+    expect(result.stderr).to.include('stackctl/no-such-base')
+    expect(result.stderr).to.not.match(/\n\s+at .+:\d+:\d+/)
+  })
+})
