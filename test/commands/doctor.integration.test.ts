@@ -38,6 +38,7 @@ describe('stackctl doctor (integration)', () => {
       'disk',
       'stack-dir',
       'secret',
+      'volume',
     ])
     expect(check(report, 'engine').detail).to.match(/^Docker \d+\.\d+/)
     expect(check(report, 'compose').detail).to.match(/^Docker Compose v?2\./)
