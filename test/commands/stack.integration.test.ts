@@ -11,7 +11,7 @@ import path from 'node:path'
 
 import {execInContainer} from '../../src/lib/engine/containers.js'
 import {freePort, runCli, type CliResult} from '../helpers/cli.js'
-import {docker, removeComposeProject, uniqueName} from '../helpers/docker.js'
+import {docker, psqlIn, removeComposeProject, uniqueName} from '../helpers/docker.js'
 
 interface Visit {
   message: string
@@ -123,8 +123,7 @@ describe('stack lifecycle (integration)', function () {
     expect(Math.max(...seen)).to.be.at.most(start + 2000)
     const final = await visit()
     expect(final.visits).to.equal(start + 2001)
-    const db = await dbContainer()
-    const rows = await psql(db.Id, 'SELECT count(*) FROM visits')
+    const rows = await psqlIn(project, 'SELECT count(*) FROM visits')
     expect(Number(rows)).to.equal(final.visits)
   })
 
@@ -232,19 +231,3 @@ describe('stack lifecycle (integration)', function () {
     return app.Id
   }
 })
-
-async function psql(containerId: string, sql: string): Promise<string> {
-  const result = await execInContainer(docker, containerId, [
-    'psql',
-    '-X',
-    '-tA',
-    '-U',
-    'postgres',
-    '-d',
-    'visits',
-    '-c',
-    sql,
-  ])
-  expect(result.exitCode, result.stderr).to.equal(0)
-  return result.stdout.trim()
-}

@@ -7,6 +7,8 @@ import {randomBytes} from 'node:crypto'
 
 import Docker from 'dockerode'
 
+import {execInContainer} from '../../src/lib/engine/containers.js'
+
 export const docker = new Docker()
 
 /** A Compose-valid, unique, lowercase name: `st-<prefix>-<random>`. */
@@ -63,4 +65,25 @@ export async function removeComposeProject(project: string): Promise<void> {
   await Promise.all(networks.map((n) => docker.getNetwork(n.Id).remove()))
   const volumes = (await docker.listVolumes({filters: {label: [label]}})).Volumes ?? []
   await Promise.all(volumes.map((v) => docker.getVolume(v.Name).remove({force: true})))
+}
+
+/** Runs one SQL statement with psql inside the project's db container and returns its unaligned output. */
+export async function psqlIn(project: string, sql: string, database = 'visits'): Promise<string> {
+  const [db] = await docker.listContainers({
+    filters: {label: [`com.docker.compose.project=${project}`, 'com.docker.compose.service=db']},
+  })
+  if (!db) throw new Error(`project ${project} has no running db container`)
+  const result = await execInContainer(docker, db.Id, [
+    'psql',
+    '-X',
+    '-tA',
+    '-U',
+    'postgres',
+    '-d',
+    database,
+    '-c',
+    sql,
+  ])
+  if (result.exitCode !== 0) throw new Error(`psql failed (exit ${result.exitCode}): ${result.stderr}`)
+  return result.stdout.trim()
 }

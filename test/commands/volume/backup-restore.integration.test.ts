@@ -8,12 +8,11 @@ import {copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, w
 import {tmpdir} from 'node:os'
 import path from 'node:path'
 
-import {execInContainer} from '../../../src/lib/engine/containers.js'
 import {StackctlError} from '../../../src/lib/errors.js'
 import {loadStack} from '../../../src/lib/stack/context.js'
 import {restoreVolume} from '../../../src/lib/volume/restore.js'
 import {freePort, runCli, type CliResult} from '../../helpers/cli.js'
-import {docker, removeComposeProject, uniqueName} from '../../helpers/docker.js'
+import {psqlIn, removeComposeProject, uniqueName} from '../../helpers/docker.js'
 
 describe('volume backup and restore (integration)', function () {
   this.timeout(600_000)
@@ -41,24 +40,7 @@ describe('volume backup and restore (integration)', function () {
     }
   }
 
-  async function sql(query: string, database = 'visits'): Promise<string> {
-    const [db] = await docker.listContainers({
-      filters: {label: [`com.docker.compose.project=${project}`, 'com.docker.compose.service=db']},
-    })
-    const result = await execInContainer(docker, db.Id, [
-      'psql',
-      '-X',
-      '-tA',
-      '-U',
-      'postgres',
-      '-d',
-      database,
-      '-c',
-      query,
-    ])
-    expect(result.exitCode, result.stderr).to.equal(0)
-    return result.stdout.trim()
-  }
+  const sql = (query: string, database = 'visits') => psqlIn(project, query, database)
 
   const visitIds = () => sql("SELECT coalesce(string_agg(id::text, ',' ORDER BY id), '') FROM visits")
   const databases = () => sql("SELECT string_agg(datname, ',' ORDER BY datname) FROM pg_database", 'postgres')
