@@ -66,6 +66,31 @@ describe('failure modes (integration)', () => {
     }
   })
 
+  it('names the container that holds the port (exit 2)', async () => {
+    const port = await freePort()
+    const holder = uniqueName('portholder')
+    const container = await docker.createContainer({
+      name: holder,
+      Image: 'stackctl/node:20',
+      Cmd: ['node', '-e', 'setTimeout(() => {}, 600000)'],
+      ExposedPorts: {'5000/tcp': {}},
+      HostConfig: {PortBindings: {'5000/tcp': [{HostIp: '127.0.0.1', HostPort: String(port)}]}},
+    })
+    try {
+      await container.start()
+      const result = await cli(['up', '--port', String(port)])
+      expectCleanError(
+        result,
+        2,
+        new RegExp(`port ${port} on 127\\.0\\.0\\.1 is already in use by container ${holder}`),
+      )
+      expect(result.stderr).to.include(`stop ${holder}`)
+      expect(await projectContainers()).to.have.length(0)
+    } finally {
+      await container.remove({force: true})
+    }
+  })
+
   for (const [args, pattern] of [
     [['up', '--port', '70000'], /invalid port '70000'/],
     [['up', '--image-source', 'dockerhub'], /unknown image source 'dockerhub'/],
