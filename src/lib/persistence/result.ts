@@ -1,0 +1,66 @@
+/** The persistence check's typed result: exactly what `verify-persistence --json` prints. */
+import type {DurabilityReport} from './audit.js'
+import type {TeardownMode} from './options.js'
+
+export interface PhaseResult {
+  name: string
+  ms: number
+  ok: boolean
+}
+
+export interface KillReport {
+  /** Visits acknowledged before the SIGKILL was sent. */
+  acknowledgedBeforeKill: number
+  /** Writes sent and not yet answered when the SIGKILL was sent. */
+  inFlightAtKill: number
+  /** Attempts that failed: the writes the kill interrupted or refused. */
+  failedAfterKill: number
+  dbExitCode: number | null
+}
+
+export interface VolumeReport {
+  name: string
+  /** Engine 20.10 reports the ctime of the volume's _data directory here, so it moves with normal use. */
+  createdAtBefore: string | null
+  createdAtAfter: string | null
+  /** The engine reported the volume destroyed while the check ran. */
+  removedDuringCheck: boolean
+  /** PostgreSQL's system identifier, set by initdb: the same one means the same data directory. */
+  systemIdentifierBefore: string | null
+  systemIdentifierAfter: string | null
+}
+
+export interface PersistenceResult {
+  passed: boolean
+  mode: TeardownMode
+  project: string
+  visitsRequested: number
+  concurrency: number
+  attempted: number
+  acknowledged: number
+  /** Visits in the database before the writes. */
+  baseline: number | null
+  /** Visits before teardown (kill mode: the baseline — the database cannot be asked while it is being killed). */
+  before: number | null
+  /** Visits after the relaunch. */
+  after: number | null
+  /** The first MISSING_SHOWN acknowledged ids the database no longer has. */
+  missing: number[]
+  missingCount: number
+  /** Checksum of the rows that existed before teardown, then and after the relaunch. */
+  checksumBefore: string | null
+  checksumAfter: string | null
+  durability: DurabilityReport | null
+  kill: KillReport | null
+  /** The data volume through the check: the engine's view of it and the database cluster it holds. */
+  volume: VolumeReport
+  phases: PhaseResult[]
+  /** Why the check failed; empty when it passed. */
+  reasons: string[]
+  /** The error that ended the check early, if one did; exit code 2 marks a usage or environment problem. */
+  aborted: {phase: string; message: string; exitCode: number} | null
+  /** Whether the stack was running when the check started, and whether it was left running. */
+  stack: {foundRunning: boolean; leftRunning: boolean}
+}
+
+export const MISSING_SHOWN = 20
