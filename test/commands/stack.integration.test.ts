@@ -224,6 +224,24 @@ describe('stack lifecycle (integration)', function () {
     }
   })
 
+  it('refuses to start when the password file changed after the volume was initialised', async () => {
+    const secret = path.join(dir, 'secrets', 'db_password')
+    const saved = readFileSync(secret)
+    writeFileSync(secret, 'a-different-password', {mode: 0o600})
+    try {
+      const result = await cli('up', '--port', String(port))
+      expect(result.exitCode).to.equal(2)
+      expect(result.stderr).to.match(/password file .* changed after the data volume .* was initialised/)
+      expect(result.stderr).to.include('restore the original')
+      await docker.getVolume(volume).inspect()
+    } finally {
+      writeFileSync(secret, saved, {mode: 0o600})
+    }
+    const restored = await cli('up', '--port', String(port))
+    expect(restored.exitCode, restored.stderr).to.equal(0)
+    expect((await visit()).visits).to.equal(2) // the one visit from before the refusals, plus this one
+  })
+
   async function appContainerId(): Promise<string> {
     const [app] = await docker.listContainers({
       filters: {label: [`com.docker.compose.project=${project}`, 'com.docker.compose.service=app']},

@@ -135,7 +135,9 @@ export async function ensurePasswordFile(paths: StackPaths, appUid: number, appG
   await chmod(paths.secretsDir, 0o700)
   const existing = await readOptional(paths.passwordFile)
   if (existing !== undefined) {
+    // A file restored by hand (say, as root) must still be readable by the API inside its container.
     await chmod(paths.passwordFile, 0o600)
+    await chownForApp(paths.passwordFile, appUid, appGid)
     return {created: false, sha256: sha256(existing)}
   }
   const password = randomBytes(32).toString('base64url')
