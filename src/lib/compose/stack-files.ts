@@ -98,12 +98,16 @@ export async function ensureStackDir(paths: StackPaths): Promise<void> {
     await mkdir(paths.dir, {recursive: true})
     await access(paths.dir, constants.W_OK)
   } catch (error) {
-    throw new EnvironmentError(
-      `the stack directory ${paths.dir} is not writable (${(error as NodeJS.ErrnoException).code ?? 'error'})`,
-      'choose another with --dir or STACKCTL_DIR, or fix its permissions',
-      error,
-    )
+    throw stackDirNotWritable(paths.dir, error)
   }
+}
+
+export function stackDirNotWritable(dir: string, error: unknown): EnvironmentError {
+  return new EnvironmentError(
+    `the stack directory ${dir} is not writable (${(error as NodeJS.ErrnoException).code ?? 'error'})`,
+    'choose another with --dir or STACKCTL_DIR, or fix its permissions',
+    error,
+  )
 }
 
 export type ComposeFileStatus = 'missing' | 'unchanged' | 'different' | 'edited'

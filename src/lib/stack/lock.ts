@@ -8,7 +8,8 @@ import {mkdir, open, readFile, rm} from 'node:fs/promises'
 import {hostname} from 'node:os'
 import path from 'node:path'
 
-import {EnvironmentError, StackctlError} from '../errors.js'
+import {stackDirNotWritable} from '../compose/stack-files.js'
+import {StackctlError} from '../errors.js'
 
 export interface LockOwner {
   pid: number
@@ -38,7 +39,7 @@ export async function withStackLock<T>(
 
 async function acquire(file: string, command: string, waitMs: number, pollMs: number): Promise<void> {
   await mkdir(path.dirname(file), {recursive: true}).catch((error) => {
-    throw notWritable(path.dirname(file), error)
+    throw stackDirNotWritable(path.dirname(file), error)
   })
   const deadline = Date.now() + waitMs
   const me: LockOwner = {pid: process.pid, command, host: hostname(), since: new Date().toISOString()}
@@ -49,7 +50,7 @@ async function acquire(file: string, command: string, waitMs: number, pollMs: nu
       await handle.close()
       return
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw notWritable(path.dirname(file), error)
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw stackDirNotWritable(path.dirname(file), error)
     }
     const owner = await readOwner(file)
     if (owner && isStale(owner)) {
@@ -86,12 +87,4 @@ export function isStale(owner: LockOwner): boolean {
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === 'ESRCH'
   }
-}
-
-function notWritable(dir: string, error: unknown): EnvironmentError {
-  return new EnvironmentError(
-    `the stack directory ${dir} is not writable (${(error as NodeJS.ErrnoException).code ?? 'error'})`,
-    'choose another with --dir or STACKCTL_DIR, or fix its permissions',
-    error,
-  )
 }
