@@ -69,6 +69,21 @@ export function logsArgs(
   ]
 }
 
+/** `config --hash '*'`: Compose's hash of each service's configuration, the value it labels containers with. */
+export function configHashArgs(target: ComposeTarget): string[] {
+  return [...baseArgs(target), 'config', '--hash', '*']
+}
+
+/** Parses `config --hash` output, one `service hash` pair per line. */
+export function parseConfigHashes(output: string): Map<string, string> {
+  const hashes = new Map<string, string>()
+  for (const line of output.split('\n')) {
+    const [service, hash, ...rest] = line.trim().split(/\s+/)
+    if (service && hash && rest.length === 0) hashes.set(service, hash)
+  }
+  return hashes
+}
+
 /** Parses `docker compose version --short` output ("2.26.1", "v2.29.0-desktop.1") into its major version. */
 export function composeMajor(versionOutput: string): number | undefined {
   const match = /^v?(\d+)\.\d+/.exec(versionOutput.trim())
@@ -111,6 +126,11 @@ export class ComposeClient {
 
   async logs(options: {service?: string; follow?: boolean; tail?: number}, runOptions: RunOptions = {}) {
     return this.exec(logsArgs(this.target, options), runOptions)
+  }
+
+  /** Each service's configuration hash as Compose computes it for the rendered file (and any override). */
+  async configHashes(): Promise<Map<string, string>> {
+    return parseConfigHashes((await this.exec(configHashArgs(this.target))).stdout)
   }
 
   /** `docker compose config --quiet`: validates the rendered file. */

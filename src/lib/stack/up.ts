@@ -1,6 +1,6 @@
 /**
  * `stackctl up`: render, check the port, start through Compose and wait until both services are healthy.
- * On a running, unchanged stack Compose recreates nothing, so this returns quickly.
+ * On a running, healthy, unchanged stack Compose would do nothing, so it is not even asked (up-to-date.ts).
  * When a service does not become healthy the containers are left for inspection; the volume is never touched.
  */
 import {createServer} from 'node:net'
@@ -15,6 +15,7 @@ import type {ImageResolver} from './images.js'
 import {renderStack} from './render-stack.js'
 import {assertVolumeMatchesPgMajor} from './version-guard.js'
 import {stackStatus, type StackStatus} from './status.js'
+import {stackUpToDate} from './up-to-date.js'
 
 export interface UpOptions {
   build?: boolean
@@ -39,6 +40,10 @@ export async function upStack(ctx: StackContext, resolver: ImageResolver, option
   const rendered = await renderStack(ctx, resolver, {force: options.force, devSource: options.devSource})
   ctx.progress(rendered.imageReason)
 
+  if (!options.build && (await stackUpToDate(ctx, rendered.composeText))) {
+    ctx.progress('running, healthy and unchanged: nothing for Compose to do')
+    return {...(await stackStatus(ctx)), images: rendered.images, seconds: (Date.now() - started) / 1000}
+  }
   try {
     await ctx.compose.up(
       {build: options.build, waitTimeoutSeconds: ctx.config.timeoutSeconds},

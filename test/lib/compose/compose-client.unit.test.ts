@@ -3,8 +3,10 @@ import {expect} from 'chai'
 import {
   baseArgs,
   composeMajor,
+  configHashArgs,
   downArgs,
   logsArgs,
+  parseConfigHashes,
   translateComposeFailure,
   upArgs,
 } from '../../../src/lib/compose/compose-client.js'
@@ -81,5 +83,17 @@ describe('compose client arguments', () => {
     const translated = translateComposeFailure(raw)
     expect(translated.message).to.include('port 5000 is already in use')
     expect(translated.suggestion).to.include('--port')
+  })
+
+  it('asks for the configuration hash of every service', () => {
+    expect(configHashArgs(target).slice(7)).to.deep.equal(['config', '--hash', '*'])
+  })
+
+  it('reads service hashes and skips anything else', () => {
+    const hashes = parseConfigHashes('app 0123abc\ndb 4567def\n\nwarning: something else\n')
+    expect([...hashes]).to.deep.equal([
+      ['app', '0123abc'],
+      ['db', '4567def'],
+    ])
   })
 })
