@@ -1,0 +1,46 @@
+/** Command-line options of `npm run bench -- [options]`. */
+import {parseArgs} from 'node:util'
+
+export interface BenchOptions {
+  /** Seconds per load level (API and pgbench). */
+  seconds: number
+  warmUpSeconds: number
+  levels: number[]
+  rows: number
+  upRuns: number
+  versionRuns: number
+  /** Write bench/results/<date>.json and update BENCHMARKS.md. */
+  write: boolean
+}
+
+export const USAGE = `npm run bench -- [--seconds 10] [--rows 1000000] [--up-runs 5] [--version-runs 10] [--no-write]`
+
+function positive(name: string, value: string | undefined, fallback: number): number {
+  if (value === undefined) return fallback
+  const number = Number(value)
+  if (!Number.isInteger(number) || number < 1) throw new Error(`--${name} must be a positive integer, got '${value}'`)
+  return number
+}
+
+export function parseOptions(argv: string[]): BenchOptions {
+  const {values} = parseArgs({
+    args: argv,
+    options: {
+      seconds: {type: 'string'},
+      rows: {type: 'string'},
+      'up-runs': {type: 'string'},
+      'version-runs': {type: 'string'},
+      'no-write': {type: 'boolean'},
+    },
+  })
+  const seconds = positive('seconds', values.seconds, 10)
+  return {
+    seconds,
+    warmUpSeconds: Math.min(5, seconds),
+    levels: [1, 32, 128],
+    rows: positive('rows', values.rows, 1_000_000),
+    upRuns: positive('up-runs', values['up-runs'], 5),
+    versionRuns: positive('version-runs', values['version-runs'], 10),
+    write: !values['no-write'],
+  }
+}

@@ -1,0 +1,36 @@
+/** Writes a run down: bench/results/<date>.json (small, commit-worthy) and the sections of BENCHMARKS.md. */
+import {randomBytes} from 'node:crypto'
+import {mkdir, readFile, rename, writeFile} from 'node:fs/promises'
+import path from 'node:path'
+
+import {runStamp, updateBenchmarksText} from './markdown.js'
+import type {BenchResults, TargetResult} from './results.js'
+
+async function writeAtomic(file: string, content: string): Promise<void> {
+  const temp = `${file}.${randomBytes(4).toString('hex')}.tmp`
+  await writeFile(temp, content)
+  await rename(temp, file)
+}
+
+/** Writes bench/results/<date>.json; returns its path relative to the repository. */
+export async function writeResults(
+  repoRoot: string,
+  results: BenchResults,
+  targets: readonly TargetResult[],
+): Promise<string> {
+  const relative = path.join('bench', 'results', `${runStamp(results)}.json`)
+  await mkdir(path.join(repoRoot, 'bench', 'results'), {recursive: true})
+  await writeAtomic(path.join(repoRoot, relative), JSON.stringify({...results, targets}, null, 2) + '\n')
+  return relative
+}
+
+export async function updateBenchmarksFile(
+  repoRoot: string,
+  results: BenchResults,
+  targets: readonly TargetResult[],
+  resultsFile: string,
+): Promise<void> {
+  const file = path.join(repoRoot, 'BENCHMARKS.md')
+  const text = await readFile(file, 'utf8').catch(() => '# Benchmarks\n')
+  await writeAtomic(file, updateBenchmarksText(text, results, targets, resultsFile))
+}

@@ -1,0 +1,106 @@
+/** The shape of one benchmark run: what bench/results/<date>.json holds and what the report renders. */
+
+export interface MachineInfo {
+  cpus: number
+  cpuModel: string
+  memoryGiB: number
+  kernel: string
+  node: string
+  engine: string
+  engineApi: string
+  compose: string
+  /** 1-minute load average when the run started; other work on the machine shows up here. */
+  loadAtStart: number
+  /** Running containers that belong to other projects when the run started. */
+  otherContainersAtStart: number
+}
+
+import type {CpuShares} from './cpu.js'
+
+export interface LoadResult {
+  connections: number
+  seconds: number
+  requests: number
+  /** Responses per second over the whole run. */
+  rps: number
+  /** Latency of every response in ms, from autocannon's per-response timings (not its 1 ms histogram). */
+  p50: number
+  p99: number
+  non2xx: number
+  errors: number
+  timeouts: number
+  /** 1-minute load average just before the run. */
+  loadBefore: number
+  cpu?: CpuShares
+}
+
+export interface PgbenchResult {
+  /** Clients asked for, and clients used (fewer when max_connections would not allow them). */
+  requestedClients: number
+  clients: number
+  seconds: number
+  tps: number
+  latencyAvgMs: number
+  transactions: number
+  failed: number
+  loadBefore: number
+  cpu?: CpuShares
+  note?: string
+}
+
+export interface ScaleResult {
+  rows: number
+  /** sum(counter shards) equals count(*) after growing, and GET / reported count(*) + 1. */
+  counterExact: boolean
+  growSeconds: number
+  empty: LoadResult
+  grown: LoadResult
+}
+
+export interface TimingSeries {
+  command: string
+  runsMs: number[]
+  medianMs: number
+}
+
+export interface ColdUpPhases {
+  totalMs: number
+  /** Milliseconds from start to each milestone, in order; absent milestones are omitted. */
+  milestones: Array<{name: string; atMs: number}>
+}
+
+export interface CliResults {
+  upRunning: TimingSeries
+  composeUp: TimingSeries
+  version: TimingSeries
+  nodeBaseline: TimingSeries
+  downMs: number
+  coldUp: ColdUpPhases
+}
+
+export interface ImageResult {
+  appImage: string
+  appBytes: number
+  baseImage: string
+  baseBytes: number
+  addedBytes: number
+}
+
+export interface BenchResults {
+  startedAt: string
+  finishedAt: string
+  durationSeconds: number
+  machine: MachineInfo
+  api: LoadResult[]
+  pgbench: PgbenchResult[]
+  scale: ScaleResult
+  cli: CliResults
+  image: ImageResult
+}
+
+export interface TargetResult {
+  name: string
+  limit: string
+  value: string
+  pass: boolean
+}

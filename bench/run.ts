@@ -1,0 +1,146 @@
+/**
+ * `npm run bench`: starts a stack of its own with the built CLI, measures the API, the database's own limit
+ * for the same SQL, the effect of a 1,000,000-row table, the CLI's overhead and the image size, removes the
+ * stack again (also on failure or Ctrl-C), then judges the targets and writes bench/results/<date>.json and
+ * BENCHMARKS.md. Exit code: 0 all targets met, 1 a target missed, 2 the benchmark itself failed.
+ */
+import {existsSync} from 'node:fs'
+import {readFile} from 'node:fs/promises'
+import path from 'node:path'
+
+import type Docker from 'dockerode'
+import {parse} from 'yaml'
+
+import {createDocker} from '../src/lib/engine/docker.js'
+import {loadApi, warmUp} from './api-load.js'
+import {measureCli} from './cli-timing.js'
+import {findPortProxy, type CpuTargets} from './cpu.js'
+import {measureImage} from './image-size.js'
+import {machineInfo} from './machine.js'
+import {parseOptions, USAGE, type BenchOptions} from './options.js'
+import {runPgbench} from './pgbench.js'
+import {repoRoot} from './proc.js'
+import {consoleSummary, renderLatest} from './markdown.js'
+import {updateBenchmarksFile, writeResults} from './report.js'
+import type {BenchResults, LoadResult, PgbenchResult} from './results.js'
+import {measureScale} from './scale.js'
+import {appImageId, containerIds, createStack, removeStack, startStack, type BenchStack} from './stack.js'
+import {round} from './stats.js'
+import {evaluateTargets} from './targets.js'
+
+const began = Date.now()
+
+function log(message: string): void {
+  const seconds = Math.round((Date.now() - began) / 1000)
+  process.stderr.write(`[bench +${seconds}s] ${message}\n`)
+}
+
+function assertBuilt(): void {
+  for (const file of ['dist/api/server.mjs', 'oclif.manifest.json', 'dist/commands/up.js']) {
+    if (!existsSync(path.join(repoRoot, file))) throw new Error(`${file} is missing: run npm run build first`)
+  }
+}
+
+/** The base image the app image was built FROM, as rendered into the stack's compose file. */
+async function baseImageOf(stack: BenchStack): Promise<string> {
+  const compose = parse(await readFile(stack.composeFile, 'utf8')) as {
+    services: {app: {build: {args: {NODE_IMAGE: string}}}}
+  }
+  return compose.services.app.build.args.NODE_IMAGE
+}
+
+/** The concurrency the targets compare at. */
+const COMPARED_LEVEL = 32
+
+function comparedLast(levels: readonly number[]): number[] {
+  return [...levels.filter((level) => level !== COMPARED_LEVEL), ...levels.filter((level) => level === COMPARED_LEVEL)]
+}
+
+async function measure(docker: Docker, stack: BenchStack, options: BenchOptions): Promise<BenchResults> {
+  const startedAt = new Date().toISOString()
+  const machine = await machineInfo(docker, stack.project)
+  log(`starting stack ${stack.project} on ${stack.url} (dir ${stack.dir})`)
+  await startStack(stack)
+  const {app, db} = await containerIds(docker, stack)
+  const cpu: CpuTargets = {app, db, proxyPid: await findPortProxy(stack.port)}
+
+  // pgbench before any API load: the API's pool (20 connections, kept 30 s) would take slots pgbench needs.
+  // The compared level (32) runs last for pgbench and first for the API, so the two are measured seconds
+  // apart and see the same background load as far as possible.
+  const pgbench: PgbenchResult[] = []
+  for (const clients of comparedLast(options.levels)) {
+    log(`pgbench, ${clients} clients, ${options.seconds} s`)
+    pgbench.push(await runPgbench(docker, db, clients, options.seconds, cpu))
+  }
+  log(`API warm-up, ${options.warmUpSeconds} s`)
+  await warmUp(stack.url, COMPARED_LEVEL, options.warmUpSeconds)
+  const api: LoadResult[] = []
+  for (const connections of comparedLast(options.levels).reverse()) {
+    log(`API GET /, ${connections} connections, ${options.seconds} s`)
+    api.push(await loadApi(stack.url, connections, options.seconds, cpu))
+  }
+  pgbench.sort((a, b) => a.requestedClients - b.requestedClients)
+  api.sort((a, b) => a.connections - b.connections)
+
+  log(`scale: empty table, then ${options.rows} rows`)
+  const scale = await measureScale(docker, db, stack.url, {
+    rows: options.rows,
+    seconds: options.seconds,
+    cpuTargets: cpu,
+  })
+  const image = await measureImage(docker, await appImageId(docker, stack), await baseImageOf(stack))
+
+  log(`CLI: up on the running stack vs compose (${options.upRuns} runs each), --version, cold up`)
+  const cli = await measureCli(stack, {up: options.upRuns, version: options.versionRuns})
+  return {
+    startedAt,
+    finishedAt: new Date().toISOString(),
+    durationSeconds: round((Date.now() - Date.parse(startedAt)) / 1000, 0),
+    machine,
+    api,
+    pgbench,
+    scale,
+    cli,
+    image,
+  }
+}
+
+async function main(): Promise<number> {
+  const options = parseOptions(process.argv.slice(2))
+  assertBuilt()
+  const docker = createDocker()
+  const stack = await createStack(docker)
+  let cleanup: Promise<string[]> | undefined
+  const teardown = () => (cleanup ??= removeStack(docker, stack))
+  const interrupted = (signal: NodeJS.Signals) => {
+    log(`${signal}: removing stack ${stack.project}`)
+    void teardown().then(() => process.exit(130))
+  }
+  process.once('SIGINT', interrupted)
+  process.once('SIGTERM', interrupted)
+
+  let results: BenchResults
+  try {
+    results = await measure(docker, stack, options)
+  } finally {
+    log(`removing stack ${stack.project}`)
+    for (const problem of await teardown()) log(`cleanup: ${problem}`)
+  }
+
+  const targets = evaluateTargets(results)
+  const file = options.write ? await writeResults(repoRoot, results, targets) : '(not written)'
+  process.stdout.write(`\n${renderLatest(results, targets, file)}\n\n${consoleSummary(targets)}\n`)
+  if (options.write) {
+    await updateBenchmarksFile(repoRoot, results, targets, file)
+    log(`wrote ${file} and BENCHMARKS.md`)
+  }
+  return targets.every((t) => t.pass) ? 0 : 1
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    process.stderr.write(`bench failed: ${error instanceof Error ? error.message : String(error)}\n${USAGE}\n`)
+    process.exit(2)
+  },
+)

@@ -1,0 +1,78 @@
+/** The issue's targets, judged on one run's results. Pure. */
+import type {BenchResults, LoadResult, TargetResult} from './results.js'
+import {round} from './stats.js'
+
+export const LIMITS = {
+  apiShareOfPgbench: 0.3,
+  p99Ms: 50,
+  scaleP50Ratio: 1.2,
+  upRatio: 1.2,
+  versionRatio: 3,
+  imageAddedMB: 15,
+}
+
+const MB = 1e6
+
+function at(results: readonly LoadResult[], connections: number): LoadResult {
+  const found = results.find((r) => r.connections === connections)
+  if (!found) throw new Error(`no API result at ${connections} connections`)
+  return found
+}
+
+export function evaluateTargets(results: BenchResults): TargetResult[] {
+  const api32 = at(results.api, 32)
+  const pg32 = results.pgbench.find((r) => r.requestedClients === 32)
+  const share = pg32 ? api32.rps / pg32.tps : Number.NaN
+  const allLoads = [...results.api, results.scale.empty, results.scale.grown]
+  const non2xx = allLoads.reduce((sum, r) => sum + r.non2xx, 0)
+  const errors = allLoads.reduce((sum, r) => sum + r.errors, 0)
+  const scaleRatio = results.scale.grown.p50 / results.scale.empty.p50
+  const {cli} = results
+  const upRatio = cli.upRunning.medianMs / cli.composeUp.medianMs
+  const versionRatio = cli.version.medianMs / cli.nodeBaseline.medianMs
+  const addedMB = results.image.addedBytes / MB
+  return [
+    {
+      name: 'API req/s at 32 connections vs pgbench TPS (same SQL, 32 clients)',
+      limit: `>= ${LIMITS.apiShareOfPgbench} x`,
+      value: `${round(share, 2)} x (${api32.rps} / ${pg32 ? round(pg32.tps, 0) : '?'})`,
+      pass: share >= LIMITS.apiShareOfPgbench,
+    },
+    {
+      name: 'GET / p99 at 32 connections',
+      limit: `<= ${LIMITS.p99Ms} ms`,
+      value: `${api32.p99} ms`,
+      pass: api32.p99 <= LIMITS.p99Ms,
+    },
+    {
+      name: 'non-2xx responses and errors (all API runs)',
+      limit: '0',
+      value: `${non2xx} non-2xx, ${errors} errors`,
+      pass: non2xx === 0 && errors === 0,
+    },
+    {
+      name: `GET / p50 with ${results.scale.rows.toLocaleString('en-US')} rows vs empty table`,
+      limit: `<= ${LIMITS.scaleP50Ratio} x`,
+      value: `${round(scaleRatio, 2)} x (${results.scale.grown.p50} / ${results.scale.empty.p50} ms)`,
+      pass: scaleRatio <= LIMITS.scaleP50Ratio && results.scale.counterExact,
+    },
+    {
+      name: 'stackctl up (running) vs docker compose up -d --wait, medians',
+      limit: `<= ${LIMITS.upRatio} x`,
+      value: `${round(upRatio, 2)} x (${cli.upRunning.medianMs} / ${cli.composeUp.medianMs} ms)`,
+      pass: upRatio <= LIMITS.upRatio,
+    },
+    {
+      name: "stackctl --version vs node -e '', medians",
+      limit: `<= ${LIMITS.versionRatio} x`,
+      value: `${round(versionRatio, 2)} x (${cli.version.medianMs} / ${cli.nodeBaseline.medianMs} ms)`,
+      pass: versionRatio <= LIMITS.versionRatio,
+    },
+    {
+      name: `API image size over ${results.image.baseImage}`,
+      limit: `< ${LIMITS.imageAddedMB} MB`,
+      value: `${round(addedMB, 2)} MB`,
+      pass: addedMB < LIMITS.imageAddedMB,
+    },
+  ]
+}
