@@ -87,7 +87,7 @@ describe('failure modes (integration)', () => {
       expect(result.stderr).to.include(`stop ${holder}`)
       expect(await projectContainers()).to.have.length(0)
     } finally {
-      await container.remove({force: true})
+      await container.remove({force: true, v: true})
     }
   })
 

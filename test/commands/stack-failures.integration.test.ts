@@ -45,7 +45,7 @@ describe('stack failure modes (integration)', function () {
       const logs = (await container.logs({stdout: true})) as Buffer
       return logs.subarray(8).toString().trim()
     } finally {
-      await container.remove({force: true})
+      await container.remove({force: true, v: true})
     }
   }
 

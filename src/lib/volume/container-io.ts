@@ -205,7 +205,7 @@ export async function runOneShot(docker: Docker, options: OneShotOptions): Promi
 async function removeAndWait(container: Docker.Container): Promise<void> {
   for (let attempt = 0; attempt < 100; attempt++) {
     try {
-      await container.remove({force: true})
+      await container.remove({force: true, v: true})
       return
     } catch (error) {
       if ((error as {statusCode?: number}).statusCode === 404) return

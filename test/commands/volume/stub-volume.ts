@@ -26,6 +26,6 @@ export async function stubPgVolume(project: string, files: Record<string, string
   await container.start()
   const {StatusCode} = (await container.wait()) as {StatusCode: number}
   if (StatusCode !== 0) throw new Error(`writing the stub files into ${name} failed (exit ${StatusCode})`)
-  await container.remove({force: true})
+  await container.remove({force: true, v: true})
   return name
 }
