@@ -5,12 +5,12 @@
  */
 import {randomBytes} from 'node:crypto'
 import {mkdtemp, rm} from 'node:fs/promises'
-import {createServer} from 'node:net'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
 
 import type Docker from 'dockerode'
 
+import {freePort} from '../test/helpers/cli.js'
 import {runCli} from './proc.js'
 
 export const APP_IMAGE_REPOSITORY = 'stackctl-app'
@@ -26,18 +26,6 @@ export interface BenchStack {
   env: NodeJS.ProcessEnv
   /** App image ids present before the run: those are never removed. */
   appImagesBefore: Set<string>
-}
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address()
-      const port = typeof address === 'object' && address ? address.port : 0
-      server.close(() => resolve(port))
-    })
-  })
 }
 
 async function appImageIds(docker: Docker): Promise<Set<string>> {

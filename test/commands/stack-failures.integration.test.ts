@@ -27,6 +27,13 @@ describe('stack failure modes (integration)', function () {
     return {project, dir, cli, volume: `${project}_postgres_data`}
   }
 
+  /** Renders the stack, then layers the user's override file over it, as a user would. */
+  async function renderWithOverride(s: ReturnType<typeof stack>, overrideYaml: string) {
+    const rendered = await s.cli('render', '--port', String(await freePort()))
+    expect(rendered.exitCode, rendered.stderr).to.equal(0)
+    writeFileSync(path.join(s.dir, 'docker-compose.override.yml'), overrideYaml)
+  }
+
   after(async () => {
     for (const project of projects) await removeComposeProject(project)
     await cleanup.run()
@@ -70,10 +77,8 @@ describe('stack failure modes (integration)', function () {
 
   it('names the unhealthy service with its health output and logs, and leaves everything in place (exit 1)', async () => {
     const s = stack('unhealthy')
-    const rendered = await s.cli('render', '--port', String(await freePort()))
-    expect(rendered.exitCode, rendered.stderr).to.equal(0)
-    writeFileSync(
-      path.join(s.dir, 'docker-compose.override.yml'),
+    await renderWithOverride(
+      s,
       'services:\n  app:\n    healthcheck:\n      test: [CMD, node, -e, "console.log(\'probe says no\'); process.exit(1)"]\n      interval: 1s\n      retries: 2\n      start_period: 0s\n',
     )
     const result = await s.cli('up', '--timeout', '20')
@@ -114,10 +119,8 @@ describe('stack failure modes (integration)', function () {
 
   it('shows the failing build step and its output (exit 1)', async () => {
     const s = stack('build')
-    const rendered = await s.cli('render', '--port', String(await freePort()))
-    expect(rendered.exitCode, rendered.stderr).to.equal(0)
-    writeFileSync(
-      path.join(s.dir, 'docker-compose.override.yml'),
+    await renderWithOverride(
+      s,
       'services:\n  app:\n    build:\n      args:\n        NODE_IMAGE: stackctl/no-such-base:1\n',
     )
     const result = await s.cli('up', '--build', '--timeout', '30')
