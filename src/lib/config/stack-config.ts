@@ -3,6 +3,7 @@
  * directory remembers from the last render, which wins over defaults. Everything is validated here, before
  * anything runs, so a bad value is one clear line and exit 2.
  */
+import {isIP} from 'node:net'
 import path from 'node:path'
 
 import {UsageError} from '../errors.js'
@@ -99,8 +100,21 @@ function nonEmpty(value: string | undefined): string | undefined {
 }
 
 const PROJECT_NAME = /^[a-z0-9][a-z0-9_-]*$/
+/**
+ * The longest name whose derived names all stay valid: the volume `<project>_postgres_data` and the network
+ * `<project>_default` within 64 characters, container names and host names within their limits.
+ */
+export const MAX_PROJECT_NAME = 48
 
 export function validateProjectName(name: string): string {
+  if (name.length > MAX_PROJECT_NAME) {
+    throw new UsageError(
+      `invalid project name: ${name.length} characters, at most ${MAX_PROJECT_NAME} are allowed (the volume and network names derive from it)`,
+      `try --project-name ${suggestProjectName(name)
+        .slice(0, MAX_PROJECT_NAME)
+        .replace(/[-_]+$/, '')}`,
+    )
+  }
   if (!PROJECT_NAME.test(name)) {
     throw new UsageError(
       `invalid project name '${name}': Compose allows lowercase letters, digits, '-' and '_', starting with a letter or digit`,
@@ -118,8 +132,14 @@ function suggestProjectName(name: string): string {
   return cleaned || DEFAULTS.project
 }
 
+/** Whole decimal numbers only: Number() would also take '1e3', '0x50', ' 21001' or '' and mean something else. */
+function strictInteger(value: number | string): number {
+  if (typeof value === 'number') return Number.isInteger(value) ? value : Number.NaN
+  return /^(0|[1-9]\d{0,9})$/.test(value) ? Number(value) : Number.NaN
+}
+
 export function parsePort(value: number | string): number {
-  const port = Number(value)
+  const port = strictInteger(value)
   if (!Number.isInteger(port) || port < 1 || port > 65535) {
     throw new UsageError(`invalid port '${value}': must be an integer from 1 to 65535`, 'try --port 5000')
   }
@@ -127,7 +147,7 @@ export function parsePort(value: number | string): number {
 }
 
 function parsePgMajor(value: number | string): number {
-  const major = Number(value)
+  const major = strictInteger(value)
   if (!Number.isInteger(major) || major < 12 || major > 99) {
     throw new UsageError(`invalid PostgreSQL major version '${value}'`, 'try --pg-major 17')
   }
@@ -142,19 +162,36 @@ function parseImageSource(value: string): ImageSource {
 }
 
 function parseTimeout(value: number | string): number {
-  const seconds = Number(value)
+  const seconds = typeof value === 'number' ? value : /^\d{1,4}(\.\d{1,3})?$/.test(value) ? Number(value) : Number.NaN
   if (!Number.isFinite(seconds) || seconds <= 0 || seconds > 3600) {
     throw new UsageError(`invalid timeout '${value}': must be a number of seconds from 1 to 3600`, 'try --timeout 120')
   }
   return seconds
 }
 
-function validateHost(host: string): string {
+export function validateHost(host: string): string {
   // An address to bind on, not a name: Compose publishes on an IP.
-  const ipv4 = /^(\d{1,3})(\.\d{1,3}){3}$/
-  if (ipv4.test(host) && host.split('.').every((part) => Number(part) <= 255)) return host
-  if (/^[0-9a-f:]+$/i.test(host) && host.includes(':')) return host
-  throw new UsageError(`invalid host address '${host}': must be an IP address to publish on`, 'try --host 127.0.0.1')
+  const family = isIP(host)
+  const usable =
+    (family === 4 && host !== '255.255.255.255' && !isIpv4Multicast(host)) ||
+    (family === 6 && !/^ff/i.test(host) && !host.includes('%'))
+  if (!usable) {
+    throw new UsageError(
+      `invalid host address '${host}': must be an IPv4 or IPv6 address this machine can publish on`,
+      'try --host 127.0.0.1 (this machine only) or --host 0.0.0.0 (every interface)',
+    )
+  }
+  return host
+}
+
+function isIpv4Multicast(host: string): boolean {
+  const first = Number(host.split('.')[0])
+  return first >= 224 && first <= 239
+}
+
+/** Loopback addresses are reachable from this machine only; anything else may be reachable from others. */
+export function isLoopback(host: string): boolean {
+  return /^127\./.test(host) || host === '::1' || /^::ffff:127\./i.test(host)
 }
 
 /** Flag definitions' pgMajor → the PostgreSQL data path inside the container (the official image moved it in 18). */

@@ -39,6 +39,19 @@ describe('stack configuration', () => {
     [{pgMajor: 'seventeen'}, /invalid PostgreSQL major/],
     [{timeoutSeconds: '-5'}, /invalid timeout/],
     [{host: 'example.com'}, /invalid host address/],
+    // Number() would read these as 1000, 80 and 21001: only plain decimal numbers are ports.
+    [{port: '1e3'}, /invalid port '1e3'/],
+    [{port: '0x50'}, /invalid port '0x50'/],
+    [{port: ' 21001'}, /invalid port ' 21001'/],
+    [{port: '5000.0'}, /invalid port/],
+    [{host: 'abc:def'}, /invalid host address 'abc:def'/],
+    [{host: ':::::'}, /invalid host address ':::::'/],
+    [{host: '255.255.255.255'}, /invalid host address/],
+    [{host: '239.1.1.1'}, /invalid host address/],
+    [{host: '1.2.3'}, /invalid host address/],
+    [{project: 'a'.repeat(300)}, /invalid project name: 300 characters, at most 48/],
+    [{pgMajor: '1.7e1'}, /invalid PostgreSQL major/],
+    [{timeoutSeconds: '1e2'}, /invalid timeout/],
   ] as const) {
     it(`rejects ${JSON.stringify(input)} with a usage error and a suggestion`, () => {
       let caught: unknown
@@ -65,6 +78,17 @@ describe('stack configuration', () => {
     } catch (error) {
       expect((error as UsageError).suggestion).to.equal('try --project-name my-stack')
     }
+  })
+
+  it('accepts IPv4 and IPv6 addresses to publish on, and names the longest valid project', () => {
+    expect(resolveStackConfig({host: '0.0.0.0'}, {}, {}, '/w').host).to.equal('0.0.0.0')
+    expect(resolveStackConfig({host: '::1'}, {}, {}, '/w').host).to.equal('::1')
+    expect(resolveStackConfig({host: '::'}, {}, {}, '/w').host).to.equal('::')
+    expect(resolveStackConfig({project: 'a'.repeat(48)}, {}, {}, '/w').project).to.have.length(48)
+    expect(resolveStackConfig({port: '21001', timeoutSeconds: '2.5'}, {}, {}, '/w')).to.include({
+      port: 21001,
+      timeoutSeconds: 2.5,
+    })
   })
 
   it('mounts PGDATA where the official image expects it for each major', () => {
