@@ -1,7 +1,8 @@
 import {Flags} from '@oclif/core'
 
 import {StackctlCommand} from '../lib/base-command.js'
-import {stackFlags, configInput} from '../lib/flags.js'
+import {adoptFlag, stackFlags, configInput} from '../lib/flags.js'
+import {withInterrupts} from '../lib/interrupt.js'
 import {confirmByTyping, isInteractive} from '../lib/prompt.js'
 import {withStackLock} from '../lib/stack/lock.js'
 import {loadStack} from '../lib/stack/context.js'
@@ -20,6 +21,7 @@ only after you confirm by typing the volume's name (which is shown with the numb
   static override enableJsonFlag = true
   static override flags = {
     ...stackFlags,
+    ...adoptFlag,
     volumes: Flags.boolean({summary: 'Also delete the data volume (asks for confirmation)'}),
     force: Flags.boolean({summary: 'With --volumes: delete without asking', dependsOn: ['volumes']}),
   }
@@ -27,16 +29,19 @@ only after you confirm by typing the volume's name (which is shown with the numb
   async run(): Promise<DownResult> {
     const {flags} = await this.parse(Down)
     const ctx = await loadStack(configInput(flags), {progress: (line) => this.logToStderr(line)})
-    const confirm = isInteractive()
-      ? (volume: string, visits: number | undefined) =>
-          confirmByTyping(
-            `This deletes volume ${volume} and the ${visits ?? 'unknown number of'} visits in it. It cannot be undone.`,
-            volume,
-          )
-      : undefined
-    const result = await withStackLock(ctx.paths.dir, 'down', () =>
-      downStack(ctx, {volumes: flags.volumes, force: flags.force, confirm}),
-    )
+    const result = await withInterrupts((signal) => {
+      const confirm = isInteractive()
+        ? (volume: string, visits: number | undefined) =>
+            confirmByTyping(
+              `This deletes volume ${volume} and the ${visits ?? 'unknown number of'} visits in it. It cannot be undone.`,
+              volume,
+              signal,
+            )
+        : undefined
+      return withStackLock(ctx, 'down', () =>
+        downStack(ctx, {volumes: flags.volumes, force: flags.force, confirm, signal}),
+      )
+    })
     const {volume} = result
     if (volume.deleted) this.log(`stack '${result.project}' is down; volume ${volume.name} deleted`)
     else if (volume.existed) {

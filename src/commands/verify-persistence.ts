@@ -2,7 +2,8 @@ import {Flags} from '@oclif/core'
 
 import {StackctlCommand} from '../lib/base-command.js'
 import {ENV} from '../lib/config/stack-config.js'
-import {configFlags, configInput} from '../lib/flags.js'
+import {adoptFlag, configFlags, configInput} from '../lib/flags.js'
+import {withInterrupts} from '../lib/interrupt.js'
 import {CHECK_DEFAULTS, parseCheckSettings, TEARDOWN_MODES} from '../lib/persistence/options.js'
 import {renderReport} from '../lib/persistence/report.js'
 import type {PersistenceResult} from '../lib/persistence/result.js'
@@ -31,6 +32,7 @@ volume is never deleted. Exit 0 when the check passed, 1 when it failed, 2 for u
   static override enableJsonFlag = true
   static override flags = {
     ...configFlags,
+    ...adoptFlag,
     visits: Flags.string({summary: `Visits to write through the API [default: ${CHECK_DEFAULTS.visits}]`}),
     concurrency: Flags.string({summary: `Concurrent clients writing them [default: ${CHECK_DEFAULTS.concurrency}]`}),
     mode: Flags.string({
@@ -48,8 +50,10 @@ volume is never deleted. Exit 0 when the check passed, 1 when it failed, 2 for u
     const settings = parseCheckSettings(flags)
     const ctx = await loadStack(configInput(flags), {progress: (line) => this.logToStderr(line)})
     const resolver = imageResolver(ctx.docker, () => buildLocalImages((line) => this.logToStderr(line)))
-    const result = await withStackLock(ctx.paths.dir, 'verify-persistence', () =>
-      verifyPersistence(ctx, {...settings, keepRunning: flags['keep-running'], resolver}),
+    const result = await withInterrupts((signal) =>
+      withStackLock(ctx, 'verify-persistence', () =>
+        verifyPersistence(ctx, {...settings, keepRunning: flags['keep-running'], resolver, signal}),
+      ),
     )
     for (const line of renderReport(result)) this.log(line)
     // A failed check still prints its whole result (with --json, oclif prints the returned object), then exits

@@ -14,7 +14,7 @@ export function renderReport(result: PersistenceResult): string[] {
   lines.push(
     '',
     `visits      ${result.visitsRequested} requested, ${result.attempted} attempted, ${result.acknowledged} acknowledged (${result.concurrency} clients)`,
-    `rows        ${count(result.baseline)} before the writes, ${count(result.before)} before teardown, ${count(result.after)} after the relaunch; ${result.missingCount} acknowledged missing${result.missing.length > 0 ? ` (ids ${result.missing.join(', ')}${result.missingCount > result.missing.length ? ', …' : ''})` : ''}`,
+    `rows        ${count(result.baseline)} before the writes, ${count(result.before)} before teardown, ${count(result.after)} after the relaunch; ${describeMissing(result)}`,
   )
   if (result.checksumBefore !== null) {
     const same = result.checksumAfter === result.checksumBefore
@@ -59,6 +59,15 @@ function describeVolume(volume: PersistenceResult['volume']): string {
       ? `same database cluster (system identifier ${before})`
       : `NEW database cluster (system identifier ${before} → ${after})`
   return `${volume.name} ${kept}, ${cluster}`
+}
+
+function describeMissing(result: PersistenceResult): string {
+  if (result.missingCount === null) return 'NOT VERIFIED: the check stopped before its verify phase'
+  const ids =
+    result.missing.length > 0
+      ? ` (ids ${result.missing.join(', ')}${result.missingCount > result.missing.length ? ', …' : ''})`
+      : ''
+  return `${result.missingCount} acknowledged missing${ids}`
 }
 
 function count(value: number | null): string {

@@ -46,7 +46,8 @@ export interface PersistenceResult {
   after: number | null
   /** The first MISSING_SHOWN acknowledged ids the database no longer has. */
   missing: number[]
-  missingCount: number
+  /** null when the check never reached its verify phase: nothing was verified, so nothing is claimed. */
+  missingCount: number | null
   /** Checksum of the rows that existed before teardown, then and after the relaunch. */
   checksumBefore: string | null
   checksumAfter: string | null

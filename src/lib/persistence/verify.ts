@@ -11,7 +11,7 @@ import createDebug from 'debug'
 
 import {appUrl, volumeName} from '../config/stack-config.js'
 import {projectContainers, type ServiceContainer} from '../engine/containers.js'
-import {StackctlError, UsageError} from '../errors.js'
+import {Interrupted, StackctlError, UsageError} from '../errors.js'
 import type {StackContext} from '../stack/context.js'
 import {downStack} from '../stack/down.js'
 import type {ImageResolver} from '../stack/images.js'
@@ -53,6 +53,11 @@ export interface VerifyOptions extends CheckSettings {
   resolver: ImageResolver
   hooks?: VerifyHooks
   requestTimeoutMs?: number
+  /**
+   * Ctrl-C/SIGTERM: the writes stop, a teardown or relaunch under way finishes, the stack is left as found,
+   * and the check ends with Interrupted (exit 130) saying what it did.
+   */
+  signal?: AbortSignal
 }
 
 export async function verifyPersistence(ctx: StackContext, options: VerifyOptions): Promise<PersistenceResult> {
@@ -113,15 +118,33 @@ class PersistenceCheck {
         debug('check aborted: %O', error)
       }
     }
-    await this.restore()
+    await this.leaveAsFound()
     this.volumeWatch?.close()
+    if (this.options.signal?.aborted) throw this.interrupted()
     // Before anything was touched, a failure is the environment's (engine, images, port): report it as such.
     if (fatal) throw fatal
     return this.result()
   }
 
+  private interrupted(): Interrupted {
+    const stoppedIn = this.aborted?.phase ?? this.phases.at(-1)?.name ?? 'prepare'
+    const running = !this.stackDown && !this.stopped
+    const left = running ? 'running' : 'stopped'
+    const how = this.phases.some((p) => p.name === 'leave-as-found')
+      ? `, brought back as found (${left})`
+      : ` (${left}, as found)`
+    return new Interrupted(
+      `verify-persistence stopped during its ${stoppedIn} phase; nothing was verified${how}; the volume ${this.volume} was not touched`,
+      'run stackctl verify-persistence again when you are ready',
+    )
+  }
+
   /** Runs one phase, timing it; a thrown error fails the phase, becomes a reason and ends the check. */
   private async phase(name: string, body: () => Promise<string[]>): Promise<void> {
+    if (this.options.signal?.aborted && name !== 'leave-as-found') {
+      this.aborted ??= {phase: name, message: 'interrupted', exitCode: 130}
+      throw new Interrupted(`before the ${name} phase`)
+    }
     this.ctx.progress(`verify-persistence: ${name}`)
     const started = performance.now()
     try {
@@ -187,15 +210,30 @@ class PersistenceCheck {
   }
 
   private async write(): Promise<string[]> {
-    const {visits, concurrency, mode, requestTimeoutMs} = this.options
+    const {visits, concurrency, requestTimeoutMs} = this.options
     const writer = new VisitWriter({url: appUrl(this.ctx.config), visits, concurrency, requestTimeoutMs})
+    const stop = () => writer.stop()
+    this.options.signal?.addEventListener('abort', stop, {once: true})
+    try {
+      return await this.writeWith(writer)
+    } finally {
+      this.options.signal?.removeEventListener('abort', stop)
+    }
+  }
+
+  private async writeWith(writer: VisitWriter): Promise<string[]> {
+    const {visits, mode} = this.options
     if (mode === 'kill') {
       const outcome = await writeWhileKilling(this.ctx.docker, (await this.db()).id, writer, visits)
       this.written = outcome.written
       this.kill = outcome.kill
+      // A kill that was sent took the db down: the stack must be brought back whatever happens next.
+      if (outcome.kill) this.stackDown = true
+      if (this.options.signal?.aborted) throw new Interrupted('during the writes')
       return outcome.problems
     }
     this.written = await writer.run()
+    if (this.options.signal?.aborted) throw new Interrupted('during the writes')
     const {failed, attempted, errors} = this.written
     return failed === 0 ? [] : [`${failed} of ${attempted} visits were not acknowledged (${errors.join(', ')})`]
   }
@@ -225,7 +263,7 @@ class PersistenceCheck {
 
   private async relaunch(): Promise<string[]> {
     this.relaunchTried = true
-    await upStack(this.ctx, this.options.resolver)
+    await upStack(this.ctx, this.options.resolver, {shield: true})
     this.stackDown = false
     this.volumeCreatedAfter = await volumeCreatedAt(this.ctx.docker, this.volume)
     const removed = (this.volumeWatch?.destroyEvents ?? 0) - this.destroyEventsAtTeardown
@@ -272,24 +310,32 @@ class PersistenceCheck {
    * stopped if the check started it. A relaunch that already failed is not repeated: its containers stay for
    * inspection, as `stackctl up` leaves them. `down` here never takes the volume with it.
    */
-  private async restore(): Promise<void> {
+  private async leaveAsFound(): Promise<void> {
     const stop = !this.foundRunning && !this.options.keepRunning && (this.startedStack || this.stackDown)
     if (stop) {
-      await this.restorePhase(async () => {
+      await this.leaveAsFoundPhase(async () => {
         await downStack(this.ctx, {volumes: false})
         this.stopped = true
       })
-    } else if (this.stackDown && !this.relaunchTried) {
-      await this.restorePhase(async () => {
-        await upStack(this.ctx, this.options.resolver)
+    } else if ((this.stackDown && !this.relaunchTried) || (await this.brokenByInterrupt())) {
+      await this.leaveAsFoundPhase(async () => {
+        await upStack(this.ctx, this.options.resolver, {shield: true})
         this.stackDown = false
       })
     }
   }
 
-  private async restorePhase(body: () => Promise<void>): Promise<void> {
+  /** An interrupt can land between a kill and the teardown: whatever the flags say, look at the stack. */
+  private async brokenByInterrupt(): Promise<boolean> {
+    if (!this.options.signal?.aborted || !(this.foundRunning || this.options.keepRunning)) return false
+    const healthy = isHealthy(await stackStatus(this.ctx))
+    if (!healthy) this.stackDown = true
+    return !healthy
+  }
+
+  private async leaveAsFoundPhase(body: () => Promise<void>): Promise<void> {
     try {
-      await this.phase('restore', async () => {
+      await this.phase('leave-as-found', async () => {
         await body()
         return []
       })
@@ -318,7 +364,7 @@ class PersistenceCheck {
       before: reference?.total ?? null,
       after: verified?.after.total ?? null,
       missing: verified?.missing.slice(0, MISSING_SHOWN) ?? [],
-      missingCount: verified?.missing.length ?? 0,
+      missingCount: verified ? verified.missing.length : null,
       checksumBefore: reference?.checksum ?? null,
       checksumAfter: verified?.old.checksum ?? null,
       durability: this.durability,

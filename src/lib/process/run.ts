@@ -21,6 +21,11 @@ export interface RunOptions {
   /** Do not throw on a non-zero exit; the caller inspects exitCode. */
   reject?: boolean
   signal?: AbortSignal
+  /**
+   * Run in a process group of its own, so a Ctrl-C typed in the terminal (which signals the whole foreground
+   * group) does not reach it: for steps that must finish once started, like taking a stack down.
+   */
+  shield?: boolean
 }
 
 export interface RunResult {
@@ -46,6 +51,7 @@ export async function run(command: string, args: readonly string[], options: Run
     reject: false,
     stripFinalNewline: true,
     buffer: !options.inherit,
+    detached: Boolean(options.shield),
   })
   if (options.onLine && !options.inherit) {
     forwardLines(child.stdout, 'stdout', options.onLine)

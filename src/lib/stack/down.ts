@@ -7,16 +7,18 @@ import {existsSync} from 'node:fs'
 import {DB_NAME, DB_USER, volumeName} from '../config/stack-config.js'
 import {execInContainer, projectContainers} from '../engine/containers.js'
 import {assertEngineReachable} from '../engine/docker.js'
-import {StackctlError} from '../errors.js'
+import {Interrupted, StackctlError} from '../errors.js'
 import {assertComposeV2, ComposeClient} from '../compose/compose-client.js'
 import type {StackContext} from './context.js'
-import {volumeExists} from './volume.js'
+import {claimStack} from './ownership.js'
 
 export interface DownOptions {
   volumes?: boolean
   force?: boolean
   /** Asks the user; resolves true to go ahead. Absent when there is no terminal to ask on. */
   confirm?: (volume: string, visits: number | undefined) => Promise<boolean>
+  /** Ctrl-C: before Compose starts nothing happens; once it has started, the stack is taken down completely. */
+  signal?: AbortSignal
 }
 
 export interface DownResult {
@@ -29,7 +31,8 @@ export async function downStack(ctx: StackContext, options: DownOptions = {}): P
   await assertComposeV2()
   const {project} = ctx.config
   const volume = volumeName(project)
-  const existed = await volumeExists(ctx.docker, project)
+  const claim = await claimStack(ctx, {adopt: ctx.adopt})
+  const existed = claim.report.volume !== 'none'
   const visits = existed ? await countVisits(ctx) : undefined
   const deleteVolume = Boolean(options.volumes) && existed
   if (deleteVolume && !options.force) {
@@ -46,7 +49,14 @@ export async function downStack(ctx: StackContext, options: DownOptions = {}): P
   const compose = existsSync(ctx.paths.composeFile)
     ? ctx.compose
     : new ComposeClient({project, composeFile: '', projectDirectory: ctx.paths.dir})
-  await compose.down({volumes: deleteVolume}, {onLine: (line) => ctx.progress(line)})
+  if (options.signal?.aborted) throw new Interrupted('nothing was changed')
+  // Shielded from Ctrl-C: a half-done down leaves the db running without its app.
+  await compose.down({volumes: deleteVolume}, {onLine: (line) => ctx.progress(line), shield: true})
+  if (options.signal?.aborted) {
+    throw new Interrupted(
+      `the stack '${project}' was taken down completely first, so it is not left half-stopped; volume ${volume} ${deleteVolume ? 'deleted as confirmed' : 'kept'}`,
+    )
+  }
   return {project, volume: {name: volume, existed, deleted: deleteVolume, visits}}
 }
 

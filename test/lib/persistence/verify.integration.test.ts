@@ -167,7 +167,7 @@ describe('verify-persistence on a healthy stack (integration)', function () {
       'write',
       'snapshot',
       'teardown',
-      'restore',
+      'leave-as-found',
     ])
     expect(result.stack).to.deep.equal({foundRunning: true, leftRunning: true})
     expect(isHealthy(await stackStatus(ctx))).to.equal(true)
@@ -177,7 +177,7 @@ describe('verify-persistence on a healthy stack (integration)', function () {
     await ctx.compose.down()
     const result = await check({visits: 20})
     expectPassed(result)
-    expect(result.phases.at(-1)?.name).to.equal('restore')
+    expect(result.phases.at(-1)?.name).to.equal('leave-as-found')
     expect(result.stack).to.deep.equal({foundRunning: false, leftRunning: false})
     expect(await projectContainers(docker, project)).to.deep.equal([])
     await docker.getVolume(`${project}_postgres_data`).inspect()
