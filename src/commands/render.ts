@@ -1,7 +1,7 @@
 import {Flags} from '@oclif/core'
 
 import {StackctlCommand} from '../lib/base-command.js'
-import {configFlags, configInput} from '../lib/flags.js'
+import {adoptFlag, configFlags, configInput} from '../lib/flags.js'
 import {assertEngineReachable} from '../lib/engine/docker.js'
 import {withStackLock} from '../lib/stack/lock.js'
 import {loadStack} from '../lib/stack/context.js'
@@ -21,6 +21,7 @@ export default class Render extends StackctlCommand {
   static override enableJsonFlag = true
   static override flags = {
     ...configFlags,
+    ...adoptFlag,
     stdout: Flags.boolean({summary: 'Print the rendered docker-compose.yml instead of writing files'}),
     force: Flags.boolean({summary: 'Overwrite a hand-edited docker-compose.yml'}),
   }
@@ -30,7 +31,7 @@ export default class Render extends StackctlCommand {
     const ctx = await loadStack(configInput(flags))
     await assertEngineReachable(ctx.docker)
     const render = () => renderStack(ctx, offlineResolver(ctx.docker), {force: flags.force, write: !flags.stdout})
-    const rendered = flags.stdout ? await render() : await withStackLock(ctx.paths.dir, 'render', render)
+    const rendered = flags.stdout ? await render() : await withStackLock(ctx, 'render', render)
     if (flags.stdout) this.log(rendered.composeText.trimEnd())
     else this.log(`${rendered.written ? 'wrote' : 'unchanged'} ${ctx.paths.composeFile}`)
     return {composeFile: ctx.paths.composeFile, written: rendered.written, images: rendered.images}

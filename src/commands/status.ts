@@ -19,6 +19,7 @@ export default class Status extends StackctlCommand {
       this.log(`${service.name.padEnd(8)} ${service.state}${service.health === 'none' ? '' : ` (${service.health})`}`)
     }
     this.log(`volume   ${status.volume.name} (${status.volume.exists ? 'exists' : 'absent'})`)
+    for (const warning of status.warnings) this.log(`warning  ${warning}`)
     return status
   }
 }

@@ -1,7 +1,8 @@
 import {Flags} from '@oclif/core'
 
 import {StackctlCommand} from '../lib/base-command.js'
-import {configFlags, configInput} from '../lib/flags.js'
+import {adoptFlag, configFlags, configInput} from '../lib/flags.js'
+import {withInterrupts} from '../lib/interrupt.js'
 import {ENV} from '../lib/config/stack-config.js'
 import {withStackLock} from '../lib/stack/lock.js'
 import {DEFAULT_DEV_SOURCE} from '../lib/stack/dev-mode.js'
@@ -24,6 +25,7 @@ nothing is recreated. The data lives on the named volume <project>_postgres_data
   static override enableJsonFlag = true
   static override flags = {
     ...configFlags,
+    ...adoptFlag,
     build: Flags.boolean({summary: 'Rebuild the API image even if it exists'}),
     timeout: Flags.string({
       summary: 'Seconds to wait for both services to become healthy [default: 120]',
@@ -45,22 +47,16 @@ nothing is recreated. The data lives on the named volume <project>_postgres_data
     const ctx = await loadStack(configInput(flags), {progress: (line) => this.logToStderr(line)})
     const resolver = imageResolver(ctx.docker, () => buildLocalImages((line) => this.logToStderr(line)))
     // Ctrl-C stops Compose gracefully and still releases the lock, so the next up needs no cleanup.
-    const interrupt = new AbortController()
-    const onSignal = () => interrupt.abort()
-    // `on`, not `once`: execa's exit hook re-raises a signal that finds no other listener.
-    process.on('SIGINT', onSignal)
-    process.on('SIGTERM', onSignal)
-    const result = await withStackLock(ctx.paths.dir, 'up', () =>
-      upStack(ctx, resolver, {
-        build: flags.build,
-        force: flags.force,
-        devSource: flags.dev ? (flags['dev-source'] ?? DEFAULT_DEV_SOURCE) : undefined,
-        signal: interrupt.signal,
-      }),
-    ).finally(() => {
-      process.off('SIGINT', onSignal)
-      process.off('SIGTERM', onSignal)
-    })
+    const result = await withInterrupts((signal) =>
+      withStackLock(ctx, 'up', () =>
+        upStack(ctx, resolver, {
+          build: flags.build,
+          force: flags.force,
+          devSource: flags.dev ? (flags['dev-source'] ?? DEFAULT_DEV_SOURCE) : undefined,
+          signal,
+        }),
+      ),
+    )
     this.log(`stack '${result.project}' is up in ${result.seconds.toFixed(1)}s: ${result.url}`)
     this.log(`data volume: ${result.volume.name}`)
     if (flags.dev)

@@ -26,6 +26,14 @@ export const configFlags = {
   }),
 }
 
+/** For the commands that change a stack: the one explicit way to act on what stackctl did not create. */
+export const adoptFlag = {
+  adopt: Flags.boolean({
+    summary:
+      'Take over a Compose project or data volume that stackctl did not create, or re-attach a stack directory whose stack.json was lost',
+  }),
+}
+
 /** Flag values → configuration input; validation happens in resolveStackConfig. */
 export function configInput(flags: {
   dir?: string
@@ -35,8 +43,10 @@ export function configInput(flags: {
   'pg-major'?: string
   'image-source'?: string
   timeout?: string
-}): StackConfigInput {
+  adopt?: boolean
+}): StackConfigInput & {adopt?: boolean} {
   return {
+    adopt: flags.adopt,
     dir: flags.dir,
     project: flags['project-name'],
     host: flags.host,

@@ -37,6 +37,8 @@ describe('stackctl doctor (integration)', () => {
       'port',
       'disk',
       'stack-dir',
+      'exposure',
+      'owner',
       'secret',
       'volume',
     ])

@@ -3,7 +3,7 @@
  * and nothing started or deleted.
  */
 import {expect} from 'chai'
-import {chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {createServer, type Server} from 'node:net'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
@@ -113,9 +113,52 @@ describe('failure modes (integration)', () => {
     const file = path.join(root, 'a-file')
     writeFileSync(file, '')
     const result = await runCli(['render', '--dir', path.join(file, 'stack'), '--project-name', project])
-    expectCleanError(result, 2, /stack directory .* is not writable/)
+    expectCleanError(result, 2, /refusing to use .*a-file: it is not a directory/)
     expect(result.stderr).to.include('--dir')
+    const proc = await runCli(['render', '--dir', '/proc/1/stackctl', '--project-name', project])
+    expectCleanError(proc, 2, /cannot be a stack directory: it is inside the system location \/proc/)
   })
+
+  it('fails fast and writes nothing for --dir /, a system path, or a directory that holds other things', async () => {
+    for (const bad of ['/', '/proc/x', '/etc/stackctl']) {
+      const started = Date.now()
+      const result = await runCli(['up', '--dir', bad, '--project-name', project])
+      expectCleanError(result, 2, /cannot be a stack directory/)
+      expect(Date.now() - started).to.be.lessThan(10_000)
+    }
+    expect(readdirSync('/')).to.not.include('secrets')
+    const busy = path.join(root, 'busy')
+    mkdirSync(busy)
+    writeFileSync(path.join(busy, 'README.md'), 'my project')
+    const result = await runCli(['up', '--dir', busy, '--project-name', project])
+    expectCleanError(result, 2, /is not empty and is not a stackctl stack directory \(it holds README\.md\)/)
+    expect(readdirSync(busy)).to.deep.equal(['README.md'])
+    expect(await projectContainers()).to.have.length(0)
+  })
+
+  it('rejects a 300-character project name before creating anything (no network, no volume)', async () => {
+    const long = 'a'.repeat(300)
+    const result = await runCli(['up', '--dir', path.join(root, 'long'), '--project-name', long])
+    expectCleanError(result, 2, /invalid project name: 300 characters, at most 48/)
+    const networks = await docker.listNetworks({filters: {name: [long.slice(0, 40)]}})
+    expect(networks).to.have.length(0)
+  })
+
+  for (const [flag, value] of [
+    ['--port', '1e3'],
+    ['--port', '0x50'],
+    ['--port', ' 21001'],
+    ['--host', 'abc:def'],
+    ['--host', ':::::'],
+    ['--host', '255.255.255.255'],
+  ] as const) {
+    it(`rejects ${flag} '${value}' with one line and a hint (exit 2)`, async () => {
+      const result = await runCli(['render', '--stdout', '--dir', path.join(root, 'never'), flag, value])
+      expectCleanError(result, 2, flag === '--port' ? /invalid port/ : /invalid host address/)
+      expect(result.stderr).to.match(/Hint: /)
+      expect(readdirSync(root)).to.not.include('never')
+    })
+  }
 
   it('never overwrites a hand-edited compose file without --force', async () => {
     const first = await cli(['render', '--port', String(await freePort())])

@@ -95,6 +95,7 @@ describe('stack lifecycle (integration)', function () {
         {name: 'app', state: 'running', health: 'healthy'},
       ],
       volume: {name: volume, exists: true},
+      warnings: [],
     })
   })
 
@@ -231,8 +232,9 @@ describe('stack lifecycle (integration)', function () {
     try {
       const result = await cli('up', '--port', String(port))
       expect(result.exitCode).to.equal(2)
-      expect(result.stderr).to.match(/password file .* changed after the data volume .* was initialised/)
+      expect(result.stderr).to.match(/password file .* does not match the password of the database in volume/)
       expect(result.stderr).to.include('restore the original')
+      expect(result.stderr).to.not.match(/down --volumes|delete the volume/)
       await docker.getVolume(volume).inspect()
     } finally {
       writeFileSync(secret, saved, {mode: 0o600})

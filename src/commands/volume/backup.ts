@@ -29,7 +29,7 @@ file is never overwritten. The stack must be running (stackctl up).`
   async run(): Promise<BackupResult> {
     const {args, flags} = await this.parse(VolumeBackup)
     const ctx = await loadStack(configInput(flags), {progress: (line) => this.logToStderr(line)})
-    const result = await withStackLock(ctx.paths.dir, 'volume backup', () => backupVolume(ctx, {file: args.file}))
+    const result = await withStackLock(ctx, 'volume backup', () => backupVolume(ctx, {file: args.file}))
     this.log(
       `backed up ${result.visits ?? 'an unknown number of'} visits (PostgreSQL ${result.pgMajor}, ${formatBytes(result.bytes)}) to ${result.file}`,
     )

@@ -34,7 +34,7 @@ required. The API reconnects by itself.`
     const {args, flags} = await this.parse(VolumeRestore)
     const ctx = await loadStack(configInput(flags), {progress: (line) => this.logToStderr(line)})
     const confirm = isInteractive() ? confirmByTyping : undefined
-    const result = await withStackLock(ctx.paths.dir, 'volume restore', () =>
+    const result = await withStackLock(ctx, 'volume restore', () =>
       restoreVolume(ctx, {file: args.file, force: flags.force, confirm}),
     )
     const before = result.visitsBefore === null ? '' : ` (was ${result.visitsBefore})`

@@ -6,6 +6,7 @@
 import {parseDocument, type Document} from 'yaml'
 
 import {APP_CONTAINER_PORT, DB_NAME, DB_USER, pgDataMountPath, type StackConfig} from '../config/stack-config.js'
+import {LABELS} from '../config/labels.js'
 
 export interface StackImages {
   source: 'registry' | 'local'
@@ -22,6 +23,14 @@ export interface RenderInput {
   appUser: string
   /** Development mode: the API runs from a working tree instead of the built image. */
   dev?: DevMode
+  /** Who the stack is: every service, the network and the volume are labelled with it. */
+  identity: StackIdentity
+}
+
+export interface StackIdentity {
+  stackId: string
+  /** The stack directory, so a container says where its stack lives (not on the volume: it may move). */
+  dir: string
 }
 
 export interface DevMode {
@@ -59,6 +68,7 @@ export function renderCompose(templateText: string, input: RenderInput): string 
   doc.setIn(['services', 'app', 'ports', 0, 'published'], String(config.port))
 
   if (input.dev) applyDevMode(doc, input.dev, images.node)
+  applyIdentity(doc, config.project, input.identity)
   return doc.toString({lineWidth: 0})
 }
 
@@ -78,6 +88,23 @@ function applyDevMode(doc: Document, dev: DevMode, nodeImage: string): void {
   doc.setIn([...app, 'volumes'], overlay.get('volumes', true))
   doc.setIn([...app, 'labels'], overlay.get('labels', true))
   doc.setIn([...app, 'healthcheck', 'test'], overlay.getIn(['healthcheck', 'test'], true))
+}
+
+/**
+ * The volume's labels never change after its creation (Compose cannot relabel a volume), so they hold only
+ * what never changes: the stack id and the project. Services also say where their stack directory is.
+ */
+function applyIdentity(doc: Document, project: string, identity: StackIdentity): void {
+  const fixed = {[LABELS.stackId]: identity.stackId, [LABELS.project]: project}
+  for (const service of ['db', 'app']) {
+    for (const [key, value] of Object.entries({...fixed, [LABELS.dir]: identity.dir})) {
+      doc.setIn(['services', service, 'labels', key], value)
+    }
+  }
+  for (const [key, value] of Object.entries(fixed)) {
+    doc.setIn(['networks', 'default', 'labels', key], value)
+    doc.setIn(['volumes', 'postgres_data', 'labels', key], value)
+  }
 }
 
 function pgIsReady(): string[] {

@@ -2,21 +2,26 @@
  * `stackctl doctor`: each check says ok, warn or fail, what it found and how to fix it. Checks never change
  * anything; a check that cannot run (the engine is down) reports that instead of throwing.
  */
-import {statfs} from 'node:fs/promises'
+import {constants} from 'node:fs'
+import {access, statfs} from 'node:fs/promises'
+import path from 'node:path'
 
 import type Docker from 'dockerode'
 
 import {assertComposeV2} from '../compose/compose-client.js'
-import {readOptional, sha256} from '../compose/stack-files.js'
+import {assertStackDirLocation, readOptional, sha256} from '../compose/stack-files.js'
 import {volumeName} from '../config/stack-config.js'
+import {lstatOptional} from '../files.js'
 import {projectContainers} from '../engine/containers.js'
 import {engineEndpoint, imageExists} from '../engine/docker.js'
 import {StackctlError} from '../errors.js'
 import type {StackContext} from '../stack/context.js'
 import {localImages, registryImages} from '../stack/images.js'
+import {inspectOwnership} from '../stack/ownership.js'
+import {checkPasswordAgainstServer} from '../stack/password.js'
+import {stackExposure} from '../stack/status.js'
 import {canBind} from '../stack/up.js'
 import {volumeExists} from '../stack/volume.js'
-import {ensureStackDir} from '../compose/stack-files.js'
 import {isCompatible} from '../volume/format.js'
 import {storedPgVersion} from '../volume/inspect.js'
 
@@ -52,11 +57,13 @@ export async function runDoctor(ctx: StackContext): Promise<DoctorReport> {
     }
   }
   checks.push(await checkStackDir(ctx))
+  checks.push(await checkExposure(ctx))
   if (engine.ok) {
+    checks.push(await checkOwner(ctx))
     checks.push(await checkSecret(ctx))
     checks.push(await checkVolumeVersion(ctx))
   } else {
-    for (const name of ['secret', 'volume']) {
+    for (const name of ['owner', 'secret', 'volume']) {
       checks.push({name, status: 'fail', detail: 'not checked: the engine is unreachable'})
     }
   }
@@ -160,18 +167,60 @@ async function checkDisk(rootDir: string | undefined): Promise<CheckResult> {
   }
 }
 
+/** Writable, or creatable — without creating anything: doctor changes nothing. */
 async function checkStackDir(ctx: StackContext): Promise<CheckResult> {
+  const {dir} = ctx.paths
   try {
-    await ensureStackDir(ctx.paths)
-    return {name: 'stack-dir', status: 'ok', detail: `${ctx.paths.dir} is writable`}
+    assertStackDirLocation(dir)
+    const info = await lstatOptional(dir)
+    if (info?.isSymbolicLink()) {
+      return {name: 'stack-dir', status: 'fail', detail: `${dir} is a symbolic link`, fix: 'use a real directory'}
+    }
+    let existing = dir
+    while (!(await lstatOptional(existing))) existing = path.dirname(existing)
+    await access(existing, constants.W_OK)
+    return {name: 'stack-dir', status: 'ok', detail: `${dir} ${info ? 'is writable' : 'can be created'}`}
   } catch (error) {
-    return failure('stack-dir', error)
+    if (error instanceof StackctlError) return failure('stack-dir', error)
+    return {
+      name: 'stack-dir',
+      status: 'fail',
+      detail: `${dir} is not writable (${(error as NodeJS.ErrnoException).code ?? 'error'})`,
+      fix: 'choose another with --dir or STACKCTL_DIR, or fix its permissions',
+    }
+  }
+}
+
+async function checkExposure(ctx: StackContext): Promise<CheckResult> {
+  const warnings = await stackExposure(ctx)
+  if (warnings.length === 0) return {name: 'exposure', status: 'ok', detail: 'published on loopback only'}
+  return {name: 'exposure', status: 'warn', detail: warnings.join('; '), fix: 'publish on 127.0.0.1 unless you mean it'}
+}
+
+async function checkOwner(ctx: StackContext): Promise<CheckResult> {
+  const report = await inspectOwnership(ctx)
+  if (report.findings.length === 0) {
+    const what = report.volume === 'adopted' ? ' (volume adopted with --adopt)' : ''
+    return {name: 'owner', status: 'ok', detail: `project '${ctx.config.project}' is this stack's or unused${what}`}
+  }
+  return {
+    name: 'owner',
+    status: 'fail',
+    detail: report.findings.join('; '),
+    fix: report.foreignDir
+      ? `use --dir ${report.foreignDir}, or another --project-name`
+      : 'choose another --project-name, or take it over with --adopt after a stackctl volume backup',
   }
 }
 
 async function checkSecret(ctx: StackContext): Promise<CheckResult> {
   const volume = volumeName(ctx.config.project)
-  const password = await readOptional(ctx.paths.passwordFile)
+  let password: string | undefined
+  try {
+    password = await readOptional(ctx.paths.passwordFile)
+  } catch (error) {
+    return failure('secret', error)
+  }
   const hasVolume = await volumeExists(ctx.docker, ctx.config.project)
   if (password === undefined) {
     return hasVolume
@@ -179,20 +228,32 @@ async function checkSecret(ctx: StackContext): Promise<CheckResult> {
           name: 'secret',
           status: 'fail',
           detail: `volume ${volume} exists but ${ctx.paths.passwordFile} is missing`,
-          fix: 'restore the password file into the stack directory, or delete the volume with stackctl down --volumes',
+          fix: 'restore the password file into the stack directory from your copy of it',
         }
       : {name: 'secret', status: 'ok', detail: 'no password yet; up will generate one'}
   }
+  if (!hasVolume) return {name: 'secret', status: 'ok', detail: 'present'}
+  const check = await checkPasswordAgainstServer(ctx, password)
+  if (check === 'match') {
+    return {name: 'secret', status: 'ok', detail: `matches the database in volume ${volume} (checked against it)`}
+  }
   const recorded = ctx.state?.passwordSha256
-  if (hasVolume && recorded && recorded !== sha256(password)) {
+  if (check === 'mismatch' || (recorded !== undefined && recorded !== sha256(password))) {
     return {
       name: 'secret',
       status: 'fail',
-      detail: `${ctx.paths.passwordFile} changed after volume ${volume} was initialised`,
+      detail: `${ctx.paths.passwordFile} does not match the database in volume ${volume}${check === 'mismatch' ? '' : ' (as last proven; the db is not running)'}`,
       fix: 'restore the original password file; the database only accepts the password it was initialised with',
     }
   }
-  return {name: 'secret', status: 'ok', detail: hasVolume ? `present and matches volume ${volume}` : 'present'}
+  return {
+    name: 'secret',
+    status: recorded === undefined ? 'warn' : 'ok',
+    detail:
+      recorded === undefined
+        ? `present, not checked: the db is not running and no earlier check is on record (up checks it first)`
+        : `present and as last proven against volume ${volume} (the db is not running)`,
+  }
 }
 
 async function checkVolumeVersion(ctx: StackContext): Promise<CheckResult> {
@@ -201,7 +262,8 @@ async function checkVolumeVersion(ctx: StackContext): Promise<CheckResult> {
   if (!stored) return {name: 'volume', status: 'ok', detail: `${volume} does not exist yet`}
   if (!stored.known)
     return {name: 'volume', status: 'warn', detail: `cannot read the PostgreSQL version stored in ${volume}`}
-  if (!stored.found) return {name: 'volume', status: 'ok', detail: `${volume} is empty`}
+  if (!stored.found)
+    return {name: 'volume', status: 'ok', detail: `${volume} holds no PostgreSQL data yet (no PG_VERSION)`}
   if (isCompatible(stored.found, ctx.config.pgMajor)) {
     return {
       name: 'volume',

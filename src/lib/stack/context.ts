@@ -6,10 +6,25 @@ import {existsSync} from 'node:fs'
 
 import type Docker from 'dockerode'
 
-import {resolveStackConfig, resolveStackDir, type StackConfig, type StackConfigInput} from '../config/stack-config.js'
+import {
+  ENV,
+  resolveStackConfig,
+  resolveStackDir,
+  type StackConfig,
+  type StackConfigInput,
+} from '../config/stack-config.js'
 import {ComposeClient} from '../compose/compose-client.js'
-import {readState, stackPaths, type StackPaths, type StackState} from '../compose/stack-files.js'
+import {
+  composeProjectName,
+  readState,
+  stackFilesPresent,
+  StackStateUnreadable,
+  stackPaths,
+  type StackPaths,
+  type StackState,
+} from '../compose/stack-files.js'
 import {createDocker} from '../engine/docker.js'
+import {UsageError} from '../errors.js'
 
 export interface StackContext {
   config: StackConfig
@@ -17,18 +32,27 @@ export interface StackContext {
   state: StackState | undefined
   docker: Docker
   compose: ComposeClient
+  /** --adopt: take over a project or volume stackctl did not create (or whose stack.json was lost). */
+  adopt: boolean
   /** Progress and notices go to stderr so stdout stays clean for --json and the URL. */
   progress: (line: string) => void
 }
 
 export async function loadStack(
-  flags: StackConfigInput,
+  flags: StackConfigInput & {adopt?: boolean},
   options: {env?: NodeJS.ProcessEnv; cwd?: string; progress?: (line: string) => void; docker?: Docker} = {},
 ): Promise<StackContext> {
   const env = options.env ?? process.env
   const cwd = options.cwd ?? process.cwd()
   const paths = stackPaths(resolveStackDir(flags.dir, env, cwd))
-  const state = await readState(paths)
+  const explicitProject = flags.project ?? (env[ENV.project] || undefined)
+  const state = await readTrustedState(paths, Boolean(flags.adopt && explicitProject))
+  if (state && explicitProject !== undefined && explicitProject !== state.settings.project) {
+    throw new UsageError(
+      `${paths.dir} is the stack directory of project '${state.settings.project}', not '${explicitProject}'`,
+      `omit --project-name (and STACKCTL_PROJECT), or pass the --dir of project '${explicitProject}'`,
+    )
+  }
   const config = resolveStackConfig(flags, env, state?.settings ?? {}, cwd)
   return {
     config,
@@ -41,6 +65,31 @@ export async function loadStack(
       projectDirectory: paths.dir,
       overrideFiles: existsSync(paths.overrideFile) ? [paths.overrideFile] : [],
     }),
+    adopt: Boolean(flags.adopt),
     progress: options.progress ?? (() => {}),
   }
+}
+
+/**
+ * The directory's state, or undefined for a new directory. A directory that holds stack files but whose
+ * stack.json is missing or broken stops here: falling back to defaults would point at another stack (the
+ * default project). Only --adopt with an explicit --project-name re-attaches it.
+ */
+async function readTrustedState(paths: StackPaths, reattach: boolean): Promise<StackState | undefined> {
+  let state: StackState | undefined
+  try {
+    state = await readState(paths)
+  } catch (error) {
+    if (error instanceof StackStateUnreadable && reattach) return undefined
+    throw error
+  }
+  if (state || reattach) return state
+  const files = await stackFilesPresent(paths)
+  if (files.length === 0) return undefined
+  const named = await composeProjectName(paths)
+  throw new StackStateUnreadable(
+    paths.stateFile,
+    `is missing although the directory holds ${files.join(', ')}${named ? ` (its docker-compose.yml names project '${named}')` : ''}`,
+    named,
+  )
 }

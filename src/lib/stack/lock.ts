@@ -1,15 +1,20 @@
 /**
- * One stackctl command at a time per stack directory. The lock is a file created exclusively, holding the
- * owner's pid and command; a second command waits briefly, then fails naming the holder. A lock left by a
- * process that no longer exists is stale and taken over. Commands take it; the domain functions they call
- * (upStack, downStack, …) do not, so a command may compose several of them under one lock.
+ * One stackctl command at a time per project on an engine, and per stack directory. A lock is a file created
+ * exclusively, holding the owner's pid and command; a second command waits briefly, then fails naming the
+ * holder. A lock left by a process that no longer exists is stale and taken over. The project lock lives in
+ * stackctl's state directory (keyed by the engine's endpoint), so a command from another directory cannot
+ * take the same project down in the middle of a check. Commands take the locks; the domain functions they
+ * call (upStack, downStack, …) do not, so a command may compose several of them under one lock.
  */
-import {mkdir, open, readFile, rm} from 'node:fs/promises'
-import {hostname} from 'node:os'
+import {constants} from 'node:fs'
+import {open, readFile, rm} from 'node:fs/promises'
+import {homedir, hostname} from 'node:os'
 import path from 'node:path'
 
 import {stackDirNotWritable} from '../compose/stack-files.js'
+import {engineEndpoint} from '../engine/docker.js'
 import {StackctlError} from '../errors.js'
+import {ensureRealDirectory, lstatOptional, sha256} from '../files.js'
 
 export interface LockOwner {
   pid: number
@@ -18,17 +23,58 @@ export interface LockOwner {
   since: string
 }
 
+export interface LockOptions {
+  waitMs?: number
+  pollMs?: number
+}
+
 export function lockFile(dir: string): string {
   return path.join(dir, 'stackctl.lock')
 }
 
+/** Where stackctl keeps state of its own: $STACKCTL_STATE_DIR, else $XDG_STATE_HOME/stackctl, else ~/.local/state/stackctl. */
+export function stateDirectory(env: NodeJS.ProcessEnv = process.env): string {
+  if (env.STACKCTL_STATE_DIR) return path.resolve(env.STACKCTL_STATE_DIR)
+  return path.join(env.XDG_STATE_HOME || path.join(homedir(), '.local', 'state'), 'stackctl')
+}
+
+export function projectLockFile(project: string, env: NodeJS.ProcessEnv = process.env): string {
+  const engine = sha256(engineEndpoint(env)).slice(0, 16)
+  return path.join(stateDirectory(env), 'locks', engine, `${project}.lock`)
+}
+
+export interface LockTarget {
+  paths: {dir: string}
+  config: {project: string}
+}
+
+/** Takes the project's lock, then the directory's (when the directory exists), runs `fn`, releases both. */
 export async function withStackLock<T>(
-  dir: string,
+  target: LockTarget,
   command: string,
   fn: () => Promise<T>,
-  options: {waitMs?: number; pollMs?: number} = {},
+  options: LockOptions = {},
 ): Promise<T> {
-  const file = lockFile(dir)
+  const projectLock = projectLockFile(target.config.project)
+  await ensureRealDirectory(path.dirname(projectLock), 0o700)
+  return withLock(
+    projectLock,
+    command,
+    async () => {
+      if (!(await lstatOptional(target.paths.dir))?.isDirectory()) return fn()
+      return withLock(lockFile(target.paths.dir), command, fn, options)
+    },
+    options,
+  )
+}
+
+/** One holder at a time for `file`. */
+export async function withLock<T>(
+  file: string,
+  command: string,
+  fn: () => Promise<T>,
+  options: LockOptions = {},
+): Promise<T> {
   await acquire(file, command, options.waitMs ?? 10_000, options.pollMs ?? 200)
   try {
     return await fn()
@@ -38,14 +84,16 @@ export async function withStackLock<T>(
 }
 
 async function acquire(file: string, command: string, waitMs: number, pollMs: number): Promise<void> {
-  await mkdir(path.dirname(file), {recursive: true}).catch((error) => {
-    throw stackDirNotWritable(path.dirname(file), error)
-  })
   const deadline = Date.now() + waitMs
   const me: LockOwner = {pid: process.pid, command, host: hostname(), since: new Date().toISOString()}
   for (;;) {
     try {
-      const handle = await open(file, 'wx', 0o644)
+      // O_EXCL never follows a link: a link planted at the lock's path is an existing file, not a way out.
+      const handle = await open(
+        file,
+        constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW,
+        0o644,
+      )
       await handle.writeFile(JSON.stringify(me))
       await handle.close()
       return
@@ -61,7 +109,11 @@ async function acquire(file: string, command: string, waitMs: number, pollMs: nu
       const who = owner
         ? `'stackctl ${owner.command}' (pid ${owner.pid}, since ${owner.since})`
         : 'another stackctl command'
-      throw new StackctlError(`the stack in ${path.dirname(file)} is busy: ${who} holds its lock`, {
+      const what =
+        path.basename(file) === 'stackctl.lock'
+          ? `the stack in ${path.dirname(file)}`
+          : `project '${path.basename(file, '.lock')}'`
+      throw new StackctlError(`${what} is busy: ${who} holds its lock`, {
         exitCode: 2,
         suggestion: `wait for it to finish, or if no stackctl is running remove ${file}`,
       })

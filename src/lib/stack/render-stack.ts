@@ -4,23 +4,29 @@
  */
 import {readFile} from 'node:fs/promises'
 
+import {readOptional, readState, sha256} from '../compose/stack-files.js'
+import {ensureChildDirectory} from '../files.js'
+
 import {renderCompose, type StackImages} from '../compose/render.js'
 import {
   TEMPLATES,
   composeFileStatus,
   ensurePasswordFile,
   ensureStackDir,
+  newStackId,
   prepareAppContext,
-  readOptional,
-  sha256,
   writeComposeFile,
   writeState,
   type ComposeFileStatus,
+  type StackState,
 } from '../compose/stack-files.js'
+import {volumeName} from '../config/stack-config.js'
 import {StackctlError} from '../errors.js'
 import type {StackContext} from './context.js'
 import {resolveImages, type ImageResolver} from './images.js'
 import {devMode} from './dev-mode.js'
+import {claimStack} from './ownership.js'
+import {checkPasswordAgainstServer} from './password.js'
 import {volumeExists} from './volume.js'
 
 /** The API never runs as root: as root we hand it uid 1000, otherwise it runs as the invoking user. */
@@ -37,6 +43,11 @@ export interface RenderedStack {
   fileStatus: ComposeFileStatus
   written: boolean
   passwordCreated: boolean
+  /**
+   * Whether the password file is known to be the one the volume accepts: 'unverified' when the volume exists,
+   * the db is not running and nothing recorded vouches for the file (up then checks it against the server).
+   */
+  password: 'verified' | 'unverified'
 }
 
 export async function renderStack(
@@ -47,11 +58,13 @@ export async function renderStack(
   const {config, paths} = ctx
   const write = options.write ?? true
   const remembered = ctx.state?.settings.resolvedImageSource
+  if (write) await ensureStackDir(paths)
+  const claim = write ? await claimStack(ctx, {adopt: ctx.adopt}) : undefined
   const {images, reason} = await resolveImages(config.imageSource, config.pgMajor, remembered, resolver)
   const identity = appIdentity()
   const template = await readFile(TEMPLATES.compose, 'utf8')
+  const stackId = ctx.state?.stackId ?? newStackId()
 
-  if (write) await ensureStackDir(paths)
   const dev = options.devSource === undefined ? undefined : await devMode(options.devSource)
   const appTag = write && !dev ? await prepareAppContext(paths, images.node) : 'unbuilt'
   const composeText = renderCompose(template, {
@@ -60,9 +73,11 @@ export async function renderStack(
     appImage: `stackctl-app:${appTag}`,
     appUser: `${identity.uid}:${identity.gid}`,
     dev,
+    identity: {stackId, dir: paths.dir},
   })
   if (!write) {
-    return {composeText, images, imageReason: reason, fileStatus: 'missing', written: false, passwordCreated: false}
+    const unwritten = {fileStatus: 'missing' as const, written: false, passwordCreated: false}
+    return {composeText, images, imageReason: reason, ...unwritten, password: 'unverified'}
   }
 
   const fileStatus = await composeFileStatus(paths, ctx.state, composeText)
@@ -74,7 +89,9 @@ export async function renderStack(
   }
   const password = await guardPassword(ctx, identity)
   if (fileStatus !== 'unchanged') await writeComposeFile(paths, composeText)
-  await writeState(paths, {
+  const state: StackState = {
+    stackId,
+    adopted: claim?.adopted ?? ctx.state?.adopted,
     settings: {
       project: config.project,
       host: config.host,
@@ -84,8 +101,11 @@ export async function renderStack(
       resolvedImageSource: images.source,
     },
     composeSha256: sha256(composeText),
-    passwordSha256: password.sha256,
-  })
+    passwordSha256: password.verified ? password.sha256 : ctx.state?.passwordSha256,
+  }
+  await writeState(paths, state)
+  // The rest of this command (status, ownership checks) must see the stack as it is now.
+  ctx.state = state
   return {
     composeText,
     images,
@@ -93,37 +113,58 @@ export async function renderStack(
     fileStatus,
     written: fileStatus !== 'unchanged',
     passwordCreated: password.created,
+    password: password.verified ? 'verified' : 'unverified',
   }
 }
 
+/** Records a password that was just proven against the running database. */
+export async function recordVerifiedPassword(ctx: StackContext, sha: string): Promise<void> {
+  const state = await readState(ctx.paths)
+  if (!state) return
+  ctx.state = {...state, passwordSha256: sha}
+  await writeState(ctx.paths, ctx.state)
+}
+
 /**
- * The classic trap: once the volume is initialised PostgreSQL ignores POSTGRES_PASSWORD, so generating a
- * new password for an existing volume would lock the API out. Refuse instead.
+ * The classic trap: once the volume is initialised PostgreSQL ignores POSTGRES_PASSWORD_FILE, so a new or
+ * swapped password file would lock the API out. The volume is the authority: the file is checked against the
+ * running server's verifier; with the db stopped, against the hash recorded when it was last proven. The
+ * advice never involves deleting data.
  */
 async function guardPassword(ctx: StackContext, identity: {uid: number; gid: number}) {
   const {paths, config} = ctx
-  const current = await readOptional(paths.passwordFile)
+  const volume = volumeName(config.project)
   const hasVolume = await volumeExists(ctx.docker, config.project)
-  const recorded = ctx.state?.passwordSha256
-  if (current !== undefined && hasVolume && recorded && recorded !== sha256(current)) {
-    throw new StackctlError(
-      `the password file ${paths.passwordFile} changed after the data volume ${config.project}_postgres_data was initialised; PostgreSQL still expects the original password`,
-      {
-        exitCode: 2,
-        suggestion:
-          'restore the original secrets/db_password; to start over with the new one, delete the volume with stackctl down --volumes',
-      },
-    )
-  }
+  await ensureChildDirectory(paths.secretsDir, 0o700) // never read or write through a linked secrets/
+  const current = await readOptional(paths.passwordFile)
   if (current === undefined && hasVolume) {
     throw new StackctlError(
-      `the data volume ${config.project}_postgres_data exists but the password file ${paths.passwordFile} is missing; a new password would not match the one the database was initialised with`,
+      `the data volume ${volume} exists but the password file ${paths.passwordFile} is missing; a new password would not match the one the database was initialised with`,
       {
         exitCode: 2,
         suggestion:
-          'restore secrets/db_password into the stack directory (or use the --dir that created the stack); to start over, delete the volume with stackctl down --volumes',
+          'restore secrets/db_password into the stack directory from your copy of it (or use the --dir that created the stack); the volume was not touched',
       },
     )
   }
-  return ensurePasswordFile(paths, identity.uid, identity.gid)
+  const file = await ensurePasswordFile(paths, identity.uid, identity.gid)
+  if (!hasVolume) return {...file, verified: true} // the volume will be initialised with this very file
+  const content = (await readOptional(paths.passwordFile)) ?? ''
+  const check = await checkPasswordAgainstServer(ctx, content)
+  const recorded = ctx.state?.passwordSha256
+  if (check === 'mismatch' || (check === 'unknown' && recorded !== undefined && recorded !== file.sha256)) {
+    throw passwordMismatch(ctx, check === 'mismatch' ? 'the running database' : 'the password last proven to work')
+  }
+  return {...file, verified: check === 'match' || recorded === file.sha256}
+}
+
+export function passwordMismatch(ctx: StackContext, against: string): StackctlError {
+  return new StackctlError(
+    `the password file ${ctx.paths.passwordFile} does not match the password of the database in volume ${volumeName(ctx.config.project)} (checked against ${against}); PostgreSQL only uses the file when it first initialises a volume`,
+    {
+      exitCode: 2,
+      suggestion:
+        'restore the original secrets/db_password (from your copy of the stack directory); nothing was changed and the volume was not touched',
+    },
+  )
 }

@@ -1,8 +1,10 @@
 import {appUrl, volumeName} from '../config/stack-config.js'
 import {projectContainers} from '../engine/containers.js'
 import {assertEngineReachable} from '../engine/docker.js'
+import {readOptional} from '../files.js'
 import type {StackContext} from './context.js'
-import {volumeExists} from './volume.js'
+import {exposureWarnings} from './exposure.js'
+import {claimStack} from './ownership.js'
 
 export interface StackStatus {
   project: string
@@ -11,6 +13,8 @@ export interface StackStatus {
   mode: 'normal' | 'dev' | null
   services: Array<{name: string; state: string; health: string}>
   volume: {name: string; exists: boolean}
+  /** What the stack exposes beyond this machine (a non-loopback host, a published database port). */
+  warnings: string[]
 }
 
 export const SERVICES = ['db', 'app'] as const
@@ -18,6 +22,8 @@ export const SERVICES = ['db', 'app'] as const
 export async function stackStatus(ctx: StackContext): Promise<StackStatus> {
   await assertEngineReachable(ctx.docker)
   const {project} = ctx.config
+  // Another stack's containers under this project name are not this stack's status.
+  const claim = await claimStack(ctx)
   const containers = await projectContainers(ctx.docker, project)
   const services = SERVICES.map((name) => {
     const container = containers.find((c) => c.service === name)
@@ -29,10 +35,17 @@ export async function stackStatus(ctx: StackContext): Promise<StackStatus> {
     url: appUrl(ctx.config),
     mode: app ? (app.mode === 'dev' ? 'dev' : 'normal') : null,
     services,
-    volume: {name: volumeName(project), exists: await volumeExists(ctx.docker, project)},
+    volume: {name: volumeName(project), exists: claim.report.volume !== 'none'},
+    warnings: await stackExposure(ctx),
   }
 }
 
 export function isHealthy(status: StackStatus): boolean {
   return status.services.every((s) => s.state === 'running' && s.health === 'healthy')
+}
+
+/** The warnings about what the stack exposes beyond this machine. */
+export async function stackExposure(ctx: StackContext): Promise<string[]> {
+  const override = ctx.compose.target.overrideFiles?.[0]
+  return exposureWarnings(ctx.config, override ? await readOptional(override) : undefined)
 }

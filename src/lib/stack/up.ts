@@ -5,16 +5,18 @@
  */
 import {createServer} from 'node:net'
 
-import {appUrl, volumeName} from '../config/stack-config.js'
+import {volumeName} from '../config/stack-config.js'
 import {containerPublishing, lastHealthOutput, logTail, projectContainers} from '../engine/containers.js'
 import {assertEngineReachable} from '../engine/docker.js'
 import {EnvironmentError, Interrupted, ProcessFailed, StackctlError} from '../errors.js'
 import {assertComposeV2} from '../compose/compose-client.js'
+import {readOptional, sha256} from '../files.js'
 import type {StackContext} from './context.js'
 import type {ImageResolver} from './images.js'
-import {renderStack} from './render-stack.js'
+import {checkPasswordAgainstServer} from './password.js'
+import {passwordMismatch, recordVerifiedPassword, renderStack} from './render-stack.js'
 import {assertVolumeMatchesPgMajor} from './version-guard.js'
-import {stackStatus, type StackStatus} from './status.js'
+import {stackExposure, stackStatus, type StackStatus} from './status.js'
 import {stackUpToDate} from './up-to-date.js'
 
 export interface UpOptions {
@@ -24,6 +26,8 @@ export interface UpOptions {
   devSource?: string
   /** Aborted on Ctrl-C: Compose is stopped gracefully and up ends with Interrupted. */
   signal?: AbortSignal
+  /** Keep a terminal's Ctrl-C away from Compose: for relaunches that must finish (verify-persistence). */
+  shield?: boolean
 }
 
 export interface UpResult extends StackStatus {
@@ -39,6 +43,8 @@ export async function upStack(ctx: StackContext, resolver: ImageResolver, option
   if (!(await dbRunning(ctx))) await assertVolumeMatchesPgMajor(ctx)
   const rendered = await renderStack(ctx, resolver, {force: options.force, devSource: options.devSource})
   ctx.progress(rendered.imageReason)
+  for (const warning of await stackExposure(ctx)) ctx.progress(`warning: ${warning}`)
+  if (rendered.password === 'unverified') await provePassword(ctx, options.signal)
 
   if (!options.build && (await stackUpToDate(ctx, rendered.composeText))) {
     ctx.progress('running, healthy and unchanged: nothing for Compose to do')
@@ -47,7 +53,7 @@ export async function upStack(ctx: StackContext, resolver: ImageResolver, option
   try {
     await ctx.compose.up(
       {build: options.build, waitTimeoutSeconds: ctx.config.timeoutSeconds},
-      {onLine: (line) => ctx.progress(line), signal: options.signal},
+      {onLine: (line) => ctx.progress(line), signal: options.signal, shield: options.shield},
     )
   } catch (error) {
     if (error instanceof Interrupted) {
@@ -61,6 +67,27 @@ export async function upStack(ctx: StackContext, resolver: ImageResolver, option
   }
   const status = await stackStatus(ctx)
   return {...status, images: rendered.images, seconds: (Date.now() - started) / 1000}
+}
+
+/**
+ * The volume exists, the db is stopped and nothing on record vouches for the password file (stack.json was
+ * re-attached, say): start the db alone and check the file against its verifier before the API is started
+ * with it. On a mismatch the db is stopped again and nothing else changes.
+ */
+async function provePassword(ctx: StackContext, signal: AbortSignal | undefined): Promise<void> {
+  const content = (await readOptional(ctx.paths.passwordFile)) ?? ''
+  ctx.progress('checking the password file against the database in the volume')
+  await ctx.compose.up(
+    {waitTimeoutSeconds: ctx.config.timeoutSeconds, services: ['db']},
+    {onLine: (line) => ctx.progress(line), signal},
+  )
+  const check = await checkPasswordAgainstServer(ctx, content)
+  if (check === 'mismatch') {
+    // The stack was not running (its db was stopped): leave it so, network included. The volume stays.
+    await ctx.compose.down({}, {onLine: (line) => ctx.progress(line), shield: true})
+    throw passwordMismatch(ctx, 'the database in the volume')
+  }
+  if (check === 'match') await recordVerifiedPassword(ctx, sha256(content))
 }
 
 /** Fails before starting anything when the host port is taken by something other than this stack's app. */
@@ -109,5 +136,3 @@ async function explainUnhealthy(ctx: StackContext, error: ProcessFailed): Promis
     suggestion: `the containers were left for inspection (stackctl logs ${bad.service}); the volume ${volumeName(ctx.config.project)} was not touched`,
   })
 }
-
-export {appUrl}

@@ -18,6 +18,7 @@ function input(overrides: Partial<RenderInput['config']> = {}, images = localIma
     images,
     appImage: 'stackctl-app:0123456789ab',
     appUser: '1000:1000',
+    identity: {stackId: '0123456789abcdef', dir: '/home/dev/demo/.stackctl'},
   }
 }
 

@@ -1,0 +1,150 @@
+/**
+ * Whose stack is this? Everything stackctl creates carries `io.stackctl.*` labels with the stack id that
+ * stack.json holds. Before acting on a Compose project or a data volume, stackctl checks that it is its own:
+ * a project of the same name made by hand, by another tool or from another stack directory is never taken
+ * over, stopped or deleted unless the user adopts it explicitly (--adopt).
+ */
+import type Docker from 'dockerode'
+
+import type {Adopted} from '../compose/stack-files.js'
+import {LABELS} from '../config/labels.js'
+import {volumeName} from '../config/stack-config.js'
+import {StackctlError} from '../errors.js'
+import type {StackContext} from './context.js'
+
+export type Owner = 'none' | 'ours' | 'adopted' | 'foreign'
+
+export interface OwnershipReport {
+  /** The project's containers as found (inspectOwnership only). */
+  found?: LabelledThing[]
+  containers: Owner
+  volume: Owner
+  /** The stack directory the foreign containers say they belong to, when they are stackctl's. */
+  foreignDir?: string
+  /** One line per finding, for messages. */
+  findings: string[]
+}
+
+export interface LabelledThing {
+  id?: string
+  name: string
+  labels: Record<string, string>
+}
+
+/** Pure: decides from labels alone (unit-tested). */
+export function judgeOwnership(
+  stackId: string | undefined,
+  containers: readonly LabelledThing[],
+  volume: LabelledThing | undefined,
+  adopted: Adopted = {},
+): OwnershipReport {
+  const findings: string[] = []
+  let foreignDir: string | undefined
+  const ours = (c: LabelledThing) => {
+    const id = c.labels[LABELS.stackId]
+    if (id) return id === stackId || (adopted.stackIds ?? []).includes(id)
+    return c.id !== undefined && (adopted.containerIds ?? []).includes(c.id)
+  }
+  const strangers = containers.filter((c) => !ours(c))
+  for (const c of strangers) {
+    const id = c.labels[LABELS.stackId]
+    const dir = c.labels[LABELS.dir]
+    if (id && dir) foreignDir ??= dir
+    findings.push(
+      id
+        ? `container ${c.name} belongs to another stackctl stack${dir ? ` (directory ${dir})` : ''}`
+        : `container ${c.name} was not created by stackctl (no io.stackctl labels)`,
+    )
+  }
+  let volumeOwner: Owner = 'none'
+  if (volume) {
+    const id = volume.labels[LABELS.stackId]
+    if (stackId && id === stackId) volumeOwner = 'ours'
+    else if (adopted.volume === volume.name) volumeOwner = 'adopted'
+    else {
+      volumeOwner = 'foreign'
+      findings.push(
+        id
+          ? `volume ${volume.name} belongs to another stackctl stack`
+          : `volume ${volume.name} was not created by this stack (no io.stackctl labels)`,
+      )
+    }
+  }
+  return {
+    containers: containers.length === 0 ? 'none' : strangers.length > 0 ? 'foreign' : 'ours',
+    volume: volumeOwner,
+    foreignDir,
+    findings,
+  }
+}
+
+export async function inspectOwnership(ctx: StackContext): Promise<OwnershipReport> {
+  const {project} = ctx.config
+  const listed = await ctx.docker.listContainers({
+    all: true,
+    filters: {label: [`com.docker.compose.project=${project}`]},
+  })
+  const containers = listed.map((c) => ({
+    id: c.Id,
+    name: (c.Names[0] ?? c.Id).replace(/^\//, ''),
+    labels: c.Labels ?? {},
+  }))
+  const volume = await volumeLabels(ctx.docker, volumeName(project))
+  return {...judgeOwnership(ctx.state?.stackId, containers, volume, ctx.state?.adopted), found: containers}
+}
+
+async function volumeLabels(docker: Docker, name: string): Promise<LabelledThing | undefined> {
+  try {
+    const info = await docker.getVolume(name).inspect()
+    return {name, labels: info.Labels ?? {}}
+  } catch (error) {
+    if ((error as {statusCode?: number}).statusCode === 404) return undefined
+    throw error
+  }
+}
+
+export class ForeignStack extends StackctlError {
+  constructor(
+    readonly project: string,
+    readonly report: OwnershipReport,
+    dir: string,
+  ) {
+    const elsewhere = report.foreignDir && report.foreignDir !== dir ? report.foreignDir : undefined
+    super(`project '${project}' on this engine is not this stack's (${dir}): ${report.findings.join('; ')}`, {
+      exitCode: 2,
+      suggestion: elsewhere
+        ? `it belongs to ${elsewhere}: use --dir ${elsewhere}, or another --project-name; nothing was changed`
+        : `choose another --project-name; if these are yours and stackctl should manage them, pass --adopt (take a stackctl volume backup first); nothing was changed`,
+    })
+  }
+}
+
+export interface Claim {
+  report: OwnershipReport
+  /** What --adopt took over now, to remember in stack.json (merged with what was adopted before). */
+  adopted?: Adopted
+}
+
+/**
+ * Refuses a project or volume that is not this stack's, unless `adopt` is set. Read-only commands call it
+ * too: reporting another stack's state as this one's is how the wrong volume gets deleted next.
+ */
+export async function claimStack(ctx: StackContext, options: {adopt?: boolean} = {}): Promise<Claim> {
+  const report = await inspectOwnership(ctx)
+  const foreign = report.containers === 'foreign' || report.volume === 'foreign'
+  if (foreign && !options.adopt) throw new ForeignStack(ctx.config.project, report, ctx.paths.dir)
+  if (foreign) ctx.progress(`adopting: ${report.findings.join('; ')}`)
+  if (!foreign) return {report}
+  const before = ctx.state?.adopted ?? {}
+  const strangers = (report.found ?? []).filter((c) => c.labels[LABELS.stackId] !== ctx.state?.stackId)
+  const stackIds = strangers.map((c) => c.labels[LABELS.stackId]).filter((id): id is string => Boolean(id))
+  const containerIds = strangers.filter((c) => !c.labels[LABELS.stackId] && c.id).map((c) => c.id!)
+  return {
+    report,
+    adopted: {
+      volume: report.volume === 'foreign' ? volumeName(ctx.config.project) : before.volume,
+      stackIds: [...new Set([...(before.stackIds ?? []), ...stackIds])],
+      containerIds: [...new Set([...(before.containerIds ?? []), ...containerIds])],
+    },
+  }
+}

@@ -1,0 +1,68 @@
+/**
+ * Is the stack's password file the password the database accepts? PostgreSQL reads POSTGRES_PASSWORD_FILE
+ * only when it initialises the volume, so the answer lives in the volume, not in stack.json: the role's
+ * SCRAM verifier in pg_authid. stackctl reads the verifier over the db container's local socket and checks
+ * the file against it here — the password itself is never sent anywhere or printed.
+ */
+import {createHash, createHmac, pbkdf2Sync, timingSafeEqual} from 'node:crypto'
+
+import {DB_USER} from '../config/stack-config.js'
+import {execInContainer, projectContainers} from '../engine/containers.js'
+import type {StackContext} from './context.js'
+
+export type PasswordCheck = 'match' | 'mismatch' | 'unknown'
+
+/** The file's content as the entrypoints read it (`$(<file)` drops trailing newlines). */
+export function passwordFromFile(content: string): string {
+  return content.replace(/\n+$/, '')
+}
+
+/**
+ * Checks a password against a pg_authid.rolpassword value: a SCRAM-SHA-256 verifier (PostgreSQL's default
+ * since 14) or the older md5 form. undefined when the value is neither (no password set, another method).
+ */
+export function passwordMatchesVerifier(verifier: string, user: string, password: string): boolean | undefined {
+  const scram = /^SCRAM-SHA-256\$(\d+):([A-Za-z0-9+/=]+)\$([A-Za-z0-9+/=]+):([A-Za-z0-9+/=]+)$/.exec(verifier.trim())
+  if (scram) {
+    const iterations = Number(scram[1])
+    const salt = Buffer.from(scram[2], 'base64')
+    const storedKey = Buffer.from(scram[3], 'base64')
+    // SASLprep is the identity for ASCII passwords; NFKC covers the common non-ASCII cases.
+    const salted = pbkdf2Sync(password.normalize('NFKC'), salt, iterations, 32, 'sha256')
+    const clientKey = createHmac('sha256', salted).update('Client Key').digest()
+    const candidate = createHash('sha256').update(clientKey).digest()
+    return candidate.length === storedKey.length && timingSafeEqual(candidate, storedKey)
+  }
+  const md5 = /^md5([0-9a-f]{32})$/.exec(verifier.trim())
+  if (md5)
+    return (
+      createHash('md5')
+        .update(password + user)
+        .digest('hex') === md5[1]
+    )
+  return undefined
+}
+
+/** 'unknown' when the db is not running or the verifier cannot be read; never throws for that. */
+export async function checkPasswordAgainstServer(ctx: StackContext, fileContent: string): Promise<PasswordCheck> {
+  const db = (await projectContainers(ctx.docker, ctx.config.project)).find(
+    (c) => c.service === 'db' && c.state === 'running',
+  )
+  if (!db) return 'unknown'
+  const result = await execInContainer(ctx.docker, db.id, [
+    'psql',
+    '-X',
+    '-q',
+    '-t',
+    '-A',
+    '-U',
+    DB_USER,
+    '-d',
+    'postgres',
+    '-c',
+    `SELECT rolpassword FROM pg_authid WHERE rolname = '${DB_USER}'`,
+  ])
+  if (result.exitCode !== 0 || !result.stdout.trim()) return 'unknown'
+  const matches = passwordMatchesVerifier(result.stdout, DB_USER, passwordFromFile(fileContent))
+  return matches === undefined ? 'unknown' : matches ? 'match' : 'mismatch'
+}
