@@ -5,12 +5,11 @@
  */
 import {loadavg} from 'node:os'
 
-import type Docker from 'dockerode'
-
 import {RECORD_VISIT_SQL} from '../src/api/db.js'
 import {DB_NAME, DB_USER} from '../src/lib/config/stack-config.js'
+import {Psql} from '../src/lib/db/psql.js'
+import type {Engine} from '../src/lib/engine/engine.js'
 import {withCpuShares, type CpuTargets} from './cpu.js'
-import {execIn, psql} from './db-exec.js'
 import type {PgbenchResult} from './results.js'
 
 const SCRIPT_FILE = '/tmp/stackctl-bench-visit.sql'
@@ -46,11 +45,9 @@ export function parsePgbench(output: string): Pick<PgbenchResult, 'tps' | 'laten
  * Clients that fit next to the connections already open: 128 needs max_connections above 100 (the default),
  * so the largest of 96 or a multiple of 8 that fits is used instead, and the result says so.
  */
-export async function clientsThatFit(docker: Docker, db: string, requested: number) {
+export async function clientsThatFit(engine: Engine, db: string, requested: number) {
   const [max, used] = (
-    await psql(
-      docker,
-      db,
+    await new Psql(engine, db).query(
       "SELECT current_setting('max_connections'), count(*) - 1 FROM pg_stat_activity WHERE backend_type = 'client backend'",
     )
   )
@@ -63,18 +60,20 @@ export async function clientsThatFit(docker: Docker, db: string, requested: numb
 }
 
 export async function runPgbench(
-  docker: Docker,
+  engine: Engine,
   db: string,
   requestedClients: number,
   seconds: number,
   cpuTargets: CpuTargets = {},
 ): Promise<PgbenchResult> {
-  const {clients, note} = await clientsThatFit(docker, db, requestedClients)
+  const {clients, note} = await clientsThatFit(engine, db, requestedClients)
   const loadBefore = loadavg()[0]
   const command = ['sh', '-c', pgbenchShell(clients, seconds)]
-  const [output, cpu] = await withCpuShares(cpuTargets, () =>
-    execIn(docker, db, command, [`BENCH_SQL=${RECORD_VISIT_SQL}`]),
-  )
+  const [output, cpu] = await withCpuShares(cpuTargets, async () => {
+    const result = await engine.containers.exec(db, command, {env: [`BENCH_SQL=${RECORD_VISIT_SQL}`]})
+    if (result.exitCode !== 0) throw new Error(`pgbench in the db container failed: ${result.stderr.trim()}`)
+    return result
+  })
   const measured = parsePgbench(output.stdout)
   return {requestedClients, clients, seconds, ...measured, loadBefore, cpu, ...(note ? {note} : {})}
 }

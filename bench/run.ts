@@ -8,10 +8,11 @@ import {existsSync} from 'node:fs'
 import {readFile} from 'node:fs/promises'
 import path from 'node:path'
 
-import type Docker from 'dockerode'
 import {parse} from 'yaml'
 
-import {createDocker} from '../src/lib/engine/docker.js'
+import {Psql} from '../src/lib/db/psql.js'
+import {createEngine} from '../src/lib/engine/dockerode-engine.js'
+import type {Engine} from '../src/lib/engine/engine.js'
 import {loadApi, warmUp} from './api-load.js'
 import {measureCli} from './cli-timing.js'
 import {findPortProxy, type CpuTargets} from './cpu.js'
@@ -24,7 +25,7 @@ import {consoleSummary, renderLatest} from './markdown.js'
 import {updateBenchmarksFile, writeResults} from './report.js'
 import type {BenchResults, LoadResult, PgbenchResult} from './results.js'
 import {measureScale} from './scale.js'
-import {appImageId, containerIds, createStack, removeStack, startStack, type BenchStack} from './stack.js'
+import {appImage, containerIds, createStack, removeStack, startStack, type BenchStack} from './stack.js'
 import {round} from './stats.js'
 import {evaluateTargets} from './targets.js'
 
@@ -56,12 +57,12 @@ function comparedLast(levels: readonly number[]): number[] {
   return [...levels.filter((level) => level !== COMPARED_LEVEL), ...levels.filter((level) => level === COMPARED_LEVEL)]
 }
 
-async function measure(docker: Docker, stack: BenchStack, options: BenchOptions): Promise<BenchResults> {
+async function measure(engine: Engine, stack: BenchStack, options: BenchOptions): Promise<BenchResults> {
   const startedAt = new Date().toISOString()
-  const machine = await machineInfo(docker, stack.project)
+  const machine = await machineInfo(engine, stack.project)
   log(`starting stack ${stack.project} on ${stack.url} (dir ${stack.dir})`)
   await startStack(stack)
-  const {app, db} = await containerIds(docker, stack)
+  const {app, db} = await containerIds(engine, stack)
   const cpu: CpuTargets = {app, db, proxyPid: await findPortProxy(stack.port)}
 
   // pgbench before any API load: the API's pool (20 connections, kept 30 s) would take slots pgbench needs.
@@ -70,7 +71,7 @@ async function measure(docker: Docker, stack: BenchStack, options: BenchOptions)
   const pgbench: PgbenchResult[] = []
   for (const clients of comparedLast(options.levels)) {
     log(`pgbench, ${clients} clients, ${options.seconds} s`)
-    pgbench.push(await runPgbench(docker, db, clients, options.seconds, cpu))
+    pgbench.push(await runPgbench(engine, db, clients, options.seconds, cpu))
   }
   log(`API warm-up, ${options.warmUpSeconds} s`)
   await warmUp(stack.url, COMPARED_LEVEL, options.warmUpSeconds)
@@ -83,12 +84,12 @@ async function measure(docker: Docker, stack: BenchStack, options: BenchOptions)
   api.sort((a, b) => a.connections - b.connections)
 
   log(`scale: empty table, then ${options.rows} rows`)
-  const scale = await measureScale(docker, db, stack.url, {
+  const scale = await measureScale(new Psql(engine, db), stack.url, {
     rows: options.rows,
     seconds: options.seconds,
     cpuTargets: cpu,
   })
-  const image = await measureImage(docker, await appImageId(docker, stack), await baseImageOf(stack))
+  const image = await measureImage(engine, await appImage(engine, stack), await baseImageOf(stack))
 
   log(`CLI: up on the running stack vs compose (${options.upRuns} runs each), --version, cold up`)
   const cli = await measureCli(stack, {up: options.upRuns, version: options.versionRuns})
@@ -108,10 +109,10 @@ async function measure(docker: Docker, stack: BenchStack, options: BenchOptions)
 async function main(): Promise<number> {
   const options = parseOptions(process.argv.slice(2))
   assertBuilt()
-  const docker = createDocker()
-  const stack = await createStack(docker)
+  const engine = createEngine()
+  const stack = await createStack()
   let cleanup: Promise<string[]> | undefined
-  const teardown = () => (cleanup ??= removeStack(docker, stack))
+  const teardown = () => (cleanup ??= removeStack(engine, stack))
   const interrupted = (signal: NodeJS.Signals) => {
     log(`${signal}: removing stack ${stack.project}`)
     void teardown().then(() => process.exit(130))
@@ -121,7 +122,7 @@ async function main(): Promise<number> {
 
   let results: BenchResults
   try {
-    results = await measure(docker, stack, options)
+    results = await measure(engine, stack, options)
   } finally {
     log(`removing stack ${stack.project}`)
     for (const problem of await teardown()) log(`cleanup: ${problem}`)

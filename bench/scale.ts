@@ -3,12 +3,11 @@
  * after growing the table to ROWS rows with one INSERT … SELECT generate_series inside the db container.
  * The counter shards are bumped in the same transaction, so the API's total stays exact.
  */
-import type Docker from 'dockerode'
 
 import {COUNTER_SHARDS} from '../src/api/db.js'
 import {loadApi, warmUp} from './api-load.js'
 import type {CpuTargets} from './cpu.js'
-import {psql} from './db-exec.js'
+import type {Psql} from '../src/lib/db/psql.js'
 import type {ScaleResult} from './results.js'
 import {round} from './stats.js'
 
@@ -16,15 +15,15 @@ const WARM_UP_SECONDS = 2
 const CONNECTIONS = 32
 
 /** Empty table and counter, in one transaction; VACUUM and CHECKPOINT so both measurements start settled. */
-async function emptyTable(docker: Docker, db: string): Promise<void> {
-  await psql(docker, db, 'TRUNCATE visits RESTART IDENTITY; UPDATE visit_counter SET n = 0')
-  await settle(docker, db)
+async function emptyTable(psql: Psql): Promise<void> {
+  await psql.query('TRUNCATE visits RESTART IDENTITY; UPDATE visit_counter SET n = 0')
+  await settle(psql)
 }
 
-async function settle(docker: Docker, db: string): Promise<void> {
-  await psql(docker, db, 'VACUUM ANALYZE visits')
-  await psql(docker, db, 'VACUUM ANALYZE visit_counter')
-  await psql(docker, db, 'CHECKPOINT')
+async function settle(psql: Psql): Promise<void> {
+  await psql.query('VACUUM ANALYZE visits')
+  await psql.query('VACUUM ANALYZE visit_counter')
+  await psql.query('CHECKPOINT')
 }
 
 /** The SQL that adds `count` visits and spreads exactly `count` over the counter shards. */
@@ -37,9 +36,9 @@ export function growSql(count: number, shards = COUNTER_SHARDS): string {
   ].join('; ')
 }
 
-async function counts(docker: Docker, db: string): Promise<{rows: number; counted: number}> {
+async function counts(psql: Psql): Promise<{rows: number; counted: number}> {
   const [rows, counted] = (
-    await psql(docker, db, 'SELECT (SELECT count(*) FROM visits), (SELECT coalesce(sum(n), 0) FROM visit_counter)')
+    await psql.query('SELECT (SELECT count(*) FROM visits), (SELECT coalesce(sum(n), 0) FROM visit_counter)')
   )
     .split('|')
     .map(Number)
@@ -53,24 +52,23 @@ async function visitTotal(url: string): Promise<number> {
 }
 
 export async function measureScale(
-  docker: Docker,
-  db: string,
+  psql: Psql,
   url: string,
   options: {rows: number; seconds: number; cpuTargets?: CpuTargets},
 ): Promise<ScaleResult> {
-  await emptyTable(docker, db)
+  await emptyTable(psql)
   await warmUp(url, CONNECTIONS, WARM_UP_SECONDS)
   const empty = await loadApi(url, CONNECTIONS, options.seconds, options.cpuTargets)
 
   const started = Date.now()
-  const before = await counts(docker, db)
+  const before = await counts(psql)
   const missing = options.rows - before.rows
   // psql -c runs both statements as one transaction: the rows and their count appear together.
-  if (missing > 0) await psql(docker, db, growSql(missing))
-  await settle(docker, db)
+  if (missing > 0) await psql.query(growSql(missing))
+  await settle(psql)
   const growSeconds = round((Date.now() - started) / 1000, 1)
 
-  const grown = await counts(docker, db)
+  const grown = await counts(psql)
   const total = await visitTotal(url)
   const counterExact = grown.rows === grown.counted && total === grown.rows + 1
 

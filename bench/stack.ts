@@ -8,9 +8,11 @@ import {mkdtemp, rm} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
 
-import type Docker from 'dockerode'
-
-import {freePort} from '../test/helpers/cli.js'
+import {volumeName} from '../src/lib/config/stack-config.js'
+import type {Engine} from '../src/lib/engine/engine.js'
+import {runningService} from '../src/lib/engine/services.js'
+import {freePort} from '../src/lib/net/ports.js'
+import {run} from '../src/lib/process/run.js'
 import {runCli} from './proc.js'
 
 export const APP_IMAGE_REPOSITORY = 'stackctl-app'
@@ -28,12 +30,17 @@ export interface BenchStack {
   appImagesBefore: Set<string>
 }
 
-async function appImageIds(docker: Docker): Promise<Set<string>> {
-  const images = await docker.listImages({filters: {reference: [APP_IMAGE_REPOSITORY]}})
-  return new Set(images.map((image) => image.Id))
+/** `docker images` arguments for the full ids of every app image. */
+export function appImageListArgs(): string[] {
+  return ['images', '--quiet', '--no-trunc', '--filter', `reference=${APP_IMAGE_REPOSITORY}`]
 }
 
-export async function createStack(docker: Docker): Promise<BenchStack> {
+async function appImageIds(): Promise<Set<string>> {
+  const {stdout} = await run('docker', appImageListArgs())
+  return new Set(stdout.split('\n').filter(Boolean))
+}
+
+export async function createStack(): Promise<BenchStack> {
   const project = `st-bench-${randomBytes(4).toString('hex')}`
   const dir = await mkdtemp(path.join(tmpdir(), 'stackctl-bench-'))
   const port = await freePort()
@@ -45,7 +52,7 @@ export async function createStack(docker: Docker): Promise<BenchStack> {
     composeFile: path.join(dir, 'docker-compose.yml'),
     cliArgs: ['--dir', dir, '--project-name', project],
     env: {STACKCTL_IMAGE_SOURCE: process.env.STACKCTL_IMAGE_SOURCE || 'local'},
-    appImagesBefore: await appImageIds(docker),
+    appImagesBefore: await appImageIds(),
   }
 }
 
@@ -53,63 +60,55 @@ export async function startStack(stack: BenchStack): Promise<void> {
   await runCli(['up', ...stack.cliArgs, '--host', '127.0.0.1', '--port', String(stack.port)], stack.env)
 }
 
-async function serviceContainer(docker: Docker, project: string, service: string) {
-  const [container] = await docker.listContainers({
-    filters: {label: [`com.docker.compose.project=${project}`, `com.docker.compose.service=${service}`]},
-  })
+async function serviceContainer(engine: Engine, project: string, service: string) {
+  const container = await runningService(engine, project, service)
   if (!container) throw new Error(`no running ${service} container in project ${project}`)
   return container
 }
 
-export async function containerIds(docker: Docker, stack: BenchStack): Promise<{app: string; db: string}> {
-  const [app, db] = await Promise.all(['app', 'db'].map((service) => serviceContainer(docker, stack.project, service)))
-  return {app: app.Id, db: db.Id}
+export async function containerIds(engine: Engine, stack: BenchStack): Promise<{app: string; db: string}> {
+  const [app, db] = await Promise.all(['app', 'db'].map((service) => serviceContainer(engine, stack.project, service)))
+  return {app: app.id, db: db.id}
 }
 
-export async function appImageId(docker: Docker, stack: BenchStack): Promise<string> {
-  return (await serviceContainer(docker, stack.project, 'app')).ImageID
+export async function appImage(engine: Engine, stack: BenchStack): Promise<string> {
+  return (await serviceContainer(engine, stack.project, 'app')).image
 }
 
 /**
  * Removes everything the run created, even after a failure half-way: `stackctl down --volumes --force`
  * first, then a sweep by the project's Compose label for whatever is left. Never throws; returns problems.
  */
-export async function removeStack(docker: Docker, stack: BenchStack): Promise<string[]> {
+export async function removeStack(engine: Engine, stack: BenchStack): Promise<string[]> {
   const problems: string[] = []
   const attempt = async <T>(what: string, task: () => Promise<T>): Promise<T | undefined> => {
     try {
       return await task()
     } catch (error) {
-      const status = (error as {statusCode?: number}).statusCode
-      if (status !== 404) problems.push(`${what}: ${(error as Error).message}`)
+      problems.push(`${what}: ${(error as Error).message}`)
       return undefined
     }
   }
-  const label = {label: [`com.docker.compose.project=${stack.project}`]}
-  const listContainers = () => attempt('list containers', () => docker.listContainers({all: true, filters: label}))
-  const usedImages = new Set(((await listContainers()) ?? []).map((c) => c.ImageID))
+  // `docker rm/network rm/volume rm/rmi` through the runner; "no such" answers mean already gone.
+  const remove = (args: string[]) =>
+    run('docker', args, {reject: false}).then((result) => {
+      if (result.exitCode !== 0 && !/no such|not found/i.test(result.stderr)) throw new Error(result.stderr.trim())
+    })
+  const listContainers = () => attempt('list containers', () => engine.containers.list({project: stack.project}))
+  const usedImages = new Set(((await listContainers()) ?? []).map((c) => c.imageId))
   await attempt('stackctl down', () => runCli(['down', ...stack.cliArgs, '--volumes', '--force'], stack.env))
   for (const container of (await listContainers()) ?? []) {
-    await attempt(`container ${container.Id}`, () => docker.getContainer(container.Id).remove({force: true, v: true}))
+    await attempt(`container ${container.name}`, () => remove(['rm', '--force', '--volumes', container.id]))
   }
-  for (const network of (await attempt('list networks', () => docker.listNetworks({filters: label}))) ?? []) {
-    await attempt(`network ${network.Name}`, () => docker.getNetwork(network.Id).remove())
+  for (const network of (await attempt('list networks', () => engine.networks.listByProject(stack.project))) ?? []) {
+    await attempt(`network ${network}`, () => remove(['network', 'rm', network]))
   }
-  const volumes = (await attempt('list volumes', () => docker.listVolumes({filters: label})))?.Volumes ?? []
-  for (const name of new Set([...volumes.map((v) => v.Name), `${stack.project}_postgres_data`])) {
-    await attempt(`volume ${name}`, () => docker.getVolume(name).remove({force: true}))
-  }
-  for (const id of (await attempt('list images', () => appImageIds(docker))) ?? []) {
+  const volume = volumeName(stack.project)
+  await attempt(`volume ${volume}`, () => remove(['volume', 'rm', '--force', volume]))
+  for (const id of (await attempt('list images', () => appImageIds())) ?? []) {
     if (stack.appImagesBefore.has(id) || !usedImages.has(id)) continue
-    // 409: another stack uses it (or another tag points at it); then it is not ours alone to remove.
-    await attempt(`image ${id}`, () =>
-      docker
-        .getImage(id)
-        .remove({noprune: false})
-        .catch((error: {statusCode?: number}) => {
-          if (error.statusCode !== 409) throw error
-        }),
-    )
+    // Refused while another stack uses it (or another tag points at it): then it is not ours alone to remove.
+    await attempt(`image ${id}`, () => engine.images.removeIfUnused(id))
   }
   await attempt(`directory ${stack.dir}`, () => rm(stack.dir, {recursive: true, force: true}))
   return problems

@@ -2,7 +2,6 @@ import {Flags} from '@oclif/core'
 
 import {StackctlCommand} from '../lib/base-command.js'
 import {adoptFlag, configFlags, configInput} from '../lib/flags.js'
-import {assertEngineReachable} from '../lib/engine/docker.js'
 import {withStackLock} from '../lib/stack/lock.js'
 import {loadStack} from '../lib/stack/context.js'
 import {offlineResolver} from '../lib/stack/image-resolver.js'
@@ -29,8 +28,8 @@ export default class Render extends StackctlCommand {
   async run(): Promise<RenderResult> {
     const {flags} = await this.parse(Render)
     const ctx = await loadStack(configInput(flags))
-    await assertEngineReachable(ctx.docker)
-    const render = () => renderStack(ctx, offlineResolver(ctx.docker), {force: flags.force, write: !flags.stdout})
+    await ctx.engine.ping()
+    const render = () => renderStack(ctx, offlineResolver(ctx.engine), {force: flags.force, write: !flags.stdout})
     const rendered = flags.stdout ? await render() : await withStackLock(ctx, 'render', render)
     if (flags.stdout) this.log(rendered.composeText.trimEnd())
     else this.log(`${rendered.written ? 'wrote' : 'unchanged'} ${ctx.paths.composeFile}`)

@@ -24,7 +24,7 @@ export async function withInterrupts<T>(
     }
     controller.abort(new Interrupted(`${name === 'SIGINT' ? 'Ctrl-C' : name} received`))
   }
-  // `on`, not `once`: execa's exit hook re-raises a signal that finds no other listener.
+  // `on`, not `once`: the process runner's exit hook re-raises a signal that finds no other listener.
   process.on('SIGINT', onSignal)
   process.on('SIGTERM', onSignal)
   try {

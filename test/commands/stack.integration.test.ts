@@ -9,9 +9,8 @@ import {mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
 
-import {execInContainer} from '../../src/lib/engine/containers.js'
 import {freePort, runCli, type CliResult} from '../helpers/cli.js'
-import {docker, psqlIn, removeComposeProject, uniqueName} from '../helpers/docker.js'
+import {docker, engine, psqlIn, removeComposeProject, uniqueName} from '../helpers/docker.js'
 
 interface Visit {
   message: string
@@ -163,7 +162,7 @@ describe('stack lifecycle (integration)', function () {
     for (const output of outputs) expect(output.stdout + output.stderr).to.not.include(password)
     // control: the password did reach the containers, as a secret file only
     const db = await dbContainer()
-    const mounted = await execInContainer(docker, db.Id, ['cat', '/run/secrets/db_password'])
+    const mounted = await engine.containers.exec(db.Id, ['cat', '/run/secrets/db_password'])
     expect(mounted.stdout).to.equal(password)
   })
 

@@ -2,7 +2,6 @@
  * Runs the built CLI (bin/run.js over dist/) as a user would, in a child process with no terminal.
  */
 import {spawn} from 'node:child_process'
-import {createServer} from 'node:net'
 import {fileURLToPath} from 'node:url'
 
 export const repoRoot = fileURLToPath(new URL('../../', import.meta.url))
@@ -42,15 +41,4 @@ export function spawnCli(args: string[], options: CliOptions = {}) {
   return {child, output, result}
 }
 
-/** A port that was free a moment ago on 127.0.0.1. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address()
-      const port = typeof address === 'object' && address ? address.port : 0
-      server.close(() => resolve(port))
-    })
-  })
-}
+export {freePort} from '../../src/lib/net/ports.js'

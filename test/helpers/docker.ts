@@ -7,9 +7,11 @@ import {randomBytes} from 'node:crypto'
 
 import Docker from 'dockerode'
 
-import {execInContainer} from '../../src/lib/engine/containers.js'
+import {createEngine} from '../../src/lib/engine/dockerode-engine.js'
 
 export const docker = new Docker()
+/** stackctl's own engine layer, for the checks that go through it. */
+export const engine = createEngine()
 
 /** A Compose-valid, unique, lowercase name: `st-<prefix>-<random>`. */
 export function uniqueName(prefix: string): string {
@@ -73,17 +75,7 @@ export async function psqlIn(project: string, sql: string, database = 'visits'):
     filters: {label: [`com.docker.compose.project=${project}`, 'com.docker.compose.service=db']},
   })
   if (!db) throw new Error(`project ${project} has no running db container`)
-  const result = await execInContainer(docker, db.Id, [
-    'psql',
-    '-X',
-    '-tA',
-    '-U',
-    'postgres',
-    '-d',
-    database,
-    '-c',
-    sql,
-  ])
+  const result = await engine.containers.exec(db.Id, ['psql', '-X', '-tA', '-U', 'postgres', '-d', database, '-c', sql])
   if (result.exitCode !== 0) throw new Error(`psql failed (exit ${result.exitCode}): ${result.stderr}`)
   return result.stdout.trim()
 }

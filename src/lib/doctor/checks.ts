@@ -6,21 +6,18 @@ import {constants} from 'node:fs'
 import {access, statfs} from 'node:fs/promises'
 import path from 'node:path'
 
-import type Docker from 'dockerode'
-
 import {assertComposeV2} from '../compose/compose-client.js'
 import {assertStackDirLocation, readOptional, sha256} from '../compose/stack-files.js'
 import {volumeName} from '../config/stack-config.js'
 import {lstatOptional} from '../files.js'
-import {projectContainers} from '../engine/containers.js'
-import {engineEndpoint, imageExists} from '../engine/docker.js'
+import type {Engine} from '../engine/engine.js'
 import {StackctlError} from '../errors.js'
 import type {StackContext} from '../stack/context.js'
-import {localImages, registryImages} from '../stack/images.js'
+import {imageExists, localImages, registryImages} from '../stack/images.js'
 import {inspectOwnership} from '../stack/ownership.js'
 import {checkPasswordAgainstServer} from '../stack/password.js'
 import {stackExposure} from '../stack/status.js'
-import {canBind} from '../stack/up.js'
+import {canBind} from '../net/ports.js'
 import {volumeExists} from '../stack/volume.js'
 import {isCompatible} from '../volume/format.js'
 import {storedPgVersion} from '../volume/inspect.js'
@@ -44,7 +41,7 @@ export const MIN_FREE_BYTES = 2 * 1024 ** 3
 
 export async function runDoctor(ctx: StackContext): Promise<DoctorReport> {
   const checks: CheckResult[] = []
-  const engine = await checkEngine(ctx.docker)
+  const engine = await checkEngine(ctx.engine)
   checks.push(engine.result)
   checks.push(await checkCompose())
   if (engine.ok) {
@@ -70,16 +67,16 @@ export async function runDoctor(ctx: StackContext): Promise<DoctorReport> {
   return {passed: checks.every((c) => c.status !== 'fail'), checks}
 }
 
-async function checkEngine(docker: Docker): Promise<{result: CheckResult; ok: boolean; rootDir?: string}> {
+async function checkEngine(engine: Engine): Promise<{result: CheckResult; ok: boolean; rootDir?: string}> {
   try {
-    const [version, info] = await Promise.all([docker.version(), docker.info()])
+    const described = await engine.describe()
     return {
       ok: true,
-      rootDir: info.DockerRootDir as string | undefined,
+      rootDir: described.rootDir,
       result: {
         name: 'engine',
         status: 'ok',
-        detail: `Docker ${version.Version} (API ${version.ApiVersion}) at ${engineEndpoint()}`,
+        detail: `Docker ${described.version} (API ${described.apiVersion}) at ${engine.endpoint}`,
       },
     }
   } catch (error) {
@@ -88,7 +85,7 @@ async function checkEngine(docker: Docker): Promise<{result: CheckResult; ok: bo
       result: {
         name: 'engine',
         status: 'fail',
-        detail: `cannot reach the Docker engine at ${engineEndpoint()} (${(error as Error).message.split('\n')[0]})`,
+        detail: `cannot reach the Docker engine at ${engine.endpoint} (${(error as Error).message.split('\n')[0]})`,
         fix: 'start it (Debian: sudo bash scripts/docker-engine.sh) or set DOCKER_HOST',
       },
     }
@@ -107,11 +104,11 @@ async function checkImages(ctx: StackContext): Promise<CheckResult> {
   const {pgMajor, imageSource} = ctx.config
   const registry = registryImages(pgMajor)
   const registryPresent =
-    (await imageExists(ctx.docker, registry.postgres)) && (await imageExists(ctx.docker, registry.node))
+    (await imageExists(ctx.engine, registry.postgres)) && (await imageExists(ctx.engine, registry.node))
   let localPresent = false
   try {
     const local = localImages(pgMajor)
-    localPresent = (await imageExists(ctx.docker, local.postgres)) && (await imageExists(ctx.docker, local.node))
+    localPresent = (await imageExists(ctx.engine, local.postgres)) && (await imageExists(ctx.engine, local.node))
   } catch {
     localPresent = false // no local images exist for this major
   }
@@ -141,7 +138,7 @@ async function checkImages(ctx: StackContext): Promise<CheckResult> {
 async function checkPort(ctx: StackContext): Promise<CheckResult> {
   const {host, port, project} = ctx.config
   if (await canBind(host, port)) return {name: 'port', status: 'ok', detail: `${host}:${port} is free`}
-  const ours = (await projectContainers(ctx.docker, project)).some(
+  const ours = (await ctx.engine.containers.list({project})).some(
     (c) => c.service === 'app' && c.ports.some((p) => p.hostPort === port),
   )
   if (ours) return {name: 'port', status: 'ok', detail: `${host}:${port} is used by this stack's app`}
@@ -221,7 +218,7 @@ async function checkSecret(ctx: StackContext): Promise<CheckResult> {
   } catch (error) {
     return failure('secret', error)
   }
-  const hasVolume = await volumeExists(ctx.docker, ctx.config.project)
+  const hasVolume = await volumeExists(ctx.engine, ctx.config.project)
   if (password === undefined) {
     return hasVolume
       ? {

@@ -10,10 +10,11 @@ import path from 'node:path'
 import {performance} from 'node:perf_hooks'
 
 import createDebug from 'debug'
-import type Docker from 'dockerode'
 
-import {assertEngineReachable, createDocker, inspectImage, removeImageIfUnused} from '../engine/docker.js'
-import {ProcessFailed, StackctlError} from '../errors.js'
+import {createEngine} from '../engine/dockerode-engine.js'
+import {withInterrupts} from '../interrupt.js'
+import type {Engine} from '../engine/engine.js'
+import {Interrupted, ProcessFailed, StackctlError} from '../errors.js'
 import {packageRoot} from '../package-root.js'
 import {run, runPipe} from '../process/run.js'
 import {debootstrapProgress} from './debootstrap-progress.js'
@@ -46,7 +47,7 @@ const MINUTE = 60_000
 
 export interface BuildImagesOptions {
   /** Defaults to the engine DOCKER_HOST names. */
-  docker?: Docker
+  engine?: Engine
   /** Build one image only (postgres | node). */
   only?: string
   /** Rebuild images that exist. */
@@ -76,7 +77,7 @@ export interface BuildImagesResult {
 }
 
 interface BuildContext {
-  docker: Docker
+  engine: Engine
   source: SourceOptions
   debootstrap: string
   buildEnv: Record<string, string>
@@ -92,13 +93,13 @@ export async function buildImages(options: BuildImagesOptions = {}): Promise<Bui
     suite: validateSuite(options.suite ?? process.env[IMAGE_ENV.suite] ?? DEFAULT_SUITE),
   }
   const progress = options.progress ?? (() => {})
-  const docker = options.docker ?? createDocker()
-  await assertEngineReachable(docker)
+  const engine = options.engine ?? createEngine()
+  await engine.ping()
 
   const results = new Map<ImageName, ImageResult>()
   const missing: ImageSpec[] = []
   for (const spec of specs) {
-    const present = options.force ? undefined : await presentImage(docker, spec, started)
+    const present = options.force ? undefined : await presentImage(engine, spec, started)
     if (present) results.set(spec.name, present)
     else missing.push(spec)
   }
@@ -109,11 +110,13 @@ export async function buildImages(options: BuildImagesOptions = {}): Promise<Bui
     progress(`checking the Debian mirror ${source.mirror} (${source.suite})`)
     await checkMirror(source.mirror, source.suite)
     const env = buildEnv(await buildxAvailable())
-    const built = await interruptible((signal) =>
-      Promise.allSettled(
-        missing.map((spec) => buildImage(spec, {docker, source, debootstrap, buildEnv: env, signal, progress})),
-      ),
-    )
+    const built = await withInterrupts(async (signal) => {
+      const outcomes = await Promise.allSettled(
+        missing.map((spec) => buildImage(spec, {engine, source, debootstrap, buildEnv: env, signal, progress})),
+      )
+      if (signal.aborted) throw new Interrupted('image build stopped; temporary files removed, no image changed')
+      return outcomes
+    })
     const failure = built.find((outcome) => outcome.status === 'rejected')
     if (failure) throw failure.reason
     for (const outcome of built) if (outcome.status === 'fulfilled') results.set(outcome.value.name, outcome.value)
@@ -122,8 +125,8 @@ export async function buildImages(options: BuildImagesOptions = {}): Promise<Bui
   return {images: specs.map((spec) => results.get(spec.name)!), seconds: elapsed(started)}
 }
 
-async function presentImage(docker: Docker, spec: ImageSpec, started: number): Promise<ImageResult | undefined> {
-  const info = await inspectImage(docker, imageReference(spec))
+async function presentImage(engine: Engine, spec: ImageSpec, started: number): Promise<ImageResult | undefined> {
+  const info = await engine.images.inspect(imageReference(spec))
   if (!info) return undefined
   return {
     ...identity(spec),
@@ -138,8 +141,8 @@ async function buildImage(spec: ImageSpec, ctx: BuildContext): Promise<ImageResu
   const started = performance.now()
   const log = (line: string) => ctx.progress(`${spec.name}: ${line}`)
   const previous = {
-    image: (await inspectImage(ctx.docker, imageReference(spec)))?.id,
-    rootfs: (await inspectImage(ctx.docker, rootfsReference(spec)))?.id,
+    image: (await ctx.engine.images.inspect(imageReference(spec)))?.id,
+    rootfs: (await ctx.engine.images.inspect(rootfsReference(spec)))?.id,
   }
 
   const version = await withBuildDir(spec, log, async (rootfs) => {
@@ -167,9 +170,9 @@ async function buildImage(spec: ImageSpec, ctx: BuildContext): Promise<ImageResu
 
   log(`build ${imageReference(spec)} (${spec.debianPackage} ${version})`)
   await dockerBuild(spec, ctx, buildLabels(spec, ctx.source, version))
-  const info = await inspectImage(ctx.docker, imageReference(spec))
+  const info = await ctx.engine.images.inspect(imageReference(spec))
   if (!info) throw new StackctlError(`docker build reported success but ${imageReference(spec)} is missing`)
-  await removeSuperseded(ctx.docker, [previous.image, previous.rootfs], info.id)
+  await removeSuperseded(ctx.engine, [previous.image, previous.rootfs], info.id)
   const result: ImageResult = {
     ...identity(spec),
     status: 'built',
@@ -218,35 +221,9 @@ async function dockerBuild(spec: ImageSpec, ctx: BuildContext, labels: Record<st
 }
 
 /** After a forced rebuild the old image and rootfs are untagged; remove them unless a container uses them. */
-async function removeSuperseded(docker: Docker, ids: Array<string | undefined>, current: string): Promise<void> {
+async function removeSuperseded(engine: Engine, ids: Array<string | undefined>, current: string): Promise<void> {
   for (const id of ids) {
-    if (id && id !== current && (await removeImageIfUnused(docker, id))) debug('removed superseded image %s', id)
-  }
-}
-
-/**
- * Ctrl-C during a build would leave half a root filesystem in the temp folder: instead the children are
- * stopped, the folders removed, and the build ends with exit code 130. A second Ctrl-C exits at once.
- * (Listeners stay registered until the end: execa's exit hook re-raises a signal nobody else listens to.)
- */
-async function interruptible<T>(work: (signal: AbortSignal) => Promise<T>): Promise<T> {
-  const controller = new AbortController()
-  const onSignal = (signal: NodeJS.Signals) => {
-    debug('%s: stopping the build', signal)
-    if (controller.signal.aborted) process.exit(130)
-    controller.abort()
-  }
-  process.on('SIGINT', onSignal)
-  process.on('SIGTERM', onSignal)
-  try {
-    const result = await work(controller.signal)
-    if (controller.signal.aborted) {
-      throw new StackctlError('image build interrupted; temporary files removed', {exitCode: 130})
-    }
-    return result
-  } finally {
-    process.off('SIGINT', onSignal)
-    process.off('SIGTERM', onSignal)
+    if (id && id !== current && (await engine.images.removeIfUnused(id))) debug('removed superseded image %s', id)
   }
 }
 

@@ -4,7 +4,7 @@
  * first write fails or the engine confirms the container is dead (a SIGKILL returns only then), so writes are
  * pending when it dies, and few attempts are made against a server that is already gone.
  */
-import type Docker from 'dockerode'
+import type {Engine} from '../engine/engine.js'
 
 import {containerEnd} from './evidence.js'
 import type {VisitWriter, WriteResult} from './load.js'
@@ -17,7 +17,7 @@ export interface KillOutcome {
 }
 
 export async function writeWhileKilling(
-  docker: Docker,
+  engine: Engine,
   dbId: string,
   writer: VisitWriter,
   visits: number,
@@ -29,7 +29,7 @@ export async function writeWhileKilling(
   try {
     if (await writer.until((s) => s.acknowledged >= killAfter && s.inFlight > 0)) {
       sent = writer.state
-      const killed = docker.getContainer(dbId).kill({signal: 'SIGKILL'})
+      const killed = engine.containers.kill(dbId, 'SIGKILL')
       // A failed write after the kill means the server is gone: stop starting new ones that could only fail.
       await Promise.race([killed, writer.until((s) => s.failed > 0)])
       writer.stop()
@@ -46,7 +46,7 @@ export async function writeWhileKilling(
       problems: ['every visit was answered before the kill could be sent: no write was in flight'],
     }
   }
-  const end = await containerEnd(docker, dbId)
+  const end = await containerEnd(engine, dbId)
   const kill: KillReport = {
     acknowledgedBeforeKill: sent.acknowledged,
     inFlightAtKill: sent.inFlight,

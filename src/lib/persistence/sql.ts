@@ -2,21 +2,8 @@
  * What the check asks PostgreSQL, through psql inside the db container (the database port is not published).
  * Query builders and parsers are pure; only runSql touches the engine.
  */
-import type Docker from 'dockerode'
-
-import {DB_NAME, DB_USER} from '../config/stack-config.js'
-import {execInContainer} from '../engine/containers.js'
+import type {Psql} from '../db/psql.js'
 import {StackctlError} from '../errors.js'
-
-const PSQL = ['psql', '-X', '-q', '-t', '-A', '-v', 'ON_ERROR_STOP=1', '-U', DB_USER, '-d', DB_NAME]
-
-export async function runSql(docker: Docker, containerId: string, sql: string): Promise<string> {
-  const result = await execInContainer(docker, containerId, [...PSQL, '-c', sql])
-  if (result.exitCode !== 0) {
-    throw new StackctlError(`psql in the db container failed (exit ${result.exitCode}): ${result.stderr.trim()}`)
-  }
-  return result.stdout.trim()
-}
 
 /** The visits table as the database reports it; checksum covers whole rows, in id order. */
 export interface Snapshot {
@@ -43,8 +30,8 @@ export function parseSnapshot(output: string): Snapshot {
   return {total: Number(match[1]), maxId: Number(match[2]), checksum: match[3]}
 }
 
-export async function takeSnapshot(docker: Docker, containerId: string, upToId?: number): Promise<Snapshot> {
-  return parseSnapshot(await runSql(docker, containerId, snapshotQuery(upToId)))
+export async function takeSnapshot(psql: Psql, upToId?: number): Promise<Snapshot> {
+  return parseSnapshot(await psql.query(snapshotQuery(upToId)))
 }
 
 /** Sorted, de-duplicated ids as inclusive ranges: acknowledged ids are mostly consecutive, so queries stay short. */
@@ -83,19 +70,19 @@ export function parseIds(output: string): number[] {
 }
 
 /** The acknowledged ids that the database does not have, ascending. */
-export async function findMissingIds(docker: Docker, containerId: string, ids: readonly number[]): Promise<number[]> {
+export async function findMissingIds(psql: Psql, ids: readonly number[]): Promise<number[]> {
   const ranges = idRanges(ids)
   const missing: number[] = []
   for (let start = 0; start < ranges.length; start += RANGES_PER_QUERY) {
     const chunk = ranges.slice(start, start + RANGES_PER_QUERY)
-    missing.push(...parseIds(await runSql(docker, containerId, missingIdsQuery(chunk))))
+    missing.push(...parseIds(await psql.query(missingIdsQuery(chunk))))
   }
   return missing
 }
 
 /** Set once by initdb: a different one means the data directory was initialised anew. */
-export async function systemIdentifier(docker: Docker, containerId: string): Promise<string> {
-  const id = await runSql(docker, containerId, 'SELECT system_identifier FROM pg_control_system()')
+export async function systemIdentifier(psql: Psql): Promise<string> {
+  const id = await psql.query('SELECT system_identifier FROM pg_control_system()')
   if (!/^\d+$/.test(id)) throw new StackctlError(`unexpected system identifier from the database: '${id}'`)
   return id
 }
@@ -120,8 +107,8 @@ export function parseSettings(output: string): ServerSettings {
   return {fsync, synchronousCommit, fullPageWrites, dataDirectory}
 }
 
-export async function readServerSettings(docker: Docker, containerId: string): Promise<ServerSettings> {
-  return parseSettings(await runSql(docker, containerId, SETTINGS_QUERY))
+export async function readServerSettings(psql: Psql): Promise<ServerSettings> {
+  return parseSettings(await psql.query(SETTINGS_QUERY))
 }
 
 /** Numbers are interpolated into SQL only after this check, so no value can carry anything else. */

@@ -2,9 +2,9 @@
  * Taking the stack apart in one of three ways, and the proof — from the Docker API, not from Compose's word —
  * that the old containers are really gone while the data volume is the very same one.
  */
-import type {ServiceContainer} from '../engine/containers.js'
+import type {ContainerSummary} from '../engine/engine.js'
 import type {StackContext} from '../stack/context.js'
-import {projectNetworks, remainingContainers, volumeCreatedAt} from './evidence.js'
+import {remainingContainers, volumeCreatedAt} from './evidence.js'
 import type {TeardownMode} from './options.js'
 
 /** down and kill remove the containers; recreate replaces them. The volume is never part of it. */
@@ -22,11 +22,11 @@ export interface TeardownEvidence {
   mode: TeardownMode
   volume: string
   /** The containers before teardown. */
-  old: ServiceContainer[]
+  old: ContainerSummary[]
   /** Old container ids the engine still knows. */
   oldRemaining: string[]
   /** The project's containers now. */
-  current: ServiceContainer[]
+  current: ContainerSummary[]
   networks: string[]
   /** CreatedAt before and after; undefined = the volume did not exist. */
   volumeCreatedBefore: string | undefined
@@ -38,10 +38,10 @@ export interface TeardownEvidence {
 export async function gatherTeardownEvidence(
   ctx: StackContext,
   mode: TeardownMode,
-  old: ServiceContainer[],
+  old: ContainerSummary[],
   volume: string,
   volumeCreatedBefore: string | undefined,
-  current: ServiceContainer[],
+  current: ContainerSummary[],
   volumeDestroyEvents: number,
 ): Promise<TeardownEvidence> {
   return {
@@ -49,13 +49,13 @@ export async function gatherTeardownEvidence(
     volume,
     old,
     oldRemaining: await remainingContainers(
-      ctx.docker,
+      ctx.engine,
       old.map((c) => c.id),
     ),
     current,
-    networks: mode === 'recreate' ? [] : await projectNetworks(ctx.docker, ctx.config.project),
+    networks: mode === 'recreate' ? [] : await ctx.engine.networks.listByProject(ctx.config.project),
     volumeCreatedBefore,
-    volumeCreatedAfter: await volumeCreatedAt(ctx.docker, volume),
+    volumeCreatedAfter: await volumeCreatedAt(ctx.engine, volume),
     volumeDestroyEvents,
   }
 }

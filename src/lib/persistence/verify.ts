@@ -10,7 +10,8 @@
 import createDebug from 'debug'
 
 import {appUrl, volumeName} from '../config/stack-config.js'
-import {projectContainers, type ServiceContainer} from '../engine/containers.js'
+import {Psql} from '../db/psql.js'
+import type {ContainerSummary} from '../engine/engine.js'
 import {Interrupted, StackctlError, UsageError} from '../errors.js'
 import type {StackContext} from '../stack/context.js'
 import {downStack} from '../stack/down.js'
@@ -19,12 +20,13 @@ import {isHealthy, stackStatus} from '../stack/status.js'
 import {upStack} from '../stack/up.js'
 import {auditDurability, type DurabilityReport} from './audit.js'
 import {snapshotProblems, verificationProblems} from './checks.js'
-import {containerMounts, runningDbContainer, volumeCreatedAt, watchVolume, type VolumeWatch} from './evidence.js'
+import type {VolumeWatch} from '../engine/engine.js'
+import {containerMounts, runningDbContainer, volumeCreatedAt} from './evidence.js'
 import {writeWhileKilling} from './kill.js'
 import {VisitWriter, type WriteResult} from './load.js'
 import type {CheckSettings, TeardownMode} from './options.js'
 import {MISSING_SHOWN, type KillReport, type PersistenceResult, type PhaseResult} from './result.js'
-import {findMissingIds, readServerSettings, runSql, systemIdentifier, takeSnapshot, type Snapshot} from './sql.js'
+import {findMissingIds, readServerSettings, systemIdentifier, takeSnapshot, type Snapshot} from './sql.js'
 import {gatherTeardownEvidence, tearDown, teardownProblems} from './teardown.js'
 
 const debug = createDebug('stackctl:persistence')
@@ -72,7 +74,7 @@ class PersistenceCheck {
   private stackDown = false
   private relaunchTried = false
   private stopped = false
-  private oldContainers: ServiceContainer[] = []
+  private oldContainers: ContainerSummary[] = []
   private volumeCreated: string | undefined
   private volumeCreatedAfter: string | undefined
   private volumeWatch: VolumeWatch | undefined
@@ -178,7 +180,7 @@ class PersistenceCheck {
       stack: ctx,
       mode: this.options.mode,
       acknowledgedIds: this.written?.acknowledgedIds ?? [],
-      sql: async (query) => runSql(ctx.docker, (await this.db()).id, query),
+      sql: async (query) => (await this.psql()).query(query),
     }
   }
 
@@ -200,12 +202,12 @@ class PersistenceCheck {
   }
 
   private async takeBaseline(): Promise<string[]> {
-    this.oldContainers = await projectContainers(this.ctx.docker, this.ctx.config.project)
-    this.volumeWatch = await watchVolume(this.ctx.docker, this.volume)
-    this.volumeCreated = await volumeCreatedAt(this.ctx.docker, this.volume)
-    const db = (await this.db()).id
-    this.systemIdBefore = await systemIdentifier(this.ctx.docker, db)
-    this.baseline = await takeSnapshot(this.ctx.docker, db)
+    this.oldContainers = await this.ctx.engine.containers.list({project: this.ctx.config.project})
+    this.volumeWatch = await this.ctx.engine.volumes.watch(this.volume)
+    this.volumeCreated = await volumeCreatedAt(this.ctx.engine, this.volume)
+    const psql = await this.psql()
+    this.systemIdBefore = await systemIdentifier(psql)
+    this.baseline = await takeSnapshot(psql)
     return []
   }
 
@@ -224,7 +226,7 @@ class PersistenceCheck {
   private async writeWith(writer: VisitWriter): Promise<string[]> {
     const {visits, mode} = this.options
     if (mode === 'kill') {
-      const outcome = await writeWhileKilling(this.ctx.docker, (await this.db()).id, writer, visits)
+      const outcome = await writeWhileKilling(this.ctx.engine, (await this.db()).id, writer, visits)
       this.written = outcome.written
       this.kill = outcome.kill
       // A kill that was sent took the db down: the stack must be brought back whatever happens next.
@@ -239,7 +241,7 @@ class PersistenceCheck {
   }
 
   private async snapshotBeforeTeardown(): Promise<string[]> {
-    this.snapshot = await takeSnapshot(this.ctx.docker, (await this.db()).id)
+    this.snapshot = await takeSnapshot(await this.psql())
     return snapshotProblems(this.baseline!, this.snapshot, this.written!.acknowledged)
   }
 
@@ -247,7 +249,7 @@ class PersistenceCheck {
     const {mode} = this.options
     this.stackDown = true
     await tearDown(this.ctx, mode)
-    const current = await projectContainers(this.ctx.docker, this.ctx.config.project)
+    const current = await this.ctx.engine.containers.list({project: this.ctx.config.project})
     this.destroyEventsAtTeardown = this.volumeWatch?.destroyEvents ?? 0
     const evidence = await gatherTeardownEvidence(
       this.ctx,
@@ -265,22 +267,21 @@ class PersistenceCheck {
     this.relaunchTried = true
     await upStack(this.ctx, this.options.resolver, {shield: true})
     this.stackDown = false
-    this.volumeCreatedAfter = await volumeCreatedAt(this.ctx.docker, this.volume)
+    this.volumeCreatedAfter = await volumeCreatedAt(this.ctx.engine, this.volume)
     const removed = (this.volumeWatch?.destroyEvents ?? 0) - this.destroyEventsAtTeardown
     return removed > 0 ? [`the volume ${this.volume} was removed and created again during the relaunch`] : []
   }
 
   private async verify(): Promise<string[]> {
-    const db = (await this.db()).id
-    const {docker} = this.ctx
+    const psql = await this.psql()
     // The rows that must be unchanged: up to the highest id before teardown (kill mode: before the writes).
     const reference = this.options.mode === 'kill' ? this.baseline! : this.snapshot!
     const written = this.written!
-    const after = await takeSnapshot(docker, db)
-    const old = await takeSnapshot(docker, db, reference.maxId)
-    const missing = await findMissingIds(docker, db, written.acknowledgedIds)
+    const after = await takeSnapshot(psql)
+    const old = await takeSnapshot(psql, reference.maxId)
+    const missing = await findMissingIds(psql, written.acknowledgedIds)
     this.verified = {after, old, missing}
-    this.systemIdAfter = await systemIdentifier(docker, db)
+    this.systemIdAfter = await systemIdentifier(psql)
     return verificationProblems({
       mode: this.options.mode,
       baseline: this.baseline!,
@@ -297,8 +298,8 @@ class PersistenceCheck {
   private async audit(): Promise<string[]> {
     const db = (await this.db()).id
     const {durability, reasons} = auditDurability({
-      settings: await readServerSettings(this.ctx.docker, db),
-      mounts: await containerMounts(this.ctx.docker, db),
+      settings: await readServerSettings(new Psql(this.ctx.engine, db)),
+      mounts: await containerMounts(this.ctx.engine, db),
       expectedVolume: this.volume,
     })
     this.durability = durability
@@ -344,8 +345,13 @@ class PersistenceCheck {
     }
   }
 
-  private async db(): Promise<ServiceContainer> {
-    return runningDbContainer(this.ctx.docker, this.ctx.config.project)
+  private async db(): Promise<ContainerSummary> {
+    return runningDbContainer(this.ctx.engine, this.ctx.config.project)
+  }
+
+  /** psql in the db container running now (it changes across teardown and relaunch). */
+  private async psql(): Promise<Psql> {
+    return new Psql(this.ctx.engine, (await this.db()).id)
   }
 
   private result(): PersistenceResult {

@@ -1,10 +1,8 @@
 /**
  * Everything a stack command needs, resolved once: validated configuration, the stack directory's paths and
- * remembered state, a dockerode client and the Compose client for this project.
+ * remembered state, the engine client and the Compose client for this project.
  */
 import {existsSync} from 'node:fs'
-
-import type Docker from 'dockerode'
 
 import {
   ENV,
@@ -23,14 +21,15 @@ import {
   type StackPaths,
   type StackState,
 } from '../compose/stack-files.js'
-import {createDocker} from '../engine/docker.js'
+import {createEngine} from '../engine/dockerode-engine.js'
+import type {Engine} from '../engine/engine.js'
 import {UsageError} from '../errors.js'
 
 export interface StackContext {
   config: StackConfig
   paths: StackPaths
   state: StackState | undefined
-  docker: Docker
+  engine: Engine
   compose: ComposeClient
   /** --adopt: take over a project or volume stackctl did not create (or whose stack.json was lost). */
   adopt: boolean
@@ -40,7 +39,7 @@ export interface StackContext {
 
 export async function loadStack(
   flags: StackConfigInput & {adopt?: boolean},
-  options: {env?: NodeJS.ProcessEnv; cwd?: string; progress?: (line: string) => void; docker?: Docker} = {},
+  options: {env?: NodeJS.ProcessEnv; cwd?: string; progress?: (line: string) => void; engine?: Engine} = {},
 ): Promise<StackContext> {
   const env = options.env ?? process.env
   const cwd = options.cwd ?? process.cwd()
@@ -58,7 +57,7 @@ export async function loadStack(
     config,
     paths,
     state,
-    docker: options.docker ?? createDocker(env),
+    engine: options.engine ?? createEngine(env),
     compose: new ComposeClient({
       project: config.project,
       composeFile: paths.composeFile,

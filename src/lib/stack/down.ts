@@ -4,9 +4,9 @@
  */
 import {existsSync} from 'node:fs'
 
-import {DB_NAME, DB_USER, volumeName} from '../config/stack-config.js'
-import {execInContainer, projectContainers} from '../engine/containers.js'
-import {assertEngineReachable} from '../engine/docker.js'
+import {volumeName} from '../config/stack-config.js'
+import {Psql} from '../db/psql.js'
+import {runningService} from '../engine/services.js'
 import {Interrupted, StackctlError} from '../errors.js'
 import {assertComposeV2, ComposeClient} from '../compose/compose-client.js'
 import type {StackContext} from './context.js'
@@ -27,7 +27,7 @@ export interface DownResult {
 }
 
 export async function downStack(ctx: StackContext, options: DownOptions = {}): Promise<DownResult> {
-  await assertEngineReachable(ctx.docker)
+  await ctx.engine.ping()
   await assertComposeV2()
   const {project} = ctx.config
   const volume = volumeName(project)
@@ -62,23 +62,11 @@ export async function downStack(ctx: StackContext, options: DownOptions = {}): P
 
 /** Visits in the volume, asked of the running db container; undefined when it is not running. */
 export async function countVisits(ctx: StackContext): Promise<number | undefined> {
-  const db = (await projectContainers(ctx.docker, ctx.config.project)).find(
-    (c) => c.service === 'db' && c.state === 'running',
-  )
+  const db = await runningService(ctx.engine, ctx.config.project, 'db')
   if (!db) return undefined
-  const result = await execInContainer(ctx.docker, db.id, [
-    'psql',
-    '-X',
-    '-q',
-    '-t',
-    '-A',
-    '-U',
-    DB_USER,
-    '-d',
-    DB_NAME,
-    '-c',
+  const answer = await new Psql(ctx.engine, db.id).tryQuery(
     "SELECT CASE WHEN to_regclass('public.visits') IS NULL THEN 0 ELSE (SELECT count(*) FROM visits) END",
-  ])
-  const count = Number(result.stdout.trim())
-  return result.exitCode === 0 && Number.isInteger(count) ? count : undefined
+  )
+  const count = Number(answer)
+  return answer !== undefined && Number.isInteger(count) ? count : undefined
 }

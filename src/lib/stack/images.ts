@@ -4,10 +4,8 @@
  * back to local images (building them when missing). Once resolved, the choice is remembered in the stack
  * directory so a running stack never flips images (and recreates containers) because a registry came or went.
  */
-import type Docker from 'dockerode'
-
 import type {ImageSource} from '../config/stack-config.js'
-import {imageExists} from '../engine/docker.js'
+import type {Engine} from '../engine/engine.js'
 import {EnvironmentError, UsageError} from '../errors.js'
 import type {StackImages} from '../compose/render.js'
 
@@ -36,7 +34,7 @@ export interface ImageResolution {
 }
 
 export interface ImageResolver {
-  docker: Docker
+  engine: Engine
   /** Tries to pull an image; resolves false when the registry cannot be reached. */
   pull: (reference: string) => Promise<boolean>
   /** Builds the local base images (stackctl images build), showing progress. */
@@ -83,14 +81,14 @@ async function useLocal(pgMajor: number, resolver: ImageResolver, why: string): 
 
 async function allPresent(images: StackImages, resolver: ImageResolver): Promise<boolean> {
   for (const reference of [images.postgres, images.node]) {
-    if (!(await imageExists(resolver.docker, reference))) return false
+    if (!(await imageExists(resolver.engine, reference))) return false
   }
   return true
 }
 
 async function pullAll(images: StackImages, resolver: ImageResolver): Promise<boolean> {
   for (const reference of [images.postgres, images.node]) {
-    if (!(await imageExists(resolver.docker, reference)) && !(await resolver.pull(reference))) return false
+    if (!(await imageExists(resolver.engine, reference)) && !(await resolver.pull(reference))) return false
   }
   return true
 }
@@ -102,4 +100,8 @@ async function ensurePresent(images: StackImages, resolver: ImageResolver): Prom
       'use --image-source local (images built from Debian packages) or --image-source auto',
     )
   }
+}
+
+export async function imageExists(engine: Engine, reference: string): Promise<boolean> {
+  return (await engine.images.inspect(reference)) !== undefined
 }

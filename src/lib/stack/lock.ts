@@ -12,7 +12,7 @@ import {homedir, hostname} from 'node:os'
 import path from 'node:path'
 
 import {stackDirNotWritable} from '../compose/stack-files.js'
-import {engineEndpoint} from '../engine/docker.js'
+import {engineEndpoint} from '../engine/endpoint.js'
 import {StackctlError} from '../errors.js'
 import {ensureRealDirectory, lstatOptional, sha256} from '../files.js'
 

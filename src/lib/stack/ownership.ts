@@ -4,8 +4,6 @@
  * a project of the same name made by hand, by another tool or from another stack directory is never taken
  * over, stopped or deleted unless the user adopts it explicitly (--adopt).
  */
-import type Docker from 'dockerode'
-
 import type {Adopted} from '../compose/stack-files.js'
 import {LABELS} from '../config/labels.js'
 import {volumeName} from '../config/stack-config.js'
@@ -80,27 +78,12 @@ export function judgeOwnership(
 
 export async function inspectOwnership(ctx: StackContext): Promise<OwnershipReport> {
   const {project} = ctx.config
-  const listed = await ctx.docker.listContainers({
-    all: true,
-    filters: {label: [`com.docker.compose.project=${project}`]},
-  })
-  const containers = listed.map((c) => ({
-    id: c.Id,
-    name: (c.Names[0] ?? c.Id).replace(/^\//, ''),
-    labels: c.Labels ?? {},
-  }))
-  const volume = await volumeLabels(ctx.docker, volumeName(project))
+  const listed = await ctx.engine.containers.list({project})
+  const containers = listed.map((c) => ({id: c.id, name: c.name, labels: c.labels}))
+  const name = volumeName(project)
+  const info = await ctx.engine.volumes.inspect(name)
+  const volume = info && {name, labels: info.labels}
   return {...judgeOwnership(ctx.state?.stackId, containers, volume, ctx.state?.adopted), found: containers}
-}
-
-async function volumeLabels(docker: Docker, name: string): Promise<LabelledThing | undefined> {
-  try {
-    const info = await docker.getVolume(name).inspect()
-    return {name, labels: info.Labels ?? {}}
-  } catch (error) {
-    if ((error as {statusCode?: number}).statusCode === 404) return undefined
-    throw error
-  }
 }
 
 export class ForeignStack extends StackctlError {

@@ -7,7 +7,8 @@
 import {createHash, createHmac, pbkdf2Sync, timingSafeEqual} from 'node:crypto'
 
 import {DB_USER} from '../config/stack-config.js'
-import {execInContainer, projectContainers} from '../engine/containers.js'
+import {psqlArgs} from '../db/psql.js'
+import {runningService} from '../engine/services.js'
 import type {StackContext} from './context.js'
 
 export type PasswordCheck = 'match' | 'mismatch' | 'unknown'
@@ -45,23 +46,12 @@ export function passwordMatchesVerifier(verifier: string, user: string, password
 
 /** 'unknown' when the db is not running or the verifier cannot be read; never throws for that. */
 export async function checkPasswordAgainstServer(ctx: StackContext, fileContent: string): Promise<PasswordCheck> {
-  const db = (await projectContainers(ctx.docker, ctx.config.project)).find(
-    (c) => c.service === 'db' && c.state === 'running',
-  )
+  const db = await runningService(ctx.engine, ctx.config.project, 'db')
   if (!db) return 'unknown'
-  const result = await execInContainer(ctx.docker, db.id, [
-    'psql',
-    '-X',
-    '-q',
-    '-t',
-    '-A',
-    '-U',
-    DB_USER,
-    '-d',
-    'postgres',
-    '-c',
-    `SELECT rolpassword FROM pg_authid WHERE rolname = '${DB_USER}'`,
-  ])
+  const result = await ctx.engine.containers.exec(
+    db.id,
+    psqlArgs('postgres', `SELECT rolpassword FROM pg_authid WHERE rolname = '${DB_USER}'`),
+  )
   if (result.exitCode !== 0 || !result.stdout.trim()) return 'unknown'
   const matches = passwordMatchesVerifier(result.stdout, DB_USER, passwordFromFile(fileContent))
   return matches === undefined ? 'unknown' : matches ? 'match' : 'mismatch'

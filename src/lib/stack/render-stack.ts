@@ -134,7 +134,7 @@ export async function recordVerifiedPassword(ctx: StackContext, sha: string): Pr
 async function guardPassword(ctx: StackContext, identity: {uid: number; gid: number}) {
   const {paths, config} = ctx
   const volume = volumeName(config.project)
-  const hasVolume = await volumeExists(ctx.docker, config.project)
+  const hasVolume = await volumeExists(ctx.engine, config.project)
   await ensureChildDirectory(paths.secretsDir, 0o700) // never read or write through a linked secrets/
   const current = await readOptional(paths.passwordFile)
   if (current === undefined && hasVolume) {

@@ -1,6 +1,5 @@
 import {appUrl, volumeName} from '../config/stack-config.js'
-import {projectContainers} from '../engine/containers.js'
-import {assertEngineReachable} from '../engine/docker.js'
+import {serviceMode} from '../engine/services.js'
 import {readOptional} from '../files.js'
 import type {StackContext} from './context.js'
 import {exposureWarnings} from './exposure.js'
@@ -20,11 +19,11 @@ export interface StackStatus {
 export const SERVICES = ['db', 'app'] as const
 
 export async function stackStatus(ctx: StackContext): Promise<StackStatus> {
-  await assertEngineReachable(ctx.docker)
+  await ctx.engine.ping()
   const {project} = ctx.config
   // Another stack's containers under this project name are not this stack's status.
   const claim = await claimStack(ctx)
-  const containers = await projectContainers(ctx.docker, project)
+  const containers = await ctx.engine.containers.list({project})
   const services = SERVICES.map((name) => {
     const container = containers.find((c) => c.service === name)
     return {name, state: container?.state ?? 'absent', health: container?.health ?? 'none'}
@@ -33,7 +32,7 @@ export async function stackStatus(ctx: StackContext): Promise<StackStatus> {
   return {
     project,
     url: appUrl(ctx.config),
-    mode: app ? (app.mode === 'dev' ? 'dev' : 'normal') : null,
+    mode: app ? (serviceMode(app) === 'dev' ? 'dev' : 'normal') : null,
     services,
     volume: {name: volumeName(project), exists: claim.report.volume !== 'none'},
     warnings: await stackExposure(ctx),

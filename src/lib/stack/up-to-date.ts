@@ -6,12 +6,10 @@
  * 0.1 s. Anything short of a complete match (a missing, stopped, unhealthy or extra container, another hash,
  * an image rebuilt under the same tag, an override file, a Compose without --hash) leaves it to Compose.
  */
-import type Docker from 'dockerode'
 import {parse} from 'yaml'
 
 import {ProcessFailed} from '../errors.js'
-import {healthFromStatus} from '../engine/containers.js'
-import {inspectImage} from '../engine/docker.js'
+import type {ContainerSummary} from '../engine/engine.js'
 import type {StackContext} from './context.js'
 
 export interface ExpectedService {
@@ -43,22 +41,19 @@ export function isUpToDate(expected: ReadonlyMap<string, ExpectedService>, conta
   })
 }
 
-function containerState(c: Docker.ContainerInfo): ContainerState {
+function containerState(c: ContainerSummary): ContainerState {
   return {
-    service: c.Labels['com.docker.compose.service'] ?? '',
-    configHash: c.Labels['com.docker.compose.config-hash'],
-    imageId: c.ImageID,
-    state: c.State,
-    health: c.State === 'running' ? healthFromStatus(c.Status) : 'none',
+    service: c.service,
+    configHash: c.labels['com.docker.compose.config-hash'],
+    imageId: c.imageId,
+    state: c.state,
+    health: c.health,
   }
 }
 
 export async function stackUpToDate(ctx: StackContext, composeText: string): Promise<boolean> {
   if ((ctx.compose.target.overrideFiles ?? []).length > 0) return false
-  const listed = await ctx.docker.listContainers({
-    all: true,
-    filters: {label: [`com.docker.compose.project=${ctx.config.project}`]},
-  })
+  const listed = await ctx.engine.containers.list({project: ctx.config.project})
   const containers = listed.map(containerState)
   // A stack that is down or still starting needs Compose anyway: no need to ask for hashes.
   if (containers.length === 0 || !containers.every(isReady)) return false
@@ -73,7 +68,7 @@ export async function stackUpToDate(ctx: StackContext, composeText: string): Pro
   const expected = new Map<string, ExpectedService>()
   for (const [service, configHash] of hashes) {
     const reference = services[service]?.image
-    const image = reference === undefined ? undefined : await inspectImage(ctx.docker, reference)
+    const image = reference === undefined ? undefined : await ctx.engine.images.inspect(reference)
     expected.set(service, {configHash, imageId: image?.id})
   }
   return isUpToDate(expected, containers)

@@ -3,11 +3,9 @@
  * On a running, healthy, unchanged stack Compose would do nothing, so it is not even asked (up-to-date.ts).
  * When a service does not become healthy the containers are left for inspection; the volume is never touched.
  */
-import {createServer} from 'node:net'
-
 import {volumeName} from '../config/stack-config.js'
-import {containerPublishing, lastHealthOutput, logTail, projectContainers} from '../engine/containers.js'
-import {assertEngineReachable} from '../engine/docker.js'
+import {canBind} from '../net/ports.js'
+import {runningService} from '../engine/services.js'
 import {EnvironmentError, Interrupted, ProcessFailed, StackctlError} from '../errors.js'
 import {assertComposeV2} from '../compose/compose-client.js'
 import {readOptional, sha256} from '../files.js'
@@ -37,7 +35,7 @@ export interface UpResult extends StackStatus {
 
 export async function upStack(ctx: StackContext, resolver: ImageResolver, options: UpOptions = {}): Promise<UpResult> {
   const started = Date.now()
-  await assertEngineReachable(ctx.docker)
+  await ctx.engine.ping()
   await assertComposeV2()
   await assertPortFree(ctx)
   if (!(await dbRunning(ctx))) await assertVolumeMatchesPgMajor(ctx)
@@ -94,11 +92,11 @@ async function provePassword(ctx: StackContext, signal: AbortSignal | undefined)
 async function assertPortFree(ctx: StackContext): Promise<void> {
   const {host, port, project} = ctx.config
   if (await canBind(host, port)) return
-  const ours = (await projectContainers(ctx.docker, project)).some((c) =>
+  const ours = (await ctx.engine.containers.list({project})).some((c) =>
     c.ports.some((p) => p.hostPort === port && c.service === 'app'),
   )
   if (ours) return
-  const holder = await containerPublishing(ctx.docker, port)
+  const [holder] = (await ctx.engine.containers.list({publishes: port, runningOnly: true})).map((c) => c.name)
   throw new EnvironmentError(
     `port ${port} on ${host} is already in use${holder ? ` by container ${holder}` : ''}`,
     `choose another with --port or STACKCTL_PORT${holder ? `, or stop ${holder}` : ''}`,
@@ -107,25 +105,15 @@ async function assertPortFree(ctx: StackContext): Promise<void> {
 
 /** A running db of this stack was started on this volume already, so its layout needs no second look. */
 async function dbRunning(ctx: StackContext): Promise<boolean> {
-  return (await projectContainers(ctx.docker, ctx.config.project)).some(
-    (c) => c.service === 'db' && c.state === 'running',
-  )
-}
-
-export function canBind(host: string, port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const server = createServer()
-    server.once('error', () => resolve(false))
-    server.listen({host, port, exclusive: true}, () => server.close(() => resolve(true)))
-  })
+  return (await runningService(ctx.engine, ctx.config.project, 'db')) !== undefined
 }
 
 async function explainUnhealthy(ctx: StackContext, error: ProcessFailed): Promise<StackctlError> {
-  const containers = await projectContainers(ctx.docker, ctx.config.project)
+  const containers = await ctx.engine.containers.list({project: ctx.config.project})
   const bad = containers.find((c) => c.state !== 'running' || c.health === 'unhealthy' || c.health === 'starting')
   if (!bad) return error
-  const health = await lastHealthOutput(ctx.docker, bad.id)
-  const logs = await logTail(ctx.docker, bad.id, 20)
+  const health = (await ctx.engine.containers.inspect(bad.id))?.health?.lastOutput
+  const logs = await ctx.engine.containers.logTail(bad.id, 20)
   const details = [
     `service '${bad.service}' did not become healthy within ${ctx.config.timeoutSeconds}s (state: ${bad.state}, health: ${bad.health})`,
     health ? `last health check: ${health}` : undefined,

@@ -1,13 +1,6 @@
-import type Docker from 'dockerode'
-
 import {volumeName} from '../config/stack-config.js'
+import type {Engine} from '../engine/engine.js'
 
-export async function volumeExists(docker: Docker, project: string): Promise<boolean> {
-  try {
-    await docker.getVolume(volumeName(project)).inspect()
-    return true
-  } catch (error) {
-    if ((error as {statusCode?: number}).statusCode === 404) return false
-    throw error
-  }
+export async function volumeExists(engine: Engine, project: string): Promise<boolean> {
+  return (await engine.volumes.inspect(volumeName(project))) !== undefined
 }

@@ -10,13 +10,11 @@ import {Transform} from 'node:stream'
 import {pipeline} from 'node:stream/promises'
 
 import {DB_NAME, DB_USER, volumeName} from '../config/stack-config.js'
-import {assertEngineReachable} from '../engine/docker.js'
 import {ProcessFailed, UsageError} from '../errors.js'
 import {writeFileAtomic} from '../compose/stack-files.js'
 import type {StackContext} from '../stack/context.js'
 import {countVisits} from '../stack/down.js'
-import {execStream} from './container-io.js'
-import {Psql, runningDb} from './database.js'
+import {Psql, runningDb, serverVersion} from './database.js'
 import {type BackupRecord, defaultBackupFile, formatBytes, sidecarPath} from './format.js'
 
 export interface BackupOptions {
@@ -34,10 +32,10 @@ export interface BackupResult extends BackupRecord {
 
 export async function backupVolume(ctx: StackContext, options: BackupOptions = {}): Promise<BackupResult> {
   const started = Date.now()
-  await assertEngineReachable(ctx.docker)
+  await ctx.engine.ping()
   const {project} = ctx.config
   const db = await runningDb(ctx, 'back up')
-  const server = await new Psql(ctx, db.id).server(DB_NAME)
+  const server = await serverVersion(new Psql(ctx.engine, db.id), DB_NAME)
   const createdAt = options.now ?? new Date()
   const file = path.resolve(options.file ?? defaultBackupFile(ctx.paths.dir, project, server.major, createdAt))
   if (existsSync(file)) {
@@ -51,12 +49,14 @@ export async function backupVolume(ctx: StackContext, options: BackupOptions = {
   const meter = new ByteMeter((bytes) => ctx.progress(`backup: ${formatBytes(bytes)} written`))
   try {
     const writing = pipeline(meter, createWriteStream(partial, {flags: 'wx', mode: 0o600}))
-    const dumping = execStream(ctx.docker, db.id, ['pg_dump', '-Fc', '-U', DB_USER, '-d', DB_NAME], {
-      stdout: meter,
-    }).catch((error: Error) => {
-      meter.destroy(error)
-      throw error
-    })
+    const dumping = ctx.engine.containers
+      .exec(db.id, ['pg_dump', '-Fc', '-U', DB_USER, '-d', DB_NAME], {
+        stdout: meter,
+      })
+      .catch((error: Error) => {
+        meter.destroy(error)
+        throw error
+      })
     const [dump] = await Promise.all([dumping, writing])
     if (dump.exitCode !== 0) throw new ProcessFailed('pg_dump', dump.exitCode, dump.stderr)
     await rename(partial, file)

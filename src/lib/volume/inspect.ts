@@ -4,22 +4,12 @@
  */
 import {readFile, stat} from 'node:fs/promises'
 
-import type Docker from 'dockerode'
-
 import {volumeName} from '../config/stack-config.js'
-import {assertEngineReachable, engineEndpoint, imageExists} from '../engine/docker.js'
+import type {VolumeInfo} from '../engine/engine.js'
 import {StackctlError} from '../errors.js'
 import type {StackContext} from '../stack/context.js'
-import {localImages, registryImages} from '../stack/images.js'
-import {runOneShot} from './container-io.js'
-import {
-  dfIsSummaryOnly,
-  isCompatible,
-  parsePgVersionListing,
-  pgVersionCandidates,
-  type PgVersionFound,
-  volumeSizeFromDf,
-} from './format.js'
+import {imageExists, localImages, registryImages} from '../stack/images.js'
+import {isCompatible, parsePgVersionListing, pgVersionCandidates, type PgVersionFound} from './format.js'
 
 export interface VolumeUser {
   name: string
@@ -47,61 +37,28 @@ export interface VolumeInspection {
 }
 
 export async function inspectVolume(ctx: StackContext): Promise<VolumeInspection> {
-  await assertEngineReachable(ctx.docker)
+  await ctx.engine.ping()
   const {project, pgMajor} = ctx.config
   const name = volumeName(project)
-  const info = await inspectOrExplain(ctx.docker, name)
-  const users = await ctx.docker.listContainers({all: true, filters: {volume: [name]}})
-  const pg = await readPgVersion(ctx, info, [...new Set(users.map((u) => u.Image))])
+  const info = await ctx.engine.volumes.inspect(name)
+  if (!info) throw new StackctlError('the stack has no data volume yet; run stackctl up', {exitCode: 1})
+  const users = await ctx.engine.containers.list({volume: name})
+  const pg = await readPgVersion(ctx, info, [...new Set(users.map((u) => u.image))])
   return {
     name,
-    driver: info.Driver,
-    mountpoint: info.Mountpoint,
-    scope: info.Scope,
-    createdAt: (info as {CreatedAt?: string}).CreatedAt ?? null,
-    labels: info.Labels ?? {},
-    options: info.Options ?? {},
-    sizeBytes: await volumeSize(ctx.docker, name),
-    usedBy: users
-      .map((u) => ({name: (u.Names[0] ?? u.Id).replace(/^\//, ''), state: u.State}))
-      .sort((a, b) => a.name.localeCompare(b.name)),
-    usedByDb: users.some(
-      (u) => u.Labels['com.docker.compose.project'] === project && u.Labels['com.docker.compose.service'] === 'db',
-    ),
+    driver: info.driver,
+    mountpoint: info.mountpoint,
+    scope: info.scope,
+    createdAt: info.createdAt,
+    labels: info.labels,
+    options: info.options,
+    sizeBytes: await ctx.engine.volumes.sizeBytes(name),
+    usedBy: users.map((u) => ({name: u.name, state: u.state})).sort((a, b) => a.name.localeCompare(b.name)),
+    usedByDb: users.some((u) => u.project === project && u.service === 'db'),
     pgVersion: pg.known ? (pg.found?.major ?? null) : null,
     configuredPgVersion: pgMajor,
     compatible: pg.known ? isCompatible(pg.found, pgMajor) : null,
   }
-}
-
-async function inspectOrExplain(docker: Docker, name: string): Promise<Docker.VolumeInspectInfo> {
-  try {
-    return await docker.getVolume(name).inspect()
-  } catch (error) {
-    if ((error as {statusCode?: number}).statusCode !== 404) throw error
-    throw new StackctlError('the stack has no data volume yet; run stackctl up', {exitCode: 1})
-  }
-}
-
-async function volumeSize(docker: Docker, name: string): Promise<number> {
-  let df: unknown = await docker.df()
-  if (dfIsSummaryOnly(df)) df = await verboseDf(docker)
-  return volumeSizeFromDf(df, name) ?? -1
-}
-
-/** Engines from API 1.52 list volumes in the disk-usage report only when asked for the verbose form. */
-function verboseDf(docker: Docker): Promise<unknown> {
-  return new Promise((resolve, reject) => {
-    docker.modem.dial(
-      {
-        path: '/system/df?',
-        method: 'GET',
-        options: {verbose: 'true', type: 'volume'},
-        statusCodes: {200: true, 500: 'server error'},
-      },
-      (error: Error | null, data: unknown) => (error ? reject(error) : resolve(data)),
-    )
-  })
 }
 
 export interface PgVersionRead {
@@ -115,20 +72,16 @@ const MOUNT = '/stackctl-volume'
  * Reads PG_VERSION in a throwaway container that mounts the volume read-only (any image the stack would use
  * has grep), or from the host's mountpoint when the engine is local and the path is readable.
  */
-async function readPgVersion(
-  ctx: StackContext,
-  info: Docker.VolumeInspectInfo,
-  userImages: string[],
-): Promise<PgVersionRead> {
+async function readPgVersion(ctx: StackContext, info: VolumeInfo, userImages: string[]): Promise<PgVersionRead> {
   const {pgMajor} = ctx.config
   for (const image of [...dbImageCandidates(ctx), ...userImages]) {
-    if (!(await imageExists(ctx.docker, image))) continue
+    if (!(await imageExists(ctx.engine, image))) continue
     try {
-      const result = await runOneShot(ctx.docker, {
+      const result = await ctx.engine.containers.runOneShot({
         image,
         entrypoint: ['grep'],
         cmd: ['-s', '-H', '', ...pgVersionCandidates(MOUNT, pgMajor)],
-        readOnlyVolumes: {[info.Name]: MOUNT},
+        readOnlyVolumes: {[info.name]: MOUNT},
       })
       // grep: 0 = found, 1 = empty marker, 2 = some candidate missing; anything else means it did not run.
       if ([0, 1, 2].includes(result.exitCode) || result.stdout) {
@@ -138,12 +91,16 @@ async function readPgVersion(
       // This image cannot run the reader; try the next one, then the host path.
     }
   }
-  return readPgVersionFromHost(info.Mountpoint, pgMajor)
+  return readPgVersionFromHost(ctx.engine.endpoint, info.mountpoint, pgMajor)
 }
 
 /** The host-side reader, used when no image can run the container reader. */
-export async function readPgVersionFromHost(mountpoint: string, pgMajor: number): Promise<PgVersionRead> {
-  if (!engineEndpoint().startsWith('unix://') || !mountpoint) return {known: false}
+export async function readPgVersionFromHost(
+  endpoint: string,
+  mountpoint: string,
+  pgMajor: number,
+): Promise<PgVersionRead> {
+  if (!endpoint.startsWith('unix://') || !mountpoint) return {known: false}
   if (!(await stat(mountpoint).catch(() => undefined))?.isDirectory()) return {known: false}
   const lines: string[] = []
   for (const file of pgVersionCandidates(mountpoint, pgMajor)) {
@@ -178,13 +135,8 @@ function dbImageCandidates(ctx: StackContext): string[] {
  * read. Tries the host path first (no container needed when the engine is local and the path readable).
  */
 export async function storedPgVersion(ctx: StackContext): Promise<PgVersionRead | undefined> {
-  let info: Docker.VolumeInspectInfo
-  try {
-    info = await ctx.docker.getVolume(volumeName(ctx.config.project)).inspect()
-  } catch (error) {
-    if ((error as {statusCode?: number}).statusCode === 404) return undefined
-    throw error
-  }
-  const fromHost = await readPgVersionFromHost(info.Mountpoint, ctx.config.pgMajor)
+  const info = await ctx.engine.volumes.inspect(volumeName(ctx.config.project))
+  if (!info) return undefined
+  const fromHost = await readPgVersionFromHost(ctx.engine.endpoint, info.mountpoint, ctx.config.pgMajor)
   return fromHost.known ? fromHost : readPgVersion(ctx, info, [])
 }

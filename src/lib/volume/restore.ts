@@ -11,13 +11,11 @@ import {pipeline} from 'node:stream/promises'
 
 import {DB_NAME, DB_USER, volumeName} from '../config/stack-config.js'
 import {readOptional} from '../compose/stack-files.js'
-import {assertEngineReachable} from '../engine/docker.js'
 import {lastLines, StackctlError, UsageError} from '../errors.js'
 import type {StackContext} from '../stack/context.js'
 import {countVisits} from '../stack/down.js'
 import {ByteMeter} from './backup.js'
-import {execStream} from './container-io.js'
-import {Psql, runningDb} from './database.js'
+import {Psql, runningDb, serverVersion} from './database.js'
 import {
   type BackupRecord,
   formatBytes,
@@ -60,9 +58,9 @@ export async function restoreVolume(ctx: StackContext, options: RestoreOptions):
   const started = Date.now()
   const file = path.resolve(options.file)
   const size = await fileSize(file)
-  await assertEngineReachable(ctx.docker)
+  await ctx.engine.ping()
   const db = await runningDb(ctx, 'restore')
-  const psql = new Psql(ctx, db.id)
+  const psql = new Psql(ctx.engine, db.id)
   const volume = volumeName(ctx.config.project)
 
   const record = await readRecord(file)
@@ -74,7 +72,7 @@ export async function restoreVolume(ctx: StackContext, options: RestoreOptions):
     createdAt: record?.createdAt ?? null,
     source: record ? ('record' as const) : ('header' as const),
   }
-  const server = await psql.server(DB_NAME)
+  const server = await serverVersion(psql, DB_NAME)
   if (backup.pgMajor !== server.major && !options.force) {
     throw new StackctlError(
       `${file} is a backup of PostgreSQL ${backup.pgMajor ?? '(unknown version)'}; the stack runs PostgreSQL ${server.major}`,
@@ -95,18 +93,18 @@ export async function restoreVolume(ctx: StackContext, options: RestoreOptions):
   const previous = stepDatabaseName(DB_NAME, 'old', now, suffix)
   const dropForce = server.major >= 13 ? ' WITH (FORCE)' : ''
 
-  await psql.query('postgres', `CREATE DATABASE ${fresh}`)
+  await psql.query(`CREATE DATABASE ${fresh}`, 'postgres')
   let visits: number
   try {
     await restoreInto(ctx, db.id, file, fresh)
     visits = await verify(psql, fresh)
     await swap(psql, fresh, previous)
   } catch (error) {
-    await psql.query('postgres', `DROP DATABASE IF EXISTS ${fresh}${dropForce}`).catch(() => {})
+    await psql.query(`DROP DATABASE IF EXISTS ${fresh}${dropForce}`, 'postgres').catch(() => {})
     throw error
   }
   const dropped = await psql
-    .query('postgres', `DROP DATABASE IF EXISTS ${previous}${dropForce}`)
+    .query(`DROP DATABASE IF EXISTS ${previous}${dropForce}`, 'postgres')
     .then(() => true)
     .catch(() => false)
   if (!dropped) ctx.progress(`restore: the replaced data is kept as database ${previous}; drop it when done`)
@@ -154,7 +152,9 @@ async function assertMatchesRecord(file: string, size: number, record: BackupRec
 
 /** `pg_restore --list` reads the archive's header and table of contents: a quick check of the file. */
 async function listArchive(ctx: StackContext, containerId: string, file: string): Promise<string> {
-  const result = await execStream(ctx.docker, containerId, ['pg_restore', '--list'], {stdin: createReadStream(file)})
+  const result = await ctx.engine.containers.exec(containerId, ['pg_restore', '--list'], {
+    stdin: createReadStream(file),
+  })
   if (result.exitCode !== 0) {
     throw new StackctlError(
       `${file} is not a readable pg_dump archive (truncated or corrupted): ${lastLines(result.stderr.trim(), 3)}`,
@@ -190,8 +190,7 @@ async function restoreInto(ctx: StackContext, containerId: string, file: string,
   const input = createReadStream(file)
   input.once('error', (error) => meter.destroy(error))
   const source = input.pipe(meter)
-  const result = await execStream(
-    ctx.docker,
+  const result = await ctx.engine.containers.exec(
     containerId,
     ['pg_restore', '--no-owner', '--exit-on-error', '-U', DB_USER, '-d', database],
     {stdin: source},
@@ -207,8 +206,8 @@ async function restoreInto(ctx: StackContext, containerId: string, file: string,
 async function verify(psql: Psql, database: string): Promise<number> {
   const count = Number(
     await psql.query(
-      database,
       "SELECT CASE WHEN to_regclass('public.visits') IS NULL THEN -1 ELSE (SELECT count(*) FROM visits) END",
+      database,
     ),
   )
   if (!Number.isInteger(count) || count < 0) {
@@ -226,7 +225,6 @@ async function verify(psql: Psql, database: string): Promise<number> {
  */
 async function swap(psql: Psql, fresh: string, previous: string): Promise<void> {
   await psql.query(
-    'postgres',
     `DO $swap$
 DECLARE attempt int := 0;
 BEGIN
@@ -244,5 +242,6 @@ BEGIN
   ALTER DATABASE ${fresh} RENAME TO ${DB_NAME};
 END
 $swap$`,
+    'postgres',
   )
 }

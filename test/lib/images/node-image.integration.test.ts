@@ -7,7 +7,7 @@ import {expect} from 'chai'
 
 import type Docker from 'dockerode'
 
-import {demuxBuffer} from '../../../src/lib/engine/containers.js'
+import {demuxBuffer} from '../../../src/lib/engine/frames.js'
 import {Cleanup, docker, uniqueName} from '../../helpers/docker.js'
 import {BUILD_TIMEOUT_MS, ensureImage} from './ensure-images.js'
 

@@ -11,9 +11,8 @@ import {setTimeout as sleep} from 'node:timers/promises'
 
 import pg from 'pg'
 
-import {execInContainer, logTail} from '../../../src/lib/engine/containers.js'
 import {freePort} from '../../helpers/cli.js'
-import {Cleanup, docker, uniqueName} from '../../helpers/docker.js'
+import {Cleanup, docker, engine, uniqueName} from '../../helpers/docker.js'
 import {BUILD_TIMEOUT_MS, ensureImage} from './ensure-images.js'
 
 const IMAGE = 'stackctl/postgres:17'
@@ -50,7 +49,7 @@ async function scalar(port: number, sql: string): Promise<unknown> {
 }
 
 async function exec(name: string, cmd: string[]): Promise<string> {
-  const result = await execInContainer(docker, name, cmd)
+  const result = await engine.containers.exec(name, cmd)
   expect(result.exitCode, result.stderr).to.equal(0)
   return result.stdout.trim()
 }
@@ -106,7 +105,7 @@ describe('stackctl/postgres:17 image (integration)', function () {
       } catch (error) {
         const state = (await docker.getContainer(started.name).inspect()).State
         if (!state.Running || Date.now() > deadline) {
-          const logs = await logTail(docker, started.name, 30)
+          const logs = await engine.containers.logTail(started.name, 30)
           throw new Error(`${started.name} did not become ready (${(error as Error).message}):\n${logs}`)
         }
         await sleep(250)
@@ -145,7 +144,7 @@ describe('stackctl/postgres:17 image (integration)', function () {
     it('keeps durable defaults and answers the TCP health check', async () => {
       expect(await scalar(first.port, 'SHOW fsync')).to.equal('on')
       expect(await scalar(first.port, 'SHOW password_encryption')).to.equal('scram-sha-256')
-      const ready = await execInContainer(docker, first.name, ['pg_isready', '-h', '127.0.0.1', '-U', 'postgres'])
+      const ready = await engine.containers.exec(first.name, ['pg_isready', '-h', '127.0.0.1', '-U', 'postgres'])
       expect(ready.exitCode, ready.stdout).to.equal(0)
     })
 
@@ -158,7 +157,7 @@ describe('stackctl/postgres:17 image (integration)', function () {
       await docker.getContainer(first.name).stop({t: 30})
       const stopped = (await docker.getContainer(first.name).inspect()).State
       expect(stopped.ExitCode).to.equal(0)
-      expect(await logTail(docker, first.name, 5)).to.include('database system is shut down')
+      expect(await engine.containers.logTail(first.name, 5)).to.include('database system is shut down')
       await docker.getContainer(first.name).remove({v: true})
 
       // A leading flag means `postgres <flags>`, as with the official image.
@@ -167,7 +166,7 @@ describe('stackctl/postgres:17 image (integration)', function () {
         'one,two,three',
       )
       expect(await scalar(second.port, 'SHOW work_mem')).to.equal('8MB')
-      expect(await logTail(docker, second.name, 50)).to.include('skipping initialisation')
+      expect(await engine.containers.logTail(second.name, 50)).to.include('skipping initialisation')
     })
 
     it('without the volume a new container starts empty (negative control), and takes `postgres -c` flags', async () => {
@@ -181,7 +180,7 @@ describe('stackctl/postgres:17 image (integration)', function () {
     const {name} = await create({env: [`POSTGRES_DB=${DATABASE}`]})
     const exit = (await docker.getContainer(name).wait()) as {StatusCode: number}
     expect(exit.StatusCode).to.equal(1)
-    const logs = await logTail(docker, name, 5)
+    const logs = await engine.containers.logTail(name, 5)
     expect(logs).to.match(/error: .*no superuser password is set: set POSTGRES_PASSWORD or\s+POSTGRES_PASSWORD_FILE/)
   })
 })

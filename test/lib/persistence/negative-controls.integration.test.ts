@@ -9,14 +9,13 @@ import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
 
-import {projectContainers} from '../../../src/lib/engine/containers.js'
 import type {PersistenceResult} from '../../../src/lib/persistence/result.js'
 import {verifyPersistence} from '../../../src/lib/persistence/verify.js'
 import {loadStack, type StackContext} from '../../../src/lib/stack/context.js'
 import {offlineResolver} from '../../../src/lib/stack/image-resolver.js'
 import {upStack} from '../../../src/lib/stack/up.js'
 import {freePort} from '../../helpers/cli.js'
-import {docker, removeComposeProject, uniqueName} from '../../helpers/docker.js'
+import {docker, engine, removeComposeProject, uniqueName} from '../../helpers/docker.js'
 
 const DATA = '/var/lib/postgresql/data'
 
@@ -26,7 +25,7 @@ describe('verify-persistence negative controls (integration)', function () {
   const named = `${project}_postgres_data`
   const dir = mkdtempSync(path.join(tmpdir(), 'stackctl-persist-neg-'))
   const overrideFile = path.join(dir, 'docker-compose.override.yml')
-  const resolver = offlineResolver(docker)
+  const resolver = offlineResolver(engine)
   const mountedVolumes = new Set<string>()
   let port: number
   let ctx: StackContext
@@ -49,7 +48,7 @@ describe('verify-persistence negative controls (integration)', function () {
 
   /** Remembers the volumes our containers mount: anonymous ones outlive `compose down`. */
   async function recordVolumes(): Promise<void> {
-    for (const container of await projectContainers(docker, project)) {
+    for (const container of await engine.containers.list({project})) {
       const info = await docker.getContainer(container.id).inspect()
       for (const mount of info.Mounts) if (mount.Type === 'volume' && mount.Name) mountedVolumes.add(mount.Name)
     }
@@ -57,13 +56,13 @@ describe('verify-persistence negative controls (integration)', function () {
 
   /** Takes the stack down, puts the override in place (or removes it) and starts the stack again. */
   async function startWith(override: string | undefined): Promise<void> {
-    if ((await projectContainers(docker, project)).length > 0) {
+    if ((await engine.containers.list({project})).length > 0) {
       await recordVolumes()
       await ctx.compose.down()
     }
     if (override === undefined) rmSync(overrideFile, {force: true})
     else writeFileSync(overrideFile, override)
-    ctx = await loadStack({dir, project, port, imageSource: 'local'}, {docker})
+    ctx = await loadStack({dir, project, port, imageSource: 'local'}, {engine})
     await upStack(ctx, resolver)
     await recordVolumes()
   }

@@ -1,10 +1,11 @@
 import {expect} from 'chai'
 
-import type {ServiceContainer} from '../../../src/lib/engine/containers.js'
+import type {ContainerSummary} from '../../../src/lib/engine/engine.js'
 import {teardownProblems, type TeardownEvidence} from '../../../src/lib/persistence/teardown.js'
 
-function container(id: string, service: string, state = 'running'): ServiceContainer {
-  return {id, name: `demo-${service}-1`, service, state, health: 'healthy', ports: []}
+function container(id: string, service: string, state = 'running'): ContainerSummary {
+  const name = `demo-${service}-1`
+  return {id, name, project: 'demo', service, state, health: 'healthy', labels: {}, image: 'x', imageId: 'x', ports: []}
 }
 
 const OLD = [container('app1', 'app'), container('db1', 'db')]

@@ -8,7 +8,6 @@ import {mkdtempSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
 
-import {projectContainers} from '../../../src/lib/engine/containers.js'
 import {formatDuration} from '../../../src/lib/persistence/report.js'
 import type {PersistenceResult} from '../../../src/lib/persistence/result.js'
 import {verifyPersistence, type VerifyOptions} from '../../../src/lib/persistence/verify.js'
@@ -17,18 +16,18 @@ import {offlineResolver} from '../../../src/lib/stack/image-resolver.js'
 import {isHealthy, stackStatus} from '../../../src/lib/stack/status.js'
 import {upStack} from '../../../src/lib/stack/up.js'
 import {freePort} from '../../helpers/cli.js'
-import {docker, removeComposeProject, uniqueName} from '../../helpers/docker.js'
+import {docker, engine, removeComposeProject, uniqueName} from '../../helpers/docker.js'
 
 describe('verify-persistence on a healthy stack (integration)', function () {
   this.timeout(600_000)
   const project = uniqueName('persist')
   const dir = mkdtempSync(path.join(tmpdir(), 'stackctl-persist-'))
-  const resolver = offlineResolver(docker)
+  const resolver = offlineResolver(engine)
   let ctx: StackContext
 
   before(async () => {
     const port = await freePort()
-    ctx = await loadStack({dir, project, port, imageSource: 'local'}, {docker})
+    ctx = await loadStack({dir, project, port, imageSource: 'local'}, {engine})
     await upStack(ctx, resolver)
   })
 
@@ -57,7 +56,7 @@ describe('verify-persistence on a healthy stack (integration)', function () {
   }
 
   async function containerIds(): Promise<string[]> {
-    return (await projectContainers(docker, project)).map((c) => c.id).sort()
+    return (await engine.containers.list({project})).map((c) => c.id).sort()
   }
 
   it('passes in down mode: 100 visits by 8 clients survive compose down, on new containers', async () => {
@@ -179,7 +178,7 @@ describe('verify-persistence on a healthy stack (integration)', function () {
     expectPassed(result)
     expect(result.phases.at(-1)?.name).to.equal('leave-as-found')
     expect(result.stack).to.deep.equal({foundRunning: false, leftRunning: false})
-    expect(await projectContainers(docker, project)).to.deep.equal([])
+    expect(await engine.containers.list({project})).to.deep.equal([])
     await docker.getVolume(`${project}_postgres_data`).inspect()
   })
 

@@ -7,6 +7,8 @@ import {readPgVersionFromHost} from '../../../src/lib/volume/inspect.js'
 import {stubPgVolume} from '../../commands/volume/stub-volume.js'
 import {Cleanup, docker, uniqueName} from '../../helpers/docker.js'
 
+const ENDPOINT = 'unix:///var/run/docker.sock'
+
 describe('readPgVersionFromHost (integration)', function () {
   this.timeout(120_000)
   const cleanup = new Cleanup()
@@ -23,18 +25,21 @@ describe('readPgVersionFromHost (integration)', function () {
   }
 
   it('reads the major and the layout from the volume’s mountpoint', async () => {
-    expect(await readPgVersionFromHost(await mountpoint({PG_VERSION: '15'}), 17)).to.deep.equal({
+    expect(await readPgVersionFromHost(ENDPOINT, await mountpoint({PG_VERSION: '15'}), 17)).to.deep.equal({
       known: true,
       found: {major: 15, dataDir: ''},
     })
-    expect(await readPgVersionFromHost(await mountpoint({'18/docker/PG_VERSION': '18'}), 17)).to.deep.equal({
+    expect(await readPgVersionFromHost(ENDPOINT, await mountpoint({'18/docker/PG_VERSION': '18'}), 17)).to.deep.equal({
       known: true,
       found: {major: 18, dataDir: '18/docker'},
     })
   })
 
   it('tells an empty volume from one it cannot see', async () => {
-    expect(await readPgVersionFromHost(await mountpoint({}), 17)).to.deep.equal({known: true, found: undefined})
-    expect(await readPgVersionFromHost('/nonexistent/volume/_data', 17)).to.deep.equal({known: false})
+    expect(await readPgVersionFromHost(ENDPOINT, await mountpoint({}), 17)).to.deep.equal({
+      known: true,
+      found: undefined,
+    })
+    expect(await readPgVersionFromHost(ENDPOINT, '/nonexistent/volume/_data', 17)).to.deep.equal({known: false})
   })
 })

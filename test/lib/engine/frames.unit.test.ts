@@ -3,7 +3,7 @@ import {Readable, Writable} from 'node:stream'
 import {pipeline} from 'node:stream/promises'
 
 import {ByteMeter} from '../../../src/lib/volume/backup.js'
-import {FrameDemuxer} from '../../../src/lib/volume/container-io.js'
+import {FrameDemuxer} from '../../../src/lib/engine/frames.js'
 
 function frame(type: number, payload: string): Buffer {
   const header = Buffer.alloc(8)

@@ -1,0 +1,411 @@
+/**
+ * The Engine over dockerode — the only module that imports it. The endpoint comes from DOCKER_HOST (and
+ * DOCKER_TLS_VERIFY / DOCKER_CERT_PATH) exactly as docker-modem reads it, for every caller: unix sockets,
+ * tcp:// with or without TLS, ssh://. No API version is pinned, so it negotiates down to old engines.
+ */
+import {PassThrough, type Readable, type Writable} from 'node:stream'
+import {pipeline} from 'node:stream/promises'
+
+import createDebug from 'debug'
+import Docker from 'dockerode'
+
+import {EngineUnreachable, Interrupted} from '../errors.js'
+import type {
+  ContainerClient,
+  ContainerDetails,
+  ContainerFilter,
+  ContainerSummary,
+  Engine,
+  ExecOptions,
+  ExecResult,
+  ImageClient,
+  NetworkClient,
+  OneShotOptions,
+  VolumeClient,
+  VolumeWatch,
+} from './engine.js'
+import {BoundedText, demuxBuffer, FrameDemuxer, healthFromStatus} from './frames.js'
+import {dfIsSummaryOnly, volumeSizeFromDf} from './disk-usage.js'
+import {engineEndpoint} from './endpoint.js'
+
+const debug = createDebug('stackctl:engine')
+
+/** stderr is for messages: keep its tail, bounded whatever a process prints. */
+const STDERR_LIMIT = 64 * 1024
+const DEFAULT_OUTPUT_LIMIT = 16 * 1024 * 1024
+const DOCKER_ENV = ['DOCKER_HOST', 'DOCKER_TLS_VERIFY', 'DOCKER_CERT_PATH'] as const
+
+/** The one place an engine client is made. */
+export function createEngine(env: NodeJS.ProcessEnv = process.env): Engine {
+  return new DockerodeEngine(createDockerode(env), engineEndpoint(env))
+}
+
+/** docker-modem reads the DOCKER_* variables of process.env when it is built: hand it `env`'s for that moment. */
+function createDockerode(env: NodeJS.ProcessEnv): Docker {
+  if (env === process.env) return new Docker()
+  const saved = DOCKER_ENV.map((name) => [name, process.env[name]] as const)
+  try {
+    for (const name of DOCKER_ENV) {
+      if (env[name] === undefined) delete process.env[name]
+      else process.env[name] = env[name]
+    }
+    return new Docker()
+  } finally {
+    for (const [name, value] of saved) {
+      if (value === undefined) delete process.env[name]
+      else process.env[name] = value
+    }
+  }
+}
+
+function statusCode(error: unknown): number | undefined {
+  return (error as {statusCode?: number}).statusCode
+}
+
+async function orUndefined<T>(work: Promise<T>): Promise<T | undefined> {
+  try {
+    return await work
+  } catch (error) {
+    if (statusCode(error) === 404) return undefined
+    throw error
+  }
+}
+
+class DockerodeEngine implements Engine {
+  readonly containers: ContainerClient
+  readonly volumes: VolumeClient
+  readonly images: ImageClient
+  readonly networks: NetworkClient
+
+  constructor(
+    private readonly docker: Docker,
+    readonly endpoint: string,
+  ) {
+    this.containers = new DockerodeContainers(docker)
+    this.volumes = new DockerodeVolumes(docker)
+    this.images = new DockerodeImages(docker)
+    this.networks = {
+      listByProject: async (project) =>
+        (await docker.listNetworks({filters: {label: [`com.docker.compose.project=${project}`]}})).map((n) => n.Name),
+    }
+  }
+
+  async ping(): Promise<void> {
+    try {
+      await this.docker.ping()
+    } catch (error) {
+      throw new EngineUnreachable(this.endpoint, error)
+    }
+  }
+
+  async describe() {
+    const [version, info] = await Promise.all([this.docker.version(), this.docker.info()])
+    return {
+      version: version.Version,
+      apiVersion: version.ApiVersion,
+      rootDir: (info as {DockerRootDir?: string}).DockerRootDir,
+    }
+  }
+}
+
+class DockerodeContainers implements ContainerClient {
+  constructor(private readonly docker: Docker) {}
+
+  async list(filter: ContainerFilter): Promise<ContainerSummary[]> {
+    const label = [
+      ...(filter.project ? [`com.docker.compose.project=${filter.project}`] : []),
+      ...(filter.service ? [`com.docker.compose.service=${filter.service}`] : []),
+    ]
+    const filters: Record<string, string[]> = {}
+    if (label.length > 0) filters.label = label
+    if (filter.publishes !== undefined) filters.publish = [String(filter.publishes)]
+    if (filter.volume) filters.volume = [filter.volume]
+    const list = await this.docker.listContainers({all: !filter.runningOnly, filters})
+    return list
+      .map((c) => ({
+        id: c.Id,
+        name: (c.Names[0] ?? c.Id).replace(/^\//, ''),
+        project: c.Labels?.['com.docker.compose.project'] ?? '',
+        service: c.Labels?.['com.docker.compose.service'] ?? '',
+        state: c.State,
+        health: c.State === 'running' ? healthFromStatus(c.Status) : ('none' as const),
+        labels: c.Labels ?? {},
+        image: c.Image,
+        imageId: c.ImageID,
+        ports: (c.Ports ?? []).map((p) => ({hostIp: p.IP, hostPort: p.PublicPort, containerPort: p.PrivatePort})),
+      }))
+      .sort((a, b) => a.service.localeCompare(b.service) || a.name.localeCompare(b.name))
+  }
+
+  async inspect(id: string): Promise<ContainerDetails | undefined> {
+    const info = await orUndefined(this.docker.getContainer(id).inspect())
+    if (!info) return undefined
+    const time = (text: string | undefined) => {
+      const ms = Date.parse(text ?? '')
+      return Number.isFinite(ms) && ms > 0 ? ms : undefined
+    }
+    const health = info.State.Health
+    return {
+      id: info.Id,
+      name: info.Name.replace(/^\//, ''),
+      running: info.State.Running,
+      exitCode: info.State.ExitCode,
+      finishedAtMs: time(info.State.FinishedAt),
+      startedAtMs: time(info.State.StartedAt),
+      error: info.State.Error ?? '',
+      health: health
+        ? {
+            status: health.Status === 'starting' ? 'starting' : (health.Status as 'healthy' | 'unhealthy'),
+            lastOutput: health.Log?.at(-1)?.Output?.trim(),
+          }
+        : undefined,
+      mounts: (info.Mounts ?? []).map((m) => ({
+        type: m.Type,
+        destination: m.Destination,
+        ...(m.Type === 'volume' && m.Name ? {name: m.Name} : m.Source ? {source: m.Source} : {}),
+      })),
+      tmpfs: Object.keys(info.HostConfig.Tmpfs ?? {}),
+      restartCount: info.RestartCount ?? 0,
+    }
+  }
+
+  async kill(id: string, signal: string): Promise<void> {
+    await this.docker.getContainer(id).kill({signal})
+  }
+
+  async logTail(id: string, lines: number): Promise<string> {
+    const buffer = (await this.docker.getContainer(id).logs({stdout: true, stderr: true, tail: lines})) as Buffer
+    return demuxBuffer(buffer)
+  }
+
+  async exec(id: string, cmd: string[], options: ExecOptions = {}): Promise<ExecResult> {
+    debug('exec %s', cmd[0])
+    const exec = await this.docker.getContainer(id).exec({
+      Cmd: cmd,
+      Env: options.env,
+      AttachStdin: Boolean(options.stdin),
+      AttachStdout: true,
+      AttachStderr: true,
+    })
+    const socket = (await exec.start({hijack: true, stdin: Boolean(options.stdin)})) as NodeJS.ReadWriteStream &
+      Writable &
+      Readable
+    const stderr = new BoundedText(STDERR_LIMIT)
+    const stdout = new BoundedText(options.maxOutputBytes ?? DEFAULT_OUTPUT_LIMIT, 'head')
+    const onAbort = () => socket.destroy()
+    options.signal?.addEventListener('abort', onAbort, {once: true})
+    try {
+      const feeding = options.stdin ? feed(options.stdin, socket) : Promise.resolve()
+      const sink = options.stdout ?? collectInto(stdout)
+      const reading = pipeline(socket, new FrameDemuxer((chunk) => stderr.add(chunk)), sink)
+      const [fed, read] = await Promise.allSettled([feeding, reading])
+      if (options.signal?.aborted) throw interruptedBy(options.signal)
+      const exitCode = await exitCodeOf(exec)
+      debug('exit %d %s', exitCode, cmd[0])
+      // The source failing (a file that cannot be read) is always a failure.
+      if (fed.status === 'rejected' && (fed.reason as FeedError).side === 'source') throw fed.reason.cause
+      // A process that exits 0 may stop reading early (pg_restore --list reads only the table of contents):
+      // its broken stdin is no failure. A broken stdout of a process that succeeded is.
+      if (exitCode === 0 && read.status === 'rejected') throw read.reason
+      return {exitCode, stdout: stdout.text(), stderr: stderr.text(), truncated: stdout.truncated || stderr.truncated}
+    } finally {
+      options.signal?.removeEventListener('abort', onAbort)
+    }
+  }
+
+  async runOneShot(options: OneShotOptions): Promise<ExecResult> {
+    const container = await this.docker.createContainer({
+      Image: options.image,
+      Entrypoint: options.entrypoint,
+      Cmd: options.cmd,
+      User: '0:0',
+      NetworkDisabled: true,
+      HostConfig: {
+        AutoRemove: true,
+        NetworkMode: 'none',
+        Mounts: Object.entries(options.readOnlyVolumes).map(([source, target]) => ({
+          Type: 'volume' as const,
+          Source: source,
+          Target: target,
+          ReadOnly: true,
+        })),
+      },
+    })
+    debug('one-shot %s %s', container.id.slice(0, 12), [...options.entrypoint, ...options.cmd].join(' '))
+    try {
+      const stream = (await container.attach({stream: true, stdout: true, stderr: true})) as NodeJS.ReadableStream
+      const stdout = new BoundedText(STDERR_LIMIT)
+      const stderr = new BoundedText(STDERR_LIMIT)
+      const reading = pipeline(stream, new FrameDemuxer((chunk) => stderr.add(chunk)), collectInto(stdout))
+      // Registered before the start so the end cannot be missed: resolves once the engine has removed it (so
+      // the volume is free again); a container already gone reads as an unknown exit code.
+      const waiting = (container.wait({condition: 'removed'}) as Promise<{StatusCode?: number}>).catch(() => ({
+        StatusCode: undefined,
+      }))
+      await container.start()
+      const [{StatusCode}] = await Promise.all([waiting, reading])
+      return {
+        exitCode: StatusCode ?? -1,
+        stdout: stdout.text(),
+        stderr: stderr.text(),
+        truncated: stdout.truncated || stderr.truncated,
+      }
+    } finally {
+      await removeAndWait(container)
+    }
+  }
+}
+
+function interruptedBy(signal: AbortSignal): Error {
+  return signal.reason instanceof Error ? signal.reason : new Interrupted('the process in the container was stopped')
+}
+
+/** Which side of a feed broke: reading the source, or writing into the process's stdin. */
+class FeedError extends Error {
+  constructor(
+    readonly side: 'source' | 'stdin',
+    override readonly cause: Error,
+  ) {
+    super(cause.message)
+  }
+}
+
+/** Pipes `source` into the exec's stdin and half-closes it at the end so the process sees EOF. */
+function feed(source: Readable, socket: Writable): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const fail = (side: 'source' | 'stdin') => (error: Error) => {
+      source.unpipe(socket)
+      source.destroy()
+      reject(new FeedError(side, error))
+    }
+    source.once('error', fail('source'))
+    socket.once('error', fail('stdin'))
+    source.once('end', () => {
+      socket.end()
+      resolve()
+    })
+    source.pipe(socket, {end: false})
+  })
+}
+
+/** The stream can close a moment before the engine records the exit: wait for it (never guess "1"). */
+async function exitCodeOf(exec: Docker.Exec): Promise<number> {
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const info = await exec.inspect()
+    if (!info.Running && info.ExitCode !== null && info.ExitCode !== undefined) return info.ExitCode
+    await new Promise((resolve) => setTimeout(resolve, Math.min(20 * (attempt + 1), 200)))
+  }
+  throw new Error('the engine did not report the exit code of a finished process within 15 s')
+}
+
+function collectInto(target: BoundedText): Writable {
+  const sink = new PassThrough()
+  sink.on('data', (chunk: Buffer) => target.add(chunk))
+  return sink
+}
+
+/** Removes a container that may never have started, or waits for the engine's own removal to finish. */
+async function removeAndWait(container: Docker.Container): Promise<void> {
+  for (let attempt = 0; attempt < 100; attempt++) {
+    try {
+      await container.remove({force: true, v: true})
+      return
+    } catch (error) {
+      if (statusCode(error) === 404) return
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100)) // removal in progress
+  }
+}
+
+class DockerodeVolumes implements VolumeClient {
+  constructor(private readonly docker: Docker) {}
+
+  async inspect(name: string) {
+    const info = await orUndefined(this.docker.getVolume(name).inspect())
+    if (!info) return undefined
+    return {
+      name: info.Name,
+      driver: info.Driver,
+      mountpoint: info.Mountpoint,
+      scope: info.Scope,
+      createdAt: (info as {CreatedAt?: string}).CreatedAt ?? null,
+      labels: info.Labels ?? {},
+      options: info.Options ?? {},
+    }
+  }
+
+  async sizeBytes(name: string): Promise<number> {
+    let df: unknown = await this.docker.df()
+    if (dfIsSummaryOnly(df)) df = await this.verboseDf()
+    return volumeSizeFromDf(df, name) ?? -1
+  }
+
+  /** Engines from API 1.52 list volumes in the disk-usage report only when asked for the verbose form. */
+  private verboseDf(): Promise<unknown> {
+    return new Promise((resolve, reject) => {
+      this.docker.modem.dial(
+        {
+          path: '/system/df?',
+          method: 'GET',
+          options: {verbose: 'true', type: 'volume'},
+          statusCodes: {200: true, 500: 'server error'},
+        },
+        (error: Error | null, data: unknown) => (error ? reject(error) : resolve(data)),
+      )
+    })
+  }
+
+  /**
+   * A live subscription to the engine's events, not a `since` query: the engine keeps only the last few hundred
+   * events, which a busy engine overwrites within seconds. (`create` proves nothing: the engine announces it for
+   * an existing volume each time a container mounts it.)
+   */
+  async watch(name: string): Promise<VolumeWatch> {
+    const stream = (await this.docker.getEvents({
+      filters: {type: ['volume'], volume: [name]},
+    })) as NodeJS.ReadableStream & {destroy?: () => void}
+    let destroyEvents = 0
+    let pending = ''
+    stream.on('data', (chunk: Buffer | string) => {
+      pending += chunk.toString()
+      const lines = pending.split('\n')
+      pending = lines.pop() ?? ''
+      for (const line of lines) {
+        if (!line.trim()) continue
+        const event = JSON.parse(line) as {Action?: string; Actor?: {ID?: string}}
+        if (event.Action === 'destroy' && event.Actor?.ID === name) destroyEvents++
+      }
+    })
+    stream.on('error', () => {})
+    return {
+      get destroyEvents() {
+        return destroyEvents
+      },
+      close: () => stream.destroy?.(),
+    }
+  }
+}
+
+class DockerodeImages implements ImageClient {
+  constructor(private readonly docker: Docker) {}
+
+  async inspect(reference: string) {
+    const info = await orUndefined(this.docker.getImage(reference).inspect())
+    return info && {id: info.Id, sizeBytes: info.Size, labels: info.Config?.Labels ?? {}}
+  }
+
+  /**
+   * The engine refuses (409) while a container uses the image or another tag points at it: that refusal is an
+   * answer here, not an error.
+   */
+  async removeIfUnused(id: string): Promise<boolean> {
+    try {
+      await this.docker.getImage(id).remove({force: false, noprune: false})
+      return true
+    } catch (error) {
+      const status = statusCode(error)
+      if (status === 404 || status === 409) return false
+      throw error
+    }
+  }
+}

@@ -1,0 +1,170 @@
+/**
+ * What stackctl needs from a container engine, as small interfaces. One implementation talks to Docker through
+ * dockerode (dockerode-engine.ts, the only module that imports it) and is created once per command and handed
+ * down; unit tests hand in a stub. Everything here is plain data: no dockerode type leaks out.
+ */
+import type {Readable, Writable} from 'node:stream'
+
+export type Health = 'healthy' | 'unhealthy' | 'starting' | 'none'
+
+export interface PortBinding {
+  hostIp?: string
+  hostPort?: number
+  containerPort: number
+}
+
+export interface ContainerSummary {
+  id: string
+  name: string
+  /** Compose's project and service labels ('' when absent). */
+  project: string
+  service: string
+  /** running | exited | created | restarting | paused | dead */
+  state: string
+  health: Health
+  labels: Record<string, string>
+  image: string
+  imageId: string
+  ports: PortBinding[]
+}
+
+export interface ContainerFilter {
+  /** Compose project (com.docker.compose.project). */
+  project?: string
+  /** Compose service (com.docker.compose.service); with `project`. */
+  service?: string
+  /** Only running containers; the default lists stopped ones too. */
+  runningOnly?: boolean
+  /** Containers publishing this host port. */
+  publishes?: number
+  /** Containers using this volume. */
+  volume?: string
+}
+
+export interface MountInfo {
+  type: string
+  destination: string
+  /** The volume's name for volume mounts. */
+  name?: string
+  /** The host path for bind mounts. */
+  source?: string
+}
+
+export interface ContainerDetails {
+  id: string
+  name: string
+  running: boolean
+  /** The process's exit code once it ended (0 while running). */
+  exitCode: number
+  /** When the main process ended, in ms since the epoch; undefined while it never has. */
+  finishedAtMs: number | undefined
+  startedAtMs: number | undefined
+  /** The engine's error when the container could not start (e.g. a bad mount). */
+  error: string
+  health: {status: Health; lastOutput?: string} | undefined
+  mounts: MountInfo[]
+  /** Paths mounted as tmpfs through HostConfig.Tmpfs. */
+  tmpfs: string[]
+  restartCount: number
+}
+
+export interface ExecOptions {
+  /** Fed to the process's stdin, which is closed at its end. */
+  stdin?: Readable
+  /** Receives stdout as it comes (a dump never sits in memory whole); otherwise stdout is collected. */
+  stdout?: Writable
+  /** Collected stdout beyond this is cut (and `truncated` says so). Default 16 MiB. */
+  maxOutputBytes?: number
+  /** Extra environment for the process (NAME=value): for values that must not be on a command line. */
+  env?: string[]
+  /** Aborting stops the process (its streams are closed) and the call rejects with the signal's reason. */
+  signal?: AbortSignal
+}
+
+export interface ExecResult {
+  exitCode: number
+  stdout: string
+  /** The tail of what the process wrote to stderr (bounded). */
+  stderr: string
+  /** True when collected stdout or stderr exceeded its bound and was cut. */
+  truncated: boolean
+}
+
+export interface OneShotOptions {
+  image: string
+  entrypoint: string[]
+  cmd: string[]
+  /** Volumes to mount read-only: volume name → path inside the container. */
+  readOnlyVolumes: Record<string, string>
+}
+
+export interface ContainerClient {
+  list(filter: ContainerFilter): Promise<ContainerSummary[]>
+  /** undefined when the engine does not know the container (any more). */
+  inspect(id: string): Promise<ContainerDetails | undefined>
+  kill(id: string, signal: string): Promise<void>
+  logTail(id: string, lines: number): Promise<string>
+  /** Runs a process in a running container and waits for its exit code. */
+  exec(id: string, cmd: string[], options?: ExecOptions): Promise<ExecResult>
+  /** A short-lived container with no network and the volumes mounted read-only, removed afterwards. */
+  runOneShot(options: OneShotOptions): Promise<ExecResult>
+}
+
+export interface VolumeInfo {
+  name: string
+  driver: string
+  mountpoint: string
+  scope: string
+  createdAt: string | null
+  labels: Record<string, string>
+  options: Record<string, string>
+}
+
+/** Counts the engine's `destroy` events for one volume while it is open. */
+export interface VolumeWatch {
+  readonly destroyEvents: number
+  close(): void
+}
+
+export interface VolumeClient {
+  inspect(name: string): Promise<VolumeInfo | undefined>
+  /** Bytes used according to the engine's disk-usage report; -1 when it does not know. */
+  sizeBytes(name: string): Promise<number>
+  watch(name: string): Promise<VolumeWatch>
+}
+
+export interface ImageInfo {
+  id: string
+  sizeBytes: number
+  labels: Record<string, string>
+}
+
+export interface ImageClient {
+  inspect(reference: string): Promise<ImageInfo | undefined>
+  /** Removes an image unless something still uses it; resolves whether it went. */
+  removeIfUnused(id: string): Promise<boolean>
+}
+
+export interface NetworkClient {
+  /** Names of the networks of a Compose project. */
+  listByProject(project: string): Promise<string[]>
+}
+
+export interface EngineDescription {
+  version: string
+  apiVersion: string
+  /** Where the engine keeps its data (for free-space checks); undefined when it does not say. */
+  rootDir: string | undefined
+}
+
+export interface Engine {
+  /** The endpoint as the user would name it (DOCKER_HOST or the default socket). */
+  readonly endpoint: string
+  /** Resolves when the engine answers; EngineUnreachable otherwise. */
+  ping(): Promise<void>
+  describe(): Promise<EngineDescription>
+  readonly containers: ContainerClient
+  readonly volumes: VolumeClient
+  readonly images: ImageClient
+  readonly networks: NetworkClient
+}
