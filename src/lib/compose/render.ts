@@ -7,12 +7,7 @@ import {parseDocument, type Document} from 'yaml'
 
 import {APP_CONTAINER_PORT, DB_NAME, DB_USER, pgDataMountPath, type StackConfig} from '../config/stack-config.js'
 import {LABELS} from '../config/labels.js'
-
-export interface StackImages {
-  source: 'registry' | 'local'
-  postgres: string
-  node: string
-}
+import type {StackImages} from '../images/stack-images.js'
 
 export interface RenderInput {
   config: Pick<StackConfig, 'project' | 'host' | 'port' | 'pgMajor'>

@@ -7,20 +7,20 @@ import {access, statfs} from 'node:fs/promises'
 import path from 'node:path'
 
 import {assertComposeV2} from '../compose/compose-client.js'
-import {assertStackDirLocation, readOptional, sha256} from '../compose/stack-files.js'
+import {assertStackDirLocation, readOptional, sha256} from '../stackdir/stack-files.js'
 import {volumeName} from '../config/stack-config.js'
 import {lstatOptional} from '../files.js'
 import type {Engine} from '../engine/engine.js'
 import {StackctlError} from '../errors.js'
-import type {StackContext} from '../stack/context.js'
-import {imageExists, localImages, registryImages} from '../stack/images.js'
+import {stackVolume, type StackContext} from '../stack/context.js'
+import {imageExists, localImages, registryImages} from '../images/stack-images.js'
 import {inspectOwnership} from '../stack/ownership.js'
 import {checkPasswordAgainstServer} from '../stack/password.js'
 import {stackExposure} from '../stack/status.js'
 import {canBind} from '../net/ports.js'
 import {volumeExists} from '../stack/volume.js'
-import {isCompatible} from '../volume/format.js'
-import {storedPgVersion} from '../volume/inspect.js'
+import {storedPgVersion} from '../pgdata/stored.js'
+import {isCompatible} from '../pgdata/version.js'
 
 export type CheckStatus = 'ok' | 'warn' | 'fail'
 
@@ -255,7 +255,7 @@ async function checkSecret(ctx: StackContext): Promise<CheckResult> {
 
 async function checkVolumeVersion(ctx: StackContext): Promise<CheckResult> {
   const volume = volumeName(ctx.config.project)
-  const stored = await storedPgVersion(ctx)
+  const stored = await storedPgVersion(ctx.engine, stackVolume(ctx))
   if (!stored) return {name: 'volume', status: 'ok', detail: `${volume} does not exist yet`}
   if (!stored.known)
     return {name: 'volume', status: 'warn', detail: `cannot read the PostgreSQL version stored in ${volume}`}

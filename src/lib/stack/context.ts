@@ -20,10 +20,11 @@ import {
   stackPaths,
   type StackPaths,
   type StackState,
-} from '../compose/stack-files.js'
+} from '../stackdir/stack-files.js'
 import {createEngine} from '../engine/dockerode-engine.js'
 import type {Engine} from '../engine/engine.js'
 import {UsageError} from '../errors.js'
+import type {StackVolume} from '../pgdata/stored.js'
 
 export interface StackContext {
   config: StackConfig
@@ -91,4 +92,10 @@ async function readTrustedState(paths: StackPaths, reattach: boolean): Promise<S
     `is missing although the directory holds ${files.join(', ')}${named ? ` (its docker-compose.yml names project '${named}')` : ''}`,
     named,
   )
+}
+
+/** The stack's data volume as the PG_VERSION reader needs it. */
+export function stackVolume(ctx: StackContext): StackVolume {
+  const {project, pgMajor, imageSource} = ctx.config
+  return {project, pgMajor, imageSource, rememberedSource: ctx.state?.settings.resolvedImageSource}
 }

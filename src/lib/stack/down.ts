@@ -5,8 +5,7 @@
 import {existsSync} from 'node:fs'
 
 import {volumeName} from '../config/stack-config.js'
-import {Psql} from '../db/psql.js'
-import {runningService} from '../engine/services.js'
+import {countVisits} from '../db/visits.js'
 import {Interrupted, StackctlError} from '../errors.js'
 import {assertComposeV2, ComposeClient} from '../compose/compose-client.js'
 import type {StackContext} from './context.js'
@@ -33,7 +32,7 @@ export async function downStack(ctx: StackContext, options: DownOptions = {}): P
   const volume = volumeName(project)
   const claim = await claimStack(ctx, {adopt: ctx.adopt})
   const existed = claim.report.volume !== 'none'
-  const visits = existed ? await countVisits(ctx) : undefined
+  const visits = existed ? await countVisits(ctx.engine, project) : undefined
   const deleteVolume = Boolean(options.volumes) && existed
   if (deleteVolume && !options.force) {
     if (!options.confirm) {
@@ -58,15 +57,4 @@ export async function downStack(ctx: StackContext, options: DownOptions = {}): P
     )
   }
   return {project, volume: {name: volume, existed, deleted: deleteVolume, visits}}
-}
-
-/** Visits in the volume, asked of the running db container; undefined when it is not running. */
-export async function countVisits(ctx: StackContext): Promise<number | undefined> {
-  const db = await runningService(ctx.engine, ctx.config.project, 'db')
-  if (!db) return undefined
-  const answer = await new Psql(ctx.engine, db.id).tryQuery(
-    "SELECT CASE WHEN to_regclass('public.visits') IS NULL THEN 0 ELSE (SELECT count(*) FROM visits) END",
-  )
-  const count = Number(answer)
-  return answer !== undefined && Number.isInteger(count) ? count : undefined
 }

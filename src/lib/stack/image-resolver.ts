@@ -1,20 +1,10 @@
 import type {Engine} from '../engine/engine.js'
-import {run} from '../process/run.js'
+import {pullImage} from '../images/pull.js'
 import type {ImageResolver} from './images.js'
 
-/** `docker pull --quiet REFERENCE`: quiet, so a pull is one line of output, not a progress stream. */
-export function pullArgs(reference: string): string[] {
-  return ['pull', '--quiet', reference]
-}
-
-/** The real resolver: `docker pull` (bounded) and the local image builder. */
+/** The real resolver: `docker pull` and the local image builder. */
 export function imageResolver(engine: Engine, buildLocal: () => Promise<void>): ImageResolver {
-  return {
-    engine,
-    pull: async (reference) =>
-      (await run('docker', pullArgs(reference), {reject: false, timeoutMs: 120_000})).exitCode === 0,
-    buildLocal,
-  }
+  return {engine, pull: pullImage, buildLocal}
 }
 
 /** For rendering without side effects: never pulls, never builds. */

@@ -6,26 +6,8 @@
  */
 import type {ImageSource} from '../config/stack-config.js'
 import type {Engine} from '../engine/engine.js'
-import {EnvironmentError, UsageError} from '../errors.js'
-import type {StackImages} from '../compose/render.js'
-
-/** The Node LTS line the registry mode uses; the local image is Debian 13's Node.js 20. */
-export const REGISTRY_NODE_IMAGE = 'node:24-slim'
-export const LOCAL_PG_MAJORS = [17]
-
-export function registryImages(pgMajor: number): StackImages {
-  return {source: 'registry', postgres: `postgres:${pgMajor}`, node: REGISTRY_NODE_IMAGE}
-}
-
-export function localImages(pgMajor: number): StackImages {
-  if (!LOCAL_PG_MAJORS.includes(pgMajor)) {
-    throw new UsageError(
-      `local images exist only for PostgreSQL ${LOCAL_PG_MAJORS.join(', ')}, not ${pgMajor}`,
-      `use --pg-major ${LOCAL_PG_MAJORS[0]} or --image-source registry`,
-    )
-  }
-  return {source: 'local', postgres: `stackctl/postgres:${pgMajor}`, node: 'stackctl/node:20'}
-}
+import {EnvironmentError} from '../errors.js'
+import {imageExists, localImages, registryImages, type StackImages} from '../images/stack-images.js'
 
 export interface ImageResolution {
   images: StackImages
@@ -100,8 +82,4 @@ async function ensurePresent(images: StackImages, resolver: ImageResolver): Prom
       'use --image-source local (images built from Debian packages) or --image-source auto',
     )
   }
-}
-
-export async function imageExists(engine: Engine, reference: string): Promise<boolean> {
-  return (await engine.images.inspect(reference)) !== undefined
 }

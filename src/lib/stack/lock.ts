@@ -11,7 +11,7 @@ import {open, readFile, rm} from 'node:fs/promises'
 import {homedir, hostname} from 'node:os'
 import path from 'node:path'
 
-import {stackDirNotWritable} from '../compose/stack-files.js'
+import {stackDirNotWritable} from '../stackdir/stack-files.js'
 import {engineEndpoint} from '../engine/endpoint.js'
 import {StackctlError} from '../errors.js'
 import {ensureRealDirectory, lstatOptional, sha256} from '../files.js'

@@ -4,7 +4,7 @@
  * a project of the same name made by hand, by another tool or from another stack directory is never taken
  * over, stopped or deleted unless the user adopts it explicitly (--adopt).
  */
-import type {Adopted} from '../compose/stack-files.js'
+import type {Adopted} from '../stackdir/stack-files.js'
 import {LABELS} from '../config/labels.js'
 import {volumeName} from '../config/stack-config.js'
 import {StackctlError} from '../errors.js'

@@ -4,10 +4,11 @@
  */
 import {readFile} from 'node:fs/promises'
 
-import {readOptional, readState, sha256} from '../compose/stack-files.js'
+import {readOptional, readState, sha256} from '../stackdir/stack-files.js'
 import {ensureChildDirectory} from '../files.js'
 
-import {renderCompose, type StackImages} from '../compose/render.js'
+import {renderCompose} from '../compose/render.js'
+import type {StackImages} from '../images/stack-images.js'
 import {
   TEMPLATES,
   composeFileStatus,
@@ -19,7 +20,7 @@ import {
   writeState,
   type ComposeFileStatus,
   type StackState,
-} from '../compose/stack-files.js'
+} from '../stackdir/stack-files.js'
 import {volumeName} from '../config/stack-config.js'
 import {StackctlError} from '../errors.js'
 import type {StackContext} from './context.js'

@@ -4,12 +4,12 @@
  */
 import {StackctlError} from '../errors.js'
 import {volumeName} from '../config/stack-config.js'
-import {isCompatible} from '../volume/format.js'
-import {storedPgVersion} from '../volume/inspect.js'
-import type {StackContext} from './context.js'
+import {storedPgVersion} from '../pgdata/stored.js'
+import {isCompatible} from '../pgdata/version.js'
+import {stackVolume, type StackContext} from './context.js'
 
 export async function assertVolumeMatchesPgMajor(ctx: StackContext): Promise<void> {
-  const stored = await storedPgVersion(ctx)
+  const stored = await storedPgVersion(ctx.engine, stackVolume(ctx))
   if (!stored?.known || isCompatible(stored.found, ctx.config.pgMajor)) return
   const found = stored.found!
   const volume = volumeName(ctx.config.project)

@@ -11,9 +11,9 @@ import {pipeline} from 'node:stream/promises'
 
 import {DB_NAME, DB_USER, volumeName} from '../config/stack-config.js'
 import {ProcessFailed, UsageError} from '../errors.js'
-import {writeFileAtomic} from '../compose/stack-files.js'
+import {writeFileAtomic} from '../stackdir/stack-files.js'
 import type {StackContext} from '../stack/context.js'
-import {countVisits} from '../stack/down.js'
+import {countVisits} from '../db/visits.js'
 import {Psql, runningDb, serverVersion} from './database.js'
 import {type BackupRecord, defaultBackupFile, formatBytes, sidecarPath} from './format.js'
 
@@ -42,7 +42,7 @@ export async function backupVolume(ctx: StackContext, options: BackupOptions = {
     throw new UsageError(`${file} already exists`, 'choose another file name; a backup is never overwritten')
   }
   // Counted just before the dump's snapshot: exact unless visits arrive in between.
-  const visits = (await countVisits(ctx)) ?? null
+  const visits = (await countVisits(ctx.engine, ctx.config.project)) ?? null
 
   await mkdir(path.dirname(file), {recursive: true})
   const partial = `${file}.partial`

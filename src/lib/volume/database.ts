@@ -7,7 +7,7 @@ import type {ContainerSummary} from '../engine/engine.js'
 import {runningService} from '../engine/services.js'
 import {StackctlError} from '../errors.js'
 import type {StackContext} from '../stack/context.js'
-import {majorFromVersionNum} from './format.js'
+import {majorFromVersionNum} from '../pgdata/version.js'
 
 /** The stack's db container when it is running; otherwise an error telling the user to start the stack. */
 export async function runningDb(ctx: StackContext, action: string): Promise<ContainerSummary> {

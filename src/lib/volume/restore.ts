@@ -10,10 +10,10 @@ import path from 'node:path'
 import {pipeline} from 'node:stream/promises'
 
 import {DB_NAME, DB_USER, volumeName} from '../config/stack-config.js'
-import {readOptional} from '../compose/stack-files.js'
+import {readOptional} from '../stackdir/stack-files.js'
 import {lastLines, StackctlError, UsageError} from '../errors.js'
 import type {StackContext} from '../stack/context.js'
-import {countVisits} from '../stack/down.js'
+import {countVisits} from '../db/visits.js'
 import {ByteMeter} from './backup.js'
 import {Psql, runningDb, serverVersion} from './database.js'
 import {
@@ -84,7 +84,7 @@ export async function restoreVolume(ctx: StackContext, options: RestoreOptions):
     )
   }
 
-  const visitsBefore = (await countVisits(ctx)) ?? null
+  const visitsBefore = (await countVisits(ctx.engine, ctx.config.project)) ?? null
   if (!options.force) await confirmReplace(options, volume, file, visitsBefore, backup.visits)
 
   const now = options.now ?? new Date()

@@ -16,10 +16,13 @@ describe('volume inspect (integration)', function () {
   const project = uniqueName('vol-inspect')
   const volume = `${project}_postgres_data`
   const dir = mkdtempSync(path.join(tmpdir(), 'stackctl-vol-inspect-'))
+  // A stack directory belongs to one project: the hand-made volumes' projects get directories of their own.
+  const others = mkdtempSync(path.join(tmpdir(), 'stackctl-vol-inspect-others-'))
   const cleanup = new Cleanup()
 
   function cli(args: string[], options: {project?: string; env?: Record<string, string>} = {}): Promise<CliResult> {
-    return runCli([...args, '--dir', dir, '--project-name', options.project ?? project], {
+    const stackDir = options.project ? path.join(others, options.project) : dir
+    return runCli([...args, '--dir', stackDir, '--project-name', options.project ?? project], {
       env: {STACKCTL_IMAGE_SOURCE: 'local', ...options.env},
     })
   }
@@ -36,6 +39,7 @@ describe('volume inspect (integration)', function () {
       await cleanup.run()
     } finally {
       rmSync(dir, {recursive: true, force: true})
+      rmSync(others, {recursive: true, force: true})
     }
   })
 

@@ -4,7 +4,7 @@ import {fileURLToPath} from 'node:url'
 import {parse} from 'yaml'
 
 import {renderCompose, type RenderInput} from '../../../src/lib/compose/render.js'
-import {localImages, registryImages} from '../../../src/lib/stack/images.js'
+import {localImages, registryImages} from '../../../src/lib/images/stack-images.js'
 
 const template = readFileSync(
   fileURLToPath(new URL('../../../templates/compose/docker-compose.yml', import.meta.url)),

@@ -1,21 +1,13 @@
 import {expect} from 'chai'
 
 import {
-  dataDirInVolume,
   defaultBackupFile,
-  dfIsSummaryOnly,
   formatBytes,
-  isCompatible,
-  majorFromVersionNum,
   parseBackupRecord,
   parseDumpedFromVersion,
-  parsePgVersionFile,
-  parsePgVersionListing,
-  pgVersionCandidates,
   sidecarPath,
   stepDatabaseName,
   utcStamp,
-  volumeSizeFromDf,
 } from '../../../src/lib/volume/format.js'
 
 describe('volume format helpers', () => {
@@ -36,89 +28,7 @@ describe('volume format helpers', () => {
     })
   })
 
-  describe('volumeSizeFromDf', () => {
-    const name = 'demo_postgres_data'
-
-    it('reads the older Volumes[].UsageData.Size shape', () => {
-      const df = {
-        Volumes: [
-          {Name: 'other', UsageData: {Size: 1}},
-          {Name: name, UsageData: {Size: 4096, RefCount: 1}},
-        ],
-      }
-      expect(volumeSizeFromDf(df, name)).to.equal(4096)
-      expect(dfIsSummaryOnly(df)).to.equal(false)
-    })
-
-    it('reads the newer VolumesDiskUsage.Items shape', () => {
-      const df = {VolumesDiskUsage: {TotalCount: 1, Items: [{Name: name, UsageData: {Size: 123, RefCount: 0}}]}}
-      expect(volumeSizeFromDf(df, name)).to.equal(123)
-      expect(dfIsSummaryOnly(df)).to.equal(false)
-    })
-
-    it('maps -1 and missing usage data to -1 (unknown)', () => {
-      expect(volumeSizeFromDf({Volumes: [{Name: name, UsageData: {Size: -1}}]}, name)).to.equal(-1)
-      expect(volumeSizeFromDf({Volumes: [{Name: name, UsageData: null}]}, name)).to.equal(-1)
-      expect(volumeSizeFromDf({Volumes: [{Name: name}]}, name)).to.equal(-1)
-    })
-
-    it('is undefined when the volume is not listed, and spots a summary-only answer', () => {
-      expect(volumeSizeFromDf({Volumes: []}, name)).to.equal(undefined)
-      expect(volumeSizeFromDf({Volumes: null}, name)).to.equal(undefined)
-      expect(volumeSizeFromDf(undefined, name)).to.equal(undefined)
-      const summary = {VolumesDiskUsage: {TotalCount: 3, TotalSize: 999}}
-      expect(volumeSizeFromDf(summary, name)).to.equal(undefined)
-      expect(dfIsSummaryOnly(summary)).to.equal(true)
-    })
-  })
-
-  describe('PG_VERSION', () => {
-    it('parses majors from 10 on and the two-part ones before', () => {
-      expect(parsePgVersionFile('17\n')).to.equal(17)
-      expect(parsePgVersionFile(' 15 ')).to.equal(15)
-      expect(parsePgVersionFile('9.6\n')).to.equal(9.6)
-      expect(parsePgVersionFile('')).to.equal(undefined)
-      expect(parsePgVersionFile('17.2')).to.equal(undefined)
-      expect(parsePgVersionFile('9')).to.equal(undefined)
-      expect(parsePgVersionFile('seventeen')).to.equal(undefined)
-    })
-
-    it('looks at the root and at <major>/docker for 18 and later', () => {
-      expect(pgVersionCandidates('/v', 17)).to.deep.equal(['/v/PG_VERSION', '/v/18/docker/PG_VERSION'])
-      expect(pgVersionCandidates('/v', 19)).to.deep.equal([
-        '/v/PG_VERSION',
-        '/v/18/docker/PG_VERSION',
-        '/v/19/docker/PG_VERSION',
-      ])
-      expect(dataDirInVolume(17)).to.equal('')
-      expect(dataDirInVolume(18)).to.equal('18/docker')
-    })
-
-    it('parses grep -H output and prefers the root-level marker', () => {
-      expect(parsePgVersionListing('/v/PG_VERSION:17\n', '/v')).to.deep.equal({major: 17, dataDir: ''})
-      expect(parsePgVersionListing('/v/18/docker/PG_VERSION:18\n', '/v')).to.deep.equal({
-        major: 18,
-        dataDir: '18/docker',
-      })
-      expect(parsePgVersionListing('/v/18/docker/PG_VERSION:18\n/v/PG_VERSION:15\n', '/v')).to.deep.equal({
-        major: 15,
-        dataDir: '',
-      })
-      expect(parsePgVersionListing('', '/v')).to.equal(undefined)
-      expect(parsePgVersionListing('/v/PG_VERSION:garbage\n', '/v')).to.equal(undefined)
-    })
-
-    it('is compatible only with the same major in the layout that major uses', () => {
-      expect(isCompatible({major: 17, dataDir: ''}, 17)).to.equal(true)
-      expect(isCompatible({major: 15, dataDir: ''}, 17)).to.equal(false)
-      expect(isCompatible({major: 18, dataDir: '18/docker'}, 18)).to.equal(true)
-      expect(isCompatible({major: 18, dataDir: ''}, 18)).to.equal(false)
-      expect(isCompatible({major: 18, dataDir: '18/docker'}, 17)).to.equal(false)
-      expect(isCompatible(undefined, 17)).to.equal(true)
-    })
-  })
-
-  describe('dump headers and server versions', () => {
+  describe('dump headers', () => {
     it('reads the major from pg_restore --list', () => {
       const listing = [
         ';',
@@ -130,13 +40,6 @@ describe('volume format helpers', () => {
       expect(parseDumpedFromVersion(listing)).to.equal(17)
       expect(parseDumpedFromVersion(';     Dumped from database version: 9.6.24')).to.equal(9.6)
       expect(parseDumpedFromVersion('no header here')).to.equal(undefined)
-    })
-
-    it('turns server_version_num into a major', () => {
-      expect(majorFromVersionNum('170005\n')).to.equal(17)
-      expect(majorFromVersionNum('180000')).to.equal(18)
-      expect(majorFromVersionNum('90624')).to.equal(9.6)
-      expect(majorFromVersionNum('')).to.equal(undefined)
     })
   })
 

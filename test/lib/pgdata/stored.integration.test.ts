@@ -3,7 +3,7 @@
  */
 import {expect} from 'chai'
 
-import {readPgVersionFromHost} from '../../../src/lib/volume/inspect.js'
+import {readPgVersionFromHost} from '../../../src/lib/pgdata/stored.js'
 import {stubPgVolume} from '../../commands/volume/stub-volume.js'
 import {Cleanup, docker, uniqueName} from '../../helpers/docker.js'
 

@@ -9,7 +9,7 @@ import {
   readState,
   stackPaths,
   StackStateUnreadable,
-} from '../../../src/lib/compose/stack-files.js'
+} from '../../../src/lib/stackdir/stack-files.js'
 import {StackctlError, UsageError} from '../../../src/lib/errors.js'
 
 async function rejection(work: Promise<unknown>): Promise<unknown> {

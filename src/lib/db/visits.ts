@@ -1,0 +1,15 @@
+/** What the visit-tracker's database holds, asked of the running db container. */
+import type {Engine} from '../engine/engine.js'
+import {runningService} from '../engine/services.js'
+import {Psql} from './psql.js'
+
+/** Visits in the stack's database; undefined when its db is not running (or cannot answer). */
+export async function countVisits(engine: Engine, project: string): Promise<number | undefined> {
+  const db = await runningService(engine, project, 'db')
+  if (!db) return undefined
+  const answer = await new Psql(engine, db.id).tryQuery(
+    "SELECT CASE WHEN to_regclass('public.visits') IS NULL THEN 0 ELSE (SELECT count(*) FROM visits) END",
+  )
+  const count = Number(answer)
+  return answer !== undefined && Number.isInteger(count) ? count : undefined
+}
