@@ -65,4 +65,3 @@ export function majorFromVersionNum(text: string): number | undefined {
     ? Math.floor(num / 10_000)
     : Number(`${Math.floor(num / 10_000)}.${Math.floor(num / 100) % 100}`)
 }
-

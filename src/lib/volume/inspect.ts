@@ -57,4 +57,3 @@ export async function inspectVolume(ctx: StackContext): Promise<VolumeInspection
     compatible: pg.known ? isCompatible(pg.found, pgMajor) : null,
   }
 }
-
