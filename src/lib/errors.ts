@@ -79,6 +79,22 @@ export class ProcessFailed extends StackctlError {
   }
 }
 
+/** A child process was stopped because it ran longer than it may. */
+export class ProcessTimedOut extends StackctlError {
+  constructor(
+    readonly command: string,
+    readonly timeoutMs: number,
+    readonly output: string,
+  ) {
+    const tail = lastLines(output, 10)
+    const limit = timeoutMs < 1000 ? `${timeoutMs} ms` : `${Math.round(timeoutMs / 1000)} s`
+    super(`${command} took longer than ${limit} and was stopped${tail ? `:\n${tail}` : ''}`, {
+      exitCode: 1,
+      suggestion: 'check that the engine and the network answer (DEBUG=stackctl:* shows every command)',
+    })
+  }
+}
+
 export function lastLines(text: string, count: number): string {
   const lines = text.trimEnd().split('\n')
   return lines.slice(-count).join('\n')

@@ -117,6 +117,19 @@ describe('stack failure modes (integration)', function () {
     expect(response.status).to.equal(200)
   })
 
+  it('verify-persistence whose first start fails leaves the containers for inspection, as it says', async () => {
+    const s = stack('verifyfail')
+    await renderWithOverride(s, 'services:\n  db:\n    command: ["postgres", "-c", "no_such_setting=1"]\n')
+    const result = await s.cli('verify-persistence', '--visits', '10', '--timeout', '30')
+    expect(result.exitCode, result.stderr).to.equal(1)
+    expect(result.stderr).to.match(/left for inspection/)
+    const containers = await docker.listContainers({
+      all: true,
+      filters: {label: [`com.docker.compose.project=${s.project}`]},
+    })
+    expect(containers.map((c) => c.Labels['com.docker.compose.service']).sort()).to.include('db')
+  })
+
   it('shows the failing build step and its output (exit 1)', async () => {
     const s = stack('build')
     await renderWithOverride(

@@ -157,7 +157,7 @@ export function translateComposeFailure(error: ProcessFailed): ProcessFailed {
   if (port) {
     const portNumber = port[2] ?? port[4]
     return new ProcessFailed(
-      'docker compose up',
+      error.command,
       error.processExitCode,
       `port ${portNumber} is already in use on the host`,
       `choose another with --port or STACKCTL_PORT, or stop what is using port ${portNumber}`,

@@ -1,11 +1,19 @@
 /**
- * Pure rendering: template text + typed inputs → docker-compose.yml text. No I/O here; reading the template
- * and writing the result live in stack-files.ts. The template is real YAML and is edited as a YAML document,
- * so its comments survive into the rendered file.
+ * Pure rendering: template text + typed inputs → docker-compose.yml text. No I/O here: stack/render-stack.ts
+ * reads the template and stackdir/stack-files.ts writes the result. The template is real YAML and is edited
+ * as a YAML document, so its comments survive into the rendered file.
  */
 import {parseDocument, type Document} from 'yaml'
 
-import {APP_CONTAINER_PORT, DB_NAME, DB_USER, pgDataMountPath, type StackConfig} from '../config/stack-config.js'
+import {
+  APP_CONTAINER_PORT,
+  DB_NAME,
+  DB_SECRET,
+  DB_USER,
+  pgDataMountPath,
+  secretMountPath,
+  type StackConfig,
+} from '../config/stack-config.js'
 import {LABELS} from '../config/labels.js'
 import type {StackImages} from '../images/stack-images.js'
 
@@ -63,6 +71,7 @@ export function renderCompose(templateText: string, input: RenderInput): string 
   doc.setIn(['services', 'app', 'ports', 0, 'published'], String(config.port))
 
   if (input.dev) applyDevMode(doc, input.dev, images.node)
+  applySecret(doc)
   applyIdentity(doc, config.project, input.identity)
   return doc.toString({lineWidth: 0})
 }
@@ -83,6 +92,15 @@ function applyDevMode(doc: Document, dev: DevMode, nodeImage: string): void {
   doc.setIn([...app, 'volumes'], overlay.get('volumes', true))
   doc.setIn([...app, 'labels'], overlay.get('labels', true))
   doc.setIn([...app, 'healthcheck', 'test'], overlay.getIn(['healthcheck', 'test'], true))
+}
+
+/** The password file: named, mounted and pointed at from one place (DB_SECRET), never its content. */
+function applySecret(doc: Document): void {
+  for (const service of ['db', 'app']) {
+    doc.setIn(['services', service, 'environment', 'POSTGRES_PASSWORD_FILE'], secretMountPath(DB_SECRET.name))
+    doc.setIn(['services', service, 'secrets', 0], DB_SECRET.name)
+  }
+  doc.setIn(['secrets', DB_SECRET.name, 'file'], `./${DB_SECRET.file}`)
 }
 
 /**

@@ -58,6 +58,13 @@ export const DB_USER = 'postgres'
 export const DB_NAME = 'visits'
 export const VOLUME_KEY = 'postgres_data'
 export const APP_CONTAINER_PORT = 5000
+/** The database password: a Compose secret of this name, from this file of the stack directory. */
+export const DB_SECRET = {name: 'db_password', file: 'secrets/db_password'} as const
+
+/** Where a Compose (or Swarm) secret appears inside a container. */
+export function secretMountPath(name: string): string {
+  return `/run/secrets/${name}`
+}
 
 export function volumeName(project: string): string {
   return `${project}_${VOLUME_KEY}`

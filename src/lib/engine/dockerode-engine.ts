@@ -37,7 +37,12 @@ const DOCKER_ENV = ['DOCKER_HOST', 'DOCKER_TLS_VERIFY', 'DOCKER_CERT_PATH'] as c
 
 /** The one place an engine client is made. */
 export function createEngine(env: NodeJS.ProcessEnv = process.env): Engine {
-  return new DockerodeEngine(createDockerode(env), engineEndpoint(env))
+  return engineOver(createDockerode(env), engineEndpoint(env))
+}
+
+/** The Engine over a given dockerode client (tests hand in a stand-in to reach the engine's edge cases). */
+export function engineOver(docker: Docker, endpoint: string): Engine {
+  return new DockerodeEngine(docker, endpoint)
 }
 
 /** docker-modem reads the DOCKER_* variables of process.env when it is built: hand it `env`'s for that moment. */
@@ -234,7 +239,7 @@ class DockerodeContainers implements ContainerClient {
     debug('one-shot %s %s', container.id.slice(0, 12), [...options.entrypoint, ...options.cmd].join(' '))
     try {
       const stream = (await container.attach({stream: true, stdout: true, stderr: true})) as NodeJS.ReadableStream
-      const stdout = new BoundedText(STDERR_LIMIT)
+      const stdout = new BoundedText(DEFAULT_OUTPUT_LIMIT, 'head')
       const stderr = new BoundedText(STDERR_LIMIT)
       const reading = pipeline(stream, new FrameDemuxer((chunk) => stderr.add(chunk)), collectInto(stdout))
       // Registered before the start so the end cannot be missed: resolves once the engine has removed it (so

@@ -73,6 +73,8 @@ class PersistenceCheck {
   private startedStack = false
   private stackDown = false
   private relaunchTried = false
+  /** The first start failed: like `stackctl up`, its containers are left for inspection, not taken down. */
+  private startFailed = false
   private stopped = false
   private oldContainers: ContainerSummary[] = []
   private volumeCreated: string | undefined
@@ -197,7 +199,12 @@ class PersistenceCheck {
     this.startedStack = !isHealthy(status)
     // Even on a healthy stack: up recreates nothing on a running, unchanged stack, and whatever would make the
     // relaunch fail (a hand-edited compose file, a changed setting, a missing image) shows now, before teardown.
-    await upStack(this.ctx, this.options.resolver)
+    try {
+      await upStack(this.ctx, this.options.resolver)
+    } catch (error) {
+      this.startFailed = true
+      throw error
+    }
     return []
   }
 
@@ -308,10 +315,12 @@ class PersistenceCheck {
 
   /**
    * Leaves the stack as found: relaunched if the check took it down and it was running (or --keep-running),
-   * stopped if the check started it. A relaunch that already failed is not repeated: its containers stay for
-   * inspection, as `stackctl up` leaves them. `down` here never takes the volume with it.
+   * stopped if the check started it. A start or relaunch that failed is not undone or repeated: its
+   * containers stay for inspection, as `stackctl up` leaves them (and says). `down` here never takes the
+   * volume with it.
    */
   private async leaveAsFound(): Promise<void> {
+    if (this.startFailed) return
     const stop = !this.foundRunning && !this.options.keepRunning && (this.startedStack || this.stackDown)
     if (stop) {
       await this.leaveAsFoundPhase(async () => {

@@ -5,7 +5,7 @@
 import createDebug from 'debug'
 import {execa} from 'execa'
 
-import {CommandNotFound, Interrupted, ProcessFailed} from '../errors.js'
+import {CommandNotFound, Interrupted, ProcessFailed, ProcessTimedOut} from '../errors.js'
 
 const debug = createDebug('stackctl:process')
 
@@ -130,12 +130,11 @@ function settle(
   const stderr = typeof result.stderr === 'string' ? result.stderr : ''
   if (isNotFound(result)) throw new CommandNotFound(command)
   if (result.isCanceled) throw new Interrupted(`${display} was stopped`)
-  const exitCode = result.exitCode ?? (result.isCanceled || result.timedOut ? 130 : 1)
+  // A timeout is a failure of its own (never Ctrl-C's 130): the process was stopped because it took too long.
+  if (result.timedOut) throw new ProcessTimedOut(display, options.timeoutMs ?? 0, stderr || stdout)
+  const exitCode = result.exitCode ?? 1
   debug('exit %d %s', exitCode, display)
-  if (exitCode !== 0 && options.reject !== false) {
-    const reason = result.timedOut ? `timed out after ${options.timeoutMs} ms` : stderr || stdout
-    throw new ProcessFailed(display, result.exitCode, reason)
-  }
+  if (exitCode !== 0 && options.reject !== false) throw new ProcessFailed(display, result.exitCode, stderr || stdout)
   return {stdout, stderr, exitCode}
 }
 

@@ -9,7 +9,7 @@ import {access, open, readdir, readFile} from 'node:fs/promises'
 import path from 'node:path'
 
 import {EnvironmentError, StackctlError, UsageError} from '../errors.js'
-import type {StackConfigInput} from '../config/stack-config.js'
+import {DB_SECRET, type StackConfigInput} from '../config/stack-config.js'
 import {
   ensureChildDirectory,
   ensureRealDirectory,
@@ -40,8 +40,8 @@ export function stackPaths(dir: string): StackPaths {
     composeFile: path.join(dir, 'docker-compose.yml'),
     overrideFile: path.join(dir, 'docker-compose.override.yml'),
     stateFile: path.join(dir, 'stack.json'),
-    secretsDir: path.join(dir, 'secrets'),
-    passwordFile: path.join(dir, 'secrets', 'db_password'),
+    secretsDir: path.dirname(path.join(dir, DB_SECRET.file)),
+    passwordFile: path.join(dir, DB_SECRET.file),
     appContext: path.join(dir, 'app'),
   }
 }

@@ -85,6 +85,17 @@ describe('compose client arguments', () => {
     expect(translated.suggestion).to.include('--port')
   })
 
+  it('names the command that really ran when it translates a failure, not always "up"', () => {
+    const raw = new ProcessFailed(
+      'docker compose --project-name demo start',
+      1,
+      'Bind for 0.0.0.0:80 failed: port is already allocated',
+    )
+    expect(translateComposeFailure(raw).message).to.match(/^docker compose --project-name demo start failed \(exit 1\)/)
+    const other = new ProcessFailed('docker compose down', 3, 'something else')
+    expect(translateComposeFailure(other)).to.equal(other)
+  })
+
   it('asks for the configuration hash of every service', () => {
     expect(configHashArgs(target).slice(7)).to.deep.equal(['config', '--hash', '*'])
   })
