@@ -113,8 +113,34 @@ export async function assertComposeV2(): Promise<string> {
   throw new ComposeNotFound(legacy)
 }
 
-export class ComposeClient {
+/** What the stack operations need from Compose; ComposeClient runs it, unit tests hand in a stub. */
+export interface Compose {
+  readonly target: ComposeTarget
+  /** Resolves with the version when Compose v2 is there; ComposeNotFound otherwise. */
+  assertV2(): Promise<string>
+  up(options: UpOptions, runOptions?: RunOptions): Promise<void>
+  down(options?: {volumes?: boolean; timeoutSeconds?: number}, runOptions?: RunOptions): Promise<void>
+  logs(options: {service?: string; follow?: boolean; tail?: number}, runOptions?: RunOptions): Promise<unknown>
+  configHashes(): Promise<Map<string, string>>
+  validate(): Promise<void>
+  /** The same project without its files (the stack directory is gone): Compose finds it by its labels. */
+  byLabelsOnly(): Compose
+}
+
+export class ComposeClient implements Compose {
   constructor(readonly target: ComposeTarget) {}
+
+  assertV2(): Promise<string> {
+    return assertComposeV2()
+  }
+
+  byLabelsOnly(): Compose {
+    return new ComposeClient({
+      project: this.target.project,
+      composeFile: '',
+      projectDirectory: this.target.projectDirectory,
+    })
+  }
 
   async up(options: UpOptions, runOptions: RunOptions = {}): Promise<void> {
     await this.exec(upArgs(this.target, options), runOptions)

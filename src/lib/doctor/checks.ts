@@ -6,7 +6,6 @@ import {constants} from 'node:fs'
 import {access, statfs} from 'node:fs/promises'
 import path from 'node:path'
 
-import {assertComposeV2} from '../compose/compose-client.js'
 import {assertStackDirLocation, readOptional, sha256} from '../stackdir/stack-files.js'
 import {volumeName} from '../config/stack-config.js'
 import {lstatOptional} from '../files.js'
@@ -43,7 +42,7 @@ export async function runDoctor(ctx: StackContext): Promise<DoctorReport> {
   const checks: CheckResult[] = []
   const engine = await checkEngine(ctx.engine)
   checks.push(engine.result)
-  checks.push(await checkCompose())
+  checks.push(await checkCompose(ctx))
   if (engine.ok) {
     checks.push(await checkImages(ctx))
     checks.push(await checkPort(ctx))
@@ -92,9 +91,9 @@ async function checkEngine(engine: Engine): Promise<{result: CheckResult; ok: bo
   }
 }
 
-async function checkCompose(): Promise<CheckResult> {
+async function checkCompose(ctx: StackContext): Promise<CheckResult> {
   try {
-    return {name: 'compose', status: 'ok', detail: `Docker Compose ${await assertComposeV2()}`}
+    return {name: 'compose', status: 'ok', detail: `Docker Compose ${await ctx.compose.assertV2()}`}
   } catch (error) {
     return failure('compose', error)
   }

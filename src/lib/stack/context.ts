@@ -11,7 +11,7 @@ import {
   type StackConfig,
   type StackConfigInput,
 } from '../config/stack-config.js'
-import {ComposeClient} from '../compose/compose-client.js'
+import {ComposeClient, type Compose} from '../compose/compose-client.js'
 import {
   composeProjectName,
   readState,
@@ -31,7 +31,7 @@ export interface StackContext {
   paths: StackPaths
   state: StackState | undefined
   engine: Engine
-  compose: ComposeClient
+  compose: Compose
   /** --adopt: take over a project or volume stackctl did not create (or whose stack.json was lost). */
   adopt: boolean
   /** Progress and notices go to stderr so stdout stays clean for --json and the URL. */
@@ -40,7 +40,13 @@ export interface StackContext {
 
 export async function loadStack(
   flags: StackConfigInput & {adopt?: boolean},
-  options: {env?: NodeJS.ProcessEnv; cwd?: string; progress?: (line: string) => void; engine?: Engine} = {},
+  options: {
+    env?: NodeJS.ProcessEnv
+    cwd?: string
+    progress?: (line: string) => void
+    engine?: Engine
+    compose?: Compose
+  } = {},
 ): Promise<StackContext> {
   const env = options.env ?? process.env
   const cwd = options.cwd ?? process.cwd()
@@ -59,12 +65,14 @@ export async function loadStack(
     paths,
     state,
     engine: options.engine ?? createEngine(env),
-    compose: new ComposeClient({
-      project: config.project,
-      composeFile: paths.composeFile,
-      projectDirectory: paths.dir,
-      overrideFiles: existsSync(paths.overrideFile) ? [paths.overrideFile] : [],
-    }),
+    compose:
+      options.compose ??
+      new ComposeClient({
+        project: config.project,
+        composeFile: paths.composeFile,
+        projectDirectory: paths.dir,
+        overrideFiles: existsSync(paths.overrideFile) ? [paths.overrideFile] : [],
+      }),
     adopt: Boolean(flags.adopt),
     progress: options.progress ?? (() => {}),
   }

@@ -7,7 +7,6 @@ import {existsSync} from 'node:fs'
 import {volumeName} from '../config/stack-config.js'
 import {countVisits} from '../db/visits.js'
 import {Interrupted, StackctlError} from '../errors.js'
-import {assertComposeV2, ComposeClient} from '../compose/compose-client.js'
 import type {StackContext} from './context.js'
 import {claimStack} from './ownership.js'
 
@@ -27,7 +26,7 @@ export interface DownResult {
 
 export async function downStack(ctx: StackContext, options: DownOptions = {}): Promise<DownResult> {
   await ctx.engine.ping()
-  await assertComposeV2()
+  await ctx.compose.assertV2()
   const {project} = ctx.config
   const volume = volumeName(project)
   const claim = await claimStack(ctx, {adopt: ctx.adopt})
@@ -45,9 +44,7 @@ export async function downStack(ctx: StackContext, options: DownOptions = {}): P
       throw new StackctlError(`not confirmed: volume ${volume} kept, nothing was removed`, {exitCode: 1})
     }
   }
-  const compose = existsSync(ctx.paths.composeFile)
-    ? ctx.compose
-    : new ComposeClient({project, composeFile: '', projectDirectory: ctx.paths.dir})
+  const compose = existsSync(ctx.paths.composeFile) ? ctx.compose : ctx.compose.byLabelsOnly()
   if (options.signal?.aborted) throw new Interrupted('nothing was changed')
   // Shielded from Ctrl-C: a half-done down leaves the db running without its app.
   await compose.down({volumes: deleteVolume}, {onLine: (line) => ctx.progress(line), shield: true})

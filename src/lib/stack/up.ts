@@ -7,7 +7,6 @@ import {volumeName} from '../config/stack-config.js'
 import {canBind} from '../net/ports.js'
 import {runningService} from '../engine/services.js'
 import {EnvironmentError, Interrupted, ProcessFailed, StackctlError} from '../errors.js'
-import {assertComposeV2} from '../compose/compose-client.js'
 import {readOptional, sha256} from '../files.js'
 import type {StackContext} from './context.js'
 import type {ImageResolver} from './images.js'
@@ -36,7 +35,7 @@ export interface UpResult extends StackStatus {
 export async function upStack(ctx: StackContext, resolver: ImageResolver, options: UpOptions = {}): Promise<UpResult> {
   const started = Date.now()
   await ctx.engine.ping()
-  await assertComposeV2()
+  await ctx.compose.assertV2()
   await assertPortFree(ctx)
   if (!(await dbRunning(ctx))) await assertVolumeMatchesPgMajor(ctx)
   const rendered = await renderStack(ctx, resolver, {force: options.force, devSource: options.devSource})

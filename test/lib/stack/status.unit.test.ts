@@ -1,0 +1,60 @@
+/** `status` over a stub engine: each service's state and health, the mode, the volume, the warnings. */
+import {expect} from 'chai'
+
+import {StackctlError} from '../../../src/lib/errors.js'
+import {stackStatus} from '../../../src/lib/stack/status.js'
+import {stubStack} from '../../support/stub-context.js'
+
+const ID = '0123456789abcdef'
+const ours = {'io.stackctl.stack-id': ID}
+
+describe('status (stub engine)', () => {
+  it('reports each service, the mode and the volume of a running stack', async () => {
+    const {ctx, engine} = await stubStack()
+    ctx.state = {stackId: ID, settings: {project: 'demo'}}
+    engine.addContainer({name: 'demo-db-1', service: 'db', labels: ours})
+    engine.addContainer({
+      name: 'demo-app-1',
+      service: 'app',
+      health: 'unhealthy',
+      labels: {...ours, 'io.stackctl.mode': 'dev'},
+    })
+    engine.addVolume('demo_postgres_data', ours)
+    const status = await stackStatus(ctx)
+    expect(status.services).to.deep.equal([
+      {name: 'db', state: 'running', health: 'healthy'},
+      {name: 'app', state: 'running', health: 'unhealthy'},
+    ])
+    expect(status.mode).to.equal('dev')
+    expect(status.volume).to.deep.equal({name: 'demo_postgres_data', exists: true})
+    expect(status.warnings).to.deep.equal([])
+  })
+
+  it('reports a stack that is not there as absent, with no mode', async () => {
+    const {ctx} = await stubStack()
+    const status = await stackStatus(ctx)
+    expect(status.services.map((s) => s.state)).to.deep.equal(['absent', 'absent'])
+    expect(status.mode).to.equal(null)
+    expect(status.volume.exists).to.equal(false)
+  })
+
+  it('warns about a host beyond loopback', async () => {
+    const {ctx} = await stubStack({host: '0.0.0.0'})
+    expect((await stackStatus(ctx)).warnings[0]).to.include('reachable from other machines')
+  })
+
+  it('refuses to report another stack’s containers as this one’s (exit 2)', async () => {
+    const {ctx, engine} = await stubStack()
+    engine.addContainer({
+      name: 'demo-db-1',
+      service: 'db',
+      labels: {'io.stackctl.stack-id': 'ffffffffffffffff', 'io.stackctl.dir': '/srv/x'},
+    })
+    const error = await stackStatus(ctx).then(
+      () => undefined,
+      (caught: unknown) => caught,
+    )
+    expect(error).to.be.instanceOf(StackctlError)
+    expect((error as StackctlError).suggestion).to.include('use --dir /srv/x')
+  })
+})

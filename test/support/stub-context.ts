@@ -1,0 +1,43 @@
+/** A stack context over the stubs: a real temporary stack directory, an in-memory engine and Compose. */
+import {mkdtempSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import path from 'node:path'
+
+import type {StackConfigInput} from '../../src/lib/config/stack-config.js'
+import {loadStack, type StackContext} from '../../src/lib/stack/context.js'
+import type {ImageResolver} from '../../src/lib/stack/images.js'
+import {StubCompose, StubEngine} from './stub-stack.js'
+
+export interface StubStack {
+  ctx: StackContext
+  engine: StubEngine
+  compose: StubCompose
+  progress: string[]
+  resolver: ImageResolver
+}
+
+export function tempRoot(): string {
+  return mkdtempSync(path.join(tmpdir(), 'stackctl-unit-'))
+}
+
+/** Loads a stack for `demo` in `dir` (a new one under a temp root by default) over fresh stubs. */
+export async function stubStack(
+  flags: StackConfigInput & {adopt?: boolean} = {},
+  options: {engine?: StubEngine; dir?: string} = {},
+): Promise<StubStack> {
+  const engine = options.engine ?? new StubEngine()
+  const dir = options.dir ?? path.join(tempRoot(), 'stack')
+  const compose = new StubCompose({project: flags.project ?? 'demo', composeFile: '', projectDirectory: dir})
+  const progress: string[] = []
+  const ctx = await loadStack(
+    {project: 'demo', imageSource: 'local', dir, ...flags},
+    {engine, compose, env: {}, progress: (line) => progress.push(line)},
+  )
+  const resolver: ImageResolver = {engine, pull: async () => false, buildLocal: async () => {}}
+  return {ctx, engine, compose, progress, resolver}
+}
+
+/** The local images present, so resolution needs neither a registry nor a build. */
+export function withLocalImages(engine: StubEngine): StubEngine {
+  return engine.addImage('stackctl/postgres:17').addImage('stackctl/node:20')
+}

@@ -1,0 +1,167 @@
+/**
+ * In-memory stand-ins for the engine and Compose, for unit tests of the stack operations' decisions,
+ * messages and exit codes. They record what was asked of them; nothing touches a real engine.
+ */
+import type {Compose, ComposeTarget} from '../../src/lib/compose/compose-client.js'
+import type {
+  ContainerDetails,
+  ContainerSummary,
+  Engine,
+  ExecResult,
+  ImageInfo,
+  VolumeInfo,
+} from '../../src/lib/engine/engine.js'
+import {EngineUnreachable} from '../../src/lib/errors.js'
+
+export interface StubContainer {
+  name: string
+  service: string
+  state?: string
+  health?: ContainerSummary['health']
+  labels?: Record<string, string>
+  project?: string
+  ports?: ContainerSummary['ports']
+}
+
+export class StubEngine implements Engine {
+  readonly endpoint = 'unix:///stub/docker.sock'
+  reachable = true
+  containersList: ContainerSummary[] = []
+  volumesByName = new Map<string, VolumeInfo>()
+  imagesByRef = new Map<string, ImageInfo>()
+  /** Answers to exec, by the first word of the command (psql, pg_dump, …). */
+  execAnswers = new Map<string, ExecResult>()
+  readonly calls: string[] = []
+
+  addContainer(c: StubContainer): this {
+    const project = c.project ?? c.labels?.['com.docker.compose.project'] ?? 'demo'
+    this.containersList.push({
+      id: `id-${c.name}`,
+      name: c.name,
+      project,
+      service: c.service,
+      state: c.state ?? 'running',
+      health: c.health ?? (c.state && c.state !== 'running' ? 'none' : 'healthy'),
+      labels: {'com.docker.compose.project': project, 'com.docker.compose.service': c.service, ...c.labels},
+      image: 'stackctl/postgres:17',
+      imageId: 'sha256:1',
+      ports: c.ports ?? [],
+    })
+    return this
+  }
+
+  addVolume(name: string, labels: Record<string, string> = {}): this {
+    this.volumesByName.set(name, {
+      name,
+      driver: 'local',
+      mountpoint: `/stub/volumes/${name}/_data`,
+      scope: 'local',
+      createdAt: '2026-01-01T00:00:00Z',
+      labels,
+      options: {},
+    })
+    return this
+  }
+
+  addImage(reference: string): this {
+    this.imagesByRef.set(reference, {id: `sha256:${reference}`, sizeBytes: 1, labels: {}})
+    return this
+  }
+
+  async ping(): Promise<void> {
+    this.calls.push('ping')
+    if (!this.reachable) throw new EngineUnreachable(this.endpoint)
+  }
+
+  async describe() {
+    await this.ping()
+    return {version: '20.10.24', apiVersion: '1.41', rootDir: undefined}
+  }
+
+  readonly containers = {
+    list: async (filter: {project?: string; service?: string; runningOnly?: boolean; publishes?: number}) =>
+      this.containersList.filter(
+        (c) =>
+          (!filter.project || c.project === filter.project) &&
+          (!filter.service || c.service === filter.service) &&
+          (!filter.runningOnly || c.state === 'running') &&
+          (filter.publishes === undefined || c.ports.some((p) => p.hostPort === filter.publishes)),
+      ),
+    inspect: async (id: string): Promise<ContainerDetails | undefined> => {
+      const c = this.containersList.find((x) => x.id === id)
+      return (
+        c && {
+          id,
+          name: c.name,
+          running: c.state === 'running',
+          exitCode: c.state === 'running' ? 0 : 1,
+          finishedAtMs: undefined,
+          startedAtMs: undefined,
+          error: '',
+          health: {status: c.health, lastOutput: `${c.service} health output`},
+          mounts: [],
+          tmpfs: [],
+          restartCount: 0,
+        }
+      )
+    },
+    kill: async (id: string, signal: string) => {
+      this.calls.push(`kill ${id} ${signal}`)
+    },
+    logTail: async (id: string) => `last log line of ${id}`,
+    exec: async (id: string, cmd: string[]): Promise<ExecResult> => {
+      this.calls.push(`exec ${id} ${cmd[0]}`)
+      return this.execAnswers.get(cmd[0]) ?? {exitCode: 1, stdout: '', stderr: 'no answer', truncated: false}
+    },
+    runOneShot: async (): Promise<ExecResult> => ({exitCode: 2, stdout: '', stderr: '', truncated: false}),
+  }
+
+  readonly volumes = {
+    inspect: async (name: string) => this.volumesByName.get(name),
+    sizeBytes: async () => -1,
+    watch: async () => ({destroyEvents: 0, close: () => {}}),
+  }
+
+  readonly images = {
+    inspect: async (reference: string) => this.imagesByRef.get(reference),
+    removeIfUnused: async () => false,
+  }
+
+  readonly networks = {listByProject: async () => []}
+}
+
+/** Compose that records its calls; `upError` makes `up` fail once with that error. */
+export class StubCompose implements Compose {
+  readonly calls: Array<{verb: string; options?: unknown}> = []
+  upError: Error | undefined
+  version = '2.26.1'
+
+  constructor(readonly target: ComposeTarget) {}
+
+  async assertV2(): Promise<string> {
+    return this.version
+  }
+
+  async up(options: unknown): Promise<void> {
+    this.calls.push({verb: 'up', options})
+    const error = this.upError
+    this.upError = undefined
+    if (error) throw error
+  }
+
+  async down(options?: unknown): Promise<void> {
+    this.calls.push({verb: 'down', options})
+  }
+
+  async logs(): Promise<void> {}
+
+  async configHashes(): Promise<Map<string, string>> {
+    return new Map()
+  }
+
+  async validate(): Promise<void> {}
+
+  byLabelsOnly(): Compose {
+    return this
+  }
+}
