@@ -6,12 +6,15 @@
  *
  * The stack is left as it was found: started for the check and stopped afterwards only if it was not running,
  * relaunched in any case when the check took it down. The data volume is never deleted.
+ *
+ * A pipeline of typed stages: each phase receives what the earlier ones produced and returns its own stage, so
+ * nothing is read before it exists; the result is built from the stages that were reached.
  */
 import createDebug from 'debug'
 
 import {appUrl, volumeName} from '../config/stack-config.js'
 import {Psql} from '../db/psql.js'
-import type {ContainerSummary} from '../engine/engine.js'
+import type {ContainerSummary, VolumeWatch} from '../engine/engine.js'
 import {Interrupted, StackctlError, UsageError} from '../errors.js'
 import type {StackContext} from '../stack/context.js'
 import {downStack} from '../stack/down.js'
@@ -20,7 +23,6 @@ import {isHealthy, stackStatus} from '../stack/status.js'
 import {upStack} from '../stack/up.js'
 import {auditDurability, type DurabilityReport} from './audit.js'
 import {snapshotProblems, verificationProblems} from './checks.js'
-import type {VolumeWatch} from '../engine/engine.js'
 import {containerMounts, runningDbContainer, volumeCreatedAt} from './evidence.js'
 import {writeWhileKilling} from './kill.js'
 import {VisitWriter, type WriteResult} from './load.js'
@@ -66,29 +68,71 @@ export async function verifyPersistence(ctx: StackContext, options: VerifyOption
   return new PersistenceCheck(ctx, options).execute()
 }
 
+/** What each phase produces for the ones after it. */
+interface Baseline {
+  containers: ContainerSummary[]
+  watch: VolumeWatch
+  volumeCreated: string | undefined
+  systemId: string
+  snapshot: Snapshot
+}
+
+interface Writes {
+  written: WriteResult
+  kill: KillReport | null
+}
+
+interface Verified {
+  after: Snapshot
+  old: Snapshot
+  missing: number[]
+  systemId: string
+}
+
+/** The stages the check reached, in order; a missing one means its phase never succeeded. */
+interface Stages {
+  baseline?: Baseline
+  writes?: Writes
+  /** The rows before teardown (kill mode: the baseline — the database cannot be asked while it is killed). */
+  reference?: Snapshot
+  destroyEventsAtTeardown?: number
+  volumeCreatedAfter?: string
+  verified?: Verified
+  durability?: DurabilityReport
+}
+
+/** Where the stack is, for leaving it as it was found. */
+interface StackCondition {
+  foundRunning: boolean
+  /** The check had to start (or heal) the stack. */
+  startedStack: boolean
+  /** The first start failed: like `stackctl up`, its containers are left for inspection, not taken down. */
+  startFailed: boolean
+  /** Taken down by the check (teardown or kill) and not brought back yet. */
+  down: boolean
+  relaunchTried: boolean
+  stopped: boolean
+}
+
+interface PhaseOutcome<T> {
+  value: T
+  problems: string[]
+}
+
+const ok = <T>(value: T): PhaseOutcome<T> => ({value, problems: []})
+
 class PersistenceCheck {
   private readonly phases: PhaseResult[] = []
   private readonly reasons: string[] = []
-  private foundRunning = false
-  private startedStack = false
-  private stackDown = false
-  private relaunchTried = false
-  /** The first start failed: like `stackctl up`, its containers are left for inspection, not taken down. */
-  private startFailed = false
-  private stopped = false
-  private oldContainers: ContainerSummary[] = []
-  private volumeCreated: string | undefined
-  private volumeCreatedAfter: string | undefined
-  private volumeWatch: VolumeWatch | undefined
-  private systemIdBefore: string | undefined
-  private systemIdAfter: string | undefined
-  private destroyEventsAtTeardown = 0
-  private baseline: Snapshot | undefined
-  private snapshot: Snapshot | undefined
-  private written: WriteResult | undefined
-  private kill: KillReport | null = null
-  private verified: {after: Snapshot; old: Snapshot; missing: number[]} | undefined
-  private durability: DurabilityReport | null = null
+  private readonly stages: Stages = {}
+  private readonly stack: StackCondition = {
+    foundRunning: false,
+    startedStack: false,
+    startFailed: false,
+    down: false,
+    relaunchTried: false,
+    stopped: false,
+  }
   private aborted: PersistenceResult['aborted'] = null
   private readonly volume: string
 
@@ -108,32 +152,42 @@ class PersistenceCheck {
     }
     if (!fatal) {
       try {
-        await this.phase('baseline', () => this.takeBaseline())
-        await this.phase('write', () => this.write())
-        if (this.options.mode !== 'kill') await this.phase('snapshot', () => this.snapshotBeforeTeardown())
-        await this.hook('beforeTeardown')
-        await this.phase('teardown', () => this.tearDown())
-        await this.hook('afterTeardown')
-        await this.phase('relaunch', () => this.relaunch())
-        await this.hook('beforeVerify')
-        await this.phase('verify', () => this.verify())
-        await this.phase('audit', () => this.audit())
+        await this.run()
       } catch (error) {
         debug('check aborted: %O', error)
       }
     }
     await this.leaveAsFound()
-    this.volumeWatch?.close()
+    this.stages.baseline?.watch.close()
     if (this.options.signal?.aborted) throw this.interrupted()
     // Before anything was touched, a failure is the environment's (engine, images, port): report it as such.
     if (fatal) throw fatal
     return this.result()
   }
 
+  /** The phases after prepare, each fed by the stages before it. */
+  private async run(): Promise<void> {
+    const {mode} = this.options
+    const baseline = (this.stages.baseline = await this.phase('baseline', () => this.takeBaseline()))
+    const writes = (this.stages.writes = await this.phase('write', () => this.write()))
+    this.stages.reference =
+      mode === 'kill'
+        ? baseline.snapshot
+        : await this.phase('snapshot', () => this.snapshotBeforeTeardown(baseline, writes.written))
+    const reference = this.stages.reference
+    await this.hook('beforeTeardown')
+    this.stages.destroyEventsAtTeardown = await this.phase('teardown', () => this.tearDown(baseline))
+    const destroyEvents = this.stages.destroyEventsAtTeardown
+    await this.hook('afterTeardown')
+    this.stages.volumeCreatedAfter = await this.phase('relaunch', () => this.relaunch(baseline, destroyEvents))
+    await this.hook('beforeVerify')
+    this.stages.verified = await this.phase('verify', () => this.verify(baseline, writes.written, reference))
+    this.stages.durability = await this.phase('audit', () => this.audit())
+  }
+
   private interrupted(): Interrupted {
     const stoppedIn = this.aborted?.phase ?? this.phases.at(-1)?.name ?? 'prepare'
-    const running = !this.stackDown && !this.stopped
-    const left = running ? 'running' : 'stopped'
+    const left = this.leftRunning() ? 'running' : 'stopped'
     const how = this.phases.some((p) => p.name === 'leave-as-found')
       ? `, brought back as found (${left})`
       : ` (${left}, as found)`
@@ -143,8 +197,12 @@ class PersistenceCheck {
     )
   }
 
+  private leftRunning(): boolean {
+    return !this.stack.down && !this.stack.stopped
+  }
+
   /** Runs one phase, timing it; a thrown error fails the phase, becomes a reason and ends the check. */
-  private async phase(name: string, body: () => Promise<string[]>): Promise<void> {
+  private async phase<T>(name: string, body: () => Promise<PhaseOutcome<T>>): Promise<T> {
     if (this.options.signal?.aborted && name !== 'leave-as-found') {
       this.aborted ??= {phase: name, message: 'interrupted', exitCode: 130}
       throw new Interrupted(`before the ${name} phase`)
@@ -152,9 +210,10 @@ class PersistenceCheck {
     this.ctx.progress(`verify-persistence: ${name}`)
     const started = performance.now()
     try {
-      const problems = await body()
+      const {value, problems} = await body()
       this.phases.push({name, ms: Math.round(performance.now() - started), ok: problems.length === 0})
       this.reasons.push(...problems)
+      return value
     } catch (error) {
       this.phases.push({name, ms: Math.round(performance.now() - started), ok: false})
       this.reasons.push(`${name}: ${errorMessage(error)}`)
@@ -177,16 +236,15 @@ class PersistenceCheck {
   }
 
   private view(): CheckRun {
-    const {ctx} = this
     return {
-      stack: ctx,
+      stack: this.ctx,
       mode: this.options.mode,
-      acknowledgedIds: this.written?.acknowledgedIds ?? [],
+      acknowledgedIds: this.stages.writes?.written.acknowledgedIds ?? [],
       sql: async (query) => (await this.psql()).query(query),
     }
   }
 
-  private async prepare(): Promise<string[]> {
+  private async prepare(): Promise<PhaseOutcome<void>> {
     const status = await stackStatus(this.ctx)
     if (status.mode === 'dev') {
       // A relaunch renders the built app; it would silently take the stack out of development mode.
@@ -195,122 +253,125 @@ class PersistenceCheck {
         'run stackctl up without --dev first, or check another stack with --project-name',
       )
     }
-    this.foundRunning = status.services.some((s) => s.state === 'running')
-    this.startedStack = !isHealthy(status)
+    this.stack.foundRunning = status.services.some((s) => s.state === 'running')
+    this.stack.startedStack = !isHealthy(status)
     // Even on a healthy stack: up recreates nothing on a running, unchanged stack, and whatever would make the
     // relaunch fail (a hand-edited compose file, a changed setting, a missing image) shows now, before teardown.
     try {
       await upStack(this.ctx, this.options.resolver)
     } catch (error) {
-      this.startFailed = true
+      this.stack.startFailed = true
       throw error
     }
-    return []
+    return ok(undefined)
   }
 
-  private async takeBaseline(): Promise<string[]> {
-    this.oldContainers = await this.ctx.engine.containers.list({project: this.ctx.config.project})
-    this.volumeWatch = await this.ctx.engine.volumes.watch(this.volume)
-    this.volumeCreated = await volumeCreatedAt(this.ctx.engine, this.volume)
+  private async takeBaseline(): Promise<PhaseOutcome<Baseline>> {
+    const {engine, config} = this.ctx
+    const containers = await engine.containers.list({project: config.project})
+    const watch = await engine.volumes.watch(this.volume)
+    const volumeCreated = await volumeCreatedAt(engine, this.volume)
     const psql = await this.psql()
-    this.systemIdBefore = await systemIdentifier(psql)
-    this.baseline = await takeSnapshot(psql)
-    return []
+    return ok({
+      containers,
+      watch,
+      volumeCreated,
+      systemId: await systemIdentifier(psql),
+      snapshot: await takeSnapshot(psql),
+    })
   }
 
-  private async write(): Promise<string[]> {
-    const {visits, concurrency, requestTimeoutMs} = this.options
+  private async write(): Promise<PhaseOutcome<Writes>> {
+    const {visits, concurrency, requestTimeoutMs, mode, signal} = this.options
     const writer = new VisitWriter({url: appUrl(this.ctx.config), visits, concurrency, requestTimeoutMs})
     const stop = () => writer.stop()
-    this.options.signal?.addEventListener('abort', stop, {once: true})
+    signal?.addEventListener('abort', stop, {once: true})
     try {
-      return await this.writeWith(writer)
+      if (mode === 'kill') {
+        const outcome = await writeWhileKilling(this.ctx.engine, (await this.db()).id, writer, visits)
+        // A kill that was sent took the db down: the stack must be brought back whatever happens next.
+        if (outcome.kill) this.stack.down = true
+        if (signal?.aborted) throw new Interrupted('during the writes')
+        return {value: {written: outcome.written, kill: outcome.kill}, problems: outcome.problems}
+      }
+      const written = await writer.run()
+      if (signal?.aborted) throw new Interrupted('during the writes')
+      const {failed, attempted, errors} = written
+      const problems =
+        failed === 0 ? [] : [`${failed} of ${attempted} visits were not acknowledged (${errors.join(', ')})`]
+      return {value: {written, kill: null}, problems}
     } finally {
-      this.options.signal?.removeEventListener('abort', stop)
+      signal?.removeEventListener('abort', stop)
     }
   }
 
-  private async writeWith(writer: VisitWriter): Promise<string[]> {
-    const {visits, mode} = this.options
-    if (mode === 'kill') {
-      const outcome = await writeWhileKilling(this.ctx.engine, (await this.db()).id, writer, visits)
-      this.written = outcome.written
-      this.kill = outcome.kill
-      // A kill that was sent took the db down: the stack must be brought back whatever happens next.
-      if (outcome.kill) this.stackDown = true
-      if (this.options.signal?.aborted) throw new Interrupted('during the writes')
-      return outcome.problems
-    }
-    this.written = await writer.run()
-    if (this.options.signal?.aborted) throw new Interrupted('during the writes')
-    const {failed, attempted, errors} = this.written
-    return failed === 0 ? [] : [`${failed} of ${attempted} visits were not acknowledged (${errors.join(', ')})`]
+  private async snapshotBeforeTeardown(baseline: Baseline, written: WriteResult): Promise<PhaseOutcome<Snapshot>> {
+    const snapshot = await takeSnapshot(await this.psql())
+    return {value: snapshot, problems: snapshotProblems(baseline.snapshot, snapshot, written.acknowledged)}
   }
 
-  private async snapshotBeforeTeardown(): Promise<string[]> {
-    this.snapshot = await takeSnapshot(await this.psql())
-    return snapshotProblems(this.baseline!, this.snapshot, this.written!.acknowledged)
-  }
-
-  private async tearDown(): Promise<string[]> {
+  /** Returns the volume's destroy events seen by the end of the teardown. */
+  private async tearDown(baseline: Baseline): Promise<PhaseOutcome<number>> {
     const {mode} = this.options
-    this.stackDown = true
+    this.stack.down = true
     await tearDown(this.ctx, mode)
     const current = await this.ctx.engine.containers.list({project: this.ctx.config.project})
-    this.destroyEventsAtTeardown = this.volumeWatch?.destroyEvents ?? 0
+    const destroyEvents = baseline.watch.destroyEvents
     const evidence = await gatherTeardownEvidence(
       this.ctx,
       mode,
-      this.oldContainers,
+      baseline.containers,
       this.volume,
-      this.volumeCreated,
+      baseline.volumeCreated,
       current,
-      this.destroyEventsAtTeardown,
+      destroyEvents,
     )
-    return teardownProblems(evidence)
+    return {value: destroyEvents, problems: teardownProblems(evidence)}
   }
 
-  private async relaunch(): Promise<string[]> {
-    this.relaunchTried = true
+  /** Returns the volume's CreatedAt after the relaunch. */
+  private async relaunch(
+    baseline: Baseline,
+    destroyEventsAtTeardown: number,
+  ): Promise<PhaseOutcome<string | undefined>> {
+    this.stack.relaunchTried = true
     await upStack(this.ctx, this.options.resolver, {shield: true})
-    this.stackDown = false
-    this.volumeCreatedAfter = await volumeCreatedAt(this.ctx.engine, this.volume)
-    const removed = (this.volumeWatch?.destroyEvents ?? 0) - this.destroyEventsAtTeardown
-    return removed > 0 ? [`the volume ${this.volume} was removed and created again during the relaunch`] : []
+    this.stack.down = false
+    const createdAfter = await volumeCreatedAt(this.ctx.engine, this.volume)
+    const removed = baseline.watch.destroyEvents - destroyEventsAtTeardown
+    const problems = removed > 0 ? [`the volume ${this.volume} was removed and created again during the relaunch`] : []
+    return {value: createdAfter, problems}
   }
 
-  private async verify(): Promise<string[]> {
+  /** The rows that must be unchanged are those up to the highest id of `reference`. */
+  private async verify(baseline: Baseline, written: WriteResult, reference: Snapshot): Promise<PhaseOutcome<Verified>> {
     const psql = await this.psql()
-    // The rows that must be unchanged: up to the highest id before teardown (kill mode: before the writes).
-    const reference = this.options.mode === 'kill' ? this.baseline! : this.snapshot!
-    const written = this.written!
     const after = await takeSnapshot(psql)
     const old = await takeSnapshot(psql, reference.maxId)
     const missing = await findMissingIds(psql, written.acknowledgedIds)
-    this.verified = {after, old, missing}
-    this.systemIdAfter = await systemIdentifier(psql)
-    return verificationProblems({
+    const systemId = await systemIdentifier(psql)
+    const problems = verificationProblems({
       mode: this.options.mode,
-      baseline: this.baseline!,
+      baseline: baseline.snapshot,
       reference,
       written,
       after,
       old,
       missing,
-      systemIdentifierBefore: this.systemIdBefore!,
-      systemIdentifierAfter: this.systemIdAfter,
+      systemIdentifierBefore: baseline.systemId,
+      systemIdentifierAfter: systemId,
     })
+    return {value: {after, old, missing, systemId}, problems}
   }
 
-  private async audit(): Promise<string[]> {
+  private async audit(): Promise<PhaseOutcome<DurabilityReport>> {
     const db = (await this.db()).id
     const {durability, reasons} = auditDurability({
       settings: await readServerSettings(new Psql(this.ctx.engine, db)),
       mounts: await containerMounts(this.ctx.engine, db),
       expectedVolume: this.volume,
     })
-    this.durability = durability
-    return reasons
+    return {value: durability, problems: reasons}
   }
 
   /**
@@ -320,37 +381,35 @@ class PersistenceCheck {
    * volume with it.
    */
   private async leaveAsFound(): Promise<void> {
-    if (this.startFailed) return
-    const stop = !this.foundRunning && !this.options.keepRunning && (this.startedStack || this.stackDown)
+    const {stack} = this
+    if (stack.startFailed) return
+    const stop = !stack.foundRunning && !this.options.keepRunning && (stack.startedStack || stack.down)
     if (stop) {
       await this.leaveAsFoundPhase(async () => {
         await downStack(this.ctx, {volumes: false})
-        this.stopped = true
+        stack.stopped = true
       })
-    } else if ((this.stackDown && !this.relaunchTried) || (await this.brokenByInterrupt())) {
+    } else if ((stack.down && !stack.relaunchTried) || (await this.brokenByInterrupt())) {
       await this.leaveAsFoundPhase(async () => {
         await upStack(this.ctx, this.options.resolver, {shield: true})
-        this.stackDown = false
+        stack.down = false
       })
     }
   }
 
   /** An interrupt can land between a kill and the teardown: whatever the flags say, look at the stack. */
   private async brokenByInterrupt(): Promise<boolean> {
-    if (!this.options.signal?.aborted || !(this.foundRunning || this.options.keepRunning)) return false
+    if (!this.options.signal?.aborted || !(this.stack.foundRunning || this.options.keepRunning)) return false
     const healthy = isHealthy(await stackStatus(this.ctx))
-    if (!healthy) this.stackDown = true
+    if (!healthy) this.stack.down = true
     return !healthy
   }
 
   private async leaveAsFoundPhase(body: () => Promise<void>): Promise<void> {
     try {
-      await this.phase('leave-as-found', async () => {
-        await body()
-        return []
-      })
+      await this.phase('leave-as-found', async () => ok(await body()))
     } catch (error) {
-      debug('restore failed: %O', error)
+      debug('leaving the stack as found failed: %O', error)
     }
   }
 
@@ -364,9 +423,8 @@ class PersistenceCheck {
   }
 
   private result(): PersistenceResult {
-    const written = this.written
-    const verified = this.verified
-    const reference = this.options.mode === 'kill' ? this.baseline : this.snapshot
+    const {baseline, writes, reference, verified} = this.stages
+    const written = writes?.written
     return {
       passed: this.reasons.length === 0,
       mode: this.options.mode,
@@ -375,27 +433,27 @@ class PersistenceCheck {
       concurrency: this.options.concurrency,
       attempted: written?.attempted ?? 0,
       acknowledged: written?.acknowledged ?? 0,
-      baseline: this.baseline?.total ?? null,
+      baseline: baseline?.snapshot.total ?? null,
       before: reference?.total ?? null,
       after: verified?.after.total ?? null,
       missing: verified?.missing.slice(0, MISSING_SHOWN) ?? [],
       missingCount: verified ? verified.missing.length : null,
       checksumBefore: reference?.checksum ?? null,
       checksumAfter: verified?.old.checksum ?? null,
-      durability: this.durability,
-      kill: this.kill,
+      durability: this.stages.durability ?? null,
+      kill: writes?.kill ?? null,
       volume: {
         name: this.volume,
-        createdAtBefore: this.volumeCreated ?? null,
-        createdAtAfter: this.volumeCreatedAfter ?? null,
-        removedDuringCheck: (this.volumeWatch?.destroyEvents ?? 0) > 0,
-        systemIdentifierBefore: this.systemIdBefore ?? null,
-        systemIdentifierAfter: this.systemIdAfter ?? null,
+        createdAtBefore: baseline?.volumeCreated ?? null,
+        createdAtAfter: this.stages.volumeCreatedAfter ?? null,
+        removedDuringCheck: (baseline?.watch.destroyEvents ?? 0) > 0,
+        systemIdentifierBefore: baseline?.systemId ?? null,
+        systemIdentifierAfter: verified?.systemId ?? null,
       },
       phases: this.phases,
       reasons: this.reasons,
       aborted: this.aborted,
-      stack: {foundRunning: this.foundRunning, leftRunning: !this.stackDown && !this.stopped},
+      stack: {foundRunning: this.stack.foundRunning, leftRunning: this.leftRunning()},
     }
   }
 }

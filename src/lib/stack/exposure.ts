@@ -18,7 +18,7 @@ export function exposureWarnings(config: {host: string; port: number}, overrideT
   if (overrideText === undefined) return warnings
   let override: unknown
   try {
-    override = parse(overrideText)
+    override = parse(overrideText, {logLevel: 'error'})
   } catch {
     return [...warnings, 'docker-compose.override.yml is not valid YAML; what it publishes could not be checked']
   }
