@@ -3,9 +3,11 @@
  * that means "the database cannot be reached right now" becomes a DatabaseUnavailableError (HTTP 503); any
  * other error stays what it is (HTTP 500).
  */
+import {readFile} from 'node:fs/promises'
+
 import pg from 'pg'
 
-import type {DbConfig} from './config.js'
+import {passwordSource, type DbConfig} from './config.js'
 import {errorFields, type Logger} from './log.js'
 import type {VisitsQuery} from './query.js'
 import {retry, type BackoffOptions} from './retry.js'
@@ -120,8 +122,10 @@ export interface VisitStore {
 }
 
 function createPool(config: DbConfig): pg.Pool {
+  const {passwordFile: _file, ...connection} = config
   return new pg.Pool({
-    ...config,
+    ...connection,
+    password: passwordSource(config, (file) => readFile(file, 'utf8')),
     max: POOL_SIZE,
     connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
     idleTimeoutMillis: 30_000,
