@@ -1,6 +1,8 @@
 import {expect} from 'chai'
 
+import type {ContainerClient, ContainerDetails, ContainerSummary} from '../../../src/lib/engine/engine.js'
 import {
+  collectFacts,
   type ContainerFacts,
   type DiagnoseContext,
   diagnoseStartup,
@@ -152,5 +154,67 @@ describe('startup diagnosis', () => {
     expect(formatSeconds(3.21)).to.equal('3.2 s')
     expect(formatSeconds(120.4)).to.equal('120 s')
     expect(formatSeconds(-1)).to.equal('0.0 s')
+  })
+
+  it('collects the facts from the engine: labels, times, exit code, health output and logs', async () => {
+    const summary = (service: string, changes: Partial<ContainerSummary>): ContainerSummary => ({
+      id: `id-${service}`,
+      name: `demo-${service}-1`,
+      project: 'demo',
+      service,
+      state: 'running',
+      health: 'none',
+      labels: {},
+      image: 'img',
+      imageId: 'sha256:img',
+      ports: [],
+      ...changes,
+    })
+    const details: Record<string, Partial<ContainerDetails>> = {
+      'id-db': {
+        exitCode: 1,
+        startedAtMs: Date.parse('2026-11-25T09:59:57.000Z'),
+        finishedAtMs: Date.parse('2026-11-25T09:59:57.400Z'),
+        error: '',
+        health: {status: 'unhealthy', lastOutput: undefined},
+        restartCount: 2,
+      },
+      'id-app': {exitCode: 0, startedAtMs: undefined, finishedAtMs: undefined, error: '', restartCount: 0},
+    }
+    const asked: string[] = []
+    const stub = {
+      list: async (filter: {project?: string}) => {
+        asked.push(`list ${filter.project}`)
+        return [
+          summary('app', {
+            state: 'created',
+            labels: {
+              'com.docker.compose.depends_on': 'db:service_healthy:true',
+              'com.docker.compose.project.config_files': '/s/docker-compose.yml,/s/docker-compose.override.yml',
+            },
+          }),
+          summary('db', {state: 'restarting'}),
+          summary('gone', {}),
+        ]
+      },
+      inspect: async (id: string) => (details[id] ? ({id, ...details[id]} as ContainerDetails) : undefined),
+      logTail: async (id: string, lines: number) => `${id}: last ${lines} lines\n`,
+    } as unknown as ContainerClient
+
+    const facts = await collectFacts(stub, 'demo')
+    expect(asked).to.deep.equal(['list demo'])
+    expect(facts.map((f) => f.service)).to.deep.equal(['app', 'db']) // 'gone' vanished between list and inspect
+    expect(facts[0]).to.deep.include({
+      state: 'created',
+      dependsOn: ['db'],
+      composeFiles: ['/s/docker-compose.yml', '/s/docker-compose.override.yml'],
+      startedAt: undefined,
+      error: undefined,
+    })
+    expect(facts[1]).to.deep.include({state: 'restarting', health: 'unhealthy', exitCode: 1, restartCount: 2})
+    expect(facts[1].logTail).to.equal('id-db: last 20 lines\n')
+    expect(diagnoseStartup(facts, ctx)!.summary).to.equal(
+      "service 'db' failed to start: it exited with code 1 0.4 s after it started and is being restarted (2 restarts so far)",
+    )
   })
 })
