@@ -15,7 +15,10 @@ export interface DbConfig {
   port: number
   user: string
   database: string
+  /** As read at start. */
   password: string
+  /** Where the password came from, when from a file: read again for every new connection. */
+  passwordFile?: string
 }
 
 export class ConfigError extends Error {
@@ -24,6 +27,7 @@ export class ConfigError extends Error {
 
 export type Env = Record<string, string | undefined>
 export type ReadTextFile = (file: string) => string
+export type ReadTextFileAsync = (file: string) => Promise<string>
 
 export const DEFAULT_MESSAGE = 'Hello from the stackctl visit tracker!'
 
@@ -56,7 +60,12 @@ function parseIdentifier(name: string, value: string): string {
   return value
 }
 
-/** The file wins over the variable; trailing newlines are dropped, as the official image's entrypoint does. */
+/** Trailing newlines are dropped, as the official image's entrypoint does. */
+function passwordFromFile(text: string): string {
+  return text.replace(/[\r\n]+$/, '')
+}
+
+/** The file wins over the variable. */
 function readPassword(env: Env, readTextFile: ReadTextFile): string {
   const file = given(env, 'POSTGRES_PASSWORD_FILE')
   let password: string | undefined
@@ -64,7 +73,7 @@ function readPassword(env: Env, readTextFile: ReadTextFile): string {
     password = given(env, 'POSTGRES_PASSWORD')
   } else {
     try {
-      password = readTextFile(file).replace(/[\r\n]+$/, '')
+      password = passwordFromFile(readTextFile(file))
     } catch (error) {
       const code = (error as {code?: string}).code ?? 'read error'
       throw new ConfigError(`POSTGRES_PASSWORD_FILE ${file} cannot be read (${code})`)
@@ -91,11 +100,32 @@ export function parseConfig(env: Env, readTextFile: ReadTextFile): ApiConfig {
       user,
       database: parseIdentifier('POSTGRES_DB', given(env, 'POSTGRES_DB') ?? user),
       password: readPassword(env, readTextFile),
+      ...(given(env, 'POSTGRES_PASSWORD_FILE') === undefined ? {} : {passwordFile: env.POSTGRES_PASSWORD_FILE}),
     },
   }
 }
 
-/** The configuration as it may be logged: everything but the password. */
+/**
+ * The password as node-postgres takes it: from a file, a function that reads the file again for every new
+ * connection, so a password file fixed after an authentication failure is used without a restart. A file
+ * that cannot be read or is empty at that moment (being replaced) gives the last password read.
+ */
+export function passwordSource(db: DbConfig, readTextFile: ReadTextFileAsync): string | (() => Promise<string>) {
+  const file = db.passwordFile
+  if (file === undefined) return db.password
+  let last = db.password
+  return async () => {
+    try {
+      const password = passwordFromFile(await readTextFile(file))
+      if (password !== '') last = password
+    } catch {
+      // keep the last one: the next connection tries the file again
+    }
+    return last
+  }
+}
+
+/** The configuration as it may be logged: everything but the password (its file's name is fine). */
 export function describeConfig(config: ApiConfig): Record<string, unknown> {
   const {password: _password, ...db} = config.db
   return {host: config.host, port: config.port, db}

@@ -3,9 +3,11 @@
  * that means "the database cannot be reached right now" becomes a DatabaseUnavailableError (HTTP 503); any
  * other error stays what it is (HTTP 500).
  */
+import {readFile} from 'node:fs/promises'
+
 import pg from 'pg'
 
-import type {DbConfig} from './config.js'
+import {passwordSource, type DbConfig} from './config.js'
 import {errorFields, type Logger} from './log.js'
 import type {VisitsQuery} from './query.js'
 import {retry, type BackoffOptions} from './retry.js'
@@ -85,15 +87,80 @@ export class DatabaseUnavailableError extends Error {
 /**
  * SQLSTATE classes that mean the server cannot serve us now: 08 connection exception, 28 invalid
  * authorization, 3D invalid catalog name, 53 insufficient resources, 57 operator intervention (shutdown,
- * starting up, statement timeout). Errors without a SQLSTATE come from the driver itself: refused or
- * broken connections and connect/read timeouts.
+ * starting up, statement timeout).
  */
 const UNAVAILABLE_CLASSES = new Set(['08', '28', '3D', '53', '57'])
 
+/** Socket and DNS errors: the server cannot be reached, or the connection to it broke. */
+const UNREACHABLE_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ECONNABORTED',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+])
+
+/**
+ * node-postgres' and pg-pool's own errors for a connection that broke, timed out or could not be made. They
+ * carry no code, so their messages are all there is to go by.
+ */
+const DRIVER_UNAVAILABLE_MESSAGES = [
+  /^Connection terminated/, // unexpectedly | due to connection timeout | (while ending)
+  /^timeout expired$/, // connectionTimeoutMillis of a client
+  /^timeout exceeded when trying to connect$/, // the pool's connectionTimeoutMillis
+  /^Query read timeout$/, // query_timeout
+  /^Client has encountered a connection error and is not queryable$/,
+]
+
+/**
+ * Whether an error means "the database cannot be reached or cannot serve us right now" (HTTP 503, retried
+ * at start-up) rather than a bug (HTTP 500, thrown at once).
+ */
 export function isUnavailable(error: unknown): boolean {
   if (error instanceof DatabaseUnavailableError) return true
   if (error instanceof pg.DatabaseError) return UNAVAILABLE_CLASSES.has((error.code ?? '').slice(0, 2))
-  return error instanceof Error
+  if (!(error instanceof Error)) return false
+  const code = (error as {code?: unknown}).code
+  if (typeof code === 'string' && UNREACHABLE_CODES.has(code)) return true
+  // Node's connect() to several addresses of one host name fails with an AggregateError of each attempt.
+  if (error instanceof AggregateError && error.errors.length > 0 && error.errors.every(isUnavailable)) return true
+  return DRIVER_UNAVAILABLE_MESSAGES.some((pattern) => pattern.test(error.message))
+}
+
+/** What made the database unavailable, in a few words (for /healthz and the container's health log). */
+export function unavailableReason(error: unknown): string {
+  const cause = error instanceof DatabaseUnavailableError && error.cause !== undefined ? error.cause : error
+  if (!(cause instanceof Error)) return String(cause)
+  const code = (cause as {code?: unknown}).code
+  switch (code) {
+    case 'ECONNREFUSED':
+      return 'connection refused'
+    case 'ECONNRESET':
+    case 'EPIPE':
+    case 'ECONNABORTED':
+      return 'connection reset'
+    case 'ETIMEDOUT':
+      return 'connection timed out'
+    case 'EHOSTUNREACH':
+    case 'ENETUNREACH':
+      return 'host unreachable'
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return 'host name not found'
+    case '28P01':
+    case '28000':
+      return `authentication failed (${code})`
+    case '3D000':
+      return 'database does not exist (3D000)'
+    case '57P03':
+      return 'the server is starting up (57P03)'
+  }
+  if (cause instanceof AggregateError && cause.errors.length > 0) return unavailableReason(cause.errors[0])
+  return typeof code === 'string' ? `${cause.message} (${code})` : cause.message
 }
 
 export interface Visit {
@@ -120,8 +187,10 @@ export interface VisitStore {
 }
 
 function createPool(config: DbConfig): pg.Pool {
+  const {passwordFile: _file, ...connection} = config
   return new pg.Pool({
-    ...config,
+    ...connection,
+    password: passwordSource(config, (file) => readFile(file, 'utf8')),
     max: POOL_SIZE,
     connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
     idleTimeoutMillis: 30_000,
@@ -150,16 +219,20 @@ function toVisit(row: VisitRow): Visit {
   return {id: Number(row.id), visitedAt: row.visited_at}
 }
 
+/** What the store needs of a pg.Pool (a stub in unit tests). */
+export type QueryPool = Pick<pg.Pool, 'query' | 'on' | 'end'>
+
 /** The VisitStore on a pg pool of its own. */
 export class PgVisitStore implements VisitStore {
-  private readonly pool: pg.Pool
+  private readonly pool: QueryPool
   private available = true
 
   constructor(
     config: DbConfig,
     private readonly logger: Logger,
+    pool: QueryPool = createPool(config),
   ) {
-    this.pool = createPool(config)
+    this.pool = pool
     // A database restart breaks every idle connection, each emitting 'error'; unhandled, that would end the
     // process. One log line per outage is enough.
     this.pool.on('error', (error) => this.markUnavailable(error))

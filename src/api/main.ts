@@ -30,7 +30,11 @@ async function healthcheck(): Promise<never> {
     logger.error(`invalid configuration: ${(error as Error).message}`)
     process.exit(1)
   }
-  process.exit((await probeHealth(port)) ? 0 : 1)
+  const health = await probeHealth(port)
+  if (health.healthy) process.exit(0)
+  // The engine records what the probe printed: that is all `docker inspect` shows of a failed check.
+  process.stdout.write(`${health.reason}\n`, () => process.exit(1))
+  return new Promise<never>(() => {})
 }
 
 async function serve(): Promise<void> {

@@ -4,7 +4,7 @@
  */
 import http from 'node:http'
 
-import {DatabaseUnavailableError, type Visit, type VisitStore} from './db.js'
+import {DatabaseUnavailableError, unavailableReason, type Visit, type VisitStore} from './db.js'
 import {errorFields, type Logger} from './log.js'
 import {parseVisitsQuery} from './query.js'
 
@@ -49,7 +49,7 @@ function routes({store, message}: ServerDeps): Record<string, Handler> {
         return {status: 200, body: {status: 'ok'}}
       } catch (error) {
         if (!(error instanceof DatabaseUnavailableError)) throw error
-        return {status: 503, body: {status: 'unavailable', database: 'not answering'}}
+        return {status: 503, body: {status: 'unavailable', database: 'not answering', reason: unavailableReason(error)}}
       }
     },
   }

@@ -1,6 +1,17 @@
 import {expect} from 'chai'
+import {mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync} from 'node:fs'
+import {readFile} from 'node:fs/promises'
+import {tmpdir} from 'node:os'
+import path from 'node:path'
 
-import {ConfigError, DEFAULT_MESSAGE, describeConfig, parseConfig, type Env} from '../../src/api/config.js'
+import {
+  ConfigError,
+  DEFAULT_MESSAGE,
+  describeConfig,
+  parseConfig,
+  passwordSource,
+  type Env,
+} from '../../src/api/config.js'
 
 const noFiles = (file: string): string => {
   throw Object.assign(new Error(`ENOENT: ${file}`), {code: 'ENOENT'})
@@ -48,6 +59,39 @@ describe('api configuration', () => {
     ).to.equal('a')
   })
 
+  it('remembers the password file, and a password given directly stays a plain value', () => {
+    const env = {POSTGRES_PASSWORD_FILE: '/run/secrets/pw'}
+    const db = parseConfig(env, files({'/run/secrets/pw': 'a\n'})).db
+    expect(db).to.include({password: 'a', passwordFile: '/run/secrets/pw'})
+    expect(parseConfig({POSTGRES_PASSWORD: 'pw'}, noFiles).db).to.not.have.property('passwordFile')
+    expect(passwordSource(parseConfig({POSTGRES_PASSWORD: 'pw'}, noFiles).db, (f) => readFile(f, 'utf8'))).to.equal(
+      'pw',
+    )
+  })
+
+  it('reads the password file again for every connection, keeping the last good one while it is unreadable', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'stackctl-api-pw-'))
+    try {
+      const file = path.join(dir, 'db_password')
+      writeFileSync(file, 'wrong\n')
+      const config = parseConfig({POSTGRES_PASSWORD_FILE: file}, (f) => readFileSync(f, 'utf8'))
+      const source = passwordSource(config.db, (f) => readFile(f, 'utf8'))
+      expect(source).to.be.a('function')
+      const password = source as () => Promise<string>
+      expect(await password()).to.equal('wrong')
+      writeFileSync(file, 'fixed\n')
+      expect(await password()).to.equal('fixed')
+      writeFileSync(file, '\n') // half-written, or emptied while being replaced
+      expect(await password()).to.equal('fixed')
+      unlinkSync(file)
+      expect(await password()).to.equal('fixed')
+      writeFileSync(file, 'rotated')
+      expect(await password()).to.equal('rotated')
+    } finally {
+      rmSync(dir, {recursive: true, force: true})
+    }
+  })
+
   it('treats empty variables as unset', () => {
     const config = parseConfig(
       {POSTGRES_PASSWORD: 'pw', POSTGRES_HOST: '', PORT: '', POSTGRES_PASSWORD_FILE: ''},
@@ -83,6 +127,10 @@ describe('api configuration', () => {
   it('never puts the password in an error or in the loggable description', () => {
     const config = parseConfig({POSTGRES_PASSWORD: 'topsecret'}, noFiles)
     expect(JSON.stringify(describeConfig(config))).not.to.include('topsecret')
+    const fromFile = parseConfig({POSTGRES_PASSWORD_FILE: '/pw'}, files({'/pw': 'topsecret'}))
+    expect(JSON.stringify(describeConfig(fromFile)))
+      .to.include('/pw')
+      .and.not.include('topsecret')
     expect(() => parseConfig({POSTGRES_PASSWORD: 'topsecret', PORT: 'x'}, noFiles))
       .to.throw(ConfigError)
       .with.property('message')

@@ -1,7 +1,7 @@
 /**
  * templates/app/Dockerfile: builds from a context holding only the Dockerfile and the bundle (no network, no
  * package manager), stays small, runs as uid 1000 on a read-only root file system, and becomes healthy
- * through its own `healthcheck` subcommand.
+ * through its own `healthcheck` subcommand, which says why when it fails.
  */
 import {expect} from 'chai'
 import {execFile} from 'node:child_process'
@@ -95,6 +95,21 @@ describe('app image (integration)', function () {
     const response = await fetch(`http://127.0.0.1:${port}/`)
     expect(response.status).to.equal(200)
     expect(await response.json()).to.have.property('visits', 1)
+
+    // A failed check says why in the health log that `docker inspect` (and up's diagnosis) shows.
+    const db = docker.getContainer(postgres.name)
+    await db.pause()
+    let failed: {ExitCode: number; Output: string} | undefined
+    try {
+      const until = Date.now() + 30_000
+      while (!failed && Date.now() < until) {
+        await new Promise((resolve) => setTimeout(resolve, 500))
+        failed = (await container.inspect()).State.Health?.Log?.find((check) => check.ExitCode !== 0)
+      }
+    } finally {
+      await db.unpause()
+    }
+    expect(failed?.Output.trim()).to.equal('db unavailable: database ping timed out after 2000 ms')
 
     const started = Date.now()
     await container.stop({t: 15})

@@ -109,7 +109,15 @@ describe('api HTTP layer', () => {
     expect(visit.body).to.deep.equal({error: 'database unavailable'})
     const health = await get('/healthz')
     expect(health.status).to.equal(503)
-    expect(health.body.status).to.equal('unavailable')
+    expect(health.body).to.deep.equal({
+      status: 'unavailable',
+      database: 'not answering',
+      reason: 'database unavailable',
+    })
+    store.failure = new DatabaseUnavailableError('database unavailable', {
+      cause: Object.assign(new Error('connect ECONNREFUSED 172.18.0.2:5432'), {code: 'ECONNREFUSED'}),
+    })
+    expect((await get('/healthz')).body.reason).to.equal('connection refused')
     store.failure = undefined
     expect((await get('/healthz')).body).to.deep.equal({status: 'ok'})
   })

@@ -83,7 +83,10 @@ describe('stack failure modes (integration)', function () {
     )
     const result = await s.cli('up', '--timeout', '20')
     expect(result.exitCode, result.stderr).to.equal(1)
-    expect(result.stderr).to.match(/service 'app' did not become healthy within 20s/)
+    expect(result.stderr).to.match(
+      /service 'app' did not become healthy: its health check had not passed \d+ s after it/,
+    )
+    expect(result.stderr).to.include('up waits 20 s for health checks (--timeout)')
     expect(result.stderr).to.include('last health check: probe says no')
     expect(result.stderr).to.match(/last log lines:[\s\S]*listening/)
     expect(result.stderr).to.include(`the volume ${s.volume} was not touched`)

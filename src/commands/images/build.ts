@@ -13,7 +13,8 @@ export default class ImagesBuild extends StackctlCommand {
       'is trimmed, imported into the engine and finished with the Dockerfile from templates/images/<name>/.',
     "The PostgreSQL image accepts the official postgres image's settings (POSTGRES_PASSWORD or " +
       'POSTGRES_PASSWORD_FILE, POSTGRES_USER, POSTGRES_DB, PGDATA), so one compose file works with either.',
-    'Images that already exist are kept, so a second run takes seconds; --force rebuilds them. A build needs ' +
+    'Images that exist and match their template are kept, so a second run takes a moment; one whose template ' +
+      'changed is rebuilt on its existing rootfs in seconds; --force rebuilds everything. A full build needs ' +
       'root, debootstrap, a reachable Debian mirror and a running Docker engine, and takes about a minute.',
   ].join('\n\n')
   static override examples = [

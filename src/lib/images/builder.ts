@@ -1,10 +1,12 @@
 /**
  * Builds the stack's base images without a registry: debootstrap a minimal Debian with the image's package
  * into a temporary folder, trim it, `docker import` it as an intermediate rootfs image, then `docker build`
- * the Dockerfile from templates/images/<name>/ on top. Images that exist are skipped unless forced, so a
- * second run takes seconds. The two images build concurrently; the temporary folders are always removed.
+ * the Dockerfile from templates/images/<name>/ on top. Each image records a digest of its template; an image
+ * that is current is kept (a second run takes seconds), and one whose template changed since (a new
+ * entrypoint) gets only the final `docker build` again, on the rootfs image that is there. The images build
+ * concurrently; the temporary folders are always removed.
  */
-import {mkdtemp} from 'node:fs/promises'
+import {mkdtemp, readFile, readdir} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
 import {performance} from 'node:perf_hooks'
@@ -13,7 +15,7 @@ import createDebug from 'debug'
 
 import {createEngine} from '../engine/dockerode-engine.js'
 import {withInterrupts} from '../interrupt.js'
-import type {Engine} from '../engine/engine.js'
+import type {Engine, ImageInfo} from '../engine/engine.js'
 import {Interrupted, ProcessFailed, StackctlError} from '../errors.js'
 import {packageRoot} from '../package-root.js'
 import {run, runPipe} from '../process/run.js'
@@ -23,19 +25,24 @@ import {
   DEFAULT_MIRROR,
   DEFAULT_SUITE,
   IMAGE_ENV,
+  type BuildPlan,
   type ImageName,
   type ImageSpec,
   type SourceOptions,
+  type TemplateFile,
   buildArgs,
   buildEnv,
   buildLabels,
   debootstrapArgs,
+  finishLabels,
   imageReference,
   importArgs,
   normalizeMirror,
+  planBuild,
   rootfsReference,
   selectSpecs,
   tarArgs,
+  templateDigest,
   trimRules,
   validateSuite,
 } from './image-specs.js'
@@ -50,7 +57,7 @@ export interface BuildImagesOptions {
   engine?: Engine
   /** Build one image only (postgres | node). */
   only?: string
-  /** Rebuild images that exist. */
+  /** Rebuild images that exist, from debootstrap. */
   force?: boolean
   /** Defaults to $STACKCTL_DEBIAN_MIRROR, then deb.debian.org. */
   mirror?: string
@@ -64,7 +71,8 @@ export interface ImageResult {
   /** The full reference, e.g. stackctl/postgres:17. */
   image: string
   tag: string
-  status: 'built' | 'present'
+  /** rebuilt: only the final docker build, on the rootfs image that was there, because the template changed. */
+  status: 'built' | 'rebuilt' | 'present'
   seconds: number
   sizeBytes: number
   /** The Debian package's version in the image, e.g. 17.6-0+deb13u1. */
@@ -79,10 +87,22 @@ export interface BuildImagesResult {
 interface BuildContext {
   engine: Engine
   source: SourceOptions
-  debootstrap: string
   buildEnv: Record<string, string>
   signal: AbortSignal
   progress: (line: string) => void
+}
+
+interface PlannedImage<P extends BuildPlan = BuildPlan> {
+  spec: ImageSpec
+  plan: P
+  templateSha256: string
+  previous: {image?: ImageInfo; rootfs?: ImageInfo}
+}
+
+type ToBuild = PlannedImage<Exclude<BuildPlan, {action: 'keep'}>>
+
+function toBuild(image: PlannedImage): image is ToBuild {
+  return image.plan.action !== 'keep'
 }
 
 export async function buildImages(options: BuildImagesOptions = {}): Promise<BuildImagesResult> {
@@ -97,22 +117,25 @@ export async function buildImages(options: BuildImagesOptions = {}): Promise<Bui
   await engine.ping()
 
   const results = new Map<ImageName, ImageResult>()
-  const missing: ImageSpec[] = []
+  const planned: ToBuild[] = []
   for (const spec of specs) {
-    const present = options.force ? undefined : await presentImage(engine, spec, started)
-    if (present) results.set(spec.name, present)
-    else missing.push(spec)
+    const image = await planImage(engine, spec, options.force)
+    if (toBuild(image)) planned.push(image)
+    else results.set(spec.name, presentImage(spec, image.previous.image!, started))
   }
+  const debootstrap = planned.some((image) => image.plan.action === 'full')
+    ? await preflightFullBuild(source, progress)
+    : ''
 
-  if (missing.length > 0) {
-    assertRoot()
-    const debootstrap = await findDebootstrap()
-    progress(`checking the Debian mirror ${source.mirror} (${source.suite})`)
-    await checkMirror(source.mirror, source.suite)
+  if (planned.length > 0) {
     const env = buildEnv(await buildxAvailable())
     const built = await withInterrupts(async (signal) => {
       const outcomes = await Promise.allSettled(
-        missing.map((spec) => buildImage(spec, {engine, source, debootstrap, buildEnv: env, signal, progress})),
+        planned.map((image) => {
+          const ctx = {engine, source, buildEnv: env, signal, progress}
+          progress(`${image.spec.name}: ${imageReference(image.spec)} is ${image.plan.reason}`)
+          return image.plan.action === 'finish' ? finishImage(image, ctx) : buildImage(image, ctx, debootstrap)
+        }),
       )
       if (signal.aborted) throw new Interrupted('image build stopped; temporary files removed, no image changed')
       return outcomes
@@ -125,9 +148,25 @@ export async function buildImages(options: BuildImagesOptions = {}): Promise<Bui
   return {images: specs.map((spec) => results.get(spec.name)!), seconds: elapsed(started)}
 }
 
-async function presentImage(engine: Engine, spec: ImageSpec, started: number): Promise<ImageResult | undefined> {
-  const info = await engine.images.inspect(imageReference(spec))
-  if (!info) return undefined
+/** Only a build from debootstrap needs root, debootstrap and the mirror; returns debootstrap's path. */
+async function preflightFullBuild(source: SourceOptions, progress: (line: string) => void): Promise<string> {
+  assertRoot()
+  const debootstrap = await findDebootstrap()
+  progress(`checking the Debian mirror ${source.mirror} (${source.suite})`)
+  await checkMirror(source.mirror, source.suite)
+  return debootstrap
+}
+
+async function planImage(engine: Engine, spec: ImageSpec, force?: boolean): Promise<PlannedImage> {
+  const image = await engine.images.inspect(imageReference(spec))
+  const rootfs = await engine.images.inspect(rootfsReference(spec))
+  const templateSha256 = templateDigest(await readTemplate(templateDir(spec)))
+  const plan = planBuild({imageLabels: image?.labels, rootfsPresent: rootfs !== undefined, templateSha256, force})
+  debug('%s: %o', spec.name, plan)
+  return {spec, plan, templateSha256, previous: {image, rootfs}}
+}
+
+function presentImage(spec: ImageSpec, info: ImageInfo, started: number): ImageResult {
   return {
     ...identity(spec),
     status: 'present',
@@ -137,18 +176,25 @@ async function presentImage(engine: Engine, spec: ImageSpec, started: number): P
   }
 }
 
-async function buildImage(spec: ImageSpec, ctx: BuildContext): Promise<ImageResult> {
+/** The stale image's replacement: the current template built on the rootfs image that is there. */
+async function finishImage(image: ToBuild, ctx: BuildContext): Promise<ImageResult> {
   const started = performance.now()
+  const {spec, previous} = image
   const log = (line: string) => ctx.progress(`${spec.name}: ${line}`)
-  const previous = {
-    image: (await ctx.engine.images.inspect(imageReference(spec)))?.id,
-    rootfs: (await ctx.engine.images.inspect(rootfsReference(spec)))?.id,
-  }
+  log(`build ${imageReference(spec)} on ${rootfsReference(spec)}`)
+  await dockerBuild(spec, ctx, finishLabels(previous.image?.labels ?? {}, image.templateSha256))
+  return finished(spec, ctx, 'rebuilt', started, [previous.image?.id])
+}
+
+async function buildImage(image: ToBuild, ctx: BuildContext, debootstrap: string): Promise<ImageResult> {
+  const started = performance.now()
+  const {spec, previous} = image
+  const log = (line: string) => ctx.progress(`${spec.name}: ${line}`)
 
   const version = await withBuildDir(spec, log, async (rootfs) => {
     log(`debootstrap ${ctx.source.suite} with ${spec.debianPackage} from ${ctx.source.mirror}`)
     const condensed = debootstrapProgress((line) => log(`debootstrap: ${line}`))
-    await run(ctx.debootstrap, debootstrapArgs(spec, rootfs, ctx.source), {
+    await run(debootstrap, debootstrapArgs(spec, rootfs, ctx.source), {
       env: {PATH: withSbin(process.env.PATH), LC_ALL: 'C', DEBIAN_FRONTEND: 'noninteractive'},
       onLine: (line) => condensed(line),
       signal: ctx.signal,
@@ -169,19 +215,49 @@ async function buildImage(spec: ImageSpec, ctx: BuildContext): Promise<ImageResu
   })
 
   log(`build ${imageReference(spec)} (${spec.debianPackage} ${version})`)
-  await dockerBuild(spec, ctx, buildLabels(spec, ctx.source, version))
+  await dockerBuild(spec, ctx, buildLabels(spec, ctx.source, version, image.templateSha256))
+  return finished(spec, ctx, 'built', started, [previous.image?.id, previous.rootfs?.id])
+}
+
+/** Reports the new image and removes the images it supersedes (unless a container still uses them). */
+async function finished(
+  spec: ImageSpec,
+  ctx: BuildContext,
+  status: 'built' | 'rebuilt',
+  started: number,
+  superseded: Array<string | undefined>,
+): Promise<ImageResult> {
   const info = await ctx.engine.images.inspect(imageReference(spec))
   if (!info) throw new StackctlError(`docker build reported success but ${imageReference(spec)} is missing`)
-  await removeSuperseded(ctx.engine, [previous.image, previous.rootfs], info.id)
+  await removeSuperseded(ctx.engine, superseded, info.id)
   const result: ImageResult = {
     ...identity(spec),
-    status: 'built',
+    status,
     seconds: elapsed(started),
     sizeBytes: info.sizeBytes,
-    packageVersion: version,
+    packageVersion: info.labels[`${BUILD_LABEL_PREFIX}.package-version`],
   }
-  log(`built ${result.image} (${megabytes(result.sizeBytes)}) in ${result.seconds.toFixed(1)} s`)
+  ctx.progress(
+    `${spec.name}: ${status} ${result.image} (${megabytes(result.sizeBytes)}) in ${result.seconds.toFixed(1)} s`,
+  )
   return result
+}
+
+function templateDir(spec: ImageSpec): string {
+  return path.join(packageRoot, 'templates', spec.templateDir)
+}
+
+/** Every file under the template directory, with paths relative to it. */
+async function readTemplate(dir: string): Promise<TemplateFile[]> {
+  const entries = await readdir(dir, {recursive: true, withFileTypes: true})
+  return Promise.all(
+    entries
+      .filter((entry) => entry.isFile())
+      .map(async (entry) => {
+        const file = path.join(entry.parentPath, entry.name)
+        return {path: path.relative(dir, file).split(path.sep).join('/'), content: await readFile(file)}
+      }),
+  )
 }
 
 /** Runs `work` on a fresh rootfs path and removes the temporary folder afterwards, whatever happened. */
@@ -205,8 +281,7 @@ async function withBuildDir<T>(
 }
 
 async function dockerBuild(spec: ImageSpec, ctx: BuildContext, labels: Record<string, string>): Promise<void> {
-  const contextDir = path.join(packageRoot, 'templates', spec.templateDir)
-  const args = buildArgs(spec, contextDir, labels)
+  const args = buildArgs(spec, templateDir(spec), labels)
   const result = await run('docker', args, {
     env: ctx.buildEnv,
     signal: ctx.signal,
@@ -220,7 +295,7 @@ async function dockerBuild(spec: ImageSpec, ctx: BuildContext, labels: Record<st
   }
 }
 
-/** After a forced rebuild the old image and rootfs are untagged; remove them unless a container uses them. */
+/** After a rebuild the old image (and rootfs) are untagged; remove them unless a container uses them. */
 async function removeSuperseded(engine: Engine, ids: Array<string | undefined>, current: string): Promise<void> {
   for (const id of ids) {
     if (id && id !== current && (await engine.images.removeIfUnused(id))) debug('removed superseded image %s', id)

@@ -2,6 +2,8 @@
  * What `stackctl images build` makes, as data: which images, from which Debian packages, and the argument
  * arrays for debootstrap, tar, docker import and docker build. Pure: no I/O, unit-tested.
  */
+import {createHash} from 'node:crypto'
+
 import {UsageError} from '../errors.js'
 
 export const IMAGE_NAMES = ['postgres', 'node'] as const
@@ -142,12 +144,71 @@ export function importArgs(spec: ImageSpec, source: SourceOptions): string[] {
 
 export const BUILD_LABEL_PREFIX = 'io.stackctl.image'
 
-export function buildLabels(spec: ImageSpec, source: SourceOptions, packageVersion: string): Record<string, string> {
+export function buildLabels(
+  spec: ImageSpec,
+  source: SourceOptions,
+  packageVersion: string,
+  templateSha256: string,
+): Record<string, string> {
   return {
     [`${BUILD_LABEL_PREFIX}.package`]: spec.debianPackage,
     [`${BUILD_LABEL_PREFIX}.package-version`]: packageVersion,
     [`${BUILD_LABEL_PREFIX}.suite`]: source.suite,
+    [TEMPLATE_LABEL]: templateSha256,
   }
+}
+
+/** Records which template files an image was built from, so an image older than its template is rebuilt. */
+export const TEMPLATE_LABEL = 'io.stackctl.template-sha256'
+
+export interface TemplateFile {
+  /** Relative to the template directory, with forward slashes. */
+  path: string
+  content: Buffer
+}
+
+/** sha256 over the template directory's files: their paths and contents, in path order. */
+export function templateDigest(files: readonly TemplateFile[]): string {
+  const hash = createHash('sha256')
+  for (const file of [...files].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0))) {
+    hash.update(`${file.path}\0${file.content.length}\0`)
+    hash.update(file.content)
+  }
+  return hash.digest('hex')
+}
+
+/**
+ * What to do for one image: keep it; `finish` it, i.e. run only the final `docker build` of the current
+ * template on the rootfs image that is there (seconds); or build it `full`y from debootstrap (a minute, root).
+ */
+export type BuildPlan = {action: 'keep'} | {action: 'finish'; reason: string} | {action: 'full'; reason: string}
+
+export interface ImageState {
+  /** The labels of the present image; undefined when it is missing. */
+  imageLabels?: Record<string, string>
+  rootfsPresent: boolean
+  /** templateDigest() of the template directory as it is now. */
+  templateSha256: string
+  force?: boolean
+}
+
+export function planBuild(state: ImageState): BuildPlan {
+  if (state.force) return {action: 'full', reason: 'forced'}
+  if (!state.imageLabels) return {action: 'full', reason: 'missing'}
+  const built = state.imageLabels[TEMPLATE_LABEL]
+  if (built === state.templateSha256) return {action: 'keep'}
+  const reason = built
+    ? 'stale: its template changed since it was built'
+    : 'stale: built before images recorded their template'
+  return state.rootfsPresent
+    ? {action: 'finish', reason}
+    : {action: 'full', reason: `${reason}, and its rootfs is gone`}
+}
+
+/** The labels of a finished image: the package labels of the image it replaces, with the new template digest. */
+export function finishLabels(previous: Record<string, string>, templateSha256: string): Record<string, string> {
+  const kept = Object.entries(previous).filter(([key]) => key.startsWith(`${BUILD_LABEL_PREFIX}.`))
+  return {...Object.fromEntries(kept), [TEMPLATE_LABEL]: templateSha256}
 }
 
 export function buildArgs(spec: ImageSpec, contextDir: string, labels: Record<string, string>): string[] {

@@ -37,7 +37,7 @@ export async function resolveImages(
   if (requested === 'local') return useLocal(pgMajor, resolver, 'requested')
 
   if (remembered === 'local' && (await allPresent(localImages(pgMajor), resolver))) {
-    return {images: localImages(pgMajor), reason: describeLocal(localImages(pgMajor), 'as on the last run')}
+    return useLocal(pgMajor, resolver, 'as on the last run')
   }
   if (await allPresent(registry, resolver)) {
     return {images: registry, reason: `images: registry (${registry.postgres}, ${registry.node}), present`}
@@ -54,11 +54,11 @@ function describeLocal(images: StackImages, why: string): string {
 
 async function useLocal(pgMajor: number, resolver: ImageResolver, why: string): Promise<ImageResolution> {
   const images = localImages(pgMajor)
-  if (!(await allPresent(images, resolver))) {
-    await resolver.buildLocal()
-    return {images, reason: describeLocal(images, `${why}; built from Debian packages`)}
-  }
-  return {images, reason: describeLocal(images, why)}
+  const missing = !(await allPresent(images, resolver))
+  // Builds what is missing, and rebuilds an image whose template changed since (seconds, on its rootfs); a
+  // current image costs a look-up.
+  await resolver.buildLocal()
+  return {images, reason: describeLocal(images, missing ? `${why}; built from Debian packages` : why)}
 }
 
 async function allPresent(images: StackImages, resolver: ImageResolver): Promise<boolean> {

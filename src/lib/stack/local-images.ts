@@ -1,7 +1,9 @@
 import {buildImages} from '../images/builder.js'
 
-/** What `up` runs when it needs local images that are missing: `stackctl images build`, with its progress. */
+/**
+ * What `up` runs when it uses local images: `stackctl images build`, with its progress. It builds what is
+ * missing (about a minute) and refreshes an image whose template changed; current images cost a look-up.
+ */
 export async function buildLocalImages(progress: (line: string) => void): Promise<void> {
-  progress('building the local base images from Debian packages (about a minute)…')
   await buildImages({progress})
 }

@@ -6,9 +6,10 @@
 import {volumeName} from '../config/stack-config.js'
 import {canBind} from '../net/ports.js'
 import {runningService} from '../engine/services.js'
-import {EnvironmentError, Interrupted, ProcessFailed, StackctlError} from '../errors.js'
+import {EnvironmentError, Interrupted, ProcessFailed} from '../errors.js'
 import {readOptional, sha256} from '../files.js'
 import type {StackContext} from './context.js'
+import {explainUnhealthy} from './diagnose.js'
 import type {ImageResolver} from './images.js'
 import {checkPasswordAgainstServer} from './password.js'
 import {passwordMismatch, recordVerifiedPassword, renderStack} from './render-stack.js'
@@ -105,21 +106,4 @@ async function assertPortFree(ctx: StackContext): Promise<void> {
 /** A running db of this stack was started on this volume already, so its layout needs no second look. */
 async function dbRunning(ctx: StackContext): Promise<boolean> {
   return (await runningService(ctx.engine, ctx.config.project, 'db')) !== undefined
-}
-
-async function explainUnhealthy(ctx: StackContext, error: ProcessFailed): Promise<StackctlError> {
-  const containers = await ctx.engine.containers.list({project: ctx.config.project})
-  const bad = containers.find((c) => c.state !== 'running' || c.health === 'unhealthy' || c.health === 'starting')
-  if (!bad) return error
-  const health = (await ctx.engine.containers.inspect(bad.id))?.health?.lastOutput
-  const logs = await ctx.engine.containers.logTail(bad.id, 20)
-  const details = [
-    `service '${bad.service}' did not become healthy within ${ctx.config.timeoutSeconds}s (state: ${bad.state}, health: ${bad.health})`,
-    health ? `last health check: ${health}` : undefined,
-    logs.trim() ? `last log lines:\n${logs.trimEnd()}` : undefined,
-  ].filter(Boolean)
-  return new StackctlError(details.join('\n'), {
-    exitCode: 1,
-    suggestion: `the containers were left for inspection (stackctl logs ${bad.service}); the volume ${volumeName(ctx.config.project)} was not touched`,
-  })
 }

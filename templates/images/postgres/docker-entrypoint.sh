@@ -9,15 +9,35 @@
 #   POSTGRES_HOST_AUTH_METHOD  authentication for TCP connections (default scram-sha-256)
 #   PGDATA              data directory (default /var/lib/postgresql/data); initialised only when it holds no
 #                       PG_VERSION, i.e. never over an existing database
-#   /docker-entrypoint-initdb.d/*.sql, *.sh   run once, right after initialisation
+#   /docker-entrypoint-initdb.d/*.sql, *.sh   run once, at the end of the initialisation (scripts that change
+#                       configuration files must use $PGDATA, which points at the cluster being built then)
 #
 # Each of these may also be given as NAME_FILE. Started as root it fixes PGDATA's ownership and runs the
 # server as postgres. `exec` makes the server PID 1 so that it receives the stop signal (SIGINT) itself.
+#
+# The first initialisation is atomic: a container killed at any moment of it never leaves a PG_VERSION
+# without a complete cluster. The cluster is built (initdb, database, init scripts, clean shutdown) in
+# $PGDATA/.stackctl-init/pgdata, on the same file system, and only then moved into $PGDATA entry by entry
+# with PG_VERSION last; a manifest written before the move names the entries. On the next start:
+#   - no PG_VERSION, only .stackctl-init without a manifest: a build that was interrupted; it is removed and
+#     the initialisation starts again;
+#   - no PG_VERSION, a manifest, and only entries it names: a move that was interrupted; it is completed;
+#   - no PG_VERSION and any other file: refused, and nothing is changed or deleted.
+# Volumes initialised in place by older images are checked too: a cluster that initdb did not finish is
+# refused with a way to recover (STACKCTL_SET_ASIDE_INCOMPLETE=1 moves it aside, deleting nothing), and a
+# cluster whose POSTGRES_DB was never created gets it.
 set -Eeuo pipefail
 shopt -s nullglob
 
 SOCKET_DIR=/var/run/postgresql
 PWFILE=
+INIT_DIR_NAME=.stackctl-init
+SET_ASIDE_PREFIX=.stackctl-set-aside.
+MANIFEST_HEADER='# stackctl first initialisation: entries to move into PGDATA, PG_VERSION last'
+# Databases created after initdb get OIDs from here on (FirstNormalObjectId); since PostgreSQL 15 initdb's own
+# are 1 (template1), 4 (template0) and 5 (postgres), template0 being made last but one.
+FIRST_NORMAL_OID=16384
+TEMPLATE0_OID=4
 
 log() { printf '%s [entrypoint] %s\n' "$(date -u '+%Y-%m-%d %H:%M:%S UTC')" "$*" >&2; }
 die() {
@@ -75,12 +95,49 @@ prepare_directories() {
   chmod 0700 "$PGDATA" 2>/dev/null || true
 }
 
+# Only one container may decide about an uninitialised volume at a time: another one starting on it would
+# otherwise take this one's unfinished initialisation for an abandoned one. Released before the server runs.
+lock_pgdata() {
+  exec {LOCK_FD}<"$PGDATA"
+  flock --nonblock "$LOCK_FD" ||
+    die "another container is starting on $PGDATA right now (its first initialisation holds the lock); run one container per volume"
+}
+
+unlock_pgdata() { exec {LOCK_FD}<&-; }
+
+# The entries of a directory, one per array element (NAMES), sorted, dot files included.
+list_entries() {
+  mapfile -d '' -t NAMES < <(find "$1" -mindepth 1 -maxdepth 1 -printf '%f\0' | sort -z)
+}
+
+# Entries of PGDATA that belong to no database and never stop an initialisation: the file system's
+# lost+found and what an earlier start set aside. Neither is ever touched.
+is_bystander() {
+  case "$1" in
+    lost+found | "$SET_ASIDE_PREFIX"*) return 0 ;;
+    *) return 1 ;;
+  esac
+}
+
 psql_init() {
   as_postgres psql --no-psqlrc --no-password -v ON_ERROR_STOP=1 --host "$SOCKET_DIR" --username "$POSTGRES_USER" "$@"
 }
 
+# A server for the set-up that listens on the socket only: nothing can connect over TCP (or pass a TCP health
+# check) before the real server starts.
+start_setup_server() {
+  as_postgres pg_ctl --pgdata="$1" --wait --timeout=60 \
+    -o "-c listen_addresses='' -c unix_socket_directories=$SOCKET_DIR" start
+}
+
+stop_setup_server() { as_postgres pg_ctl --pgdata="$1" --mode=fast --wait stop; }
+
+create_database() {
+  psql_init --dbname postgres --set db="$POSTGRES_DB" <<<'CREATE DATABASE :"db";'
+}
+
 run_init_scripts() {
-  local script
+  local data_dir=$1 script
   for script in /docker-entrypoint-initdb.d/*; do
     case "$script" in
       *.sql)
@@ -89,11 +146,30 @@ run_init_scripts() {
         ;;
       *.sh)
         log "running $script"
-        PGHOST=$SOCKET_DIR PGUSER=$POSTGRES_USER PGDATABASE=$POSTGRES_DB as_postgres bash "$script"
+        PGDATA=$data_dir PGHOST=$SOCKET_DIR PGUSER=$POSTGRES_USER PGDATABASE=$POSTGRES_DB as_postgres bash "$script"
         ;;
       *) log "ignoring $script (neither .sql nor .sh)" ;;
     esac
   done
+}
+
+append_listen_all() {
+  printf '\n# Added by docker-entrypoint.sh\nlisten_addresses = '"'*'"'\n' >>"$1/postgresql.conf"
+}
+
+append_host_rule() {
+  printf '\n# Added by docker-entrypoint.sh\nhost all all all %s\n' "$2" >>"$1/pg_hba.conf"
+}
+
+refuse_foreign() {
+  local shown
+  shown=$(printf "'%s', " "${@:1:5}")
+  shown=${shown%, }
+  [ $# -le 5 ] || shown+=" and $(($# - 5)) more"
+  die "$PGDATA holds files but no PostgreSQL database (no PG_VERSION): $shown." \
+    "Nothing was initialised, changed or deleted: this image initialises only an empty data directory and" \
+    "never removes files it did not create. Move these files out of the volume, or point PGDATA at an empty" \
+    "directory, then start again."
 }
 
 init_database() {
@@ -119,22 +195,202 @@ init_database() {
   local -a extra_args=()
   read -r -a extra_args <<<"$POSTGRES_INITDB_ARGS"
 
-  log "initialising $PGDATA (superuser $POSTGRES_USER, database $POSTGRES_DB)"
-  as_postgres initdb "${initdb_args[@]}" "${extra_args[@]}"
+  local init_dir="$PGDATA/$INIT_DIR_NAME"
+  local cluster="$init_dir/pgdata"
+  log "initialising $PGDATA (superuser $POSTGRES_USER, database $POSTGRES_DB): building it in $init_dir," \
+    "then moving it into place"
+  as_postgres mkdir -m 0700 "$init_dir"
+  as_postgres initdb --pgdata="$cluster" "${initdb_args[@]}" "${extra_args[@]}"
   rm -f "$PWFILE"
-  printf '\n# Added by docker-entrypoint.sh\nlisten_addresses = '"'*'"'\n' >>"$PGDATA/postgresql.conf"
-  printf '\n# Added by docker-entrypoint.sh\nhost all all all %s\n' "$host_auth" >>"$PGDATA/pg_hba.conf"
+  append_listen_all "$cluster"
+  append_host_rule "$cluster" "$host_auth"
 
-  # A socket-only server for the set-up: nothing can connect over TCP (or pass a TCP health check) before the
-  # real server starts.
-  as_postgres pg_ctl --pgdata="$PGDATA" --wait --timeout=60 \
-    -o "-c listen_addresses='' -c unix_socket_directories=$SOCKET_DIR" start
-  if [ "$POSTGRES_DB" != postgres ]; then
-    psql_init --dbname postgres --set db="$POSTGRES_DB" <<<'CREATE DATABASE :"db";'
-  fi
-  run_init_scripts
-  as_postgres pg_ctl --pgdata="$PGDATA" --mode=fast --wait stop
+  start_setup_server "$cluster"
+  if [ "$POSTGRES_DB" != postgres ]; then create_database; fi
+  run_init_scripts "$cluster"
+  stop_setup_server "$cluster"
+
+  list_entries "$PGDATA"
+  local name
+  for name in "${NAMES[@]}"; do
+    [ "$name" = "$INIT_DIR_NAME" ] || is_bystander "$name" ||
+      die "'$PGDATA/$name' appeared during the initialisation (an init script must write to \$PGDATA," \
+        "which is $cluster while it runs); the new cluster was left in $init_dir"
+  done
+  write_manifest "$init_dir"
+  complete_move "$init_dir"
   log "initialisation complete"
+}
+
+write_manifest() {
+  local init_dir=$1 name
+  list_entries "$init_dir/pgdata"
+  {
+    printf '%s\n' "$MANIFEST_HEADER"
+    for name in "${NAMES[@]}"; do
+      [[ $name != *$'\n'* ]] || die "the new cluster holds a file whose name contains a line break"
+      [ "$name" = PG_VERSION ] || printf '%s\n' "$name"
+    done
+    printf 'PG_VERSION\n'
+  } >"$init_dir/manifest.new"
+  # Everything the cluster holds is on disk before the first of it moves; the manifest appears atomically.
+  sync --file-system "$init_dir"
+  mv -T "$init_dir/manifest.new" "$init_dir/manifest"
+  sync "$init_dir"
+}
+
+# The manifest's entries into LISTED; fails when there is no manifest of ours.
+read_manifest() {
+  local file=$1/manifest
+  [ -f "$file" ] || return 1
+  mapfile -t LISTED <"$file"
+  [ "${LISTED[0]:-}" = "$MANIFEST_HEADER" ] || return 1
+  LISTED=("${LISTED[@]:1}")
+}
+
+is_listed() {
+  local name
+  for name in "${LISTED[@]}"; do
+    if [ "$name" = "$1" ]; then return 0; fi
+  done
+  return 1
+}
+
+# Moves the entries named by the manifest that are still in the build directory into PGDATA, PG_VERSION
+# last, each rename made durable before the next step, then removes the (empty) build directory.
+complete_move() {
+  local init_dir=$1 name
+  local cluster="$init_dir/pgdata"
+  read_manifest "$init_dir" || die "$init_dir/manifest cannot be read"
+  for name in "${LISTED[@]}"; do
+    if [ -e "$cluster/$name" ] && [ -e "$PGDATA/$name" ]; then
+      die "'$name' is both in $cluster and in $PGDATA; nothing was changed"
+    fi
+    if [ ! -e "$cluster/$name" ] && [ ! -e "$PGDATA/$name" ]; then
+      die "'$name', named by $init_dir/manifest, is neither in $cluster nor in $PGDATA; nothing was changed"
+    fi
+  done
+  for name in "${LISTED[@]}"; do
+    if [ "$name" != PG_VERSION ] && [ -e "$cluster/$name" ]; then mv -T "$cluster/$name" "$PGDATA/$name"; fi
+  done
+  sync "$PGDATA"
+  mv -T "$cluster/PG_VERSION" "$PGDATA/PG_VERSION"
+  sync "$PGDATA"
+  remove_empty_init_dir "$init_dir"
+}
+
+# After the move only the manifest and an empty directory are left; rmdir never removes anything else.
+remove_empty_init_dir() {
+  local init_dir=$1
+  rm -f "$init_dir/manifest" "$init_dir/manifest.new"
+  if ! rmdir "$init_dir/pgdata" "$init_dir" 2>/dev/null && [ -e "$init_dir" ]; then
+    log "warning: $init_dir is not empty; it was left as it is"
+  fi
+}
+
+# No PG_VERSION: initialise, or finish or restart an initialisation of ours, or refuse foreign files.
+initialise_or_recover() {
+  local init_dir="$PGDATA/$INIT_DIR_NAME" name
+  local -a others=()
+  list_entries "$PGDATA"
+  for name in "${NAMES[@]}"; do
+    [ "$name" = "$INIT_DIR_NAME" ] || is_bystander "$name" || others+=("$name")
+  done
+
+  if read_manifest "$init_dir"; then
+    for name in "${others[@]}"; do
+      is_listed "$name" || refuse_foreign "${others[@]}"
+    done
+    log "completing a first initialisation that was interrupted while it moved the finished cluster into place"
+    complete_move "$init_dir"
+    log "initialisation complete"
+    return
+  fi
+  [ ${#others[@]} -eq 0 ] || refuse_foreign "${others[@]}"
+  if [ -e "$init_dir" ]; then
+    log "$init_dir was left by a first initialisation that was stopped before it finished (the volume holds" \
+      "nothing else): removing it and initialising again"
+    rm -rf -- "$init_dir"
+  fi
+  init_database
+}
+
+# initdb did not finish: no pg_control, or (PostgreSQL 15+) no template0, which initdb makes near its end.
+initdb_unfinished() {
+  local version=$1
+  if [ ! -e "$PGDATA/global/pg_control" ]; then return 0; fi
+  [[ $version =~ ^[0-9]+$ ]] && [ "$version" -ge 15 ] && [ ! -d "$PGDATA/base/$TEMPLATE0_OID" ]
+}
+
+# Moves everything but the bystanders into a new directory inside PGDATA, PG_VERSION last (a crash midway
+# leaves the same unfinished state, set aside again on the next start). Nothing is deleted.
+set_aside_unfinished() {
+  local dest name
+  dest="$PGDATA/$SET_ASIDE_PREFIX$(date -u +%Y%m%dT%H%M%SZ)"
+  as_postgres mkdir -m 0700 "$dest"
+  list_entries "$PGDATA"
+  for name in "${NAMES[@]}"; do
+    if [ "$name" != PG_VERSION ] && [ "$dest" != "$PGDATA/$name" ] && ! is_bystander "$name"; then
+      mv -T "$PGDATA/$name" "$dest/$name"
+    fi
+  done
+  sync "$PGDATA"
+  mv -T "$PGDATA/PG_VERSION" "$dest/PG_VERSION"
+  sync "$PGDATA"
+  log "moved the unfinished cluster into $dest (nothing was deleted); initialising anew"
+}
+
+refuse_unfinished() {
+  die "$PGDATA holds PG_VERSION but initdb never finished there ($1): its first start was stopped by an" \
+    "image older than this one, which initialised in place, or the data directory is damaged. PostgreSQL" \
+    "cannot start on it; nothing was changed. If this volume never held data, start the db once with" \
+    "STACKCTL_SET_ASIDE_INCOMPLETE=1 (for stackctl, in the stack directory's docker-compose.override.yml:" \
+    "services.db.environment) to move its files, without deleting any, into $PGDATA/$SET_ASIDE_PREFIX<time>" \
+    "and initialise anew. If it held data, keep it as it is and restore your latest backup into a new stack."
+}
+
+# An older image could be stopped between initdb and creating POSTGRES_DB, leaving a cluster without it (and
+# possibly without the lines that open it to TCP). A database of its own has an OID of 16384 or above: when
+# base/ has none, no database was ever added, and creating the missing one (and finishing the rest of that
+# initialisation) loses nothing.
+repair_missing_database() {
+  file_env POSTGRES_USER postgres
+  file_env POSTGRES_DB "$POSTGRES_USER"
+  [ "$POSTGRES_DB" != postgres ] || return 0
+  local dir
+  for dir in "$PGDATA"/base/*; do
+    if [[ ${dir##*/} =~ ^[0-9]+$ ]] && [ "${dir##*/}" -ge "$FIRST_NORMAL_OID" ]; then return 0; fi
+  done
+  log "$PGDATA holds no database of its own: its first start was stopped before it created '$POSTGRES_DB'" \
+    "(by an image older than this one); finishing that initialisation now (nothing is lost)"
+  grep -Eq "^[[:space:]]*listen_addresses[[:space:]]*=" "$PGDATA/postgresql.conf" || append_listen_all "$PGDATA"
+  grep -Eq '^[[:space:]]*host[[:space:]]+all[[:space:]]+all[[:space:]]+all[[:space:]]' "$PGDATA/pg_hba.conf" ||
+    append_host_rule "$PGDATA" "${POSTGRES_HOST_AUTH_METHOD:-scram-sha-256}"
+  start_setup_server "$PGDATA"
+  if [ -z "$(psql_init --dbname postgres --tuples-only --no-align --set db="$POSTGRES_DB" \
+    <<<"SELECT 1 FROM pg_database WHERE datname = :'db'")" ]; then
+    create_database
+    log "created database '$POSTGRES_DB'"
+    run_init_scripts "$PGDATA"
+  fi
+  stop_setup_server "$PGDATA"
+}
+
+# PG_VERSION present: start on it, after the checks for what older images could leave behind.
+start_initialised() {
+  local version
+  version=$(<"$PGDATA/PG_VERSION")
+  if [ -f "$PGDATA/$INIT_DIR_NAME/manifest" ]; then remove_empty_init_dir "$PGDATA/$INIT_DIR_NAME"; fi
+  if initdb_unfinished "$version"; then
+    local missing=global/pg_control
+    if [ -e "$PGDATA/global/pg_control" ]; then missing="base/$TEMPLATE0_OID (template0)"; fi
+    [ "${STACKCTL_SET_ASIDE_INCOMPLETE:-}" = 1 ] || refuse_unfinished "$missing is missing"
+    set_aside_unfinished
+    initialise_or_recover
+    return
+  fi
+  log "$PGDATA holds a PostgreSQL $version database; skipping initialisation"
+  repair_missing_database
 }
 
 [ $# -gt 0 ] || set -- postgres
@@ -146,11 +402,13 @@ fi
 if [ "$1" = postgres ] && ! wants_help "$@"; then
   if is_root; then export HOME=/var/lib/postgresql; fi
   prepare_directories
+  lock_pgdata
   if [ -s "$PGDATA/PG_VERSION" ]; then
-    log "$PGDATA holds a PostgreSQL $(<"$PGDATA/PG_VERSION") database; skipping initialisation"
+    start_initialised
   else
-    init_database
+    initialise_or_recover
   fi
+  unlock_pgdata
   if is_root; then
     exec setpriv --reuid=postgres --regid=postgres --init-groups -- "$@"
   fi

@@ -7,15 +7,19 @@ import {
   buildEnv,
   buildLabels,
   debootstrapArgs,
+  finishLabels,
   imageReference,
   importArgs,
   normalizeMirror,
   packageVersion,
+  planBuild,
   releaseUrl,
   rootfsReference,
   selectSpecs,
   shouldTrim,
   tarArgs,
+  TEMPLATE_LABEL,
+  templateDigest,
   trimRules,
   validateSuite,
 } from '../../../src/lib/images/image-specs.js'
@@ -82,8 +86,8 @@ describe('image specs', () => {
     ])
   })
 
-  it('builds FROM the rootfs image, labelled with the package version, tagged with the final name', () => {
-    const labels = buildLabels(postgres, source, '17.6-0+deb13u1')
+  it('builds FROM the rootfs image, labelled with the package version and template, tagged with the final name', () => {
+    const labels = buildLabels(postgres, source, '17.6-0+deb13u1', 'abc123')
     expect(buildArgs(postgres, '/pkg/templates/images/postgres', labels)).to.deep.equal([
       'build',
       '--build-arg',
@@ -94,10 +98,72 @@ describe('image specs', () => {
       'io.stackctl.image.package-version=17.6-0+deb13u1',
       '--label',
       'io.stackctl.image.suite=trixie',
+      '--label',
+      'io.stackctl.template-sha256=abc123',
       '--tag',
       'stackctl/postgres:17',
       '/pkg/templates/images/postgres',
     ])
+  })
+
+  it('digests a template by its files: order-free, and changed by any path or content', () => {
+    const file = (path: string, text: string) => ({path, content: Buffer.from(text)})
+    const base = templateDigest([file('Dockerfile', 'FROM x'), file('docker-entrypoint.sh', 'echo 1')])
+    expect(base).to.match(/^[0-9a-f]{64}$/)
+    expect(templateDigest([file('docker-entrypoint.sh', 'echo 1'), file('Dockerfile', 'FROM x')])).to.equal(base)
+    expect(templateDigest([file('Dockerfile', 'FROM x'), file('docker-entrypoint.sh', 'echo 2')])).to.not.equal(base)
+    expect(templateDigest([file('Dockerfile', 'FROM x'), file('entrypoint.sh', 'echo 1')])).to.not.equal(base)
+    // Boundaries between files count: moving a byte from one file to the next changes the digest.
+    expect(templateDigest([file('a', 'xy'), file('b', 'z')])).to.not.equal(
+      templateDigest([file('a', 'x'), file('b', 'yz')]),
+    )
+  })
+
+  it('keeps a current image, finishes a stale one on its rootfs, and builds the rest from debootstrap', () => {
+    const current = {[TEMPLATE_LABEL]: 'new'}
+    expect(planBuild({imageLabels: current, rootfsPresent: true, templateSha256: 'new'})).to.deep.equal({
+      action: 'keep',
+    })
+    expect(planBuild({imageLabels: current, rootfsPresent: false, templateSha256: 'new'})).to.deep.equal({
+      action: 'keep',
+    })
+    expect(
+      planBuild({imageLabels: {[TEMPLATE_LABEL]: 'old'}, rootfsPresent: true, templateSha256: 'new'}),
+    ).to.deep.equal({
+      action: 'finish',
+      reason: 'stale: its template changed since it was built',
+    })
+    // Images built before the label existed are stale too: that is how existing machines get a new entrypoint.
+    expect(planBuild({imageLabels: {}, rootfsPresent: true, templateSha256: 'new'})).to.deep.equal({
+      action: 'finish',
+      reason: 'stale: built before images recorded their template',
+    })
+    expect(planBuild({imageLabels: {[TEMPLATE_LABEL]: 'old'}, rootfsPresent: false, templateSha256: 'new'})).to.include(
+      {
+        action: 'full',
+      },
+    )
+    expect(planBuild({rootfsPresent: true, templateSha256: 'new'})).to.deep.equal({action: 'full', reason: 'missing'})
+    expect(planBuild({imageLabels: current, rootfsPresent: true, templateSha256: 'new', force: true})).to.deep.equal({
+      action: 'full',
+      reason: 'forced',
+    })
+  })
+
+  it("labels a finished image with the replaced image's package labels and the new template digest", () => {
+    const previous = {
+      'io.stackctl.image.package': 'postgresql-17',
+      'io.stackctl.image.package-version': '17.6-0+deb13u1',
+      'io.stackctl.image.suite': 'trixie',
+      [TEMPLATE_LABEL]: 'old',
+      'org.example.other': 'x',
+    }
+    expect(finishLabels(previous, 'new')).to.deep.equal({
+      'io.stackctl.image.package': 'postgresql-17',
+      'io.stackctl.image.package-version': '17.6-0+deb13u1',
+      'io.stackctl.image.suite': 'trixie',
+      [TEMPLATE_LABEL]: 'new',
+    })
   })
 
   it('uses the legacy builder when the docker CLI has no buildx', () => {

@@ -52,6 +52,7 @@ describe('image resolution (stub engine)', () => {
     const {images, reason} = await resolveImages('auto', 17, 'local', r.value)
     expect(images.source).to.equal('local')
     expect(reason).to.include('as on the last run')
+    expect(r.calls).to.deep.equal(['build']) // the builder refreshes a stale image; a current one costs a look-up
   })
 
   it('registry: refuses clearly when the registry is unreachable; local: only majors it can build', async () => {

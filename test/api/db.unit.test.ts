@@ -1,0 +1,147 @@
+/**
+ * Which errors mean "database unavailable" (503, retried at start-up) and which are bugs (500, thrown at
+ * once), and what the store does with each, on a stub pool.
+ */
+import {expect} from 'chai'
+import {EventEmitter} from 'node:events'
+
+import pg from 'pg'
+
+import {
+  DatabaseUnavailableError,
+  PgVisitStore,
+  type QueryPool,
+  isUnavailable,
+  unavailableReason,
+} from '../../src/api/db.js'
+import type {LogFields, Logger} from '../../src/api/log.js'
+
+const db = {host: '127.0.0.1', port: 1, user: 'postgres', database: 'visits', password: 'pw'}
+
+function sqlError(code: string, message = `error ${code}`): pg.DatabaseError {
+  const error = new pg.DatabaseError(message, 0, 'error')
+  error.code = code
+  return error
+}
+
+const withCode = (code: string, message = `connect ${code} 172.18.0.2:5432`) =>
+  Object.assign(new Error(message), {code})
+
+/** A pool whose every query settles with what `answer` returns. */
+class StubPool extends EventEmitter {
+  calls = 0
+  constructor(private readonly answer: () => Promise<unknown>) {
+    super()
+  }
+  query() {
+    this.calls++
+    return this.answer()
+  }
+  end() {
+    return Promise.resolve()
+  }
+}
+
+function store(answer: () => Promise<unknown>) {
+  const logged: Array<{msg: string; fields?: LogFields}> = []
+  const logger: Logger = {
+    info: (msg, fields) => logged.push({msg, fields}),
+    error: (msg, fields) => logged.push({msg, fields}),
+  }
+  const pool = new StubPool(answer)
+  return {store: new PgVisitStore(db, logger, pool as unknown as QueryPool), logged, pool}
+}
+
+describe('api database errors', () => {
+  it('counts unreachable, broken and timed-out connections and server-side unavailability as unavailable', () => {
+    for (const code of ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH']) {
+      expect(isUnavailable(withCode(code)), code).to.equal(true)
+    }
+    for (const message of [
+      'Connection terminated unexpectedly',
+      'Connection terminated due to connection timeout',
+      'Connection terminated',
+      'timeout expired',
+      'timeout exceeded when trying to connect',
+      'Query read timeout',
+      'Client has encountered a connection error and is not queryable',
+    ]) {
+      expect(isUnavailable(new Error(message)), message).to.equal(true)
+    }
+    for (const code of ['08006', '28P01', '3D000', '53300', '57P01', '57P03', '57014']) {
+      expect(isUnavailable(sqlError(code)), code).to.equal(true)
+    }
+    expect(isUnavailable(new DatabaseUnavailableError('database ping timed out after 2000 ms'))).to.equal(true)
+    expect(isUnavailable(new AggregateError([withCode('ECONNREFUSED'), withCode('ETIMEDOUT')], 'connect'))).to.equal(
+      true,
+    )
+  })
+
+  it('counts programming errors and other SQL errors as bugs, not as an outage', () => {
+    expect(isUnavailable(new TypeError("Cannot read properties of undefined (reading 'id')"))).to.equal(false)
+    expect(isUnavailable(new Error('recording a visit returned 0 rows'))).to.equal(false)
+    expect(isUnavailable(new RangeError('Invalid time value'))).to.equal(false)
+    expect(isUnavailable(withCode('ERR_INVALID_ARG_TYPE', 'The "path" argument must be of type string'))).to.equal(
+      false,
+    )
+    expect(isUnavailable(sqlError('42P01', 'relation "visits" does not exist'))).to.equal(false)
+    expect(isUnavailable(sqlError('23505'))).to.equal(false)
+    expect(isUnavailable(new AggregateError([withCode('ECONNREFUSED'), new TypeError('x')], 'mixed'))).to.equal(false)
+    expect(isUnavailable('a string')).to.equal(false)
+    expect(isUnavailable(undefined)).to.equal(false)
+  })
+
+  it('says in a few words why the database is unavailable', () => {
+    const wrapped = (cause: unknown) => new DatabaseUnavailableError('database unavailable', {cause})
+    expect(unavailableReason(wrapped(withCode('ECONNREFUSED')))).to.equal('connection refused')
+    expect(unavailableReason(wrapped(withCode('EAI_AGAIN')))).to.equal('host name not found')
+    expect(unavailableReason(wrapped(sqlError('28P01')))).to.equal('authentication failed (28P01)')
+    expect(
+      unavailableReason(wrapped(sqlError('57P01', 'terminating connection due to administrator command'))),
+    ).to.equal('terminating connection due to administrator command (57P01)')
+    expect(unavailableReason(wrapped(new Error('Connection terminated unexpectedly')))).to.equal(
+      'Connection terminated unexpectedly',
+    )
+    expect(unavailableReason(new DatabaseUnavailableError('database ping timed out after 2000 ms'))).to.equal(
+      'database ping timed out after 2000 ms',
+    )
+    expect(unavailableReason(wrapped(new AggregateError([withCode('ECONNREFUSED')], 'connect')))).to.equal(
+      'connection refused',
+    )
+  })
+
+  it('turns a connection failure into DatabaseUnavailableError and logs the outage once', async () => {
+    const {store: s, logged} = store(() => Promise.reject(withCode('ECONNREFUSED')))
+    for (let i = 0; i < 3; i++) {
+      const error = await s.recordVisit().catch((caught: unknown) => caught)
+      expect(error).to.be.instanceOf(DatabaseUnavailableError)
+    }
+    expect(logged.map((entry) => entry.msg)).to.deep.equal(['database unavailable'])
+  })
+
+  it('lets a programming error through as itself, without an outage log line', async () => {
+    const {store: s, logged} = store(() => Promise.resolve({rows: []}))
+    const error = await s.recordVisit().catch((caught: unknown) => caught)
+    expect(error).to.be.instanceOf(Error).and.not.instanceOf(DatabaseUnavailableError)
+    expect((error as Error).message).to.equal('recording a visit returned 0 rows')
+    const bug = store(() => Promise.reject(new TypeError('bad argument')))
+    expect(await bug.store.listVisits({limit: 5}).catch((caught: unknown) => caught)).to.be.instanceOf(TypeError)
+    expect([...logged, ...bug.logged]).to.deep.equal([])
+  })
+
+  it('waits out an unavailable database at start-up, but fails at once on a bug', async () => {
+    let attempts = 0
+    const flaky = store(() => (++attempts < 3 ? Promise.reject(sqlError('57P03')) : Promise.resolve({rows: []})))
+    await flaky.store.prepare({backoff: {initialMs: 1, maxMs: 2}})
+    expect(flaky.pool.calls).to.equal(3)
+    expect(flaky.logged.map((entry) => entry.msg)).to.deep.equal([
+      'database not ready, retrying',
+      'database not ready, retrying',
+    ])
+
+    const broken = store(() => Promise.reject(sqlError('42601', 'syntax error at or near "CREAT"')))
+    const error = await broken.store.prepare({backoff: {initialMs: 1, maxMs: 2}}).catch((caught: unknown) => caught)
+    expect(error).to.be.instanceOf(pg.DatabaseError)
+    expect(broken.pool.calls).to.equal(1)
+  })
+})

@@ -1,0 +1,47 @@
+/**
+ * `up` on a stack whose db cannot start (a bad setting layered in by the user's override file): the failure
+ * names the db, not the app that waited for it, with the db's real reason and how soon it failed.
+ */
+import {expect} from 'chai'
+import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import path from 'node:path'
+
+import {freePort, runCli} from '../helpers/cli.js'
+import {docker, removeComposeProject, uniqueName} from '../helpers/docker.js'
+
+describe('up names the service that failed first (integration)', function () {
+  this.timeout(180_000)
+  const root = mkdtempSync(path.join(tmpdir(), 'stackctl-diagnose-'))
+  const project = uniqueName('diagnose')
+  const dir = path.join(root, project)
+  const cli = (...args: string[]) =>
+    runCli([...args, '--dir', dir, '--project-name', project], {env: {STACKCTL_IMAGE_SOURCE: 'local'}})
+
+  after(async () => {
+    await removeComposeProject(project)
+    rmSync(root, {recursive: true, force: true})
+  })
+
+  it('blames the db that exits at once on a bad setting, with its log, not the app (exit 1)', async () => {
+    const rendered = await cli('render', '--port', String(await freePort()))
+    expect(rendered.exitCode, rendered.stderr).to.equal(0)
+    writeFileSync(path.join(dir, 'docker-compose.override.yml'), 'services:\n  db:\n    command: [-c, nonsense=1]\n')
+
+    const started = Date.now()
+    const result = await cli('up', '--timeout', '120')
+    const seconds = (Date.now() - started) / 1000
+    expect(result.exitCode, result.stderr).to.equal(1)
+    // Depending on the moment, the db is between two attempts of its restart loop or in one.
+    expect(result.stderr).to.match(
+      /service 'db' failed to start: (it exited with code 1 \d+\.\d s after it started|it keeps exiting and being restarted)/,
+    )
+    expect(result.stderr).to.include('unrecognized configuration parameter "nonsense"')
+    expect(result.stderr).to.include('not started, waiting for it: app')
+    expect(result.stderr).to.not.match(/service 'app'|within 120/)
+    expect(result.stderr).to.include("check what docker-compose.override.yml changes for 'db'")
+    expect(result.stderr).to.include(`the volume ${project}_postgres_data was not touched`)
+    expect(seconds, 'up waited for its timeout instead of failing fast').to.be.below(60)
+    await docker.getVolume(`${project}_postgres_data`).inspect()
+  })
+})
