@@ -48,6 +48,14 @@ export interface LockTarget {
   config: {project: string}
 }
 
+/** The lock files a command on `target` holds, project first: always taken in this order, so no deadlock. */
+async function stackLockFiles(target: LockTarget): Promise<string[]> {
+  const projectLock = projectLockFile(target.config.project)
+  await ensureRealDirectory(path.dirname(projectLock), 0o700)
+  const dirExists = (await lstatOptional(target.paths.dir))?.isDirectory()
+  return dirExists ? [projectLock, lockFile(target.paths.dir)] : [projectLock]
+}
+
 /** Takes the project's lock, then the directory's (when the directory exists), runs `fn`, releases both. */
 export async function withStackLock<T>(
   target: LockTarget,
@@ -55,17 +63,9 @@ export async function withStackLock<T>(
   fn: () => Promise<T>,
   options: LockOptions = {},
 ): Promise<T> {
-  const projectLock = projectLockFile(target.config.project)
-  await ensureRealDirectory(path.dirname(projectLock), 0o700)
-  return withLock(
-    projectLock,
-    command,
-    async () => {
-      if (!(await lstatOptional(target.paths.dir))?.isDirectory()) return fn()
-      return withLock(lockFile(target.paths.dir), command, fn, options)
-    },
-    options,
-  )
+  const files = await stackLockFiles(target)
+  const held = files.reduceRight<() => Promise<T>>((inner, file) => () => withLock(file, command, inner, options), fn)
+  return held()
 }
 
 /** One holder at a time for `file`. */

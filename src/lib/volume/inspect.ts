@@ -3,6 +3,7 @@
  * uses it) and which PostgreSQL major initialised it, read without changing anything.
  */
 import {volumeName} from '../config/stack-config.js'
+import type {VolumeInfo} from '../engine/engine.js'
 import {StackctlError} from '../errors.js'
 import {readPgVersion} from '../pgdata/stored.js'
 import {isCompatible} from '../pgdata/version.js'
@@ -13,14 +14,8 @@ export interface VolumeUser {
   state: string
 }
 
-export interface VolumeInspection {
-  name: string
-  driver: string
-  mountpoint: string
-  scope: string
-  createdAt: string | null
-  labels: Record<string, string>
-  options: Record<string, string>
+/** What the engine knows of the volume, and what stackctl adds: size, users, the PostgreSQL major in it. */
+export interface VolumeInspection extends VolumeInfo {
   /** Bytes used, from the engine's disk-usage report; -1 when the engine does not know. */
   sizeBytes: number
   usedBy: VolumeUser[]
@@ -42,13 +37,7 @@ export async function inspectVolume(ctx: StackContext): Promise<VolumeInspection
   const users = await ctx.engine.containers.list({volume: name})
   const pg = await readPgVersion(ctx.engine, stackVolume(ctx), info, [...new Set(users.map((u) => u.image))])
   return {
-    name,
-    driver: info.driver,
-    mountpoint: info.mountpoint,
-    scope: info.scope,
-    createdAt: info.createdAt,
-    labels: info.labels,
-    options: info.options,
+    ...info,
     sizeBytes: await ctx.engine.volumes.sizeBytes(name),
     usedBy: users.map((u) => ({name: u.name, state: u.state})).sort((a, b) => a.name.localeCompare(b.name)),
     usedByDb: users.some((u) => u.project === project && u.service === 'db'),
