@@ -18,7 +18,6 @@ export const jsonLogger: Logger = {
   error: (msg, fields = {}) => process.stderr.write(line('error', msg, fields)),
 }
 
-
 /** What an error may show in a log: its message and code, and its stack when asked for (unexpected errors). */
 export function errorFields(error: unknown, options: {stack?: boolean} = {}): LogFields {
   if (!(error instanceof Error)) return {error: String(error)}
