@@ -24,6 +24,7 @@ export default class Logs extends StackctlCommand {
   async run(): Promise<void> {
     const {args, flags} = await this.parse(Logs)
     const ctx = await loadStack(configInput(flags))
+    await ctx.engine.ping() // an unreachable engine is exit 2 with its endpoint, as everywhere
     await ctx.compose.logs({service: args.service, follow: flags.follow, tail: flags.tail}, {inherit: true})
   }
 }

@@ -15,15 +15,36 @@ export abstract class StackctlCommand extends Command {
     process.exitCode = code
   }
 
-  protected override async catch(error: Error & {exitCode?: number}): Promise<unknown> {
-    if (!(error instanceof StackctlError)) return super.catch(error)
+  protected override async catch(error: Error & {exitCode?: number; code?: string}): Promise<unknown> {
+    if (error.code === 'EEXIT') return super.catch(error) // this.exit() itself
+    const failure = asFailure(error, this.id ?? '')
     if (process.env.DEBUG && error.stack) this.logToStderr(error.stack)
     if (this.jsonEnabled()) {
-      this.logJson({error: {message: error.message, exitCode: error.exitCode, suggestion: error.suggestion}})
+      // One shape for every failure, parse errors included: never oclif's internals on stdout.
+      this.logJson({
+        error: {message: failure.message, exitCode: failure.exitCode, suggestion: failure.suggestion ?? null},
+      })
     } else {
       // Written by hand rather than through oclif's formatter, which wraps long lines at 80 columns.
-      process.stderr.write(`Error: ${error.message}\n${error.suggestion ? `Hint: ${error.suggestion}\n` : ''}`)
+      process.stderr.write(`Error: ${failure.message}\n${failure.suggestion ? `Hint: ${failure.suggestion}\n` : ''}`)
     }
-    return this.exit(error.exitCode)
+    return this.exit(failure.exitCode)
   }
+}
+
+/**
+ * Any error as stackctl reports it: its own errors as they are; oclif's flag and argument errors as usage
+ * errors (exit 2) pointing at the command's help; anything else as a failure (exit 1) with its first line.
+ */
+export function asFailure(error: Error & {oclif?: {exit?: number}}, commandId: string): StackctlError {
+  if (error instanceof StackctlError) return error
+  const firstLine = (error.message ?? String(error)).split('\n')[0].trim()
+  if (error.oclif?.exit === 2) {
+    const help = `stackctl ${commandId.replaceAll(':', ' ')} --help`.replace(/ +/g, ' ')
+    return new StackctlError(firstLine, {exitCode: 2, suggestion: `see ${help}`})
+  }
+  return new StackctlError(firstLine || 'unexpected error', {
+    exitCode: 1,
+    suggestion: 'run again with DEBUG=stackctl:* for the details',
+  })
 }

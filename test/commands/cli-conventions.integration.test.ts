@@ -1,0 +1,75 @@
+/**
+ * The conventions oclif users expect, through the built CLI: help in every form, the version, a typo answered
+ * with the way to the command list, completion scripts, and one JSON error shape (parse errors included) for
+ * every reporting command. Needs the build, not the engine.
+ */
+import {expect} from 'chai'
+
+import {runCli} from '../helpers/cli.js'
+
+const REPORTING = ['status', 'doctor', 'up', 'down', 'render', 'verify-persistence', 'volume inspect', 'volume backup']
+
+describe('CLI conventions (integration)', function () {
+  this.timeout(120_000)
+
+  for (const args of [['help'], ['--help'], ['-h']]) {
+    it(`lists the commands for ${args.join(' ')}`, async () => {
+      const result = await runCli(args)
+      expect(result.exitCode, result.stderr).to.equal(0)
+      for (const command of ['up', 'down', 'status', 'verify-persistence', 'doctor'])
+        expect(result.stdout).to.include(command)
+    })
+  }
+
+  it('shows a command’s help with `help up`, `up --help` and `up -h`', async () => {
+    for (const args of [
+      ['help', 'up'],
+      ['up', '--help'],
+      ['up', '-h'],
+    ]) {
+      const result = await runCli(args)
+      expect(result.exitCode, args.join(' ')).to.equal(0)
+      expect(result.stdout).to.include('$ stackctl up').and.include('--adopt')
+    }
+  })
+
+  it('prints the version for version, --version and -v', async () => {
+    for (const args of [['version'], ['--version'], ['-v']]) {
+      const result = await runCli(args)
+      expect(result.exitCode, args.join(' ')).to.equal(0)
+      expect(result.stdout).to.match(/^stackctl\/\d+\.\d+\.\d+ /)
+    }
+  })
+
+  it('answers a typo with a non-zero exit and the way to the command list', async () => {
+    const result = await runCli(['stauts'])
+    expect(result.exitCode).to.equal(127)
+    expect(result.stderr).to.include('stauts is not a stackctl command').and.include('stackctl help')
+  })
+
+  it('prints bash and zsh completion set-up', async () => {
+    for (const shell of ['bash', 'zsh']) {
+      const result = await runCli(['autocomplete', shell])
+      expect(result.exitCode, result.stderr).to.equal(0)
+      expect(result.stdout).to.include(shell === 'bash' ? '.bashrc' : '.zshrc')
+    }
+  })
+
+  for (const command of REPORTING) {
+    it(`prints one JSON error object for a bad flag: ${command} --json --nope (exit 2)`, async () => {
+      const result = await runCli([...command.split(' '), '--json', '--nope'])
+      expect(result.exitCode).to.equal(2)
+      const output = JSON.parse(result.stdout)
+      expect(output).to.deep.equal({
+        error: {message: 'Nonexistent flag: --nope', exitCode: 2, suggestion: `see stackctl ${command} --help`},
+      })
+      expect(result.stdout.length).to.be.lessThan(500) // never oclif's configuration (it held the home directory)
+    })
+  }
+
+  it('prints a bad flag without --json as one line and a hint (exit 2)', async () => {
+    const result = await runCli(['status', '--nope'])
+    expect(result.exitCode).to.equal(2)
+    expect(result.stderr).to.equal('Error: Nonexistent flag: --nope\nHint: see stackctl status --help\n')
+  })
+})

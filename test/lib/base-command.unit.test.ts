@@ -1,0 +1,25 @@
+import {expect} from 'chai'
+
+import {asFailure} from '../../src/lib/base-command.js'
+import {StackctlError, UsageError} from '../../src/lib/errors.js'
+
+describe('how failures are reported', () => {
+  it('keeps stackctl’s own errors as they are', () => {
+    const own = new UsageError('bad port', 'try --port 5000')
+    expect(asFailure(own, 'up')).to.equal(own)
+  })
+
+  it('turns oclif’s flag errors into usage errors (exit 2) pointing at the command’s help', () => {
+    const parse = Object.assign(new Error('Nonexistent flag: --nope\nSee more help with --help'), {oclif: {exit: 2}})
+    const failure = asFailure(parse, 'volume:inspect')
+    expect(failure).to.include({message: 'Nonexistent flag: --nope', exitCode: 2})
+    expect(failure.suggestion).to.equal('see stackctl volume inspect --help')
+  })
+
+  it('reports anything else as a failure (exit 1) with its first line, never a stack', () => {
+    const failure = asFailure(new TypeError('x is undefined\n    at somewhere (file.js:1:1)'), 'up')
+    expect(failure).to.be.instanceOf(StackctlError)
+    expect(failure).to.include({message: 'x is undefined', exitCode: 1})
+    expect(failure.suggestion).to.include('DEBUG=stackctl:*')
+  })
+})
