@@ -1,13 +1,24 @@
+import {Flags} from '@oclif/core'
+
 import {StackctlCommand} from '../lib/base-command.js'
 import {configInput, stackFlags} from '../lib/flags.js'
 import {loadStack} from '../lib/stack/context.js'
-import {stackStatus, type StackStatus} from '../lib/stack/status.js'
+import {isHealthy, stackStatus, type StackStatus} from '../lib/stack/status.js'
 
 export default class Status extends StackctlCommand {
   static override summary = 'Show each service’s state and health, the URL and the data volume'
-  static override examples = ['<%= config.bin %> status', '<%= config.bin %> status --json --project-name demo']
+  static override description = `Names what is wrong with a started stack (a service stopped, unhealthy or missing) and what to run. \
+Exit 0 whatever the state; with --check, exit 1 when the stack is not running and healthy (for scripts).`
+  static override examples = [
+    '<%= config.bin %> status',
+    '<%= config.bin %> status --json --project-name demo',
+    '<%= config.bin %> status --check && echo healthy',
+  ]
   static override enableJsonFlag = true
-  static override flags = {...stackFlags}
+  static override flags = {
+    ...stackFlags,
+    check: Flags.boolean({summary: 'Exit 1 unless both services are running and healthy'}),
+  }
 
   async run(): Promise<StackStatus> {
     const {flags} = await this.parse(Status)
@@ -20,6 +31,8 @@ export default class Status extends StackctlCommand {
     }
     this.log(`volume   ${status.volume.name} (${status.volume.exists ? 'exists' : 'absent'})`)
     for (const warning of status.warnings) this.log(`warning  ${warning}`)
+    for (const problem of status.problems) this.log(`problem  ${problem}`)
+    if (flags.check && !isHealthy(status)) this.exitAfterOutput(1)
     return status
   }
 }

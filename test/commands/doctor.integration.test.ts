@@ -39,6 +39,7 @@ describe('stackctl doctor (integration)', () => {
       'stack-dir',
       'exposure',
       'owner',
+      'stack',
       'secret',
       'volume',
     ])

@@ -95,6 +95,7 @@ describe('stack lifecycle (integration)', function () {
       ],
       volume: {name: volume, exists: true},
       warnings: [],
+      problems: [],
     })
   })
 
@@ -136,6 +137,16 @@ describe('stack lifecycle (integration)', function () {
     const during = await fetch(`${url}/`)
     expect(during.status).to.equal(503)
     expect(await during.json()).to.have.property('error')
+    // The truth from status and doctor while the db is down: named, with what to run, and a failing check.
+    const reported = await cli('status', '--json')
+    expect(reported.exitCode).to.equal(0)
+    expect(JSON.parse(reported.stdout).problems).to.deep.equal([
+      'db is exited: run stackctl up to start it (stackctl logs db says why it stopped)',
+    ])
+    expect((await cli('status', '--check')).exitCode).to.equal(1)
+    const doctor = await cli('doctor', '--port', String(port))
+    expect(doctor.exitCode).to.equal(1)
+    expect(doctor.stdout).to.match(/FAIL\s+stack\s+db is exited/)
     await db.start()
     const deadline = Date.now() + 60_000
     let status = 0

@@ -15,7 +15,7 @@ import {stackVolume, type StackContext} from '../stack/context.js'
 import {imageExists, localImages, registryImages} from '../images/stack-images.js'
 import {inspectOwnership} from '../stack/ownership.js'
 import {checkPasswordAgainstServer} from '../stack/password.js'
-import {stackExposure} from '../stack/status.js'
+import {SERVICES, stackExposure, stackProblems} from '../stack/status.js'
 import {canBind} from '../net/ports.js'
 import {volumeExists} from '../stack/volume.js'
 import {storedPgVersion} from '../pgdata/stored.js'
@@ -56,10 +56,11 @@ export async function runDoctor(ctx: StackContext): Promise<DoctorReport> {
   checks.push(await checkExposure(ctx))
   if (engine.ok) {
     checks.push(await checkOwner(ctx))
+    checks.push(await checkRunning(ctx))
     checks.push(await checkSecret(ctx))
     checks.push(await checkVolumeVersion(ctx))
   } else {
-    for (const name of ['owner', 'secret', 'volume']) {
+    for (const name of ['owner', 'stack', 'secret', 'volume']) {
       checks.push({name, status: 'fail', detail: 'not checked: the engine is unreachable'})
     }
   }
@@ -207,6 +208,19 @@ async function checkOwner(ctx: StackContext): Promise<CheckResult> {
       ? `use --dir ${report.foreignDir}, or another --project-name`
       : 'choose another --project-name, or take it over with --adopt after a stackctl volume backup',
   }
+}
+
+/** A stack that was started must be running whole and healthy; one that never was is fine. */
+async function checkRunning(ctx: StackContext): Promise<CheckResult> {
+  const containers = await ctx.engine.containers.list({project: ctx.config.project})
+  const services = SERVICES.map((name) => {
+    const container = containers.find((c) => c.service === name)
+    return {name, state: container?.state ?? 'absent', health: container?.health ?? 'none'}
+  })
+  const problems = stackProblems(services)
+  if (containers.length === 0) return {name: 'stack', status: 'ok', detail: 'not started'}
+  if (problems.length === 0) return {name: 'stack', status: 'ok', detail: 'db and app running and healthy'}
+  return {name: 'stack', status: 'fail', detail: problems.join('; '), fix: 'stackctl up, then stackctl status'}
 }
 
 async function checkSecret(ctx: StackContext): Promise<CheckResult> {

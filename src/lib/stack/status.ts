@@ -14,6 +14,30 @@ export interface StackStatus {
   volume: {name: string; exists: boolean}
   /** What the stack exposes beyond this machine (a non-loopback host, a published database port). */
   warnings: string[]
+  /** What is wrong with a stack that was started (a service stopped, unhealthy or missing), with what to run. */
+  problems: string[]
+}
+
+type ServiceState = StackStatus['services'][number]
+
+/**
+ * Pure: the problems of a stack from its services' states. A stack with no containers at all is simply not
+ * started (no problem); one with some is expected to run whole and healthy.
+ */
+export function stackProblems(services: readonly ServiceState[]): string[] {
+  if (services.every((s) => s.state === 'absent')) return []
+  const problems: string[] = []
+  for (const s of services) {
+    if (s.state === 'absent') problems.push(`${s.name} has no container: run stackctl up`)
+    else if (s.state !== 'running') {
+      problems.push(
+        `${s.name} is ${s.state}: run stackctl up to start it (stackctl logs ${s.name} says why it stopped)`,
+      )
+    } else if (s.health === 'unhealthy') {
+      problems.push(`${s.name} is running but unhealthy: see stackctl logs ${s.name}, or stackctl doctor`)
+    } else if (s.health === 'starting') problems.push(`${s.name} is still starting`)
+  }
+  return problems
 }
 
 export const SERVICES = ['db', 'app'] as const
@@ -36,6 +60,7 @@ export async function stackStatus(ctx: StackContext): Promise<StackStatus> {
     services,
     volume: {name: volumeName(project), exists: claim.report.volume !== 'none'},
     warnings: await stackExposure(ctx),
+    problems: stackProblems(services),
   }
 }
 

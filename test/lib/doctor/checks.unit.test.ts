@@ -19,6 +19,7 @@ describe('doctor (stub engine)', () => {
       'stack-dir',
       'exposure',
       'owner',
+      'stack',
       'secret',
       'volume',
     ])
@@ -34,7 +35,7 @@ describe('doctor (stub engine)', () => {
     expect(report.passed).to.equal(false)
     const byName = Object.fromEntries(report.checks.map((c) => [c.name, c]))
     expect(byName.engine.detail).to.include('cannot reach the Docker engine at unix:///stub/docker.sock')
-    for (const name of ['images', 'port', 'disk', 'owner', 'secret', 'volume']) {
+    for (const name of ['images', 'port', 'disk', 'owner', 'stack', 'secret', 'volume']) {
       expect(byName[name], name).to.deep.include({status: 'fail', detail: 'not checked: the engine is unreachable'})
     }
   })

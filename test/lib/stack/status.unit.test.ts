@@ -2,7 +2,7 @@
 import {expect} from 'chai'
 
 import {StackctlError} from '../../../src/lib/errors.js'
-import {stackStatus} from '../../../src/lib/stack/status.js'
+import {stackProblems, stackStatus} from '../../../src/lib/stack/status.js'
 import {stubStack} from '../../support/stub-context.js'
 
 const ID = '0123456789abcdef'
@@ -56,5 +56,30 @@ describe('status (stub engine)', () => {
     )
     expect(error).to.be.instanceOf(StackctlError)
     expect((error as StackctlError).suggestion).to.include('use --dir /srv/x')
+  })
+
+  it('names what is wrong with a started stack and what to run; a stack never started has no problem', () => {
+    const running = {state: 'running', health: 'healthy'}
+    expect(
+      stackProblems([
+        {name: 'db', ...running},
+        {name: 'app', ...running},
+      ]),
+    ).to.deep.equal([])
+    expect(
+      stackProblems([
+        {name: 'db', state: 'absent', health: 'none'},
+        {name: 'app', state: 'absent', health: 'none'},
+      ]),
+    ).to.deep.equal([])
+    expect(
+      stackProblems([
+        {name: 'db', state: 'exited', health: 'none'},
+        {name: 'app', state: 'running', health: 'unhealthy'},
+      ]),
+    ).to.deep.equal([
+      'db is exited: run stackctl up to start it (stackctl logs db says why it stopped)',
+      'app is running but unhealthy: see stackctl logs app, or stackctl doctor',
+    ])
   })
 })
