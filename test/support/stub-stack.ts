@@ -118,6 +118,7 @@ export class StubEngine implements Engine {
 
   readonly volumes = {
     inspect: async (name: string) => this.volumesByName.get(name),
+    list: async (label: string) => [...this.volumesByName.values()].filter((v) => label.split('=')[0] in v.labels),
     sizeBytes: async () => -1,
     watch: async () => ({destroyEvents: 0, close: () => {}}),
   }

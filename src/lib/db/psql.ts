@@ -11,6 +11,14 @@ export function psqlArgs(database: string, sql: string): string[] {
   return ['psql', '-X', '-q', '-t', '-A', '-v', 'ON_ERROR_STOP=1', '-U', DB_USER, '-d', database, '-c', sql]
 }
 
+/**
+ * `docker exec` arguments for an interactive psql as the stack's user over the local socket: no password on
+ * any command line. A terminal is passed through when there is one; without it, -c and -f still work.
+ */
+export function interactivePsqlArgs(containerId: string, extra: readonly string[], tty: boolean): string[] {
+  return ['exec', '-i', ...(tty ? ['-t'] : []), containerId, 'psql', '-U', DB_USER, '-d', DB_NAME, ...extra]
+}
+
 export class Psql {
   constructor(
     private readonly engine: Engine,

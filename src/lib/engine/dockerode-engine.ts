@@ -120,6 +120,7 @@ class DockerodeContainers implements ContainerClient {
     const label = [
       ...(filter.project ? [`com.docker.compose.project=${filter.project}`] : []),
       ...(filter.service ? [`com.docker.compose.service=${filter.service}`] : []),
+      ...(filter.label ? [filter.label] : []),
     ]
     const filters: Record<string, string[]> = {}
     if (label.length > 0) filters.label = label
@@ -327,16 +328,12 @@ class DockerodeVolumes implements VolumeClient {
 
   async inspect(name: string) {
     const info = await orUndefined(this.docker.getVolume(name).inspect())
-    if (!info) return undefined
-    return {
-      name: info.Name,
-      driver: info.Driver,
-      mountpoint: info.Mountpoint,
-      scope: info.Scope,
-      createdAt: (info as {CreatedAt?: string}).CreatedAt ?? null,
-      labels: info.Labels ?? {},
-      options: info.Options ?? {},
-    }
+    return info && volumeInfo(info)
+  }
+
+  async list(label: string) {
+    const {Volumes} = await this.docker.listVolumes({filters: {label: [label]}})
+    return (Volumes ?? []).map(volumeInfo)
   }
 
   async sizeBytes(name: string): Promise<number> {
@@ -388,6 +385,18 @@ class DockerodeVolumes implements VolumeClient {
       },
       close: () => stream.destroy?.(),
     }
+  }
+}
+
+function volumeInfo(info: Docker.VolumeInspectInfo) {
+  return {
+    name: info.Name,
+    driver: info.Driver,
+    mountpoint: info.Mountpoint,
+    scope: info.Scope,
+    createdAt: (info as {CreatedAt?: string}).CreatedAt ?? null,
+    labels: info.Labels ?? {},
+    options: info.Options ?? {},
   }
 }
 

@@ -39,6 +39,8 @@ export interface ContainerFilter {
   publishes?: number
   /** Containers using this volume. */
   volume?: string
+  /** Containers carrying this label (`key` or `key=value`). */
+  label?: string
 }
 
 export interface MountInfo {
@@ -128,6 +130,8 @@ export interface VolumeWatch {
 
 export interface VolumeClient {
   inspect(name: string): Promise<VolumeInfo | undefined>
+  /** Volumes carrying this label (`key` or `key=value`). */
+  list(label: string): Promise<VolumeInfo[]>
   /** Bytes used according to the engine's disk-usage report; -1 when it does not know. */
   sizeBytes(name: string): Promise<number>
   watch(name: string): Promise<VolumeWatch>

@@ -1,0 +1,34 @@
+import {StackctlCommand} from '../lib/base-command.js'
+import {createEngine} from '../lib/engine/dockerode-engine.js'
+import {listStacks, type ListedStack} from '../lib/stack/list.js'
+import {formatBytes} from '../lib/volume/format.js'
+
+export default class Ls extends StackctlCommand {
+  static override summary = 'List every stackctl stack on this engine'
+  static override description = `Finds stacks by the io.stackctl labels on their containers and volumes: running ones, stopped ones, and \
+those taken down whose data volume was kept. Shows each one's state, URL, volume and size, and its stack directory.`
+  static override examples = ['<%= config.bin %> ls', '<%= config.bin %> ls --json']
+  static override enableJsonFlag = true
+
+  async run(): Promise<{stacks: ListedStack[]}> {
+    await this.parse(Ls)
+    const stacks = await listStacks(createEngine())
+    const rows = stacks.map((s) => [
+      s.project,
+      s.state,
+      s.url ?? '-',
+      s.volume.exists ? `${s.volume.name} (${formatBytes(s.volume.sizeBytes ?? -1)})` : '-',
+      s.dir ?? '-',
+    ])
+    const header = ['PROJECT', 'STATE', 'URL', 'VOLUME', 'DIRECTORY']
+    const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)))
+    const line = (cells: string[]) =>
+      cells
+        .map((c, i) => c.padEnd(widths[i]))
+        .join('  ')
+        .trimEnd()
+    if (rows.length === 0) this.log('no stackctl stacks on this engine')
+    else for (const cells of [header, ...rows]) this.log(line(cells))
+    return {stacks}
+  }
+}
