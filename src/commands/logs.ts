@@ -1,8 +1,11 @@
 import {Args, Flags} from '@oclif/core'
 
 import {StackctlCommand} from '../lib/base-command.js'
+import {plainLine} from '../lib/compose/compose-client.js'
+import {StackctlError} from '../lib/errors.js'
 import {configInput, stackFlags} from '../lib/flags.js'
 import {loadStack} from '../lib/stack/context.js'
+import {claimStack} from '../lib/stack/ownership.js'
 import {SERVICES} from '../lib/stack/status.js'
 
 export default class Logs extends StackctlCommand {
@@ -10,7 +13,8 @@ export default class Logs extends StackctlCommand {
   static override examples = [
     '<%= config.bin %> logs',
     '<%= config.bin %> logs app --follow',
-    '<%= config.bin %> logs db --tail 50',
+    '<%= config.bin %> logs db --tail 50 --timestamps',
+    '<%= config.bin %> logs app --since 10m',
   ]
   static override args = {
     service: Args.string({description: 'Only this service', options: [...SERVICES]}),
@@ -19,12 +23,25 @@ export default class Logs extends StackctlCommand {
     ...stackFlags,
     follow: Flags.boolean({char: 'f', summary: 'Keep streaming new lines'}),
     tail: Flags.integer({summary: 'Number of lines from the end of each log', min: 0}),
+    since: Flags.string({summary: 'Only lines since this time: 2026-01-02T15:04:05Z, or relative like 10m or 2h'}),
+    timestamps: Flags.boolean({char: 't', summary: 'Prefix each line with its time'}),
   }
 
   async run(): Promise<void> {
     const {args, flags} = await this.parse(Logs)
     const ctx = await loadStack(configInput(flags))
     await ctx.engine.ping() // an unreachable engine is exit 2 with its endpoint, as everywhere
-    await ctx.compose.logs({service: args.service, follow: flags.follow, tail: flags.tail}, {inherit: true})
+    const {report} = await claimStack(ctx)
+    if (report.containers === 'none') {
+      throw new StackctlError(`the stack '${ctx.config.project}' has no containers, so there are no logs`, {
+        exitCode: 1,
+        suggestion: 'start it with stackctl up',
+      })
+    }
+    const {follow, tail, since, timestamps} = flags
+    await ctx.compose.logs(
+      {service: args.service, follow, tail, since, timestamps},
+      {onLine: (line) => this.log(plainLine(line)), buffer: false},
+    )
   }
 }

@@ -60,6 +60,24 @@ describe('psql and ls (integration)', function () {
     expect(piped.stdout.trim()).to.equal('42')
   })
 
+  it('shows logs with --tail and --timestamps, without terminal control sequences', async () => {
+    const logs = await cli(stacks[0], 'logs', 'db', '--tail', '5', '--timestamps')
+    expect(logs.exitCode, logs.stderr).to.equal(0)
+    const lines = logs.stdout.trim().split('\n')
+    expect(lines.length).to.be.within(1, 5)
+    for (const line of lines) expect(line).to.match(/^db-1\s+\|\s+\d{4}-\d{2}-\d{2}T/)
+    expect(logs.stdout).to.not.include('\u001b')
+  })
+
+  it('says clearly that a stack never started has no logs (exit 1)', async () => {
+    const never = {project: uniqueName('ls-never'), dir: path.join(root, 'never'), port: 0}
+    const logs = await cli(never, 'logs')
+    expect(logs.exitCode).to.equal(1)
+    expect(logs.stderr).to.equal(
+      `Error: the stack '${never.project}' has no containers, so there are no logs\nHint: start it with stackctl up\n`,
+    )
+  })
+
   it('lists both stacks with state, URL, volume and directory; a stack taken down keeps its volume row', async () => {
     const down = await cli(stacks[1], 'down')
     expect(down.exitCode, down.stderr).to.equal(0)

@@ -56,17 +56,32 @@ export function downArgs(target: ComposeTarget, options: {volumes?: boolean; tim
   ]
 }
 
-export function logsArgs(
-  target: ComposeTarget,
-  options: {service?: string; follow?: boolean; tail?: number},
-): string[] {
+export interface LogsOptions {
+  service?: string
+  follow?: boolean
+  tail?: number
+  /** A time Compose understands: 2026-01-02T15:04:05Z, or relative like 10m. */
+  since?: string
+  timestamps?: boolean
+}
+
+export function logsArgs(target: ComposeTarget, options: LogsOptions): string[] {
   return [
     ...baseArgs(target),
     'logs',
+    '--no-color',
     ...(options.follow ? ['--follow'] : []),
     ...(options.tail === undefined ? [] : ['--tail', String(options.tail)]),
+    ...(options.since === undefined ? [] : ['--since', options.since]),
+    ...(options.timestamps ? ['--timestamps'] : []),
     ...(options.service ? [options.service] : []),
   ]
+}
+
+/** Compose's progress output can carry terminal control sequences (ESC[2K, cursor moves): keep the text. */
+export function plainLine(line: string): string {
+  // eslint-disable-next-line no-control-regex
+  return line.replace(/\u001b\[[0-9;?]*[A-Za-z]/g, '').replace(/\r/g, '')
 }
 
 /** `config --hash '*'`: Compose's hash of each service's configuration, the value it labels containers with. */
@@ -120,7 +135,7 @@ export interface Compose {
   assertV2(): Promise<string>
   up(options: UpOptions, runOptions?: RunOptions): Promise<void>
   down(options?: {volumes?: boolean; timeoutSeconds?: number}, runOptions?: RunOptions): Promise<void>
-  logs(options: {service?: string; follow?: boolean; tail?: number}, runOptions?: RunOptions): Promise<unknown>
+  logs(options: LogsOptions, runOptions?: RunOptions): Promise<unknown>
   configHashes(): Promise<Map<string, string>>
   validate(): Promise<void>
   /** The same project without its files (the stack directory is gone): Compose finds it by its labels. */
@@ -150,7 +165,7 @@ export class ComposeClient implements Compose {
     await this.exec(downArgs(this.target, options), runOptions)
   }
 
-  async logs(options: {service?: string; follow?: boolean; tail?: number}, runOptions: RunOptions = {}) {
+  async logs(options: LogsOptions, runOptions: RunOptions = {}) {
     return this.exec(logsArgs(this.target, options), runOptions)
   }
 

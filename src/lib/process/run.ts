@@ -18,6 +18,8 @@ export interface RunOptions {
   onLine?: (line: string, stream: 'stdout' | 'stderr') => void
   /** Pass the terminal through (interactive or following output). Nothing is captured then. */
   inherit?: boolean
+  /** Keep the output for the result (default); off for endless streams read through onLine (logs --follow). */
+  buffer?: boolean
   /** Do not throw on a non-zero exit; the caller inspects exitCode. */
   reject?: boolean
   signal?: AbortSignal
@@ -50,7 +52,7 @@ export async function run(command: string, args: readonly string[], options: Run
     stdio: options.inherit ? 'inherit' : 'pipe',
     reject: false,
     stripFinalNewline: true,
-    buffer: !options.inherit,
+    buffer: options.buffer ?? !options.inherit,
     detached: Boolean(options.shield),
   })
   if (options.onLine && !options.inherit) {

@@ -6,6 +6,7 @@ import {
   configHashArgs,
   downArgs,
   logsArgs,
+  plainLine,
   parseConfigHashes,
   translateComposeFailure,
   upArgs,
@@ -60,6 +61,7 @@ describe('compose client arguments', () => {
   it('builds logs arguments', () => {
     expect(logsArgs(target, {service: 'db', follow: true, tail: 20}).slice(7)).to.deep.equal([
       'logs',
+      '--no-color',
       '--follow',
       '--tail',
       '20',
@@ -94,6 +96,17 @@ describe('compose client arguments', () => {
     expect(translateComposeFailure(raw).message).to.match(/^docker compose --project-name demo start failed \(exit 1\)/)
     const other = new ProcessFailed('docker compose down', 3, 'something else')
     expect(translateComposeFailure(other)).to.equal(other)
+  })
+
+  it('passes --since and --timestamps to logs, and strips terminal control sequences from lines', () => {
+    expect(logsArgs(target, {since: '10m', timestamps: true}).slice(7)).to.deep.equal([
+      'logs',
+      '--no-color',
+      '--since',
+      '10m',
+      '--timestamps',
+    ])
+    expect(plainLine('\u001b[2K\rContainer demo-db-1  Started\u001b[0m')).to.equal('Container demo-db-1  Started')
   })
 
   it('asks for the configuration hash of every service', () => {
