@@ -30,6 +30,8 @@ Exit 0 whatever the state; with --check, exit 1 when the stack is not running an
       this.log(`${service.name.padEnd(8)} ${service.state}${service.health === 'none' ? '' : ` (${service.health})`}`)
     }
     this.log(`volume   ${status.volume.name} (${status.volume.exists ? 'exists' : 'absent'})`)
+    const {host, port, pgMajor, imageSource} = status.settings
+    this.log(`settings --host ${host} --port ${port} --pg-major ${pgMajor} --image-source ${imageSource}`)
     for (const warning of status.warnings) this.log(`warning  ${warning}`)
     for (const problem of status.problems) this.log(`problem  ${problem}`)
     if (flags.check && !isHealthy(status)) this.exitAfterOutput(1)

@@ -214,9 +214,13 @@ describe('stack identity and ownership (integration)', function () {
     const wide = await inDir('up', '--host', '0.0.0.0')
     expect(wide.exitCode, wide.stderr).to.equal(0)
     expect(wide.stderr).to.include(`warning: the API is published on 0.0.0.0:${port}`)
+    expect(wide.stdout).to.include(`http://127.0.0.1:${port}`) // a URL that opens
     // Remembered for the next run, and still said every time.
     const status = await inDir('status')
     expect(status.stdout).to.include(`warning  the API is published on 0.0.0.0:${port}`)
+    expect(status.stdout).to.include(`settings --host 0.0.0.0 --port ${port}`)
+    const again = await inDir('up')
+    expect(again.stderr).to.include('using --host 0.0.0.0 remembered from the last run (pass --host to change it)')
     const back = await inDir('up', '--host', '127.0.0.1')
     expect(back.exitCode, back.stderr).to.equal(0)
     expect(back.stderr).to.not.include('warning:')

@@ -96,6 +96,7 @@ describe('stack lifecycle (integration)', function () {
       volume: {name: volume, exists: true},
       warnings: [],
       problems: [],
+      settings: {host: '127.0.0.1', port, pgMajor: 17, imageSource: 'local'},
     })
   })
 

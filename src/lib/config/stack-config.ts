@@ -70,9 +70,32 @@ export function volumeName(project: string): string {
   return `${project}_${VOLUME_KEY}`
 }
 
+/** A URL one can open: an API bound to every interface (0.0.0.0, ::) is reached on loopback. */
 export function appUrl(config: Pick<StackConfig, 'host' | 'port'>): string {
-  const host = config.host.includes(':') ? `[${config.host}]` : config.host
+  const reachable = config.host === '0.0.0.0' ? '127.0.0.1' : config.host === '::' ? '::1' : config.host
+  const host = reachable.includes(':') ? `[${reachable}]` : reachable
   return `http://${host}:${config.port}`
+}
+
+/** The flag of each setting stackctl remembers in stack.json. */
+const REMEMBERED_FLAGS = {host: '--host', port: '--port', pgMajor: '--pg-major', imageSource: '--image-source'} as const
+
+/**
+ * The settings taken from what the stack directory remembers (neither a flag nor the environment gave them)
+ * that differ from the defaults: `up` says so, so a `--host 0.0.0.0` from last week is never a surprise.
+ */
+export function rememberedSettings(
+  flags: StackConfigInput,
+  env: NodeJS.ProcessEnv,
+  remembered: StackConfigInput,
+): Array<{flag: string; value: string}> {
+  const found: Array<{flag: string; value: string}> = []
+  for (const [key, flag] of Object.entries(REMEMBERED_FLAGS) as Array<[keyof typeof REMEMBERED_FLAGS, string]>) {
+    const value = remembered[key]
+    if (value === undefined || flags[key] !== undefined || nonEmpty(env[ENV[key]]) !== undefined) continue
+    if (String(value) !== String(DEFAULTS[key])) found.push({flag, value: String(value)})
+  }
+  return found
 }
 
 /** Only the stack directory, resolved from a flag, the environment or the default. */

@@ -6,6 +6,7 @@ import {existsSync} from 'node:fs'
 
 import {
   ENV,
+  rememberedSettings,
   resolveStackConfig,
   resolveStackDir,
   type StackConfig,
@@ -34,6 +35,8 @@ export interface StackContext {
   compose: Compose
   /** --adopt: take over a project or volume stackctl did not create (or whose stack.json was lost). */
   adopt: boolean
+  /** Settings that came from stack.json rather than a flag or the environment, when not the defaults. */
+  remembered: Array<{flag: string; value: string}>
   /** Progress and notices go to stderr so stdout stays clean for --json and the URL. */
   progress: (line: string) => void
 }
@@ -74,6 +77,7 @@ export async function loadStack(
         overrideFiles: existsSync(paths.overrideFile) ? [paths.overrideFile] : [],
       }),
     adopt: Boolean(flags.adopt),
+    remembered: rememberedSettings(flags, env, state?.settings ?? {}),
     progress: options.progress ?? (() => {}),
   }
 }

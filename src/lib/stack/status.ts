@@ -14,6 +14,8 @@ export interface StackStatus {
   volume: {name: string; exists: boolean}
   /** What the stack exposes beyond this machine (a non-loopback host, a published database port). */
   warnings: string[]
+  /** The settings in force (flags, environment, what the stack directory remembers). */
+  settings: {host: string; port: number; pgMajor: number; imageSource: string}
   /** What is wrong with a stack that was started (a service stopped, unhealthy or missing), with what to run. */
   problems: string[]
 }
@@ -61,6 +63,12 @@ export async function stackStatus(ctx: StackContext): Promise<StackStatus> {
     volume: {name: volumeName(project), exists: claim.report.volume !== 'none'},
     warnings: await stackExposure(ctx),
     problems: stackProblems(services),
+    settings: {
+      host: ctx.config.host,
+      port: ctx.config.port,
+      pgMajor: ctx.config.pgMajor,
+      imageSource: ctx.config.imageSource,
+    },
   }
 }
 

@@ -41,6 +41,9 @@ export async function upStack(ctx: StackContext, resolver: ImageResolver, option
   if (!(await dbRunning(ctx))) await assertVolumeMatchesPgMajor(ctx)
   const rendered = await renderStack(ctx, resolver, {force: options.force, devSource: options.devSource})
   ctx.progress(rendered.imageReason)
+  for (const {flag, value} of ctx.remembered) {
+    ctx.progress(`using ${flag} ${value} remembered from the last run (pass ${flag} to change it)`)
+  }
   for (const warning of await stackExposure(ctx)) ctx.progress(`warning: ${warning}`)
   if (rendered.password === 'unverified') await provePassword(ctx, options.signal)
 

@@ -1,6 +1,12 @@
 import {expect} from 'chai'
 
-import {appUrl, pgDataMountPath, resolveStackConfig, volumeName} from '../../../src/lib/config/stack-config.js'
+import {
+  appUrl,
+  pgDataMountPath,
+  rememberedSettings,
+  resolveStackConfig,
+  volumeName,
+} from '../../../src/lib/config/stack-config.js'
 import {UsageError} from '../../../src/lib/errors.js'
 
 describe('stack configuration', () => {
@@ -94,5 +100,20 @@ describe('stack configuration', () => {
   it('mounts PGDATA where the official image expects it for each major', () => {
     expect(pgDataMountPath(17)).to.equal('/var/lib/postgresql/data')
     expect(pgDataMountPath(18)).to.equal('/var/lib/postgresql')
+  })
+
+  it('names the settings that came from what the directory remembers, when they are not the defaults', () => {
+    const remembered = {host: '0.0.0.0', port: 5000, pgMajor: 17, imageSource: 'local'}
+    expect(rememberedSettings({}, {}, remembered)).to.deep.equal([
+      {flag: '--host', value: '0.0.0.0'},
+      {flag: '--image-source', value: 'local'},
+    ])
+    expect(rememberedSettings({host: '127.0.0.1'}, {STACKCTL_IMAGE_SOURCE: 'local'}, remembered)).to.deep.equal([])
+  })
+
+  it('prints a URL that opens for an API bound to every interface', () => {
+    expect(appUrl({host: '0.0.0.0', port: 8080})).to.equal('http://127.0.0.1:8080')
+    expect(appUrl({host: '::', port: 8080})).to.equal('http://[::1]:8080')
+    expect(appUrl({host: '::1', port: 8080})).to.equal('http://[::1]:8080')
   })
 })
