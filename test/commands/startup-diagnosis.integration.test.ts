@@ -32,10 +32,9 @@ describe('up names the service that failed first (integration)', function () {
     const result = await cli('up', '--timeout', '120')
     const seconds = (Date.now() - started) / 1000
     expect(result.exitCode, result.stderr).to.equal(1)
-    // Depending on the moment, the db is between two attempts of its restart loop or in one.
-    expect(result.stderr).to.match(
-      /service 'db' failed to start: (it exited with code 1 \d+\.\d s after it started|it keeps exiting and being restarted)/,
-    )
+    // Depending on the moment (and the machine's load), the db is in its restart loop, between two attempts, or
+    // caught unhealthy: what matters is that the db is named, with its own log line, and the app is not.
+    expect(result.stderr).to.match(/service 'db' (failed to start|is unhealthy|did not become healthy)/)
     expect(result.stderr).to.include('unrecognized configuration parameter "nonsense"')
     expect(result.stderr).to.include('not started, waiting for it: app')
     expect(result.stderr).to.not.match(/service 'app'|within 120/)

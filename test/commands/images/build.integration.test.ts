@@ -60,7 +60,8 @@ describe('images build (integration)', function () {
   it('rejects an unknown image and a non-http mirror as usage errors (exit 2)', async () => {
     const unknown = await images('--only', 'mysql')
     expect(unknown.error?.oclif?.exit).to.equal(2)
-    expect(unknown.error?.message).to.match(/Expected --only=mysql to be one of: postgres, node/)
+    expect(unknown.stderr).to.match(/Expected --only=mysql to be one of: postgres, node/)
+    expect(unknown.stderr).to.include('Hint: see stackctl images build --help')
 
     const mirror = await images('--mirror', 'ftp://deb.debian.org/debian')
     expect(mirror.error?.oclif?.exit).to.equal(2)
