@@ -1,9 +1,8 @@
 import {Flags} from '@oclif/core'
 
 import {StackctlCommand} from '../lib/base-command.js'
-import {adoptFlag, configFlags, configInput} from '../lib/flags.js'
+import {adoptFlag, configFlags, configInput, timeoutFlag} from '../lib/flags.js'
 import {withInterrupts} from '../lib/interrupt.js'
-import {ENV} from '../lib/config/stack-config.js'
 import {withStackLock} from '../lib/stack/lock.js'
 import {DEFAULT_DEV_SOURCE} from '../lib/stack/dev-mode.js'
 import {loadStack} from '../lib/stack/context.js'
@@ -27,10 +26,7 @@ nothing is recreated. The data lives on the named volume <project>_postgres_data
     ...configFlags,
     ...adoptFlag,
     build: Flags.boolean({summary: 'Rebuild the API image even if it exists'}),
-    timeout: Flags.string({
-      summary: 'Seconds to wait for both services to become healthy [default: 120]',
-      env: ENV.timeoutSeconds,
-    }),
+    ...timeoutFlag,
     force: Flags.boolean({summary: 'Overwrite a hand-edited docker-compose.yml'}),
     dev: Flags.boolean({
       summary: 'Development mode: run the API from src/api through a bind mount and reload it on save',

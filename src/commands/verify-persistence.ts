@@ -1,8 +1,7 @@
 import {Flags} from '@oclif/core'
 
 import {StackctlCommand} from '../lib/base-command.js'
-import {ENV} from '../lib/config/stack-config.js'
-import {adoptFlag, configFlags, configInput} from '../lib/flags.js'
+import {adoptFlag, configFlags, configInput, timeoutFlag} from '../lib/flags.js'
 import {withInterrupts} from '../lib/interrupt.js'
 import {CHECK_DEFAULTS, parseCheckSettings, TEARDOWN_MODES} from '../lib/persistence/options.js'
 import {renderReport} from '../lib/persistence/report.js'
@@ -36,13 +35,11 @@ volume is never deleted. Exit 0 when the check passed, 1 when it failed, 2 for u
     visits: Flags.string({summary: `Visits to write through the API [default: ${CHECK_DEFAULTS.visits}]`}),
     concurrency: Flags.string({summary: `Concurrent clients writing them [default: ${CHECK_DEFAULTS.concurrency}]`}),
     mode: Flags.string({
-      summary: `How to take the stack apart: ${TEARDOWN_MODES.join(', ')} [default: ${CHECK_DEFAULTS.mode}]`,
+      summary: `How to take the stack apart [default: ${CHECK_DEFAULTS.mode}]`,
+      options: [...TEARDOWN_MODES],
     }),
     'keep-running': Flags.boolean({summary: 'Leave the stack running afterwards even if it was not running before'}),
-    timeout: Flags.string({
-      summary: 'Seconds to wait for both services to become healthy [default: 120]',
-      env: ENV.timeoutSeconds,
-    }),
+    ...timeoutFlag,
   }
 
   async run(): Promise<PersistenceResult> {

@@ -40,8 +40,13 @@ export function asFailure(error: Error & {oclif?: {exit?: number}}, commandId: s
   if (error instanceof StackctlError) return error
   const firstLine = (error.message ?? String(error)).split('\n')[0].trim()
   if (error.oclif?.exit === 2) {
+    // oclif says which flag on one line and what was wrong on the next: one line of ours holds both.
+    const lines = (error.message ?? '')
+      .split('\n')
+      .map((line) => line.trim())
+      .filter((line) => line && !/^See more help/.test(line))
     const help = `stackctl ${commandId.replaceAll(':', ' ')} --help`.replace(/ +/g, ' ')
-    return new StackctlError(firstLine, {exitCode: 2, suggestion: `see ${help}`})
+    return new StackctlError(lines.join(': ') || firstLine, {exitCode: 2, suggestion: `see ${help}`})
   }
   return new StackctlError(firstLine || 'unexpected error', {
     exitCode: 1,

@@ -18,11 +18,32 @@ export const stackFlags = {
 export const configFlags = {
   ...stackFlags,
   host: Flags.string({summary: `Host address the API is published on [default: ${DEFAULTS.host}]`, env: ENV.host}),
-  port: Flags.string({summary: `Host port the API is published on [default: ${DEFAULTS.port}]`, env: ENV.port}),
-  'pg-major': Flags.string({summary: `PostgreSQL major version [default: ${DEFAULTS.pgMajor}]`, env: ENV.pgMajor}),
+  port: Flags.integer({
+    summary: `Host port the API is published on [default: ${DEFAULTS.port}]`,
+    env: ENV.port,
+    min: 1,
+    max: 65_535,
+  }),
+  'pg-major': Flags.integer({
+    summary: `PostgreSQL major version [default: ${DEFAULTS.pgMajor}]`,
+    env: ENV.pgMajor,
+    min: 12,
+    max: 99,
+  }),
   'image-source': Flags.string({
-    summary: `Where images come from: ${IMAGE_SOURCES.join(', ')} [default: ${DEFAULTS.imageSource}]`,
+    summary: `Where images come from [default: ${DEFAULTS.imageSource}]`,
     env: ENV.imageSource,
+    options: [...IMAGE_SOURCES],
+  }),
+}
+
+/** How long up (and the relaunches of verify-persistence) wait for the services to become healthy. */
+export const timeoutFlag = {
+  timeout: Flags.integer({
+    summary: `Seconds to wait for both services to become healthy [default: ${DEFAULTS.timeoutSeconds}]`,
+    env: ENV.timeoutSeconds,
+    min: 1,
+    max: 3600,
   }),
 }
 
@@ -39,10 +60,10 @@ export function configInput(flags: {
   dir?: string
   'project-name'?: string
   host?: string
-  port?: string
-  'pg-major'?: string
+  port?: number
+  'pg-major'?: number
   'image-source'?: string
-  timeout?: string
+  timeout?: number
   adopt?: boolean
 }): StackConfigInput & {adopt?: boolean} {
   return {

@@ -92,10 +92,10 @@ describe('failure modes (integration)', () => {
   })
 
   for (const [args, pattern] of [
-    [['up', '--port', '70000'], /invalid port '70000'/],
-    [['up', '--image-source', 'dockerhub'], /unknown image source 'dockerhub'/],
+    [['up', '--port', '70000'], /Parsing --port: Expected an integer less than or equal to 65535 but received: 70000/],
+    [['up', '--image-source', 'dockerhub'], /Expected --image-source=dockerhub to be one of: registry, local, auto/],
     [['status', '--project-name', 'Bad Name!'], /invalid project name 'Bad Name!'/],
-    [['up', '--timeout', '-1'], /invalid timeout/],
+    [['up', '--timeout', '0'], /Parsing --timeout: Expected an integer greater than or equal to 1/],
   ] as const) {
     it(`rejects ${args.join(' ')} before doing anything (exit 2)`, async () => {
       const result = await runCli([...args, '--dir', dir], {env: {STACKCTL_PROJECT: project}})
@@ -106,7 +106,7 @@ describe('failure modes (integration)', () => {
 
   it('rejects an invalid value from the environment too', async () => {
     const result = await runCli(['up', '--dir', dir], {env: {STACKCTL_PORT: 'eighty', STACKCTL_PROJECT: project}})
-    expectCleanError(result, 2, /invalid port 'eighty'/)
+    expectCleanError(result, 2, /Parsing --port: Expected an integer but received: eighty/)
   })
 
   it('says when the stack directory cannot be written (exit 2)', async () => {
@@ -154,7 +154,7 @@ describe('failure modes (integration)', () => {
   ] as const) {
     it(`rejects ${flag} '${value}' with one line and a hint (exit 2)`, async () => {
       const result = await runCli(['render', '--stdout', '--dir', path.join(root, 'never'), flag, value])
-      expectCleanError(result, 2, flag === '--port' ? /invalid port/ : /invalid host address/)
+      expectCleanError(result, 2, flag === '--port' ? /Parsing --port: Expected an integer/ : /invalid host address/)
       expect(result.stderr).to.match(/Hint: /)
       expect(readdirSync(root)).to.not.include('never')
     })

@@ -14,6 +14,13 @@ describe('how failures are reported', () => {
     const failure = asFailure(parse, 'volume:inspect')
     expect(failure).to.include({message: 'Nonexistent flag: --nope', exitCode: 2})
     expect(failure.suggestion).to.equal('see stackctl volume inspect --help')
+    const value = Object.assign(
+      new Error('Parsing --port \n\tExpected an integer but received: 1e3\nSee more help with --help'),
+      {
+        oclif: {exit: 2},
+      },
+    )
+    expect(asFailure(value, 'up').message).to.equal('Parsing --port: Expected an integer but received: 1e3')
   })
 
   it('reports anything else as a failure (exit 1) with its first line, never a stack', () => {
