@@ -1,7 +1,11 @@
-import {Flags} from '@oclif/core'
+import {Flags, type Interfaces} from '@oclif/core'
 
 import {StackctlCommand} from '../lib/base-command.js'
+import {UsageError} from '../lib/errors.js'
 import {adoptFlag, configFlags, configInput} from '../lib/flags.js'
+import {givenKubernetesFlags, kubernetesFlags, targetFlag} from '../lib/kubernetes/flags.js'
+import {planKubernetes, writeKubernetes, type KubernetesRenderResult} from '../lib/kubernetes/render-kubernetes.js'
+import {describeKubernetes} from '../lib/kubernetes/report.js'
 import {withStackLock} from '../lib/stack/lock.js'
 import {loadStack} from '../lib/stack/context.js'
 import {offlineResolver} from '../lib/stack/image-resolver.js'
@@ -15,18 +19,34 @@ export interface RenderResult {
 
 export default class Render extends StackctlCommand {
   static override summary =
-    'Write the stack files (docker-compose.yml, build context, password) without starting anything'
-  static override examples = ['<%= config.bin %> render', '<%= config.bin %> render --stdout --port 8080']
+    'Write the stack files (docker-compose.yml, build context, password) without starting anything, or Kubernetes manifests'
+  static override description = `With --target kubernetes, writes a kustomize directory (kustomization.yaml and one file per object) for the stack of --dir: PostgreSQL in a StatefulSet (or a CloudNativePG Cluster with --postgres cloudnative-pg) and the API in a Deployment. No Docker engine is needed. The password never goes into the manifests: they reference a Secret, and the command prints the kubectl line that creates it from the stack's secrets/db_password.`
+  static override examples = [
+    '<%= config.bin %> render',
+    '<%= config.bin %> render --stdout --port 8080',
+    '<%= config.bin %> render --target kubernetes --namespace visits --replicas 3 --storage-class fast',
+    '<%= config.bin %> render --target kubernetes --postgres cloudnative-pg --image-registry registry.example.com:5000',
+    '<%= config.bin %> render --target kubernetes --stdout | kubectl apply -f -',
+  ]
   static override enableJsonFlag = true
   static override flags = {
     ...configFlags,
     ...adoptFlag,
-    stdout: Flags.boolean({summary: 'Print the rendered docker-compose.yml instead of writing files'}),
-    force: Flags.boolean({summary: 'Overwrite a hand-edited docker-compose.yml'}),
+    ...targetFlag,
+    stdout: Flags.boolean({
+      summary: 'Print the rendered docker-compose.yml (or the manifests) instead of writing files',
+    }),
+    force: Flags.boolean({summary: 'Overwrite a hand-edited docker-compose.yml (or manifest)'}),
+    ...kubernetesFlags,
   }
 
-  async run(): Promise<RenderResult> {
+  async run(): Promise<RenderResult | KubernetesRenderResult> {
     const {flags} = await this.parse(Render)
+    const kubernetesOnly = givenKubernetesFlags(flags)
+    if (flags.target === 'kubernetes') return this.kubernetes(flags)
+    if (kubernetesOnly.length > 0) {
+      throw new UsageError(`${kubernetesOnly.join(', ')} only apply to --target kubernetes`, 'add --target kubernetes')
+    }
     const ctx = await loadStack(configInput(flags))
     await ctx.engine.ping()
     const render = () => renderStack(ctx, offlineResolver(ctx.engine), {force: flags.force, write: !flags.stdout})
@@ -34,5 +54,27 @@ export default class Render extends StackctlCommand {
     if (flags.stdout) this.log(rendered.composeText.trimEnd())
     else this.log(`${rendered.written ? 'wrote' : 'unchanged'} ${ctx.paths.composeFile}`)
     return {composeFile: ctx.paths.composeFile, written: rendered.written, images: rendered.images}
+  }
+
+  private async kubernetes(flags: Interfaces.InferredFlags<typeof Render.flags>): Promise<KubernetesRenderResult> {
+    if (flags.adopt) throw new UsageError('--adopt only applies to --target compose', 'omit --adopt')
+    const render = await planKubernetes({
+      config: configInput(flags),
+      kubernetes: flags,
+      version: this.config.version,
+      stdout: flags.stdout,
+      force: flags.force,
+    })
+    const result = flags.stdout
+      ? render.result
+      : await withStackLock(render.stack, 'render', () => writeKubernetes(render))
+    const lines = describeKubernetes(result, flags['image-registry'] !== undefined)
+    if (flags.stdout) {
+      this.log(result.manifests?.trimEnd())
+      for (const line of lines) this.logToStderr(line)
+    } else {
+      for (const line of lines) this.log(line)
+    }
+    return result
   }
 }
