@@ -174,9 +174,9 @@ describe('render --target kubernetes (integration: the built CLI, no engine)', f
   })
 
   for (const [args, message] of [
-    [['--replicas', '0'], '--replicas'],
-    [['--replicas', '51'], '--replicas'],
-    [['--replicas', 'two'], '--replicas'],
+    [['--replicas', '0'], '--replicas: Expected an integer greater than or equal to 1 but received: 0'],
+    [['--replicas', '51'], '--replicas: Expected an integer less than or equal to 50 but received: 51'],
+    [['--replicas', 'two'], '--replicas: Expected an integer but received: two'],
     [['--namespace', 'Visits'], "invalid namespace 'Visits'"],
     [['--storage-size', '10'], "invalid storage size '10'"],
     [['--storage-size', '100Mi'], "storage size '100Mi' is too small"],
