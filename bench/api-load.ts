@@ -8,6 +8,7 @@ import {loadavg} from 'node:os'
 import autocannon from 'autocannon'
 
 import {withCpuShares, type CpuTargets} from './cpu.js'
+import type {Reply} from './exactness.js'
 import type {LoadResult} from './results.js'
 import {percentile, round} from './stats.js'
 
@@ -16,12 +17,38 @@ export function assertLoopback(url: string): void {
   if (new URL(url).hostname !== '127.0.0.1') throw new Error(`refusing to load ${url}: only 127.0.0.1 is allowed`)
 }
 
-function run(url: string, connections: number, seconds: number, latencies: number[]): Promise<autocannon.Result> {
+/**
+ * Runs autocannon; with `replies`, also keeps each 200 reply's total with its send and arrival time.
+ * autocannon hands a reply's body to onResponse and, right after in the same tick, its timing to the
+ * 'response' event; the send time is derived from the arrival and the response time.
+ */
+function run(
+  url: string,
+  connections: number,
+  seconds: number,
+  latencies: number[],
+  replies?: Reply[],
+): Promise<autocannon.Result> {
+  let body: {status: number; text: string} | undefined
+  const requests = replies && [
+    {method: 'GET' as const, path: '/', onResponse: (status: number, text: string) => (body = {status, text})},
+  ]
   return new Promise((resolve, reject) => {
-    const instance = autocannon({url, connections, duration: seconds, timeout: 10}, (error, done) =>
+    const instance = autocannon({url, connections, duration: seconds, timeout: 10, requests}, (error, done) =>
       error ? reject(error) : resolve(done),
     )
-    instance.on('response', (_client, _status, _bytes, responseTime) => latencies.push(responseTime))
+    instance.on('response', (_client, _status, _bytes, responseTime) => {
+      latencies.push(responseTime)
+      if (replies && body?.status === 200) {
+        const receivedAt = performance.now()
+        replies.push({
+          sentAt: receivedAt - responseTime,
+          receivedAt,
+          total: (JSON.parse(body.text) as {visits: number}).visits,
+        })
+      }
+      body = undefined
+    })
   })
 }
 
@@ -30,11 +57,12 @@ export async function loadApi(
   connections: number,
   seconds: number,
   cpuTargets: CpuTargets = {},
+  replies?: Reply[],
 ): Promise<LoadResult> {
   assertLoopback(url)
   const latencies: number[] = []
   const loadBefore = loadavg()[0]
-  const [result, cpu] = await withCpuShares(cpuTargets, () => run(url, connections, seconds, latencies))
+  const [result, cpu] = await withCpuShares(cpuTargets, () => run(url, connections, seconds, latencies, replies))
   return {
     connections,
     seconds: round(result.duration, 3),
