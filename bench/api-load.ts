@@ -3,6 +3,7 @@
  * for a fixed time. Latency percentiles come from every response's own timing (autocannon's histogram has
  * 1 ms resolution, too coarse at low latency).
  */
+import type {EventEmitter} from 'node:events'
 import {loadavg} from 'node:os'
 
 import autocannon from 'autocannon'
@@ -18,9 +19,10 @@ export function assertLoopback(url: string): void {
 }
 
 /**
- * Runs autocannon; with `replies`, also keeps each 200 reply's total with its send and arrival time.
- * autocannon hands a reply's body to onResponse and, right after in the same tick, its timing to the
- * 'response' event; the send time is derived from the arrival and the response time.
+ * Runs autocannon; with `replies`, also keeps each 200 reply's total with its send and arrival time, both
+ * read on this process's clock: the send time when autocannon's client is about to write the request (never
+ * after it), the arrival time once the whole reply was parsed (never before). autocannon hands the body to
+ * onResponse and, right after in the same tick, emits the client's 'response'.
  */
 function run(
   url: string,
@@ -30,25 +32,29 @@ function run(
   replies?: Reply[],
 ): Promise<autocannon.Result> {
   let body: {status: number; text: string} | undefined
-  const requests = replies && [
-    {method: 'GET' as const, path: '/', onResponse: (status: number, text: string) => (body = {status, text})},
-  ]
+  const sentAt = new WeakMap<object, number>()
+  const recording = replies && {
+    requests: [
+      {method: 'GET' as const, path: '/', onResponse: (status: number, text: string) => (body = {status, text})},
+    ],
+    setupClient: (client: autocannon.Client) => {
+      // autocannon's client emits 'request' just before writing each request; its types leave it out.
+      ;(client as unknown as EventEmitter).on('request', () => sentAt.set(client, performance.now()))
+      client.on('response', (status: number) => {
+        const receivedAt = performance.now()
+        if (status === 200 && body?.status === 200) {
+          const total = (JSON.parse(body.text) as {visits: number}).visits
+          replies.push({sentAt: sentAt.get(client) ?? Number.NaN, receivedAt, total})
+        }
+        body = undefined
+      })
+    },
+  }
   return new Promise((resolve, reject) => {
-    const instance = autocannon({url, connections, duration: seconds, timeout: 10, requests}, (error, done) =>
+    const instance = autocannon({url, connections, duration: seconds, timeout: 10, ...recording}, (error, done) =>
       error ? reject(error) : resolve(done),
     )
-    instance.on('response', (_client, _status, _bytes, responseTime) => {
-      latencies.push(responseTime)
-      if (replies && body?.status === 200) {
-        const receivedAt = performance.now()
-        replies.push({
-          sentAt: receivedAt - responseTime,
-          receivedAt,
-          total: (JSON.parse(body.text) as {visits: number}).visits,
-        })
-      }
-      body = undefined
-    })
+    instance.on('response', (_client, _status, _bytes, responseTime) => latencies.push(responseTime))
   })
 }
 
