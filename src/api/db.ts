@@ -92,7 +92,7 @@ export const LIST_VISITS_BEFORE_SQL = 'SELECT id, visited_at FROM visits WHERE i
 export const POOL_SIZE = 8
 /** Kept open when idle, so a burst after a quiet spell does not start by connecting. */
 const POOL_MIN = 2
-const IDLE_TIMEOUT_MS = 10_000
+export const IDLE_TIMEOUT_MS = 10_000
 /**
  * For a new connection or a free one. Generous: on saturated cores a SCRAM handshake alone can take seconds,
  * and a busy database is not an unavailable one. A refused connection or a failed authentication is an
