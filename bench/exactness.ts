@@ -71,18 +71,37 @@ export function judgeExactness(
   }
 }
 
-/** One visit after the load, then count(*) and the counter's sum in one snapshot. */
-export async function finalCounts(
-  psql: Psql,
-  url: string,
-): Promise<{finalTotal: number; rows: number; counted: number}> {
-  const response = await fetch(`${url}/`, {signal: AbortSignal.timeout(30_000)})
-  if (response.status !== 200) throw new Error(`GET / after the load answered ${response.status}`)
-  const finalTotal = ((await response.json()) as {visits: number}).visits
+/**
+ * Requests the load generator gave up on when its time ran out may still be on their way to the API (on a
+ * busy machine, a whole queue of them): wait until count(*) stops changing, so that the final visit is the
+ * only one in its batch, then one more visit, then count(*) and the counter's sum in one snapshot.
+ */
+const QUIET_MS = 500
+const QUIET_DEADLINE_MS = 15_000
+
+async function counts(psql: Psql): Promise<{rows: number; counted: number}> {
   const [rows, counted] = (
     await psql.query('SELECT (SELECT count(*) FROM visits), (SELECT coalesce(sum(n), 0) FROM visit_counter)')
   )
     .split('|')
     .map(Number)
-  return {finalTotal, rows, counted}
+  return {rows, counted}
+}
+
+export async function finalCounts(
+  psql: Psql,
+  url: string,
+): Promise<{finalTotal: number; rows: number; counted: number}> {
+  const deadline = Date.now() + QUIET_DEADLINE_MS
+  let last = (await counts(psql)).rows
+  for (;;) {
+    await new Promise((resolve) => setTimeout(resolve, QUIET_MS))
+    const now = (await counts(psql)).rows
+    if (now === last || Date.now() > deadline) break
+    last = now
+  }
+  const response = await fetch(`${url}/`, {signal: AbortSignal.timeout(30_000)})
+  if (response.status !== 200) throw new Error(`GET / after the load answered ${response.status}`)
+  const finalTotal = ((await response.json()) as {visits: number}).visits
+  return {finalTotal, ...(await counts(psql))}
 }

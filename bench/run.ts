@@ -76,6 +76,9 @@ async function measure(engine: Engine, stack: BenchStack, options: BenchOptions)
     log(`pgbench, ${clients} clients, ${options.seconds} s`)
     pgbench.push(await runPgbench(engine, db, clients, options.seconds, cpu))
   }
+  // The plain-INSERT reference right before the API at the same level, as close in time as the same-SQL one.
+  log(`pgbench plain single-row INSERT, ${COMPARED_LEVEL} clients, ${options.seconds} s`)
+  const plainInsert = await runPlainInsertPgbench(engine, db, COMPARED_LEVEL, options.seconds, cpu)
   log(`API warm-up, ${options.warmUpSeconds} s`)
   await warmUp(stack.url, COMPARED_LEVEL, options.warmUpSeconds)
   const api: LoadResult[] = []
@@ -84,8 +87,6 @@ async function measure(engine: Engine, stack: BenchStack, options: BenchOptions)
     log(`API GET /, ${connections} connections, ${options.seconds} s`)
     api.push(await checkedLoad(psql, stack.url, connections, options.seconds, cpu))
   }
-  log(`pgbench plain single-row INSERT, ${COMPARED_LEVEL} clients, ${options.seconds} s`)
-  const plainInsert = await runPlainInsertPgbench(engine, db, COMPARED_LEVEL, options.seconds, cpu)
   pgbench.sort((a, b) => a.requestedClients - b.requestedClients)
   api.sort((a, b) => a.connections - b.connections)
   const robustness = await measureRobustness(psql, stack.url, {
