@@ -4,6 +4,13 @@
  */
 import type {BenchResults, LoadResult, TargetResult} from './results.js'
 import {round} from './stats.js'
+import {
+  exactnessSection,
+  HISTORY_EXTRA_HEADER,
+  historyCells,
+  plainInsertSection,
+  robustnessSection,
+} from './markdown-robustness.js'
 
 const HISTORY_ROWS = 30
 const MB = 1e6
@@ -137,10 +144,15 @@ export function renderLatest(results: BenchResults, targets: readonly TargetResu
     targetsTable(targets),
     apiSection(results),
     pgbenchSection(results),
+    plainInsertSection(results),
+    exactnessSection(results),
+    robustnessSection(results),
     scaleSection(results),
     cliSection(results),
     imageLine(results),
-  ].join('\n\n')
+  ]
+    .filter(Boolean)
+    .join('\n\n')
 }
 
 export const HISTORY_HEADER = [
@@ -155,6 +167,7 @@ export const HISTORY_HEADER = [
   'image +MB',
   'targets met',
   'CPU other @32',
+  ...HISTORY_EXTRA_HEADER,
 ]
 
 export function historyRow(results: BenchResults, targets: readonly TargetResult[]): string {
@@ -173,6 +186,7 @@ export function historyRow(results: BenchResults, targets: readonly TargetResult
     round(results.image.addedBytes / MB, 2),
     `${targets.filter((t) => t.pass).length}/${targets.length}`,
     share(api?.cpu?.other),
+    ...historyCells(results),
   ]
   return `| ${cells.join(' | ')} |`
 }

@@ -5,7 +5,12 @@ export interface BenchOptions {
   /** Seconds per load level (API and pgbench). */
   seconds: number
   warmUpSeconds: number
+  /** pgbench's client counts. */
   levels: number[]
+  /** The API's connection counts (warm), and those of the cold and busy runs. */
+  apiLevels: number[]
+  /** Seconds per cold and busy run. */
+  robustnessSeconds: number
   rows: number
   upRuns: number
   versionRuns: number
@@ -38,6 +43,8 @@ export function parseOptions(argv: string[]): BenchOptions {
     seconds,
     warmUpSeconds: Math.min(5, seconds),
     levels: [1, 32, 128],
+    apiLevels: [1, 32, 64, 128, 200],
+    robustnessSeconds: Math.min(5, seconds),
     rows: positive('rows', values.rows, 1_000_000),
     upRuns: positive('up-runs', values['up-runs'], 5),
     versionRuns: positive('version-runs', values['version-runs'], 10),

@@ -65,12 +65,13 @@ export async function runPgbench(
   requestedClients: number,
   seconds: number,
   cpuTargets: CpuTargets = {},
+  sql: string = RECORD_VISIT_SQL,
 ): Promise<PgbenchResult> {
   const {clients, note} = await clientsThatFit(engine, db, requestedClients)
   const loadBefore = loadavg()[0]
   const command = ['sh', '-c', pgbenchShell(clients, seconds)]
   const [output, cpu] = await withCpuShares(cpuTargets, async () => {
-    const result = await engine.containers.exec(db, command, {env: [`BENCH_SQL=${RECORD_VISIT_SQL}`]})
+    const result = await engine.containers.exec(db, command, {env: [`BENCH_SQL=${sql}`]})
     if (result.exitCode !== 0) throw new Error(`pgbench in the db container failed: ${result.stderr.trim()}`)
     return result
   })

@@ -16,6 +16,8 @@ export interface MachineInfo {
 }
 
 import type {CpuShares} from './cpu.js'
+import type {ExactnessResult} from './exactness.js'
+import type {RobustnessResult} from './robustness.js'
 
 export interface LoadResult {
   connections: number
@@ -32,6 +34,8 @@ export interface LoadResult {
   /** 1-minute load average just before the run. */
   loadBefore: number
   cpu?: CpuShares
+  /** Totals of this run's replies checked (runs that recorded them). */
+  exactness?: ExactnessResult
 }
 
 export interface PgbenchResult {
@@ -93,6 +97,10 @@ export interface BenchResults {
   machine: MachineInfo
   api: LoadResult[]
   pgbench: PgbenchResult[]
+  /** pgbench's plain single-row INSERT at 32 clients: the database's limit for one durable row per commit. */
+  plainInsert?: PgbenchResult
+  /** Cold pool and busy machine runs. */
+  robustness?: RobustnessResult
   scale: ScaleResult
   cli: CliResults
   image: ImageResult

@@ -1,6 +1,7 @@
 /**
- * `npm run bench`: starts a stack of its own with the built CLI, measures the API, the database's own limit
- * for the same SQL, the effect of a 1,000,000-row table, the CLI's overhead and the image size, removes the
+ * `npm run bench`: starts a stack of its own with the built CLI, measures the API (warm, from a cold pool and
+ * on a busy machine, checking that its totals stay exact), the database's own limit for the same SQL and for
+ * a plain single-row INSERT, the effect of a 1,000,000-row table, the CLI's overhead and the image size, removes the
  * stack again (also on failure or Ctrl-C), then judges the targets and writes bench/results/<date>.json and
  * BENCHMARKS.md. Exit code: 0 all targets met, 1 a target missed, 2 the benchmark itself failed.
  */
@@ -13,17 +14,19 @@ import {parse} from 'yaml'
 import {Psql} from '../src/lib/db/psql.js'
 import {createEngine} from '../src/lib/engine/dockerode-engine.js'
 import type {Engine} from '../src/lib/engine/engine.js'
-import {loadApi, warmUp} from './api-load.js'
+import {warmUp} from './api-load.js'
 import {measureCli} from './cli-timing.js'
 import {findPortProxy, type CpuTargets} from './cpu.js'
 import {measureImage} from './image-size.js'
 import {machineInfo} from './machine.js'
 import {parseOptions, USAGE, type BenchOptions} from './options.js'
 import {runPgbench} from './pgbench.js'
+import {runPlainInsertPgbench} from './plain-insert.js'
 import {repoRoot} from './proc.js'
 import {consoleSummary, renderLatest} from './markdown.js'
 import {updateBenchmarksFile, writeResults} from './report.js'
 import type {BenchResults, LoadResult, PgbenchResult} from './results.js'
+import {checkedLoad, measureRobustness} from './robustness.js'
 import {measureScale} from './scale.js'
 import {appImage, containerIds, createStack, removeStack, startStack, type BenchStack} from './stack.js'
 import {round} from './stats.js'
@@ -65,7 +68,7 @@ async function measure(engine: Engine, stack: BenchStack, options: BenchOptions)
   const {app, db} = await containerIds(engine, stack)
   const cpu: CpuTargets = {app, db, proxyPid: await findPortProxy(stack.port)}
 
-  // pgbench before any API load: the API's pool (20 connections, kept 30 s) would take slots pgbench needs.
+  // pgbench before any API load: the API's pool (up to 8 connections) would take slots pgbench needs.
   // The compared level (32) runs last for pgbench and first for the API, so the two are measured seconds
   // apart and see the same background load as far as possible.
   const pgbench: PgbenchResult[] = []
@@ -73,18 +76,28 @@ async function measure(engine: Engine, stack: BenchStack, options: BenchOptions)
     log(`pgbench, ${clients} clients, ${options.seconds} s`)
     pgbench.push(await runPgbench(engine, db, clients, options.seconds, cpu))
   }
+  // The plain-INSERT reference right before the API at the same level, as close in time as the same-SQL one.
+  log(`pgbench plain single-row INSERT, ${COMPARED_LEVEL} clients, ${options.seconds} s`)
+  const plainInsert = await runPlainInsertPgbench(engine, db, COMPARED_LEVEL, options.seconds, cpu)
   log(`API warm-up, ${options.warmUpSeconds} s`)
   await warmUp(stack.url, COMPARED_LEVEL, options.warmUpSeconds)
   const api: LoadResult[] = []
-  for (const connections of comparedLast(options.levels).reverse()) {
+  const psql = new Psql(engine, db)
+  for (const connections of comparedLast(options.apiLevels).reverse()) {
     log(`API GET /, ${connections} connections, ${options.seconds} s`)
-    api.push(await loadApi(stack.url, connections, options.seconds, cpu))
+    api.push(await checkedLoad(psql, stack.url, connections, options.seconds, cpu))
   }
   pgbench.sort((a, b) => a.requestedClients - b.requestedClients)
   api.sort((a, b) => a.connections - b.connections)
+  const robustness = await measureRobustness(psql, stack.url, {
+    levels: options.apiLevels,
+    seconds: options.robustnessSeconds,
+    cpuTargets: cpu,
+    log,
+  })
 
   log(`scale: empty table, then ${options.rows} rows`)
-  const scale = await measureScale(new Psql(engine, db), stack.url, {
+  const scale = await measureScale(psql, stack.url, {
     rows: options.rows,
     seconds: options.seconds,
     cpuTargets: cpu,
@@ -100,6 +113,8 @@ async function measure(engine: Engine, stack: BenchStack, options: BenchOptions)
     machine,
     api,
     pgbench,
+    plainInsert,
+    robustness,
     scale,
     cli,
     image,

@@ -4,6 +4,7 @@ import {round} from './stats.js'
 
 export const LIMITS = {
   apiShareOfPgbench: 0.3,
+  apiShareOfPlainInsert: 0.6,
   p99Ms: 50,
   scaleP50Ratio: 1.2,
   upRatio: 1.2,
@@ -26,6 +27,13 @@ export function evaluateTargets(results: BenchResults): TargetResult[] {
   const allLoads = [...results.api, results.scale.empty, results.scale.grown]
   const non2xx = allLoads.reduce((sum, r) => sum + r.non2xx, 0)
   const errors = allLoads.reduce((sum, r) => sum + r.errors, 0)
+  const plain = results.plainInsert
+  const plainShare = plain ? api32.rps / plain.tps : Number.NaN
+  const robustLoads = results.robustness?.runs.map((r) => r.load) ?? []
+  const robustNon2xx = robustLoads.reduce((sum, r) => sum + r.non2xx, 0)
+  const robustErrors = robustLoads.reduce((sum, r) => sum + r.errors, 0)
+  const checked = [...results.api, ...robustLoads].filter((r) => r.exactness !== undefined)
+  const inexact = checked.filter((r) => !r.exactness!.exact)
   const scaleRatio = results.scale.grown.p50 / results.scale.empty.p50
   const {cli} = results
   const upRatio = cli.upRunning.medianMs / cli.composeUp.medianMs
@@ -39,6 +47,12 @@ export function evaluateTargets(results: BenchResults): TargetResult[] {
       pass: share >= LIMITS.apiShareOfPgbench,
     },
     {
+      name: 'API req/s at 32 connections vs pgbench TPS (plain single-row INSERT, 32 clients)',
+      limit: `>= ${LIMITS.apiShareOfPlainInsert} x`,
+      value: `${round(plainShare, 2)} x (${api32.rps} / ${plain ? round(plain.tps, 0) : '?'})`,
+      pass: plainShare >= LIMITS.apiShareOfPlainInsert,
+    },
+    {
       name: 'GET / p99 at 32 connections',
       limit: `<= ${LIMITS.p99Ms} ms`,
       value: `${api32.p99} ms`,
@@ -49,6 +63,18 @@ export function evaluateTargets(results: BenchResults): TargetResult[] {
       limit: '0',
       value: `${non2xx} non-2xx, ${errors} errors`,
       pass: non2xx === 0 && errors === 0,
+    },
+    {
+      name: 'non-2xx responses and errors (cold pool and busy machine runs)',
+      limit: '0',
+      value: `${robustNon2xx} non-2xx, ${robustErrors} errors in ${robustLoads.length} runs`,
+      pass: robustLoads.length > 0 && robustNon2xx === 0 && robustErrors === 0,
+    },
+    {
+      name: 'totals exact and monotonic (every checked run)',
+      limit: '0 runs off',
+      value: `${inexact.length} of ${checked.length} runs off`,
+      pass: checked.length > 0 && inexact.length === 0,
     },
     {
       name: `GET / p50 with ${results.scale.rows.toLocaleString('en-US')} rows vs empty table`,

@@ -4,6 +4,12 @@ function load(connections: number, rps: number, p50: number, p99: number): LoadR
   return {connections, seconds: 10, requests: rps * 10, rps, p50, p99, non2xx: 0, errors: 0, timeouts: 0, loadBefore: 1}
 }
 
+function checked(connections: number, rps: number, p50: number, p99: number): LoadResult {
+  const total = rps * 10
+  const exactness = {replies: total, monotonicViolations: 0, duplicateTotals: 0, finalTotal: total + 1, rows: total + 1}
+  return {...load(connections, rps, p50, p99), exactness: {...exactness, counted: total + 1, exact: true}}
+}
+
 /** A plausible run in which every target is met. */
 export function sampleResults(): BenchResults {
   const series = (command: string, medianMs: number) => ({command, runsMs: [medianMs], medianMs})
@@ -23,7 +29,7 @@ export function sampleResults(): BenchResults {
       loadAtStart: 0.5,
       otherContainersAtStart: 0,
     },
-    api: [load(1, 900, 1.1, 2.5), load(32, 3000, 10, 25), load(128, 3000, 40, 80)],
+    api: [checked(1, 900, 1.1, 2.5), checked(32, 4000, 8, 25), checked(128, 4000, 30, 60)],
     pgbench: [1, 32, 128].map((requestedClients) => ({
       requestedClients,
       clients: Math.min(requestedClients, 96),
@@ -34,6 +40,26 @@ export function sampleResults(): BenchResults {
       failed: 0,
       loadBefore: 1,
     })),
+    plainInsert: {
+      requestedClients: 32,
+      clients: 32,
+      seconds: 10,
+      tps: 6000,
+      latencyAvgMs: 5,
+      transactions: 60_000,
+      failed: 0,
+      loadBefore: 1,
+    },
+    robustness: {
+      levels: [1, 200],
+      seconds: 5,
+      idleSeconds: 12,
+      burnerThreads: 2,
+      runs: [
+        {scenario: 'cold', load: checked(200, 3000, 60, 90)},
+        {scenario: 'busy', load: checked(1, 500, 2, 5)},
+      ],
+    },
     scale: {
       rows: 1_000_000,
       counterExact: true,

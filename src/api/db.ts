@@ -11,9 +11,14 @@ import {passwordSource, type DbConfig} from './config.js'
 import {errorFields, type Logger} from './log.js'
 import type {VisitsQuery} from './query.js'
 import {retry, type BackoffOptions} from './retry.js'
+import {Batcher} from './batch.js'
 
-/** The counter is split over this many rows so that concurrent visits rarely wait for each other's lock. */
-export const COUNTER_SHARDS = 16
+/**
+ * Visits are written in batches (one statement per batch, see RECORD_VISITS_SQL), so the counter is one row:
+ * its lock is taken once per batch, not once per visit. Volumes written by earlier versions hold 16 shard
+ * rows; the schema step folds them into this one.
+ */
+export const COUNTER_SHARDS = 1
 
 /** Two instances starting together must not both create the tables or seed the counter. */
 const SCHEMA_LOCK_KEY = 7_402_117_355
@@ -21,7 +26,9 @@ const SCHEMA_LOCK_KEY = 7_402_117_355
 /**
  * Idempotent, in one transaction (a DO block) under a transaction-level advisory lock. When the counter is
  * first created next to an existing visits table, it starts from count(*) once; the table is locked against
- * inserts meanwhile so no visit falls between the count and the counter. Missing shards are added at 0.
+ * inserts meanwhile so no visit falls between the count and the counter. Shard rows other than 0 (left by an
+ * earlier version that spread the counter over 16 rows) are folded into row 0 with the counter locked
+ * against writers, so their sum, and therefore sum(n) = count(*), is kept.
  */
 export const SCHEMA_SQL = `DO $$
 BEGIN
@@ -35,50 +42,69 @@ BEGIN
     LOCK TABLE visits IN SHARE MODE;
     INSERT INTO visit_counter (shard, n) SELECT 0, count(*) FROM visits;
   END IF;
-  INSERT INTO visit_counter (shard, n)
-  SELECT s, 0 FROM generate_series(0, ${COUNTER_SHARDS - 1}) AS s
-  ON CONFLICT (shard) DO NOTHING;
+  IF EXISTS (SELECT FROM visit_counter WHERE shard <> 0) THEN
+    LOCK TABLE visit_counter IN EXCLUSIVE MODE;
+    INSERT INTO visit_counter AS c (shard, n) SELECT 0, sum(n) FROM visit_counter
+    ON CONFLICT (shard) DO UPDATE SET n = EXCLUDED.n;
+    DELETE FROM visit_counter WHERE shard <> 0;
+  END IF;
+  INSERT INTO visit_counter (shard, n) VALUES (0, 0) ON CONFLICT (shard) DO NOTHING;
 END
 $$`
 
 /**
- * One visit in one statement and one round trip: insert the visit, add 1 to one random shard and return the
- * new total. Exact under READ COMMITTED because:
- * - the upsert's DO UPDATE always applies `n + 1` to the newest committed version of the shard row (it waits
- *   for a concurrent writer of that row, then re-reads it), so no increment is ever lost, and the visit row
- *   and its increment commit together, so sum(n) = count(*) at every commit;
+ * A batch of $1 visits in one statement, one round trip and one commit: insert the rows, add $1 to the
+ * counter and return the new ids (ascending) and the new total. Exact under READ COMMITTED because:
+ * - the upsert's DO UPDATE always applies `n + $1` to the newest committed version of the counter row (it
+ *   waits for a concurrent writer of that row, then re-reads it), so no increment is ever lost, and the rows
+ *   and their increment commit together, so sum(n) = count(*) at every commit;
+ * - batches that touch the counter row are therefore serialised by its row lock: a batch's total T counts
+ *   every visit committed before it, and its own visits get the totals T - $1 + 1 … T in id order. So a visit
+ *   whose request started after another's reply was sent always reports a larger total, and totals are
+ *   unique;
  * - all parts of a WITH statement read one snapshot and do not see each other's writes, so a plain
- *   `SELECT sum(n) FROM visit_counter` here would miss this very visit. The total is therefore the updated
- *   shard as RETURNING reports it (this visit included) plus the other shards from the snapshot;
- * - random() is evaluated once (a one-row SELECT), never per row of the counter as it would be in a WHERE
- *   clause, so exactly one shard is incremented; a missing shard row is created instead of skipped.
- * So the total is at least (visits committed before the statement started) + 1 and at most the number of
- * visits committed once this one commits: a request that starts after another finished always reports more.
- * Two visits running at the same moment on different shards may report the same total; once they have
- * finished, the next visit reports the exact total.
+ *   `SELECT sum(n) FROM visit_counter` here would miss this very batch: the total is the counter row as
+ *   RETURNING reports it, plus any other shard row (none once the schema step folded them; a row added by
+ *   an instance of an earlier version still counts).
+ * The visits' time is the transaction's start, now(), as the column default would give.
  */
-export const RECORD_VISIT_SQL = `WITH visit AS (
-  INSERT INTO visits DEFAULT VALUES
-  RETURNING id, visited_at
+export const RECORD_VISITS_SQL = `WITH batch AS (
+  INSERT INTO visits (visited_at) SELECT now() FROM generate_series(1, $1::int)
+  RETURNING id
 ), bumped AS (
-  INSERT INTO visit_counter AS c (shard, n)
-  SELECT floor(random() * ${COUNTER_SHARDS})::smallint, 1
-  ON CONFLICT (shard) DO UPDATE SET n = c.n + 1
-  RETURNING c.shard, c.n
+  INSERT INTO visit_counter AS c (shard, n) VALUES (0, $1::int)
+  ON CONFLICT (shard) DO UPDATE SET n = c.n + EXCLUDED.n
+  RETURNING c.n
 )
-SELECT visit.id, visit.visited_at,
-  (bumped.n + (SELECT coalesce(sum(o.n), 0) FROM visit_counter AS o WHERE o.shard <> bumped.shard))::bigint AS total
-FROM visit CROSS JOIN bumped`
+SELECT (SELECT array_to_string(array_agg(id ORDER BY id), ',') FROM batch) AS ids, now() AS visited_at,
+  ((SELECT n FROM bumped) + (SELECT coalesce(sum(o.n), 0) FROM visit_counter AS o WHERE o.shard <> 0))::bigint AS total`
+
+/** One visit: the batch statement with a batch of one (what pgbench's same-SQL reference runs). */
+export const RECORD_VISIT_SQL = RECORD_VISITS_SQL.replaceAll('$1::int', '1')
 
 export const LIST_VISITS_SQL = 'SELECT id, visited_at FROM visits ORDER BY id DESC LIMIT $1'
 export const LIST_VISITS_BEFORE_SQL = 'SELECT id, visited_at FROM visits WHERE id < $2 ORDER BY id DESC LIMIT $1'
 
-export const POOL_SIZE = 20
-const CONNECT_TIMEOUT_MS = 3000
+/**
+ * Visits need one connection per batch in flight; the rest serve /visits and /healthz. Few connections also
+ * mean few SCRAM handshakes when the pool is cold.
+ */
+export const POOL_SIZE = 8
+/** Kept open when idle, so a burst after a quiet spell does not start by connecting. */
+const POOL_MIN = 2
+export const IDLE_TIMEOUT_MS = 10_000
+/**
+ * For a new connection or a free one. Generous: on saturated cores a SCRAM handshake alone can take seconds,
+ * and a busy database is not an unavailable one. A refused connection or a failed authentication is an
+ * answer and fails at once; a database that hangs still gets its 503 within the server's 10 s.
+ */
+const CONNECT_TIMEOUT_MS = 8000
 /** Server-side limit; the client-side one is a little longer so the server's clearer error usually wins. */
 const STATEMENT_TIMEOUT_MS = 5000
 const QUERY_TIMEOUT_MS = 6000
 export const PING_TIMEOUT_MS = 2000
+/** Visits per statement at most; one batch is written at a time (the counter row serialises them anyway). */
+export const BATCH_LIMITS = {maxSize: 500, maxInFlight: 1}
 
 export class DatabaseUnavailableError extends Error {
   override name = 'DatabaseUnavailableError'
@@ -192,8 +218,9 @@ function createPool(config: DbConfig): pg.Pool {
     ...connection,
     password: passwordSource(config, (file) => readFile(file, 'utf8')),
     max: POOL_SIZE,
+    min: POOL_MIN,
     connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
-    idleTimeoutMillis: 30_000,
+    idleTimeoutMillis: IDLE_TIMEOUT_MS,
     statement_timeout: STATEMENT_TIMEOUT_MS,
     query_timeout: QUERY_TIMEOUT_MS,
     idle_in_transaction_session_timeout: 10_000,
@@ -210,6 +237,20 @@ function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer))
 }
 
+interface BatchRow {
+  ids: string
+  visited_at: Date
+  total: string
+}
+
+/** The i-th id of a batch (ascending) gets the i-th of the batch's totals, which end at the new total. */
+export function batchVisits(row: BatchRow, count: number): RecordedVisit[] {
+  const ids = row.ids.split(',').map(Number)
+  if (ids.length !== count) throw new Error(`a batch of ${count} visits inserted ${ids.length} rows`)
+  const first = Number(row.total) - count + 1
+  return ids.map((id, i) => ({visit: {id, visitedAt: row.visited_at}, total: first + i}))
+}
+
 interface VisitRow {
   id: string
   visited_at: Date
@@ -220,12 +261,13 @@ function toVisit(row: VisitRow): Visit {
 }
 
 /** What the store needs of a pg.Pool (a stub in unit tests). */
-export type QueryPool = Pick<pg.Pool, 'query' | 'on' | 'end'>
+export type QueryPool = Pick<pg.Pool, 'query' | 'connect' | 'on' | 'end'>
 
 /** The VisitStore on a pg pool of its own. */
 export class PgVisitStore implements VisitStore {
   private readonly pool: QueryPool
   private available = true
+  private readonly batcher = new Batcher<RecordedVisit>((count) => this.writeBatch(count), BATCH_LIMITS)
 
   constructor(
     config: DbConfig,
@@ -252,12 +294,26 @@ export class PgVisitStore implements VisitStore {
     })
   }
 
-  async recordVisit(): Promise<RecordedVisit> {
-    const {rows} = await this.run(() =>
-      this.pool.query<VisitRow & {total: string}>({name: 'record-visit', text: RECORD_VISIT_SQL}),
-    )
-    if (rows.length !== 1) throw new Error(`recording a visit returned ${rows.length} rows`)
-    return {visit: toVisit(rows[0]), total: Number(rows[0].total)}
+  recordVisit(): Promise<RecordedVisit> {
+    return this.batcher.add()
+  }
+
+  /** One batch: one connection, one statement, one commit. */
+  private async writeBatch(count: number): Promise<RecordedVisit[]> {
+    const {rows} = await this.run(async () => {
+      const client = await this.pool.connect()
+      try {
+        const result = await client.query<BatchRow>({name: 'record-visits', text: RECORD_VISITS_SQL, values: [count]})
+        client.release()
+        return result
+      } catch (error) {
+        // A connection that broke or timed out mid-statement is not handed out again.
+        client.release(isUnavailable(error) ? (error as Error) : undefined)
+        throw error
+      }
+    })
+    if (rows.length !== 1) throw new Error(`recording visits returned ${rows.length} rows`)
+    return batchVisits(rows[0], count)
   }
 
   async listVisits(query: VisitsQuery): Promise<VisitPage> {

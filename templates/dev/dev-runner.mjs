@@ -2,8 +2,9 @@
 // with esbuild, runs it, and on every save rebuilds and restarts it. A build error keeps the last good server
 // running; type errors are reported (by tsc, after the restart) without stopping anything.
 import {spawn} from 'node:child_process'
-import {mkdirSync, watch, writeFileSync} from 'node:fs'
+import {mkdirSync, readdirSync, statSync, watch, writeFileSync} from 'node:fs'
 import {createRequire} from 'node:module'
+import {setPriority} from 'node:os'
 import path from 'node:path'
 
 const toolchain = createRequire('/stackctl/node_modules/')
@@ -93,6 +94,12 @@ function typecheck() {
   }
   checking = true
   const tsc = spawn(process.execPath, [toolchain.resolve('typescript/lib/tsc.js'), '-p', tsconfig, '--pretty', 'false'])
+  // tsc takes seconds of CPU; at the lowest priority it never delays the next reload's server start.
+  try {
+    setPriority(tsc.pid, 19)
+  } catch {
+    // not allowed here: it still runs, only at the normal priority
+  }
   let output = ''
   tsc.stdout.on('data', (chunk) => (output += chunk))
   tsc.stderr.on('data', (chunk) => (output += chunk))
@@ -107,6 +114,8 @@ function typecheck() {
   })
 }
 
+// Editors write a file in several steps; one rebuild for them all.
+const DEBOUNCE_MS = 50
 let pending
 let busy = Promise.resolve()
 function onChange() {
@@ -119,7 +128,40 @@ function onChange() {
       log('reloaded')
       typecheck()
     })
-  }, 100)
+  }, DEBOUNCE_MS)
+}
+
+// Node 20's recursive fs.watch on Linux follows each file by its inode: a file saved by renaming a new one
+// over it (what many editors do) is not seen again, and the next save is only noticed by chance. A watch on
+// every directory (inotify on the directory itself) sees writes in place and renames alike.
+const watched = new Set()
+function watchTree(dir) {
+  if (watched.has(dir)) return
+  let watcher
+  try {
+    watcher = watch(dir, (event, name) => {
+      if (event === 'rename' && name) watchIfDirectory(path.join(dir, String(name)))
+      onChange()
+    })
+  } catch {
+    return
+  }
+  watched.add(dir)
+  watcher.on('error', () => {
+    watcher.close()
+    watched.delete(dir)
+  })
+  for (const entry of readdirSync(dir, {withFileTypes: true})) {
+    if (entry.isDirectory() && entry.name !== 'node_modules') watchTree(path.join(dir, entry.name))
+  }
+}
+
+function watchIfDirectory(file) {
+  try {
+    if (statSync(file).isDirectory()) watchTree(file)
+  } catch {
+    // removed again meanwhile
+  }
 }
 
 for (const signal of ['SIGTERM', 'SIGINT']) {
@@ -137,5 +179,5 @@ if (!(await rebuild())) {
   start()
   typecheck()
 }
-watch(source, {recursive: true}, onChange)
+watchTree(source)
 log(`watching ${source}`)

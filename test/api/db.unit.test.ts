@@ -8,6 +8,7 @@ import {EventEmitter} from 'node:events'
 import pg from 'pg'
 
 import {
+  batchVisits,
   DatabaseUnavailableError,
   PgVisitStore,
   type QueryPool,
@@ -30,25 +31,35 @@ const withCode = (code: string, message = `connect ${code} 172.18.0.2:5432`) =>
 /** A pool whose every query settles with what `answer` returns. */
 class StubPool extends EventEmitter {
   calls = 0
-  constructor(private readonly answer: () => Promise<unknown>) {
+  connects = 0
+  released: unknown[] = []
+  constructor(
+    private readonly answer: () => Promise<unknown>,
+    private readonly connectAnswer: () => Promise<void> = () => Promise.resolve(),
+  ) {
     super()
   }
   query() {
     this.calls++
     return this.answer()
   }
+  async connect() {
+    this.connects++
+    await this.connectAnswer()
+    return {query: () => this.query(), release: (error?: unknown) => this.released.push(error)}
+  }
   end() {
     return Promise.resolve()
   }
 }
 
-function store(answer: () => Promise<unknown>) {
+function store(answer: () => Promise<unknown>, connectAnswer?: () => Promise<void>) {
   const logged: Array<{msg: string; fields?: LogFields}> = []
   const logger: Logger = {
     info: (msg, fields) => logged.push({msg, fields}),
     error: (msg, fields) => logged.push({msg, fields}),
   }
-  const pool = new StubPool(answer)
+  const pool = new StubPool(answer, connectAnswer)
   return {store: new PgVisitStore(db, logger, pool as unknown as QueryPool), logged, pool}
 }
 
@@ -123,7 +134,7 @@ describe('api database errors', () => {
     const {store: s, logged} = store(() => Promise.resolve({rows: []}))
     const error = await s.recordVisit().catch((caught: unknown) => caught)
     expect(error).to.be.instanceOf(Error).and.not.instanceOf(DatabaseUnavailableError)
-    expect((error as Error).message).to.equal('recording a visit returned 0 rows')
+    expect((error as Error).message).to.equal('recording visits returned 0 rows')
     const bug = store(() => Promise.reject(new TypeError('bad argument')))
     expect(await bug.store.listVisits({limit: 5}).catch((caught: unknown) => caught)).to.be.instanceOf(TypeError)
     expect([...logged, ...bug.logged]).to.deep.equal([])
@@ -143,5 +154,47 @@ describe('api database errors', () => {
     const error = await broken.store.prepare({backoff: {initialMs: 1, maxMs: 2}}).catch((caught: unknown) => caught)
     expect(error).to.be.instanceOf(pg.DatabaseError)
     expect(broken.pool.calls).to.equal(1)
+  })
+
+  it('gives each visit of a batch its own id and total, ending at the counter', async () => {
+    const visitedAt = new Date('2026-11-25T08:00:00Z')
+    expect(batchVisits({ids: '7,9,12', visited_at: visitedAt, total: '40'}, 3)).to.deep.equal([
+      {visit: {id: 7, visitedAt}, total: 38},
+      {visit: {id: 9, visitedAt}, total: 39},
+      {visit: {id: 12, visitedAt}, total: 40},
+    ])
+    expect(() => batchVisits({ids: '7,9', visited_at: visitedAt, total: '40'}, 3)).to.throw(/batch of 3 visits/)
+  })
+
+  it('writes visits that arrive together as one statement', async () => {
+    const visitedAt = new Date()
+    const {store: s, pool} = store(() => Promise.resolve({rows: [{ids: '1,2,3,4', visited_at: visitedAt, total: '4'}]}))
+    const visits = await Promise.all([1, 2, 3, 4].map(() => s.recordVisit()))
+    expect(pool.calls).to.equal(1)
+    expect(visits.map((v) => [v.visit.id, v.total])).to.deep.equal([
+      [1, 1],
+      [2, 2],
+      [3, 3],
+      [4, 4],
+    ])
+    expect(pool.released).to.deep.equal([undefined])
+  })
+
+  it('answers a batch with 503 at once when the server refuses the connection, sending nothing', async () => {
+    const refused = store(
+      () => Promise.resolve({rows: []}),
+      () => Promise.reject(withCode('ECONNREFUSED')),
+    )
+    const outcomes = await Promise.all([1, 2].map(() => refused.store.recordVisit().catch((caught: unknown) => caught)))
+    for (const outcome of outcomes) expect(outcome).to.be.instanceOf(DatabaseUnavailableError)
+    expect(refused.pool.connects).to.equal(1)
+    expect(refused.pool.calls).to.equal(0)
+  })
+
+  it('does not hand out again a connection that broke during a batch', async () => {
+    const broken = withCode('ECONNRESET')
+    const {store: s, pool} = store(() => Promise.reject(broken))
+    expect(await s.recordVisit().catch((caught: unknown) => caught)).to.be.instanceOf(DatabaseUnavailableError)
+    expect(pool.released).to.deep.equal([broken])
   })
 })
