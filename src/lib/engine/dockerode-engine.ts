@@ -24,6 +24,7 @@ import type {
   VolumeClient,
   VolumeWatch,
 } from './engine.js'
+import {feed, FeedError} from './feed.js'
 import {BoundedText, demuxBuffer, FrameDemuxer, healthFromStatus} from './frames.js'
 import {dfIsSummaryOnly, volumeSizeFromDf} from './disk-usage.js'
 import {engineEndpoint} from './endpoint.js'
@@ -186,6 +187,7 @@ class DockerodeContainers implements ContainerClient {
 
   async exec(id: string, cmd: string[], options: ExecOptions = {}): Promise<ExecResult> {
     debug('exec %s', cmd[0])
+    if (options.signal?.aborted) throw interruptedBy(options.signal)
     const exec = await this.docker.getContainer(id).exec({
       Cmd: cmd,
       Env: options.env,
@@ -205,6 +207,9 @@ class DockerodeContainers implements ContainerClient {
       const sink = options.stdout ?? collectInto(stdout)
       const reading = pipeline(socket, new FrameDemuxer((chunk) => stderr.add(chunk)), sink)
       const [fed, read] = await Promise.allSettled([feeding, reading])
+      // Both directions are done with: release the connection (a process that stopped reading early leaves it
+      // half open).
+      socket.destroy()
       if (options.signal?.aborted) throw interruptedBy(options.signal)
       const exitCode = await exitCodeOf(exec)
       debug('exit %d %s', exitCode, cmd[0])
@@ -264,34 +269,6 @@ class DockerodeContainers implements ContainerClient {
 
 function interruptedBy(signal: AbortSignal): Error {
   return signal.reason instanceof Error ? signal.reason : new Interrupted('the process in the container was stopped')
-}
-
-/** Which side of a feed broke: reading the source, or writing into the process's stdin. */
-class FeedError extends Error {
-  constructor(
-    readonly side: 'source' | 'stdin',
-    override readonly cause: Error,
-  ) {
-    super(cause.message)
-  }
-}
-
-/** Pipes `source` into the exec's stdin and half-closes it at the end so the process sees EOF. */
-function feed(source: Readable, socket: Writable): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const fail = (side: 'source' | 'stdin') => (error: Error) => {
-      source.unpipe(socket)
-      source.destroy()
-      reject(new FeedError(side, error))
-    }
-    source.once('error', fail('source'))
-    socket.once('error', fail('stdin'))
-    source.once('end', () => {
-      socket.end()
-      resolve()
-    })
-    source.pipe(socket, {end: false})
-  })
 }
 
 /** The stream can close a moment before the engine records the exit: wait for it (never guess "1"). */
