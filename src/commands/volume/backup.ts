@@ -2,6 +2,7 @@ import {Args} from '@oclif/core'
 
 import {StackctlCommand} from '../../lib/base-command.js'
 import {configInput, stackFlags} from '../../lib/flags.js'
+import {withInterrupts} from '../../lib/interrupt.js'
 import {loadStack} from '../../lib/stack/context.js'
 import {withStackLock} from '../../lib/stack/lock.js'
 import {backupVolume, type BackupResult} from '../../lib/volume/backup.js'
@@ -9,10 +10,12 @@ import {formatBytes} from '../../lib/volume/format.js'
 
 export default class VolumeBackup extends StackctlCommand {
   static override summary = 'Write a consistent backup of the running database to a file'
-  static override description = `Runs pg_dump (custom format, one consistent snapshot) inside the running db container while the API keeps \
-serving, and streams it to FILE, showing progress on stderr. Next to it, FILE.json records the PostgreSQL major \
-version, the number of visits, the size and the SHA-256 of the dump; stackctl volume restore uses it. An existing \
-file is never overwritten. The stack must be running (stackctl up).`
+  static override description = `Runs pg_dump (custom format) inside the running db container on one exported snapshot while the API keeps \
+serving, and streams it to FILE, showing progress on stderr. Next to it, FILE.json records the project, the \
+PostgreSQL major version, the schema version, the number of visits in that same snapshot, the size and the \
+SHA-256 of the dump; stackctl volume restore checks the backup against it. An existing file or a symbolic link \
+is never written to. Ctrl-C stops pg_dump in the container, removes the partial file and exits 130. The stack \
+must be running (stackctl up).`
   static override examples = [
     '<%= config.bin %> volume backup',
     '<%= config.bin %> volume backup ./visits.dump --project-name demo',
@@ -29,7 +32,9 @@ file is never overwritten. The stack must be running (stackctl up).`
   async run(): Promise<BackupResult> {
     const {args, flags} = await this.parse(VolumeBackup)
     const ctx = await loadStack(configInput(flags), {progress: (line) => this.logToStderr(line)})
-    const result = await withStackLock(ctx, 'volume backup', () => backupVolume(ctx, {file: args.file}))
+    const result = await withInterrupts((signal) =>
+      withStackLock(ctx, 'volume backup', () => backupVolume(ctx, {file: args.file, signal})),
+    )
     this.log(
       `backed up ${result.visits ?? 'an unknown number of'} visits (PostgreSQL ${result.pgMajor}, ${formatBytes(result.bytes)}) to ${result.file}`,
     )

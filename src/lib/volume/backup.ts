@@ -1,57 +1,74 @@
 /**
  * `stackctl volume backup`: a consistent `pg_dump -Fc` of the running database (one snapshot, taken while the
- * API keeps serving), streamed from the db container to a file, with a record of where it came from.
+ * API keeps serving), streamed from the db container to a file, with a record of where it came from and of
+ * the visits in that very snapshot. Interrupted or failed, it stops pg_dump in the container and leaves no
+ * file behind.
  */
 import {createHash} from 'node:crypto'
-import {createWriteStream, existsSync} from 'node:fs'
-import {mkdir, rename, rm} from 'node:fs/promises'
 import path from 'node:path'
 import {Transform} from 'node:stream'
 import {pipeline} from 'node:stream/promises'
 
 import {DB_NAME, DB_USER, volumeName} from '../config/stack-config.js'
-import {ProcessFailed, UsageError} from '../errors.js'
-import {writeFileAtomic} from '../stackdir/stack-files.js'
+import {Interrupted, ProcessFailed} from '../errors.js'
+import {writeFileAtomic} from '../files.js'
+import {checkInterrupted} from '../interrupt.js'
 import type {StackContext} from '../stack/context.js'
-import {countVisits} from '../db/visits.js'
+import {PartialFile, prepareTarget, removeStalePartials} from './backup-file.js'
+import {runMarker, stopMarked, streamFailure} from './container-io.js'
 import {Psql, runningDb, serverVersion} from './database.js'
-import {type BackupRecord, defaultBackupFile, formatBytes, sidecarPath} from './format.js'
+import {defaultBackupFile, formatBytes, sidecarPath} from './format.js'
+import {type BackupRecord, RECORD_FORMAT} from './record.js'
+import {judgeSchema, schemaVersionOf} from './schema.js'
+import {holdSnapshot} from './snapshot.js'
 
 export interface BackupOptions {
   /** Where to write the dump; default `<stackdir>/backups/<project>-pg<major>-<UTC timestamp>.dump`. */
   file?: string
   now?: Date
+  /** Ctrl-C: stop pg_dump, remove the partial file, end with Interrupted. */
+  signal?: AbortSignal
 }
 
 export interface BackupResult extends BackupRecord {
   file: string
   /** The sidecar record next to the dump. */
   record: string
+  /** Temporary files of earlier runs that died, removed before this one. */
+  staleRemoved: string[]
   seconds: number
 }
 
 export async function backupVolume(ctx: StackContext, options: BackupOptions = {}): Promise<BackupResult> {
   const started = Date.now()
+  const {signal} = options
   await ctx.engine.ping()
   const {project} = ctx.config
   const db = await runningDb(ctx, 'back up')
   const server = await serverVersion(new Psql(ctx.engine, db.id), DB_NAME)
   const createdAt = options.now ?? new Date()
   const file = path.resolve(options.file ?? defaultBackupFile(ctx.paths.dir, project, server.major, createdAt))
-  if (existsSync(file)) {
-    throw new UsageError(`${file} already exists`, 'choose another file name; a backup is never overwritten')
-  }
-  // Counted just before the dump's snapshot: exact unless visits arrive in between.
-  const visits = (await countVisits(ctx.engine, ctx.config.project)) ?? null
+  await prepareTarget(file, {stackDirectory: options.file === undefined})
+  const staleRemoved = await removeStalePartials(file)
+  for (const stale of staleRemoved) ctx.progress(`backup: removed ${stale}, left by a backup that was killed`)
+  checkInterrupted(signal, 'nothing was written')
 
-  await mkdir(path.dirname(file), {recursive: true})
-  const partial = `${file}.partial`
+  const marker = runMarker()
+  const partial = await PartialFile.create(file)
   const meter = new ByteMeter((bytes) => ctx.progress(`backup: ${formatBytes(bytes)} written`))
+  let snapshot: {visits: number | null; schemaVersion: number | null}
   try {
-    const writing = pipeline(meter, createWriteStream(partial, {flags: 'wx', mode: 0o600}))
+    const held = await holdSnapshot(ctx.engine, db.id, {env: [marker], signal})
+    snapshot = {visits: held.visits, schemaVersion: schemaVersionOf(held.schema)}
+    const problems = judgeSchema(held.schema).problems
+    if (problems.length > 0) ctx.progress(`backup: warning: not a visit-tracker database (${problems.join('; ')})`)
+    ctx.progress(`backup: streaming pg_dump of ${held.visits ?? 'an unknown number of'} visits to ${partial.path}`)
+    const writing = pipeline(meter, partial.stream())
     const dumping = ctx.engine.containers
-      .exec(db.id, ['pg_dump', '-Fc', '-U', DB_USER, '-d', DB_NAME], {
+      .exec(db.id, ['pg_dump', '-Fc', `--snapshot=${held.id}`, '-U', DB_USER, '-d', DB_NAME], {
         stdout: meter,
+        env: [marker],
+        signal,
       })
       .catch((error: Error) => {
         meter.destroy(error)
@@ -59,28 +76,57 @@ export async function backupVolume(ctx: StackContext, options: BackupOptions = {
       })
     const [dump] = await Promise.all([dumping, writing])
     if (dump.exitCode !== 0) throw new ProcessFailed('pg_dump', dump.exitCode, dump.stderr)
-    await rename(partial, file)
+    await held.release()
+    await partial.commit()
   } catch (error) {
-    await rm(partial, {force: true})
-    throw error
+    throw await undoBackup(ctx, db.id, marker, partial, error, signal)
   }
   ctx.progress(`backup: ${formatBytes(meter.bytes)} written, done`)
 
   const record: BackupRecord = {
-    format: 'stackctl-backup/1',
+    format: RECORD_FORMAT,
     project,
     volume: volumeName(project),
     database: DB_NAME,
     pgMajor: server.major,
     pgVersion: server.version,
-    visits,
+    schemaVersion: snapshot.schemaVersion,
+    visits: snapshot.visits,
     createdAt: createdAt.toISOString(),
     bytes: meter.bytes,
     sha256: meter.sha256(),
   }
   const recordFile = sidecarPath(file)
   await writeFileAtomic(recordFile, JSON.stringify(record, null, 2) + '\n', 0o644)
-  return {...record, file, record: recordFile, seconds: (Date.now() - started) / 1000}
+  checkInterrupted(signal, `the backup had already finished: ${file} and its record ${recordFile} are complete`)
+  return {...record, file, record: recordFile, staleRemoved, seconds: (Date.now() - started) / 1000}
+}
+
+/** Stops what still runs in the container and removes the partial file; the error to throw says so. */
+async function undoBackup(
+  ctx: StackContext,
+  containerId: string,
+  marker: string,
+  partial: PartialFile,
+  error: unknown,
+  signal: AbortSignal | undefined,
+): Promise<Error> {
+  const stopped = await stopMarked(ctx.engine, containerId, marker, ['pg_dump', 'psql']).catch(
+    (stopError: Error) => stopError,
+  )
+  const removed = await partial.discard()
+  if (stopped instanceof Error) return stopped
+  if (signal?.aborted) {
+    const undone = [
+      stopped > 0 ? 'pg_dump in the db container was stopped' : 'pg_dump in the db container had ended',
+      removed ? `the partial file ${partial.path} was removed` : 'no file was left',
+    ]
+    return new Interrupted(
+      `backup stopped: ${undone.join(' and ')}; ${partial.target} was not written`,
+      'the stack is still running; run the backup again when you are ready',
+    )
+  }
+  return streamFailure(error, 'streaming the dump from the db container', `nothing was written to ${partial.target}`)
 }
 
 /** Passes bytes through, hashing and counting them, and reports progress at most once a second. */
