@@ -2,6 +2,7 @@ import {Args, Flags} from '@oclif/core'
 
 import {StackctlCommand} from '../../lib/base-command.js'
 import {configInput, stackFlags} from '../../lib/flags.js'
+import {withInterrupts} from '../../lib/interrupt.js'
 import {confirmByTyping, isInteractive} from '../../lib/prompt.js'
 import {loadStack} from '../../lib/stack/context.js'
 import {withStackLock} from '../../lib/stack/lock.js'
@@ -9,11 +10,15 @@ import {restoreVolume, type RestoreResult} from '../../lib/volume/restore.js'
 
 export default class VolumeRestore extends StackctlCommand {
   static override summary = 'Replace the database with a backup, keeping the current data if anything fails'
-  static override description = `Checks FILE (against its FILE.json record when present, then with pg_restore --list), restores it into a \
-fresh database, verifies it, and only then swaps it in for the current one. A failure at any step leaves the \
-current data untouched. A backup from another PostgreSQL major version is refused without --force. You confirm \
-by typing the volume's name (the prompt shows the visits now and in the backup); without a terminal, --force is \
-required. The API reconnects by itself.`
+  static override description = `Checks FILE (against its FILE.json record when present, then with pg_restore --list), shows the backup's \
+project, schema version, visits and creation time, restores it into a fresh database and checks that: it must be \
+a visit-tracker database (tables, columns and types, the identity on id) holding as many visits as its record \
+says. A counter that does not add up to the visits is rebuilt in the copy, and said so. Only then is it swapped \
+in for the current one, in one transaction; the API carries on without a restart. Any failure leaves the current \
+data untouched. A backup from another PostgreSQL major version is refused without --force. You confirm by typing \
+the volume's name; without a terminal, --force is required. --force never lets a database that is not a \
+visit-tracker's through. Ctrl-C before the swap stops pg_restore, drops the fresh database and exits 130; \
+temporary databases left by a restore that was killed are dropped by the next one.`
   static override examples = [
     '<%= config.bin %> volume restore .stackctl/backups/stackctl-pg17-20250101T120000Z.dump',
     '<%= config.bin %> volume restore ./visits.dump --force --project-name demo',
@@ -33,12 +38,17 @@ required. The API reconnects by itself.`
   async run(): Promise<RestoreResult> {
     const {args, flags} = await this.parse(VolumeRestore)
     const ctx = await loadStack(configInput(flags), {progress: (line) => this.logToStderr(line)})
-    const confirm = isInteractive() ? confirmByTyping : undefined
-    const result = await withStackLock(ctx, 'volume restore', () =>
-      restoreVolume(ctx, {file: args.file, force: flags.force, confirm}),
-    )
+    const result = await withInterrupts((signal) => {
+      const confirm = isInteractive()
+        ? (question: string, expected: string) => confirmByTyping(question, expected, signal)
+        : undefined
+      return withStackLock(ctx, 'volume restore', () =>
+        restoreVolume(ctx, {file: args.file, force: flags.force, confirm, signal}),
+      )
+    })
     const before = result.visitsBefore === null ? '' : ` (was ${result.visitsBefore})`
     this.log(`restored ${result.file} into volume ${result.volume}: ${result.visits} visits${before}`)
+    if (result.counter.rebuilt) this.log(`visit_counter was rebuilt from count(*): ${result.counter.reason}`)
     return result
   }
 }

@@ -46,41 +46,18 @@ export function sidecarPath(file: string): string {
 /** A database name for one step of a restore, e.g. `visits_restore_20250102t030405z_1a2b`. */
 export function stepDatabaseName(database: string, step: 'restore' | 'old', date: Date, suffix: string): string {
   const name = `${database}_${step}_${utcStamp(date).toLowerCase()}_${suffix}`
-  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(name)) throw new Error(`invalid database name ${name}`)
+  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(name) || !isStepDatabaseName(database, name)) {
+    throw new Error(`invalid database name ${name}`)
+  }
   return name
 }
 
-export interface BackupRecord {
-  format: 'stackctl-backup/1'
-  project: string
-  volume: string
-  database: string
-  pgMajor: number
-  pgVersion: string
-  visits: number | null
-  createdAt: string
-  bytes: number
-  sha256: string
-}
-
-/** Reads a sidecar record; anything that does not look like one is undefined rather than trusted. */
-export function parseBackupRecord(text: string): BackupRecord | undefined {
-  let value: unknown
-  try {
-    value = JSON.parse(text)
-  } catch {
-    return undefined
-  }
-  const record = asRecord(value)
-  if (!record || record.format !== 'stackctl-backup/1') return undefined
-  const valid =
-    typeof record.pgMajor === 'number' &&
-    typeof record.bytes === 'number' &&
-    typeof record.sha256 === 'string' &&
-    (record.visits === null || typeof record.visits === 'number')
-  return valid ? (record as unknown as BackupRecord) : undefined
-}
-
-function asRecord(value: unknown): Record<string, unknown> | undefined {
-  return value !== null && typeof value === 'object' ? (value as Record<string, unknown>) : undefined
+/**
+ * True for exactly the names stepDatabaseName makes for `database`: what a restore that was killed may leave
+ * behind, and the only databases stackctl ever drops by name pattern.
+ */
+export function isStepDatabaseName(database: string, name: string): boolean {
+  const prefix = `${database}_`
+  if (!name.startsWith(prefix)) return false
+  return /^(restore|old)_\d{8}t\d{6}z_[0-9a-f]{4}$/.test(name.slice(prefix.length))
 }

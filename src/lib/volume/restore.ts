@@ -1,7 +1,9 @@
 /**
  * `stackctl volume restore`: replaces the `visits` database with a backup, never leaving it half-restored.
- * The file is checked first, restored into a fresh database, verified, and only then swapped in by two
- * renames in one transaction; on any failure the fresh database is dropped and `visits` is untouched.
+ * The file is checked first, restored into a fresh database, verified to be a visit-tracker database holding
+ * what its record says (see restore-check.ts), and only then swapped in by two renames in one transaction.
+ * On any failure or interrupt before the swap, pg_restore is stopped, the fresh database dropped and
+ * `visits` is untouched; the swap itself is never interrupted, so the result is the old data or the new.
  */
 import {createHash, randomBytes} from 'node:crypto'
 import {createReadStream} from 'node:fs'
@@ -10,28 +12,36 @@ import path from 'node:path'
 import {pipeline} from 'node:stream/promises'
 
 import {DB_NAME, DB_USER, volumeName} from '../config/stack-config.js'
-import {readOptional} from '../stackdir/stack-files.js'
-import {lastLines, StackctlError, UsageError} from '../errors.js'
+import {Interrupted, lastLines, StackctlError, UsageError} from '../errors.js'
+import {readOptional} from '../files.js'
 import type {StackContext} from '../stack/context.js'
-import {countVisits} from '../db/visits.js'
 import {ByteMeter} from './backup.js'
+import {drainingStdin, runMarker, stopMarked, streamFailure} from './container-io.js'
 import {Psql, runningDb, serverVersion} from './database.js'
-import {
-  type BackupRecord,
-  formatBytes,
-  parseBackupRecord,
-  parseDumpedFromVersion,
-  sidecarPath,
-  stepDatabaseName,
-} from './format.js'
+import {formatBytes, isStepDatabaseName, parseDumpedFromVersion, sidecarPath, stepDatabaseName} from './format.js'
+import {type BackupRecord, readBackupRecord} from './record.js'
+import {checkRestored, type RestoredCheck} from './restore-check.js'
+import {SCHEMA_VERSION} from './schema.js'
 
 export interface RestoreOptions {
   file: string
-  /** Skip the confirmation and accept a backup from another PostgreSQL major. */
+  /** Skip the confirmation and accept a backup from another PostgreSQL major (never a foreign database). */
   force?: boolean
   /** Asks the user to type `expected`; absent when there is no terminal to ask on. */
   confirm?: (question: string, expected: string) => Promise<boolean>
   now?: Date
+  /** Ctrl-C: before the swap, undo everything and end with Interrupted; during it, finish it first. */
+  signal?: AbortSignal
+}
+
+export interface BackupDetails {
+  project: string | null
+  schemaVersion: number | null
+  pgMajor: number | null
+  visits: number | null
+  createdAt: string | null
+  /** Where the backup's details came from: its sidecar record or the dump's own header. */
+  source: 'record' | 'header'
 }
 
 export interface RestoreResult {
@@ -39,41 +49,136 @@ export interface RestoreResult {
   project: string
   volume: string
   database: string
-  backup: {
-    pgMajor: number | null
-    visits: number | null
-    createdAt: string | null
-    /** Where the backup's details came from: its sidecar record or the dump's own header. */
-    source: 'record' | 'header'
-  }
+  backup: BackupDetails
   serverPgMajor: number
   visitsBefore: number | null
   visits: number
+  /** Whether visit_counter had to be rebuilt from count(*) in the restored copy, and why. */
+  counter: RestoredCheck['counter']
+  /** Everything changed in the restored copy before the swap, in words. */
+  repairs: string[]
+  /** Temporary databases of restores that were killed, dropped before this one. */
+  staleDropped: string[]
   /** The replaced database, renamed aside during the swap and dropped after it. */
   previous: {name: string; dropped: boolean}
   seconds: number
 }
 
+const UNCHANGED = 'the current data was not changed'
+
 export async function restoreVolume(ctx: StackContext, options: RestoreOptions): Promise<RestoreResult> {
   const started = Date.now()
+  const {signal} = options
   const file = path.resolve(options.file)
   const size = await fileSize(file)
   await ctx.engine.ping()
   const db = await runningDb(ctx, 'restore')
   const psql = new Psql(ctx.engine, db.id)
   const volume = volumeName(ctx.config.project)
+  const marker = runMarker()
 
   const record = await readRecord(file)
-  if (record) await assertMatchesRecord(file, size, record)
-  const listing = await listArchive(ctx, db.id, file)
-  const backup = {
+  let listing: string
+  try {
+    if (record) await assertMatchesRecord(file, size, record, signal)
+    listing = await listArchive(ctx, db.id, file, marker, signal)
+  } catch (error) {
+    if (!signal?.aborted) throw streamFailure(error, `reading ${file}`, 'nothing was changed')
+    await stopMarked(ctx.engine, db.id, marker, ['pg_restore'])
+    throw new Interrupted(`restore stopped while checking ${file}; nothing was changed`)
+  }
+  const backup: BackupDetails = {
+    project: record?.project ?? null,
+    schemaVersion: record?.schemaVersion ?? null,
     pgMajor: record?.pgMajor ?? parseDumpedFromVersion(listing) ?? null,
     visits: record?.visits ?? null,
     createdAt: record?.createdAt ?? null,
-    source: record ? ('record' as const) : ('header' as const),
+    source: record ? 'record' : 'header',
+  }
+  ctx.progress(`restore: ${describeBackup(backup, file)}`)
+  const serverPgMajor = await assertRestorable(psql, file, backup, options.force)
+
+  const visitsBefore = await countLive(psql)
+  if (!options.force) await confirmReplace(options, volume, file, visitsBefore, backup)
+  if (signal?.aborted) throw new Interrupted('nothing was changed')
+  const dropForce = ' WITH (FORCE)' // PostgreSQL 13+; the image is 17
+  const staleDropped = await dropStaleDatabases(psql, dropForce)
+  for (const name of staleDropped) ctx.progress(`restore: dropped database ${name}, left by a restore that was killed`)
+
+  const now = options.now ?? new Date()
+  const suffix = randomBytes(2).toString('hex')
+  const fresh = stepDatabaseName(DB_NAME, 'restore', now, suffix)
+  const previous = stepDatabaseName(DB_NAME, 'old', now, suffix)
+  await psql.query(`CREATE DATABASE ${fresh}`, 'postgres')
+  let checked: RestoredCheck
+  try {
+    ctx.progress(`restore: streaming ${path.basename(file)} (${formatBytes(size)}) into temporary database ${fresh}`)
+    await restoreInto(ctx, db.id, file, fresh, marker, signal)
+    checked = await checkRestored(psql, fresh, file, record, ctx.progress)
+    for (const repair of checked.repairs) ctx.progress(`restore: ${repair}`)
+    if (signal?.aborted) throw signal.reason
+  } catch (error) {
+    throw await undoRestore(ctx, psql, {containerId: db.id, marker, fresh, dropForce, volume, file}, error, signal)
+  }
+
+  // The swap is one transaction and is not interrupted: it ends with the old data or the new, never neither.
+  ctx.progress(`restore: swapping ${fresh} in as '${DB_NAME}' (one transaction)`)
+  await swapIn(psql, fresh, previous, dropForce)
+  const dropped = await psql
+    .query(`DROP DATABASE IF EXISTS ${previous}${dropForce}`, 'postgres')
+    .then(() => true)
+    .catch(() => false)
+  if (!dropped) ctx.progress(`restore: the replaced data is kept as database ${previous}; drop it when done`)
+  if (signal?.aborted) {
+    throw new Interrupted(
+      `the restore was already swapping databases and finished that: database '${DB_NAME}' in volume ${volume} now ` +
+        `holds the backup (${checked.visits} visits)${dropped ? '' : `; the replaced data is kept as database ${previous}`}`,
+    )
+  }
+  return {
+    file,
+    project: ctx.config.project,
+    volume,
+    database: DB_NAME,
+    backup,
+    serverPgMajor,
+    visitsBefore,
+    visits: checked.visits,
+    counter: checked.counter,
+    repairs: checked.repairs,
+    staleDropped,
+    previous: {name: previous, dropped},
+    seconds: (Date.now() - started) / 1000,
+  }
+}
+
+function describeBackup(backup: BackupDetails, file: string): string {
+  const parts = [
+    backup.project === null ? 'project unknown' : `project '${backup.project}'`,
+    backup.schemaVersion === null ? 'schema version unknown' : `schema version ${backup.schemaVersion}`,
+    `${backup.visits ?? 'an unknown number of'} visits`,
+    `PostgreSQL ${backup.pgMajor ?? 'unknown'}`,
+    `created ${backup.createdAt ?? 'at an unknown time'}`,
+  ]
+  const source =
+    backup.source === 'record' ? `its record ${sidecarPath(file)}` : "the dump's header; there is no record"
+  return `backup ${path.basename(file)}: ${parts.join(', ')} (from ${source})`
+}
+
+async function assertRestorable(
+  psql: Psql,
+  file: string,
+  backup: BackupDetails,
+  force: boolean | undefined,
+): Promise<number> {
+  if (backup.schemaVersion !== null && backup.schemaVersion > SCHEMA_VERSION) {
+    throw new StackctlError(
+      `${file} holds schema version ${backup.schemaVersion}; this stackctl knows version ${SCHEMA_VERSION}`,
+      {suggestion: `restore it with the stackctl that made it; ${UNCHANGED}`},
+    )
   }
   const server = await serverVersion(psql, DB_NAME)
-  if (backup.pgMajor !== server.major && !options.force) {
+  if (backup.pgMajor !== server.major && !force) {
     throw new StackctlError(
       `${file} is a backup of PostgreSQL ${backup.pgMajor ?? '(unknown version)'}; the stack runs PostgreSQL ${server.major}`,
       {
@@ -83,43 +188,7 @@ export async function restoreVolume(ctx: StackContext, options: RestoreOptions):
       },
     )
   }
-
-  const visitsBefore = (await countVisits(ctx.engine, ctx.config.project)) ?? null
-  if (!options.force) await confirmReplace(options, volume, file, visitsBefore, backup.visits)
-
-  const now = options.now ?? new Date()
-  const suffix = randomBytes(2).toString('hex')
-  const fresh = stepDatabaseName(DB_NAME, 'restore', now, suffix)
-  const previous = stepDatabaseName(DB_NAME, 'old', now, suffix)
-  const dropForce = server.major >= 13 ? ' WITH (FORCE)' : ''
-
-  await psql.query(`CREATE DATABASE ${fresh}`, 'postgres')
-  let visits: number
-  try {
-    await restoreInto(ctx, db.id, file, fresh)
-    visits = await verify(psql, fresh)
-    await swap(psql, fresh, previous)
-  } catch (error) {
-    await psql.query(`DROP DATABASE IF EXISTS ${fresh}${dropForce}`, 'postgres').catch(() => {})
-    throw error
-  }
-  const dropped = await psql
-    .query(`DROP DATABASE IF EXISTS ${previous}${dropForce}`, 'postgres')
-    .then(() => true)
-    .catch(() => false)
-  if (!dropped) ctx.progress(`restore: the replaced data is kept as database ${previous}; drop it when done`)
-  return {
-    file,
-    project: ctx.config.project,
-    volume,
-    database: DB_NAME,
-    backup,
-    serverPgMajor: server.major,
-    visitsBefore,
-    visits,
-    previous: {name: previous, dropped},
-    seconds: (Date.now() - started) / 1000,
-  }
+  return server.major
 }
 
 async function fileSize(file: string): Promise<number> {
@@ -134,12 +203,22 @@ async function fileSize(file: string): Promise<number> {
 
 async function readRecord(file: string): Promise<BackupRecord | undefined> {
   const text = await readOptional(sidecarPath(file))
-  return text === undefined ? undefined : parseBackupRecord(text)
+  if (text === undefined) return undefined
+  const reading = readBackupRecord(text)
+  if ('record' in reading) return reading.record
+  throw new StackctlError(`${sidecarPath(file)} is not a usable backup record: ${reading.problem}`, {
+    suggestion: `move it aside to restore from the dump alone (its header still names the PostgreSQL version); nothing was changed`,
+  })
 }
 
-async function assertMatchesRecord(file: string, size: number, record: BackupRecord): Promise<void> {
+async function assertMatchesRecord(
+  file: string,
+  size: number,
+  record: BackupRecord,
+  signal: AbortSignal | undefined,
+): Promise<void> {
   const hash = createHash('sha256')
-  await pipeline(createReadStream(file), hash)
+  await pipeline(createReadStream(file), hash, {signal})
   const digest = hash.digest('hex')
   if (size === record.bytes && digest === record.sha256) return
   const detail =
@@ -151,9 +230,17 @@ async function assertMatchesRecord(file: string, size: number, record: BackupRec
 }
 
 /** `pg_restore --list` reads the archive's header and table of contents: a quick check of the file. */
-async function listArchive(ctx: StackContext, containerId: string, file: string): Promise<string> {
-  const result = await ctx.engine.containers.exec(containerId, ['pg_restore', '--list'], {
+async function listArchive(
+  ctx: StackContext,
+  containerId: string,
+  file: string,
+  marker: string,
+  signal: AbortSignal | undefined,
+): Promise<string> {
+  const result = await ctx.engine.containers.exec(containerId, drainingStdin(['pg_restore', '--list']), {
     stdin: createReadStream(file),
+    env: [marker],
+    signal,
   })
   if (result.exitCode !== 0) {
     throw new StackctlError(
@@ -164,16 +251,22 @@ async function listArchive(ctx: StackContext, containerId: string, file: string)
   return result.stdout
 }
 
+async function countLive(psql: Psql): Promise<number | null> {
+  const answer = await psql.tryQuery('SELECT count(*) FROM visits')
+  return answer === undefined || !/^\d+$/.test(answer) ? null : Number(answer)
+}
+
 async function confirmReplace(
   options: RestoreOptions,
   volume: string,
   file: string,
   now: number | null,
-  incoming: number | null,
+  backup: BackupDetails,
 ): Promise<void> {
   const question =
     `This replaces database '${DB_NAME}' in volume ${volume} (${now ?? 'an unknown number of'} visits now) ` +
-    `with ${path.basename(file)} (${incoming ?? 'an unknown number of'} visits).`
+    `with ${path.basename(file)} (${backup.visits ?? 'an unknown number of'} visits, project ` +
+    `${backup.project ?? 'unknown'}, created ${backup.createdAt ?? 'at an unknown time'}).`
   if (!options.confirm) {
     throw new StackctlError(`refusing to replace the data in volume ${volume} without confirmation (no terminal)`, {
       exitCode: 2,
@@ -185,47 +278,105 @@ async function confirmReplace(
   }
 }
 
-async function restoreInto(ctx: StackContext, containerId: string, file: string, database: string): Promise<void> {
+/** Databases named like a restore's temporary steps: only a restore that was killed leaves them. */
+async function dropStaleDatabases(psql: Psql, dropForce: string): Promise<string[]> {
+  const names = (await psql.query('SELECT datname FROM pg_database', 'postgres')).split('\n').map((n) => n.trim())
+  const stale = names.filter((name) => isStepDatabaseName(DB_NAME, name))
+  for (const name of stale) await psql.query(`DROP DATABASE IF EXISTS ${name}${dropForce}`, 'postgres')
+  return stale
+}
+
+async function restoreInto(
+  ctx: StackContext,
+  containerId: string,
+  file: string,
+  database: string,
+  marker: string,
+  signal: AbortSignal | undefined,
+): Promise<void> {
   const meter = new ByteMeter((bytes) => ctx.progress(`restore: ${formatBytes(bytes)} read`))
   const input = createReadStream(file)
   input.once('error', (error) => meter.destroy(error))
-  const source = input.pipe(meter)
-  const result = await ctx.engine.containers.exec(
-    containerId,
-    ['pg_restore', '--no-owner', '--exit-on-error', '-U', DB_USER, '-d', database],
-    {stdin: source},
-  )
-  if (result.exitCode !== 0) {
-    throw new StackctlError(`${file} could not be restored: ${lastLines(result.stderr.trim(), 5)}`, {
-      suggestion: 'it is truncated, corrupted or not from stackctl volume backup; the current data was not changed',
-    })
+  try {
+    const result = await ctx.engine.containers.exec(
+      containerId,
+      drainingStdin(['pg_restore', '--no-owner', '--exit-on-error', '-U', DB_USER, '-d', database]),
+      {stdin: input.pipe(meter), env: [marker], signal},
+    )
+    if (result.exitCode !== 0) {
+      throw new StackctlError(`${file} could not be restored: ${lastLines(result.stderr.trim(), 5)}`, {
+        suggestion: `it is truncated, corrupted or not from stackctl volume backup; ${UNCHANGED}`,
+      })
+    }
+  } finally {
+    input.destroy()
   }
   ctx.progress(`restore: ${formatBytes(meter.bytes)} read, done`)
 }
 
-async function verify(psql: Psql, database: string): Promise<number> {
-  const count = Number(
-    await psql.query(
-      "SELECT CASE WHEN to_regclass('public.visits') IS NULL THEN -1 ELSE (SELECT count(*) FROM visits) END",
-      database,
-    ),
+interface RestoreStep {
+  containerId: string
+  marker: string
+  fresh: string
+  dropForce: string
+  volume: string
+  file: string
+}
+
+/** Stops pg_restore and drops the fresh database; the error to throw says what was undone. */
+async function undoRestore(
+  ctx: StackContext,
+  psql: Psql,
+  step: RestoreStep,
+  error: unknown,
+  signal: AbortSignal | undefined,
+): Promise<Error> {
+  const stopped = await stopMarked(ctx.engine, step.containerId, step.marker, ['pg_restore']).catch(
+    (stopError: Error) => stopError,
   )
-  if (!Number.isInteger(count) || count < 0) {
-    throw new StackctlError('the backup has no visits table', {
-      suggestion: 'restore a backup made by stackctl volume backup; the current data was not changed',
-    })
+  const dropped = await psql
+    .query(`DROP DATABASE IF EXISTS ${step.fresh}${step.dropForce}`, 'postgres')
+    .then(() => true)
+    .catch(() => false)
+  const leftover = dropped ? '' : `; drop the temporary database ${step.fresh} by hand`
+  if (stopped instanceof Error) return stopped
+  if (signal?.aborted) {
+    const undone = [
+      `pg_restore in the db container ${stopped > 0 ? 'was stopped' : 'had already ended'}`,
+      dropped ? `the temporary database ${step.fresh} was dropped` : `the temporary database ${step.fresh} is left`,
+    ]
+    return new Interrupted(
+      `restore stopped: ${undone.join(' and ')}; volume ${step.volume} still holds the data it had`,
+      dropped ? undefined : `drop it with DROP DATABASE ${step.fresh}, or run the restore again, which drops it`,
+    )
   }
-  return count
+  const failure = streamFailure(error, `restoring ${step.file}`, UNCHANGED)
+  return dropped ? failure : new StackctlError(`${failure.message}${leftover}`, {suggestion: failure.suggestion})
 }
 
 /**
  * Both renames commit together or not at all. Renaming needs `visits` free of sessions: the API's are ended
  * and, should its pool reconnect in between, ended again; new connections wait for the commit, then find
- * the restored database under the old name.
+ * the restored database under the old name. Should the statement fail, the server is asked which database
+ * is live now, and a swap that did not happen leaves nothing behind.
  */
-async function swap(psql: Psql, fresh: string, previous: string): Promise<void> {
-  await psql.query(
-    `DO $swap$
+async function swapIn(psql: Psql, fresh: string, previous: string, dropForce: string): Promise<void> {
+  try {
+    await psql.query(swapSql(fresh, previous), 'postgres')
+  } catch (error) {
+    const names = await psql.query('SELECT datname FROM pg_database', 'postgres').catch(() => '')
+    const live = names.split('\n').map((n) => n.trim())
+    if (live.includes(previous) && live.includes(DB_NAME) && !live.includes(fresh)) return // it did commit
+    await psql.query(`DROP DATABASE IF EXISTS ${fresh}${dropForce}`, 'postgres').catch(() => {})
+    throw new StackctlError(
+      `swapping the restored database in failed, so database '${DB_NAME}' still holds the previous data: ${(error as Error).message}`,
+      {suggestion: 'stop what holds connections to it (stackctl status shows the stack) and try again'},
+    )
+  }
+}
+
+function swapSql(fresh: string, previous: string): string {
+  return `DO $swap$
 DECLARE attempt int := 0;
 BEGIN
   LOOP
@@ -241,7 +392,5 @@ BEGIN
   END LOOP;
   ALTER DATABASE ${fresh} RENAME TO ${DB_NAME};
 END
-$swap$`,
-    'postgres',
-  )
+$swap$`
 }

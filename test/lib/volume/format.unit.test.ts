@@ -3,7 +3,7 @@ import {expect} from 'chai'
 import {
   defaultBackupFile,
   formatBytes,
-  parseBackupRecord,
+  isStepDatabaseName,
   parseDumpedFromVersion,
   sidecarPath,
   stepDatabaseName,
@@ -60,32 +60,22 @@ describe('volume format helpers', () => {
       expect(stepDatabaseName('visits', 'old', date, '1a2b')).to.equal('visits_old_20250102t030405z_1a2b')
       expect(() => stepDatabaseName('visits', 'old', date, 'X; DROP')).to.throw(/invalid database name/)
     })
-  })
 
-  describe('parseBackupRecord', () => {
-    const record = {
-      format: 'stackctl-backup/1',
-      project: 'demo',
-      volume: 'demo_postgres_data',
-      database: 'visits',
-      pgMajor: 17,
-      pgVersion: 'PostgreSQL 17.5',
-      visits: 3,
-      createdAt: '2025-01-02T03:04:05.678Z',
-      bytes: 2048,
-      sha256: 'ab'.repeat(32),
-    }
-
-    it('accepts a record written by backup', () => {
-      expect(parseBackupRecord(JSON.stringify(record))).to.deep.equal(record)
-      expect(parseBackupRecord(JSON.stringify({...record, visits: null}))?.visits).to.equal(null)
-    })
-
-    it('ignores anything else', () => {
-      expect(parseBackupRecord('not json')).to.equal(undefined)
-      expect(parseBackupRecord('null')).to.equal(undefined)
-      expect(parseBackupRecord(JSON.stringify({...record, format: 'other'}))).to.equal(undefined)
-      expect(parseBackupRecord(JSON.stringify({...record, pgMajor: '17'}))).to.equal(undefined)
+    it('recognises exactly the step names, the only databases dropped by pattern', () => {
+      expect(isStepDatabaseName('visits', stepDatabaseName('visits', 'restore', date, '1a2b'))).to.equal(true)
+      expect(isStepDatabaseName('visits', stepDatabaseName('visits', 'old', date, 'ffff'))).to.equal(true)
+      for (const name of [
+        'visits',
+        'visits_restore_manual',
+        'visits_restore_20250102t030405z_1a2b_copy',
+        'visits_old_20250102t030405z_1a2',
+        'visits_new_20250102t030405z_1a2b',
+        'other_restore_20250102t030405z_1a2b',
+        'xvisits_restore_20250102t030405z_1a2b',
+        'postgres',
+      ]) {
+        expect(isStepDatabaseName('visits', name), name).to.equal(false)
+      }
     })
   })
 })
