@@ -4,15 +4,28 @@
  */
 import {expect} from 'chai'
 import {createHash} from 'node:crypto'
-import {copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync} from 'node:fs'
+import {
+  copyFileSync,
+  createWriteStream,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
+import {finished} from 'node:stream/promises'
 
 import {StackctlError} from '../../../src/lib/errors.js'
 import {loadStack} from '../../../src/lib/stack/context.js'
+import {partialName} from '../../../src/lib/volume/backup-file.js'
 import {restoreVolume} from '../../../src/lib/volume/restore.js'
 import {freePort, runCli, type CliResult} from '../../helpers/cli.js'
-import {psqlIn, removeComposeProject, uniqueName} from '../../helpers/docker.js'
+import {docker, engine, psqlIn, removeComposeProject, uniqueName} from '../../helpers/docker.js'
 
 describe('volume backup and restore (integration)', function () {
   this.timeout(600_000)
@@ -21,7 +34,15 @@ describe('volume backup and restore (integration)', function () {
   const dir = mkdtempSync(path.join(tmpdir(), 'stackctl-vol-backup-'))
   const scratch = mkdtempSync(path.join(tmpdir(), 'stackctl-vol-files-'))
   let port: number
-  let backup: {file: string; record: string; visits: number; pgMajor: number; bytes: number; sha256: string}
+  let backup: {
+    file: string
+    record: string
+    visits: number
+    pgMajor: number
+    bytes: number
+    sha256: string
+    createdAt: string
+  }
 
   function cli(...args: string[]): Promise<CliResult> {
     return runCli([...args, '--dir', dir, '--project-name', project], {env: {STACKCTL_IMAGE_SOURCE: 'local'}})
@@ -44,6 +65,40 @@ describe('volume backup and restore (integration)', function () {
 
   const visitIds = () => sql("SELECT coalesce(string_agg(id::text, ',' ORDER BY id), '') FROM visits")
   const databases = () => sql("SELECT string_agg(datname, ',' ORDER BY datname) FROM pg_database", 'postgres')
+
+  /** GET / until the API answers 200 (it reconnects after a swap): the body. */
+  async function visitAfterSwap(): Promise<{visits: number; visit: {id: number}}> {
+    const deadline = Date.now() + 30_000
+    while (Date.now() < deadline) {
+      const response = await fetch(`http://127.0.0.1:${port}/`).catch(() => undefined)
+      if (response?.status === 200) return (await response.json()) as {visits: number; visit: {id: number}}
+      await response?.body?.cancel()
+      await new Promise((resolve) => setTimeout(resolve, 250))
+    }
+    throw new Error('the API did not answer 200 within 30 s')
+  }
+
+  /** A custom-format dump (pg_dump -Fc in the db container) of a scratch database made by `setup`, then dropped. */
+  async function dumpScratch(name: string, setup: string): Promise<string> {
+    await sql(`CREATE DATABASE ${name}`, 'postgres')
+    const file = path.join(scratch, `${name}.dump`)
+    try {
+      await sql(setup, name)
+      const [db] = await docker.listContainers({
+        filters: {label: [`com.docker.compose.project=${project}`, 'com.docker.compose.service=db']},
+      })
+      const out = createWriteStream(file)
+      const dump = await engine.containers.exec(db.Id, ['pg_dump', '-Fc', '-U', 'postgres', '-d', name], {stdout: out})
+      await finished(out)
+      expect(dump.exitCode, dump.stderr).to.equal(0)
+    } finally {
+      await sql(`DROP DATABASE ${name}`, 'postgres')
+    }
+    return file
+  }
+
+  const TRACKER_TABLES =
+    'CREATE TABLE visits (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, visited_at timestamptz NOT NULL DEFAULT now())'
 
   /** Runs a restore that must be refused, and checks that nothing changed. */
   async function expectRefused(args: string[], exitCode: number, message: RegExp): Promise<CliResult> {
@@ -90,7 +145,16 @@ describe('volume backup and restore (integration)', function () {
     const bytes = readFileSync(file)
     expect(bytes.subarray(0, 5).toString()).to.equal('PGDMP') // pg_dump custom format
     const record = JSON.parse(readFileSync(`${file}.json`, 'utf8'))
-    expect(record).to.include({pgMajor: 17, visits: 25, project, volume, database: 'visits', bytes: bytes.length})
+    expect(record).to.include({
+      format: 'stackctl-backup/2',
+      schemaVersion: 1,
+      pgMajor: 17,
+      visits: 25,
+      project,
+      volume,
+      database: 'visits',
+      bytes: bytes.length,
+    })
     expect(record.sha256).to.equal(createHash('sha256').update(bytes).digest('hex'))
     expect(Number.isNaN(Date.parse(record.createdAt))).to.equal(false)
     backup = {...record, file, record: `${file}.json`}
@@ -102,6 +166,29 @@ describe('volume backup and restore (integration)', function () {
     expect(result.exitCode).to.equal(2)
     expect(result.stderr).to.include('already exists')
     expect(readFileSync(backup.file).equals(before)).to.equal(true)
+  })
+
+  it('refuses a target that is a symbolic link and writes nothing through it', async () => {
+    const victim = path.join(scratch, 'victim.dump')
+    const link = path.join(scratch, 'link.dump')
+    symlinkSync(victim, link)
+    const result = await cli('volume', 'backup', link)
+    expect(result.exitCode).to.equal(2)
+    expect(result.stderr).to.include(`Error: ${link} is a symbolic link`)
+    expect(result.stderr).to.include('Hint: choose a path that does not exist yet')
+    expect(existsSync(victim)).to.equal(false)
+    expect(readdirSync(scratch).filter((entry) => entry.includes('.partial'))).to.deep.equal([])
+  })
+
+  it('is not blocked by the partial file of a backup that was killed, and removes it', async () => {
+    const target = path.join(scratch, 'after-kill.dump')
+    const stale = partialName(target, 2 ** 22 + 1, 'deadbeef') // above any pid the kernel hands out by default
+    writeFileSync(stale, 'PGDMP half a dump')
+    const result = await cli('volume', 'backup', target)
+    expect(result.exitCode, result.stderr).to.equal(0)
+    expect(result.stderr).to.include(`backup: removed ${stale}, left by a backup that was killed`)
+    expect(existsSync(stale)).to.equal(false)
+    expect(readFileSync(target).subarray(0, 5).toString()).to.equal('PGDMP')
   })
 
   it('refuses to restore without a terminal and without --force, changing nothing', async () => {
@@ -147,7 +234,48 @@ describe('volume backup and restore (integration)', function () {
     expect(at).to.be.greaterThan(0)
     bytes.write('15.', at)
     writeFileSync(foreign, bytes)
-    await expectRefused([foreign], 2, /is a backup of PostgreSQL 15/)
+    const result = await expectRefused([foreign], 2, /is a backup of PostgreSQL 15/)
+    expect(result.stderr).to.include(
+      "PostgreSQL 15, created at an unknown time (from the dump's header; there is no record)",
+    )
+  })
+
+  it('refuses, even with --force, a dump of an unrelated database that has a visits table, saying what it found', async () => {
+    const foreign = await dumpScratch(
+      'scratch_foreign',
+      "CREATE TABLE visits (name text, secret text); INSERT INTO visits VALUES ('alice', 's3cret')",
+    )
+    const result = await expectRefused(
+      [foreign, '--force'],
+      1,
+      /Error: \S+ is not a visit-tracker backup: visits has columns name text, secret text; expected id bigint, visited_at timestamptz\n/,
+    )
+    expect(result.stderr).to.match(
+      /Hint: restore a backup made by stackctl volume backup; the current data was not changed/,
+    )
+    const response = await fetch(`http://127.0.0.1:${port}/visits?limit=1`) // the API still serves the live data
+    expect(response.status).to.equal(200)
+    await response.body?.cancel()
+  })
+
+  it('refuses a backup whose restored visits differ from its record, leaving the data untouched', async () => {
+    const miscounted = path.join(scratch, 'miscounted.dump')
+    copyFileSync(backup.file, miscounted)
+    const record = JSON.parse(readFileSync(backup.record, 'utf8'))
+    writeFileSync(`${miscounted}.json`, JSON.stringify({...record, visits: 26}))
+    await expectRefused([miscounted, '--force'], 1, /miscounted\.dump holds 25 visits, but its record says 26/)
+  })
+
+  it('refuses a record it cannot read rather than ignoring it', async () => {
+    const newer = path.join(scratch, 'newer.dump')
+    copyFileSync(backup.file, newer)
+    const record = JSON.parse(readFileSync(backup.record, 'utf8'))
+    writeFileSync(`${newer}.json`, JSON.stringify({...record, format: 'stackctl-backup/3'}))
+    await expectRefused(
+      [newer, '--force'],
+      1,
+      /newer\.dump\.json is not a usable backup record: its format stackctl-backup\/3 is newer than this stackctl reads/,
+    )
   })
 
   it('brings every visit back after the volume was deleted: backup → down --volumes → up → restore', async () => {
@@ -204,7 +332,9 @@ describe('volume backup and restore (integration)', function () {
     }).catch((error: unknown) => error)
     expect(refused).to.be.instanceOf(StackctlError).and.include({exitCode: 1})
     expect(String(refused)).to.include(`not confirmed: volume ${volume} was not changed`)
-    expect(asked[0]).to.include(`volume ${volume} (36 visits now)`).and.include('(25 visits)')
+    expect(asked[0])
+      .to.include(`volume ${volume} (36 visits now)`)
+      .and.include(`(25 visits, project ${project}, created ${backup.createdAt})`)
     expect(asked[1]).to.equal(volume)
     expect(await visitIds()).to.equal(idsBefore)
 
@@ -219,7 +349,14 @@ describe('volume backup and restore (integration)', function () {
     const restore = await cli('volume', 'restore', bare, '--force', '--json')
     expect(restore.exitCode, restore.stderr).to.equal(0)
     const result = JSON.parse(restore.stdout)
-    expect(result.backup).to.deep.equal({pgMajor: 17, visits: null, createdAt: null, source: 'header'})
+    expect(result.backup).to.deep.equal({
+      project: null,
+      schemaVersion: null,
+      pgMajor: 17,
+      visits: null,
+      createdAt: null,
+      source: 'header',
+    })
     expect(result.visits).to.equal(25)
     expect(await visitIds()).to.equal(Array.from({length: 25}, (_, i) => i + 1).join(','))
     expect(statSync(bare).size).to.equal(backup.bytes)
@@ -249,5 +386,44 @@ describe('volume backup and restore (integration)', function () {
     expect(statuses.at(-1)).to.equal(200)
     const ids = (await visitIds()).split(',').map(Number)
     expect(ids.slice(0, 25)).to.deep.equal(Array.from({length: 25}, (_, i) => i + 1))
+  })
+  it('restores a dump without visit_counter by building the counter from count(*); the API counts on at once', async () => {
+    const file = await dumpScratch(
+      'scratch_nocounter',
+      `${TRACKER_TABLES}; INSERT INTO visits (visited_at) SELECT now() FROM generate_series(1, 7)`,
+    )
+    const restore = await cli('volume', 'restore', file, '--force')
+    expect(restore.exitCode, restore.stderr).to.equal(0)
+    expect(restore.stdout).to.include(`into volume ${volume}: 7 visits`)
+    expect(restore.stdout).to.include('visit_counter was rebuilt from count(*): the backup has no visit_counter table')
+    expect(restore.stderr).to.include('restore: rebuilt visit_counter from count(*) = 7')
+    const body = await visitAfterSwap()
+    expect(body.visits).to.equal(8)
+    expect(await sql('SELECT count(*) || ' + "'/'" + ' || (SELECT sum(n) FROM visit_counter) FROM visits')).to.equal(
+      '8/8',
+    )
+  })
+
+  it('rebuilds a counter with missing shards and moves an identity that fell behind, saying so', async () => {
+    const file = await dumpScratch(
+      'scratch_badcounter',
+      `${TRACKER_TABLES}; CREATE TABLE visit_counter (shard smallint PRIMARY KEY, n bigint NOT NULL CHECK (n >= 0)); ` +
+        'INSERT INTO visits (visited_at) SELECT now() FROM generate_series(1, 4); ' +
+        'INSERT INTO visits (id, visited_at) OVERRIDING SYSTEM VALUE VALUES (100, now()); ' +
+        'INSERT INTO visit_counter SELECT s, 1 FROM generate_series(0, 7) AS s',
+    )
+    const restore = await cli('volume', 'restore', file, '--force', '--json')
+    expect(restore.exitCode, restore.stderr).to.equal(0)
+    const result = JSON.parse(restore.stdout)
+    expect(result.counter).to.deep.equal({
+      rebuilt: true,
+      reason: 'visit_counter has shards 8, 9, 10, 11, 12, 13, 14, 15 missing (expected 0..15)',
+    })
+    expect(result.repairs).to.have.length(2)
+    expect(result.repairs[1]).to.equal('moved the id sequence past the highest id 100 (it was behind)')
+    const body = await visitAfterSwap()
+    expect(body).to.deep.include({visits: 6})
+    expect(body.visit.id).to.equal(101)
+    expect(await sql('SELECT count(*) FROM visit_counter')).to.equal('16')
   })
 })
