@@ -112,6 +112,15 @@ function scaleSection({scale}: BenchResults): string {
   ].join('\n')
 }
 
+function backupRestoreLine({backupRestore: b}: BenchResults): string {
+  if (!b) return '**Backup / restore** — not measured in this run.'
+  return (
+    `**Backup / restore** — ${b.visits.toLocaleString('en-US')} visits: \`stackctl volume backup\` ` +
+    `${round(b.backupMs / 1000, 1)} s (dump ${round(b.dumpBytes / MB, 1)} MB), \`stackctl volume restore --force\` ` +
+    `${round(b.restoreMs / 1000, 1)} s; counts exact: ${b.exact ? 'yes' : 'NO'}.`
+  )
+}
+
 function cliSection({cli}: BenchResults): string {
   const series = [cli.upRunning, cli.composeUp, cli.version, cli.nodeBaseline]
   return [
@@ -148,6 +157,7 @@ export function renderLatest(results: BenchResults, targets: readonly TargetResu
     exactnessSection(results),
     robustnessSection(results),
     scaleSection(results),
+    backupRestoreLine(results),
     cliSection(results),
     imageLine(results),
   ]

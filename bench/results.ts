@@ -61,6 +61,17 @@ export interface ScaleResult {
   grown: LoadResult
 }
 
+export interface BackupRestoreResult {
+  /** Rows in visits when the backup started (the scale step's table). */
+  visits: number
+  dumpBytes: number
+  /** Wall time of `stackctl volume backup` and of `stackctl volume restore --force`, spawn to exit. */
+  backupMs: number
+  restoreMs: number
+  /** The record counted `visits`, and the restore brought back exactly that many. */
+  exact: boolean
+}
+
 export interface TimingSeries {
   command: string
   runsMs: number[]
@@ -102,6 +113,8 @@ export interface BenchResults {
   /** Cold pool and busy machine runs. */
   robustness?: RobustnessResult
   scale: ScaleResult
+  /** Absent in runs made before this step existed. */
+  backupRestore?: BackupRestoreResult
   cli: CliResults
   image: ImageResult
 }

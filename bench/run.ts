@@ -1,7 +1,8 @@
 /**
  * `npm run bench`: starts a stack of its own with the built CLI, measures the API (warm, from a cold pool and
  * on a busy machine, checking that its totals stay exact), the database's own limit for the same SQL and for
- * a plain single-row INSERT, the effect of a 1,000,000-row table, the CLI's overhead and the image size, removes the
+ * a plain single-row INSERT, the effect of a 1,000,000-row table, backing that table up and restoring it, the CLI's
+ * overhead and the image size, removes the
  * stack again (also on failure or Ctrl-C), then judges the targets and writes bench/results/<date>.json and
  * BENCHMARKS.md. Exit code: 0 all targets met, 1 a target missed, 2 the benchmark itself failed.
  */
@@ -15,6 +16,7 @@ import {Psql} from '../src/lib/db/psql.js'
 import {createEngine} from '../src/lib/engine/dockerode-engine.js'
 import type {Engine} from '../src/lib/engine/engine.js'
 import {warmUp} from './api-load.js'
+import {measureBackupRestore} from './backup-restore.js'
 import {measureCli} from './cli-timing.js'
 import {findPortProxy, type CpuTargets} from './cpu.js'
 import {measureImage} from './image-size.js'
@@ -102,6 +104,8 @@ async function measure(engine: Engine, stack: BenchStack, options: BenchOptions)
     seconds: options.seconds,
     cpuTargets: cpu,
   })
+  log(`backup and restore of ${scale.rows} visits`)
+  const backupRestore = await measureBackupRestore(stack, psql)
   const image = await measureImage(engine, await appImage(engine, stack), await baseImageOf(stack))
 
   log(`CLI: up on the running stack vs compose (${options.upRuns} runs each), --version, cold up`)
@@ -116,6 +120,7 @@ async function measure(engine: Engine, stack: BenchStack, options: BenchOptions)
     plainInsert,
     robustness,
     scale,
+    backupRestore,
     cli,
     image,
   }
