@@ -118,7 +118,7 @@ async function undoBackup(
   if (stopped instanceof Error) return stopped
   if (signal?.aborted) {
     const undone = [
-      stopped > 0 ? 'pg_dump in the db container was stopped' : 'pg_dump in the db container had ended',
+      stopped > 0 ? 'pg_dump in the db container was stopped' : 'nothing was left running in the db container',
       removed ? `the partial file ${partial.path} was removed` : 'no file was left',
     ]
     return new Interrupted(
