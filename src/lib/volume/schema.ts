@@ -6,8 +6,12 @@
 
 /** Schema 1: `visits(id bigint identity, visited_at timestamptz)` and `visit_counter(shard, n)`. */
 export const SCHEMA_VERSION = 1
-/** The API's COUNTER_SHARDS (src/api/db.ts; a unit test keeps them equal). */
-export const COUNTER_SHARDS = 16
+/**
+ * The API's COUNTER_SHARDS (src/api/db.ts; a unit test keeps them equal): the counter is one row, shard 0.
+ * Databases of earlier versions spread it over 16 rows; the table is the same, so they are schema 1 as well,
+ * and a restore folds their rows into shard 0 as the API's own schema step does at start.
+ */
+export const COUNTER_SHARDS = 1
 
 interface ExpectedColumn {
   name: string
@@ -172,29 +176,39 @@ export function parseDataState(text: string): DataState {
   }
 }
 
-/** Why the counter cannot be trusted as it is, or undefined when sum(n) = count(*) over exactly the shards. */
+function shardList(shards: number[]): string {
+  return shards.length > 4 ? `${shards.slice(0, 3).join(', ')}, … ${shards.at(-1)}` : shards.join(', ')
+}
+
+/**
+ * Why the counter cannot be kept as it is, or undefined when it is exactly the API's: its shards, none
+ * negative, adding up to count(*).
+ */
 export function counterProblem(state: DataState): string | undefined {
   if (state.shards === undefined || state.counterSum === undefined) return 'the backup has no visit_counter table'
-  const expected = Array.from({length: COUNTER_SHARDS}, (_, i) => i)
-  const missing = expected.filter((s) => !state.shards!.includes(s))
-  const extra = state.shards.filter((s) => s < 0 || s >= COUNTER_SHARDS)
-  if (missing.length > 0 || extra.length > 0) {
-    const parts = [
-      ...(missing.length > 0 ? [`shards ${missing.join(', ')} missing`] : []),
-      ...(extra.length > 0 ? [`unexpected shards ${extra.join(', ')}`] : []),
-    ]
-    return `visit_counter has ${parts.join(' and ')} (expected 0..${COUNTER_SHARDS - 1})`
-  }
   if ((state.negativeShards ?? 0) > 0) return 'visit_counter has negative shards'
   if (state.counterSum !== state.visits) {
     return `visit_counter adds up to ${state.counterSum}, but visits holds ${state.visits} rows`
+  }
+  const expected = Array.from({length: COUNTER_SHARDS}, (_, i) => i)
+  const missing = expected.filter((s) => !state.shards!.includes(s))
+  const extra = state.shards.filter((s) => s < 0 || s >= COUNTER_SHARDS)
+  if (extra.length > 0 && missing.length === 0 && extra.every((s) => s > 0 && s < 16)) {
+    return `visit_counter is spread over ${state.shards.length} shard rows (the layout of an earlier stackctl); folded into shard 0`
+  }
+  if (missing.length > 0 || extra.length > 0) {
+    const parts = [
+      ...(missing.length > 0 ? [`shard ${shardList(missing)} missing`] : []),
+      ...(extra.length > 0 ? [`unexpected shards ${shardList(extra)}`] : []),
+    ]
+    return `visit_counter has ${parts.join(' and ')}`
   }
   return undefined
 }
 
 /**
  * Rebuilds the counter from count(*) in one statement string (psql -c runs it as one transaction): the
- * table as the API makes it, the whole count on shard 0, the other shards at 0.
+ * table as the API makes it, the whole count on shard 0 (and any further shards of the API's at 0).
  */
 export function rebuildCounterSql(counterExists: boolean): string {
   return [

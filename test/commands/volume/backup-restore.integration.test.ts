@@ -99,6 +99,7 @@ describe('volume backup and restore (integration)', function () {
 
   const TRACKER_TABLES =
     'CREATE TABLE visits (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, visited_at timestamptz NOT NULL DEFAULT now())'
+  const COUNTER_TABLE = 'CREATE TABLE visit_counter (shard smallint PRIMARY KEY, n bigint NOT NULL CHECK (n >= 0))'
 
   /** Runs a restore that must be refused, and checks that nothing changed. */
   async function expectRefused(args: string[], exitCode: number, message: RegExp): Promise<CliResult> {
@@ -404,10 +405,10 @@ describe('volume backup and restore (integration)', function () {
     )
   })
 
-  it('rebuilds a counter with missing shards and moves an identity that fell behind, saying so', async () => {
+  it('rebuilds a counter that does not add up and moves an identity that fell behind, saying so', async () => {
     const file = await dumpScratch(
       'scratch_badcounter',
-      `${TRACKER_TABLES}; CREATE TABLE visit_counter (shard smallint PRIMARY KEY, n bigint NOT NULL CHECK (n >= 0)); ` +
+      `${TRACKER_TABLES}; ${COUNTER_TABLE}; ` +
         'INSERT INTO visits (visited_at) SELECT now() FROM generate_series(1, 4); ' +
         'INSERT INTO visits (id, visited_at) OVERRIDING SYSTEM VALUE VALUES (100, now()); ' +
         'INSERT INTO visit_counter SELECT s, 1 FROM generate_series(0, 7) AS s',
@@ -415,15 +416,31 @@ describe('volume backup and restore (integration)', function () {
     const restore = await cli('volume', 'restore', file, '--force', '--json')
     expect(restore.exitCode, restore.stderr).to.equal(0)
     const result = JSON.parse(restore.stdout)
-    expect(result.counter).to.deep.equal({
-      rebuilt: true,
-      reason: 'visit_counter has shards 8, 9, 10, 11, 12, 13, 14, 15 missing (expected 0..15)',
-    })
-    expect(result.repairs).to.have.length(2)
-    expect(result.repairs[1]).to.equal('moved the id sequence past the highest id 100 (it was behind)')
+    expect(result.counter).to.deep.equal({rebuilt: true, reason: 'visit_counter adds up to 8, but visits holds 5 rows'})
+    expect(result.repairs).to.deep.equal([
+      'rebuilt visit_counter from count(*) = 5 (visit_counter adds up to 8, but visits holds 5 rows)',
+      'moved the id sequence past the highest id 100 (it was behind)',
+    ])
     const body = await visitAfterSwap()
     expect(body).to.deep.include({visits: 6})
     expect(body.visit.id).to.equal(101)
-    expect(await sql('SELECT count(*) FROM visit_counter')).to.equal('16')
+    expect(await sql("SELECT string_agg(shard || ':' || n, ',') FROM visit_counter")).to.equal('0:6')
+  })
+
+  it('restores a backup of an earlier stackctl (counter over 16 shard rows) by folding them into one', async () => {
+    const file = await dumpScratch(
+      'scratch_sixteen',
+      `${TRACKER_TABLES}; ${COUNTER_TABLE}; ` +
+        'INSERT INTO visits (visited_at) SELECT now() FROM generate_series(1, 20); ' +
+        'INSERT INTO visit_counter SELECT s, CASE WHEN s < 4 THEN 5 ELSE 0 END FROM generate_series(0, 15) AS s',
+    )
+    const restore = await cli('volume', 'restore', file, '--force', '--json')
+    expect(restore.exitCode, restore.stderr).to.equal(0)
+    expect(JSON.parse(restore.stdout).counter).to.deep.equal({
+      rebuilt: true,
+      reason: 'visit_counter is spread over 16 shard rows (the layout of an earlier stackctl); folded into shard 0',
+    })
+    expect((await visitAfterSwap()).visits).to.equal(21)
+    expect(await sql("SELECT string_agg(shard || ':' || n, ',') FROM visit_counter")).to.equal('0:21')
   })
 })

@@ -120,11 +120,10 @@ describe('visit-tracker schema checks', () => {
   })
 
   describe('the counter and the identity', () => {
-    const all = Array.from({length: 16}, (_, i) => i)
     const state = (overrides: Partial<DataState>): DataState => ({
       visits: 10,
       counterSum: 10,
-      shards: all,
+      shards: [0],
       negativeShards: 0,
       maxId: 10,
       sequence: 'public.visits_id_seq',
@@ -133,17 +132,19 @@ describe('visit-tracker schema checks', () => {
       ...overrides,
     })
 
-    it('trusts a counter that adds up over exactly the 16 shards', () => {
+    it("keeps the API's counter: one row, shard 0, adding up to count(*)", () => {
+      expect(COUNTER_SHARDS).to.equal(1)
       expect(counterProblem(state({}))).to.equal(undefined)
     })
 
     it('says why a counter must be rebuilt', () => {
       expect(counterProblem(state({counterSum: 7}))).to.equal('visit_counter adds up to 7, but visits holds 10 rows')
-      expect(counterProblem(state({shards: all.filter((s) => s !== 3 && s !== 9)}))).to.equal(
-        'visit_counter has shards 3, 9 missing (expected 0..15)',
+      expect(counterProblem(state({shards: []}))).to.equal('visit_counter has shard 0 missing')
+      expect(counterProblem(state({shards: [0, 16, 17, 18, 19, 40]}))).to.equal(
+        'visit_counter has unexpected shards 16, 17, 18, … 40',
       )
-      expect(counterProblem(state({shards: [...all, 16]}))).to.equal(
-        'visit_counter has unexpected shards 16 (expected 0..15)',
+      expect(counterProblem(state({shards: [3, 7]}))).to.equal(
+        'visit_counter has shard 0 missing and unexpected shards 3, 7',
       )
       expect(counterProblem(state({negativeShards: 1}))).to.equal('visit_counter has negative shards')
       expect(counterProblem(state({counterSum: undefined, shards: undefined}))).to.equal(
@@ -151,10 +152,21 @@ describe('visit-tracker schema checks', () => {
       )
     })
 
+    it('folds the 16 shard rows of an earlier stackctl into shard 0, saying why', () => {
+      const earlier = Array.from({length: 16}, (_, i) => i)
+      expect(counterProblem(state({shards: earlier}))).to.equal(
+        'visit_counter is spread over 16 shard rows (the layout of an earlier stackctl); folded into shard 0',
+      )
+      // Rows that do not add up are a wrong counter, whatever the layout.
+      expect(counterProblem(state({shards: earlier, counterSum: 9}))).to.equal(
+        'visit_counter adds up to 9, but visits holds 10 rows',
+      )
+    })
+
     it('rebuilds the counter as the API would have it: all of count(*) on shard 0', () => {
       expect(rebuildCounterSql(true)).to.match(/^DELETE FROM visit_counter; INSERT INTO visit_counter/)
       expect(rebuildCounterSql(false).startsWith(COUNTER_TABLE_SQL)).to.equal(true)
-      expect(rebuildCounterSql(false)).to.include('generate_series(0, 15)')
+      expect(rebuildCounterSql(false)).to.include('generate_series(0, 0)')
     })
 
     it('spots an identity that would hand out an id already taken', () => {
