@@ -1,7 +1,7 @@
 import {Args} from '@oclif/core'
 
 import {StackctlCommand} from '../../lib/base-command.js'
-import {configInput, stackFlags} from '../../lib/flags.js'
+import {adoptFlag, configInput, stackFlags} from '../../lib/flags.js'
 import {withInterrupts} from '../../lib/interrupt.js'
 import {loadStack} from '../../lib/stack/context.js'
 import {withStackLock} from '../../lib/stack/lock.js'
@@ -27,7 +27,7 @@ must be running (stackctl up).`
     }),
   }
   static override enableJsonFlag = true
-  static override flags = {...stackFlags}
+  static override flags = {...stackFlags, ...adoptFlag}
 
   async run(): Promise<BackupResult> {
     const {args, flags} = await this.parse(VolumeBackup)

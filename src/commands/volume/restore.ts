@@ -1,7 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 
 import {StackctlCommand} from '../../lib/base-command.js'
-import {configInput, stackFlags} from '../../lib/flags.js'
+import {adoptFlag, configInput, stackFlags} from '../../lib/flags.js'
 import {withInterrupts} from '../../lib/interrupt.js'
 import {confirmByTyping, isInteractive} from '../../lib/prompt.js'
 import {loadStack} from '../../lib/stack/context.js'
@@ -32,6 +32,7 @@ temporary databases left by a restore that was killed are dropped by the next on
   static override enableJsonFlag = true
   static override flags = {
     ...stackFlags,
+    ...adoptFlag,
     force: Flags.boolean({summary: 'Do not ask, and accept a backup from another PostgreSQL major version'}),
   }
 

@@ -14,6 +14,7 @@ import {Interrupted, ProcessFailed} from '../errors.js'
 import {writeFileAtomic} from '../files.js'
 import {checkInterrupted} from '../interrupt.js'
 import type {StackContext} from '../stack/context.js'
+import {claimStack} from '../stack/ownership.js'
 import {PartialFile, prepareTarget, removeStalePartials} from './backup-file.js'
 import {runMarker, stopMarked, streamFailure} from './container-io.js'
 import {Psql, runningDb, serverVersion} from './database.js'
@@ -43,6 +44,7 @@ export async function backupVolume(ctx: StackContext, options: BackupOptions = {
   const started = Date.now()
   const {signal} = options
   await ctx.engine.ping()
+  await claimStack(ctx, {adopt: ctx.adopt}) // never another stack's data, unless adopted
   const {project} = ctx.config
   const db = await runningDb(ctx, 'back up')
   const server = await serverVersion(new Psql(ctx.engine, db.id), DB_NAME)

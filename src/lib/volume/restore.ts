@@ -15,6 +15,7 @@ import {DB_NAME, DB_USER, volumeName} from '../config/stack-config.js'
 import {Interrupted, lastLines, StackctlError, UsageError} from '../errors.js'
 import {readOptional} from '../files.js'
 import type {StackContext} from '../stack/context.js'
+import {claimStack} from '../stack/ownership.js'
 import {ByteMeter} from './backup.js'
 import {drainingStdin, runMarker, stopMarked, streamFailure} from './container-io.js'
 import {Psql, runningDb, serverVersion} from './database.js'
@@ -72,6 +73,7 @@ export async function restoreVolume(ctx: StackContext, options: RestoreOptions):
   const file = path.resolve(options.file)
   const size = await fileSize(file)
   await ctx.engine.ping()
+  await claimStack(ctx, {adopt: ctx.adopt}) // never another stack's data, unless adopted
   const db = await runningDb(ctx, 'restore')
   const psql = new Psql(ctx.engine, db.id)
   const volume = volumeName(ctx.config.project)
