@@ -7,6 +7,7 @@
  * Pure, apart from the final check's two reads.
  */
 import type {Psql} from '../src/lib/db/psql.js'
+import {counts} from './scale.js'
 
 export interface Reply {
   /** ms on one clock: the request's send time (never later than the real one) and the reply's arrival. */
@@ -78,15 +79,6 @@ export function judgeExactness(
  */
 const QUIET_MS = 500
 const QUIET_DEADLINE_MS = 15_000
-
-async function counts(psql: Psql): Promise<{rows: number; counted: number}> {
-  const [rows, counted] = (
-    await psql.query('SELECT (SELECT count(*) FROM visits), (SELECT coalesce(sum(n), 0) FROM visit_counter)')
-  )
-    .split('|')
-    .map(Number)
-  return {rows, counted}
-}
 
 export async function finalCounts(
   psql: Psql,

@@ -36,7 +36,8 @@ export function growSql(count: number, shards = COUNTER_SHARDS): string {
   ].join('; ')
 }
 
-async function counts(psql: Psql): Promise<{rows: number; counted: number}> {
+/** Rows in visits and what the counter says, in one statement. */
+export async function counts(psql: Psql): Promise<{rows: number; counted: number}> {
   const [rows, counted] = (
     await psql.query('SELECT (SELECT count(*) FROM visits), (SELECT coalesce(sum(n), 0) FROM visit_counter)')
   )
