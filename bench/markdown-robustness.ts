@@ -3,6 +3,18 @@ import type {ExactnessResult} from './exactness.js'
 import type {BenchResults, LoadResult} from './results.js'
 import {round} from './stats.js'
 
+/** The columns of every load table. */
+export const LOAD_HEADER = [
+  'req/s',
+  'p50 ms',
+  'p99 ms',
+  'requests',
+  'non-2xx',
+  'errors',
+  'CPU app / db / proxy / load gen',
+  'CPU other',
+]
+
 function table(header: string[], rows: Array<Array<string | number>>): string {
   const line = (cells: Array<string | number>) => `| ${cells.join(' | ')} |`
   return [line(header), line(header.map(() => '---')), ...rows.map(line)].join('\n')
@@ -59,19 +71,7 @@ export function robustnessSection(results: BenchResults): string {
       'process (one per core) for the whole run:',
     '',
     table(
-      [
-        'scenario',
-        'connections',
-        'req/s',
-        'p50 ms',
-        'p99 ms',
-        'requests',
-        'non-2xx',
-        'errors',
-        'CPU app / db / proxy / load gen',
-        'CPU other',
-        'exact',
-      ],
+      ['scenario', 'connections', ...LOAD_HEADER, 'exact'],
       rob.runs.map(({scenario, load: r}) => [
         scenario,
         r.connections,

@@ -6,6 +6,7 @@ import type {BenchResults, LoadResult, TargetResult} from './results.js'
 import {round} from './stats.js'
 import {
   exactnessSection,
+  LOAD_HEADER,
   HISTORY_EXTRA_HEADER,
   historyCells,
   plainInsertSection,
@@ -49,17 +50,6 @@ function loadRow(label: string | number, r: LoadResult): Array<string | number> 
     share(cpu?.other),
   ]
 }
-
-const LOAD_HEADER = [
-  'req/s',
-  'p50 ms',
-  'p99 ms',
-  'requests',
-  'non-2xx',
-  'errors',
-  'CPU app / db / proxy / load gen',
-  'CPU other',
-]
 
 export function runStamp(results: BenchResults): string {
   return results.startedAt.replace(/\.\d+Z$/, 'Z').replace(/:/g, '-')
