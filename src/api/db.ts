@@ -302,14 +302,24 @@ export class PgVisitStore implements VisitStore {
   private async writeBatch(count: number): Promise<RecordedVisit[]> {
     const {rows} = await this.run(async () => {
       const client = await this.pool.connect()
+      // A checked-out client has no 'error' listener of the pool's. When the server ends the connection while
+      // no statement is active on it (a restart, or a restore's pg_terminate_backend arriving right after the
+      // batch's reply), pg emits 'error' on the client; unheard, that ends the whole process.
+      let broken: Error | undefined
+      const onError = (error: Error) => {
+        broken = error
+        this.markUnavailable(error)
+      }
+      client.on('error', onError)
       try {
-        const result = await client.query<BatchRow>({name: 'record-visits', text: RECORD_VISITS_SQL, values: [count]})
-        client.release()
-        return result
+        return await client.query<BatchRow>({name: 'record-visits', text: RECORD_VISITS_SQL, values: [count]})
       } catch (error) {
         // A connection that broke or timed out mid-statement is not handed out again.
-        client.release(isUnavailable(error) ? (error as Error) : undefined)
+        if (broken === undefined && isUnavailable(error)) broken = error as Error
         throw error
+      } finally {
+        client.removeListener('error', onError)
+        client.release(broken)
       }
     })
     if (rows.length !== 1) throw new Error(`recording visits returned ${rows.length} rows`)

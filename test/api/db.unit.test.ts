@@ -43,10 +43,30 @@ class StubPool extends EventEmitter {
     this.calls++
     return this.answer()
   }
+  /** What the checked-out client emits as 'error' once its statement has answered (or undefined). */
+  errorAfterQuery: Error | undefined
+  /** 'error' events emitted with nobody listening: each would have ended the API process. */
+  unheard: Error[] = []
   async connect() {
     this.connects++
     await this.connectAnswer()
-    return {query: () => this.query(), release: (error?: unknown) => this.released.push(error)}
+    const client = new EventEmitter()
+    const emitError = (error: Error) => {
+      if (client.listenerCount('error') === 0) this.unheard.push(error)
+      else client.emit('error', error)
+    }
+    return Object.assign(client, {
+      query: () => {
+        const answer = this.query()
+        // Registered before the caller's await, so it runs first: the server's message in the same chunk.
+        void answer.then(
+          () => this.errorAfterQuery && emitError(this.errorAfterQuery),
+          () => undefined,
+        )
+        return answer
+      },
+      release: (error?: unknown) => this.released.push(error),
+    })
   }
   end() {
     return Promise.resolve()
@@ -189,6 +209,22 @@ describe('api database errors', () => {
     for (const outcome of outcomes) expect(outcome).to.be.instanceOf(DatabaseUnavailableError)
     expect(refused.pool.connects).to.equal(1)
     expect(refused.pool.calls).to.equal(0)
+  })
+
+  it('hears a connection the server ends right after a batch answered, keeps the visits and drops the connection', async () => {
+    const visitedAt = new Date()
+    const {
+      store: s,
+      pool,
+      logged,
+    } = store(() => Promise.resolve({rows: [{ids: '5', visited_at: visitedAt, total: '5'}]}))
+    const terminated = sqlError('57P01', 'terminating connection due to administrator command')
+    pool.errorAfterQuery = terminated
+    const visit = await s.recordVisit()
+    expect(visit.total).to.equal(5)
+    expect(pool.unheard).to.deep.equal([])
+    expect(pool.released).to.deep.equal([terminated])
+    expect(logged[0]).to.include({msg: 'database unavailable'})
   })
 
   it('does not hand out again a connection that broke during a batch', async () => {
