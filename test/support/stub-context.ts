@@ -27,7 +27,7 @@ export async function stubStack(
 ): Promise<StubStack> {
   const engine = options.engine ?? new StubEngine()
   const dir = options.dir ?? path.join(tempRoot(), 'stack')
-  const compose = new StubCompose({project: flags.project ?? 'demo', composeFile: '', projectDirectory: dir})
+  const compose = new StubCompose({project: flags.project ?? 'demo', composeFile: '', projectDirectory: dir}, engine)
   const progress: string[] = []
   const ctx = await loadStack(
     {project: 'demo', imageSource: 'local', dir, ...flags},

@@ -2,7 +2,11 @@
  * In-memory stand-ins for the engine and Compose, for unit tests of the stack operations' decisions,
  * messages and exit codes. They record what was asked of them; nothing touches a real engine.
  */
+import {readFileSync} from 'node:fs'
+import path from 'node:path'
+
 import type {Compose, ComposeTarget} from '../../src/lib/compose/compose-client.js'
+import {LABELS} from '../../src/lib/config/labels.js'
 import type {
   ContainerDetails,
   ContainerSummary,
@@ -131,13 +135,19 @@ export class StubEngine implements Engine {
   readonly networks = {listByProject: async () => []}
 }
 
-/** Compose that records its calls; `upError` makes `up` fail once with that error. */
+/**
+ * Compose that records its calls; `upError` makes `up` fail once with that error. Given an engine, `up` starts
+ * the services there as healthy containers (those not there yet), as the real one would.
+ */
 export class StubCompose implements Compose {
   readonly calls: Array<{verb: string; options?: unknown}> = []
   upError: Error | undefined
   version = '2.26.1'
 
-  constructor(readonly target: ComposeTarget) {}
+  constructor(
+    readonly target: ComposeTarget,
+    private readonly engine?: StubEngine,
+  ) {}
 
   async assertV2(): Promise<string> {
     return this.version
@@ -148,6 +158,26 @@ export class StubCompose implements Compose {
     const error = this.upError
     this.upError = undefined
     if (error) throw error
+    const services = (options as {services?: string[]}).services ?? ['db', 'app']
+    for (const service of services) {
+      const running = this.engine?.containersList.some(
+        (c) => c.project === this.target.project && c.service === service,
+      )
+      if (this.engine && !running) {
+        // Labelled as the rendered file labels them: the stack's id comes from the stack.json up just wrote.
+        const {stackId} = JSON.parse(readFileSync(path.join(this.target.projectDirectory, 'stack.json'), 'utf8'))
+        this.engine.addContainer({
+          name: `${this.target.project}-${service}-1`,
+          service,
+          project: this.target.project,
+          labels: {
+            [LABELS.stackId]: stackId,
+            [LABELS.project]: this.target.project,
+            [LABELS.dir]: this.target.projectDirectory,
+          },
+        })
+      }
+    }
   }
 
   async down(options?: unknown): Promise<void> {

@@ -19,6 +19,8 @@ export interface ComposeTarget {
 
 export interface UpOptions {
   build?: boolean
+  /** Let Compose wait for health (--wait); stackctl's `up` waits itself (wait-healthy.ts) and passes false. */
+  wait?: boolean
   waitTimeoutSeconds: number
   forceRecreate?: boolean
   services?: string[]
@@ -36,9 +38,7 @@ export function upArgs(target: ComposeTarget, options: UpOptions): string[] {
     ...baseArgs(target),
     'up',
     '--detach',
-    '--wait',
-    '--wait-timeout',
-    String(Math.ceil(options.waitTimeoutSeconds)),
+    ...(options.wait === false ? [] : ['--wait', '--wait-timeout', String(Math.ceil(options.waitTimeoutSeconds))]),
     '--remove-orphans',
     ...(options.build ? ['--build'] : []),
     ...(options.forceRecreate ? ['--force-recreate'] : []),

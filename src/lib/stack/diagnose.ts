@@ -8,7 +8,7 @@ import path from 'node:path'
 
 import {volumeName} from '../config/stack-config.js'
 import type {ContainerClient} from '../engine/engine.js'
-import {type ProcessFailed, StackctlError} from '../errors.js'
+import {type ProcessFailed, type ProcessTimedOut, StackctlError} from '../errors.js'
 import type {StackContext} from './context.js'
 
 const LOG_LINES = 20
@@ -157,8 +157,12 @@ export function diagnoseStartup(containers: readonly ContainerFacts[], ctx: Diag
 
 const date = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms))
 
-/** Reads the facts of the project's containers from the engine. */
-export async function collectFacts(containers: ContainerClient, project: string): Promise<ContainerFacts[]> {
+/** Reads the facts of the project's containers from the engine (with each one's last log lines unless logs: false). */
+export async function collectFacts(
+  containers: ContainerClient,
+  project: string,
+  options: {logs?: boolean} = {},
+): Promise<ContainerFacts[]> {
   const listed = await containers.list({project})
   const facts = await Promise.all(
     listed.map(async (c): Promise<ContainerFacts | undefined> => {
@@ -176,7 +180,8 @@ export async function collectFacts(containers: ContainerClient, project: string)
         dependsOn: parseDependsOn(c.labels['com.docker.compose.depends_on']),
         composeFiles: (c.labels['com.docker.compose.project.config_files'] ?? '').split(',').filter(Boolean),
         lastHealthCheck: details.health?.lastOutput || undefined,
-        logTail: await containers.logTail(c.id, LOG_LINES),
+        // Reading logs is the costly part: a wait polling every half second goes without.
+        logTail: options.logs === false ? '' : await containers.logTail(c.id, LOG_LINES),
       }
     }),
   )
@@ -184,7 +189,10 @@ export async function collectFacts(containers: ContainerClient, project: string)
 }
 
 /** Turns Compose's failure into the failing service and its reason, when a container shows one. */
-export async function explainUnhealthy(ctx: StackContext, error: ProcessFailed): Promise<StackctlError> {
+export async function explainUnhealthy(
+  ctx: StackContext,
+  error: ProcessFailed | ProcessTimedOut,
+): Promise<StackctlError> {
   const diagnosis = diagnoseStartup(await collectFacts(ctx.engine.containers, ctx.config.project), {
     now: new Date(),
     timeoutSeconds: ctx.config.timeoutSeconds,

@@ -1,21 +1,26 @@
 /**
- * `stackctl up`: render, check the port, start through Compose and wait until both services are healthy.
+ * `stackctl up`: render, check the port, start through Compose and wait until both services are healthy
+ * (stackctl waits itself, see wait-healthy.ts).
  * On a running, healthy, unchanged stack Compose would do nothing, so it is not even asked (up-to-date.ts).
  * When a service does not become healthy the containers are left for inspection; the volume is never touched.
  */
 import {volumeName} from '../config/stack-config.js'
 import {canBind} from '../net/ports.js'
 import {runningService} from '../engine/services.js'
-import {EnvironmentError, Interrupted, ProcessFailed} from '../errors.js'
+import {EnvironmentError, Interrupted, ProcessFailed, ProcessTimedOut} from '../errors.js'
 import {readOptional, sha256} from '../files.js'
 import type {StackContext} from './context.js'
-import {explainUnhealthy} from './diagnose.js'
+import {collectFacts, explainUnhealthy} from './diagnose.js'
 import type {ImageResolver} from './images.js'
 import {checkPasswordAgainstServer} from './password.js'
 import {passwordMismatch, recordVerifiedPassword, renderStack} from './render-stack.js'
 import {assertVolumeMatchesPgMajor} from './version-guard.js'
 import {stackExposure, stackStatus, type StackStatus} from './status.js'
 import {stackUpToDate} from './up-to-date.js'
+import {newWaitMemory, waitHealthy} from './wait-healthy.js'
+
+/** The services `up` waits for, in start order. */
+const STACK_SERVICES = ['db', 'app']
 
 export interface UpOptions {
   build?: boolean
@@ -51,11 +56,31 @@ export async function upStack(ctx: StackContext, resolver: ImageResolver, option
     ctx.progress('running, healthy and unchanged: nothing for Compose to do')
     return {...(await stackStatus(ctx)), images: rendered.images, seconds: (Date.now() - started) / 1000}
   }
+  const {project, timeoutSeconds} = ctx.config
+  const memory = newWaitMemory(await collectFacts(ctx.engine.containers, project, {logs: false}))
   try {
     await ctx.compose.up(
-      {build: options.build, waitTimeoutSeconds: ctx.config.timeoutSeconds},
-      {onLine: (line) => ctx.progress(line), signal: options.signal, shield: options.shield},
+      {build: options.build, wait: false, waitTimeoutSeconds: timeoutSeconds},
+      {
+        onLine: (line) => ctx.progress(line),
+        signal: options.signal,
+        shield: options.shield,
+        // Compose itself waits for the db's health before it starts the app (depends_on); a build has no bound.
+        timeoutMs: options.build ? undefined : timeoutSeconds * 1000,
+      },
     )
+    const startedMs = Date.now()
+    await waitHealthy(ctx.engine.containers, {
+      project,
+      services: STACK_SERVICES,
+      startedMs,
+      deadlineMs: startedMs + timeoutSeconds * 1000,
+      timeoutSeconds,
+      volume: volumeName(project),
+      memory,
+      progress: ctx.progress,
+      signal: options.signal,
+    })
   } catch (error) {
     if (error instanceof Interrupted) {
       throw new Interrupted(
@@ -63,7 +88,7 @@ export async function upStack(ctx: StackContext, resolver: ImageResolver, option
         `run stackctl up again to finish starting it, or stackctl down to stop it; the volume ${volumeName(ctx.config.project)} was not touched`,
       )
     }
-    if (error instanceof ProcessFailed) throw await explainUnhealthy(ctx, error)
+    if (error instanceof ProcessFailed || error instanceof ProcessTimedOut) throw await explainUnhealthy(ctx, error)
     throw error
   }
   const status = await stackStatus(ctx)

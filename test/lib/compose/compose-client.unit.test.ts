@@ -50,6 +50,12 @@ describe('compose client arguments', () => {
       '91',
       '--remove-orphans',
     ])
+    // stackctl's own wait (up) leaves Compose to start the containers only.
+    expect(upArgs(target, {waitTimeoutSeconds: 90, wait: false}).slice(7)).to.deep.equal([
+      'up',
+      '--detach',
+      '--remove-orphans',
+    ])
     expect(upArgs(target, {waitTimeoutSeconds: 1, build: true, forceRecreate: true})).to.include.members([
       '--build',
       '--force-recreate',

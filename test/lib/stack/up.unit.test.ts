@@ -21,10 +21,11 @@ async function rejection(work: Promise<unknown>): Promise<unknown> {
 describe('up (stub engine)', () => {
   it('renders a new stack, starts it through Compose once and remembers its stack id', async () => {
     const port = await freePort()
-    const {ctx, compose, resolver} = await stubStack({port}, {engine: withLocalImages(new StubEngine())})
+    const {ctx, compose, resolver, progress} = await stubStack({port}, {engine: withLocalImages(new StubEngine())})
     const result = await upStack(ctx, resolver)
     expect(compose.calls.map((c) => c.verb)).to.deep.equal(['up'])
-    expect(compose.calls[0].options).to.deep.include({waitTimeoutSeconds: 120})
+    expect(compose.calls[0].options).to.deep.include({wait: false, waitTimeoutSeconds: 120})
+    expect(progress).to.include.members(['db healthy (0.0 s)', 'app healthy (0.0 s)'])
     const state = JSON.parse(readFileSync(path.join(ctx.paths.dir, 'stack.json'), 'utf8'))
     expect(state.stackId).to.match(/^[0-9a-f]{16}$/)
     expect(readFileSync(ctx.paths.composeFile, 'utf8')).to.include(`io.stackctl.stack-id: ${state.stackId}`)
