@@ -25,6 +25,12 @@ const layers = [
     except: ['./process', './errors.ts'],
     message: 'the process runner depends on nothing but the errors',
   },
+  {
+    target: './src/lib/ui',
+    from: './src/lib',
+    except: ['./ui'],
+    message: 'the display knows nothing of stacks: operations report through their context',
+  },
   {target: './src/api', from: './src/lib', message: 'the API is bundled on its own: no CLI code in it'},
   {target: './src/lib', from: './src/api', message: 'the CLI does not import the API’s code'},
 ]

@@ -3,6 +3,10 @@ import {createEngine} from '../lib/engine/dockerode-engine.js'
 import {listStacks, type ListedStack} from '../lib/stack/list.js'
 import {formatBytes} from '../lib/volume/format.js'
 
+export interface LsResult {
+  stacks: ListedStack[]
+}
+
 export default class Ls extends StackctlCommand {
   static override summary = 'List every stackctl stack on this engine'
   static override description = `Finds stacks by the io.stackctl labels on their containers and volumes: running ones, stopped ones, and \
@@ -10,7 +14,7 @@ those taken down whose data volume was kept. Shows each one's state, URL, volume
   static override examples = ['<%= config.bin %> ls', '<%= config.bin %> ls --json']
   static override enableJsonFlag = true
 
-  async run(): Promise<{stacks: ListedStack[]}> {
+  async run(): Promise<LsResult> {
     await this.parse(Ls)
     const stacks = await listStacks(createEngine())
     const rows = stacks.map((s) => [

@@ -11,6 +11,9 @@ import {loadStack} from '../lib/stack/context.js'
 import {offlineResolver} from '../lib/stack/image-resolver.js'
 import {renderStack} from '../lib/stack/render-stack.js'
 
+/** What `render --json` prints: the compose files, or the Kubernetes directory with --target kubernetes. */
+export type RenderReport = RenderResult | KubernetesRenderResult
+
 export interface RenderResult {
   composeFile: string
   written: boolean
@@ -40,7 +43,7 @@ export default class Render extends StackctlCommand {
     ...kubernetesFlags,
   }
 
-  async run(): Promise<RenderResult | KubernetesRenderResult> {
+  async run(): Promise<RenderReport> {
     const {flags} = await this.parse(Render)
     const kubernetesOnly = givenKubernetesFlags(flags)
     if (flags.target === 'kubernetes') return this.kubernetes(flags)

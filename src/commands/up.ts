@@ -1,7 +1,9 @@
 import {Flags} from '@oclif/core'
+import path from 'node:path'
 
 import {StackctlCommand} from '../lib/base-command.js'
-import {adoptFlag, configFlags, configInput, timeoutFlag} from '../lib/flags.js'
+import {DEFAULTS} from '../lib/config/stack-config.js'
+import {adoptFlag, configFlags, configInput, displayFlags, timeoutFlag} from '../lib/flags.js'
 import {withInterrupts} from '../lib/interrupt.js'
 import {withStackLock} from '../lib/stack/lock.js'
 import {DEFAULT_DEV_SOURCE} from '../lib/stack/dev-mode.js'
@@ -27,6 +29,7 @@ nothing is recreated. The data lives on the named volume <project>_postgres_data
     ...adoptFlag,
     build: Flags.boolean({summary: 'Rebuild the API image even if it exists'}),
     ...timeoutFlag,
+    ...displayFlags,
     force: Flags.boolean({summary: 'Overwrite a hand-edited docker-compose.yml'}),
     dev: Flags.boolean({
       summary: 'Development mode: run the API from src/api through a bind mount and reload it on save',
@@ -40,23 +43,46 @@ nothing is recreated. The data lives on the named volume <project>_postgres_data
 
   async run(): Promise<UpResult> {
     const {flags} = await this.parse(Up)
-    const ctx = await loadStack(configInput(flags), {progress: (line) => this.logToStderr(line)})
-    const resolver = imageResolver(ctx.engine, () => buildLocalImages((line) => this.logToStderr(line)))
+    const display = this.stepDisplay(flags)
+    const ctx = await loadStack(configInput(flags), {
+      progress: display.info,
+      detail: display.detail,
+      phase: display.phase,
+    })
+    const resolver = imageResolver(ctx.engine, () => buildLocalImages(display.detail))
     // Ctrl-C stops Compose gracefully and still releases the lock, so the next up needs no cleanup.
-    const result = await withInterrupts((signal) =>
-      withStackLock(ctx, 'up', () =>
-        upStack(ctx, resolver, {
-          build: flags.build,
-          force: flags.force,
-          devSource: flags.dev ? (flags['dev-source'] ?? DEFAULT_DEV_SOURCE) : undefined,
-          signal,
-        }),
+    const result = await display.around(() =>
+      withInterrupts((signal) =>
+        withStackLock(ctx, 'up', () =>
+          upStack(ctx, resolver, {
+            build: flags.build,
+            force: flags.force,
+            devSource: flags.dev ? (flags['dev-source'] ?? DEFAULT_DEV_SOURCE) : undefined,
+            signal,
+          }),
+        ),
       ),
     )
     this.log(`stack '${result.project}' is up in ${result.seconds.toFixed(1)}s: ${result.url}`)
-    this.log(`data volume: ${result.volume.name}`)
-    if (flags.dev)
-      this.log('development mode: saving a file under the source reloads the API; see stackctl logs app --follow')
+    if (!flags.quiet) for (const line of closingBlock(result, flags.dev)) this.log(line)
     return result
   }
+}
+
+/** What a user wants after up: where the data is and how much, where the files are, what to run next. */
+export function closingBlock(result: UpResult, dev: boolean, cwd = process.cwd()): string[] {
+  // The stack directory remembers the project: it is all a later command needs, and only when not the default.
+  const dir = result.dir === path.resolve(cwd, DEFAULTS.dir) ? '' : ` --dir ${shellWord(result.dir)}`
+  const visits = result.visits === null ? '' : `, ${result.visits} ${result.visits === 1 ? 'visit' : 'visits'}`
+  return [
+    `  data      volume ${result.volume.name}${visits}`,
+    `  files     ${result.dir}`,
+    `  next      stackctl logs${dir} app --follow · stackctl psql${dir} · stackctl down${dir}`,
+    ...(dev ? ['  dev       saving a file under the source reloads the API'] : []),
+  ]
+}
+
+/** A path as one word for a POSIX shell: bare when it is safe, single-quoted otherwise. */
+export function shellWord(word: string): string {
+  return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replaceAll("'", "'\\''")}'`
 }

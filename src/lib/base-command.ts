@@ -1,6 +1,10 @@
 import {Command} from '@oclif/core'
 
 import {StackctlError} from './errors.js'
+import {StepDisplay, wantsColor} from './ui/step-display.js'
+
+/** The version of the --json shapes (schemas/*.json); scripts/json-schemas.ts checks they agree. */
+export const JSON_SCHEMA_VERSION = 1
 
 /**
  * Every stackctl command extends this: domain errors become one line saying what failed, one hint, and the
@@ -8,11 +12,29 @@ import {StackctlError} from './errors.js'
  */
 export abstract class StackctlCommand extends Command {
   /**
+   * The step display of a long command, on stderr (stdout stays for the result). --json shows nothing but the
+   * JSON, so it is quiet there.
+   */
+  protected stepDisplay(flags: {quiet?: boolean; verbose?: boolean; color?: boolean}): StepDisplay {
+    return new StepDisplay({
+      stream: process.stderr,
+      color: wantsColor(process.stderr, process.env, flags.color === false),
+      quiet: Boolean(flags.quiet) || this.jsonEnabled(),
+      verbose: Boolean(flags.verbose) && !this.jsonEnabled(),
+    })
+  }
+
+  /**
    * A check that ran but failed: the result (human or --json) is still printed in full, then the process
    * exits with `code`. this.exit() would throw and make oclif print an error object instead of the result.
    */
   protected exitAfterOutput(code: number): void {
     process.exitCode = code
+  }
+
+  /** Every --json result says which version of its schema (schemas/<command>.json) it follows. */
+  protected override toSuccessJson(result: unknown): unknown {
+    return {schemaVersion: JSON_SCHEMA_VERSION, ...(result as object)}
   }
 
   protected override async catch(error: Error & {exitCode?: number; code?: string}): Promise<unknown> {
@@ -22,6 +44,7 @@ export abstract class StackctlCommand extends Command {
     if (this.jsonEnabled()) {
       // One shape for every failure, parse errors included: never oclif's internals on stdout.
       this.logJson({
+        schemaVersion: JSON_SCHEMA_VERSION,
         error: {message: failure.message, exitCode: failure.exitCode, suggestion: failure.suggestion ?? null},
       })
     } else {

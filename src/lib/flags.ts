@@ -47,6 +47,16 @@ export const timeoutFlag = {
   }),
 }
 
+/** How long commands show their progress (see ui/step-display.ts). */
+export const displayFlags = {
+  quiet: Flags.boolean({char: 'q', summary: 'Print only the result and warnings, no steps', exclusive: ['verbose']}),
+  verbose: Flags.boolean({summary: 'Also print the output of the tools stackctl runs (Compose’s progress)'}),
+  color: Flags.boolean({
+    allowNo: true,
+    summary: 'Colour the steps (default: on a terminal, unless NO_COLOR is set); --no-color turns it off',
+  }),
+}
+
 /** For the commands that change a stack: the one explicit way to act on what stackctl did not create. */
 export const adoptFlag = {
   adopt: Flags.boolean({

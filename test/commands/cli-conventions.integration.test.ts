@@ -5,9 +5,11 @@
  */
 import {expect} from 'chai'
 
+import {REPORTS} from '../../scripts/json-schemas.js'
 import {runCli} from '../helpers/cli.js'
 
-const REPORTING = ['status', 'doctor', 'up', 'down', 'render', 'verify-persistence', 'volume inspect', 'volume backup']
+/** Every command with --json (the JSON schema test keeps this list complete). */
+const REPORTING = Object.keys(REPORTS)
 
 describe('CLI conventions (integration)', function () {
   this.timeout(120_000)
@@ -41,13 +43,22 @@ describe('CLI conventions (integration)', function () {
     }
   })
 
-  it('answers a typo with a non-zero exit and the way to the command list', async () => {
-    const result = await runCli(['stauts'])
-    expect(result.exitCode).to.equal(127)
-    // The plugin colours its words where it thinks a terminal may show them (CI=true counts): read the text.
-    // eslint-disable-next-line no-control-regex
-    const text = result.stderr.replace(/\u001b\[[0-9;]*m/g, '')
-    expect(text).to.include('stauts is not a stackctl command').and.include('stackctl help')
+  it('answers a typo with exit 127, the closest command and the way to the command list, without a terminal', async () => {
+    const typo = await runCli(['stauts'])
+    expect(typo.exitCode).to.equal(127)
+    expect(typo.stderr).to.equal(
+      "Error: 'stauts' is not a stackctl command. Did you mean 'stackctl status'?\nHint: run stackctl help for the list of commands\n",
+    )
+    const inTopic = await runCli(['volume', 'inspcet'])
+    expect(inTopic.exitCode).to.equal(127)
+    expect(inTopic.stderr).to.include("Did you mean 'stackctl volume inspect'?").and.include('stackctl help volume')
+    const nothingClose = await runCli(['deploy'])
+    expect(nothingClose.stderr).to.equal(
+      "Error: 'deploy' is not a stackctl command\nHint: run stackctl help for the list of commands\n",
+    )
+    const json = await runCli(['stauts', '--json'])
+    expect(json.exitCode).to.equal(127)
+    expect(JSON.parse(json.stdout)).to.deep.include({schemaVersion: 1}).and.have.nested.property('error.exitCode', 127)
   })
 
   it('prints bash and zsh completion set-up', async () => {
@@ -64,6 +75,7 @@ describe('CLI conventions (integration)', function () {
       expect(result.exitCode).to.equal(2)
       const output = JSON.parse(result.stdout)
       expect(output).to.deep.equal({
+        schemaVersion: 1,
         error: {message: 'Nonexistent flag: --nope', exitCode: 2, suggestion: `see stackctl ${command} --help`},
       })
       expect(result.stdout.length).to.be.lessThan(500) // never oclif's configuration (it held the home directory)

@@ -102,7 +102,7 @@ describe('interrupted commands (integration)', function () {
   }
 
   it('down: a signal once Compose has started finishes taking the stack down, keeps the volume, exits 130', async () => {
-    const run = spawn('down')
+    const run = spawn('down', '--verbose') // Compose's own lines say when it has started
     await waitFor(run.output, /Container \S+ {1,2}Stopping/)
     run.child.kill('SIGINT')
     const result = await run.result

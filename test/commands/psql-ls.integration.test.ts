@@ -1,10 +1,11 @@
-/** `stackctl psql` and `stackctl ls` against the real engine, with two stacks of their own. */
+/** `stackctl psql`, `ls` and `open` against the real engine, with two stacks of their own. */
+/* eslint-disable no-control-regex -- a terminal's output is matched escape code by escape code */
 import {expect} from 'chai'
-import {mkdtempSync, rmSync} from 'node:fs'
+import {mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
 
-import {freePort, runCli} from '../helpers/cli.js'
+import {freePort, runCli, runCliInTerminal, type CliResult} from '../helpers/cli.js'
 import {removeComposeProject, uniqueName} from '../helpers/docker.js'
 
 interface Listed {
@@ -32,18 +33,86 @@ describe('psql and ls (integration)', function () {
       env: {STACKCTL_IMAGE_SOURCE: 'local'},
     })
 
+  /** How each `up` looked: the first without a terminal, the second in one. */
+  let plainUp: CliResult
+  let terminalUp: {exitCode: number; output: string}
+
   before(async () => {
-    for (const s of stacks) {
-      s.port = await freePort()
-      const up = await cli(s, 'up', '--port', String(s.port))
-      expect(up.exitCode, up.stderr).to.equal(0)
-    }
+    for (const s of stacks) s.port = await freePort()
+    plainUp = await cli(stacks[0], 'up', '--port', String(stacks[0].port))
+    expect(plainUp.exitCode, plainUp.stderr).to.equal(0)
+    const [, b] = stacks
+    terminalUp = await runCliInTerminal(['up', '--dir', b.dir, '--project-name', b.project, '--port', String(b.port)], {
+      env: {STACKCTL_IMAGE_SOURCE: 'local', NO_COLOR: ''},
+    })
+    expect(terminalUp.exitCode, terminalUp.output).to.equal(0)
     expect((await fetch(`http://127.0.0.1:${stacks[0].port}/`)).status).to.equal(200)
+  })
+
+  it('up shows one timed line per step, Compose’s lines only with --verbose, and a closing block', async () => {
+    const steps = ['check engine, port and volume', 'render and images', 'start containers', 'wait until healthy']
+    for (const step of steps) expect(plainUp.stderr).to.match(new RegExp(`^✔ ${step} \\([\\d.]+ s\\)$`, 'm'))
+    expect(plainUp.stderr).to.match(/^db healthy \([\d.]+ s\)$/m)
+    expect(plainUp.stderr).to.not.match(/\u001b|\r/)
+    expect(plainUp.stderr).to.not.include('Container')
+    expect(plainUp.stdout).to.match(
+      new RegExp(`^stack '${stacks[0].project}' is up in [\\d.]+s: http://127.0.0.1:${stacks[0].port}$`, 'm'),
+    )
+    expect(plainUp.stdout).to.include(`  data      volume ${stacks[0].project}_postgres_data, 0 visits`)
+    expect(plainUp.stdout).to.include(`  files     ${stacks[0].dir}`)
+    expect(plainUp.stdout).to.include(`stackctl psql --dir ${stacks[0].dir} ·`)
+
+    // In a terminal: a spinner redrawn in place, no colour under NO_COLOR, the same finished lines.
+    expect(terminalUp.output).to.match(/\r\u001b\[2K[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏] wait until healthy/)
+    expect(terminalUp.output).to.match(/✔ start containers \([\d.]+ s\)/)
+    expect(terminalUp.output).to.not.match(/\u001b\[3\dm/)
+    expect(terminalUp.output).to.not.include('Container')
+
+    // --quiet on the running stack: the URL line and nothing else.
+    const quiet = await cli(stacks[0], 'up', '--quiet')
+    expect(quiet.exitCode, quiet.stderr).to.equal(0)
+    expect(quiet.stderr).to.equal('')
+    expect(quiet.stdout.trim().split('\n')).to.have.length(1)
   })
 
   after(async () => {
     for (const s of stacks) await removeComposeProject(s.project)
     rmSync(root, {recursive: true, force: true})
+  })
+
+  it('open prints the running stack’s URL, starts $BROWSER on it, and refuses a stack that is not running', async () => {
+    const printed = await cli(stacks[0], 'open', '/visits?limit=1', '--print')
+    expect(printed.exitCode, printed.stderr).to.equal(0)
+    expect(printed.stdout.trim()).to.equal(`http://127.0.0.1:${stacks[0].port}/visits?limit=1`)
+    expect((await fetch(printed.stdout.trim())).status).to.equal(200)
+
+    // A stand-in browser that records what it was asked to open.
+    const opened = path.join(root, 'opened.txt')
+    const browser = path.join(root, 'browser.sh')
+    writeFileSync(browser, `#!/bin/sh\necho "$1" > ${opened}\n`, {mode: 0o755})
+    const started = await runCli(['open', '--dir', stacks[1].dir, '--project-name', stacks[1].project, '--json'], {
+      env: {BROWSER: browser},
+    })
+    expect(JSON.parse(started.stdout)).to.deep.equal({
+      schemaVersion: 1,
+      url: `http://127.0.0.1:${stacks[1].port}`,
+      opened: false,
+      reason: 'asked to print only',
+    })
+    const launched = await runCli(['open', '--dir', stacks[1].dir, '--project-name', stacks[1].project], {
+      env: {BROWSER: browser},
+    })
+    expect(launched.exitCode, launched.stderr).to.equal(0)
+    expect(readFileSync(opened, 'utf8').trim()).to.equal(`http://127.0.0.1:${stacks[1].port}`)
+
+    const bad = await cli(stacks[0], 'open', 'visits')
+    expect(bad.exitCode).to.equal(2)
+    expect(bad.stderr).to.include("'visits' is not a path on the API")
+    const never = uniqueName('open-none')
+    const absent = await runCli(['open', '--dir', path.join(root, never), '--project-name', never])
+    expect(absent.exitCode).to.equal(1)
+    expect(absent.stderr).to.include(`the stack '${never}' is not running`)
+    expect(absent.stderr).to.include('stackctl up')
   })
 
   it('runs psql -c in the db container as the stack’s user, without a terminal or a password', async () => {

@@ -133,7 +133,7 @@ describe('render --target kubernetes (integration: the built CLI, no engine)', f
       dataClaim: 'demo-db-1',
     })
     expect(parsed.imageCommands).to.include(`docker push registry.example.com:5000/visits/stackctl-app:${version}`)
-    expect(parsed).to.not.have.property('manifests')
+    expect(parsed.manifests).to.equal(null) // written to files, not printed
     const cluster = readFileSync(path.join(root, 'k8s', 'cnpg-cluster.yaml'), 'utf8')
     expect(cluster).to.include('storageClass: fast').and.include('size: 20Gi')
   })

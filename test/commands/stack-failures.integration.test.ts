@@ -146,7 +146,8 @@ describe('stack failure modes (integration)', function () {
   it('stops cleanly on Ctrl-C during up, and the next up works without cleanup', async () => {
     const s = stack('sigint')
     const port = await freePort()
-    const run = spawnCli(['up', '--dir', s.dir, '--project-name', s.project, '--port', String(port)], {
+    // --verbose shows Compose's own lines, which say when the db container has started.
+    const run = spawnCli(['up', '--verbose', '--dir', s.dir, '--project-name', s.project, '--port', String(port)], {
       env: {STACKCTL_IMAGE_SOURCE: 'local'},
     })
     const deadline = Date.now() + 60_000

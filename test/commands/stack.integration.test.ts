@@ -86,6 +86,7 @@ describe('stack lifecycle (integration)', function () {
     expect(result.exitCode, result.stderr).to.equal(0)
     const status = JSON.parse(result.stdout)
     expect(status).to.deep.equal({
+      schemaVersion: 1,
       project,
       url,
       mode: 'normal',

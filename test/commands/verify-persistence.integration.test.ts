@@ -11,6 +11,7 @@ import {freePort, runCli, type CliResult} from '../helpers/cli.js'
 import {removeComposeProject, uniqueName} from '../helpers/docker.js'
 
 const RESULT_KEYS = [
+  'schemaVersion',
   'passed',
   'mode',
   'project',

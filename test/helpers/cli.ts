@@ -4,6 +4,8 @@
 import {spawn} from 'node:child_process'
 import {fileURLToPath} from 'node:url'
 
+import {assertJsonContract, commandOf} from './json-contract.js'
+
 export const repoRoot = fileURLToPath(new URL('../../', import.meta.url))
 const bin = fileURLToPath(new URL('../../bin/run.js', import.meta.url))
 
@@ -19,8 +21,11 @@ export interface CliOptions {
   input?: string
 }
 
-export function runCli(args: string[], options: CliOptions = {}): Promise<CliResult> {
-  return spawnCli(args, options).result
+/** Runs the CLI; with --json, its output must also match the command's schema (json-contract.ts). */
+export async function runCli(args: string[], options: CliOptions = {}): Promise<CliResult> {
+  const result = await spawnCli(args, options).result
+  if (args.includes('--json')) assertJsonContract(commandOf(args), result.stdout)
+  return result
 }
 
 /** Like runCli, with the child at hand (to signal it) and its stderr so far. */
@@ -42,3 +47,27 @@ export function spawnCli(args: string[], options: CliOptions = {}) {
 }
 
 export {freePort} from '../../src/lib/net/ports.js'
+
+/**
+ * Runs the built CLI in a pseudo-terminal (util-linux `script`), as a user at a terminal sees it: stdout and
+ * stderr arrive mixed, as one stream, with whatever escape codes the CLI wrote.
+ */
+export function runCliInTerminal(
+  args: string[],
+  options: CliOptions = {},
+): Promise<{exitCode: number; output: string}> {
+  const quoted = [process.execPath, bin, ...args].map((word) => `'${word.replaceAll("'", "'\\''")}'`).join(' ')
+  const child = spawn('script', ['--quiet', '--flush', '--return', '--command', quoted, '/dev/null'], {
+    cwd: options.cwd ?? repoRoot,
+    env: {...process.env, TERM: 'xterm-256color', ...options.env},
+    stdio: ['pipe', 'pipe', 'pipe'],
+  })
+  let output = ''
+  child.stdout.on('data', (chunk) => (output += chunk))
+  child.stderr.on('data', (chunk) => (output += chunk))
+  child.stdin.end()
+  return new Promise((resolve, reject) => {
+    child.on('error', reject)
+    child.on('close', (code) => resolve({exitCode: code ?? 1, output}))
+  })
+}

@@ -13,3 +13,17 @@ export async function countVisits(engine: Engine, project: string): Promise<numb
   const count = Number(answer)
   return answer !== undefined && Number.isInteger(count) ? count : undefined
 }
+
+/**
+ * The API's own total (its one-row counter), cheap at any size where count(*) reads the whole table: for
+ * summaries. undefined when the db is not running or the API has not created its tables yet.
+ */
+export async function countedVisits(engine: Engine, project: string): Promise<number | undefined> {
+  const db = await runningService(engine, project, 'db')
+  if (!db) return undefined
+  const answer = await new Psql(engine, db.id).tryQuery(
+    "SELECT CASE WHEN to_regclass('public.visit_counter') IS NULL THEN NULL ELSE (SELECT coalesce(sum(n), 0) FROM visit_counter) END",
+  )
+  const count = Number(answer)
+  return answer !== undefined && answer !== '' && Number.isInteger(count) ? count : undefined
+}

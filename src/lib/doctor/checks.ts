@@ -23,6 +23,7 @@ import {isCompatible} from '../pgdata/version.js'
 
 export type CheckStatus = 'ok' | 'warn' | 'fail'
 
+/** What each check finds (a fix only where there is one to give). */
 export interface CheckResult {
   name: string
   status: CheckStatus
@@ -30,9 +31,10 @@ export interface CheckResult {
   fix?: string
 }
 
+/** The report: every key always present, so a missing fix is null rather than absent. */
 export interface DoctorReport {
   passed: boolean
-  checks: CheckResult[]
+  checks: Array<Omit<CheckResult, 'fix'> & {fix: string | null}>
 }
 
 /** Below this much free space where Docker keeps its data, building images and growing the volume may fail. */
@@ -64,7 +66,7 @@ export async function runDoctor(ctx: StackContext): Promise<DoctorReport> {
       checks.push({name, status: 'fail', detail: 'not checked: the engine is unreachable'})
     }
   }
-  return {passed: checks.every((c) => c.status !== 'fail'), checks}
+  return {passed: checks.every((c) => c.status !== 'fail'), checks: checks.map((c) => ({...c, fix: c.fix ?? null}))}
 }
 
 async function checkEngine(engine: Engine): Promise<{result: CheckResult; ok: boolean; rootDir?: string}> {

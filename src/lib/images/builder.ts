@@ -76,7 +76,7 @@ export interface ImageResult {
   seconds: number
   sizeBytes: number
   /** The Debian package's version in the image, e.g. 17.6-0+deb13u1. */
-  packageVersion?: string
+  packageVersion: string | null
 }
 
 export interface BuildImagesResult {
@@ -172,7 +172,7 @@ function presentImage(spec: ImageSpec, info: ImageInfo, started: number): ImageR
     status: 'present',
     seconds: elapsed(started),
     sizeBytes: info.sizeBytes,
-    packageVersion: info.labels[`${BUILD_LABEL_PREFIX}.package-version`],
+    packageVersion: info.labels[`${BUILD_LABEL_PREFIX}.package-version`] ?? null,
   }
 }
 
@@ -235,7 +235,7 @@ async function finished(
     status,
     seconds: elapsed(started),
     sizeBytes: info.sizeBytes,
-    packageVersion: info.labels[`${BUILD_LABEL_PREFIX}.package-version`],
+    packageVersion: info.labels[`${BUILD_LABEL_PREFIX}.package-version`] ?? null,
   }
   ctx.progress(
     `${spec.name}: ${status} ${result.image} (${megabytes(result.sizeBytes)}) in ${result.seconds.toFixed(1)} s`,

@@ -45,7 +45,7 @@ export interface KubernetesRenderResult {
   /** Apply, wait, reach the API: in order. */
   next: string[]
   /** The objects as one YAML stream (--stdout only). */
-  manifests?: string
+  manifests: string | null
 }
 
 export interface KubernetesRequest {
@@ -105,7 +105,7 @@ export async function planKubernetes(request: KubernetesRequest): Promise<Kubern
     secret: {name: names.secret, command: secret},
     dataClaim: names.dataClaim,
     next: nextSteps(options.postgres, names, namespace, secret, outDir),
-    ...(outDir === null ? {manifests: manifestStream(files)} : {}),
+    manifests: outDir === null ? manifestStream(files) : null,
   }
   return {stack: {config, paths}, result, output}
 }

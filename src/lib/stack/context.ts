@@ -39,6 +39,17 @@ export interface StackContext {
   remembered: Array<{flag: string; value: string}>
   /** Progress and notices go to stderr so stdout stays clean for --json and the URL. */
   progress: (line: string) => void
+  /** A tool's own output line (Compose's progress): shown with --verbose, otherwise kept for a failure. */
+  detail: (line: string) => void
+  /** The start of the next step of a long command (the display times each one). */
+  phase: (label: string) => void
+}
+
+/** How a command shows what the operation reports; each part defaults to nothing (detail: to progress). */
+export interface ProgressSinks {
+  progress?: (line: string) => void
+  detail?: (line: string) => void
+  phase?: (label: string) => void
 }
 
 export async function loadStack(
@@ -47,6 +58,8 @@ export async function loadStack(
     env?: NodeJS.ProcessEnv
     cwd?: string
     progress?: (line: string) => void
+    detail?: (line: string) => void
+    phase?: (label: string) => void
     engine?: Engine
     compose?: Compose
   } = {},
@@ -79,6 +92,8 @@ export async function loadStack(
     adopt: Boolean(flags.adopt),
     remembered: rememberedSettings(flags, env, state?.settings ?? {}),
     progress: options.progress ?? (() => {}),
+    detail: options.detail ?? options.progress ?? (() => {}),
+    phase: options.phase ?? (() => {}),
   }
 }
 

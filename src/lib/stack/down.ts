@@ -21,7 +21,8 @@ export interface DownOptions {
 
 export interface DownResult {
   project: string
-  volume: {name: string; existed: boolean; deleted: boolean; visits?: number}
+  /** visits: null when they could not be counted (no volume, or its db was not running). */
+  volume: {name: string; existed: boolean; deleted: boolean; visits: number | null}
 }
 
 export async function downStack(ctx: StackContext, options: DownOptions = {}): Promise<DownResult> {
@@ -46,12 +47,13 @@ export async function downStack(ctx: StackContext, options: DownOptions = {}): P
   }
   const compose = existsSync(ctx.paths.composeFile) ? ctx.compose : ctx.compose.byLabelsOnly()
   if (options.signal?.aborted) throw new Interrupted('nothing was changed')
+  ctx.phase(deleteVolume ? 'remove containers, network and volume' : 'remove containers and network')
   // Shielded from Ctrl-C: a half-done down leaves the db running without its app.
-  await compose.down({volumes: deleteVolume}, {onLine: (line) => ctx.progress(line), shield: true})
+  await compose.down({volumes: deleteVolume}, {onLine: (line) => ctx.detail(line), shield: true})
   if (options.signal?.aborted) {
     throw new Interrupted(
       `the stack '${project}' was taken down completely first, so it is not left half-stopped; volume ${volume} ${deleteVolume ? 'deleted as confirmed' : 'kept'}`,
     )
   }
-  return {project, volume: {name: volume, existed, deleted: deleteVolume, visits}}
+  return {project, volume: {name: volume, existed, deleted: deleteVolume, visits: visits ?? null}}
 }

@@ -5,6 +5,7 @@
  * When a service does not become healthy the containers are left for inspection; the volume is never touched.
  */
 import {volumeName} from '../config/stack-config.js'
+import {countedVisits} from '../db/visits.js'
 import {canBind} from '../net/ports.js'
 import {runningService} from '../engine/services.js'
 import {EnvironmentError, Interrupted, ProcessFailed, ProcessTimedOut} from '../errors.js'
@@ -36,33 +37,43 @@ export interface UpOptions {
 export interface UpResult extends StackStatus {
   images: {source: string; postgres: string; node: string}
   seconds: number
+  /** The API's total of visits in the volume (its counter); null when it cannot be read. */
+  visits: number | null
+  /** The stack directory (compose file, password file, stack.json). */
+  dir: string
 }
 
 export async function upStack(ctx: StackContext, resolver: ImageResolver, options: UpOptions = {}): Promise<UpResult> {
   const started = Date.now()
+  ctx.phase('check engine, port and volume')
   await ctx.engine.ping()
   await ctx.compose.assertV2()
   await assertPortFree(ctx)
   if (!(await dbRunning(ctx))) await assertVolumeMatchesPgMajor(ctx)
+  ctx.phase('render and images')
   const rendered = await renderStack(ctx, resolver, {force: options.force, devSource: options.devSource})
   ctx.progress(rendered.imageReason)
   for (const {flag, value} of ctx.remembered) {
     ctx.progress(`using ${flag} ${value} remembered from the last run (pass ${flag} to change it)`)
   }
   for (const warning of await stackExposure(ctx)) ctx.progress(`warning: ${warning}`)
-  if (rendered.password === 'unverified') await provePassword(ctx, options.signal)
+  if (rendered.password === 'unverified') {
+    ctx.phase('check the password file')
+    await provePassword(ctx, options.signal)
+  }
 
   if (!options.build && (await stackUpToDate(ctx, rendered.composeText))) {
     ctx.progress('running, healthy and unchanged: nothing for Compose to do')
-    return {...(await stackStatus(ctx)), images: rendered.images, seconds: (Date.now() - started) / 1000}
+    return summary(ctx, rendered.images, started)
   }
   const {project, timeoutSeconds} = ctx.config
   const memory = newWaitMemory(await collectFacts(ctx.engine.containers, project, {logs: false}))
   try {
+    ctx.phase(options.build ? 'build and start containers' : 'start containers')
     await ctx.compose.up(
       {build: options.build, wait: false, waitTimeoutSeconds: timeoutSeconds},
       {
-        onLine: (line) => ctx.progress(line),
+        onLine: (line) => ctx.detail(line),
         signal: options.signal,
         shield: options.shield,
         // Compose itself waits for the db's health before it starts the app (depends_on); a build has no bound.
@@ -70,6 +81,7 @@ export async function upStack(ctx: StackContext, resolver: ImageResolver, option
       },
     )
     const startedMs = Date.now()
+    ctx.phase('wait until healthy')
     await waitHealthy(ctx.engine.containers, {
       project,
       services: STACK_SERVICES,
@@ -91,8 +103,13 @@ export async function upStack(ctx: StackContext, resolver: ImageResolver, option
     if (error instanceof ProcessFailed || error instanceof ProcessTimedOut) throw await explainUnhealthy(ctx, error)
     throw error
   }
+  return summary(ctx, rendered.images, started)
+}
+
+async function summary(ctx: StackContext, images: UpResult['images'], started: number): Promise<UpResult> {
   const status = await stackStatus(ctx)
-  return {...status, images: rendered.images, seconds: (Date.now() - started) / 1000}
+  const visits = (await countedVisits(ctx.engine, ctx.config.project)) ?? null
+  return {...status, images, seconds: (Date.now() - started) / 1000, visits, dir: ctx.paths.dir}
 }
 
 /**
@@ -105,12 +122,12 @@ async function provePassword(ctx: StackContext, signal: AbortSignal | undefined)
   ctx.progress('checking the password file against the database in the volume')
   await ctx.compose.up(
     {waitTimeoutSeconds: ctx.config.timeoutSeconds, services: ['db']},
-    {onLine: (line) => ctx.progress(line), signal},
+    {onLine: (line) => ctx.detail(line), signal},
   )
   const check = await checkPasswordAgainstServer(ctx, content)
   if (check === 'mismatch') {
     // The stack was not running (its db was stopped): leave it so, network included. The volume stays.
-    await ctx.compose.down({}, {onLine: (line) => ctx.progress(line), shield: true})
+    await ctx.compose.down({}, {onLine: (line) => ctx.detail(line), shield: true})
     throw passwordMismatch(ctx, 'the database in the volume')
   }
   if (check === 'match') await recordVerifiedPassword(ctx, sha256(content))

@@ -31,7 +31,12 @@ export interface BackupOptions {
   signal?: AbortSignal
 }
 
-export interface BackupResult extends BackupRecord {
+/**
+ * What `volume backup --json` prints: the record, with its schema version named for what it is (the
+ * visit-tracker's tables), since `schemaVersion` is the JSON report's own.
+ */
+export interface BackupResult extends Omit<BackupRecord, 'schemaVersion'> {
+  trackerSchemaVersion: number | null
   file: string
   /** The sidecar record next to the dump. */
   record: string
@@ -101,7 +106,15 @@ export async function backupVolume(ctx: StackContext, options: BackupOptions = {
   const recordFile = sidecarPath(file)
   await writeFileAtomic(recordFile, JSON.stringify(record, null, 2) + '\n', 0o644)
   checkInterrupted(signal, `the backup had already finished: ${file} and its record ${recordFile} are complete`)
-  return {...record, file, record: recordFile, staleRemoved, seconds: (Date.now() - started) / 1000}
+  const {schemaVersion: trackerSchemaVersion, ...recorded} = record
+  return {
+    ...recorded,
+    trackerSchemaVersion,
+    file,
+    record: recordFile,
+    staleRemoved,
+    seconds: (Date.now() - started) / 1000,
+  }
 }
 
 /** Stops what still runs in the container and removes the partial file; the error to throw says so. */

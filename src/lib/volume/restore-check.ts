@@ -21,7 +21,8 @@ import {
 
 export interface RestoredCheck {
   visits: number
-  counter: {rebuilt: boolean; reason?: string}
+  /** reason: why the counter was rebuilt; null when it was kept. */
+  counter: {rebuilt: boolean; reason: string | null}
   /** What was changed in the restored copy before the swap, in words. */
   repairs: string[]
 }
@@ -63,5 +64,5 @@ export async function checkRestored(
     await psql.query(advanceSequenceSql(state), database)
     repairs.push(`moved the id sequence past the highest id ${state.maxId} (it was behind)`)
   }
-  return {visits: state.visits, counter: {rebuilt: Boolean(problem), ...(problem ? {reason: problem} : {})}, repairs}
+  return {visits: state.visits, counter: {rebuilt: Boolean(problem), reason: problem ?? null}, repairs}
 }

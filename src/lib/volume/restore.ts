@@ -37,7 +37,8 @@ export interface RestoreOptions {
 
 export interface BackupDetails {
   project: string | null
-  schemaVersion: number | null
+  /** The visit-tracker schema version the backup's record names. */
+  trackerSchemaVersion: number | null
   pgMajor: number | null
   visits: number | null
   createdAt: string | null
@@ -91,7 +92,7 @@ export async function restoreVolume(ctx: StackContext, options: RestoreOptions):
   }
   const backup: BackupDetails = {
     project: record?.project ?? null,
-    schemaVersion: record?.schemaVersion ?? null,
+    trackerSchemaVersion: record?.schemaVersion ?? null,
     pgMajor: record?.pgMajor ?? parseDumpedFromVersion(listing) ?? null,
     visits: record?.visits ?? null,
     createdAt: record?.createdAt ?? null,
@@ -157,7 +158,7 @@ export async function restoreVolume(ctx: StackContext, options: RestoreOptions):
 function describeBackup(backup: BackupDetails, file: string): string {
   const parts = [
     backup.project === null ? 'project unknown' : `project '${backup.project}'`,
-    backup.schemaVersion === null ? 'schema version unknown' : `schema version ${backup.schemaVersion}`,
+    backup.trackerSchemaVersion === null ? 'schema version unknown' : `schema version ${backup.trackerSchemaVersion}`,
     `${backup.visits ?? 'an unknown number of'} visits`,
     `PostgreSQL ${backup.pgMajor ?? 'unknown'}`,
     `created ${backup.createdAt ?? 'at an unknown time'}`,
@@ -173,9 +174,9 @@ async function assertRestorable(
   backup: BackupDetails,
   force: boolean | undefined,
 ): Promise<number> {
-  if (backup.schemaVersion !== null && backup.schemaVersion > SCHEMA_VERSION) {
+  if (backup.trackerSchemaVersion !== null && backup.trackerSchemaVersion > SCHEMA_VERSION) {
     throw new StackctlError(
-      `${file} holds schema version ${backup.schemaVersion}; this stackctl knows version ${SCHEMA_VERSION}`,
+      `${file} holds schema version ${backup.trackerSchemaVersion}; this stackctl knows version ${SCHEMA_VERSION}`,
       {suggestion: `restore it with the stackctl that made it; ${UNCHANGED}`},
     )
   }

@@ -352,7 +352,7 @@ describe('volume backup and restore (integration)', function () {
     const result = JSON.parse(restore.stdout)
     expect(result.backup).to.deep.equal({
       project: null,
-      schemaVersion: null,
+      trackerSchemaVersion: null,
       pgMajor: 17,
       visits: null,
       createdAt: null,

@@ -62,6 +62,7 @@ describe('volume inspect (integration)', function () {
     expect(up.exitCode, up.stderr).to.equal(0)
     const info = await inspectJson()
     expect(info).to.have.all.keys(
+      'schemaVersion',
       'name',
       'driver',
       'mountpoint',

@@ -1,0 +1,88 @@
+/** The step display: what a terminal, a log file, --quiet and --verbose each get to see. */
+/* eslint-disable no-control-regex -- a terminal's output is matched escape code by escape code */
+import {expect} from 'chai'
+
+import {formatElapsed, StepDisplay, wantsColor} from '../../../src/lib/ui/step-display.js'
+
+function display(options: {tty?: boolean; quiet?: boolean; verbose?: boolean; color?: boolean} = {}) {
+  let now = 0
+  const written: string[] = []
+  const d = new StepDisplay({
+    stream: {write: (text: string) => written.push(text), isTTY: options.tty ?? false},
+    color: options.color ?? false,
+    quiet: options.quiet ?? false,
+    verbose: options.verbose ?? false,
+    now: () => now,
+  })
+  return {d, text: () => written.join(''), advance: (ms: number) => (now += ms)}
+}
+
+describe('step display', () => {
+  it('prints one plain line per finished step with its time, and stackctl’s lines, without a terminal', () => {
+    const {d, text, advance} = display()
+    d.phase('render and images')
+    d.info('reusing image stackctl-app:abc')
+    advance(1200)
+    d.phase('start containers')
+    d.detail(' Container demo-db-1  Started')
+    advance(15_400)
+    d.succeed()
+    expect(text()).to.equal('reusing image stackctl-app:abc\n✔ render and images (1.2 s)\n✔ start containers (15 s)\n')
+  })
+
+  it('shows a tool’s lines with --verbose', () => {
+    const {d, text} = display({verbose: true})
+    d.phase('start containers')
+    d.detail(' Container demo-db-1  Started')
+    d.succeed()
+    expect(text()).to.include(' Container demo-db-1  Started\n')
+  })
+
+  it('marks the failed step and shows the tool’s last lines, which it kept out of sight until then', () => {
+    const {d, text} = display()
+    d.phase('start containers')
+    for (let i = 1; i <= 20; i++) d.detail(`compose line ${i}`)
+    d.fail()
+    expect(text()).to.match(/^✖ start containers \(0\.0 s\)\nlast output of the step:\n {2}compose line 6\n/)
+    expect(text()).to.include('  compose line 20\n')
+    expect(text()).to.not.include('compose line 5\n')
+  })
+
+  it('keeps only warnings with --quiet', () => {
+    const {d, text} = display({quiet: true, tty: true})
+    d.phase('render and images')
+    d.info('reusing image stackctl-app:abc')
+    d.info('warning: the API is published on 0.0.0.0')
+    d.succeed()
+    expect(text()).to.equal('warning: the API is published on 0.0.0.0\n')
+  })
+
+  it('draws a spinner on a terminal and replaces it with the finished line', () => {
+    const {d, text, advance} = display({tty: true, color: true})
+    d.phase('wait until healthy')
+    advance(2500)
+    d.info('db healthy (2.5 s)')
+    d.succeed()
+    const out = text()
+    expect(out).to.match(/\r\u001b\[2K\u001b\[36m[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏]\u001b\[0m wait until healthy/)
+    expect(out).to.include('\r\u001b[2Kdb healthy (2.5 s)\n')
+    expect(out.endsWith('\r\u001b[2K\u001b[32m✔\u001b[0m wait until healthy \u001b[2m(2.5 s)\u001b[0m\n')).to.equal(
+      true,
+    )
+  })
+
+  it('colours only a terminal, and never with NO_COLOR, --no-color or TERM=dumb', () => {
+    const tty = {write: () => true, isTTY: true}
+    expect(wantsColor(tty, {}, false)).to.equal(true)
+    expect(wantsColor(tty, {NO_COLOR: ''}, false)).to.equal(false)
+    expect(wantsColor(tty, {}, true)).to.equal(false)
+    expect(wantsColor(tty, {TERM: 'dumb'}, false)).to.equal(false)
+    expect(wantsColor({write: () => true}, {}, false)).to.equal(false)
+  })
+
+  it('formats elapsed times like the rest of stackctl', () => {
+    expect(formatElapsed(0)).to.equal('0.0 s')
+    expect(formatElapsed(9_949)).to.equal('9.9 s')
+    expect(formatElapsed(12_600)).to.equal('13 s')
+  })
+})
