@@ -54,7 +54,12 @@ export default class Render extends StackctlCommand {
     await ctx.engine.ping()
     const render = () => renderStack(ctx, offlineResolver(ctx.engine), {force: flags.force, write: !flags.stdout})
     const rendered = flags.stdout ? await render() : await withStackLock(ctx, 'render', render)
-    if (flags.stdout) this.log(rendered.composeText.trimEnd())
+    const override = ctx.compose.target.overrideFiles?.length ? ctx.paths.overrideFile : undefined
+    if (flags.stdout && override) {
+      // What will run: the user's override is part of it, so Compose itself merges the two.
+      this.logToStderr(`with ${override} applied (docker compose config)`)
+      this.log((await ctx.compose.mergedConfig(rendered.composeText)).trimEnd())
+    } else if (flags.stdout) this.log(rendered.composeText.trimEnd())
     else this.log(`${rendered.written ? 'wrote' : 'unchanged'} ${ctx.paths.composeFile}`)
     return {composeFile: ctx.paths.composeFile, written: rendered.written, images: rendered.images}
   }

@@ -143,6 +143,21 @@ describe('stack failure modes (integration)', function () {
     expect(body.visits).to.equal(2)
   })
 
+  it('render --stdout shows what will run: the real API image tag, with the override applied by Compose', async () => {
+    const s = stack('stdout')
+    await renderWithOverride(s, 'services:\n  app:\n    environment:\n      NODE_OPTIONS: --max-old-space-size=96\n')
+    const printed = await s.cli('render', '--stdout')
+    expect(printed.exitCode, printed.stderr).to.equal(0)
+    expect(printed.stdout).to.match(/image: stackctl-app:[0-9a-f]{12}\n/)
+    expect(printed.stdout).to.include('NODE_OPTIONS: --max-old-space-size=96')
+    expect(printed.stderr).to.include('docker-compose.override.yml applied (docker compose config)')
+    // Negative control: without the override the rendered file is printed as it is, comments and all.
+    rmSync(path.join(s.dir, 'docker-compose.override.yml'))
+    const plain = await s.cli('render', '--stdout')
+    expect(plain.stdout).to.not.include('NODE_OPTIONS')
+    expect(plain.stdout).to.match(/^# Rendered by stackctl/)
+  })
+
   it('stops cleanly on Ctrl-C during up, and the next up works without cleanup', async () => {
     const s = stack('sigint')
     const port = await freePort()

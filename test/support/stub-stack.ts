@@ -192,6 +192,11 @@ export class StubCompose implements Compose {
 
   async validate(): Promise<void> {}
 
+  async mergedConfig(renderedText: string): Promise<string> {
+    this.calls.push({verb: 'config'})
+    return renderedText
+  }
+
   byLabelsOnly(): Compose {
     return this
   }

@@ -84,6 +84,25 @@ export function plainLine(line: string): string {
   return line.replace(/\u001b\[[0-9;?]*[A-Za-z]/g, '').replace(/\r/g, '')
 }
 
+/**
+ * `config` of a file given on stdin with the override files layered over it: what Compose would run, for a
+ * rendered file that is not written (render --stdout).
+ */
+export function mergedConfigArgs(target: ComposeTarget): string[] {
+  const overrides = (target.overrideFiles ?? []).flatMap((file) => ['--file', file])
+  return [
+    'compose',
+    '--project-name',
+    target.project,
+    '--project-directory',
+    target.projectDirectory,
+    '--file',
+    '-',
+    ...overrides,
+    'config',
+  ]
+}
+
 /** `config --hash '*'`: Compose's hash of each service's configuration, the value it labels containers with. */
 export function configHashArgs(target: ComposeTarget): string[] {
   return [...baseArgs(target), 'config', '--hash', '*']
@@ -138,6 +157,8 @@ export interface Compose {
   logs(options: LogsOptions, runOptions?: RunOptions): Promise<unknown>
   configHashes(): Promise<Map<string, string>>
   validate(): Promise<void>
+  /** The rendered text with the user's override files applied, as Compose reads them (`config`). */
+  mergedConfig(renderedText: string): Promise<string>
   /** The same project without its files (the stack directory is gone): Compose finds it by its labels. */
   byLabelsOnly(): Compose
 }
@@ -177,6 +198,10 @@ export class ComposeClient implements Compose {
   /** `docker compose config --quiet`: validates the rendered file. */
   async validate(): Promise<void> {
     await this.exec([...baseArgs(this.target), 'config', '--quiet'])
+  }
+
+  async mergedConfig(renderedText: string): Promise<string> {
+    return (await this.exec(mergedConfigArgs(this.target), {input: renderedText})).stdout
   }
 
   private async exec(args: string[], runOptions: RunOptions = {}) {

@@ -15,6 +15,7 @@ import {
   ensurePasswordFile,
   ensureStackDir,
   newStackId,
+  appContext,
   prepareAppContext,
   writeComposeFile,
   writeState,
@@ -67,7 +68,12 @@ export async function renderStack(
   const stackId = ctx.state?.stackId ?? newStackId()
 
   const dev = options.devSource === undefined ? undefined : await devMode(options.devSource)
-  const appTag = write && !dev ? await prepareAppContext(paths, images.node) : 'unbuilt'
+  // --stdout writes nothing but still names the tag up would build and run; dev mode builds no image.
+  const appTag = dev
+    ? 'unbuilt'
+    : write
+      ? await prepareAppContext(paths, images.node)
+      : (await appContext(images.node)).tag
   const composeText = renderCompose(template, {
     config,
     images,

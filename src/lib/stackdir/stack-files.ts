@@ -283,6 +283,17 @@ async function handOver(file: string, uid: number, gid: number): Promise<string>
  * that names the image: a changed bundle or base image means a new tag, hence a rebuild and a recreate.
  */
 export async function prepareAppContext(paths: StackPaths, nodeImage: string): Promise<string> {
+  const {dockerfile, bundle, tag} = await appContext(nodeImage)
+  await ensureChildDirectory(paths.appContext, 0o755)
+  const dockerfileTarget = path.join(paths.appContext, 'Dockerfile')
+  const bundleTarget = path.join(paths.appContext, 'server.mjs')
+  if ((await readOptional(dockerfileTarget)) !== dockerfile) await writeFileAtomic(dockerfileTarget, dockerfile, 0o644)
+  if ((await readOptional(bundleTarget)) !== bundle) await writeFileAtomic(bundleTarget, bundle, 0o644)
+  return tag
+}
+
+/** The API image's build context and its tag (a hash of what goes into it), without writing anything. */
+export async function appContext(nodeImage: string): Promise<{dockerfile: string; bundle: string; tag: string}> {
   const bundle = await readOptional(TEMPLATES.apiBundle)
   if (bundle === undefined) {
     throw new EnvironmentError(
@@ -291,10 +302,5 @@ export async function prepareAppContext(paths: StackPaths, nodeImage: string): P
     )
   }
   const dockerfile = await readFile(TEMPLATES.appDockerfile, 'utf8')
-  await ensureChildDirectory(paths.appContext, 0o755)
-  const dockerfileTarget = path.join(paths.appContext, 'Dockerfile')
-  const bundleTarget = path.join(paths.appContext, 'server.mjs')
-  if ((await readOptional(dockerfileTarget)) !== dockerfile) await writeFileAtomic(dockerfileTarget, dockerfile, 0o644)
-  if ((await readOptional(bundleTarget)) !== bundle) await writeFileAtomic(bundleTarget, bundle, 0o644)
-  return sha256([dockerfile, bundle, nodeImage].join('\0')).slice(0, 12)
+  return {dockerfile, bundle, tag: sha256([dockerfile, bundle, nodeImage].join('\0')).slice(0, 12)}
 }

@@ -9,6 +9,7 @@ import {
   plainLine,
   parseConfigHashes,
   translateComposeFailure,
+  mergedConfigArgs,
   upArgs,
 } from '../../../src/lib/compose/compose-client.js'
 import {ProcessFailed} from '../../../src/lib/errors.js'
@@ -59,6 +60,13 @@ describe('compose client arguments', () => {
     expect(upArgs(target, {waitTimeoutSeconds: 1, build: true, forceRecreate: true})).to.include.members([
       '--build',
       '--force-recreate',
+    ])
+    expect(mergedConfigArgs({...target, overrideFiles: ['/s/docker-compose.override.yml']}).slice(5)).to.deep.equal([
+      '--file',
+      '-',
+      '--file',
+      '/s/docker-compose.override.yml',
+      'config',
     ])
     expect(downArgs(target)).to.not.include('--volumes')
     expect(downArgs(target, {volumes: true})).to.include('--volumes')

@@ -42,4 +42,12 @@ describe('render step (stub engine)', () => {
     expect(rendered.composeText).to.include('name: demo')
     expect(() => statSync(ctx.paths.dir)).to.throw()
   })
+
+  it('names the API image it will run when printing, the same tag a written render uses', async () => {
+    const {ctx, resolver} = await stubStack({}, {engine: withLocalImages(new StubEngine())})
+    const printed = /image: (stackctl-app:\S+)/.exec((await renderStack(ctx, resolver, {write: false})).composeText)
+    expect(printed?.[1]).to.match(/^stackctl-app:[0-9a-f]{12}$/)
+    const written = /image: (stackctl-app:\S+)/.exec((await renderStack(ctx, resolver)).composeText)
+    expect(written?.[1]).to.equal(printed?.[1])
+  })
 })
