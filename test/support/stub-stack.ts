@@ -12,6 +12,7 @@ import type {
   VolumeInfo,
 } from '../../src/lib/engine/engine.js'
 import {EngineUnreachable} from '../../src/lib/errors.js'
+import {StubSwarm} from './stub-swarm.js'
 
 export interface StubContainer {
   name: string
@@ -129,6 +130,7 @@ export class StubEngine implements Engine {
   }
 
   readonly networks = {listByProject: async () => []}
+  readonly swarm = new StubSwarm()
 }
 
 /** Compose that records its calls; `upError` makes `up` fail once with that error. */
