@@ -17,6 +17,8 @@ export interface DockerCliOptions {
   onLine?: (line: string) => void
   timeoutMs?: number
   cwd?: string
+  /** Out of the terminal's process group: a Ctrl-C does not stop a step that must finish. */
+  shield?: boolean
 }
 
 /** `docker` against one engine. */
@@ -31,6 +33,7 @@ export class DockerCli {
       signal: options.signal,
       reject: options.reject,
       input: options.input,
+      shield: options.shield,
       timeoutMs: options.timeoutMs ?? 5 * MINUTE,
       onLine: options.onLine ? (line) => options.onLine!(line) : undefined,
     })

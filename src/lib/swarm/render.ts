@@ -38,7 +38,8 @@ export function renderSwarmStack(composeTemplate: string, swarmTemplate: string,
   doc.commentBefore =
     ' Rendered by stackctl up --target swarm from templates/compose/docker-compose.yml and swarm.yml: deployed\n' +
     ' with docker stack deploy. Do not edit: it is rendered again on every up. The password is not in here.'
-  const top = doc.contents
+  // `version` first, where readers of stack files look for it.
+  const top = doc.contents as unknown
   if (isMap(top)) top.items.unshift(doc.createPair('version', STACK_FILE_VERSION))
 
   for (const [service, keys] of Object.entries(changes.remove)) {
