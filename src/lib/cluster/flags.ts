@@ -1,6 +1,7 @@
 /** Flags of the swarm target: `swarm up|status|down` and `--target swarm` on up, down, status and verify. */
 import {Flags} from '@oclif/core'
 
+import {UsageError} from '../errors.js'
 import {DEFAULT_SWARM, MAX_NODES} from '../swarm/local-spec.js'
 
 export const swarmNameFlag = {
@@ -65,4 +66,12 @@ export const swarmDeployFlags = {
 /** The swarm flags given although the target is not swarm. */
 export function givenSwarmFlags(flags: Record<string, unknown>, names: readonly string[]): string[] {
   return names.filter((name) => flags[name] !== undefined).map((name) => `--${name}`)
+}
+
+/** Swarm flags belong to --target swarm: with another target they are a usage error, not silently ignored. */
+export function assertSwarmFlagsFit(target: string, flags: Record<string, unknown>, names: readonly string[]): void {
+  const given = givenSwarmFlags(flags, names)
+  if (target !== 'swarm' && given.length > 0) {
+    throw new UsageError(`${given.join(', ')} only apply to --target swarm`, 'add --target swarm')
+  }
 }
