@@ -96,7 +96,7 @@ export async function verifySwarmPersistence(
     dbNodeBefore: before.dbNode,
     dbNodeAfter: dbTask?.node ?? after.dbNode,
     missingCount: missing.length,
-    missing: missing.slice(0, MISSING_SHOWN),
+    missing: [...missing].sort((a, b) => a - b).slice(0, MISSING_SHOWN),
     totalAfter: await totalNow(after.url),
     problems,
     seconds: (Date.now() - started) / 1000,
