@@ -9,6 +9,7 @@ import {readFile} from 'node:fs/promises'
 import path from 'node:path'
 
 import {volumeName} from '../config/stack-config.js'
+import type {StackImages} from '../images/stack-images.js'
 import type {SwarmNode} from '../engine/engine.js'
 import {Interrupted, StackctlError, UsageError} from '../errors.js'
 import {writeFileAtomic} from '../files.js'
@@ -28,7 +29,7 @@ import {appIdentity} from '../stack/render-stack.js'
 import {chooseDbNode, dbNodeLabel} from '../swarm/db-node.js'
 import {stackDeploy} from '../swarm/docker-cli.js'
 import {IPVS_PROBE, networkModes, type ModeChoice} from '../swarm/modes.js'
-import {renderSwarmStack} from '../swarm/render.js'
+import {renderSwarmStack, type NetworkModes} from '../swarm/render.js'
 import {waitForTasks} from '../swarm/tasks.js'
 import {assertManager, overrideFiles, writeSwarmState, type SwarmContext} from './context.js'
 import {megabytes} from '../images/builder.js'
@@ -82,6 +83,9 @@ export async function deploySwarmStack(
   const replicas = options.replicas ?? sw.swarmState?.replicas ?? DEFAULT_REPLICAS
 
   await ensureStackDir(paths)
+  const stackId = sw.stack.state?.stackId ?? sw.swarmState?.stackId ?? newStackId()
+  // stack.json first: a directory holding a password without it is refused by every later command.
+  await recordStack(sw, stackId, sw.stack.state?.settings.resolvedImageSource)
   const identity = appIdentity()
   const password = await ensurePasswordFile(paths, identity.uid, identity.gid)
   const nodes = await sw.manager.swarm.nodes()
@@ -122,38 +126,16 @@ export async function deploySwarmStack(
   }
   sw.progress(db.reason)
 
-  const stackId = sw.stack.state?.stackId ?? sw.swarmState?.stackId ?? newStackId()
-  const text = renderSwarmStack(
-    await readFile(TEMPLATES.compose, 'utf8'),
-    await readFile(path.join(packageRoot, 'templates', 'compose', 'swarm.yml'), 'utf8'),
-    {
-      config,
-      images: {...images, postgres: reference(images.postgres)},
-      appImage: reference(appImage),
-      appUser: `${identity.uid}:${identity.gid}`,
-      identity: {stackId, dir: paths.dir},
-      replicas,
-      dbNodeLabel: dbNodeLabel(config.project),
-      secretName: `${config.project}_db_password_v${secretVersion}`,
-      modes: modes.modes,
-    },
-  )
-  await writeFileAtomic(sw.stackFile, text, 0o644)
-  await writeState(paths, {
+  const text = await swarmStackText(sw, {
+    images: {...images, postgres: reference(images.postgres)},
+    appImage: reference(appImage),
     stackId,
-    adopted: sw.stack.state?.adopted,
-    settings: {
-      ...(sw.stack.state?.settings ?? {}),
-      project: config.project,
-      host: config.host,
-      port: config.port,
-      pgMajor: config.pgMajor,
-      imageSource: config.imageSource,
-      resolvedImageSource: images.source,
-    },
-    composeSha256: sw.stack.state?.composeSha256,
-    passwordSha256: sw.stack.state?.passwordSha256,
+    replicas,
+    secretVersion,
+    modes: modes.modes,
   })
+  await writeFileAtomic(sw.stackFile, text, 0o644)
+  await recordStack(sw, stackId, images.source)
 
   sw.progress(`docker stack deploy ${config.project} (${replicas} API replicas) on ${sw.target.endpoint}`)
   await stackDeploy(sw.managerCli, {
@@ -192,7 +174,7 @@ export async function deploySwarmStack(
     }
     throw error
   }
-  await removeOldSecrets(sw, `${config.project}_db_password_v${secretVersion}`)
+  await removeOldSecrets(sw, secretName(config.project, secretVersion))
   const status = await swarmStackStatus(sw)
   return {
     ...status,
@@ -201,6 +183,66 @@ export async function deploySwarmStack(
     network: modes.reason,
     seconds: (Date.now() - started) / 1000,
   }
+}
+
+/** stack.json: the stack's id and settings, shared with the Compose target (its compose hashes kept). */
+export async function recordStack(
+  sw: Pick<SwarmContext, 'stack'>,
+  stackId: string,
+  resolvedImageSource: 'registry' | 'local' | undefined,
+): Promise<void> {
+  const {config, paths, state} = sw.stack
+  const next = {
+    stackId,
+    adopted: state?.adopted,
+    settings: {
+      ...(state?.settings ?? {}),
+      project: config.project,
+      host: config.host,
+      port: config.port,
+      pgMajor: config.pgMajor,
+      imageSource: config.imageSource,
+      resolvedImageSource,
+    },
+    composeSha256: state?.composeSha256,
+    passwordSha256: state?.passwordSha256,
+  }
+  await writeState(paths, next)
+  sw.stack.state = next
+}
+
+export interface StackTextInput {
+  images: StackImages
+  appImage: string
+  stackId: string
+  replicas: number
+  secretVersion: number
+  modes: NetworkModes
+}
+
+/** The stack file for this stack directory, from the compose template and templates/compose/swarm.yml. */
+export async function swarmStackText(sw: Pick<SwarmContext, 'stack'>, input: StackTextInput): Promise<string> {
+  const {config, paths} = sw.stack
+  const identity = appIdentity()
+  return renderSwarmStack(
+    await readFile(TEMPLATES.compose, 'utf8'),
+    await readFile(path.join(packageRoot, 'templates', 'compose', 'swarm.yml'), 'utf8'),
+    {
+      config,
+      images: input.images,
+      appImage: input.appImage,
+      appUser: `${identity.uid}:${identity.gid}`,
+      identity: {stackId: input.stackId, dir: paths.dir},
+      replicas: input.replicas,
+      dbNodeLabel: dbNodeLabel(config.project),
+      secretName: secretName(config.project, input.secretVersion),
+      modes: input.modes,
+    },
+  )
+}
+
+export function secretName(project: string, version: number): string {
+  return `${project}_db_password_v${version}`
 }
 
 /**

@@ -19,6 +19,8 @@ export interface DockerCliOptions {
   cwd?: string
   /** Out of the terminal's process group: a Ctrl-C does not stop a step that must finish. */
   shield?: boolean
+  /** Off for endless output read through onLine (logs --follow). */
+  buffer?: boolean
 }
 
 /** `docker` against one engine. */
@@ -34,6 +36,7 @@ export class DockerCli {
       reject: options.reject,
       input: options.input,
       shield: options.shield,
+      buffer: options.buffer,
       timeoutMs: options.timeoutMs ?? 5 * MINUTE,
       onLine: options.onLine ? (line) => options.onLine!(line) : undefined,
     })
@@ -103,4 +106,24 @@ export function stackDeploy(manager: DockerCli, options: StackDeployOptions): Pr
 
 export function stackRm(manager: DockerCli, stack: string, options: DockerCliOptions = {}): Promise<RunResult> {
   return manager.run(['stack', 'rm', stack], options)
+}
+
+export interface ServiceLogOptions {
+  follow?: boolean
+  tail?: number
+  since?: string
+  timestamps?: boolean
+}
+
+export function serviceLogsArgs(service: string, options: ServiceLogOptions): string[] {
+  return [
+    'service',
+    'logs',
+    '--no-trunc',
+    ...(options.follow ? ['--follow'] : []),
+    ...(options.tail === undefined ? [] : ['--tail', String(options.tail)]),
+    ...(options.since ? ['--since', options.since] : []),
+    ...(options.timestamps ? ['--timestamps'] : []),
+    service,
+  ]
 }
