@@ -8,7 +8,9 @@ import tseslint from 'typescript-eslint'
  * infrastructure (compose, engine, images, config, db, net, pgdata, stackdir, swarm) → the process runner. A reverse
  * import fails `npm test`.
  */
-const OPERATIONS = ['stack', 'persistence', 'volume', 'doctor', 'kubernetes', 'cluster'].map((name) => `./src/lib/${name}`)
+const OPERATIONS = ['stack', 'persistence', 'volume', 'doctor', 'kubernetes', 'cluster'].map(
+  (name) => `./src/lib/${name}`,
+)
 const INFRASTRUCTURE = ['compose', 'engine', 'images', 'config', 'db', 'net', 'pgdata', 'stackdir', 'swarm'].map(
   (name) => `./src/lib/${name}`,
 )

@@ -103,7 +103,10 @@ export default class Render extends StackctlCommand {
       result.network,
       `pin the db before deploying by hand: docker node update --label-add ${result.dbNodeLabel} NODE`,
     ]
-    for (const line of lines) flags.stdout ? this.logToStderr(line) : this.log(line)
+    for (const line of lines) {
+      if (flags.stdout) this.logToStderr(line)
+      else this.log(line)
+    }
     return result
   }
 }
