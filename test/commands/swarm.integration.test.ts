@@ -9,7 +9,7 @@ import {mkdtemp, readFile, rm, writeFile} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
 
-import {freePort, runCli, type CliResult} from '../helpers/cli.js'
+import {freePort, runCli, spawnCli, type CliResult} from '../helpers/cli.js'
 import {docker, uniqueName} from '../helpers/docker.js'
 
 interface Reply {
@@ -55,6 +55,8 @@ async function visit(url: string): Promise<Reply> {
 describe('stackctl on a 3-node swarm (integration)', function () {
   this.timeout(900_000)
   const swarm = uniqueName('swt')
+  /** Every swarm a test starts, removed in `after` by its label whatever happened. */
+  const swarms = [swarm]
   const project = uniqueName('swt')
   let port = 0
   let dir = ''
@@ -89,17 +91,37 @@ describe('stackctl on a 3-node swarm (integration)', function () {
   after(async function () {
     this.timeout(300_000)
     const down = await runCli(['swarm', 'down', '--name', swarm, '--force'])
-    // Whatever the CLI did, nothing labelled for this swarm may stay behind.
-    const label = `io.stackctl.swarm=${swarm}`
-    for (const c of await docker.listContainers({all: true, filters: {label: [label]}})) {
-      await docker.getContainer(c.Id).remove({force: true, v: true})
+    // Whatever the CLI did, nothing labelled for these swarms may stay behind.
+    for (const name of swarms) {
+      const label = `io.stackctl.swarm=${name}`
+      for (const c of await docker.listContainers({all: true, filters: {label: [label]}})) {
+        await docker.getContainer(c.Id).remove({force: true, v: true})
+      }
+      for (const v of (await docker.listVolumes({filters: {label: [label]}})).Volumes ?? []) {
+        await docker.getVolume(v.Name).remove({force: true})
+      }
+      for (const n of await docker.listNetworks({filters: {label: [label]}})) await docker.getNetwork(n.Id).remove()
     }
-    for (const v of (await docker.listVolumes({filters: {label: [label]}})).Volumes ?? []) {
-      await docker.getVolume(v.Name).remove({force: true})
-    }
-    for (const n of await docker.listNetworks({filters: {label: [label]}})) await docker.getNetwork(n.Id).remove()
     if (dir) await rm(path.dirname(dir), {recursive: true, force: true})
     expectExit(down, 0)
+  })
+
+  it('swarm up interrupted (SIGTERM): exit 130, and what it had created is removed', async () => {
+    const other = uniqueName('swt')
+    swarms.push(other)
+    const run = spawnCli(['swarm', 'up', '--name', other, '--port', String(await freePort())])
+    const deadline = Date.now() + 60_000
+    while (!run.output.stderr.includes('node image:') && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 50))
+    }
+    run.child.kill('SIGTERM')
+    const result = await run.result
+    expectExit(result, 130)
+    expect(result.stderr).to.match(/interrupted: swarm '.*' was not created/)
+    const label = `io.stackctl.swarm=${other}`
+    expect(await docker.listContainers({all: true, filters: {label: [label]}})).to.deep.equal([])
+    expect((await docker.listVolumes({filters: {label: [label]}})).Volumes ?? []).to.deep.equal([])
+    expect(await docker.listNetworks({filters: {label: [label]}})).to.deep.equal([])
   })
 
   it('refuses swarm flags without --target swarm, and bad values, changing nothing (exit 2)', async () => {
@@ -196,6 +218,37 @@ describe('stackctl on a 3-node swarm (integration)', function () {
     expectExit(down, 2)
     expect(down.stderr).to.match(/holds stackctl data .*nothing was removed/)
     expectExit(await runCli(['swarm', 'status', '--name', swarm]), 0)
+  })
+
+  it('refuses a password file changed after the volume was initialised, before deploying anything (exit 2)', async () => {
+    const file = path.join(dir, 'secrets', 'db_password')
+    const original = await readFile(file)
+    await writeFile(file, 'not-the-password')
+    try {
+      const up = await cli(['up', '--target', 'swarm'])
+      expectExit(up, 2)
+      expect(up.stderr).to.match(/password file .* changed since the last deploy/)
+      expect(up.stderr + up.stdout).not.to.include('not-the-password')
+    } finally {
+      await writeFile(file, original)
+    }
+    expect((JSON.parse((await cli(['status', '--target', 'swarm', '--json'])).stdout) as StackStatus).healthy).to.equal(
+      true,
+    )
+  })
+
+  it('inspects the data volume on the db’s node, used by the db task, PostgreSQL 17 in it', async () => {
+    const status = JSON.parse((await cli(['status', '--target', 'swarm', '--json'])).stdout) as StackStatus
+    const inspect = await cli(['volume', 'inspect', '--target', 'swarm', '--json'])
+    expectExit(inspect, 0)
+    const volume = JSON.parse(inspect.stdout) as {node: string; name: string; usedByDb: boolean; pgVersion: number}
+    expect(volume).to.include({node: status.dbNode, name: `${project}_postgres_data`, usedByDb: true, pgVersion: 17})
+  })
+
+  it('shows the services’ logs through the manager', async () => {
+    const logs = await cli(['logs', 'db', '--target', 'swarm', '--tail', '50'])
+    expectExit(logs, 0)
+    expect(logs.stdout).to.match(/database system is ready to accept connections/)
   })
 
   it('verify-persistence --mode down passes, and fails when the db keeps its data on tmpfs (negative control)', async () => {

@@ -21,12 +21,11 @@ import {
   localSwarmSpec,
   managerEndpoint,
   networkCreateArgs,
-  networkName,
   nodeIndexes,
   nodeName,
   nodeRunArgs,
-  nodeVolume,
   SWARM_LABELS,
+  socketDir,
   volumeCreateArgs,
   type LocalSwarmSpec,
 } from '../swarm/local-spec.js'
@@ -84,8 +83,9 @@ export async function listLocalSwarms(host: Engine): Promise<LocalSwarmRef[]> {
   const byName = new Map<string, LocalSwarmRef>()
   for (const c of containers) {
     const name = c.labels[SWARM_LABELS.swarm]
-    const swarm = byName.get(name) ?? {name, endpoint: '', port: 0, nodes: []}
+    const swarm: LocalSwarmRef = byName.get(name) ?? {name, endpoint: '', port: 0, nodes: [], nodeEndpoints: {}}
     swarm.nodes.push(c.name)
+    if (c.labels[SWARM_LABELS.socket]) swarm.nodeEndpoints![c.name] = `unix://${c.labels[SWARM_LABELS.socket]}`
     if (c.labels[SWARM_LABELS.node] === '1' && c.state === 'running') {
       swarm.endpoint = `unix://${c.labels[SWARM_LABELS.socket]}`
       swarm.port = Number(c.labels[SWARM_LABELS.port])
@@ -93,12 +93,6 @@ export async function listLocalSwarms(host: Engine): Promise<LocalSwarmRef[]> {
     byName.set(name, swarm)
   }
   return [...byName.values()].filter((s) => s.endpoint).map((s) => ({...s, nodes: s.nodes.sort()}))
-}
-
-interface Created {
-  network?: string
-  volumes: string[]
-  containers: string[]
 }
 
 export async function swarmUp(
@@ -129,14 +123,14 @@ export async function swarmUp(
   options.progress(`node image: ${NODE_IMAGE}`)
   await buildImages({only: 'swarm-node', engine: host, progress: options.progress})
 
-  const created: Created = {volumes: [], containers: []}
   try {
-    await createNodes(spec, cli, created, options)
+    await createNodes(spec, cli, options)
     await formSwarm(spec, cli, options)
   } catch (error) {
-    // A swarm that did not come up holds nothing yet: everything this run created goes again.
-    options.progress(`removing what this run created: ${[...created.containers, ...created.volumes].join(', ')}`)
-    await removeCreated(cli, created)
+    // A swarm that did not come up holds nothing yet, and nothing carried its label before this run (checked
+    // above): everything labelled with it now was created by this run, even by a step stopped half-way.
+    options.progress(`removing what this run created for swarm '${spec.name}'`)
+    await removeLabelled(cli, host, spec.name)
     if (options.signal?.aborted) {
       throw new Interrupted(`swarm '${spec.name}' was not created; what this run had created was removed`)
     }
@@ -149,26 +143,18 @@ export async function swarmUp(
 async function createNodes(
   spec: LocalSwarmSpec,
   cli: DockerCli,
-  created: Created,
   options: {progress: (line: string) => void; signal?: AbortSignal},
 ): Promise<void> {
   const {signal} = options
-  await ensureRealDirectory(spec.runDir, 0o700)
+  for (const i of nodeIndexes(spec)) await ensureRealDirectory(socketDir(spec, i), 0o700)
   await cli.run(networkCreateArgs(spec), {signal})
-  created.network = networkName(spec)
-  for (const i of nodeIndexes(spec)) {
-    await cli.run(volumeCreateArgs(spec, i), {signal})
-    created.volumes.push(nodeVolume(spec, i))
-  }
+  for (const i of nodeIndexes(spec)) await cli.run(volumeCreateArgs(spec, i), {signal})
   options.progress(
     `starting ${spec.nodes} node containers (${nodeIndexes(spec)
       .map((i) => nodeName(spec, i))
       .join(', ')})`,
   )
-  for (const i of nodeIndexes(spec)) {
-    created.containers.push(nodeName(spec, i))
-    await cli.run(nodeRunArgs(spec, i), {signal})
-  }
+  for (const i of nodeIndexes(spec)) await cli.run(nodeRunArgs(spec, i), {signal})
   await Promise.all(nodeIndexes(spec).map((i) => waitForDockerd(cli, nodeName(spec, i), signal)))
   options.progress('every node’s dockerd answers')
 }
@@ -225,12 +211,6 @@ async function formSwarm(
     await new Promise((resolve) => setTimeout(resolve, 500))
   }
   options.progress(`swarm formed: ${manager} manager, ${spec.nodes - 1} workers`)
-}
-
-async function removeCreated(cli: DockerCli, created: Created): Promise<void> {
-  for (const container of created.containers) await cli.run(['rm', '--force', '--volumes', container], {reject: false})
-  for (const volume of created.volumes) await cli.run(['volume', 'rm', volume], {reject: false})
-  if (created.network) await cli.run(['network', 'rm', created.network], {reject: false})
 }
 
 export async function swarmStatus(name: string, options: {env?: NodeJS.ProcessEnv} = {}): Promise<LocalSwarmStatus> {
@@ -313,10 +293,18 @@ export async function swarmDown(
       )
     }
   }
+  const removed = await removeLabelled(cli, host, spec.name)
+  await rm(spec.runDir, {recursive: true, force: true})
+  return {name: spec.name, removed, dataVolumes}
+}
+
+/** Removes every container, volume and network labelled io.stackctl.swarm=<name>, and nothing else. */
+async function removeLabelled(cli: DockerCli, host: Engine, name: string): Promise<SwarmDownResult['removed']> {
+  const label = `${SWARM_LABELS.swarm}=${name}`
   const removed: SwarmDownResult['removed'] = {containers: [], volumes: [], networks: []}
   // Once started, removal finishes even on Ctrl-C (shielded): a half-removed swarm helps nobody.
   await Promise.all(
-    containers.map(async (c) => {
+    (await host.containers.list({label})).map(async (c) => {
       await cli.run(['rm', '--force', '--volumes', c.name], {shield: true})
       removed.containers.push(c.name)
     }),
@@ -325,13 +313,12 @@ export async function swarmDown(
     await cli.run(['volume', 'rm', volume.name], {shield: true})
     removed.volumes.push(volume.name)
   }
-  const {stdout} = await cli.run(['network', 'ls', '--quiet', '--filter', `label=${label}`, '--format', '{{.Name}}'])
+  const {stdout} = await cli.run(['network', 'ls', '--filter', `label=${label}`, '--format', '{{.Name}}'])
   for (const network of stdout.split('\n').filter(Boolean)) {
     await cli.run(['network', 'rm', network], {shield: true})
     removed.networks.push(network)
   }
-  await rm(spec.runDir, {recursive: true, force: true})
-  return {name: spec.name, removed, dataVolumes}
+  return removed
 }
 
 /** Volumes of stackctl stacks inside the nodes (labelled with a stack id). */

@@ -14,20 +14,20 @@ export const SWARM_LABELS = {
   node: 'io.stackctl.swarm.node',
   /** The host port of 127.0.0.1 that reaches node 1's published app port. */
   port: 'io.stackctl.swarm.port',
-  /** The host path of node 1's API socket. */
+  /** The host path of the node's API socket. */
   socket: 'io.stackctl.swarm.socket',
 } as const
 
 export const DEFAULT_SWARM = {name: 'stackctl-swarm', nodes: 3, port: 5000}
 export const MAX_NODES = 9
-/** Where node 1's dockerd puts a second API socket, bind-mounted from the host. */
+/** Where each node's dockerd puts a second API socket, bind-mounted from the host. */
 const SOCKET_DIR_IN_NODE = '/stackctl-run'
 
 export interface LocalSwarmSpec {
   name: string
   nodes: number
   port: number
-  /** Host directory holding node 1's API socket. */
+  /** Host directory holding the nodes' API sockets (node<i>/docker.sock). */
   runDir: string
   image: string
 }
@@ -69,13 +69,17 @@ export function networkName(spec: Pick<LocalSwarmSpec, 'name'>): string {
   return `${spec.name}-net`
 }
 
-export function socketPath(spec: Pick<LocalSwarmSpec, 'runDir'>): string {
-  return path.join(spec.runDir, 'docker.sock')
+export function socketDir(spec: Pick<LocalSwarmSpec, 'runDir'>, index: number): string {
+  return path.join(spec.runDir, `node${index}`)
 }
 
-/** DOCKER_HOST for node 1, the manager. */
-export function managerEndpoint(spec: Pick<LocalSwarmSpec, 'runDir'>): string {
-  return `unix://${socketPath(spec)}`
+export function socketPath(spec: Pick<LocalSwarmSpec, 'runDir'>, index = 1): string {
+  return path.join(socketDir(spec, index), 'docker.sock')
+}
+
+/** DOCKER_HOST for a node's engine; node 1 is the manager. */
+export function managerEndpoint(spec: Pick<LocalSwarmSpec, 'runDir'>, index = 1): string {
+  return `unix://${socketPath(spec, index)}`
 }
 
 export function nodeIndexes(spec: Pick<LocalSwarmSpec, 'nodes'>): number[] {
@@ -119,15 +123,10 @@ export function nodeRunArgs(spec: LocalSwarmSpec, index: number): string[] {
   const labels = {
     [SWARM_LABELS.swarm]: spec.name,
     [SWARM_LABELS.node]: String(index),
-    ...(index === 1 ? {[SWARM_LABELS.port]: String(spec.port), [SWARM_LABELS.socket]: socketPath(spec)} : {}),
+    [SWARM_LABELS.socket]: socketPath(spec, index),
+    ...(index === 1 ? {[SWARM_LABELS.port]: String(spec.port)} : {}),
   }
-  const manager =
-    index === 1
-      ? {
-          run: ['--publish', `127.0.0.1:${spec.port}:${spec.port}`, '--volume', `${spec.runDir}:${SOCKET_DIR_IN_NODE}`],
-          dockerd: ['-H', 'unix:///var/run/docker.sock', '-H', `unix://${SOCKET_DIR_IN_NODE}/docker.sock`],
-        }
-      : {run: [], dockerd: []}
+  const published = index === 1 ? ['--publish', `127.0.0.1:${spec.port}:${spec.port}`] : []
   return [
     'run',
     '--detach',
@@ -141,8 +140,14 @@ export function nodeRunArgs(spec: LocalSwarmSpec, index: number): string[] {
     '--volume',
     `${nodeVolume(spec, index)}:/var/lib/docker`,
     ...labelArgs(labels),
-    ...manager.run,
+    ...published,
+    '--volume',
+    `${socketDir(spec, index)}:${SOCKET_DIR_IN_NODE}`,
     spec.image,
-    ...manager.dockerd,
+    // The node's API on this machine too: the manager's for deploys, each node's for its volumes.
+    '-H',
+    'unix:///var/run/docker.sock',
+    '-H',
+    `unix://${SOCKET_DIR_IN_NODE}/docker.sock`,
   ]
 }

@@ -9,6 +9,8 @@ export interface LocalSwarmRef {
   name: string
   /** DOCKER_HOST of its manager (node 1's socket on this machine). */
   endpoint: string
+  /** Each node's DOCKER_HOST on this machine, by host name. */
+  nodeEndpoints?: Record<string, string>
   /** The 127.0.0.1 port forwarded to node 1's published app port. */
   port: number
   nodes: string[]

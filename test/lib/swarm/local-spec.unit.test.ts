@@ -14,7 +14,8 @@ const spec = localSwarmSpec({name: 'demo', nodes: 3, port: 5050}, '/state', 'sta
 describe('local swarm spec', () => {
   it('names everything after the swarm and keeps node 1’s socket in the state directory', () => {
     expect(spec).to.deep.include({name: 'demo', nodes: 3, port: 5050, runDir: '/state/swarms/demo'})
-    expect(managerEndpoint(spec)).to.equal('unix:///state/swarms/demo/docker.sock')
+    expect(managerEndpoint(spec)).to.equal('unix:///state/swarms/demo/node1/docker.sock')
+    expect(managerEndpoint(spec, 3)).to.equal('unix:///state/swarms/demo/node3/docker.sock')
     expect(networkCreateArgs(spec)).to.deep.equal([
       'network',
       'create',
@@ -28,8 +29,8 @@ describe('local swarm spec', () => {
     const args = nodeRunArgs(spec, 1)
     expect(args).to.include.members(['--name', 'demo-node1', '--hostname', 'demo-node1', '--network', 'demo-net'])
     expect(args.join(' ')).to.include('--publish 127.0.0.1:5050:5050')
-    expect(args.join(' ')).to.include('--volume /state/swarms/demo:/stackctl-run')
-    expect(args.join(' ')).to.include(`--label ${SWARM_LABELS.socket}=/state/swarms/demo/docker.sock`)
+    expect(args.join(' ')).to.include('--volume /state/swarms/demo/node1:/stackctl-run')
+    expect(args.join(' ')).to.include(`--label ${SWARM_LABELS.socket}=/state/swarms/demo/node1/docker.sock`)
     expect(args.slice(-5)).to.deep.equal([
       'stackctl/swarm-node:20.10',
       '-H',
@@ -45,7 +46,8 @@ describe('local swarm spec', () => {
     expect(args.join(' ')).to.include('--cap-add ALL --cap-drop SYS_RESOURCE')
     expect(args.join(' ')).to.include('--volume demo-node2-data:/var/lib/docker')
     expect(args.join(' ')).not.to.include('--publish')
-    expect(args.at(-1)).to.equal('stackctl/swarm-node:20.10')
+    expect(args.slice(-2)).to.deep.equal(['-H', 'unix:///stackctl-run/docker.sock'])
+    expect(args.at(-5)).to.equal('stackctl/swarm-node:20.10')
   })
 
   it('refuses bad names and node counts in one line (exit 2)', () => {
