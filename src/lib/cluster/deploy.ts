@@ -12,6 +12,7 @@ import {volumeName} from '../config/stack-config.js'
 import type {StackImages} from '../images/stack-images.js'
 import type {SwarmNode} from '../engine/engine.js'
 import {Interrupted, StackctlError, UsageError} from '../errors.js'
+import {checkInterrupted} from '../interrupt.js'
 import {writeFileAtomic} from '../files.js'
 import {buildEnv} from '../images/image-specs.js'
 import {buildxAvailable} from '../images/preflight.js'
@@ -30,6 +31,7 @@ import {chooseDbNode, dbNodeLabel} from '../swarm/db-node.js'
 import {stackDeploy} from '../swarm/docker-cli.js'
 import {IPVS_PROBE, networkModes, type ModeChoice} from '../swarm/modes.js'
 import {renderSwarmStack, type NetworkModes} from '../swarm/render.js'
+import {secretName, secretVersion} from '../swarm/secret.js'
 import {waitForTasks} from '../swarm/tasks.js'
 import {assertManager, overrideFiles, writeSwarmState, type SwarmContext} from './context.js'
 import {megabytes} from '../images/builder.js'
@@ -108,15 +110,16 @@ export async function deploySwarmStack(
   sw.progress(reason)
   const appTag = await prepareAppContext(paths, images.node)
   const appImage = `stackctl-app:${appTag}`
-  await buildAppImage(sw, appImage, images.node, options.signal)
-
-  const distributed = options.registry
-    ? await pushImages(sw, [images.postgres, appImage], options.registry, options.signal)
-    : await loadImages(
-        sw,
-        {[images.postgres]: [db.node.hostname], [appImage]: nodes.map((n) => n.hostname)},
-        options.signal,
-      )
+  const distributed = await beforeDeploy(config.project, async () => {
+    await buildAppImage(sw, appImage, images.node, options.signal)
+    return options.registry
+      ? pushImages(sw, [images.postgres, appImage], options.registry, options.signal)
+      : loadImages(
+          sw,
+          {[images.postgres]: [db.node.hostname], [appImage]: nodes.map((n) => n.hostname)},
+          options.signal,
+        )
+  })
   const reference = (image: string) => (options.registry ? `${options.registry}/${image}` : image)
 
   const modes = await detectModes(sw, reference(appImage))
@@ -137,6 +140,7 @@ export async function deploySwarmStack(
   await writeFileAtomic(sw.stackFile, text, 0o644)
   await recordStack(sw, stackId, images.source)
 
+  checkInterrupted(options.signal, `nothing was deployed; stack '${config.project}' is as it was`)
   sw.progress(`docker stack deploy ${config.project} (${replicas} API replicas) on ${sw.target.endpoint}`)
   await stackDeploy(sw.managerCli, {
     stack: config.project,
@@ -182,6 +186,20 @@ export async function deploySwarmStack(
     images: distributed,
     network: modes.reason,
     seconds: (Date.now() - started) / 1000,
+  }
+}
+
+/** Ctrl-C while images are built or copied: the step stops, and nothing reached the swarm's services. */
+async function beforeDeploy<T>(project: string, work: () => Promise<T>): Promise<T> {
+  try {
+    return await work()
+  } catch (error) {
+    if (error instanceof Interrupted) {
+      throw new Interrupted(
+        `nothing was deployed; stack '${project}' is as it was (images already copied stay on their nodes)`,
+      )
+    }
+    throw error
   }
 }
 
@@ -241,29 +259,22 @@ export async function swarmStackText(sw: Pick<SwarmContext, 'stack'>, input: Sta
   )
 }
 
-export function secretName(project: string, version: number): string {
-  return `${project}_db_password_v${version}`
-}
-
 /**
  * Swarm secrets cannot change: a new password file content gets a new secret name (and the services are
  * updated to it). On an initialised volume the file must not change at all: PostgreSQL only reads it once.
  */
-function nextSecretVersion(sw: SwarmContext, sha: string, volumeExists: boolean): number {
-  const last = sw.swarmState
-  if (!last) return 1
-  if (last.passwordSha256 === sha) return last.secretVersion
-  if (volumeExists || last.dbNode) {
-    throw new StackctlError(
-      `the password file ${sw.stack.paths.passwordFile} changed since the last deploy; the database in volume ${volumeName(sw.stack.config.project)} still has the old password (PostgreSQL only reads the file when it initialises a volume)`,
-      {
-        exitCode: 2,
-        suggestion:
-          'restore the original secrets/db_password from your copy of the stack directory; nothing was changed',
-      },
-    )
-  }
-  return last.secretVersion + 1
+function nextSecretVersion(sw: SwarmContext, sha: string, volumeSeen: boolean): number {
+  // On a local swarm every node can be looked into; elsewhere a volume is assumed once a deploy pinned the db.
+  const mayHoldData = volumeSeen || (!sw.target.local && Boolean(sw.swarmState?.dbNode))
+  const next = secretVersion(sw.swarmState, sha, mayHoldData)
+  if ('version' in next) return next.version
+  throw new StackctlError(
+    `the password file ${sw.stack.paths.passwordFile} changed since the last deploy; the database in volume ${volumeName(sw.stack.config.project)} still has the old password (PostgreSQL only reads the file when it initialises a volume)`,
+    {
+      exitCode: 2,
+      suggestion: 'restore the original secrets/db_password from your copy of the stack directory; nothing was changed',
+    },
+  )
 }
 
 /** On a local swarm, the nodes that hold the project's data volume (elsewhere this cannot be seen). */
