@@ -2,7 +2,7 @@
 import {volumeName} from '../config/stack-config.js'
 import type {SwarmTask} from '../engine/engine.js'
 import {nodeNames} from '../swarm/tasks.js'
-import type {SwarmContext} from './context.js'
+import {assertManager, type SwarmContext} from './context.js'
 
 export interface TaskStatus {
   service: string
@@ -30,7 +30,7 @@ export interface SwarmStackStatus {
 
 export async function swarmStackStatus(sw: SwarmContext): Promise<SwarmStackStatus> {
   const {project} = sw.stack.config
-  await sw.manager.ping()
+  await assertManager(sw)
   const [services, tasks, nodes] = await Promise.all([
     sw.manager.swarm.services(project),
     sw.manager.swarm.tasks(project),
