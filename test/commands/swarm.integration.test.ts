@@ -276,4 +276,21 @@ describe('stackctl on a 3-node swarm (integration)', function () {
     expectExit(await cli(['up', '--target', 'swarm', '--timeout', '300']), 0)
     expect((await visit(url)).visits).to.equal(kept.visits + 1)
   })
+
+  it('down --volumes deletes the data volume only when forced (no terminal to confirm: refused, kept)', async () => {
+    const refused = await cli(['down', '--target', 'swarm', '--volumes'])
+    expectExit(refused, 2)
+    expect(refused.stderr).to.match(/not deleting \S+_postgres_data: not confirmed; nothing was changed/)
+    expectExit(await cli(['volume', 'inspect', '--target', 'swarm']), 0)
+    expect((JSON.parse((await cli(['status', '--target', 'swarm', '--json'])).stdout) as StackStatus).healthy).to.equal(
+      true,
+    )
+
+    const forced = await cli(['down', '--target', 'swarm', '--volumes', '--force'])
+    expectExit(forced, 0)
+    expect(forced.stdout).to.match(/volume \S+_postgres_data deleted/)
+    const inspect = await cli(['volume', 'inspect', '--target', 'swarm'])
+    expectExit(inspect, 1)
+    expect(inspect.stderr).to.match(/not pinned to a node/)
+  })
 })

@@ -1,19 +1,7 @@
 import {StackctlCommand} from '../../lib/base-command.js'
-import {swarmStatus, type LocalSwarmStatus} from '../../lib/cluster/local-swarm.js'
+import {describeSwarm, swarmStatus, type LocalSwarmStatus} from '../../lib/cluster/local-swarm.js'
 import {swarmNameFlag} from '../../lib/cluster/flags.js'
 import {DEFAULT_SWARM} from '../../lib/swarm/local-spec.js'
-
-export function describeSwarm(status: LocalSwarmStatus): string[] {
-  if (status.nodes.length === 0) return [`no local swarm named '${status.name}'`]
-  return [
-    `manager: ${status.endpoint} (DOCKER_HOST for docker commands on the swarm)`,
-    `app port: ${status.url || 'none'} (node 1)`,
-    ...status.nodes.map((n) => {
-      const labels = Object.entries(n.labels).map(([k, v]) => `${k}=${v}`)
-      return `  ${n.name.padEnd(24)} ${n.container.padEnd(8)} ${(n.role || '-').padEnd(8)} ${(n.availability || '-').padEnd(7)} ${n.state.padEnd(6)} ${n.address}${labels.length ? `  ${labels.join(' ')}` : ''}`
-    }),
-  ]
-}
 
 export default class SwarmStatus extends StackctlCommand {
   static override summary = 'Show a local swarm: its nodes, their roles, availability and addresses'

@@ -1,8 +1,7 @@
 import {StackctlCommand} from '../../lib/base-command.js'
-import {swarmUp, type SwarmUpResult} from '../../lib/cluster/local-swarm.js'
+import {describeSwarm, swarmUp, type SwarmUpResult} from '../../lib/cluster/local-swarm.js'
 import {swarmUpFlags} from '../../lib/cluster/flags.js'
 import {withInterrupts} from '../../lib/interrupt.js'
-import {describeSwarm} from './status.js'
 
 export default class SwarmUp extends StackctlCommand {
   static override summary = 'Start a local Docker Swarm: N dockerd nodes in containers of this engine'

@@ -340,3 +340,16 @@ async function stackDataIn(cli: DockerCli, nodes: string[]): Promise<string[]> {
   )
   return found.flat()
 }
+
+/** The swarm in a few lines: the manager's endpoint, the app port, one line per node. */
+export function describeSwarm(status: LocalSwarmStatus): string[] {
+  if (status.nodes.length === 0) return [`no local swarm named '${status.name}'`]
+  return [
+    `manager: ${status.endpoint} (DOCKER_HOST for docker commands on the swarm)`,
+    `app port: ${status.url || 'none'} (node 1)`,
+    ...status.nodes.map((n) => {
+      const labels = Object.entries(n.labels).map(([k, v]) => `${k}=${v}`)
+      return `  ${n.name.padEnd(24)} ${n.container.padEnd(8)} ${(n.role || '-').padEnd(8)} ${(n.availability || '-').padEnd(7)} ${n.state.padEnd(6)} ${n.address}${labels.length ? `  ${labels.join(' ')}` : ''}`
+    }),
+  ]
+}
