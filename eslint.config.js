@@ -4,12 +4,14 @@ import importX from 'eslint-plugin-import-x'
 import tseslint from 'typescript-eslint'
 
 /**
- * One direction of imports: commands → operations (stack, persistence, volume, doctor, kubernetes) →
- * infrastructure (compose, engine, images, config, db, net, pgdata, stackdir) → the process runner. A reverse
+ * One direction of imports: commands → operations (stack, persistence, volume, doctor, kubernetes, cluster) →
+ * infrastructure (compose, engine, images, config, db, net, pgdata, stackdir, swarm) → the process runner. A reverse
  * import fails `npm test`.
  */
-const OPERATIONS = ['stack', 'persistence', 'volume', 'doctor', 'kubernetes'].map((name) => `./src/lib/${name}`)
-const INFRASTRUCTURE = ['compose', 'engine', 'images', 'config', 'db', 'net', 'pgdata', 'stackdir'].map(
+const OPERATIONS = ['stack', 'persistence', 'volume', 'doctor', 'kubernetes', 'cluster'].map(
+  (name) => `./src/lib/${name}`,
+)
+const INFRASTRUCTURE = ['compose', 'engine', 'images', 'config', 'db', 'net', 'pgdata', 'stackdir', 'swarm'].map(
   (name) => `./src/lib/${name}`,
 )
 const layers = [

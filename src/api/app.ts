@@ -4,6 +4,7 @@
  */
 import type http from 'node:http'
 import type {AddressInfo} from 'node:net'
+import {hostname} from 'node:os'
 
 import type {ApiConfig} from './config.js'
 import {PgVisitStore} from './db.js'
@@ -39,7 +40,7 @@ function listen(server: http.Server, host: string, port: number): Promise<number
 export async function startApi(config: ApiConfig, options: StartOptions): Promise<RunningApi> {
   const {logger} = options
   const store = new PgVisitStore(config.db, logger)
-  const server = createServer({store, logger, message: config.message})
+  const server = createServer({store, logger, message: config.message, host: hostname()})
   try {
     await store.prepare(options)
     const port = await listen(server, config.host, config.port)

@@ -12,6 +12,8 @@ export interface ServerDeps {
   store: VisitStore
   logger: Logger
   message: string
+  /** The host name that served the reply (a swarm's replicas run as their node's name). */
+  host: string
 }
 
 /** Longer than the database timeouts, so a slow query ends with a JSON 503 rather than a dropped socket. */
@@ -31,11 +33,11 @@ function visitJson(visit: Visit) {
   return {id: visit.id, visitedAt: visit.visitedAt.toISOString()}
 }
 
-function routes({store, message}: ServerDeps): Record<string, Handler> {
+function routes({store, message, host}: ServerDeps): Record<string, Handler> {
   return {
     '/': async () => {
       const {visit, total} = await store.recordVisit()
-      return {status: 200, body: {message, visits: total, visit: visitJson(visit)}}
+      return {status: 200, body: {message, visits: total, visit: visitJson(visit), host}}
     },
     '/visits': async (params) => {
       const query = parseVisitsQuery(params)

@@ -1,4 +1,4 @@
-import {Flags} from '@oclif/core'
+import {Flags, type Interfaces} from '@oclif/core'
 
 import {StackctlCommand} from '../lib/base-command.js'
 import {adoptFlag, configInput, displayFlags, stackFlags} from '../lib/flags.js'
@@ -7,6 +7,9 @@ import {confirmByTyping, isInteractive} from '../lib/prompt.js'
 import {withStackLock} from '../lib/stack/lock.js'
 import {loadStack} from '../lib/stack/context.js'
 import {downStack, type DownResult} from '../lib/stack/down.js'
+import {assertSwarmFlagsFit, deployTargetFlag, swarmTargetFlags} from '../lib/cluster/flags.js'
+import {loadSwarm} from '../lib/cluster/context.js'
+import {downSwarmStack, type SwarmDownResult} from '../lib/cluster/down.js'
 
 export default class Down extends StackctlCommand {
   static override summary = 'Stop and remove the containers; keep the data volume'
@@ -17,6 +20,7 @@ only after you confirm by typing the volume's name (which is shown with the numb
     '<%= config.bin %> down',
     '<%= config.bin %> down --volumes',
     '<%= config.bin %> down --volumes --force --project-name demo',
+    '<%= config.bin %> down --target swarm',
   ]
   static override enableJsonFlag = true
   static override flags = {
@@ -25,10 +29,14 @@ only after you confirm by typing the volume's name (which is shown with the numb
     ...displayFlags,
     volumes: Flags.boolean({summary: 'Also delete the data volume (asks for confirmation)'}),
     force: Flags.boolean({summary: 'With --volumes: delete without asking', dependsOn: ['volumes']}),
+    ...deployTargetFlag,
+    ...swarmTargetFlags,
   }
 
-  async run(): Promise<DownResult> {
+  async run(): Promise<DownResult | SwarmDownResult> {
     const {flags} = await this.parse(Down)
+    assertSwarmFlagsFit(flags.target, flags, Object.keys(swarmTargetFlags))
+    if (flags.target === 'swarm') return this.swarm(flags)
     const display = this.stepDisplay(flags)
     const ctx = await loadStack(configInput(flags), {
       progress: display.info,
@@ -56,6 +64,25 @@ only after you confirm by typing the volume's name (which is shown with the numb
       const visits = volume.visits === null ? '' : ` (${volume.visits} visits)`
       this.log(`stack '${result.project}' is down; volume ${volume.name} kept${visits}`)
     } else this.log(`stack '${result.project}' is down; it has no data volume`)
+    return result
+  }
+
+  private async swarm(flags: Interfaces.InferredFlags<typeof Down.flags>): Promise<SwarmDownResult> {
+    const progress = (line: string) => this.logToStderr(line)
+    const sw = await loadSwarm({...configInput(flags), dockerHost: flags['docker-host']}, {progress})
+    const result = await withInterrupts((signal) => {
+      const confirm = isInteractive()
+        ? (question: string, expected: string) => confirmByTyping(question, expected, signal)
+        : undefined
+      return withStackLock(sw.stack, 'down', () =>
+        downSwarmStack(sw, {volumes: flags.volumes, force: flags.force, confirm, signal}),
+      )
+    })
+    const {volume} = result
+    const kept = volume.removed
+      ? `volume ${volume.name} deleted`
+      : `volume ${volume.name} kept${volume.node ? ` on ${volume.node}` : ''}`
+    this.log(`stack '${result.project}' ${result.removed ? 'removed from the swarm' : 'was not deployed'}; ${kept}`)
     return result
   }
 }

@@ -10,9 +10,11 @@ import {withStackLock} from '../lib/stack/lock.js'
 import {loadStack} from '../lib/stack/context.js'
 import {offlineResolver} from '../lib/stack/image-resolver.js'
 import {renderStack} from '../lib/stack/render-stack.js'
+import {loadSwarm} from '../lib/cluster/context.js'
+import {renderSwarmFile, type SwarmRenderResult} from '../lib/cluster/render.js'
 
-/** What `render --json` prints: the compose files, or the Kubernetes directory with --target kubernetes. */
-export type RenderReport = RenderResult | KubernetesRenderResult
+/** What `render --json` prints: the compose files, the Kubernetes directory, or the swarm stack file. */
+export type RenderReport = RenderResult | KubernetesRenderResult | SwarmRenderResult
 
 export interface RenderResult {
   composeFile: string
@@ -30,6 +32,7 @@ export default class Render extends StackctlCommand {
     '<%= config.bin %> render --target kubernetes --namespace visits --replicas 3 --storage-class fast',
     '<%= config.bin %> render --target kubernetes --postgres cloudnative-pg --image-registry registry.example.com:5000',
     '<%= config.bin %> render --target kubernetes --stdout | kubectl apply -f -',
+    '<%= config.bin %> render --target swarm --replicas 3',
   ]
   static override enableJsonFlag = true
   static override flags = {
@@ -47,6 +50,7 @@ export default class Render extends StackctlCommand {
     const {flags} = await this.parse(Render)
     const kubernetesOnly = givenKubernetesFlags(flags)
     if (flags.target === 'kubernetes') return this.kubernetes(flags)
+    if (flags.target === 'swarm') return this.swarm(flags, kubernetesOnly)
     if (kubernetesOnly.length > 0) {
       throw new UsageError(`${kubernetesOnly.join(', ')} only apply to --target kubernetes`, 'add --target kubernetes')
     }
@@ -82,6 +86,34 @@ export default class Render extends StackctlCommand {
       for (const line of lines) this.logToStderr(line)
     } else {
       for (const line of lines) this.log(line)
+    }
+    return result
+  }
+
+  private async swarm(
+    flags: Interfaces.InferredFlags<typeof Render.flags>,
+    kubernetesOnly: string[],
+  ): Promise<SwarmRenderResult> {
+    const stray = kubernetesOnly.filter((flag) => flag !== '--replicas')
+    if (stray.length > 0 || flags.adopt || flags.force) {
+      throw new UsageError(
+        `${[...stray, ...(flags.adopt ? ['--adopt'] : []), ...(flags.force ? ['--force'] : [])].join(', ')} do not apply to --target swarm`,
+        'omit them',
+      )
+    }
+    const sw = await loadSwarm(configInput(flags))
+    const render = () =>
+      renderSwarmFile(sw, offlineResolver(sw.stack.engine), {replicas: flags.replicas, stdout: flags.stdout})
+    const result = flags.stdout ? await render() : await withStackLock(sw.stack, 'render', render)
+    if (flags.stdout) this.log(result.stackText?.trimEnd())
+    else this.log(`wrote ${result.stackFile}`)
+    const lines = [
+      result.network,
+      `pin the db before deploying by hand: docker node update --label-add ${result.dbNodeLabel} NODE`,
+    ]
+    for (const line of lines) {
+      if (flags.stdout) this.logToStderr(line)
+      else this.log(line)
     }
     return result
   }

@@ -4,6 +4,9 @@ import {StackctlCommand} from '../lib/base-command.js'
 import {configInput, stackFlags} from '../lib/flags.js'
 import {loadStack} from '../lib/stack/context.js'
 import {isHealthy, stackStatus, type StackStatus} from '../lib/stack/status.js'
+import {assertSwarmFlagsFit, deployTargetFlag, swarmTargetFlags} from '../lib/cluster/flags.js'
+import {loadSwarm} from '../lib/cluster/context.js'
+import {describeSwarmStatus, swarmStackStatus, type SwarmStackStatus} from '../lib/cluster/status.js'
 
 export default class Status extends StackctlCommand {
   static override summary = 'Show each service’s state and health, the URL and the data volume'
@@ -13,15 +16,26 @@ Exit 0 whatever the state; with --check, exit 1 when the stack is not running an
     '<%= config.bin %> status',
     '<%= config.bin %> status --json --project-name demo',
     '<%= config.bin %> status --check && echo healthy',
+    '<%= config.bin %> status --target swarm --json',
   ]
   static override enableJsonFlag = true
   static override flags = {
     ...stackFlags,
     check: Flags.boolean({summary: 'Exit 1 unless both services are running and healthy'}),
+    ...deployTargetFlag,
+    ...swarmTargetFlags,
   }
 
-  async run(): Promise<StackStatus> {
+  async run(): Promise<StackStatus | SwarmStackStatus> {
     const {flags} = await this.parse(Status)
+    assertSwarmFlagsFit(flags.target, flags, Object.keys(swarmTargetFlags))
+    if (flags.target === 'swarm') {
+      const sw = await loadSwarm({...configInput(flags), dockerHost: flags['docker-host']})
+      const swarmStatus = await swarmStackStatus(sw)
+      for (const line of describeSwarmStatus(swarmStatus)) this.log(line)
+      if (flags.check && !swarmStatus.healthy) this.exitAfterOutput(1)
+      return swarmStatus
+    }
     const status = await stackStatus(await loadStack(configInput(flags)))
     this.log(`project  ${status.project}`)
     this.log(`url      ${status.url}`)

@@ -1,16 +1,21 @@
-import {Flags} from '@oclif/core'
+import {Flags, type Interfaces} from '@oclif/core'
 import path from 'node:path'
 
 import {StackctlCommand} from '../lib/base-command.js'
 import {DEFAULTS} from '../lib/config/stack-config.js'
+import {UsageError} from '../lib/errors.js'
 import {adoptFlag, configFlags, configInput, displayFlags, timeoutFlag} from '../lib/flags.js'
 import {withInterrupts} from '../lib/interrupt.js'
 import {withStackLock} from '../lib/stack/lock.js'
 import {DEFAULT_DEV_SOURCE} from '../lib/stack/dev-mode.js'
 import {loadStack} from '../lib/stack/context.js'
 import {imageResolver} from '../lib/stack/image-resolver.js'
-import {buildLocalImages} from '../lib/stack/local-images.js'
+import {buildLocalImages, buildMissingLocalImages} from '../lib/stack/local-images.js'
 import {upStack, type UpResult} from '../lib/stack/up.js'
+import {assertSwarmFlagsFit, deployTargetFlag, swarmDeployFlags} from '../lib/cluster/flags.js'
+import {loadSwarm} from '../lib/cluster/context.js'
+import {deploySwarmStack, type SwarmUpResult} from '../lib/cluster/deploy.js'
+import {megabytes} from '../lib/images/builder.js'
 
 export default class Up extends StackctlCommand {
   static override summary = 'Render the stack, build the API image, start it and wait until it is healthy'
@@ -22,6 +27,8 @@ nothing is recreated. The data lives on the named volume <project>_postgres_data
     '<%= config.bin %> up --port 8080 --project-name demo',
     '<%= config.bin %> up --image-source local --timeout 180',
     '<%= config.bin %> up --dev',
+    '<%= config.bin %> up --target swarm --replicas 3',
+    '<%= config.bin %> up --target swarm --docker-host ssh://admin@manager --registry registry.example.com:5000',
   ]
   static override enableJsonFlag = true
   static override flags = {
@@ -39,10 +46,14 @@ nothing is recreated. The data lives on the named volume <project>_postgres_data
       env: 'STACKCTL_DEV_SOURCE',
       dependsOn: ['dev'],
     }),
+    ...deployTargetFlag,
+    ...swarmDeployFlags,
   }
 
-  async run(): Promise<UpResult> {
+  async run(): Promise<UpResult | SwarmUpResult> {
     const {flags} = await this.parse(Up)
+    assertSwarmFlagsFit(flags.target, flags, Object.keys(swarmDeployFlags))
+    if (flags.target === 'swarm') return this.swarm(flags)
     const display = this.stepDisplay(flags)
     const ctx = await loadStack(configInput(flags), {
       progress: display.info,
@@ -65,6 +76,36 @@ nothing is recreated. The data lives on the named volume <project>_postgres_data
     )
     this.log(`stack '${result.project}' is up in ${result.seconds.toFixed(1)}s: ${result.url}`)
     if (!flags.quiet) for (const line of closingBlock(result, flags.dev)) this.log(line)
+    return result
+  }
+
+  private async swarm(flags: Interfaces.InferredFlags<typeof Up.flags>): Promise<SwarmUpResult> {
+    if (flags.dev || flags.adopt) throw new UsageError('--dev and --adopt only apply to --target compose', 'omit them')
+    const progress = (line: string) => this.logToStderr(line)
+    const sw = await loadSwarm({...configInput(flags), dockerHost: flags['docker-host']}, {progress})
+    const resolver = imageResolver(sw.stack.engine, () =>
+      buildMissingLocalImages(sw.stack.engine, sw.stack.config.pgMajor, progress),
+    )
+    const result = await withInterrupts((signal) =>
+      withStackLock(sw.stack, 'up', () =>
+        deploySwarmStack(sw, resolver, {
+          replicas: flags.replicas,
+          dbNode: flags['db-node'],
+          registry: flags.registry,
+          signal,
+        }),
+      ),
+    )
+    for (const image of result.images) {
+      const where =
+        image.via === 'present'
+          ? 'already on its nodes'
+          : `${image.via === 'load' ? 'loaded onto' : 'pushed to'} ${image.to.join(', ')}`
+      this.log(`image ${image.image} (${megabytes(image.sizeBytes)}): ${where}`)
+    }
+    this.log(result.network)
+    this.log(`stack '${result.project}' is up on the swarm in ${result.seconds.toFixed(1)}s: ${result.url}`)
+    this.log(`db on ${result.dbNode}, app ${result.replicas.app}; data volume ${result.volume} on ${result.dbNode}`)
     return result
   }
 }

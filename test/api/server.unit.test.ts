@@ -48,7 +48,7 @@ describe('api HTTP layer', () => {
   beforeEach(async () => {
     store = new StubStore()
     logged.length = 0
-    server = createServer({store, logger, message: 'hello'})
+    server = createServer({store, logger, message: 'hello', host: 'node-a'})
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
   })
@@ -67,7 +67,12 @@ describe('api HTTP layer', () => {
   it('records a visit on GET /', async () => {
     const {status, body} = await get('/')
     expect(status).to.equal(200)
-    expect(body).to.deep.equal({message: 'hello', visits: 1, visit: {id: 1, visitedAt: '2024-05-01T12:00:00.000Z'}})
+    expect(body).to.deep.equal({
+      message: 'hello',
+      visits: 1,
+      visit: {id: 1, visitedAt: '2024-05-01T12:00:00.000Z'},
+      host: 'node-a',
+    })
   })
 
   it('lists visits with the parsed query and refuses a bad one with 400', async () => {

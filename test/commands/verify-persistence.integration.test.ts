@@ -61,7 +61,7 @@ describe('stackctl verify-persistence (integration)', function () {
       [['--visits', '0'], "invalid --visits '0': must be an integer from 1 to 1000000"],
       [['--visits', '2.5'], "invalid --visits '2.5'"],
       [['--concurrency', 'many'], "invalid --concurrency 'many'"],
-      [['--mode', 'stop'], 'Expected --mode=stop to be one of: down, recreate, kill'],
+      [['--mode', 'stop'], 'Expected --mode=stop to be one of: down, recreate, kill, drain'],
       [['--mode', 'kill', '--visits', '1'], '--mode kill needs --visits 2 or more'],
     ]
     for (const [args, message] of cases) {

@@ -16,6 +16,7 @@ import type {
   VolumeInfo,
 } from '../../src/lib/engine/engine.js'
 import {EngineUnreachable} from '../../src/lib/errors.js'
+import {StubSwarm} from './stub-swarm.js'
 
 export interface StubContainer {
   name: string
@@ -133,6 +134,7 @@ export class StubEngine implements Engine {
   }
 
   readonly networks = {listByProject: async () => []}
+  readonly swarm = new StubSwarm()
 }
 
 /**

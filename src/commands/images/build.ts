@@ -2,7 +2,7 @@ import {Flags} from '@oclif/core'
 
 import {StackctlCommand} from '../../lib/base-command.js'
 import {buildImages, megabytes, type BuildImagesResult} from '../../lib/images/builder.js'
-import {DEFAULT_MIRROR, DEFAULT_SUITE, IMAGE_ENV, IMAGE_NAMES} from '../../lib/images/image-specs.js'
+import {DEFAULT_MIRROR, DEFAULT_SUITE, IMAGE_ENV, ALL_IMAGE_NAMES} from '../../lib/images/image-specs.js'
 
 export default class ImagesBuild extends StackctlCommand {
   static override summary = 'Build the base images (PostgreSQL, Node.js) from Debian packages'
@@ -25,7 +25,7 @@ export default class ImagesBuild extends StackctlCommand {
   static override enableJsonFlag = true
   static override flags = {
     force: Flags.boolean({summary: 'Rebuild images even if they exist'}),
-    only: Flags.string({summary: 'Build only this image', options: [...IMAGE_NAMES]}),
+    only: Flags.string({summary: 'Build only this image', options: [...ALL_IMAGE_NAMES]}),
     mirror: Flags.string({summary: 'Debian mirror to install from', env: IMAGE_ENV.mirror, default: DEFAULT_MIRROR}),
     suite: Flags.string({summary: 'Debian release to install', env: IMAGE_ENV.suite, default: DEFAULT_SUITE}),
   }

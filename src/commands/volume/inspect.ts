@@ -3,6 +3,9 @@ import {configFlags, configInput} from '../../lib/flags.js'
 import {loadStack} from '../../lib/stack/context.js'
 import {formatBytes} from '../../lib/volume/format.js'
 import {inspectVolume, type VolumeInspection} from '../../lib/volume/inspect.js'
+import {assertSwarmFlagsFit, deployTargetFlag, swarmTargetFlags} from '../../lib/cluster/flags.js'
+import {loadSwarm} from '../../lib/cluster/context.js'
+import {inspectSwarmVolume} from '../../lib/cluster/volume.js'
 
 export default class VolumeInspect extends StackctlCommand {
   static override summary =
@@ -14,6 +17,7 @@ Exits 1 when the stack has no data volume yet.`
   static override examples = [
     '<%= config.bin %> volume inspect',
     '<%= config.bin %> volume inspect --json --project-name demo',
+    '<%= config.bin %> volume inspect --target swarm',
   ]
   static override enableJsonFlag = true
   static override flags = {
@@ -21,17 +25,23 @@ Exits 1 when the stack has no data volume yet.`
     'project-name': configFlags['project-name'],
     'pg-major': configFlags['pg-major'],
     'image-source': configFlags['image-source'],
+    ...deployTargetFlag,
+    ...swarmTargetFlags,
   }
 
   async run(): Promise<VolumeInspection> {
     const {flags} = await this.parse(VolumeInspect)
-    const volume = await inspectVolume(await loadStack(configInput(flags)))
+    assertSwarmFlagsFit(flags.target, flags, Object.keys(swarmTargetFlags))
+    const volume =
+      flags.target === 'swarm'
+        ? await inspectSwarmVolume(await loadSwarm({...configInput(flags), dockerHost: flags['docker-host']}))
+        : await inspectVolume(await loadStack(configInput(flags)))
     const pairs = (record: Record<string, string>) =>
       Object.entries(record)
         .map(([key, value]) => `${key}=${value}`)
         .join(', ') || 'none'
     const users = volume.usedBy.map((u) => `${u.name} (${u.state})`).join(', ') || 'none'
-    this.log(`volume      ${volume.name}`)
+    this.log(`volume      ${volume.name}${'node' in volume ? ` on node ${String(volume.node)}` : ''}`)
     this.log(`driver      ${volume.driver} (scope ${volume.scope})`)
     this.log(`mountpoint  ${volume.mountpoint}`)
     this.log(`created     ${volume.createdAt ?? 'unknown'}`)

@@ -21,6 +21,8 @@ import type {
   ImageClient,
   NetworkClient,
   OneShotOptions,
+  SwarmClient,
+  SwarmTask,
   VolumeClient,
   VolumeWatch,
 } from './engine.js'
@@ -82,6 +84,7 @@ class DockerodeEngine implements Engine {
   readonly volumes: VolumeClient
   readonly images: ImageClient
   readonly networks: NetworkClient
+  readonly swarm: SwarmClient
 
   constructor(
     private readonly docker: Docker,
@@ -90,6 +93,7 @@ class DockerodeEngine implements Engine {
     this.containers = new DockerodeContainers(docker)
     this.volumes = new DockerodeVolumes(docker)
     this.images = new DockerodeImages(docker)
+    this.swarm = new DockerodeSwarm(docker)
     this.networks = {
       listByProject: async (project) =>
         (await docker.listNetworks({filters: {label: [`com.docker.compose.project=${project}`]}})).map((n) => n.Name),
@@ -398,5 +402,120 @@ class DockerodeImages implements ImageClient {
       if (status === 404 || status === 409) return false
       throw error
     }
+  }
+}
+
+const STACK_LABEL = 'com.docker.stack.namespace'
+
+interface RawTask {
+  ID: string
+  ServiceID: string
+  Slot?: number
+  NodeID?: string
+  DesiredState: string
+  UpdatedAt?: string
+  Status?: {State?: string; Message?: string; Err?: string; ContainerStatus?: {ContainerID?: string}}
+}
+
+/** Swarm objects through a manager's API (a worker answers 503 to these, which reads as "not a manager"). */
+class DockerodeSwarm implements SwarmClient {
+  constructor(private readonly docker: Docker) {}
+
+  async state() {
+    const info = (await this.docker.info()) as {
+      Swarm?: {LocalNodeState?: string; ControlAvailable?: boolean; NodeID?: string}
+    }
+    return {
+      active: info.Swarm?.LocalNodeState === 'active',
+      manager: Boolean(info.Swarm?.ControlAvailable),
+      nodeId: info.Swarm?.NodeID ?? '',
+    }
+  }
+
+  async nodes() {
+    const nodes = (await this.docker.listNodes()) as Array<{
+      ID: string
+      Description?: {Hostname?: string}
+      Spec?: {Role?: string; Availability?: string; Labels?: Record<string, string>}
+      Status?: {State?: string; Addr?: string}
+    }>
+    return nodes
+      .map((n) => ({
+        id: n.ID,
+        hostname: n.Description?.Hostname ?? n.ID,
+        role: n.Spec?.Role === 'manager' ? ('manager' as const) : ('worker' as const),
+        availability: (n.Spec?.Availability ?? 'active') as 'active' | 'pause' | 'drain',
+        state: n.Status?.State ?? 'unknown',
+        addr: n.Status?.Addr ?? '',
+        labels: n.Spec?.Labels ?? {},
+      }))
+      .sort((a, b) => a.hostname.localeCompare(b.hostname))
+  }
+
+  async updateNode(
+    id: string,
+    change: {labels?: Record<string, string | null>; availability?: 'active' | 'pause' | 'drain'},
+  ) {
+    // The update replaces the whole spec at the version read: a concurrent change makes it fail, never lost.
+    const node = (await this.docker.getNode(id).inspect()) as {
+      Version: {Index: number}
+      Spec: {Labels?: Record<string, string>; Availability?: string}
+    }
+    const labels = {...(node.Spec.Labels ?? {})}
+    for (const [key, value] of Object.entries(change.labels ?? {})) {
+      if (value === null) delete labels[key]
+      else labels[key] = value
+    }
+    const spec = {...node.Spec, Labels: labels, Availability: change.availability ?? node.Spec.Availability}
+    await this.docker.getNode(id).update({_query: {version: node.Version.Index}, _body: spec})
+  }
+
+  async services(stack: string) {
+    const services = await this.docker.listServices({filters: {label: [`${STACK_LABEL}=${stack}`]}})
+    return services
+      .map((s) => ({
+        id: s.ID,
+        name: s.Spec?.Name ?? s.ID,
+        replicas: s.Spec?.Mode?.Replicated?.Replicas,
+        labels: s.Spec?.Labels ?? {},
+      }))
+      .sort((a, b) => a.name.localeCompare(b.name))
+  }
+
+  async tasks(stack: string): Promise<SwarmTask[]> {
+    const services = await this.services(stack)
+    if (services.length === 0) return []
+    const names = new Map(services.map((s) => [s.id, s.name]))
+    const tasks = (await this.docker.listTasks({filters: {service: services.map((s) => s.name)}})) as RawTask[]
+    return tasks
+      .map((t) => ({
+        id: t.ID,
+        serviceName: names.get(t.ServiceID) ?? t.ServiceID,
+        slot: t.Slot,
+        nodeId: t.NodeID ?? '',
+        desiredState: t.DesiredState,
+        state: t.Status?.State ?? 'unknown',
+        message: t.Status?.Message ?? '',
+        error: t.Status?.Err ?? '',
+        containerId: t.Status?.ContainerStatus?.ContainerID || undefined,
+        updatedAtMs: Date.parse(t.UpdatedAt ?? '') || 0,
+      }))
+      .sort(
+        (a, b) =>
+          a.serviceName.localeCompare(b.serviceName) || (a.slot ?? 0) - (b.slot ?? 0) || b.updatedAtMs - a.updatedAtMs,
+      )
+  }
+
+  async secrets(label: string) {
+    const secrets = await this.docker.listSecrets({filters: {label: [label]}})
+    return secrets.map((s) => ({id: s.ID, name: s.Spec?.Name ?? s.ID, labels: s.Spec?.Labels ?? {}}))
+  }
+
+  async removeSecret(id: string) {
+    await this.docker.getSecret(id).remove()
+  }
+
+  async networks(stack: string) {
+    return (await this.docker.listNetworks({filters: {label: [`${STACK_LABEL}=${stack}`]}})).map((n) => n.Name)
   }
 }

@@ -171,4 +171,73 @@ export interface Engine {
   readonly volumes: VolumeClient
   readonly images: ImageClient
   readonly networks: NetworkClient
+  readonly swarm: SwarmClient
+}
+
+export interface SwarmState {
+  /** The engine is part of a swarm. */
+  active: boolean
+  /** The engine is a manager, so it can deploy stacks and answer for every node. */
+  manager: boolean
+  nodeId: string
+}
+
+export type NodeAvailability = 'active' | 'pause' | 'drain'
+
+export interface SwarmNode {
+  id: string
+  hostname: string
+  role: 'manager' | 'worker'
+  availability: NodeAvailability
+  /** ready | down | unknown | disconnected */
+  state: string
+  /** The address the node is reached at inside the swarm. */
+  addr: string
+  labels: Record<string, string>
+}
+
+export interface SwarmService {
+  id: string
+  name: string
+  /** Replicas asked for; undefined for a global service. */
+  replicas: number | undefined
+  labels: Record<string, string>
+}
+
+export interface SwarmTask {
+  id: string
+  serviceName: string
+  slot: number | undefined
+  nodeId: string
+  /** What the orchestrator wants: running | shutdown | ready | … */
+  desiredState: string
+  /** Where the task is: new | pending | assigned | preparing | starting | running | failed | shutdown | rejected | … */
+  state: string
+  message: string
+  error: string
+  containerId: string | undefined
+  updatedAtMs: number
+}
+
+export interface SwarmSecret {
+  id: string
+  name: string
+  labels: Record<string, string>
+}
+
+/** A swarm through one of its managers (stacks are the `com.docker.stack.namespace` label's services). */
+export interface SwarmClient {
+  state(): Promise<SwarmState>
+  nodes(): Promise<SwarmNode[]>
+  /** Adds (value string) or removes (value null) node labels, and/or sets the node's availability. */
+  updateNode(
+    id: string,
+    change: {labels?: Record<string, string | null>; availability?: NodeAvailability},
+  ): Promise<void>
+  services(stack: string): Promise<SwarmService[]>
+  tasks(stack: string): Promise<SwarmTask[]>
+  secrets(label: string): Promise<SwarmSecret[]>
+  removeSecret(id: string): Promise<void>
+  /** Names of the stack's networks. */
+  networks(stack: string): Promise<string[]>
 }

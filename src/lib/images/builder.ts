@@ -41,6 +41,7 @@ import {
   planBuild,
   rootfsReference,
   selectSpecs,
+  sourceFor,
   tarArgs,
   templateDigest,
   trimRules,
@@ -192,7 +193,7 @@ async function buildImage(image: ToBuild, ctx: BuildContext, debootstrap: string
   const log = (line: string) => ctx.progress(`${spec.name}: ${line}`)
 
   const version = await withBuildDir(spec, log, async (rootfs) => {
-    log(`debootstrap ${ctx.source.suite} with ${spec.debianPackage} from ${ctx.source.mirror}`)
+    log(`debootstrap ${sourceFor(spec, ctx.source).suite} with ${spec.debianPackage} from ${ctx.source.mirror}`)
     const condensed = debootstrapProgress((line) => log(`debootstrap: ${line}`))
     await run(debootstrap, debootstrapArgs(spec, rootfs, ctx.source), {
       env: {PATH: withSbin(process.env.PATH), LC_ALL: 'C', DEBIAN_FRONTEND: 'noninteractive'},

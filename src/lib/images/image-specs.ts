@@ -6,8 +6,11 @@ import {createHash} from 'node:crypto'
 
 import {UsageError} from '../errors.js'
 
+/** The stack's base images: what `images build` (and `up`) build by default. */
 export const IMAGE_NAMES = ['postgres', 'node'] as const
-export type ImageName = (typeof IMAGE_NAMES)[number]
+/** Every image `images build --only` knows: the stack's, and the node image of a local swarm (`swarm up`). */
+export const ALL_IMAGE_NAMES = [...IMAGE_NAMES, 'swarm-node'] as const
+export type ImageName = (typeof ALL_IMAGE_NAMES)[number]
 
 export const DEFAULT_MIRROR = 'http://deb.debian.org/debian'
 export const DEFAULT_SUITE = 'trixie'
@@ -26,6 +29,10 @@ export interface ImageSpec {
   tag: string
   /** The Debian package that brings the image's program, installed with its dependencies. */
   debianPackage: string
+  /** Further packages installed next to it. */
+  extraPackages?: readonly string[]
+  /** A Debian release of its own, whatever the build's suite (the swarm node pins its engine's release). */
+  suite?: string
   /** Folder under templates/ holding the Dockerfile that turns the rootfs into the final image. */
   templateDir: string
   /** Trimmed on top of COMMON_TRIM. */
@@ -55,6 +62,17 @@ export const IMAGE_SPECS: Readonly<Record<ImageName, ImageSpec>> = {
     debianPackage: 'nodejs',
     templateDir: 'images/node',
     extraTrim: [],
+  },
+  'swarm-node': {
+    name: 'swarm-node',
+    repository: 'stackctl/swarm-node',
+    tag: '20.10',
+    // Debian 12's engine: the same 20.10 as the host's, measured in a nested swarm (docs: SWARM recipe).
+    debianPackage: 'docker.io',
+    extraPackages: ['iptables', 'ca-certificates', 'iproute2', 'procps'],
+    suite: 'bookworm',
+    templateDir: 'images/swarm-node',
+    extraTrim: [{dir: 'var/log', only: /\.log$/}],
   },
 }
 
@@ -86,11 +104,11 @@ export function rootfsReference(spec: ImageSpec): string {
   return `${spec.repository}-rootfs:${spec.tag}`
 }
 
-/** The images to consider: one when `only` names it, otherwise all of them. */
+/** The images to consider: one when `only` names it, otherwise the stack's. */
 export function selectSpecs(only?: string): ImageSpec[] {
   if (only === undefined) return IMAGE_NAMES.map((name) => IMAGE_SPECS[name])
-  if (!(IMAGE_NAMES as readonly string[]).includes(only)) {
-    throw new UsageError(`unknown image '${only}'`, `use one of: ${IMAGE_NAMES.join(', ')}`)
+  if (!(ALL_IMAGE_NAMES as readonly string[]).includes(only)) {
+    throw new UsageError(`unknown image '${only}'`, `use one of: ${ALL_IMAGE_NAMES.join(', ')}`)
   }
   return [IMAGE_SPECS[only as ImageName]]
 }
@@ -129,8 +147,14 @@ export interface SourceOptions {
   suite: string
 }
 
+/** The build's source for one image: its own suite when it pins one. */
+export function sourceFor(spec: ImageSpec, source: SourceOptions): SourceOptions {
+  return spec.suite ? {...source, suite: spec.suite} : source
+}
+
 export function debootstrapArgs(spec: ImageSpec, rootfs: string, source: SourceOptions): string[] {
-  return ['--variant=minbase', `--include=${spec.debianPackage}`, source.suite, rootfs, source.mirror]
+  const packages = [spec.debianPackage, ...(spec.extraPackages ?? [])].join(',')
+  return ['--variant=minbase', `--include=${packages}`, sourceFor(spec, source).suite, rootfs, source.mirror]
 }
 
 /** The rootfs as a tar stream on stdout; numeric owners so names on the host cannot remap the image's users. */
@@ -139,7 +163,8 @@ export function tarArgs(rootfs: string): string[] {
 }
 
 export function importArgs(spec: ImageSpec, source: SourceOptions): string[] {
-  return ['import', '--message', `debootstrap ${source.suite} ${spec.debianPackage}`, '-', rootfsReference(spec)]
+  const suite = sourceFor(spec, source).suite
+  return ['import', '--message', `debootstrap ${suite} ${spec.debianPackage}`, '-', rootfsReference(spec)]
 }
 
 export const BUILD_LABEL_PREFIX = 'io.stackctl.image'
@@ -153,7 +178,7 @@ export function buildLabels(
   return {
     [`${BUILD_LABEL_PREFIX}.package`]: spec.debianPackage,
     [`${BUILD_LABEL_PREFIX}.package-version`]: packageVersion,
-    [`${BUILD_LABEL_PREFIX}.suite`]: source.suite,
+    [`${BUILD_LABEL_PREFIX}.suite`]: sourceFor(spec, source).suite,
     [TEMPLATE_LABEL]: templateSha256,
   }
 }

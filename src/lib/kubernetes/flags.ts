@@ -3,13 +3,13 @@ import {Flags} from '@oclif/core'
 
 import {KUBERNETES_DEFAULTS, MAX_REPLICAS, POSTGRES_MODES, type KubernetesFlags} from './options.js'
 
-export const TARGETS = ['compose', 'kubernetes'] as const
+export const TARGETS = ['compose', 'kubernetes', 'swarm'] as const
 
 export const targetFlag = {
   target: Flags.option({
     options: TARGETS,
     default: 'compose' as const,
-    summary: 'What to render: the Compose stack, or Kubernetes manifests (a kustomize directory)',
+    summary: 'What to render: the Compose stack, Kubernetes manifests (a kustomize directory), or a swarm stack file',
   })(),
 }
 

@@ -1,3 +1,5 @@
+import type {Engine} from '../engine/engine.js'
+import {imageExists, localImages} from '../images/stack-images.js'
 import {buildImages} from '../images/builder.js'
 
 /**
@@ -6,4 +8,19 @@ import {buildImages} from '../images/builder.js'
  */
 export async function buildLocalImages(progress: (line: string) => void): Promise<void> {
   await buildImages({progress})
+}
+
+/**
+ * For the swarm target: build the local base images only when one is missing. A present image is used as it
+ * is, so a deploy never rebuilds (retags) base images that other stacks on this engine are using.
+ */
+export async function buildMissingLocalImages(
+  engine: Engine,
+  pgMajor: number,
+  progress: (line: string) => void,
+): Promise<void> {
+  const images = localImages(pgMajor)
+  for (const reference of [images.postgres, images.node]) {
+    if (!(await imageExists(engine, reference))) return buildLocalImages(progress)
+  }
 }

@@ -37,12 +37,27 @@ describe('image specs', () => {
     expect(node.debianPackage).to.equal('nodejs')
   })
 
-  it('selects all images in a fixed order, or the one asked for', () => {
+  it('selects the stack images in a fixed order, or the one asked for (the swarm node only when asked)', () => {
     expect(selectSpecs().map((spec) => spec.name)).to.deep.equal(['postgres', 'node'])
     expect(selectSpecs('node').map((spec) => spec.name)).to.deep.equal(['node'])
+    expect(selectSpecs('swarm-node').map((spec) => spec.name)).to.deep.equal(['swarm-node'])
     expect(() => selectSpecs('mysql'))
       .to.throw(UsageError, "unknown image 'mysql'")
-      .with.property('suggestion', 'use one of: postgres, node')
+      .with.property('suggestion', 'use one of: postgres, node, swarm-node')
+  })
+
+  it('builds the swarm node from its own Debian release, with dockerd and what a nested engine needs', () => {
+    const swarmNode = IMAGE_SPECS['swarm-node']
+    expect(imageReference(swarmNode)).to.equal('stackctl/swarm-node:20.10')
+    expect(debootstrapArgs(swarmNode, '/tmp/x/rootfs', source)).to.deep.equal([
+      '--variant=minbase',
+      '--include=docker.io,iptables,ca-certificates,iproute2,procps',
+      'bookworm',
+      '/tmp/x/rootfs',
+      'http://deb.debian.org/debian',
+    ])
+    expect(importArgs(swarmNode, source)[2]).to.equal('debootstrap bookworm docker.io')
+    expect(buildLabels(swarmNode, source, '20.10.24', 'abc')['io.stackctl.image.suite']).to.equal('bookworm')
   })
 
   it('accepts http(s) mirrors without trailing slashes and rejects the rest', () => {

@@ -1,0 +1,31 @@
+import {Flags} from '@oclif/core'
+
+import {StackctlCommand} from '../../lib/base-command.js'
+import {swarmDown, type SwarmDownResult} from '../../lib/cluster/local-swarm.js'
+import {swarmNameFlag} from '../../lib/cluster/flags.js'
+import {confirmByTyping, isInteractive} from '../../lib/prompt.js'
+import {DEFAULT_SWARM} from '../../lib/swarm/local-spec.js'
+
+export default class SwarmDown extends StackctlCommand {
+  static override summary = 'Remove a local swarm: its node containers, their volumes and its network'
+  static override description = `Everything deployed on the swarm lives inside its nodes and goes with them. When a stackctl data volume is inside (a stack deployed with up --target swarm), nothing is removed unless you type the swarm's name at the prompt or pass --force; without a terminal and without --force it refuses. Only what carries the swarm's label io.stackctl.swarm is removed.`
+  static override examples = ['<%= config.bin %> swarm down', '<%= config.bin %> swarm down --name demo-swarm --force']
+  static override enableJsonFlag = true
+  static override flags = {
+    ...swarmNameFlag,
+    force: Flags.boolean({summary: 'Remove the swarm even when stack data lives in it, without asking'}),
+  }
+
+  async run(): Promise<SwarmDownResult> {
+    const {flags} = await this.parse(SwarmDown)
+    const result = await swarmDown(flags.name ?? DEFAULT_SWARM.name, {
+      force: flags.force,
+      confirm: isInteractive() ? (question, expected) => confirmByTyping(question, expected) : undefined,
+    })
+    const {containers, volumes, networks} = result.removed
+    if (containers.length + volumes.length + networks.length === 0) this.log(`no local swarm named '${result.name}'`)
+    else this.log(`removed swarm '${result.name}': ${[...containers, ...volumes, ...networks].join(', ')}`)
+    if (result.dataVolumes.length > 0) this.log(`stack data removed with it: ${result.dataVolumes.join(', ')}`)
+    return result
+  }
+}

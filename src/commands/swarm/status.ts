@@ -1,0 +1,24 @@
+import {StackctlCommand} from '../../lib/base-command.js'
+import {describeSwarm, swarmStatus, type LocalSwarmStatus} from '../../lib/cluster/local-swarm.js'
+import {swarmNameFlag} from '../../lib/cluster/flags.js'
+import {DEFAULT_SWARM} from '../../lib/swarm/local-spec.js'
+
+export default class SwarmStatus extends StackctlCommand {
+  static override summary = 'Show a local swarm: its nodes, their roles, availability and addresses'
+  static override description = 'Exit 0 when every node is running and ready in the swarm, 1 otherwise.'
+  static override examples = [
+    '<%= config.bin %> swarm status',
+    '<%= config.bin %> swarm status --name demo-swarm --json',
+  ]
+  static override enableJsonFlag = true
+  static override flags = swarmNameFlag
+
+  async run(): Promise<LocalSwarmStatus> {
+    const {flags} = await this.parse(SwarmStatus)
+    const status = await swarmStatus(flags.name ?? DEFAULT_SWARM.name)
+    this.log(`swarm '${status.name}': ${status.up ? 'up' : status.nodes.length ? 'not ready' : 'absent'}`)
+    for (const line of describeSwarm(status)) this.log(line)
+    if (!status.up) this.exitAfterOutput(1)
+    return status
+  }
+}

@@ -1,0 +1,116 @@
+/**
+ * `stackctl down --target swarm`: `docker stack rm`, then wait until the swarm has removed the stack's tasks
+ * and network (it does so asynchronously, and a redeploy before that fails). The data volume stays on its node
+ * and the db stays pinned there; --volumes removes it (local swarm only) after the same confirmation as Compose.
+ */
+import {volumeName} from '../config/stack-config.js'
+import {LABELS} from '../config/labels.js'
+import {Interrupted, StackctlError, UsageError} from '../errors.js'
+import {dbNodeLabel} from '../swarm/db-node.js'
+import {stackRm} from '../swarm/docker-cli.js'
+import {assertManager, type SwarmContext} from './context.js'
+
+export interface SwarmDownResult {
+  target: 'swarm'
+  project: string
+  removed: boolean
+  volume: {name: string; node: string; removed: boolean}
+  seconds: number
+}
+
+export interface SwarmDownOptions {
+  volumes?: boolean
+  force?: boolean
+  confirm?: (question: string, expected: string) => Promise<boolean>
+  signal?: AbortSignal
+  timeoutMs?: number
+}
+
+export async function downSwarmStack(sw: SwarmContext, options: SwarmDownOptions = {}): Promise<SwarmDownResult> {
+  const started = Date.now()
+  const {project} = sw.stack.config
+  await assertManager(sw)
+  const volume = volumeName(project)
+  const nodes = await sw.manager.swarm.nodes()
+  const dbNode = nodes.find((n) => n.labels[dbNodeLabel(project)] === 'true')
+  if (options.volumes) {
+    if (!sw.target.local || !dbNode) {
+      throw new UsageError(
+        '--volumes with --target swarm needs the local swarm and a pinned db node',
+        'remove the volume on its node yourself; nothing was changed',
+      )
+    }
+    if (!options.force) {
+      const question = `delete the data volume ${volume} on ${dbNode.hostname}? Every visit in it is lost.`
+      if (!options.confirm || !(await options.confirm(question, volume))) {
+        throw new StackctlError(`not deleting ${volume}: not confirmed; nothing was changed`, {
+          exitCode: 2,
+          suggestion: `type the volume's name at the prompt in a terminal, or pass --force with --volumes`,
+        })
+      }
+    }
+  }
+  const services = await sw.manager.swarm.services(project)
+  const foreign = services.filter((s) => s.labels[LABELS.stackId] !== sw.swarmState?.stackId)
+  if (foreign.length > 0) {
+    throw new StackctlError(
+      `stack '${project}' on ${sw.target.endpoint} is not this stack directory's (${foreign.map((s) => s.name).join(', ')} ${sw.swarmState ? 'carry another stack id' : 'were not deployed from here'})`,
+      {exitCode: 2, suggestion: 'pass the --dir it was deployed from; nothing was changed'},
+    )
+  }
+  if (services.length > 0) {
+    sw.progress(`docker stack rm ${project}`)
+    await stackRm(sw.managerCli, project, {shield: true})
+    await waitUntilGone(sw, options)
+  }
+  let volumeRemoved = false
+  if (options.volumes && dbNode) {
+    await waitForVolumeFree(sw, dbNode.hostname, volume)
+    const {exitCode, stderr} = await sw.hostCli.inNode(dbNode.hostname, ['volume', 'rm', volume], {
+      reject: false,
+      shield: true,
+    })
+    if (exitCode !== 0 && !/no such volume/i.test(stderr))
+      throw new StackctlError(`could not delete ${volume}: ${stderr}`)
+    volumeRemoved = exitCode === 0
+    await sw.manager.swarm.updateNode(dbNode.id, {labels: {[dbNodeLabel(project)]: null}})
+  }
+  return {
+    target: 'swarm',
+    project,
+    removed: services.length > 0,
+    volume: {name: volume, node: dbNode?.hostname ?? '', removed: volumeRemoved},
+    seconds: (Date.now() - started) / 1000,
+  }
+}
+
+/** `stack rm` returns at once; the tasks and the network go a few seconds later. */
+async function waitUntilGone(sw: SwarmContext, options: SwarmDownOptions): Promise<void> {
+  const {project} = sw.stack.config
+  const deadline = Date.now() + (options.timeoutMs ?? 120_000)
+  for (;;) {
+    const [networks, tasks] = await Promise.all([sw.manager.swarm.networks(project), sw.manager.swarm.tasks(project)])
+    if (networks.length === 0 && tasks.length === 0) return
+    if (options.signal?.aborted) {
+      throw new Interrupted(`stack '${project}' was removed; the swarm is still cleaning up its network`)
+    }
+    if (Date.now() > deadline) {
+      throw new StackctlError(`the swarm has not removed the network of '${project}' yet (${networks.join(', ')})`, {
+        suggestion: `run stackctl down --target swarm again in a moment`,
+      })
+    }
+    await new Promise((resolve) => setTimeout(resolve, 500))
+  }
+}
+
+/** The db container on its node goes a moment after its task: a volume in use cannot be removed. */
+async function waitForVolumeFree(sw: SwarmContext, node: string, volume: string): Promise<void> {
+  const deadline = Date.now() + 60_000
+  while (Date.now() < deadline) {
+    const {stdout} = await sw.hostCli.inNode(node, ['ps', '--all', '--quiet', '--filter', `volume=${volume}`], {
+      reject: false,
+    })
+    if (!stdout.trim()) return
+    await new Promise((resolve) => setTimeout(resolve, 500))
+  }
+}

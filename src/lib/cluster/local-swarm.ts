@@ -1,0 +1,355 @@
+/**
+ * `stackctl swarm up | status | down`: a swarm of dockerd nodes in containers of this machine's engine. Every
+ * container, volume and the network carry io.stackctl.swarm=<name>; only what carries it is ever removed.
+ * Node 1 is the manager: its API is a socket in stackctl's state directory and its published app port is
+ * forwarded to 127.0.0.1.
+ */
+import {rm} from 'node:fs/promises'
+
+import createDebug from 'debug'
+
+import {buildImages} from '../images/builder.js'
+import {IMAGE_SPECS, imageReference} from '../images/image-specs.js'
+import {createEngine} from '../engine/dockerode-engine.js'
+import type {Engine, SwarmNode} from '../engine/engine.js'
+import {EnvironmentError, Interrupted, StackctlError, UsageError} from '../errors.js'
+import {ensureRealDirectory} from '../files.js'
+import {canBind} from '../net/ports.js'
+import {LABELS} from '../config/labels.js'
+import {DockerCli} from '../swarm/docker-cli.js'
+import {
+  localSwarmSpec,
+  managerEndpoint,
+  networkCreateArgs,
+  nodeIndexes,
+  nodeName,
+  nodeRunArgs,
+  SWARM_LABELS,
+  socketDir,
+  volumeCreateArgs,
+  type LocalSwarmSpec,
+} from '../swarm/local-spec.js'
+import type {LocalSwarmRef} from '../swarm/target.js'
+import {stateDirectory} from '../stack/lock.js'
+
+const debug = createDebug('stackctl:swarm')
+const NODE_IMAGE = imageReference(IMAGE_SPECS['swarm-node'])
+
+export interface SwarmNodeStatus {
+  name: string
+  container: string
+  address: string
+  role: string
+  availability: string
+  state: string
+  /** Node labels stackctl set (the db pins). */
+  labels: Record<string, string>
+}
+
+export interface LocalSwarmStatus {
+  name: string
+  up: boolean
+  endpoint: string
+  url: string
+  port: number
+  nodes: SwarmNodeStatus[]
+}
+
+export interface SwarmUpResult extends LocalSwarmStatus {
+  created: boolean
+  seconds: number
+}
+
+export interface SwarmDownResult {
+  name: string
+  removed: {containers: string[]; volumes: string[]; networks: string[]}
+  /** Stack data volumes that were inside the nodes and went with them (only with --force or a confirmation). */
+  dataVolumes: string[]
+}
+
+/** The host engine: DOCKER_HOST, unless it points at a local swarm's manager (then the default socket). */
+export function hostEnv(env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  const swarms = `${stateDirectory(env)}/swarms/`
+  return env.DOCKER_HOST?.startsWith(`unix://${swarms}`) ? {...env, DOCKER_HOST: undefined} : env
+}
+
+export function hostEndpoint(env: NodeJS.ProcessEnv = process.env): string {
+  return hostEnv(env).DOCKER_HOST || 'unix:///var/run/docker.sock'
+}
+
+/** The local swarms whose manager container runs, from their labels. */
+export async function listLocalSwarms(host: Engine): Promise<LocalSwarmRef[]> {
+  const containers = await host.containers.list({label: SWARM_LABELS.swarm})
+  const byName = new Map<string, LocalSwarmRef>()
+  for (const c of containers) {
+    const name = c.labels[SWARM_LABELS.swarm]
+    const swarm: LocalSwarmRef = byName.get(name) ?? {name, endpoint: '', port: 0, nodes: [], nodeEndpoints: {}}
+    swarm.nodes.push(c.name)
+    if (c.labels[SWARM_LABELS.socket]) swarm.nodeEndpoints![c.name] = `unix://${c.labels[SWARM_LABELS.socket]}`
+    if (c.labels[SWARM_LABELS.node] === '1' && c.state === 'running') {
+      swarm.endpoint = `unix://${c.labels[SWARM_LABELS.socket]}`
+      swarm.port = Number(c.labels[SWARM_LABELS.port])
+    }
+    byName.set(name, swarm)
+  }
+  return [...byName.values()].filter((s) => s.endpoint).map((s) => ({...s, nodes: s.nodes.sort()}))
+}
+
+export async function swarmUp(
+  input: {name?: string; nodes?: number; port?: number},
+  options: {progress: (line: string) => void; signal?: AbortSignal; env?: NodeJS.ProcessEnv},
+): Promise<SwarmUpResult> {
+  const started = Date.now()
+  const env = hostEnv(options.env)
+  const spec = localSwarmSpec(input, stateDirectory(env), NODE_IMAGE)
+  const host = createEngine(env)
+  await host.ping()
+  const cli = new DockerCli(hostEndpoint(env))
+  const existing = await host.containers.list({label: `${SWARM_LABELS.swarm}=${spec.name}`})
+  if (existing.length > 0) {
+    const status = await swarmStatus(spec.name, {env})
+    if (status.up && existing.length === spec.nodes) {
+      options.progress(`swarm '${spec.name}' is already up`)
+      return {...status, created: false, seconds: (Date.now() - started) / 1000}
+    }
+    throw new UsageError(
+      `swarm '${spec.name}' exists but is not fully up (${existing.length} node containers, ${status.nodes.filter((n) => n.state === 'ready').length} ready)`,
+      `see stackctl swarm status --name ${spec.name}; stackctl swarm down --name ${spec.name} removes it`,
+    )
+  }
+  if (!(await canBind('127.0.0.1', spec.port))) {
+    throw new EnvironmentError(`port ${spec.port} on 127.0.0.1 is already in use`, 'choose another with --port')
+  }
+  options.progress(`node image: ${NODE_IMAGE}`)
+  await buildImages({only: 'swarm-node', engine: host, progress: options.progress})
+
+  try {
+    await createNodes(spec, cli, options)
+    await formSwarm(spec, cli, options)
+  } catch (error) {
+    // A swarm that did not come up holds nothing yet, and nothing carried its label before this run (checked
+    // above): everything labelled with it now was created by this run, even by a step stopped half-way.
+    options.progress(`removing what this run created for swarm '${spec.name}'`)
+    await removeLabelled(cli, host, spec.name)
+    if (options.signal?.aborted) {
+      throw new Interrupted(`swarm '${spec.name}' was not created; what this run had created was removed`)
+    }
+    throw error
+  }
+  const status = await swarmStatus(spec.name, {env})
+  return {...status, created: true, seconds: (Date.now() - started) / 1000}
+}
+
+async function createNodes(
+  spec: LocalSwarmSpec,
+  cli: DockerCli,
+  options: {progress: (line: string) => void; signal?: AbortSignal},
+): Promise<void> {
+  const {signal} = options
+  for (const i of nodeIndexes(spec)) await ensureRealDirectory(socketDir(spec, i), 0o700)
+  await cli.run(networkCreateArgs(spec), {signal})
+  for (const i of nodeIndexes(spec)) await cli.run(volumeCreateArgs(spec, i), {signal})
+  options.progress(
+    `starting ${spec.nodes} node containers (${nodeIndexes(spec)
+      .map((i) => nodeName(spec, i))
+      .join(', ')})`,
+  )
+  for (const i of nodeIndexes(spec)) await cli.run(nodeRunArgs(spec, i), {signal})
+  await Promise.all(nodeIndexes(spec).map((i) => waitForDockerd(cli, nodeName(spec, i), signal)))
+  options.progress('every node’s dockerd answers')
+}
+
+async function waitForDockerd(cli: DockerCli, node: string, signal?: AbortSignal): Promise<void> {
+  const deadline = Date.now() + 120_000
+  for (;;) {
+    const answer = await cli.inNode(node, ['info', '--format', '{{.ServerVersion}}'], {reject: false, signal})
+    if (answer.exitCode === 0) return
+    if (Date.now() > deadline) {
+      const {stdout} = await cli.run(['logs', '--tail', '5', node], {reject: false})
+      throw new EnvironmentError(
+        `the dockerd in ${node} did not answer within 120 s: ${stdout.split('\n').at(-1) ?? ''}`,
+        `see docker logs ${node}; the host must allow nested containers (SWARM caveats in the README)`,
+      )
+    }
+    await new Promise((resolve) => setTimeout(resolve, 500))
+  }
+}
+
+async function formSwarm(
+  spec: LocalSwarmSpec,
+  cli: DockerCli,
+  options: {progress: (line: string) => void; signal?: AbortSignal},
+): Promise<void> {
+  const {signal} = options
+  const manager = nodeName(spec, 1)
+  await cli.inNode(manager, ['swarm', 'init', '--advertise-addr', 'eth0'], {signal})
+  const {stdout: token} = await cli.inNode(manager, ['swarm', 'join-token', '--quiet', 'worker'], {signal})
+  const address = await cli.containerAddress(manager)
+  await Promise.all(
+    nodeIndexes(spec)
+      .slice(1)
+      .map((i) =>
+        cli.inNode(
+          nodeName(spec, i),
+          ['swarm', 'join', '--token', token.trim(), '--advertise-addr', 'eth0', `${address}:2377`],
+          {signal},
+        ),
+      ),
+  )
+  const engine = createEngine({DOCKER_HOST: managerEndpoint(spec)})
+  const deadline = Date.now() + 60_000
+  for (;;) {
+    const nodes = await engine.swarm.nodes()
+    if (nodes.length === spec.nodes && nodes.every((n) => n.state === 'ready')) break
+    if (Date.now() > deadline) {
+      throw new EnvironmentError(
+        `the swarm did not report ${spec.nodes} ready nodes within 60 s (${nodes.map((n) => `${n.hostname} ${n.state}`).join(', ')})`,
+        `see docker logs ${manager}`,
+      )
+    }
+    if (signal?.aborted) throw new Interrupted('swarm not formed')
+    await new Promise((resolve) => setTimeout(resolve, 500))
+  }
+  options.progress(`swarm formed: ${manager} manager, ${spec.nodes - 1} workers`)
+}
+
+export async function swarmStatus(name: string, options: {env?: NodeJS.ProcessEnv} = {}): Promise<LocalSwarmStatus> {
+  const env = hostEnv(options.env)
+  const spec = localSwarmSpec({name}, stateDirectory(env), NODE_IMAGE)
+  const host = createEngine(env)
+  await host.ping()
+  const cli = new DockerCli(hostEndpoint(env))
+  const containers = await host.containers.list({label: `${SWARM_LABELS.swarm}=${spec.name}`})
+  const manager = containers.find((c) => c.labels[SWARM_LABELS.node] === '1')
+  const port = Number(manager?.labels[SWARM_LABELS.port] ?? 0)
+  let swarmNodes: SwarmNode[] = []
+  if (manager?.state === 'running') {
+    swarmNodes = await createEngine({DOCKER_HOST: managerEndpoint(spec)})
+      .swarm.nodes()
+      .catch((error: unknown) => {
+        debug('nodes: %s', (error as Error).message)
+        return []
+      })
+  }
+  const nodes = await Promise.all(
+    containers
+      .sort((a, b) => Number(a.labels[SWARM_LABELS.node]) - Number(b.labels[SWARM_LABELS.node]))
+      .map(async (c) => {
+        const node = swarmNodes.find((n) => n.hostname === c.name)
+        return {
+          name: c.name,
+          container: c.state,
+          address: c.state === 'running' ? await cli.containerAddress(c.name) : '',
+          role: node?.role ?? '',
+          availability: node?.availability ?? '',
+          state: node?.state ?? 'not in the swarm',
+          labels: Object.fromEntries(Object.entries(node?.labels ?? {}).filter(([k]) => k.startsWith('io.stackctl.'))),
+        }
+      }),
+  )
+  return {
+    name: spec.name,
+    up: nodes.length > 0 && nodes.every((n) => n.container === 'running' && n.state === 'ready'),
+    endpoint: managerEndpoint(spec),
+    url: port ? `http://127.0.0.1:${port}` : '',
+    port,
+    nodes,
+  }
+}
+
+/**
+ * Removes the node containers, their volumes and the network. The nodes' volumes hold every stack deployed
+ * there, data included: when a stackctl data volume is inside, nothing is removed without --force or the
+ * typed confirmation.
+ */
+export async function swarmDown(
+  name: string,
+  options: {
+    force?: boolean
+    confirm?: (question: string, expected: string) => Promise<boolean>
+    env?: NodeJS.ProcessEnv
+  },
+): Promise<SwarmDownResult> {
+  const env = hostEnv(options.env)
+  const spec = localSwarmSpec({name}, stateDirectory(env), NODE_IMAGE)
+  const host = createEngine(env)
+  await host.ping()
+  const cli = new DockerCli(hostEndpoint(env))
+  const label = `${SWARM_LABELS.swarm}=${spec.name}`
+  const containers = await host.containers.list({label})
+  const dataVolumes = await stackDataIn(
+    cli,
+    containers.filter((c) => c.state === 'running').map((c) => c.name),
+  )
+  if (dataVolumes.length > 0 && !options.force) {
+    const question = `swarm '${spec.name}' holds stackctl data: ${dataVolumes.join(', ')}; removing the swarm deletes it.`
+    if (!options.confirm || !(await options.confirm(question, spec.name))) {
+      throw new StackctlError(
+        `swarm '${spec.name}' holds stackctl data (${dataVolumes.join(', ')}); nothing was removed`,
+        {
+          exitCode: 2,
+          suggestion: `the swarm and that data go only with --force or after typing '${spec.name}' at the prompt in a terminal`,
+        },
+      )
+    }
+  }
+  const removed = await removeLabelled(cli, host, spec.name)
+  await rm(spec.runDir, {recursive: true, force: true})
+  return {name: spec.name, removed, dataVolumes}
+}
+
+/** Removes every container, volume and network labelled io.stackctl.swarm=<name>, and nothing else. */
+async function removeLabelled(cli: DockerCli, host: Engine, name: string): Promise<SwarmDownResult['removed']> {
+  const label = `${SWARM_LABELS.swarm}=${name}`
+  const removed: SwarmDownResult['removed'] = {containers: [], volumes: [], networks: []}
+  // Once started, removal finishes even on Ctrl-C (shielded): a half-removed swarm helps nobody.
+  await Promise.all(
+    (await host.containers.list({label})).map(async (c) => {
+      await cli.run(['rm', '--force', '--volumes', c.name], {shield: true})
+      removed.containers.push(c.name)
+    }),
+  )
+  for (const volume of await host.volumes.list(label)) {
+    await cli.run(['volume', 'rm', volume.name], {shield: true})
+    removed.volumes.push(volume.name)
+  }
+  const {stdout} = await cli.run(['network', 'ls', '--filter', `label=${label}`, '--format', '{{.Name}}'])
+  for (const network of stdout.split('\n').filter(Boolean)) {
+    await cli.run(['network', 'rm', network], {shield: true})
+    removed.networks.push(network)
+  }
+  return removed
+}
+
+/** Volumes of stackctl stacks inside the nodes (labelled with a stack id). */
+async function stackDataIn(cli: DockerCli, nodes: string[]): Promise<string[]> {
+  const found = await Promise.all(
+    nodes.map(async (node) => {
+      const {stdout, exitCode} = await cli.inNode(
+        node,
+        ['volume', 'ls', '--quiet', '--filter', `label=${LABELS.stackId}`],
+        {reject: false},
+      )
+      return exitCode === 0
+        ? stdout
+            .split('\n')
+            .filter(Boolean)
+            .map((v) => `${v} on ${node}`)
+        : []
+    }),
+  )
+  return found.flat()
+}
+
+/** The swarm in a few lines: the manager's endpoint, the app port, one line per node. */
+export function describeSwarm(status: LocalSwarmStatus): string[] {
+  if (status.nodes.length === 0) return [`no local swarm named '${status.name}'`]
+  return [
+    `manager: ${status.endpoint} (DOCKER_HOST for docker commands on the swarm)`,
+    `app port: ${status.url || 'none'} (node 1)`,
+    ...status.nodes.map((n) => {
+      const labels = Object.entries(n.labels).map(([k, v]) => `${k}=${v}`)
+      return `  ${n.name.padEnd(24)} ${n.container.padEnd(8)} ${(n.role || '-').padEnd(8)} ${(n.availability || '-').padEnd(7)} ${n.state.padEnd(6)} ${n.address}${labels.length ? `  ${labels.join(' ')}` : ''}`
+    }),
+  ]
+}
