@@ -41,7 +41,7 @@ nothing is recreated. The data lives on the named volume <project>_postgres_data
   async run(): Promise<UpResult> {
     const {flags} = await this.parse(Up)
     const ctx = await loadStack(configInput(flags), {progress: (line) => this.logToStderr(line)})
-    const resolver = imageResolver(ctx.engine, () => buildLocalImages((line) => this.logToStderr(line)))
+    const resolver = imageResolver(ctx.engine, (pgMajor) => buildLocalImages((line) => this.logToStderr(line), pgMajor))
     // Ctrl-C stops Compose gracefully and still releases the lock, so the next up needs no cleanup.
     const result = await withInterrupts((signal) =>
       withStackLock(ctx, 'up', () =>

@@ -46,7 +46,7 @@ volume is never deleted. Exit 0 when the check passed, 1 when it failed, 2 for u
     const {flags} = await this.parse(VerifyPersistence)
     const settings = parseCheckSettings(flags)
     const ctx = await loadStack(configInput(flags), {progress: (line) => this.logToStderr(line)})
-    const resolver = imageResolver(ctx.engine, () => buildLocalImages((line) => this.logToStderr(line)))
+    const resolver = imageResolver(ctx.engine, (pgMajor) => buildLocalImages((line) => this.logToStderr(line), pgMajor))
     const result = await withInterrupts((signal) =>
       withStackLock(ctx, 'verify-persistence', () =>
         verifyPersistence(ctx, {...settings, keepRunning: flags['keep-running'], resolver, signal}),

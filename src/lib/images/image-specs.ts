@@ -11,6 +11,13 @@ export type ImageName = (typeof IMAGE_NAMES)[number]
 
 export const DEFAULT_MIRROR = 'http://deb.debian.org/debian'
 export const DEFAULT_SUITE = 'trixie'
+/**
+ * The Debian release that ships each PostgreSQL major stackctl builds locally: Debian packages one major per
+ * release (bookworm 15, trixie 17), so the suite follows the major.
+ */
+export const PG_SUITES: Readonly<Record<number, string>> = {15: 'bookworm', 17: 'trixie'}
+export const LOCAL_PG_MAJORS: readonly number[] = Object.keys(PG_SUITES).map(Number)
+export const DEFAULT_LOCAL_PG_MAJOR = 17
 export const IMAGE_ENV = {mirror: 'STACKCTL_DEBIAN_MIRROR', suite: 'STACKCTL_DEBIAN_SUITE'} as const
 
 /** Remove the entries of `dir` (relative to the rootfs): all of them, or those matching `only`, never `keep`. */
@@ -26,33 +33,54 @@ export interface ImageSpec {
   tag: string
   /** The Debian package that brings the image's program, installed with its dependencies. */
   debianPackage: string
+  /** The Debian release the package comes from (--suite overrides it). */
+  suite: string
+  /** --build-arg values for the final docker build (the PostgreSQL major the Dockerfile is made for). */
+  buildArgs: Readonly<Record<string, string>>
   /** Folder under templates/ holding the Dockerfile that turns the rootfs into the final image. */
   templateDir: string
   /** Trimmed on top of COMMON_TRIM. */
   extraTrim: readonly TrimRule[]
 }
 
-export const IMAGE_SPECS: Readonly<Record<ImageName, ImageSpec>> = {
-  postgres: {
+/** The local PostgreSQL image of one major: Debian's postgresql-<major> from the release that ships it. */
+export function postgresSpec(major: number): ImageSpec {
+  const suite = PG_SUITES[major]
+  if (suite === undefined) {
+    throw new UsageError(
+      `local PostgreSQL images exist for majors ${LOCAL_PG_MAJORS.join(', ')}, not ${major}`,
+      `use --pg-major ${LOCAL_PG_MAJORS.join(' or --pg-major ')}`,
+    )
+  }
+  const only = new RegExp(`^${major}$`)
+  return {
     name: 'postgres',
     repository: 'stackctl/postgres',
-    tag: '17',
-    debianPackage: 'postgresql-17',
+    tag: String(major),
+    debianPackage: `postgresql-${major}`,
+    suite,
+    buildArgs: {PG_MAJOR: String(major)},
     templateDir: 'images/postgres',
     extraTrim: [
       // The package's postinst creates a cluster 'main' and a snakeoil key; the entrypoint initialises
       // $PGDATA itself, and a private key baked into an image would be shared by every container.
-      {dir: 'var/lib/postgresql', only: /^17$/},
-      {dir: 'etc/postgresql', only: /^17$/},
+      {dir: 'var/lib/postgresql', only},
+      {dir: 'etc/postgresql', only},
       {dir: 'etc/ssl/private', only: /^ssl-cert-snakeoil\.key$/},
       {dir: 'etc/ssl/certs', only: /^ssl-cert-snakeoil\.pem$/},
     ],
-  },
+  }
+}
+
+export const IMAGE_SPECS: Readonly<Record<ImageName, ImageSpec>> = {
+  postgres: postgresSpec(DEFAULT_LOCAL_PG_MAJOR),
   node: {
     name: 'node',
     repository: 'stackctl/node',
     tag: '20',
     debianPackage: 'nodejs',
+    suite: DEFAULT_SUITE,
+    buildArgs: {},
     templateDir: 'images/node',
     extraTrim: [],
   },
@@ -86,13 +114,18 @@ export function rootfsReference(spec: ImageSpec): string {
   return `${spec.repository}-rootfs:${spec.tag}`
 }
 
-/** The images to consider: one when `only` names it, otherwise all of them. */
-export function selectSpecs(only?: string): ImageSpec[] {
-  if (only === undefined) return IMAGE_NAMES.map((name) => IMAGE_SPECS[name])
-  if (!(IMAGE_NAMES as readonly string[]).includes(only)) {
+/**
+ * The images to consider: one kind when `only` names it, otherwise all of them; the PostgreSQL image once per
+ * major in `pgMajors` (default: 17).
+ */
+export function selectSpecs(only?: string, pgMajors: readonly number[] = [DEFAULT_LOCAL_PG_MAJOR]): ImageSpec[] {
+  if (only !== undefined && !(IMAGE_NAMES as readonly string[]).includes(only)) {
     throw new UsageError(`unknown image '${only}'`, `use one of: ${IMAGE_NAMES.join(', ')}`)
   }
-  return [IMAGE_SPECS[only as ImageName]]
+  const names = only === undefined ? IMAGE_NAMES : [only as ImageName]
+  return names.flatMap((name) =>
+    name === 'postgres' ? [...new Set(pgMajors)].map((major) => postgresSpec(major)) : [IMAGE_SPECS[name]],
+  )
 }
 
 /** A mirror URL without trailing slashes; only http(s), since debootstrap and the up-front check need it. */
@@ -127,6 +160,11 @@ export function releaseUrl(mirror: string, suite: string): string {
 export interface SourceOptions {
   mirror: string
   suite: string
+}
+
+/** Where an image's packages come from: the spec's own release unless a suite was asked for explicitly. */
+export function sourceFor(spec: ImageSpec, mirror: string, suite?: string): SourceOptions {
+  return {mirror, suite: suite ?? spec.suite}
 }
 
 export function debootstrapArgs(spec: ImageSpec, rootfs: string, source: SourceOptions): string[] {
@@ -216,6 +254,7 @@ export function buildArgs(spec: ImageSpec, contextDir: string, labels: Record<st
     'build',
     '--build-arg',
     `ROOTFS_IMAGE=${rootfsReference(spec)}`,
+    ...Object.entries(spec.buildArgs).flatMap(([key, value]) => ['--build-arg', `${key}=${value}`]),
     ...Object.entries(labels).flatMap(([key, value]) => ['--label', `${key}=${value}`]),
     '--tag',
     imageReference(spec),

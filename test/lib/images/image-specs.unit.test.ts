@@ -12,11 +12,13 @@ import {
   importArgs,
   normalizeMirror,
   packageVersion,
+  postgresSpec,
   planBuild,
   releaseUrl,
   rootfsReference,
   selectSpecs,
   shouldTrim,
+  sourceFor,
   tarArgs,
   TEMPLATE_LABEL,
   templateDigest,
@@ -43,6 +45,38 @@ describe('image specs', () => {
     expect(() => selectSpecs('mysql'))
       .to.throw(UsageError, "unknown image 'mysql'")
       .with.property('suggestion', 'use one of: postgres, node')
+  })
+
+  it('makes one PostgreSQL image per major, from the Debian release that ships it', () => {
+    const pg15 = postgresSpec(15)
+    expect(imageReference(pg15)).to.equal('stackctl/postgres:15')
+    expect(rootfsReference(pg15)).to.equal('stackctl/postgres-rootfs:15')
+    expect(pg15.debianPackage).to.equal('postgresql-15')
+    expect(sourceFor(pg15, 'http://m/debian')).to.deep.equal({mirror: 'http://m/debian', suite: 'bookworm'})
+    expect(sourceFor(postgres, 'http://m/debian')).to.deep.equal({mirror: 'http://m/debian', suite: 'trixie'})
+    expect(sourceFor(pg15, 'http://m/debian', 'sid').suite).to.equal('sid') // an explicit --suite wins
+    expect(debootstrapArgs(pg15, '/tmp/r', sourceFor(pg15, 'http://m/debian'))).to.deep.equal([
+      '--variant=minbase',
+      '--include=postgresql-15',
+      'bookworm',
+      '/tmp/r',
+      'http://m/debian',
+    ])
+    expect(buildArgs(pg15, '/ctx', {})).to.include.members(['PG_MAJOR=15', 'ROOTFS_IMAGE=stackctl/postgres-rootfs:15'])
+    // The package's own cluster of that major is trimmed, not another's.
+    const trim = trimRules(pg15).find((rule) => rule.dir === 'var/lib/postgresql')!
+    expect([shouldTrim(trim, '15'), shouldTrim(trim, '17')]).to.deep.equal([true, false])
+    expect(() => postgresSpec(16))
+      .to.throw(UsageError, 'local PostgreSQL images exist for majors 15, 17, not 16')
+      .with.property('exitCode', 2)
+  })
+
+  it('selects the PostgreSQL image once per major asked for', () => {
+    expect(selectSpecs('postgres', [15, 17, 15]).map(imageReference)).to.deep.equal([
+      'stackctl/postgres:15',
+      'stackctl/postgres:17',
+    ])
+    expect(selectSpecs(undefined, [15]).map(imageReference)).to.deep.equal(['stackctl/postgres:15', 'stackctl/node:20'])
   })
 
   it('accepts http(s) mirrors without trailing slashes and rejects the rest', () => {
@@ -92,6 +126,8 @@ describe('image specs', () => {
       'build',
       '--build-arg',
       'ROOTFS_IMAGE=stackctl/postgres-rootfs:17',
+      '--build-arg',
+      'PG_MAJOR=17',
       '--label',
       'io.stackctl.image.package=postgresql-17',
       '--label',
