@@ -29,7 +29,14 @@ Exit 0 whatever the state; with --check, exit 1 when the stack is not running an
     for (const service of status.services) {
       this.log(`${service.name.padEnd(8)} ${service.state}${service.health === 'none' ? '' : ` (${service.health})`}`)
     }
-    this.log(`volume   ${status.volume.name} (${status.volume.exists ? 'exists' : 'absent'})`)
+    this.log(
+      `volume   ${status.volume.name} (${status.volume.exists ? 'exists' : 'absent'}, PostgreSQL ${status.volume.pgMajor})`,
+    )
+    for (const old of status.volume.superseded) {
+      this.log(
+        `old      ${old.volume} (PostgreSQL ${old.pgMajor}, superseded ${old.at}${old.exists ? '' : ', gone'}): stackctl db rollback / db prune-old`,
+      )
+    }
     const {host, port, pgMajor, imageSource} = status.settings
     this.log(`settings --host ${host} --port ${port} --pg-major ${pgMajor} --image-source ${imageSource}`)
     for (const warning of status.warnings) this.log(`warning  ${warning}`)

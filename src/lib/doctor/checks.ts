@@ -7,7 +7,6 @@ import {access, statfs} from 'node:fs/promises'
 import path from 'node:path'
 
 import {assertStackDirLocation, readOptional, sha256} from '../stackdir/stack-files.js'
-import {volumeName} from '../config/stack-config.js'
 import {lstatOptional} from '../files.js'
 import type {Engine} from '../engine/engine.js'
 import {StackctlError} from '../errors.js'
@@ -224,14 +223,14 @@ async function checkRunning(ctx: StackContext): Promise<CheckResult> {
 }
 
 async function checkSecret(ctx: StackContext): Promise<CheckResult> {
-  const volume = volumeName(ctx.config.project)
+  const volume = ctx.config.volume
   let password: string | undefined
   try {
     password = await readOptional(ctx.paths.passwordFile)
   } catch (error) {
     return failure('secret', error)
   }
-  const hasVolume = await volumeExists(ctx.engine, ctx.config.project)
+  const hasVolume = await volumeExists(ctx.engine, ctx.config.volume)
   if (password === undefined) {
     return hasVolume
       ? {
@@ -267,7 +266,7 @@ async function checkSecret(ctx: StackContext): Promise<CheckResult> {
 }
 
 async function checkVolumeVersion(ctx: StackContext): Promise<CheckResult> {
-  const volume = volumeName(ctx.config.project)
+  const volume = ctx.config.volume
   const stored = await storedPgVersion(ctx.engine, stackVolume(ctx))
   if (!stored) return {name: 'volume', status: 'ok', detail: `${volume} does not exist yet`}
   if (!stored.known)

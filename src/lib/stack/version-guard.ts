@@ -3,7 +3,6 @@
  * and an upgrade needs a dump and restore, never an in-place start.
  */
 import {StackctlError} from '../errors.js'
-import {volumeName} from '../config/stack-config.js'
 import {storedPgVersion} from '../pgdata/stored.js'
 import {isCompatible} from '../pgdata/version.js'
 import {stackVolume, type StackContext} from './context.js'
@@ -12,7 +11,7 @@ export async function assertVolumeMatchesPgMajor(ctx: StackContext): Promise<voi
   const stored = await storedPgVersion(ctx.engine, stackVolume(ctx))
   if (!stored?.known || isCompatible(stored.found, ctx.config.pgMajor)) return
   const found = stored.found!
-  const volume = volumeName(ctx.config.project)
+  const volume = ctx.config.volume
   throw new StackctlError(
     `volume ${volume} holds PostgreSQL ${found.major} data${found.dataDir ? ` (in ${found.dataDir}/)` : ''}, but the stack is configured for PostgreSQL ${ctx.config.pgMajor}`,
     {
