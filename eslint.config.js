@@ -4,11 +4,13 @@ import importX from 'eslint-plugin-import-x'
 import tseslint from 'typescript-eslint'
 
 /**
- * One direction of imports: commands → operations (stack, persistence, volume, doctor, kubernetes) →
+ * One direction of imports: commands → operations (stack, persistence, volume, upgrade, doctor, kubernetes) →
  * infrastructure (compose, engine, images, config, db, net, pgdata, stackdir) → the process runner. A reverse
  * import fails `npm test`.
  */
-const OPERATIONS = ['stack', 'persistence', 'volume', 'doctor', 'kubernetes'].map((name) => `./src/lib/${name}`)
+const OPERATIONS = ['stack', 'persistence', 'volume', 'upgrade', 'doctor', 'kubernetes'].map(
+  (name) => `./src/lib/${name}`,
+)
 const INFRASTRUCTURE = ['compose', 'engine', 'images', 'config', 'db', 'net', 'pgdata', 'stackdir'].map(
   (name) => `./src/lib/${name}`,
 )
