@@ -284,7 +284,10 @@ async function checkVolumeVersion(ctx: StackContext): Promise<CheckResult> {
     name: 'volume',
     status: 'fail',
     detail: `${volume} holds PostgreSQL ${stored.found.major} data, the stack is configured for ${ctx.config.pgMajor}`,
-    fix: `use --pg-major ${stored.found.major}, or move the data with stackctl volume backup / restore`,
+    fix:
+      stored.found.major < ctx.config.pgMajor
+        ? `use --pg-major ${stored.found.major}, then stackctl db upgrade --to ${ctx.config.pgMajor}`
+        : `use --pg-major ${stored.found.major}, or move the data with stackctl volume backup / restore`,
   }
 }
 

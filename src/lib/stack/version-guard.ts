@@ -16,7 +16,10 @@ export async function assertVolumeMatchesPgMajor(ctx: StackContext): Promise<voi
     `volume ${volume} holds PostgreSQL ${found.major} data${found.dataDir ? ` (in ${found.dataDir}/)` : ''}, but the stack is configured for PostgreSQL ${ctx.config.pgMajor}`,
     {
       exitCode: 2,
-      suggestion: `start it with --pg-major ${found.major}, take a stackctl volume backup, then stackctl volume restore it into a PostgreSQL ${ctx.config.pgMajor} stack`,
+      suggestion:
+        found.major < ctx.config.pgMajor
+          ? `start it with --pg-major ${found.major}, then upgrade it: stackctl db upgrade --to ${ctx.config.pgMajor}`
+          : `start it with --pg-major ${found.major}, take a stackctl volume backup, then stackctl volume restore it into a PostgreSQL ${ctx.config.pgMajor} stack`,
     },
   )
 }
