@@ -5,18 +5,20 @@
  */
 import createDebug from 'debug'
 
-import {DB_NAME, DB_SECRET, DB_USER, secretMountPath} from '../config/stack-config.js'
+import {DB_NAME, DB_SECRET, DB_USER, pgDataMountPath, secretMountPath} from '../config/stack-config.js'
 import {Psql} from '../db/psql.js'
 import type {Engine} from '../engine/engine.js'
 import {StackctlError} from '../errors.js'
 import {checkInterrupted} from '../interrupt.js'
-import {NEW_DATA_PATH, newServerEnv, UPGRADE_ROLE_LABEL} from './plan.js'
+import {newServerEnv, UPGRADE_ROLE_LABEL} from './plan.js'
 
 const debug = createDebug('stackctl:upgrade')
 
 export interface NewServerSpec {
   name: string
   image: string
+  /** Its major: where the volume is mounted follows it (the official image moved PGDATA in 18). */
+  pgMajor: number
   volume: string
   network: string
   passwordFile: string
@@ -39,7 +41,7 @@ export async function startNewServer(engine: Engine, spec: NewServerSpec): Promi
     image: spec.image,
     env: newServerEnv(spec.initdb),
     labels: {...spec.labels, [UPGRADE_ROLE_LABEL]: 'upgrade'},
-    volumes: {[spec.volume]: NEW_DATA_PATH},
+    volumes: {[spec.volume]: pgDataMountPath(spec.pgMajor)},
     readOnlyFiles: {[spec.passwordFile]: secretMountPath(DB_SECRET.name)},
     network: spec.network,
     shmSizeBytes: 128 * 1024 * 1024,

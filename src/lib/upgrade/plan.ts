@@ -13,9 +13,9 @@ export type Method = (typeof METHODS)[number]
 /** The steps of an upgrade, in order: a failure names the one it happened in. */
 export const STEPS = [
   'pre-flight',
+  'new volume',
   'backup',
   'ledger',
-  'new volume',
   'new server',
   'copy',
   'verify',
@@ -153,8 +153,6 @@ export const UPGRADE_ROLE_LABEL = 'io.stackctl.role'
 export function upgradeContainerName(project: string, major: number): string {
   return `${project}-upgrade-pg${major}`
 }
-
-export const NEW_DATA_PATH = '/var/lib/postgresql/data'
 
 /**
  * Runs in the new server's container: the new major's pg_dumpall (roles) and pg_dump read the old server over

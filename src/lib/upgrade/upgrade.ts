@@ -1,7 +1,7 @@
 /**
  * `stackctl db upgrade --to MAJOR`: a PostgreSQL major upgrade that never touches the original volume. The
- * API is stopped (no visit may land in the old data after the backup), a backup and a ledger of every table
- * are taken, the new major's server is initialised like the old one on a new volume, the new major's pg_dump
+ * new volume is made and its free space checked first; then the API is stopped (no visit may land in the old
+ * data after the backup), a backup and a ledger of every table are taken, the new major's server is initialised like the old one on a new volume, the new major's pg_dump
  * copies the data across, and the copy must match the ledger exactly before the stack is switched to it.
  * After the switch the API must record the next visit. Any failure, or Ctrl-C, before the switch removes what
  * the upgrade created and restarts the API on the old volume; a failure after it switches back.
@@ -137,21 +137,6 @@ export async function upgradeStack(
     await removeLeftovers(ctx, prepared)
     checkInterrupted(signal, 'nothing was changed')
 
-    enter('backup')
-    ctx.progress('stopping the API: no visit may be written to the old data from now on')
-    undo.push('the API restarted on the old volume', () => restartApi(ctx))
-    await ctx.compose.stop(['app'], {onLine: (line) => debug(line), shield: true})
-    checkInterrupted(signal, 'before the backup')
-    const backup = await backupVolume(ctx, {signal})
-    prepared.backup = backup.file
-
-    enter('ledger')
-    prepared.before = await readLedger(prepared.oldPsql)
-    prepared.visits = prepared.before.tables.find((t) => t.name === 'public.visits')?.rows ?? 0
-    ctx.progress(
-      `ledger: ${prepared.before.tables.length} tables, ${totalRows(prepared.before)} rows (${prepared.visits} visits)`,
-    )
-
     enter('new volume')
     const volume = newVolumeName(project, options.to, (name) => prepared.existingVolumes.has(name))
     prepared.volume = volume
@@ -173,10 +158,25 @@ export async function upgradeStack(
       driverOptions: options.volumeOptions ?? prepared.oldDriver.options,
     })
     await assertRoom(ctx.engine, prepared, volume)
-    checkInterrupted(signal, 'before the new server started')
+    checkInterrupted(signal, 'before the backup')
+
+    enter('backup')
+    ctx.progress('stopping the API: no visit may be written to the old data from now on')
+    undo.push('the API restarted on the old volume', () => restartApi(ctx))
+    await ctx.compose.stop(['app'], {onLine: (line) => debug(line), shield: true})
+    checkInterrupted(signal, 'before the backup')
+    const backup = await backupVolume(ctx, {signal})
+    prepared.backup = backup.file
+
+    enter('ledger')
+    prepared.before = await readLedger(prepared.oldPsql)
+    prepared.visits = prepared.before.tables.find((t) => t.name === 'public.visits')?.rows ?? 0
+    ctx.progress(
+      `ledger: ${prepared.before.tables.length} tables, ${totalRows(prepared.before)} rows (${prepared.visits} visits)`,
+    )
 
     enter('new server')
-    const server = await startServer(ctx, prepared, volume, options, undo)
+    const server = await startServer(ctx, prepared, prepared.volume, options, undo)
     const newSettings = await clusterSettings(server.psql)
     const differences = settingsDifferences(prepared.settings, newSettings)
     if (differences.length > 0) throw new StackctlError(`the new cluster differs: ${differences.join('; ')}`)
@@ -215,6 +215,12 @@ export async function upgradeStack(
   enter('switch')
   const result = await switchAndCheck(ctx, resolver, prepared as Required<Prepared>, options, now(), enter)
   steps[step] = (Date.now() - stepStarted) / 1000
+  // A switch is never left half done: a signal during it is answered once it is complete.
+  checkInterrupted(
+    signal,
+    `the upgrade had already switched: the stack runs on ${result.to.volume} (PostgreSQL ${options.to}), verified`,
+    `stackctl db rollback returns to ${old.volume}`,
+  )
   return {...result, steps, seconds: (Date.now() - started) / 1000}
 }
 
@@ -367,6 +373,7 @@ async function startServer(
   return startNewServer(ctx.engine, {
     name,
     image: prepared.image,
+    pgMajor: options.to,
     volume,
     network: prepared.network,
     passwordFile: ctx.paths.passwordFile,
