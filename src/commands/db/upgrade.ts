@@ -33,7 +33,7 @@ export default class DbUpgrade extends StackctlCommand {
     ...stackFlags,
     ...timeoutFlag,
     to: Flags.integer({summary: 'The PostgreSQL major to upgrade to', required: true, min: 10, max: 99}),
-    method: Flags.string({summary: 'How the data moves [default: dump]', options: [...METHODS], default: 'dump'}),
+    method: Flags.string({summary: 'How the data moves', options: [...METHODS], default: 'dump'}),
     'keep-old': Flags.boolean({
       summary: 'Keep the old volume for db rollback (always done; remove it later with db prune-old)',
       default: true,

@@ -85,12 +85,34 @@ export function initdbArgs(settings: ClusterSettings, targetMajor: number, extra
   return [...args, ...extra]
 }
 
-/** Differences between the old cluster's settings and the new one's (empty when they match). */
-export function settingsDifferences(before: ClusterSettings, after: ClusterSettings): string[] {
-  const keys = ['encoding', 'collate', 'ctype', 'localeProvider', 'dataChecksums'] as const
+/**
+ * Differences between the settings the new cluster should have (the old one's, unless the user's initdb
+ * options changed them on purpose) and the ones it has; empty when they match.
+ */
+export function settingsDifferences(
+  before: ClusterSettings,
+  after: ClusterSettings,
+  extra: readonly string[] = [],
+): string[] {
+  const chosen = (...names: string[]) =>
+    extra.some((arg) => names.some((name) => arg === name || arg.startsWith(`${name}=`)))
+  const expected: ClusterSettings = {
+    ...before,
+    dataChecksums: chosen('--data-checksums', '-k')
+      ? true
+      : chosen('--no-data-checksums')
+        ? false
+        : before.dataChecksums,
+  }
+  const keys = (['encoding', 'collate', 'ctype', 'localeProvider', 'dataChecksums'] as const).filter(
+    (key) =>
+      !(key === 'encoding' && chosen('--encoding', '-E')) &&
+      !((key === 'collate' || key === 'ctype') && chosen('--locale', `--lc-${key}`)) &&
+      !(key === 'localeProvider' && chosen('--locale-provider')),
+  )
   return keys
-    .filter((key) => before[key] !== after[key])
-    .map((key) => `${key} is ${String(after[key])} instead of ${String(before[key])}`)
+    .filter((key) => expected[key] !== after[key])
+    .map((key) => `${key} is ${String(after[key])} instead of ${String(expected[key])}`)
 }
 
 /** Extensions the old database uses that the new server cannot install. */

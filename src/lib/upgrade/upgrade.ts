@@ -178,7 +178,7 @@ export async function upgradeStack(
     enter('new server')
     const server = await startServer(ctx, prepared, prepared.volume, options, undo)
     const newSettings = await clusterSettings(server.psql)
-    const differences = settingsDifferences(prepared.settings, newSettings)
+    const differences = settingsDifferences(prepared.settings, newSettings, options.initdbArgs)
     if (differences.length > 0) throw new StackctlError(`the new cluster differs: ${differences.join('; ')}`)
     const available = lines(await server.psql.query(AVAILABLE_EXTENSIONS_SQL))
     const missing = missingExtensions(prepared.extensions, available)

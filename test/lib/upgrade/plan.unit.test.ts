@@ -68,6 +68,13 @@ describe('upgrade plan', () => {
       'collate is C instead of C.UTF-8',
       'dataChecksums is true instead of false',
     ])
+    // What the user's initdb options change on purpose is expected to differ, and nothing else.
+    const checksummed = {...utf8, dataChecksums: true}
+    expect(settingsDifferences(utf8, checksummed, ['--data-checksums'])).to.deep.equal([])
+    expect(settingsDifferences(utf8, {...checksummed, collate: 'C'}, ['--data-checksums'])).to.deep.equal([
+      'collate is C instead of C.UTF-8',
+    ])
+    expect(settingsDifferences(utf8, {...utf8, collate: 'C', ctype: 'C'}, ['--locale=C'])).to.deep.equal([])
   })
 
   it('finds the extensions the new server lacks', () => {
