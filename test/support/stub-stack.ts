@@ -21,6 +21,7 @@ export interface StubContainer {
   labels?: Record<string, string>
   project?: string
   ports?: ContainerSummary['ports']
+  volumes?: string[]
 }
 
 export class StubEngine implements Engine {
@@ -46,6 +47,7 @@ export class StubEngine implements Engine {
       image: 'stackctl/postgres:17',
       imageId: 'sha256:1',
       ports: c.ports ?? [],
+      volumes: c.volumes,
     })
     return this
   }

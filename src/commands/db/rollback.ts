@@ -2,6 +2,7 @@ import {Flags} from '@oclif/core'
 
 import {StackctlCommand} from '../../lib/base-command.js'
 import {stackFlags, configInput, timeoutFlag} from '../../lib/flags.js'
+import {withInterrupts} from '../../lib/interrupt.js'
 import {loadStack} from '../../lib/stack/context.js'
 import {imageResolver} from '../../lib/stack/image-resolver.js'
 import {buildLocalImages} from '../../lib/stack/local-images.js'
@@ -25,7 +26,9 @@ the rollback refuses, saying how many, unless --force.`
     const {flags} = await this.parse(DbRollback)
     const ctx = await loadStack(configInput(flags), {progress: (line) => this.logToStderr(line)})
     const resolver = imageResolver(ctx.engine, (pgMajor) => buildLocalImages((line) => this.logToStderr(line), pgMajor))
-    const result = await withStackLock(ctx, 'db rollback', () => rollbackStack(ctx, resolver, {force: flags.force}))
+    const result = await withInterrupts((signal) =>
+      withStackLock(ctx, 'db rollback', () => rollbackStack(ctx, resolver, {force: flags.force, signal})),
+    )
     this.log(
       `rolled back '${result.project}' to ${result.to.volume} (PostgreSQL ${result.to.pgMajor}): ${result.visits ?? 'unknown'} visits`,
     )

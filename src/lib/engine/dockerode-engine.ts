@@ -142,6 +142,7 @@ class DockerodeContainers implements ContainerClient {
         image: c.Image,
         imageId: c.ImageID,
         ports: (c.Ports ?? []).map((p) => ({hostIp: p.IP, hostPort: p.PublicPort, containerPort: p.PrivatePort})),
+        volumes: (c.Mounts ?? []).filter((m) => m.Type === 'volume' && m.Name).map((m) => m.Name!),
       }))
       .sort((a, b) => a.service.localeCompare(b.service) || a.name.localeCompare(b.name))
   }

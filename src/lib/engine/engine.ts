@@ -26,6 +26,8 @@ export interface ContainerSummary {
   image: string
   imageId: string
   ports: PortBinding[]
+  /** Names of the volumes it mounts (absent where the engine did not say). */
+  volumes?: string[]
 }
 
 export interface ContainerFilter {

@@ -5,6 +5,7 @@
  */
 import {countVisits} from '../db/visits.js'
 import {StackctlError} from '../errors.js'
+import {checkInterrupted} from '../interrupt.js'
 import type {StackContext} from '../stack/context.js'
 import type {ImageResolver} from '../stack/images.js'
 import {claimStack} from '../stack/ownership.js'
@@ -31,7 +32,7 @@ export function lastUpgrade(state: StackState | undefined, active: string): Volu
 export async function rollbackStack(
   ctx: StackContext,
   resolver: ImageResolver,
-  options: {force?: boolean},
+  options: {force?: boolean; signal?: AbortSignal},
 ): Promise<RollbackResult> {
   await ctx.engine.ping()
   await ctx.compose.assertV2()
@@ -71,6 +72,7 @@ export async function rollbackStack(
       },
     )
   }
+  checkInterrupted(options.signal, 'nothing was changed', `the stack still runs on ${current.volume}`)
   const at = new Date().toISOString()
   const state = ctx.state!
   const rolledBack: StackState = {
@@ -85,6 +87,12 @@ export async function rollbackStack(
     ],
   }
   const next = await switchTo(ctx, resolver, target, rolledBack)
+  // The switch is never left half done: a signal during it is answered once it is complete.
+  checkInterrupted(
+    options.signal,
+    `the rollback had already switched: the stack runs on ${target.volume} (PostgreSQL ${target.pgMajor})`,
+    `${current.volume} is kept`,
+  )
   const visits = (await countVisits(next.engine, next.config.project)) ?? null
   return {project: ctx.config.project, from: current, to: target, visits, left, superseded: current.volume}
 }
