@@ -235,23 +235,25 @@ describe('db upgrade, rollback and prune-old (integration)', function () {
     await expectUntouched(digest)
   })
 
-  it('Ctrl-C mid-copy undoes the upgrade, releases the lock and exits 130', async () => {
-    const digest = await visitsDigest()
-    const run = spawn('db', 'upgrade', '--to', '17')
-    try {
-      await waitFor(run.output, /upgrade: new server/)
-      await blockDump()
-      await waitFor(run.output, /copying:/)
-      await waitUntilDumpBlocked()
-      run.child.kill('SIGINT')
-      const result = await run.result
-      await expectUpgradeFailure(result, 130, /interrupted: db upgrade stopped at step 'copy'/)
-      expect(result.stderr).to.include(`the stack runs on ${oldVolume} (PostgreSQL 15), unchanged`)
-    } finally {
-      await releaseDump()
-    }
-    await expectUntouched(digest)
-  })
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    it(`${signal === 'SIGINT' ? 'Ctrl-C' : 'SIGTERM'} mid-copy undoes the upgrade, releases the lock and exits 130`, async () => {
+      const digest = await visitsDigest()
+      const run = spawn('db', 'upgrade', '--to', '17')
+      try {
+        await waitFor(run.output, /upgrade: new server/)
+        await blockDump()
+        await waitFor(run.output, /copying:/)
+        await waitUntilDumpBlocked()
+        run.child.kill(signal)
+        const result = await run.result
+        await expectUpgradeFailure(result, 130, /interrupted: db upgrade stopped at step 'copy'/)
+        expect(result.stderr).to.include(`the stack runs on ${oldVolume} (PostgreSQL 15), unchanged`)
+      } finally {
+        await releaseDump()
+      }
+      await expectUntouched(digest)
+    })
+  }
 
   it('upgrades 15 → 17 keeping every visit, id and checksum; the count continues; the old volume is kept', async () => {
     const before = await visitsDigest()
