@@ -4,11 +4,11 @@ import importX from 'eslint-plugin-import-x'
 import tseslint from 'typescript-eslint'
 
 /**
- * One direction of imports: commands → operations (stack, persistence, volume, doctor, kubernetes, cluster) →
- * infrastructure (compose, engine, images, config, db, net, pgdata, stackdir, swarm) → the process runner. A reverse
- * import fails `npm test`.
+ * One direction of imports: commands → operations (stack, persistence, volume, upgrade, doctor, kubernetes,
+ * cluster) → infrastructure (compose, engine, images, config, db, net, pgdata, stackdir, swarm) → the process
+ * runner. A reverse import fails `npm test`.
  */
-const OPERATIONS = ['stack', 'persistence', 'volume', 'doctor', 'kubernetes', 'cluster'].map(
+const OPERATIONS = ['stack', 'persistence', 'volume', 'upgrade', 'doctor', 'kubernetes', 'cluster'].map(
   (name) => `./src/lib/${name}`,
 )
 const INFRASTRUCTURE = ['compose', 'engine', 'images', 'config', 'db', 'net', 'pgdata', 'stackdir', 'swarm'].map(

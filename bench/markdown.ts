@@ -111,6 +111,17 @@ function backupRestoreLine({backupRestore: b}: BenchResults): string {
   )
 }
 
+export function upgradeLine({upgrade: u}: Pick<BenchResults, 'upgrade'>): string {
+  if (!u) return '**Upgrade** — not measured in this run.'
+  const steps = Object.entries(u.steps)
+    .map(([step, seconds]) => `${step} ${seconds}`)
+    .join(', ')
+  return (
+    `**Upgrade** — ${u.visits.toLocaleString('en-US')} visits: \`stackctl db upgrade --to ${u.to}\` from PostgreSQL ` +
+    `${u.from} ${round(u.upgradeMs / 1000, 1)} s (s per step: ${steps}); counts exact: ${u.exact ? 'yes' : 'NO'}.`
+  )
+}
+
 function cliSection({cli}: BenchResults): string {
   const series = [cli.upRunning, cli.composeUp, cli.version, cli.nodeBaseline]
   return [
@@ -148,6 +159,7 @@ export function renderLatest(results: BenchResults, targets: readonly TargetResu
     robustnessSection(results),
     scaleSection(results),
     backupRestoreLine(results),
+    upgradeLine(results),
     cliSection(results),
     imageLine(results),
   ]

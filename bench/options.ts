@@ -16,9 +16,11 @@ export interface BenchOptions {
   versionRuns: number
   /** Write bench/results/<date>.json and update BENCHMARKS.md. */
   write: boolean
+  /** Run one step on its own (prints its result, writes nothing): `upgrade`. */
+  only?: 'upgrade'
 }
 
-export const USAGE = `npm run bench -- [--seconds 10] [--rows 1000000] [--up-runs 5] [--version-runs 10] [--no-write]`
+export const USAGE = `npm run bench -- [--seconds 10] [--rows 1000000] [--up-runs 5] [--version-runs 10] [--no-write] [--only upgrade]`
 
 function positive(name: string, value: string | undefined, fallback: number): number {
   if (value === undefined) return fallback
@@ -36,8 +38,12 @@ export function parseOptions(argv: string[]): BenchOptions {
       'up-runs': {type: 'string'},
       'version-runs': {type: 'string'},
       'no-write': {type: 'boolean'},
+      only: {type: 'string'},
     },
   })
+  if (values.only !== undefined && values.only !== 'upgrade') {
+    throw new Error(`--only takes one step's name (upgrade), got '${values.only}'`)
+  }
   const seconds = positive('seconds', values.seconds, 10)
   return {
     seconds,
@@ -48,6 +54,7 @@ export function parseOptions(argv: string[]): BenchOptions {
     rows: positive('rows', values.rows, 1_000_000),
     upRuns: positive('up-runs', values['up-runs'], 5),
     versionRuns: positive('version-runs', values['version-runs'], 10),
-    write: !values['no-write'],
+    write: !values['no-write'] && values.only === undefined,
+    only: values.only,
   }
 }

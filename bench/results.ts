@@ -72,6 +72,18 @@ export interface BackupRestoreResult {
   exact: boolean
 }
 
+export interface UpgradeBenchResult {
+  visits: number
+  from: number
+  to: number
+  /** Wall time of `stackctl db upgrade --to <to>`, spawn to exit. */
+  upgradeMs: number
+  /** Seconds per step, as the command reports them. */
+  steps: Record<string, number>
+  /** The upgrade counted every visit, and the API's next visits continued the count through the real stack. */
+  exact: boolean
+}
+
 export interface TimingSeries {
   command: string
   runsMs: number[]
@@ -115,6 +127,8 @@ export interface BenchResults {
   scale: ScaleResult
   /** Absent in runs made before this step existed. */
   backupRestore?: BackupRestoreResult
+  /** Absent in runs made before this step existed. */
+  upgrade?: UpgradeBenchResult
   cli: CliResults
   image: ImageResult
 }

@@ -1,7 +1,8 @@
 /**
  * `npm run bench`: starts a stack of its own with the built CLI, measures the API (warm, from a cold pool and
  * on a busy machine, checking that its totals stay exact), the database's own limit for the same SQL and for
- * a plain single-row INSERT, the effect of a 1,000,000-row table, backing that table up and restoring it, the CLI's
+ * a plain single-row INSERT, the effect of a 1,000,000-row table, backing that table up and restoring it,
+ * upgrading a PostgreSQL 15 stack of that size to 17 (on a stack of its own; `--only upgrade` runs just that), the CLI's
  * overhead and the image size, removes the
  * stack again (also on failure or Ctrl-C), then judges the targets and writes bench/results/<date>.json and
  * BENCHMARKS.md. Exit code: 0 all targets met, 1 a target missed, 2 the benchmark itself failed.
@@ -25,11 +26,12 @@ import {parseOptions, USAGE, type BenchOptions} from './options.js'
 import {runPgbench} from './pgbench.js'
 import {runPlainInsertPgbench} from './plain-insert.js'
 import {repoRoot} from './proc.js'
-import {consoleSummary, renderLatest} from './markdown.js'
+import {consoleSummary, renderLatest, upgradeLine} from './markdown.js'
 import {updateBenchmarksFile, writeResults} from './report.js'
 import type {BenchResults, LoadResult, PgbenchResult} from './results.js'
 import {checkedLoad, measureRobustness} from './robustness.js'
 import {measureScale} from './scale.js'
+import {measureUpgrade} from './upgrade.js'
 import {appImage, containerIds, createStack, removeStack, startStack, type BenchStack} from './stack.js'
 import {round} from './stats.js'
 import {evaluateTargets} from './targets.js'
@@ -106,6 +108,7 @@ async function measure(engine: Engine, stack: BenchStack, options: BenchOptions)
   })
   log(`backup and restore of ${scale.rows} visits`)
   const backupRestore = await measureBackupRestore(stack, psql)
+  const upgrade = await measureUpgrade(engine, options.rows, log)
   const image = await measureImage(engine, await appImage(engine, stack), await baseImageOf(stack))
 
   log(`CLI: up on the running stack vs compose (${options.upRuns} runs each), --version, cold up`)
@@ -121,15 +124,24 @@ async function measure(engine: Engine, stack: BenchStack, options: BenchOptions)
     robustness,
     scale,
     backupRestore,
+    upgrade,
     cli,
     image,
   }
+}
+
+/** `--only upgrade`: the upgrade step on its own stack, printed, nothing written. */
+async function measureOnly(engine: Engine, options: BenchOptions): Promise<number> {
+  const upgrade = await measureUpgrade(engine, options.rows, log)
+  process.stdout.write(`${upgradeLine({upgrade})}\n${JSON.stringify(upgrade)}\n`)
+  return upgrade.exact ? 0 : 1
 }
 
 async function main(): Promise<number> {
   const options = parseOptions(process.argv.slice(2))
   assertBuilt()
   const engine = createEngine()
+  if (options.only === 'upgrade') return measureOnly(engine, options)
   const stack = await createStack()
   let cleanup: Promise<string[]> | undefined
   const teardown = () => (cleanup ??= removeStack(engine, stack))

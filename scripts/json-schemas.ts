@@ -14,18 +14,24 @@ const root = fileURLToPath(new URL('../', import.meta.url))
 
 /** Each reporting command (its id, as typed) and the type its --json prints, with the file that declares it. */
 export const REPORTS: Record<string, {file: string; type: string}> = {
-  up: {file: 'src/lib/stack/up.ts', type: 'UpResult'},
-  down: {file: 'src/lib/stack/down.ts', type: 'DownResult'},
-  status: {file: 'src/lib/stack/status.ts', type: 'StackStatus'},
+  up: {file: 'src/commands/up.ts', type: 'UpReport'},
+  down: {file: 'src/commands/down.ts', type: 'DownReport'},
+  status: {file: 'src/commands/status.ts', type: 'StatusReport'},
   open: {file: 'src/lib/stack/open.ts', type: 'OpenResult'},
   ls: {file: 'src/commands/ls.ts', type: 'LsResult'},
   doctor: {file: 'src/lib/doctor/checks.ts', type: 'DoctorReport'},
   render: {file: 'src/commands/render.ts', type: 'RenderReport'},
-  'verify-persistence': {file: 'src/lib/persistence/result.ts', type: 'PersistenceResult'},
+  'verify-persistence': {file: 'src/commands/verify-persistence.ts', type: 'VerifyReport'},
   'volume inspect': {file: 'src/lib/volume/inspect.ts', type: 'VolumeInspection'},
   'volume backup': {file: 'src/lib/volume/backup.ts', type: 'BackupResult'},
   'volume restore': {file: 'src/lib/volume/restore.ts', type: 'RestoreResult'},
   'images build': {file: 'src/lib/images/builder.ts', type: 'BuildImagesResult'},
+  'swarm up': {file: 'src/commands/swarm/up.ts', type: 'SwarmUpReport'},
+  'swarm down': {file: 'src/commands/swarm/down.ts', type: 'SwarmDownReport'},
+  'swarm status': {file: 'src/commands/swarm/status.ts', type: 'SwarmStatusReport'},
+  'db upgrade': {file: 'src/lib/upgrade/upgrade.ts', type: 'UpgradeResult'},
+  'db rollback': {file: 'src/lib/upgrade/rollback.ts', type: 'RollbackResult'},
+  'db prune-old': {file: 'src/lib/upgrade/prune.ts', type: 'PruneResult'},
 }
 
 export function schemaFile(command: string): string {

@@ -11,6 +11,9 @@ import {assertSwarmFlagsFit, deployTargetFlag, swarmTargetFlags} from '../lib/cl
 import {loadSwarm} from '../lib/cluster/context.js'
 import {downSwarmStack, type SwarmDownResult} from '../lib/cluster/down.js'
 
+/** What `down --json` prints, per target. */
+export type DownReport = DownResult | SwarmDownResult
+
 export default class Down extends StackctlCommand {
   static override summary = 'Stop and remove the containers; keep the data volume'
   static override description = `Removes the stack's containers and network. The data volume is kept unless --volumes is given, and even then
@@ -33,7 +36,7 @@ only after you confirm by typing the volume's name (which is shown with the numb
     ...swarmTargetFlags,
   }
 
-  async run(): Promise<DownResult | SwarmDownResult> {
+  async run(): Promise<DownReport> {
     const {flags} = await this.parse(Down)
     assertSwarmFlagsFit(flags.target, flags, Object.keys(swarmTargetFlags))
     if (flags.target === 'swarm') return this.swarm(flags)

@@ -8,6 +8,9 @@ import {assertSwarmFlagsFit, deployTargetFlag, swarmTargetFlags} from '../lib/cl
 import {loadSwarm} from '../lib/cluster/context.js'
 import {describeSwarmStatus, swarmStackStatus, type SwarmStackStatus} from '../lib/cluster/status.js'
 
+/** What `status --json` prints, per target. */
+export type StatusReport = StackStatus | SwarmStackStatus
+
 export default class Status extends StackctlCommand {
   static override summary = 'Show each service’s state and health, the URL and the data volume'
   static override description = `Names what is wrong with a started stack (a service stopped, unhealthy or missing) and what to run. \
@@ -26,7 +29,7 @@ Exit 0 whatever the state; with --check, exit 1 when the stack is not running an
     ...swarmTargetFlags,
   }
 
-  async run(): Promise<StackStatus | SwarmStackStatus> {
+  async run(): Promise<StatusReport> {
     const {flags} = await this.parse(Status)
     assertSwarmFlagsFit(flags.target, flags, Object.keys(swarmTargetFlags))
     if (flags.target === 'swarm') {
@@ -43,7 +46,14 @@ Exit 0 whatever the state; with --check, exit 1 when the stack is not running an
     for (const service of status.services) {
       this.log(`${service.name.padEnd(8)} ${service.state}${service.health === 'none' ? '' : ` (${service.health})`}`)
     }
-    this.log(`volume   ${status.volume.name} (${status.volume.exists ? 'exists' : 'absent'})`)
+    this.log(
+      `volume   ${status.volume.name} (${status.volume.exists ? 'exists' : 'absent'}, PostgreSQL ${status.volume.pgMajor})`,
+    )
+    for (const old of status.volume.superseded) {
+      this.log(
+        `old      ${old.volume} (PostgreSQL ${old.pgMajor}, superseded ${old.at}${old.exists ? '' : ', gone'}): stackctl db rollback / db prune-old`,
+      )
+    }
     const {host, port, pgMajor, imageSource} = status.settings
     this.log(`settings --host ${host} --port ${port} --pg-major ${pgMajor} --image-source ${imageSource}`)
     for (const warning of status.warnings) this.log(`warning  ${warning}`)

@@ -17,6 +17,9 @@ import {loadSwarm} from '../lib/cluster/context.js'
 import {deploySwarmStack, type SwarmUpResult} from '../lib/cluster/deploy.js'
 import {megabytes} from '../lib/images/builder.js'
 
+/** What `up --json` prints: the Compose stack, or the stack on a swarm with --target swarm. */
+export type UpReport = UpResult | SwarmUpResult
+
 export default class Up extends StackctlCommand {
   static override summary = 'Render the stack, build the API image, start it and wait until it is healthy'
   static override description = `Renders docker-compose.yml into the stack directory, builds the API image, starts PostgreSQL and the API
@@ -50,7 +53,7 @@ nothing is recreated. The data lives on the named volume <project>_postgres_data
     ...swarmDeployFlags,
   }
 
-  async run(): Promise<UpResult | SwarmUpResult> {
+  async run(): Promise<UpReport> {
     const {flags} = await this.parse(Up)
     assertSwarmFlagsFit(flags.target, flags, Object.keys(swarmDeployFlags))
     if (flags.target === 'swarm') return this.swarm(flags)
@@ -60,7 +63,7 @@ nothing is recreated. The data lives on the named volume <project>_postgres_data
       detail: display.detail,
       phase: display.phase,
     })
-    const resolver = imageResolver(ctx.engine, () => buildLocalImages(display.detail))
+    const resolver = imageResolver(ctx.engine, (pgMajor) => buildLocalImages(display.detail, pgMajor))
     // Ctrl-C stops Compose gracefully and still releases the lock, so the next up needs no cleanup.
     const result = await display.around(() =>
       withInterrupts((signal) =>

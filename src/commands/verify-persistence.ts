@@ -22,6 +22,9 @@ import {
 } from '../lib/cluster/verify.js'
 import {UsageError} from '../lib/errors.js'
 
+/** What `verify-persistence --json` prints, per target. */
+export type VerifyReport = PersistenceResult | SwarmPersistenceResult
+
 export default class VerifyPersistence extends StackctlCommand {
   static override summary = 'Prove that acknowledged visits survive the stack being torn down and relaunched'
   static override description = `Writes visits through the API, records the id of every acknowledged one, tears the stack down (compose down,
@@ -60,13 +63,13 @@ volume is never deleted. Exit 0 when the check passed, 1 when it failed, 2 for u
     ...swarmTargetFlags,
   }
 
-  async run(): Promise<PersistenceResult | SwarmPersistenceResult> {
+  async run(): Promise<VerifyReport> {
     const {flags} = await this.parse(VerifyPersistence)
     assertSwarmFlagsFit(flags.target, flags, Object.keys(swarmTargetFlags))
     if (flags.target === 'swarm') return this.swarm(flags)
     const settings = parseCheckSettings(flags)
     const ctx = await loadStack(configInput(flags), {progress: (line) => this.logToStderr(line)})
-    const resolver = imageResolver(ctx.engine, () => buildLocalImages((line) => this.logToStderr(line)))
+    const resolver = imageResolver(ctx.engine, (pgMajor) => buildLocalImages((line) => this.logToStderr(line), pgMajor))
     const result = await withInterrupts((signal) =>
       withStackLock(ctx, 'verify-persistence', () =>
         verifyPersistence(ctx, {...settings, keepRunning: flags['keep-running'], resolver, signal}),

@@ -94,7 +94,7 @@ describe('stack lifecycle (integration)', function () {
         {name: 'db', state: 'running', health: 'healthy'},
         {name: 'app', state: 'running', health: 'healthy'},
       ],
-      volume: {name: volume, exists: true},
+      volume: {name: volume, exists: true, pgMajor: 17, superseded: []},
       warnings: [],
       problems: [],
       settings: {host: '127.0.0.1', port, pgMajor: 17, imageSource: 'local'},

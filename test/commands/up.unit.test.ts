@@ -10,7 +10,7 @@ function result(over: Partial<UpResult>): UpResult {
     url: 'http://127.0.0.1:5000',
     mode: 'normal',
     services: [],
-    volume: {name: 'demo_postgres_data', exists: true},
+    volume: {name: 'demo_postgres_data', exists: true, pgMajor: 17, superseded: []},
     warnings: [],
     settings: {host: '127.0.0.1', port: 5000, pgMajor: 17, imageSource: 'local'},
     problems: [],

@@ -26,6 +26,7 @@ export interface StubContainer {
   labels?: Record<string, string>
   project?: string
   ports?: ContainerSummary['ports']
+  volumes?: string[]
 }
 
 export class StubEngine implements Engine {
@@ -51,6 +52,7 @@ export class StubEngine implements Engine {
       image: 'stackctl/postgres:17',
       imageId: 'sha256:1',
       ports: c.ports ?? [],
+      volumes: c.volumes,
     })
     return this
   }
@@ -119,6 +121,13 @@ export class StubEngine implements Engine {
       return this.execAnswers.get(cmd[0]) ?? {exitCode: 1, stdout: '', stderr: 'no answer', truncated: false}
     },
     runOneShot: async (): Promise<ExecResult> => ({exitCode: 2, stdout: '', stderr: '', truncated: false}),
+    start: async (spec: {name: string}) => {
+      this.calls.push(`start ${spec.name}`)
+      return spec.name
+    },
+    remove: async (id: string) => {
+      this.calls.push(`remove container ${id}`)
+    },
   }
 
   readonly volumes = {
@@ -126,6 +135,24 @@ export class StubEngine implements Engine {
     list: async (label: string) => [...this.volumesByName.values()].filter((v) => label.split('=')[0] in v.labels),
     sizeBytes: async () => -1,
     watch: async () => ({destroyEvents: 0, close: () => {}}),
+    create: async (volume: {name: string; labels: Record<string, string>}) => {
+      this.calls.push(`create volume ${volume.name}`)
+      const info = {
+        name: volume.name,
+        driver: 'local',
+        mountpoint: '',
+        scope: 'local',
+        createdAt: null,
+        labels: volume.labels,
+        options: {},
+      }
+      this.volumesByName.set(volume.name, info)
+      return info
+    },
+    remove: async (name: string) => {
+      this.calls.push(`remove volume ${name}`)
+      this.volumesByName.delete(name)
+    },
   }
 
   readonly images = {
@@ -184,6 +211,10 @@ export class StubCompose implements Compose {
 
   async down(options?: unknown): Promise<void> {
     this.calls.push({verb: 'down', options})
+  }
+
+  async stop(services: readonly string[]): Promise<void> {
+    this.calls.push({verb: 'stop', options: services})
   }
 
   async logs(): Promise<void> {}

@@ -6,6 +6,9 @@ import {swarmNameFlag} from '../../lib/cluster/flags.js'
 import {confirmByTyping, isInteractive} from '../../lib/prompt.js'
 import {DEFAULT_SWARM} from '../../lib/swarm/local-spec.js'
 
+/** What `swarm down --json` prints. */
+export type SwarmDownReport = SwarmDownResult
+
 export default class SwarmDown extends StackctlCommand {
   static override summary = 'Remove a local swarm: its node containers, their volumes and its network'
   static override description = `Everything deployed on the swarm lives inside its nodes and goes with them. When a stackctl data volume is inside (a stack deployed with up --target swarm), nothing is removed unless you type the swarm's name at the prompt or pass --force; without a terminal and without --force it refuses. Only what carries the swarm's label io.stackctl.swarm is removed.`
@@ -16,7 +19,7 @@ export default class SwarmDown extends StackctlCommand {
     force: Flags.boolean({summary: 'Remove the swarm even when stack data lives in it, without asking'}),
   }
 
-  async run(): Promise<SwarmDownResult> {
+  async run(): Promise<SwarmDownReport> {
     const {flags} = await this.parse(SwarmDown)
     const result = await swarmDown(flags.name ?? DEFAULT_SWARM.name, {
       force: flags.force,

@@ -3,6 +3,9 @@ import {describeSwarm, swarmStatus, type LocalSwarmStatus} from '../../lib/clust
 import {swarmNameFlag} from '../../lib/cluster/flags.js'
 import {DEFAULT_SWARM} from '../../lib/swarm/local-spec.js'
 
+/** What `swarm status --json` prints. */
+export type SwarmStatusReport = LocalSwarmStatus
+
 export default class SwarmStatus extends StackctlCommand {
   static override summary = 'Show a local swarm: its nodes, their roles, availability and addresses'
   static override description = 'Exit 0 when every node is running and ready in the swarm, 1 otherwise.'
@@ -13,7 +16,7 @@ export default class SwarmStatus extends StackctlCommand {
   static override enableJsonFlag = true
   static override flags = swarmNameFlag
 
-  async run(): Promise<LocalSwarmStatus> {
+  async run(): Promise<SwarmStatusReport> {
     const {flags} = await this.parse(SwarmStatus)
     const status = await swarmStatus(flags.name ?? DEFAULT_SWARM.name)
     this.log(`swarm '${status.name}': ${status.up ? 'up' : status.nodes.length ? 'not ready' : 'absent'}`)

@@ -3,6 +3,9 @@ import {describeSwarm, swarmUp, type SwarmUpResult} from '../../lib/cluster/loca
 import {swarmUpFlags} from '../../lib/cluster/flags.js'
 import {withInterrupts} from '../../lib/interrupt.js'
 
+/** What `swarm up --json` prints: the local swarm. */
+export type SwarmUpReport = SwarmUpResult
+
 export default class SwarmUp extends StackctlCommand {
   static override summary = 'Start a local Docker Swarm: N dockerd nodes in containers of this engine'
   static override description = `Each node is a container running Debian 12's dockerd 20.10 (image stackctl/swarm-node:20.10, built from Debian packages on first use and kept), with its images, containers and volumes on a named volume. Node 1 initialises the swarm and is its manager, the others join as workers. Node 1's API is a socket under stackctl's state directory and its published app port is forwarded to 127.0.0.1:--port, so \`stackctl up --target swarm\` deploys there and its URL works from this machine. Needs root (the nodes get every capability but CAP_SYS_RESOURCE, no seccomp/AppArmor filter). Ctrl-C removes what was created.`
@@ -13,7 +16,7 @@ export default class SwarmUp extends StackctlCommand {
   static override enableJsonFlag = true
   static override flags = swarmUpFlags
 
-  async run(): Promise<SwarmUpResult> {
+  async run(): Promise<SwarmUpReport> {
     const {flags} = await this.parse(SwarmUp)
     const result = await withInterrupts((signal) =>
       swarmUp(

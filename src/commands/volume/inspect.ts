@@ -52,6 +52,11 @@ Exits 1 when the stack has no data volume yet.`
     )
     this.log(`used by     ${users}${volume.usedByDb ? '' : ' — the stack’s db is not using it'}`)
     this.log(`postgres    ${describeVersion(volume)}`)
+    for (const old of volume.superseded) {
+      this.log(
+        `superseded  ${old.volume} (PostgreSQL ${old.pgMajor}, by ${old.supersededBy} on ${old.at}${old.exists ? '' : ', gone'})`,
+      )
+    }
     return volume
   }
 }

@@ -22,7 +22,7 @@ export interface SwarmRenderResult {
   /** The node label the db is pinned by: set it on the db's node before deploying by hand. */
   dbNodeLabel: string
   network: string
-  stackText?: string
+  stackText: string | null
 }
 
 export async function renderSwarmFile(
@@ -57,6 +57,6 @@ export async function renderSwarmFile(
     written: !options.stdout,
     dbNodeLabel: `${dbNodeLabel(config.project)}=true`,
     network: `${modes.reason} (this machine’s kernel)`,
-    ...(options.stdout ? {stackText: text} : {}),
+    stackText: options.stdout ? text : null,
   }
 }

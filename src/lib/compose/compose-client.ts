@@ -56,6 +56,11 @@ export function downArgs(target: ComposeTarget, options: {volumes?: boolean; tim
   ]
 }
 
+/** `docker compose stop SERVICE…`: stops the services' containers and keeps them (and the data) as they are. */
+export function stopArgs(target: ComposeTarget, services: readonly string[]): string[] {
+  return [...baseArgs(target), 'stop', ...services]
+}
+
 export interface LogsOptions {
   service?: string
   follow?: boolean
@@ -154,6 +159,7 @@ export interface Compose {
   assertV2(): Promise<string>
   up(options: UpOptions, runOptions?: RunOptions): Promise<void>
   down(options?: {volumes?: boolean; timeoutSeconds?: number}, runOptions?: RunOptions): Promise<void>
+  stop(services: readonly string[], runOptions?: RunOptions): Promise<void>
   logs(options: LogsOptions, runOptions?: RunOptions): Promise<unknown>
   configHashes(): Promise<Map<string, string>>
   validate(): Promise<void>
@@ -184,6 +190,10 @@ export class ComposeClient implements Compose {
 
   async down(options: {volumes?: boolean; timeoutSeconds?: number} = {}, runOptions: RunOptions = {}): Promise<void> {
     await this.exec(downArgs(this.target, options), runOptions)
+  }
+
+  async stop(services: readonly string[], runOptions: RunOptions = {}): Promise<void> {
+    await this.exec(stopArgs(this.target, services), runOptions)
   }
 
   async logs(options: LogsOptions, runOptions: RunOptions = {}) {

@@ -12,13 +12,16 @@ import {
   DB_USER,
   pgDataMountPath,
   secretMountPath,
+  VOLUME_KEY,
+  volumeName,
   type StackConfig,
 } from '../config/stack-config.js'
 import {LABELS} from '../config/labels.js'
 import type {StackImages} from '../images/stack-images.js'
 
 export interface RenderInput {
-  config: Pick<StackConfig, 'project' | 'host' | 'port' | 'pgMajor'>
+  /** `volume`: the data volume when it is not `<project>_postgres_data` (after `db upgrade`). */
+  config: Pick<StackConfig, 'project' | 'host' | 'port' | 'pgMajor'> & {volume?: string}
   images: StackImages
   /** Tag of the app image; derived from the build context's content so a changed bundle means a new image. */
   appImage: string
@@ -56,6 +59,10 @@ export function renderCompose(templateText: string, input: RenderInput): string 
   doc.setIn(['services', 'db', 'environment', 'POSTGRES_USER'], DB_USER)
   doc.setIn(['services', 'db', 'environment', 'POSTGRES_DB'], DB_NAME)
   doc.setIn(['services', 'db', 'volumes', 0, 'target'], pgDataMountPath(config.pgMajor))
+  // An upgraded stack runs on the volume `db upgrade` made; Compose then uses that name for the same key.
+  if (config.volume !== undefined && config.volume !== volumeName(config.project)) {
+    doc.setIn(['volumes', VOLUME_KEY, 'name'], config.volume)
+  }
   const healthTest = doc.createNode(pgIsReady())
   healthTest.flow = true
   doc.setIn(['services', 'db', 'healthcheck', 'test'], healthTest)

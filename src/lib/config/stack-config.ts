@@ -22,6 +22,11 @@ export interface StackConfig {
   imageSource: ImageSource
   /** Seconds `up` waits for both services to become healthy. */
   timeoutSeconds: number
+  /**
+   * The data volume the stack runs on: `<project>_postgres_data`, or the one `db upgrade` (or `db rollback`)
+   * switched to, remembered in stack.json.
+   */
+  volume: string
 }
 
 export interface StackConfigInput {
@@ -32,6 +37,8 @@ export interface StackConfigInput {
   pgMajor?: number | string
   imageSource?: string
   timeoutSeconds?: number | string
+  /** Remembered only (no flag): the active data volume when it is not the default one. */
+  volume?: string
 }
 
 export const DEFAULTS = {
@@ -68,6 +75,22 @@ export function secretMountPath(name: string): string {
 
 export function volumeName(project: string): string {
   return `${project}_${VOLUME_KEY}`
+}
+
+/** The volume of PostgreSQL `major`'s data that `db upgrade` makes next to the original one. */
+export function upgradedVolumeName(project: string, major: number): string {
+  return `${volumeName(project)}_pg${major}`
+}
+
+/** Only a volume of this project (the default or an upgraded one) can be the active one. */
+export function activeVolume(project: string, remembered: string | undefined): string {
+  const base = volumeName(project)
+  if (remembered === undefined || remembered === base) return base
+  if (remembered.startsWith(base) && /^_pg\d{2}(_\d+)?$/.test(remembered.slice(base.length))) return remembered
+  throw new UsageError(
+    `stack.json names the data volume '${remembered}', which is not a volume of project '${project}'`,
+    `restore stack.json from a backup; stackctl only runs a stack on ${volumeName(project)} or ${volumeName(project)}_pg<major>`,
+  )
 }
 
 /** A URL one can open: an API bound to every interface (0.0.0.0, ::) is reached on loopback. */
@@ -113,15 +136,17 @@ export function resolveStackConfig(
   remembered: StackConfigInput = {},
   cwd = process.cwd(),
 ): StackConfig {
-  const pick = <K extends keyof StackConfigInput>(key: K) => flags[key] ?? nonEmpty(env[ENV[key]]) ?? remembered[key]
+  const pick = <K extends keyof typeof ENV>(key: K) => flags[key] ?? nonEmpty(env[ENV[key]]) ?? remembered[key]
+  const project = validateProjectName(String(pick('project') ?? DEFAULTS.project))
   return {
-    project: validateProjectName(String(pick('project') ?? DEFAULTS.project)),
+    project,
     dir: resolveStackDir(flags.dir, env, cwd),
     host: validateHost(String(pick('host') ?? DEFAULTS.host)),
     port: parsePort(pick('port') ?? DEFAULTS.port),
     pgMajor: parsePgMajor(pick('pgMajor') ?? DEFAULTS.pgMajor),
     imageSource: parseImageSource(String(pick('imageSource') ?? DEFAULTS.imageSource)),
     timeoutSeconds: parseTimeout(pick('timeoutSeconds') ?? DEFAULTS.timeoutSeconds),
+    volume: activeVolume(project, remembered.volume),
   }
 }
 

@@ -7,7 +7,6 @@ import {access, statfs} from 'node:fs/promises'
 import path from 'node:path'
 
 import {assertStackDirLocation, readOptional, sha256} from '../stackdir/stack-files.js'
-import {volumeName} from '../config/stack-config.js'
 import {lstatOptional} from '../files.js'
 import type {Engine} from '../engine/engine.js'
 import {StackctlError} from '../errors.js'
@@ -226,14 +225,14 @@ async function checkRunning(ctx: StackContext): Promise<CheckResult> {
 }
 
 async function checkSecret(ctx: StackContext): Promise<CheckResult> {
-  const volume = volumeName(ctx.config.project)
+  const volume = ctx.config.volume
   let password: string | undefined
   try {
     password = await readOptional(ctx.paths.passwordFile)
   } catch (error) {
     return failure('secret', error)
   }
-  const hasVolume = await volumeExists(ctx.engine, ctx.config.project)
+  const hasVolume = await volumeExists(ctx.engine, ctx.config.volume)
   if (password === undefined) {
     return hasVolume
       ? {
@@ -269,7 +268,7 @@ async function checkSecret(ctx: StackContext): Promise<CheckResult> {
 }
 
 async function checkVolumeVersion(ctx: StackContext): Promise<CheckResult> {
-  const volume = volumeName(ctx.config.project)
+  const volume = ctx.config.volume
   const stored = await storedPgVersion(ctx.engine, stackVolume(ctx))
   if (!stored) return {name: 'volume', status: 'ok', detail: `${volume} does not exist yet`}
   if (!stored.known)
@@ -287,7 +286,10 @@ async function checkVolumeVersion(ctx: StackContext): Promise<CheckResult> {
     name: 'volume',
     status: 'fail',
     detail: `${volume} holds PostgreSQL ${stored.found.major} data, the stack is configured for ${ctx.config.pgMajor}`,
-    fix: `use --pg-major ${stored.found.major}, or move the data with stackctl volume backup / restore`,
+    fix:
+      stored.found.major < ctx.config.pgMajor
+        ? `use --pg-major ${stored.found.major}, then stackctl db upgrade --to ${ctx.config.pgMajor}`
+        : `use --pg-major ${stored.found.major}, or move the data with stackctl volume backup / restore`,
   }
 }
 

@@ -20,9 +20,11 @@ import type {
   ExecResult,
   ImageClient,
   NetworkClient,
+  ContainerSpec,
   OneShotOptions,
   SwarmClient,
   SwarmTask,
+  VolumeCreate,
   VolumeClient,
   VolumeWatch,
 } from './engine.js'
@@ -144,6 +146,7 @@ class DockerodeContainers implements ContainerClient {
         image: c.Image,
         imageId: c.ImageID,
         ports: (c.Ports ?? []).map((p) => ({hostIp: p.IP, hostPort: p.PublicPort, containerPort: p.PrivatePort})),
+        volumes: (c.Mounts ?? []).filter((m) => m.Type === 'volume' && m.Name).map((m) => m.Name!),
       }))
       .sort((a, b) => a.service.localeCompare(b.service) || a.name.localeCompare(b.name))
   }
@@ -269,6 +272,45 @@ class DockerodeContainers implements ContainerClient {
       await removeAndWait(container)
     }
   }
+
+  async start(spec: ContainerSpec): Promise<string> {
+    const container = await this.docker.createContainer({
+      name: spec.name,
+      Image: spec.image,
+      Env: spec.env,
+      ...(spec.cmd ? {Cmd: spec.cmd} : {}),
+      Labels: spec.labels,
+      HostConfig: {
+        NetworkMode: spec.network ?? 'none',
+        ShmSize: spec.shmSizeBytes,
+        Mounts: [
+          ...Object.entries(spec.volumes).map(([source, target]) => ({
+            Type: 'volume' as const,
+            Source: source,
+            Target: target,
+          })),
+          ...Object.entries(spec.readOnlyFiles).map(([source, target]) => ({
+            Type: 'bind' as const,
+            Source: source,
+            Target: target,
+            ReadOnly: true,
+          })),
+        ],
+      },
+    })
+    debug('started %s (%s)', spec.name, container.id.slice(0, 12))
+    try {
+      await container.start()
+    } catch (error) {
+      await removeAndWait(container)
+      throw error
+    }
+    return container.id
+  }
+
+  async remove(id: string): Promise<void> {
+    await removeAndWait(this.docker.getContainer(id))
+  }
 }
 
 function interruptedBy(signal: AbortSignal): Error {
@@ -310,6 +352,26 @@ class DockerodeVolumes implements VolumeClient {
   async inspect(name: string) {
     const info = await orUndefined(this.docker.getVolume(name).inspect())
     return info && volumeInfo(info)
+  }
+
+  async create(volume: VolumeCreate) {
+    await this.docker.createVolume({
+      Name: volume.name,
+      Labels: volume.labels,
+      Driver: volume.driver ?? 'local',
+      DriverOpts: volume.driverOptions ?? {},
+    })
+    const info = await this.inspect(volume.name)
+    if (!info) throw new Error(`the engine created volume ${volume.name} but cannot find it`)
+    return info
+  }
+
+  async remove(name: string): Promise<void> {
+    try {
+      await this.docker.getVolume(name).remove()
+    } catch (error) {
+      if (statusCode(error) !== 404) throw error
+    }
   }
 
   async list(label: string) {

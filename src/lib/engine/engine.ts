@@ -26,6 +26,8 @@ export interface ContainerSummary {
   image: string
   imageId: string
   ports: PortBinding[]
+  /** Names of the volumes it mounts (absent where the engine did not say). */
+  volumes?: string[]
 }
 
 export interface ContainerFilter {
@@ -100,6 +102,23 @@ export interface OneShotOptions {
   readOnlyVolumes: Record<string, string>
 }
 
+/** A long-running helper container (e.g. the new server of `db upgrade`), started detached. */
+export interface ContainerSpec {
+  name: string
+  image: string
+  /** NAME=value; never a secret's value: secrets are bind-mounted files. */
+  env: string[]
+  cmd?: string[]
+  labels: Record<string, string>
+  /** Volumes mounted read-write: volume name → path inside the container. */
+  volumes: Record<string, string>
+  /** Host files mounted read-only: host path → path inside the container. */
+  readOnlyFiles: Record<string, string>
+  /** A network to join, so the container reaches the stack's services by name. */
+  network?: string
+  shmSizeBytes?: number
+}
+
 export interface ContainerClient {
   list(filter: ContainerFilter): Promise<ContainerSummary[]>
   /** undefined when the engine does not know the container (any more). */
@@ -110,6 +129,10 @@ export interface ContainerClient {
   exec(id: string, cmd: string[], options?: ExecOptions): Promise<ExecResult>
   /** A short-lived container with no network and the volumes mounted read-only, removed afterwards. */
   runOneShot(options: OneShotOptions): Promise<ExecResult>
+  /** Creates and starts a detached container; resolves its id. */
+  start(spec: ContainerSpec): Promise<string>
+  /** Removes a container (stopping it first); a container already gone is fine. */
+  remove(id: string): Promise<void>
 }
 
 export interface VolumeInfo {
@@ -128,8 +151,18 @@ export interface VolumeWatch {
   close(): void
 }
 
+export interface VolumeCreate {
+  name: string
+  labels: Record<string, string>
+  driver?: string
+  driverOptions?: Record<string, string>
+}
+
 export interface VolumeClient {
   inspect(name: string): Promise<VolumeInfo | undefined>
+  create(volume: VolumeCreate): Promise<VolumeInfo>
+  /** Removes a volume; the engine refuses while a container uses it. A volume already gone is fine. */
+  remove(name: string): Promise<void>
   /** Volumes carrying this label (`key` or `key=value`). */
   list(label: string): Promise<VolumeInfo[]>
   /** Bytes used according to the engine's disk-usage report; -1 when it does not know. */

@@ -23,7 +23,6 @@ import {debootstrapProgress} from './debootstrap-progress.js'
 import {
   BUILD_LABEL_PREFIX,
   DEFAULT_MIRROR,
-  DEFAULT_SUITE,
   IMAGE_ENV,
   type BuildPlan,
   type ImageName,
@@ -58,11 +57,13 @@ export interface BuildImagesOptions {
   engine?: Engine
   /** Build one image only (postgres | node). */
   only?: string
+  /** The PostgreSQL majors to build (default 17): each has its own image, from the Debian release shipping it. */
+  pgMajors?: readonly number[]
   /** Rebuild images that exist, from debootstrap. */
   force?: boolean
   /** Defaults to $STACKCTL_DEBIAN_MIRROR, then deb.debian.org. */
   mirror?: string
-  /** Defaults to $STACKCTL_DEBIAN_SUITE, then trixie. */
+  /** Defaults to $STACKCTL_DEBIAN_SUITE, then each image's own release (trixie; bookworm for PostgreSQL 15). */
   suite?: string
   progress?: (line: string) => void
 }
@@ -87,7 +88,6 @@ export interface BuildImagesResult {
 
 interface BuildContext {
   engine: Engine
-  source: SourceOptions
   buildEnv: Record<string, string>
   signal: AbortSignal
   progress: (line: string) => void
@@ -95,6 +95,7 @@ interface BuildContext {
 
 interface PlannedImage<P extends BuildPlan = BuildPlan> {
   spec: ImageSpec
+  source: SourceOptions
   plan: P
   templateSha256: string
   previous: {image?: ImageInfo; rootfs?: ImageInfo}
@@ -108,32 +109,30 @@ function toBuild(image: PlannedImage): image is ToBuild {
 
 export async function buildImages(options: BuildImagesOptions = {}): Promise<BuildImagesResult> {
   const started = performance.now()
-  const specs = selectSpecs(options.only)
-  const source = {
-    mirror: normalizeMirror(options.mirror ?? process.env[IMAGE_ENV.mirror] ?? DEFAULT_MIRROR),
-    suite: validateSuite(options.suite ?? process.env[IMAGE_ENV.suite] ?? DEFAULT_SUITE),
-  }
+  const specs = selectSpecs(options.only, options.pgMajors)
+  const mirror = normalizeMirror(options.mirror ?? process.env[IMAGE_ENV.mirror] ?? DEFAULT_MIRROR)
+  const suiteOption = options.suite || process.env[IMAGE_ENV.suite] || undefined
+  const suite = suiteOption === undefined ? undefined : validateSuite(suiteOption)
   const progress = options.progress ?? (() => {})
   const engine = options.engine ?? createEngine()
   await engine.ping()
 
-  const results = new Map<ImageName, ImageResult>()
+  const results = new Map<string, ImageResult>()
   const planned: ToBuild[] = []
   for (const spec of specs) {
-    const image = await planImage(engine, spec, options.force)
+    const image = await planImage(engine, spec, sourceFor(spec, mirror, suite), options.force)
     if (toBuild(image)) planned.push(image)
-    else results.set(spec.name, presentImage(spec, image.previous.image!, started))
+    else results.set(imageReference(spec), presentImage(spec, image.previous.image!, started))
   }
-  const debootstrap = planned.some((image) => image.plan.action === 'full')
-    ? await preflightFullBuild(source, progress)
-    : ''
+  const full = planned.filter((image) => image.plan.action === 'full')
+  const debootstrap = full.length > 0 ? await preflightFullBuild(full, progress) : ''
 
   if (planned.length > 0) {
     const env = buildEnv(await buildxAvailable())
     const built = await withInterrupts(async (signal) => {
       const outcomes = await Promise.allSettled(
         planned.map((image) => {
-          const ctx = {engine, source, buildEnv: env, signal, progress}
+          const ctx = {engine, buildEnv: env, signal, progress}
           progress(`${image.spec.name}: ${imageReference(image.spec)} is ${image.plan.reason}`)
           return image.plan.action === 'finish' ? finishImage(image, ctx) : buildImage(image, ctx, debootstrap)
         }),
@@ -143,28 +142,38 @@ export async function buildImages(options: BuildImagesOptions = {}): Promise<Bui
     })
     const failure = built.find((outcome) => outcome.status === 'rejected')
     if (failure) throw failure.reason
-    for (const outcome of built) if (outcome.status === 'fulfilled') results.set(outcome.value.name, outcome.value)
+    for (const outcome of built) if (outcome.status === 'fulfilled') results.set(outcome.value.image, outcome.value)
   }
 
-  return {images: specs.map((spec) => results.get(spec.name)!), seconds: elapsed(started)}
+  return {images: specs.map((spec) => results.get(imageReference(spec))!), seconds: elapsed(started)}
 }
 
 /** Only a build from debootstrap needs root, debootstrap and the mirror; returns debootstrap's path. */
-async function preflightFullBuild(source: SourceOptions, progress: (line: string) => void): Promise<string> {
+async function preflightFullBuild(images: readonly ToBuild[], progress: (line: string) => void): Promise<string> {
   assertRoot()
   const debootstrap = await findDebootstrap()
-  progress(`checking the Debian mirror ${source.mirror} (${source.suite})`)
-  await checkMirror(source.mirror, source.suite)
+  const checked = new Set<string>()
+  for (const {source} of images) {
+    if (checked.has(`${source.mirror} ${source.suite}`)) continue
+    checked.add(`${source.mirror} ${source.suite}`)
+    progress(`checking the Debian mirror ${source.mirror} (${source.suite})`)
+    await checkMirror(source.mirror, source.suite)
+  }
   return debootstrap
 }
 
-async function planImage(engine: Engine, spec: ImageSpec, force?: boolean): Promise<PlannedImage> {
+async function planImage(
+  engine: Engine,
+  spec: ImageSpec,
+  source: SourceOptions,
+  force?: boolean,
+): Promise<PlannedImage> {
   const image = await engine.images.inspect(imageReference(spec))
   const rootfs = await engine.images.inspect(rootfsReference(spec))
   const templateSha256 = templateDigest(await readTemplate(templateDir(spec)))
   const plan = planBuild({imageLabels: image?.labels, rootfsPresent: rootfs !== undefined, templateSha256, force})
   debug('%s: %o', spec.name, plan)
-  return {spec, plan, templateSha256, previous: {image, rootfs}}
+  return {spec, source, plan, templateSha256, previous: {image, rootfs}}
 }
 
 function presentImage(spec: ImageSpec, info: ImageInfo, started: number): ImageResult {
@@ -189,13 +198,13 @@ async function finishImage(image: ToBuild, ctx: BuildContext): Promise<ImageResu
 
 async function buildImage(image: ToBuild, ctx: BuildContext, debootstrap: string): Promise<ImageResult> {
   const started = performance.now()
-  const {spec, previous} = image
+  const {spec, previous, source} = image
   const log = (line: string) => ctx.progress(`${spec.name}: ${line}`)
 
   const version = await withBuildDir(spec, log, async (rootfs) => {
-    log(`debootstrap ${sourceFor(spec, ctx.source).suite} with ${spec.debianPackage} from ${ctx.source.mirror}`)
+    log(`debootstrap ${source.suite} with ${spec.debianPackage} from ${source.mirror}`)
     const condensed = debootstrapProgress((line) => log(`debootstrap: ${line}`))
-    await run(debootstrap, debootstrapArgs(spec, rootfs, ctx.source), {
+    await run(debootstrap, debootstrapArgs(spec, rootfs, source), {
       env: {PATH: withSbin(process.env.PATH), LC_ALL: 'C', DEBIAN_FRONTEND: 'noninteractive'},
       onLine: (line) => condensed(line),
       signal: ctx.signal,
@@ -209,14 +218,14 @@ async function buildImage(image: ToBuild, ctx: BuildContext, debootstrap: string
     log(`import ${rootfsReference(spec)}`)
     await runPipe(
       {command: 'tar', args: tarArgs(rootfs)},
-      {command: 'docker', args: importArgs(spec, ctx.source)},
+      {command: 'docker', args: importArgs(spec, source)},
       {signal: ctx.signal, timeoutMs: 10 * MINUTE},
     )
     return packageVersion
   })
 
   log(`build ${imageReference(spec)} (${spec.debianPackage} ${version})`)
-  await dockerBuild(spec, ctx, buildLabels(spec, ctx.source, version, image.templateSha256))
+  await dockerBuild(spec, ctx, buildLabels(spec, source, version, image.templateSha256))
   return finished(spec, ctx, 'built', started, [previous.image?.id, previous.rootfs?.id])
 }
 

@@ -14,6 +14,13 @@ export type ImageName = (typeof ALL_IMAGE_NAMES)[number]
 
 export const DEFAULT_MIRROR = 'http://deb.debian.org/debian'
 export const DEFAULT_SUITE = 'trixie'
+/**
+ * The Debian release that ships each PostgreSQL major stackctl builds locally: Debian packages one major per
+ * release (bookworm 15, trixie 17), so the suite follows the major.
+ */
+export const PG_SUITES: Readonly<Record<number, string>> = {15: 'bookworm', 17: 'trixie'}
+export const LOCAL_PG_MAJORS: readonly number[] = Object.keys(PG_SUITES).map(Number)
+export const DEFAULT_LOCAL_PG_MAJOR = 17
 export const IMAGE_ENV = {mirror: 'STACKCTL_DEBIAN_MIRROR', suite: 'STACKCTL_DEBIAN_SUITE'} as const
 
 /** Remove the entries of `dir` (relative to the rootfs): all of them, or those matching `only`, never `keep`. */
@@ -31,35 +38,56 @@ export interface ImageSpec {
   debianPackage: string
   /** Further packages installed next to it. */
   extraPackages?: readonly string[]
-  /** A Debian release of its own, whatever the build's suite (the swarm node pins its engine's release). */
-  suite?: string
+  /** The Debian release the package comes from (--suite overrides it, unless pinned). */
+  suite: string
+  /** The release is part of the image (the swarm node's engine must match the host's): --suite leaves it. */
+  pinnedSuite?: boolean
+  /** --build-arg values for the final docker build (the PostgreSQL major the Dockerfile is made for). */
+  buildArgs: Readonly<Record<string, string>>
   /** Folder under templates/ holding the Dockerfile that turns the rootfs into the final image. */
   templateDir: string
   /** Trimmed on top of COMMON_TRIM. */
   extraTrim: readonly TrimRule[]
 }
 
-export const IMAGE_SPECS: Readonly<Record<ImageName, ImageSpec>> = {
-  postgres: {
+/** The local PostgreSQL image of one major: Debian's postgresql-<major> from the release that ships it. */
+export function postgresSpec(major: number): ImageSpec {
+  const suite = PG_SUITES[major]
+  if (suite === undefined) {
+    throw new UsageError(
+      `local PostgreSQL images exist for majors ${LOCAL_PG_MAJORS.join(', ')}, not ${major}`,
+      `use --pg-major ${LOCAL_PG_MAJORS.join(' or --pg-major ')}`,
+    )
+  }
+  const only = new RegExp(`^${major}$`)
+  return {
     name: 'postgres',
     repository: 'stackctl/postgres',
-    tag: '17',
-    debianPackage: 'postgresql-17',
+    tag: String(major),
+    debianPackage: `postgresql-${major}`,
+    suite,
+    buildArgs: {PG_MAJOR: String(major)},
     templateDir: 'images/postgres',
     extraTrim: [
       // The package's postinst creates a cluster 'main' and a snakeoil key; the entrypoint initialises
       // $PGDATA itself, and a private key baked into an image would be shared by every container.
-      {dir: 'var/lib/postgresql', only: /^17$/},
-      {dir: 'etc/postgresql', only: /^17$/},
+      {dir: 'var/lib/postgresql', only},
+      {dir: 'etc/postgresql', only},
       {dir: 'etc/ssl/private', only: /^ssl-cert-snakeoil\.key$/},
       {dir: 'etc/ssl/certs', only: /^ssl-cert-snakeoil\.pem$/},
     ],
-  },
+  }
+}
+
+export const IMAGE_SPECS: Readonly<Record<ImageName, ImageSpec>> = {
+  postgres: postgresSpec(DEFAULT_LOCAL_PG_MAJOR),
   node: {
     name: 'node',
     repository: 'stackctl/node',
     tag: '20',
     debianPackage: 'nodejs',
+    suite: DEFAULT_SUITE,
+    buildArgs: {},
     templateDir: 'images/node',
     extraTrim: [],
   },
@@ -71,6 +99,8 @@ export const IMAGE_SPECS: Readonly<Record<ImageName, ImageSpec>> = {
     debianPackage: 'docker.io',
     extraPackages: ['iptables', 'ca-certificates', 'iproute2', 'procps'],
     suite: 'bookworm',
+    pinnedSuite: true,
+    buildArgs: {},
     templateDir: 'images/swarm-node',
     extraTrim: [{dir: 'var/log', only: /\.log$/}],
   },
@@ -104,13 +134,18 @@ export function rootfsReference(spec: ImageSpec): string {
   return `${spec.repository}-rootfs:${spec.tag}`
 }
 
-/** The images to consider: one when `only` names it, otherwise the stack's. */
-export function selectSpecs(only?: string): ImageSpec[] {
-  if (only === undefined) return IMAGE_NAMES.map((name) => IMAGE_SPECS[name])
-  if (!(ALL_IMAGE_NAMES as readonly string[]).includes(only)) {
+/**
+ * The images to consider: one kind when `only` names it (any image, the swarm node's included), otherwise the
+ * stack's; the PostgreSQL image once per major in `pgMajors` (default: 17).
+ */
+export function selectSpecs(only?: string, pgMajors: readonly number[] = [DEFAULT_LOCAL_PG_MAJOR]): ImageSpec[] {
+  if (only !== undefined && !(ALL_IMAGE_NAMES as readonly string[]).includes(only)) {
     throw new UsageError(`unknown image '${only}'`, `use one of: ${ALL_IMAGE_NAMES.join(', ')}`)
   }
-  return [IMAGE_SPECS[only as ImageName]]
+  const names = only === undefined ? IMAGE_NAMES : [only as ImageName]
+  return names.flatMap((name) =>
+    name === 'postgres' ? [...new Set(pgMajors)].map((major) => postgresSpec(major)) : [IMAGE_SPECS[name]],
+  )
 }
 
 /** A mirror URL without trailing slashes; only http(s), since debootstrap and the up-front check need it. */
@@ -147,14 +182,14 @@ export interface SourceOptions {
   suite: string
 }
 
-/** The build's source for one image: its own suite when it pins one. */
-export function sourceFor(spec: ImageSpec, source: SourceOptions): SourceOptions {
-  return spec.suite ? {...source, suite: spec.suite} : source
+/** Where an image's packages come from: the spec's own release unless a suite was asked for and it is not pinned. */
+export function sourceFor(spec: ImageSpec, mirror: string, suite?: string): SourceOptions {
+  return {mirror, suite: spec.pinnedSuite ? spec.suite : (suite ?? spec.suite)}
 }
 
 export function debootstrapArgs(spec: ImageSpec, rootfs: string, source: SourceOptions): string[] {
   const packages = [spec.debianPackage, ...(spec.extraPackages ?? [])].join(',')
-  return ['--variant=minbase', `--include=${packages}`, sourceFor(spec, source).suite, rootfs, source.mirror]
+  return ['--variant=minbase', `--include=${packages}`, source.suite, rootfs, source.mirror]
 }
 
 /** The rootfs as a tar stream on stdout; numeric owners so names on the host cannot remap the image's users. */
@@ -163,7 +198,7 @@ export function tarArgs(rootfs: string): string[] {
 }
 
 export function importArgs(spec: ImageSpec, source: SourceOptions): string[] {
-  const suite = sourceFor(spec, source).suite
+  const suite = source.suite
   return ['import', '--message', `debootstrap ${suite} ${spec.debianPackage}`, '-', rootfsReference(spec)]
 }
 
@@ -178,7 +213,7 @@ export function buildLabels(
   return {
     [`${BUILD_LABEL_PREFIX}.package`]: spec.debianPackage,
     [`${BUILD_LABEL_PREFIX}.package-version`]: packageVersion,
-    [`${BUILD_LABEL_PREFIX}.suite`]: sourceFor(spec, source).suite,
+    [`${BUILD_LABEL_PREFIX}.suite`]: source.suite,
     [TEMPLATE_LABEL]: templateSha256,
   }
 }
@@ -241,6 +276,7 @@ export function buildArgs(spec: ImageSpec, contextDir: string, labels: Record<st
     'build',
     '--build-arg',
     `ROOTFS_IMAGE=${rootfsReference(spec)}`,
+    ...Object.entries(spec.buildArgs).flatMap(([key, value]) => ['--build-arg', `${key}=${value}`]),
     ...Object.entries(labels).flatMap(([key, value]) => ['--label', `${key}=${value}`]),
     '--tag',
     imageReference(spec),

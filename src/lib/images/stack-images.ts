@@ -4,6 +4,7 @@
  */
 import type {Engine} from '../engine/engine.js'
 import {UsageError} from '../errors.js'
+import {LOCAL_PG_MAJORS} from './image-specs.js'
 
 export interface StackImages {
   source: 'registry' | 'local'
@@ -13,7 +14,7 @@ export interface StackImages {
 
 /** The Node LTS line the registry mode uses; the local image is Debian 13's Node.js 20. */
 export const REGISTRY_NODE_IMAGE = 'node:24-slim'
-export const LOCAL_PG_MAJORS = [17]
+export {LOCAL_PG_MAJORS}
 
 export function registryImages(pgMajor: number): StackImages {
   return {source: 'registry', postgres: `postgres:${pgMajor}`, node: REGISTRY_NODE_IMAGE}
@@ -23,7 +24,7 @@ export function localImages(pgMajor: number): StackImages {
   if (!LOCAL_PG_MAJORS.includes(pgMajor)) {
     throw new UsageError(
       `local images exist only for PostgreSQL ${LOCAL_PG_MAJORS.join(', ')}, not ${pgMajor}`,
-      `use --pg-major ${LOCAL_PG_MAJORS[0]} or --image-source registry`,
+      `use --pg-major ${LOCAL_PG_MAJORS.join(' or ')}, or --image-source registry`,
     )
   }
   return {source: 'local', postgres: `stackctl/postgres:${pgMajor}`, node: 'stackctl/node:20'}

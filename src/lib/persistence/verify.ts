@@ -12,7 +12,7 @@
  */
 import createDebug from 'debug'
 
-import {appUrl, volumeName} from '../config/stack-config.js'
+import {appUrl} from '../config/stack-config.js'
 import {Psql} from '../db/psql.js'
 import type {ContainerSummary, VolumeWatch} from '../engine/engine.js'
 import {Interrupted, StackctlError, UsageError} from '../errors.js'
@@ -140,7 +140,7 @@ class PersistenceCheck {
     private readonly ctx: StackContext,
     private readonly options: VerifyOptions,
   ) {
-    this.volume = volumeName(ctx.config.project)
+    this.volume = ctx.config.volume
   }
 
   async execute(): Promise<PersistenceResult> {

@@ -5,7 +5,7 @@
  */
 import {readFile, stat} from 'node:fs/promises'
 
-import {volumeName, type ImageSource} from '../config/stack-config.js'
+import type {ImageSource} from '../config/stack-config.js'
 import type {Engine, VolumeInfo} from '../engine/engine.js'
 import {imageExists, localImages, registryImages} from '../images/stack-images.js'
 import {parsePgVersionListing, pgVersionCandidates, type PgVersionFound} from './version.js'
@@ -13,6 +13,8 @@ import {parsePgVersionListing, pgVersionCandidates, type PgVersionFound} from '.
 /** What identifies a stack's data volume and the images that could read it. */
 export interface StackVolume {
   project: string
+  /** The active data volume's name. */
+  volume: string
   pgMajor: number
   imageSource: ImageSource
   /** The image source the stack resolved to last time, tried first. */
@@ -97,7 +99,7 @@ function dbImageCandidates(stack: StackVolume): string[] {
  * read. Tries the host path first (no container needed when the engine is local and the path readable).
  */
 export async function storedPgVersion(engine: Engine, stack: StackVolume): Promise<PgVersionRead | undefined> {
-  const info = await engine.volumes.inspect(volumeName(stack.project))
+  const info = await engine.volumes.inspect(stack.volume)
   if (!info) return undefined
   const fromHost = await readPgVersionFromHost(engine.endpoint, info.mountpoint, stack.pgMajor)
   return fromHost.known ? fromHost : readPgVersion(engine, stack, info, [])

@@ -123,6 +123,6 @@ async function readTrustedState(paths: StackPaths, reattach: boolean): Promise<S
 
 /** The stack's data volume as the PG_VERSION reader needs it. */
 export function stackVolume(ctx: StackContext): StackVolume {
-  const {project, pgMajor, imageSource} = ctx.config
-  return {project, pgMajor, imageSource, rememberedSource: ctx.state?.settings.resolvedImageSource}
+  const {project, volume, pgMajor, imageSource} = ctx.config
+  return {project, volume, pgMajor, imageSource, rememberedSource: ctx.state?.settings.resolvedImageSource}
 }

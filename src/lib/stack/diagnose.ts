@@ -6,7 +6,6 @@
  */
 import path from 'node:path'
 
-import {volumeName} from '../config/stack-config.js'
 import type {ContainerClient} from '../engine/engine.js'
 import {type ProcessFailed, type ProcessTimedOut, StackctlError} from '../errors.js'
 import type {StackContext} from './context.js'
@@ -196,7 +195,7 @@ export async function explainUnhealthy(
   const diagnosis = diagnoseStartup(await collectFacts(ctx.engine.containers, ctx.config.project), {
     now: new Date(),
     timeoutSeconds: ctx.config.timeoutSeconds,
-    volume: volumeName(ctx.config.project),
+    volume: ctx.config.volume,
   })
   if (!diagnosis) return error
   return new StackctlError([diagnosis.summary, ...diagnosis.details].join('\n'), {

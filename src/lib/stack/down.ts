@@ -4,7 +4,6 @@
  */
 import {existsSync} from 'node:fs'
 
-import {volumeName} from '../config/stack-config.js'
 import {countVisits} from '../db/visits.js'
 import {Interrupted, StackctlError} from '../errors.js'
 import type {StackContext} from './context.js'
@@ -29,7 +28,7 @@ export async function downStack(ctx: StackContext, options: DownOptions = {}): P
   await ctx.engine.ping()
   await ctx.compose.assertV2()
   const {project} = ctx.config
-  const volume = volumeName(project)
+  const volume = ctx.config.volume
   const claim = await claimStack(ctx, {adopt: ctx.adopt})
   const existed = claim.report.volume !== 'none'
   const visits = existed ? await countVisits(ctx.engine, project) : undefined

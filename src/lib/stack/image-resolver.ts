@@ -3,7 +3,7 @@ import {pullImage} from '../images/pull.js'
 import type {ImageResolver} from './images.js'
 
 /** The real resolver: `docker pull` and the local image builder. */
-export function imageResolver(engine: Engine, buildLocal: () => Promise<void>): ImageResolver {
+export function imageResolver(engine: Engine, buildLocal: (pgMajor: number) => Promise<void>): ImageResolver {
   return {engine, pull: pullImage, buildLocal}
 }
 

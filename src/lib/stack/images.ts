@@ -19,8 +19,8 @@ export interface ImageResolver {
   engine: Engine
   /** Tries to pull an image; resolves false when the registry cannot be reached. */
   pull: (reference: string) => Promise<boolean>
-  /** Builds the local base images (stackctl images build), showing progress. */
-  buildLocal: () => Promise<void>
+  /** Builds the local base images for this PostgreSQL major (stackctl images build), showing progress. */
+  buildLocal: (pgMajor: number) => Promise<void>
 }
 
 export async function resolveImages(
@@ -57,7 +57,7 @@ async function useLocal(pgMajor: number, resolver: ImageResolver, why: string): 
   const missing = !(await allPresent(images, resolver))
   // Builds what is missing, and rebuilds an image whose template changed since (seconds, on its rootfs); a
   // current image costs a look-up.
-  await resolver.buildLocal()
+  await resolver.buildLocal(pgMajor)
   return {images, reason: describeLocal(images, missing ? `${why}; built from Debian packages` : why)}
 }
 

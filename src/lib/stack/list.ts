@@ -25,7 +25,10 @@ export function groupStacks(containers: readonly ContainerSummary[], volumes: re
   ])
   return [...projects].sort().map((project) => {
     const own = containers.filter((c) => (c.labels[LABELS.project] ?? c.project) === project)
-    const volume = volumes.find((v) => v.labels[LABELS.project] === project)
+    // After db upgrade a stack has several volumes: the one its db mounts is the one it runs on.
+    const mounted = own.find((c) => c.service === 'db')?.volumes ?? []
+    const candidates = volumes.filter((v) => v.labels[LABELS.project] === project)
+    const volume = candidates.find((v) => mounted.includes(v.name)) ?? candidates[0]
     const running = own.filter((c) => c.state === 'running').length
     const state =
       own.length === 0 ? 'down' : running === own.length ? 'running' : running > 0 ? 'partly running' : 'stopped'

@@ -6,7 +6,6 @@
  */
 import type {Adopted} from '../stackdir/stack-files.js'
 import {LABELS} from '../config/labels.js'
-import {volumeName} from '../config/stack-config.js'
 import {StackctlError} from '../errors.js'
 import type {StackContext} from './context.js'
 
@@ -80,7 +79,7 @@ export async function inspectOwnership(ctx: StackContext): Promise<OwnershipRepo
   const {project} = ctx.config
   const listed = await ctx.engine.containers.list({project})
   const containers = listed.map((c) => ({id: c.id, name: c.name, labels: c.labels}))
-  const name = volumeName(project)
+  const name = ctx.config.volume
   const info = await ctx.engine.volumes.inspect(name)
   const volume = info && {name, labels: info.labels}
   return {...judgeOwnership(ctx.state?.stackId, containers, volume, ctx.state?.adopted), found: containers}
@@ -125,7 +124,7 @@ export async function claimStack(ctx: StackContext, options: {adopt?: boolean} =
   return {
     report,
     adopted: {
-      volume: report.volume === 'foreign' ? volumeName(ctx.config.project) : before.volume,
+      volume: report.volume === 'foreign' ? ctx.config.volume : before.volume,
       stackIds: [...new Set([...(before.stackIds ?? []), ...stackIds])],
       containerIds: [...new Set([...(before.containerIds ?? []), ...containerIds])],
     },

@@ -97,6 +97,7 @@ export async function renderStack(
   const password = await guardPassword(ctx, identity)
   if (fileStatus !== 'unchanged') await writeComposeFile(paths, composeText)
   const state: StackState = {
+    ...ctx.state,
     stackId,
     adopted: claim?.adopted ?? ctx.state?.adopted,
     settings: {
@@ -106,6 +107,7 @@ export async function renderStack(
       pgMajor: config.pgMajor,
       imageSource: config.imageSource,
       resolvedImageSource: images.source,
+      volume: config.volume === volumeName(config.project) ? undefined : config.volume,
     },
     composeSha256: sha256(composeText),
     passwordSha256: password.verified ? password.sha256 : ctx.state?.passwordSha256,
@@ -140,8 +142,8 @@ export async function recordVerifiedPassword(ctx: StackContext, sha: string): Pr
  */
 async function guardPassword(ctx: StackContext, identity: {uid: number; gid: number}) {
   const {paths, config} = ctx
-  const volume = volumeName(config.project)
-  const hasVolume = await volumeExists(ctx.engine, config.project)
+  const volume = config.volume
+  const hasVolume = await volumeExists(ctx.engine, volume)
   await ensureChildDirectory(paths.secretsDir, 0o700) // never read or write through a linked secrets/
   const current = await readOptional(paths.passwordFile)
   if (current === undefined && hasVolume) {
@@ -167,7 +169,7 @@ async function guardPassword(ctx: StackContext, identity: {uid: number; gid: num
 
 export function passwordMismatch(ctx: StackContext, against: string): StackctlError {
   return new StackctlError(
-    `the password file ${ctx.paths.passwordFile} does not match the password of the database in volume ${volumeName(ctx.config.project)} (checked against ${against}); PostgreSQL only uses the file when it first initialises a volume`,
+    `the password file ${ctx.paths.passwordFile} does not match the password of the database in volume ${ctx.config.volume} (checked against ${against}); PostgreSQL only uses the file when it first initialises a volume`,
     {
       exitCode: 2,
       suggestion:

@@ -1,6 +1,7 @@
-import {appUrl, volumeName} from '../config/stack-config.js'
+import {appUrl} from '../config/stack-config.js'
 import {serviceMode} from '../engine/services.js'
 import {readOptional} from '../files.js'
+import type {SupersededReport} from '../stackdir/stack-files.js'
 import type {StackContext} from './context.js'
 import {exposureWarnings} from './exposure.js'
 import {claimStack} from './ownership.js'
@@ -11,7 +12,8 @@ export interface StackStatus {
   /** How the app runs: the built image (normal) or the working tree (dev); null when it is not there. */
   mode: 'normal' | 'dev' | null
   services: Array<{name: string; state: string; health: string}>
-  volume: {name: string; exists: boolean}
+  /** The active volume and its PostgreSQL major; superseded: the volumes it ran on before (db upgrade). */
+  volume: {name: string; exists: boolean; pgMajor: number; superseded: SupersededReport[]}
   /** What the stack exposes beyond this machine (a non-loopback host, a published database port). */
   warnings: string[]
   /** The settings in force (flags, environment, what the stack directory remembers). */
@@ -60,7 +62,12 @@ export async function stackStatus(ctx: StackContext): Promise<StackStatus> {
     url: appUrl(ctx.config),
     mode: app ? (serviceMode(app) === 'dev' ? 'dev' : 'normal') : null,
     services,
-    volume: {name: volumeName(project), exists: claim.report.volume !== 'none'},
+    volume: {
+      name: ctx.config.volume,
+      exists: claim.report.volume !== 'none',
+      pgMajor: ctx.config.pgMajor,
+      superseded: await supersededVolumes(ctx),
+    },
     warnings: await stackExposure(ctx),
     problems: stackProblems(services),
     settings: {
@@ -80,4 +87,12 @@ export function isHealthy(status: StackStatus): boolean {
 export async function stackExposure(ctx: StackContext): Promise<string[]> {
   const override = ctx.compose.target.overrideFiles?.[0]
   return exposureWarnings(ctx.config, override ? await readOptional(override) : undefined)
+}
+
+/** The volumes this stack ran on before `db upgrade` or `db rollback` switched it, as stack.json records them. */
+export async function supersededVolumes(ctx: StackContext): Promise<SupersededReport[]> {
+  const entries = (ctx.state?.superseded ?? []).filter((s) => s.volume !== ctx.config.volume)
+  return Promise.all(
+    entries.map(async (s) => ({...s, exists: (await ctx.engine.volumes.inspect(s.volume)) !== undefined})),
+  )
 }

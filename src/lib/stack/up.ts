@@ -4,7 +4,6 @@
  * On a running, healthy, unchanged stack Compose would do nothing, so it is not even asked (up-to-date.ts).
  * When a service does not become healthy the containers are left for inspection; the volume is never touched.
  */
-import {volumeName} from '../config/stack-config.js'
 import {countedVisits} from '../db/visits.js'
 import {canBind} from '../net/ports.js'
 import {runningService} from '../engine/services.js'
@@ -88,7 +87,7 @@ export async function upStack(ctx: StackContext, resolver: ImageResolver, option
       startedMs,
       deadlineMs: startedMs + timeoutSeconds * 1000,
       timeoutSeconds,
-      volume: volumeName(project),
+      volume: ctx.config.volume,
       memory,
       progress: ctx.progress,
       signal: options.signal,
@@ -97,7 +96,7 @@ export async function upStack(ctx: StackContext, resolver: ImageResolver, option
     if (error instanceof Interrupted) {
       throw new Interrupted(
         `stack '${ctx.config.project}' may be partly started`,
-        `run stackctl up again to finish starting it, or stackctl down to stop it; the volume ${volumeName(ctx.config.project)} was not touched`,
+        `run stackctl up again to finish starting it, or stackctl down to stop it; the volume ${ctx.config.volume} was not touched`,
       )
     }
     if (error instanceof ProcessFailed || error instanceof ProcessTimedOut) throw await explainUnhealthy(ctx, error)

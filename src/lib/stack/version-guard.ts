@@ -3,7 +3,6 @@
  * and an upgrade needs a dump and restore, never an in-place start.
  */
 import {StackctlError} from '../errors.js'
-import {volumeName} from '../config/stack-config.js'
 import {storedPgVersion} from '../pgdata/stored.js'
 import {isCompatible} from '../pgdata/version.js'
 import {stackVolume, type StackContext} from './context.js'
@@ -12,12 +11,15 @@ export async function assertVolumeMatchesPgMajor(ctx: StackContext): Promise<voi
   const stored = await storedPgVersion(ctx.engine, stackVolume(ctx))
   if (!stored?.known || isCompatible(stored.found, ctx.config.pgMajor)) return
   const found = stored.found!
-  const volume = volumeName(ctx.config.project)
+  const volume = ctx.config.volume
   throw new StackctlError(
     `volume ${volume} holds PostgreSQL ${found.major} data${found.dataDir ? ` (in ${found.dataDir}/)` : ''}, but the stack is configured for PostgreSQL ${ctx.config.pgMajor}`,
     {
       exitCode: 2,
-      suggestion: `start it with --pg-major ${found.major}, take a stackctl volume backup, then stackctl volume restore it into a PostgreSQL ${ctx.config.pgMajor} stack`,
+      suggestion:
+        found.major < ctx.config.pgMajor
+          ? `start it with --pg-major ${found.major}, then upgrade it: stackctl db upgrade --to ${ctx.config.pgMajor}`
+          : `start it with --pg-major ${found.major}, take a stackctl volume backup, then stackctl volume restore it into a PostgreSQL ${ctx.config.pgMajor} stack`,
     },
   )
 }

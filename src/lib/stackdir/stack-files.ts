@@ -56,6 +56,39 @@ export interface StackState {
   passwordSha256?: string
   /** What --adopt took over: a volume stackctl did not create, other stacks' containers (until recreated). */
   adopted?: Adopted
+  /**
+   * Data volumes the stack ran on before `db upgrade` (or `db rollback`) switched it to another one. Kept until
+   * `db prune-old` removes them; a volume's labels cannot change after its creation, so this is their record.
+   */
+  superseded?: SupersededVolume[]
+  /** Every switch of the active volume, oldest first. */
+  switches?: VolumeSwitch[]
+  /** The volume an upgrade under way is filling: a run that was killed leaves it, and the next one removes it. */
+  pendingUpgrade?: {volume: string}
+}
+
+/** The superseded volumes as `status` and `volume inspect` show them: whether each still exists. */
+export interface SupersededReport extends SupersededVolume {
+  exists: boolean
+}
+
+export interface SupersededVolume {
+  volume: string
+  pgMajor: number
+  supersededBy: string
+  /** ISO time of the switch. */
+  at: string
+}
+
+export interface VolumeSwitch {
+  kind: 'upgrade' | 'rollback'
+  from: {volume: string; pgMajor: number}
+  to: {volume: string; pgMajor: number}
+  at: string
+  /** Visits in the data switched to, right after the switch (and its own check visit): rollback compares. */
+  visitsAtSwitch: number
+  /** The backup taken before an upgrade. */
+  backup?: string
 }
 
 export interface Adopted {
@@ -122,7 +155,25 @@ export function validateState(file: string, value: unknown): StackState {
   }
   const project = (settings as StackConfigInput).project
   if (typeof project !== 'string' || project === '') throw new StackStateUnreadable(file, 'names no project')
+  for (const key of ['superseded', 'switches'] as const) {
+    if (state[key] !== undefined && !Array.isArray(state[key]))
+      throw new StackStateUnreadable(file, `has a broken ${key} list`)
+  }
+  if (!(state.superseded ?? []).every(isSuperseded))
+    throw new StackStateUnreadable(file, 'has a broken superseded entry')
   return state as StackState
+}
+
+function isSuperseded(value: unknown): value is SupersededVolume {
+  const entry = value as Partial<SupersededVolume> | null
+  return (
+    entry !== null &&
+    typeof entry === 'object' &&
+    typeof entry.volume === 'string' &&
+    typeof entry.pgMajor === 'number' &&
+    typeof entry.supersededBy === 'string' &&
+    typeof entry.at === 'string'
+  )
 }
 
 export async function writeState(paths: StackPaths, state: StackState): Promise<void> {

@@ -9,7 +9,7 @@ import path from 'node:path'
 import {Transform} from 'node:stream'
 import {pipeline} from 'node:stream/promises'
 
-import {DB_NAME, DB_USER, volumeName} from '../config/stack-config.js'
+import {DB_NAME, DB_USER} from '../config/stack-config.js'
 import {Interrupted, ProcessFailed} from '../errors.js'
 import {writeFileAtomic} from '../files.js'
 import {checkInterrupted} from '../interrupt.js'
@@ -93,7 +93,7 @@ export async function backupVolume(ctx: StackContext, options: BackupOptions = {
   const record: BackupRecord = {
     format: RECORD_FORMAT,
     project,
-    volume: volumeName(project),
+    volume: ctx.config.volume,
     database: DB_NAME,
     pgMajor: server.major,
     pgVersion: server.version,

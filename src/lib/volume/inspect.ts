@@ -2,12 +2,13 @@
  * `stackctl volume inspect`: what the engine knows about the stack's data volume (driver, labels, size, who
  * uses it) and which PostgreSQL major initialised it, read without changing anything.
  */
-import {volumeName} from '../config/stack-config.js'
 import type {VolumeInfo} from '../engine/engine.js'
 import {StackctlError} from '../errors.js'
 import {readPgVersion} from '../pgdata/stored.js'
 import {isCompatible} from '../pgdata/version.js'
 import {stackVolume, type StackContext} from '../stack/context.js'
+import {supersededVolumes} from '../stack/status.js'
+import type {SupersededReport} from '../stackdir/stack-files.js'
 
 export interface VolumeUser {
   name: string
@@ -24,6 +25,8 @@ export interface VolumeInspection extends VolumeInfo {
   /** The major version in PG_VERSION; null for an empty volume or when it could not be read. */
   pgVersion: number | null
   configuredPgVersion: number
+  /** Volumes the stack ran on before db upgrade (or db rollback) switched it to this one. */
+  superseded: SupersededReport[]
   /** null when the version could not be read. */
   compatible: boolean | null
 }
@@ -31,7 +34,7 @@ export interface VolumeInspection extends VolumeInfo {
 export async function inspectVolume(ctx: StackContext): Promise<VolumeInspection> {
   await ctx.engine.ping()
   const {project, pgMajor} = ctx.config
-  const name = volumeName(project)
+  const name = ctx.config.volume
   const info = await ctx.engine.volumes.inspect(name)
   if (!info) throw new StackctlError('the stack has no data volume yet; run stackctl up', {exitCode: 1})
   const users = await ctx.engine.containers.list({volume: name})
@@ -44,5 +47,6 @@ export async function inspectVolume(ctx: StackContext): Promise<VolumeInspection
     pgVersion: pg.known ? (pg.found?.major ?? null) : null,
     configuredPgVersion: pgMajor,
     compatible: pg.known ? isCompatible(pg.found, pgMajor) : null,
+    superseded: await supersededVolumes(ctx),
   }
 }

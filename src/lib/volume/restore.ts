@@ -11,7 +11,7 @@ import {stat} from 'node:fs/promises'
 import path from 'node:path'
 import {pipeline} from 'node:stream/promises'
 
-import {DB_NAME, DB_USER, volumeName} from '../config/stack-config.js'
+import {DB_NAME, DB_USER} from '../config/stack-config.js'
 import {Interrupted, lastLines, StackctlError, UsageError} from '../errors.js'
 import {readOptional} from '../files.js'
 import type {StackContext} from '../stack/context.js'
@@ -77,7 +77,7 @@ export async function restoreVolume(ctx: StackContext, options: RestoreOptions):
   await claimStack(ctx, {adopt: ctx.adopt}) // never another stack's data, unless adopted
   const db = await runningDb(ctx, 'restore')
   const psql = new Psql(ctx.engine, db.id)
-  const volume = volumeName(ctx.config.project)
+  const volume = ctx.config.volume
   const marker = runMarker()
 
   const record = await readRecord(file)

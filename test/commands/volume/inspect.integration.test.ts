@@ -76,7 +76,9 @@ describe('volume inspect (integration)', function () {
       'pgVersion',
       'configuredPgVersion',
       'compatible',
+      'superseded',
     )
+    expect(info.superseded).to.deep.equal([]) // no db upgrade yet
     expect(info.name).to.equal(volume)
     expect(info.driver).to.equal('local')
     expect(info.scope).to.equal('local')

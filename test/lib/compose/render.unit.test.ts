@@ -37,6 +37,17 @@ describe('compose rendering', () => {
     matchGolden('registry-18.yml', renderCompose(template, input({port: 8080, pgMajor: 18}, registryImages(18))))
   })
 
+  it('renders a stack upgraded to PostgreSQL 17 (from 15) on its new volume as the golden file', () => {
+    matchGolden('upgraded-15-to-17.yml', renderCompose(template, input({volume: 'demo_postgres_data_pg17'})))
+    const doc = parse(renderCompose(template, input({volume: 'demo_postgres_data_pg17'})))
+    expect(doc.volumes.postgres_data.name).to.equal('demo_postgres_data_pg17')
+    expect(doc.services.db.volumes[0]).to.include({source: 'postgres_data', target: '/var/lib/postgresql/data'})
+    // The default volume needs no name: Compose derives <project>_postgres_data itself.
+    expect(
+      parse(renderCompose(template, input({volume: 'demo_postgres_data'}))).volumes.postgres_data,
+    ).not.to.have.property('name')
+  })
+
   it('is pure: the same input gives the same text', () => {
     expect(renderCompose(template, input())).to.equal(renderCompose(template, input()))
   })

@@ -1,10 +1,12 @@
 import {expect} from 'chai'
 
 import {
+  activeVolume,
   appUrl,
   pgDataMountPath,
   rememberedSettings,
   resolveStackConfig,
+  upgradedVolumeName,
   volumeName,
 } from '../../../src/lib/config/stack-config.js'
 import {UsageError} from '../../../src/lib/errors.js'
@@ -20,6 +22,7 @@ describe('stack configuration', () => {
       pgMajor: 17,
       imageSource: 'auto',
       timeoutSeconds: 120,
+      volume: 'stackctl_postgres_data',
     })
     expect(volumeName(config.project)).to.equal('stackctl_postgres_data')
     expect(appUrl(config)).to.equal('http://127.0.0.1:5000')
@@ -98,6 +101,7 @@ describe('stack configuration', () => {
   })
 
   it('mounts PGDATA where the official image expects it for each major', () => {
+    expect(pgDataMountPath(15)).to.equal('/var/lib/postgresql/data')
     expect(pgDataMountPath(17)).to.equal('/var/lib/postgresql/data')
     expect(pgDataMountPath(18)).to.equal('/var/lib/postgresql')
   })
@@ -115,5 +119,22 @@ describe('stack configuration', () => {
     expect(appUrl({host: '0.0.0.0', port: 8080})).to.equal('http://127.0.0.1:8080')
     expect(appUrl({host: '::', port: 8080})).to.equal('http://[::1]:8080')
     expect(appUrl({host: '::1', port: 8080})).to.equal('http://[::1]:8080')
+  })
+
+  describe('the active data volume', () => {
+    it('is <project>_postgres_data unless stack.json remembers the one db upgrade switched to', () => {
+      expect(resolveStackConfig({}, {}, {project: 'demo'}, '/w').volume).to.equal('demo_postgres_data')
+      expect(resolveStackConfig({}, {}, {project: 'demo', volume: 'demo_postgres_data_pg17'}, '/w').volume).to.equal(
+        'demo_postgres_data_pg17',
+      )
+      expect(activeVolume('demo', 'demo_postgres_data_pg17_2')).to.equal('demo_postgres_data_pg17_2')
+      expect(upgradedVolumeName('demo', 17)).to.equal('demo_postgres_data_pg17')
+    })
+
+    it("refuses a remembered volume that is not one of the project's", () => {
+      for (const foreign of ['other_postgres_data', 'demo_postgres_data_x', 'demo_postgres_data_pg17; rm', '']) {
+        expect(() => activeVolume('demo', foreign), foreign).to.throw(UsageError, /not a volume of project 'demo'/)
+      }
+    })
   })
 })

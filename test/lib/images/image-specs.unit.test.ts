@@ -12,11 +12,13 @@ import {
   importArgs,
   normalizeMirror,
   packageVersion,
+  postgresSpec,
   planBuild,
   releaseUrl,
   rootfsReference,
   selectSpecs,
   shouldTrim,
+  sourceFor,
   tarArgs,
   TEMPLATE_LABEL,
   templateDigest,
@@ -49,15 +51,50 @@ describe('image specs', () => {
   it('builds the swarm node from its own Debian release, with dockerd and what a nested engine needs', () => {
     const swarmNode = IMAGE_SPECS['swarm-node']
     expect(imageReference(swarmNode)).to.equal('stackctl/swarm-node:20.10')
-    expect(debootstrapArgs(swarmNode, '/tmp/x/rootfs', source)).to.deep.equal([
+    // Pinned: an explicit --suite for the other images does not move the node's engine to another release.
+    const nodeSource = sourceFor(swarmNode, source.mirror, 'trixie')
+    expect(nodeSource.suite).to.equal('bookworm')
+    expect(debootstrapArgs(swarmNode, '/tmp/x/rootfs', nodeSource)).to.deep.equal([
       '--variant=minbase',
       '--include=docker.io,iptables,ca-certificates,iproute2,procps',
       'bookworm',
       '/tmp/x/rootfs',
       'http://deb.debian.org/debian',
     ])
-    expect(importArgs(swarmNode, source)[2]).to.equal('debootstrap bookworm docker.io')
-    expect(buildLabels(swarmNode, source, '20.10.24', 'abc')['io.stackctl.image.suite']).to.equal('bookworm')
+    expect(importArgs(swarmNode, nodeSource)[2]).to.equal('debootstrap bookworm docker.io')
+    expect(buildLabels(swarmNode, nodeSource, '20.10.24', 'abc')['io.stackctl.image.suite']).to.equal('bookworm')
+  })
+
+  it('makes one PostgreSQL image per major, from the Debian release that ships it', () => {
+    const pg15 = postgresSpec(15)
+    expect(imageReference(pg15)).to.equal('stackctl/postgres:15')
+    expect(rootfsReference(pg15)).to.equal('stackctl/postgres-rootfs:15')
+    expect(pg15.debianPackage).to.equal('postgresql-15')
+    expect(sourceFor(pg15, 'http://m/debian')).to.deep.equal({mirror: 'http://m/debian', suite: 'bookworm'})
+    expect(sourceFor(postgres, 'http://m/debian')).to.deep.equal({mirror: 'http://m/debian', suite: 'trixie'})
+    expect(sourceFor(pg15, 'http://m/debian', 'sid').suite).to.equal('sid') // an explicit --suite wins
+    expect(debootstrapArgs(pg15, '/tmp/r', sourceFor(pg15, 'http://m/debian'))).to.deep.equal([
+      '--variant=minbase',
+      '--include=postgresql-15',
+      'bookworm',
+      '/tmp/r',
+      'http://m/debian',
+    ])
+    expect(buildArgs(pg15, '/ctx', {})).to.include.members(['PG_MAJOR=15', 'ROOTFS_IMAGE=stackctl/postgres-rootfs:15'])
+    // The package's own cluster of that major is trimmed, not another's.
+    const trim = trimRules(pg15).find((rule) => rule.dir === 'var/lib/postgresql')!
+    expect([shouldTrim(trim, '15'), shouldTrim(trim, '17')]).to.deep.equal([true, false])
+    expect(() => postgresSpec(16))
+      .to.throw(UsageError, 'local PostgreSQL images exist for majors 15, 17, not 16')
+      .with.property('exitCode', 2)
+  })
+
+  it('selects the PostgreSQL image once per major asked for', () => {
+    expect(selectSpecs('postgres', [15, 17, 15]).map(imageReference)).to.deep.equal([
+      'stackctl/postgres:15',
+      'stackctl/postgres:17',
+    ])
+    expect(selectSpecs(undefined, [15]).map(imageReference)).to.deep.equal(['stackctl/postgres:15', 'stackctl/node:20'])
   })
 
   it('accepts http(s) mirrors without trailing slashes and rejects the rest', () => {
@@ -107,6 +144,8 @@ describe('image specs', () => {
       'build',
       '--build-arg',
       'ROOTFS_IMAGE=stackctl/postgres-rootfs:17',
+      '--build-arg',
+      'PG_MAJOR=17',
       '--label',
       'io.stackctl.image.package=postgresql-17',
       '--label',

@@ -62,6 +62,7 @@ describe('image resolution (stub engine)', () => {
     )
     expect(error).to.be.instanceOf(EnvironmentError)
     expect((error as EnvironmentError).suggestion).to.include('--image-source local')
-    expect(() => localImages(12)).to.throw(UsageError, /local images exist only for PostgreSQL 17/)
+    expect(() => localImages(12)).to.throw(UsageError, /local images exist only for PostgreSQL 15, 17, not 12/)
+    expect(localImages(15).postgres).to.equal('stackctl/postgres:15')
   })
 })

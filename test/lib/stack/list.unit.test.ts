@@ -30,6 +30,22 @@ describe('stack list', () => {
     ])
   })
 
+  it('shows the volume an upgraded stack’s db mounts, not the one it superseded', () => {
+    const engine = new StubEngine()
+      .addContainer({
+        name: 'a-db-1',
+        service: 'db',
+        project: 'a',
+        labels: {'io.stackctl.project': 'a'},
+        volumes: ['a_postgres_data_pg17'],
+      })
+      .addVolume('a_postgres_data', {'io.stackctl.project': 'a', 'io.stackctl.stack-id': 'x'})
+      .addVolume('a_postgres_data_pg17', {'io.stackctl.project': 'a', 'io.stackctl.stack-id': 'x'})
+    expect(groupStacks(engine.containersList, [...engine.volumesByName.values()])[0].volume.name).to.equal(
+      'a_postgres_data_pg17',
+    )
+  })
+
   it('builds psql arguments with no password anywhere, a terminal only when there is one', () => {
     expect(interactivePsqlArgs('c1', ['-c', 'select 1'], false)).to.deep.equal([
       'exec',

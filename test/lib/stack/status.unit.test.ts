@@ -26,7 +26,7 @@ describe('status (stub engine)', () => {
       {name: 'app', state: 'running', health: 'unhealthy'},
     ])
     expect(status.mode).to.equal('dev')
-    expect(status.volume).to.deep.equal({name: 'demo_postgres_data', exists: true})
+    expect(status.volume).to.deep.equal({name: 'demo_postgres_data', exists: true, pgMajor: 17, superseded: []})
     expect(status.warnings).to.deep.equal([])
   })
 

@@ -1,0 +1,79 @@
+import {Flags} from '@oclif/core'
+
+import {StackctlCommand} from '../../lib/base-command.js'
+import {stackFlags, configInput, timeoutFlag} from '../../lib/flags.js'
+import {withInterrupts} from '../../lib/interrupt.js'
+import {UsageError} from '../../lib/errors.js'
+import {loadStack} from '../../lib/stack/context.js'
+import {imageResolver} from '../../lib/stack/image-resolver.js'
+import {buildLocalImages} from '../../lib/stack/local-images.js'
+import {withStackLock} from '../../lib/stack/lock.js'
+import {METHODS, parseInitdbArgs, type Method} from '../../lib/upgrade/plan.js'
+import {upgradeStack, type UpgradeResult} from '../../lib/upgrade/upgrade.js'
+
+export default class DbUpgrade extends StackctlCommand {
+  static override summary = 'Upgrade PostgreSQL to a newer major on a new volume, verified, with the old one kept'
+  static override description = [
+    'Stops the API, takes a backup (as stackctl volume backup) and a ledger of every table (row count and checksum) ' +
+      "and sequence, initialises the new major on a new volume <project>_postgres_data_pg<MAJOR> with the old cluster's " +
+      "encoding, locale and data-checksum setting, and copies the data with the new major's pg_dump. The copy must " +
+      'match the ledger exactly; only then is the stack switched to the new volume, and the API must record the next visit.',
+    'The original volume is never written to and is kept (stack.json records it as superseded): stackctl db rollback ' +
+      'switches back, stackctl db prune-old removes it once you are sure. A failure or Ctrl-C before the switch ' +
+      'removes what the upgrade created and restarts the API on the old volume; a failure after it switches back.',
+    '--method pg_upgrade needs both majors in one image, which the Debian-built images are not: it is refused.',
+  ].join('\n\n')
+  static override examples = [
+    '<%= config.bin %> db upgrade --to 17',
+    '<%= config.bin %> db upgrade --to 17 --project-name demo --json',
+    "<%= config.bin %> db upgrade --to 17 --initdb-args='--data-checksums'",
+  ]
+  static override enableJsonFlag = true
+  static override flags = {
+    ...stackFlags,
+    ...timeoutFlag,
+    to: Flags.integer({summary: 'The PostgreSQL major to upgrade to', required: true, min: 10, max: 99}),
+    method: Flags.string({summary: 'How the data moves', options: [...METHODS], default: 'dump'}),
+    'keep-old': Flags.boolean({
+      summary: 'Keep the old volume for db rollback (always done; remove it later with db prune-old)',
+      default: true,
+      allowNo: false,
+    }),
+    'initdb-args': Flags.string({summary: "Extra initdb options for the new cluster, e.g. '--data-checksums'"}),
+    'volume-opt': Flags.string({
+      summary: "Driver option of the new volume, KEY=VALUE (repeatable) [default: the old volume's]",
+      multiple: true,
+    }),
+  }
+
+  async run(): Promise<UpgradeResult> {
+    const {flags} = await this.parse(DbUpgrade)
+    const ctx = await loadStack(configInput(flags), {progress: (line) => this.logToStderr(line)})
+    const resolver = imageResolver(ctx.engine, (pgMajor) => buildLocalImages((line) => this.logToStderr(line), pgMajor))
+    const initdbArgs = parseInitdbArgs(flags['initdb-args'])
+    const volumeOptions = parseVolumeOptions(flags['volume-opt'])
+    const result = await withInterrupts((signal) =>
+      withStackLock(ctx, 'db upgrade', () =>
+        upgradeStack(ctx, resolver, {to: flags.to, method: flags.method as Method, initdbArgs, volumeOptions, signal}),
+      ),
+    )
+    this.log(
+      `upgraded '${result.project}' from PostgreSQL ${result.from.pgMajor} to ${result.to.pgMajor} in ${result.seconds.toFixed(1)} s: ${result.visits} visits and ${result.tables} tables verified, the API recorded visit ${result.nextVisit}`,
+    )
+    this.log(`active volume: ${result.to.volume}; kept: ${result.superseded} (stackctl db rollback returns to it)`)
+    this.log(`backup taken before: ${result.backup}`)
+    return result
+  }
+}
+
+function parseVolumeOptions(values: string[] | undefined): Record<string, string> | undefined {
+  if (!values || values.length === 0) return undefined
+  const options: Record<string, string> = {}
+  for (const value of values) {
+    const match = /^([A-Za-z0-9_.-]+)=(.*)$/.exec(value)
+    if (!match)
+      throw new UsageError(`invalid --volume-opt '${value}': expected KEY=VALUE`, 'e.g. --volume-opt type=tmpfs')
+    options[match[1]] = match[2]
+  }
+  return options
+}

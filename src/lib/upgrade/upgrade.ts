@@ -1,0 +1,353 @@
+/**
+ * `stackctl db upgrade --to MAJOR`: a PostgreSQL major upgrade that never touches the original volume. The
+ * new volume is made and its free space checked first; then the API is stopped (no visit may land in the old
+ * data after the backup), a backup and a ledger of every table are taken, the new major's server is initialised like the old one on a new volume, the new major's pg_dump
+ * copies the data across, and the copy must match the ledger exactly before the stack is switched to it.
+ * After the switch the API must record the next visit. Any failure, or Ctrl-C, before the switch removes what
+ * the upgrade created and restarts the API on the old volume; a failure after it switches back.
+ */
+import createDebug from 'debug'
+
+import {DB_NAME} from '../config/stack-config.js'
+import {readLedger, totalRows, type Ledger} from '../db/ledger.js'
+import {Interrupted, StackctlError} from '../errors.js'
+import {checkInterrupted} from '../interrupt.js'
+import type {StackContext} from '../stack/context.js'
+import type {ImageResolver} from '../stack/images.js'
+import {claimStack} from '../stack/ownership.js'
+import type {StackState} from '../stackdir/stack-files.js'
+import {backupVolume} from '../volume/backup.js'
+import {serverVersion} from '../volume/database.js'
+import {assertRoom, clusterSettings, lines, preflight, removeLeftovers, verifyCopy, type Preflight} from './checks.js'
+import {removeNewServer, startNewServer, type NewServer} from './new-server.js'
+import {
+  AVAILABLE_EXTENSIONS_SQL,
+  copyScript,
+  missingExtensions,
+  newVolumeLabels,
+  newVolumeName,
+  settingsDifferences,
+  upgradeContainerName,
+  type Method,
+  type Step,
+} from './plan.js'
+import {switchTo, updateState, visitThroughApi, type VolumeRef} from './switch.js'
+
+const debug = createDebug('stackctl:upgrade')
+
+export interface UpgradeOptions {
+  to: number
+  method: Method
+  /** Extra initdb options for the new cluster (after those that reproduce the old one). */
+  initdbArgs: string[]
+  /** Driver options of the new volume (like `docker volume create --opt`); default: the old volume's. */
+  volumeOptions?: Record<string, string>
+  signal?: AbortSignal
+  now?: () => Date
+}
+
+export interface UpgradeResult {
+  project: string
+  method: Method
+  from: VolumeRef & {version: string}
+  to: VolumeRef & {version: string}
+  backup: string
+  tables: number
+  rows: number
+  visits: number
+  /** The visit the API recorded after the switch: visits + 1. */
+  nextVisit: number
+  superseded: string
+  /** Seconds per step. */
+  steps: Partial<Record<Step, number>>
+  seconds: number
+}
+
+/** What an upgrade created so far, undone in reverse order when it fails before the switch. */
+class Undo {
+  private readonly tasks: Array<{what: string; run: () => Promise<unknown>}> = []
+
+  push(what: string, run: () => Promise<unknown>): void {
+    this.tasks.push({what, run})
+  }
+
+  drop(what: string): void {
+    const index = this.tasks.findIndex((task) => task.what === what)
+    if (index >= 0) this.tasks.splice(index, 1)
+  }
+
+  /** Runs every task, newest first; resolves what was done and what could not be. */
+  async run(progress: (line: string) => void): Promise<{done: string[]; failed: string[]}> {
+    const done: string[] = []
+    const failed: string[] = []
+    while (this.tasks.length > 0) {
+      const task = this.tasks.pop()!
+      try {
+        await task.run()
+        done.push(task.what)
+      } catch (error) {
+        progress(`could not undo: ${task.what} (${(error as Error).message})`)
+        failed.push(task.what)
+      }
+    }
+    return {done, failed}
+  }
+}
+
+export async function upgradeStack(
+  ctx: StackContext,
+  resolver: ImageResolver,
+  options: UpgradeOptions,
+): Promise<UpgradeResult> {
+  const started = Date.now()
+  const now = options.now ?? (() => new Date())
+  const old: VolumeRef = {volume: ctx.config.volume, pgMajor: ctx.config.pgMajor}
+  const steps: Partial<Record<Step, number>> = {}
+  let step: Step = 'pre-flight'
+  let stepStarted = Date.now()
+  const enter = (next: Step) => {
+    steps[step] = (Date.now() - stepStarted) / 1000
+    step = next
+    stepStarted = Date.now()
+    ctx.progress(`upgrade: ${next}`)
+  }
+  const undo = new Undo()
+
+  let copied: Copied
+  try {
+    copied = await copyAndVerify(ctx, resolver, options, undo, enter, now)
+  } catch (error) {
+    const undone = await undo.run(ctx.progress)
+    throw failedBefore(error, step, undone, old, options.signal)
+  }
+
+  enter('switch')
+  const result = await switchAndCheck(ctx, resolver, copied, options, now(), enter)
+  steps[step] = (Date.now() - stepStarted) / 1000
+  // A switch is never left half done: a signal during it is answered once it is complete.
+  checkInterrupted(
+    options.signal,
+    `the upgrade had already switched: the stack runs on ${result.to.volume} (PostgreSQL ${options.to}), verified`,
+    `stackctl db rollback returns to ${old.volume}`,
+  )
+  return {...result, steps, seconds: (Date.now() - started) / 1000}
+}
+
+/** What the steps before the switch found and made: a verified copy on a new volume, not yet in use. */
+interface Copied {
+  preflight: Preflight
+  volume: string
+  backup: string
+  before: Ledger
+  visits: number
+  newVersion: string
+}
+
+/** Every step up to the verified copy; each thing it makes is registered with `undo` first. */
+async function copyAndVerify(
+  ctx: StackContext,
+  resolver: ImageResolver,
+  options: UpgradeOptions,
+  undo: Undo,
+  enter: (step: Step) => void,
+  now: () => Date,
+): Promise<Copied> {
+  const {signal} = options
+  const {project} = ctx.config
+  await ctx.engine.ping()
+  await ctx.compose.assertV2()
+  await claimStack(ctx, {adopt: ctx.adopt})
+  const pre = await preflight(ctx, resolver, options)
+  await removeLeftovers(ctx, pre)
+  checkInterrupted(signal, 'nothing was changed')
+
+  enter('new volume')
+  const volume = newVolumeName(project, options.to, (name) => pre.existingVolumes.has(name))
+  await updateState(ctx, (state) => ({...state, pendingUpgrade: {volume}}))
+  undo.push(`the new volume ${volume} removed`, async () => {
+    await ctx.engine.volumes.remove(volume)
+    await updateState(ctx, ({pendingUpgrade: _pending, ...state}) => state)
+  })
+  await ctx.engine.volumes.create({
+    name: volume,
+    labels: newVolumeLabels({
+      stackId: ctx.state!.stackId,
+      project,
+      supersedes: ctx.config.volume,
+      pgMajor: options.to,
+      at: now(),
+    }),
+    driver: options.volumeOptions ? 'local' : pre.oldDriver.driver,
+    driverOptions: options.volumeOptions ?? pre.oldDriver.options,
+  })
+  await assertRoom(ctx.engine, pre, volume)
+  checkInterrupted(signal, 'before the backup')
+
+  enter('backup')
+  ctx.progress('stopping the API: no visit may be written to the old data from now on')
+  undo.push('the API restarted on the old volume', () => restartApi(ctx))
+  await ctx.compose.stop(['app'], {onLine: (line) => debug(line), shield: true})
+  checkInterrupted(signal, 'before the backup')
+  const backup = await backupVolume(ctx, {signal})
+
+  enter('ledger')
+  const before = await readLedger(pre.oldPsql)
+  const visits = before.tables.find((t) => t.name === 'public.visits')?.rows ?? 0
+  ctx.progress(`ledger: ${before.tables.length} tables, ${totalRows(before)} rows (${visits} visits)`)
+
+  enter('new server')
+  const server = await startServer(ctx, pre, volume, options, undo)
+  const newSettings = await clusterSettings(server.psql)
+  const differences = settingsDifferences(pre.settings, newSettings, options.initdbArgs)
+  if (differences.length > 0) throw new StackctlError(`the new cluster differs: ${differences.join('; ')}`)
+  const missing = missingExtensions(pre.extensions, lines(await server.psql.query(AVAILABLE_EXTENSIONS_SQL)))
+  if (missing.length > 0) {
+    throw new StackctlError(`PostgreSQL ${options.to} lacks extensions the database uses: ${missing.join(', ')}`, {
+      suggestion: 'use an image of the new major that ships them',
+    })
+  }
+  const newVersion = (await serverVersion(server.psql, DB_NAME)).version
+
+  enter('copy')
+  ctx.progress(
+    `copying: PostgreSQL ${options.to}'s pg_dump of ${visits} visits from the PostgreSQL ${ctx.config.pgMajor} server into ${volume}`,
+  )
+  const copy = await ctx.engine.containers.exec(server.id, copyScript('db'), {signal})
+  if (copy.exitCode !== 0) {
+    throw new StackctlError(`the copy failed (exit ${copy.exitCode}): ${lastLine(copy.stderr) || 'no message'}`, {
+      suggestion: 'nothing was restored (one transaction); fix the cause in the old database and try again',
+    })
+  }
+
+  enter('verify')
+  await verifyCopy(server.psql, before)
+  ctx.progress(`verified: the same ${before.tables.length} tables, row counts, checksums and sequences`)
+  await removeNewServer(ctx.engine, server.id)
+  undo.drop(`the new server ${server.name} removed`)
+  checkInterrupted(signal, 'the copy was verified, the stack was not switched')
+  return {preflight: pre, volume, backup: backup.file, before, visits, newVersion}
+}
+
+async function startServer(
+  ctx: StackContext,
+  pre: Preflight,
+  volume: string,
+  options: UpgradeOptions,
+  undo: Undo,
+): Promise<NewServer> {
+  const name = upgradeContainerName(ctx.config.project, options.to)
+  const what = `the new server ${name} removed`
+  undo.push(what, async () => {
+    const [container] = await ctx.engine.containers.list({label: `io.stackctl.upgrade-of=${volume}`})
+    if (container) await removeNewServer(ctx.engine, container.id)
+  })
+  return startNewServer(ctx.engine, {
+    name,
+    image: pre.image,
+    pgMajor: options.to,
+    volume,
+    network: pre.network,
+    passwordFile: ctx.paths.passwordFile,
+    initdb: pre.initdb,
+    labels: {
+      'io.stackctl.stack-id': ctx.state!.stackId,
+      'io.stackctl.project': ctx.config.project,
+      'io.stackctl.upgrade-of': volume,
+    },
+    timeoutSeconds: ctx.config.timeoutSeconds,
+    signal: options.signal,
+  })
+}
+
+async function switchAndCheck(
+  ctx: StackContext,
+  resolver: ImageResolver,
+  copied: Copied,
+  options: UpgradeOptions,
+  at: Date,
+  enter: (step: Step) => void,
+): Promise<Omit<UpgradeResult, 'steps' | 'seconds'>> {
+  const old: VolumeRef = {volume: ctx.config.volume, pgMajor: ctx.config.pgMajor}
+  const target: VolumeRef = {volume: copied.volume, pgMajor: options.to}
+  const expected = copied.visits + 1
+  const {pendingUpgrade: _pending, ...before} = ctx.state!
+  const upgraded: StackState = {
+    ...before,
+    superseded: [
+      ...(before.superseded ?? []).filter((s) => s.volume !== old.volume),
+      {...old, supersededBy: target.volume, at: at.toISOString()},
+    ],
+    switches: [
+      ...(before.switches ?? []),
+      {kind: 'upgrade', from: old, to: target, at: at.toISOString(), visitsAtSwitch: expected, backup: copied.backup},
+    ],
+  }
+  try {
+    const next = await switchTo(ctx, resolver, target, upgraded)
+    enter('API check')
+    await visitThroughApi(next, expected)
+    ctx.progress(`the API recorded visit ${expected} on PostgreSQL ${options.to}`)
+  } catch (error) {
+    // Back to the old volume, which nothing has written to since the API was stopped; the new one is kept.
+    const back: StackState = {
+      ...before,
+      superseded: [...(before.superseded ?? []), {...target, supersededBy: old.volume, at: new Date().toISOString()}],
+    }
+    ctx.progress(`the switch failed (${(error as Error).message}); switching back to ${old.volume}`)
+    await switchTo(ctx, resolver, old, back)
+    throw new StackctlError(`db upgrade failed at step 'switch': ${(error as Error).message}`, {
+      suggestion: `the stack runs on ${old.volume} (PostgreSQL ${old.pgMajor}) again, as before; the copy is kept as ${target.volume} for inspection`,
+    })
+  }
+  return {
+    project: ctx.config.project,
+    method: options.method,
+    from: {...old, version: copied.preflight.oldVersion},
+    to: {...target, version: copied.newVersion},
+    backup: copied.backup,
+    tables: copied.before.tables.length,
+    rows: totalRows(copied.before),
+    visits: copied.visits,
+    nextVisit: expected,
+    superseded: old.volume,
+  }
+}
+
+async function restartApi(ctx: StackContext): Promise<void> {
+  await ctx.compose.up(
+    {waitTimeoutSeconds: ctx.config.timeoutSeconds, services: ['app']},
+    {onLine: (line) => debug(line), shield: true},
+  )
+}
+
+function failedBefore(
+  error: unknown,
+  step: Step,
+  undone: {done: string[]; failed: string[]},
+  old: VolumeRef,
+  signal: AbortSignal | undefined,
+): StackctlError {
+  const state =
+    undone.failed.length === 0
+      ? `the stack runs on ${old.volume} (PostgreSQL ${old.pgMajor}), unchanged${undone.done.length > 0 ? `; ${undone.done.join(', ')}` : ''}`
+      : `the old volume ${old.volume} is unchanged, but these could not be undone: ${undone.failed.join(', ')}`
+  if (signal?.aborted || error instanceof Interrupted) {
+    return new Interrupted(`db upgrade stopped at step '${step}'`, state)
+  }
+  const failure = error instanceof StackctlError ? error : undefined
+  const message = failure?.message ?? (error instanceof Error ? error.message : String(error))
+  if (step === 'pre-flight' && failure) {
+    return new StackctlError(message, {
+      exitCode: failure.exitCode,
+      suggestion: `${failure.suggestion ?? 'nothing was changed'}`,
+    })
+  }
+  return new StackctlError(`db upgrade failed at step '${step}': ${message.split('\n')[0]}`, {
+    exitCode: failure?.exitCode ?? 1,
+    suggestion: `${failure?.suggestion ? `${failure.suggestion}; ` : ''}${state}`,
+  })
+}
+
+function lastLine(text: string): string {
+  return lines(text).findLast((line) => /error|fatal/i.test(line)) ?? lines(text).at(-1) ?? ''
+}
