@@ -1,7 +1,7 @@
 import {Args} from '@oclif/core'
 
 import {StackctlCommand} from '../../lib/base-command.js'
-import {adoptFlag, configInput, stackFlags} from '../../lib/flags.js'
+import {adoptFlag, configInput, displayFlags, stackFlags} from '../../lib/flags.js'
 import {withInterrupts} from '../../lib/interrupt.js'
 import {loadStack} from '../../lib/stack/context.js'
 import {withStackLock} from '../../lib/stack/lock.js'
@@ -27,13 +27,20 @@ must be running (stackctl up).`
     }),
   }
   static override enableJsonFlag = true
-  static override flags = {...stackFlags, ...adoptFlag}
+  static override flags = {...stackFlags, ...adoptFlag, ...displayFlags}
 
   async run(): Promise<BackupResult> {
     const {args, flags} = await this.parse(VolumeBackup)
-    const ctx = await loadStack(configInput(flags), {progress: (line) => this.logToStderr(line)})
-    const result = await withInterrupts((signal) =>
-      withStackLock(ctx, 'volume backup', () => backupVolume(ctx, {file: args.file, signal})),
+    const display = this.stepDisplay(flags)
+    const ctx = await loadStack(configInput(flags), {
+      progress: display.info,
+      detail: display.detail,
+      phase: display.phase,
+    })
+    const result = await display.around(() =>
+      withInterrupts((signal) =>
+        withStackLock(ctx, 'volume backup', () => backupVolume(ctx, {file: args.file, signal})),
+      ),
     )
     this.log(
       `backed up ${result.visits ?? 'an unknown number of'} visits (PostgreSQL ${result.pgMajor}, ${formatBytes(result.bytes)}) to ${result.file}`,

@@ -1,7 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 
 import {StackctlCommand} from '../../lib/base-command.js'
-import {adoptFlag, configInput, stackFlags} from '../../lib/flags.js'
+import {adoptFlag, configInput, displayFlags, stackFlags} from '../../lib/flags.js'
 import {withInterrupts} from '../../lib/interrupt.js'
 import {confirmByTyping, isInteractive} from '../../lib/prompt.js'
 import {loadStack} from '../../lib/stack/context.js'
@@ -33,20 +33,31 @@ temporary databases left by a restore that was killed are dropped by the next on
   static override flags = {
     ...stackFlags,
     ...adoptFlag,
+    ...displayFlags,
     force: Flags.boolean({summary: 'Do not ask, and accept a backup from another PostgreSQL major version'}),
   }
 
   async run(): Promise<RestoreResult> {
     const {args, flags} = await this.parse(VolumeRestore)
-    const ctx = await loadStack(configInput(flags), {progress: (line) => this.logToStderr(line)})
-    const result = await withInterrupts((signal) => {
-      const confirm = isInteractive()
-        ? (question: string, expected: string) => confirmByTyping(question, expected, signal)
-        : undefined
-      return withStackLock(ctx, 'volume restore', () =>
-        restoreVolume(ctx, {file: args.file, force: flags.force, confirm, signal}),
-      )
+    const display = this.stepDisplay(flags)
+    const ctx = await loadStack(configInput(flags), {
+      progress: display.info,
+      detail: display.detail,
+      phase: display.phase,
     })
+    const result = await display.around(() =>
+      withInterrupts((signal) => {
+        const confirm = isInteractive()
+          ? (question: string, expected: string) => {
+              display.pause()
+              return confirmByTyping(question, expected, signal)
+            }
+          : undefined
+        return withStackLock(ctx, 'volume restore', () =>
+          restoreVolume(ctx, {file: args.file, force: flags.force, confirm, signal}),
+        )
+      }),
+    )
     const before = result.visitsBefore === null ? '' : ` (was ${result.visitsBefore})`
     this.log(`restored ${result.file} into volume ${result.volume}: ${result.visits} visits${before}`)
     if (result.counter.rebuilt) this.log(`visit_counter was rebuilt from count(*): ${result.counter.reason}`)

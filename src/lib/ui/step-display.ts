@@ -58,7 +58,7 @@ export class StepDisplay {
 
   /** A line of stackctl's own: shown above the spinner (warnings even with --quiet). */
   info = (line: string): void => {
-    if (this.options.quiet && !/^warning:/.test(line)) return
+    if (this.options.quiet && !/(^|: )warning:/.test(line)) return
     this.print(line)
   }
 
@@ -82,6 +82,12 @@ export class StepDisplay {
       this.fail()
       throw error
     }
+  }
+
+  /** Before a prompt: the step under way is done and the spinner stops, so it does not draw over the question. */
+  pause(): void {
+    this.finishStep('done')
+    this.stopSpinner()
   }
 
   /** The command succeeded: the last step is done. */

@@ -48,6 +48,7 @@ export interface BackupResult extends Omit<BackupRecord, 'schemaVersion'> {
 export async function backupVolume(ctx: StackContext, options: BackupOptions = {}): Promise<BackupResult> {
   const started = Date.now()
   const {signal} = options
+  ctx.phase('check the stack and the target file')
   await ctx.engine.ping()
   await claimStack(ctx, {adopt: ctx.adopt}) // never another stack's data, unless adopted
   const {project} = ctx.config
@@ -61,6 +62,7 @@ export async function backupVolume(ctx: StackContext, options: BackupOptions = {
   checkInterrupted(signal, 'nothing was written')
 
   const marker = runMarker()
+  ctx.phase('dump the database (pg_dump)')
   const partial = await PartialFile.create(file)
   const meter = new ByteMeter((bytes) => ctx.progress(`backup: ${formatBytes(bytes)} written`))
   let snapshot: {visits: number | null; schemaVersion: number | null}

@@ -71,6 +71,7 @@ const UNCHANGED = 'the current data was not changed'
 export async function restoreVolume(ctx: StackContext, options: RestoreOptions): Promise<RestoreResult> {
   const started = Date.now()
   const {signal} = options
+  ctx.phase('read the backup')
   const file = path.resolve(options.file)
   const size = await fileSize(file)
   await ctx.engine.ping()
@@ -112,11 +113,13 @@ export async function restoreVolume(ctx: StackContext, options: RestoreOptions):
   const suffix = randomBytes(2).toString('hex')
   const fresh = stepDatabaseName(DB_NAME, 'restore', now, suffix)
   const previous = stepDatabaseName(DB_NAME, 'old', now, suffix)
+  ctx.phase('restore into a temporary database (pg_restore)')
   await psql.query(`CREATE DATABASE ${fresh}`, 'postgres')
   let checked: RestoredCheck
   try {
     ctx.progress(`restore: streaming ${path.basename(file)} (${formatBytes(size)}) into temporary database ${fresh}`)
     await restoreInto(ctx, db.id, file, fresh, marker, signal)
+    ctx.phase('check the restored data')
     checked = await checkRestored(psql, fresh, file, record, ctx.progress)
     for (const repair of checked.repairs) ctx.progress(`restore: ${repair}`)
     if (signal?.aborted) throw signal.reason
@@ -125,6 +128,7 @@ export async function restoreVolume(ctx: StackContext, options: RestoreOptions):
   }
 
   // The swap is one transaction and is not interrupted: it ends with the old data or the new, never neither.
+  ctx.phase('swap it in')
   ctx.progress(`restore: swapping ${fresh} in as '${DB_NAME}' (one transaction)`)
   await swapIn(psql, fresh, previous, dropForce)
   const dropped = await psql

@@ -139,6 +139,8 @@ describe('volume backup and restore (integration)', function () {
     const result = await cli('volume', 'backup')
     expect(result.exitCode, result.stderr).to.equal(0)
     expect(result.stderr).to.match(/backup: [\d.]+ (B|KiB|MiB) written/)
+    expect(result.stderr).to.match(/^✔ check the stack and the target file \([\d.]+ s\)\n/m)
+    expect(result.stderr).to.match(/^✔ dump the database \(pg_dump\) \([\d.]+ s\)$/m)
     const file = /to (\S+\.dump)$/m.exec(result.stdout)?.[1] ?? ''
     expect(result.stdout).to.include('backed up 25 visits (PostgreSQL 17')
     expect(path.dirname(file)).to.equal(path.join(dir, 'backups'))
@@ -410,6 +412,13 @@ describe('volume backup and restore (integration)', function () {
     expect(restore.stdout).to.include(`into volume ${volume}: 7 visits`)
     expect(restore.stdout).to.include('visit_counter was rebuilt from count(*): the backup has no visit_counter table')
     expect(restore.stderr).to.include('restore: rebuilt visit_counter from count(*) = 7')
+    const steps = [...restore.stderr.matchAll(/^✔ (.+) \([\d.]+ s\)$/gm)].map((m) => m[1])
+    expect(steps).to.deep.equal([
+      'read the backup',
+      'restore into a temporary database (pg_restore)',
+      'check the restored data',
+      'swap it in',
+    ])
     const body = await visitAfterSwap()
     expect(body.visits).to.equal(8)
     expect(await sql('SELECT count(*) || ' + "'/'" + ' || (SELECT sum(n) FROM visit_counter) FROM visits')).to.equal(
