@@ -245,6 +245,17 @@ describe('stackctl on a 3-node swarm (integration)', function () {
     expect(volume).to.include({node: status.dbNode, name: `${project}_postgres_data`, usedByDb: true, pgVersion: 17})
   })
 
+  it('backs up the database from the db task on its node, with the exact count of its snapshot', async () => {
+    const last = await visit(url)
+    const file = path.join(path.dirname(dir), 'swarm.dump')
+    const backup = await cli(['volume', 'backup', file, '--target', 'swarm', '--json'])
+    expectExit(backup, 0)
+    const result = JSON.parse(backup.stdout) as {visits: number; pgMajor: number; bytes: number; file: string}
+    expect(result).to.include({visits: last.visits, pgMajor: 17, file})
+    expect((await readFile(file)).length).to.equal(result.bytes)
+    expect(JSON.parse(await readFile(`${file}.json`, 'utf8'))).to.include({project, visits: last.visits})
+  })
+
   it('shows the services’ logs through the manager', async () => {
     const logs = await cli(['logs', 'db', '--target', 'swarm', '--tail', '50'])
     expectExit(logs, 0)

@@ -1,12 +1,16 @@
 import {Args} from '@oclif/core'
 
 import {StackctlCommand} from '../../lib/base-command.js'
+import {UsageError} from '../../lib/errors.js'
 import {adoptFlag, configInput, displayFlags, stackFlags} from '../../lib/flags.js'
 import {withInterrupts} from '../../lib/interrupt.js'
-import {loadStack} from '../../lib/stack/context.js'
+import {loadStack, type ProgressSinks} from '../../lib/stack/context.js'
 import {withStackLock} from '../../lib/stack/lock.js'
 import {backupVolume, type BackupResult} from '../../lib/volume/backup.js'
 import {formatBytes} from '../../lib/volume/format.js'
+import {assertSwarmFlagsFit, deployTargetFlag, swarmTargetFlags} from '../../lib/cluster/flags.js'
+import {loadSwarm} from '../../lib/cluster/context.js'
+import {backupSwarmVolume} from '../../lib/cluster/volume.js'
 
 export default class VolumeBackup extends StackctlCommand {
   static override summary = 'Write a consistent backup of the running database to a file'
@@ -15,11 +19,13 @@ serving, and streams it to FILE, showing progress on stderr. Next to it, FILE.js
 PostgreSQL major version, the schema version, the number of visits in that same snapshot, the size and the \
 SHA-256 of the dump; stackctl volume restore checks the backup against it. An existing file or a symbolic link \
 is never written to. Ctrl-C stops pg_dump in the container, removes the partial file and exits 130. The stack \
-must be running (stackctl up).`
+must be running (stackctl up). With --target swarm, pg_dump runs in the db task's container on its node (local \
+swarm, or a db on the manager).`
   static override examples = [
     '<%= config.bin %> volume backup',
     '<%= config.bin %> volume backup ./visits.dump --project-name demo',
     '<%= config.bin %> volume backup --json',
+    '<%= config.bin %> volume backup --target swarm ./visits.dump',
   ]
   static override args = {
     file: Args.string({
@@ -27,25 +33,41 @@ must be running (stackctl up).`
     }),
   }
   static override enableJsonFlag = true
-  static override flags = {...stackFlags, ...adoptFlag, ...displayFlags}
+  static override flags = {...stackFlags, ...adoptFlag, ...displayFlags, ...deployTargetFlag, ...swarmTargetFlags}
 
   async run(): Promise<BackupResult> {
     const {args, flags} = await this.parse(VolumeBackup)
+    assertSwarmFlagsFit(flags.target, flags, Object.keys(swarmTargetFlags))
     const display = this.stepDisplay(flags)
-    const ctx = await loadStack(configInput(flags), {
-      progress: display.info,
-      detail: display.detail,
-      phase: display.phase,
-    })
+    const sinks: ProgressSinks = {progress: display.info, detail: display.detail, phase: display.phase}
     const result = await display.around(() =>
-      withInterrupts((signal) =>
-        withStackLock(ctx, 'volume backup', () => backupVolume(ctx, {file: args.file, signal})),
-      ),
+      flags.target === 'swarm'
+        ? this.swarm(args.file, flags['docker-host'], configInput(flags), sinks)
+        : this.compose(args.file, configInput(flags), sinks),
     )
     this.log(
       `backed up ${result.visits ?? 'an unknown number of'} visits (PostgreSQL ${result.pgMajor}, ${formatBytes(result.bytes)}) to ${result.file}`,
     )
     this.log(`record: ${result.record}`)
     return result
+  }
+
+  private async compose(file: string | undefined, input: ReturnType<typeof configInput>, sinks: ProgressSinks) {
+    const ctx = await loadStack(input, sinks)
+    return withInterrupts((signal) => withStackLock(ctx, 'volume backup', () => backupVolume(ctx, {file, signal})))
+  }
+
+  private async swarm(
+    file: string | undefined,
+    dockerHost: string | undefined,
+    input: ReturnType<typeof configInput>,
+    sinks: ProgressSinks,
+  ) {
+    const progress = sinks.progress ?? (() => {})
+    if (input.adopt) throw new UsageError('--adopt only applies to --target compose', 'omit it')
+    const sw = await loadSwarm({...input, dockerHost}, {progress})
+    return withInterrupts((signal) =>
+      withStackLock(sw.stack, 'volume backup', () => backupSwarmVolume(sw, {file, signal})),
+    )
   }
 }

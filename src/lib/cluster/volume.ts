@@ -6,6 +6,8 @@
 import {createEngine} from '../engine/dockerode-engine.js'
 import {StackctlError, UsageError} from '../errors.js'
 import {dbNodeLabel} from '../swarm/db-node.js'
+import {LABELS} from '../config/labels.js'
+import {backupFromContainer, type BackupOptions, type BackupResult} from '../volume/backup.js'
 import {inspectVolume, type VolumeInspection} from '../volume/inspect.js'
 import {assertManager, type SwarmContext} from './context.js'
 
@@ -27,14 +29,7 @@ export async function inspectSwarmVolume(sw: SwarmContext): Promise<SwarmVolumeI
       },
     )
   }
-  const endpoint =
-    sw.target.local?.nodeEndpoints?.[db.hostname] ?? (db.id === state.nodeId ? sw.target.endpoint : undefined)
-  if (!endpoint) {
-    throw new UsageError(
-      `the volume is on ${db.hostname}, whose engine cannot be reached from here`,
-      `run stackctl volume inspect --target swarm --docker-host <${db.hostname}'s engine>`,
-    )
-  }
+  const endpoint = nodeEndpoint(sw, db.hostname, db.id, state.nodeId)
   const inspection = await inspectVolume({...sw.stack, engine: createEngine({DOCKER_HOST: endpoint})})
   return {
     ...inspection,
@@ -42,4 +37,50 @@ export async function inspectSwarmVolume(sw: SwarmContext): Promise<SwarmVolumeI
     // Swarm names a task's container <stack>_<service>.<slot>.<task id>; it has no Compose labels.
     usedByDb: inspection.usedBy.some((u) => u.name.startsWith(`${project}_db.`)),
   }
+}
+
+/**
+ * `stackctl volume backup --target swarm`: the same consistent pg_dump and record as for Compose, from the db
+ * task's container, through the engine of the node it runs on. The stack must be deployed from this directory.
+ */
+export async function backupSwarmVolume(sw: SwarmContext, options: BackupOptions): Promise<BackupResult> {
+  const started = Date.now()
+  await assertManager(sw)
+  const {project} = sw.stack.config
+  const services = await sw.manager.swarm.services(project)
+  if (services.length === 0 || services.some((s) => s.labels[LABELS.stackId] !== sw.swarmState?.stackId)) {
+    throw new StackctlError(
+      services.length === 0
+        ? `stack '${project}' is not deployed on ${sw.target.endpoint}, so there is no database to back up`
+        : `stack '${project}' on ${sw.target.endpoint} was not deployed from ${sw.stack.paths.dir}`,
+      {
+        exitCode: services.length === 0 ? 1 : 2,
+        suggestion: 'deploy it with stackctl up --target swarm (from its --dir)',
+      },
+    )
+  }
+  const [tasks, nodes] = await Promise.all([sw.manager.swarm.tasks(project), sw.manager.swarm.nodes()])
+  const task = tasks.find((t) => t.serviceName === `${project}_db` && t.state === 'running' && t.containerId)
+  if (!task?.containerId) {
+    throw new StackctlError(`the db of '${project}' is not running on the swarm`, {
+      suggestion: 'see stackctl status --target swarm',
+    })
+  }
+  const node = nodes.find((n) => n.id === task.nodeId)?.hostname ?? task.nodeId
+  const engine = createEngine({
+    DOCKER_HOST: nodeEndpoint(sw, node, task.nodeId, (await sw.manager.swarm.state()).nodeId),
+  })
+  sw.progress(`backup: from ${task.serviceName}.${task.slot ?? ''} on ${node}`)
+  return backupFromContainer({...sw.stack, engine}, task.containerId, options, started)
+}
+
+function nodeEndpoint(sw: SwarmContext, hostname: string, nodeId: string, managerId: string): string {
+  const endpoint = sw.target.local?.nodeEndpoints?.[hostname] ?? (nodeId === managerId ? sw.target.endpoint : undefined)
+  if (!endpoint) {
+    throw new UsageError(
+      `the db runs on ${hostname}, whose engine cannot be reached from here`,
+      `run the command with --docker-host <${hostname}'s engine>`,
+    )
+  }
+  return endpoint
 }

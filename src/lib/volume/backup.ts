@@ -47,12 +47,26 @@ export interface BackupResult extends Omit<BackupRecord, 'schemaVersion'> {
 
 export async function backupVolume(ctx: StackContext, options: BackupOptions = {}): Promise<BackupResult> {
   const started = Date.now()
-  const {signal} = options
   ctx.phase('check the stack and the target file')
   await ctx.engine.ping()
   await claimStack(ctx, {adopt: ctx.adopt}) // never another stack's data, unless adopted
-  const {project} = ctx.config
   const db = await runningDb(ctx, 'back up')
+  return backupFromContainer(ctx, db.id, options, started)
+}
+
+/**
+ * The backup itself, from a running db container of the stack on ctx.engine (the caller found it and vouched
+ * for it: the Compose stack's own db, or a swarm stack's db task on its node).
+ */
+export async function backupFromContainer(
+  ctx: StackContext,
+  dbId: string,
+  options: BackupOptions = {},
+  started = Date.now(),
+): Promise<BackupResult> {
+  const {signal} = options
+  const {project} = ctx.config
+  const db = {id: dbId}
   const server = await serverVersion(new Psql(ctx.engine, db.id), DB_NAME)
   const createdAt = options.now ?? new Date()
   const file = path.resolve(options.file ?? defaultBackupFile(ctx.paths.dir, project, server.major, createdAt))
