@@ -22,7 +22,7 @@ export const REPORTS: Record<string, {file: string; type: string}> = {
   doctor: {file: 'src/lib/doctor/checks.ts', type: 'DoctorReport'},
   render: {file: 'src/commands/render.ts', type: 'RenderReport'},
   'verify-persistence': {file: 'src/commands/verify-persistence.ts', type: 'VerifyReport'},
-  'volume inspect': {file: 'src/lib/volume/inspect.ts', type: 'VolumeInspection'},
+  'volume inspect': {file: 'src/commands/volume/inspect.ts', type: 'VolumeInspectReport'},
   'volume backup': {file: 'src/lib/volume/backup.ts', type: 'BackupResult'},
   'volume restore': {file: 'src/lib/volume/restore.ts', type: 'RestoreResult'},
   'images build': {file: 'src/lib/images/builder.ts', type: 'BuildImagesResult'},

@@ -256,6 +256,23 @@ describe('stackctl on a 3-node swarm (integration)', function () {
     expect(JSON.parse(await readFile(`${file}.json`, 'utf8'))).to.include({project, visits: last.visits})
   })
 
+  it('restores that backup into the db task on its node; the replicas carry on and count on from it', async () => {
+    const file = path.join(path.dirname(dir), 'swarm.dump')
+    const {visits: backedUp} = JSON.parse(await readFile(`${file}.json`, 'utf8')) as {visits: number}
+    for (let i = 0; i < 3; i++) await visit(url) // visits after the backup, which the restore takes back
+    const restore = await cli(['volume', 'restore', file, '--target', 'swarm', '--force', '--json'])
+    expectExit(restore, 0)
+    expect(JSON.parse(restore.stdout)).to.include({visits: backedUp, visitsBefore: backedUp + 3})
+    // Every replica reconnects by itself: the next visits continue from the restored count, on any node.
+    const replies: Reply[] = []
+    const deadline = Date.now() + 60_000
+    while (replies.length < 6 && Date.now() < deadline) {
+      const reply = await visit(url).catch(() => undefined)
+      if (reply) replies.push(reply)
+    }
+    expect(replies.map((r) => r.visits)).to.deep.equal(Array.from({length: 6}, (_, i) => backedUp + 1 + i))
+  })
+
   it('shows the services’ logs through the manager', async () => {
     const logs = await cli(['logs', 'db', '--target', 'swarm', '--tail', '50'])
     expectExit(logs, 0)

@@ -5,7 +5,10 @@ import {formatBytes} from '../../lib/volume/format.js'
 import {inspectVolume, type VolumeInspection} from '../../lib/volume/inspect.js'
 import {assertSwarmFlagsFit, deployTargetFlag, swarmTargetFlags} from '../../lib/cluster/flags.js'
 import {loadSwarm} from '../../lib/cluster/context.js'
-import {inspectSwarmVolume} from '../../lib/cluster/volume.js'
+import {inspectSwarmVolume, type SwarmVolumeInspection} from '../../lib/cluster/volume.js'
+
+/** What `volume inspect --json` prints; on a swarm also the node that holds the volume. */
+export type VolumeInspectReport = VolumeInspection | SwarmVolumeInspection
 
 export default class VolumeInspect extends StackctlCommand {
   static override summary =
@@ -29,7 +32,7 @@ Exits 1 when the stack has no data volume yet.`
     ...swarmTargetFlags,
   }
 
-  async run(): Promise<VolumeInspection> {
+  async run(): Promise<VolumeInspectReport> {
     const {flags} = await this.parse(VolumeInspect)
     assertSwarmFlagsFit(flags.target, flags, Object.keys(swarmTargetFlags))
     const volume =
@@ -41,7 +44,7 @@ Exits 1 when the stack has no data volume yet.`
         .map(([key, value]) => `${key}=${value}`)
         .join(', ') || 'none'
     const users = volume.usedBy.map((u) => `${u.name} (${u.state})`).join(', ') || 'none'
-    this.log(`volume      ${volume.name}${'node' in volume ? ` on node ${String(volume.node)}` : ''}`)
+    this.log(`volume      ${volume.name}${'node' in volume ? ` on node ${volume.node}` : ''}`)
     this.log(`driver      ${volume.driver} (scope ${volume.scope})`)
     this.log(`mountpoint  ${volume.mountpoint}`)
     this.log(`created     ${volume.createdAt ?? 'unknown'}`)

@@ -6,6 +6,10 @@ import {withInterrupts} from '../../lib/interrupt.js'
 import {confirmByTyping, isInteractive} from '../../lib/prompt.js'
 import {loadStack} from '../../lib/stack/context.js'
 import {withStackLock} from '../../lib/stack/lock.js'
+import {assertSwarmFlagsFit, deployTargetFlag, swarmTargetFlags} from '../../lib/cluster/flags.js'
+import {loadSwarm} from '../../lib/cluster/context.js'
+import {restoreSwarmVolume} from '../../lib/cluster/volume.js'
+import {UsageError} from '../../lib/errors.js'
 import {restoreVolume, type RestoreResult} from '../../lib/volume/restore.js'
 
 export default class VolumeRestore extends StackctlCommand {
@@ -21,6 +25,7 @@ visit-tracker's through. Ctrl-C before the swap stops pg_restore, drops the fres
 temporary databases left by a restore that was killed are dropped by the next one.`
   static override examples = [
     '<%= config.bin %> volume restore .stackctl/backups/stackctl-pg17-20250101T120000Z.dump',
+    '<%= config.bin %> volume restore ./visits.dump --target swarm --force',
     '<%= config.bin %> volume restore ./visits.dump --force --project-name demo',
   ]
   static override args = {
@@ -35,16 +40,20 @@ temporary databases left by a restore that was killed are dropped by the next on
     ...adoptFlag,
     ...displayFlags,
     force: Flags.boolean({summary: 'Do not ask, and accept a backup from another PostgreSQL major version'}),
+    ...deployTargetFlag,
+    ...swarmTargetFlags,
   }
 
   async run(): Promise<RestoreResult> {
     const {args, flags} = await this.parse(VolumeRestore)
+    assertSwarmFlagsFit(flags.target, flags, Object.keys(swarmTargetFlags))
+    const swarm = flags.target === 'swarm'
+    if (swarm && flags.adopt) throw new UsageError('--adopt only applies to --target compose', 'omit it')
     const display = this.stepDisplay(flags)
-    const ctx = await loadStack(configInput(flags), {
-      progress: display.info,
-      detail: display.detail,
-      phase: display.phase,
-    })
+    const sinks = {progress: display.info, detail: display.detail, phase: display.phase}
+    const input = configInput(flags)
+    const sw = swarm ? await loadSwarm({...input, dockerHost: flags['docker-host']}, sinks) : undefined
+    const ctx = sw ? sw.stack : await loadStack(input, sinks)
     const result = await display.around(() =>
       withInterrupts((signal) => {
         const confirm = isInteractive()
@@ -53,8 +62,9 @@ temporary databases left by a restore that was killed are dropped by the next on
               return confirmByTyping(question, expected, signal)
             }
           : undefined
+        const options = {file: args.file, force: flags.force, confirm, signal}
         return withStackLock(ctx, 'volume restore', () =>
-          restoreVolume(ctx, {file: args.file, force: flags.force, confirm, signal}),
+          sw ? restoreSwarmVolume(sw, options) : restoreVolume(ctx, options),
         )
       }),
     )

@@ -1,5 +1,5 @@
 /**
- * `stackctl volume inspect --target swarm`: the data volume on the node the db is pinned to, read through that
+ * `stackctl volume inspect|backup|restore --target swarm`: the data volume on the node the db is pinned to, read through that
  * node's engine (a local swarm's nodes each have an API socket on this machine; elsewhere only the manager's
  * own volumes can be reached). Nothing is changed.
  */
@@ -9,6 +9,8 @@ import {dbNodeLabel} from '../swarm/db-node.js'
 import {LABELS} from '../config/labels.js'
 import {backupFromContainer, type BackupOptions, type BackupResult} from '../volume/backup.js'
 import {inspectVolume, type VolumeInspection} from '../volume/inspect.js'
+import {restoreIntoContainer, type RestoreOptions, type RestoreResult} from '../volume/restore.js'
+import type {Engine} from '../engine/engine.js'
 import {assertManager, type SwarmContext} from './context.js'
 
 export interface SwarmVolumeInspection extends VolumeInspection {
@@ -45,13 +47,35 @@ export async function inspectSwarmVolume(sw: SwarmContext): Promise<SwarmVolumeI
  */
 export async function backupSwarmVolume(sw: SwarmContext, options: BackupOptions): Promise<BackupResult> {
   const started = Date.now()
+  const db = await swarmDb(sw, 'back up')
+  sw.progress(`backup: from ${db.task} on ${db.node}`)
+  return backupFromContainer({...sw.stack, engine: db.engine}, db.containerId, options, started)
+}
+
+/**
+ * `stackctl volume restore --target swarm`: the same checked restore as for Compose (a fresh database, proven a
+ * visit-tracker's with the recorded count, then swapped in in one transaction), into the db task's container
+ * through the engine of its node. The API replicas carry on without a restart.
+ */
+export async function restoreSwarmVolume(sw: SwarmContext, options: RestoreOptions): Promise<RestoreResult> {
+  const started = Date.now()
+  const db = await swarmDb(sw, 'restore')
+  sw.progress(`restore: into ${db.task} on ${db.node}`)
+  return restoreIntoContainer({...sw.stack, engine: db.engine}, db.containerId, options, started)
+}
+
+/** The running db task of this directory's swarm stack, and the engine of the node it runs on. */
+async function swarmDb(
+  sw: SwarmContext,
+  action: string,
+): Promise<{containerId: string; task: string; node: string; engine: Engine}> {
   await assertManager(sw)
   const {project} = sw.stack.config
   const services = await sw.manager.swarm.services(project)
   if (services.length === 0 || services.some((s) => s.labels[LABELS.stackId] !== sw.swarmState?.stackId)) {
     throw new StackctlError(
       services.length === 0
-        ? `stack '${project}' is not deployed on ${sw.target.endpoint}, so there is no database to back up`
+        ? `stack '${project}' is not deployed on ${sw.target.endpoint}, so there is no database to ${action}`
         : `stack '${project}' on ${sw.target.endpoint} was not deployed from ${sw.stack.paths.dir}`,
       {
         exitCode: services.length === 0 ? 1 : 2,
@@ -70,8 +94,7 @@ export async function backupSwarmVolume(sw: SwarmContext, options: BackupOptions
   const engine = createEngine({
     DOCKER_HOST: nodeEndpoint(sw, node, task.nodeId, (await sw.manager.swarm.state()).nodeId),
   })
-  sw.progress(`backup: from ${task.serviceName}.${task.slot ?? ''} on ${node}`)
-  return backupFromContainer({...sw.stack, engine}, task.containerId, options, started)
+  return {containerId: task.containerId, task: `${task.serviceName}.${task.slot ?? ''}`, node, engine}
 }
 
 function nodeEndpoint(sw: SwarmContext, hostname: string, nodeId: string, managerId: string): string {

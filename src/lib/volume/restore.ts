@@ -70,13 +70,28 @@ const UNCHANGED = 'the current data was not changed'
 
 export async function restoreVolume(ctx: StackContext, options: RestoreOptions): Promise<RestoreResult> {
   const started = Date.now()
-  const {signal} = options
   ctx.phase('read the backup')
-  const file = path.resolve(options.file)
-  const size = await fileSize(file)
+  await fileSize(path.resolve(options.file)) // a missing file is refused before anything else is asked
   await ctx.engine.ping()
   await claimStack(ctx, {adopt: ctx.adopt}) // never another stack's data, unless adopted
   const db = await runningDb(ctx, 'restore')
+  return restoreIntoContainer(ctx, db.id, options, started)
+}
+
+/**
+ * The restore itself, into the running db container `dbId` on ctx.engine (the caller found it and vouched for
+ * it: the Compose stack's own db, or a swarm stack's db task on its node).
+ */
+export async function restoreIntoContainer(
+  ctx: StackContext,
+  dbId: string,
+  options: RestoreOptions,
+  started = Date.now(),
+): Promise<RestoreResult> {
+  const {signal} = options
+  const file = path.resolve(options.file)
+  const size = await fileSize(file)
+  const db = {id: dbId}
   const psql = new Psql(ctx.engine, db.id)
   const volume = ctx.config.volume
   const marker = runMarker()
