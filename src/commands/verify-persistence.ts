@@ -1,7 +1,7 @@
 import {Flags, type Interfaces} from '@oclif/core'
 
 import {StackctlCommand} from '../lib/base-command.js'
-import {adoptFlag, configFlags, configInput, timeoutFlag} from '../lib/flags.js'
+import {adoptFlag, configFlags, configInput, displayFlags, timeoutFlag} from '../lib/flags.js'
 import {withInterrupts} from '../lib/interrupt.js'
 import {CHECK_DEFAULTS, parseCheckSettings, TEARDOWN_MODES} from '../lib/persistence/options.js'
 import {renderReport} from '../lib/persistence/report.js'
@@ -59,6 +59,7 @@ volume is never deleted. Exit 0 when the check passed, 1 when it failed, 2 for u
     }),
     'keep-running': Flags.boolean({summary: 'Leave the stack running afterwards even if it was not running before'}),
     ...timeoutFlag,
+    ...displayFlags,
     ...deployTargetFlag,
     ...swarmTargetFlags,
   }
@@ -68,11 +69,18 @@ volume is never deleted. Exit 0 when the check passed, 1 when it failed, 2 for u
     assertSwarmFlagsFit(flags.target, flags, Object.keys(swarmTargetFlags))
     if (flags.target === 'swarm') return this.swarm(flags)
     const settings = parseCheckSettings(flags)
-    const ctx = await loadStack(configInput(flags), {progress: (line) => this.logToStderr(line)})
-    const resolver = imageResolver(ctx.engine, (pgMajor) => buildLocalImages((line) => this.logToStderr(line), pgMajor))
-    const result = await withInterrupts((signal) =>
-      withStackLock(ctx, 'verify-persistence', () =>
-        verifyPersistence(ctx, {...settings, keepRunning: flags['keep-running'], resolver, signal}),
+    const display = this.stepDisplay(flags)
+    const ctx = await loadStack(configInput(flags), {
+      progress: display.info,
+      detail: display.detail,
+      phase: display.phase,
+    })
+    const resolver = imageResolver(ctx.engine, (pgMajor) => buildLocalImages(display.detail, pgMajor))
+    const result = await display.around(() =>
+      withInterrupts((signal) =>
+        withStackLock(ctx, 'verify-persistence', () =>
+          verifyPersistence(ctx, {...settings, keepRunning: flags['keep-running'], resolver, signal}),
+        ),
       ),
     )
     for (const line of renderReport(result)) this.log(line)

@@ -154,6 +154,8 @@ describe('stackctl verify-persistence (integration)', function () {
       expect(lines.at(-1)).to.match(/^PASSED: all 20 acknowledged visits survived compose up --force-recreate/)
       expect(result.stdout.match(/^(PASSED|FAILED)/gm)).to.have.length(1)
       expect(result.stderr).to.include('verify-persistence: teardown') // progress stays off stdout
+      expect(result.stderr).to.match(/^✔ teardown \([\d.]+ s\)$/m)
+      expect(result.stderr).to.not.include('Container') // Compose's own lines only with --verbose
     })
 
     it('exits 1 with the JSON result on stdout when the server runs with fsync=off (a compose override)', async () => {

@@ -1,6 +1,7 @@
 import {Flags} from '@oclif/core'
 
 import {StackctlCommand} from '../../lib/base-command.js'
+import {displayFlags} from '../../lib/flags.js'
 import {buildImages, megabytes, type BuildImagesResult} from '../../lib/images/builder.js'
 import {
   ALL_IMAGE_NAMES,
@@ -32,6 +33,7 @@ export default class ImagesBuild extends StackctlCommand {
   ]
   static override enableJsonFlag = true
   static override flags = {
+    ...displayFlags,
     force: Flags.boolean({summary: 'Rebuild images even if they exist'}),
     only: Flags.string({summary: 'Build only this image', options: [...ALL_IMAGE_NAMES]}),
     mirror: Flags.string({summary: 'Debian mirror to install from', env: IMAGE_ENV.mirror, default: DEFAULT_MIRROR}),
@@ -48,14 +50,18 @@ export default class ImagesBuild extends StackctlCommand {
 
   async run(): Promise<BuildImagesResult> {
     const {flags} = await this.parse(ImagesBuild)
-    const result = await buildImages({
-      only: flags.only,
-      pgMajors: flags['pg-major'],
-      force: flags.force,
-      mirror: flags.mirror,
-      suite: flags.suite,
-      progress: (line) => this.logToStderr(line),
-    })
+    const display = this.stepDisplay(flags)
+    const result = await display.around(() =>
+      buildImages({
+        only: flags.only,
+        pgMajors: flags['pg-major'],
+        force: flags.force,
+        mirror: flags.mirror,
+        suite: flags.suite,
+        progress: display.info,
+        phase: display.phase,
+      }),
+    )
     for (const image of result.images) {
       const version = image.packageVersion ? ` ${image.packageVersion}` : ''
       this.log(

@@ -66,6 +66,8 @@ export interface BuildImagesOptions {
   /** Defaults to $STACKCTL_DEBIAN_SUITE, then each image's own release (trixie; bookworm for PostgreSQL 15). */
   suite?: string
   progress?: (line: string) => void
+  /** The start of the next step (the step display times each one). */
+  phase?: (label: string) => void
 }
 
 export interface ImageResult {
@@ -114,7 +116,9 @@ export async function buildImages(options: BuildImagesOptions = {}): Promise<Bui
   const suiteOption = options.suite || process.env[IMAGE_ENV.suite] || undefined
   const suite = suiteOption === undefined ? undefined : validateSuite(suiteOption)
   const progress = options.progress ?? (() => {})
+  const phase = options.phase ?? (() => {})
   const engine = options.engine ?? createEngine()
+  phase('check the images present')
   await engine.ping()
 
   const results = new Map<string, ImageResult>()
@@ -125,9 +129,12 @@ export async function buildImages(options: BuildImagesOptions = {}): Promise<Bui
     else results.set(imageReference(spec), presentImage(spec, image.previous.image!, started))
   }
   const full = planned.filter((image) => image.plan.action === 'full')
+  if (full.length > 0) phase('check debootstrap and the Debian mirror')
   const debootstrap = full.length > 0 ? await preflightFullBuild(full, progress) : ''
 
   if (planned.length > 0) {
+    // The images build side by side: one step for all of them.
+    phase(`build ${planned.map((image) => imageReference(image.spec)).join(', ')}`)
     const env = buildEnv(await buildxAvailable())
     const built = await withInterrupts(async (signal) => {
       const outcomes = await Promise.allSettled(

@@ -10,7 +10,7 @@ import type {TeardownMode} from './options.js'
 /** down and kill remove the containers; recreate replaces them. The volume is never part of it. */
 export async function tearDown(ctx: StackContext, mode: TeardownMode): Promise<void> {
   // Shielded from Ctrl-C: an interrupted check finishes the teardown it started, then relaunches.
-  const run = {onLine: (line: string) => ctx.progress(line), shield: true}
+  const run = {onLine: (line: string) => ctx.detail(line), shield: true}
   if (mode === 'recreate') {
     await ctx.compose.up({waitTimeoutSeconds: ctx.config.timeoutSeconds, forceRecreate: true}, run)
   } else {

@@ -208,6 +208,7 @@ class PersistenceCheck {
       throw new Interrupted(`before the ${name} phase`)
     }
     this.ctx.progress(`verify-persistence: ${name}`)
+    this.ctx.phase(name)
     const started = performance.now()
     try {
       const {value, problems} = await body()
