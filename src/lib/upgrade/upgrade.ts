@@ -6,12 +6,15 @@
  * After the switch the API must record the next visit. Any failure, or Ctrl-C, before the switch removes what
  * the upgrade created and restarts the API on the old volume; a failure after it switches back.
  */
+import {randomBytes} from 'node:crypto'
+
 import createDebug from 'debug'
 
 import {DB_NAME} from '../config/stack-config.js'
 import {readLedger, totalRows, type Ledger} from '../db/ledger.js'
 import {Interrupted, StackctlError} from '../errors.js'
 import {checkInterrupted} from '../interrupt.js'
+import type {Engine} from '../engine/engine.js'
 import type {StackContext} from '../stack/context.js'
 import type {ImageResolver} from '../stack/images.js'
 import {claimStack} from '../stack/ownership.js'
@@ -162,7 +165,8 @@ async function copyAndVerify(
   checkInterrupted(signal, 'nothing was changed')
 
   enter('new volume')
-  const volume = newVolumeName(project, options.to, (name) => pre.existingVolumes.has(name))
+  const runId = randomBytes(8).toString('hex')
+  const volume = await freeVolumeName(ctx.engine, project, options.to, pre.existingVolumes)
   await updateState(ctx, (state) => ({...state, pendingUpgrade: {volume}}))
   undo.push(`the new volume ${volume} removed`, async () => {
     await ctx.engine.volumes.remove(volume)
@@ -170,16 +174,25 @@ async function copyAndVerify(
   })
   await ctx.engine.volumes.create({
     name: volume,
-    labels: newVolumeLabels({
-      stackId: ctx.state!.stackId,
-      project,
-      supersedes: ctx.config.volume,
-      pgMajor: options.to,
-      at: now(),
-    }),
+    labels: {
+      ...newVolumeLabels({
+        stackId: ctx.state!.stackId,
+        project,
+        supersedes: ctx.config.volume,
+        pgMajor: options.to,
+        at: now(),
+      }),
+      'io.stackctl.upgrade-run': runId,
+    },
     driver: options.volumeOptions ? 'local' : pre.oldDriver.driver,
     driverOptions: options.volumeOptions ?? pre.oldDriver.options,
   })
+  // Creating a volume that exists returns it: a name taken in the meantime must not become ours to remove.
+  const created = await ctx.engine.volumes.inspect(volume)
+  if (created?.labels['io.stackctl.upgrade-run'] !== runId) {
+    undo.drop(`the new volume ${volume} removed`)
+    throw new StackctlError(`volume ${volume} appeared while the upgrade created it; it was left alone`)
+  }
   await assertRoom(ctx.engine, pre, volume)
   checkInterrupted(signal, 'before the backup')
 
@@ -310,6 +323,16 @@ async function switchAndCheck(
     visits: copied.visits,
     nextVisit: expected,
     superseded: old.volume,
+  }
+}
+
+/** The first upgraded-volume name that no volume on the engine has, whoever made it. */
+async function freeVolumeName(engine: Engine, project: string, major: number, known: Set<string>): Promise<string> {
+  const taken = new Set(known)
+  for (;;) {
+    const name = newVolumeName(project, major, (candidate) => taken.has(candidate))
+    if (!(await engine.volumes.inspect(name))) return name
+    taken.add(name)
   }
 }
 

@@ -21,7 +21,9 @@ describe('db upgrade, rollback and prune-old (integration)', function () {
   const dir = path.join(root, 'stack')
   const project = uniqueName('upg')
   const oldVolume = `${project}_postgres_data`
-  const newVolume = `${oldVolume}_pg17`
+  // A volume of that name that is not the stack's (no labels) is there first: the upgrade must leave it alone.
+  const foreignVolume = `${oldVolume}_pg17`
+  const newVolume = `${oldVolume}_pg17_2`
   const env = {STACKCTL_IMAGE_SOURCE: 'local', STACKCTL_STATE_DIR: stateDir}
   let port: number
 
@@ -72,6 +74,7 @@ describe('db upgrade, rollback and prune-old (integration)', function () {
     expect(state.settings.volume).to.equal(undefined)
     expect(state).not.to.have.property('pendingUpgrade')
     expect(await projectVolumes()).to.deep.equal([oldVolume])
+    expect((await docker.getVolume(foreignVolume).inspect()).Labels ?? {}).to.deep.equal({})
     expect(await upgradeContainers()).to.deep.equal([])
     expect(await visitsDigest()).to.equal(digest)
     expect(existsSync(path.join(dir, 'stackctl.lock'))).to.equal(false)
@@ -135,6 +138,7 @@ describe('db upgrade, rollback and prune-old (integration)', function () {
       progress: (line) => process.stderr.write(`      [images build] ${line}\n`),
     })
     port = await freePort()
+    await docker.createVolume({Name: foreignVolume})
     const up = await cli('up', '--port', String(port), '--pg-major', '15')
     expect(up.exitCode, up.stderr).to.equal(0)
     for (let i = 0; i < 20; i++) await nextVisit()
@@ -150,6 +154,7 @@ describe('db upgrade, rollback and prune-old (integration)', function () {
       for (const name of await upgradeContainers()) await docker.getContainer(name.slice(1)).remove({force: true})
       await removeComposeProject(project)
       for (const name of await projectVolumes()) await docker.getVolume(name).remove({force: true})
+      await docker.getVolume(foreignVolume).remove({force: true})
     } finally {
       rmSync(root, {recursive: true, force: true})
     }
@@ -286,6 +291,7 @@ describe('db upgrade, rollback and prune-old (integration)', function () {
     expect(status.volume.superseded.map((s: {volume: string}) => s.volume)).to.deep.equal([oldVolume])
     const human = await cli('status')
     expect(human.stdout).to.match(new RegExp(`old +${oldVolume} \\(PostgreSQL 15, superseded`))
+    expect((await docker.getVolume(foreignVolume).inspect()).Labels ?? {}).to.deep.equal({}) // never taken
     // The old volume is untouched: PostgreSQL 15 data, used by nobody.
     expect((await engine.containers.list({volume: oldVolume})).length).to.equal(0)
   })
