@@ -326,7 +326,7 @@ describe('db upgrade, rollback and prune-old (integration)', function () {
     expect(await projectVolumes()).to.deep.equal([oldVolume, newVolume])
     const result = await cli('db', 'prune-old', '--force', '--json')
     expect(result.exitCode, result.stderr).to.equal(0)
-    expect(JSON.parse(result.stdout)).to.deep.equal({project, removed: newVolume, kept: []})
+    expect(JSON.parse(result.stdout)).to.deep.equal({schemaVersion: 1, project, removed: newVolume, kept: []})
     expect(await projectVolumes()).to.deep.equal([oldVolume])
     expect(stackJson().superseded).to.deep.equal([])
     expect((await nextVisit()).visits).to.be.greaterThan(0)
