@@ -37,7 +37,11 @@ export async function measureUpgrade(
       from: UPGRADE_FROM,
       to: UPGRADE_TO,
       upgradeMs: round(upgrade.ms, 0),
-      steps: Object.fromEntries(Object.entries(result.steps).map(([step, seconds]) => [step, round(seconds, 1)])),
+      steps: Object.fromEntries(
+        Object.entries(result.steps).flatMap(([step, seconds]) =>
+          seconds === null ? [] : [[step, round(seconds, 1)]],
+        ),
+      ),
       exact: result.visits === rows && result.nextVisit === rows + 1 && next.visits === rows + 2,
     }
   } finally {

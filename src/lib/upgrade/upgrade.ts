@@ -32,6 +32,7 @@ import {
   settingsDifferences,
   upgradeContainerName,
   type Method,
+  STEPS,
   type Step,
 } from './plan.js'
 import {switchTo, updateState, visitThroughApi, type VolumeRef} from './switch.js'
@@ -62,7 +63,8 @@ export interface UpgradeResult {
   nextVisit: number
   superseded: string
   /** Seconds per step. */
-  steps: Partial<Record<Step, number>>
+  /** Seconds per step; null for a step this run did not reach (every key is always there). */
+  steps: Record<Step, number | null>
   seconds: number
 }
 
@@ -105,7 +107,7 @@ export async function upgradeStack(
   const started = Date.now()
   const now = options.now ?? (() => new Date())
   const old: VolumeRef = {volume: ctx.config.volume, pgMajor: ctx.config.pgMajor}
-  const steps: Partial<Record<Step, number>> = {}
+  const steps = Object.fromEntries(STEPS.map((name) => [name, null])) as Record<Step, number | null>
   let step: Step = 'pre-flight'
   let stepStarted = Date.now()
   const enter = (next: Step) => {
