@@ -1,7 +1,7 @@
 import {Flags} from '@oclif/core'
 
 import {StackctlCommand} from '../../lib/base-command.js'
-import {stackFlags, configInput, timeoutFlag} from '../../lib/flags.js'
+import {configInput, displayFlags, stackFlags, timeoutFlag} from '../../lib/flags.js'
 import {withInterrupts} from '../../lib/interrupt.js'
 import {UsageError} from '../../lib/errors.js'
 import {loadStack} from '../../lib/stack/context.js'
@@ -32,6 +32,7 @@ export default class DbUpgrade extends StackctlCommand {
   static override flags = {
     ...stackFlags,
     ...timeoutFlag,
+    ...displayFlags,
     to: Flags.integer({summary: 'The PostgreSQL major to upgrade to', required: true, min: 10, max: 99}),
     method: Flags.string({summary: 'How the data moves', options: [...METHODS], default: 'dump'}),
     'keep-old': Flags.boolean({
@@ -48,13 +49,26 @@ export default class DbUpgrade extends StackctlCommand {
 
   async run(): Promise<UpgradeResult> {
     const {flags} = await this.parse(DbUpgrade)
-    const ctx = await loadStack(configInput(flags), {progress: (line) => this.logToStderr(line)})
-    const resolver = imageResolver(ctx.engine, (pgMajor) => buildLocalImages((line) => this.logToStderr(line), pgMajor))
+    const display = this.stepDisplay(flags)
+    const ctx = await loadStack(configInput(flags), {
+      progress: display.info,
+      detail: display.detail,
+      phase: display.phase,
+    })
+    const resolver = imageResolver(ctx.engine, (pgMajor) => buildLocalImages(display.detail, pgMajor))
     const initdbArgs = parseInitdbArgs(flags['initdb-args'])
     const volumeOptions = parseVolumeOptions(flags['volume-opt'])
-    const result = await withInterrupts((signal) =>
-      withStackLock(ctx, 'db upgrade', () =>
-        upgradeStack(ctx, resolver, {to: flags.to, method: flags.method as Method, initdbArgs, volumeOptions, signal}),
+    const result = await display.around(() =>
+      withInterrupts((signal) =>
+        withStackLock(ctx, 'db upgrade', () =>
+          upgradeStack(ctx, resolver, {
+            to: flags.to,
+            method: flags.method as Method,
+            initdbArgs,
+            volumeOptions,
+            signal,
+          }),
+        ),
       ),
     )
     this.log(

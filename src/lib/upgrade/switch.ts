@@ -33,6 +33,7 @@ export async function switchTo(
 ): Promise<StackContext> {
   const next = onVolume(ctx, target)
   next.state = state
+  next.phase = () => {} // up's own steps are inside the upgrade's switch step
   ctx.progress(`switching the stack to ${target.volume} (PostgreSQL ${target.pgMajor})`)
   await upStack(next, resolver, {shield: true})
   return next

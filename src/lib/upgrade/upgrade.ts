@@ -109,12 +109,14 @@ export async function upgradeStack(
   const old: VolumeRef = {volume: ctx.config.volume, pgMajor: ctx.config.pgMajor}
   const steps = Object.fromEntries(STEPS.map((name) => [name, null])) as Record<Step, number | null>
   let step: Step = 'pre-flight'
+  ctx.phase(step)
   let stepStarted = Date.now()
   const enter = (next: Step) => {
     steps[step] = (Date.now() - stepStarted) / 1000
     step = next
     stepStarted = Date.now()
     ctx.progress(`upgrade: ${next}`)
+    ctx.phase(next)
   }
   const undo = new Undo()
 
@@ -203,7 +205,8 @@ async function copyAndVerify(
   undo.push('the API restarted on the old volume', () => restartApi(ctx))
   await ctx.compose.stop(['app'], {onLine: (line) => debug(line), shield: true})
   checkInterrupted(signal, 'before the backup')
-  const backup = await backupVolume(ctx, {signal})
+  // Its own steps are part of this one: the display shows the upgrade's.
+  const backup = await backupVolume(quiet(ctx), {signal})
 
   enter('ledger')
   const before = await readLedger(pre.oldPsql)
@@ -375,4 +378,9 @@ function failedBefore(
 
 function lastLine(text: string): string {
   return lines(text).findLast((line) => /error|fatal/i.test(line)) ?? lines(text).at(-1) ?? ''
+}
+
+/** The context with its step display left alone, for an operation that runs inside one of the upgrade's steps. */
+function quiet(ctx: StackContext): StackContext {
+  return {...ctx, phase: () => {}}
 }

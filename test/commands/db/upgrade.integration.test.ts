@@ -185,6 +185,9 @@ describe('db upgrade, rollback and prune-old (integration)', function () {
     const result = await cli('db', 'upgrade', '--to', '17', '--initdb-args=--no-such-option')
     await expectUpgradeFailure(result, 1, /failed at step 'new server': the new server did not start.*--no-such-option/)
     expect(result.stderr).to.include(`the stack runs on ${oldVolume} (PostgreSQL 15), unchanged`)
+    // The step display: the steps done, then the one that failed.
+    const steps = [...result.stderr.matchAll(/^([✔✖]) (.+) \([\d.]+ s\)$/gm)].map((m) => `${m[1]} ${m[2]}`)
+    expect(steps).to.deep.equal(['✔ pre-flight', '✔ new volume', '✔ backup', '✔ ledger', '✖ new server'])
     await expectUntouched(digest)
   })
 
