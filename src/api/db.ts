@@ -116,6 +116,8 @@ export class DatabaseUnavailableError extends Error {
  * starting up, statement timeout).
  */
 const UNAVAILABLE_CLASSES = new Set(['08', '28', '3D', '53', '57'])
+/** 55000: "database … is not currently accepting connections", while a restore swaps the database in. */
+const UNAVAILABLE_CODES = new Set(['55000'])
 
 /** Socket and DNS errors: the server cannot be reached, or the connection to it broke. */
 const UNREACHABLE_CODES = new Set([
@@ -148,7 +150,9 @@ const DRIVER_UNAVAILABLE_MESSAGES = [
  */
 export function isUnavailable(error: unknown): boolean {
   if (error instanceof DatabaseUnavailableError) return true
-  if (error instanceof pg.DatabaseError) return UNAVAILABLE_CLASSES.has((error.code ?? '').slice(0, 2))
+  if (error instanceof pg.DatabaseError) {
+    return UNAVAILABLE_CLASSES.has((error.code ?? '').slice(0, 2)) || UNAVAILABLE_CODES.has(error.code ?? '')
+  }
   if (!(error instanceof Error)) return false
   const code = (error as {code?: unknown}).code
   if (typeof code === 'string' && UNREACHABLE_CODES.has(code)) return true

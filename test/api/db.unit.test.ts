@@ -108,6 +108,10 @@ describe('api database errors', () => {
     )
   })
 
+  it('counts a database that does not accept connections (a restore swapping it in) as unavailable', () => {
+    expect(isUnavailable(sqlError('55000', 'database "visits" is not currently accepting connections'))).to.equal(true)
+  })
+
   it('counts programming errors and other SQL errors as bugs, not as an outage', () => {
     expect(isUnavailable(new TypeError("Cannot read properties of undefined (reading 'id')"))).to.equal(false)
     expect(isUnavailable(new Error('recording a visit returned 0 rows'))).to.equal(false)

@@ -122,6 +122,7 @@ export async function restoreIntoContainer(
   if (signal?.aborted) throw new Interrupted('nothing was changed')
   const dropForce = ' WITH (FORCE)' // PostgreSQL 13+; the image is 17
   const staleDropped = await dropStaleDatabases(psql, dropForce)
+  await allowConnections(psql, DB_NAME) // a restore killed in the middle of its swap left it closed
   for (const name of staleDropped) ctx.progress(`restore: dropped database ${name}, left by a restore that was killed`)
 
   const now = options.now ?? new Date()
@@ -150,7 +151,10 @@ export async function restoreIntoContainer(
     .query(`DROP DATABASE IF EXISTS ${previous}${dropForce}`, 'postgres')
     .then(() => true)
     .catch(() => false)
-  if (!dropped) ctx.progress(`restore: the replaced data is kept as database ${previous}; drop it when done`)
+  if (!dropped) {
+    await allowConnections(psql, previous)
+    ctx.progress(`restore: the replaced data is kept as database ${previous}; drop it when done`)
+  }
   if (signal?.aborted) {
     throw new Interrupted(
       `the restore was already swapping databases and finished that: database '${DB_NAME}' in volume ${volume} now ` +
@@ -383,18 +387,28 @@ async function undoRestore(
  * is live now, and a swap that did not happen leaves nothing behind.
  */
 async function swapIn(psql: Psql, fresh: string, previous: string, dropForce: string): Promise<void> {
+  // The rename waits up to 5 s for the sessions it terminated to go, and fails if any is left; the API (its
+  // health check, its pool) reconnects at once, and on a busy machine every attempt failed that way. So no new
+  // session may start on the database being replaced; the API answers 503 for those few milliseconds.
+  await psql.query(`ALTER DATABASE ${DB_NAME} ALLOW_CONNECTIONS false`, 'postgres')
   try {
     await psql.query(swapSql(fresh, previous), 'postgres')
   } catch (error) {
     const names = await psql.query('SELECT datname FROM pg_database', 'postgres').catch(() => '')
     const live = names.split('\n').map((n) => n.trim())
     if (live.includes(previous) && live.includes(DB_NAME) && !live.includes(fresh)) return // it did commit
+    await allowConnections(psql, DB_NAME)
     await psql.query(`DROP DATABASE IF EXISTS ${fresh}${dropForce}`, 'postgres').catch(() => {})
     throw new StackctlError(
       `swapping the restored database in failed, so database '${DB_NAME}' still holds the previous data: ${(error as Error).message}`,
       {suggestion: 'stop what holds connections to it (stackctl status shows the stack) and try again'},
     )
   }
+}
+
+/** Lets sessions into a database again (after a swap that did not happen, or for replaced data kept). */
+async function allowConnections(psql: Psql, database: string): Promise<void> {
+  await psql.query(`ALTER DATABASE ${database} ALLOW_CONNECTIONS true`, 'postgres').catch(() => {})
 }
 
 function swapSql(fresh: string, previous: string): string {
