@@ -15,7 +15,7 @@ import {imageExists, localImages, registryImages} from '../images/stack-images.j
 import {inspectOwnership} from '../stack/ownership.js'
 import {checkPasswordAgainstServer} from '../stack/password.js'
 import {SERVICES, stackExposure, stackProblems} from '../stack/status.js'
-import {canBind} from '../net/ports.js'
+import {portUse} from '../stack/port.js'
 import {volumeExists} from '../stack/volume.js'
 import {storedPgVersion} from '../pgdata/stored.js'
 import {isCompatible} from '../pgdata/version.js'
@@ -138,15 +138,13 @@ async function checkImages(ctx: StackContext): Promise<CheckResult> {
 
 async function checkPort(ctx: StackContext): Promise<CheckResult> {
   const {host, port, project} = ctx.config
-  if (await canBind(host, port)) return {name: 'port', status: 'ok', detail: `${host}:${port} is free`}
-  const ours = (await ctx.engine.containers.list({project})).some(
-    (c) => c.service === 'app' && c.ports.some((p) => p.hostPort === port),
-  )
-  if (ours) return {name: 'port', status: 'ok', detail: `${host}:${port} is used by this stack's app`}
+  const use = await portUse(ctx.engine, {host, port, project})
+  if (use.state === 'free') return {name: 'port', status: 'ok', detail: `${host}:${port} is free`}
+  if (use.state === 'ours') return {name: 'port', status: 'ok', detail: `${host}:${port} is used by this stack's app`}
   return {
     name: 'port',
     status: 'fail',
-    detail: `${host}:${port} is already in use`,
+    detail: `${host}:${port} is already in use${use.holder ? ` by container ${use.holder}` : ''}`,
     fix: 'choose another with --port or STACKCTL_PORT, or stop what uses it',
   }
 }

@@ -4,8 +4,8 @@
  * On a running, healthy, unchanged stack Compose would do nothing, so it is not even asked (up-to-date.ts).
  * When a service does not become healthy the containers are left for inspection; the volume is never touched.
  */
+import {portUse} from './port.js'
 import {countedVisits} from '../db/visits.js'
-import {canBind} from '../net/ports.js'
 import {runningService} from '../engine/services.js'
 import {EnvironmentError, Interrupted, ProcessFailed, ProcessTimedOut} from '../errors.js'
 import {readOptional, sha256} from '../files.js'
@@ -135,12 +135,9 @@ async function provePassword(ctx: StackContext, signal: AbortSignal | undefined)
 /** Fails before starting anything when the host port is taken by something other than this stack's app. */
 async function assertPortFree(ctx: StackContext): Promise<void> {
   const {host, port, project} = ctx.config
-  if (await canBind(host, port)) return
-  const ours = (await ctx.engine.containers.list({project})).some((c) =>
-    c.ports.some((p) => p.hostPort === port && c.service === 'app'),
-  )
-  if (ours) return
-  const [holder] = (await ctx.engine.containers.list({publishes: port, runningOnly: true})).map((c) => c.name)
+  const use = await portUse(ctx.engine, {host, port, project})
+  if (use.state !== 'taken') return
+  const {holder} = use
   throw new EnvironmentError(
     `port ${port} on ${host} is already in use${holder ? ` by container ${holder}` : ''}`,
     `choose another with --port or STACKCTL_PORT${holder ? `, or stop ${holder}` : ''}`,

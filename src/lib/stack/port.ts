@@ -1,0 +1,41 @@
+/**
+ * Who holds the stack's host port. Binding it is not enough to tell: an engine started with
+ * `--userland-proxy=false` publishes ports through kernel NAT rules, so a port another container publishes
+ * is not bound by any host process and binding it succeeds. The engine's own list of published ports is
+ * asked as well.
+ */
+import type {Engine, PortBinding} from '../engine/engine.js'
+import {canBind} from '../net/ports.js'
+
+export type PortUse =
+  | {state: 'free'}
+  /** This stack's own app publishes it (a running stack, or one being started again). */
+  | {state: 'ours'}
+  /** Another container publishes it (named), or a host process holds it (holder undefined). */
+  | {state: 'taken'; holder?: string}
+
+/** Whether two host addresses overlap: a wildcard binding covers every address of its family. */
+export function addressesOverlap(a: string, b: string): boolean {
+  const wildcard = (ip: string) => ip === '' || ip === '0.0.0.0' || ip === '::'
+  return a === b || wildcard(a) || wildcard(b)
+}
+
+function publishesOn(binding: PortBinding, host: string, port: number): boolean {
+  return binding.hostPort === port && addressesOverlap(binding.hostIp ?? '', host)
+}
+
+export async function portUse(engine: Engine, target: {host: string; port: number; project: string}): Promise<PortUse> {
+  const {host, port, project} = target
+  const bindable = await canBind(host, port)
+  const publishers = (await engine.containers.list({publishes: port, runningOnly: true})).filter((c) =>
+    c.ports.some((p) => publishesOn(p, host, port)),
+  )
+  const foreign = publishers.find((c) => !(c.project === project && c.service === 'app'))
+  if (foreign) return {state: 'taken', holder: foreign.name}
+  if (bindable) return {state: 'free'}
+  // Not bindable: our app holding it (through the userland proxy) is fine, anything else is not.
+  const ours = (await engine.containers.list({project})).some(
+    (c) => c.service === 'app' && c.ports.some((p) => p.hostPort === port),
+  )
+  return ours ? {state: 'ours'} : {state: 'taken'}
+}

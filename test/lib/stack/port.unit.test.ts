@@ -1,0 +1,93 @@
+import {expect} from 'chai'
+import {createServer, type Server} from 'node:net'
+
+import {freePort} from '../../../src/lib/net/ports.js'
+import {addressesOverlap, portUse} from '../../../src/lib/stack/port.js'
+import {StubEngine} from '../../support/stub-stack.js'
+
+async function hold(port: number): Promise<Server> {
+  const server = createServer()
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve))
+  return server
+}
+
+describe('portUse', () => {
+  it('is free when nothing binds the port and no container publishes it', async () => {
+    const port = await freePort()
+    expect(await portUse(new StubEngine(), {host: '127.0.0.1', port, project: 'demo'})).to.deep.equal({state: 'free'})
+  })
+
+  // Without the userland proxy (dockerd --userland-proxy=false) a published port is a NAT rule, not a bound
+  // socket: binding succeeds, only the engine knows the port is taken.
+  it('is taken, naming the container, when another container publishes it though the port can be bound', async () => {
+    const port = await freePort()
+    const engine = new StubEngine().addContainer({
+      name: 'someone-else',
+      service: 'web',
+      project: 'other',
+      ports: [{hostIp: '127.0.0.1', hostPort: port, containerPort: 80}],
+    })
+    expect(await portUse(engine, {host: '127.0.0.1', port, project: 'demo'})).to.deep.equal({
+      state: 'taken',
+      holder: 'someone-else',
+    })
+  })
+
+  it('is taken by a container publishing it on every address (0.0.0.0)', async () => {
+    const port = await freePort()
+    const engine = new StubEngine().addContainer({
+      name: 'wide',
+      service: 'web',
+      project: 'other',
+      ports: [{hostIp: '0.0.0.0', hostPort: port, containerPort: 80}],
+    })
+    expect(await portUse(engine, {host: '127.0.0.1', port, project: 'demo'})).to.include({state: 'taken'})
+  })
+
+  it('is free when the other container publishes the same port on another address', async () => {
+    const port = await freePort()
+    const engine = new StubEngine().addContainer({
+      name: 'elsewhere',
+      service: 'web',
+      project: 'other',
+      ports: [{hostIp: '192.0.2.9', hostPort: port, containerPort: 80}],
+    })
+    expect(await portUse(engine, {host: '127.0.0.1', port, project: 'demo'})).to.deep.equal({state: 'free'})
+  })
+
+  it('is ours when this stack’s app publishes it, bound or not', async () => {
+    const port = await freePort()
+    const engine = new StubEngine().addContainer({
+      name: 'demo-app-1',
+      service: 'app',
+      project: 'demo',
+      ports: [{hostIp: '127.0.0.1', hostPort: port, containerPort: 5000}],
+    })
+    const server = await hold(port)
+    try {
+      expect(await portUse(engine, {host: '127.0.0.1', port, project: 'demo'})).to.deep.equal({state: 'ours'})
+    } finally {
+      server.close()
+    }
+    expect(await portUse(engine, {host: '127.0.0.1', port, project: 'demo'})).to.deep.equal({state: 'free'})
+  })
+
+  it('is taken, without a name, when a host process binds it', async () => {
+    const port = await freePort()
+    const server = await hold(port)
+    try {
+      expect(await portUse(new StubEngine(), {host: '127.0.0.1', port, project: 'demo'})).to.deep.equal({
+        state: 'taken',
+      })
+    } finally {
+      server.close()
+    }
+  })
+
+  it('treats a wildcard address as overlapping every other, and distinct addresses as not', () => {
+    expect(addressesOverlap('0.0.0.0', '127.0.0.1')).to.equal(true)
+    expect(addressesOverlap('127.0.0.1', '')).to.equal(true)
+    expect(addressesOverlap('127.0.0.1', '127.0.0.1')).to.equal(true)
+    expect(addressesOverlap('127.0.0.1', '192.0.2.9')).to.equal(false)
+  })
+})
