@@ -55,11 +55,17 @@ export function runStamp(results: BenchResults): string {
   return results.startedAt.replace(/\.\d+Z$/, 'Z').replace(/:/g, '-')
 }
 
-function machineLine({machine: m}: BenchResults): string {
+const PORT_PATHS = {
+  'docker-proxy': 'through Docker’s userland proxy (a docker-proxy process)',
+  'kernel NAT': 'through the kernel’s NAT rules (dockerd --userland-proxy=false, no docker-proxy process)',
+}
+
+function machineLine({machine: m, portPath}: BenchResults): string {
   return (
     `Machine: ${m.cpus} × ${m.cpuModel}, ${m.memoryGiB} GiB, Linux ${m.kernel}, Node ${m.node}, ` +
     `Docker Engine ${m.engine} (API ${m.engineApi}), Compose ${m.compose}. Load average at start ${m.loadAtStart}, ` +
-    `${m.otherContainersAtStart} other containers running.`
+    `${m.otherContainersAtStart} other containers running.` +
+    (portPath ? ` The published port reaches the app ${PORT_PATHS[portPath]}.` : '')
   )
 }
 

@@ -118,6 +118,12 @@ export interface BenchResults {
   finishedAt: string
   durationSeconds: number
   machine: MachineInfo
+  /**
+   * How the published port reaches the app: Docker's userland proxy (a docker-proxy process copying every
+   * byte, its CPU shown as "proxy") or the kernel's NAT rules (dockerd --userland-proxy=false). Absent in
+   * runs made before this was recorded.
+   */
+  portPath?: 'docker-proxy' | 'kernel NAT'
   api: LoadResult[]
   pgbench: PgbenchResult[]
   /** pgbench's plain single-row INSERT at 32 clients: the database's limit for one durable row per commit. */

@@ -118,6 +118,7 @@ async function measure(engine: Engine, stack: BenchStack, options: BenchOptions)
     finishedAt: new Date().toISOString(),
     durationSeconds: round((Date.now() - Date.parse(startedAt)) / 1000, 0),
     machine,
+    portPath: cpu.proxyPid === undefined ? 'kernel NAT' : 'docker-proxy',
     api,
     pgbench,
     plainInsert,

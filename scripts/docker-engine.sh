@@ -12,6 +12,9 @@
 #   STACKCTL_DOCKERD_LOG   where dockerd writes its log (default /var/log/dockerd.log)
 #   STACKCTL_DOCKERD_PIDFILE  pid file written when this script starts dockerd (default /var/run/stackctl-dockerd.pid)
 #   STACKCTL_COMPOSE_SUITE Debian suite that provides Compose v2 (default trixie)
+#   STACKCTL_DOCKERD_ARGS  flags for the dockerd this script starts (default --userland-proxy=false: published
+#                          ports go through the kernel's NAT rules instead of a docker-proxy process copying
+#                          every byte; on 2 cores that took 0.4 of a core and ~40% of the API's req/s)
 set -euo pipefail
 
 log() { printf '[docker-engine] %s\n' "$*" >&2; }
@@ -20,6 +23,7 @@ die() { printf '[docker-engine] error: %s\n' "$*" >&2; exit 1; }
 DOCKERD_LOG=${STACKCTL_DOCKERD_LOG:-/var/log/dockerd.log}
 PIDFILE=${STACKCTL_DOCKERD_PIDFILE:-/var/run/stackctl-dockerd.pid}
 COMPOSE_SUITE=${STACKCTL_COMPOSE_SUITE:-trixie}
+DOCKERD_ARGS=${STACKCTL_DOCKERD_ARGS---userland-proxy=false}
 PLUGIN_DIR=/usr/local/lib/docker/cli-plugins
 MIRROR=${STACKCTL_DEBIAN_MIRROR:-http://deb.debian.org/debian}
 
@@ -74,9 +78,11 @@ if ! engine_ok; then
     rm -f /var/run/docker.sock   # stale socket from a dead daemon
   fi
   if ! pgrep -x dockerd >/dev/null; then
-    log "starting dockerd (log: $DOCKERD_LOG)"
+    log "starting dockerd ${DOCKERD_ARGS} (log: $DOCKERD_LOG)"
     # Output goes to a file, never to our stdout: a daemon holding the caller's pipe open would keep CI waiting.
-    nohup dockerd >"$DOCKERD_LOG" 2>&1 </dev/null &
+    # A running engine is never restarted to change its flags: they apply to the dockerd started here.
+    # shellcheck disable=SC2086 # word splitting of the flags is intended
+    nohup dockerd $DOCKERD_ARGS >"$DOCKERD_LOG" 2>&1 </dev/null &
     echo $! >"$PIDFILE"
   fi
   for _ in $(seq 1 120); do

@@ -35,4 +35,13 @@ describe('bench report', () => {
     expect(sectionBody(twice, 'latest')).to.include('bench/results/x.json')
     expect(sectionBody(twice, 'history')!.split('\n')).to.have.length(4)
   })
+
+  it('says how the published port reached the app, and nothing for runs that did not record it', () => {
+    const results = sampleResults()
+    const targets = evaluateTargets(results)
+    const latest = (r: typeof results) => sectionBody(updateBenchmarksText('', r, targets, 'x.json'), 'latest')!
+    expect(latest(results)).to.include('the kernel’s NAT rules (dockerd --userland-proxy=false')
+    expect(latest({...results, portPath: 'docker-proxy'})).to.include('Docker’s userland proxy')
+    expect(latest({...results, portPath: undefined})).not.to.include('The published port reaches')
+  })
 })
