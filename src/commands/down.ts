@@ -41,11 +41,7 @@ only after you confirm by typing the volume's name (which is shown with the numb
     assertSwarmFlagsFit(flags.target, flags, Object.keys(swarmTargetFlags))
     if (flags.target === 'swarm') return this.swarm(flags)
     const display = this.stepDisplay(flags)
-    const ctx = await loadStack(configInput(flags), {
-      progress: display.info,
-      detail: display.detail,
-      phase: display.phase,
-    })
+    const ctx = await loadStack(configInput(flags), display.sinks)
     const result = await display.around(() =>
       withInterrupts((signal) => {
         const confirm = isInteractive()

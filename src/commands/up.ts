@@ -58,11 +58,7 @@ nothing is recreated. The data lives on the named volume <project>_postgres_data
     assertSwarmFlagsFit(flags.target, flags, Object.keys(swarmDeployFlags))
     if (flags.target === 'swarm') return this.swarm(flags)
     const display = this.stepDisplay(flags)
-    const ctx = await loadStack(configInput(flags), {
-      progress: display.info,
-      detail: display.detail,
-      phase: display.phase,
-    })
+    const ctx = await loadStack(configInput(flags), display.sinks)
     const resolver = imageResolver(ctx.engine, (pgMajor) => buildLocalImages(display.detail, pgMajor))
     // Ctrl-C stops Compose gracefully and still releases the lock, so the next up needs no cleanup.
     const result = await display.around(() =>

@@ -70,11 +70,7 @@ volume is never deleted. Exit 0 when the check passed, 1 when it failed, 2 for u
     if (flags.target === 'swarm') return this.swarm(flags)
     const settings = parseCheckSettings(flags)
     const display = this.stepDisplay(flags)
-    const ctx = await loadStack(configInput(flags), {
-      progress: display.info,
-      detail: display.detail,
-      phase: display.phase,
-    })
+    const ctx = await loadStack(configInput(flags), display.sinks)
     const resolver = imageResolver(ctx.engine, (pgMajor) => buildLocalImages(display.detail, pgMajor))
     const result = await display.around(() =>
       withInterrupts((signal) =>

@@ -50,11 +50,7 @@ export default class DbUpgrade extends StackctlCommand {
   async run(): Promise<UpgradeResult> {
     const {flags} = await this.parse(DbUpgrade)
     const display = this.stepDisplay(flags)
-    const ctx = await loadStack(configInput(flags), {
-      progress: display.info,
-      detail: display.detail,
-      phase: display.phase,
-    })
+    const ctx = await loadStack(configInput(flags), display.sinks)
     const resolver = imageResolver(ctx.engine, (pgMajor) => buildLocalImages(display.detail, pgMajor))
     const initdbArgs = parseInitdbArgs(flags['initdb-args'])
     const volumeOptions = parseVolumeOptions(flags['volume-opt'])

@@ -39,7 +39,7 @@ swarm, or a db on the manager).`
     const {args, flags} = await this.parse(VolumeBackup)
     assertSwarmFlagsFit(flags.target, flags, Object.keys(swarmTargetFlags))
     const display = this.stepDisplay(flags)
-    const sinks: ProgressSinks = {progress: display.info, detail: display.detail, phase: display.phase}
+    const sinks = display.sinks
     const result = await display.around(() =>
       flags.target === 'swarm'
         ? this.swarm(args.file, flags['docker-host'], configInput(flags), sinks)

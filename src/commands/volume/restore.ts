@@ -50,7 +50,7 @@ temporary databases left by a restore that was killed are dropped by the next on
     const swarm = flags.target === 'swarm'
     if (swarm && flags.adopt) throw new UsageError('--adopt only applies to --target compose', 'omit it')
     const display = this.stepDisplay(flags)
-    const sinks = {progress: display.info, detail: display.detail, phase: display.phase}
+    const sinks = display.sinks
     const input = configInput(flags)
     const sw = swarm ? await loadSwarm({...input, dockerHost: flags['docker-host']}, sinks) : undefined
     const ctx = sw ? sw.stack : await loadStack(input, sinks)

@@ -72,6 +72,11 @@ export class StepDisplay {
     if (this.tail.length > TAIL_LINES) this.tail.shift()
   }
 
+  /** The three callbacks an operation reports through (a stack context's progress, detail and phase). */
+  get sinks(): {progress: (line: string) => void; detail: (line: string) => void; phase: (label: string) => void} {
+    return {progress: this.info, detail: this.detail, phase: this.phase}
+  }
+
   /** Runs the command's work: its last step done when it succeeds, failed (with the tools' tail) when not. */
   async around<T>(work: () => Promise<T>): Promise<T> {
     try {
