@@ -29,6 +29,7 @@ export function sampleResults(): BenchResults {
       loadAtStart: 0.5,
       otherContainersAtStart: 0,
     },
+    portPath: 'kernel NAT',
     api: [checked(1, 900, 1.1, 2.5), checked(32, 4000, 8, 25), checked(128, 4000, 30, 60)],
     pgbench: [1, 32, 128].map((requestedClients) => ({
       requestedClients,
