@@ -45,9 +45,7 @@ export interface UpResult extends StackStatus {
 export async function upStack(ctx: StackContext, resolver: ImageResolver, options: UpOptions = {}): Promise<UpResult> {
   const started = Date.now()
   ctx.phase('check engine, port and volume')
-  await ctx.engine.ping()
-  await ctx.compose.assertV2()
-  await assertPortFree(ctx)
+  await firstFailureInOrder([ctx.engine.ping(), ctx.compose.assertV2(), assertPortFree(ctx)])
   if (!(await dbRunning(ctx))) await assertVolumeMatchesPgMajor(ctx)
   ctx.phase('render and images')
   const rendered = await renderStack(ctx, resolver, {force: options.force, devSource: options.devSource})
@@ -130,6 +128,17 @@ async function provePassword(ctx: StackContext, signal: AbortSignal | undefined)
     throw passwordMismatch(ctx, 'the database in the volume')
   }
   if (check === 'match') await recordVerifiedPassword(ctx, sha256(content))
+}
+
+/**
+ * Awaits independent checks together (Compose's version check is a process of its own, a few hundred ms on a
+ * busy machine) and throws the failure of the earliest one in the list, so which error a user sees does not
+ * depend on timing: an unreachable engine is reported as such, not as the port check it broke.
+ */
+async function firstFailureInOrder(checks: Array<Promise<unknown>>): Promise<void> {
+  const outcomes = await Promise.allSettled(checks)
+  const failed = outcomes.find((outcome): outcome is PromiseRejectedResult => outcome.status === 'rejected')
+  if (failed) throw failed.reason
 }
 
 /** Fails before starting anything when the host port is taken by something other than this stack's app. */
