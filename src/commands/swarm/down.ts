@@ -11,7 +11,7 @@ export type SwarmDownReport = SwarmDownResult
 
 export default class SwarmDown extends StackctlCommand {
   static override summary = 'Remove a local swarm: its node containers, their volumes and its network'
-  static override description = `Everything deployed on the swarm lives inside its nodes and goes with them. When a stackctl data volume is inside (a stack deployed with up --target swarm), nothing is removed unless you type the swarm's name at the prompt or pass --force; without a terminal and without --force it refuses. Only what carries the swarm's label io.stackctl.swarm is removed.`
+  static override description = `Everything deployed on the swarm lives inside its nodes and goes with them. When a stackctl data volume is inside (a stack deployed with up --target swarm), or a node is stopped or does not answer so its volumes cannot be read, nothing is removed unless you type the swarm's name at the prompt or pass --force; without a terminal and without --force it refuses. Only what carries the swarm's label io.stackctl.swarm is removed.`
   static override examples = ['<%= config.bin %> swarm down', '<%= config.bin %> swarm down --name demo-swarm --force']
   static override enableJsonFlag = true
   static override flags = {
@@ -29,6 +29,9 @@ export default class SwarmDown extends StackctlCommand {
     if (containers.length + volumes.length + networks.length === 0) this.log(`no local swarm named '${result.name}'`)
     else this.log(`removed swarm '${result.name}': ${[...containers, ...volumes, ...networks].join(', ')}`)
     if (result.dataVolumes.length > 0) this.log(`stack data removed with it: ${result.dataVolumes.join(', ')}`)
+    if (result.unreadable.length > 0) {
+      this.log(`removed without knowing what they held (stopped or not answering): ${result.unreadable.join(', ')}`)
+    }
     return result
   }
 }

@@ -8,7 +8,7 @@ export type SwarmUpReport = SwarmUpResult
 
 export default class SwarmUp extends StackctlCommand {
   static override summary = 'Start a local Docker Swarm: N dockerd nodes in containers of this engine'
-  static override description = `Each node is a container running Debian 12's dockerd 20.10 (image stackctl/swarm-node:20.10, built from Debian packages on first use and kept), with its images, containers and volumes on a named volume. Node 1 initialises the swarm and is its manager, the others join as workers. Node 1's API is a socket under stackctl's state directory and its published app port is forwarded to 127.0.0.1:--port, so \`stackctl up --target swarm\` deploys there and its URL works from this machine. Needs root (the nodes get every capability but CAP_SYS_RESOURCE, no seccomp/AppArmor filter). Ctrl-C removes what was created.`
+  static override description = `Each node is a container running Debian 12's dockerd 20.10 (image stackctl/swarm-node:20.10, built from Debian packages on first use and kept), with its images, containers and volumes on a named volume. Node 1 initialises the swarm and is its manager, the others join as workers. Node 1's API is a socket under stackctl's state directory and its published app port is forwarded to 127.0.0.1:--port, so \`stackctl up --target swarm\` deploys there and its URL works from this machine. Needs root (the nodes get every capability but CAP_SYS_RESOURCE, no seccomp/AppArmor filter). Ctrl-C removes what was created. On a swarm whose nodes are stopped (after a host or engine restart) it starts them again, node 1 first, with everything deployed on them and their data; Ctrl-C then stops them again.`
   static override examples = [
     '<%= config.bin %> swarm up',
     '<%= config.bin %> swarm up --nodes 3 --port 5050 --name demo-swarm',
@@ -24,7 +24,8 @@ export default class SwarmUp extends StackctlCommand {
         {progress: (line) => this.logToStderr(line), signal},
       ),
     )
-    this.log(`swarm '${result.name}' is ${result.created ? `up in ${result.seconds.toFixed(1)}s` : 'already up'}`)
+    const how = result.created ? 'up' : result.restarted ? 'up again' : undefined
+    this.log(`swarm '${result.name}' is ${how ? `${how} in ${result.seconds.toFixed(1)}s` : 'already up'}`)
     for (const line of describeSwarm(result)) this.log(line)
     return result
   }

@@ -11,7 +11,7 @@ import createDebug from 'debug'
 import {buildImages} from '../images/builder.js'
 import {IMAGE_SPECS, imageReference} from '../images/image-specs.js'
 import {createEngine} from '../engine/dockerode-engine.js'
-import type {Engine, SwarmNode} from '../engine/engine.js'
+import type {ContainerSummary, Engine, SwarmNode} from '../engine/engine.js'
 import {EnvironmentError, Interrupted, StackctlError, UsageError} from '../errors.js'
 import {ensureRealDirectory} from '../files.js'
 import {canBind} from '../net/ports.js'
@@ -21,11 +21,13 @@ import {
   localSwarmSpec,
   managerEndpoint,
   networkCreateArgs,
+  nodeAddress,
   nodeIndexes,
   nodeName,
   nodeRunArgs,
   SWARM_LABELS,
   socketDir,
+  subnetProbeArgs,
   volumeCreateArgs,
   type LocalSwarmSpec,
 } from '../swarm/local-spec.js'
@@ -57,6 +59,8 @@ export interface LocalSwarmStatus {
 
 export interface SwarmUpResult extends LocalSwarmStatus {
   created: boolean
+  /** Its nodes were stopped (a host or engine restart) and this run started them again. */
+  restarted: boolean
   seconds: number
 }
 
@@ -65,6 +69,8 @@ export interface SwarmDownResult {
   removed: {containers: string[]; volumes: string[]; networks: string[]}
   /** Stack data volumes that were inside the nodes and went with them (only with --force or a confirmation). */
   dataVolumes: string[]
+  /** Nodes that were stopped or did not answer, removed (only with --force or a confirmation) unread. */
+  unreadable: string[]
 }
 
 /** The host engine: DOCKER_HOST, unless it points at a local swarm's manager (then the default socket). */
@@ -107,14 +113,32 @@ export async function swarmUp(
   const cli = new DockerCli(hostEndpoint(env))
   const existing = await host.containers.list({label: `${SWARM_LABELS.swarm}=${spec.name}`})
   if (existing.length > 0) {
-    const status = await swarmStatus(spec.name, {env})
-    if (status.up && existing.length === spec.nodes) {
-      options.progress(`swarm '${spec.name}' is already up`)
-      return {...status, created: false, seconds: (Date.now() - started) / 1000}
+    if (input.nodes !== undefined && input.nodes !== existing.length) {
+      throw new UsageError(
+        `swarm '${spec.name}' has ${existing.length} nodes; --nodes ${input.nodes} cannot change that`,
+        `run stackctl swarm up --name ${spec.name} without --nodes, or choose another --name for a new swarm`,
+      )
     }
-    throw new UsageError(
-      `swarm '${spec.name}' exists but is not fully up (${existing.length} node containers, ${status.nodes.filter((n) => n.state === 'ready').length} ready)`,
-      `see stackctl swarm status --name ${spec.name}; stackctl swarm down --name ${spec.name} removes it`,
+    let status = await swarmStatus(spec.name, {env})
+    if (input.port !== undefined && status.port !== 0 && input.port !== status.port) {
+      throw new UsageError(
+        `swarm '${spec.name}' forwards port ${status.port}; --port ${input.port} cannot change that`,
+        `run stackctl swarm up --name ${spec.name} without --port, or choose another --name for a new swarm`,
+      )
+    }
+    const stopped = existing.filter((c) => c.state !== 'running')
+    if (!status.up && stopped.length > 0) {
+      await restartNodes(spec, existing, {cli, host, ...options})
+      status = await swarmStatus(spec.name, {env})
+      return {...status, created: false, restarted: true, seconds: (Date.now() - started) / 1000}
+    }
+    if (status.up) {
+      options.progress(`swarm '${spec.name}' is already up`)
+      return {...status, created: false, restarted: false, seconds: (Date.now() - started) / 1000}
+    }
+    throw new EnvironmentError(
+      `swarm '${spec.name}' is running but not fully up (${status.nodes.filter((n) => n.state === 'ready').length} of ${existing.length} nodes ready)`,
+      `see stackctl swarm status --name ${spec.name} and docker logs ${nodeName(spec, 1)}; a node that has just started needs a few seconds`,
     )
   }
   if (!(await canBind('127.0.0.1', spec.port))) {
@@ -137,7 +161,7 @@ export async function swarmUp(
     throw error
   }
   const status = await swarmStatus(spec.name, {env})
-  return {...status, created: true, seconds: (Date.now() - started) / 1000}
+  return {...status, created: true, restarted: false, seconds: (Date.now() - started) / 1000}
 }
 
 async function createNodes(
@@ -147,16 +171,84 @@ async function createNodes(
 ): Promise<void> {
   const {signal} = options
   for (const i of nodeIndexes(spec)) await ensureRealDirectory(socketDir(spec, i), 0o700)
-  await cli.run(networkCreateArgs(spec), {signal})
+  const subnet = await freeSubnet(spec, cli, signal)
+  await cli.run(networkCreateArgs(spec, subnet), {signal})
   for (const i of nodeIndexes(spec)) await cli.run(volumeCreateArgs(spec, i), {signal})
   options.progress(
     `starting ${spec.nodes} node containers (${nodeIndexes(spec)
       .map((i) => nodeName(spec, i))
       .join(', ')})`,
   )
-  for (const i of nodeIndexes(spec)) await cli.run(nodeRunArgs(spec, i), {signal})
+  for (const i of nodeIndexes(spec)) await cli.run(nodeRunArgs(spec, i, nodeAddress(subnet, i)), {signal})
   await Promise.all(nodeIndexes(spec).map((i) => waitForDockerd(cli, nodeName(spec, i), signal)))
   options.progress('every node’s dockerd answers')
+}
+
+/** A subnet Docker's address pools have free now: the one it gives a probe network, removed again at once. */
+async function freeSubnet(spec: LocalSwarmSpec, cli: DockerCli, signal?: AbortSignal): Promise<string> {
+  const args = subnetProbeArgs(spec)
+  const probe = args.at(-1)!
+  await cli.run(args, {signal})
+  try {
+    const {stdout} = await cli.run([
+      'network',
+      'inspect',
+      '--format',
+      '{{range .IPAM.Config}}{{.Subnet}} {{end}}',
+      probe,
+    ])
+    const subnet = stdout.split(/\s+/).find((s) => /^\d+\.\d+\.\d+\.\d+\/\d+$/.test(s))
+    if (!subnet)
+      throw new EnvironmentError(`Docker gave the network ${probe} no IPv4 subnet`, 'see docker network inspect')
+    return subnet
+  } finally {
+    await cli.run(['network', 'rm', probe], {reject: false, shield: true})
+  }
+}
+
+/**
+ * Starts the stopped node containers of an existing swarm (after a host or engine restart, or docker stop):
+ * node 1 first, as the manager the others rejoin. Their volumes, and every stack's data in them, are as they
+ * were. If the nodes do not come back (or on Ctrl-C), the ones this run started are stopped again.
+ */
+async function restartNodes(
+  spec: LocalSwarmSpec,
+  existing: ContainerSummary[],
+  options: {cli: DockerCli; host: Engine; progress: (line: string) => void; signal?: AbortSignal},
+): Promise<void> {
+  const {cli, signal} = options
+  const byIndex = [...existing].sort((a, b) => nodeIndex(a) - nodeIndex(b))
+  const stopped = byIndex.filter((c) => c.state !== 'running')
+  options.progress(`starting the stopped nodes of swarm '${spec.name}': ${stopped.map((c) => c.name).join(', ')}`)
+  const started: string[] = []
+  try {
+    for (const c of stopped) {
+      await ensureRealDirectory(socketDir(spec, nodeIndex(c)), 0o700)
+      await cli.run(['start', c.name], {signal})
+      started.push(c.name)
+    }
+    await Promise.all(byIndex.map((c) => waitForDockerd(cli, c.name, signal)))
+    options.progress('every node’s dockerd answers')
+    await waitForReadyNodes(spec, byIndex.length, signal)
+    options.progress(
+      `swarm '${spec.name}' is up again with ${byIndex.length} ready nodes; its data volumes are as they were`,
+    )
+  } catch (error) {
+    if (started.length > 0) {
+      options.progress(`stopping the nodes this run started again: ${started.join(', ')}`)
+      await Promise.all(started.map((name) => cli.run(['stop', name], {reject: false, shield: true})))
+    }
+    if (signal?.aborted) {
+      throw new Interrupted(
+        `swarm '${spec.name}' was not restarted; its nodes are stopped as they were, their data untouched`,
+      )
+    }
+    throw error
+  }
+}
+
+function nodeIndex(container: ContainerSummary): number {
+  return Number(container.labels[SWARM_LABELS.node])
 }
 
 async function waitForDockerd(cli: DockerCli, node: string, signal?: AbortSignal): Promise<void> {
@@ -196,21 +288,29 @@ async function formSwarm(
         ),
       ),
   )
+  await waitForReadyNodes(spec, spec.nodes, signal)
+  options.progress(`swarm formed: ${manager} manager, ${spec.nodes - 1} workers`)
+}
+
+/** Waits until the manager reports every node ready (60 s). */
+async function waitForReadyNodes(spec: LocalSwarmSpec, count: number, signal?: AbortSignal): Promise<void> {
   const engine = createEngine({DOCKER_HOST: managerEndpoint(spec)})
   const deadline = Date.now() + 60_000
   for (;;) {
-    const nodes = await engine.swarm.nodes()
-    if (nodes.length === spec.nodes && nodes.every((n) => n.state === 'ready')) break
+    const nodes = await engine.swarm.nodes().catch((error: unknown) => {
+      debug('nodes: %s', (error as Error).message)
+      return []
+    })
+    if (nodes.length === count && nodes.every((n) => n.state === 'ready')) return
     if (Date.now() > deadline) {
       throw new EnvironmentError(
-        `the swarm did not report ${spec.nodes} ready nodes within 60 s (${nodes.map((n) => `${n.hostname} ${n.state}`).join(', ')})`,
-        `see docker logs ${manager}`,
+        `the swarm did not report ${count} ready nodes within 60 s (${nodes.map((n) => `${n.hostname} ${n.state}`).join(', ')})`,
+        `see docker logs ${nodeName(spec, 1)}`,
       )
     }
     if (signal?.aborted) throw new Interrupted('swarm not formed')
     await new Promise((resolve) => setTimeout(resolve, 500))
   }
-  options.progress(`swarm formed: ${manager} manager, ${spec.nodes - 1} workers`)
 }
 
 export async function swarmStatus(name: string, options: {env?: NodeJS.ProcessEnv} = {}): Promise<LocalSwarmStatus> {
@@ -277,25 +377,28 @@ export async function swarmDown(
   const cli = new DockerCli(hostEndpoint(env))
   const label = `${SWARM_LABELS.swarm}=${spec.name}`
   const containers = await host.containers.list({label})
-  const dataVolumes = await stackDataIn(
-    cli,
-    containers.filter((c) => c.state === 'running').map((c) => c.name),
-  )
-  if (dataVolumes.length > 0 && !options.force) {
-    const question = `swarm '${spec.name}' holds stackctl data: ${dataVolumes.join(', ')}; removing the swarm deletes it.`
+  const {dataVolumes, unreadable} = await stackDataIn(cli, containers)
+  if ((dataVolumes.length > 0 || unreadable.length > 0) && !options.force) {
+    // A node that is stopped (after a host restart, say) or whose dockerd does not answer cannot be asked what
+    // it holds: it is treated as holding data, never as empty.
+    const holds = [
+      ...(dataVolumes.length > 0 ? [`holds stackctl data (${dataVolumes.join(', ')})`] : []),
+      ...(unreadable.length > 0 ? [`has nodes whose volumes cannot be read (${unreadable.join(', ')})`] : []),
+    ].join(' and ')
+    const question = `swarm '${spec.name}' ${holds}; removing the swarm deletes everything in its nodes.`
     if (!options.confirm || !(await options.confirm(question, spec.name))) {
-      throw new StackctlError(
-        `swarm '${spec.name}' holds stackctl data (${dataVolumes.join(', ')}); nothing was removed`,
-        {
-          exitCode: 2,
-          suggestion: `the swarm and that data go only with --force or after typing '${spec.name}' at the prompt in a terminal`,
-        },
-      )
+      throw new StackctlError(`swarm '${spec.name}' ${holds}; nothing was removed`, {
+        exitCode: 2,
+        suggestion:
+          unreadable.length > 0
+            ? `stackctl swarm up --name ${spec.name} starts its stopped nodes again, with their data`
+            : `the swarm and that data go only with --force or after typing '${spec.name}' at the prompt in a terminal`,
+      })
     }
   }
   const removed = await removeLabelled(cli, host, spec.name)
   await rm(spec.runDir, {recursive: true, force: true})
-  return {name: spec.name, removed, dataVolumes}
+  return {name: spec.name, removed, dataVolumes, unreadable}
 }
 
 /** Removes every container, volume and network labelled io.stackctl.swarm=<name>, and nothing else. */
@@ -321,24 +424,29 @@ async function removeLabelled(cli: DockerCli, host: Engine, name: string): Promi
   return removed
 }
 
-/** Volumes of stackctl stacks inside the nodes (labelled with a stack id). */
-async function stackDataIn(cli: DockerCli, nodes: string[]): Promise<string[]> {
-  const found = await Promise.all(
-    nodes.map(async (node) => {
+/**
+ * Volumes of stackctl stacks inside the nodes (labelled with a stack id), and the nodes that could not be
+ * asked: stopped, or their dockerd not answering.
+ */
+async function stackDataIn(
+  cli: DockerCli,
+  nodes: ContainerSummary[],
+): Promise<{dataVolumes: string[]; unreadable: string[]}> {
+  const answers = await Promise.all(
+    nodes.map(async ({name, state}) => {
+      if (state !== 'running') return {name, volumes: undefined}
       const {stdout, exitCode} = await cli.inNode(
-        node,
+        name,
         ['volume', 'ls', '--quiet', '--filter', `label=${LABELS.stackId}`],
         {reject: false},
       )
-      return exitCode === 0
-        ? stdout
-            .split('\n')
-            .filter(Boolean)
-            .map((v) => `${v} on ${node}`)
-        : []
+      return {name, volumes: exitCode === 0 ? stdout.split('\n').filter(Boolean) : undefined}
     }),
   )
-  return found.flat()
+  return {
+    dataVolumes: answers.flatMap(({name, volumes}) => (volumes ?? []).map((v) => `${v} on ${name}`)),
+    unreadable: answers.filter(({volumes}) => volumes === undefined).map(({name}) => name),
+  }
 }
 
 /** The swarm in a few lines: the manager's endpoint, the app port, one line per node. */

@@ -90,8 +90,41 @@ function labelArgs(labels: Record<string, string>): string[] {
   return Object.entries(labels).flatMap(([key, value]) => ['--label', `${key}=${value}`])
 }
 
-export function networkCreateArgs(spec: LocalSwarmSpec): string[] {
-  return ['network', 'create', ...labelArgs({[SWARM_LABELS.swarm]: spec.name}), networkName(spec)]
+/**
+ * The network, on the subnet given: with a subnet of its own choosing Docker does not let a container keep a
+ * fixed address (--ip), and a node must keep its address (see nodeAddress).
+ */
+export function networkCreateArgs(spec: LocalSwarmSpec, subnet?: string): string[] {
+  return [
+    'network',
+    'create',
+    ...labelArgs({[SWARM_LABELS.swarm]: spec.name}),
+    ...(subnet ? ['--subnet', subnet] : []),
+    networkName(spec),
+  ]
+}
+
+/** A network created and removed again only to learn which free subnet Docker's address pools hand out. */
+export function subnetProbeArgs(spec: LocalSwarmSpec): string[] {
+  return ['network', 'create', ...labelArgs({[SWARM_LABELS.swarm]: spec.name}), `${networkName(spec)}-probe`]
+}
+
+/**
+ * The fixed address of node <index> on the swarm's network (the network address + 10 + index). The swarm
+ * keeps its members' addresses: a manager that came back on another address (restarted after its workers,
+ * or after something else took the next free one) is never found again by the workers.
+ */
+export function nodeAddress(subnet: string, index: number): string {
+  const match = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/.exec(subnet)
+  const octets = match?.slice(1, 5).map(Number) ?? []
+  const prefix = Number(match?.[5])
+  if (!match || octets.some((o) => o > 255) || prefix > 27 || prefix < 8) {
+    throw new Error(`not an IPv4 subnet of at least 32 addresses: '${subnet}'`)
+  }
+  const base = octets.reduce((n, o) => n * 256 + o, 0)
+  const network = base - (base % 2 ** (32 - prefix))
+  const address = network + 10 + index
+  return [24, 16, 8, 0].map((shift) => Math.floor(address / 2 ** shift) % 256).join('.')
 }
 
 export function volumeCreateArgs(spec: LocalSwarmSpec, index: number): string[] {
@@ -118,7 +151,7 @@ export const NODE_SECURITY_ARGS = [
   'a *:* rwm',
 ] as const
 
-export function nodeRunArgs(spec: LocalSwarmSpec, index: number): string[] {
+export function nodeRunArgs(spec: LocalSwarmSpec, index: number, address?: string): string[] {
   const name = nodeName(spec, index)
   const labels = {
     [SWARM_LABELS.swarm]: spec.name,
@@ -137,6 +170,7 @@ export function nodeRunArgs(spec: LocalSwarmSpec, index: number): string[] {
     name,
     '--network',
     networkName(spec),
+    ...(address ? ['--ip', address] : []),
     '--volume',
     `${nodeVolume(spec, index)}:/var/lib/docker`,
     ...labelArgs(labels),

@@ -5,6 +5,7 @@ import {
   localSwarmSpec,
   managerEndpoint,
   networkCreateArgs,
+  nodeAddress,
   nodeRunArgs,
   SWARM_LABELS,
 } from '../../../src/lib/swarm/local-spec.js'
@@ -48,6 +49,22 @@ describe('local swarm spec', () => {
     expect(args.join(' ')).not.to.include('--publish')
     expect(args.slice(-2)).to.deep.equal(['-H', 'unix:///stackctl-run/docker.sock'])
     expect(args.at(-5)).to.equal('stackctl/swarm-node:20.10')
+  })
+
+  it('gives every node a fixed address on the subnet Docker handed out, so a restart in any order keeps them', () => {
+    expect(networkCreateArgs(spec, '172.22.0.0/16').slice(-3)).to.deep.equal(['--subnet', '172.22.0.0/16', 'demo-net'])
+    expect(nodeAddress('172.22.0.0/16', 1)).to.equal('172.22.0.11')
+    expect(nodeAddress('192.168.16.0/20', 3)).to.equal('192.168.16.13')
+    // A subnet written with host bits set still yields addresses inside it.
+    expect(nodeAddress('10.1.2.77/24', 9)).to.equal('10.1.2.19')
+    expect(nodeRunArgs(spec, 2, '172.22.0.12').join(' ')).to.include('--network demo-net --ip 172.22.0.12')
+    expect(nodeRunArgs(spec, 2).join(' ')).not.to.include('--ip')
+  })
+
+  it('refuses a subnet that is not IPv4 or too small for the nodes’ addresses', () => {
+    for (const bad of ['fd00::/64', '172.22.0.0/28', '300.1.1.0/24', '172.22.0.0']) {
+      expect(() => nodeAddress(bad, 1), bad).to.throw(/not an IPv4 subnet/)
+    }
   })
 
   it('refuses bad names and node counts in one line (exit 2)', () => {
