@@ -82,8 +82,6 @@ export async function deploySwarmStack(
       'pass --registry HOST:PORT of a registry every node can pull from',
     )
   }
-  const replicas = options.replicas ?? sw.swarmState?.replicas ?? DEFAULT_REPLICAS
-
   await ensureStackDir(paths)
   const stackId = sw.stack.state?.stackId ?? sw.swarmState?.stackId ?? newStackId()
   // stack.json first: a directory holding a password without it is refused by every later command.
@@ -124,6 +122,10 @@ export async function deploySwarmStack(
 
   const modes = await detectModes(sw, reference(appImage))
   sw.progress(modes.reason)
+  // With a host-mode port only nodes running an app task answer, and a local swarm's URL is node 1's port:
+  // by default every node runs one, so the URL up prints answers whichever nodes the tasks land on.
+  const hostModeDefault = modes.modes.portMode === 'host' && sw.target.local ? nodes.length : undefined
+  const replicas = options.replicas ?? sw.swarmState?.replicas ?? hostModeDefault ?? DEFAULT_REPLICAS
   if (db.action === 'pinned') {
     await sw.manager.swarm.updateNode(db.node.id, {labels: {[dbNodeLabel(config.project)]: 'true'}})
   }

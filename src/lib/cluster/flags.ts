@@ -49,7 +49,8 @@ export const swarmDeployFlags = {
   ...swarmTargetFlags,
   replicas: Flags.integer({
     helpGroup,
-    summary: 'API replicas [default: 2, or what the last deploy used]',
+    summary:
+      'API replicas [default: what the last deploy used; else one per node on a local swarm with host-mode ports, else 2]',
     min: 1,
     max: 50,
   }),
