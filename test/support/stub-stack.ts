@@ -219,8 +219,12 @@ export class StubCompose implements Compose {
 
   async logs(): Promise<void> {}
 
+  /** What `config --hash` answers. */
+  hashes = new Map<string, string>()
+
   async configHashes(): Promise<Map<string, string>> {
-    return new Map()
+    this.calls.push({verb: 'config-hash'})
+    return new Map(this.hashes)
   }
 
   async validate(): Promise<void> {}

@@ -104,8 +104,8 @@ export async function upStack(ctx: StackContext, resolver: ImageResolver, option
 }
 
 async function summary(ctx: StackContext, images: UpResult['images'], started: number): Promise<UpResult> {
-  const status = await stackStatus(ctx)
-  const visits = (await countedVisits(ctx.engine, ctx.config.project)) ?? null
+  const [status, counted] = await Promise.all([stackStatus(ctx), countedVisits(ctx.engine, ctx.config.project)])
+  const visits = counted ?? null
   return {...status, images, seconds: (Date.now() - started) / 1000, visits, dir: ctx.paths.dir}
 }
 

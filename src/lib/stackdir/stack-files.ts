@@ -32,6 +32,8 @@ export interface StackPaths {
   secretsDir: string
   passwordFile: string
   appContext: string
+  /** A memo of Compose's config hashes for the last rendered file (see stack/up-to-date.ts); safe to delete. */
+  composeHashesFile: string
 }
 
 export function stackPaths(dir: string): StackPaths {
@@ -43,6 +45,7 @@ export function stackPaths(dir: string): StackPaths {
     secretsDir: path.dirname(path.join(dir, DB_SECRET.file)),
     passwordFile: path.join(dir, DB_SECRET.file),
     appContext: path.join(dir, 'app'),
+    composeHashesFile: path.join(dir, 'compose-hashes.json'),
   }
 }
 
