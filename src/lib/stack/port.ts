@@ -32,10 +32,7 @@ export async function portUse(engine: Engine, target: {host: string; port: numbe
   )
   const foreign = publishers.find((c) => !(c.project === project && c.service === 'app'))
   if (foreign) return {state: 'taken', holder: foreign.name}
-  if (bindable) return {state: 'free'}
-  // Not bindable: our app holding it (through the userland proxy) is fine, anything else is not.
-  const ours = (await engine.containers.list({project})).some(
-    (c) => c.service === 'app' && c.ports.some((p) => p.hostPort === port),
-  )
-  return ours ? {state: 'ours'} : {state: 'taken'}
+  // Only this stack's app publishes it: through NAT (bindable) or the userland proxy (bound), it is ours.
+  if (publishers.length > 0) return {state: 'ours'}
+  return bindable ? {state: 'free'} : {state: 'taken'}
 }

@@ -69,7 +69,7 @@ describe('portUse', () => {
     } finally {
       server.close()
     }
-    expect(await portUse(engine, {host: '127.0.0.1', port, project: 'demo'})).to.deep.equal({state: 'free'})
+    expect(await portUse(engine, {host: '127.0.0.1', port, project: 'demo'})).to.deep.equal({state: 'ours'})
   })
 
   it('is taken, without a name, when a host process binds it', async () => {
