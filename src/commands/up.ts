@@ -7,7 +7,7 @@ import {UsageError} from '../lib/errors.js'
 import {adoptFlag, configFlags, configInput, displayFlags, timeoutFlag} from '../lib/flags.js'
 import {withInterrupts} from '../lib/interrupt.js'
 import {withStackLock} from '../lib/stack/lock.js'
-import {DEFAULT_DEV_SOURCE} from '../lib/stack/dev-mode.js'
+import {DEFAULT_DEV_SOURCE, devToolchain} from '../lib/stack/dev-mode.js'
 import {loadStack} from '../lib/stack/context.js'
 import {imageResolver} from '../lib/stack/image-resolver.js'
 import {buildLocalImages, buildMissingLocalImages} from '../lib/stack/local-images.js'
@@ -45,7 +45,7 @@ nothing is recreated. The data lives on the named volume <project>_postgres_data
       summary: 'Development mode: run the API from src/api through a bind mount and reload it on save',
     }),
     'dev-source': Flags.string({
-      summary: 'With --dev: the API source directory to mount [default: src/api of this checkout]',
+      summary: 'With --dev: the API source directory to mount [default: src/api of the stackctl checkout]',
       env: 'STACKCTL_DEV_SOURCE',
       dependsOn: ['dev'],
     }),
@@ -57,6 +57,7 @@ nothing is recreated. The data lives on the named volume <project>_postgres_data
     const {flags} = await this.parse(Up)
     assertSwarmFlagsFit(flags.target, flags, Object.keys(swarmDeployFlags))
     if (flags.target === 'swarm') return this.swarm(flags)
+    if (flags.dev) await devToolchain() // an installed package cannot: said before anything is written
     const display = this.stepDisplay(flags)
     const ctx = await loadStack(configInput(flags), display.sinks)
     const resolver = imageResolver(ctx.engine, (pgMajor) => buildLocalImages(display.detail, pgMajor))
