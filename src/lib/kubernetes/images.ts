@@ -5,7 +5,7 @@
  */
 import {REGISTRY_NODE_IMAGE} from '../images/stack-images.js'
 import type {PostgresMode} from './options.js'
-import {shellQuote} from './shell.js'
+import {shellQuote} from '../config/command-line.js'
 
 export const APP_IMAGE_REPOSITORY = 'stackctl-app'
 /** CloudNativePG runs its own operand images (the official image lacks what its instance manager expects). */

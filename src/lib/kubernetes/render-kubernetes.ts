@@ -22,7 +22,7 @@ import {kubernetesNames, type KubernetesNames} from './names.js'
 import {parseKubernetesOptions, type KubernetesFlags, type PostgresMode} from './options.js'
 import {checkOutputDir, writeOutputDir, type OutputPlan} from './output-dir.js'
 import {CNPG_OWNER, manifestStream, renderKubernetes, TEMPLATE_NAMES, type KubernetesTemplates} from './render.js'
-import {shellQuote} from './shell.js'
+import {shellQuote} from '../config/command-line.js'
 
 /** What `render --target kubernetes` prints with --json. */
 export interface KubernetesRenderResult {

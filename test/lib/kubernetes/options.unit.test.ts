@@ -11,7 +11,7 @@ import {
   validateStorageClass,
   validateStorageSize,
 } from '../../../src/lib/kubernetes/options.js'
-import {shellQuote} from '../../../src/lib/kubernetes/shell.js'
+import {shellQuote} from '../../../src/lib/config/command-line.js'
 
 /** The usage error's message and hint, or 'accepted'. */
 function verdict(work: () => unknown): string | {message: string; hint?: string} {
