@@ -3,6 +3,7 @@ import {Args, Flags} from '@oclif/core'
 import {StackctlCommand} from '../lib/base-command.js'
 import {plainLine} from '../lib/compose/compose-client.js'
 import {StackctlError} from '../lib/errors.js'
+import {stackCommand} from '../lib/config/command-line.js'
 import {configInput, stackFlags} from '../lib/flags.js'
 import {loadStack} from '../lib/stack/context.js'
 import {claimStack} from '../lib/stack/ownership.js'
@@ -47,7 +48,7 @@ export default class Logs extends StackctlCommand {
     if (report.containers === 'none') {
       throw new StackctlError(`the stack '${ctx.config.project}' has no containers, so there are no logs`, {
         exitCode: 1,
-        suggestion: 'start it with stackctl up',
+        suggestion: `start it with ${stackCommand(ctx.config, 'up')}`,
       })
     }
     const {follow, tail, since, timestamps} = flags

@@ -143,7 +143,8 @@ describe('psql and ls (integration)', function () {
     const logs = await cli(never, 'logs')
     expect(logs.exitCode).to.equal(1)
     expect(logs.stderr).to.equal(
-      `Error: the stack '${never.project}' has no containers, so there are no logs\nHint: start it with stackctl up\n`,
+      `Error: the stack '${never.project}' has no containers, so there are no logs\n` +
+        `Hint: start it with stackctl up --dir ${never.dir} --project-name ${never.project}\n`,
     )
   })
 

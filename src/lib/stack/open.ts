@@ -2,6 +2,7 @@
  * `stackctl open`: the running stack's URL, and a browser on it where one can be started (like `ddev launch`).
  * Choosing the opener is pure (browserOpener); without one the URL is printed and that is the whole job.
  */
+import {stackCommand} from '../config/command-line.js'
 import {UsageError, StackctlError} from '../errors.js'
 import {run} from '../process/run.js'
 import type {StackContext} from './context.js'
@@ -52,13 +53,20 @@ export interface OpenOptions {
 export async function openStack(ctx: StackContext, options: OpenOptions = {}): Promise<OpenResult> {
   const status = await stackStatus(ctx)
   const url = urlWithPath(status.url, options.path)
-  const app = status.services.find((s) => s.name === 'app')
-  if (app?.state !== 'running') {
-    const project = ctx.config.project === 'stackctl' ? '' : ` --project-name ${ctx.config.project}`
-    throw new StackctlError(`the stack '${ctx.config.project}' is not running, so ${url} answers nothing`, {
-      exitCode: 1,
-      suggestion: `start it with stackctl up${project}`,
-    })
+  const notReady = status.services.filter((s) => s.state !== 'running' || s.health !== 'healthy')
+  if (notReady.length > 0) {
+    // A URL whose API answers 503 (db stopped) or nothing is no URL to hand out, --print included.
+    const states = notReady.map((s) => `${s.name} is ${s.state === 'running' ? `running, ${s.health}` : s.state}`)
+    const stopped = notReady.some((s) => s.state !== 'running')
+    throw new StackctlError(
+      `the stack '${ctx.config.project}' is not running and healthy (${states.join(', ')}), so ${url} would not answer`,
+      {
+        exitCode: 1,
+        suggestion: stopped
+          ? `start it with ${stackCommand(ctx.config, 'up')}`
+          : `see why with ${stackCommand(ctx.config, 'status')}`,
+      },
+    )
   }
   if (options.print) return {url, opened: false, reason: 'asked to print only'}
   const opener = browserOpener(url, options.platform ?? process.platform, options.env ?? process.env)
