@@ -60,7 +60,7 @@ export function isWellFormedPath(path: string): boolean {
   }
 }
 
-interface ParseError {
+export interface ParseError {
   code?: string
   rawPacket?: Buffer
   bytesParsed?: number

@@ -13,6 +13,7 @@ import {
   MALFORMED_PATH,
   METHOD_NOT_ALLOWED,
   parseErrorResponse,
+  type ParseError,
   refuseRequest,
   type JsonResponse,
 } from './malformed.js'
@@ -108,7 +109,7 @@ export function createServer(deps: ServerDeps): http.Server {
         res.destroy()
       })
   })
-  server.on('clientError', (error: Error, socket) => answerAndClose(socket, parseErrorResponse(error)))
+  server.on('clientError', (error: Error & ParseError, socket) => answerAndClose(socket, parseErrorResponse(error)))
   // Without a listener node resets the connection; the socket no longer has node's error handling.
   server.on('connect', (_req, socket: Duplex) => {
     answerAndClose(socket, METHOD_NOT_ALLOWED)
