@@ -34,20 +34,41 @@ interface RawAnswer {
   body: Record<string, unknown>
 }
 
-function parseAnswer(text: string): RawAnswer | undefined {
+interface Head {
+  statusLine: string
+  headers: Map<string, string>
+  /** Where the body starts and ends in the text; end is undefined without a Content-Length. */
+  bodyStart: number
+  bodyEnd?: number
+}
+
+function parseHead(text: string): Head | undefined {
   const split = text.indexOf('\r\n\r\n')
   if (split === -1) return undefined
   const [statusLine, ...lines] = text.slice(0, split).split('\r\n')
   const headers = new Map(
     lines.map((line) => [line.slice(0, line.indexOf(':')).toLowerCase(), line.slice(line.indexOf(':') + 1).trim()]),
   )
-  const length = Number(headers.get('content-length'))
-  if (text.length < split + 4 + length) return undefined
+  const length = headers.get('content-length')
   return {
-    text,
     statusLine,
     headers,
-    body: JSON.parse(text.slice(split + 4, split + 4 + length)) as Record<string, unknown>,
+    bodyStart: split + 4,
+    bodyEnd: length === undefined ? undefined : split + 4 + Number(length),
+  }
+}
+
+/** The first response in `text`, or an error saying why it is not a whole JSON response. */
+function parseAnswer(text: string): RawAnswer {
+  const head = parseHead(text)
+  if (head?.bodyEnd === undefined || text.length < head.bodyEnd) {
+    throw new Error(`not a whole response with a Content-Length: ${JSON.stringify(text.slice(0, 300))}`)
+  }
+  const body = text.slice(head.bodyStart, head.bodyEnd)
+  try {
+    return {text, statusLine: head.statusLine, headers: head.headers, body: JSON.parse(body) as Record<string, unknown>}
+  } catch (error) {
+    throw new Error(`not JSON: ${JSON.stringify(text.slice(0, 300))}`, {cause: error})
   }
 }
 
@@ -67,7 +88,9 @@ function exchange(
     let answered = false
     socket.on('data', (chunk: Buffer) => {
       chunks.push(chunk)
-      if (answered || parseAnswer(Buffer.concat(chunks).toString('latin1')) === undefined) return
+      if (answered) return
+      const head = parseHead(Buffer.concat(chunks).toString('latin1'))
+      if (head?.bodyEnd === undefined || Buffer.concat(chunks).length < head.bodyEnd) return
       answered = true
       if (afterAnswer !== undefined) socket.write(afterAnswer)
       if (hangUp) socket.end()
@@ -75,13 +98,10 @@ function exchange(
     socket.on('error', reject)
     socket.on('end', () => {
       socket.end()
-      const text = Buffer.concat(chunks).toString('latin1')
       try {
-        const answer = parseAnswer(text)
-        if (answer === undefined) throw new Error('incomplete')
-        resolve(answer)
+        resolve(parseAnswer(Buffer.concat(chunks).toString('latin1')))
       } catch (error) {
-        reject(new Error(`not a whole JSON response: ${JSON.stringify(text.slice(0, 300))}`, {cause: error}))
+        reject(error)
       }
     })
     for (const part of parts) socket.write(part)
