@@ -4,12 +4,13 @@
  */
 import {expect} from 'chai'
 import type http from 'node:http'
-import net, {type AddressInfo} from 'node:net'
+import type {AddressInfo} from 'node:net'
 
 import type {VisitStore} from '../../src/api/db.js'
 import type {Logger} from '../../src/api/log.js'
 import {parseErrorResponse, rawResponse} from '../../src/api/malformed.js'
 import {closeServer, createServer} from '../../src/api/server.js'
+import {exchange} from './raw-http.js'
 
 class CountingStore implements VisitStore {
   visits = 0
@@ -24,88 +25,6 @@ class CountingStore implements VisitStore {
   }
 
   async ping() {}
-}
-
-interface RawAnswer {
-  /** Everything received until the connection closed. */
-  text: string
-  statusLine: string
-  headers: Map<string, string>
-  body: Record<string, unknown>
-}
-
-interface Head {
-  statusLine: string
-  headers: Map<string, string>
-  /** Where the body starts and ends in the text; end is undefined without a Content-Length. */
-  bodyStart: number
-  bodyEnd?: number
-}
-
-function parseHead(text: string): Head | undefined {
-  const split = text.indexOf('\r\n\r\n')
-  if (split === -1) return undefined
-  const [statusLine, ...lines] = text.slice(0, split).split('\r\n')
-  const headers = new Map(
-    lines.map((line) => [line.slice(0, line.indexOf(':')).toLowerCase(), line.slice(line.indexOf(':') + 1).trim()]),
-  )
-  const length = headers.get('content-length')
-  return {
-    statusLine,
-    headers,
-    bodyStart: split + 4,
-    bodyEnd: length === undefined ? undefined : split + 4 + Number(length),
-  }
-}
-
-/** The first response in `text`, or an error saying why it is not a whole JSON response. */
-function parseAnswer(text: string): RawAnswer {
-  const head = parseHead(text)
-  if (head?.bodyEnd === undefined || text.length < head.bodyEnd) {
-    throw new Error(`not a whole response with a Content-Length: ${JSON.stringify(text.slice(0, 300))}`)
-  }
-  const body = text.slice(head.bodyStart, head.bodyEnd)
-  try {
-    return {text, statusLine: head.statusLine, headers: head.headers, body: JSON.parse(body) as Record<string, unknown>}
-  } catch (error) {
-    throw new Error(`not JSON: ${JSON.stringify(text.slice(0, 300))}`, {cause: error})
-  }
-}
-
-/**
- * Writes `parts`, then reads until the server closes the connection (a reset fails the test). With
- * `hangUp`, the client closes its side once a whole response has arrived, for answers that keep the
- * connection open.
- */
-function exchange(
-  port: number,
-  parts: Array<string | Buffer>,
-  {hangUp = false, afterAnswer}: {hangUp?: boolean; afterAnswer?: string} = {},
-): Promise<RawAnswer> {
-  return new Promise((resolve, reject) => {
-    const socket = net.connect(port, '127.0.0.1')
-    const chunks: Buffer[] = []
-    let answered = false
-    socket.on('data', (chunk: Buffer) => {
-      chunks.push(chunk)
-      if (answered) return
-      const head = parseHead(Buffer.concat(chunks).toString('latin1'))
-      if (head?.bodyEnd === undefined || Buffer.concat(chunks).length < head.bodyEnd) return
-      answered = true
-      if (afterAnswer !== undefined) socket.write(afterAnswer)
-      if (hangUp) socket.end()
-    })
-    socket.on('error', reject)
-    socket.on('end', () => {
-      socket.end()
-      try {
-        resolve(parseAnswer(Buffer.concat(chunks).toString('latin1')))
-      } catch (error) {
-        reject(error)
-      }
-    })
-    for (const part of parts) socket.write(part)
-  })
 }
 
 const KB100 = 'a'.repeat(100 * 1024)
