@@ -3,12 +3,12 @@
  * with the right status, the connection is closed after it, and no visit is recorded.
  */
 import {expect} from 'chai'
-import type http from 'node:http'
+import http from 'node:http'
 import type {AddressInfo} from 'node:net'
 
 import type {VisitStore} from '../../src/api/db.js'
 import type {Logger} from '../../src/api/log.js'
-import {parseErrorResponse, rawResponse} from '../../src/api/malformed.js'
+import {answerAndClose, parseErrorResponse, rawResponse, type ParseError} from '../../src/api/malformed.js'
 import {closeServer, createServer} from '../../src/api/server.js'
 import {exchange} from './raw-http.js'
 
@@ -214,6 +214,20 @@ describe('api malformed requests', () => {
 })
 
 describe('api parse error answers', () => {
+  it('answers a request that stalls with 408 in JSON', async () => {
+    // createServer keeps node's check interval (30 s): a bare server with short timeouts and the same handler.
+    const stalled = http.createServer({connectionsCheckingInterval: 50, headersTimeout: 200, requestTimeout: 300})
+    stalled.on('clientError', (error: Error & ParseError, socket) => answerAndClose(socket, parseErrorResponse(error)))
+    await new Promise<void>((resolve) => stalled.listen(0, '127.0.0.1', resolve))
+    try {
+      const answer = await exchange((stalled.address() as AddressInfo).port, ['GET / HTTP/1.1\r\nHost: x\r\n'])
+      expect(answer.statusLine).to.equal('HTTP/1.1 408 Request Timeout')
+      expect(answer.body).to.deep.equal({error: 'request timeout'})
+    } finally {
+      stalled.close()
+    }
+  })
+
   const overflow = (seen: string) =>
     parseErrorResponse({code: 'HPE_HEADER_OVERFLOW', rawPacket: Buffer.from(seen), bytesParsed: seen.length})
 
