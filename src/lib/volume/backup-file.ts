@@ -80,6 +80,8 @@ export async function removeStalePartials(target: string): Promise<string[]> {
 export class PartialFile {
   /** The file's identity once sealed, so that only this very file is ever removed from the target name. */
   private sealed?: {dev: number; ino: number}
+  /** Bytes the filesystem accepted (what went through the pipe may be more). */
+  bytesWritten = 0
 
   private constructor(
     readonly target: string,
@@ -97,16 +99,24 @@ export class PartialFile {
 
   /** The stream to write the dump into; it leaves the file open for the sync. */
   stream(): Writable {
-    const handle = this.handle
     return new Writable({
-      write(chunk: Buffer, _encoding, callback) {
-        writeAll(handle, chunk).then(() => callback(), callback)
+      write: (chunk: Buffer, _encoding, callback) => {
+        this.write(chunk).then(() => callback(), callback)
       },
     })
   }
 
   async write(content: string | Buffer): Promise<void> {
-    await writeAll(this.handle, Buffer.from(content))
+    const chunk = Buffer.from(content)
+    let offset = 0
+    try {
+      while (offset < chunk.length) {
+        const {bytesWritten} = await this.handle.write(chunk, offset, chunk.length - offset)
+        offset += bytesWritten
+      }
+    } finally {
+      this.bytesWritten += offset
+    }
   }
 
   /** Syncs and closes the file: its content is on disk, under the temporary name still. */
@@ -231,14 +241,6 @@ export function writeFailure(error: unknown, context: WriteContext): StackctlErr
     )
   }
   return undefined
-}
-
-async function writeAll(handle: FileHandle, chunk: Buffer): Promise<void> {
-  let offset = 0
-  while (offset < chunk.length) {
-    const {bytesWritten} = await handle.write(chunk, offset, chunk.length - offset)
-    offset += bytesWritten
-  }
 }
 
 /** Makes the new directory entry durable; best effort (not every filesystem allows it). */

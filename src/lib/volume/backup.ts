@@ -85,19 +85,17 @@ export async function backupFromContainer(
   const dir = path.dirname(file)
   const freeBefore = await freeSpace(dir)
   const meter = new ByteMeter((bytes) => ctx.progress(`backup: ${formatBytes(bytes)} written`))
-  const dumpWrite: WriteContext = {
+  const dumpWrite = (written: number): WriteContext => ({
     what: `the backup ${file}`,
     dir,
     freeBefore,
-    get written() {
-      return `${formatBytes(meter.bytes)} of the dump written`
-    },
+    written: `${formatBytes(written)} of the dump written`,
     unchanged: `nothing was written to ${file}`,
-  }
+  })
   const marker = runMarker()
   ctx.phase('dump the database (pg_dump)')
   const partial = await PartialFile.create(file).catch((error: unknown) => {
-    throw writeFailure(error, dumpWrite) ?? error
+    throw writeFailure(error, dumpWrite(0)) ?? error
   })
   let snapshot: {visits: number | null; schemaVersion: number | null}
   try {
@@ -122,7 +120,7 @@ export async function backupFromContainer(
     await held.release()
     await partial.seal()
   } catch (error) {
-    throw await undoBackup(ctx, db.id, marker, partial, error, signal, dumpWrite)
+    throw await undoBackup(ctx, db.id, marker, partial, error, signal, dumpWrite(partial.bytesWritten))
   }
 
   const record: BackupRecord = {
