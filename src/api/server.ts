@@ -3,9 +3,20 @@
  * routing and error mapping are tested without a database.
  */
 import http from 'node:http'
+import type {Duplex} from 'node:stream'
 
 import {DatabaseUnavailableError, unavailableReason, type Visit, type VisitStore} from './db.js'
 import {errorFields, type Logger} from './log.js'
+import {
+  answerAndClose,
+  isWellFormedPath,
+  MALFORMED_PATH,
+  METHOD_NOT_ALLOWED,
+  parseErrorResponse,
+  type ParseError,
+  refuseRequest,
+  type JsonResponse,
+} from './malformed.js'
 import {parseVisitsQuery} from './query.js'
 
 export interface ServerDeps {
@@ -19,15 +30,7 @@ export interface ServerDeps {
 /** Longer than the database timeouts, so a slow query ends with a JSON 503 rather than a dropped socket. */
 export const SERVER_TIMEOUTS = {requestTimeout: 15_000, headersTimeout: 10_000, keepAliveTimeout: 5_000}
 
-interface JsonResponse {
-  status: number
-  body: unknown
-  headers?: Record<string, string>
-}
-
 type Handler = (params: URLSearchParams) => Promise<JsonResponse>
-
-const ALLOWED_METHODS = 'GET'
 
 function visitJson(visit: Visit) {
   return {id: visit.id, visitedAt: visit.visitedAt.toISOString()}
@@ -81,12 +84,13 @@ export function createServer(deps: ServerDeps): http.Server {
   const handlers = routes(deps)
 
   async function respond(req: http.IncomingMessage): Promise<JsonResponse> {
+    const refused = refuseRequest(req)
+    if (refused !== undefined) return refused
     const {path, params} = splitTarget(req.url ?? '/')
     const handler = Object.hasOwn(handlers, path) ? handlers[path] : undefined
-    if (handler === undefined) return {status: 404, body: {error: 'not found'}}
-    if (req.method !== 'GET') {
-      return {status: 405, body: {error: 'method not allowed'}, headers: {Allow: ALLOWED_METHODS}}
-    }
+    if (handler === undefined)
+      return isWellFormedPath(path) ? {status: 404, body: {error: 'not found'}} : MALFORMED_PATH
+    if (req.method !== 'GET') return METHOD_NOT_ALLOWED
     try {
       return await handler(params)
     } catch (error) {
@@ -96,13 +100,20 @@ export function createServer(deps: ServerDeps): http.Server {
     }
   }
 
-  const server = http.createServer((req, res) => {
+  // Host is checked by refuseRequest, so that its absence is answered in JSON too.
+  const server = http.createServer({requireHostHeader: false}, (req, res) => {
     respond(req)
       .then((response) => send(res, !server.listening, response))
       .catch((error: unknown) => {
         deps.logger.error('response failed', errorFields(error, {stack: true}))
         res.destroy()
       })
+  })
+  server.on('clientError', (error: Error & ParseError, socket) => answerAndClose(socket, parseErrorResponse(error)))
+  // Without a listener node resets the connection; the socket no longer has node's error handling.
+  server.on('connect', (_req, socket: Duplex) => {
+    answerAndClose(socket, METHOD_NOT_ALLOWED)
+    socket.resume()
   })
   return Object.assign(server, SERVER_TIMEOUTS)
 }

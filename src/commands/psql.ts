@@ -1,5 +1,5 @@
 import {StackctlCommand} from '../lib/base-command.js'
-import {interactivePsqlArgs} from '../lib/db/psql.js'
+import {interactivePsqlArgs, splitPsqlArgv} from '../lib/db/psql.js'
 import {configInput, stackFlags} from '../lib/flags.js'
 import {run} from '../lib/process/run.js'
 import {loadStack} from '../lib/stack/context.js'
@@ -9,23 +9,27 @@ import {runningDb} from '../lib/volume/database.js'
 export default class Psql extends StackctlCommand {
   static override summary = 'Open psql on the stack’s database (as its user, inside the db container)'
   static override description = `Runs psql in the db container over its local socket, so no password is typed, shown or put on a command \
-line. With a terminal it is interactive; without one, pass -c after -- or pipe SQL into it. psql's exit code is stackctl's.`
+line. With a terminal it is interactive; without one, pass -c or pipe SQL into it. Arguments other than --dir and \
+--project-name/-p go to psql unchanged; after --, all of them do. psql's exit code is stackctl's.`
   static override examples = [
     '<%= config.bin %> psql',
-    "<%= config.bin %> psql -- -c 'select count(*) from visits'",
+    "<%= config.bin %> psql -c 'select count(*) from visits'",
+    "<%= config.bin %> psql --project-name demo -- -c 'select 1' -c 'select 2'",
     '<%= config.bin %> psql --project-name demo < report.sql',
   ]
   static override strict = false
   static override flags = {...stackFlags}
 
   async run(): Promise<void> {
-    const {flags, argv} = await this.parse(Psql)
+    // oclif's own parsing would regroup psql's arguments: it only ever sees stackctl's.
+    const split = splitPsqlArgv(this.argv, Psql.flags)
+    const {flags} = await this.parse(Psql, split.own)
     const ctx = await loadStack(configInput(flags))
     await ctx.engine.ping()
     await claimStack(ctx)
     const db = await runningDb(ctx, 'open psql')
     const tty = Boolean(process.stdin.isTTY && process.stdout.isTTY)
-    const result = await run('docker', interactivePsqlArgs(db.id, argv as string[], tty), {
+    const result = await run('docker', interactivePsqlArgs(db.id, split.psql, tty), {
       inherit: true,
       reject: false,
     })

@@ -13,6 +13,7 @@ import {promisify} from 'node:util'
 import {freePort, repoRoot} from '../helpers/cli.js'
 import {Cleanup, docker, uniqueName} from '../helpers/docker.js'
 import {startPostgres, type TestPostgres} from './postgres-container.js'
+import {exchange} from './raw-http.js'
 
 const NODE_IMAGE = process.env.STACKCTL_TEST_NODE_IMAGE ?? 'stackctl/node:20'
 const MAX_ADDED_BYTES = 15 * 1024 * 1024
@@ -67,7 +68,7 @@ describe('app image (integration)', function () {
     expect(image.Config.Healthcheck?.Test).to.deep.equal(['CMD', 'node', '/app/server.mjs', 'healthcheck'])
   })
 
-  it('becomes healthy against the database, serves visits, and exits 0 on docker stop', async () => {
+  it('becomes healthy against the database, serves visits, answers malformed requests in JSON, and exits 0 on docker stop', async () => {
     const port = await freePort()
     const name = cleanup.container(uniqueName('api-app'))
     const container = await docker.createContainer({
@@ -95,6 +96,19 @@ describe('app image (integration)', function () {
     const response = await fetch(`http://127.0.0.1:${port}/`)
     expect(response.status).to.equal(200)
     expect(await response.json()).to.have.property('visits', 1)
+
+    // Through the published port, malformed requests get JSON (not node's bare 400 or a reset) and no visit.
+    const longUrl = await exchange(port, [`GET /${'a'.repeat(100 * 1024)} HTTP/1.1\r\nHost: x\r\n\r\n`])
+    expect([longUrl.statusLine, longUrl.body.error]).to.deep.equal(['HTTP/1.1 414 URI Too Long', 'URL too long'])
+    const noHost = await exchange(port, ['GET / HTTP/1.1\r\n\r\n'])
+    expect([noHost.statusLine, noHost.headers.get('content-type')]).to.deep.equal([
+      'HTTP/1.1 400 Bad Request',
+      'application/json; charset=utf-8',
+    ])
+    const badChunk = await exchange(port, ['GET / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n'])
+    expect(badChunk.statusLine).to.equal('HTTP/1.1 400 Bad Request')
+    const next = await fetch(`http://127.0.0.1:${port}/`)
+    expect(await next.json()).to.have.property('visits', 2)
 
     // A failed check says why in the health log that `docker inspect` (and up's diagnosis) shows.
     const db = docker.getContainer(postgres.name)

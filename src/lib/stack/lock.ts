@@ -1,13 +1,16 @@
 /**
- * One stackctl command at a time per project on an engine, and per stack directory. A lock is a file created
- * exclusively, holding the owner's pid and command; a second command waits briefly, then fails naming the
- * holder. A lock left by a process that no longer exists is stale and taken over. The project lock lives in
+ * One stackctl command at a time per project on an engine, and per stack directory. A lock is a file holding
+ * the owner's pid, the process's start time and its command, written in full to a temporary file and then
+ * hard-linked to the lock's name, so a valid lock is never seen empty; a second command waits briefly, then
+ * fails naming the holder. A lock is stale, and taken over, when its process is gone, when its pid now names
+ * another process (a different start time), or when it holds no owner at all (empty or garbled). The project lock lives in
  * stackctl's state directory (keyed by the engine's endpoint), so a command from another directory cannot
  * take the same project down in the middle of a check. Commands take the locks; the domain functions they
  * call (upStack, downStack, …) do not, so a command may compose several of them under one lock.
  */
-import {constants} from 'node:fs'
-import {open, readFile, rm} from 'node:fs/promises'
+import {randomBytes} from 'node:crypto'
+import {constants, type Stats} from 'node:fs'
+import {link, lstat, open, rename, rm} from 'node:fs/promises'
 import {homedir, hostname} from 'node:os'
 import path from 'node:path'
 
@@ -15,17 +18,23 @@ import {stackDirNotWritable} from '../stackdir/stack-files.js'
 import {engineEndpoint} from '../engine/endpoint.js'
 import {StackctlError} from '../errors.js'
 import {ensureRealDirectory, lstatOptional, sha256} from '../files.js'
+import {processIdentity} from './process-identity.js'
 
 export interface LockOwner {
   pid: number
   command: string
   host: string
   since: string
+  /** Which process `pid` was when the lock was taken (Linux; absent from older stackctl's locks). */
+  bootId?: string
+  startTicks?: number
 }
 
 export interface LockOptions {
   waitMs?: number
   pollMs?: number
+  /** Called once, when the lock is first found held by a live owner, before waiting for it. */
+  onBusy?: (owner: LockOwner) => void
 }
 
 export function lockFile(dir: string): string {
@@ -75,68 +84,211 @@ export async function withLock<T>(
   fn: () => Promise<T>,
   options: LockOptions = {},
 ): Promise<T> {
-  await acquire(file, command, options.waitMs ?? 10_000, options.pollMs ?? 200)
+  const held = await acquire(file, command, options)
   try {
     return await fn()
   } finally {
-    await rm(file, {force: true})
+    await removeIfSame(file, held)
   }
 }
 
-async function acquire(file: string, command: string, waitMs: number, pollMs: number): Promise<void> {
+async function acquire(file: string, command: string, options: LockOptions): Promise<Stats> {
+  const waitMs = options.waitMs ?? 10_000
+  const pollMs = options.pollMs ?? 200
   const deadline = Date.now() + waitMs
-  const me: LockOwner = {pid: process.pid, command, host: hostname(), since: new Date().toISOString()}
+  const me: LockOwner = {
+    pid: process.pid,
+    command,
+    host: hostname(),
+    since: new Date().toISOString(),
+    ...processIdentity(process.pid),
+  }
+  let told = false
+  /** An unreadable lock seen at the previous poll: stale if it is still the very same file, unchanged. */
+  let suspect: string | undefined
   for (;;) {
-    try {
-      // O_EXCL never follows a link: a link planted at the lock's path is an existing file, not a way out.
-      const handle = await open(
-        file,
-        constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW,
-        0o644,
-      )
-      await handle.writeFile(JSON.stringify(me))
-      await handle.close()
-      return
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw stackDirNotWritable(path.dirname(file), error)
+    const placed = await place(file, JSON.stringify(me))
+    if (placed) return placed
+    const found = await readLock(file)
+    if (!found) continue // released meanwhile
+    let owner: LockOwner | undefined
+    if ('owner' in found) {
+      owner = found.owner
+      if (isStale(owner)) {
+        await removeIfSame(file, found.stats)
+        continue
+      }
+      suspect = undefined
+      if (!told) options.onBusy?.(owner)
+      told = true
+    } else {
+      // Written by a stackctl that created the file before filling it (or cut short by a crash): an empty or
+      // garbled lock that stays the same from one poll to the next has no writer left.
+      const signature = `${found.stats.dev}:${found.stats.ino}:${found.stats.size}:${found.stats.mtimeMs}`
+      if (signature === suspect) {
+        await removeIfSame(file, found.stats)
+        continue
+      }
+      suspect = signature
     }
-    const owner = await readOwner(file)
-    if (owner && isStale(owner)) {
-      await rm(file, {force: true})
-      continue
-    }
-    if (Date.now() >= deadline) {
-      const who = owner
-        ? `'stackctl ${owner.command}' (pid ${owner.pid}, since ${owner.since})`
-        : 'another stackctl command'
-      const what =
-        path.basename(file) === 'stackctl.lock'
-          ? `the stack in ${path.dirname(file)}`
-          : `project '${path.basename(file, '.lock')}'`
-      throw new StackctlError(`${what} is busy: ${who} holds its lock`, {
-        exitCode: 2,
-        suggestion: `wait for it to finish, or if no stackctl is running remove ${file}`,
-      })
-    }
+    // An unreadable lock gets one more look before the refusal, to be judged unchanged.
+    if (Date.now() >= deadline + (owner ? 0 : pollMs)) throw busy(file, owner)
     await new Promise((resolve) => setTimeout(resolve, pollMs))
   }
 }
 
-async function readOwner(file: string): Promise<LockOwner | undefined> {
+function busy(file: string, owner: LockOwner | undefined): StackctlError {
+  const who = owner
+    ? `'stackctl ${owner.command}' (pid ${owner.pid}, since ${owner.since})`
+    : 'another stackctl command'
+  const what =
+    path.basename(file) === 'stackctl.lock'
+      ? `the stack in ${path.dirname(file)}`
+      : `project '${path.basename(file, '.lock')}'`
+  return new StackctlError(`${what} is busy: ${who} holds its lock`, {
+    exitCode: 2,
+    suggestion: `wait for it to finish, or if no stackctl is running remove ${file}`,
+  })
+}
+
+/**
+ * Puts a complete lock at `file` unless something is there: the content goes to a temporary file of our own
+ * (exclusive, never through a link), which is then hard-linked to the name; link never replaces an entry nor
+ * follows a link planted there. Resolves the lock's file status, or undefined when the name is taken.
+ */
+async function place(file: string, content: string): Promise<Stats | undefined> {
+  const flags = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW
+  const temp = `${file}.${process.pid}-${randomBytes(4).toString('hex')}.tmp`
+  let stats: Stats
   try {
-    return JSON.parse(await readFile(file, 'utf8')) as LockOwner
-  } catch {
-    return undefined // being written right now, or already gone
+    const handle = await open(temp, flags, 0o644)
+    try {
+      await handle.writeFile(content)
+      stats = await handle.stat()
+    } finally {
+      await handle.close()
+    }
+  } catch (error) {
+    await rm(temp, {force: true})
+    throw stackDirNotWritable(path.dirname(file), error)
+  }
+  try {
+    await link(temp, file)
+    return stats
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? ''
+    if (code === 'EEXIST') return undefined
+    if (!['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS'].includes(code))
+      throw stackDirNotWritable(path.dirname(file), error)
+    return placeWithoutLinks(file, content)
+  } finally {
+    await rm(temp, {force: true})
   }
 }
 
-/** A lock from this host whose process is gone. Locks from other hosts are never judged stale. */
-export function isStale(owner: LockOwner): boolean {
+/** Filesystems without hard links: create exclusively, then fill (an empty file is briefly visible). */
+async function placeWithoutLinks(file: string, content: string): Promise<Stats | undefined> {
+  const flags = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW
+  try {
+    const handle = await open(file, flags, 0o644)
+    try {
+      await handle.writeFile(content)
+      return await handle.stat()
+    } finally {
+      await handle.close()
+    }
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return undefined
+    throw stackDirNotWritable(path.dirname(file), error)
+  }
+}
+
+type Found = {owner: LockOwner; stats: Stats} | {unreadable: true; stats: Stats}
+
+/** The lock at `file` (never through a link), or undefined when there is none. */
+async function readLock(file: string): Promise<Found | undefined> {
+  const info = await lstatOptional(file)
+  if (!info) return undefined
+  if (!info.isFile()) {
+    throw new StackctlError(
+      `${file} is ${info.isSymbolicLink() ? 'a symbolic link' : 'not a regular file'}, not a lock`,
+      {
+        exitCode: 2,
+        suggestion: `stackctl never follows links where it writes; remove ${file} and run the command again`,
+      },
+    )
+  }
+  let handle
+  try {
+    handle = await open(file, constants.O_RDONLY | constants.O_NOFOLLOW)
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined
+    throw stackDirNotWritable(path.dirname(file), error)
+  }
+  try {
+    const stats = await handle.stat()
+    const owner = parseOwner(await handle.readFile('utf8'))
+    return owner ? {owner, stats} : {unreadable: true, stats}
+  } finally {
+    await handle.close()
+  }
+}
+
+/** A lock's content as an owner; undefined when it is empty or not a lock. */
+export function parseOwner(text: string): LockOwner | undefined {
+  let value: unknown
+  try {
+    value = JSON.parse(text)
+  } catch {
+    return undefined
+  }
+  if (value === null || typeof value !== 'object') return undefined
+  const owner = value as Partial<LockOwner>
+  if (typeof owner.pid !== 'number' || typeof owner.host !== 'string') return undefined
+  return {
+    pid: owner.pid,
+    host: owner.host,
+    command: typeof owner.command === 'string' ? owner.command : 'unknown command',
+    since: typeof owner.since === 'string' ? owner.since : 'an unknown time',
+    ...(typeof owner.bootId === 'string' && typeof owner.startTicks === 'number'
+      ? {bootId: owner.bootId, startTicks: owner.startTicks}
+      : {}),
+  }
+}
+
+/**
+ * A lock nobody holds: a pid that cannot be a process (0, negative, not a number), or, from this host, a
+ * process that is gone or whose pid now names another process (it started at another time, or in another
+ * boot). Locks from other hosts are judged only by the first rule.
+ */
+export function isStale(owner: LockOwner, identify = processIdentity): boolean {
+  if (!Number.isSafeInteger(owner.pid) || owner.pid <= 0) return true
   if (owner.host !== hostname()) return false
   try {
     process.kill(owner.pid, 0)
-    return false
   } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'ESRCH'
+    if ((error as NodeJS.ErrnoException).code === 'ESRCH') return true
   }
+  if (owner.bootId === undefined || owner.startTicks === undefined) return false
+  const now = identify(owner.pid)
+  return now !== undefined && (now.bootId !== owner.bootId || now.startTicks !== owner.startTicks)
+}
+
+/**
+ * Removes the lock at `file` if it is still the file described by `stats`. Moved aside first, then checked:
+ * another command may have taken a stale lock over and put its own in the meantime, and that one is put back.
+ */
+async function removeIfSame(file: string, stats: Stats): Promise<void> {
+  const aside = `${file}.${process.pid}-${randomBytes(4).toString('hex')}.stale`
+  try {
+    await rename(file, aside)
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return
+    throw error
+  }
+  const moved = await lstat(aside)
+  if (moved.dev !== stats.dev || moved.ino !== stats.ino) {
+    await link(aside, file).catch(() => {}) // a third command took the name meanwhile: its lock stands
+  }
+  await rm(aside, {force: true})
 }

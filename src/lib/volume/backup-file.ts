@@ -1,17 +1,20 @@
 /**
- * Where a backup is written, without ever following a link or overwriting anything: the dump goes to a
- * temporary file of this run's own (created exclusively, O_NOFOLLOW) in the target's directory, is synced,
- * and is then hard-linked to the target name, which fails rather than replace whatever appeared there.
- * Temporary files of runs that died are removed by the next backup to the same name.
+ * Where a backup is written, without ever following a link or overwriting anything: the dump and its record
+ * each go to a temporary file of this run's own (created exclusively, O_NOFOLLOW) in the target's directory,
+ * are synced, and are then hard-linked to their names, which fails rather than replace whatever appeared
+ * there. The record takes its name first, so a dump under its final name always has its record; when either
+ * cannot be written, neither is left. Temporary files of runs that died are removed by the next backup to the
+ * same name. A full, read-only or forbidden directory is one line saying what, where and how much room there was.
  */
 import {randomBytes} from 'node:crypto'
 import {constants} from 'node:fs'
-import {link, open, readdir, rename, rm, stat, type FileHandle} from 'node:fs/promises'
+import {link, open, readdir, rename, rm, stat, statfs, type FileHandle} from 'node:fs/promises'
 import path from 'node:path'
 import {Writable} from 'node:stream'
 
-import {UsageError} from '../errors.js'
+import {StackctlError, UsageError} from '../errors.js'
 import {ensureRealDirectory, lstatOptional} from '../files.js'
+import {formatBytes, sidecarPath} from './format.js'
 
 /** `.<name>.<pid>-<random>.partial` next to the target. */
 export function partialName(target: string, pid: number, random: string): string {
@@ -26,17 +29,22 @@ export function partialOwner(target: string, entry: string): number | undefined 
   return match ? Number(match[1]) : undefined
 }
 
-/** Refuses a target that exists in any form (a link included); creates its directory when missing. */
+/**
+ * Refuses a target or a record name that exists in any form (a link included); creates the directory when
+ * missing.
+ */
 export async function prepareTarget(target: string, options: {stackDirectory: boolean}): Promise<void> {
-  const existing = await lstatOptional(target)
-  if (existing?.isSymbolicLink()) {
-    throw new UsageError(
-      `${target} is a symbolic link`,
-      'choose a path that does not exist yet; stackctl never writes through a link',
-    )
+  for (const name of [target, sidecarPath(target)]) {
+    const existing = await lstatOptional(name)
+    if (existing?.isSymbolicLink()) {
+      throw new UsageError(
+        `${name} is a symbolic link`,
+        'choose a path that does not exist yet; stackctl never writes through a link',
+      )
+    }
+    if (existing)
+      throw new UsageError(`${name} already exists`, 'choose another file name; a backup is never overwritten')
   }
-  if (existing)
-    throw new UsageError(`${target} already exists`, 'choose another file name; a backup is never overwritten')
   const dir = path.dirname(target)
   // In the stack directory the backups folder must be a real one; elsewhere the user chose the folder.
   const dirInfo = options.stackDirectory ? undefined : await stat(dir).catch(() => undefined)
@@ -70,32 +78,57 @@ export async function removeStalePartials(target: string): Promise<string[]> {
 }
 
 export class PartialFile {
+  /** The file's identity once sealed, so that only this very file is ever removed from the target name. */
+  private sealed?: {dev: number; ino: number}
+  /** Bytes the filesystem accepted (what went through the pipe may be more). */
+  bytesWritten = 0
+
   private constructor(
     readonly target: string,
     readonly path: string,
     private readonly handle: FileHandle,
   ) {}
 
-  static async create(target: string, random = randomBytes(4).toString('hex')): Promise<PartialFile> {
+  static async create(target: string, random = randomBytes(4).toString('hex'), mode = 0o600): Promise<PartialFile> {
     const file = partialName(target, process.pid, random)
     const flags = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW
-    return new PartialFile(target, file, await open(file, flags, 0o600))
+    const handle = await open(file, flags, mode)
+    await handle.chmod(mode) // whatever the umask
+    return new PartialFile(target, file, handle)
   }
 
   /** The stream to write the dump into; it leaves the file open for the sync. */
   stream(): Writable {
-    const handle = this.handle
     return new Writable({
-      write(chunk: Buffer, _encoding, callback) {
-        writeAll(handle, chunk).then(() => callback(), callback)
+      write: (chunk: Buffer, _encoding, callback) => {
+        this.write(chunk).then(() => callback(), callback)
       },
     })
   }
 
-  /** Syncs, closes and links the file to its target name: never over an existing entry. */
-  async commit(): Promise<void> {
+  async write(content: string | Buffer): Promise<void> {
+    const chunk = Buffer.from(content)
+    let offset = 0
+    try {
+      while (offset < chunk.length) {
+        const {bytesWritten} = await this.handle.write(chunk, offset, chunk.length - offset)
+        offset += bytesWritten
+      }
+    } finally {
+      this.bytesWritten += offset
+    }
+  }
+
+  /** Syncs and closes the file: its content is on disk, under the temporary name still. */
+  async seal(): Promise<void> {
     await this.handle.sync()
+    const {dev, ino} = await this.handle.stat()
     await this.handle.close()
+    this.sealed = {dev, ino}
+  }
+
+  /** Links the sealed file to its target name, never over an existing entry, and drops the temporary name. */
+  async publish(): Promise<void> {
     try {
       await link(this.path, this.target)
     } catch (error) {
@@ -114,6 +147,19 @@ export class PartialFile {
     await syncDirectory(path.dirname(this.target))
   }
 
+  /** seal, then publish. */
+  async commit(): Promise<void> {
+    await this.seal()
+    await this.publish()
+  }
+
+  /** Removes the target name again if it is still this file (published, then the step after it failed). */
+  async retract(): Promise<void> {
+    const info = await lstatOptional(this.target)
+    if (!this.sealed || !info || info.dev !== this.sealed.dev || info.ino !== this.sealed.ino) return
+    await rm(this.target, {force: true})
+  }
+
   /** Closes and removes the temporary file; true when there was one to remove. */
   async discard(): Promise<boolean> {
     await this.handle.close().catch(() => {})
@@ -123,12 +169,78 @@ export class PartialFile {
   }
 }
 
-async function writeAll(handle: FileHandle, chunk: Buffer): Promise<void> {
-  let offset = 0
-  while (offset < chunk.length) {
-    const {bytesWritten} = await handle.write(chunk, offset, chunk.length - offset)
-    offset += bytesWritten
+/**
+ * Gives a sealed dump its final name together with its record: the record is written, synced and linked
+ * first, then the dump. When any step fails, both names and both temporary files are removed, and the error
+ * is passed on.
+ */
+export async function publishWithRecord(dump: PartialFile, record: string): Promise<void> {
+  const sidecar = await PartialFile.create(sidecarPath(dump.target), undefined, 0o644).catch(async (error: unknown) => {
+    await dump.discard()
+    throw error
+  })
+  try {
+    await sidecar.write(record)
+    await sidecar.seal()
+    await sidecar.publish()
+    await dump.publish()
+  } catch (error) {
+    await sidecar.retract()
+    await Promise.all([sidecar.discard(), dump.discard()])
+    throw error
   }
+}
+
+/** Bytes free for an unprivileged writer in `dir`; undefined when the filesystem does not say. */
+export async function freeSpace(dir: string): Promise<number | undefined> {
+  try {
+    const info = await statfs(dir)
+    return info.bavail * info.bsize
+  } catch {
+    return undefined
+  }
+}
+
+export interface WriteContext {
+  /** What was being written, e.g. "the backup /b/x.dump" or "the record /b/x.dump.json". */
+  what: string
+  dir: string
+  /** Bytes free in `dir` when the backup started. */
+  freeBefore: number | undefined
+  /** What the space went to, e.g. "612 KB of the dump written". */
+  written: string
+  /** What was left as it was, e.g. "nothing was left in /b". */
+  unchanged: string
+}
+
+/**
+ * A filesystem refusing a write (full, over quota, read-only, forbidden) as one line saying what, where and,
+ * for a full device, how much room there was; undefined for any other failure.
+ */
+export function writeFailure(error: unknown, context: WriteContext): StackctlError | undefined {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code ?? ''
+  const fail = (problem: string, hint: string) =>
+    new StackctlError(`could not write ${context.what}: ${problem}`, {
+      suggestion: `${hint}; ${context.unchanged}`,
+      cause: error,
+    })
+  if (code === 'ENOSPC' || code === 'EDQUOT') {
+    const free = context.freeBefore === undefined ? 'unknown' : formatBytes(context.freeBefore)
+    return fail(
+      `${code === 'EDQUOT' ? 'the disk quota is exceeded' : 'no space left on the device'} in ${context.dir} (${context.written}; ${free} was free when the backup started)`,
+      'free some space there or write the backup to another directory (stackctl volume backup FILE)',
+    )
+  }
+  if (code === 'EROFS') {
+    return fail(`${context.dir} is on a read-only filesystem`, 'write the backup to another directory')
+  }
+  if (code === 'EACCES' || code === 'EPERM') {
+    return fail(
+      `permission denied in ${context.dir}`,
+      'check the permissions of that directory or write the backup to another one',
+    )
+  }
+  return undefined
 }
 
 /** Makes the new directory entry durable; best effort (not every filesystem allows it). */

@@ -1,8 +1,8 @@
 /**
  * `stackctl volume backup`: a consistent `pg_dump -Fc` of the running database (one snapshot, taken while the
  * API keeps serving), streamed from the db container to a file, with a record of where it came from and of
- * the visits in that very snapshot. Interrupted or failed, it stops pg_dump in the container and leaves no
- * file behind.
+ * the visits in that very snapshot. The record takes its name before the dump does (backup-file.ts). Interrupted
+ * or failed, it stops pg_dump in the container and leaves no file behind.
  */
 import {createHash} from 'node:crypto'
 import path from 'node:path'
@@ -11,11 +11,18 @@ import {pipeline} from 'node:stream/promises'
 
 import {DB_NAME, DB_USER} from '../config/stack-config.js'
 import {Interrupted, ProcessFailed} from '../errors.js'
-import {writeFileAtomic} from '../files.js'
 import {checkInterrupted} from '../interrupt.js'
 import type {StackContext} from '../stack/context.js'
 import {claimStack} from '../stack/ownership.js'
-import {PartialFile, prepareTarget, removeStalePartials} from './backup-file.js'
+import {
+  freeSpace,
+  PartialFile,
+  prepareTarget,
+  publishWithRecord,
+  removeStalePartials,
+  type WriteContext,
+  writeFailure,
+} from './backup-file.js'
 import {runMarker, stopMarked, streamFailure} from './container-io.js'
 import {Psql, runningDb, serverVersion} from './database.js'
 import {defaultBackupFile, formatBytes, sidecarPath} from './format.js'
@@ -71,14 +78,25 @@ export async function backupFromContainer(
   const createdAt = options.now ?? new Date()
   const file = path.resolve(options.file ?? defaultBackupFile(ctx.paths.dir, project, server.major, createdAt))
   await prepareTarget(file, {stackDirectory: options.file === undefined})
-  const staleRemoved = await removeStalePartials(file)
+  const staleRemoved = [...(await removeStalePartials(file)), ...(await removeStalePartials(sidecarPath(file)))]
   for (const stale of staleRemoved) ctx.progress(`backup: removed ${stale}, left by a backup that was killed`)
   checkInterrupted(signal, 'nothing was written')
 
+  const dir = path.dirname(file)
+  const freeBefore = await freeSpace(dir)
+  const meter = new ByteMeter((bytes) => ctx.progress(`backup: ${formatBytes(bytes)} written`))
+  const dumpWrite = (written: number): WriteContext => ({
+    what: `the backup ${file}`,
+    dir,
+    freeBefore,
+    written: `${formatBytes(written)} of the dump written`,
+    unchanged: `nothing was written to ${file}`,
+  })
   const marker = runMarker()
   ctx.phase('dump the database (pg_dump)')
-  const partial = await PartialFile.create(file)
-  const meter = new ByteMeter((bytes) => ctx.progress(`backup: ${formatBytes(bytes)} written`))
+  const partial = await PartialFile.create(file).catch((error: unknown) => {
+    throw writeFailure(error, dumpWrite(0)) ?? error
+  })
   let snapshot: {visits: number | null; schemaVersion: number | null}
   try {
     const held = await holdSnapshot(ctx.engine, db.id, {env: [marker], signal})
@@ -100,11 +118,10 @@ export async function backupFromContainer(
     const [dump] = await Promise.all([dumping, writing])
     if (dump.exitCode !== 0) throw new ProcessFailed('pg_dump', dump.exitCode, dump.stderr)
     await held.release()
-    await partial.commit()
+    await partial.seal()
   } catch (error) {
-    throw await undoBackup(ctx, db.id, marker, partial, error, signal)
+    throw await undoBackup(ctx, db.id, marker, partial, error, signal, dumpWrite(partial.bytesWritten))
   }
-  ctx.progress(`backup: ${formatBytes(meter.bytes)} written, done`)
 
   const record: BackupRecord = {
     format: RECORD_FORMAT,
@@ -120,7 +137,18 @@ export async function backupFromContainer(
     sha256: meter.sha256(),
   }
   const recordFile = sidecarPath(file)
-  await writeFileAtomic(recordFile, JSON.stringify(record, null, 2) + '\n', 0o644)
+  await publishWithRecord(partial, JSON.stringify(record, null, 2) + '\n').catch((error: unknown) => {
+    throw (
+      writeFailure(error, {
+        what: `the backup's record ${recordFile}`,
+        dir,
+        freeBefore,
+        written: `the ${formatBytes(meter.bytes)} dump fit, its record did not`,
+        unchanged: `neither ${path.basename(file)} nor its record was left in ${dir}`,
+      }) ?? error
+    )
+  })
+  ctx.progress(`backup: ${formatBytes(meter.bytes)} written, done`)
   checkInterrupted(signal, `the backup had already finished: ${file} and its record ${recordFile} are complete`)
   const {schemaVersion: trackerSchemaVersion, ...recorded} = record
   return {
@@ -141,6 +169,7 @@ async function undoBackup(
   partial: PartialFile,
   error: unknown,
   signal: AbortSignal | undefined,
+  write: WriteContext,
 ): Promise<Error> {
   const stopped = await stopMarked(ctx.engine, containerId, marker, ['pg_dump', 'psql']).catch(
     (stopError: Error) => stopError,
@@ -157,7 +186,10 @@ async function undoBackup(
       'the stack is still running; run the backup again when you are ready',
     )
   }
-  return streamFailure(error, 'streaming the dump from the db container', `nothing was written to ${partial.target}`)
+  return (
+    writeFailure(error, write) ??
+    streamFailure(error, 'streaming the dump from the db container', `nothing was written to ${partial.target}`)
+  )
 }
 
 /** Passes bytes through, hashing and counting them, and reports progress at most once a second. */

@@ -1,10 +1,22 @@
 import {expect} from 'chai'
-import {existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync} from 'node:fs'
+import {spawn, type ChildProcess} from 'node:child_process'
+import {once} from 'node:events'
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs'
 import {hostname, tmpdir} from 'node:os'
 import path from 'node:path'
 
 import {StackctlError} from '../../../src/lib/errors.js'
-import {lockFile, projectLockFile, withStackLock} from '../../../src/lib/stack/lock.js'
+import {isStale, lockFile, parseOwner, projectLockFile, withStackLock} from '../../../src/lib/stack/lock.js'
+import {processIdentity, startTicksFromStat} from '../../../src/lib/stack/process-identity.js'
 
 describe('stack lock', () => {
   let root: string
@@ -40,6 +52,7 @@ describe('stack lock', () => {
       existsSync(projectLockFile('demo')),
     ])
     expect(seen).to.deep.equal([true, true])
+    expect(readdirSync(dir), 'no temporary file is left').to.deep.equal([])
     expect(existsSync(lockFile(dir))).to.equal(false)
     expect(existsSync(projectLockFile('demo'))).to.equal(false)
   })
@@ -66,12 +79,13 @@ describe('stack lock', () => {
     const other = path.join(root, 'other')
     mkdirSync(other)
     let release: () => void = () => {}
-    const first = withStackLock(
-      target('demo', dir),
-      'verify-persistence',
-      () => new Promise<void>((r) => (release = r)),
-    )
-    await new Promise((resolve) => setTimeout(resolve, 30))
+    let holding: () => void = () => {}
+    const held = new Promise<void>((resolve) => (holding = resolve))
+    const first = withStackLock(target('demo', dir), 'verify-persistence', () => {
+      holding()
+      return new Promise<void>((resolve) => (release = resolve))
+    })
+    await held
     const error = await refusal(
       withStackLock(target('demo', other), 'down', async () => 'ran', {waitMs: 200, pollMs: 25}),
     )
@@ -92,15 +106,106 @@ describe('stack lock', () => {
     const victim = path.join(root, 'victim')
     writeFileSync(victim, 'untouched')
     symlinkSync(victim, lockFile(dir))
-    await refusal(withStackLock(target(), 'up', async () => 'ran', {waitMs: 100, pollMs: 25}))
+    const error = await refusal(withStackLock(target(), 'up', async () => 'ran', {waitMs: 100, pollMs: 25}))
+    expect(error.message).to.include('is a symbolic link')
     expect(readFileSync(victim, 'utf8')).to.equal('untouched')
+    expect(existsSync(projectLockFile('demo'))).to.equal(false)
   })
 
   it('waits for a lock that is released meanwhile', async () => {
-    const first = withStackLock(target(), 'up', () => new Promise((resolve) => setTimeout(() => resolve('first'), 200)))
-    await new Promise((resolve) => setTimeout(resolve, 20))
-    const second = await withStackLock(target(), 'down', async () => 'second', {waitMs: 2000, pollMs: 25})
+    let release: (value: string) => void = () => {}
+    let holding: () => void = () => {}
+    const held = new Promise<void>((resolve) => (holding = resolve))
+    const first = withStackLock(target(), 'up', () => {
+      holding()
+      return new Promise<string>((resolve) => (release = resolve))
+    })
+    await held
+    let sawBusy = false
+    // The first holder lets go only once the second has found the lock held: the second must have waited.
+    const second = await withStackLock(target(), 'down', async () => 'second', {
+      waitMs: 10_000,
+      pollMs: 25,
+      onBusy: (owner) => {
+        sawBusy = owner.command === 'up' && owner.pid === process.pid
+        release('first')
+      },
+    })
+    expect(sawBusy).to.equal(true)
     expect(await first).to.equal('first')
     expect(second).to.equal('second')
+  })
+
+  describe('stale locks', () => {
+    let sleeper: ChildProcess | undefined
+    afterEach(async () => {
+      if (sleeper?.exitCode === null && sleeper.signalCode === null) {
+        const exited = once(sleeper, 'exit')
+        sleeper.kill('SIGKILL')
+        await exited
+      }
+      sleeper = undefined
+    })
+
+    /** A real, unrelated, long-lived process of this host. */
+    async function unrelatedProcess(): Promise<number> {
+      sleeper = spawn('sleep', ['30'], {stdio: 'ignore'})
+      await once(sleeper, 'spawn')
+      return sleeper.pid!
+    }
+
+    const base = {command: 'up', host: hostname(), since: '2026-01-01T00:00:00.000Z'}
+    const takesOver = async (content: string) => {
+      writeFileSync(lockFile(dir), content)
+      expect(
+        await withStackLock(target(), 'up', async () => readFileSync(lockFile(dir), 'utf8'), {waitMs: 300, pollMs: 25}),
+      ).to.include(`"pid":${process.pid}`)
+      expect(existsSync(lockFile(dir))).to.equal(false)
+    }
+
+    it('takes over an empty lock file', () => takesOver(''))
+    it('takes over a lock of pid 0', () => takesOver(JSON.stringify({...base, pid: 0})))
+    it('takes over a garbled lock', async () => {
+      await takesOver('{"pid": 12')
+      await takesOver('not a lock at all')
+      await takesOver(JSON.stringify({...base, pid: 'x'}))
+    })
+
+    it('takes over a lock whose pid now names an unrelated process, and keeps one that names its owner', async () => {
+      const pid = await unrelatedProcess()
+      const identity = processIdentity(pid)
+      expect(identity, 'the process can be identified through /proc').to.not.equal(undefined)
+      // Negative control: the same live process, with its real start time, still holds the lock.
+      writeFileSync(lockFile(dir), JSON.stringify({...base, pid, ...identity}))
+      const error = await refusal(withStackLock(target(), 'down', async () => 'ran', {waitMs: 150, pollMs: 25}))
+      expect(error.message).to.include(`'stackctl up' (pid ${pid}`)
+      // Started at another time than the lock says: the pid was reused.
+      await takesOver(JSON.stringify({...base, pid, ...identity, startTicks: identity!.startTicks + 1}))
+      // Or in another boot.
+      await takesOver(JSON.stringify({...base, pid, ...identity, bootId: 'another-boot'}))
+      expect(sleeper!.exitCode).to.equal(null) // the unrelated process is not touched
+    })
+
+    it('judges locks of other hosts only by an impossible pid', () => {
+      const identify = () => ({bootId: 'b', startTicks: 1})
+      expect(isStale({...base, host: 'elsewhere', pid: 2 ** 22 + 12345}, identify)).to.equal(false)
+      expect(isStale({...base, host: 'elsewhere', pid: 0}, identify)).to.equal(true)
+      expect(isStale({...base, host: 'elsewhere', pid: -1}, identify)).to.equal(true)
+      // An older stackctl's lock, without a start time, is judged by its pid alone.
+      expect(isStale({...base, pid: process.pid}, identify)).to.equal(false)
+      expect(isStale({...base, pid: process.pid, bootId: 'b', startTicks: 2}, identify)).to.equal(true)
+      expect(isStale({...base, pid: process.pid, bootId: 'b', startTicks: 1}, identify)).to.equal(false)
+    })
+
+    it('reads owners and start times defensively', () => {
+      expect(parseOwner('')).to.equal(undefined)
+      expect(parseOwner('null')).to.equal(undefined)
+      expect(parseOwner('{"pid":1}')).to.equal(undefined)
+      expect(parseOwner(JSON.stringify({...base, pid: 7, startTicks: 5}))).to.deep.equal({...base, pid: 7})
+      // A command name may hold spaces and parentheses; field 22 is counted from the last ')'.
+      const stat = '4242 (we (ird) name) S 1 4242 4242 0 -1 4194560 120 0 0 0 1 0 0 0 20 0 1 0 987654 1000 100'
+      expect(startTicksFromStat(stat)).to.equal(987654)
+      expect(startTicksFromStat('garbage')).to.equal(undefined)
+    })
   })
 })
