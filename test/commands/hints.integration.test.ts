@@ -5,7 +5,7 @@
  */
 import {expect} from 'chai'
 import {spawn} from 'node:child_process'
-import {mkdtempSync, rmSync} from 'node:fs'
+import {existsSync, mkdtempSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
 
@@ -100,5 +100,19 @@ describe('hints work when pasted (integration)', function () {
     } finally {
       await removeComposeProject(never)
     }
+  })
+
+  it('a project taken down and used from another directory: the refusal names its stack directory, creates nothing', async () => {
+    const down = await cli('down')
+    expect(down.exitCode, down.stderr).to.equal(0)
+    const other = path.join(root, 'other')
+    const status = await runCli(['status', '--dir', other, '--project-name', project], {cwd: elsewhere})
+    expect(status.exitCode).to.equal(2)
+    expect(status.stderr).to.include(`belongs to another stackctl stack (its stack directory is ${dir})`)
+    expect(existsSync(other), 'a refused command leaves no directory behind').to.equal(false)
+    const hint = /--dir '[^']+'/.exec(status.stderr)?.[0]
+    expect(hint).to.equal(`--dir '${dir}'`)
+    const pasted = await runPrinted(`stackctl status ${hint} --project-name ${project}`, elsewhere)
+    expect(pasted.exitCode, pasted.stderr).to.equal(0)
   })
 })

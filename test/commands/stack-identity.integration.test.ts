@@ -117,7 +117,7 @@ describe('stack identity and ownership (integration)', function () {
     const other = path.join(root, 'elsewhere')
     const down = await cli(['down', '--volumes', '--force', '--dir', other, '--project-name', project])
     expectRefused(down, new RegExp(`project '${project}' on this engine is not this stack's`))
-    expect(down.stderr).to.include(`use --dir ${dir}`)
+    expect(down.stderr).to.include(`work on it with --dir ${dir}`)
     expect(await volumeExists(volume)).to.equal(true)
     expectRefused(await cli(['status', '--dir', other, '--project-name', project]), /belongs to another stackctl stack/)
   })

@@ -5,9 +5,11 @@
  * over, stopped or deleted unless the user adopts it explicitly (--adopt).
  */
 import type {Adopted} from '../stackdir/stack-files.js'
+import {shellQuote} from '../config/command-line.js'
 import {LABELS} from '../config/labels.js'
 import {StackctlError} from '../errors.js'
 import type {StackContext} from './context.js'
+import {registeredStackDir} from './registry.js'
 
 export type Owner = 'none' | 'ours' | 'adopted' | 'foreign'
 
@@ -18,6 +20,8 @@ export interface OwnershipReport {
   volume: Owner
   /** The stack directory the foreign containers say they belong to, when they are stackctl's. */
   foreignDir?: string
+  /** The stack id on a volume of another stackctl stack (its directory is looked up in the registry). */
+  foreignVolumeStackId?: string
   /** One line per finding, for messages. */
   findings: string[]
 }
@@ -54,12 +58,14 @@ export function judgeOwnership(
     )
   }
   let volumeOwner: Owner = 'none'
+  let foreignVolumeStackId: string | undefined
   if (volume) {
     const id = volume.labels[LABELS.stackId]
     if (stackId && id === stackId) volumeOwner = 'ours'
     else if (adopted.volume === volume.name) volumeOwner = 'adopted'
     else {
       volumeOwner = 'foreign'
+      foreignVolumeStackId = id || undefined
       findings.push(
         id
           ? `volume ${volume.name} belongs to another stackctl stack`
@@ -71,6 +77,7 @@ export function judgeOwnership(
     containers: containers.length === 0 ? 'none' : strangers.length > 0 ? 'foreign' : 'ours',
     volume: volumeOwner,
     foreignDir,
+    foreignVolumeStackId,
     findings,
   }
 }
@@ -92,10 +99,11 @@ export class ForeignStack extends StackctlError {
     dir: string,
   ) {
     const elsewhere = report.foreignDir && report.foreignDir !== dir ? report.foreignDir : undefined
-    super(`project '${project}' on this engine is not this stack's (${dir}): ${report.findings.join('; ')}`, {
+    const owner = elsewhere ? ` (its stack directory is ${elsewhere})` : ''
+    super(`project '${project}' on this engine is not this stack's (${dir}): ${report.findings.join('; ')}${owner}`, {
       exitCode: 2,
       suggestion: elsewhere
-        ? `it belongs to ${elsewhere}: use --dir ${elsewhere}, or another --project-name; nothing was changed`
+        ? `work on it with --dir ${shellQuote(elsewhere)}, or choose another --project-name; nothing was changed`
         : `choose another --project-name; if these are yours and stackctl should manage them, pass --adopt (take a stackctl volume backup first); nothing was changed`,
     })
   }
@@ -114,7 +122,11 @@ export interface Claim {
 export async function claimStack(ctx: StackContext, options: {adopt?: boolean} = {}): Promise<Claim> {
   const report = await inspectOwnership(ctx)
   const foreign = report.containers === 'foreign' || report.volume === 'foreign'
-  if (foreign && !options.adopt) throw new ForeignStack(ctx.config.project, report, ctx.paths.dir)
+  if (foreign && !options.adopt) {
+    // Containers say where their stack directory is; a volume alone only has its stack id to go by.
+    const owner = report.foreignVolumeStackId && (await registeredStackDir(report.foreignVolumeStackId))
+    throw new ForeignStack(ctx.config.project, {...report, foreignDir: report.foreignDir ?? owner}, ctx.paths.dir)
+  }
   if (foreign) ctx.progress(`adopting: ${report.findings.join('; ')}`)
   if (!foreign) return {report}
   const before = ctx.state?.adopted ?? {}

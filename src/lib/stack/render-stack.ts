@@ -29,6 +29,7 @@ import {resolveImages, type ImageResolver} from './images.js'
 import {devMode} from './dev-mode.js'
 import {claimStack} from './ownership.js'
 import {checkPasswordAgainstServer} from './password.js'
+import {registerStack} from './registry.js'
 import {volumeExists} from './volume.js'
 
 /** The API never runs as root: as root we hand it uid 1000, otherwise it runs as the invoking user. */
@@ -113,6 +114,7 @@ export async function renderStack(
     passwordSha256: password.verified ? password.sha256 : ctx.state?.passwordSha256,
   }
   await writeState(paths, state)
+  await registerStack({stackId, project: config.project, dir: paths.dir})
   // The rest of this command (status, ownership checks) must see the stack as it is now.
   ctx.state = state
   return {

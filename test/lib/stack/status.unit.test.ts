@@ -55,7 +55,7 @@ describe('status (stub engine)', () => {
       (caught: unknown) => caught,
     )
     expect(error).to.be.instanceOf(StackctlError)
-    expect((error as StackctlError).suggestion).to.include('use --dir /srv/x')
+    expect((error as StackctlError).suggestion).to.include('work on it with --dir /srv/x')
   })
 
   it('names what is wrong with a started stack and what to run; a stack never started has no problem', () => {
