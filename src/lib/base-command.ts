@@ -1,6 +1,7 @@
 import {Command} from '@oclif/core'
 
 import {StackctlError} from './errors.js'
+import {suggestCommands} from './suggest.js'
 import {StepDisplay, wantsColor} from './ui/step-display.js'
 
 /** The version of the --json shapes (schemas/*.json); scripts/json-schemas.ts checks they agree. */
@@ -39,7 +40,11 @@ export abstract class StackctlCommand extends Command {
 
   protected override async catch(error: Error & {exitCode?: number; code?: string}): Promise<unknown> {
     if (error.code === 'EEXIT') return super.catch(error) // this.exit() itself
-    const failure = asFailure(error, this.id ?? '')
+    const failure = asFailure(
+      error,
+      this.id ?? '',
+      flagNames({...this.ctor.baseFlags, ...this.ctor.flags}, this.ctor.enableJsonFlag),
+    )
     if (process.env.DEBUG && error.stack) this.logToStderr(error.stack)
     if (this.jsonEnabled()) {
       // One shape for every failure, parse errors included: never oclif's internals on stdout.
@@ -59,7 +64,11 @@ export abstract class StackctlCommand extends Command {
  * Any error as stackctl reports it: its own errors as they are; oclif's flag and argument errors as usage
  * errors (exit 2) pointing at the command's help; anything else as a failure (exit 1) with its first line.
  */
-export function asFailure(error: Error & {oclif?: {exit?: number}}, commandId: string): StackctlError {
+export function asFailure(
+  error: Error & {oclif?: {exit?: number}},
+  commandId: string,
+  knownFlags: readonly string[] = [],
+): StackctlError {
   if (error instanceof StackctlError) return error
   const firstLine = (error.message ?? String(error)).split('\n')[0].trim()
   if (error.oclif?.exit === 2) {
@@ -69,10 +78,23 @@ export function asFailure(error: Error & {oclif?: {exit?: number}}, commandId: s
       .map((line) => line.trim())
       .filter((line) => line && !/^See more help/.test(line))
     const help = `stackctl ${commandId.replaceAll(':', ' ')} --help`.replace(/ +/g, ' ')
-    return new StackctlError(lines.join(': ') || firstLine, {exitCode: 2, suggestion: `see ${help}`})
+    const typo = /^Nonexistent flags?: (--?[^\s,=]+)/.exec(lines[0] ?? '')?.[1]
+    const name = typo?.replace(/^-+/, '') ?? ''
+    // Flags are short: one edit per four characters (--prot, --jsn), or --nope would be "--mode".
+    const closest = typo ? suggestCommands(name, knownFlags, Math.max(1, Math.floor(name.length / 4))) : []
+    const meant = closest.length > 0 ? `did you mean ${closest.map((flag) => `--${flag}`).join(' or ')}? ` : ''
+    return new StackctlError(lines.join(': ') || firstLine, {exitCode: 2, suggestion: `${meant}see ${help}`})
   }
   return new StackctlError(firstLine || 'unexpected error', {
     exitCode: 1,
     suggestion: 'run again with DEBUG=stackctl:* for the details',
   })
+}
+
+/** The long names of a command's flags, for "did you mean"; hidden ones are not offered. */
+function flagNames(flags: Record<string, {hidden?: boolean}>, json: boolean | undefined): string[] {
+  const names = Object.entries(flags)
+    .filter(([, flag]) => !flag.hidden)
+    .map(([name]) => name)
+  return json ? [...new Set([...names, 'json'])] : names
 }

@@ -22,8 +22,11 @@ export function editDistance(a: string, b: string): number {
  * The commands worth suggesting for `typed` (words separated by spaces), closest first; none when nothing is
  * close enough to be a typo of it (at most a third of its length, and at least 2, edits away).
  */
-export function suggestCommands(typed: string, commands: readonly string[]): string[] {
-  const limit = Math.max(2, Math.floor(typed.length / 3))
+export function suggestCommands(
+  typed: string,
+  commands: readonly string[],
+  limit = Math.max(2, Math.floor(typed.length / 3)),
+): string[] {
   const scored = commands
     .map((command) => ({command, distance: editDistance(typed, command)}))
     .filter(({distance}) => distance <= limit)

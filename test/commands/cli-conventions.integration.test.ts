@@ -86,5 +86,8 @@ describe('CLI conventions (integration)', function () {
     const result = await runCli(['status', '--nope'])
     expect(result.exitCode).to.equal(2)
     expect(result.stderr).to.equal('Error: Nonexistent flag: --nope\nHint: see stackctl status --help\n')
+    const typo = await runCli(['up', '--prot', '5000'])
+    expect(typo.exitCode).to.equal(2)
+    expect(typo.stderr).to.equal('Error: Nonexistent flag: --prot\nHint: did you mean --port? see stackctl up --help\n')
   })
 })

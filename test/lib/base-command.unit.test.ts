@@ -23,6 +23,18 @@ describe('how failures are reported', () => {
     expect(asFailure(value, 'up').message).to.equal('Parsing --port: Expected an integer but received: 1e3')
   })
 
+  it('offers the closest flag for a mistyped one, and none when nothing is close', () => {
+    const typo = Object.assign(new Error('Nonexistent flag: --prot\nSee more help with --help'), {oclif: {exit: 2}})
+    const flags = ['port', 'project-name', 'pg-major', 'host', 'mode']
+    expect(asFailure(typo, 'up', flags).suggestion).to.equal('did you mean --port? see stackctl up --help')
+    const two = Object.assign(new Error('Nonexistent flag: --nope\nSee more help with --help'), {oclif: {exit: 2}})
+    expect(asFailure(two, 'up', flags).suggestion, 'two edits from --mode is no typo').to.equal(
+      'see stackctl up --help',
+    )
+    const far = Object.assign(new Error('Nonexistent flag: --zzzzzz\nSee more help with --help'), {oclif: {exit: 2}})
+    expect(asFailure(far, 'up', flags).suggestion).to.equal('see stackctl up --help')
+  })
+
   it('reports anything else as a failure (exit 1) with its first line, never a stack', () => {
     const failure = asFailure(new TypeError('x is undefined\n    at somewhere (file.js:1:1)'), 'up')
     expect(failure).to.be.instanceOf(StackctlError)
