@@ -37,7 +37,7 @@ export function parseLeftovers(output: string): RestoreLeftovers {
       continue
     }
     const [name, allow] = line.split('|')
-    if (name === DB_NAME && allow === 'f') found.closed = true
+    if (name === DB_NAME && allow === 'false') found.closed = true
     else if (isStepDatabaseName(DB_NAME, name)) (name.includes('_restore_') ? found.copies : found.replaced).push(name)
   }
   return found

@@ -336,15 +336,11 @@ async function restoreInto(ctx: StackContext, target: RestoreTarget, signal: Abo
   const meter = new ByteMeter((bytes) => ctx.progress(`restore: ${formatBytes(bytes)} read`))
   const input = createReadStream(file)
   input.once('error', (error) => meter.destroy(error))
-  const dataDirectory = room.dataDirectory
-  const watch = watchFreeSpace(
-    () => freeBytes(ctx.engine, containerId, dataDirectory),
-    room.reserveBytes,
-    async (free) => {
-      ctx.progress(`restore: only ${formatBytes(free)} free in the volume, under the reserve: stopping pg_restore`)
-      await stopMarked(ctx.engine, containerId, marker, ['pg_restore'])
-    },
-  )
+  const readFree = () => freeBytes(ctx.engine, containerId, room.dataDirectory)
+  const watch = watchFreeSpace(readFree, room.reserveBytes, async (free) => {
+    ctx.progress(`restore: only ${formatBytes(free)} free in the volume, under the reserve: stopping pg_restore`)
+    await stopMarked(ctx.engine, containerId, marker, ['pg_restore'])
+  })
   try {
     const result = await ctx.engine.containers.exec(
       containerId,
@@ -352,7 +348,10 @@ async function restoreInto(ctx: StackContext, target: RestoreTarget, signal: Abo
       {stdin: input.pipe(meter), env: [marker], signal},
     )
     await watch.stop()
-    if (result.exitCode !== 0) throw restoreFailure(file, result.stderr, watch.low(), room)
+    // Under the reserve the restore stops, even when pg_restore got to its end between two readings.
+    const final = watch.low() === undefined ? await readFree().catch(() => undefined) : undefined
+    const low = watch.low() ?? (final !== undefined && final < room.reserveBytes ? final : undefined)
+    if (result.exitCode !== 0 || low !== undefined) throw restoreFailure(file, result.stderr, low, room)
   } finally {
     await watch.stop()
     input.destroy()
@@ -373,7 +372,7 @@ export function restoreFailure(
     return new StackctlError(
       `the volume ran out of space during the restore: ${formatBytes(lowFree)} free, under the reserve of ` +
         `${formatBytes(room.reserveBytes)} kept for the live database (${formatBytes(room.freeBytes)} was free before), ` +
-        `so pg_restore was stopped; the backup needs more room than estimated`,
+        `so the restore was stopped; the backup needs more room than estimated`,
       {suggestion: hint},
     )
   }

@@ -11,12 +11,14 @@ const ctx = {paths: {dir: '/home/me/my stack'}, config: {project: 'demo'}} as Pa
 
 describe('restore leftovers', () => {
   it('finds a closed visits, unfinished copies and replaced data, and nothing in a clean cluster', () => {
-    const clean = parseLeftovers('postgres|t\ntemplate0|f\ntemplate1|t\nvisits|t\nvisits_restore_manual|t\n|active|0')
+    const clean = parseLeftovers(
+      'postgres|true\ntemplate0|false\ntemplate1|true\nvisits|true\nvisits_restore_manual|true\n|active|0',
+    )
     expect(clean).to.deep.equal({closed: false, copies: [], replaced: [], underWay: false})
     expect(leftoverFindings(clean, ctx)).to.deep.equal([])
 
     const found = parseLeftovers(
-      'postgres|t\nvisits|f\nvisits_restore_20250102t030405z_1a2b|t\nvisits_old_20250102t030405z_1a2b|f\n|active|0',
+      'postgres|true\nvisits|false\nvisits_restore_20250102t030405z_1a2b|true\nvisits_old_20250102t030405z_1a2b|false\n|active|0',
     )
     expect(found).to.deep.equal({
       closed: true,
@@ -34,7 +36,7 @@ describe('restore leftovers', () => {
   })
 
   it('calls nothing a leftover while a restore is running', () => {
-    const running = parseLeftovers('visits|f\nvisits_restore_20250102t030405z_1a2b|t\n|active|1')
+    const running = parseLeftovers('visits|false\nvisits_restore_20250102t030405z_1a2b|true\n|active|1')
     expect(running.underWay).to.equal(true)
     const findings = leftoverFindings(running, ctx)
     expect(findings).to.have.length(1)

@@ -178,7 +178,7 @@ describe('volume restore room', () => {
     it('names running out of space, from the watch or from pg_restore, instead of a broken file', () => {
       const watched = restoreFailure('/b.dump', 'pg_restore: error: could not execute query', 60 * MiB, room)
       expect(watched.message).to.match(
-        /^the volume ran out of space during the restore: 60\.0 MiB free, under the reserve of 64\.0 MiB kept for the live database \(90\.0 MiB was free before\), so pg_restore was stopped/,
+        /^the volume ran out of space during the restore: 60\.0 MiB free, under the reserve of 64\.0 MiB kept for the live database \(90\.0 MiB was free before\), so the restore was stopped/,
       )
       const said = restoreFailure(
         '/b.dump',
