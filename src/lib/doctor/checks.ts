@@ -19,6 +19,7 @@ import {portUse} from '../stack/port.js'
 import {volumeExists} from '../stack/volume.js'
 import {storedPgVersion} from '../pgdata/stored.js'
 import {isCompatible} from '../pgdata/version.js'
+import {checkRestoreLeftovers} from '../volume/restore-leftovers.js'
 
 export type CheckStatus = 'ok' | 'warn' | 'fail'
 
@@ -60,8 +61,9 @@ export async function runDoctor(ctx: StackContext): Promise<DoctorReport> {
     checks.push(await checkRunning(ctx))
     checks.push(await checkSecret(ctx))
     checks.push(await checkVolumeVersion(ctx))
+    checks.push(await checkRestoreLeftovers(ctx))
   } else {
-    for (const name of ['owner', 'stack', 'secret', 'volume']) {
+    for (const name of ['owner', 'stack', 'secret', 'volume', 'restore']) {
       checks.push({name, status: 'fail', detail: 'not checked: the engine is unreachable'})
     }
   }

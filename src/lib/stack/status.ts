@@ -5,6 +5,7 @@ import type {SupersededReport} from '../stackdir/stack-files.js'
 import type {StackContext} from './context.js'
 import {exposureWarnings} from './exposure.js'
 import {claimStack} from './ownership.js'
+import {restoreLeftoverProblems} from '../volume/restore-leftovers.js'
 
 export interface StackStatus {
   project: string
@@ -69,7 +70,7 @@ export async function stackStatus(ctx: StackContext): Promise<StackStatus> {
       superseded: await supersededVolumes(ctx),
     },
     warnings: await stackExposure(ctx),
-    problems: stackProblems(services),
+    problems: [...stackProblems(services), ...(await restoreLeftoverProblems(ctx))],
     settings: {
       host: ctx.config.host,
       port: ctx.config.port,

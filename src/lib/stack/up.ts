@@ -18,6 +18,7 @@ import {assertVolumeMatchesPgMajor} from './version-guard.js'
 import {stackExposure, stackStatus, type StackStatus} from './status.js'
 import {stackUpToDate} from './up-to-date.js'
 import {newWaitMemory, waitHealthy} from './wait-healthy.js'
+import {repairRestoreLeftovers} from '../volume/restore-leftovers.js'
 
 /** The services `up` waits for, in start order. */
 const STACK_SERVICES = ['db', 'app']
@@ -59,6 +60,7 @@ export async function upStack(ctx: StackContext, resolver: ImageResolver, option
     await provePassword(ctx, options.signal)
   }
 
+  await repairRestoreLeftovers(ctx) // a running db: before judging the stack up to date
   if (!options.build && (await stackUpToDate(ctx, rendered.composeText))) {
     ctx.progress('running, healthy and unchanged: nothing for Compose to do')
     return summary(ctx, rendered.images, started)
@@ -77,6 +79,7 @@ export async function upStack(ctx: StackContext, resolver: ImageResolver, option
         timeoutMs: options.build ? undefined : timeoutSeconds * 1000,
       },
     )
+    await repairRestoreLeftovers(ctx) // the db was just started: the app cannot get in until this is done
     const startedMs = Date.now()
     ctx.phase('wait until healthy')
     await waitHealthy(ctx.engine.containers, {
