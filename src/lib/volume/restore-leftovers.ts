@@ -7,7 +7,7 @@
  */
 import {DB_NAME} from '../config/stack-config.js'
 import {runningService} from '../engine/services.js'
-import {shellQuote} from '../kubernetes/shell.js'
+import {shellQuote} from '../config/command-line.js'
 import type {StackContext} from '../stack/context.js'
 import {Psql} from './database.js'
 import {isStepDatabaseName, SWAP_APPLICATION} from './format.js'
