@@ -111,10 +111,10 @@ describe('stack safety (integration)', function () {
       run.child.kill(signal)
       const result = await run.result
       expect(result.exitCode, result.stderr).to.equal(130)
+      expect(await engineState()).to.deep.equal(found)
       expect(result.stderr).to.match(/up of stack '\S+' stopped; back as found \(no containers\)/)
       expect(result.stderr).to.include(`removed the network ${project}_default it had created`)
       expect(result.stderr).to.include(`the volume ${volume} was not touched`)
-      expect(await engineState()).to.deep.equal(found)
 
       const stack = await doctorCheck('stack')
       expect(stack.check).to.include({status: 'ok', detail: 'not started'})
@@ -138,9 +138,9 @@ describe('stack safety (integration)', function () {
     run.child.kill('SIGINT')
     const result = await run.result
     expect(result.exitCode, result.stderr).to.equal(130)
+    expect(await engineState()).to.deep.equal(found)
     expect(result.stderr).to.match(/back as found \(stopped containers .*\): stopped .* again/)
     expect(result.stderr).to.not.include('removed')
-    expect(await engineState()).to.deep.equal(found)
     await upAndCheck(data)
   })
 
