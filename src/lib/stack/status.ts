@@ -1,3 +1,5 @@
+import {homedir} from 'node:os'
+
 import {appUrl} from '../config/stack-config.js'
 import {serviceMode} from '../engine/services.js'
 import {readOptional} from '../files.js'
@@ -87,7 +89,8 @@ export function isHealthy(status: StackStatus): boolean {
 /** The warnings about what the stack exposes beyond this machine. */
 export async function stackExposure(ctx: StackContext): Promise<string[]> {
   const override = ctx.compose.target.overrideFiles?.[0]
-  return exposureWarnings(ctx.config, override ? await readOptional(override) : undefined)
+  const text = override ? await readOptional(override) : undefined
+  return exposureWarnings(ctx.config, text, {dir: ctx.compose.target.projectDirectory, home: homedir()})
 }
 
 /** The volumes this stack ran on before `db upgrade` or `db rollback` switched it, as stack.json records them. */
