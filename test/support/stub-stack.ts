@@ -160,7 +160,20 @@ export class StubEngine implements Engine {
     removeIfUnused: async () => false,
   }
 
-  readonly networks = {listByProject: async () => []}
+  /** Network names by project, as Compose would have created them. */
+  readonly networksByProject = new Map<string, string[]>()
+  readonly networks = {
+    listByProject: async (project: string) => [...(this.networksByProject.get(project) ?? [])],
+    remove: async (name: string) => {
+      this.calls.push(`remove network ${name}`)
+      for (const [project, names] of this.networksByProject) {
+        this.networksByProject.set(
+          project,
+          names.filter((n) => n !== name),
+        )
+      }
+    },
+  }
   readonly swarm = new StubSwarm()
 }
 

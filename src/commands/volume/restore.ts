@@ -19,7 +19,9 @@ project, schema version, visits and creation time, restores it into a fresh data
 a visit-tracker database (tables, columns and types, the identity on id) holding as many visits as its record \
 says. A counter that does not add up to the visits is rebuilt in the copy, and said so. Only then is it swapped \
 in for the current one, in one transaction; the API carries on without a restart. Any failure leaves the current \
-data untouched. A backup from another PostgreSQL major version is refused without --force. You confirm by typing \
+data untouched. The copy is made next to the live data: a restore that would not fit, with a reserve kept free \
+for the live database, is refused with the numbers, and pg_restore is stopped should free space fall under \
+that reserve anyway. A backup from another PostgreSQL major version is refused without --force. You confirm by typing \
 the volume's name; without a terminal, --force is required. --force never lets a database that is not a \
 visit-tracker's through. Ctrl-C before the swap stops pg_restore, drops the fresh database and exits 130; \
 temporary databases left by a restore that was killed are dropped by the next one.`

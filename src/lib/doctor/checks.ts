@@ -6,7 +6,7 @@ import {constants} from 'node:fs'
 import {access, statfs} from 'node:fs/promises'
 import path from 'node:path'
 
-import {assertStackDirLocation, readOptional, sha256} from '../stackdir/stack-files.js'
+import {assertStackDirLocation, sha256} from '../stackdir/stack-files.js'
 import {lstatOptional} from '../files.js'
 import type {Engine} from '../engine/engine.js'
 import {StackctlError} from '../errors.js'
@@ -16,9 +16,11 @@ import {inspectOwnership} from '../stack/ownership.js'
 import {checkPasswordAgainstServer} from '../stack/password.js'
 import {SERVICES, stackExposure, stackProblems} from '../stack/status.js'
 import {portUse} from '../stack/port.js'
-import {volumeExists} from '../stack/volume.js'
+import {volumeHoldsCluster} from '../stack/volume.js'
+import {readSecretFile} from './secret-file.js'
 import {storedPgVersion} from '../pgdata/stored.js'
 import {isCompatible} from '../pgdata/version.js'
+import {checkRestoreLeftovers} from '../volume/restore-leftovers.js'
 
 export type CheckStatus = 'ok' | 'warn' | 'fail'
 
@@ -60,8 +62,9 @@ export async function runDoctor(ctx: StackContext): Promise<DoctorReport> {
     checks.push(await checkRunning(ctx))
     checks.push(await checkSecret(ctx))
     checks.push(await checkVolumeVersion(ctx))
+    checks.push(await checkRestoreLeftovers(ctx))
   } else {
-    for (const name of ['owner', 'stack', 'secret', 'volume']) {
+    for (const name of ['owner', 'stack', 'secret', 'volume', 'restore']) {
       checks.push({name, status: 'fail', detail: 'not checked: the engine is unreachable'})
     }
   }
@@ -190,7 +193,12 @@ async function checkStackDir(ctx: StackContext): Promise<CheckResult> {
 async function checkExposure(ctx: StackContext): Promise<CheckResult> {
   const warnings = await stackExposure(ctx)
   if (warnings.length === 0) return {name: 'exposure', status: 'ok', detail: 'published on loopback only'}
-  return {name: 'exposure', status: 'warn', detail: warnings.join('; '), fix: 'publish on 127.0.0.1 unless you mean it'}
+  return {
+    name: 'exposure',
+    status: 'warn',
+    detail: warnings.join('; '),
+    fix: 'publish on 127.0.0.1 and mount only what a service needs, unless you mean it',
+  }
 }
 
 async function checkOwner(ctx: StackContext): Promise<CheckResult> {
@@ -224,13 +232,9 @@ async function checkRunning(ctx: StackContext): Promise<CheckResult> {
 
 async function checkSecret(ctx: StackContext): Promise<CheckResult> {
   const volume = ctx.config.volume
-  let password: string | undefined
-  try {
-    password = await readOptional(ctx.paths.passwordFile)
-  } catch (error) {
-    return failure('secret', error)
-  }
-  const hasVolume = await volumeExists(ctx.engine, ctx.config.volume)
+  const {content: password, problem} = await readSecretFile(ctx.paths)
+  if (problem) return {name: 'secret', status: 'fail', ...problem}
+  const hasVolume = await volumeHoldsCluster(ctx.engine, stackVolume(ctx))
   if (password === undefined) {
     return hasVolume
       ? {

@@ -99,6 +99,9 @@ class DockerodeEngine implements Engine {
     this.networks = {
       listByProject: async (project) =>
         (await docker.listNetworks({filters: {label: [`com.docker.compose.project=${project}`]}})).map((n) => n.Name),
+      remove: async (name) => {
+        await orUndefined(docker.getNetwork(name).remove())
+      },
     }
   }
 

@@ -185,6 +185,8 @@ export interface ImageClient {
 export interface NetworkClient {
   /** Names of the networks of a Compose project. */
   listByProject(project: string): Promise<string[]>
+  /** Removes a network; one already gone is fine. */
+  remove(name: string): Promise<void>
 }
 
 export interface EngineDescription {

@@ -1,14 +1,20 @@
 /**
  * What the stack exposes beyond this machine: the API bound to a non-loopback address (remembered from an
- * earlier `--host 0.0.0.0`), or an override file that publishes the database's port. Neither is refused — a
- * developer may want it — but `up`, `status` and `doctor` say so every time.
+ * earlier `--host 0.0.0.0`), an override file that publishes the database's port, or one that bind-mounts a
+ * sensitive host path (`/`, the Docker socket, /etc, the home directory; override-mounts.ts) into a container.
+ * None is refused — a developer may want it — but `up`, `status` and `doctor` say so every time.
  */
 import {parse} from 'yaml'
 
 import {isLoopback} from '../config/stack-config.js'
+import {sensitiveMounts, type MountContext} from './override-mounts.js'
 
 /** Pure: the settings and the override file's text (undefined when there is none) → one warning per finding. */
-export function exposureWarnings(config: {host: string; port: number}, overrideText: string | undefined): string[] {
+export function exposureWarnings(
+  config: {host: string; port: number},
+  overrideText: string | undefined,
+  where?: MountContext,
+): string[] {
   const warnings: string[] = []
   if (!isLoopback(config.host)) {
     warnings.push(
@@ -21,6 +27,11 @@ export function exposureWarnings(config: {host: string; port: number}, overrideT
     override = parse(overrideText, {logLevel: 'error'})
   } catch {
     return [...warnings, 'docker-compose.override.yml is not valid YAML; what it publishes could not be checked']
+  }
+  for (const mount of where ? sensitiveMounts(override, where) : []) {
+    warnings.push(
+      `docker-compose.override.yml mounts the host's ${mount.source} into ${mount.service}${mount.target ? ` at ${mount.target}` : ''}${mount.readOnly ? ' (read-only)' : ''}: ${mount.why}`,
+    )
   }
   const services = (override as {services?: Record<string, {ports?: unknown[]}>} | null)?.services ?? {}
   for (const [service, definition] of Object.entries(services)) {

@@ -24,13 +24,13 @@ import {
 } from '../stackdir/stack-files.js'
 import {volumeName} from '../config/stack-config.js'
 import {StackctlError} from '../errors.js'
-import type {StackContext} from './context.js'
+import {stackVolume, type StackContext} from './context.js'
 import {resolveImages, type ImageResolver} from './images.js'
 import {devMode} from './dev-mode.js'
 import {claimStack} from './ownership.js'
 import {checkPasswordAgainstServer} from './password.js'
 import {registerStack} from './registry.js'
-import {volumeExists} from './volume.js'
+import {volumeHoldsCluster} from './volume.js'
 
 /** The API never runs as root: as root we hand it uid 1000, otherwise it runs as the invoking user. */
 export function appIdentity(): {uid: number; gid: number} {
@@ -145,7 +145,8 @@ export async function recordVerifiedPassword(ctx: StackContext, sha: string): Pr
 async function guardPassword(ctx: StackContext, identity: {uid: number; gid: number}) {
   const {paths, config} = ctx
   const volume = config.volume
-  const hasVolume = await volumeExists(ctx.engine, volume)
+  // Only a volume that holds a cluster has a password of its own; an empty one takes the file's.
+  const hasVolume = await volumeHoldsCluster(ctx.engine, stackVolume(ctx))
   await ensureChildDirectory(paths.secretsDir, 0o700) // never read or write through a linked secrets/
   const current = await readOptional(paths.passwordFile)
   if (current === undefined && hasVolume) {

@@ -1,3 +1,5 @@
+import {homedir} from 'node:os'
+
 import {appUrl} from '../config/stack-config.js'
 import {serviceMode} from '../engine/services.js'
 import {readOptional} from '../files.js'
@@ -5,6 +7,7 @@ import type {SupersededReport} from '../stackdir/stack-files.js'
 import type {StackContext} from './context.js'
 import {exposureWarnings} from './exposure.js'
 import {claimStack} from './ownership.js'
+import {restoreLeftoverProblems} from '../volume/restore-leftovers.js'
 
 export interface StackStatus {
   project: string
@@ -69,7 +72,7 @@ export async function stackStatus(ctx: StackContext): Promise<StackStatus> {
       superseded: await supersededVolumes(ctx),
     },
     warnings: await stackExposure(ctx),
-    problems: stackProblems(services),
+    problems: [...stackProblems(services), ...(await restoreLeftoverProblems(ctx))],
     settings: {
       host: ctx.config.host,
       port: ctx.config.port,
@@ -86,7 +89,8 @@ export function isHealthy(status: StackStatus): boolean {
 /** The warnings about what the stack exposes beyond this machine. */
 export async function stackExposure(ctx: StackContext): Promise<string[]> {
   const override = ctx.compose.target.overrideFiles?.[0]
-  return exposureWarnings(ctx.config, override ? await readOptional(override) : undefined)
+  const text = override ? await readOptional(override) : undefined
+  return exposureWarnings(ctx.config, text, {dir: ctx.compose.target.projectDirectory, home: homedir()})
 }
 
 /** The volumes this stack ran on before `db upgrade` or `db rollback` switched it, as stack.json records them. */

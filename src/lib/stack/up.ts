@@ -9,6 +9,7 @@ import {countedVisits} from '../db/visits.js'
 import {runningService} from '../engine/services.js'
 import {EnvironmentError, Interrupted, ProcessFailed, ProcessTimedOut} from '../errors.js'
 import {readOptional, sha256} from '../files.js'
+import {restoringStackDir, snapshotStackDir} from '../stackdir/dir-snapshot.js'
 import type {StackContext} from './context.js'
 import {collectFacts, explainUnhealthy} from './diagnose.js'
 import type {ImageResolver} from './images.js'
@@ -17,7 +18,9 @@ import {passwordMismatch, recordVerifiedPassword, renderStack} from './render-st
 import {assertVolumeMatchesPgMajor} from './version-guard.js'
 import {stackExposure, stackStatus, type StackStatus} from './status.js'
 import {stackUpToDate} from './up-to-date.js'
+import {findProject, interruptedUp, putBack, type FoundProject} from './up-undo.js'
 import {newWaitMemory, waitHealthy} from './wait-healthy.js'
+import {repairRestoreLeftovers} from '../volume/restore-leftovers.js'
 
 /** The services `up` waits for, in start order. */
 const STACK_SERVICES = ['db', 'app']
@@ -48,17 +51,24 @@ export async function upStack(ctx: StackContext, resolver: ImageResolver, option
   await firstFailureInOrder([ctx.engine.ping(), ctx.compose.assertV2(), assertPortFree(ctx)])
   if (!(await dbRunning(ctx))) await assertVolumeMatchesPgMajor(ctx)
   ctx.phase('render and images')
-  const rendered = await renderStack(ctx, resolver, {force: options.force, devSource: options.devSource})
+  const asFound = await snapshotStackDir(ctx.paths) // an up refused before it starts anything writes nothing
+  const rendered = await renderStack(ctx, resolver, {force: options.force, devSource: options.devSource}).catch(
+    restoringStackDir(asFound),
+  )
   ctx.progress(rendered.imageReason)
   for (const {flag, value} of ctx.remembered) {
     ctx.progress(`using ${flag} ${value} remembered from the last run (pass ${flag} to change it)`)
   }
   for (const warning of await stackExposure(ctx)) ctx.progress(`warning: ${warning}`)
+  const found = await findProject(ctx) // what a Ctrl-C puts back (up-undo.ts)
   if (rendered.password === 'unverified') {
     ctx.phase('check the password file')
-    await provePassword(ctx, options.signal)
+    await provePassword(ctx, found, options.signal).catch(async (error: unknown) => {
+      return restoringStackDir(asFound)(error instanceof Interrupted ? await interruptedUp(ctx, found) : error)
+    })
   }
 
+  await repairRestoreLeftovers(ctx) // a running db: before judging the stack up to date
   if (!options.build && (await stackUpToDate(ctx, rendered.composeText))) {
     ctx.progress('running, healthy and unchanged: nothing for Compose to do')
     return summary(ctx, rendered.images, started)
@@ -77,6 +87,7 @@ export async function upStack(ctx: StackContext, resolver: ImageResolver, option
         timeoutMs: options.build ? undefined : timeoutSeconds * 1000,
       },
     )
+    await repairRestoreLeftovers(ctx) // the db was just started: the app cannot get in until this is done
     const startedMs = Date.now()
     ctx.phase('wait until healthy')
     await waitHealthy(ctx.engine.containers, {
@@ -91,12 +102,7 @@ export async function upStack(ctx: StackContext, resolver: ImageResolver, option
       signal: options.signal,
     })
   } catch (error) {
-    if (error instanceof Interrupted) {
-      throw new Interrupted(
-        `stack '${ctx.config.project}' may be partly started`,
-        `run stackctl up again to finish starting it, or stackctl down to stop it; the volume ${ctx.config.volume} was not touched`,
-      )
-    }
+    if (error instanceof Interrupted) throw await interruptedUp(ctx, found)
     if (error instanceof ProcessFailed || error instanceof ProcessTimedOut) throw await explainUnhealthy(ctx, error)
     throw error
   }
@@ -114,7 +120,7 @@ async function summary(ctx: StackContext, images: UpResult['images'], started: n
  * re-attached, say): start the db alone and check the file against its verifier before the API is started
  * with it. On a mismatch the db is stopped again and nothing else changes.
  */
-async function provePassword(ctx: StackContext, signal: AbortSignal | undefined): Promise<void> {
+async function provePassword(ctx: StackContext, found: FoundProject, signal: AbortSignal | undefined): Promise<void> {
   const content = (await readOptional(ctx.paths.passwordFile)) ?? ''
   ctx.progress('checking the password file against the database in the volume')
   await ctx.compose.up(
@@ -124,7 +130,7 @@ async function provePassword(ctx: StackContext, signal: AbortSignal | undefined)
   const check = await checkPasswordAgainstServer(ctx, content)
   if (check === 'mismatch') {
     // The stack was not running (its db was stopped): leave it so, network included. The volume stays.
-    await ctx.compose.down({}, {onLine: (line) => ctx.detail(line), shield: true})
+    if (!(await putBack(ctx, found))) await ctx.compose.stop(['db'], {onLine: (line) => ctx.detail(line), shield: true})
     throw passwordMismatch(ctx, 'the database in the volume')
   }
   if (check === 'match') await recordVerifiedPassword(ctx, sha256(content))

@@ -61,3 +61,6 @@ export function isStepDatabaseName(database: string, name: string): boolean {
   if (!name.startsWith(prefix)) return false
   return /^(restore|old)_\d{8}t\d{6}z_[0-9a-f]{4}$/.test(name.slice(prefix.length))
 }
+
+/** The application_name of a restore's swap session: while it runs, a closed `visits` is no leftover. */
+export const SWAP_APPLICATION = 'stackctl-restore-swap'

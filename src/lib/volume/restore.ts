@@ -1,9 +1,12 @@
 /**
  * `stackctl volume restore`: replaces the `visits` database with a backup, never leaving it half-restored.
- * The file is checked first, restored into a fresh database, verified to be a visit-tracker database holding
- * what its record says (see restore-check.ts), and only then swapped in by two renames in one transaction.
- * On any failure or interrupt before the swap, pg_restore is stopped, the fresh database dropped and
- * `visits` is untouched; the swap itself is never interrupted, so the result is the old data or the new.
+ * The file is checked first, the room for it too (room.ts: refused with the numbers when short, and watched
+ * while pg_restore writes, so the live server always keeps room for its WAL); it is restored into a fresh
+ * database, verified to be a visit-tracker database holding what its record says (see restore-check.ts), and
+ * only then swapped in by two renames in one transaction. On any failure or interrupt before the swap,
+ * pg_restore is stopped, the fresh database dropped and `visits` is untouched; the swap runs as one script in
+ * the db container, which neither Ctrl-C nor a killed stackctl interrupts, so the result is the old data or
+ * the new. What a restore killed before the swap leaves is found by restore-leftovers.ts.
  */
 import {createHash, randomBytes} from 'node:crypto'
 import {createReadStream} from 'node:fs'
@@ -12,6 +15,7 @@ import path from 'node:path'
 import {pipeline} from 'node:stream/promises'
 
 import {DB_NAME, DB_USER} from '../config/stack-config.js'
+import type {Engine} from '../engine/engine.js'
 import {Interrupted, lastLines, StackctlError, UsageError} from '../errors.js'
 import {readOptional} from '../files.js'
 import type {StackContext} from '../stack/context.js'
@@ -19,9 +23,17 @@ import {claimStack} from '../stack/ownership.js'
 import {ByteMeter} from './backup.js'
 import {drainingStdin, runMarker, stopMarked, streamFailure} from './container-io.js'
 import {Psql, runningDb, serverVersion} from './database.js'
-import {formatBytes, isStepDatabaseName, parseDumpedFromVersion, sidecarPath, stepDatabaseName} from './format.js'
+import {
+  formatBytes,
+  isStepDatabaseName,
+  parseDumpedFromVersion,
+  sidecarPath,
+  stepDatabaseName,
+  SWAP_APPLICATION,
+} from './format.js'
 import {type BackupRecord, readBackupRecord} from './record.js'
 import {checkRestored, type RestoredCheck} from './restore-check.js'
+import {assertRoom, freeBytes, type Room, watchFreeSpace} from './room.js'
 import {SCHEMA_VERSION} from './schema.js'
 
 export interface RestoreOptions {
@@ -118,6 +130,7 @@ export async function restoreIntoContainer(
   const serverPgMajor = await assertRestorable(psql, file, backup, options.force)
 
   const visitsBefore = await countLive(psql)
+  const room = await assertRoom(ctx, psql, {volume, visitsBefore, rows: backup.visits, dumpBytes: size})
   if (!options.force) await confirmReplace(options, volume, file, visitsBefore, backup)
   if (signal?.aborted) throw new Interrupted('nothing was changed')
   const dropForce = ' WITH (FORCE)' // PostgreSQL 13+; the image is 17
@@ -134,7 +147,7 @@ export async function restoreIntoContainer(
   let checked: RestoredCheck
   try {
     ctx.progress(`restore: streaming ${path.basename(file)} (${formatBytes(size)}) into temporary database ${fresh}`)
-    await restoreInto(ctx, db.id, file, fresh, marker, signal)
+    await restoreInto(ctx, {containerId: db.id, file, database: fresh, marker, room}, signal)
     ctx.phase('check the restored data')
     checked = await checkRestored(psql, fresh, file, record, ctx.progress)
     for (const repair of checked.repairs) ctx.progress(`restore: ${repair}`)
@@ -143,18 +156,11 @@ export async function restoreIntoContainer(
     throw await undoRestore(ctx, psql, {containerId: db.id, marker, fresh, dropForce, volume, file}, error, signal)
   }
 
-  // The swap is one transaction and is not interrupted: it ends with the old data or the new, never neither.
+  // The swap is one transaction, run by one script in the db container that nothing on this side interrupts.
   ctx.phase('swap it in')
   ctx.progress(`restore: swapping ${fresh} in as '${DB_NAME}' (one transaction)`)
-  await swapIn(psql, fresh, previous, dropForce)
-  const dropped = await psql
-    .query(`DROP DATABASE IF EXISTS ${previous}${dropForce}`, 'postgres')
-    .then(() => true)
-    .catch(() => false)
-  if (!dropped) {
-    await allowConnections(psql, previous)
-    ctx.progress(`restore: the replaced data is kept as database ${previous}; drop it when done`)
-  }
+  const {dropped} = await swapIn(ctx.engine, psql, fresh, previous, dropForce)
+  if (!dropped) ctx.progress(`restore: the replaced data is kept as database ${previous}; drop it when done`)
   if (signal?.aborted) {
     throw new Interrupted(
       `the restore was already swapping databases and finished that: database '${DB_NAME}' in volume ${volume} now ` +
@@ -312,32 +318,70 @@ async function dropStaleDatabases(psql: Psql, dropForce: string): Promise<string
   return stale
 }
 
-async function restoreInto(
-  ctx: StackContext,
-  containerId: string,
-  file: string,
-  database: string,
-  marker: string,
-  signal: AbortSignal | undefined,
-): Promise<void> {
+interface RestoreTarget {
+  containerId: string
+  file: string
+  database: string
+  marker: string
+  room: Room
+}
+
+/**
+ * pg_restore into `database`, with free space watched: should it fall under the reserve, pg_restore is
+ * stopped there, so the live server always has room for its WAL. A failure names its cause (no space, or the
+ * file) but not whether the live data was touched: undoRestore checks that and says it.
+ */
+async function restoreInto(ctx: StackContext, target: RestoreTarget, signal: AbortSignal | undefined): Promise<void> {
+  const {containerId, file, database, marker, room} = target
   const meter = new ByteMeter((bytes) => ctx.progress(`restore: ${formatBytes(bytes)} read`))
   const input = createReadStream(file)
   input.once('error', (error) => meter.destroy(error))
+  const readFree = () => freeBytes(ctx.engine, containerId, room.dataDirectory)
+  const watch = watchFreeSpace(readFree, room.reserveBytes, async (free) => {
+    ctx.progress(`restore: only ${formatBytes(free)} free in the volume, under the reserve: stopping pg_restore`)
+    await stopMarked(ctx.engine, containerId, marker, ['pg_restore'])
+  })
   try {
     const result = await ctx.engine.containers.exec(
       containerId,
       drainingStdin(['pg_restore', '--no-owner', '--exit-on-error', '-U', DB_USER, '-d', database]),
       {stdin: input.pipe(meter), env: [marker], signal},
     )
-    if (result.exitCode !== 0) {
-      throw new StackctlError(`${file} could not be restored: ${lastLines(result.stderr.trim(), 5)}`, {
-        suggestion: `it is truncated, corrupted or not from stackctl volume backup; ${UNCHANGED}`,
-      })
-    }
+    await watch.stop()
+    // Under the reserve the restore stops, even when pg_restore got to its end between two readings.
+    const final = watch.low() === undefined ? await readFree().catch(() => undefined) : undefined
+    const low = watch.low() ?? (final !== undefined && final < room.reserveBytes ? final : undefined)
+    if (result.exitCode !== 0 || low !== undefined) throw restoreFailure(file, result.stderr, low, room)
   } finally {
+    await watch.stop()
     input.destroy()
   }
   ctx.progress(`restore: ${formatBytes(meter.bytes)} read, done`)
+}
+
+/** Why pg_restore failed, from what the watch saw and what pg_restore said. */
+export function restoreFailure(
+  file: string,
+  stderr: string,
+  lowFree: number | undefined,
+  room: Pick<Room, 'reserveBytes' | 'freeBytes'>,
+): StackctlError {
+  const said = lastLines(stderr.trim(), 5)
+  const hint = 'make room on the filesystem that holds the volume, then try again'
+  if (lowFree !== undefined) {
+    return new StackctlError(
+      `the volume ran out of space during the restore: ${formatBytes(lowFree)} free, under the reserve of ` +
+        `${formatBytes(room.reserveBytes)} kept for the live database (${formatBytes(room.freeBytes)} was free before), ` +
+        `so the restore was stopped; the backup needs more room than estimated`,
+      {suggestion: hint},
+    )
+  }
+  if (/No space left on device|could not extend file|disk full/i.test(stderr)) {
+    return new StackctlError(`the volume ran out of space during the restore: ${said}`, {suggestion: hint})
+  }
+  return new StackctlError(`${file} could not be restored: ${said}`, {
+    suggestion: 'it is truncated, corrupted or not from stackctl volume backup',
+  })
 }
 
 interface RestoreStep {
@@ -377,33 +421,61 @@ async function undoRestore(
     )
   }
   const failure = streamFailure(error, `restoring ${step.file}`, UNCHANGED)
-  return dropped ? failure : new StackctlError(`${failure.message}${leftover}`, {suggestion: failure.suggestion})
+  const hint = (await liveAnswers(psql))
+    ? withUnchanged(failure.suggestion)
+    : `${withoutUnchanged(failure.suggestion)}; the database server does not answer since: see stackctl status and stackctl logs db`
+  return new StackctlError(`${failure.message}${leftover}`, {exitCode: failure.exitCode, suggestion: hint})
+}
+
+/** Whether the live `visits` still answers a query: only then is "the current data was not changed" said. */
+async function liveAnswers(psql: Psql): Promise<boolean> {
+  return (await psql.tryQuery('SELECT 1 FROM visits LIMIT 1')) !== undefined
+}
+
+function withoutUnchanged(suggestion: string | undefined): string {
+  return (suggestion ?? '').replace(`; ${UNCHANGED}`, '').replace(UNCHANGED, '')
+}
+
+function withUnchanged(suggestion: string | undefined): string {
+  const rest = withoutUnchanged(suggestion)
+  return rest ? `${rest}; ${UNCHANGED}` : UNCHANGED
 }
 
 /**
- * Both renames commit together or not at all. Renaming needs `visits` free of sessions: the API's are ended
- * and, should its pool reconnect in between, ended again; new connections wait for the commit, then find
- * the restored database under the old name. Should the statement fail, the server is asked which database
- * is live now, and a swap that did not happen leaves nothing behind.
+ * The swap, as one exec in the db container (swapArgs): it runs to its end even when stackctl is killed
+ * meanwhile, since the engine does not stop an exec whose client went away. Should the exec's answer be lost,
+ * the server is asked which database is live now; a swap that did not happen leaves nothing behind.
  */
-async function swapIn(psql: Psql, fresh: string, previous: string, dropForce: string): Promise<void> {
-  // The rename waits up to 5 s for the sessions it terminated to go, and fails if any is left; the API (its
-  // health check, its pool) reconnects at once, and on a busy machine every attempt failed that way. So no new
-  // session may start on the database being replaced; the API answers 503 for those few milliseconds.
-  await psql.query(`ALTER DATABASE ${DB_NAME} ALLOW_CONNECTIONS false`, 'postgres')
-  try {
-    await psql.query(swapSql(fresh, previous), 'postgres')
-  } catch (error) {
-    const names = await psql.query('SELECT datname FROM pg_database', 'postgres').catch(() => '')
-    const live = names.split('\n').map((n) => n.trim())
-    if (live.includes(previous) && live.includes(DB_NAME) && !live.includes(fresh)) return // it did commit
-    await allowConnections(psql, DB_NAME)
-    await psql.query(`DROP DATABASE IF EXISTS ${fresh}${dropForce}`, 'postgres').catch(() => {})
-    throw new StackctlError(
-      `swapping the restored database in failed, so database '${DB_NAME}' still holds the previous data: ${(error as Error).message}`,
-      {suggestion: 'stop what holds connections to it (stackctl status shows the stack) and try again'},
-    )
+async function swapIn(
+  engine: Engine,
+  psql: Psql,
+  fresh: string,
+  previous: string,
+  dropForce: string,
+): Promise<{dropped: boolean}> {
+  const result = await engine.containers
+    .exec(psql.containerId, swapArgs(fresh, previous, dropForce))
+    .catch((error: Error) => ({exitCode: -1, stdout: '', stderr: error.message}))
+  const outcome = /^swap=(\d+) dropped=(yes|no)$/m.exec(result.stdout)
+  if (outcome?.[1] === '0') return {dropped: outcome[2] === 'yes'}
+  const names = await psql.query('SELECT datname FROM pg_database', 'postgres').catch(() => '')
+  const live = names.split('\n').map((n) => n.trim())
+  if (live.includes(previous) && live.includes(DB_NAME) && !live.includes(fresh)) {
+    // It did commit; only the answer was lost.
+    const dropped = await psql
+      .query(`DROP DATABASE IF EXISTS ${previous}${dropForce}`, 'postgres')
+      .then(() => true)
+      .catch(() => false)
+    if (!dropped) await allowConnections(psql, previous)
+    return {dropped}
   }
+  await allowConnections(psql, DB_NAME)
+  await psql.query(`DROP DATABASE IF EXISTS ${fresh}${dropForce}`, 'postgres').catch(() => {})
+  const said = lastLines((result.stdout.replace(/^swap=.*$/m, '') + result.stderr).trim(), 3)
+  throw new StackctlError(
+    `swapping the restored database in failed, so database '${DB_NAME}' still holds the previous data: ${said}`,
+    {suggestion: 'stop what holds connections to it (stackctl status shows the stack) and try again'},
+  )
 }
 
 /** Lets sessions into a database again (after a swap that did not happen, or for replaced data kept). */
@@ -411,6 +483,44 @@ async function allowConnections(psql: Psql, database: string): Promise<void> {
   await psql.query(`ALTER DATABASE ${database} ALLOW_CONNECTIONS true`, 'postgres').catch(() => {})
 }
 
+/**
+ * Close `visits` to new sessions, swap (swapSql), open it again, drop the replaced database: one shell script,
+ * so no kill of stackctl can stop it between closing and opening. Renaming needs `visits` free of sessions, and
+ * the API (its pool, its health check) reconnects at once; on a busy machine every rename failed that way, so
+ * new sessions are refused while it runs (the API answers 503 for those milliseconds). Opening runs whatever
+ * the swap did: after a swap the name belongs to the restored copy, already open. psql's output is captured,
+ * and SIGPIPE ignored, so a client that went away cannot end the script by its writes. The SQL arrives as
+ * arguments, never spliced into the script.
+ */
+export function swapArgs(fresh: string, previous: string, dropForce: string): string[] {
+  const script = `trap '' PIPE HUP
+export PGAPPNAME=${SWAP_APPLICATION}
+said=""
+run() { out=$(psql -X -q -t -A -v ON_ERROR_STOP=1 -U ${DB_USER} -d postgres -c "$1" 2>&1) || { said="$said$out
+"; return 1; }; }
+run "$1" && run "$2"; swap=$?
+run "$3"
+dropped=no
+if [ "$swap" -eq 0 ]; then if run "$4"; then dropped=yes; else run "$5"; fi; fi
+printf 'swap=%s dropped=%s\n%s' "$swap" "$dropped" "$said"
+exit "$swap"`
+  return [
+    'sh',
+    '-c',
+    script,
+    'sh',
+    `ALTER DATABASE ${DB_NAME} ALLOW_CONNECTIONS false`,
+    swapSql(fresh, previous),
+    `ALTER DATABASE ${DB_NAME} ALLOW_CONNECTIONS true`,
+    `DROP DATABASE IF EXISTS ${previous}${dropForce}`,
+    `ALTER DATABASE ${previous} ALLOW_CONNECTIONS true`,
+  ]
+}
+
+/**
+ * Both renames commit together or not at all. The API's sessions are ended and, should one be left as the
+ * rename starts, ended again; new connections are refused meanwhile (swapArgs closed the database).
+ */
 function swapSql(fresh: string, previous: string): string {
   return `DO $swap$
 DECLARE attempt int := 0;

@@ -22,6 +22,7 @@ describe('doctor (stub engine)', () => {
       'stack',
       'secret',
       'volume',
+      'restore',
     ])
     expect(report.checks.filter((c) => c.status === 'fail')).to.deep.equal([])
     expect(report.passed).to.equal(true)
@@ -35,7 +36,7 @@ describe('doctor (stub engine)', () => {
     expect(report.passed).to.equal(false)
     const byName = Object.fromEntries(report.checks.map((c) => [c.name, c]))
     expect(byName.engine.detail).to.include('cannot reach the Docker engine at unix:///stub/docker.sock')
-    for (const name of ['images', 'port', 'disk', 'owner', 'stack', 'secret', 'volume']) {
+    for (const name of ['images', 'port', 'disk', 'owner', 'stack', 'secret', 'volume', 'restore']) {
       expect(byName[name], name).to.deep.include({status: 'fail', detail: 'not checked: the engine is unreachable'})
     }
   })

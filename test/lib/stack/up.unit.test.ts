@@ -85,7 +85,8 @@ describe('up (stub engine)', () => {
     compose.upError = new Interrupted('docker compose up was stopped')
     const error = await rejection(upStack(ctx, resolver))
     expect(error).to.be.instanceOf(Interrupted)
-    expect((error as StackctlError).message).to.include("stack 'demo' may be partly started")
+    expect((error as StackctlError).message).to.include("up of stack 'demo' stopped; back as found (no containers)")
+    expect((error as StackctlError).message).to.include('nothing had been started yet')
     expect((error as StackctlError).suggestion).to.include('demo_postgres_data was not touched')
   })
 
