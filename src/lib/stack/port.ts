@@ -34,5 +34,9 @@ export async function portUse(engine: Engine, target: {host: string; port: numbe
   if (foreign) return {state: 'taken', holder: foreign.name}
   // Only this stack's app publishes it: through NAT (bindable) or the userland proxy (bound), it is ours.
   if (publishers.length > 0) return {state: 'ours'}
-  return bindable ? {state: 'free'} : {state: 'taken'}
+  if (bindable) return {state: 'free'}
+  // Between two restarts of a crashing app the engine lists no running publisher, yet keeps the port reserved
+  // for it: the stack's own app, left for inspection by a failed up, must not block the next up.
+  const ownApp = (await engine.containers.list({project})).find((c) => c.service === 'app')
+  return ownApp && ['running', 'restarting'].includes(ownApp.state) ? {state: 'ours'} : {state: 'taken'}
 }

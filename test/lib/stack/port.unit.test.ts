@@ -84,6 +84,20 @@ describe('portUse', () => {
     }
   })
 
+  // A crashing app left by a failed up: between restarts the engine lists no running publisher, yet holds the port.
+  it('is ours while this stack’s app is restarting and the port is held; taken when the app is gone (control)', async () => {
+    const port = await freePort()
+    const server = await hold(port)
+    try {
+      const restarting = new StubEngine().addContainer({name: 'demo-app-1', service: 'app', state: 'restarting'})
+      expect(await portUse(restarting, {host: '127.0.0.1', port, project: 'demo'})).to.deep.equal({state: 'ours'})
+      const exited = new StubEngine().addContainer({name: 'demo-app-1', service: 'app', state: 'exited'})
+      expect(await portUse(exited, {host: '127.0.0.1', port, project: 'demo'})).to.deep.equal({state: 'taken'})
+    } finally {
+      server.close()
+    }
+  })
+
   it('treats a wildcard address as overlapping every other, and distinct addresses as not', () => {
     expect(addressesOverlap('0.0.0.0', '127.0.0.1')).to.equal(true)
     expect(addressesOverlap('127.0.0.1', '')).to.equal(true)
