@@ -42,6 +42,7 @@ describe('stackctl doctor (integration)', () => {
       'stack',
       'secret',
       'volume',
+      'restore',
     ])
     expect(check(report, 'engine').detail).to.match(/^Docker \d+\.\d+/)
     expect(check(report, 'compose').detail).to.match(/^Docker Compose v?2\./)
