@@ -5,16 +5,57 @@
  */
 import {expect} from 'chai'
 import {spawn} from 'node:child_process'
-import {existsSync, mkdtempSync, rmSync} from 'node:fs'
+import {existsSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
 
 import {freePort, repoRoot, runCli, type CliResult} from '../helpers/cli.js'
 import {docker, removeComposeProject, uniqueName} from '../helpers/docker.js'
 
-/** The `stackctl …` commands a hint names (in backquotes or after "with"/"run"), as printed. */
+const VERBS = new Set(['up', 'down', 'status', 'logs', 'db', 'app', 'doctor', 'psql', 'open', 'volume'])
+const TAKES_VALUE = new Set(['--dir', '--project-name', '-p', '--pg-major', '--to', '--port', '-c'])
+
+/**
+ * The `stackctl …` commands a text names, as printed: `stackctl`, its verbs, then flags and their values (a
+ * value may be quoted for the shell), up to the first word that is none of these or a , ; ) that ends it.
+ */
 export function printedCommands(text: string): string[] {
-  return [...text.matchAll(/stackctl [a-z][^;,)`\n]*?(?=$|[;,)`\n]| or | then |, )/gm)].map((m) => m[0].trim())
+  const found: string[] = []
+  for (const match of text.matchAll(/stackctl /g)) {
+    let i = match.index + 'stackctl '.length
+    const words = ['stackctl']
+    let expectValue = false
+    let verbs = true
+    for (;;) {
+      while (text[i] === ' ') i++
+      if (i >= text.length || text[i] === '\n') break
+      let word: string
+      let ended = false
+      if (text[i] === "'") {
+        const close = text.indexOf("'", i + 1)
+        word = text.slice(i, close + 1)
+        i = close + 1
+      } else {
+        let j = i
+        while (j < text.length && !/[\s,;)`]/.test(text[j])) j++
+        word = text.slice(i, j)
+        ended = j < text.length && /[,;)`]/.test(text[j])
+        i = j
+      }
+      if (expectValue) {
+        words.push(word)
+        expectValue = false
+      } else if (word.startsWith('-')) {
+        verbs = false
+        words.push(word)
+        expectValue = TAKES_VALUE.has(word)
+      } else if (verbs && VERBS.has(word)) words.push(word)
+      else break
+      if (ended) break
+    }
+    found.push(words.join(' '))
+  }
+  return found
 }
 
 /** Runs a printed command through the shell, with `stackctl` being this checkout's CLI, from `cwd`. */
@@ -69,6 +110,11 @@ describe('hints work when pasted (integration)', function () {
       'stackctl up --dir /x',
       'stackctl status --dir /x',
     ])
+    expect(
+      printedCommands(
+        "db is exited: run stackctl up --dir '/a b' -p q to start it (stackctl logs db --dir '/a b' -p q says)",
+      ),
+    ).to.deep.equal(["stackctl up --dir '/a b' -p q", "stackctl logs db --dir '/a b' -p q"])
   })
 
   it('open --print on a stack whose db is stopped: exit 1 with the reason, and its hint starts the stack', async () => {
@@ -84,6 +130,49 @@ describe('hints work when pasted (integration)', function () {
     const again = await cli('open', '--print')
     expect(again.exitCode, again.stderr).to.equal(0)
     expect(again.stdout.trim()).to.equal(`http://127.0.0.1:${port}`)
+  })
+
+  /** Runs every command `output` prints, from elsewhere; each must succeed. Returns what was run. */
+  async function runEveryPrinted(output: string): Promise<string[]> {
+    const commands = [...new Set(printedCommands(output))]
+    for (const command of commands) {
+      const pasted = await runPrinted(command, elsewhere)
+      expect(pasted.exitCode, `${command}\n${pasted.stderr}`).to.equal(0)
+    }
+    return commands
+  }
+
+  it('status and doctor on a stack whose db is stopped: every command they print works when pasted', async () => {
+    await stopDb()
+    const status = await cli('status')
+    const ran = await runEveryPrinted(status.stdout + status.stderr)
+    const where = `--dir '${dir}' --project-name ${project}`
+    expect(ran).to.include.members([`stackctl up ${where}`, `stackctl logs db ${where}`])
+
+    await stopDb()
+    const doctor = await cli('doctor')
+    expect(doctor.exitCode).to.equal(1)
+    expect(doctor.stdout + doctor.stderr).to.not.include('see stackctl doctor')
+    const fixed = await runEveryPrinted(doctor.stdout + doctor.stderr)
+    expect(fixed).to.include.members([`stackctl up ${where}`, `stackctl status ${where}`])
+    expect((await cli('status', '--check')).exitCode).to.equal(0)
+  })
+
+  it('a failed up: the logs and up it names work when pasted (after the cause is fixed)', async () => {
+    const override = path.join(dir, 'docker-compose.override.yml')
+    writeFileSync(override, "services:\n  app:\n    command: ['node', '-e', 'process.exit(3)']\n")
+    let failed: CliResult
+    try {
+      failed = await cli('up', '--timeout', '60')
+      expect(failed.exitCode).to.equal(1)
+    } finally {
+      rmSync(override)
+    }
+    const named = printedCommands(failed.stderr)
+    const where = `--dir '${dir}' --project-name ${project}`
+    expect(named).to.include.members([`stackctl logs app ${where}`, `stackctl up ${where}`])
+    await runEveryPrinted(failed.stderr) // logs app, then up (with the override gone)
+    expect((await fetch(`http://127.0.0.1:${port}/`)).status).to.equal(200)
   })
 
   it('logs of a stack never started: its hint starts that stack, not the default one', async () => {

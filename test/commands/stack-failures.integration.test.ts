@@ -62,7 +62,10 @@ describe('stack failure modes (integration)', function () {
     const result = await s.cli('up', '--port', String(await freePort()))
     expect(result.exitCode, result.stderr).to.equal(2)
     expect(result.stderr).to.match(/holds PostgreSQL 15 data, but the stack is configured for PostgreSQL 17/)
-    expect(result.stderr).to.include('start it with --pg-major 15, then upgrade it: stackctl db upgrade --to 17')
+    const where = `--dir ${s.dir} --project-name ${s.project}`
+    expect(result.stderr).to.include(
+      `start it with stackctl up ${where} --pg-major 15, then upgrade it: stackctl db upgrade ${where} --to 17`,
+    )
     expect(
       await docker.listContainers({all: true, filters: {label: [`com.docker.compose.project=${s.project}`]}}),
     ).to.have.length(0)

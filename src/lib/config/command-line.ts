@@ -25,3 +25,11 @@ export function stackCommand(
   if (config.project !== DEFAULTS.project) words.push('--project-name', shellQuote(config.project))
   return words.join(' ')
 }
+
+/** How a hint names a command: addressed to one stack (commandsFor), or plain where no stack is known. */
+export type CommandFor = (verb: string) => string
+export const plainCommand: CommandFor = (verb) => `stackctl ${verb}`
+
+export function commandsFor(config: Pick<StackConfig, 'dir' | 'project'>): CommandFor {
+  return (verb) => stackCommand(config, verb)
+}

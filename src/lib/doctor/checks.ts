@@ -21,6 +21,7 @@ import {readSecretFile} from './secret-file.js'
 import {storedPgVersion} from '../pgdata/stored.js'
 import {isCompatible} from '../pgdata/version.js'
 import {checkRestoreLeftovers} from '../volume/restore-leftovers.js'
+import {commandsFor, stackCommand} from '../config/command-line.js'
 
 export type CheckStatus = 'ok' | 'warn' | 'fail'
 
@@ -224,10 +225,15 @@ async function checkRunning(ctx: StackContext): Promise<CheckResult> {
     const container = containers.find((c) => c.service === name)
     return {name, state: container?.state ?? 'absent', health: container?.health ?? 'none'}
   })
-  const problems = stackProblems(services)
+  const problems = stackProblems(services, commandsFor(ctx.config))
   if (containers.length === 0) return {name: 'stack', status: 'ok', detail: 'not started'}
   if (problems.length === 0) return {name: 'stack', status: 'ok', detail: 'db and app running and healthy'}
-  return {name: 'stack', status: 'fail', detail: problems.join('; '), fix: 'stackctl up, then stackctl status'}
+  return {
+    name: 'stack',
+    status: 'fail',
+    detail: problems.join('; '),
+    fix: `${stackCommand(ctx.config, 'up')}, then ${stackCommand(ctx.config, 'status')}`,
+  }
 }
 
 async function checkSecret(ctx: StackContext): Promise<CheckResult> {

@@ -30,6 +30,7 @@ import type {CheckSettings, TeardownMode} from './options.js'
 import {MISSING_SHOWN, type KillReport, type PersistenceResult, type PhaseResult} from './result.js'
 import {findMissingIds, readServerSettings, systemIdentifier, takeSnapshot, type Snapshot} from './sql.js'
 import {gatherTeardownEvidence, tearDown, teardownProblems} from './teardown.js'
+import {stackCommand} from '../config/command-line.js'
 
 const debug = createDebug('stackctl:persistence')
 
@@ -193,7 +194,7 @@ class PersistenceCheck {
       : ` (${left}, as found)`
     return new Interrupted(
       `verify-persistence stopped during its ${stoppedIn} phase; nothing was verified${how}; the volume ${this.volume} was not touched`,
-      'run stackctl verify-persistence again when you are ready',
+      `run ${stackCommand(this.ctx.config, 'verify-persistence')} again when you are ready`,
     )
   }
 
@@ -251,7 +252,7 @@ class PersistenceCheck {
       // A relaunch renders the built app; it would silently take the stack out of development mode.
       throw new UsageError(
         `the stack '${status.project}' runs in development mode (up --dev); the check relaunches the built stack`,
-        'run stackctl up without --dev first, or check another stack with --project-name',
+        `run ${stackCommand(this.ctx.config, 'up')} (without --dev) first, or check another stack with --project-name`,
       )
     }
     this.stack.foundRunning = status.services.some((s) => s.state === 'running')

@@ -9,6 +9,7 @@ import path from 'node:path'
 import type {ContainerClient} from '../engine/engine.js'
 import {type ProcessFailed, type ProcessTimedOut, StackctlError} from '../errors.js'
 import type {StackContext} from './context.js'
+import {type CommandFor, commandsFor, plainCommand} from '../config/command-line.js'
 
 const LOG_LINES = 20
 
@@ -38,6 +39,8 @@ export interface DiagnoseContext {
   /** How long `up` waits for the services to become healthy (--timeout). */
   timeoutSeconds: number
   volume: string
+  /** How hints name commands for this stack (with its --dir and --project-name). */
+  command?: CommandFor
 }
 
 export interface Diagnosis {
@@ -140,11 +143,12 @@ export function diagnoseStartup(containers: readonly ContainerFacts[], ctx: Diag
     culprit.health === 'starting' ? `up waits ${ctx.timeoutSeconds} s for health checks (--timeout)` : undefined,
   ].filter((line): line is string => line !== undefined)
 
+  const command = ctx.command ?? plainCommand
   const override = culprit.composeFiles.map((file) => path.basename(file)).find((name) => /override/.test(name))
   const suggestion = [
     override ? `check what ${override} changes for '${culprit.service}'; ` : '',
-    `fix the cause above and run stackctl up again. The containers were left for inspection `,
-    `(stackctl logs ${culprit.service}); the volume ${ctx.volume} was not touched`,
+    `fix the cause above and run ${command('up')} again. The containers were left for inspection `,
+    `(${command(`logs ${culprit.service}`)}); the volume ${ctx.volume} was not touched`,
   ].join('')
   return {
     service: culprit.service,
@@ -196,6 +200,7 @@ export async function explainUnhealthy(
     now: new Date(),
     timeoutSeconds: ctx.config.timeoutSeconds,
     volume: ctx.config.volume,
+    command: commandsFor(ctx.config),
   })
   if (!diagnosis) return error
   return new StackctlError([diagnosis.summary, ...diagnosis.details].join('\n'), {

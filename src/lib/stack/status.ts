@@ -8,6 +8,7 @@ import type {StackContext} from './context.js'
 import {exposureWarnings} from './exposure.js'
 import {claimStack} from './ownership.js'
 import {restoreLeftoverProblems} from '../volume/restore-leftovers.js'
+import {type CommandFor, commandsFor, plainCommand} from '../config/command-line.js'
 
 export interface StackStatus {
   project: string
@@ -31,17 +32,17 @@ type ServiceState = StackStatus['services'][number]
  * Pure: the problems of a stack from its services' states. A stack with no containers at all is simply not
  * started (no problem); one with some is expected to run whole and healthy.
  */
-export function stackProblems(services: readonly ServiceState[]): string[] {
+export function stackProblems(services: readonly ServiceState[], command: CommandFor = plainCommand): string[] {
   if (services.every((s) => s.state === 'absent')) return []
   const problems: string[] = []
   for (const s of services) {
-    if (s.state === 'absent') problems.push(`${s.name} has no container: run stackctl up`)
+    if (s.state === 'absent') problems.push(`${s.name} has no container: run ${command('up')}`)
     else if (s.state !== 'running') {
       problems.push(
-        `${s.name} is ${s.state}: run stackctl up to start it (stackctl logs ${s.name} says why it stopped)`,
+        `${s.name} is ${s.state}: run ${command('up')} to start it (${command(`logs ${s.name}`)} says why it stopped)`,
       )
     } else if (s.health === 'unhealthy') {
-      problems.push(`${s.name} is running but unhealthy: see stackctl logs ${s.name}, or stackctl doctor`)
+      problems.push(`${s.name} is running but unhealthy: see ${command(`logs ${s.name}`)}`)
     } else if (s.health === 'starting') problems.push(`${s.name} is still starting`)
   }
   return problems
@@ -72,7 +73,7 @@ export async function stackStatus(ctx: StackContext): Promise<StackStatus> {
       superseded: await supersededVolumes(ctx),
     },
     warnings: await stackExposure(ctx),
-    problems: [...stackProblems(services), ...(await restoreLeftoverProblems(ctx))],
+    problems: [...stackProblems(services, commandsFor(ctx.config)), ...(await restoreLeftoverProblems(ctx))],
     settings: {
       host: ctx.config.host,
       port: ctx.config.port,

@@ -6,6 +6,7 @@
  */
 import {Interrupted} from '../errors.js'
 import type {StackContext} from './context.js'
+import {stackCommand} from '../config/command-line.js'
 
 export interface FoundProject {
   containers: Array<{id: string; name: string; service: string; state: string}>
@@ -94,12 +95,12 @@ export async function interruptedUp(ctx: StackContext, found: FoundProject): Pro
   if (!done) {
     return new Interrupted(
       `stack '${project}' may be partly started`,
-      `run stackctl up again to finish starting it, or stackctl down to stop it; the volume ${volume} was not touched`,
+      `run ${stackCommand(ctx.config, 'up')} again to finish starting it, or ${stackCommand(ctx.config, 'down')} to stop it; the volume ${volume} was not touched`,
     )
   }
   return new Interrupted(
     describePutBack(project, found, done),
-    `the volume ${volume} was not touched; run stackctl up to start it`,
+    `the volume ${volume} was not touched; run ${stackCommand(ctx.config, 'up')} to start it`,
   )
 }
 

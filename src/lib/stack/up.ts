@@ -21,6 +21,7 @@ import {stackUpToDate} from './up-to-date.js'
 import {findProject, interruptedUp, putBack, type FoundProject} from './up-undo.js'
 import {newWaitMemory, waitHealthy} from './wait-healthy.js'
 import {repairRestoreLeftovers} from '../volume/restore-leftovers.js'
+import {commandsFor} from '../config/command-line.js'
 
 /** The services `up` waits for, in start order. */
 const STACK_SERVICES = ['db', 'app']
@@ -97,6 +98,7 @@ export async function upStack(ctx: StackContext, resolver: ImageResolver, option
       deadlineMs: startedMs + timeoutSeconds * 1000,
       timeoutSeconds,
       volume: ctx.config.volume,
+      command: commandsFor(ctx.config),
       memory,
       progress: ctx.progress,
       signal: options.signal,

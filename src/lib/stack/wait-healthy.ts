@@ -10,6 +10,7 @@
 import type {ContainerClient} from '../engine/engine.js'
 import {StackctlError} from '../errors.js'
 import {collectFacts, diagnoseStartup, formatSeconds, startOrder, type ContainerFacts} from './diagnose.js'
+import {type CommandFor, plainCommand} from '../config/command-line.js'
 
 /**
  * How long a service may stay unhealthy once its dependencies are healthy: a few of its 2 s checks (each may
@@ -85,6 +86,8 @@ export interface WaitOptions {
   deadlineMs: number
   timeoutSeconds: number
   volume: string
+  /** How hints name commands for this stack (with its --dir and --project-name). */
+  command?: CommandFor
   memory: WaitMemory
   startedMs: number
   progress: (line: string) => void
@@ -123,11 +126,13 @@ async function startupFailure(
   nowMs: number,
 ): Promise<StackctlError> {
   const waited = formatSeconds((nowMs - options.startedMs) / 1000)
+  const command = options.command ?? plainCommand
   const facts = await collectFacts(containers, options.project)
   const diagnosis = diagnoseStartup(facts, {
     now: new Date(nowMs),
     timeoutSeconds: options.timeoutSeconds,
     volume: options.volume,
+    command: options.command,
   })
   if (!diagnosis) {
     const pending = verdict.state === 'waiting' ? verdict.pending.join(', ') : 'the stack'
@@ -135,7 +140,7 @@ async function startupFailure(
       `${pending} did not become healthy within ${waited} (--timeout ${options.timeoutSeconds})`,
       {
         exitCode: 1,
-        suggestion: `see stackctl status and stackctl logs; the volume ${options.volume} was not touched`,
+        suggestion: `see ${command('status')} and ${command('logs')}; the volume ${options.volume} was not touched`,
       },
     )
   }

@@ -9,6 +9,7 @@ import {isCompatible} from '../pgdata/version.js'
 import {stackVolume, type StackContext} from '../stack/context.js'
 import {supersededVolumes} from '../stack/status.js'
 import type {SupersededReport} from '../stackdir/stack-files.js'
+import {stackCommand} from '../config/command-line.js'
 
 export interface VolumeUser {
   name: string
@@ -36,7 +37,8 @@ export async function inspectVolume(ctx: StackContext): Promise<VolumeInspection
   const {project, pgMajor} = ctx.config
   const name = ctx.config.volume
   const info = await ctx.engine.volumes.inspect(name)
-  if (!info) throw new StackctlError('the stack has no data volume yet; run stackctl up', {exitCode: 1})
+  if (!info)
+    throw new StackctlError(`the stack has no data volume yet; run ${stackCommand(ctx.config, 'up')}`, {exitCode: 1})
   const users = await ctx.engine.containers.list({volume: name})
   const pg = await readPgVersion(ctx.engine, stackVolume(ctx), info, [...new Set(users.map((u) => u.image))])
   return {

@@ -4,6 +4,7 @@ import {expect} from 'chai'
 import {StackctlError} from '../../../src/lib/errors.js'
 import {stackProblems, stackStatus} from '../../../src/lib/stack/status.js'
 import {stubStack} from '../../support/stub-context.js'
+import {commandsFor} from '../../../src/lib/config/command-line.js'
 
 const ID = '0123456789abcdef'
 const ours = {'io.stackctl.stack-id': ID}
@@ -79,7 +80,13 @@ describe('status (stub engine)', () => {
       ]),
     ).to.deep.equal([
       'db is exited: run stackctl up to start it (stackctl logs db says why it stopped)',
-      'app is running but unhealthy: see stackctl logs app, or stackctl doctor',
+      'app is running but unhealthy: see stackctl logs app',
+    ])
+    // addressed to a stack of its own: every command names its --dir and --project-name
+    const command = commandsFor({dir: '/srv/stacks/ux2', project: 'ux2'})
+    expect(stackProblems([{name: 'db', state: 'exited', health: 'none'}], command)).to.deep.equal([
+      'db is exited: run stackctl up --dir /srv/stacks/ux2 --project-name ux2 to start it ' +
+        '(stackctl logs db --dir /srv/stacks/ux2 --project-name ux2 says why it stopped)',
     ])
   })
 })
