@@ -7,6 +7,7 @@ import {isHealthy, stackStatus, type StackStatus} from '../lib/stack/status.js'
 import {assertSwarmFlagsFit, deployTargetFlag, swarmTargetFlags} from '../lib/cluster/flags.js'
 import {loadSwarm} from '../lib/cluster/context.js'
 import {describeSwarmStatus, swarmStackStatus, type SwarmStackStatus} from '../lib/cluster/status.js'
+import {commandsFor} from '../lib/config/command-line.js'
 
 /** What `status --json` prints, per target. */
 export type StatusReport = StackStatus | SwarmStackStatus
@@ -39,7 +40,9 @@ Exit 0 whatever the state; with --check, exit 1 when the stack is not running an
       if (flags.check && !swarmStatus.healthy) this.exitAfterOutput(1)
       return swarmStatus
     }
-    const status = await stackStatus(await loadStack(configInput(flags)))
+    const ctx = await loadStack(configInput(flags))
+    const status = await stackStatus(ctx)
+    const command = commandsFor(ctx.config)
     this.log(`project  ${status.project}`)
     this.log(`url      ${status.url}`)
     this.log(`mode     ${status.mode ?? 'not running'}`)
@@ -51,13 +54,14 @@ Exit 0 whatever the state; with --check, exit 1 when the stack is not running an
     )
     for (const old of status.volume.superseded) {
       this.log(
-        `old      ${old.volume} (PostgreSQL ${old.pgMajor}, superseded ${old.at}${old.exists ? '' : ', gone'}): stackctl db rollback / db prune-old`,
+        `old      ${old.volume} (PostgreSQL ${old.pgMajor}, superseded ${old.at}${old.exists ? '' : ', gone'}): ${command('db rollback')} / ${command('db prune-old')}`,
       )
     }
     const {host, port, pgMajor, imageSource} = status.settings
     this.log(`settings --host ${host} --port ${port} --pg-major ${pgMajor} --image-source ${imageSource}`)
     for (const warning of status.warnings) this.log(`warning  ${warning}`)
     for (const problem of status.problems) this.log(`problem  ${problem}`)
+    if (status.services.every((s) => s.state === 'absent')) this.log(`next     not started: ${command('up')}`)
     if (flags.check && !isHealthy(status)) this.exitAfterOutput(1)
     return status
   }

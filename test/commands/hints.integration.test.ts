@@ -179,6 +179,9 @@ describe('hints work when pasted (integration)', function () {
     const never = uniqueName('hints-never')
     const neverDir = path.join(root, 'never')
     try {
+      const status = await runCli(['status', '--dir', neverDir, '--project-name', never], {cwd: elsewhere})
+      expect(status.exitCode, status.stderr).to.equal(0)
+      expect(printedCommands(status.stdout)).to.deep.equal([`stackctl up --dir ${neverDir} --project-name ${never}`])
       const logs = await runCli(['logs', '--dir', neverDir, '--project-name', never], {cwd: elsewhere})
       expect(logs.exitCode).to.equal(1)
       const [hint] = printedCommands(logs.stderr)

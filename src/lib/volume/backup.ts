@@ -103,7 +103,7 @@ export async function backupFromContainer(
     snapshot = {visits: held.visits, schemaVersion: schemaVersionOf(held.schema)}
     const problems = judgeSchema(held.schema).problems
     if (problems.length > 0) ctx.progress(`backup: warning: not a visit-tracker database (${problems.join('; ')})`)
-    ctx.progress(`backup: streaming pg_dump of ${held.visits ?? 'an unknown number of'} visits to ${partial.path}`)
+    ctx.progress(`backup: streaming pg_dump of ${held.visits ?? 'an unknown number of'} visits to ${partial.target}`)
     const writing = pipeline(meter, partial.stream())
     const dumping = ctx.engine.containers
       .exec(db.id, ['pg_dump', '-Fc', `--snapshot=${held.id}`, '-U', DB_USER, '-d', DB_NAME], {
@@ -196,7 +196,8 @@ async function undoBackup(
 export class ByteMeter extends Transform {
   bytes = 0
   private readonly hash = createHash('sha256')
-  private lastReport = Date.now()
+  /** Set by the first chunk: a dump that streams in under a second is reported once, when it is done. */
+  private lastReport: number | undefined
 
   constructor(private readonly report: (bytes: number) => void) {
     super()
@@ -209,6 +210,7 @@ export class ByteMeter extends Transform {
   ) {
     this.hash.update(chunk)
     this.bytes += chunk.length
+    this.lastReport ??= Date.now()
     if (Date.now() - this.lastReport >= 1000) {
       this.lastReport = Date.now()
       this.report(this.bytes)
