@@ -19,6 +19,7 @@ import {portUse} from '../stack/port.js'
 import {volumeExists} from '../stack/volume.js'
 import {storedPgVersion} from '../pgdata/stored.js'
 import {isCompatible} from '../pgdata/version.js'
+import {leftoversCheck} from '../upgrade/leftovers.js'
 
 export type CheckStatus = 'ok' | 'warn' | 'fail'
 
@@ -60,6 +61,8 @@ export async function runDoctor(ctx: StackContext): Promise<DoctorReport> {
     checks.push(await checkRunning(ctx))
     checks.push(await checkSecret(ctx))
     checks.push(await checkVolumeVersion(ctx))
+    const leftovers = await leftoversCheck(ctx)
+    if (leftovers) checks.push({name: 'upgrade', ...leftovers})
   } else {
     for (const name of ['owner', 'stack', 'secret', 'volume']) {
       checks.push({name, status: 'fail', detail: 'not checked: the engine is unreachable'})
