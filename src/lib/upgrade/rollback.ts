@@ -67,7 +67,10 @@ export async function rollbackStack(
   const target = upgrade.from
   const info = await ctx.engine.volumes.inspect(target.volume)
   const known = (ctx.state?.superseded ?? []).some((s) => s.volume === target.volume)
-  if (!info || !known || info.labels['io.stackctl.stack-id'] !== ctx.state?.stackId) {
+  // A volume the stack adopted carries no labels of its own: stack.json's record of the adoption vouches for it.
+  const ours =
+    info?.labels['io.stackctl.stack-id'] === ctx.state?.stackId || ctx.state?.adopted?.volume === target.volume
+  if (!info || !known || !ours) {
     const why = !info ? 'it no longer exists' : !known ? 'stack.json no longer lists it' : 'it is not this stack’s'
     throw new StackctlError(`cannot roll back to ${target.volume}: ${why}`, {
       exitCode: 2,
