@@ -21,7 +21,7 @@ export async function findLeftovers(ctx: StackContext): Promise<UpgradeLeftovers
   const stackId = ctx.state?.stackId
   const found = stackId ? await ctx.engine.containers.list({label: `${UPGRADE_ROLE_LABEL}=upgrade`}) : []
   const containers = found
-    .filter((c) => c.labels['io.stackctl.stack-id'] === stackId)
+    .filter((c) => c.labels[UPGRADE_ROLE_LABEL] === 'upgrade' && c.labels['io.stackctl.stack-id'] === stackId)
     .map(({id, name, state}) => ({id, name, state}))
   const pending = ctx.state?.pendingUpgrade?.volume
   const switched = [ctx.config.volume, ...(ctx.state?.superseded ?? []).map((s) => s.volume)]
@@ -60,15 +60,14 @@ export async function leftoversCheck(
     ...(found.apiStopped ? ['the API it stopped is still stopped'] : []),
     ...(found.volume ? [volumeNote(ctx, found.volume)] : []),
   ]
-  const up = `stackctl up${stackFlagsHint(ctx)} removes the temporary server and starts the API`
-  return {
-    status: found.containers.length > 0 ? 'fail' : 'warn',
-    detail: parts.join('; '),
-    fix:
-      found.containers.length > 0
-        ? `if no stackctl db upgrade is running, ${up}`
-        : `stackctl db prune-old ${found.volume!}${stackFlagsHint(ctx)}`,
-  }
+  const up = `stackctl up${stackFlagsHint(ctx)}`
+  const fix =
+    found.containers.length > 0
+      ? `if no stackctl db upgrade is running, ${up} removes the temporary server and starts the API`
+      : found.apiStopped
+        ? `${up} starts the API`
+        : `stackctl db prune-old ${found.volume!}${stackFlagsHint(ctx)}`
+  return {status: found.containers.length > 0 || found.apiStopped ? 'fail' : 'warn', detail: parts.join('; '), fix}
 }
 
 function volumeNote(ctx: StackContext, volume: string): string {
