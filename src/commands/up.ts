@@ -12,6 +12,7 @@ import {loadStack} from '../lib/stack/context.js'
 import {imageResolver} from '../lib/stack/image-resolver.js'
 import {buildLocalImages, buildMissingLocalImages} from '../lib/stack/local-images.js'
 import {upStack, type UpResult} from '../lib/stack/up.js'
+import {cleanLeftovers} from '../lib/upgrade/leftovers.js'
 import {assertSwarmFlagsFit, deployTargetFlag, swarmDeployFlags} from '../lib/cluster/flags.js'
 import {loadSwarm} from '../lib/cluster/context.js'
 import {deploySwarmStack, type SwarmUpResult} from '../lib/cluster/deploy.js'
@@ -64,14 +65,15 @@ nothing is recreated. The data lives on the named volume <project>_postgres_data
     // Ctrl-C stops Compose gracefully and still releases the lock, so the next up needs no cleanup.
     const result = await display.around(() =>
       withInterrupts((signal) =>
-        withStackLock(ctx, 'up', () =>
-          upStack(ctx, resolver, {
+        withStackLock(ctx, 'up', async () => {
+          await cleanLeftovers(ctx)
+          return upStack(ctx, resolver, {
             build: flags.build,
             force: flags.force,
             devSource: flags.dev ? (flags['dev-source'] ?? DEFAULT_DEV_SOURCE) : undefined,
             signal,
-          }),
-        ),
+          })
+        }),
       ),
     )
     this.log(`stack '${result.project}' is up in ${result.seconds.toFixed(1)}s: ${result.url}`)

@@ -11,7 +11,8 @@ import {pruneOld, type PruneResult} from '../../lib/upgrade/prune.js'
 export default class DbPruneOld extends StackctlCommand {
   static override summary = 'Delete a data volume the stack no longer runs on (kept by db upgrade or db rollback)'
   static override description = `Deletes a superseded data volume of this stack, only after you confirm by typing its name, or with --force.
-Without a terminal and without --force it refuses. The volume the stack runs on is never a candidate.`
+Without a terminal and without --force it refuses. The volume the stack runs on is never a candidate. Named
+explicitly, it also deletes the unfinished new volume of a db upgrade that was killed.`
   static override examples = [
     '<%= config.bin %> db prune-old',
     '<%= config.bin %> db prune-old stackctl_postgres_data --force',
@@ -30,9 +31,11 @@ Without a terminal and without --force it refuses. The volume the stack runs on 
     const ctx = await loadStack(configInput(flags), {progress: (line) => this.logToStderr(line)})
     const result = await withInterrupts((signal) => {
       const confirm = isInteractive()
-        ? (old: {volume: string; pgMajor: number; at: string}) =>
+        ? (old: {volume: string; pgMajor: number; at: string}, unfinished: boolean) =>
             confirmByTyping(
-              `This deletes volume ${old.volume} (PostgreSQL ${old.pgMajor} data, superseded ${old.at}). db rollback can no longer return to it. It cannot be undone.`,
+              unfinished
+                ? `This deletes volume ${old.volume}, the unfinished PostgreSQL ${old.pgMajor} copy of a db upgrade that was killed (the stack never ran on it). It cannot be undone.`
+                : `This deletes volume ${old.volume} (PostgreSQL ${old.pgMajor} data, superseded ${old.at}). db rollback can no longer return to it. It cannot be undone.`,
               old.volume,
               signal,
             )

@@ -21,6 +21,9 @@ export default class DbUpgrade extends StackctlCommand {
     'The original volume is never written to and is kept (stack.json records it as superseded): stackctl db rollback ' +
       'switches back, stackctl db prune-old removes it once you are sure. A failure or Ctrl-C before the switch ' +
       'removes what the upgrade created and restarts the API on the old volume; a failure after it switches back.',
+    "The new volume gets the old one's driver options unless --volume-opt gives others; options that would mount " +
+      "the old volume's own storage (a bind mount's device) are refused, and so is a volume in memory (tmpfs) " +
+      'unless --force.',
     '--method pg_upgrade needs both majors in one image, which the Debian-built images are not: it is refused.',
   ].join('\n\n')
   static override examples = [
@@ -45,6 +48,7 @@ export default class DbUpgrade extends StackctlCommand {
       summary: "Driver option of the new volume, KEY=VALUE (repeatable) [default: the old volume's]",
       multiple: true,
     }),
+    force: Flags.boolean({summary: 'Accept a new volume in memory (tmpfs), whose data a restart loses'}),
   }
 
   async run(): Promise<UpgradeResult> {
@@ -62,6 +66,7 @@ export default class DbUpgrade extends StackctlCommand {
             method: flags.method as Method,
             initdbArgs,
             volumeOptions,
+            force: flags.force,
             signal,
           }),
         ),
@@ -82,7 +87,10 @@ function parseVolumeOptions(values: string[] | undefined): Record<string, string
   for (const value of values) {
     const match = /^([A-Za-z0-9_.-]+)=(.*)$/.exec(value)
     if (!match)
-      throw new UsageError(`invalid --volume-opt '${value}': expected KEY=VALUE`, 'e.g. --volume-opt type=tmpfs')
+      throw new UsageError(
+        `invalid --volume-opt '${value}': expected KEY=VALUE`,
+        'e.g. --volume-opt type=none --volume-opt o=bind --volume-opt device=/srv/pgdata17',
+      )
     options[match[1]] = match[2]
   }
   return options

@@ -22,6 +22,7 @@ import {storedPgVersion} from '../pgdata/stored.js'
 import {isCompatible} from '../pgdata/version.js'
 import {checkRestoreLeftovers} from '../volume/restore-leftovers.js'
 import {commandsFor, stackCommand} from '../config/command-line.js'
+import {leftoversCheck} from '../upgrade/leftovers.js'
 
 export type CheckStatus = 'ok' | 'warn' | 'fail'
 
@@ -64,6 +65,8 @@ export async function runDoctor(ctx: StackContext): Promise<DoctorReport> {
     checks.push(await checkSecret(ctx))
     checks.push(await checkVolumeVersion(ctx))
     checks.push(await checkRestoreLeftovers(ctx))
+    const leftovers = await leftoversCheck(ctx)
+    if (leftovers) checks.push({name: 'upgrade', ...leftovers})
   } else {
     for (const name of ['owner', 'stack', 'secret', 'volume', 'restore']) {
       checks.push({name, status: 'fail', detail: 'not checked: the engine is unreachable'})

@@ -92,6 +92,10 @@ export interface VolumeSwitch {
   visitsAtSwitch: number
   /** The backup taken before an upgrade. */
   backup?: string
+  /** An upgrade's highest copied visit id: the visits above it were written after the switch. */
+  copiedMaxVisitId?: number
+  /** The visit an upgrade's API check recorded (stackctl's own, not a user's). */
+  checkVisitId?: number
 }
 
 export interface Adopted {

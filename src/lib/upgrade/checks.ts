@@ -25,6 +25,7 @@ import {
   UPGRADE_ROLE_LABEL,
   type ClusterSettings,
   type Method,
+  type VolumeDriver,
 } from './plan.js'
 import {updateState} from './switch.js'
 
@@ -44,7 +45,7 @@ export interface Preflight {
   image: string
   network: string
   oldBytes: number
-  oldDriver: {driver: string; options: Record<string, string>}
+  oldVolume: VolumeDriver
   existingVolumes: Set<string>
 }
 
@@ -98,7 +99,7 @@ export async function preflight(
     image: images.postgres,
     network,
     oldBytes,
-    oldDriver: {driver: info.driver, options: info.options},
+    oldVolume: {name: ctx.config.volume, driver: info.driver, options: info.options},
     existingVolumes,
   }
 }
@@ -143,6 +144,48 @@ export async function removeLeftovers(ctx: StackContext, pre: Preflight): Promis
     await ctx.engine.volumes.remove(pending)
   }
   await updateState(ctx, ({pendingUpgrade: _pending, ...state}) => state)
+}
+
+/**
+ * The new volume must be storage of its own: options that differ in spelling (a symlink, a path through a
+ * bind mount) can still reach the old volume's directory. Both are mounted read-only in a helper and their
+ * root directories' device and inode compared, before anything is written to the new one.
+ */
+export async function assertSeparateStorage(engine: Engine, pre: Preflight, volume: string): Promise<void> {
+  let probe
+  try {
+    probe = await engine.containers.runOneShot({
+      image: pre.image,
+      entrypoint: ['stat'],
+      cmd: ['-c', '%d:%i', '/old', '/new'],
+      readOnlyVolumes: {[pre.oldVolume.name]: '/old', [volume]: '/new'},
+    })
+  } catch (error) {
+    throw new StackctlError(`the new volume ${volume} cannot be mounted: ${firstLine(error)}`, {
+      exitCode: 2,
+      suggestion: 'check the --volume-opt options (a bind mount needs an existing directory)',
+    })
+  }
+  const [old, created] = lines(probe.stdout)
+  if (probe.exitCode !== 0 || !old || !created) {
+    throw new StackctlError(`cannot tell whether ${volume} is storage of its own: ${probe.stderr.trim()}`)
+  }
+  if (old === created) {
+    throw new StackctlError(
+      `the new volume ${volume} is the storage of ${pre.oldVolume.name} itself (the same directory)`,
+      {
+        exitCode: 2,
+        suggestion:
+          'pass --volume-opt device=<another, empty directory> (with the other --volume-opt options of a bind mount)',
+      },
+    )
+  }
+}
+
+function firstLine(error: unknown): string {
+  return (error instanceof Error ? error.message : String(error))
+    .replace(/^\(HTTP code \d+\) [^-]*- /, '')
+    .split('\n')[0]
 }
 
 export async function assertRoom(engine: Engine, pre: Preflight, volume: string): Promise<void> {

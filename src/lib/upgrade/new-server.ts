@@ -53,21 +53,20 @@ export async function startNewServer(engine: Engine, spec: NewServerSpec): Promi
     const details = await engine.containers.inspect(id)
     if (!details?.running) {
       const log = details ? await engine.containers.logTail(id, 5).catch(() => '') : ''
+      const line = lastMeaningfulLine(log)
       throw new StackctlError(
-        `the new server did not start (exit ${details?.exitCode ?? 'unknown'}): ${lastMeaningfulLine(log) || 'no message'}`,
-        {suggestion: 'check --initdb-args and the image (stackctl images build)'},
+        `the new server did not start (exit ${details?.exitCode ?? 'unknown'}): ${line || 'no message'}`,
+        {
+          suggestion: FOUND_DATA.test(line)
+            ? `${spec.volume} already held a data directory, which db upgrade never writes over; give the new volume storage of its own (--volume-opt)`
+            : 'check --initdb-args and the image (stackctl images build)',
+        },
       )
     }
-    const ready = await engine.containers.exec(id, [
-      'pg_isready',
-      '-q',
-      '-h',
-      '127.0.0.1',
-      '-U',
-      DB_USER,
-      '-d',
-      DB_NAME,
-    ])
+    // The server may stop between the inspection and the probe: the next turn of the loop reports why.
+    const ready = await engine.containers
+      .exec(id, ['pg_isready', '-q', '-h', '127.0.0.1', '-U', DB_USER, '-d', DB_NAME])
+      .catch(() => ({exitCode: -1}))
     if (ready.exitCode === 0) return server
     if (Date.now() > deadline) {
       throw new StackctlError(`the new server did not answer within ${spec.timeoutSeconds} s`, {
@@ -77,6 +76,9 @@ export async function startNewServer(engine: Engine, spec: NewServerSpec): Promi
     await new Promise((resolve) => setTimeout(resolve, 500))
   }
 }
+
+/** What PostgreSQL says when it finds a data directory it did not expect in the volume. */
+const FOUND_DATA = /database files are incompatible|directory .* exists but is not empty|already exists/i
 
 /** The error line of a failed start: initdb's or the entrypoint's last words. */
 export function lastMeaningfulLine(log: string): string {

@@ -3,6 +3,8 @@
  * initialised with, how much room the copy needs, the names and labels of what it creates, and the copy's
  * script. Pure and unit-tested.
  */
+import path from 'node:path'
+
 import {DB_NAME, DB_USER, secretMountPath, DB_SECRET, upgradedVolumeName, VOLUME_KEY} from '../config/stack-config.js'
 import {LABELS} from '../config/labels.js'
 import {UsageError} from '../errors.js'
@@ -222,4 +224,67 @@ export function parseInitdbArgs(text: string | undefined): string[] {
 /** Visits written since the switch: what a rollback would leave behind on the newer volume. */
 export function visitsSince(atSwitch: number, now: number): number {
   return Math.max(0, now - atSwitch)
+}
+
+/** The old volume as the engine describes it: the new one's options are derived from it. */
+export interface VolumeDriver {
+  name: string
+  driver: string
+  options: Record<string, string>
+}
+
+/**
+ * The new volume's driver and options: the user's --volume-opt, else the old volume's. Refuses options that
+ * would make the new volume the old one's storage (the same `device`: a bind mount of the same directory, the
+ * same NFS export), and a volume in memory unless `force` (then it warns): its data does not survive a restart.
+ */
+export function newVolumeDriver(
+  old: VolumeDriver,
+  requested: Record<string, string> | undefined,
+  force = false,
+): {driver: string; options: Record<string, string>; warning?: string} {
+  const options = requested ?? old.options
+  const driver = requested ? 'local' : old.driver
+  const from = requested ? '--volume-opt' : `the options of ${old.name}, which the new volume would get,`
+  if (inMemory(options)) {
+    const what = `${from} put${requested ? '' : 's'} the new volume in memory (tmpfs): the upgraded data would not survive a restart of the engine or the machine`
+    if (!force) {
+      throw new UsageError(
+        what,
+        'pass --volume-opt options of a volume on disk (or none, for a plain named volume), or --force to accept data that a restart loses',
+      )
+    }
+    return {driver, options, warning: `${what} (accepted with --force)`}
+  }
+  const device = old.options.device
+  if (device !== undefined && !inMemory(old.options) && sameDevice(device, options.device)) {
+    const other = `${device.replace(/\/+$/, '')}-upgraded`
+    const example = Object.entries({...old.options, device: other})
+      .map(([key, value]) => `--volume-opt ${shellQuote(`${key}=${value}`)}`)
+      .join(' ')
+    throw new UsageError(
+      `the new volume would be the storage of ${old.name} itself: both would mount ${device} (${requested ? 'the same device in --volume-opt' : 'db upgrade gives the new volume the old one’s options'})`,
+      `give the new volume another, empty directory: mkdir ${shellQuote(other)}, then add ${example} to this command`,
+    )
+  }
+  return {driver, options}
+}
+
+function inMemory(options: Record<string, string>): boolean {
+  return (
+    options.type === 'tmpfs' ||
+    options.device === 'tmpfs' ||
+    (options.o ?? '').split(',').some((part) => part.trim() === 'tmpfs')
+  )
+}
+
+function sameDevice(a: string, b: string | undefined): boolean {
+  if (b === undefined) return false
+  const normal = (device: string) => (device.startsWith('/') ? path.posix.normalize(`${device}/`) : device)
+  return normal(a) === normal(b)
+}
+
+/** A word for a POSIX shell: bare when safe, single-quoted otherwise. */
+export function shellQuote(word: string): string {
+  return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replaceAll("'", "'\\''")}'`
 }

@@ -1,7 +1,8 @@
 /**
  * `stackctl db prune-old`: removes a data volume the stack no longer runs on (superseded by `db upgrade` or
  * `db rollback`), only after the user typed its name back, or with --force. Only a volume stack.json lists as
- * superseded, labelled with this stack's id and used by no container, is ever removed.
+ * superseded, labelled with this stack's id and used by no container, is ever removed — or, named explicitly,
+ * the unfinished new volume of a db upgrade that was killed (stack.json's pendingUpgrade, never switched to).
  */
 import {StackctlError} from '../errors.js'
 import type {StackContext} from '../stack/context.js'
@@ -13,8 +14,8 @@ export interface PruneOptions {
   /** Which superseded volume; may be left out when there is exactly one. */
   volume?: string
   force?: boolean
-  /** Asks the user to type the name back; undefined without a terminal. */
-  confirm?: (volume: SupersededVolume) => Promise<boolean>
+  /** Asks the user to type the name back; undefined without a terminal. `unfinished`: a killed upgrade's copy. */
+  confirm?: (volume: SupersededVolume, unfinished: boolean) => Promise<boolean>
 }
 
 export interface PruneResult {
@@ -53,8 +54,22 @@ export async function pruneOld(ctx: StackContext, options: PruneOptions): Promis
   await ctx.engine.ping()
   await claimStack(ctx, {adopt: ctx.adopt})
   const superseded = (ctx.state?.superseded ?? []).filter((s) => s.volume !== ctx.config.volume)
-  const target = choosePruneTarget(superseded, options.volume)
-  const info = await ctx.engine.volumes.inspect(target.volume)
+  const pending = ctx.state?.pendingUpgrade?.volume
+  const unfinished =
+    options.volume !== undefined &&
+    options.volume === pending &&
+    pending !== ctx.config.volume &&
+    !superseded.some((s) => s.volume === pending)
+  const pendingInfo = unfinished ? await ctx.engine.volumes.inspect(pending) : undefined
+  const target: SupersededVolume = unfinished
+    ? {
+        volume: pending,
+        pgMajor: Number(pendingInfo?.labels['io.stackctl.pg-major'] ?? 0),
+        supersededBy: ctx.config.volume,
+        at: pendingInfo?.labels['io.stackctl.created-at'] ?? '',
+      }
+    : choosePruneTarget(superseded, options.volume)
+  const info = unfinished ? pendingInfo : await ctx.engine.volumes.inspect(target.volume)
   if (info && info.labels['io.stackctl.stack-id'] !== ctx.state?.stackId) {
     throw new StackctlError(`refusing to remove ${target.volume}: it does not carry this stack's id`, {exitCode: 2})
   }
@@ -76,15 +91,16 @@ export async function pruneOld(ctx: StackContext, options: PruneOptions): Promis
           },
         )
       }
-      if (!(await options.confirm(target))) {
+      if (!(await options.confirm(target, unfinished))) {
         throw new StackctlError(`not confirmed: volume ${target.volume} kept, nothing was removed`, {exitCode: 1})
       }
     }
     await ctx.engine.volumes.remove(target.volume)
     ctx.progress(`removed ${target.volume}`)
   }
-  await updateState(ctx, (state) => ({
+  await updateState(ctx, ({pendingUpgrade, ...state}) => ({
     ...state,
+    ...(pendingUpgrade && pendingUpgrade.volume !== target.volume ? {pendingUpgrade} : {}),
     superseded: (state.superseded ?? []).filter((s) => s.volume !== target.volume),
   }))
   return {

@@ -3,7 +3,9 @@
  * written after the upgrade live only on the newer volume: the rollback refuses (saying how many) unless
  * --force. The newer volume is kept, superseded in its turn.
  */
+import {Psql} from '../db/psql.js'
 import {countVisits} from '../db/visits.js'
+import {runningService} from '../engine/services.js'
 import {StackctlError} from '../errors.js'
 import {checkInterrupted} from '../interrupt.js'
 import type {StackContext} from '../stack/context.js'
@@ -22,6 +24,23 @@ export interface RollbackResult {
   /** Visits written after the upgrade that stay behind on the newer volume (with --force). */
   left: number
   superseded: string
+}
+
+/**
+ * Visits written on the active volume since the upgrade: every row above the copy's highest id but the
+ * upgrade's own check visit, whoever wrote it and whenever (during the switch too). An upgrade recorded
+ * before those ids were kept falls back to the difference of the counts.
+ */
+async function visitsAfter(ctx: StackContext, upgrade: VolumeSwitch, now: number): Promise<number> {
+  const db = await runningService(ctx.engine, ctx.config.project, 'db')
+  const {copiedMaxVisitId: max, checkVisitId: check = 0} = upgrade
+  if (!Number.isSafeInteger(max) || !Number.isSafeInteger(check) || !db) {
+    return visitsSince(upgrade.visitsAtSwitch, now)
+  }
+  const answer = await new Psql(ctx.engine, db.id).query(
+    `SELECT count(*) FROM visits WHERE id > ${max} AND id <> ${check}`,
+  )
+  return Number(answer)
 }
 
 /** The upgrade that made the active volume, if the stack runs on one. */
@@ -48,7 +67,10 @@ export async function rollbackStack(
   const target = upgrade.from
   const info = await ctx.engine.volumes.inspect(target.volume)
   const known = (ctx.state?.superseded ?? []).some((s) => s.volume === target.volume)
-  if (!info || !known || info.labels['io.stackctl.stack-id'] !== ctx.state?.stackId) {
+  // A volume the stack adopted carries no labels of its own: stack.json's record of the adoption vouches for it.
+  const ours =
+    info?.labels['io.stackctl.stack-id'] === ctx.state?.stackId || ctx.state?.adopted?.volume === target.volume
+  if (!info || !known || !ours) {
     const why = !info ? 'it no longer exists' : !known ? 'stack.json no longer lists it' : 'it is not this stack’s'
     throw new StackctlError(`cannot roll back to ${target.volume}: ${why}`, {
       exitCode: 2,
@@ -62,7 +84,7 @@ export async function rollbackStack(
       {exitCode: 2, suggestion: 'start it with stackctl up and roll back again, or pass --force'},
     )
   }
-  const left = now === undefined ? 0 : visitsSince(upgrade.visitsAtSwitch, now)
+  const left = now === undefined ? 0 : await visitsAfter(ctx, upgrade, now)
   if (left > 0 && !options.force) {
     throw new StackctlError(
       `refusing to roll back: ${left} visit${left === 1 ? ' was' : 's were'} written since the upgrade and would be lost (they are only on ${current.volume})`,

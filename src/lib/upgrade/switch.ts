@@ -4,6 +4,8 @@
  * recreates the db on it. The API is then asked for one visit to prove the stack serves from the new data.
  */
 import {appUrl} from '../config/stack-config.js'
+import {Psql} from '../db/psql.js'
+import {runningService} from '../engine/services.js'
 import {StackctlError} from '../errors.js'
 import {readState, writeState, type StackState} from '../stackdir/stack-files.js'
 import type {StackContext} from '../stack/context.js'
@@ -47,19 +49,53 @@ export async function updateState(ctx: StackContext, change: (state: StackState)
   await writeState(ctx.paths, ctx.state)
 }
 
-/** One visit through the real API: its total must be `expected`. Resolves the total the API reported. */
-export async function visitThroughApi(ctx: StackContext, expected: number): Promise<number> {
+/** What the API check proved: the visit it recorded, and the total the API reported with it. */
+export interface ServedVisit {
+  id: number
+  total: number
+}
+
+/**
+ * One visit through the real API, proving the stack serves from the copied data: the visit's id is above the
+ * copy's highest id, and the running db (on `volume`) holds that row and every copied row. Users may visit
+ * during the switch, so neither the id nor the total is expected to be exactly the next one.
+ */
+export async function proveServing(
+  ctx: StackContext,
+  copied: {volume: string; maxVisitId: number; visits: number},
+): Promise<ServedVisit> {
   const url = `${appUrl(ctx.config)}/`
-  let total: unknown
+  let body: {visits?: unknown; visit?: {id?: unknown}}
   try {
     const response = await fetch(url, {signal: AbortSignal.timeout(15_000)})
-    total = ((await response.json()) as {visits?: unknown}).visits
+    body = (await response.json()) as typeof body
     if (!response.ok) throw new Error(`HTTP ${response.status}`)
   } catch (error) {
     throw new StackctlError(`the API at ${url} did not record a visit: ${(error as Error).message}`)
   }
-  if (total !== expected) {
-    throw new StackctlError(`the API at ${url} reported visit ${String(total)}, expected ${expected}`)
+  const id = body.visit?.id
+  const total = body.visits
+  if (typeof id !== 'number' || !Number.isSafeInteger(id) || typeof total !== 'number') {
+    throw new StackctlError(`the API at ${url} answered without a visit id and total`)
   }
-  return expected
+  if (id <= copied.maxVisitId) {
+    throw new StackctlError(
+      `the API at ${url} recorded visit id ${id}, not above the copy's highest id ${copied.maxVisitId}: it is not writing to the copied data`,
+    )
+  }
+  const db = await runningService(ctx.engine, ctx.config.project, 'db')
+  if (!db || (db.volumes && !db.volumes.includes(copied.volume))) {
+    throw new StackctlError(`the stack's database is not running on ${copied.volume}`)
+  }
+  const [row, kept] = (
+    await new Psql(ctx.engine, db.id).query(
+      `SELECT (SELECT count(*) FROM visits WHERE id = ${id}) || '|' || (SELECT count(*) FROM visits WHERE id <= ${copied.maxVisitId})`,
+    )
+  ).split('|')
+  if (row !== '1' || Number(kept) !== copied.visits) {
+    throw new StackctlError(
+      `the database on ${copied.volume} ${row === '1' ? '' : `lacks the visit ${id} the API recorded and `}holds ${kept} of the ${copied.visits} copied visits`,
+    )
+  }
+  return {id, total}
 }

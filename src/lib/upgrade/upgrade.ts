@@ -3,14 +3,14 @@
  * new volume is made and its free space checked first; then the API is stopped (no visit may land in the old
  * data after the backup), a backup and a ledger of every table are taken, the new major's server is initialised like the old one on a new volume, the new major's pg_dump
  * copies the data across, and the copy must match the ledger exactly before the stack is switched to it.
- * After the switch the API must record the next visit. Any failure, or Ctrl-C, before the switch removes what
- * the upgrade created and restarts the API on the old volume; a failure after it switches back.
+ * After the switch the API must record a visit in the copied data. Any failure, or Ctrl-C, before the switch
+ * removes what the upgrade created and restarts the API on the old volume; a failure after it switches back.
  */
 import {randomBytes} from 'node:crypto'
 
 import createDebug from 'debug'
 
-import {DB_NAME} from '../config/stack-config.js'
+import {DB_NAME, volumeName} from '../config/stack-config.js'
 import {readLedger, totalRows, type Ledger} from '../db/ledger.js'
 import {Interrupted, StackctlError} from '../errors.js'
 import {checkInterrupted} from '../interrupt.js'
@@ -18,15 +18,25 @@ import type {Engine} from '../engine/engine.js'
 import type {StackContext} from '../stack/context.js'
 import type {ImageResolver} from '../stack/images.js'
 import {claimStack} from '../stack/ownership.js'
-import type {StackState} from '../stackdir/stack-files.js'
+import {readState, type StackState, type VolumeSwitch} from '../stackdir/stack-files.js'
 import {backupVolume} from '../volume/backup.js'
 import {serverVersion} from '../volume/database.js'
-import {assertRoom, clusterSettings, lines, preflight, removeLeftovers, verifyCopy, type Preflight} from './checks.js'
+import {
+  assertRoom,
+  assertSeparateStorage,
+  clusterSettings,
+  lines,
+  preflight,
+  removeLeftovers,
+  verifyCopy,
+  type Preflight,
+} from './checks.js'
 import {removeNewServer, startNewServer, type NewServer} from './new-server.js'
 import {
   AVAILABLE_EXTENSIONS_SQL,
   copyScript,
   missingExtensions,
+  newVolumeDriver,
   newVolumeLabels,
   newVolumeName,
   settingsDifferences,
@@ -35,7 +45,8 @@ import {
   STEPS,
   type Step,
 } from './plan.js'
-import {switchTo, updateState, visitThroughApi, type VolumeRef} from './switch.js'
+import {proveServing, switchTo, updateState, type ServedVisit, type VolumeRef} from './switch.js'
+import {stackFlagsHint} from './leftovers.js'
 
 const debug = createDebug('stackctl:upgrade')
 
@@ -46,6 +57,8 @@ export interface UpgradeOptions {
   initdbArgs: string[]
   /** Driver options of the new volume (like `docker volume create --opt`); default: the old volume's. */
   volumeOptions?: Record<string, string>
+  /** Accept a new volume in memory (tmpfs), whose data does not survive a restart. */
+  force?: boolean
   signal?: AbortSignal
   now?: () => Date
 }
@@ -59,10 +72,9 @@ export interface UpgradeResult {
   tables: number
   rows: number
   visits: number
-  /** The visit the API recorded after the switch: visits + 1. */
+  /** The API's total after its check visit: visits + 1, more when users visited during the switch. */
   nextVisit: number
   superseded: string
-  /** Seconds per step. */
   /** Seconds per step; null for a step this run did not reach (every key is always there). */
   steps: Record<Step, number | null>
   seconds: number
@@ -147,6 +159,8 @@ interface Copied {
   backup: string
   before: Ledger
   visits: number
+  /** The highest visit id copied: every visit above it was written after the switch. */
+  maxVisitId: number
   newVersion: string
 }
 
@@ -165,6 +179,8 @@ async function copyAndVerify(
   await ctx.compose.assertV2()
   await claimStack(ctx, {adopt: ctx.adopt})
   const pre = await preflight(ctx, resolver, options)
+  const driver = newVolumeDriver(pre.oldVolume, options.volumeOptions, options.force)
+  if (driver.warning) ctx.progress(`warning: ${driver.warning}`)
   await removeLeftovers(ctx, pre)
   checkInterrupted(signal, 'nothing was changed')
 
@@ -188,8 +204,8 @@ async function copyAndVerify(
       }),
       'io.stackctl.upgrade-run': runId,
     },
-    driver: options.volumeOptions ? 'local' : pre.oldDriver.driver,
-    driverOptions: options.volumeOptions ?? pre.oldDriver.options,
+    driver: driver.driver,
+    driverOptions: driver.options,
   })
   // Creating a volume that exists returns it: a name taken in the meantime must not become ours to remove.
   const created = await ctx.engine.volumes.inspect(volume)
@@ -197,6 +213,7 @@ async function copyAndVerify(
     undo.drop(`the new volume ${volume} removed`)
     throw new StackctlError(`volume ${volume} appeared while the upgrade created it; it was left alone`)
   }
+  await assertSeparateStorage(ctx.engine, pre, volume)
   await assertRoom(ctx.engine, pre, volume)
   checkInterrupted(signal, 'before the backup')
 
@@ -211,6 +228,7 @@ async function copyAndVerify(
   enter('ledger')
   const before = await readLedger(pre.oldPsql)
   const visits = before.tables.find((t) => t.name === 'public.visits')?.rows ?? 0
+  const maxVisitId = Number(await pre.oldPsql.query('SELECT coalesce(max(id), 0) FROM visits'))
   ctx.progress(`ledger: ${before.tables.length} tables, ${totalRows(before)} rows (${visits} visits)`)
 
   enter('new server')
@@ -230,7 +248,10 @@ async function copyAndVerify(
   ctx.progress(
     `copying: PostgreSQL ${options.to}'s pg_dump of ${visits} visits from the PostgreSQL ${ctx.config.pgMajor} server into ${volume}`,
   )
-  const copy = await ctx.engine.containers.exec(server.id, copyScript('db'), {signal})
+  const copy = await ctx.engine.containers.exec(server.id, copyScript('db'), {signal}).catch(async (error) => {
+    if (signal?.aborted || error instanceof Interrupted) throw error
+    throw await serverStopped(ctx.engine, server, error)
+  })
   if (copy.exitCode !== 0) {
     throw new StackctlError(`the copy failed (exit ${copy.exitCode}): ${lastLine(copy.stderr) || 'no message'}`, {
       suggestion: 'nothing was restored (one transaction); fix the cause in the old database and try again',
@@ -243,7 +264,7 @@ async function copyAndVerify(
   await removeNewServer(ctx.engine, server.id)
   undo.drop(`the new server ${server.name} removed`)
   checkInterrupted(signal, 'the copy was verified, the stack was not switched')
-  return {preflight: pre, volume, backup: backup.file, before, visits, newVersion}
+  return {preflight: pre, volume, backup: backup.file, before, visits, maxVisitId, newVersion}
 }
 
 async function startServer(
@@ -287,35 +308,46 @@ async function switchAndCheck(
 ): Promise<Omit<UpgradeResult, 'steps' | 'seconds'>> {
   const old: VolumeRef = {volume: ctx.config.volume, pgMajor: ctx.config.pgMajor}
   const target: VolumeRef = {volume: copied.volume, pgMajor: options.to}
-  const expected = copied.visits + 1
   const {pendingUpgrade: _pending, ...before} = ctx.state!
+  const upgrade: VolumeSwitch = {
+    kind: 'upgrade',
+    from: old,
+    to: target,
+    at: at.toISOString(),
+    visitsAtSwitch: copied.visits + 1,
+    copiedMaxVisitId: copied.maxVisitId,
+    backup: copied.backup,
+  }
   const upgraded: StackState = {
     ...before,
     superseded: [
       ...(before.superseded ?? []).filter((s) => s.volume !== old.volume),
       {...old, supersededBy: target.volume, at: at.toISOString()},
     ],
-    switches: [
-      ...(before.switches ?? []),
-      {kind: 'upgrade', from: old, to: target, at: at.toISOString(), visitsAtSwitch: expected, backup: copied.backup},
-    ],
+    switches: [...(before.switches ?? []), upgrade],
   }
+  let served: ServedVisit
   try {
     const next = await switchTo(ctx, resolver, target, upgraded)
     enter('API check')
-    await visitThroughApi(next, expected)
-    ctx.progress(`the API recorded visit ${expected} on PostgreSQL ${options.to}`)
-  } catch (error) {
-    // Back to the old volume, which nothing has written to since the API was stopped; the new one is kept.
-    const back: StackState = {
-      ...before,
-      superseded: [...(before.superseded ?? []), {...target, supersededBy: old.volume, at: new Date().toISOString()}],
+    if (process.env.STACKCTL_TEST_FAIL_API_CHECK) {
+      throw new StackctlError('the API check was made to fail (STACKCTL_TEST_FAIL_API_CHECK is set)')
     }
-    ctx.progress(`the switch failed (${(error as Error).message}); switching back to ${old.volume}`)
-    await switchTo(ctx, resolver, old, back)
-    throw new StackctlError(`db upgrade failed at step 'switch': ${(error as Error).message}`, {
-      suggestion: `the stack runs on ${old.volume} (PostgreSQL ${old.pgMajor}) again, as before; the copy is kept as ${target.volume} for inspection`,
-    })
+    served = await proveServing(next, {volume: target.volume, maxVisitId: copied.maxVisitId, visits: copied.visits})
+    // Rollback counts the visits above the copy except this one, stackctl's own.
+    await updateState(ctx, (state) => ({
+      ...state,
+      switches: (state.switches ?? []).map((s) =>
+        s.at === upgrade.at && s.to.volume === target.volume
+          ? {...s, visitsAtSwitch: served.total, checkVisitId: served.id}
+          : s,
+      ),
+    }))
+    ctx.progress(
+      `the API recorded visit ${served.id} on PostgreSQL ${options.to}, in the copied data (all ${copied.visits} copied visits there)`,
+    )
+  } catch (error) {
+    await switchBack(ctx, resolver, before, old, target, (error as Error).message)
   }
   return {
     project: ctx.config.project,
@@ -326,9 +358,64 @@ async function switchAndCheck(
     tables: copied.before.tables.length,
     rows: totalRows(copied.before),
     visits: copied.visits,
-    nextVisit: expected,
+    nextVisit: served!.total,
     superseded: old.volume,
   }
+}
+
+/**
+ * Back to the old volume, which nothing has written to since the API was stopped; the new one is kept. The
+ * state starts from the one before the switch, with the compose file's hash the switch recorded when it wrote
+ * the file: that file is stackctl's own, not edited by hand. Always throws: the upgrade failed.
+ */
+async function switchBack(
+  ctx: StackContext,
+  resolver: ImageResolver,
+  before: StackState,
+  old: VolumeRef,
+  target: VolumeRef,
+  reason: string,
+): Promise<never> {
+  ctx.progress(`the switch failed (${reason}); switching back to ${old.volume}`)
+  const written = await readState(ctx.paths)
+  const back: StackState = {
+    ...before,
+    composeSha256: written?.composeSha256 ?? before.composeSha256,
+    passwordSha256: written?.passwordSha256 ?? before.passwordSha256,
+    superseded: [
+      ...(before.superseded ?? []).filter((s) => s.volume !== target.volume),
+      {...target, supersededBy: old.volume, at: new Date().toISOString()},
+    ],
+  }
+  try {
+    await switchTo(ctx, resolver, old, back)
+  } catch (backError) {
+    throw await switchBackFailed(ctx, old, target, reason, (backError as Error).message)
+  }
+  throw new StackctlError(`db upgrade failed at step 'switch': ${reason}`, {
+    suggestion: `the stack runs on ${old.volume} (PostgreSQL ${old.pgMajor}) again, as before; the copy is kept as ${target.volume} for inspection`,
+  })
+}
+
+/** Where a stack whose switch back failed is now, as stack.json records it, and the command that returns it. */
+async function switchBackFailed(
+  ctx: StackContext,
+  old: VolumeRef,
+  target: VolumeRef,
+  reason: string,
+  backReason: string,
+): Promise<StackctlError> {
+  const state = await readState(ctx.paths).catch(() => undefined)
+  const recorded = state?.settings.volume ?? volumeName(ctx.config.project)
+  const flags = stackFlagsHint(ctx)
+  const where =
+    recorded === target.volume
+      ? `stack.json records ${target.volume} (PostgreSQL ${target.pgMajor}), the upgraded copy; ${old.volume} (PostgreSQL ${old.pgMajor}) is unchanged: return to it with stackctl db rollback${flags}`
+      : `stack.json records ${old.volume} (PostgreSQL ${old.pgMajor}) again, unchanged, but the stack may be stopped: start it with stackctl up${flags}; the copy is kept as ${target.volume}`
+  return new StackctlError(
+    `db upgrade failed at step 'switch': ${reason}; switching back to ${old.volume} failed too: ${backReason.split('\n')[0]}`,
+    {suggestion: where},
+  )
 }
 
 /** The first upgraded-volume name that no volume on the engine has, whoever made it. */
@@ -374,6 +461,16 @@ function failedBefore(
     exitCode: failure?.exitCode ?? 1,
     suggestion: `${failure?.suggestion ? `${failure.suggestion}; ` : ''}${state}`,
   })
+}
+
+/** The engine's refusal to run a process in a server that stopped, told as what happened to the server. */
+async function serverStopped(engine: Engine, server: NewServer, error: unknown): Promise<StackctlError> {
+  const details = await engine.containers.inspect(server.id).catch(() => undefined)
+  if (details?.running) return new StackctlError(`the copy could not be started: ${(error as Error).message}`)
+  const log = details ? await engine.containers.logTail(server.id, 5).catch(() => '') : ''
+  return new StackctlError(
+    `the new server ${server.name} stopped during the copy (exit ${details?.exitCode ?? 'unknown'}): ${lastLine(log) || 'no message'}`,
+  )
 }
 
 function lastLine(text: string): string {

@@ -194,7 +194,7 @@ describe('db upgrade, rollback and prune-old (integration)', function () {
   it('too little disk for the copy is refused with the numbers, before anything is copied', async () => {
     const digest = await visitsDigest()
     const tmpfs = ['--volume-opt', 'type=tmpfs', '--volume-opt', 'device=tmpfs', '--volume-opt', 'o=size=16m']
-    const result = await cli('db', 'upgrade', '--to', '17', ...tmpfs)
+    const result = await cli('db', 'upgrade', '--to', '17', '--force', ...tmpfs)
     await expectUpgradeFailure(
       result,
       2,

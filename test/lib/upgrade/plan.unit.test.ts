@@ -7,6 +7,7 @@ import {
   initdbArgs,
   missingExtensions,
   newServerEnv,
+  newVolumeDriver,
   newVolumeLabels,
   newVolumeName,
   parseAvailable,
@@ -145,5 +146,59 @@ describe('upgrade plan', () => {
     expect(visitsSince(101, 101)).to.equal(0)
     expect(visitsSince(101, 150)).to.equal(49)
     expect(visitsSince(101, 90)).to.equal(0)
+  })
+
+  describe("the new volume's driver options", () => {
+    const plain = {name: 'p_postgres_data', driver: 'local', options: {}}
+    const bound = {name: 'p_postgres_data', driver: 'local', options: {type: 'none', o: 'bind', device: '/srv/pg15'}}
+
+    it("takes the old volume's options, or those asked for", () => {
+      expect(newVolumeDriver(plain, undefined)).to.deep.equal({driver: 'local', options: {}})
+      const nfs = {name: 'v', driver: 'local', options: {type: 'nfs', o: 'addr=10.0.0.1', device: ':/export/a'}}
+      expect(newVolumeDriver(nfs, {...nfs.options, device: ':/export/b'})).to.deep.equal({
+        driver: 'local',
+        options: {...nfs.options, device: ':/export/b'},
+      })
+      expect(newVolumeDriver(bound, {type: 'none', o: 'bind', device: '/srv/pg17'}).options.device).to.equal(
+        '/srv/pg17',
+      )
+    })
+
+    it("refuses options that mount the old volume's own storage, with a pasteable fix", () => {
+      const derived = () => newVolumeDriver(bound, undefined)
+      expect(derived).to.throw(
+        UsageError,
+        /would be the storage of p_postgres_data itself: both would mount \/srv\/pg15/,
+      )
+      let refusal: unknown
+      try {
+        derived()
+      } catch (error) {
+        refusal = error
+      }
+      {
+        expect((refusal as UsageError).suggestion).to.equal(
+          'give the new volume another, empty directory: mkdir /srv/pg15-upgraded, then add --volume-opt type=none --volume-opt o=bind --volume-opt device=/srv/pg15-upgraded to this command',
+        )
+      }
+      for (const device of ['/srv/pg15', '/srv/pg15/', '/srv//pg15', '/srv/x/../pg15']) {
+        expect(() => newVolumeDriver(bound, {...bound.options, device}), device).to.throw(UsageError, /itself/)
+      }
+    })
+
+    it('refuses a volume in memory unless forced, and then warns', () => {
+      const inMemory: Array<Record<string, string>> = [
+        {type: 'tmpfs'},
+        {device: 'tmpfs'},
+        {type: 'none', o: 'size=1g,tmpfs'},
+      ]
+      for (const options of inMemory) {
+        expect(() => newVolumeDriver(plain, options)).to.throw(UsageError, /in memory \(tmpfs\)/)
+        const forced = newVolumeDriver(plain, options, true)
+        expect(forced.options).to.deep.equal(options)
+        expect(forced.warning).to.match(/would not survive a restart.*accepted with --force/)
+      }
+      expect(newVolumeDriver(plain, {type: 'ext4', o: 'size=1g', device: '/dev/sdb1'})).not.to.have.property('warning')
+    })
   })
 })
