@@ -100,7 +100,8 @@ async function checked(ctx: StackContext): Promise<ContainerSummary[]> {
   await ctx.compose.assertV2()
   // Never stop or start another stack's (or a hand-made) project of the same name.
   await claimStack(ctx)
-  return ctx.engine.containers.list({project: ctx.config.project})
+  // A copy: what was found must not change with what the engine reports later.
+  return (await ctx.engine.containers.list({project: ctx.config.project})).map((c) => ({...c}))
 }
 
 /** Pure: the services without a container (start cannot create one: that is up's work). */
