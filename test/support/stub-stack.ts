@@ -29,6 +29,12 @@ export interface StubContainer {
   volumes?: string[]
 }
 
+/** `key` or `key=value`, as the engine's label filter reads it. */
+function hasLabel(labels: Record<string, string>, filter: string): boolean {
+  const [key, ...value] = filter.split('=')
+  return key in labels && (value.length === 0 || labels[key] === value.join('='))
+}
+
 export class StubEngine implements Engine {
   readonly endpoint = 'unix:///stub/docker.sock'
   reachable = true
@@ -86,10 +92,17 @@ export class StubEngine implements Engine {
   }
 
   readonly containers = {
-    list: async (filter: {project?: string; service?: string; runningOnly?: boolean; publishes?: number}) =>
+    list: async (filter: {
+      project?: string
+      service?: string
+      runningOnly?: boolean
+      publishes?: number
+      label?: string
+    }) =>
       this.containersList.filter(
         (c) =>
           (!filter.project || c.project === filter.project) &&
+          (!filter.label || hasLabel(c.labels, filter.label)) &&
           (!filter.service || c.service === filter.service) &&
           (!filter.runningOnly || c.state === 'running') &&
           (filter.publishes === undefined || c.ports.some((p) => p.hostPort === filter.publishes)),
@@ -115,6 +128,11 @@ export class StubEngine implements Engine {
     kill: async (id: string, signal: string) => {
       this.calls.push(`kill ${id} ${signal}`)
     },
+    stop: async (id: string) => {
+      this.calls.push(`stop container ${id}`)
+      const c = this.containersList.find((x) => x.id === id)
+      if (c) Object.assign(c, {state: 'exited', health: 'none'})
+    },
     logTail: async (id: string) => `last log line of ${id}`,
     exec: async (id: string, cmd: string[]): Promise<ExecResult> => {
       this.calls.push(`exec ${id} ${cmd[0]}`)
@@ -127,6 +145,7 @@ export class StubEngine implements Engine {
     },
     remove: async (id: string) => {
       this.calls.push(`remove container ${id}`)
+      this.containersList = this.containersList.filter((c) => c.id !== id)
     },
   }
 
@@ -228,6 +247,14 @@ export class StubCompose implements Compose {
 
   async stop(services: readonly string[]): Promise<void> {
     this.calls.push({verb: 'stop', options: services})
+  }
+
+  /** `start` sets the project's containers running and healthy, as the real one would once they are. */
+  async start(services: readonly string[]): Promise<void> {
+    this.calls.push({verb: 'start', options: services})
+    for (const c of this.engine?.containersList ?? []) {
+      if (c.project === this.target.project) Object.assign(c, {state: 'running', health: 'healthy'})
+    }
   }
 
   async logs(): Promise<void> {}

@@ -61,6 +61,14 @@ export function stopArgs(target: ComposeTarget, services: readonly string[]): st
   return [...baseArgs(target), 'stop', ...services]
 }
 
+/**
+ * `docker compose start SERVICE…`: starts the services' existing containers again, dependencies first (and
+ * waiting for their health where depends_on asks for it); it never creates a container.
+ */
+export function startArgs(target: ComposeTarget, services: readonly string[]): string[] {
+  return [...baseArgs(target), 'start', ...services]
+}
+
 export interface LogsOptions {
   service?: string
   follow?: boolean
@@ -160,6 +168,7 @@ export interface Compose {
   up(options: UpOptions, runOptions?: RunOptions): Promise<void>
   down(options?: {volumes?: boolean; timeoutSeconds?: number}, runOptions?: RunOptions): Promise<void>
   stop(services: readonly string[], runOptions?: RunOptions): Promise<void>
+  start(services: readonly string[], runOptions?: RunOptions): Promise<void>
   logs(options: LogsOptions, runOptions?: RunOptions): Promise<unknown>
   configHashes(): Promise<Map<string, string>>
   validate(): Promise<void>
@@ -194,6 +203,10 @@ export class ComposeClient implements Compose {
 
   async stop(services: readonly string[], runOptions: RunOptions = {}): Promise<void> {
     await this.exec(stopArgs(this.target, services), runOptions)
+  }
+
+  async start(services: readonly string[], runOptions: RunOptions = {}): Promise<void> {
+    await this.exec(startArgs(this.target, services), runOptions)
   }
 
   async logs(options: LogsOptions, runOptions: RunOptions = {}) {

@@ -190,6 +190,16 @@ class DockerodeContainers implements ContainerClient {
     await this.docker.getContainer(id).kill({signal})
   }
 
+  async stop(id: string): Promise<void> {
+    try {
+      // No `t`: the engine then uses the container's own StopTimeout (Compose sets it from stop_grace_period).
+      await this.docker.getContainer(id).stop()
+    } catch (error) {
+      // 304: already stopped; 404: gone.
+      if (statusCode(error) !== 304 && statusCode(error) !== 404) throw error
+    }
+  }
+
   async logTail(id: string, lines: number): Promise<string> {
     const buffer = (await this.docker.getContainer(id).logs({stdout: true, stderr: true, tail: lines})) as Buffer
     return demuxBuffer(buffer)

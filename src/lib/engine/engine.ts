@@ -124,6 +124,11 @@ export interface ContainerClient {
   /** undefined when the engine does not know the container (any more). */
   inspect(id: string): Promise<ContainerDetails | undefined>
   kill(id: string, signal: string): Promise<void>
+  /**
+   * Stops a container the way its configuration asks (its stop signal, then its grace period before SIGKILL):
+   * PostgreSQL's SIGINT and 60 s from the rendered file. A container already stopped or gone is fine.
+   */
+  stop(id: string): Promise<void>
   logTail(id: string, lines: number): Promise<string>
   /** Runs a process in a running container and waits for its exit code. */
   exec(id: string, cmd: string[], options?: ExecOptions): Promise<ExecResult>

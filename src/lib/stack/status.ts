@@ -34,6 +34,9 @@ type ServiceState = StackStatus['services'][number]
  */
 export function stackProblems(services: readonly ServiceState[], command: CommandFor = plainCommand): string[] {
   if (services.every((s) => s.state === 'absent')) return []
+  // Stopped as a whole (stackctl stop, a reboot): the same containers start again.
+  if (SERVICES.every((name) => services.find((s) => s.name === name)?.state === 'exited'))
+    return [`the stack is stopped: run ${command('start')} to start it`]
   const problems: string[] = []
   for (const s of services) {
     if (s.state === 'absent') problems.push(`${s.name} has no container: run ${command('up')}`)

@@ -82,6 +82,16 @@ describe('status (stub engine)', () => {
       'db is exited: run stackctl up to start it (stackctl logs db says why it stopped)',
       'app is running but unhealthy: see stackctl logs app',
     ])
+    // stopped as a whole (stackctl stop): start brings the same containers back
+    expect(
+      stackProblems(
+        [
+          {name: 'db', state: 'exited', health: 'none'},
+          {name: 'app', state: 'exited', health: 'none'},
+        ],
+        commandsFor({dir: '/srv/stacks/ux2', project: 'ux2'}),
+      ),
+    ).to.deep.equal(['the stack is stopped: run stackctl start --dir /srv/stacks/ux2 --project-name ux2 to start it'])
     // addressed to a stack of its own: every command names its --dir and --project-name
     const command = commandsFor({dir: '/srv/stacks/ux2', project: 'ux2'})
     expect(stackProblems([{name: 'db', state: 'exited', health: 'none'}], command)).to.deep.equal([
