@@ -143,7 +143,8 @@ describe('stack lifecycle (integration)', function () {
     const reported = await cli('status', '--json')
     expect(reported.exitCode).to.equal(0)
     expect(JSON.parse(reported.stdout).problems).to.deep.equal([
-      'db is exited: run stackctl up to start it (stackctl logs db says why it stopped)',
+      `db is exited: run stackctl up --dir ${dir} --project-name ${project} to start it ` +
+        `(stackctl logs db --dir ${dir} --project-name ${project} says why it stopped)`,
     ])
     expect((await cli('status', '--check')).exitCode).to.equal(1)
     const doctor = await cli('doctor', '--port', String(port))
