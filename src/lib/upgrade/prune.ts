@@ -95,8 +95,7 @@ export async function pruneOld(ctx: StackContext, options: PruneOptions): Promis
         throw new StackctlError(`not confirmed: volume ${target.volume} kept, nothing was removed`, {exitCode: 1})
       }
     }
-    await ctx.engine.volumes.remove(target.volume)
-    ctx.progress(`removed ${target.volume}`)
+    await ctx.engine.volumes.remove(target.volume) // the command says so, once
   }
   await updateState(ctx, ({pendingUpgrade, ...state}) => ({
     ...state,
