@@ -13,6 +13,7 @@ import {downStack, type DownResult} from '../lib/stack/down.js'
 import {assertSwarmFlagsFit, deployTargetFlag, swarmTargetFlags} from '../lib/cluster/flags.js'
 import {loadSwarm} from '../lib/cluster/context.js'
 import {downSwarmStack, type SwarmDownResult} from '../lib/cluster/down.js'
+import {plural} from '../lib/ui/plural.js'
 
 /** What `down --json` prints, per target. */
 export type DownReport = DownResult | SwarmDownResult | DownAllResult
@@ -75,7 +76,7 @@ directory is gone is taken down by its labels: only the containers stackctl crea
     const {volume} = result
     if (volume.deleted) this.log(`stack '${result.project}' is down; volume ${volume.name} deleted`)
     else if (volume.existed) {
-      const visits = volume.visits === null ? '' : ` (${volume.visits} visits)`
+      const visits = volume.visits === null ? '' : ` (${plural(volume.visits, 'visit')})`
       this.log(`stack '${result.project}' is down; volume ${volume.name} kept${visits}`)
     } else this.log(`stack '${result.project}' is down; it has no data volume`)
     return result
@@ -129,7 +130,7 @@ directory is gone is taken down by its labels: only the containers stackctl crea
       )
     })
     for (const stack of result.stacks) {
-      const visits = stack.volume.visits === null ? '' : ` (${stack.volume.visits} visits)`
+      const visits = stack.volume.visits === null ? '' : ` (${plural(stack.volume.visits, 'visit')})`
       if (stack.outcome === 'down') {
         const how = stack.via === 'labels' ? ' by its labels (its stack directory is gone or unreadable)' : ''
         this.log(`stack '${stack.project}' is down${how}; volume ${stack.volume.name} kept${visits}`)

@@ -10,6 +10,7 @@ import {buildLocalImages} from '../../lib/stack/local-images.js'
 import {withStackLock} from '../../lib/stack/lock.js'
 import {METHODS, parseInitdbArgs, type Method} from '../../lib/upgrade/plan.js'
 import {upgradeStack, type UpgradeResult} from '../../lib/upgrade/upgrade.js'
+import {plural} from '../../lib/ui/plural.js'
 
 export default class DbUpgrade extends StackctlCommand {
   static override summary = 'Upgrade PostgreSQL to a newer major on a new volume, verified, with the old one kept'
@@ -73,7 +74,7 @@ export default class DbUpgrade extends StackctlCommand {
       ),
     )
     this.log(
-      `upgraded '${result.project}' from PostgreSQL ${result.from.pgMajor} to ${result.to.pgMajor} in ${result.seconds.toFixed(1)} s: ${result.visits} visits and ${result.tables} tables verified, the API recorded visit ${result.nextVisit}`,
+      `upgraded '${result.project}' from PostgreSQL ${result.from.pgMajor} to ${result.to.pgMajor} in ${result.seconds.toFixed(1)} s: ${plural(result.visits, 'visit')} and ${plural(result.tables, 'table')} verified, the API recorded visit ${result.nextVisit}`,
     )
     this.log(`active volume: ${result.to.volume}; kept: ${result.superseded} (stackctl db rollback returns to it)`)
     this.log(`backup taken before: ${result.backup}`)

@@ -11,6 +11,7 @@ import {loadSwarm} from '../../lib/cluster/context.js'
 import {restoreSwarmVolume} from '../../lib/cluster/volume.js'
 import {UsageError} from '../../lib/errors.js'
 import {restoreVolume, type RestoreResult} from '../../lib/volume/restore.js'
+import {plural} from '../../lib/ui/plural.js'
 
 export default class VolumeRestore extends StackctlCommand {
   static override summary = 'Replace the database with a backup, keeping the current data if anything fails'
@@ -71,7 +72,7 @@ temporary databases left by a restore that was killed are dropped by the next on
       }),
     )
     const before = result.visitsBefore === null ? '' : ` (was ${result.visitsBefore})`
-    this.log(`restored ${result.file} into volume ${result.volume}: ${result.visits} visits${before}`)
+    this.log(`restored ${result.file} into volume ${result.volume}: ${plural(result.visits, 'visit')}${before}`)
     if (result.counter.rebuilt) this.log(`visit_counter was rebuilt from count(*): ${result.counter.reason}`)
     return result
   }

@@ -5,13 +5,14 @@
 import type {TeardownMode} from './options.js'
 import {MISSING_SHOWN} from './result.js'
 import type {Snapshot} from './sql.js'
+import {plural} from '../ui/plural.js'
 
 /** Before teardown, after a clean run of writes: the database holds exactly baseline + acknowledged. */
 export function snapshotProblems(baseline: Snapshot, snapshot: Snapshot, acknowledged: number): string[] {
   const expected = baseline.total + acknowledged
   if (snapshot.total === expected) return []
   return [
-    `before teardown the database held ${snapshot.total} visits, expected ${expected} (${baseline.total} before + ${acknowledged} acknowledged)`,
+    `before teardown the database held ${plural(snapshot.total, 'visit')}, expected ${expected} (${baseline.total} before + ${acknowledged} acknowledged)`,
   ]
 }
 
@@ -57,7 +58,9 @@ export function verificationProblems(v: Verification): string[] {
       )
     }
   } else if (v.after.total !== v.reference.total) {
-    problems.push(`after the relaunch the database holds ${v.after.total} visits, ${v.reference.total} before teardown`)
+    problems.push(
+      `after the relaunch the database holds ${plural(v.after.total, 'visit')}, ${v.reference.total} before teardown`,
+    )
   }
   return problems
 }

@@ -17,6 +17,7 @@ import {portUse} from './port.js'
 import {SERVICES} from './status.js'
 import {findProject, putBack, type FoundProject} from './up-undo.js'
 import {newWaitMemory, waitHealthy} from './wait-healthy.js'
+import {plural} from '../ui/plural.js'
 
 export type LifecycleAction = 'stop' | 'start' | 'restart'
 
@@ -244,7 +245,7 @@ export function describeLifecycle(result: LifecycleResult, command: (verb: strin
     .map((s) => s.container)
     .filter(Boolean)
     .join(', ')
-  const visits = result.visits === null ? '' : ` (${result.visits} visits)`
+  const visits = result.visits === null ? '' : ` (${plural(result.visits, 'visit')})`
   const volume = result.volume.exists ? `volume ${result.volume.name} kept` : 'it has no data volume'
   if (result.action === 'stop') {
     if (!containers) return `${stack} has no containers: nothing was stopped; ${volume}`

@@ -18,6 +18,7 @@ import {
   SCHEMA_REPORT_SQL,
   sequenceBehind,
 } from './schema.js'
+import {plural} from '../ui/plural.js'
 
 export interface RestoredCheck {
   visits: number
@@ -45,12 +46,12 @@ export async function checkRestored(
   const state = parseDataState(await psql.query(dataStateSql(!verdict.counterMissing), database))
   if (record?.visits !== null && record?.visits !== undefined && record.visits !== state.visits) {
     if (countIsExact(record)) {
-      throw new StackctlError(`${file} holds ${state.visits} visits, but its record says ${record.visits}`, {
+      throw new StackctlError(`${file} holds ${plural(state.visits, 'visit')}, but its record says ${record.visits}`, {
         suggestion: `the dump or its record was changed or mixed up with another backup's; ${UNCHANGED}`,
       })
     }
     warn(
-      `restore: the backup holds ${state.visits} visits; its older-format record counted ${record.visits} just before the dump`,
+      `restore: the backup holds ${plural(state.visits, 'visit')}; its older-format record counted ${record.visits} just before the dump`,
     )
   }
 

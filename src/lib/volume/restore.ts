@@ -35,6 +35,7 @@ import {type BackupRecord, readBackupRecord} from './record.js'
 import {checkRestored, type RestoredCheck} from './restore-check.js'
 import {assertRoom, freeBytes, type Room, watchFreeSpace} from './room.js'
 import {SCHEMA_VERSION} from './schema.js'
+import {plural} from '../ui/plural.js'
 
 export interface RestoreOptions {
   file: string
@@ -164,7 +165,7 @@ export async function restoreIntoContainer(
   if (signal?.aborted) {
     throw new Interrupted(
       `the restore was already swapping databases and finished that: database '${DB_NAME}' in volume ${volume} now ` +
-        `holds the backup (${checked.visits} visits)${dropped ? '' : `; the replaced data is kept as database ${previous}`}`,
+        `holds the backup (${plural(checked.visits, 'visit')})${dropped ? '' : `; the replaced data is kept as database ${previous}`}`,
     )
   }
   return {
