@@ -2,7 +2,7 @@ import {expect} from 'chai'
 import {createServer, type Server} from 'node:net'
 
 import {freePort} from '../../../src/lib/net/ports.js'
-import {addressesOverlap, portUse} from '../../../src/lib/stack/port.js'
+import {addressesOverlap, portUse, stackPorts} from '../../../src/lib/stack/port.js'
 import {StubEngine} from '../../support/stub-stack.js'
 
 async function hold(port: number): Promise<Server> {
@@ -42,6 +42,33 @@ describe('portUse', () => {
       ports: [{hostIp: '0.0.0.0', hostPort: port, containerPort: 80}],
     })
     expect(await portUse(engine, {host: '127.0.0.1', port, project: 'demo'})).to.include({state: 'taken'})
+  })
+
+  it('is ours for --db-port only when this stack’s db publishes it, not its app (control)', async () => {
+    const port = await freePort()
+    const engine = new StubEngine().addContainer({
+      name: 'demo-db-1',
+      service: 'db',
+      project: 'demo',
+      ports: [{hostIp: '127.0.0.1', hostPort: port, containerPort: 5432}],
+    })
+    expect(await portUse(engine, {host: '127.0.0.1', port, project: 'demo', service: 'db'})).to.deep.equal({
+      state: 'ours',
+    })
+    expect(await portUse(engine, {host: '127.0.0.1', port, project: 'demo'})).to.deep.equal({
+      state: 'taken',
+      holder: 'demo-db-1',
+    })
+  })
+
+  it('lists the database port up checks only when --db-port publishes it, always on 127.0.0.1', () => {
+    expect(stackPorts({host: '0.0.0.0', port: 5000, dbPort: undefined}).map((p) => p.service)).to.deep.equal(['app'])
+    expect(stackPorts({host: '0.0.0.0', port: 5000, dbPort: 15432})[1]).to.deep.include({
+      service: 'db',
+      host: '127.0.0.1',
+      port: 15432,
+      flag: '--db-port',
+    })
   })
 
   it('is free when the other container publishes the same port on another address', async () => {
