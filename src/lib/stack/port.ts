@@ -41,9 +41,12 @@ export async function portUse(
   if (publishers.length > 0) return {state: 'ours'}
   if (bindable) return {state: 'free'}
   // Between two restarts of a crashing app the engine lists no running publisher, yet keeps the port reserved
-  // for it: the stack's own app, left for inspection by a failed up, must not block the next up.
+  // for it: the stack's own service, left for inspection by a failed up, must not block the next up. Only
+  // when it is configured to publish this very port: the db on its old --db-port does not hold a new one.
   const own = (await engine.containers.list({project})).find((c) => c.service === service)
-  return own && ['running', 'restarting'].includes(own.state) ? {state: 'ours'} : {state: 'taken'}
+  if (!own || !['running', 'restarting'].includes(own.state)) return {state: 'taken'}
+  const details = await engine.containers.inspect(own.id)
+  return details?.configuredHostPorts.includes(port) ? {state: 'ours'} : {state: 'taken'}
 }
 
 /** The host ports a stack publishes, with the flag that sets each: what `up` checks before starting. */

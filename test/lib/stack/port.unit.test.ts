@@ -61,6 +61,40 @@ describe('portUse', () => {
     })
   })
 
+  // Found by hand: `up --db-port N` with N held by a host process passed the check while the db ran on its old port.
+  it('is taken when a host process holds a new --db-port while this stack’s db publishes its old one', async () => {
+    const port = await freePort()
+    const server = await hold(port)
+    try {
+      const engine = new StubEngine().addContainer({
+        name: 'demo-db-1',
+        service: 'db',
+        project: 'demo',
+        ports: [{hostIp: '127.0.0.1', hostPort: port + 1, containerPort: 5432}],
+      })
+      expect(await portUse(engine, {host: '127.0.0.1', port, project: 'demo', service: 'db'})).to.deep.equal({
+        state: 'taken',
+      })
+      // Control: the same db between two restarts (publishing nothing) still holds the port as ours.
+      const restarting = new StubEngine().addContainer({
+        name: 'demo-db-1',
+        service: 'db',
+        state: 'restarting',
+        configuredHostPorts: [port],
+      })
+      expect(await portUse(restarting, {host: '127.0.0.1', port, project: 'demo', service: 'db'})).to.deep.equal({
+        state: 'ours',
+      })
+      // Found by hand too: a db running with no published port at all does not hold it either.
+      const unpublished = new StubEngine().addContainer({name: 'demo-db-1', service: 'db', project: 'demo'})
+      expect(await portUse(unpublished, {host: '127.0.0.1', port, project: 'demo', service: 'db'})).to.deep.equal({
+        state: 'taken',
+      })
+    } finally {
+      server.close()
+    }
+  })
+
   it('lists the database port up checks only when --db-port publishes it, always on 127.0.0.1', () => {
     expect(stackPorts({host: '0.0.0.0', port: 5000, dbPort: undefined}).map((p) => p.service)).to.deep.equal(['app'])
     expect(stackPorts({host: '0.0.0.0', port: 5000, dbPort: 15432})[1]).to.deep.include({
@@ -116,7 +150,12 @@ describe('portUse', () => {
     const port = await freePort()
     const server = await hold(port)
     try {
-      const restarting = new StubEngine().addContainer({name: 'demo-app-1', service: 'app', state: 'restarting'})
+      const restarting = new StubEngine().addContainer({
+        name: 'demo-app-1',
+        service: 'app',
+        state: 'restarting',
+        configuredHostPorts: [port],
+      })
       expect(await portUse(restarting, {host: '127.0.0.1', port, project: 'demo'})).to.deep.equal({state: 'ours'})
       const exited = new StubEngine().addContainer({name: 'demo-app-1', service: 'app', state: 'exited'})
       expect(await portUse(exited, {host: '127.0.0.1', port, project: 'demo'})).to.deep.equal({state: 'taken'})
