@@ -1,6 +1,6 @@
 /**
- * psql inside the db container, over its local socket (the database port is never published): the one way
- * stackctl asks the stack's PostgreSQL anything. The argument builder is pure.
+ * psql inside the db container, over its local socket (the database port is published only by up --db-port,
+ * for host tools): the one way stackctl asks the stack's PostgreSQL anything. The argument builder is pure.
  */
 import {DB_NAME, DB_USER} from '../config/stack-config.js'
 import type {Engine} from '../engine/engine.js'
