@@ -21,6 +21,7 @@ stackctl's. Without CMD, at a terminal, opens a shell (bash where the image has 
     '<%= config.bin %> exec --project-name demo db',
     'echo hello | <%= config.bin %> exec app -- cat',
   ]
+  static override usage = ['<%= command.id %> SERVICE [--dir <value>] [-p <value>] [--] [CMD...]']
   static override strict = false
   static override args = {
     service: Args.string({description: 'The service whose container runs CMD', required: true, options: [...SERVICES]}),
