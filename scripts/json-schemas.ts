@@ -35,6 +35,7 @@ export const REPORTS: Record<string, {file: string; type: string}> = {
   'db upgrade': {file: 'src/lib/upgrade/upgrade.ts', type: 'UpgradeResult'},
   'db rollback': {file: 'src/lib/upgrade/rollback.ts', type: 'RollbackResult'},
   'db prune-old': {file: 'src/lib/upgrade/prune.ts', type: 'PruneResult'},
+  'db url': {file: 'src/lib/stack/db-url.ts', type: 'DbUrlResult'},
 }
 
 export function schemaFile(command: string): string {

@@ -1,10 +1,8 @@
 import {StackctlCommand} from '../lib/base-command.js'
-import {interactivePsqlArgs, splitPsqlArgv} from '../lib/db/psql.js'
+import {interactivePsqlCommand, splitPsqlArgv} from '../lib/db/psql.js'
 import {configInput, stackFlags} from '../lib/flags.js'
-import {run} from '../lib/process/run.js'
 import {loadStack} from '../lib/stack/context.js'
-import {claimStack} from '../lib/stack/ownership.js'
-import {runningDb} from '../lib/volume/database.js'
+import {execInService} from '../lib/stack/exec.js'
 
 export default class Psql extends StackctlCommand {
   static override summary = 'Open psql on the stack’s database (as its user, inside the db container)'
@@ -25,14 +23,8 @@ line. With a terminal it is interactive; without one, pass -c or pipe SQL into i
     const split = splitPsqlArgv(this.argv, Psql.flags)
     const {flags} = await this.parse(Psql, split.own)
     const ctx = await loadStack(configInput(flags))
-    await ctx.engine.ping()
-    await claimStack(ctx)
-    const db = await runningDb(ctx, 'open psql')
     const tty = Boolean(process.stdin.isTTY && process.stdout.isTTY)
-    const result = await run('docker', interactivePsqlArgs(db.id, split.psql, tty), {
-      inherit: true,
-      reject: false,
-    })
-    if (result.exitCode !== 0) this.exit(result.exitCode)
+    const exitCode = await execInService(ctx, 'db', interactivePsqlCommand(split.psql), {tty, action: 'open psql'})
+    if (exitCode !== 0) this.exit(exitCode)
   }
 }

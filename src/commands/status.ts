@@ -45,6 +45,7 @@ Exit 0 whatever the state; with --check, exit 1 when the stack is not running an
     const command = commandsFor(ctx.config)
     this.log(`project  ${status.project}`)
     this.log(`url      ${status.url}`)
+    if (status.dbUrl) this.log(`db url   ${status.dbUrl}`)
     this.log(`mode     ${status.mode ?? 'not running'}`)
     for (const service of status.services) {
       this.log(`${service.name.padEnd(8)} ${service.state}${service.health === 'none' ? '' : ` (${service.health})`}`)
@@ -57,8 +58,10 @@ Exit 0 whatever the state; with --check, exit 1 when the stack is not running an
         `old      ${old.volume} (PostgreSQL ${old.pgMajor}, superseded ${old.at}${old.exists ? '' : ', gone'}): ${command('db rollback')} / ${command('db prune-old')}`,
       )
     }
-    const {host, port, pgMajor, imageSource} = status.settings
-    this.log(`settings --host ${host} --port ${port} --pg-major ${pgMajor} --image-source ${imageSource}`)
+    const {host, port, dbPort, pgMajor, imageSource} = status.settings
+    this.log(
+      `settings --host ${host} --port ${port}${dbPort === null ? '' : ` --db-port ${dbPort}`} --pg-major ${pgMajor} --image-source ${imageSource}`,
+    )
     for (const warning of status.warnings) this.log(`warning  ${warning}`)
     for (const problem of status.problems) this.log(`problem  ${problem}`)
     if (status.services.every((s) => s.state === 'absent')) this.log(`next     not started: ${command('up')}`)

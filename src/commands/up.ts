@@ -30,6 +30,7 @@ nothing is recreated. The data lives on the named volume <project>_postgres_data
     '<%= config.bin %> up',
     '<%= config.bin %> up --port 8080 --project-name demo',
     '<%= config.bin %> up --image-source local --timeout 180',
+    '<%= config.bin %> up --db-port 5432',
     '<%= config.bin %> up --dev',
     '<%= config.bin %> up --target swarm --replicas 3',
     '<%= config.bin %> up --target swarm --docker-host ssh://admin@manager --registry registry.example.com:5000',
@@ -82,7 +83,9 @@ nothing is recreated. The data lives on the named volume <project>_postgres_data
   }
 
   private async swarm(flags: Interfaces.InferredFlags<typeof Up.flags>): Promise<SwarmUpResult> {
-    if (flags.dev || flags.adopt) throw new UsageError('--dev and --adopt only apply to --target compose', 'omit them')
+    if (flags.dev || flags.adopt || flags['db-port'] !== undefined) {
+      throw new UsageError('--dev, --adopt and --db-port only apply to --target compose', 'omit them')
+    }
     const progress = (line: string) => this.logToStderr(line)
     const sw = await loadSwarm({...configInput(flags), dockerHost: flags['docker-host']}, {progress})
     const resolver = imageResolver(sw.stack.engine, () =>
@@ -120,6 +123,7 @@ export function closingBlock(result: UpResult, dev: boolean, cwd = process.cwd()
   return [
     `  data      volume ${result.volume.name}${visits}`,
     `  files     ${result.dir}`,
+    ...(result.dbUrl ? [`  database  ${result.dbUrl} (stackctl db url${dir} --show-password adds the password)`] : []),
     `  next      stackctl logs${dir} app --follow · stackctl psql${dir} · stackctl down${dir}`,
     ...(dev ? ['  dev       saving a file under the source reloads the API'] : []),
   ]

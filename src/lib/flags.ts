@@ -24,6 +24,10 @@ export const configFlags = {
     min: 1,
     max: 65_535,
   }),
+  'db-port': Flags.string({
+    summary: `Host port PostgreSQL is published on, on 127.0.0.1 only; none stops publishing it [default: ${DEFAULTS.dbPort}]`,
+    env: ENV.dbPort,
+  }),
   'pg-major': Flags.integer({
     summary: `PostgreSQL major version [default: ${DEFAULTS.pgMajor}]`,
     env: ENV.pgMajor,
@@ -71,6 +75,7 @@ export function configInput(flags: {
   'project-name'?: string
   host?: string
   port?: number
+  'db-port'?: string
   'pg-major'?: number
   'image-source'?: string
   timeout?: number
@@ -82,6 +87,7 @@ export function configInput(flags: {
     project: flags['project-name'],
     host: flags.host,
     port: flags.port,
+    dbPort: flags['db-port'],
     pgMajor: flags['pg-major'],
     imageSource: flags['image-source'],
     timeoutSeconds: flags.timeout,

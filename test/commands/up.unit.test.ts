@@ -8,11 +8,12 @@ function result(over: Partial<UpResult>): UpResult {
   return {
     project: 'demo',
     url: 'http://127.0.0.1:5000',
+    dbUrl: null,
     mode: 'normal',
     services: [],
     volume: {name: 'demo_postgres_data', exists: true, pgMajor: 17, superseded: []},
     warnings: [],
-    settings: {host: '127.0.0.1', port: 5000, pgMajor: 17, imageSource: 'local'},
+    settings: {host: '127.0.0.1', port: 5000, dbPort: null, pgMajor: 17, imageSource: 'local'},
     problems: [],
     images: {source: 'local', postgres: 'stackctl/postgres:17', node: 'stackctl/node:20'},
     seconds: 5,
@@ -38,6 +39,14 @@ describe('up closing block', () => {
       "  next      stackctl logs --dir '/tmp/it'\\''s here' app --follow · stackctl psql --dir '/tmp/it'\\''s here' · stackctl down --dir '/tmp/it'\\''s here'",
     )
     expect(lines[3]).to.include('reloads the API')
+  })
+
+  it('names the database URL (never the password) only when --db-port published it', () => {
+    const published = closingBlock(result({dbUrl: 'postgres://postgres@127.0.0.1:15432/visits'}), false, '/home/me/app')
+    expect(published).to.include(
+      '  database  postgres://postgres@127.0.0.1:15432/visits (stackctl db url --show-password adds the password)',
+    )
+    expect(closingBlock(result({}), false, '/home/me/app').join('\n')).to.not.include('database')
   })
 
   it('quotes only what a shell would split or expand', () => {

@@ -27,6 +27,8 @@ export interface StubContainer {
   project?: string
   ports?: ContainerSummary['ports']
   volumes?: string[]
+  /** The host ports it is configured to publish (default: those of `ports`); a restarting one lists none. */
+  configuredHostPorts?: number[]
 }
 
 /** `key` or `key=value`, as the engine's label filter reads it. */
@@ -39,6 +41,7 @@ export class StubEngine implements Engine {
   readonly endpoint = 'unix:///stub/docker.sock'
   reachable = true
   containersList: ContainerSummary[] = []
+  private readonly configuredPorts = new Map<string, number[]>()
   volumesByName = new Map<string, VolumeInfo>()
   imagesByRef = new Map<string, ImageInfo>()
   /** Answers to exec, by the first word of the command (psql, pg_dump, …). */
@@ -60,6 +63,8 @@ export class StubEngine implements Engine {
       ports: c.ports ?? [],
       volumes: c.volumes,
     })
+    const published = (c.ports ?? []).flatMap((p) => (p.hostPort ? [p.hostPort] : []))
+    this.configuredPorts.set(`id-${c.name}`, c.configuredHostPorts ?? published)
     return this
   }
 
@@ -122,6 +127,7 @@ export class StubEngine implements Engine {
           mounts: [],
           tmpfs: [],
           restartCount: 0,
+          configuredHostPorts: this.configuredPorts.get(id) ?? [],
         }
       )
     },

@@ -7,7 +7,9 @@ import {parseDocument, type Document} from 'yaml'
 
 import {
   APP_CONTAINER_PORT,
+  DB_CONTAINER_PORT,
   DB_NAME,
+  DB_PUBLISH_HOST,
   DB_SECRET,
   DB_USER,
   pgDataMountPath,
@@ -20,8 +22,11 @@ import {LABELS} from '../config/labels.js'
 import type {StackImages} from '../images/stack-images.js'
 
 export interface RenderInput {
-  /** `volume`: the data volume when it is not `<project>_postgres_data` (after `db upgrade`). */
-  config: Pick<StackConfig, 'project' | 'host' | 'port' | 'pgMajor'> & {volume?: string}
+  /**
+   * `volume`: the data volume when it is not `<project>_postgres_data` (after `db upgrade`); `dbPort`: the
+   * host port the database is published on (--db-port), none when undefined.
+   */
+  config: Pick<StackConfig, 'project' | 'host' | 'port' | 'pgMajor'> & {volume?: string; dbPort?: number}
   images: StackImages
   /** Tag of the app image; derived from the build context's content so a changed bundle means a new image. */
   appImage: string
@@ -63,6 +68,7 @@ export function renderCompose(templateText: string, input: RenderInput): string 
   if (config.volume !== undefined && config.volume !== volumeName(config.project)) {
     doc.setIn(['volumes', VOLUME_KEY, 'name'], config.volume)
   }
+  if (config.dbPort !== undefined) publishDb(doc, config.dbPort)
   const healthTest = doc.createNode(pgIsReady())
   healthTest.flow = true
   doc.setIn(['services', 'db', 'healthcheck', 'test'], healthTest)
@@ -81,6 +87,15 @@ export function renderCompose(templateText: string, input: RenderInput): string 
   applySecret(doc)
   applyIdentity(doc, config.project, input.identity)
   return doc.toString({lineWidth: 0})
+}
+
+/** --db-port: PostgreSQL for the host's own tools (psql, GUIs), on loopback only. */
+function publishDb(doc: Document, port: number): void {
+  const ports = doc.createNode([
+    {target: DB_CONTAINER_PORT, host_ip: DB_PUBLISH_HOST, published: String(port), protocol: 'tcp'},
+  ])
+  ports.commentBefore = ' stackctl up --db-port: for tools on this machine only (never another interface).'
+  doc.setIn(['services', 'db', 'ports'], ports)
 }
 
 /** Replaces the app's build with the base image running the dev runner over bind-mounted sources. */

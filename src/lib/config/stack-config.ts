@@ -18,6 +18,8 @@ export interface StackConfig {
   dir: string
   host: string
   port: number
+  /** Host port PostgreSQL is published on, on loopback only (DB_PUBLISH_HOST); undefined: not published. */
+  dbPort: number | undefined
   pgMajor: number
   imageSource: ImageSource
   /** Seconds `up` waits for both services to become healthy. */
@@ -34,6 +36,8 @@ export interface StackConfigInput {
   dir?: string
   host?: string
   port?: number | string
+  /** A port, or 'none' (not published); stack.json holds only a port. */
+  dbPort?: number | string
   pgMajor?: number | string
   imageSource?: string
   timeoutSeconds?: number | string
@@ -46,6 +50,7 @@ export const DEFAULTS = {
   dir: '.stackctl',
   host: '127.0.0.1',
   port: 5000,
+  dbPort: 'none',
   pgMajor: 17,
   imageSource: 'auto' as ImageSource,
   timeoutSeconds: 120,
@@ -56,6 +61,7 @@ export const ENV = {
   dir: 'STACKCTL_DIR',
   host: 'STACKCTL_HOST',
   port: 'STACKCTL_PORT',
+  dbPort: 'STACKCTL_DB_PORT',
   pgMajor: 'STACKCTL_PG_MAJOR',
   imageSource: 'STACKCTL_IMAGE_SOURCE',
   timeoutSeconds: 'STACKCTL_TIMEOUT',
@@ -65,6 +71,15 @@ export const DB_USER = 'postgres'
 export const DB_NAME = 'visits'
 export const VOLUME_KEY = 'postgres_data'
 export const APP_CONTAINER_PORT = 5000
+export const DB_CONTAINER_PORT = 5432
+/**
+ * Where --db-port publishes PostgreSQL: this machine only, whatever --host says. --host opens the API to other
+ * machines; the database's password is the stack's whole protection, so it stays off the network unless an
+ * override file publishes it (and then up, status and doctor warn, see stack/exposure.ts).
+ */
+export const DB_PUBLISH_HOST = '127.0.0.1'
+/** The --db-port value that stops publishing the database. */
+export const DB_PORT_NONE = 'none'
 /** The database password: a Compose secret of this name, from this file of the stack directory. */
 export const DB_SECRET = {name: 'db_password', file: 'secrets/db_password'} as const
 
@@ -101,7 +116,13 @@ export function appUrl(config: Pick<StackConfig, 'host' | 'port'>): string {
 }
 
 /** The flag of each setting stackctl remembers in stack.json. */
-const REMEMBERED_FLAGS = {host: '--host', port: '--port', pgMajor: '--pg-major', imageSource: '--image-source'} as const
+const REMEMBERED_FLAGS = {
+  host: '--host',
+  port: '--port',
+  dbPort: '--db-port',
+  pgMajor: '--pg-major',
+  imageSource: '--image-source',
+} as const
 
 /**
  * The settings taken from what the stack directory remembers (neither a flag nor the environment gave them)
@@ -138,11 +159,13 @@ export function resolveStackConfig(
 ): StackConfig {
   const pick = <K extends keyof typeof ENV>(key: K) => flags[key] ?? nonEmpty(env[ENV[key]]) ?? remembered[key]
   const project = validateProjectName(String(pick('project') ?? DEFAULTS.project))
+  const port = parsePort(pick('port') ?? DEFAULTS.port)
   return {
     project,
     dir: resolveStackDir(flags.dir, env, cwd),
     host: validateHost(String(pick('host') ?? DEFAULTS.host)),
-    port: parsePort(pick('port') ?? DEFAULTS.port),
+    port,
+    dbPort: parseDbPort(pick('dbPort') ?? DEFAULTS.dbPort, port),
     pgMajor: parsePgMajor(pick('pgMajor') ?? DEFAULTS.pgMajor),
     imageSource: parseImageSource(String(pick('imageSource') ?? DEFAULTS.imageSource)),
     timeoutSeconds: parseTimeout(pick('timeoutSeconds') ?? DEFAULTS.timeoutSeconds),
@@ -197,6 +220,28 @@ export function parsePort(value: number | string): number {
   const port = strictInteger(value)
   if (!Number.isInteger(port) || port < 1 || port > 65535) {
     throw new UsageError(`invalid port '${value}': must be an integer from 1 to 65535`, 'try --port 5000')
+  }
+  return port
+}
+
+/**
+ * --db-port: a port, or 'none' to stop publishing. 0 is refused rather than read as "none": elsewhere it
+ * means "any free port", and a URL must name a fixed one.
+ */
+export function parseDbPort(value: number | string, apiPort?: number): number | undefined {
+  if (value === DB_PORT_NONE) return undefined
+  const port = strictInteger(value)
+  if (!Number.isInteger(port) || port < 1 || port > 65535) {
+    throw new UsageError(
+      `invalid database port '${value}': must be an integer from 1 to 65535, or ${DB_PORT_NONE}`,
+      `try --db-port 5432, or --db-port ${DB_PORT_NONE} to stop publishing the database`,
+    )
+  }
+  if (port === apiPort) {
+    throw new UsageError(
+      `--db-port ${port} is the API's port (--port ${apiPort}): the database needs a port of its own`,
+      `try --db-port 5432, or --db-port ${DB_PORT_NONE}`,
+    )
   }
   return port
 }

@@ -183,6 +183,10 @@ class DockerodeContainers implements ContainerClient {
       })),
       tmpfs: Object.keys(info.HostConfig.Tmpfs ?? {}),
       restartCount: info.RestartCount ?? 0,
+      configuredHostPorts: Object.values(info.HostConfig.PortBindings ?? {})
+        .flatMap((bindings) => (bindings as Array<{HostPort?: string}> | null) ?? [])
+        .map((binding) => Number(binding.HostPort))
+        .filter((port) => Number.isInteger(port) && port > 0),
     }
   }
 

@@ -70,6 +70,8 @@ export interface ContainerDetails {
   /** Paths mounted as tmpfs through HostConfig.Tmpfs. */
   tmpfs: string[]
   restartCount: number
+  /** The host ports it is configured to publish (HostConfig), listed even between two restarts. */
+  configuredHostPorts: number[]
 }
 
 export interface ExecOptions {

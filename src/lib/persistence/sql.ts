@@ -1,6 +1,6 @@
 /**
- * What the check asks PostgreSQL, through psql inside the db container (the database port is not published).
- * Query builders and parsers are pure; only runSql touches the engine.
+ * What the check asks PostgreSQL, through psql inside the db container (whether or not up --db-port published
+ * the database port). Query builders and parsers are pure; only runSql touches the engine.
  */
 import type {Psql} from '../db/psql.js'
 import {StackctlError} from '../errors.js'

@@ -4,12 +4,13 @@
  * is not bound by any host process and binding it succeeds. The engine's own list of published ports is
  * asked as well.
  */
+import {DB_PUBLISH_HOST, ENV} from '../config/stack-config.js'
 import type {Engine, PortBinding} from '../engine/engine.js'
 import {canBind} from '../net/ports.js'
 
 export type PortUse =
   | {state: 'free'}
-  /** This stack's own app publishes it (a running stack, or one being started again). */
+  /** This stack's own service publishes it (a running stack, or one being started again). */
   | {state: 'ours'}
   /** Another container publishes it (named), or a host process holds it (holder undefined). */
   | {state: 'taken'; holder?: string}
@@ -24,19 +25,37 @@ function publishesOn(binding: PortBinding, host: string, port: number): boolean 
   return binding.hostPort === port && addressesOverlap(binding.hostIp ?? '', host)
 }
 
-export async function portUse(engine: Engine, target: {host: string; port: number; project: string}): Promise<PortUse> {
-  const {host, port, project} = target
+/** `service`: the stack's service that publishes the port (the app's --port, the db's --db-port). */
+export async function portUse(
+  engine: Engine,
+  target: {host: string; port: number; project: string; service?: string},
+): Promise<PortUse> {
+  const {host, port, project, service = 'app'} = target
   const bindable = await canBind(host, port)
   const publishers = (await engine.containers.list({publishes: port, runningOnly: true})).filter((c) =>
     c.ports.some((p) => publishesOn(p, host, port)),
   )
-  const foreign = publishers.find((c) => !(c.project === project && c.service === 'app'))
+  const foreign = publishers.find((c) => !(c.project === project && c.service === service))
   if (foreign) return {state: 'taken', holder: foreign.name}
-  // Only this stack's app publishes it: through NAT (bindable) or the userland proxy (bound), it is ours.
+  // Only this stack's service publishes it: through NAT (bindable) or the userland proxy (bound), it is ours.
   if (publishers.length > 0) return {state: 'ours'}
   if (bindable) return {state: 'free'}
   // Between two restarts of a crashing app the engine lists no running publisher, yet keeps the port reserved
-  // for it: the stack's own app, left for inspection by a failed up, must not block the next up.
-  const ownApp = (await engine.containers.list({project})).find((c) => c.service === 'app')
-  return ownApp && ['running', 'restarting'].includes(ownApp.state) ? {state: 'ours'} : {state: 'taken'}
+  // for it: the stack's own service, left for inspection by a failed up, must not block the next up. Only
+  // when it is configured to publish this very port: the db on its old --db-port does not hold a new one.
+  const own = (await engine.containers.list({project})).find((c) => c.service === service)
+  if (!own || !['running', 'restarting'].includes(own.state)) return {state: 'taken'}
+  const details = await engine.containers.inspect(own.id)
+  return details?.configuredHostPorts.includes(port) ? {state: 'ours'} : {state: 'taken'}
+}
+
+/** The host ports a stack publishes, with the flag that sets each: what `up` checks before starting. */
+export function stackPorts(config: {
+  host: string
+  port: number
+  dbPort: number | undefined
+}): Array<{service: string; host: string; port: number; flag: string; env: string}> {
+  const ports = [{service: 'app', host: config.host, port: config.port, flag: '--port', env: ENV.port}]
+  if (config.dbPort === undefined) return ports
+  return [...ports, {service: 'db', host: DB_PUBLISH_HOST, port: config.dbPort, flag: '--db-port', env: ENV.dbPort}]
 }

@@ -105,6 +105,7 @@ export async function renderStack(
       project: config.project,
       host: config.host,
       port: config.port,
+      dbPort: config.dbPort,
       pgMajor: config.pgMajor,
       imageSource: config.imageSource,
       resolvedImageSource: images.source,

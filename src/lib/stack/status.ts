@@ -6,6 +6,7 @@ import {readOptional} from '../files.js'
 import type {SupersededReport} from '../stackdir/stack-files.js'
 import type {StackContext} from './context.js'
 import {exposureWarnings} from './exposure.js'
+import {publishedDbUrl} from '../db/url.js'
 import {claimStack} from './ownership.js'
 import {restoreLeftoverProblems} from '../volume/restore-leftovers.js'
 import {type CommandFor, commandsFor, plainCommand} from '../config/command-line.js'
@@ -13,6 +14,8 @@ import {type CommandFor, commandsFor, plainCommand} from '../config/command-line
 export interface StackStatus {
   project: string
   url: string
+  /** The database's URL for host tools (never with the password) when the running db publishes a port, else null. */
+  dbUrl: string | null
   /** How the app runs: the built image (normal) or the working tree (dev); null when it is not there. */
   mode: 'normal' | 'dev' | null
   services: Array<{name: string; state: string; health: string}>
@@ -21,7 +24,7 @@ export interface StackStatus {
   /** What the stack exposes beyond this machine (a non-loopback host, a published database port). */
   warnings: string[]
   /** The settings in force (flags, environment, what the stack directory remembers). */
-  settings: {host: string; port: number; pgMajor: number; imageSource: string}
+  settings: {host: string; port: number; dbPort: number | null; pgMajor: number; imageSource: string}
   /** What is wrong with a stack that was started (a service stopped, unhealthy or missing), with what to run. */
   problems: string[]
 }
@@ -67,6 +70,7 @@ export async function stackStatus(ctx: StackContext): Promise<StackStatus> {
   return {
     project,
     url: appUrl(ctx.config),
+    dbUrl: publishedDbUrl(containers.find((c) => c.service === 'db' && c.state === 'running')),
     mode: app ? (serviceMode(app) === 'dev' ? 'dev' : 'normal') : null,
     services,
     volume: {
@@ -80,6 +84,7 @@ export async function stackStatus(ctx: StackContext): Promise<StackStatus> {
     settings: {
       host: ctx.config.host,
       port: ctx.config.port,
+      dbPort: ctx.config.dbPort ?? null,
       pgMajor: ctx.config.pgMajor,
       imageSource: ctx.config.imageSource,
     },

@@ -4,7 +4,7 @@
  * On a running, healthy, unchanged stack Compose would do nothing, so it is not even asked (up-to-date.ts).
  * When a service does not become healthy the containers are left for inspection; the volume is never touched.
  */
-import {portUse} from './port.js'
+import {portUse, stackPorts} from './port.js'
 import {countedVisits} from '../db/visits.js'
 import {runningService} from '../engine/services.js'
 import {EnvironmentError, Interrupted, ProcessFailed, ProcessTimedOut} from '../errors.js'
@@ -149,16 +149,19 @@ async function firstFailureInOrder(checks: Array<Promise<unknown>>): Promise<voi
   if (failed) throw failed.reason
 }
 
-/** Fails before starting anything when the host port is taken by something other than this stack's app. */
+/** Fails before starting anything when a host port is taken by something other than this stack's own service. */
 async function assertPortFree(ctx: StackContext): Promise<void> {
-  const {host, port, project} = ctx.config
-  const use = await portUse(ctx.engine, {host, port, project})
-  if (use.state !== 'taken') return
-  const {holder} = use
-  throw new EnvironmentError(
-    `port ${port} on ${host} is already in use${holder ? ` by container ${holder}` : ''}`,
-    `choose another with --port or STACKCTL_PORT${holder ? `, or stop ${holder}` : ''}`,
-  )
+  const {project} = ctx.config
+  for (const {service, host, port, flag, env} of stackPorts(ctx.config)) {
+    const use = await portUse(ctx.engine, {host, port, project, service})
+    if (use.state !== 'taken') continue
+    const {holder} = use
+    const what = service === 'db' ? `for the database (${flag} ${port})` : ''
+    throw new EnvironmentError(
+      `port ${port} on ${host} ${what ? `${what} ` : ''}is already in use${holder ? ` by container ${holder}` : ''}`,
+      `choose another with ${flag} or ${env}${service === 'db' ? `, or pass ${flag} none` : ''}${holder ? `, or stop ${holder}` : ''}`,
+    )
+  }
 }
 
 /** A running db of this stack was started on this volume already, so its layout needs no second look. */

@@ -6,6 +6,7 @@ import {Psql} from '../db/psql.js'
 import type {ContainerSummary} from '../engine/engine.js'
 import {runningService} from '../engine/services.js'
 import {StackctlError} from '../errors.js'
+import {stackCommand} from '../config/command-line.js'
 import type {StackContext} from '../stack/context.js'
 import {majorFromVersionNum} from '../pgdata/version.js'
 
@@ -15,7 +16,7 @@ export async function runningDb(ctx: StackContext, action: string): Promise<Cont
   if (db) return db
   throw new StackctlError(`cannot ${action}: the stack '${ctx.config.project}' is not running`, {
     exitCode: 1,
-    suggestion: `start it with stackctl up${ctx.config.project === 'stackctl' ? '' : ` --project-name ${ctx.config.project}`}`,
+    suggestion: `start it with ${stackCommand(ctx.config, 'up')}`,
   })
 }
 

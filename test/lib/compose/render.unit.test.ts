@@ -48,6 +48,16 @@ describe('compose rendering', () => {
     ).not.to.have.property('name')
   })
 
+  it('publishes the database with --db-port on 127.0.0.1 only, whatever --host says, as the golden file', () => {
+    matchGolden('db-port-17.yml', renderCompose(template, input({dbPort: 15432})))
+    const doc = parse(renderCompose(template, input({host: '0.0.0.0', dbPort: 15432})))
+    expect(doc.services.db.ports).to.deep.equal([
+      {target: 5432, host_ip: '127.0.0.1', published: '15432', protocol: 'tcp'},
+    ])
+    // Without it nothing of the database is published (negative control for the golden files above).
+    expect(parse(renderCompose(template, input({dbPort: undefined}))).services.db).to.not.have.property('ports')
+  })
+
   it('is pure: the same input gives the same text', () => {
     expect(renderCompose(template, input())).to.equal(renderCompose(template, input()))
   })

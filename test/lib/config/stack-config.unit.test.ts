@@ -19,6 +19,7 @@ describe('stack configuration', () => {
       dir: '/work/.stackctl',
       host: '127.0.0.1',
       port: 5000,
+      dbPort: undefined,
       pgMajor: 17,
       imageSource: 'auto',
       timeoutSeconds: 120,
@@ -61,6 +62,12 @@ describe('stack configuration', () => {
     [{project: 'a'.repeat(300)}, /invalid project name: 300 characters, at most 48/],
     [{pgMajor: '1.7e1'}, /invalid PostgreSQL major/],
     [{timeoutSeconds: '1e2'}, /invalid timeout/],
+    // 0 means "any free port" elsewhere: a URL needs a fixed one, and `none` is the way to stop publishing.
+    [{dbPort: '0'}, /invalid database port '0'.*or none/],
+    [{dbPort: '70000'}, /invalid database port/],
+    [{dbPort: 'off'}, /invalid database port 'off'/],
+    [{dbPort: '5000'}, /--db-port 5000 is the API's port/],
+    [{port: '6000', dbPort: '6000'}, /--db-port 6000 is the API's port/],
   ] as const) {
     it(`rejects ${JSON.stringify(input)} with a usage error and a suggestion`, () => {
       let caught: unknown
@@ -75,6 +82,16 @@ describe('stack configuration', () => {
       expect((caught as UsageError).suggestion).to.be.a('string').and.not.be.empty
     })
   }
+
+  it('publishes the database only with --db-port, remembered until --db-port none', () => {
+    expect(resolveStackConfig({dbPort: '15432'}, {}, {}, '/w').dbPort).to.equal(15432)
+    expect(resolveStackConfig({}, {STACKCTL_DB_PORT: '15433'}, {dbPort: 15432}, '/w').dbPort).to.equal(15433)
+    expect(resolveStackConfig({}, {}, {dbPort: 15432}, '/w').dbPort).to.equal(15432)
+    expect(resolveStackConfig({dbPort: 'none'}, {}, {dbPort: 15432}, '/w').dbPort).to.equal(undefined)
+    expect(resolveStackConfig({}, {STACKCTL_DB_PORT: 'none'}, {dbPort: 15432}, '/w').dbPort).to.equal(undefined)
+    expect(rememberedSettings({}, {}, {dbPort: 15432})).to.deep.equal([{flag: '--db-port', value: '15432'}])
+    expect(rememberedSettings({dbPort: 'none'}, {}, {dbPort: 15432})).to.deep.equal([])
+  })
 
   it('rejects a bad value that comes from the environment too', () => {
     expect(() => resolveStackConfig({}, {STACKCTL_PORT: '99999'}, {}, '/w')).to.throw(UsageError, /invalid port/)

@@ -1,6 +1,7 @@
 import {expect} from 'chai'
 
-import {interactivePsqlArgs} from '../../../src/lib/db/psql.js'
+import {interactivePsqlCommand} from '../../../src/lib/db/psql.js'
+import {dockerExecArgs} from '../../../src/lib/engine/docker-exec.js'
 import {groupStacks} from '../../../src/lib/stack/list.js'
 import {StubEngine} from '../../support/stub-stack.js'
 
@@ -47,6 +48,8 @@ describe('stack list', () => {
   })
 
   it('builds psql arguments with no password anywhere, a terminal only when there is one', () => {
+    const interactivePsqlArgs = (id: string, extra: string[], tty: boolean) =>
+      dockerExecArgs(id, interactivePsqlCommand(extra), tty)
     expect(interactivePsqlArgs('c1', ['-c', 'select 1'], false)).to.deep.equal([
       'exec',
       '-i',

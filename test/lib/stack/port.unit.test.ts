@@ -2,7 +2,7 @@ import {expect} from 'chai'
 import {createServer, type Server} from 'node:net'
 
 import {freePort} from '../../../src/lib/net/ports.js'
-import {addressesOverlap, portUse} from '../../../src/lib/stack/port.js'
+import {addressesOverlap, portUse, stackPorts} from '../../../src/lib/stack/port.js'
 import {StubEngine} from '../../support/stub-stack.js'
 
 async function hold(port: number): Promise<Server> {
@@ -42,6 +42,67 @@ describe('portUse', () => {
       ports: [{hostIp: '0.0.0.0', hostPort: port, containerPort: 80}],
     })
     expect(await portUse(engine, {host: '127.0.0.1', port, project: 'demo'})).to.include({state: 'taken'})
+  })
+
+  it('is ours for --db-port only when this stack’s db publishes it, not its app (control)', async () => {
+    const port = await freePort()
+    const engine = new StubEngine().addContainer({
+      name: 'demo-db-1',
+      service: 'db',
+      project: 'demo',
+      ports: [{hostIp: '127.0.0.1', hostPort: port, containerPort: 5432}],
+    })
+    expect(await portUse(engine, {host: '127.0.0.1', port, project: 'demo', service: 'db'})).to.deep.equal({
+      state: 'ours',
+    })
+    expect(await portUse(engine, {host: '127.0.0.1', port, project: 'demo'})).to.deep.equal({
+      state: 'taken',
+      holder: 'demo-db-1',
+    })
+  })
+
+  // Found by hand: `up --db-port N` with N held by a host process passed the check while the db ran on its old port.
+  it('is taken when a host process holds a new --db-port while this stack’s db publishes its old one', async () => {
+    const port = await freePort()
+    const server = await hold(port)
+    try {
+      const engine = new StubEngine().addContainer({
+        name: 'demo-db-1',
+        service: 'db',
+        project: 'demo',
+        ports: [{hostIp: '127.0.0.1', hostPort: port + 1, containerPort: 5432}],
+      })
+      expect(await portUse(engine, {host: '127.0.0.1', port, project: 'demo', service: 'db'})).to.deep.equal({
+        state: 'taken',
+      })
+      // Control: the same db between two restarts (publishing nothing) still holds the port as ours.
+      const restarting = new StubEngine().addContainer({
+        name: 'demo-db-1',
+        service: 'db',
+        state: 'restarting',
+        configuredHostPorts: [port],
+      })
+      expect(await portUse(restarting, {host: '127.0.0.1', port, project: 'demo', service: 'db'})).to.deep.equal({
+        state: 'ours',
+      })
+      // Found by hand too: a db running with no published port at all does not hold it either.
+      const unpublished = new StubEngine().addContainer({name: 'demo-db-1', service: 'db', project: 'demo'})
+      expect(await portUse(unpublished, {host: '127.0.0.1', port, project: 'demo', service: 'db'})).to.deep.equal({
+        state: 'taken',
+      })
+    } finally {
+      server.close()
+    }
+  })
+
+  it('lists the database port up checks only when --db-port publishes it, always on 127.0.0.1', () => {
+    expect(stackPorts({host: '0.0.0.0', port: 5000, dbPort: undefined}).map((p) => p.service)).to.deep.equal(['app'])
+    expect(stackPorts({host: '0.0.0.0', port: 5000, dbPort: 15432})[1]).to.deep.include({
+      service: 'db',
+      host: '127.0.0.1',
+      port: 15432,
+      flag: '--db-port',
+    })
   })
 
   it('is free when the other container publishes the same port on another address', async () => {
@@ -89,7 +150,12 @@ describe('portUse', () => {
     const port = await freePort()
     const server = await hold(port)
     try {
-      const restarting = new StubEngine().addContainer({name: 'demo-app-1', service: 'app', state: 'restarting'})
+      const restarting = new StubEngine().addContainer({
+        name: 'demo-app-1',
+        service: 'app',
+        state: 'restarting',
+        configuredHostPorts: [port],
+      })
       expect(await portUse(restarting, {host: '127.0.0.1', port, project: 'demo'})).to.deep.equal({state: 'ours'})
       const exited = new StubEngine().addContainer({name: 'demo-app-1', service: 'app', state: 'exited'})
       expect(await portUse(exited, {host: '127.0.0.1', port, project: 'demo'})).to.deep.equal({state: 'taken'})

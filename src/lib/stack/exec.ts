@@ -1,0 +1,35 @@
+/**
+ * A process in one of the running stack's containers, attached to the user's terminal or pipes: `stackctl
+ * exec` and `stackctl psql` both run through here. The process's exit code is the result.
+ */
+import {stackCommand} from '../config/command-line.js'
+import {dockerExecArgs} from '../engine/docker-exec.js'
+import {StackctlError} from '../errors.js'
+import {run} from '../process/run.js'
+import type {StackContext} from './context.js'
+import {claimStack} from './ownership.js'
+import {SERVICES} from './status.js'
+
+export type ServiceName = (typeof SERVICES)[number]
+
+/** The service's container must be running: the hint starts the stack, addressed to this one. */
+export async function execInService(
+  ctx: StackContext,
+  service: ServiceName,
+  command: readonly string[],
+  options: {tty: boolean; action: string},
+): Promise<number> {
+  await ctx.engine.ping()
+  await claimStack(ctx)
+  const containers = await ctx.engine.containers.list({project: ctx.config.project, service})
+  const container = containers.find((c) => c.state === 'running')
+  if (!container) {
+    const found = containers[0]
+    throw new StackctlError(
+      `cannot ${options.action}: the stack '${ctx.config.project}' is not running${found ? ` (${service} is ${found.state})` : ''}`,
+      {exitCode: 1, suggestion: `start it with ${stackCommand(ctx.config, 'up')}`},
+    )
+  }
+  const result = await run('docker', dockerExecArgs(container.id, command, options.tty), {inherit: true, reject: false})
+  return result.exitCode
+}
