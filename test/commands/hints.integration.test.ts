@@ -12,7 +12,22 @@ import path from 'node:path'
 import {freePort, repoRoot, runCli, type CliResult} from '../helpers/cli.js'
 import {docker, removeComposeProject, uniqueName} from '../helpers/docker.js'
 
-const VERBS = new Set(['up', 'down', 'status', 'logs', 'db', 'app', 'doctor', 'psql', 'open', 'volume', 'exec', 'start', 'stop', 'url'])
+const VERBS = new Set([
+  'up',
+  'down',
+  'status',
+  'logs',
+  'db',
+  'app',
+  'doctor',
+  'psql',
+  'open',
+  'volume',
+  'exec',
+  'start',
+  'stop',
+  'url',
+])
 const TAKES_VALUE = new Set(['--dir', '--project-name', '-p', '--pg-major', '--to', '--port', '-c'])
 
 /**
