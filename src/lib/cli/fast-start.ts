@@ -1,0 +1,122 @@
+/**
+ * `stackctl --version` and the root help without loading oclif. @oclif/core alone costs about twice a bare
+ * `node -e ''` to load and configure, whatever the command; these two answers need none of it. The version line
+ * is oclif's userAgent; the root help is the text oclif itself rendered at build time for each terminal width
+ * (scripts/root-help.mjs, dist/root-help.json). Anything this cannot answer exactly as oclif would — another
+ * argv, a theme, user plugins, WSL, a debug run, a missing or stale snapshot — returns false and oclif runs.
+ * Only node: built-ins here: this module is loaded on every start.
+ */
+import {existsSync, readFileSync} from 'node:fs'
+import {arch, homedir, platform, release} from 'node:os'
+import {createRequire} from 'node:module'
+import {join} from 'node:path'
+import {fileURLToPath} from 'node:url'
+
+interface PackageJson {
+  name: string
+  version: string
+  oclif: {
+    bin?: string
+    dirname?: string
+    theme?: unknown
+    additionalHelpFlags?: string[]
+    additionalVersionFlags?: string[]
+  }
+}
+
+/** What scripts/root-help.mjs writes: the root help oclif rendered (colour on) for each width from `minWidth` on. */
+export interface RootHelpSnapshot {
+  /** The VERSION line it shows: another Node.js, version or platform than the build's goes to oclif. */
+  userAgent: string
+  minWidth: number
+  /** texts[i] is the output for width minWidth + i; wider terminals get the last one. */
+  texts: string[]
+}
+
+export interface StartContext {
+  root: string
+  env: NodeJS.ProcessEnv
+  stdout: {isTTY?: boolean; getWindowSize?: () => number[]; write: (text: string) => unknown}
+}
+
+/** True when it wrote the answer; false when oclif must run. */
+export function fastStart(argv: string[], context: StartContext): boolean {
+  const pjson = JSON.parse(readFileSync(join(context.root, 'package.json'), 'utf8')) as PackageJson
+  if (!plainOclifRun(pjson, context.env)) return false
+  const versionFlags = ['--version', ...(pjson.oclif.additionalVersionFlags ?? [])]
+  // oclif reads a version flag in the first place only, and a help flag anywhere: anything but these exact
+  // argv goes to oclif.
+  if (argv.length > 0 && versionFlags.includes(argv[0])) {
+    context.stdout.write(`${userAgent(pjson)}\n`)
+    return true
+  }
+  const helpFlags = ['--help', ...(pjson.oclif.additionalHelpFlags ?? [])]
+  if (argv.length === 0 || (argv.length === 1 && helpFlags.includes(argv[0]))) {
+    const text = rootHelp(pjson, context)
+    if (text === undefined) return false
+    context.stdout.write(text)
+    return true
+  }
+  return false
+}
+
+/** oclif's Config.userAgent, for a platform that is not WSL (plainOclifRun sends WSL to oclif). */
+export function userAgent(pjson: PackageJson): string {
+  const cpu = arch() === 'ia32' ? 'x86' : arch()
+  return `${pjson.name}/${pjson.version} ${platform()}-${cpu} node-${process.version}`
+}
+
+/** No setting that changes what oclif prints for these two answers. */
+function plainOclifRun(pjson: PackageJson, env: NodeJS.ProcessEnv): boolean {
+  if (process.platform !== 'linux' || mayBeWsl()) return false
+  if (pjson.oclif.theme !== undefined || env.DEBUG) return false
+  // STACKCTL_CONFIG_DIR, STACKCTL_DATA_DIR, OCLIF_* settings…: oclif reads them; only the width is read here.
+  const scope = `${(pjson.oclif.bin ?? pjson.name).toUpperCase().replaceAll('-', '_')}_`
+  for (const name of Object.keys(env)) {
+    if (name !== 'OCLIF_COLUMNS' && (name.startsWith(scope) || name.startsWith('OCLIF_'))) return false
+  }
+  const home = env.HOME || homedir()
+  const dirname = pjson.oclif.dirname ?? pjson.name
+  // A user theme colours the help; user plugins add commands to it.
+  if (existsSync(join(env.XDG_CONFIG_HOME || join(home, '.config'), dirname, 'theme.json'))) return false
+  if (existsSync(join(env.XDG_DATA_HOME || join(home, '.local', 'share'), dirname, 'package.json'))) return false
+  return true
+}
+
+/** oclif names the platform 'wsl' there: leave it the whole answer. */
+function mayBeWsl(): boolean {
+  if (release().toLowerCase().includes('microsoft')) return true
+  try {
+    return readFileSync('/proc/version', 'utf8').toLowerCase().includes('microsoft')
+  } catch {
+    return false
+  }
+}
+
+function rootHelp(pjson: PackageJson, context: StartContext): string | undefined {
+  let snapshot: RootHelpSnapshot
+  try {
+    snapshot = JSON.parse(readFileSync(join(context.root, 'dist', 'root-help.json'), 'utf8')) as RootHelpSnapshot
+  } catch {
+    return undefined
+  }
+  const width = helpWidth(context)
+  if (snapshot.userAgent !== userAgent(pjson) || width < snapshot.minWidth) return undefined
+  const text = snapshot.texts[Math.min(width - snapshot.minWidth, snapshot.texts.length - 1)]
+  // The colour decision is oclif's own: the same ansis (3 kB) that oclif's help colours with.
+  const ansis = createRequire(fileURLToPath(import.meta.resolve('@oclif/core')))('ansis') as {
+    isSupported(): boolean
+    strip(text: string): string
+  }
+  return ansis.isSupported() ? text : ansis.strip(text)
+}
+
+/** oclif's stdtermwidth (src screen.js): OCLIF_COLUMNS, else the terminal's width (at least 40), else 80. */
+export function helpWidth(context: StartContext): number {
+  const columns = Number.parseInt(context.env.OCLIF_COLUMNS ?? '', 10)
+  if (columns) return columns
+  if (!context.stdout.isTTY) return 80
+  const width = context.stdout.getWindowSize?.()[0] ?? 0
+  if (width < 1) return 80
+  return Math.max(width, 40)
+}
