@@ -71,7 +71,7 @@ describe('start-up (integration)', function () {
 
   for (const args of [['--version'], ['-v'], ['--help'], ['-h'], []]) {
     it(`\`stackctl ${args.join(' ')}\` prints what oclif prints`, async () => {
-      for (const env of [{}, {OCLIF_COLUMNS: '57'}, {OCLIF_COLUMNS: '200'}]) {
+      for (const env of [{}, {OCLIF_COLUMNS: '57'}, {OCLIF_COLUMNS: '200'}] as Array<Record<string, string>>) {
         const fast = await runCli(args, {env})
         const oclif = await runCli(args, {env: {...env, ...throughOclif}})
         expect(fast.exitCode).to.equal(oclif.exitCode)
