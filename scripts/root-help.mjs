@@ -1,7 +1,8 @@
-// Renders `stackctl --help` with oclif's own Help for every terminal width, colour on, into dist/root-help.json:
+// Renders `stackctl --help` with oclif's own Help for every terminal width, colour on, into dist/root-help/ (one file
+// per width, so a start reads a few kB):
 // bin/run.js prints it without loading oclif (src/lib/cli/fast-start.ts). Run by `npm run build` after the
 // manifest, so the snapshot always matches the commands that were built.
-import {writeFileSync} from 'node:fs'
+import {mkdirSync, rmSync, writeFileSync} from 'node:fs'
 import {dirname, join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 
@@ -27,14 +28,17 @@ async function render(width) {
 }
 
 const unwrapped = await render(10_000)
-const texts = []
-for (let width = MIN_WIDTH; ; width++) {
+const out = join(root, 'dist', 'root-help')
+rmSync(out, {recursive: true, force: true})
+mkdirSync(out, {recursive: true})
+let width = MIN_WIDTH
+for (; ; width++) {
   const text = await render(width)
-  texts.push(text)
+  writeFileSync(join(out, `${width}.txt`), text)
   // Once nothing wraps, every wider terminal gets the same text.
   if (text === unwrapped) break
 }
 writeFileSync(
-  join(root, 'dist', 'root-help.json'),
-  JSON.stringify({userAgent: config.userAgent, minWidth: MIN_WIDTH, texts}),
+  join(out, 'index.json'),
+  JSON.stringify({userAgent: config.userAgent, minWidth: MIN_WIDTH, maxWidth: width}),
 )

@@ -2,7 +2,7 @@
  * `stackctl --version` and the root help without loading oclif. @oclif/core alone costs about twice a bare
  * `node -e ''` to load and configure, whatever the command; these two answers need none of it. The version line
  * is oclif's userAgent; the root help is the text oclif itself rendered at build time for each terminal width
- * (scripts/root-help.mjs, dist/root-help.json). Anything this cannot answer exactly as oclif would — another
+ * (scripts/root-help.mjs, dist/root-help/). Anything this cannot answer exactly as oclif would — another
  * argv, a theme, user plugins, WSL, a debug run, a missing or stale snapshot — returns false and oclif runs.
  * Only node: built-ins here: this module is loaded on every start.
  */
@@ -10,7 +10,6 @@ import {existsSync, readFileSync} from 'node:fs'
 import {arch, homedir, platform, release} from 'node:os'
 import {createRequire} from 'node:module'
 import {join} from 'node:path'
-import {fileURLToPath} from 'node:url'
 
 interface PackageJson {
   name: string
@@ -24,13 +23,13 @@ interface PackageJson {
   }
 }
 
-/** What scripts/root-help.mjs writes: the root help oclif rendered (colour on) for each width from `minWidth` on. */
-export interface RootHelpSnapshot {
+/** dist/root-help/index.json (scripts/root-help.mjs): which widths dist/root-help/<width>.txt holds. */
+export interface RootHelpIndex {
   /** The VERSION line it shows: another Node.js, version or platform than the build's goes to oclif. */
   userAgent: string
   minWidth: number
-  /** texts[i] is the output for width minWidth + i; wider terminals get the last one. */
-  texts: string[]
+  /** Nothing wraps from this width on: wider terminals get its text. */
+  maxWidth: number
 }
 
 export interface StartContext {
@@ -94,20 +93,19 @@ function mayBeWsl(): boolean {
 }
 
 function rootHelp(pjson: PackageJson, context: StartContext): string | undefined {
-  let snapshot: RootHelpSnapshot
+  const dir = join(context.root, 'dist', 'root-help')
+  let index: RootHelpIndex
   try {
-    snapshot = JSON.parse(readFileSync(join(context.root, 'dist', 'root-help.json'), 'utf8')) as RootHelpSnapshot
+    index = JSON.parse(readFileSync(join(dir, 'index.json'), 'utf8')) as RootHelpIndex
   } catch {
     return undefined
   }
   const width = helpWidth(context)
-  if (snapshot.userAgent !== userAgent(pjson) || width < snapshot.minWidth) return undefined
-  const text = snapshot.texts[Math.min(width - snapshot.minWidth, snapshot.texts.length - 1)]
+  if (index.userAgent !== userAgent(pjson) || width < index.minWidth) return undefined
+  const text = readFileSync(join(dir, `${Math.min(width, index.maxWidth)}.txt`), 'utf8')
   // The colour decision is oclif's own: the same ansis (3 kB) that oclif's help colours with.
-  const ansis = createRequire(fileURLToPath(import.meta.resolve('@oclif/core')))('ansis') as {
-    isSupported(): boolean
-    strip(text: string): string
-  }
+  const oclif = createRequire(import.meta.url).resolve('@oclif/core')
+  const ansis = createRequire(oclif)('ansis') as {isSupported(): boolean; strip(text: string): string}
   return ansis.isSupported() ? text : ansis.strip(text)
 }
 
