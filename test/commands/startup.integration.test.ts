@@ -106,6 +106,14 @@ describe('start-up (integration)', function () {
     }
   })
 
+  it('answers with stackctl’s own settings in the environment (they change neither answer)', () => {
+    let written = ''
+    const stdout = {write: (text: string) => (written += text)}
+    const env = {STACKCTL_PORT: '8123', STACKCTL_DIR: dir}
+    expect(fastStart(['--version'], {root: repoRoot, env, stdout})).to.equal(true)
+    expect(written).to.match(/^stackctl\/\S+ linux-\S+ node-v/)
+  })
+
   it('leaves to oclif what it cannot answer exactly', () => {
     const quiet = {write: () => expect.fail('wrote')}
     for (const [argv, env] of [
@@ -114,6 +122,8 @@ describe('start-up (integration)', function () {
       [['version'], {}],
       [['--help'], {DEBUG: '*'}],
       [['--version'], {STACKCTL_DATA_DIR: dir}],
+      [['--help'], {STACKCTL_DISABLE_THEME: '1'}],
+      [['--help'], {OCLIF_NEXT_VERSION: '1'}],
       [['--help'], {OCLIF_COLUMNS: '30'}],
     ] as Array<[string[], NodeJS.ProcessEnv]>) {
       expect(fastStart(argv, {root: repoRoot, env, stdout: quiet}), `${argv} ${JSON.stringify(env)}`).to.equal(false)

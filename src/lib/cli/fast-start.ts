@@ -3,8 +3,8 @@
  * `node -e ''` to load and configure, whatever the command; these two answers need none of it. The version line
  * is oclif's userAgent; the root help is the text oclif itself rendered at build time for each terminal width
  * (scripts/root-help.mjs, dist/root-help/). Anything this cannot answer exactly as oclif would — another
- * argv, a theme, user plugins, WSL, a debug run, a missing or stale snapshot — returns false and oclif runs.
- * Only node: built-ins here: this module is loaded on every start.
+ * argv, a theme, user plugins, WSL or another OS than Linux, a debug run, a missing or stale snapshot —
+ * returns false and oclif runs. It imports only node: built-ins: it is loaded on every start.
  */
 import {existsSync, readFileSync} from 'node:fs'
 import {arch, homedir, platform, release} from 'node:os'
@@ -65,15 +65,18 @@ export function userAgent(pjson: PackageJson): string {
   return `${pjson.name}/${pjson.version} ${platform()}-${cpu} node-${process.version}`
 }
 
+/** What @oclif/core reads as `<BIN>_<NAME>` (Config.scopedEnvVar). */
+const OCLIF_SCOPED = ['BINPATH', 'CACHE_DIR', 'CONFIG_DIR', 'DATA_DIR', 'DEBUG', 'DISABLE_THEME', 'NPM_REGISTRY']
+
 /** No setting that changes what oclif prints for these two answers. */
 function plainOclifRun(pjson: PackageJson, env: NodeJS.ProcessEnv): boolean {
   if (process.platform !== 'linux' || mayBeWsl()) return false
   if (pjson.oclif.theme !== undefined || env.DEBUG) return false
-  // STACKCTL_CONFIG_DIR, STACKCTL_DATA_DIR, OCLIF_* settings…: oclif reads them; only the width is read here.
-  const scope = `${(pjson.oclif.bin ?? pjson.name).toUpperCase().replaceAll('-', '_')}_`
-  for (const name of Object.keys(env)) {
-    if (name !== 'OCLIF_COLUMNS' && (name.startsWith(scope) || name.startsWith('OCLIF_'))) return false
-  }
+  // The settings oclif reads (its OCLIF_* and the CLI-scoped ones); only the width is read here. stackctl's own
+  // (STACKCTL_PORT, STACKCTL_DIR, …) change neither answer.
+  const scope = (pjson.oclif.bin ?? pjson.name).toUpperCase().replaceAll('-', '_')
+  if (OCLIF_SCOPED.some((name) => env[`${scope}_${name}`] !== undefined)) return false
+  if (Object.keys(env).some((name) => name.startsWith('OCLIF_') && name !== 'OCLIF_COLUMNS')) return false
   const home = env.HOME || homedir()
   const dirname = pjson.oclif.dirname ?? pjson.name
   // A user theme colours the help; user plugins add commands to it.
@@ -102,14 +105,19 @@ function rootHelp(pjson: PackageJson, context: StartContext): string | undefined
   }
   const width = helpWidth(context)
   if (index.userAgent !== userAgent(pjson) || width < index.minWidth) return undefined
-  const text = readFileSync(join(dir, `${Math.min(width, index.maxWidth)}.txt`), 'utf8')
+  let text: string
+  try {
+    text = readFileSync(join(dir, `${Math.min(width, index.maxWidth)}.txt`), 'utf8')
+  } catch {
+    return undefined
+  }
   // The colour decision is oclif's own: the same ansis (3 kB) that oclif's help colours with.
   const oclif = createRequire(import.meta.url).resolve('@oclif/core')
   const ansis = createRequire(oclif)('ansis') as {isSupported(): boolean; strip(text: string): string}
   return ansis.isSupported() ? text : ansis.strip(text)
 }
 
-/** oclif's stdtermwidth (src screen.js): OCLIF_COLUMNS, else the terminal's width (at least 40), else 80. */
+/** oclif's stdtermwidth (@oclif/core lib/screen.js): OCLIF_COLUMNS, else the terminal's width (at least 40), else 80. */
 export function helpWidth(context: StartContext): number {
   const columns = Number.parseInt(context.env.OCLIF_COLUMNS ?? '', 10)
   if (columns) return columns
