@@ -4,10 +4,11 @@
  * What a process loads is recorded by test/helpers/module-trace.mjs, not timed. The fast answers are checked
  * against oclif's own, for every terminal width. Needs the build, not the engine.
  */
-import {mkdtempSync, readFileSync, rmSync} from 'node:fs'
+import {execFileSync} from 'node:child_process'
+import {mkdtempSync, readdirSync, readFileSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
-import {fileURLToPath} from 'node:url'
+import {fileURLToPath, pathToFileURL} from 'node:url'
 
 import {Config, Help} from '@oclif/core'
 import {expect} from 'chai'
@@ -62,6 +63,31 @@ describe('start-up (integration)', function () {
       for (const name of HEAVY) expect([...packages], name).to.not.include(name)
     })
   }
+
+  it('importing every command module loads no dockerode (the engine client comes with its first request)', async () => {
+    const commands = readdirSync(join(repoRoot, 'dist', 'commands'), {recursive: true, encoding: 'utf8'})
+      .filter((file) => file.endsWith('.js'))
+      .map((file) => pathToFileURL(join(repoRoot, 'dist', 'commands', file)).href)
+    expect(commands).to.include(pathToFileURL(join(repoRoot, 'dist', 'commands', 'ls.js')).href)
+    const file = join(dir, 'trace-commands.txt')
+    execFileSync(
+      process.execPath,
+      [
+        `--import=${tracer}`,
+        '--input-type=module',
+        '-e',
+        `for (const url of ${JSON.stringify(commands)}) await import(url)`,
+      ],
+      {
+        env: {...process.env, MODULE_TRACE_FILE: file},
+      },
+    )
+    const packages = loadedPackages(readFileSync(file, 'utf8'))
+    expect([...packages], 'the commands were imported').to.include('@oclif/core')
+    for (const name of ['dockerode', 'docker-modem', 'ssh2', '@grpc/grpc-js', 'protobufjs']) {
+      expect([...packages], name).to.not.include(name)
+    }
+  })
 
   it('sees dockerode where a command does reach the engine (the recorder’s control)', async () => {
     const {result, packages} = await modulesLoadedBy(['ls'], {DOCKER_HOST: 'tcp://127.0.0.1:1'})
