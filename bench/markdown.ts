@@ -3,6 +3,7 @@
  * latest run in full, and one history row per run, kept between HTML comment markers).
  */
 import type {BenchResults, LoadResult, TargetResult} from './results.js'
+import {startupLine} from './startup.js'
 import {round} from './stats.js'
 import {
   exactnessSection,
@@ -166,6 +167,7 @@ export function renderLatest(results: BenchResults, targets: readonly TargetResu
     scaleSection(results),
     backupRestoreLine(results),
     upgradeLine(results),
+    startupLine(results),
     cliSection(results),
     imageLine(results),
   ]

@@ -17,10 +17,12 @@ export interface BenchOptions {
   /** Write bench/results/<date>.json and update BENCHMARKS.md. */
   write: boolean
   /** Run one step on its own (prints its result, writes nothing): `upgrade`. */
-  only?: 'upgrade'
+  only?: 'upgrade' | 'startup'
+  /** Interleaved runs of each of node -e '', stackctl --version and stackctl --help. */
+  startupRuns: number
 }
 
-export const USAGE = `npm run bench -- [--seconds 10] [--rows 1000000] [--up-runs 5] [--version-runs 10] [--no-write] [--only upgrade]`
+export const USAGE = `npm run bench -- [--seconds 10] [--rows 1000000] [--up-runs 5] [--version-runs 10] [--startup-runs 20] [--no-write] [--only upgrade|startup]`
 
 function positive(name: string, value: string | undefined, fallback: number): number {
   if (value === undefined) return fallback
@@ -37,12 +39,13 @@ export function parseOptions(argv: string[]): BenchOptions {
       rows: {type: 'string'},
       'up-runs': {type: 'string'},
       'version-runs': {type: 'string'},
+      'startup-runs': {type: 'string'},
       'no-write': {type: 'boolean'},
       only: {type: 'string'},
     },
   })
-  if (values.only !== undefined && values.only !== 'upgrade') {
-    throw new Error(`--only takes one step's name (upgrade), got '${values.only}'`)
+  if (values.only !== undefined && values.only !== 'upgrade' && values.only !== 'startup') {
+    throw new Error(`--only takes one step's name (upgrade, startup), got '${values.only}'`)
   }
   const seconds = positive('seconds', values.seconds, 10)
   return {
@@ -54,6 +57,7 @@ export function parseOptions(argv: string[]): BenchOptions {
     rows: positive('rows', values.rows, 1_000_000),
     upRuns: positive('up-runs', values['up-runs'], 5),
     versionRuns: positive('version-runs', values['version-runs'], 10),
+    startupRuns: positive('startup-runs', values['startup-runs'], 20),
     write: !values['no-write'] && values.only === undefined,
     only: values.only,
   }

@@ -105,6 +105,13 @@ export interface CliResults {
   coldUp: ColdUpPhases
 }
 
+/** `stackctl --version` and `--help` against `node -e ''`, interleaved. */
+export interface StartupResult {
+  nodeBaseline: TimingSeries
+  version: TimingSeries
+  help: TimingSeries
+}
+
 export interface ImageResult {
   appImage: string
   appBytes: number
@@ -136,6 +143,8 @@ export interface BenchResults {
   /** Absent in runs made before this step existed. */
   upgrade?: UpgradeBenchResult
   cli: CliResults
+  /** Absent in runs made before this step existed. */
+  startup?: StartupResult
   image: ImageResult
 }
 

@@ -3,7 +3,7 @@
  * on a busy machine, checking that its totals stay exact), the database's own limit for the same SQL and for
  * a plain single-row INSERT, the effect of a 1,000,000-row table, backing that table up and restoring it,
  * upgrading a PostgreSQL 15 stack of that size to 17 (on a stack of its own; `--only upgrade` runs just that), the CLI's
- * overhead and the image size, removes the
+ * overhead, its start-up (`--only startup` runs just that, with no engine) and the image size, removes the
  * stack again (also on failure or Ctrl-C), then judges the targets and writes bench/results/<date>.json and
  * BENCHMARKS.md. Exit code: 0 all targets met, 1 a target missed, 2 the benchmark itself failed.
  */
@@ -27,6 +27,7 @@ import {runPgbench} from './pgbench.js'
 import {runPlainInsertPgbench} from './plain-insert.js'
 import {repoRoot} from './proc.js'
 import {consoleSummary, renderLatest, upgradeLine} from './markdown.js'
+import {measureStartup, startupLine, startupTargets} from './startup.js'
 import {updateBenchmarksFile, writeResults} from './report.js'
 import type {BenchResults, LoadResult, PgbenchResult} from './results.js'
 import {checkedLoad, measureRobustness} from './robustness.js'
@@ -113,6 +114,8 @@ async function measure(engine: Engine, stack: BenchStack, options: BenchOptions)
 
   log(`CLI: up on the running stack vs compose (${options.upRuns} runs each), --version, cold up`)
   const cli = await measureCli(stack, {up: options.upRuns, version: options.versionRuns})
+  log(`CLI start-up: node -e '', --version, --help (${options.startupRuns} interleaved runs each)`)
+  const startup = await measureStartup(options.startupRuns)
   return {
     startedAt,
     finishedAt: new Date().toISOString(),
@@ -127,6 +130,7 @@ async function measure(engine: Engine, stack: BenchStack, options: BenchOptions)
     backupRestore,
     upgrade,
     cli,
+    startup,
     image,
   }
 }
@@ -138,9 +142,17 @@ async function measureOnly(engine: Engine, options: BenchOptions): Promise<numbe
   return upgrade.exact ? 0 : 1
 }
 
+/** `--only startup`: the start-up step on its own (no engine, no stack), printed, nothing written. */
+async function measureStartupOnly(options: BenchOptions): Promise<number> {
+  const startup = await measureStartup(options.startupRuns)
+  process.stdout.write(`${startupLine({startup})}\n${JSON.stringify(startup)}\n`)
+  return startupTargets(startup).every((t) => t.pass) ? 0 : 1
+}
+
 async function main(): Promise<number> {
   const options = parseOptions(process.argv.slice(2))
   assertBuilt()
+  if (options.only === 'startup') return measureStartupOnly(options)
   const engine = createEngine()
   if (options.only === 'upgrade') return measureOnly(engine, options)
   const stack = await createStack()

@@ -1,5 +1,6 @@
 /** The issue's targets, judged on one run's results. Pure. */
 import type {BenchResults, LoadResult, TargetResult} from './results.js'
+import {startupTargets} from './startup.js'
 import {round} from './stats.js'
 
 export const LIMITS = {
@@ -100,5 +101,6 @@ export function evaluateTargets(results: BenchResults): TargetResult[] {
       value: `${round(addedMB, 2)} MB`,
       pass: addedMB < LIMITS.imageAddedMB,
     },
+    ...(results.startup ? startupTargets(results.startup) : []),
   ]
 }

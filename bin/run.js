@@ -1,4 +1,11 @@
 #!/usr/bin/env node
-import {execute} from '@oclif/core'
+import {fileURLToPath} from 'node:url'
 
-await execute({dir: import.meta.url})
+import {fastStart} from '../dist/lib/cli/fast-start.js'
+
+// --version and the root help without loading oclif (see src/lib/cli/fast-start.ts); everything else is oclif's.
+const root = fileURLToPath(new URL('..', import.meta.url))
+if (!fastStart(process.argv.slice(2), {root, env: process.env, stdout: process.stdout})) {
+  const {execute} = await import('@oclif/core')
+  await execute({dir: import.meta.url})
+}

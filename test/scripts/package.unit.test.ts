@@ -34,10 +34,13 @@ describe('the npm package (npm pack)', function () {
     expect(readFileSync(path.join(repoRoot, 'LICENSE'), 'utf8')).to.match(/^MIT License/)
   })
 
-  it('ships the CLI, its manifest, the API bundle, every template and every JSON schema', () => {
+  it('ships the CLI, its manifest, the root help snapshot, the API bundle, every template and every JSON schema', () => {
     for (const file of [
       'bin/run.js',
       'oclif.manifest.json',
+      'dist/lib/cli/fast-start.js',
+      'dist/root-help/index.json',
+      'dist/root-help/80.txt',
       'dist/api/server.mjs',
       'dist/commands/up.js',
       'README.md',

@@ -7,7 +7,7 @@ import {PassThrough, type Readable, type Writable} from 'node:stream'
 import {pipeline} from 'node:stream/promises'
 
 import createDebug from 'debug'
-import Docker from 'dockerode'
+import type Docker from 'dockerode'
 
 import {EngineUnreachable, Interrupted} from '../errors.js'
 import type {
@@ -40,24 +40,35 @@ const STDERR_LIMIT = 64 * 1024
 const DEFAULT_OUTPUT_LIMIT = 16 * 1024 * 1024
 const DOCKER_ENV = ['DOCKER_HOST', 'DOCKER_TLS_VERIFY', 'DOCKER_CERT_PATH'] as const
 
+/**
+ * dockerode, with its gRPC/BuildKit and ssh2 modules, is hundreds of files: it is loaded on an engine's first
+ * request, not when a command module is imported, so that help, --version and engine-free commands start fast.
+ */
+type DockerClient = () => Promise<Docker>
+
 /** The one place an engine client is made. */
 export function createEngine(env: NodeJS.ProcessEnv = process.env): Engine {
-  return engineOver(createDockerode(env), engineEndpoint(env))
+  const dockerEnv = Object.fromEntries(DOCKER_ENV.map((name) => [name, env[name]]))
+  let client: Promise<Docker> | undefined
+  return new DockerodeEngine(() => (client ??= createDockerode(dockerEnv)), engineEndpoint(env))
 }
 
 /** The Engine over a given dockerode client (tests hand in a stand-in to reach the engine's edge cases). */
 export function engineOver(docker: Docker, endpoint: string): Engine {
-  return new DockerodeEngine(docker, endpoint)
+  return new DockerodeEngine(async () => docker, endpoint)
 }
 
-/** docker-modem reads the DOCKER_* variables of process.env when it is built: hand it `env`'s for that moment. */
-function createDockerode(env: NodeJS.ProcessEnv): Docker {
-  if (env === process.env) return new Docker()
+/**
+ * docker-modem reads the DOCKER_* variables of process.env when it is built: hand it the ones createEngine was
+ * given (taken when it was called) for that moment — synchronously, so nothing else runs while they are swapped.
+ */
+async function createDockerode(dockerEnv: Record<string, string | undefined>): Promise<Docker> {
+  const {default: Docker} = await import('dockerode')
   const saved = DOCKER_ENV.map((name) => [name, process.env[name]] as const)
   try {
     for (const name of DOCKER_ENV) {
-      if (env[name] === undefined) delete process.env[name]
-      else process.env[name] = env[name]
+      if (dockerEnv[name] === undefined) delete process.env[name]
+      else process.env[name] = dockerEnv[name]
     }
     return new Docker()
   } finally {
@@ -89,7 +100,7 @@ class DockerodeEngine implements Engine {
   readonly swarm: SwarmClient
 
   constructor(
-    private readonly docker: Docker,
+    private readonly docker: DockerClient,
     readonly endpoint: string,
   ) {
     this.containers = new DockerodeContainers(docker)
@@ -98,23 +109,26 @@ class DockerodeEngine implements Engine {
     this.swarm = new DockerodeSwarm(docker)
     this.networks = {
       listByProject: async (project) =>
-        (await docker.listNetworks({filters: {label: [`com.docker.compose.project=${project}`]}})).map((n) => n.Name),
+        (await (await docker()).listNetworks({filters: {label: [`com.docker.compose.project=${project}`]}})).map(
+          (n) => n.Name,
+        ),
       remove: async (name) => {
-        await orUndefined(docker.getNetwork(name).remove())
+        await orUndefined((await docker()).getNetwork(name).remove())
       },
     }
   }
 
   async ping(): Promise<void> {
     try {
-      await this.docker.ping()
+      await (await this.docker()).ping()
     } catch (error) {
       throw new EngineUnreachable(this.endpoint, error)
     }
   }
 
   async describe() {
-    const [version, info] = await Promise.all([this.docker.version(), this.docker.info()])
+    const docker = await this.docker()
+    const [version, info] = await Promise.all([docker.version(), docker.info()])
     return {
       version: version.Version,
       apiVersion: version.ApiVersion,
@@ -124,7 +138,7 @@ class DockerodeEngine implements Engine {
 }
 
 class DockerodeContainers implements ContainerClient {
-  constructor(private readonly docker: Docker) {}
+  constructor(private readonly docker: DockerClient) {}
 
   async list(filter: ContainerFilter): Promise<ContainerSummary[]> {
     const label = [
@@ -136,7 +150,7 @@ class DockerodeContainers implements ContainerClient {
     if (label.length > 0) filters.label = label
     if (filter.publishes !== undefined) filters.publish = [String(filter.publishes)]
     if (filter.volume) filters.volume = [filter.volume]
-    const list = await this.docker.listContainers({all: !filter.runningOnly, filters})
+    const list = await (await this.docker()).listContainers({all: !filter.runningOnly, filters})
     return list
       .map((c) => ({
         id: c.Id,
@@ -155,7 +169,7 @@ class DockerodeContainers implements ContainerClient {
   }
 
   async inspect(id: string): Promise<ContainerDetails | undefined> {
-    const info = await orUndefined(this.docker.getContainer(id).inspect())
+    const info = await orUndefined((await this.docker()).getContainer(id).inspect())
     if (!info) return undefined
     const time = (text: string | undefined) => {
       const ms = Date.parse(text ?? '')
@@ -191,7 +205,7 @@ class DockerodeContainers implements ContainerClient {
   }
 
   async kill(id: string, signal: string): Promise<void> {
-    await this.docker.getContainer(id).kill({signal})
+    await (await this.docker()).getContainer(id).kill({signal})
   }
 
   async stop(id: string): Promise<void> {
@@ -205,14 +219,18 @@ class DockerodeContainers implements ContainerClient {
   }
 
   async logTail(id: string, lines: number): Promise<string> {
-    const buffer = (await this.docker.getContainer(id).logs({stdout: true, stderr: true, tail: lines})) as Buffer
+    const buffer = (await (
+      await this.docker()
+    )
+      .getContainer(id)
+      .logs({stdout: true, stderr: true, tail: lines})) as Buffer
     return demuxBuffer(buffer)
   }
 
   async exec(id: string, cmd: string[], options: ExecOptions = {}): Promise<ExecResult> {
     debug('exec %s', cmd[0])
     if (options.signal?.aborted) throw interruptedBy(options.signal)
-    const exec = await this.docker.getContainer(id).exec({
+    const exec = await (await this.docker()).getContainer(id).exec({
       Cmd: cmd,
       Env: options.env,
       AttachStdin: Boolean(options.stdin),
@@ -249,7 +267,9 @@ class DockerodeContainers implements ContainerClient {
   }
 
   async runOneShot(options: OneShotOptions): Promise<ExecResult> {
-    const container = await this.docker.createContainer({
+    const container = await (
+      await this.docker()
+    ).createContainer({
       Image: options.image,
       Entrypoint: options.entrypoint,
       Cmd: options.cmd,
@@ -291,7 +311,9 @@ class DockerodeContainers implements ContainerClient {
   }
 
   async start(spec: ContainerSpec): Promise<string> {
-    const container = await this.docker.createContainer({
+    const container = await (
+      await this.docker()
+    ).createContainer({
       name: spec.name,
       Image: spec.image,
       Env: spec.env,
@@ -326,7 +348,7 @@ class DockerodeContainers implements ContainerClient {
   }
 
   async remove(id: string): Promise<void> {
-    await removeAndWait(this.docker.getContainer(id))
+    await removeAndWait((await this.docker()).getContainer(id))
   }
 }
 
@@ -364,15 +386,17 @@ async function removeAndWait(container: Docker.Container): Promise<void> {
 }
 
 class DockerodeVolumes implements VolumeClient {
-  constructor(private readonly docker: Docker) {}
+  constructor(private readonly docker: DockerClient) {}
 
   async inspect(name: string) {
-    const info = await orUndefined(this.docker.getVolume(name).inspect())
+    const info = await orUndefined((await this.docker()).getVolume(name).inspect())
     return info && volumeInfo(info)
   }
 
   async create(volume: VolumeCreate) {
-    await this.docker.createVolume({
+    await (
+      await this.docker()
+    ).createVolume({
       Name: volume.name,
       Labels: volume.labels,
       Driver: volume.driver ?? 'local',
@@ -385,27 +409,28 @@ class DockerodeVolumes implements VolumeClient {
 
   async remove(name: string): Promise<void> {
     try {
-      await this.docker.getVolume(name).remove()
+      await (await this.docker()).getVolume(name).remove()
     } catch (error) {
       if (statusCode(error) !== 404) throw error
     }
   }
 
   async list(label: string) {
-    const {Volumes} = await this.docker.listVolumes({filters: {label: [label]}})
+    const {Volumes} = await (await this.docker()).listVolumes({filters: {label: [label]}})
     return (Volumes ?? []).map(volumeInfo)
   }
 
   async sizeBytes(name: string): Promise<number> {
-    let df: unknown = await this.docker.df()
+    let df: unknown = await (await this.docker()).df()
     if (dfIsSummaryOnly(df)) df = await this.verboseDf()
     return volumeSizeFromDf(df, name) ?? -1
   }
 
   /** Engines from API 1.52 list volumes in the disk-usage report only when asked for the verbose form. */
-  private verboseDf(): Promise<unknown> {
+  private async verboseDf(): Promise<unknown> {
+    const docker = await this.docker()
     return new Promise((resolve, reject) => {
-      this.docker.modem.dial(
+      docker.modem.dial(
         {
           path: '/system/df?',
           method: 'GET',
@@ -423,7 +448,9 @@ class DockerodeVolumes implements VolumeClient {
    * an existing volume each time a container mounts it.)
    */
   async watch(name: string): Promise<VolumeWatch> {
-    const stream = (await this.docker.getEvents({
+    const stream = (await (
+      await this.docker()
+    ).getEvents({
       filters: {type: ['volume'], volume: [name]},
     })) as NodeJS.ReadableStream & {destroy?: () => void}
     let destroyEvents = 0
@@ -461,10 +488,10 @@ function volumeInfo(info: Docker.VolumeInspectInfo) {
 }
 
 class DockerodeImages implements ImageClient {
-  constructor(private readonly docker: Docker) {}
+  constructor(private readonly docker: DockerClient) {}
 
   async inspect(reference: string) {
-    const info = await orUndefined(this.docker.getImage(reference).inspect())
+    const info = await orUndefined((await this.docker()).getImage(reference).inspect())
     return info && {id: info.Id, sizeBytes: info.Size, labels: info.Config?.Labels ?? {}}
   }
 
@@ -474,7 +501,7 @@ class DockerodeImages implements ImageClient {
    */
   async removeIfUnused(id: string): Promise<boolean> {
     try {
-      await this.docker.getImage(id).remove({force: false, noprune: false})
+      await (await this.docker()).getImage(id).remove({force: false, noprune: false})
       return true
     } catch (error) {
       const status = statusCode(error)
@@ -498,10 +525,10 @@ interface RawTask {
 
 /** Swarm objects through a manager's API (a worker answers 503 to these, which reads as "not a manager"). */
 class DockerodeSwarm implements SwarmClient {
-  constructor(private readonly docker: Docker) {}
+  constructor(private readonly docker: DockerClient) {}
 
   async state() {
-    const info = (await this.docker.info()) as {
+    const info = (await (await this.docker()).info()) as {
       Swarm?: {LocalNodeState?: string; ControlAvailable?: boolean; NodeID?: string}
     }
     return {
@@ -512,7 +539,7 @@ class DockerodeSwarm implements SwarmClient {
   }
 
   async nodes() {
-    const nodes = (await this.docker.listNodes()) as Array<{
+    const nodes = (await (await this.docker()).listNodes()) as Array<{
       ID: string
       Description?: {Hostname?: string}
       Spec?: {Role?: string; Availability?: string; Labels?: Record<string, string>}
@@ -536,7 +563,7 @@ class DockerodeSwarm implements SwarmClient {
     change: {labels?: Record<string, string | null>; availability?: 'active' | 'pause' | 'drain'},
   ) {
     // The update replaces the whole spec at the version read: a concurrent change makes it fail, never lost.
-    const node = (await this.docker.getNode(id).inspect()) as {
+    const node = (await (await this.docker()).getNode(id).inspect()) as {
       Version: {Index: number}
       Spec: {Labels?: Record<string, string>; Availability?: string}
     }
@@ -546,11 +573,11 @@ class DockerodeSwarm implements SwarmClient {
       else labels[key] = value
     }
     const spec = {...node.Spec, Labels: labels, Availability: change.availability ?? node.Spec.Availability}
-    await this.docker.getNode(id).update({_query: {version: node.Version.Index}, _body: spec})
+    await (await this.docker()).getNode(id).update({_query: {version: node.Version.Index}, _body: spec})
   }
 
   async services(stack: string) {
-    const services = await this.docker.listServices({filters: {label: [`${STACK_LABEL}=${stack}`]}})
+    const services = await (await this.docker()).listServices({filters: {label: [`${STACK_LABEL}=${stack}`]}})
     return services
       .map((s) => ({
         id: s.ID,
@@ -565,7 +592,9 @@ class DockerodeSwarm implements SwarmClient {
     const services = await this.services(stack)
     if (services.length === 0) return []
     const names = new Map(services.map((s) => [s.id, s.name]))
-    const tasks = (await this.docker.listTasks({filters: {service: services.map((s) => s.name)}})) as RawTask[]
+    const tasks = (await (
+      await this.docker()
+    ).listTasks({filters: {service: services.map((s) => s.name)}})) as RawTask[]
     return tasks
       .map((t) => ({
         id: t.ID,
@@ -586,15 +615,17 @@ class DockerodeSwarm implements SwarmClient {
   }
 
   async secrets(label: string) {
-    const secrets = await this.docker.listSecrets({filters: {label: [label]}})
+    const secrets = await (await this.docker()).listSecrets({filters: {label: [label]}})
     return secrets.map((s) => ({id: s.ID, name: s.Spec?.Name ?? s.ID, labels: s.Spec?.Labels ?? {}}))
   }
 
   async removeSecret(id: string) {
-    await this.docker.getSecret(id).remove()
+    await (await this.docker()).getSecret(id).remove()
   }
 
   async networks(stack: string) {
-    return (await this.docker.listNetworks({filters: {label: [`${STACK_LABEL}=${stack}`]}})).map((n) => n.Name)
+    return (await (await this.docker()).listNetworks({filters: {label: [`${STACK_LABEL}=${stack}`]}})).map(
+      (n) => n.Name,
+    )
   }
 }

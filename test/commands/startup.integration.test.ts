@@ -1,0 +1,158 @@
+/**
+ * Start-up: `stackctl --version` and the root help answer without loading oclif, and nothing that only shows
+ * help or the version loads the engine client (dockerode with its gRPC/BuildKit and ssh2 modules), pg or yaml.
+ * What a process loads is recorded by test/helpers/module-trace.mjs, not timed. The fast answers are checked
+ * against oclif's own, for every terminal width. Needs the build, not the engine.
+ */
+import {execFileSync} from 'node:child_process'
+import {mkdtempSync, readdirSync, readFileSync, rmSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+import {fileURLToPath, pathToFileURL} from 'node:url'
+
+import {Config, Help} from '@oclif/core'
+import {expect} from 'chai'
+
+import {fastStart} from '../../src/lib/cli/fast-start.js'
+import {repoRoot, runCli, runCliInTerminal} from '../helpers/cli.js'
+
+const tracer = fileURLToPath(new URL('../helpers/module-trace.mjs', import.meta.url))
+const HEAVY = ['dockerode', 'docker-modem', 'ssh2', '@grpc/grpc-js', 'protobufjs', 'pg', 'yaml']
+
+function loadedPackages(list: string): Set<string> {
+  const names = list
+    .split('\n')
+    .map((line) => /node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(line)?.[1])
+    .filter((name): name is string => name !== undefined)
+  return new Set(names)
+}
+
+describe('start-up (integration)', function () {
+  this.timeout(120_000)
+  let dir: string
+  // Any STACKCTL_* setting sends a run to oclif: an empty config dir changes nothing else in its answers.
+  let throughOclif: Record<string, string>
+
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'stackctl-startup-'))
+    throughOclif = {STACKCTL_CONFIG_DIR: join(dir, 'config')}
+  })
+  after(() => rmSync(dir, {recursive: true, force: true}))
+
+  let traces = 0
+  async function modulesLoadedBy(args: string[], env: Record<string, string> = {}) {
+    const file = join(dir, `trace-${traces++}.txt`)
+    const result = await runCli(args, {env: {NODE_OPTIONS: `--import=${tracer}`, MODULE_TRACE_FILE: file, ...env}})
+    return {result, packages: loadedPackages(readFileSync(file, 'utf8'))}
+  }
+
+  for (const args of [['--version'], ['-v'], ['--help'], ['-h'], []]) {
+    it(`\`stackctl ${args.join(' ')}\` loads neither oclif nor the engine client, pg or yaml`, async () => {
+      const {result, packages} = await modulesLoadedBy(args)
+      expect(result.exitCode, result.stderr).to.equal(0)
+      expect([...packages]).to.not.include('@oclif/core')
+      for (const name of HEAVY) expect([...packages], name).to.not.include(name)
+    })
+  }
+
+  for (const args of [['up', '--help'], ['help'], ['help', 'up'], ['db', '--help'], ['version'], ['autocomplete']]) {
+    it(`\`stackctl ${args.join(' ')}\` does not load the engine client, pg or yaml`, async () => {
+      const {result, packages} = await modulesLoadedBy(args, {HOME: dir})
+      expect(result.exitCode, result.stderr).to.equal(0)
+      expect([...packages], 'oclif ran').to.include('@oclif/core')
+      for (const name of HEAVY) expect([...packages], name).to.not.include(name)
+    })
+  }
+
+  it('importing every command module loads no dockerode (the engine client comes with its first request)', async () => {
+    const commands = readdirSync(join(repoRoot, 'dist', 'commands'), {recursive: true, encoding: 'utf8'})
+      .filter((file) => file.endsWith('.js'))
+      .map((file) => pathToFileURL(join(repoRoot, 'dist', 'commands', file)).href)
+    expect(commands).to.include(pathToFileURL(join(repoRoot, 'dist', 'commands', 'ls.js')).href)
+    const file = join(dir, 'trace-commands.txt')
+    execFileSync(
+      process.execPath,
+      [
+        `--import=${tracer}`,
+        '--input-type=module',
+        '-e',
+        `for (const url of ${JSON.stringify(commands)}) await import(url)`,
+      ],
+      {
+        env: {...process.env, MODULE_TRACE_FILE: file},
+      },
+    )
+    const packages = loadedPackages(readFileSync(file, 'utf8'))
+    expect([...packages], 'the commands were imported').to.include('@oclif/core')
+    for (const name of ['dockerode', 'docker-modem', 'ssh2', '@grpc/grpc-js', 'protobufjs']) {
+      expect([...packages], name).to.not.include(name)
+    }
+  })
+
+  it('sees dockerode where a command does reach the engine (the recorder’s control)', async () => {
+    const {result, packages} = await modulesLoadedBy(['ls'], {DOCKER_HOST: 'tcp://127.0.0.1:1'})
+    expect(result.exitCode).to.not.equal(0)
+    expect([...packages]).to.include.members(['@oclif/core', 'dockerode', 'docker-modem'])
+  })
+
+  for (const args of [['--version'], ['-v'], ['--help'], ['-h'], []]) {
+    it(`\`stackctl ${args.join(' ')}\` prints what oclif prints`, async () => {
+      for (const env of [{}, {OCLIF_COLUMNS: '57'}, {OCLIF_COLUMNS: '200'}] as Array<Record<string, string>>) {
+        const fast = await runCli(args, {env})
+        const oclif = await runCli(args, {env: {...env, ...throughOclif}})
+        expect(fast.exitCode).to.equal(oclif.exitCode)
+        expect(fast.stderr).to.equal(oclif.stderr)
+        expect(fast.stdout, JSON.stringify(env)).to.equal(oclif.stdout)
+      }
+    })
+  }
+
+  it('the root help in a terminal (bold headers) is oclif’s', async () => {
+    const fast = await runCliInTerminal(['--help'])
+    const oclif = await runCliInTerminal(['--help'], {env: throughOclif})
+    expect(fast.output).to.include('\u001b[1mCOMMANDS')
+    expect(fast).to.deep.equal(oclif)
+  })
+
+  it('the root help is oclif’s at every terminal width', async () => {
+    const config = await Config.load(repoRoot)
+    for (let width = 40; width <= 220; width++) {
+      let fast = ''
+      const terminal = {isTTY: true, getWindowSize: () => [width, 24], write: (text: string) => (fast += text)}
+      expect(fastStart(['--help'], {root: repoRoot, env: {}, stdout: terminal}), `width ${width}`).to.equal(true)
+      const chunks: string[] = []
+      const write = process.stdout.write
+      process.stdout.write = (chunk: string | Uint8Array) => chunks.push(String(chunk)) > 0
+      try {
+        await new Help(config, {maxWidth: width}).showHelp([])
+      } finally {
+        process.stdout.write = write
+      }
+      expect(fast, `width ${width}`).to.equal(chunks.join(''))
+    }
+  })
+
+  it('answers with stackctl’s own settings in the environment (they change neither answer)', () => {
+    let written = ''
+    const stdout = {write: (text: string) => (written += text)}
+    const env = {STACKCTL_PORT: '8123', STACKCTL_DIR: dir}
+    expect(fastStart(['--version'], {root: repoRoot, env, stdout})).to.equal(true)
+    expect(written).to.match(/^stackctl\/\S+ linux-\S+ node-v/)
+  })
+
+  it('leaves to oclif what it cannot answer exactly', () => {
+    const quiet = {write: () => expect.fail('wrote')}
+    for (const [argv, env] of [
+      [['--help', 'up'], {}],
+      [['up'], {}],
+      [['version'], {}],
+      [['--help'], {DEBUG: '*'}],
+      [['--version'], {STACKCTL_DATA_DIR: dir}],
+      [['--help'], {STACKCTL_DISABLE_THEME: '1'}],
+      [['--help'], {OCLIF_NEXT_VERSION: '1'}],
+      [['--help'], {OCLIF_COLUMNS: '30'}],
+    ] as Array<[string[], NodeJS.ProcessEnv]>) {
+      expect(fastStart(argv, {root: repoRoot, env, stdout: quiet}), `${argv} ${JSON.stringify(env)}`).to.equal(false)
+    }
+  })
+})
