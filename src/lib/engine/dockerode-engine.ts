@@ -211,7 +211,7 @@ class DockerodeContainers implements ContainerClient {
   async stop(id: string): Promise<void> {
     try {
       // No `t`: the engine then uses the container's own StopTimeout (Compose sets it from stop_grace_period).
-      await this.docker.getContainer(id).stop()
+      await (await this.docker()).getContainer(id).stop()
     } catch (error) {
       // 304: already stopped; 404: gone.
       if (statusCode(error) !== 304 && statusCode(error) !== 404) throw error
