@@ -5,14 +5,15 @@
  * code through, and its hints work when pasted.
  */
 import {expect} from 'chai'
-import {execFile, spawn} from 'node:child_process'
+import {execFile} from 'node:child_process'
 import {mkdtempSync, readFileSync, rmSync} from 'node:fs'
 import {createServer, type Server} from 'node:net'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
 
-import {freePort, repoRoot, runCli, type CliResult} from '../helpers/cli.js'
+import {freePort, runCli, type CliResult} from '../helpers/cli.js'
 import {psqlIn, removeComposeProject, uniqueName} from '../helpers/docker.js'
+import {runPrinted} from '../helpers/hints.js'
 
 /** The host's own psql client (not the one in the container). */
 function hostPsql(url: string, sql: string): Promise<CliResult> {
@@ -24,20 +25,6 @@ function hostPsql(url: string, sql: string): Promise<CliResult> {
       (error, stdout, stderr) => resolve({exitCode: error ? Number(error.code ?? 1) : 0, stdout, stderr}),
     )
   })
-}
-
-/** Runs a printed command through the shell, with `stackctl` being this checkout's CLI, from `cwd`. */
-function runPrinted(command: string, cwd: string): Promise<CliResult> {
-  const bin = path.join(repoRoot, 'bin', 'run.js')
-  const child = spawn('sh', ['-c', `stackctl() { "${process.execPath}" "${bin}" "$@"; }; ${command}`], {
-    cwd,
-    env: {...process.env, STACKCTL_IMAGE_SOURCE: 'local'},
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
-  const output = {stdout: '', stderr: ''}
-  child.stdout.on('data', (chunk) => (output.stdout += chunk))
-  child.stderr.on('data', (chunk) => (output.stderr += chunk))
-  return new Promise((resolve) => child.on('close', (code) => resolve({exitCode: code ?? 1, ...output})))
 }
 
 function hint(stderr: string): string {

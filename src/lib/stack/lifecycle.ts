@@ -5,18 +5,17 @@
  * rendered file's stop_signal SIGINT and stop_grace_period 60s, which Compose honours).
  */
 import {appUrl} from '../config/stack-config.js'
-import {commandsFor, stackCommand} from '../config/command-line.js'
+import {stackCommand} from '../config/command-line.js'
 import {countedVisits} from '../db/visits.js'
 import type {ContainerSummary} from '../engine/engine.js'
 import {Interrupted, ProcessFailed, ProcessTimedOut, StackctlError} from '../errors.js'
-import {repairRestoreLeftovers} from '../volume/restore-leftovers.js'
 import type {StackContext} from './context.js'
 import {collectFacts, explainUnhealthy} from './diagnose.js'
 import {claimStack} from './ownership.js'
 import {portUse} from './port.js'
 import {SERVICES} from './status.js'
 import {findProject, putBack, type FoundProject} from './up-undo.js'
-import {newWaitMemory, waitHealthy} from './wait-healthy.js'
+import {newWaitMemory, waitStackHealthy} from './wait-healthy.js'
 import {plural} from '../ui/plural.js'
 
 export type LifecycleAction = 'stop' | 'start' | 'restart'
@@ -159,21 +158,7 @@ async function startAndWait(
       // Compose waits for the db's health before it starts the app (depends_on).
       timeoutMs: timeoutSeconds * 1000,
     })
-    await repairRestoreLeftovers(ctx) // the db was just started: the app cannot get in until this is done
-    const startedMs = Date.now()
-    ctx.phase('wait until healthy')
-    await waitHealthy(ctx.engine.containers, {
-      project,
-      services: [...SERVICES],
-      startedMs,
-      deadlineMs: startedMs + timeoutSeconds * 1000,
-      timeoutSeconds,
-      volume: ctx.config.volume,
-      command: commandsFor(ctx.config),
-      memory,
-      progress: ctx.progress,
-      signal,
-    })
+    await waitStackHealthy(ctx, memory, signal)
   } catch (error) {
     if (error instanceof Interrupted || signal?.aborted) throw await interruptedStart(ctx, found, action)
     if (error instanceof ProcessFailed || error instanceof ProcessTimedOut) throw await explainUnhealthy(ctx, error)

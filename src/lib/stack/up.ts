@@ -19,12 +19,8 @@ import {assertVolumeMatchesPgMajor} from './version-guard.js'
 import {stackExposure, stackStatus, type StackStatus} from './status.js'
 import {stackUpToDate} from './up-to-date.js'
 import {findProject, interruptedUp, putBack, type FoundProject} from './up-undo.js'
-import {newWaitMemory, waitHealthy} from './wait-healthy.js'
+import {newWaitMemory, waitStackHealthy} from './wait-healthy.js'
 import {repairRestoreLeftovers} from '../volume/restore-leftovers.js'
-import {commandsFor} from '../config/command-line.js'
-
-/** The services `up` waits for, in start order. */
-const STACK_SERVICES = ['db', 'app']
 
 export interface UpOptions {
   build?: boolean
@@ -88,21 +84,7 @@ export async function upStack(ctx: StackContext, resolver: ImageResolver, option
         timeoutMs: options.build ? undefined : timeoutSeconds * 1000,
       },
     )
-    await repairRestoreLeftovers(ctx) // the db was just started: the app cannot get in until this is done
-    const startedMs = Date.now()
-    ctx.phase('wait until healthy')
-    await waitHealthy(ctx.engine.containers, {
-      project,
-      services: STACK_SERVICES,
-      startedMs,
-      deadlineMs: startedMs + timeoutSeconds * 1000,
-      timeoutSeconds,
-      volume: ctx.config.volume,
-      command: commandsFor(ctx.config),
-      memory,
-      progress: ctx.progress,
-      signal: options.signal,
-    })
+    await waitStackHealthy(ctx, memory, options.signal)
   } catch (error) {
     if (error instanceof Interrupted) throw await interruptedUp(ctx, found)
     if (error instanceof ProcessFailed || error instanceof ProcessTimedOut) throw await explainUnhealthy(ctx, error)

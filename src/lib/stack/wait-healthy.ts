@@ -10,7 +10,10 @@
 import type {ContainerClient} from '../engine/engine.js'
 import {StackctlError} from '../errors.js'
 import {collectFacts, diagnoseStartup, formatSeconds, startOrder, type ContainerFacts} from './diagnose.js'
-import {type CommandFor, plainCommand} from '../config/command-line.js'
+import {type CommandFor, commandsFor, plainCommand} from '../config/command-line.js'
+import {repairRestoreLeftovers} from '../volume/restore-leftovers.js'
+import type {StackContext} from './context.js'
+import {SERVICES} from './status.js'
 
 /**
  * How long a service may stay unhealthy once its dependencies are healthy: a few of its 2 s checks (each may
@@ -147,5 +150,32 @@ async function startupFailure(
   return new StackctlError([diagnosis.summary, ...diagnosis.details, `up waited ${waited}`].join('\n'), {
     exitCode: 1,
     suggestion: diagnosis.suggestion,
+  })
+}
+
+/**
+ * The stack's wait after Compose started it (up, start, restart): a killed restore's leftovers are repaired
+ * first (the app cannot get in until then), then both services are waited for, until the stack's --timeout.
+ */
+export async function waitStackHealthy(
+  ctx: StackContext,
+  memory: WaitMemory,
+  signal: AbortSignal | undefined,
+): Promise<void> {
+  await repairRestoreLeftovers(ctx)
+  const startedMs = Date.now()
+  const {project, timeoutSeconds} = ctx.config
+  ctx.phase('wait until healthy')
+  await waitHealthy(ctx.engine.containers, {
+    project,
+    services: [...SERVICES],
+    startedMs,
+    deadlineMs: startedMs + timeoutSeconds * 1000,
+    timeoutSeconds,
+    volume: ctx.config.volume,
+    command: commandsFor(ctx.config),
+    memory,
+    progress: ctx.progress,
+    signal,
   })
 }
