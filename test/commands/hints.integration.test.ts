@@ -4,12 +4,15 @@
  * each printed `stackctl …` line is run as printed (through sh) from a directory that is not the stack's.
  */
 import {expect} from 'chai'
+import {spawn} from 'node:child_process'
 import {existsSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs'
-import {tmpdir} from 'node:os'
+import {hostname, tmpdir} from 'node:os'
 import path from 'node:path'
 
 import {freePort, runCli, type CliResult} from '../helpers/cli.js'
 import {printedCommands, runPrinted} from '../helpers/hints.js'
+import {projectLockFile} from '../../src/lib/stack/lock.js'
+import {processIdentity} from '../../src/lib/stack/process-identity.js'
 import {docker, removeComposeProject, uniqueName} from '../helpers/docker.js'
 
 describe('hints work when pasted (integration)', function () {
@@ -131,6 +134,38 @@ describe('hints work when pasted (integration)', function () {
       expect(pasted.stdout).to.include(`stack '${never}' is up`)
     } finally {
       await removeComposeProject(never)
+    }
+  })
+
+  it('a stale lock (empty, pid 0, garbled, a pid now another process) does not block up; a live one does', async () => {
+    const lock = projectLockFile(project)
+    const sleeper = spawn('sleep', ['60'], {stdio: 'ignore'})
+    try {
+      // the pid of a live process, but not the one that took the lock: another start time
+      const identity = processIdentity(sleeper.pid!)!
+      const reused = JSON.stringify({
+        pid: sleeper.pid,
+        command: 'up',
+        host: hostname(),
+        since: '',
+        ...identity,
+        startTicks: identity.startTicks + 1,
+      })
+      for (const content of ['', '0', '{"pid":', reused]) {
+        writeFileSync(lock, content)
+        const up = await cli('up')
+        expect(up.exitCode, `lock ${JSON.stringify(content)}: ${up.stderr}`).to.equal(0)
+        expect(existsSync(lock), 'released after the command').to.equal(false)
+      }
+      // control: a lock whose process is alive and is the very process it names
+      const me = {pid: process.pid, command: 'verify-persistence', host: hostname(), since: new Date().toISOString()}
+      writeFileSync(lock, JSON.stringify({...me, ...processIdentity(process.pid)}))
+      const blocked = await cli('up')
+      expect(blocked.exitCode).to.not.equal(0)
+      expect(blocked.stderr).to.include(`'stackctl verify-persistence' (pid ${process.pid}`)
+    } finally {
+      sleeper.kill()
+      rmSync(lock, {force: true})
     }
   })
 
