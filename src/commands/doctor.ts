@@ -7,8 +7,9 @@ const MARK = {ok: 'ok  ', warn: 'warn', fail: 'FAIL'} as const
 
 export default class Doctor extends StackctlCommand {
   static override summary = 'Check that this machine can run the stack, and say how to fix what is missing'
-  static override description = `Checks the Docker engine, Compose v2, the base images, the port, free disk space where Docker keeps its
-data, the stack directory and the password against the data volume. Changes nothing. Exits 1 when any check fails.`
+  static override description = `Checks the Docker engine, Compose v2, the base images, the port, free disk space where Docker keeps its \
+data, the stack directory and the password against the data volume. Changes nothing. Exits 1 when any check \
+fails.`
   static override examples = ['<%= config.bin %> doctor', '<%= config.bin %> doctor --port 8080 --json']
   static override enableJsonFlag = true
   static override flags = {...configFlags}

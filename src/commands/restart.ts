@@ -8,10 +8,10 @@ import {withStackLock} from '../lib/stack/lock.js'
 
 export default class Restart extends StackctlCommand {
   static override summary = 'Stop and start the stack’s containers, then wait until they are healthy'
-  static override description = `Stops the API and PostgreSQL (a clean shutdown), starts the same containers again and waits until both
-report healthy. The containers, the network and the data volume are kept; nothing is re-rendered or rebuilt
-(stackctl up does that). Ctrl-C while stopping finishes the stop; while starting, stops the containers again:
-either way the stack is left stopped, and stackctl start starts it (exit 130).`
+  static override description = `Stops the API and PostgreSQL (a clean shutdown), starts the same containers again and waits until both \
+report healthy. The containers, the network and the data volume are kept; nothing is re-rendered or rebuilt \
+(stackctl up does that). Ctrl-C while stopping finishes the stop; while starting, stops the containers \
+again: either way the stack is left stopped, and stackctl start starts it (exit 130).`
   static override examples = [
     '<%= config.bin %> restart',
     '<%= config.bin %> restart --project-name demo --dir ./demo/.stackctl',

@@ -8,9 +8,9 @@ import {withStackLock} from '../lib/stack/lock.js'
 
 export default class Start extends StackctlCommand {
   static override summary = 'Start a stopped stack’s containers again and wait until they are healthy'
-  static override description = `Starts the stack's existing containers (PostgreSQL first, then the API) and waits until both report
-healthy, like up does, then prints the URL. Nothing is created, re-rendered or rebuilt: a stack taken down
-with stackctl down has no containers to start, and stackctl up creates them. Ctrl-C while starting stops the
+  static override description = `Starts the stack's existing containers (PostgreSQL first, then the API) and waits until both report healthy, \
+like up does, then prints the URL. Nothing is created, re-rendered or rebuilt: a stack taken down with \
+stackctl down has no containers to start, and stackctl up creates them. Ctrl-C while starting stops the \
 containers again, so the stack is left stopped as it was found (exit 130).`
   static override examples = [
     '<%= config.bin %> start',

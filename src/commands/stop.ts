@@ -8,9 +8,9 @@ import {withStackLock} from '../lib/stack/lock.js'
 
 export default class Stop extends StackctlCommand {
   static override summary = 'Stop the stack’s containers and keep them (start brings them back)'
-  static override description = `Stops the API, then PostgreSQL, and keeps both containers, the network and the data volume as they are
-(like docker compose stop). PostgreSQL gets its clean shutdown: SIGINT and up to 60 s before it is killed.
-stackctl start starts the same containers again; stackctl down removes them (the volume is kept either way).
+  static override description = `Stops the API, then PostgreSQL, and keeps both containers, the network and the data volume as they are (like \
+docker compose stop). PostgreSQL gets its clean shutdown: SIGINT and up to 60 s before it is killed. \
+stackctl start starts the same containers again; stackctl down removes them (the volume is kept either way). \
 A stack that is already stopped is left as it is (exit 0).`
   static override examples = [
     '<%= config.bin %> stop',

@@ -23,9 +23,9 @@ export type UpReport = UpResult | SwarmUpResult
 
 export default class Up extends StackctlCommand {
   static override summary = 'Render the stack, build the API image, start it and wait until it is healthy'
-  static override description = `Renders docker-compose.yml into the stack directory, builds the API image, starts PostgreSQL and the API
-through Docker Compose and waits until both report healthy, then prints the URL. On a running, unchanged stack
-nothing is recreated. The data lives on the named volume <project>_postgres_data and survives down/up.`
+  static override description = `Renders docker-compose.yml into the stack directory, builds the API image, starts PostgreSQL and the API \
+through Docker Compose and waits until both report healthy, then prints the URL. On a running, unchanged \
+stack nothing is recreated. The data lives on the named volume <project>_postgres_data and survives down/up.`
   static override examples = [
     '<%= config.bin %> up',
     '<%= config.bin %> up --port 8080 --project-name demo',

@@ -27,19 +27,20 @@ export type VerifyReport = PersistenceResult | SwarmPersistenceResult
 
 export default class VerifyPersistence extends StackctlCommand {
   static override summary = 'Prove that acknowledged visits survive the stack being torn down and relaunched'
-  static override description = `Writes visits through the API, records the id of every acknowledged one, tears the stack down (compose down,
-a forced recreate, or a SIGKILL of PostgreSQL while writes are in flight), proves through the Docker API that
-the containers are gone and the volume is the same, relaunches and checks that every acknowledged visit is
-there, the older rows are unchanged and the totals add up. It also audits fsync, synchronous_commit,
+  static override description = `Writes visits through the API, records the id of every acknowledged one, tears the stack down (compose down, \
+a forced recreate, or a SIGKILL of PostgreSQL while writes are in flight), proves through the Docker API \
+that the containers are gone and the volume is the same, relaunches and checks that every acknowledged visit \
+is there, the older rows are unchanged and the totals add up. It also audits fsync, synchronous_commit, \
 full_page_writes and whether the data directory is on the stack's named volume.
 
-With --target swarm (the stack deployed with up --target swarm), the modes are: down (docker stack rm, then a
-new deploy), kill (SIGKILL of the db container while visits are written; swarm restarts it on its pinned node)
-and drain (a node running an API replica but not the db is drained while visits are written through the URL:
-none may fail; the node is made active again afterwards).
+With --target swarm (the stack deployed with up --target swarm), the modes are: down (docker stack rm, then \
+a new deploy), kill (SIGKILL of the db container while visits are written; swarm restarts it on its pinned \
+node) and drain (a node running an API replica but not the db is drained while visits are written through \
+the URL: none may fail; the node is made active again afterwards).
 
-The stack is left as found: started for the check and stopped afterwards only if it was not running. The data
-volume is never deleted. Exit 0 when the check passed, 1 when it failed, 2 for usage or environment problems.`
+The stack is left as found: started for the check and stopped afterwards only if it was not running. The \
+data volume is never deleted. Exit 0 when the check passed, 1 when it failed, 2 for usage or environment \
+problems.`
   static override examples = [
     '<%= config.bin %> verify-persistence',
     '<%= config.bin %> verify-persistence --visits 1000 --concurrency 16',

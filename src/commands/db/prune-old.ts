@@ -10,8 +10,8 @@ import {pruneOld, type PruneResult} from '../../lib/upgrade/prune.js'
 
 export default class DbPruneOld extends StackctlCommand {
   static override summary = 'Delete a data volume the stack no longer runs on (kept by db upgrade or db rollback)'
-  static override description = `Deletes a superseded data volume of this stack, only after you confirm by typing its name, or with --force.
-Without a terminal and without --force it refuses. The volume the stack runs on is never a candidate. Named
+  static override description = `Deletes a superseded data volume of this stack, only after you confirm by typing its name, or with --force. \
+Without a terminal and without --force it refuses. The volume the stack runs on is never a candidate. Named \
 explicitly, it also deletes the unfinished new volume of a db upgrade that was killed.`
   static override examples = [
     '<%= config.bin %> db prune-old',

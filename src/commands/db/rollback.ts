@@ -11,8 +11,8 @@ import {rollbackStack, type RollbackResult} from '../../lib/upgrade/rollback.js'
 
 export default class DbRollback extends StackctlCommand {
   static override summary = 'Switch back to the volume the last db upgrade kept'
-  static override description = `Switches the stack back to the data volume (and PostgreSQL major) it ran on before the last db upgrade;
-the newer volume is kept, superseded in its turn. Visits written after the upgrade are only on the newer volume:
+  static override description = `Switches the stack back to the data volume (and PostgreSQL major) it ran on before the last db upgrade; the \
+newer volume is kept, superseded in its turn. Visits written after the upgrade are only on the newer volume: \
 the rollback refuses, saying how many, unless --force.`
   static override examples = ['<%= config.bin %> db rollback', '<%= config.bin %> db rollback --force --json']
   static override enableJsonFlag = true
