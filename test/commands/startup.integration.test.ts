@@ -108,8 +108,10 @@ describe('start-up (integration)', function () {
   }
 
   it('the root help in a terminal (bold headers) is oclif’s', async () => {
-    const fast = await runCliInTerminal(['--help'])
-    const oclif = await runCliInTerminal(['--help'], {env: throughOclif})
+    // A terminal as a user has it: with CI set (as CI runs this), oclif's supports-color prints no colour at all.
+    const terminal = {CI: undefined}
+    const fast = await runCliInTerminal(['--help'], {env: terminal})
+    const oclif = await runCliInTerminal(['--help'], {env: {...terminal, ...throughOclif}})
     expect(fast.output).to.include('\u001b[1mCOMMANDS')
     expect(fast).to.deep.equal(oclif)
   })

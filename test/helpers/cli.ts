@@ -16,7 +16,8 @@ export interface CliResult {
 }
 
 export interface CliOptions {
-  env?: Record<string, string>
+  /** Merged over this process's environment; undefined removes a variable. */
+  env?: Record<string, string | undefined>
   cwd?: string
   input?: string
 }

@@ -111,10 +111,12 @@ function rootHelp(pjson: PackageJson, context: StartContext): string | undefined
   } catch {
     return undefined
   }
-  // The colour decision is oclif's own: the same ansis (3 kB) that oclif's help colours with.
-  const oclif = createRequire(import.meta.url).resolve('@oclif/core')
-  const ansis = createRequire(oclif)('ansis') as {isSupported(): boolean; strip(text: string): string}
-  return ansis.isSupported() ? text : ansis.strip(text)
+  // The colour decision is oclif's own (@oclif/core ux/supports-color): the supports-color it requires, for
+  // stdout and stderr both. Not ansis's: ansis colours in CI (CI=true) where oclif, without a terminal, does not.
+  const oclif = createRequire(createRequire(import.meta.url).resolve('@oclif/core'))
+  const supports = oclif('supports-color') as {stdout: unknown; stderr: unknown}
+  const ansis = oclif('ansis') as {strip(text: string): string}
+  return supports.stdout && supports.stderr ? text : ansis.strip(text)
 }
 
 /** oclif's stdtermwidth (@oclif/core lib/screen.js): OCLIF_COLUMNS, else the terminal's width (at least 40), else 80. */
