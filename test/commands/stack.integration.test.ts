@@ -90,6 +90,7 @@ describe('stack lifecycle (integration)', function () {
       project,
       url,
       mode: 'normal',
+      dbUrl: null,
       services: [
         {name: 'db', state: 'running', health: 'healthy'},
         {name: 'app', state: 'running', health: 'healthy'},
@@ -97,7 +98,7 @@ describe('stack lifecycle (integration)', function () {
       volume: {name: volume, exists: true, pgMajor: 17, superseded: []},
       warnings: [],
       problems: [],
-      settings: {host: '127.0.0.1', port, pgMajor: 17, imageSource: 'local'},
+      settings: {host: '127.0.0.1', port, dbPort: null, pgMajor: 17, imageSource: 'local'},
     })
   })
 
