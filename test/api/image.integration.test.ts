@@ -99,7 +99,12 @@ describe('app image (integration)', function () {
 
     // Through the published port, malformed requests get JSON (not node's bare 400 or a reset) and no visit.
     const longUrl = await exchange(port, [`GET /${'a'.repeat(100 * 1024)} HTTP/1.1\r\nHost: x\r\n\r\n`])
-    expect([longUrl.statusLine, longUrl.body.error]).to.deep.equal(['HTTP/1.1 414 URI Too Long', 'URL too long'])
+    // 414 when the overflow is seen in the read that holds the request line; through NAT a 100 KB line may
+    // arrive in several reads, and node's parser only says the head as a whole is too large (431): JSON either way.
+    expect([longUrl.statusLine, longUrl.body.error]).to.be.deep.oneOf([
+      ['HTTP/1.1 414 URI Too Long', 'URL too long'],
+      ['HTTP/1.1 431 Request Header Fields Too Large', 'request headers too large'],
+    ])
     const noHost = await exchange(port, ['GET / HTTP/1.1\r\n\r\n'])
     expect([noHost.statusLine, noHost.headers.get('content-type')]).to.deep.equal([
       'HTTP/1.1 400 Bad Request',
