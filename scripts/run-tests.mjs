@@ -1,0 +1,220 @@
+#!/usr/bin/env node
+/**
+ * The test command: lint, typecheck and every test file, run as independent jobs on a small pool of processes.
+ *
+ * Why not one mocha process: the integration files spend most of their time waiting on the engine (health
+ * checks, PostgreSQL starting, a swarm converging), and each already uses its own project names, volumes and
+ * ports, so several can run at once. Why not `mocha --parallel`: it reports no per-file times and cannot keep
+ * a file out of the pool. One mocha process per integration file (all unit files share one) gives each file's
+ * time, its output as one block, and a failure that names its file.
+ *
+ * Order: longest first (times recorded in test/support/test-times.json by `--record`), so the long files do not
+ * start last. A file whose header has the line `// @serial` runs alone, after the pool has drained (for tests
+ * that measure the machine or must not share it).
+ *
+ * Output: each job's own output as one block when it ends, then a table of job times, then the closing line
+ * "N passed, N failed, N skipped" that CI reads. Exit 1 on any failed job (a mocha file that ends without its
+ * summary line counts as failed), 130 on Ctrl-C or SIGTERM after stopping every job.
+ *
+ * Usage: node scripts/run-tests.mjs [--jobs N] [--record] [--no-lint] [files or folders…]
+ */
+import {Buffer} from 'node:buffer'
+import {spawn} from 'node:child_process'
+import {readFileSync, readdirSync, statSync, writeFileSync} from 'node:fs'
+import {cpus} from 'node:os'
+import {join, relative, resolve} from 'node:path'
+
+const root = resolve(import.meta.dirname, '..')
+const timesFile = join(root, 'test/support/test-times.json')
+const DEFAULT_ROOTS = ['test', 'bench/test']
+const SUMMARY = /^(\d+) passed, (\d+) failed, (\d+) skipped$/m
+
+function parseArgs(argv) {
+  const options = {jobs: Number(process.env.STACKCTL_TEST_JOBS) || 4, record: false, lint: true, paths: []}
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]
+    if (arg === '--jobs') options.jobs = Number(argv[++i])
+    else if (arg.startsWith('--jobs=')) options.jobs = Number(arg.slice('--jobs='.length))
+    else if (arg === '--record') options.record = true
+    else if (arg === '--no-lint') options.lint = false
+    else if (arg.startsWith('-')) fail(`unknown option ${arg} (options: --jobs N, --record, --no-lint)`)
+    else options.paths.push(arg)
+  }
+  if (!Number.isInteger(options.jobs) || options.jobs < 1) fail('--jobs needs a whole number of at least 1')
+  return options
+}
+
+function fail(message) {
+  process.stderr.write(`run-tests: ${message}\n`)
+  process.exit(2)
+}
+
+function testFiles(paths) {
+  const found = []
+  const walk = (path) => {
+    const stat = statSync(path, {throwIfNoEntry: false})
+    if (!stat) fail(`no such file or folder: ${relative(root, path) || path}`)
+    if (stat.isDirectory()) {
+      for (const name of readdirSync(path).sort()) if (name !== 'node_modules') walk(join(path, name))
+    } else if (path.endsWith('.test.ts')) found.push(relative(root, path))
+  }
+  for (const path of paths.length > 0 ? paths : DEFAULT_ROOTS) walk(resolve(root, path))
+  return found
+}
+
+function isSerial(file) {
+  const head = readFileSync(join(root, file), 'utf8').split('\n', 30)
+  return head.some((line) => line.trim() === '// @serial')
+}
+
+function readTimes() {
+  try {
+    return JSON.parse(readFileSync(timesFile, 'utf8'))
+  } catch {
+    return {}
+  }
+}
+
+/** The jobs: lint and typecheck, all unit files in one mocha process, each other test file in its own. */
+function planJobs(files, options) {
+  const mocha = join(root, 'node_modules/.bin/mocha')
+  const jobs = []
+  if (options.lint) {
+    jobs.push({name: 'lint', command: 'npm', args: ['run', '--silent', 'lint'], mocha: false})
+    jobs.push({name: 'typecheck', command: 'npm', args: ['run', '--silent', 'typecheck'], mocha: false})
+  }
+  const unit = files.filter((file) => file.endsWith('.unit.test.ts'))
+  if (unit.length > 0) jobs.push({name: 'unit tests', command: mocha, args: unit, mocha: true, files: unit.length})
+  for (const file of files.filter((f) => !f.endsWith('.unit.test.ts'))) {
+    jobs.push({name: file, command: mocha, args: [file], mocha: true, serial: isSerial(file), files: 1})
+  }
+  const times = readTimes()
+  for (const job of jobs) job.expected = times[job.name] ?? 60
+  return jobs.sort((a, b) => b.expected - a.expected)
+}
+
+const running = new Map()
+let stopping = false
+
+function runJob(job) {
+  return new Promise((resolvePromise) => {
+    const started = Date.now()
+    const child = spawn(job.command, job.args, {
+      cwd: root,
+      // Each job in its own process group, so a stop reaches the CLI and docker processes it started.
+      detached: true,
+      env: {...process.env, FORCE_COLOR: '0'},
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    running.set(child.pid, child)
+    const chunks = []
+    child.stdout.on('data', (chunk) => chunks.push(chunk))
+    child.stderr.on('data', (chunk) => chunks.push(chunk))
+    child.on('close', (code, signal) => {
+      running.delete(child.pid)
+      const output = Buffer.concat(chunks).toString('utf8')
+      const summary = job.mocha ? SUMMARY.exec(output) : null
+      const counts = summary ? {passed: +summary[1], failed: +summary[2], skipped: +summary[3]} : undefined
+      const ok = code === 0 && (!job.mocha || (counts !== undefined && counts.failed === 0))
+      resolvePromise({...job, ms: Date.now() - started, output, counts, ok, code, signal})
+    })
+  })
+}
+
+function printResult(result, done, total) {
+  const seconds = (result.ms / 1000).toFixed(1)
+  const counts = result.counts ? `, ${result.counts.passed} passed, ${result.counts.failed} failed` : ''
+  const mark = result.ok ? '✔' : '✖'
+  process.stdout.write(`\n${'─'.repeat(4)} [${done}/${total}] ${mark} ${result.name} (${seconds} s${counts})\n`)
+  process.stdout.write(result.output.replace(/\n*$/, '\n'))
+  if (!result.ok && result.mocha && !result.counts) {
+    process.stdout.write(`(ended without mocha's summary line: exit ${result.code ?? result.signal})\n`)
+  }
+}
+
+async function runPool(jobs, width, onDone) {
+  const queue = [...jobs]
+  const results = []
+  const worker = async () => {
+    while (queue.length > 0 && !stopping) {
+      const result = await runJob(queue.shift())
+      results.push(result)
+      onDone(result)
+    }
+  }
+  await Promise.all(Array.from({length: Math.min(width, jobs.length)}, worker))
+  return results
+}
+
+function stopAll(signal) {
+  if (stopping) return
+  stopping = true
+  process.stdout.write(`\nrun-tests: ${signal}: stopping ${running.size} running job(s)\n`)
+  for (const child of running.values()) {
+    try {
+      process.kill(-child.pid, 'SIGINT')
+    } catch {
+      // already gone
+    }
+  }
+  // A job that ignores the interrupt for a minute is killed, so the run always ends.
+  setTimeout(() => {
+    for (const child of running.values()) {
+      try {
+        process.kill(-child.pid, 'SIGKILL')
+      } catch {
+        // already gone
+      }
+    }
+  }, 60_000).unref()
+}
+
+async function main() {
+  const options = parseArgs(process.argv.slice(2))
+  const files = testFiles(options.paths)
+  const jobs = planJobs(files, options)
+  const pooled = jobs.filter((job) => !job.serial)
+  const serial = jobs.filter((job) => job.serial)
+  process.on('SIGINT', () => stopAll('SIGINT'))
+  process.on('SIGTERM', () => stopAll('SIGTERM'))
+
+  const started = Date.now()
+  process.stdout.write(
+    `run-tests: ${files.length} test files as ${jobs.length} jobs, ${options.jobs} at a time` +
+      ` (${serial.length} alone at the end) on ${cpus().length} CPUs\n`,
+  )
+  let done = 0
+  const onDone = (result) => printResult(result, ++done, jobs.length)
+  const results = [...(await runPool(pooled, options.jobs, onDone)), ...(await runPool(serial, 1, onDone))]
+  const wallMs = Date.now() - started
+
+  const table = [...results].sort((a, b) => b.ms - a.ms)
+  process.stdout.write('\njob times (longest first):\n')
+  for (const result of table) {
+    process.stdout.write(`${(result.ms / 1000).toFixed(1).padStart(8)} s  ${result.ok ? '✔' : '✖'} ${result.name}\n`)
+  }
+  const jobMs = results.reduce((sum, result) => sum + result.ms, 0)
+  process.stdout.write(
+    `wall ${(wallMs / 1000).toFixed(0)} s for ${(jobMs / 1000).toFixed(0)} s of jobs (${options.jobs} at a time)\n`,
+  )
+  if (options.record && !stopping) {
+    const times = readTimes()
+    for (const result of results) times[result.name] = Math.round(result.ms / 100) / 10
+    writeFileSync(timesFile, `${JSON.stringify(times, Object.keys(times).sort(), 2)}\n`)
+  }
+
+  const failedJobs = results.filter((result) => !result.ok)
+  const sum = (key) => results.reduce((total, result) => total + (result.counts?.[key] ?? 0), 0)
+  // A failed job without counts (lint, typecheck, a crashed file) counts as one failure, so the line never says 0.
+  const failed = sum('failed') + failedJobs.filter((result) => !result.counts || result.counts.failed === 0).length
+  if (failedJobs.length > 0) {
+    process.stdout.write(`\nfailed: ${failedJobs.map((result) => result.name).join(', ')}\n`)
+  }
+  if (stopping) {
+    process.stdout.write(`stopped: ${jobs.length - results.length} job(s) never started\n`)
+  }
+  process.stdout.write(`\n${sum('passed')} passed, ${failed} failed, ${sum('skipped')} skipped\n`)
+  process.exit(stopping ? 130 : failedJobs.length > 0 ? 1 : 0)
+}
+
+await main()
