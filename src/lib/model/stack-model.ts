@@ -208,8 +208,10 @@ export function stackModel(config: ModelConfig, input: ModelInput): StackModel {
       POSTGRES_PASSWORD_FILE: secret.mountPath,
       ...(k8s ? {PGDATA: kubernetesPgData(config.pgMajor)} : {}),
     },
+    // --db-port is for tools on this machine: a swarm cannot publish on loopback only (a stack file has no
+    // host_ip), so a dbPort remembered from a Compose run never publishes the db on every node.
     ports:
-      config.dbPort === undefined
+      config.dbPort === undefined || input.swarm
         ? []
         : [{target: DB_CONTAINER_PORT, published: config.dbPort, hostIp: DB_PUBLISH_HOST, protocol: 'tcp'}],
     labels: serviceLabels,
