@@ -28,7 +28,11 @@ import {UsageError} from '../errors.js'
 import type {StackVolume} from '../pgdata/stored.js'
 
 export interface StackContext {
-  config: StackConfig
+  /**
+   * Read-only values: the stack model (src/lib/model) is built from them, so no step may change the port or the
+   * images after the render. Another stack (e.g. on another volume, upgrade/switch.ts) is a new config.
+   */
+  config: Readonly<StackConfig>
   paths: StackPaths
   state: StackState | undefined
   engine: Engine

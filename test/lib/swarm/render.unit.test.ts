@@ -3,6 +3,7 @@ import {readFileSync, writeFileSync} from 'node:fs'
 import {fileURLToPath} from 'node:url'
 import {parse} from 'yaml'
 
+import {renderCompose} from '../../../src/lib/compose/render.js'
 import {localImages} from '../../../src/lib/images/stack-images.js'
 import {renderSwarmStack, type SwarmRenderInput} from '../../../src/lib/swarm/render.js'
 
@@ -71,6 +72,19 @@ describe('swarm stack rendering', () => {
     expect(mesh.rollback_config.order).to.equal('start-first')
     const host = parse(render()).services.app.deploy
     expect(host.update_config.order).to.equal('stop-first')
+  })
+
+  it('never publishes the db, even with a --db-port remembered from a Compose run (swarm cannot bind loopback only)', () => {
+    const config = {project: 'demo', host: '127.0.0.1', port: 5000, pgMajor: 17, dbPort: 15432}
+    const text = render({config})
+    // `docker stack deploy` refuses host_ip (and a string port); without it the db would be on every node.
+    expect(parse(text).services.db).not.to.have.property('ports')
+    expect(text).not.to.contain('15432')
+    // Control: the same config publishes the db, on loopback, in the Compose file.
+    const compose = parse(renderCompose(template('docker-compose.yml'), {...input({config}), dev: undefined}))
+    expect(compose.services.db.ports).to.deep.equal([
+      {target: 5432, host_ip: '127.0.0.1', published: '15432', protocol: 'tcp'},
+    ])
   })
 
   it('publishes the port in the mode given and sets the endpoint mode on both services', () => {
