@@ -124,8 +124,12 @@ export async function deploySwarmStack(
   sw.progress(modes.reason)
   // With a host-mode port only nodes running an app task answer, and a local swarm's URL is node 1's port:
   // by default every node runs one, so the URL up prints answers whichever nodes the tasks land on.
-  const hostModeDefault = modes.modes.portMode === 'host' && sw.target.local ? nodes.length : undefined
-  const replicas = options.replicas ?? sw.swarmState?.replicas ?? hostModeDefault ?? DEFAULT_REPLICAS
+  const replicas = chooseReplicas({
+    requested: options.replicas,
+    remembered: sw.swarmState?.replicas,
+    portMode: modes.modes.portMode,
+    localNodes: sw.target.local ? nodes.length : undefined,
+  })
   if (db.action === 'pinned') {
     await sw.manager.swarm.updateNode(db.node.id, {labels: {[dbNodeLabel(config.project)]: 'true'}})
   }
@@ -189,6 +193,18 @@ export async function deploySwarmStack(
     network: modes.reason,
     seconds: (Date.now() - started) / 1000,
   }
+}
+
+/** --replicas, else the last deploy's, else one per node of a local swarm with a host-mode port, else 2. */
+export function chooseReplicas(input: {
+  requested?: number
+  remembered?: number
+  portMode: NetworkModes['portMode']
+  /** The local swarm's node count; undefined for a remote swarm. */
+  localNodes?: number
+}): number {
+  const hostModeDefault = input.portMode === 'host' ? input.localNodes : undefined
+  return input.requested ?? input.remembered ?? hostModeDefault ?? DEFAULT_REPLICAS
 }
 
 /** Ctrl-C while images are built or copied: the step stops, and nothing reached the swarm's services. */

@@ -113,33 +113,14 @@ export async function swarmUp(
   const cli = new DockerCli(hostEndpoint(env))
   const existing = await host.containers.list({label: `${SWARM_LABELS.swarm}=${spec.name}`})
   if (existing.length > 0) {
-    if (input.nodes !== undefined && input.nodes !== existing.length) {
-      throw new UsageError(
-        `swarm '${spec.name}' has ${existing.length} nodes; --nodes ${input.nodes} cannot change that`,
-        `run stackctl swarm up --name ${spec.name} without --nodes, or choose another --name for a new swarm`,
-      )
-    }
     let status = await swarmStatus(spec.name, {env})
-    if (input.port !== undefined && status.port !== 0 && input.port !== status.port) {
-      throw new UsageError(
-        `swarm '${spec.name}' forwards port ${status.port}; --port ${input.port} cannot change that`,
-        `run stackctl swarm up --name ${spec.name} without --port, or choose another --name for a new swarm`,
-      )
-    }
-    const stopped = existing.filter((c) => c.state !== 'running')
-    if (!status.up && stopped.length > 0) {
+    if (existingSwarmAction(spec.name, input, existing, status) === 'restart') {
       await restartNodes(spec, existing, {cli, host, ...options})
       status = await swarmStatus(spec.name, {env})
       return {...status, created: false, restarted: true, seconds: (Date.now() - started) / 1000}
     }
-    if (status.up) {
-      options.progress(`swarm '${spec.name}' is already up`)
-      return {...status, created: false, restarted: false, seconds: (Date.now() - started) / 1000}
-    }
-    throw new EnvironmentError(
-      `swarm '${spec.name}' is running but not fully up (${status.nodes.filter((n) => n.state === 'ready').length} of ${existing.length} nodes ready)`,
-      `see stackctl swarm status --name ${spec.name} and docker logs ${nodeName(spec, 1)}; a node that has just started needs a few seconds`,
-    )
+    options.progress(`swarm '${spec.name}' is already up`)
+    return {...status, created: false, restarted: false, seconds: (Date.now() - started) / 1000}
   }
   if (!(await canBind('127.0.0.1', spec.port))) {
     throw new EnvironmentError(`port ${spec.port} on 127.0.0.1 is already in use`, 'choose another with --port')
@@ -162,6 +143,36 @@ export async function swarmUp(
   }
   const status = await swarmStatus(spec.name, {env})
   return {...status, created: true, restarted: false, seconds: (Date.now() - started) / 1000}
+}
+
+/**
+ * What `swarm up` does with a swarm whose containers exist: start its stopped nodes again, or nothing (already
+ * up). It refuses a --nodes or --port that contradicts the swarm, and a swarm running but not fully up.
+ */
+export function existingSwarmAction(
+  name: string,
+  input: {nodes?: number; port?: number},
+  existing: ReadonlyArray<Pick<ContainerSummary, 'state'>>,
+  status: Pick<LocalSwarmStatus, 'up' | 'port' | 'nodes'>,
+): 'restart' | 'up' {
+  if (input.nodes !== undefined && input.nodes !== existing.length) {
+    throw new UsageError(
+      `swarm '${name}' has ${existing.length} nodes; --nodes ${input.nodes} cannot change that`,
+      `run stackctl swarm up --name ${name} without --nodes, or choose another --name for a new swarm`,
+    )
+  }
+  if (input.port !== undefined && status.port !== 0 && input.port !== status.port) {
+    throw new UsageError(
+      `swarm '${name}' forwards port ${status.port}; --port ${input.port} cannot change that`,
+      `run stackctl swarm up --name ${name} without --port, or choose another --name for a new swarm`,
+    )
+  }
+  if (!status.up && existing.some((c) => c.state !== 'running')) return 'restart'
+  if (status.up) return 'up'
+  throw new EnvironmentError(
+    `swarm '${name}' is running but not fully up (${status.nodes.filter((n) => n.state === 'ready').length} of ${existing.length} nodes ready)`,
+    `see stackctl swarm status --name ${name} and docker logs ${nodeName({name}, 1)}; a node that has just started needs a few seconds`,
+  )
 }
 
 async function createNodes(
@@ -197,13 +208,18 @@ async function freeSubnet(spec: LocalSwarmSpec, cli: DockerCli, signal?: AbortSi
       '{{range .IPAM.Config}}{{.Subnet}} {{end}}',
       probe,
     ])
-    const subnet = stdout.split(/\s+/).find((s) => /^\d+\.\d+\.\d+\.\d+\/\d+$/.test(s))
+    const subnet = firstIPv4Subnet(stdout)
     if (!subnet)
       throw new EnvironmentError(`Docker gave the network ${probe} no IPv4 subnet`, 'see docker network inspect')
     return subnet
   } finally {
     await cli.run(['network', 'rm', probe], {reject: false, shield: true})
   }
+}
+
+/** The first IPv4 subnet among a network's subnets (it may list an IPv6 one too). */
+export function firstIPv4Subnet(subnets: string): string | undefined {
+  return subnets.split(/\s+/).find((s) => /^\d+\.\d+\.\d+\.\d+\/\d+$/.test(s))
 }
 
 /**
@@ -217,8 +233,7 @@ async function restartNodes(
   options: {cli: DockerCli; host: Engine; progress: (line: string) => void; signal?: AbortSignal},
 ): Promise<void> {
   const {cli, signal} = options
-  const byIndex = [...existing].sort((a, b) => nodeIndex(a) - nodeIndex(b))
-  const stopped = byIndex.filter((c) => c.state !== 'running')
+  const {byIndex, stopped} = restartOrder(existing)
   options.progress(`starting the stopped nodes of swarm '${spec.name}': ${stopped.map((c) => c.name).join(', ')}`)
   const started: string[] = []
   try {
@@ -247,7 +262,15 @@ async function restartNodes(
   }
 }
 
-function nodeIndex(container: ContainerSummary): number {
+/** Every node by its number, and the stopped ones to start in that order: node 1, the manager, first. */
+export function restartOrder<C extends Pick<ContainerSummary, 'state' | 'labels'>>(
+  existing: readonly C[],
+): {byIndex: C[]; stopped: C[]} {
+  const byIndex = [...existing].sort((a, b) => nodeIndex(a) - nodeIndex(b))
+  return {byIndex, stopped: byIndex.filter((c) => c.state !== 'running')}
+}
+
+function nodeIndex(container: Pick<ContainerSummary, 'labels'>): number {
   return Number(container.labels[SWARM_LABELS.node])
 }
 
@@ -378,27 +401,40 @@ export async function swarmDown(
   const label = `${SWARM_LABELS.swarm}=${spec.name}`
   const containers = await host.containers.list({label})
   const {dataVolumes, unreadable} = await stackDataIn(cli, containers)
-  if ((dataVolumes.length > 0 || unreadable.length > 0) && !options.force) {
-    // A node that is stopped (after a host restart, say) or whose dockerd does not answer cannot be asked what
-    // it holds: it is treated as holding data, never as empty.
-    const holds = [
-      ...(dataVolumes.length > 0 ? [`holds stackctl data (${dataVolumes.join(', ')})`] : []),
-      ...(unreadable.length > 0 ? [`has nodes whose volumes cannot be read (${unreadable.join(', ')})`] : []),
-    ].join(' and ')
-    const question = `swarm '${spec.name}' ${holds}; removing the swarm deletes everything in its nodes.`
-    if (!options.confirm || !(await options.confirm(question, spec.name))) {
-      throw new StackctlError(`swarm '${spec.name}' ${holds}; nothing was removed`, {
-        exitCode: 2,
-        suggestion:
-          unreadable.length > 0
-            ? `stackctl swarm up --name ${spec.name} starts its stopped nodes again, with their data`
-            : `the swarm and that data go only with --force or after typing '${spec.name}' at the prompt in a terminal`,
-      })
-    }
+  const refusal = swarmDownRefusal(spec.name, {dataVolumes, unreadable})
+  if (refusal && !options.force) {
+    if (!options.confirm || !(await options.confirm(refusal.question, spec.name))) throw refusal.error
   }
   const removed = await removeLabelled(cli, host, spec.name)
   await rm(spec.runDir, {recursive: true, force: true})
   return {name: spec.name, removed, dataVolumes, unreadable}
+}
+
+/**
+ * What `swarm down` must ask before removing the nodes (and refuse without --force or a confirmation): the
+ * stack data in them, and nodes that could not be asked. A node that is stopped (after a host restart, say) or
+ * whose dockerd does not answer cannot be asked what it holds: it is treated as holding data, never as empty.
+ */
+export function swarmDownRefusal(
+  name: string,
+  held: {dataVolumes: readonly string[]; unreadable: readonly string[]},
+): {question: string; error: StackctlError} | undefined {
+  const {dataVolumes, unreadable} = held
+  if (dataVolumes.length === 0 && unreadable.length === 0) return undefined
+  const holds = [
+    ...(dataVolumes.length > 0 ? [`holds stackctl data (${dataVolumes.join(', ')})`] : []),
+    ...(unreadable.length > 0 ? [`has nodes whose volumes cannot be read (${unreadable.join(', ')})`] : []),
+  ].join(' and ')
+  return {
+    question: `swarm '${name}' ${holds}; removing the swarm deletes everything in its nodes.`,
+    error: new StackctlError(`swarm '${name}' ${holds}; nothing was removed`, {
+      exitCode: 2,
+      suggestion:
+        unreadable.length > 0
+          ? `stackctl swarm up --name ${name} starts its stopped nodes again, with their data`
+          : `the swarm and that data go only with --force or after typing '${name}' at the prompt in a terminal`,
+    }),
+  }
 }
 
 /** Removes every container, volume and network labelled io.stackctl.swarm=<name>, and nothing else. */
@@ -428,9 +464,9 @@ async function removeLabelled(cli: DockerCli, host: Engine, name: string): Promi
  * Volumes of stackctl stacks inside the nodes (labelled with a stack id), and the nodes that could not be
  * asked: stopped, or their dockerd not answering.
  */
-async function stackDataIn(
+export async function stackDataIn(
   cli: DockerCli,
-  nodes: ContainerSummary[],
+  nodes: ReadonlyArray<Pick<ContainerSummary, 'name' | 'state'>>,
 ): Promise<{dataVolumes: string[]; unreadable: string[]}> {
   const answers = await Promise.all(
     nodes.map(async ({name, state}) => {
