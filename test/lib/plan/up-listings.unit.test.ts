@@ -64,4 +64,13 @@ describe('up on a running, unchanged stack (counting stub engine)', () => {
     await upStack(stack.ctx, stack.resolver)
     expect(stack.compose.calls.map((c) => c.verb)).to.include('up')
   })
+
+  it('reports the stack as Compose left it, not as the snapshot before it saw it', async () => {
+    const stack = await stubStack({port: await freePort()}, {engine: withLocalImages(new StubEngine())})
+    const result = await upStack(stack.ctx, stack.resolver)
+    expect(result.services).to.deep.equal([
+      {name: 'db', state: 'running', health: 'healthy'},
+      {name: 'app', state: 'running', health: 'healthy'},
+    ])
+  })
 })
