@@ -42,6 +42,20 @@ const layers = [
     except: ['./ui'],
     message: 'the display knows nothing of stacks: operations report through their context',
   },
+  {
+    // Planners judge an observation and return steps: nothing they import may reach the engine, a process or a file.
+    target: './src/lib/plan/!(observe).ts',
+    from: './src/lib/**',
+    except: [
+      '**/src/lib/plan/**',
+      '**/src/lib/engine/engine.*',
+      '**/src/lib/errors.*',
+      '**/src/lib/config/labels.*',
+      '**/src/lib/swarm/db-node.*',
+      '**/src/lib/upgrade/plan.*',
+    ],
+    message: 'a planner is pure: it reads a snapshot and returns steps (only plan/observe.ts looks at the engine)',
+  },
   {target: './src/api', from: './src/lib', message: 'the API is bundled on its own: no CLI code in it'},
   {target: './src/lib', from: './src/api', message: 'the CLI does not import the API’s code'},
 ]
@@ -84,6 +98,21 @@ export default tseslint.config(
     },
   },
   {files: ['src/lib/engine/dockerode-engine.ts'], rules: {'no-restricted-imports': 'off'}},
+  {
+    files: ['src/lib/plan/**/*.ts'],
+    ignores: ['src/lib/plan/observe.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {group: ['node:*', 'pg', 'dockerode', 'execa', 'debug'], message: 'a planner is pure: no I/O module'},
+            {group: ['./observe*'], message: 'a planner is handed its observation; it does not take one'},
+          ],
+        },
+      ],
+    },
+  },
   {files: ['src/lib/process/run.ts'], rules: {'no-restricted-imports': 'off'}},
   {
     files: ['**/*.cjs'],

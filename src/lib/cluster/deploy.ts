@@ -8,6 +8,8 @@ import {existsSync} from 'node:fs'
 import {readFile} from 'node:fs/promises'
 import path from 'node:path'
 
+import createDebug from 'debug'
+
 import {volumeName} from '../config/stack-config.js'
 import type {StackImages} from '../images/stack-images.js'
 import type {SwarmNode} from '../engine/engine.js'
@@ -27,7 +29,9 @@ import {
 } from '../stackdir/stack-files.js'
 import {resolveImages, type ImageResolver} from '../stack/images.js'
 import {appIdentity} from '../stack/render-stack.js'
-import {chooseDbNode, dbNodeLabel} from '../swarm/db-node.js'
+import {dbNodeLabel} from '../swarm/db-node.js'
+import {planDeploy} from '../plan/deploy.js'
+import {describeStep} from '../plan/steps.js'
 import {stackDeploy} from '../swarm/docker-cli.js'
 import {IPVS_PROBE, networkModes, type ModeChoice} from '../swarm/modes.js'
 import {renderSwarmStack, type NetworkModes} from '../swarm/render.js'
@@ -38,6 +42,8 @@ import {megabytes} from '../images/builder.js'
 import {swarmStackStatus, type SwarmStackStatus} from './status.js'
 
 export const DEFAULT_REPLICAS = 2
+
+const debug = createDebug('stackctl:plan')
 
 export interface DistributedImage {
   image: string
@@ -90,13 +96,12 @@ export async function deploySwarmStack(
   const password = await ensurePasswordFile(paths, identity.uid, identity.gid)
   const nodes = await sw.manager.swarm.nodes()
   const holders = await volumeHolders(sw, nodes)
-  const db = chooseDbNode({
-    project: config.project,
-    nodes,
-    requested: options.dbNode,
-    holders,
-    managerId: (await sw.manager.swarm.state()).nodeId,
-  })
+  const plan = planDeploy(
+    {nodes, holders, managerId: (await sw.manager.swarm.state()).nodeId, deployedBefore: Boolean(sw.swarmState)},
+    {project: config.project, dbNode: options.dbNode, registry: options.registry, replicas: options.replicas},
+  )
+  for (const step of plan.steps) debug('plan: %s', describeStep(step))
+  const {db} = plan
   const secretVersion = nextSecretVersion(sw, password.sha256, holders.length > 0)
 
   const {images, reason} = await resolveImages(
@@ -130,7 +135,7 @@ export async function deploySwarmStack(
     portMode: modes.modes.portMode,
     localNodes: sw.target.local ? nodes.length : undefined,
   })
-  if (db.action === 'pinned') {
+  if (plan.steps.some((step) => step.kind === 'pin-db-node')) {
     await sw.manager.swarm.updateNode(db.node.id, {labels: {[dbNodeLabel(config.project)]: 'true'}})
   }
   sw.progress(db.reason)

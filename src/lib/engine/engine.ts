@@ -283,3 +283,16 @@ export interface SwarmClient {
   /** Names of the stack's networks. */
   networks(stack: string): Promise<string[]>
 }
+
+/**
+ * One look at a Compose project (its containers, volumes and networks, with their labels, state and health),
+ * taken once per command (src/lib/plan/observe.ts) and handed down: planners judge it instead of asking again.
+ */
+export interface ProjectSnapshot {
+  project: string
+  containers: ContainerSummary[]
+  /** The volumes labelled as the project's (com.docker.compose.project). */
+  volumes: VolumeInfo[]
+  /** Names of the project's networks. */
+  networks: string[]
+}

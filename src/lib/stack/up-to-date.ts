@@ -13,59 +13,52 @@ import {parse} from 'yaml'
 
 import {ProcessFailed} from '../errors.js'
 import {readOptional, sha256, writeFileAtomic} from '../stackdir/stack-files.js'
-import type {ContainerSummary} from '../engine/engine.js'
+import type {ProjectSnapshot} from '../engine/engine.js'
+import {takeSnapshot} from '../plan/observe.js'
+import {
+  needsComparison,
+  planUp,
+  planUpContainers,
+  type DesiredService,
+  type DesiredUp,
+  type UpContainer,
+} from '../plan/up.js'
 import type {StackContext} from './context.js'
+import {SERVICES} from './status.js'
 
-export interface ExpectedService {
-  configHash: string
-  /** Id of the image the service's reference points at now; undefined when unknown. */
-  imageId?: string
-}
+export type ExpectedService = DesiredService
 
-export interface ContainerState {
-  service: string
-  configHash?: string
-  imageId: string
-  state: string
-  /** healthy | unhealthy | starting | none (no health check) */
-  health: string
-}
-
-function isReady(c: ContainerState): boolean {
-  return c.state === 'running' && (c.health === 'healthy' || c.health === 'none')
-}
+/** What the fast path reads of a container (the planner's view of it). */
+export type ContainerState = UpContainer
 
 /** True only when each expected service has exactly one container, running and healthy, as Compose would create it now. */
 export function isUpToDate(expected: ReadonlyMap<string, ExpectedService>, containers: readonly ContainerState[]) {
-  if (expected.size === 0 || containers.length !== expected.size) return false
-  if (new Set(containers.map((c) => c.service)).size !== containers.length) return false
-  return containers.every((c) => {
-    const want = expected.get(c.service)
-    return want?.imageId !== undefined && c.configHash === want.configHash && c.imageId === want.imageId && isReady(c)
-  })
+  return planUpContainers(containers, {services: [...expected.keys()], expected}).length === 0
 }
 
-function containerState(c: ContainerSummary): ContainerState {
-  return {
-    service: c.service,
-    configHash: c.labels['com.docker.compose.config-hash'],
-    imageId: c.imageId,
-    state: c.state,
-    health: c.health,
+/**
+ * What `up` wants, compared with the snapshot: Compose's hashes and the images' ids are asked only when the
+ * snapshot alone plans nothing (a stack that is down or still starting needs Compose anyway).
+ */
+export async function desiredUp(
+  ctx: StackContext,
+  composeText: string,
+  snapshot: ProjectSnapshot,
+  options: {build?: boolean} = {},
+): Promise<DesiredUp> {
+  const base = {
+    services: SERVICES,
+    build: options.build,
+    overrideFiles: (ctx.compose.target.overrideFiles ?? []).length,
   }
-}
-
-export async function stackUpToDate(ctx: StackContext, composeText: string): Promise<boolean> {
-  if ((ctx.compose.target.overrideFiles ?? []).length > 0) return false
-  const listed = await ctx.engine.containers.list({project: ctx.config.project})
-  const containers = listed.map(containerState)
-  // A stack that is down or still starting needs Compose anyway: no need to ask for hashes.
-  if (containers.length === 0 || !containers.every(isReady)) return false
+  if (options.build || base.overrideFiles > 0 || !needsComparison(snapshot, SERVICES)) {
+    return {...base, expected: 'not-compared'}
+  }
   let hashes: Map<string, string>
   try {
     hashes = await composeHashes(ctx, composeText)
   } catch (error) {
-    if (error instanceof ProcessFailed) return false
+    if (error instanceof ProcessFailed) return {...base, expected: 'unknown'}
     throw error
   }
   const services = (parse(composeText) as {services?: Record<string, {image?: string}>}).services ?? {}
@@ -75,7 +68,14 @@ export async function stackUpToDate(ctx: StackContext, composeText: string): Pro
     const image = reference === undefined ? undefined : await ctx.engine.images.inspect(reference)
     expected.set(service, {configHash, imageId: image?.id})
   }
-  return isUpToDate(expected, containers)
+  return {...base, expected}
+}
+
+/** Whether a running stack is exactly as the rendered file would create it (one listing of the project). */
+export async function stackUpToDate(ctx: StackContext, composeText: string): Promise<boolean> {
+  const snapshot = await takeSnapshot(ctx.engine, ctx.config.project)
+  const desired = await desiredUp(ctx, composeText, snapshot)
+  return planUp(snapshot, desired).length === 0
 }
 
 const debug = createDebug('stackctl:up-to-date')

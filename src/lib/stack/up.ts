@@ -1,7 +1,8 @@
 /**
  * `stackctl up`: render, check the port, start through Compose and wait until both services are healthy
  * (stackctl waits itself, see wait-healthy.ts).
- * On a running, healthy, unchanged stack Compose would do nothing, so it is not even asked (up-to-date.ts).
+ * The project is observed once (plan/observe.ts) and planned (plan/up.ts): on a running, healthy, unchanged
+ * stack the plan is empty and Compose is not even asked (up-to-date.ts says what Compose would create now).
  * When a service does not become healthy the containers are left for inspection; the volume is never touched.
  */
 import {portUse, stackPorts} from './port.js'
@@ -17,10 +18,13 @@ import {checkPasswordAgainstServer} from './password.js'
 import {passwordMismatch, recordVerifiedPassword, renderStack} from './render-stack.js'
 import {assertVolumeMatchesPgMajor} from './version-guard.js'
 import {stackExposure, stackStatus, type StackStatus} from './status.js'
-import {stackUpToDate} from './up-to-date.js'
+import {desiredUp} from './up-to-date.js'
 import {findProject, interruptedUp, putBack, type FoundProject} from './up-undo.js'
 import {newWaitMemory, waitStackHealthy} from './wait-healthy.js'
 import {repairRestoreLeftovers} from '../volume/restore-leftovers.js'
+import {observeProject, type Observation} from '../plan/observe.js'
+import {describeStep} from '../plan/steps.js'
+import {planUp} from '../plan/up.js'
 
 export interface UpOptions {
   build?: boolean
@@ -45,7 +49,26 @@ export interface UpResult extends StackStatus {
 export async function upStack(ctx: StackContext, resolver: ImageResolver, options: UpOptions = {}): Promise<UpResult> {
   const started = Date.now()
   ctx.phase('check engine, port and volume')
-  await firstFailureInOrder([ctx.engine.ping(), ctx.compose.assertV2(), assertPortFree(ctx)])
+  const live = ctx.engine
+  // The one look at the project this command takes (plan/observe.ts), once the engine answers at all.
+  const observing = live.ping().then(() => observeProject(live, ctx.config.project))
+  await firstFailureInOrder([observing, ctx.compose.assertV2(), assertPortFree(ctx)])
+  const observation = await observing
+  ctx.engine = observation.engine // what up and the functions it calls read answer from the snapshot
+  try {
+    return await upObserved(ctx, resolver, options, observation, started)
+  } finally {
+    ctx.engine = live
+  }
+}
+
+async function upObserved(
+  ctx: StackContext,
+  resolver: ImageResolver,
+  options: UpOptions,
+  observation: Observation,
+  started: number,
+): Promise<UpResult> {
   if (!(await dbRunning(ctx))) await assertVolumeMatchesPgMajor(ctx)
   ctx.phase('render and images')
   const asFound = await snapshotStackDir(ctx.paths) // an up refused before it starts anything writes nothing
@@ -59,6 +82,7 @@ export async function upStack(ctx: StackContext, resolver: ImageResolver, option
   for (const warning of await stackExposure(ctx)) ctx.progress(`warning: ${warning}`)
   const found = await findProject(ctx) // what a Ctrl-C puts back (up-undo.ts)
   if (rendered.password === 'unverified') {
+    observation.invalidate() // the db is started alone to prove the password
     ctx.phase('check the password file')
     await provePassword(ctx, found, options.signal).catch(async (error: unknown) => {
       return restoringStackDir(asFound)(error instanceof Interrupted ? await interruptedUp(ctx, found) : error)
@@ -66,22 +90,28 @@ export async function upStack(ctx: StackContext, resolver: ImageResolver, option
   }
 
   await repairRestoreLeftovers(ctx) // a running db: before judging the stack up to date
-  if (!options.build && (await stackUpToDate(ctx, rendered.composeText))) {
+  const snapshot = observation.current ? observation.snapshot : await observation.refresh()
+  const plan = planUp(snapshot, await desiredUp(ctx, rendered.composeText, snapshot, {build: options.build}))
+  for (const step of plan) ctx.detail(`plan: ${describeStep(step)}`)
+  if (plan.length === 0) {
     ctx.progress('running, healthy and unchanged: nothing for Compose to do')
     return summary(ctx, rendered.images, started)
   }
   const {project, timeoutSeconds} = ctx.config
+  const build = plan.some((step) => step.kind === 'build-image')
   const memory = newWaitMemory(await collectFacts(ctx.engine.containers, project, {logs: false}))
+  observation.invalidate() // Compose changes the project from here on: every look is a new one
   try {
-    ctx.phase(options.build ? 'build and start containers' : 'start containers')
+    ctx.phase(build ? 'build and start containers' : 'start containers')
+    // One `docker compose up` runs the plan's create, recreate and start steps in dependency order.
     await ctx.compose.up(
-      {build: options.build, wait: false, waitTimeoutSeconds: timeoutSeconds},
+      {build, wait: false, waitTimeoutSeconds: timeoutSeconds},
       {
         onLine: (line) => ctx.detail(line),
         signal: options.signal,
         shield: options.shield,
         // Compose itself waits for the db's health before it starts the app (depends_on); a build has no bound.
-        timeoutMs: options.build ? undefined : timeoutSeconds * 1000,
+        timeoutMs: build ? undefined : timeoutSeconds * 1000,
       },
     )
     await waitStackHealthy(ctx, memory, options.signal)
@@ -90,6 +120,7 @@ export async function upStack(ctx: StackContext, resolver: ImageResolver, option
     if (error instanceof ProcessFailed || error instanceof ProcessTimedOut) throw await explainUnhealthy(ctx, error)
     throw error
   }
+  await observation.refresh() // the summary reads the stack as it is now, in one listing
   return summary(ctx, rendered.images, started)
 }
 
