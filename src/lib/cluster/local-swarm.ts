@@ -10,8 +10,8 @@ import createDebug from 'debug'
 
 import {buildImages} from '../images/builder.js'
 import {IMAGE_SPECS, imageReference} from '../images/image-specs.js'
-import {createEngine} from '../engine/dockerode-engine.js'
 import type {ContainerSummary, Engine, SwarmNode} from '../engine/engine.js'
+import type {EngineFactory} from '../engine/factory.js'
 import {EnvironmentError, Interrupted, StackctlError, UsageError} from '../errors.js'
 import {ensureRealDirectory} from '../files.js'
 import {canBind} from '../net/ports.js'
@@ -103,12 +103,12 @@ export async function listLocalSwarms(host: Engine): Promise<LocalSwarmRef[]> {
 
 export async function swarmUp(
   input: {name?: string; nodes?: number; port?: number},
-  options: {progress: (line: string) => void; signal?: AbortSignal; env?: NodeJS.ProcessEnv},
+  options: {progress: (line: string) => void; signal?: AbortSignal; env?: NodeJS.ProcessEnv; engines: EngineFactory},
 ): Promise<SwarmUpResult> {
   const started = Date.now()
   const env = hostEnv(options.env)
   const spec = localSwarmSpec(input, stateDirectory(env), NODE_IMAGE)
-  const host = createEngine(env)
+  const host = options.engines.host(env)
   await host.ping()
   const cli = new DockerCli(hostEndpoint(env))
   const existing = await host.containers.list({label: `${SWARM_LABELS.swarm}=${spec.name}`})
@@ -119,7 +119,7 @@ export async function swarmUp(
         `run stackctl swarm up --name ${spec.name} without --nodes, or choose another --name for a new swarm`,
       )
     }
-    let status = await swarmStatus(spec.name, {env})
+    let status = await swarmStatus(spec.name, {env, engines: options.engines})
     if (input.port !== undefined && status.port !== 0 && input.port !== status.port) {
       throw new UsageError(
         `swarm '${spec.name}' forwards port ${status.port}; --port ${input.port} cannot change that`,
@@ -129,7 +129,7 @@ export async function swarmUp(
     const stopped = existing.filter((c) => c.state !== 'running')
     if (!status.up && stopped.length > 0) {
       await restartNodes(spec, existing, {cli, host, ...options})
-      status = await swarmStatus(spec.name, {env})
+      status = await swarmStatus(spec.name, {env, engines: options.engines})
       return {...status, created: false, restarted: true, seconds: (Date.now() - started) / 1000}
     }
     if (status.up) {
@@ -160,7 +160,7 @@ export async function swarmUp(
     }
     throw error
   }
-  const status = await swarmStatus(spec.name, {env})
+  const status = await swarmStatus(spec.name, {env, engines: options.engines})
   return {...status, created: true, restarted: false, seconds: (Date.now() - started) / 1000}
 }
 
@@ -214,7 +214,13 @@ async function freeSubnet(spec: LocalSwarmSpec, cli: DockerCli, signal?: AbortSi
 async function restartNodes(
   spec: LocalSwarmSpec,
   existing: ContainerSummary[],
-  options: {cli: DockerCli; host: Engine; progress: (line: string) => void; signal?: AbortSignal},
+  options: {
+    cli: DockerCli
+    host: Engine
+    engines: EngineFactory
+    progress: (line: string) => void
+    signal?: AbortSignal
+  },
 ): Promise<void> {
   const {cli, signal} = options
   const byIndex = [...existing].sort((a, b) => nodeIndex(a) - nodeIndex(b))
@@ -229,7 +235,7 @@ async function restartNodes(
     }
     await Promise.all(byIndex.map((c) => waitForDockerd(cli, c.name, signal)))
     options.progress('every node’s dockerd answers')
-    await waitForReadyNodes(spec, byIndex.length, signal)
+    await waitForReadyNodes(options.engines.at(managerEndpoint(spec)), spec, byIndex.length, signal)
     options.progress(
       `swarm '${spec.name}' is up again with ${byIndex.length} ready nodes; its data volumes are as they were`,
     )
@@ -270,7 +276,7 @@ async function waitForDockerd(cli: DockerCli, node: string, signal?: AbortSignal
 async function formSwarm(
   spec: LocalSwarmSpec,
   cli: DockerCli,
-  options: {progress: (line: string) => void; signal?: AbortSignal},
+  options: {progress: (line: string) => void; signal?: AbortSignal; engines: EngineFactory},
 ): Promise<void> {
   const {signal} = options
   const manager = nodeName(spec, 1)
@@ -288,13 +294,17 @@ async function formSwarm(
         ),
       ),
   )
-  await waitForReadyNodes(spec, spec.nodes, signal)
+  await waitForReadyNodes(options.engines.at(managerEndpoint(spec)), spec, spec.nodes, signal)
   options.progress(`swarm formed: ${manager} manager, ${spec.nodes - 1} workers`)
 }
 
 /** Waits until the manager reports every node ready (60 s). */
-async function waitForReadyNodes(spec: LocalSwarmSpec, count: number, signal?: AbortSignal): Promise<void> {
-  const engine = createEngine({DOCKER_HOST: managerEndpoint(spec)})
+async function waitForReadyNodes(
+  engine: Engine,
+  spec: LocalSwarmSpec,
+  count: number,
+  signal?: AbortSignal,
+): Promise<void> {
   const deadline = Date.now() + 60_000
   for (;;) {
     const nodes = await engine.swarm.nodes().catch((error: unknown) => {
@@ -313,10 +323,13 @@ async function waitForReadyNodes(spec: LocalSwarmSpec, count: number, signal?: A
   }
 }
 
-export async function swarmStatus(name: string, options: {env?: NodeJS.ProcessEnv} = {}): Promise<LocalSwarmStatus> {
+export async function swarmStatus(
+  name: string,
+  options: {env?: NodeJS.ProcessEnv; engines: EngineFactory},
+): Promise<LocalSwarmStatus> {
   const env = hostEnv(options.env)
   const spec = localSwarmSpec({name}, stateDirectory(env), NODE_IMAGE)
-  const host = createEngine(env)
+  const host = options.engines.host(env)
   await host.ping()
   const cli = new DockerCli(hostEndpoint(env))
   const containers = await host.containers.list({label: `${SWARM_LABELS.swarm}=${spec.name}`})
@@ -324,7 +337,8 @@ export async function swarmStatus(name: string, options: {env?: NodeJS.ProcessEn
   const port = Number(manager?.labels[SWARM_LABELS.port] ?? 0)
   let swarmNodes: SwarmNode[] = []
   if (manager?.state === 'running') {
-    swarmNodes = await createEngine({DOCKER_HOST: managerEndpoint(spec)})
+    swarmNodes = await options.engines
+      .at(managerEndpoint(spec))
       .swarm.nodes()
       .catch((error: unknown) => {
         debug('nodes: %s', (error as Error).message)
@@ -368,11 +382,12 @@ export async function swarmDown(
     force?: boolean
     confirm?: (question: string, expected: string) => Promise<boolean>
     env?: NodeJS.ProcessEnv
+    engines: EngineFactory
   },
 ): Promise<SwarmDownResult> {
   const env = hostEnv(options.env)
   const spec = localSwarmSpec({name}, stateDirectory(env), NODE_IMAGE)
-  const host = createEngine(env)
+  const host = options.engines.host(env)
   await host.ping()
   const cli = new DockerCli(hostEndpoint(env))
   const label = `${SWARM_LABELS.swarm}=${spec.name}`

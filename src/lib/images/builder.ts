@@ -13,7 +13,6 @@ import {performance} from 'node:perf_hooks'
 
 import createDebug from 'debug'
 
-import {createEngine} from '../engine/dockerode-engine.js'
 import {withInterrupts} from '../interrupt.js'
 import type {Engine, ImageInfo} from '../engine/engine.js'
 import {Interrupted, ProcessFailed, StackctlError} from '../errors.js'
@@ -53,8 +52,8 @@ const debug = createDebug('stackctl:images')
 const MINUTE = 60_000
 
 export interface BuildImagesOptions {
-  /** Defaults to the engine DOCKER_HOST names. */
-  engine?: Engine
+  /** The engine that builds and keeps the images (the host's, from the base command). */
+  engine: Engine
   /** Build one image only (postgres | node). */
   only?: string
   /** The PostgreSQL majors to build (default 17): each has its own image, from the Debian release shipping it. */
@@ -109,7 +108,7 @@ function toBuild(image: PlannedImage): image is ToBuild {
   return image.plan.action !== 'keep'
 }
 
-export async function buildImages(options: BuildImagesOptions = {}): Promise<BuildImagesResult> {
+export async function buildImages(options: BuildImagesOptions): Promise<BuildImagesResult> {
   const started = performance.now()
   const specs = selectSpecs(options.only, options.pgMajors)
   const mirror = normalizeMirror(options.mirror ?? process.env[IMAGE_ENV.mirror] ?? DEFAULT_MIRROR)
@@ -117,7 +116,7 @@ export async function buildImages(options: BuildImagesOptions = {}): Promise<Bui
   const suite = suiteOption === undefined ? undefined : validateSuite(suiteOption)
   const progress = options.progress ?? (() => {})
   const phase = options.phase ?? (() => {})
-  const engine = options.engine ?? createEngine()
+  const engine = options.engine
   phase('check the images present')
   await engine.ping()
 
