@@ -12,7 +12,7 @@ import type {EngineFactory} from '../engine/factory.js'
 import {EnvironmentError, StackctlError} from '../errors.js'
 import {readOptional, writeFileAtomic} from '../files.js'
 import {loadStack, type StackContext} from '../stack/context.js'
-import {DockerCli} from '../swarm/docker-cli.js'
+import {DockerCli} from '../engine/docker-cli.js'
 import {chooseSwarmTarget, type TargetChoice} from '../swarm/target.js'
 import {hostEndpoint, hostEnv, listLocalSwarms} from './local-swarm.js'
 

@@ -28,7 +28,7 @@ import {
 import {resolveImages, type ImageResolver} from '../stack/images.js'
 import {appIdentity} from '../stack/render-stack.js'
 import {chooseDbNode, dbNodeLabel} from '../swarm/db-node.js'
-import {stackDeploy} from '../swarm/docker-cli.js'
+import {stackDeploy} from '../engine/docker-cli.js'
 import {IPVS_PROBE, networkModes, type ModeChoice} from '../swarm/modes.js'
 import {renderSwarmStack, type NetworkModes} from '../swarm/render.js'
 import {secretName, secretVersion} from '../swarm/secret.js'

@@ -7,7 +7,7 @@ import {volumeName} from '../config/stack-config.js'
 import {LABELS} from '../config/labels.js'
 import {Interrupted, StackctlError, UsageError} from '../errors.js'
 import {dbNodeLabel} from '../swarm/db-node.js'
-import {stackRm} from '../swarm/docker-cli.js'
+import {stackRm} from '../engine/docker-cli.js'
 import {assertManager, type SwarmContext} from './context.js'
 
 export interface SwarmDownResult {

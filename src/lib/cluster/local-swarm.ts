@@ -16,7 +16,7 @@ import {EnvironmentError, Interrupted, StackctlError, UsageError} from '../error
 import {ensureRealDirectory} from '../files.js'
 import {canBind} from '../net/ports.js'
 import {LABELS} from '../config/labels.js'
-import {DockerCli} from '../swarm/docker-cli.js'
+import {DockerCli} from '../engine/docker-cli.js'
 import {
   localSwarmSpec,
   managerEndpoint,

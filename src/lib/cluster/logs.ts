@@ -1,6 +1,6 @@
 /** `stackctl logs --target swarm`: `docker service logs` of the stack's services, through the manager. */
 import {StackctlError} from '../errors.js'
-import {serviceLogsArgs, type ServiceLogOptions} from '../swarm/docker-cli.js'
+import {serviceLogsArgs, type ServiceLogOptions} from '../engine/docker-cli.js'
 import {assertManager, type SwarmContext} from './context.js'
 
 export async function swarmLogs(
