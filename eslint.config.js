@@ -117,6 +117,34 @@ export default tseslint.config(
     },
   },
   {files: ['src/lib/**/*.ts'], rules: {'no-restricted-imports': ['error', {paths: [...ONE_MODULE, ...NOT_IN_LIB]}]}},
+  {
+    // Every `docker` process goes through the engine layer's typed verbs (src/lib/engine/docker-cli.ts). The
+    // other programs stackctl runs are named here: debootstrap and `umount` build an image's root filesystem
+    // on this machine, and the browser opener is `xdg-open`/`open`; none of them is a docker verb.
+    files: ['src/lib/**/*.ts'],
+    ignores: [
+      'src/lib/engine/**',
+      'src/lib/process/**',
+      'src/lib/base-command.ts',
+      'src/lib/images/builder.ts',
+      'src/lib/images/rootfs.ts',
+      'src/lib/stack/open.ts',
+    ],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [...ONE_MODULE, ...NOT_IN_LIB],
+          patterns: [
+            {
+              group: ['**/process/run', '**/process/run.js'],
+              message: 'run docker through the engine layer (src/lib/engine/docker-cli.ts), not the process runner',
+            },
+          ],
+        },
+      ],
+    },
+  },
   {files: ['src/lib/engine/dockerode-engine.ts'], rules: {'no-restricted-imports': 'off'}},
   {files: ['src/lib/process/run.ts'], rules: {'no-restricted-imports': 'off'}},
   {

@@ -84,6 +84,14 @@ describe('import layers (lint rule)', function () {
     )
   })
 
+  it('rejects the process runner outside the engine layer: docker goes through its typed verbs', async () => {
+    const found = await problems('src/lib/stack/x.ts', "export {run} from '../process/run.js'\n")
+    expect(found.join('\n')).to.match(/no-restricted-imports: .*through the engine layer/)
+    expect(await problems('src/lib/compose/x.ts', "export {run} from '../process/run.js'\n")).to.not.deep.equal([])
+    // Control: the engine layer builds on it.
+    expect(await problems('src/lib/engine/x.ts', "export {run} from '../process/run.js'\n")).to.deep.equal([])
+  })
+
   it('rejects a loose root file of src/lib (lib/files.ts) importing an operation', async () => {
     const found = await problems('src/lib/files.ts', "export {upStack} from './stack/up.js'\n")
     expect(found.join('\n')).to.match(/no-restricted-paths: .*loose files of src\/lib are infrastructure/)

@@ -1,15 +1,20 @@
 /**
- * The `docker` verbs of the swarm target, in one place: the local swarm's node containers (on the host
- * engine), commands inside a node (`docker exec NODE docker …`), images copied onto nodes (`docker save |
- * docker load`) or pushed to a registry, and `docker stack deploy/rm` against a manager. Each call names its
- * engine explicitly (DOCKER_HOST per call), so a DOCKER_HOST pointing at the swarm never sends a host verb to
- * node 1.
+ * Every `docker` CLI process stackctl starts, in one place: Compose (its own arguments are built in
+ * compose/compose-client.ts), images (build, import, pull, buildx), a process attached to the user's terminal
+ * (`docker exec -it`), the local swarm's node containers, commands inside a node (`docker exec NODE docker …`),
+ * images copied onto nodes or pushed to a registry, and `docker stack deploy/rm` against a manager. An engine
+ * named by endpoint gets DOCKER_HOST per call, so a DOCKER_HOST pointing at the swarm never sends a host verb
+ * to node 1; without one, the environment's engine (DOCKER_HOST or the docker context) is used, as `docker` would.
  */
 import createDebug from 'debug'
 
+import {ProcessFailed} from '../errors.js'
 import {run, runPipe, type RunOptions, type RunResult} from '../process/run.js'
+import {dockerExecArgs} from './docker-exec.js'
 
-const debug = createDebug('stackctl:swarm')
+export type {RunOptions, RunResult} from '../process/run.js'
+
+const debug = createDebug('stackctl:docker')
 const MINUTE = 60_000
 
 export interface DockerCliOptions {
@@ -23,23 +28,99 @@ export interface DockerCliOptions {
   buffer?: boolean
 }
 
-/** `docker` against one engine. */
+/** `docker` against one engine: the one at `endpoint`, or the environment's. */
 export class DockerCli {
-  constructor(readonly endpoint: string) {}
+  constructor(readonly endpoint?: string) {}
 
-  run(args: readonly string[], options: DockerCliOptions & Pick<RunOptions, 'reject' | 'input' | 'env'> = {}) {
-    debug('%s: docker %s', this.endpoint, args.join(' '))
+  private get env(): Record<string, string> {
+    return this.endpoint ? {DOCKER_HOST: this.endpoint} : {}
+  }
+
+  run(
+    args: readonly string[],
+    options: DockerCliOptions & Pick<RunOptions, 'reject' | 'input' | 'env' | 'inherit'> = {},
+  ) {
+    debug('%s: docker %s', this.endpoint ?? 'environment', args.join(' '))
     return run('docker', args, {
-      env: {DOCKER_HOST: this.endpoint, ...options.env},
+      env: {...this.env, ...options.env},
       cwd: options.cwd,
       signal: options.signal,
       reject: options.reject,
       input: options.input,
       shield: options.shield,
+      inherit: options.inherit,
       buffer: options.buffer,
-      timeoutMs: options.timeoutMs ?? 5 * MINUTE,
+      timeoutMs: options.inherit ? undefined : (options.timeoutMs ?? 5 * MINUTE),
       onLine: options.onLine ? (line) => options.onLine!(line) : undefined,
     })
+  }
+
+  /**
+   * `docker compose …` with Compose's own arguments (they start with `compose`; built and unit-tested in
+   * compose-client.ts, which owns Compose's vocabulary). Runs with the caller's options unchanged, as Compose
+   * always did: its failures are translated there.
+   */
+  compose(args: readonly string[], options: RunOptions = {}): Promise<RunResult> {
+    if (args[0] !== 'compose') throw new Error(`not a Compose command: docker ${args.join(' ')}`)
+    return run('docker', args, {...options, env: {...this.env, ...options.env}})
+  }
+
+  /** `docker compose version --short`, for the Compose v2 check (never throws on a non-zero exit). */
+  composeVersion(): Promise<RunResult> {
+    return this.compose(['compose', 'version', '--short'], {reject: false})
+  }
+
+  /** The retired standalone `docker-compose` (v1), only to name it when Compose v2 is missing. */
+  legacyComposeVersion(): Promise<RunResult> {
+    return run('docker-compose', ['version', '--short'], {reject: false, env: this.env})
+  }
+
+  /** Whether the docker CLI has the buildx plugin (without it BuildKit builds fail; see images' buildEnv). */
+  async buildxAvailable(): Promise<boolean> {
+    return (await this.run(['buildx', 'version'], {reject: false, timeoutMs: 15_000})).exitCode === 0
+  }
+
+  /** `docker pull --quiet`: resolves whether the image could be pulled (false when the registry cannot be reached). */
+  async pull(reference: string, timeoutMs = 120_000): Promise<boolean> {
+    return (await this.run(pullArgs(reference), {reject: false, timeoutMs})).exitCode === 0
+  }
+
+  /**
+   * `docker build` with the arguments images/image-specs.ts builds (they start with `build`). The legacy
+   * builder prints the failing step's output on stdout and only the verdict on stderr: a failure carries both.
+   */
+  async build(args: readonly string[], options: DockerCliOptions & {env?: Record<string, string>} = {}): Promise<void> {
+    if (args[0] !== 'build') throw new Error(`not a build: docker ${args.join(' ')}`)
+    const result = await this.run(args, {...options, reject: false, timeoutMs: options.timeoutMs ?? 10 * MINUTE})
+    if (result.exitCode !== 0) {
+      throw new ProcessFailed(`docker ${args.join(' ')}`, result.exitCode, `${result.stdout}\n${result.stderr}`)
+    }
+  }
+
+  /**
+   * `tar -c ROOTFS | docker import …` without a shell: the tar stream (gigabytes) is never buffered. The
+   * arguments of both sides are built in images/image-specs.ts (the import's start with `import`).
+   */
+  async importTar(
+    tarArgs: readonly string[],
+    importArgs: readonly string[],
+    options: DockerCliOptions = {},
+  ): Promise<void> {
+    if (importArgs[0] !== 'import') throw new Error(`not an import: docker ${importArgs.join(' ')}`)
+    await runPipe(
+      {command: 'tar', args: tarArgs},
+      {command: 'docker', args: importArgs},
+      {env: this.env, signal: options.signal, timeoutMs: options.timeoutMs ?? 10 * MINUTE},
+    )
+  }
+
+  /**
+   * A process in a container, attached to the user's terminal or pipes (psql, exec): the docker CLI relays
+   * stdin, stdout, stderr, a terminal's size and signals. Resolves with the process's exit code.
+   */
+  async execInteractive(containerId: string, command: readonly string[], tty: boolean): Promise<number> {
+    const result = await this.run(dockerExecArgs(containerId, command, tty), {reject: false, inherit: true})
+    return result.exitCode
   }
 
   /** `docker …` run by the engine inside a node container. */
@@ -59,7 +140,7 @@ export class DockerCli {
 
   /** Streams an image from this engine into a node's engine; never buffered in memory or on disk. */
   async loadIntoNode(image: string, node: string, options: DockerCliOptions = {}): Promise<void> {
-    const env = {DOCKER_HOST: this.endpoint}
+    const env = this.env
     await runPipe(
       {command: 'docker', args: ['save', image]},
       {command: 'docker', args: ['exec', '-i', node, 'docker', 'load', '--quiet']},
@@ -126,4 +207,9 @@ export function serviceLogsArgs(service: string, options: ServiceLogOptions): st
     ...(options.timestamps ? ['--timestamps'] : []),
     service,
   ]
+}
+
+/** `docker pull --quiet REFERENCE`: quiet, so a pull is one line of output, not a progress stream. */
+export function pullArgs(reference: string): string[] {
+  return ['pull', '--quiet', reference]
 }

@@ -17,7 +17,8 @@ import {withInterrupts} from '../interrupt.js'
 import type {Engine, ImageInfo} from '../engine/engine.js'
 import {Interrupted, ProcessFailed, StackctlError} from '../errors.js'
 import {packageRoot} from '../package-root.js'
-import {run, runPipe} from '../process/run.js'
+import {DockerCli} from '../engine/docker-cli.js'
+import {run} from '../process/run.js'
 import {debootstrapProgress} from './debootstrap-progress.js'
 import {
   BUILD_LABEL_PREFIX,
@@ -89,6 +90,8 @@ export interface BuildImagesResult {
 
 interface BuildContext {
   engine: Engine
+  /** The docker CLI of the environment's engine: `docker build` and `docker import` have no Engine API call here. */
+  docker: DockerCli
   buildEnv: Record<string, string>
   signal: AbortSignal
   progress: (line: string) => void
@@ -138,7 +141,7 @@ export async function buildImages(options: BuildImagesOptions): Promise<BuildIma
     const built = await withInterrupts(async (signal) => {
       const outcomes = await Promise.allSettled(
         planned.map((image) => {
-          const ctx = {engine, buildEnv: env, signal, progress}
+          const ctx = {engine, docker: new DockerCli(), buildEnv: env, signal, progress}
           progress(`${image.spec.name}: ${imageReference(image.spec)} is ${image.plan.reason}`)
           return image.plan.action === 'finish' ? finishImage(image, ctx) : buildImage(image, ctx, debootstrap)
         }),
@@ -222,11 +225,7 @@ async function buildImage(image: ToBuild, ctx: BuildContext, debootstrap: string
     log(`trim: removed ${megabytes(freed)} (package caches, lists, docs, man pages, translations)`)
     const packageVersion = await installedVersion(rootfs, spec.debianPackage)
     log(`import ${rootfsReference(spec)}`)
-    await runPipe(
-      {command: 'tar', args: tarArgs(rootfs)},
-      {command: 'docker', args: importArgs(spec, source)},
-      {signal: ctx.signal, timeoutMs: 10 * MINUTE},
-    )
+    await ctx.docker.importTar(tarArgs(rootfs), importArgs(spec, source), {signal: ctx.signal})
     return packageVersion
   })
 
@@ -297,18 +296,11 @@ async function withBuildDir<T>(
 }
 
 async function dockerBuild(spec: ImageSpec, ctx: BuildContext, labels: Record<string, string>): Promise<void> {
-  const args = buildArgs(spec, templateDir(spec), labels)
-  const result = await run('docker', args, {
+  await ctx.docker.build(buildArgs(spec, templateDir(spec), labels), {
     env: ctx.buildEnv,
     signal: ctx.signal,
-    timeoutMs: 10 * MINUTE,
-    reject: false,
     onLine: (line) => debug('%s build: %s', spec.name, line),
   })
-  // The legacy builder prints the failing step's output on stdout and only the verdict on stderr.
-  if (result.exitCode !== 0) {
-    throw new ProcessFailed(`docker ${args.join(' ')}`, result.exitCode, `${result.stdout}\n${result.stderr}`)
-  }
 }
 
 /** After a rebuild the old image (and rootfs) are untagged; remove them unless a container uses them. */
