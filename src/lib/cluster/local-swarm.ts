@@ -172,14 +172,14 @@ async function createNodes(
   const {signal} = options
   for (const i of nodeIndexes(spec)) await ensureRealDirectory(socketDir(spec, i), 0o700)
   const subnet = await freeSubnet(spec, cli, signal)
-  await cli.run(networkCreateArgs(spec, subnet), {signal})
-  for (const i of nodeIndexes(spec)) await cli.run(volumeCreateArgs(spec, i), {signal})
+  await cli.createNetwork(networkCreateArgs(spec, subnet), {signal})
+  for (const i of nodeIndexes(spec)) await cli.createVolume(volumeCreateArgs(spec, i), {signal})
   options.progress(
     `starting ${spec.nodes} node containers (${nodeIndexes(spec)
       .map((i) => nodeName(spec, i))
       .join(', ')})`,
   )
-  for (const i of nodeIndexes(spec)) await cli.run(nodeRunArgs(spec, i, nodeAddress(subnet, i)), {signal})
+  for (const i of nodeIndexes(spec)) await cli.runContainer(nodeRunArgs(spec, i, nodeAddress(subnet, i)), {signal})
   await Promise.all(nodeIndexes(spec).map((i) => waitForDockerd(cli, nodeName(spec, i), signal)))
   options.progress('every node’s dockerd answers')
 }
@@ -188,21 +188,14 @@ async function createNodes(
 async function freeSubnet(spec: LocalSwarmSpec, cli: DockerCli, signal?: AbortSignal): Promise<string> {
   const args = subnetProbeArgs(spec)
   const probe = args.at(-1)!
-  await cli.run(args, {signal})
+  await cli.createNetwork(args, {signal})
   try {
-    const {stdout} = await cli.run([
-      'network',
-      'inspect',
-      '--format',
-      '{{range .IPAM.Config}}{{.Subnet}} {{end}}',
-      probe,
-    ])
-    const subnet = stdout.split(/\s+/).find((s) => /^\d+\.\d+\.\d+\.\d+\/\d+$/.test(s))
+    const subnet = (await cli.networkSubnets(probe)).find((s) => /^\d+\.\d+\.\d+\.\d+\/\d+$/.test(s))
     if (!subnet)
       throw new EnvironmentError(`Docker gave the network ${probe} no IPv4 subnet`, 'see docker network inspect')
     return subnet
   } finally {
-    await cli.run(['network', 'rm', probe], {reject: false, shield: true})
+    await cli.removeNetwork(probe, {reject: false})
   }
 }
 
@@ -230,7 +223,7 @@ async function restartNodes(
   try {
     for (const c of stopped) {
       await ensureRealDirectory(socketDir(spec, nodeIndex(c)), 0o700)
-      await cli.run(['start', c.name], {signal})
+      await cli.start(c.name, {signal})
       started.push(c.name)
     }
     await Promise.all(byIndex.map((c) => waitForDockerd(cli, c.name, signal)))
@@ -242,7 +235,7 @@ async function restartNodes(
   } catch (error) {
     if (started.length > 0) {
       options.progress(`stopping the nodes this run started again: ${started.join(', ')}`)
-      await Promise.all(started.map((name) => cli.run(['stop', name], {reject: false, shield: true})))
+      await Promise.all(started.map((name) => cli.stop(name)))
     }
     if (signal?.aborted) {
       throw new Interrupted(
@@ -260,10 +253,9 @@ function nodeIndex(container: ContainerSummary): number {
 async function waitForDockerd(cli: DockerCli, node: string, signal?: AbortSignal): Promise<void> {
   const deadline = Date.now() + 120_000
   for (;;) {
-    const answer = await cli.inNode(node, ['info', '--format', '{{.ServerVersion}}'], {reject: false, signal})
-    if (answer.exitCode === 0) return
+    if (await cli.nodeAnswers(node, signal)) return
     if (Date.now() > deadline) {
-      const {stdout} = await cli.run(['logs', '--tail', '5', node], {reject: false})
+      const stdout = await cli.logsTail(node, 5)
       throw new EnvironmentError(
         `the dockerd in ${node} did not answer within 120 s: ${stdout.split('\n').at(-1) ?? ''}`,
         `see docker logs ${node}; the host must allow nested containers (SWARM caveats in the README)`,
@@ -280,19 +272,13 @@ async function formSwarm(
 ): Promise<void> {
   const {signal} = options
   const manager = nodeName(spec, 1)
-  await cli.inNode(manager, ['swarm', 'init', '--advertise-addr', 'eth0'], {signal})
-  const {stdout: token} = await cli.inNode(manager, ['swarm', 'join-token', '--quiet', 'worker'], {signal})
+  await cli.swarmInit(manager, signal)
+  const token = await cli.swarmWorkerToken(manager, signal)
   const address = await cli.containerAddress(manager)
   await Promise.all(
     nodeIndexes(spec)
       .slice(1)
-      .map((i) =>
-        cli.inNode(
-          nodeName(spec, i),
-          ['swarm', 'join', '--token', token.trim(), '--advertise-addr', 'eth0', `${address}:2377`],
-          {signal},
-        ),
-      ),
+      .map((i) => cli.swarmJoin(nodeName(spec, i), token, `${address}:2377`, signal)),
   )
   await waitForReadyNodes(options.engines.at(managerEndpoint(spec)), spec, spec.nodes, signal)
   options.progress(`swarm formed: ${manager} manager, ${spec.nodes - 1} workers`)
@@ -423,17 +409,16 @@ async function removeLabelled(cli: DockerCli, host: Engine, name: string): Promi
   // Once started, removal finishes even on Ctrl-C (shielded): a half-removed swarm helps nobody.
   await Promise.all(
     (await host.containers.list({label})).map(async (c) => {
-      await cli.run(['rm', '--force', '--volumes', c.name], {shield: true})
+      await cli.removeContainer(c.name)
       removed.containers.push(c.name)
     }),
   )
   for (const volume of await host.volumes.list(label)) {
-    await cli.run(['volume', 'rm', volume.name], {shield: true})
+    await cli.removeVolume(volume.name)
     removed.volumes.push(volume.name)
   }
-  const {stdout} = await cli.run(['network', 'ls', '--filter', `label=${label}`, '--format', '{{.Name}}'])
-  for (const network of stdout.split('\n').filter(Boolean)) {
-    await cli.run(['network', 'rm', network], {shield: true})
+  for (const network of await cli.networksLabelled(label)) {
+    await cli.removeNetwork(network)
     removed.networks.push(network)
   }
   return removed
@@ -450,12 +435,7 @@ async function stackDataIn(
   const answers = await Promise.all(
     nodes.map(async ({name, state}) => {
       if (state !== 'running') return {name, volumes: undefined}
-      const {stdout, exitCode} = await cli.inNode(
-        name,
-        ['volume', 'ls', '--quiet', '--filter', `label=${LABELS.stackId}`],
-        {reject: false},
-      )
-      return {name, volumes: exitCode === 0 ? stdout.split('\n').filter(Boolean) : undefined}
+      return {name, volumes: await cli.nodeVolumesLabelled(name, LABELS.stackId)}
     }),
   )
   return {

@@ -36,7 +36,7 @@ export class DockerCli {
     return this.endpoint ? {DOCKER_HOST: this.endpoint} : {}
   }
 
-  run(
+  private run(
     args: readonly string[],
     options: DockerCliOptions & Pick<RunOptions, 'reject' | 'input' | 'env' | 'inherit'> = {},
   ) {
@@ -60,7 +60,7 @@ export class DockerCli {
    * compose-client.ts, which owns Compose's vocabulary). Runs with the caller's options unchanged, as Compose
    * always did: its failures are translated there.
    */
-  compose(args: readonly string[], options: RunOptions = {}): Promise<RunResult> {
+  async compose(args: readonly string[], options: RunOptions = {}): Promise<RunResult> {
     if (args[0] !== 'compose') throw new Error(`not a Compose command: docker ${args.join(' ')}`)
     return run('docker', args, {...options, env: {...this.env, ...options.env}})
   }
@@ -123,8 +123,159 @@ export class DockerCli {
     return result.exitCode
   }
 
+  // The local swarm's node containers, on the host engine. The create/run arguments are built (pure,
+  // unit-tested) in swarm/local-spec.ts; each method checks it runs the verb it names.
+
+  /** `docker network create …` (local-spec's networkCreateArgs, subnetProbeArgs). */
+  async createNetwork(args: readonly string[], options: DockerCliOptions = {}): Promise<void> {
+    await this.run(verb(args, 'network', 'create'), options)
+  }
+
+  /** `docker volume create …` (local-spec's volumeCreateArgs). */
+  async createVolume(args: readonly string[], options: DockerCliOptions = {}): Promise<void> {
+    await this.run(verb(args, 'volume', 'create'), options)
+  }
+
+  /** `docker run …` (local-spec's nodeRunArgs). */
+  async runContainer(args: readonly string[], options: DockerCliOptions = {}): Promise<void> {
+    await this.run(verb(args, 'run'), options)
+  }
+
+  /** The IPv4 and IPv6 subnets Docker gave a network. */
+  async networkSubnets(name: string): Promise<string[]> {
+    const {stdout} = await this.run([
+      'network',
+      'inspect',
+      '--format',
+      '{{range .IPAM.Config}}{{.Subnet}} {{end}}',
+      name,
+    ])
+    return stdout.split(/\s+/).filter(Boolean)
+  }
+
+  /** The names of the networks carrying a label (`key=value`). */
+  async networksLabelled(label: string): Promise<string[]> {
+    const {stdout} = await this.run(['network', 'ls', '--filter', `label=${label}`, '--format', '{{.Name}}'])
+    return stdout.split('\n').filter(Boolean)
+  }
+
+  /** Removal finishes even on Ctrl-C (shielded): a half-removed swarm helps nobody. */
+  async removeNetwork(name: string, options: {reject?: boolean} = {}): Promise<void> {
+    await this.run(['network', 'rm', name], {reject: options.reject, shield: true})
+  }
+
+  async removeVolume(name: string): Promise<void> {
+    await this.run(['volume', 'rm', name], {shield: true})
+  }
+
+  /** `docker rm --force --volumes`: the container and its anonymous volumes (shielded). */
+  async removeContainer(name: string): Promise<void> {
+    await this.run(['rm', '--force', '--volumes', name], {shield: true})
+  }
+
+  async start(name: string, options: DockerCliOptions = {}): Promise<void> {
+    await this.run(['start', name], options)
+  }
+
+  /** Stops a container, finishing even on Ctrl-C; a failure is not an error (it is being undone). */
+  async stop(name: string): Promise<void> {
+    await this.run(['stop', name], {reject: false, shield: true})
+  }
+
+  /** The last lines a container printed (for a message), or nothing when they cannot be read. */
+  async logsTail(name: string, lines: number): Promise<string> {
+    return (await this.run(['logs', '--tail', String(lines), name], {reject: false})).stdout
+  }
+
+  /** `docker build --build-arg … --tag TAG CONTEXT`; the caller inspects the result. */
+  buildImage(options: {
+    tag: string
+    context: string
+    buildArgs: Record<string, string>
+    env?: Record<string, string>
+    signal?: AbortSignal
+  }): Promise<RunResult> {
+    const buildArgs = Object.entries(options.buildArgs).flatMap(([key, value]) => ['--build-arg', `${key}=${value}`])
+    return this.run(['build', ...buildArgs, '--tag', options.tag, options.context], {
+      env: options.env,
+      signal: options.signal,
+      reject: false,
+    })
+  }
+
+  /** `docker stack deploy` against this (manager) engine. */
+  stackDeploy(options: StackDeployOptions): Promise<RunResult> {
+    return this.run(stackDeployArgs(options), {...options, timeoutMs: options.timeoutMs ?? 5 * MINUTE})
+  }
+
+  stackRm(stack: string, options: DockerCliOptions = {}): Promise<RunResult> {
+    return this.run(['stack', 'rm', stack], options)
+  }
+
+  /** `docker service logs` of one service, line by line through onLine. */
+  serviceLogs(service: string, options: ServiceLogOptions, run: DockerCliOptions = {}): Promise<RunResult> {
+    return this.run(serviceLogsArgs(service, options), run)
+  }
+
+  // Verbs of the dockerd inside a node container (`docker exec NODE docker …`).
+
+  /** Whether the node's dockerd answers. */
+  async nodeAnswers(node: string, signal?: AbortSignal): Promise<boolean> {
+    return (await this.inNode(node, ['info', '--format', '{{.ServerVersion}}'], {reject: false, signal})).exitCode === 0
+  }
+
+  async swarmInit(node: string, signal?: AbortSignal): Promise<void> {
+    await this.inNode(node, ['swarm', 'init', '--advertise-addr', 'eth0'], {signal})
+  }
+
+  async swarmWorkerToken(node: string, signal?: AbortSignal): Promise<string> {
+    return (await this.inNode(node, ['swarm', 'join-token', '--quiet', 'worker'], {signal})).stdout.trim()
+  }
+
+  async swarmJoin(node: string, token: string, manager: string, signal?: AbortSignal): Promise<void> {
+    await this.inNode(node, ['swarm', 'join', '--token', token, '--advertise-addr', 'eth0', manager], {signal})
+  }
+
+  async nodeVolumeExists(node: string, volume: string): Promise<boolean> {
+    return (await this.inNode(node, ['volume', 'inspect', volume], {reject: false})).exitCode === 0
+  }
+
+  /** The volumes carrying a label in a node, or undefined when its dockerd cannot be asked. */
+  async nodeVolumesLabelled(node: string, label: string): Promise<string[] | undefined> {
+    const {stdout, exitCode} = await this.inNode(node, ['volume', 'ls', '--quiet', '--filter', `label=${label}`], {
+      reject: false,
+    })
+    return exitCode === 0 ? stdout.split('\n').filter(Boolean) : undefined
+  }
+
+  /** The id of an image in a node, or undefined when it has none by that name. */
+  async nodeImageId(node: string, image: string): Promise<string | undefined> {
+    const {stdout, exitCode} = await this.inNode(node, ['image', 'inspect', '--format', '{{.Id}}', image], {
+      reject: false,
+    })
+    return exitCode === 0 ? stdout.trim() : undefined
+  }
+
+  /** The ids of the containers (any state) in a node that use a volume. */
+  async nodeContainersUsing(node: string, volume: string): Promise<string[]> {
+    const {stdout} = await this.inNode(node, ['ps', '--all', '--quiet', '--filter', `volume=${volume}`], {
+      reject: false,
+    })
+    return stdout.split('\n').filter(Boolean)
+  }
+
+  /** Removes a volume in a node (shielded); the caller inspects the result (a volume already gone is fine). */
+  nodeRemoveVolume(node: string, volume: string): Promise<RunResult> {
+    return this.inNode(node, ['volume', 'rm', volume], {reject: false, shield: true})
+  }
+
+  /** SIGKILL of a container in a node: the disruption verify-persistence causes. */
+  async nodeKill(node: string, containerId: string): Promise<void> {
+    await this.inNode(node, ['kill', '--signal', 'KILL', containerId])
+  }
+
   /** `docker …` run by the engine inside a node container. */
-  inNode(node: string, args: readonly string[], options: DockerCliOptions & {reject?: boolean} = {}) {
+  private inNode(node: string, args: readonly string[], options: DockerCliOptions & {reject?: boolean} = {}) {
     return this.run(['exec', node, 'docker', ...args], options)
   }
 
@@ -181,12 +332,10 @@ export function stackDeployArgs(options: StackDeployOptions): string[] {
   ]
 }
 
-export function stackDeploy(manager: DockerCli, options: StackDeployOptions): Promise<RunResult> {
-  return manager.run(stackDeployArgs(options), {...options, timeoutMs: options.timeoutMs ?? 5 * MINUTE})
-}
-
-export function stackRm(manager: DockerCli, stack: string, options: DockerCliOptions = {}): Promise<RunResult> {
-  return manager.run(['stack', 'rm', stack], options)
+/** The arguments, checked to start with the verb a method names (they are built elsewhere). */
+function verb(args: readonly string[], ...words: string[]): readonly string[] {
+  if (words.some((word, i) => args[i] !== word)) throw new Error(`not docker ${words.join(' ')}: ${args.join(' ')}`)
+  return args
 }
 
 export interface ServiceLogOptions {
