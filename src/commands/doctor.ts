@@ -16,7 +16,7 @@ fails.`
 
   async run(): Promise<DoctorReport> {
     const {flags} = await this.parse(Doctor)
-    const report = await runDoctor(await loadStack(configInput(flags)))
+    const report = await runDoctor(await loadStack(configInput(flags), {engines: this.engines}))
     for (const check of report.checks) {
       this.log(`${MARK[check.status]}  ${check.name.padEnd(10)} ${check.detail}`)
       if (check.fix && check.status !== 'ok') this.log(`${' '.repeat(16)}fix: ${check.fix}`)

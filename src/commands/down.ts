@@ -5,7 +5,6 @@ import {adoptFlag, configInput, displayFlags, stackFlags} from '../lib/flags.js'
 import {withInterrupts} from '../lib/interrupt.js'
 import {confirmByTyping, isInteractive} from '../lib/prompt.js'
 import {StackctlError, UsageError} from '../lib/errors.js'
-import {createEngine} from '../lib/engine/dockerode-engine.js'
 import {downAllStacks, findDownAllTargets, type DownAllResult, type DownAllTarget} from '../lib/stack/down-all.js'
 import {withStackLock} from '../lib/stack/lock.js'
 import {loadStack} from '../lib/stack/context.js'
@@ -57,7 +56,7 @@ stack directory is gone is taken down by its labels: only the containers stackct
     if (flags.all) return this.all(flags)
     if (flags.target === 'swarm') return this.swarm(flags)
     const display = this.stepDisplay(flags)
-    const ctx = await loadStack(configInput(flags), display.sinks)
+    const ctx = await loadStack(configInput(flags), {...display.sinks, engines: this.engines})
     const result = await display.around(() =>
       withInterrupts((signal) => {
         const confirm = isInteractive()
@@ -84,7 +83,10 @@ stack directory is gone is taken down by its labels: only the containers stackct
 
   private async swarm(flags: Interfaces.InferredFlags<typeof Down.flags>): Promise<SwarmDownResult> {
     const progress = (line: string) => this.logToStderr(line)
-    const sw = await loadSwarm({...configInput(flags), dockerHost: flags['docker-host']}, {progress})
+    const sw = await loadSwarm(
+      {...configInput(flags), dockerHost: flags['docker-host']},
+      {progress, engines: this.engines},
+    )
     const result = await withInterrupts((signal) => {
       const confirm = isInteractive()
         ? (question: string, expected: string) => confirmByTyping(question, expected, signal)
@@ -111,7 +113,7 @@ stack directory is gone is taken down by its labels: only the containers stackct
     const typed = this.argv.find((arg) => /^(--dir|--project-name|-p|--adopt|--target)(=|$)/.test(arg))
     if (typed)
       throw new UsageError(`--all takes no ${typed.split('=')[0]}: it acts on every stack`, 'see stackctl down --help')
-    const engine = createEngine()
+    const engine = this.engines.host()
     const targets = await findDownAllTargets(engine, flags['project-prefix'] ?? '')
     if (targets.length === 0) {
       this.log('no stackctl stack on this engine has containers: nothing to take down')
@@ -125,7 +127,7 @@ stack directory is gone is taken down by its labels: only the containers stackct
         downAllStacks(engine, targets, {
           signal,
           progress: display.sinks.progress,
-          load: (dir, project) => loadStack({dir, project}, {engine}),
+          load: (dir, project) => loadStack({dir, project}, {engines: this.engines}),
         }),
       )
     })

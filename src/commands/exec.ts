@@ -33,7 +33,7 @@ stackctl's. Without CMD, at a terminal, opens a shell (bash where the image has 
     const split = splitPassthroughArgv(this.argv, Exec.flags, {ownPositionals: 1})
     const {args, flags} = await this.parse(Exec, split.own)
     const service = args.service as (typeof SERVICES)[number]
-    const ctx = await loadStack(configInput(flags))
+    const ctx = await loadStack(configInput(flags), {engines: this.engines})
     const tty = Boolean(process.stdin.isTTY && process.stdout.isTTY)
     if (split.rest.length === 0 && !tty) {
       throw new UsageError(

@@ -38,11 +38,11 @@ export default class Logs extends StackctlCommand {
     const {args, flags} = await this.parse(Logs)
     assertSwarmFlagsFit(flags.target, flags, Object.keys(swarmTargetFlags))
     if (flags.target === 'swarm') {
-      const sw = await loadSwarm({...configInput(flags), dockerHost: flags['docker-host']})
+      const sw = await loadSwarm({...configInput(flags), dockerHost: flags['docker-host']}, {engines: this.engines})
       const {follow, tail, since, timestamps} = flags
       return swarmLogs(sw, args.service, {follow, tail, since, timestamps, onLine: (line) => this.log(line)})
     }
-    const ctx = await loadStack(configInput(flags))
+    const ctx = await loadStack(configInput(flags), {engines: this.engines})
     await ctx.engine.ping() // an unreachable engine is exit 2 with its endpoint, as everywhere
     const {report} = await claimStack(ctx)
     if (report.containers === 'none') {

@@ -1,5 +1,4 @@
 import {StackctlCommand} from '../lib/base-command.js'
-import {createEngine} from '../lib/engine/dockerode-engine.js'
 import {listStacks, type ListedStack} from '../lib/stack/list.js'
 import {formatBytes} from '../lib/volume/format.js'
 
@@ -16,7 +15,7 @@ those taken down whose data volume was kept. Shows each one's state, URL, volume
 
   async run(): Promise<LsResult> {
     await this.parse(Ls)
-    const stacks = await listStacks(createEngine())
+    const stacks = await listStacks(this.engines.host())
     const rows = stacks.map((s) => [
       s.project,
       s.state,

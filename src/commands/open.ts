@@ -26,7 +26,7 @@ Fails with a hint when the stack is not running.`
 
   async run(): Promise<OpenResult> {
     const {args, flags} = await this.parse(Open)
-    const ctx = await loadStack(configInput(flags))
+    const ctx = await loadStack(configInput(flags), {engines: this.engines})
     const result = await openStack(ctx, {path: args.path, print: flags.print || this.jsonEnabled()})
     this.log(result.url)
     if (!result.opened && !flags.print) this.logToStderr(`not opening a browser: ${result.reason}`)

@@ -22,7 +22,7 @@ line. With a terminal it is interactive; without one, pass -c or pipe SQL into i
     // oclif's own parsing would regroup psql's arguments: it only ever sees stackctl's.
     const split = splitPsqlArgv(this.argv, Psql.flags)
     const {flags} = await this.parse(Psql, split.own)
-    const ctx = await loadStack(configInput(flags))
+    const ctx = await loadStack(configInput(flags), {engines: this.engines})
     const tty = Boolean(process.stdin.isTTY && process.stdout.isTTY)
     const exitCode = await execInService(ctx, 'db', interactivePsqlCommand(split.psql), {tty, action: 'open psql'})
     if (exitCode !== 0) this.exit(exitCode)

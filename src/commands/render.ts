@@ -54,7 +54,7 @@ export default class Render extends StackctlCommand {
     if (kubernetesOnly.length > 0) {
       throw new UsageError(`${kubernetesOnly.join(', ')} only apply to --target kubernetes`, 'add --target kubernetes')
     }
-    const ctx = await loadStack(configInput(flags))
+    const ctx = await loadStack(configInput(flags), {engines: this.engines})
     await ctx.engine.ping()
     const render = () => renderStack(ctx, offlineResolver(ctx.engine), {force: flags.force, write: !flags.stdout})
     const rendered = flags.stdout ? await render() : await withStackLock(ctx, 'render', render)
@@ -101,7 +101,7 @@ export default class Render extends StackctlCommand {
         'omit them',
       )
     }
-    const sw = await loadSwarm(configInput(flags))
+    const sw = await loadSwarm(configInput(flags), {engines: this.engines})
     const render = () =>
       renderSwarmFile(sw, offlineResolver(sw.stack.engine), {replicas: flags.replicas, stdout: flags.stdout})
     const result = flags.stdout ? await render() : await withStackLock(sw.stack, 'render', render)

@@ -23,7 +23,7 @@ again: either way the stack is left stopped, and stackctl start starts it (exit 
   async run(): Promise<LifecycleResult> {
     const {flags} = await this.parse(Restart)
     const display = this.stepDisplay(flags)
-    const ctx = await loadStack(configInput(flags), display.sinks)
+    const ctx = await loadStack(configInput(flags), {...display.sinks, engines: this.engines})
     const result = await display.around(() =>
       withInterrupts((signal) => withStackLock(ctx, 'restart', () => restartStack(ctx, {signal}))),
     )

@@ -23,7 +23,7 @@ containers again, so the stack is left stopped as it was found (exit 130).`
   async run(): Promise<LifecycleResult> {
     const {flags} = await this.parse(Start)
     const display = this.stepDisplay(flags)
-    const ctx = await loadStack(configInput(flags), display.sinks)
+    const ctx = await loadStack(configInput(flags), {...display.sinks, engines: this.engines})
     const result = await display.around(() =>
       withInterrupts((signal) => withStackLock(ctx, 'start', () => startStack(ctx, {signal}))),
     )

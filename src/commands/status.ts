@@ -34,13 +34,13 @@ Exit 0 whatever the state; with --check, exit 1 when the stack is not running an
     const {flags} = await this.parse(Status)
     assertSwarmFlagsFit(flags.target, flags, Object.keys(swarmTargetFlags))
     if (flags.target === 'swarm') {
-      const sw = await loadSwarm({...configInput(flags), dockerHost: flags['docker-host']})
+      const sw = await loadSwarm({...configInput(flags), dockerHost: flags['docker-host']}, {engines: this.engines})
       const swarmStatus = await swarmStackStatus(sw)
       for (const line of describeSwarmStatus(swarmStatus)) this.log(line)
       if (flags.check && !swarmStatus.healthy) this.exitAfterOutput(1)
       return swarmStatus
     }
-    const ctx = await loadStack(configInput(flags))
+    const ctx = await loadStack(configInput(flags), {engines: this.engines})
     const status = await stackStatus(ctx)
     const command = commandsFor(ctx.config)
     this.log(`project  ${status.project}`)

@@ -23,7 +23,7 @@ A stack that is already stopped is left as it is (exit 0).`
   async run(): Promise<LifecycleResult> {
     const {flags} = await this.parse(Stop)
     const display = this.stepDisplay(flags)
-    const ctx = await loadStack(configInput(flags), display.sinks)
+    const ctx = await loadStack(configInput(flags), {...display.sinks, engines: this.engines})
     const result = await display.around(() =>
       withInterrupts((signal) => withStackLock(ctx, 'stop', () => stopStack(ctx, {signal}))),
     )

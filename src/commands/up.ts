@@ -61,8 +61,8 @@ stack nothing is recreated. The data lives on the named volume <project>_postgre
     if (flags.target === 'swarm') return this.swarm(flags)
     if (flags.dev) await devToolchain() // an installed package cannot: said before anything is written
     const display = this.stepDisplay(flags)
-    const ctx = await loadStack(configInput(flags), display.sinks)
-    const resolver = imageResolver(ctx.engine, (pgMajor) => buildLocalImages(display.detail, pgMajor))
+    const ctx = await loadStack(configInput(flags), {...display.sinks, engines: this.engines})
+    const resolver = imageResolver(ctx.engine, (pgMajor) => buildLocalImages(ctx.engine, display.detail, pgMajor))
     // Ctrl-C stops Compose gracefully and still releases the lock, so the next up needs no cleanup.
     const result = await display.around(() =>
       withInterrupts((signal) =>
@@ -87,7 +87,10 @@ stack nothing is recreated. The data lives on the named volume <project>_postgre
       throw new UsageError('--dev, --adopt and --db-port only apply to --target compose', 'omit them')
     }
     const progress = (line: string) => this.logToStderr(line)
-    const sw = await loadSwarm({...configInput(flags), dockerHost: flags['docker-host']}, {progress})
+    const sw = await loadSwarm(
+      {...configInput(flags), dockerHost: flags['docker-host']},
+      {progress, engines: this.engines},
+    )
     const resolver = imageResolver(sw.stack.engine, () =>
       buildMissingLocalImages(sw.stack.engine, sw.stack.config.pgMajor, progress),
     )

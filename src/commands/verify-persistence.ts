@@ -71,8 +71,8 @@ problems.`
     if (flags.target === 'swarm') return this.swarm(flags)
     const settings = parseCheckSettings(flags)
     const display = this.stepDisplay(flags)
-    const ctx = await loadStack(configInput(flags), display.sinks)
-    const resolver = imageResolver(ctx.engine, (pgMajor) => buildLocalImages(display.detail, pgMajor))
+    const ctx = await loadStack(configInput(flags), {...display.sinks, engines: this.engines})
+    const resolver = imageResolver(ctx.engine, (pgMajor) => buildLocalImages(ctx.engine, display.detail, pgMajor))
     const result = await display.around(() =>
       withInterrupts((signal) =>
         withStackLock(ctx, 'verify-persistence', () =>
@@ -99,7 +99,10 @@ problems.`
     }
     const settings = parseCheckSettings({visits: flags.visits, concurrency: flags.concurrency})
     const progress = (line: string) => this.logToStderr(line)
-    const sw = await loadSwarm({...configInput(flags), dockerHost: flags['docker-host']}, {progress})
+    const sw = await loadSwarm(
+      {...configInput(flags), dockerHost: flags['docker-host']},
+      {progress, engines: this.engines},
+    )
     const resolver = imageResolver(sw.stack.engine, () =>
       buildMissingLocalImages(sw.stack.engine, sw.stack.config.pgMajor, progress),
     )

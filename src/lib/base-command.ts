@@ -1,5 +1,7 @@
 import {Command} from '@oclif/core'
 
+import {createEngine} from './engine/dockerode-engine.js'
+import {EngineFactory} from './engine/factory.js'
 import {StackctlError} from './errors.js'
 import {suggestCommands} from './suggest.js'
 import {StepDisplay, wantsColor} from './ui/step-display.js'
@@ -12,6 +14,16 @@ export const JSON_SCHEMA_VERSION = 1
  * documented exit code — never a stack trace (set DEBUG=stackctl:* for the details).
  */
 export abstract class StackctlCommand extends Command {
+  private engineFactory: EngineFactory | undefined
+
+  /**
+   * The composition root: the one place engines are created (dockerode is loaded on the first request, so a
+   * command that never asks costs nothing). Operations receive them through loadStack, loadSwarm, buildImages.
+   */
+  protected get engines(): EngineFactory {
+    return (this.engineFactory ??= new EngineFactory((env) => createEngine(env)))
+  }
+
   /**
    * The step display of a long command, on stderr (stdout stays for the result). --json shows nothing but the
    * JSON, so it is quiet there.

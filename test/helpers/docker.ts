@@ -8,10 +8,13 @@ import {randomBytes} from 'node:crypto'
 import Docker from 'dockerode'
 
 import {createEngine} from '../../src/lib/engine/dockerode-engine.js'
+import {EngineFactory} from '../../src/lib/engine/factory.js'
 
 export const docker = new Docker()
+/** The engines a command gets from the base command, for tests that call operations directly. */
+export const engines = new EngineFactory((env) => createEngine(env))
 /** stackctl's own engine layer, for the checks that go through it. */
-export const engine = createEngine()
+export const engine = engines.host()
 
 /** A Compose-valid, unique, lowercase name: `st-<prefix>-<random>`. */
 export function uniqueName(prefix: string): string {

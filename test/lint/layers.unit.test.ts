@@ -44,6 +44,60 @@ describe('import layers (lint rule)', function () {
     )
   })
 
+  it('rejects node:child_process (either spelling) in src/lib outside the process runner', async () => {
+    for (const name of ['node:child_process', 'child_process']) {
+      const found = await problems('src/lib/stack/x.ts', `export {spawn} from '${name}'\n`)
+      expect(found.join('\n')).to.match(/no-restricted-imports: .*through the process runner/)
+    }
+    // Control: the process runner itself may.
+    expect(await problems('src/lib/process/run.ts', "export {spawn} from 'node:child_process'\n")).to.deep.equal([])
+  })
+
+  it('rejects pg in src/lib (the API may use it)', async () => {
+    const found = await problems('src/lib/db/x.ts', "export {default} from 'pg'\n")
+    expect(found.join('\n')).to.match(/no-restricted-imports: .*never pg/)
+    expect(await problems('src/api/x.ts', "export {default} from 'pg'\n")).to.deep.equal([])
+  })
+
+  it('rejects a command importing the dockerode engine or the process runner', async () => {
+    const engine = await problems(
+      'src/commands/x.ts',
+      "export {createEngine} from '../lib/engine/dockerode-engine.js'\n",
+    )
+    expect(engine.join('\n')).to.match(/no-restricted-paths: .*receives its engines from the base command/)
+    const runner = await problems('src/commands/db/x.ts', "export {run} from '../../lib/process/run.js'\n")
+    expect(runner.join('\n')).to.match(/no-restricted-paths: .*receives its engines from the base command/)
+    // Control: the Engine interface is what a command may name.
+    expect(await problems('src/commands/x.ts', "export type {Engine} from '../lib/engine/engine.js'\n")).to.deep.equal(
+      [],
+    )
+  })
+
+  it('rejects the library creating engines outside the engine layer and the composition root', async () => {
+    const found = await problems('src/lib/stack/x.ts', "export {createEngine} from '../engine/dockerode-engine.js'\n")
+    expect(found.join('\n')).to.match(/no-restricted-paths: .*only the engine layer and the composition root/)
+    expect(
+      await problems('src/lib/base-command.ts', "export {createEngine} from './engine/dockerode-engine.js'\n"),
+    ).to.deep.equal([])
+    expect(await problems('src/lib/engine/x.ts', "export {createEngine} from './dockerode-engine.js'\n")).to.deep.equal(
+      [],
+    )
+  })
+
+  it('rejects the process runner outside the engine layer: docker goes through its typed verbs', async () => {
+    const found = await problems('src/lib/stack/x.ts', "export {run} from '../process/run.js'\n")
+    expect(found.join('\n')).to.match(/no-restricted-imports: .*through the engine layer/)
+    expect(await problems('src/lib/compose/x.ts', "export {run} from '../process/run.js'\n")).to.not.deep.equal([])
+    // Control: the engine layer builds on it.
+    expect(await problems('src/lib/engine/x.ts', "export {run} from '../process/run.js'\n")).to.deep.equal([])
+  })
+
+  it('rejects a loose root file of src/lib (lib/files.ts) importing an operation', async () => {
+    const found = await problems('src/lib/files.ts', "export {upStack} from './stack/up.js'\n")
+    expect(found.join('\n')).to.match(/no-restricted-paths: .*loose files of src\/lib are infrastructure/)
+    expect(await problems('src/lib/files.ts', "export {StackctlError} from './errors.js'\n")).to.deep.equal([])
+  })
+
   it('accepts the same kinds of imports in the right direction', async () => {
     expect(
       await problems('src/lib/stack/x.ts', "export {runningService} from '../engine/services.js'\n"),

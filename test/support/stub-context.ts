@@ -4,6 +4,7 @@ import {tmpdir} from 'node:os'
 import path from 'node:path'
 
 import type {StackConfigInput} from '../../src/lib/config/stack-config.js'
+import {EngineFactory} from '../../src/lib/engine/factory.js'
 import {loadStack, type StackContext} from '../../src/lib/stack/context.js'
 import type {ImageResolver} from '../../src/lib/stack/images.js'
 import {StubCompose, StubEngine} from './stub-stack.js'
@@ -31,7 +32,7 @@ export async function stubStack(
   const progress: string[] = []
   const ctx = await loadStack(
     {project: 'demo', imageSource: 'local', dir, ...flags},
-    {engine, compose, env: {}, progress: (line) => progress.push(line)},
+    {engines: new EngineFactory(() => engine), compose, env: {}, progress: (line) => progress.push(line)},
   )
   const resolver: ImageResolver = {engine, pull: async () => false, buildLocal: async () => {}}
   return {ctx, engine, compose, progress, resolver}

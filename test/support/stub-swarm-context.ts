@@ -5,8 +5,9 @@
  */
 import type {SwarmContext, SwarmStackState} from '../../src/lib/cluster/context.js'
 import type {StackConfigInput} from '../../src/lib/config/stack-config.js'
+import {EngineFactory} from '../../src/lib/engine/factory.js'
 import type {RunResult} from '../../src/lib/process/run.js'
-import {DockerCli, type DockerCliOptions} from '../../src/lib/swarm/docker-cli.js'
+import {DockerCli, type DockerCliOptions} from '../../src/lib/engine/docker-cli.js'
 import type {LocalSwarmRef} from '../../src/lib/swarm/target.js'
 import {stubStack, withLocalImages} from './stub-context.js'
 import {StubEngine} from './stub-stack.js'
@@ -98,6 +99,8 @@ export async function stubSwarmContext(
       ? {endpoint: LOCAL_SWARM.endpoint, local: LOCAL_SWARM, reason: `swarm: local swarm 't' (stackctl swarm up)`}
       : {endpoint: 'tcp://manager.example:2376', reason: 'swarm: tcp://manager.example:2376 (--docker-host)'},
     manager,
+    // The manager at its endpoint, the host's engine for the environment: as the base command's factory would.
+    engines: new EngineFactory((env) => (env.DOCKER_HOST === undefined ? host : manager), {}),
     managerCli,
     hostCli,
     swarmState: options.swarmState,

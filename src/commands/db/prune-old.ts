@@ -28,7 +28,7 @@ explicitly, it also deletes the unfinished new volume of a db upgrade that was k
 
   async run(): Promise<PruneResult> {
     const {args, flags} = await this.parse(DbPruneOld)
-    const ctx = await loadStack(configInput(flags), {progress: (line) => this.logToStderr(line)})
+    const ctx = await loadStack(configInput(flags), {engines: this.engines, progress: (line) => this.logToStderr(line)})
     const result = await withInterrupts((signal) => {
       const confirm = isInteractive()
         ? (old: {volume: string; pgMajor: number; at: string}, unfinished: boolean) =>

@@ -24,8 +24,10 @@ the rollback refuses, saying how many, unless --force.`
 
   async run(): Promise<RollbackResult> {
     const {flags} = await this.parse(DbRollback)
-    const ctx = await loadStack(configInput(flags), {progress: (line) => this.logToStderr(line)})
-    const resolver = imageResolver(ctx.engine, (pgMajor) => buildLocalImages((line) => this.logToStderr(line), pgMajor))
+    const ctx = await loadStack(configInput(flags), {engines: this.engines, progress: (line) => this.logToStderr(line)})
+    const resolver = imageResolver(ctx.engine, (pgMajor) =>
+      buildLocalImages(ctx.engine, (line) => this.logToStderr(line), pgMajor),
+    )
     const result = await withInterrupts((signal) =>
       withStackLock(ctx, 'db rollback', () => rollbackStack(ctx, resolver, {force: flags.force, signal})),
     )

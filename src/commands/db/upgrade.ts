@@ -55,8 +55,8 @@ export default class DbUpgrade extends StackctlCommand {
   async run(): Promise<UpgradeResult> {
     const {flags} = await this.parse(DbUpgrade)
     const display = this.stepDisplay(flags)
-    const ctx = await loadStack(configInput(flags), display.sinks)
-    const resolver = imageResolver(ctx.engine, (pgMajor) => buildLocalImages(display.detail, pgMajor))
+    const ctx = await loadStack(configInput(flags), {...display.sinks, engines: this.engines})
+    const resolver = imageResolver(ctx.engine, (pgMajor) => buildLocalImages(ctx.engine, display.detail, pgMajor))
     const initdbArgs = parseInitdbArgs(flags['initdb-args'])
     const volumeOptions = parseVolumeOptions(flags['volume-opt'])
     const result = await display.around(() =>

@@ -23,7 +23,7 @@ the stack directory's secrets/db_password. Exit 1 when the stack is not running 
 
   async run(): Promise<DbUrlResult> {
     const {flags} = await this.parse(DbUrl)
-    const ctx = await loadStack(configInput(flags))
+    const ctx = await loadStack(configInput(flags), {engines: this.engines})
     const result = await stackDbUrl(ctx, {showPassword: flags['show-password']})
     this.log(result.url)
     return result

@@ -53,6 +53,7 @@ export default class ImagesBuild extends StackctlCommand {
     const display = this.stepDisplay(flags)
     const result = await display.around(() =>
       buildImages({
+        engine: this.engines.host(),
         only: flags.only,
         pgMajors: flags['pg-major'],
         force: flags.force,

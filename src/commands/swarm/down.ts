@@ -23,6 +23,7 @@ export default class SwarmDown extends StackctlCommand {
     const {flags} = await this.parse(SwarmDown)
     const result = await swarmDown(flags.name ?? DEFAULT_SWARM.name, {
       force: flags.force,
+      engines: this.engines,
       confirm: isInteractive() ? (question, expected) => confirmByTyping(question, expected) : undefined,
     })
     const {containers, volumes, networks} = result.removed

@@ -18,7 +18,7 @@ export default class SwarmStatus extends StackctlCommand {
 
   async run(): Promise<SwarmStatusReport> {
     const {flags} = await this.parse(SwarmStatus)
-    const status = await swarmStatus(flags.name ?? DEFAULT_SWARM.name)
+    const status = await swarmStatus(flags.name ?? DEFAULT_SWARM.name, {engines: this.engines})
     this.log(`swarm '${status.name}': ${status.up ? 'up' : status.nodes.length ? 'not ready' : 'absent'}`)
     for (const line of describeSwarm(status)) this.log(line)
     if (!status.up) this.exitAfterOutput(1)

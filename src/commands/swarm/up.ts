@@ -21,7 +21,7 @@ export default class SwarmUp extends StackctlCommand {
     const result = await withInterrupts((signal) =>
       swarmUp(
         {name: flags.name, nodes: flags.nodes, port: flags.port},
-        {progress: (line) => this.logToStderr(line), signal},
+        {progress: (line) => this.logToStderr(line), signal, engines: this.engines},
       ),
     )
     const how = result.created ? 'up' : result.restarted ? 'up again' : undefined

@@ -53,7 +53,7 @@ swarm, or a db on the manager).`
   }
 
   private async compose(file: string | undefined, input: ReturnType<typeof configInput>, sinks: ProgressSinks) {
-    const ctx = await loadStack(input, sinks)
+    const ctx = await loadStack(input, {...sinks, engines: this.engines})
     return withInterrupts((signal) => withStackLock(ctx, 'volume backup', () => backupVolume(ctx, {file, signal})))
   }
 
@@ -65,7 +65,7 @@ swarm, or a db on the manager).`
   ) {
     const progress = sinks.progress ?? (() => {})
     if (input.adopt) throw new UsageError('--adopt only applies to --target compose', 'omit it')
-    const sw = await loadSwarm({...input, dockerHost}, {progress})
+    const sw = await loadSwarm({...input, dockerHost}, {progress, engines: this.engines})
     return withInterrupts((signal) =>
       withStackLock(sw.stack, 'volume backup', () => backupSwarmVolume(sw, {file, signal})),
     )

@@ -37,8 +37,10 @@ Exits 1 when the stack has no data volume yet.`
     assertSwarmFlagsFit(flags.target, flags, Object.keys(swarmTargetFlags))
     const volume =
       flags.target === 'swarm'
-        ? await inspectSwarmVolume(await loadSwarm({...configInput(flags), dockerHost: flags['docker-host']}))
-        : await inspectVolume(await loadStack(configInput(flags)))
+        ? await inspectSwarmVolume(
+            await loadSwarm({...configInput(flags), dockerHost: flags['docker-host']}, {engines: this.engines}),
+          )
+        : await inspectVolume(await loadStack(configInput(flags), {engines: this.engines}))
     const pairs = (record: Record<string, string>) =>
       Object.entries(record)
         .map(([key, value]) => `${key}=${value}`)

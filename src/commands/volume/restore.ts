@@ -55,8 +55,10 @@ temporary databases left by a restore that was killed are dropped by the next on
     const display = this.stepDisplay(flags)
     const sinks = display.sinks
     const input = configInput(flags)
-    const sw = swarm ? await loadSwarm({...input, dockerHost: flags['docker-host']}, sinks) : undefined
-    const ctx = sw ? sw.stack : await loadStack(input, sinks)
+    const sw = swarm
+      ? await loadSwarm({...input, dockerHost: flags['docker-host']}, {...sinks, engines: this.engines})
+      : undefined
+    const ctx = sw ? sw.stack : await loadStack(input, {...sinks, engines: this.engines})
     const result = await display.around(() =>
       withInterrupts((signal) => {
         const confirm = isInteractive()

@@ -7,12 +7,12 @@ import {existsSync} from 'node:fs'
 import path from 'node:path'
 
 import type {StackConfigInput} from '../config/stack-config.js'
-import {createEngine} from '../engine/dockerode-engine.js'
 import type {Engine} from '../engine/engine.js'
+import type {EngineFactory} from '../engine/factory.js'
 import {EnvironmentError, StackctlError} from '../errors.js'
 import {readOptional, writeFileAtomic} from '../files.js'
 import {loadStack, type StackContext} from '../stack/context.js'
-import {DockerCli} from '../swarm/docker-cli.js'
+import {DockerCli} from '../engine/docker-cli.js'
 import {chooseSwarmTarget, type TargetChoice} from '../swarm/target.js'
 import {hostEndpoint, hostEnv, listLocalSwarms} from './local-swarm.js'
 
@@ -32,6 +32,8 @@ export interface SwarmContext {
   stack: StackContext
   target: TargetChoice
   manager: Engine
+  /** The command's engines: a node's own engine (where the db's volume lives) comes from here. */
+  engines: EngineFactory
   managerCli: DockerCli
   hostCli: DockerCli
   swarmState: SwarmStackState | undefined
@@ -44,12 +46,12 @@ export interface SwarmContext {
 
 export async function loadSwarm(
   flags: StackConfigInput & {adopt?: boolean; dockerHost?: string},
-  options: {progress?: (line: string) => void; env?: NodeJS.ProcessEnv} = {},
+  options: {progress?: (line: string) => void; env?: NodeJS.ProcessEnv; engines: EngineFactory},
 ): Promise<SwarmContext> {
   const env = options.env ?? process.env
   const host = hostEnv(env)
-  const hostEngine = createEngine(host)
-  const stack = await loadStack(flags, {env: host, engine: hostEngine, progress: options.progress})
+  const stack = await loadStack(flags, {env: host, engines: options.engines, progress: options.progress})
+  const hostEngine = stack.engine
   const localSwarms = await hostEngine.ping().then(
     () => listLocalSwarms(hostEngine),
     () => [],
@@ -60,12 +62,13 @@ export async function loadSwarm(
     localSwarms,
     defaultEndpoint: 'unix:///var/run/docker.sock',
   })
-  const manager = createEngine({DOCKER_HOST: target.endpoint})
+  const manager = options.engines.at(target.endpoint)
   const swarmFile = path.join(stack.paths.dir, 'swarm.json')
   return {
     stack,
     target,
     manager,
+    engines: options.engines,
     managerCli: new DockerCli(target.endpoint),
     hostCli: new DockerCli(hostEndpoint(env)),
     swarmState: await readSwarmState(swarmFile),

@@ -32,7 +32,6 @@ import {appIdentity} from '../stack/render-stack.js'
 import {dbNodeLabel} from '../swarm/db-node.js'
 import {planDeploy} from '../plan/deploy.js'
 import {describeStep} from '../plan/steps.js'
-import {stackDeploy} from '../swarm/docker-cli.js'
 import {IPVS_PROBE, networkModes, type ModeChoice} from '../swarm/modes.js'
 import {renderSwarmStack, type NetworkModes} from '../swarm/render.js'
 import {secretName, secretVersion} from '../swarm/secret.js'
@@ -153,7 +152,7 @@ export async function deploySwarmStack(
 
   checkInterrupted(options.signal, `nothing was deployed; stack '${config.project}' is as it was`)
   sw.progress(`docker stack deploy ${config.project} (${replicas} API replicas) on ${sw.target.endpoint}`)
-  await stackDeploy(sw.managerCli, {
+  await sw.managerCli.stackDeploy({
     stack: config.project,
     files: overrideFiles(sw),
     resolveImage: options.registry ? 'always' : 'never',
@@ -306,8 +305,7 @@ async function volumeHolders(sw: SwarmContext, nodes: SwarmNode[]): Promise<stri
   const volume = volumeName(sw.stack.config.project)
   const found = await Promise.all(
     nodes.map(async (node) => {
-      const {exitCode} = await sw.hostCli.inNode(node.hostname, ['volume', 'inspect', volume], {reject: false})
-      return exitCode === 0 ? node.hostname : undefined
+      return (await sw.hostCli.nodeVolumeExists(node.hostname, volume)) ? node.hostname : undefined
     }),
   )
   return found.filter((n): n is string => n !== undefined)
@@ -317,10 +315,13 @@ async function buildAppImage(sw: SwarmContext, image: string, nodeImage: string,
   if (await sw.stack.engine.images.inspect(image)) return
   sw.progress(`building ${image}`)
   const env = buildEnv(await buildxAvailable())
-  const result = await sw.hostCli.run(
-    ['build', '--build-arg', `NODE_IMAGE=${nodeImage}`, '--tag', image, sw.stack.paths.appContext],
-    {env, signal, reject: false},
-  )
+  const result = await sw.hostCli.buildImage({
+    tag: image,
+    context: sw.stack.paths.appContext,
+    buildArgs: {NODE_IMAGE: nodeImage},
+    env,
+    signal,
+  })
   if (result.exitCode !== 0) {
     throw new StackctlError(
       `docker build of ${image} failed: ${(result.stdout + result.stderr).split('\n').slice(-5).join(' ')}`,
@@ -340,10 +341,7 @@ async function loadImages(
     if (!info) throw new StackctlError(`image ${image} is missing on this engine`)
     const missing: string[] = []
     for (const node of nodes) {
-      const {stdout, exitCode} = await sw.hostCli.inNode(node, ['image', 'inspect', '--format', '{{.Id}}', image], {
-        reject: false,
-      })
-      if (exitCode !== 0 || stdout.trim() !== info.id) missing.push(node)
+      if ((await sw.hostCli.nodeImageId(node, image)) !== info.id) missing.push(node)
     }
     if (missing.length > 0) {
       sw.progress(`images: loading ${image} (${megabytes(info.sizeBytes)}) onto ${missing.join(', ')}`)

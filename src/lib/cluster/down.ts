@@ -7,7 +7,6 @@ import {volumeName} from '../config/stack-config.js'
 import {LABELS} from '../config/labels.js'
 import {Interrupted, StackctlError, UsageError} from '../errors.js'
 import {dbNodeLabel} from '../swarm/db-node.js'
-import {stackRm} from '../swarm/docker-cli.js'
 import {assertManager, type SwarmContext} from './context.js'
 
 export interface SwarmDownResult {
@@ -60,16 +59,13 @@ export async function downSwarmStack(sw: SwarmContext, options: SwarmDownOptions
   }
   if (services.length > 0) {
     sw.progress(`docker stack rm ${project}`)
-    await stackRm(sw.managerCli, project, {shield: true})
+    await sw.managerCli.stackRm(project, {shield: true})
     await waitUntilGone(sw, options)
   }
   let volumeRemoved = false
   if (options.volumes && dbNode) {
     await waitForVolumeFree(sw, dbNode.hostname, volume)
-    const {exitCode, stderr} = await sw.hostCli.inNode(dbNode.hostname, ['volume', 'rm', volume], {
-      reject: false,
-      shield: true,
-    })
+    const {exitCode, stderr} = await sw.hostCli.nodeRemoveVolume(dbNode.hostname, volume)
     if (exitCode !== 0 && !/no such volume/i.test(stderr))
       throw new StackctlError(`could not delete ${volume}: ${stderr}`)
     volumeRemoved = exitCode === 0
@@ -107,10 +103,7 @@ async function waitUntilGone(sw: SwarmContext, options: SwarmDownOptions): Promi
 async function waitForVolumeFree(sw: SwarmContext, node: string, volume: string): Promise<void> {
   const deadline = Date.now() + 60_000
   while (Date.now() < deadline) {
-    const {stdout} = await sw.hostCli.inNode(node, ['ps', '--all', '--quiet', '--filter', `volume=${volume}`], {
-      reject: false,
-    })
-    if (!stdout.trim()) return
+    if ((await sw.hostCli.nodeContainersUsing(node, volume)).length === 0) return
     await new Promise((resolve) => setTimeout(resolve, 500))
   }
 }

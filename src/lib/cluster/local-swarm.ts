@@ -10,13 +10,13 @@ import createDebug from 'debug'
 
 import {buildImages} from '../images/builder.js'
 import {IMAGE_SPECS, imageReference} from '../images/image-specs.js'
-import {createEngine} from '../engine/dockerode-engine.js'
 import type {ContainerSummary, Engine, SwarmNode} from '../engine/engine.js'
+import type {EngineFactory} from '../engine/factory.js'
 import {EnvironmentError, Interrupted, StackctlError, UsageError} from '../errors.js'
 import {ensureRealDirectory} from '../files.js'
 import {canBind} from '../net/ports.js'
 import {LABELS} from '../config/labels.js'
-import {DockerCli} from '../swarm/docker-cli.js'
+import {DockerCli} from '../engine/docker-cli.js'
 import {
   localSwarmSpec,
   managerEndpoint,
@@ -103,20 +103,20 @@ export async function listLocalSwarms(host: Engine): Promise<LocalSwarmRef[]> {
 
 export async function swarmUp(
   input: {name?: string; nodes?: number; port?: number},
-  options: {progress: (line: string) => void; signal?: AbortSignal; env?: NodeJS.ProcessEnv},
+  options: {progress: (line: string) => void; signal?: AbortSignal; env?: NodeJS.ProcessEnv; engines: EngineFactory},
 ): Promise<SwarmUpResult> {
   const started = Date.now()
   const env = hostEnv(options.env)
   const spec = localSwarmSpec(input, stateDirectory(env), NODE_IMAGE)
-  const host = createEngine(env)
+  const host = options.engines.host(env)
   await host.ping()
   const cli = new DockerCli(hostEndpoint(env))
   const existing = await host.containers.list({label: `${SWARM_LABELS.swarm}=${spec.name}`})
   if (existing.length > 0) {
-    let status = await swarmStatus(spec.name, {env})
+    let status = await swarmStatus(spec.name, {env, engines: options.engines})
     if (existingSwarmAction(spec.name, input, existing, status) === 'restart') {
       await restartNodes(spec, existing, {cli, host, ...options})
-      status = await swarmStatus(spec.name, {env})
+      status = await swarmStatus(spec.name, {env, engines: options.engines})
       return {...status, created: false, restarted: true, seconds: (Date.now() - started) / 1000}
     }
     options.progress(`swarm '${spec.name}' is already up`)
@@ -141,7 +141,7 @@ export async function swarmUp(
     }
     throw error
   }
-  const status = await swarmStatus(spec.name, {env})
+  const status = await swarmStatus(spec.name, {env, engines: options.engines})
   return {...status, created: true, restarted: false, seconds: (Date.now() - started) / 1000}
 }
 
@@ -183,14 +183,14 @@ async function createNodes(
   const {signal} = options
   for (const i of nodeIndexes(spec)) await ensureRealDirectory(socketDir(spec, i), 0o700)
   const subnet = await freeSubnet(spec, cli, signal)
-  await cli.run(networkCreateArgs(spec, subnet), {signal})
-  for (const i of nodeIndexes(spec)) await cli.run(volumeCreateArgs(spec, i), {signal})
+  await cli.createNetwork(networkCreateArgs(spec, subnet), {signal})
+  for (const i of nodeIndexes(spec)) await cli.createVolume(volumeCreateArgs(spec, i), {signal})
   options.progress(
     `starting ${spec.nodes} node containers (${nodeIndexes(spec)
       .map((i) => nodeName(spec, i))
       .join(', ')})`,
   )
-  for (const i of nodeIndexes(spec)) await cli.run(nodeRunArgs(spec, i, nodeAddress(subnet, i)), {signal})
+  for (const i of nodeIndexes(spec)) await cli.runContainer(nodeRunArgs(spec, i, nodeAddress(subnet, i)), {signal})
   await Promise.all(nodeIndexes(spec).map((i) => waitForDockerd(cli, nodeName(spec, i), signal)))
   options.progress('every node’s dockerd answers')
 }
@@ -199,21 +199,14 @@ async function createNodes(
 async function freeSubnet(spec: LocalSwarmSpec, cli: DockerCli, signal?: AbortSignal): Promise<string> {
   const args = subnetProbeArgs(spec)
   const probe = args.at(-1)!
-  await cli.run(args, {signal})
+  await cli.createNetwork(args, {signal})
   try {
-    const {stdout} = await cli.run([
-      'network',
-      'inspect',
-      '--format',
-      '{{range .IPAM.Config}}{{.Subnet}} {{end}}',
-      probe,
-    ])
-    const subnet = firstIPv4Subnet(stdout)
+    const subnet = firstIPv4Subnet((await cli.networkSubnets(probe)).join(' '))
     if (!subnet)
       throw new EnvironmentError(`Docker gave the network ${probe} no IPv4 subnet`, 'see docker network inspect')
     return subnet
   } finally {
-    await cli.run(['network', 'rm', probe], {reject: false, shield: true})
+    await cli.removeNetwork(probe, {reject: false})
   }
 }
 
@@ -230,7 +223,13 @@ export function firstIPv4Subnet(subnets: string): string | undefined {
 async function restartNodes(
   spec: LocalSwarmSpec,
   existing: ContainerSummary[],
-  options: {cli: DockerCli; host: Engine; progress: (line: string) => void; signal?: AbortSignal},
+  options: {
+    cli: DockerCli
+    host: Engine
+    engines: EngineFactory
+    progress: (line: string) => void
+    signal?: AbortSignal
+  },
 ): Promise<void> {
   const {cli, signal} = options
   const {byIndex, stopped} = restartOrder(existing)
@@ -239,19 +238,19 @@ async function restartNodes(
   try {
     for (const c of stopped) {
       await ensureRealDirectory(socketDir(spec, nodeIndex(c)), 0o700)
-      await cli.run(['start', c.name], {signal})
+      await cli.start(c.name, {signal})
       started.push(c.name)
     }
     await Promise.all(byIndex.map((c) => waitForDockerd(cli, c.name, signal)))
     options.progress('every node’s dockerd answers')
-    await waitForReadyNodes(spec, byIndex.length, signal)
+    await waitForReadyNodes(options.engines.at(managerEndpoint(spec)), spec, byIndex.length, signal)
     options.progress(
       `swarm '${spec.name}' is up again with ${byIndex.length} ready nodes; its data volumes are as they were`,
     )
   } catch (error) {
     if (started.length > 0) {
       options.progress(`stopping the nodes this run started again: ${started.join(', ')}`)
-      await Promise.all(started.map((name) => cli.run(['stop', name], {reject: false, shield: true})))
+      await Promise.all(started.map((name) => cli.stop(name)))
     }
     if (signal?.aborted) {
       throw new Interrupted(
@@ -277,10 +276,9 @@ function nodeIndex(container: Pick<ContainerSummary, 'labels'>): number {
 async function waitForDockerd(cli: DockerCli, node: string, signal?: AbortSignal): Promise<void> {
   const deadline = Date.now() + 120_000
   for (;;) {
-    const answer = await cli.inNode(node, ['info', '--format', '{{.ServerVersion}}'], {reject: false, signal})
-    if (answer.exitCode === 0) return
+    if (await cli.nodeAnswers(node, signal)) return
     if (Date.now() > deadline) {
-      const {stdout} = await cli.run(['logs', '--tail', '5', node], {reject: false})
+      const stdout = await cli.logsTail(node, 5)
       throw new EnvironmentError(
         `the dockerd in ${node} did not answer within 120 s: ${stdout.split('\n').at(-1) ?? ''}`,
         `see docker logs ${node}; the host must allow nested containers (SWARM caveats in the README)`,
@@ -293,31 +291,29 @@ async function waitForDockerd(cli: DockerCli, node: string, signal?: AbortSignal
 async function formSwarm(
   spec: LocalSwarmSpec,
   cli: DockerCli,
-  options: {progress: (line: string) => void; signal?: AbortSignal},
+  options: {progress: (line: string) => void; signal?: AbortSignal; engines: EngineFactory},
 ): Promise<void> {
   const {signal} = options
   const manager = nodeName(spec, 1)
-  await cli.inNode(manager, ['swarm', 'init', '--advertise-addr', 'eth0'], {signal})
-  const {stdout: token} = await cli.inNode(manager, ['swarm', 'join-token', '--quiet', 'worker'], {signal})
+  await cli.swarmInit(manager, signal)
+  const token = await cli.swarmWorkerToken(manager, signal)
   const address = await cli.containerAddress(manager)
   await Promise.all(
     nodeIndexes(spec)
       .slice(1)
-      .map((i) =>
-        cli.inNode(
-          nodeName(spec, i),
-          ['swarm', 'join', '--token', token.trim(), '--advertise-addr', 'eth0', `${address}:2377`],
-          {signal},
-        ),
-      ),
+      .map((i) => cli.swarmJoin(nodeName(spec, i), token, `${address}:2377`, signal)),
   )
-  await waitForReadyNodes(spec, spec.nodes, signal)
+  await waitForReadyNodes(options.engines.at(managerEndpoint(spec)), spec, spec.nodes, signal)
   options.progress(`swarm formed: ${manager} manager, ${spec.nodes - 1} workers`)
 }
 
 /** Waits until the manager reports every node ready (60 s). */
-async function waitForReadyNodes(spec: LocalSwarmSpec, count: number, signal?: AbortSignal): Promise<void> {
-  const engine = createEngine({DOCKER_HOST: managerEndpoint(spec)})
+async function waitForReadyNodes(
+  engine: Engine,
+  spec: LocalSwarmSpec,
+  count: number,
+  signal?: AbortSignal,
+): Promise<void> {
   const deadline = Date.now() + 60_000
   for (;;) {
     const nodes = await engine.swarm.nodes().catch((error: unknown) => {
@@ -336,10 +332,13 @@ async function waitForReadyNodes(spec: LocalSwarmSpec, count: number, signal?: A
   }
 }
 
-export async function swarmStatus(name: string, options: {env?: NodeJS.ProcessEnv} = {}): Promise<LocalSwarmStatus> {
+export async function swarmStatus(
+  name: string,
+  options: {env?: NodeJS.ProcessEnv; engines: EngineFactory},
+): Promise<LocalSwarmStatus> {
   const env = hostEnv(options.env)
   const spec = localSwarmSpec({name}, stateDirectory(env), NODE_IMAGE)
-  const host = createEngine(env)
+  const host = options.engines.host(env)
   await host.ping()
   const cli = new DockerCli(hostEndpoint(env))
   const containers = await host.containers.list({label: `${SWARM_LABELS.swarm}=${spec.name}`})
@@ -347,7 +346,8 @@ export async function swarmStatus(name: string, options: {env?: NodeJS.ProcessEn
   const port = Number(manager?.labels[SWARM_LABELS.port] ?? 0)
   let swarmNodes: SwarmNode[] = []
   if (manager?.state === 'running') {
-    swarmNodes = await createEngine({DOCKER_HOST: managerEndpoint(spec)})
+    swarmNodes = await options.engines
+      .at(managerEndpoint(spec))
       .swarm.nodes()
       .catch((error: unknown) => {
         debug('nodes: %s', (error as Error).message)
@@ -391,11 +391,12 @@ export async function swarmDown(
     force?: boolean
     confirm?: (question: string, expected: string) => Promise<boolean>
     env?: NodeJS.ProcessEnv
+    engines: EngineFactory
   },
 ): Promise<SwarmDownResult> {
   const env = hostEnv(options.env)
   const spec = localSwarmSpec({name}, stateDirectory(env), NODE_IMAGE)
-  const host = createEngine(env)
+  const host = options.engines.host(env)
   await host.ping()
   const cli = new DockerCli(hostEndpoint(env))
   const label = `${SWARM_LABELS.swarm}=${spec.name}`
@@ -444,17 +445,16 @@ async function removeLabelled(cli: DockerCli, host: Engine, name: string): Promi
   // Once started, removal finishes even on Ctrl-C (shielded): a half-removed swarm helps nobody.
   await Promise.all(
     (await host.containers.list({label})).map(async (c) => {
-      await cli.run(['rm', '--force', '--volumes', c.name], {shield: true})
+      await cli.removeContainer(c.name)
       removed.containers.push(c.name)
     }),
   )
   for (const volume of await host.volumes.list(label)) {
-    await cli.run(['volume', 'rm', volume.name], {shield: true})
+    await cli.removeVolume(volume.name)
     removed.volumes.push(volume.name)
   }
-  const {stdout} = await cli.run(['network', 'ls', '--filter', `label=${label}`, '--format', '{{.Name}}'])
-  for (const network of stdout.split('\n').filter(Boolean)) {
-    await cli.run(['network', 'rm', network], {shield: true})
+  for (const network of await cli.networksLabelled(label)) {
+    await cli.removeNetwork(network)
     removed.networks.push(network)
   }
   return removed
@@ -471,12 +471,7 @@ export async function stackDataIn(
   const answers = await Promise.all(
     nodes.map(async ({name, state}) => {
       if (state !== 'running') return {name, volumes: undefined}
-      const {stdout, exitCode} = await cli.inNode(
-        name,
-        ['volume', 'ls', '--quiet', '--filter', `label=${LABELS.stackId}`],
-        {reject: false},
-      )
-      return {name, volumes: exitCode === 0 ? stdout.split('\n').filter(Boolean) : undefined}
+      return {name, volumes: await cli.nodeVolumesLabelled(name, LABELS.stackId)}
     }),
   )
   return {

@@ -1,6 +1,6 @@
 /** `stackctl logs --target swarm`: `docker service logs` of the stack's services, through the manager. */
 import {StackctlError} from '../errors.js'
-import {serviceLogsArgs, type ServiceLogOptions} from '../swarm/docker-cli.js'
+import type {ServiceLogOptions} from '../engine/docker-cli.js'
 import {assertManager, type SwarmContext} from './context.js'
 
 export async function swarmLogs(
@@ -18,7 +18,7 @@ export async function swarmLogs(
   }
   const wanted = (service ? [service] : ['db', 'app']).map((name) => `${project}_${name}`)
   const run = (name: string) =>
-    sw.managerCli.run(serviceLogsArgs(name, options), {
+    sw.managerCli.serviceLogs(name, options, {
       onLine: options.onLine,
       buffer: !options.follow,
       timeoutMs: options.follow ? 0 : undefined,

@@ -151,7 +151,7 @@ async function disrupt(
     )
     if (!task?.containerId) throw new StackctlError(`no running db task of '${project}' to kill`)
     sw.progress(`SIGKILL of the db container on ${dbNode} with ${writer.state.inFlight} visits in flight`)
-    await sw.hostCli.inNode(dbNode, ['kill', '--signal', 'KILL', task.containerId])
+    await sw.hostCli.nodeKill(dbNode, task.containerId)
     const written = await running
     // Swarm notices the death a moment later: until then the killed task still reads as running.
     await untilReplaced(sw, task.id, options.signal)

@@ -3,7 +3,6 @@
  * node's engine (a local swarm's nodes each have an API socket on this machine; elsewhere only the manager's
  * own volumes can be reached). Nothing is changed.
  */
-import {createEngine} from '../engine/dockerode-engine.js'
 import {StackctlError, UsageError} from '../errors.js'
 import {dbNodeLabel} from '../swarm/db-node.js'
 import {LABELS} from '../config/labels.js'
@@ -32,7 +31,7 @@ export async function inspectSwarmVolume(sw: SwarmContext): Promise<SwarmVolumeI
     )
   }
   const endpoint = nodeEndpoint(sw, db.hostname, db.id, state.nodeId)
-  const inspection = await inspectVolume({...sw.stack, engine: createEngine({DOCKER_HOST: endpoint})})
+  const inspection = await inspectVolume({...sw.stack, engine: sw.engines.at(endpoint)})
   return {
     ...inspection,
     node: db.hostname,
@@ -91,9 +90,7 @@ async function swarmDb(
     })
   }
   const node = nodes.find((n) => n.id === task.nodeId)?.hostname ?? task.nodeId
-  const engine = createEngine({
-    DOCKER_HOST: nodeEndpoint(sw, node, task.nodeId, (await sw.manager.swarm.state()).nodeId),
-  })
+  const engine = sw.engines.at(nodeEndpoint(sw, node, task.nodeId, (await sw.manager.swarm.state()).nodeId))
   return {containerId: task.containerId, task: `${task.serviceName}.${task.slot ?? ''}`, node, engine}
 }
 

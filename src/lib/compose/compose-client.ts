@@ -5,7 +5,7 @@
 import createDebug from 'debug'
 
 import {ComposeNotFound, CommandNotFound, ProcessFailed} from '../errors.js'
-import {run, type RunOptions} from '../process/run.js'
+import {DockerCli, type RunOptions} from '../engine/docker-cli.js'
 
 const debug = createDebug('stackctl:compose')
 
@@ -140,9 +140,9 @@ export function composeMajor(versionOutput: string): number | undefined {
 let verifiedVersion: string | undefined
 
 /** Makes sure Compose v2 is available; names what was found otherwise (e.g. the retired v1 `docker-compose`). */
-export async function assertComposeV2(): Promise<string> {
+export async function assertComposeV2(docker: DockerCli = new DockerCli()): Promise<string> {
   if (verifiedVersion) return verifiedVersion
-  const result = await run('docker', ['compose', 'version', '--short'], {reject: false})
+  const result = await docker.composeVersion()
   const major = result.exitCode === 0 ? composeMajor(result.stdout) : undefined
   if (major !== undefined && major >= 2) {
     verifiedVersion = result.stdout.trim()
@@ -152,7 +152,7 @@ export async function assertComposeV2(): Promise<string> {
   if (major !== undefined) throw new ComposeNotFound(`Compose ${result.stdout.trim()}`)
   let legacy: string | undefined
   try {
-    const v1 = await run('docker-compose', ['version', '--short'], {reject: false})
+    const v1 = await docker.legacyComposeVersion()
     if (v1.exitCode === 0) legacy = `the retired docker-compose ${v1.stdout.trim()} (v1)`
   } catch (error) {
     if (!(error instanceof CommandNotFound)) throw error
@@ -179,18 +179,25 @@ export interface Compose {
 }
 
 export class ComposeClient implements Compose {
-  constructor(readonly target: ComposeTarget) {}
+  /** `docker` runs Compose's process (the engine layer starts every docker process). */
+  constructor(
+    readonly target: ComposeTarget,
+    private readonly docker: DockerCli = new DockerCli(),
+  ) {}
 
   assertV2(): Promise<string> {
-    return assertComposeV2()
+    return assertComposeV2(this.docker)
   }
 
   byLabelsOnly(): Compose {
-    return new ComposeClient({
-      project: this.target.project,
-      composeFile: '',
-      projectDirectory: this.target.projectDirectory,
-    })
+    return new ComposeClient(
+      {
+        project: this.target.project,
+        composeFile: '',
+        projectDirectory: this.target.projectDirectory,
+      },
+      this.docker,
+    )
   }
 
   async up(options: UpOptions, runOptions: RunOptions = {}): Promise<void> {
@@ -229,7 +236,7 @@ export class ComposeClient implements Compose {
 
   private async exec(args: string[], runOptions: RunOptions = {}) {
     try {
-      return await run('docker', args, runOptions)
+      return await this.docker.compose(args, runOptions)
     } catch (error) {
       if (error instanceof ProcessFailed) throw translateComposeFailure(error)
       throw error

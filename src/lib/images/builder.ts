@@ -13,12 +13,12 @@ import {performance} from 'node:perf_hooks'
 
 import createDebug from 'debug'
 
-import {createEngine} from '../engine/dockerode-engine.js'
 import {withInterrupts} from '../interrupt.js'
 import type {Engine, ImageInfo} from '../engine/engine.js'
 import {Interrupted, ProcessFailed, StackctlError} from '../errors.js'
 import {packageRoot} from '../package-root.js'
-import {run, runPipe} from '../process/run.js'
+import {DockerCli} from '../engine/docker-cli.js'
+import {run} from '../process/run.js'
 import {debootstrapProgress} from './debootstrap-progress.js'
 import {
   BUILD_LABEL_PREFIX,
@@ -53,8 +53,8 @@ const debug = createDebug('stackctl:images')
 const MINUTE = 60_000
 
 export interface BuildImagesOptions {
-  /** Defaults to the engine DOCKER_HOST names. */
-  engine?: Engine
+  /** The engine that builds and keeps the images (the host's, from the base command). */
+  engine: Engine
   /** Build one image only (postgres | node). */
   only?: string
   /** The PostgreSQL majors to build (default 17): each has its own image, from the Debian release shipping it. */
@@ -90,6 +90,8 @@ export interface BuildImagesResult {
 
 interface BuildContext {
   engine: Engine
+  /** The docker CLI of the environment's engine: `docker build` and `docker import` have no Engine API call here. */
+  docker: DockerCli
   buildEnv: Record<string, string>
   signal: AbortSignal
   progress: (line: string) => void
@@ -109,7 +111,7 @@ function toBuild(image: PlannedImage): image is ToBuild {
   return image.plan.action !== 'keep'
 }
 
-export async function buildImages(options: BuildImagesOptions = {}): Promise<BuildImagesResult> {
+export async function buildImages(options: BuildImagesOptions): Promise<BuildImagesResult> {
   const started = performance.now()
   const specs = selectSpecs(options.only, options.pgMajors)
   const mirror = normalizeMirror(options.mirror ?? process.env[IMAGE_ENV.mirror] ?? DEFAULT_MIRROR)
@@ -117,7 +119,7 @@ export async function buildImages(options: BuildImagesOptions = {}): Promise<Bui
   const suite = suiteOption === undefined ? undefined : validateSuite(suiteOption)
   const progress = options.progress ?? (() => {})
   const phase = options.phase ?? (() => {})
-  const engine = options.engine ?? createEngine()
+  const engine = options.engine
   phase('check the images present')
   await engine.ping()
 
@@ -139,7 +141,7 @@ export async function buildImages(options: BuildImagesOptions = {}): Promise<Bui
     const built = await withInterrupts(async (signal) => {
       const outcomes = await Promise.allSettled(
         planned.map((image) => {
-          const ctx = {engine, buildEnv: env, signal, progress}
+          const ctx = {engine, docker: new DockerCli(), buildEnv: env, signal, progress}
           progress(`${image.spec.name}: ${imageReference(image.spec)} is ${image.plan.reason}`)
           return image.plan.action === 'finish' ? finishImage(image, ctx) : buildImage(image, ctx, debootstrap)
         }),
@@ -223,11 +225,7 @@ async function buildImage(image: ToBuild, ctx: BuildContext, debootstrap: string
     log(`trim: removed ${megabytes(freed)} (package caches, lists, docs, man pages, translations)`)
     const packageVersion = await installedVersion(rootfs, spec.debianPackage)
     log(`import ${rootfsReference(spec)}`)
-    await runPipe(
-      {command: 'tar', args: tarArgs(rootfs)},
-      {command: 'docker', args: importArgs(spec, source)},
-      {signal: ctx.signal, timeoutMs: 10 * MINUTE},
-    )
+    await ctx.docker.importTar(tarArgs(rootfs), importArgs(spec, source), {signal: ctx.signal})
     return packageVersion
   })
 
@@ -298,18 +296,11 @@ async function withBuildDir<T>(
 }
 
 async function dockerBuild(spec: ImageSpec, ctx: BuildContext, labels: Record<string, string>): Promise<void> {
-  const args = buildArgs(spec, templateDir(spec), labels)
-  const result = await run('docker', args, {
+  await ctx.docker.build(buildArgs(spec, templateDir(spec), labels), {
     env: ctx.buildEnv,
     signal: ctx.signal,
-    timeoutMs: 10 * MINUTE,
-    reject: false,
     onLine: (line) => debug('%s build: %s', spec.name, line),
   })
-  // The legacy builder prints the failing step's output on stdout and only the verdict on stderr.
-  if (result.exitCode !== 0) {
-    throw new ProcessFailed(`docker ${args.join(' ')}`, result.exitCode, `${result.stdout}\n${result.stderr}`)
-  }
 }
 
 /** After a rebuild the old image (and rootfs) are untagged; remove them unless a container uses them. */

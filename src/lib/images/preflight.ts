@@ -6,7 +6,7 @@ import {access, constants} from 'node:fs/promises'
 import path from 'node:path'
 
 import {EnvironmentError} from '../errors.js'
-import {run} from '../process/run.js'
+import {DockerCli} from '../engine/docker-cli.js'
 import {releaseUrl} from './image-specs.js'
 
 const INSTALL_HINT = 'install it (apt-get install debootstrap), or run scripts/docker-engine.sh which does'
@@ -71,6 +71,6 @@ function cause(error: unknown): string {
 }
 
 /** Whether the docker CLI has the buildx plugin (without it BuildKit builds fail; see buildEnv). */
-export async function buildxAvailable(): Promise<boolean> {
-  return (await run('docker', ['buildx', 'version'], {reject: false, timeoutMs: 15_000})).exitCode === 0
+export function buildxAvailable(docker: DockerCli = new DockerCli()): Promise<boolean> {
+  return docker.buildxAvailable()
 }

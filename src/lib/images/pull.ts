@@ -1,12 +1,11 @@
-/** Pulling a registry image through the process runner: quiet, bounded, and a refusal is an answer. */
-import {run} from '../process/run.js'
-
-/** `docker pull --quiet REFERENCE`: quiet, so a pull is one line of output, not a progress stream. */
-export function pullArgs(reference: string): string[] {
-  return ['pull', '--quiet', reference]
-}
+/** Pulling a registry image through the engine layer's docker CLI: quiet, bounded, and a refusal is an answer. */
+import {DockerCli} from '../engine/docker-cli.js'
 
 /** Resolves whether the image could be pulled (false when the registry cannot be reached). */
-export async function pullImage(reference: string, timeoutMs = 120_000): Promise<boolean> {
-  return (await run('docker', pullArgs(reference), {reject: false, timeoutMs})).exitCode === 0
+export function pullImage(
+  reference: string,
+  timeoutMs = 120_000,
+  docker: DockerCli = new DockerCli(),
+): Promise<boolean> {
+  return docker.pull(reference, timeoutMs)
 }

@@ -22,8 +22,8 @@ import {
   type StackPaths,
   type StackState,
 } from '../stackdir/stack-files.js'
-import {createEngine} from '../engine/dockerode-engine.js'
 import type {Engine} from '../engine/engine.js'
+import type {EngineFactory} from '../engine/factory.js'
 import {UsageError} from '../errors.js'
 import type {StackVolume} from '../pgdata/stored.js'
 
@@ -64,9 +64,10 @@ export async function loadStack(
     progress?: (line: string) => void
     detail?: (line: string) => void
     phase?: (label: string) => void
-    engine?: Engine
+    /** From the base command (the composition root); a unit test hands in one over a stub engine. */
+    engines: EngineFactory
     compose?: Compose
-  } = {},
+  },
 ): Promise<StackContext> {
   const env = options.env ?? process.env
   const cwd = options.cwd ?? process.cwd()
@@ -84,7 +85,7 @@ export async function loadStack(
     config,
     paths,
     state,
-    engine: options.engine ?? createEngine(env),
+    engine: options.engines.host(env),
     compose:
       options.compose ??
       new ComposeClient({

@@ -3,9 +3,8 @@
  * exec` and `stackctl psql` both run through here. The process's exit code is the result.
  */
 import {stackCommand} from '../config/command-line.js'
-import {dockerExecArgs} from '../engine/docker-exec.js'
+import {DockerCli} from '../engine/docker-cli.js'
 import {StackctlError} from '../errors.js'
-import {run} from '../process/run.js'
 import type {StackContext} from './context.js'
 import {claimStack} from './ownership.js'
 import {SERVICES} from './status.js'
@@ -30,6 +29,5 @@ export async function execInService(
       {exitCode: 1, suggestion: `start it with ${stackCommand(ctx.config, 'up')}`},
     )
   }
-  const result = await run('docker', dockerExecArgs(container.id, command, options.tty), {inherit: true, reject: false})
-  return result.exitCode
+  return new DockerCli().execInteractive(container.id, command, options.tty)
 }

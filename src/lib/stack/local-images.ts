@@ -6,8 +6,12 @@ import {buildImages} from '../images/builder.js'
  * What `up` runs when it uses local images: `stackctl images build`, with its progress. It builds what is
  * missing (about a minute) and refreshes an image whose template changed; current images cost a look-up.
  */
-export async function buildLocalImages(progress: (line: string) => void, pgMajor?: number): Promise<void> {
-  await buildImages({progress, pgMajors: pgMajor === undefined ? undefined : [pgMajor]})
+export async function buildLocalImages(
+  engine: Engine,
+  progress: (line: string) => void,
+  pgMajor?: number,
+): Promise<void> {
+  await buildImages({engine, progress, pgMajors: pgMajor === undefined ? undefined : [pgMajor]})
 }
 
 /**
@@ -21,6 +25,6 @@ export async function buildMissingLocalImages(
 ): Promise<void> {
   const images = localImages(pgMajor)
   for (const reference of [images.postgres, images.node]) {
-    if (!(await imageExists(engine, reference))) return buildLocalImages(progress)
+    if (!(await imageExists(engine, reference))) return buildLocalImages(engine, progress)
   }
 }

@@ -1,7 +1,7 @@
 /**
  * A local swarm as data: N dockerd nodes in containers of the host engine, on a bridge network of their own,
  * each with its /var/lib/docker on a named volume. Names, labels and the `docker` argument arrays are built
- * here, pure and unit-tested; swarm/docker-cli.ts runs them.
+ * here, pure and unit-tested; engine/docker-cli.ts runs them.
  */
 import path from 'node:path'
 

@@ -133,6 +133,7 @@ describe('db upgrade, rollback and prune-old (integration)', function () {
   before(async function () {
     this.timeout(BUILD_TIMEOUT_MS)
     await buildImages({
+      engine,
       only: 'postgres',
       pgMajors: [15, 17],
       progress: (line) => process.stderr.write(`      [images build] ${line}\n`),

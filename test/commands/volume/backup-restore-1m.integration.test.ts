@@ -13,7 +13,7 @@ import {Interrupted} from '../../../src/lib/errors.js'
 import {loadStack} from '../../../src/lib/stack/context.js'
 import {restoreVolume} from '../../../src/lib/volume/restore.js'
 import {freePort, runCli, spawnCli, type CliResult} from '../../helpers/cli.js'
-import {docker, engine, psqlIn, removeComposeProject, uniqueName} from '../../helpers/docker.js'
+import {docker, engine, engines, psqlIn, removeComposeProject, uniqueName} from '../../helpers/docker.js'
 
 const VISITS = 1_000_000
 
@@ -207,6 +207,7 @@ describe('volume backup and restore of 1,000,000 visits, and interrupts (integra
     const ctx = await loadStack(
       {dir, project},
       {
+        engines,
         // Ctrl-C arrives just as the swap starts.
         progress: (line) => {
           if (line.startsWith('restore: swapping')) controller.abort(new Interrupted('Ctrl-C received'))

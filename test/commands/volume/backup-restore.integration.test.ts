@@ -25,7 +25,7 @@ import {loadStack} from '../../../src/lib/stack/context.js'
 import {partialName} from '../../../src/lib/volume/backup-file.js'
 import {restoreVolume} from '../../../src/lib/volume/restore.js'
 import {freePort, runCli, type CliResult} from '../../helpers/cli.js'
-import {docker, engine, psqlIn, removeComposeProject, uniqueName} from '../../helpers/docker.js'
+import {docker, engine, engines, psqlIn, removeComposeProject, uniqueName} from '../../helpers/docker.js'
 
 describe('volume backup and restore (integration)', function () {
   this.timeout(600_000)
@@ -323,7 +323,7 @@ describe('volume backup and restore (integration)', function () {
 
   it('asks to type the volume name, showing the visits now and in the backup; another answer changes nothing', async () => {
     // The command passes confirmByTyping when it has a terminal; here the domain function gets a stand-in.
-    const ctx = await loadStack({dir, project})
+    const ctx = await loadStack({dir, project}, {engines})
     const asked: string[] = []
     const idsBefore = await visitIds()
     const refused = await restoreVolume(ctx, {

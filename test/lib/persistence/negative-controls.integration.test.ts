@@ -15,7 +15,7 @@ import {loadStack, type StackContext} from '../../../src/lib/stack/context.js'
 import {offlineResolver} from '../../../src/lib/stack/image-resolver.js'
 import {upStack} from '../../../src/lib/stack/up.js'
 import {freePort} from '../../helpers/cli.js'
-import {docker, engine, removeComposeProject, uniqueName} from '../../helpers/docker.js'
+import {docker, engine, engines, removeComposeProject, uniqueName} from '../../helpers/docker.js'
 
 const DATA = '/var/lib/postgresql/data'
 
@@ -62,7 +62,7 @@ describe('verify-persistence negative controls (integration)', function () {
     }
     if (override === undefined) rmSync(overrideFile, {force: true})
     else writeFileSync(overrideFile, override)
-    ctx = await loadStack({dir, project, port, imageSource: 'local'}, {engine})
+    ctx = await loadStack({dir, project, port, imageSource: 'local'}, {engines})
     await upStack(ctx, resolver)
     await recordVolumes()
   }

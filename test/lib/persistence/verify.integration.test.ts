@@ -16,7 +16,7 @@ import {offlineResolver} from '../../../src/lib/stack/image-resolver.js'
 import {isHealthy, stackStatus} from '../../../src/lib/stack/status.js'
 import {upStack} from '../../../src/lib/stack/up.js'
 import {freePort} from '../../helpers/cli.js'
-import {docker, engine, removeComposeProject, uniqueName} from '../../helpers/docker.js'
+import {docker, engine, engines, removeComposeProject, uniqueName} from '../../helpers/docker.js'
 
 describe('verify-persistence on a healthy stack (integration)', function () {
   this.timeout(600_000)
@@ -27,7 +27,7 @@ describe('verify-persistence on a healthy stack (integration)', function () {
 
   before(async () => {
     const port = await freePort()
-    ctx = await loadStack({dir, project, port, imageSource: 'local'}, {engine})
+    ctx = await loadStack({dir, project, port, imageSource: 'local'}, {engines})
     await upStack(ctx, resolver)
   })
 
