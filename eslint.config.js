@@ -5,15 +5,24 @@ import tseslint from 'typescript-eslint'
 
 /**
  * One direction of imports: commands → operations (stack, persistence, volume, upgrade, doctor, kubernetes,
- * cluster) → infrastructure (compose, engine, images, config, db, net, pgdata, stackdir, swarm) → the process
+ * cluster) → infrastructure (compose, engine, images, config, db, net, pgdata, stackdir, swarm, wait) → the process
  * runner. A reverse import fails `npm test`.
  */
 const OPERATIONS = ['stack', 'persistence', 'volume', 'upgrade', 'doctor', 'kubernetes', 'cluster'].map(
   (name) => `./src/lib/${name}`,
 )
-const INFRASTRUCTURE = ['compose', 'engine', 'images', 'config', 'db', 'net', 'pgdata', 'stackdir', 'swarm'].map(
-  (name) => `./src/lib/${name}`,
-)
+const INFRASTRUCTURE = [
+  'compose',
+  'engine',
+  'images',
+  'config',
+  'db',
+  'net',
+  'pgdata',
+  'stackdir',
+  'swarm',
+  'wait',
+].map((name) => `./src/lib/${name}`)
 const layers = [
   {target: './src/lib', from: './src/commands', message: 'the library never imports a command'},
   ...INFRASTRUCTURE.map((target) => ({
