@@ -33,6 +33,7 @@ import {
 } from '../swarm/local-spec.js'
 import type {LocalSwarmRef} from '../swarm/target.js'
 import {stateDirectory} from '../stack/lock.js'
+import {ready, waitUntil, waiting} from '../wait/wait-until.js'
 
 const debug = createDebug('stackctl:swarm')
 const NODE_IMAGE = imageReference(IMAGE_SPECS['swarm-node'])
@@ -252,19 +253,20 @@ function nodeIndex(container: ContainerSummary): number {
 }
 
 async function waitForDockerd(cli: DockerCli, node: string, signal?: AbortSignal): Promise<void> {
-  const deadline = Date.now() + 120_000
-  for (;;) {
-    const answer = await cli.inNode(node, ['info', '--format', '{{.ServerVersion}}'], {reject: false, signal})
-    if (answer.exitCode === 0) return
-    if (Date.now() > deadline) {
-      const {stdout} = await cli.run(['logs', '--tail', '5', node], {reject: false})
-      throw new EnvironmentError(
-        `the dockerd in ${node} did not answer within 120 s: ${stdout.split('\n').at(-1) ?? ''}`,
-        `see docker logs ${node}; the host must allow nested containers (SWARM caveats in the README)`,
-      )
-    }
-    await new Promise((resolve) => setTimeout(resolve, 500))
-  }
+  const outcome = await waitUntil(
+    async () => {
+      const answer = await cli.inNode(node, ['info', '--format', '{{.ServerVersion}}'], {reject: false, signal})
+      return answer.exitCode === 0 ? ready(undefined) : waiting(answer.exitCode)
+    },
+    {timeoutMs: 120_000, intervalMs: 500, signal, describe: `the dockerd in ${node}`},
+  )
+  if (outcome.state === 'ready') return
+  if (outcome.state === 'aborted') throw new Interrupted(`the dockerd in ${node} was starting`)
+  const {stdout} = await cli.run(['logs', '--tail', '5', node], {reject: false})
+  throw new EnvironmentError(
+    `the dockerd in ${node} did not answer within 120 s: ${stdout.split('\n').at(-1) ?? ''}`,
+    `see docker logs ${node}; the host must allow nested containers (SWARM caveats in the README)`,
+  )
 }
 
 async function formSwarm(
@@ -295,22 +297,30 @@ async function formSwarm(
 /** Waits until the manager reports every node ready (60 s). */
 async function waitForReadyNodes(spec: LocalSwarmSpec, count: number, signal?: AbortSignal): Promise<void> {
   const engine = createEngine({DOCKER_HOST: managerEndpoint(spec)})
-  const deadline = Date.now() + 60_000
-  for (;;) {
-    const nodes = await engine.swarm.nodes().catch((error: unknown) => {
-      debug('nodes: %s', (error as Error).message)
-      return []
-    })
-    if (nodes.length === count && nodes.every((n) => n.state === 'ready')) return
-    if (Date.now() > deadline) {
-      throw new EnvironmentError(
-        `the swarm did not report ${count} ready nodes within 60 s (${nodes.map((n) => `${n.hostname} ${n.state}`).join(', ')})`,
-        `see docker logs ${nodeName(spec, 1)}`,
-      )
-    }
-    if (signal?.aborted) throw new Interrupted('swarm not formed')
-    await new Promise((resolve) => setTimeout(resolve, 500))
-  }
+  const outcome = await waitUntil(
+    async () => {
+      const nodes = await engine.swarm.nodes()
+      return nodes.length === count && nodes.every((n) => n.state === 'ready') ? ready(nodes) : waiting(nodes)
+    },
+    {
+      timeoutMs: 60_000,
+      intervalMs: 500,
+      signal,
+      describe: `${count} ready nodes`,
+      // The manager answers only once its swarm is initialised: until then, as good as no nodes.
+      probeError: (error: unknown) => {
+        debug('nodes: %s', (error as Error).message)
+        return []
+      },
+    },
+  )
+  if (outcome.state === 'ready') return
+  if (outcome.state === 'aborted') throw new Interrupted('swarm not formed')
+  const nodes = outcome.last
+  throw new EnvironmentError(
+    `the swarm did not report ${count} ready nodes within 60 s (${nodes.map((n) => `${n.hostname} ${n.state}`).join(', ')})`,
+    `see docker logs ${nodeName(spec, 1)}`,
+  )
 }
 
 export async function swarmStatus(name: string, options: {env?: NodeJS.ProcessEnv} = {}): Promise<LocalSwarmStatus> {
