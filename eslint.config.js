@@ -7,8 +7,8 @@ import tseslint from 'typescript-eslint'
 
 /**
  * One direction of imports: commands → operations (stack, persistence, volume, upgrade, doctor, kubernetes,
- * cluster) → infrastructure (compose, engine, images, config, db, model, net, pgdata, stackdir, swarm) → the process
- * runner. A reverse import fails `npm test`.
+ * cluster) → infrastructure (compose, engine, images, config, db, model, net, pgdata, stackdir, swarm, wait)
+ * → the process runner. A reverse import fails `npm test`.
  */
 const OPERATIONS = ['stack', 'persistence', 'volume', 'upgrade', 'doctor', 'kubernetes', 'cluster'].map(
   (name) => `./src/lib/${name}`,
@@ -24,6 +24,7 @@ const INFRASTRUCTURE = [
   'pgdata',
   'stackdir',
   'swarm',
+  'wait',
 ].map((name) => `./src/lib/${name}`)
 /** The loose files at the root of src/lib: small infrastructure every layer may use. */
 const LOOSE = [

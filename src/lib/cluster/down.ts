@@ -7,6 +7,8 @@ import {volumeName} from '../config/stack-config.js'
 import {LABELS} from '../config/labels.js'
 import {Interrupted, StackctlError, UsageError} from '../errors.js'
 import {dbNodeLabel} from '../swarm/db-node.js'
+import {allOf} from '../wait/all-of.js'
+import {ready, waitUntil, waiting} from '../wait/wait-until.js'
 import {assertManager, type SwarmContext} from './context.js'
 
 export interface SwarmDownResult {
@@ -83,27 +85,37 @@ export async function downSwarmStack(sw: SwarmContext, options: SwarmDownOptions
 /** `stack rm` returns at once; the tasks and the network go a few seconds later. */
 async function waitUntilGone(sw: SwarmContext, options: SwarmDownOptions): Promise<void> {
   const {project} = sw.stack.config
-  const deadline = Date.now() + (options.timeoutMs ?? 120_000)
-  for (;;) {
-    const [networks, tasks] = await Promise.all([sw.manager.swarm.networks(project), sw.manager.swarm.tasks(project)])
-    if (networks.length === 0 && tasks.length === 0) return
-    if (options.signal?.aborted) {
-      throw new Interrupted(`stack '${project}' was removed; the swarm is still cleaning up its network`)
+  const gone =
+    <T>(list: () => Promise<T[]>) =>
+    async () => {
+      const left = await list()
+      return left.length === 0 ? ready(undefined) : waiting(left)
     }
-    if (Date.now() > deadline) {
-      throw new StackctlError(`the swarm has not removed the network of '${project}' yet (${networks.join(', ')})`, {
-        suggestion: `run stackctl down --target swarm again in a moment`,
-      })
-    }
-    await new Promise((resolve) => setTimeout(resolve, 500))
+  const outcome = await waitUntil(
+    allOf({
+      networks: gone(() => sw.manager.swarm.networks(project)),
+      tasks: gone(() => sw.manager.swarm.tasks(project)),
+    }),
+    {timeoutMs: options.timeoutMs ?? 120_000, intervalMs: 500, signal: options.signal, describe: `${project} gone`},
+  )
+  if (outcome.state === 'ready') return
+  if (outcome.state === 'aborted') {
+    throw new Interrupted(`stack '${project}' was removed; the swarm is still cleaning up its network`)
   }
+  throw new StackctlError(
+    `the swarm has not removed the network of '${project}' yet (${(outcome.last.networks ?? []).join(', ')})`,
+    {suggestion: `run stackctl down --target swarm again in a moment`},
+  )
 }
 
 /** The db container on its node goes a moment after its task: a volume in use cannot be removed. */
 async function waitForVolumeFree(sw: SwarmContext, node: string, volume: string): Promise<void> {
-  const deadline = Date.now() + 60_000
-  while (Date.now() < deadline) {
-    if ((await sw.hostCli.nodeContainersUsing(node, volume)).length === 0) return
-    await new Promise((resolve) => setTimeout(resolve, 500))
-  }
+  // Not free after a minute: the removal that follows says why (the volume is in use).
+  await waitUntil(
+    async () => {
+      const using = await sw.hostCli.nodeContainersUsing(node, volume)
+      return using.length > 0 ? waiting(using) : ready(undefined)
+    },
+    {timeoutMs: 60_000, intervalMs: 500, describe: `${volume} free on ${node}`},
+  )
 }

@@ -33,6 +33,7 @@ import {
 } from '../swarm/local-spec.js'
 import type {LocalSwarmRef} from '../swarm/target.js'
 import {stateDirectory} from '../stack/lock.js'
+import {ready, waitUntil, waiting} from '../wait/wait-until.js'
 
 const debug = createDebug('stackctl:swarm')
 const NODE_IMAGE = imageReference(IMAGE_SPECS['swarm-node'])
@@ -274,18 +275,19 @@ function nodeIndex(container: Pick<ContainerSummary, 'labels'>): number {
 }
 
 async function waitForDockerd(cli: DockerCli, node: string, signal?: AbortSignal): Promise<void> {
-  const deadline = Date.now() + 120_000
-  for (;;) {
-    if (await cli.nodeAnswers(node, signal)) return
-    if (Date.now() > deadline) {
-      const stdout = await cli.logsTail(node, 5)
-      throw new EnvironmentError(
-        `the dockerd in ${node} did not answer within 120 s: ${stdout.split('\n').at(-1) ?? ''}`,
-        `see docker logs ${node}; the host must allow nested containers (SWARM caveats in the README)`,
-      )
-    }
-    await new Promise((resolve) => setTimeout(resolve, 500))
-  }
+  const outcome = await waitUntil(
+    async () => {
+      return (await cli.nodeAnswers(node, signal)) ? ready(undefined) : waiting(undefined)
+    },
+    {timeoutMs: 120_000, intervalMs: 500, signal, describe: `the dockerd in ${node}`},
+  )
+  if (outcome.state === 'ready') return
+  if (outcome.state === 'aborted') throw new Interrupted(`the dockerd in ${node} was starting`)
+  const stdout = await cli.logsTail(node, 5)
+  throw new EnvironmentError(
+    `the dockerd in ${node} did not answer within 120 s: ${stdout.split('\n').at(-1) ?? ''}`,
+    `see docker logs ${node}; the host must allow nested containers (SWARM caveats in the README)`,
+  )
 }
 
 async function formSwarm(
@@ -314,22 +316,30 @@ async function waitForReadyNodes(
   count: number,
   signal?: AbortSignal,
 ): Promise<void> {
-  const deadline = Date.now() + 60_000
-  for (;;) {
-    const nodes = await engine.swarm.nodes().catch((error: unknown) => {
-      debug('nodes: %s', (error as Error).message)
-      return []
-    })
-    if (nodes.length === count && nodes.every((n) => n.state === 'ready')) return
-    if (Date.now() > deadline) {
-      throw new EnvironmentError(
-        `the swarm did not report ${count} ready nodes within 60 s (${nodes.map((n) => `${n.hostname} ${n.state}`).join(', ')})`,
-        `see docker logs ${nodeName(spec, 1)}`,
-      )
-    }
-    if (signal?.aborted) throw new Interrupted('swarm not formed')
-    await new Promise((resolve) => setTimeout(resolve, 500))
-  }
+  const outcome = await waitUntil(
+    async () => {
+      const nodes = await engine.swarm.nodes()
+      return nodes.length === count && nodes.every((n) => n.state === 'ready') ? ready(nodes) : waiting(nodes)
+    },
+    {
+      timeoutMs: 60_000,
+      intervalMs: 500,
+      signal,
+      describe: `${count} ready nodes`,
+      // The manager answers only once its swarm is initialised: until then, as good as no nodes.
+      probeError: (error: unknown) => {
+        debug('nodes: %s', (error as Error).message)
+        return []
+      },
+    },
+  )
+  if (outcome.state === 'ready') return
+  if (outcome.state === 'aborted') throw new Interrupted('swarm not formed')
+  const nodes = outcome.last
+  throw new EnvironmentError(
+    `the swarm did not report ${count} ready nodes within 60 s (${nodes.map((n) => `${n.hostname} ${n.state}`).join(', ')})`,
+    `see docker logs ${nodeName(spec, 1)}`,
+  )
 }
 
 export async function swarmStatus(

@@ -18,6 +18,8 @@ import {stackDirNotWritable} from '../stackdir/stack-files.js'
 import {engineEndpoint} from '../engine/endpoint.js'
 import {StackctlError} from '../errors.js'
 import {ensureRealDirectory, lstatOptional, sha256} from '../files.js'
+import {type Clock, systemClock} from '../wait/clock.js'
+import {ready, type Look, waitUntil, waiting} from '../wait/wait-until.js'
 import {processIdentity} from './process-identity.js'
 
 export interface LockOwner {
@@ -35,6 +37,8 @@ export interface LockOptions {
   pollMs?: number
   /** Called once, when the lock is first found held by a live owner, before waiting for it. */
   onBusy?: (owner: LockOwner) => void
+  /** The system's unless a test hands in a fake one. */
+  clock?: Clock
 }
 
 export function lockFile(dir: string): string {
@@ -95,7 +99,7 @@ export async function withLock<T>(
 async function acquire(file: string, command: string, options: LockOptions): Promise<Stats> {
   const waitMs = options.waitMs ?? 10_000
   const pollMs = options.pollMs ?? 200
-  const deadline = Date.now() + waitMs
+  const clock = options.clock ?? systemClock
   const me: LockOwner = {
     pid: process.pid,
     command,
@@ -104,37 +108,54 @@ async function acquire(file: string, command: string, options: LockOptions): Pro
     ...processIdentity(process.pid),
   }
   let told = false
-  /** An unreadable lock seen at the previous poll: stale if it is still the very same file, unchanged. */
+  /** An unreadable lock seen at the previous look: stale if it is still the very same file, unchanged. */
   let suspect: string | undefined
-  for (;;) {
-    const placed = await place(file, JSON.stringify(me))
-    if (placed) return placed
-    const found = await readLock(file)
-    if (!found) continue // released meanwhile
-    let owner: LockOwner | undefined
-    if ('owner' in found) {
-      owner = found.owner
-      if (isStale(owner)) {
-        await removeIfSame(file, found.stats)
-        continue
+  /** One look: the lock taken (a free or stale one), or who holds it (undefined: an unreadable lock). */
+  const attempt = async (): Promise<Look<Stats, LockOwner | undefined>> => {
+    for (;;) {
+      const placed = await place(file, JSON.stringify(me))
+      if (placed) return ready(placed)
+      const found = await readLock(file)
+      if (!found) continue // released meanwhile
+      if ('owner' in found) {
+        if (isStale(found.owner)) {
+          await removeIfSame(file, found.stats)
+          continue
+        }
+        suspect = undefined
+        if (!told) options.onBusy?.(found.owner)
+        told = true
+        return waiting(found.owner)
       }
-      suspect = undefined
-      if (!told) options.onBusy?.(owner)
-      told = true
-    } else {
       // Written by a stackctl that created the file before filling it (or cut short by a crash): an empty or
-      // garbled lock that stays the same from one poll to the next has no writer left.
+      // garbled lock that stays the same from one look to the next has no writer left.
       const signature = `${found.stats.dev}:${found.stats.ino}:${found.stats.size}:${found.stats.mtimeMs}`
       if (signature === suspect) {
         await removeIfSame(file, found.stats)
         continue
       }
       suspect = signature
+      return waiting(undefined)
     }
-    // An unreadable lock gets one more look before the refusal, to be judged unchanged.
-    if (Date.now() >= deadline + (owner ? 0 : pollMs)) throw busy(file, owner)
-    await new Promise((resolve) => setTimeout(resolve, pollMs))
   }
+  // Whole pauses: an unreadable lock is judged by two looks a full poll apart.
+  const outcome = await waitUntil(attempt, {
+    timeoutMs: waitMs,
+    intervalMs: pollMs,
+    clock,
+    lastLookAtDeadline: false,
+    describe: `the lock ${file}`,
+  })
+  if (outcome.state === 'ready') return outcome.value
+  let owner = outcome.state === 'timed-out' ? outcome.last : undefined
+  if (owner === undefined) {
+    // An unreadable lock gets one more look before the refusal, to be judged unchanged.
+    await clock.sleep(pollMs)
+    const last = await attempt()
+    if (last.state === 'ready') return last.value
+    owner = last.observed
+  }
+  throw busy(file, owner)
 }
 
 function busy(file: string, owner: LockOwner | undefined): StackctlError {

@@ -14,6 +14,9 @@ import {type CommandFor, commandsFor, plainCommand} from '../config/command-line
 import {repairRestoreLeftovers} from '../volume/restore-leftovers.js'
 import type {StackContext} from './context.js'
 import {SERVICES} from './status.js'
+import {clockOf} from '../wait/clock.js'
+import {Deadline} from '../wait/deadline.js'
+import {failed, type Look, ready, waitUntil, waiting} from '../wait/wait-until.js'
 
 /**
  * How long a service may stay unhealthy once its dependencies are healthy: a few of its 2 s checks (each may
@@ -101,25 +104,29 @@ export interface WaitOptions {
 
 /** Polls until every service is healthy; says when each became so. Throws the diagnosis on failure. */
 export async function waitHealthy(containers: ContainerClient, options: WaitOptions): Promise<void> {
-  const now = options.now ?? Date.now
-  const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)))
+  const clock = clockOf(options)
   const announced = new Set<string>()
-  for (;;) {
-    options.signal?.throwIfAborted()
+  const look = async (): Promise<Look<void, StartupVerdict>> => {
     const facts = await collectFacts(containers, options.project, {logs: false})
-    const verdict = judgeStartup(facts, options.services, options.memory, now())
+    const verdict = judgeStartup(facts, options.services, options.memory, clock.now())
     for (const c of startOrder(facts)) {
       if (options.services.includes(c.service) && isHealthy(c) && !announced.has(c.service)) {
         announced.add(c.service)
-        options.progress(`${c.service} healthy (${formatSeconds((now() - options.startedMs) / 1000)})`)
+        options.progress(`${c.service} healthy (${formatSeconds((clock.now() - options.startedMs) / 1000)})`)
       }
     }
-    if (verdict.state === 'healthy') return
-    if (verdict.state === 'failed' || now() >= options.deadlineMs) {
-      throw await startupFailure(containers, options, verdict, now())
-    }
-    await sleep(Math.min(POLL_MS, Math.max(0, options.deadlineMs - now())))
+    if (verdict.state === 'healthy') return ready(undefined)
+    return verdict.state === 'failed' ? failed(verdict) : waiting(verdict)
   }
+  const outcome = await waitUntil(look, {
+    deadline: new Deadline(options.deadlineMs, clock),
+    intervalMs: POLL_MS,
+    signal: options.signal,
+    describe: `${options.project} healthy`,
+  })
+  if (outcome.state === 'ready') return
+  if (outcome.state === 'aborted') throw outcome.reason
+  throw await startupFailure(containers, options, outcome.last, clock.now())
 }
 
 async function startupFailure(

@@ -2,10 +2,13 @@
  * Waiting for a deployed stack: every service has as many running tasks as it asked for. Swarm reports a task
  * with a healthcheck as `starting` until the check passes, so `running` means running and healthy. A task that
  * keeps failing ends the wait early, naming its service, node, state and error. The assessment is pure; the
- * poller takes its clock and sleep from the caller (unit tests hand in fakes).
+ * wait (src/lib/wait) takes its clock and sleep from the caller (unit tests hand in fakes).
  */
 import type {SwarmClient, SwarmNode, SwarmTask} from '../engine/engine.js'
 import {Interrupted, StackctlError} from '../errors.js'
+import {clockOf} from '../wait/clock.js'
+import {Deadline} from '../wait/deadline.js'
+import {failed, type Look, ready, waitUntil, waiting} from '../wait/wait-until.js'
 
 export interface TaskAssessment {
   done: boolean
@@ -75,28 +78,33 @@ export async function waitForTasks(
   expected: Record<string, number>,
   options: WaitOptions,
 ): Promise<void> {
-  const now = options.now ?? Date.now
-  const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)))
-  const started = now()
+  const clock = clockOf(options)
+  const started = clock.now()
   const names = nodeNames(await swarm.nodes())
   let last = ''
-  for (;;) {
-    if (options.signal?.aborted) throw new Interrupted('stopped waiting for the stack’s tasks')
+  const look = async (): Promise<Look<void, TaskAssessment>> => {
     const assessment = assessTasks(prefixed(stack, expected), await swarm.tasks(stack), started - 1000, names)
-    if (assessment.done) return
-    const hint = `see the tasks with: stackctl status --target swarm (or docker service ps ${stack}_db ${stack}_app)`
-    if (assessment.failure) throw new TasksNotReady(assessment.failure, hint)
+    if (assessment.done) return ready(undefined)
+    if (assessment.failure) return failed(assessment)
     const line = `waiting: ${assessment.waiting.join(' | ')}`
     if (line !== last) options.progress?.(line)
     last = line
-    if (now() - started >= options.timeoutMs) {
-      throw new TasksNotReady(
-        `not every task was running and healthy after ${Math.round(options.timeoutMs / 1000)} s: ${assessment.waiting.join(' | ')}`,
-        hint,
-      )
-    }
-    await sleep(options.pollMs ?? 1000)
+    return waiting(assessment)
   }
+  const outcome = await waitUntil(look, {
+    deadline: new Deadline(started + options.timeoutMs, clock),
+    intervalMs: options.pollMs ?? 1000,
+    signal: options.signal,
+    describe: `the tasks of ${stack}`,
+  })
+  if (outcome.state === 'ready') return
+  if (outcome.state === 'aborted') throw new Interrupted('stopped waiting for the stack’s tasks')
+  const hint = `see the tasks with: stackctl status --target swarm (or docker service ps ${stack}_db ${stack}_app)`
+  if (outcome.state === 'failed') throw new TasksNotReady(outcome.last.failure ?? '', hint)
+  throw new TasksNotReady(
+    `not every task was running and healthy after ${Math.round(options.timeoutMs / 1000)} s: ${outcome.last.waiting.join(' | ')}`,
+    hint,
+  )
 }
 
 function prefixed(stack: string, expected: Record<string, number>): Record<string, number> {

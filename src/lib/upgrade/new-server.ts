@@ -8,8 +8,8 @@ import createDebug from 'debug'
 import {DB_NAME, DB_SECRET, DB_USER, pgDataMountPath, secretMountPath} from '../config/stack-config.js'
 import {Psql} from '../db/psql.js'
 import type {Engine} from '../engine/engine.js'
-import {StackctlError} from '../errors.js'
-import {checkInterrupted} from '../interrupt.js'
+import {Interrupted, StackctlError} from '../errors.js'
+import {failed, ready, waitUntil, waiting} from '../wait/wait-until.js'
 import {newServerEnv, UPGRADE_ROLE_LABEL} from './plan.js'
 
 const debug = createDebug('stackctl:upgrade')
@@ -47,34 +47,36 @@ export async function startNewServer(engine: Engine, spec: NewServerSpec): Promi
     shmSizeBytes: 128 * 1024 * 1024,
   })
   const server = {id, name: spec.name, psql: new Psql(engine, id)}
-  const deadline = Date.now() + spec.timeoutSeconds * 1000
-  for (;;) {
-    checkInterrupted(spec.signal, 'the new server was starting')
-    const details = await engine.containers.inspect(id)
-    if (!details?.running) {
-      const log = details ? await engine.containers.logTail(id, 5).catch(() => '') : ''
-      const line = lastMeaningfulLine(log)
-      throw new StackctlError(
-        `the new server did not start (exit ${details?.exitCode ?? 'unknown'}): ${line || 'no message'}`,
-        {
-          suggestion: FOUND_DATA.test(line)
-            ? `${spec.volume} already held a data directory, which db upgrade never writes over; give the new volume storage of its own (--volume-opt)`
-            : 'check --initdb-args and the image (stackctl images build)',
-        },
-      )
-    }
-    // The server may stop between the inspection and the probe: the next turn of the loop reports why.
-    const ready = await engine.containers
-      .exec(id, ['pg_isready', '-q', '-h', '127.0.0.1', '-U', DB_USER, '-d', DB_NAME])
-      .catch(() => ({exitCode: -1}))
-    if (ready.exitCode === 0) return server
-    if (Date.now() > deadline) {
-      throw new StackctlError(`the new server did not answer within ${spec.timeoutSeconds} s`, {
-        suggestion: 'pass a longer --timeout',
-      })
-    }
-    await new Promise((resolve) => setTimeout(resolve, 500))
+  const outcome = await waitUntil(
+    async () => {
+      const details = await engine.containers.inspect(id)
+      if (!details?.running) return failed(details)
+      // The server may stop between the inspection and the probe: the next look reports why.
+      const answer = await engine.containers
+        .exec(id, ['pg_isready', '-q', '-h', '127.0.0.1', '-U', DB_USER, '-d', DB_NAME])
+        .catch(() => ({exitCode: -1}))
+      return answer.exitCode === 0 ? ready(server) : waiting(details)
+    },
+    {timeoutMs: spec.timeoutSeconds * 1000, intervalMs: 500, signal: spec.signal, describe: `${spec.name} answers`},
+  )
+  if (outcome.state === 'ready') return outcome.value
+  if (outcome.state === 'aborted') throw new Interrupted('the new server was starting')
+  if (outcome.state === 'timed-out') {
+    throw new StackctlError(`the new server did not answer within ${spec.timeoutSeconds} s`, {
+      suggestion: 'pass a longer --timeout',
+    })
   }
+  const details = outcome.last
+  const log = details ? await engine.containers.logTail(id, 5).catch(() => '') : ''
+  const line = lastMeaningfulLine(log)
+  throw new StackctlError(
+    `the new server did not start (exit ${details?.exitCode ?? 'unknown'}): ${line || 'no message'}`,
+    {
+      suggestion: FOUND_DATA.test(line)
+        ? `${spec.volume} already held a data directory, which db upgrade never writes over; give the new volume storage of its own (--volume-opt)`
+        : 'check --initdb-args and the image (stackctl images build)',
+    },
+  )
 }
 
 /** What PostgreSQL says when it finds a data directory it did not expect in the volume. */

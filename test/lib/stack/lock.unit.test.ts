@@ -17,7 +17,10 @@ import path from 'node:path'
 import {StackctlError} from '../../../src/lib/errors.js'
 import {isStale, lockFile, parseOwner, projectLockFile, withStackLock} from '../../../src/lib/stack/lock.js'
 import {processIdentity, startTicksFromStat} from '../../../src/lib/stack/process-identity.js'
+import type {Clock} from '../../../src/lib/wait/clock.js'
+import {FakeClock} from '../wait/fake-clock.js'
 
+/** Every wait here runs on a fake clock: the order of events is set by promises, never by sleeping. */
 describe('stack lock', () => {
   let root: string
   let dir: string
@@ -68,8 +71,10 @@ describe('stack lock', () => {
     // A live process of this host (our parent) holds the directory's lock.
     const owner = {pid: process.ppid, command: 'down', host: hostname(), since: '2026-01-01T00:00:00.000Z'}
     writeFileSync(lockFile(dir), JSON.stringify(owner))
-    const error = await refusal(withStackLock(target(), 'up', async () => 'ran', {waitMs: 300, pollMs: 50}))
+    const clock = new FakeClock()
+    const error = await refusal(withStackLock(target(), 'up', async () => 'ran', {waitMs: 300, pollMs: 50, clock}))
     expect(error.message).to.include(`'stackctl down' (pid ${process.ppid}`)
+    expect(clock.sleeps, 'it waited --wait, a poll at a time').to.deep.equal([50, 50, 50, 50, 50, 50])
     expect(error.exitCode).to.equal(2)
     expect(existsSync(lockFile(dir))).to.equal(true) // someone else's lock is left alone
     expect(existsSync(projectLockFile('demo'))).to.equal(false) // and ours released on the way out
@@ -86,12 +91,14 @@ describe('stack lock', () => {
       return new Promise<void>((resolve) => (release = resolve))
     })
     await held
+    const clock = new FakeClock()
     const error = await refusal(
-      withStackLock(target('demo', other), 'down', async () => 'ran', {waitMs: 200, pollMs: 25}),
+      withStackLock(target('demo', other), 'down', async () => 'ran', {waitMs: 200, pollMs: 25, clock}),
     )
+    expect(clock.sleeps.length, 'it waited for the holder before failing').to.equal(8)
     expect(error.message).to.match(/project 'demo' is busy: 'stackctl verify-persistence'/)
     // Another project is not held up.
-    expect(await withStackLock(target('else', other), 'down', async () => 'ran')).to.equal('ran')
+    expect(await withStackLock(target('else', other), 'down', async () => 'ran', {clock})).to.equal('ran')
     release()
     await first
   })
@@ -99,14 +106,17 @@ describe('stack lock', () => {
   it('takes over a stale lock from a dead process', async () => {
     const owner = {pid: 2 ** 22 + 12345, command: 'up', host: hostname(), since: '2026-01-01T00:00:00.000Z'}
     writeFileSync(lockFile(dir), JSON.stringify(owner))
-    expect(await withStackLock(target(), 'up', async () => 'ran', {waitMs: 300})).to.equal('ran')
+    const clock = new FakeClock()
+    expect(await withStackLock(target(), 'up', async () => 'ran', {waitMs: 300, clock})).to.equal('ran')
+    expect(clock.sleeps, 'taken over at the first look').to.deep.equal([])
   })
 
   it('never writes through a symbolic link planted at the lock path', async () => {
     const victim = path.join(root, 'victim')
     writeFileSync(victim, 'untouched')
     symlinkSync(victim, lockFile(dir))
-    const error = await refusal(withStackLock(target(), 'up', async () => 'ran', {waitMs: 100, pollMs: 25}))
+    const clock = new FakeClock()
+    const error = await refusal(withStackLock(target(), 'up', async () => 'ran', {waitMs: 100, pollMs: 25, clock}))
     expect(error.message).to.include('is a symbolic link')
     expect(readFileSync(victim, 'utf8')).to.equal('untouched')
     expect(existsSync(projectLockFile('demo'))).to.equal(false)
@@ -122,16 +132,27 @@ describe('stack lock', () => {
     })
     await held
     let sawBusy = false
-    // The first holder lets go only once the second has found the lock held: the second must have waited.
+    // The first holder lets go only once the second has found the lock held, and the second's pause lasts
+    // until the first has released both locks: the second must have waited, and looks again only then.
+    const fake = new FakeClock()
+    const clock: Clock = {
+      now: fake.now,
+      sleep: async (ms) => {
+        await fake.sleep(ms)
+        await first
+      },
+    }
     const second = await withStackLock(target(), 'down', async () => 'second', {
       waitMs: 10_000,
       pollMs: 25,
+      clock,
       onBusy: (owner) => {
         sawBusy = owner.command === 'up' && owner.pid === process.pid
         release('first')
       },
     })
     expect(sawBusy).to.equal(true)
+    expect(fake.sleeps, 'one pause, then the lock was free').to.deep.equal([25])
     expect(await first).to.equal('first')
     expect(second).to.equal('second')
   })
@@ -155,16 +176,43 @@ describe('stack lock', () => {
     }
 
     const base = {command: 'up', host: hostname(), since: '2026-01-01T00:00:00.000Z'}
-    const takesOver = async (content: string) => {
+    const takesOver = async (content: string, waitMs = 300) => {
       writeFileSync(lockFile(dir), content)
+      const clock = new FakeClock()
       expect(
-        await withStackLock(target(), 'up', async () => readFileSync(lockFile(dir), 'utf8'), {waitMs: 300, pollMs: 25}),
+        await withStackLock(target(), 'up', async () => readFileSync(lockFile(dir), 'utf8'), {
+          waitMs,
+          pollMs: 25,
+          clock,
+        }),
       ).to.include(`"pid":${process.pid}`)
       expect(existsSync(lockFile(dir))).to.equal(false)
     }
 
     it('takes over an empty lock file', () => takesOver(''))
     it('takes over a lock of pid 0', () => takesOver(JSON.stringify({...base, pid: 0})))
+    it('gives an unreadable lock found at the deadline one more look, and takes it over if unchanged', () =>
+      takesOver('', 0))
+
+    it('refuses an unreadable lock that keeps changing (a writer is still at it), after the wait', async () => {
+      const fake = new FakeClock()
+      let writes = 0
+      // Between any two looks the lock is rewritten, as by a writer that has not finished: never judged stale.
+      const clock: Clock = {
+        now: fake.now,
+        sleep: async (ms) => {
+          await fake.sleep(ms)
+          writeFileSync(lockFile(dir), 'x'.repeat(++writes))
+        },
+      }
+      writeFileSync(lockFile(dir), '')
+      const error = await refusal(withStackLock(target(), 'up', async () => 'ran', {waitMs: 100, pollMs: 25, clock}))
+      expect(error.message).to.include('another stackctl command holds its lock')
+      expect(readFileSync(lockFile(dir), 'utf8'), 'the writer’s file is left alone').to.equal('x'.repeat(writes))
+      // Four pauses within the wait, and one more look for the lock unreadable at its end.
+      expect(fake.sleeps).to.deep.equal([25, 25, 25, 25, 25])
+    })
+
     it('takes over a garbled lock', async () => {
       await takesOver('{"pid": 12')
       await takesOver('not a lock at all')
@@ -177,7 +225,8 @@ describe('stack lock', () => {
       expect(identity, 'the process can be identified through /proc').to.not.equal(undefined)
       // Negative control: the same live process, with its real start time, still holds the lock.
       writeFileSync(lockFile(dir), JSON.stringify({...base, pid, ...identity}))
-      const error = await refusal(withStackLock(target(), 'down', async () => 'ran', {waitMs: 150, pollMs: 25}))
+      const clock = new FakeClock()
+      const error = await refusal(withStackLock(target(), 'down', async () => 'ran', {waitMs: 150, pollMs: 25, clock}))
       expect(error.message).to.include(`'stackctl up' (pid ${pid}`)
       // Started at another time than the lock says: the pid was reused.
       await takesOver(JSON.stringify({...base, pid, ...identity, startTicks: identity!.startTicks + 1}))
