@@ -79,7 +79,8 @@ describe('step display order (integration)', function () {
   const dir = path.join(root, 'stack')
   const project = uniqueName('steps')
   const env = {STACKCTL_IMAGE_SOURCE: 'local', STACKCTL_STATE_DIR: path.join(root, 'state')}
-  const flags = ['--dir', dir, '--project-name', project]
+  // A generous timeout: the display's order is under test, not the speed of a loaded machine.
+  const flags = ['--dir', dir, '--project-name', project, '--timeout', '900']
 
   it('the order checks find a step printed after a later sibling started, and a child outside its parent', () => {
     // Negative controls, the two defects of issue 22 as they printed.
