@@ -127,7 +127,10 @@ interface ReadBackup {
   dropForce: string
 }
 
-/** The backup read and checked against its record, the server and the room, confirmed; nothing changed yet. */
+/**
+ * The backup read and checked against its record, the server and the room, and confirmed; the live data is not
+ * changed (the temporary databases of killed restores are dropped).
+ */
 async function readBackup(ctx: StackContext, dbId: string, options: RestoreOptions): Promise<ReadBackup> {
   const {signal} = options
   const file = path.resolve(options.file)
@@ -200,10 +203,12 @@ async function restoreRead(
   const previous = stepDatabaseName(DB_NAME, 'old', now, suffix)
   const undo = new UndoRestore(ctx, psql, {containerId: db.id, marker, fresh, dropForce, volume, file})
   let checked: RestoredCheck
+  let created = false
   try {
     await steps.step('restore into a temporary database (pg_restore)', async () => {
-      steps.onUndo(`the temporary database ${fresh} dropped, with any pg_restore into it stopped`, () => undo.run())
       await psql.query(`CREATE DATABASE ${fresh}`, 'postgres')
+      created = true
+      steps.onUndo(`the temporary database ${fresh} dropped, with any pg_restore into it stopped`, () => undo.run())
       ctx.progress(`restore: streaming ${path.basename(file)} (${formatBytes(size)}) into temporary database ${fresh}`)
       await restoreInto(ctx, {containerId: db.id, file, database: fresh, marker, room}, signal)
     })
@@ -214,6 +219,7 @@ async function restoreRead(
       return checked
     })
   } catch (error) {
+    if (!created) throw error // nothing was made to undo
     await steps.undo()
     throw await undo.error(error, signal)
   }
