@@ -117,7 +117,8 @@ describe('step display order (integration)', function () {
 
     const upgrade = ['db', 'upgrade', '--to', '17', '--initdb-args=--no-such-option', ...flags]
 
-    function expectUpgradeInOrder(output: string): void {
+    function expectUpgradeInOrder(raw: string): void {
+      const output = visibleLines(raw).join('\n') // a terminal's colours between the mark and the name
       expect(orderProblems(output, 'pre-flight'), output).to.deep.equal([])
       // The backup's own steps print inside the upgrade's backup step, before its ✔.
       expect(childrenOf(output, 'backup'), output).to.include('dump the database (pg_dump)')
