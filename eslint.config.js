@@ -69,6 +69,11 @@ const layers = [
     message: 'infrastructure (compose, engine, images, config, db, …) never imports an operation (stack, volume, …)',
   })),
   {
+    target: './src/lib/steps',
+    from: OPERATIONS,
+    message: 'the step runner is infrastructure: it never imports an operation',
+  },
+  {
     target: './src/lib/process',
     from: './src/lib',
     except: ['./process', './errors.ts'],

@@ -11,6 +11,7 @@ import {loadStack} from '../lib/stack/context.js'
 import {withStackLock} from '../lib/stack/lock.js'
 import {imageResolver} from '../lib/stack/image-resolver.js'
 import {buildLocalImages, buildMissingLocalImages} from '../lib/stack/local-images.js'
+import {StepRunner} from '../lib/steps/runner.js'
 import {assertSwarmFlagsFit, deployTargetFlag, swarmTargetFlags} from '../lib/cluster/flags.js'
 import {loadSwarm} from '../lib/cluster/context.js'
 import {
@@ -71,12 +72,13 @@ problems.`
     if (flags.target === 'swarm') return this.swarm(flags)
     const settings = parseCheckSettings(flags)
     const display = this.stepDisplay(flags)
-    const ctx = await loadStack(configInput(flags), {...display.sinks, engines: this.engines})
+    const steps = new StepRunner({reporter: display})
+    const ctx = await loadStack(configInput(flags), {...display.sinks, phase: steps.phase, engines: this.engines})
     const resolver = imageResolver(ctx.engine, (pgMajor) => buildLocalImages(ctx.engine, display.detail, pgMajor))
     const result = await display.around(() =>
       withInterrupts((signal) =>
         withStackLock(ctx, 'verify-persistence', () =>
-          verifyPersistence(ctx, {...settings, keepRunning: flags['keep-running'], resolver, signal}),
+          verifyPersistence(ctx, {...settings, keepRunning: flags['keep-running'], resolver, signal, steps}),
         ),
       ),
     )

@@ -8,6 +8,7 @@ import {loadStack} from '../../lib/stack/context.js'
 import {imageResolver} from '../../lib/stack/image-resolver.js'
 import {buildLocalImages} from '../../lib/stack/local-images.js'
 import {withStackLock} from '../../lib/stack/lock.js'
+import {StepRunner} from '../../lib/steps/runner.js'
 import {METHODS, parseInitdbArgs, type Method} from '../../lib/upgrade/plan.js'
 import {upgradeStack, type UpgradeResult} from '../../lib/upgrade/upgrade.js'
 import {plural} from '../../lib/ui/plural.js'
@@ -55,7 +56,8 @@ export default class DbUpgrade extends StackctlCommand {
   async run(): Promise<UpgradeResult> {
     const {flags} = await this.parse(DbUpgrade)
     const display = this.stepDisplay(flags)
-    const ctx = await loadStack(configInput(flags), {...display.sinks, engines: this.engines})
+    const steps = new StepRunner({reporter: display})
+    const ctx = await loadStack(configInput(flags), {...display.sinks, phase: steps.phase, engines: this.engines})
     const resolver = imageResolver(ctx.engine, (pgMajor) => buildLocalImages(ctx.engine, display.detail, pgMajor))
     const initdbArgs = parseInitdbArgs(flags['initdb-args'])
     const volumeOptions = parseVolumeOptions(flags['volume-opt'])
@@ -69,6 +71,7 @@ export default class DbUpgrade extends StackctlCommand {
             volumeOptions,
             force: flags.force,
             signal,
+            steps,
           }),
         ),
       ),

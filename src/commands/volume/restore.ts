@@ -5,6 +5,7 @@ import {adoptFlag, configInput, displayFlags, stackFlags} from '../../lib/flags.
 import {withInterrupts} from '../../lib/interrupt.js'
 import {confirmByTyping, isInteractive} from '../../lib/prompt.js'
 import {loadStack} from '../../lib/stack/context.js'
+import {StepRunner} from '../../lib/steps/runner.js'
 import {withStackLock} from '../../lib/stack/lock.js'
 import {assertSwarmFlagsFit, deployTargetFlag, swarmTargetFlags} from '../../lib/cluster/flags.js'
 import {loadSwarm} from '../../lib/cluster/context.js'
@@ -53,7 +54,8 @@ temporary databases left by a restore that was killed are dropped by the next on
     const swarm = flags.target === 'swarm'
     if (swarm && flags.adopt) throw new UsageError('--adopt only applies to --target compose', 'omit it')
     const display = this.stepDisplay(flags)
-    const sinks = display.sinks
+    const steps = new StepRunner({reporter: display})
+    const sinks = {...display.sinks, phase: steps.phase}
     const input = configInput(flags)
     const sw = swarm
       ? await loadSwarm({...input, dockerHost: flags['docker-host']}, {...sinks, engines: this.engines})
@@ -67,7 +69,7 @@ temporary databases left by a restore that was killed are dropped by the next on
               return confirmByTyping(question, expected, signal)
             }
           : undefined
-        const options = {file: args.file, force: flags.force, confirm, signal}
+        const options = {file: args.file, force: flags.force, confirm, signal, steps}
         return withStackLock(ctx, 'volume restore', () =>
           sw ? restoreSwarmVolume(sw, options) : restoreVolume(ctx, options),
         )

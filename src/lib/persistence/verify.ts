@@ -21,6 +21,7 @@ import {downStack} from '../stack/down.js'
 import type {ImageResolver} from '../stack/images.js'
 import {isHealthy, stackStatus} from '../stack/status.js'
 import {upStack} from '../stack/up.js'
+import {phaseRunner, type StepRunner} from '../steps/runner.js'
 import {auditDurability, type DurabilityReport} from './audit.js'
 import {snapshotProblems, verificationProblems} from './checks.js'
 import {containerMounts, runningDbContainer, volumeCreatedAt} from './evidence.js'
@@ -63,6 +64,8 @@ export interface VerifyOptions extends CheckSettings {
    * and the check ends with Interrupted (exit 130) saying what it did.
    */
   signal?: AbortSignal
+  /** The command's step runner (its display); without one, the phases are reported as ctx's phases. */
+  steps?: StepRunner
 }
 
 export async function verifyPersistence(ctx: StackContext, options: VerifyOptions): Promise<PersistenceResult> {
@@ -136,12 +139,14 @@ class PersistenceCheck {
   }
   private aborted: PersistenceResult['aborted'] = null
   private readonly volume: string
+  private readonly steps: StepRunner
 
   constructor(
     private readonly ctx: StackContext,
     private readonly options: VerifyOptions,
   ) {
     this.volume = ctx.config.volume
+    this.steps = options.steps ?? phaseRunner(ctx)
   }
 
   async execute(): Promise<PersistenceResult> {
@@ -209,15 +214,15 @@ class PersistenceCheck {
       throw new Interrupted(`before the ${name} phase`)
     }
     this.ctx.progress(`verify-persistence: ${name}`)
-    this.ctx.phase(name)
-    const started = performance.now()
     try {
-      const {value, problems} = await body()
-      this.phases.push({name, ms: Math.round(performance.now() - started), ok: problems.length === 0})
+      // A step of the runner: what the phase runs (up, down) prints inside it; problems show it failed.
+      const failedIf = (outcome: PhaseOutcome<T>) => outcome.problems.length > 0
+      const {value, problems} = await this.steps.step(name, body, {failedIf, shielded: true})
+      this.phases.push({name, ms: this.steps.record(name)?.ms ?? 0, ok: problems.length === 0})
       this.reasons.push(...problems)
       return value
     } catch (error) {
-      this.phases.push({name, ms: Math.round(performance.now() - started), ok: false})
+      this.phases.push({name, ms: this.steps.record(name)?.ms ?? 0, ok: false})
       this.reasons.push(`${name}: ${errorMessage(error)}`)
       const exitCode = error instanceof StackctlError ? error.exitCode : 1
       this.aborted ??= {phase: name, message: errorMessage(error), exitCode}

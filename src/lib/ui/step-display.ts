@@ -3,6 +3,8 @@
  * way when stderr is a terminal, plain lines otherwise. Tools' own output (Compose's progress) is kept out of
  * sight unless --verbose, but its last lines are shown when a step fails. --quiet keeps only warnings.
  * Knows nothing of stacks: operations report through the callbacks of their context, commands wire them here.
+ * Nested steps come from the step runner (src/lib/steps), which calls started/finished/line: a child is
+ * indented under its parent, and the parent's line follows its children's.
  */
 
 export interface DisplayStream {
@@ -34,6 +36,12 @@ export function formatElapsed(ms: number): string {
 
 export class StepDisplay {
   private step: {label: string; startedMs: number} | undefined
+  /** The step runner's steps under way, outermost first. */
+  private readonly nested: Array<{label: string; depth: number; startedMs: number}> = []
+  /** A runner step failed: a failure's report shows the tools' last lines. */
+  private nestedFailed = false
+  /** Stopped for a question (pause): no spinner drawn over it. */
+  private paused = false
   private readonly tail: string[] = []
   private timer: ReturnType<typeof setInterval> | undefined
   private frame = 0
@@ -49,12 +57,41 @@ export class StepDisplay {
   phase = (label: string): void => {
     this.finishStep('done')
     this.step = {label, startedMs: this.now()}
+    this.startSpinner()
+  }
+
+  private startSpinner(): void {
     if (this.tty && !this.options.quiet) {
       this.draw()
       this.timer ??= setInterval(() => this.draw(), 100)
       this.timer.unref?.()
     }
   }
+
+  /** The step runner started a step (a child of the one under way when depth > 0). */
+  started = (label: string, depth: number): void => {
+    this.finishStep('done')
+    this.nested.push({label, depth, startedMs: this.now()})
+    this.paused = false
+    this.startSpinner()
+  }
+
+  /** The step runner ended a step, after its children: its line, indented by its depth, with the runner's time. */
+  finished = (label: string, depth: number, status: 'done' | 'failed', ms: number): void => {
+    const index = this.nested.findLastIndex((step) => step.label === label && step.depth === depth)
+    if (index >= 0) this.nested.splice(index)
+    if (status === 'failed') this.nestedFailed = true
+    this.clearLine()
+    if (!(this.options.quiet && status === 'done')) {
+      this.options.stream.write(
+        `${'  '.repeat(depth)}${this.mark(status)} ${label} ${this.dim(`(${formatElapsed(ms)})`)}\n`,
+      )
+    }
+    if (this.nested.length > 0 && this.tty && !this.options.quiet) this.draw()
+  }
+
+  /** A line of the step runner's own (what was undone). */
+  line = (text: string): void => this.info(text)
 
   /** A line of stackctl's own: shown above the spinner (warnings even with --quiet). */
   info = (line: string): void => {
@@ -93,18 +130,25 @@ export class StepDisplay {
   pause(): void {
     this.finishStep('done')
     this.stopSpinner()
+    // A runner's step stays under way through the question; its spinner returns with the next step.
+    if (this.nested.length > 0) {
+      this.clearLine()
+      this.paused = true
+    }
   }
 
   /** The command succeeded: the last step is done. */
   succeed(): void {
     this.finishStep('done')
+    this.nested.length = 0
     this.stopSpinner()
   }
 
   /** The command failed: the step under way failed, and the tools' last lines say what they did. */
   fail(): void {
-    const failed = this.step !== undefined
+    const failed = this.step !== undefined || this.nestedFailed
     this.finishStep('failed')
+    this.nested.length = 0
     this.stopSpinner()
     if (failed && !this.options.verbose && this.tail.length > 0) {
       this.print(this.dim(`last output of the step:\n${this.tail.map((line) => `  ${line}`).join('\n')}`))
@@ -119,24 +163,31 @@ export class StepDisplay {
       this.clearLine()
       return
     }
-    const mark = outcome === 'done' ? this.paint('32', '✔') : this.paint('31', '✖')
     this.clearLine()
-    this.options.stream.write(`${mark} ${label} ${this.dim(`(${formatElapsed(this.now() - startedMs)})`)}\n`)
+    this.options.stream.write(
+      `${this.mark(outcome)} ${label} ${this.dim(`(${formatElapsed(this.now() - startedMs)})`)}\n`,
+    )
   }
 
   private print(line: string): void {
     this.clearLine()
     this.options.stream.write(`${line}\n`)
-    if (this.step && this.tty && !this.options.quiet) this.draw()
+    if ((this.step || this.nested.length > 0) && this.tty && !this.options.quiet && !this.paused) this.draw()
   }
 
   private draw(): void {
-    if (!this.step) return
+    const step = this.step ?? this.nested.at(-1)
+    if (!step || this.paused) return
     this.frame = (this.frame + 1) % FRAMES.length
-    const elapsed = formatElapsed(this.now() - this.step.startedMs)
+    const indent = '  '.repeat(this.step ? 0 : this.nested.at(-1)!.depth)
+    const elapsed = formatElapsed(this.now() - step.startedMs)
     this.options.stream.write(
-      `\r\u001b[2K${this.paint('36', FRAMES[this.frame])} ${this.step.label} ${this.dim(elapsed)}`,
+      `\r\u001b[2K${indent}${this.paint('36', FRAMES[this.frame])} ${step.label} ${this.dim(elapsed)}`,
     )
+  }
+
+  private mark(outcome: 'done' | 'failed'): string {
+    return outcome === 'done' ? this.paint('32', '✔') : this.paint('31', '✖')
   }
 
   private clearLine(): void {

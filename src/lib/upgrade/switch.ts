@@ -11,6 +11,7 @@ import {readState, writeState, type StackState} from '../stackdir/stack-files.js
 import type {StackContext} from '../stack/context.js'
 import type {ImageResolver} from '../stack/images.js'
 import {upStack} from '../stack/up.js'
+import type {StepRunner} from '../steps/runner.js'
 
 export interface VolumeRef {
   volume: string
@@ -24,7 +25,8 @@ export function onVolume(ctx: StackContext, target: VolumeRef): StackContext {
 }
 
 /**
- * Renders for `target`, records `state` (its settings are rewritten by the render) and starts the stack on it.
+ * Renders for `target`, records `state` (its settings are rewritten by the render) and starts the stack on it
+ * (up's steps as children of the step of `steps` under way).
  * Not interruptible: a switch half done is worse than one finished. Resolves the context of the new stack.
  */
 export async function switchTo(
@@ -32,10 +34,12 @@ export async function switchTo(
   resolver: ImageResolver,
   target: VolumeRef,
   state: StackState,
+  steps?: StepRunner,
 ): Promise<StackContext> {
   const next = onVolume(ctx, target)
   next.state = state
-  next.phase = () => {} // up's own steps are inside the upgrade's switch step
+  // up's own steps print inside the caller's step when it has a runner; otherwise they are not shown.
+  next.phase = steps?.phase ?? (() => {})
   ctx.progress(`switching the stack to ${target.volume} (PostgreSQL ${target.pgMajor})`)
   await upStack(next, resolver, {shield: true})
   return next

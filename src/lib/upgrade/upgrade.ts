@@ -14,6 +14,7 @@ import {DB_NAME, volumeName} from '../config/stack-config.js'
 import {readLedger, totalRows, type Ledger} from '../db/ledger.js'
 import {Interrupted, StackctlError} from '../errors.js'
 import {checkInterrupted} from '../interrupt.js'
+import {phaseRunner, StepRunner} from '../steps/runner.js'
 import type {Engine} from '../engine/engine.js'
 import type {StackContext} from '../stack/context.js'
 import type {ImageResolver} from '../stack/images.js'
@@ -61,6 +62,8 @@ export interface UpgradeOptions {
   force?: boolean
   signal?: AbortSignal
   now?: () => Date
+  /** The command's step runner (its display); without one, the steps are reported as ctx's phases. */
+  steps?: StepRunner
 }
 
 export interface UpgradeResult {
@@ -80,37 +83,6 @@ export interface UpgradeResult {
   seconds: number
 }
 
-/** What an upgrade created so far, undone in reverse order when it fails before the switch. */
-class Undo {
-  private readonly tasks: Array<{what: string; run: () => Promise<unknown>}> = []
-
-  push(what: string, run: () => Promise<unknown>): void {
-    this.tasks.push({what, run})
-  }
-
-  drop(what: string): void {
-    const index = this.tasks.findIndex((task) => task.what === what)
-    if (index >= 0) this.tasks.splice(index, 1)
-  }
-
-  /** Runs every task, newest first; resolves what was done and what could not be. */
-  async run(progress: (line: string) => void): Promise<{done: string[]; failed: string[]}> {
-    const done: string[] = []
-    const failed: string[] = []
-    while (this.tasks.length > 0) {
-      const task = this.tasks.pop()!
-      try {
-        await task.run()
-        done.push(task.what)
-      } catch (error) {
-        progress(`could not undo: ${task.what} (${(error as Error).message})`)
-        failed.push(task.what)
-      }
-    }
-    return {done, failed}
-  }
-}
-
 export async function upgradeStack(
   ctx: StackContext,
   resolver: ImageResolver,
@@ -119,30 +91,38 @@ export async function upgradeStack(
   const started = Date.now()
   const now = options.now ?? (() => new Date())
   const old: VolumeRef = {volume: ctx.config.volume, pgMajor: ctx.config.pgMajor}
-  const steps = Object.fromEntries(STEPS.map((name) => [name, null])) as Record<Step, number | null>
+  const runner = options.steps ?? phaseRunner(ctx)
+  runner.signal ??= options.signal
   let step: Step = 'pre-flight'
-  ctx.phase(step)
-  let stepStarted = Date.now()
-  const enter = (next: Step) => {
-    steps[step] = (Date.now() - stepStarted) / 1000
-    step = next
-    stepStarted = Date.now()
-    ctx.progress(`upgrade: ${next}`)
-    ctx.phase(next)
-  }
-  const undo = new Undo()
+  const enter: Enter = (name, body) =>
+    runner.step(
+      name,
+      () => {
+        if (name !== 'switch back') step = name
+        // The first step needs no line: the command has just been asked for.
+        if (name !== 'pre-flight') ctx.progress(`upgrade: ${name}`)
+        return body()
+      },
+      // From the switch on, a signal is answered once the switch (or the switch back) is complete.
+      {shielded: name === 'switch' || name === 'API check' || name === 'switch back'},
+    )
 
   let copied: Copied
   try {
-    copied = await copyAndVerify(ctx, resolver, options, undo, enter, now)
+    copied = await copyAndVerify(ctx, resolver, options, runner, enter, now)
   } catch (error) {
-    const undone = await undo.run(ctx.progress)
+    // What the failed or interrupted step made is undone first, then the earlier steps' work, newest first.
+    const undone = await runner.undo()
     throw failedBefore(error, step, undone, old, options.signal)
   }
 
-  enter('switch')
-  const result = await switchAndCheck(ctx, resolver, copied, options, now(), enter)
-  steps[step] = (Date.now() - stepStarted) / 1000
+  const result = await switchAndCheck(ctx, resolver, copied, options, now(), runner, enter)
+  const steps = Object.fromEntries(
+    STEPS.map((name) => {
+      const ms = runner.record(name)?.ms
+      return [name, ms === undefined ? null : ms / 1000]
+    }),
+  ) as Record<Step, number | null>
   // A switch is never left half done: a signal during it is answered once it is complete.
   checkInterrupted(
     options.signal,
@@ -151,6 +131,9 @@ export async function upgradeStack(
   )
   return {...result, steps, seconds: (Date.now() - started) / 1000}
 }
+
+/** Runs one step of the upgrade (`upgrade: <step>` says it started) in the runner. */
+type Enter = <T>(step: Step | 'switch back', body: () => Promise<T>) => Promise<T>
 
 /** What the steps before the switch found and made: a verified copy on a new volume, not yet in use. */
 interface Copied {
@@ -169,26 +152,95 @@ async function copyAndVerify(
   ctx: StackContext,
   resolver: ImageResolver,
   options: UpgradeOptions,
-  undo: Undo,
-  enter: (step: Step) => void,
+  undo: StepRunner,
+  enter: Enter,
   now: () => Date,
 ): Promise<Copied> {
   const {signal} = options
-  const {project} = ctx.config
-  await ctx.engine.ping()
-  await ctx.compose.assertV2()
-  await claimStack(ctx, {adopt: ctx.adopt})
-  const pre = await preflight(ctx, resolver, options)
-  const driver = newVolumeDriver(pre.oldVolume, options.volumeOptions, options.force)
-  if (driver.warning) ctx.progress(`warning: ${driver.warning}`)
-  await removeLeftovers(ctx, pre)
-  checkInterrupted(signal, 'nothing was changed')
+  const {pre, driver} = await enter('pre-flight', async () => {
+    await ctx.engine.ping()
+    await ctx.compose.assertV2()
+    await claimStack(ctx, {adopt: ctx.adopt})
+    const pre = await preflight(ctx, resolver, options)
+    const driver = newVolumeDriver(pre.oldVolume, options.volumeOptions, options.force)
+    if (driver.warning) ctx.progress(`warning: ${driver.warning}`)
+    await removeLeftovers(ctx, pre)
+    checkInterrupted(signal, 'nothing was changed')
+    return {pre, driver}
+  })
 
-  enter('new volume')
+  const volume = await enter('new volume', () => newVolume(ctx, pre, driver, options, undo, now))
+
+  const backup = await enter('backup', async () => {
+    ctx.progress('stopping the API: no visit may be written to the old data from now on')
+    undo.onUndo('the API restarted on the old volume', () => restartApi(ctx))
+    await ctx.compose.stop(['app'], {onLine: (line) => debug(line), shield: true})
+    checkInterrupted(signal, 'before the backup')
+    // Its own steps print inside this one.
+    return backupVolume({...ctx, phase: undo.phase}, {signal})
+  })
+
+  const {before, visits, maxVisitId} = await enter('ledger', async () => {
+    const before = await readLedger(pre.oldPsql)
+    const visits = before.tables.find((t) => t.name === 'public.visits')?.rows ?? 0
+    const maxVisitId = Number(await pre.oldPsql.query('SELECT coalesce(max(id), 0) FROM visits'))
+    ctx.progress(`ledger: ${before.tables.length} tables, ${totalRows(before)} rows (${visits} visits)`)
+    return {before, visits, maxVisitId}
+  })
+
+  const {server, newVersion} = await enter('new server', async () => {
+    const server = await startServer(ctx, pre, volume, options, undo)
+    const newSettings = await clusterSettings(server.psql)
+    const differences = settingsDifferences(pre.settings, newSettings, options.initdbArgs)
+    if (differences.length > 0) throw new StackctlError(`the new cluster differs: ${differences.join('; ')}`)
+    const missing = missingExtensions(pre.extensions, lines(await server.psql.query(AVAILABLE_EXTENSIONS_SQL)))
+    if (missing.length > 0) {
+      throw new StackctlError(`PostgreSQL ${options.to} lacks extensions the database uses: ${missing.join(', ')}`, {
+        suggestion: 'use an image of the new major that ships them',
+      })
+    }
+    return {server, newVersion: (await serverVersion(server.psql, DB_NAME)).version}
+  })
+
+  await enter('copy', async () => {
+    ctx.progress(
+      `copying: PostgreSQL ${options.to}'s pg_dump of ${visits} visits from the PostgreSQL ${ctx.config.pgMajor} server into ${volume}`,
+    )
+    const copy = await ctx.engine.containers.exec(server.id, copyScript('db'), {signal}).catch(async (error) => {
+      if (signal?.aborted || error instanceof Interrupted) throw error
+      throw await serverStopped(ctx.engine, server, error)
+    })
+    if (copy.exitCode !== 0) {
+      throw new StackctlError(`the copy failed (exit ${copy.exitCode}): ${lastLine(copy.stderr) || 'no message'}`, {
+        suggestion: 'nothing was restored (one transaction); fix the cause in the old database and try again',
+      })
+    }
+  })
+
+  await enter('verify', async () => {
+    await verifyCopy(server.psql, before)
+    ctx.progress(`verified: the same ${before.tables.length} tables, row counts, checksums and sequences`)
+    await removeNewServer(ctx.engine, server.id)
+    undo.forget(`the new server ${server.name} removed`)
+    checkInterrupted(signal, 'the copy was verified, the stack was not switched')
+  })
+  return {preflight: pre, volume, backup: backup.file, before, visits, maxVisitId, newVersion}
+}
+
+/** The new volume, made and labelled as this run's, checked for separate storage and room; undone on failure. */
+async function newVolume(
+  ctx: StackContext,
+  pre: Preflight,
+  driver: ReturnType<typeof newVolumeDriver>,
+  options: UpgradeOptions,
+  undo: StepRunner,
+  now: () => Date,
+): Promise<string> {
+  const {project} = ctx.config
   const runId = randomBytes(8).toString('hex')
   const volume = await freeVolumeName(ctx.engine, project, options.to, pre.existingVolumes)
   await updateState(ctx, (state) => ({...state, pendingUpgrade: {volume}}))
-  undo.push(`the new volume ${volume} removed`, async () => {
+  undo.onUndo(`the new volume ${volume} removed`, async () => {
     await ctx.engine.volumes.remove(volume)
     await updateState(ctx, ({pendingUpgrade: _pending, ...state}) => state)
   })
@@ -210,61 +262,13 @@ async function copyAndVerify(
   // Creating a volume that exists returns it: a name taken in the meantime must not become ours to remove.
   const created = await ctx.engine.volumes.inspect(volume)
   if (created?.labels['io.stackctl.upgrade-run'] !== runId) {
-    undo.drop(`the new volume ${volume} removed`)
+    undo.forget(`the new volume ${volume} removed`)
     throw new StackctlError(`volume ${volume} appeared while the upgrade created it; it was left alone`)
   }
   await assertSeparateStorage(ctx.engine, pre, volume)
   await assertRoom(ctx.engine, pre, volume)
-  checkInterrupted(signal, 'before the backup')
-
-  enter('backup')
-  ctx.progress('stopping the API: no visit may be written to the old data from now on')
-  undo.push('the API restarted on the old volume', () => restartApi(ctx))
-  await ctx.compose.stop(['app'], {onLine: (line) => debug(line), shield: true})
-  checkInterrupted(signal, 'before the backup')
-  // Its own steps are part of this one: the display shows the upgrade's.
-  const backup = await backupVolume(quiet(ctx), {signal})
-
-  enter('ledger')
-  const before = await readLedger(pre.oldPsql)
-  const visits = before.tables.find((t) => t.name === 'public.visits')?.rows ?? 0
-  const maxVisitId = Number(await pre.oldPsql.query('SELECT coalesce(max(id), 0) FROM visits'))
-  ctx.progress(`ledger: ${before.tables.length} tables, ${totalRows(before)} rows (${visits} visits)`)
-
-  enter('new server')
-  const server = await startServer(ctx, pre, volume, options, undo)
-  const newSettings = await clusterSettings(server.psql)
-  const differences = settingsDifferences(pre.settings, newSettings, options.initdbArgs)
-  if (differences.length > 0) throw new StackctlError(`the new cluster differs: ${differences.join('; ')}`)
-  const missing = missingExtensions(pre.extensions, lines(await server.psql.query(AVAILABLE_EXTENSIONS_SQL)))
-  if (missing.length > 0) {
-    throw new StackctlError(`PostgreSQL ${options.to} lacks extensions the database uses: ${missing.join(', ')}`, {
-      suggestion: 'use an image of the new major that ships them',
-    })
-  }
-  const newVersion = (await serverVersion(server.psql, DB_NAME)).version
-
-  enter('copy')
-  ctx.progress(
-    `copying: PostgreSQL ${options.to}'s pg_dump of ${visits} visits from the PostgreSQL ${ctx.config.pgMajor} server into ${volume}`,
-  )
-  const copy = await ctx.engine.containers.exec(server.id, copyScript('db'), {signal}).catch(async (error) => {
-    if (signal?.aborted || error instanceof Interrupted) throw error
-    throw await serverStopped(ctx.engine, server, error)
-  })
-  if (copy.exitCode !== 0) {
-    throw new StackctlError(`the copy failed (exit ${copy.exitCode}): ${lastLine(copy.stderr) || 'no message'}`, {
-      suggestion: 'nothing was restored (one transaction); fix the cause in the old database and try again',
-    })
-  }
-
-  enter('verify')
-  await verifyCopy(server.psql, before)
-  ctx.progress(`verified: the same ${before.tables.length} tables, row counts, checksums and sequences`)
-  await removeNewServer(ctx.engine, server.id)
-  undo.drop(`the new server ${server.name} removed`)
-  checkInterrupted(signal, 'the copy was verified, the stack was not switched')
-  return {preflight: pre, volume, backup: backup.file, before, visits, maxVisitId, newVersion}
+  checkInterrupted(options.signal, 'before the backup')
+  return volume
 }
 
 async function startServer(
@@ -272,11 +276,11 @@ async function startServer(
   pre: Preflight,
   volume: string,
   options: UpgradeOptions,
-  undo: Undo,
+  undo: StepRunner,
 ): Promise<NewServer> {
   const name = upgradeContainerName(ctx.config.project, options.to)
   const what = `the new server ${name} removed`
-  undo.push(what, async () => {
+  undo.onUndo(what, async () => {
     const [container] = await ctx.engine.containers.list({label: `io.stackctl.upgrade-of=${volume}`})
     if (container) await removeNewServer(ctx.engine, container.id)
   })
@@ -304,7 +308,8 @@ async function switchAndCheck(
   copied: Copied,
   options: UpgradeOptions,
   at: Date,
-  enter: (step: Step) => void,
+  runner: StepRunner,
+  enter: Enter,
 ): Promise<Omit<UpgradeResult, 'steps' | 'seconds'>> {
   const old: VolumeRef = {volume: ctx.config.volume, pgMajor: ctx.config.pgMajor}
   const target: VolumeRef = {volume: copied.volume, pgMajor: options.to}
@@ -328,26 +333,32 @@ async function switchAndCheck(
   }
   let served: ServedVisit
   try {
-    const next = await switchTo(ctx, resolver, target, upgraded)
-    enter('API check')
-    if (process.env.STACKCTL_TEST_FAIL_API_CHECK) {
-      throw new StackctlError('the API check was made to fail (STACKCTL_TEST_FAIL_API_CHECK is set)')
-    }
-    served = await proveServing(next, {volume: target.volume, maxVisitId: copied.maxVisitId, visits: copied.visits})
-    // Rollback counts the visits above the copy except this one, stackctl's own.
-    await updateState(ctx, (state) => ({
-      ...state,
-      switches: (state.switches ?? []).map((s) =>
-        s.at === upgrade.at && s.to.volume === target.volume
-          ? {...s, visitsAtSwitch: served.total, checkVisitId: served.id}
-          : s,
-      ),
-    }))
-    ctx.progress(
-      `the API recorded visit ${served.id} on PostgreSQL ${options.to}, in the copied data (all ${copied.visits} copied visits there)`,
-    )
+    const next = await enter('switch', () => switchTo(ctx, resolver, target, upgraded, runner))
+    served = await enter('API check', async () => {
+      if (process.env.STACKCTL_TEST_FAIL_API_CHECK) {
+        throw new StackctlError('the API check was made to fail (STACKCTL_TEST_FAIL_API_CHECK is set)')
+      }
+      const visit = await proveServing(next, {
+        volume: target.volume,
+        maxVisitId: copied.maxVisitId,
+        visits: copied.visits,
+      })
+      // Rollback counts the visits above the copy except this one, stackctl's own.
+      await updateState(ctx, (state) => ({
+        ...state,
+        switches: (state.switches ?? []).map((s) =>
+          s.at === upgrade.at && s.to.volume === target.volume
+            ? {...s, visitsAtSwitch: visit.total, checkVisitId: visit.id}
+            : s,
+        ),
+      }))
+      ctx.progress(
+        `the API recorded visit ${visit.id} on PostgreSQL ${options.to}, in the copied data (all ${copied.visits} copied visits there)`,
+      )
+      return visit
+    })
   } catch (error) {
-    await switchBack(ctx, resolver, before, old, target, (error as Error).message)
+    await switchBack(ctx, resolver, before, old, target, (error as Error).message, runner, enter)
   }
   return {
     project: ctx.config.project,
@@ -375,6 +386,8 @@ async function switchBack(
   old: VolumeRef,
   target: VolumeRef,
   reason: string,
+  runner: StepRunner,
+  enter: Enter,
 ): Promise<never> {
   ctx.progress(`the switch failed (${reason}); switching back to ${old.volume}`)
   const written = await readState(ctx.paths)
@@ -388,7 +401,7 @@ async function switchBack(
     ],
   }
   try {
-    await switchTo(ctx, resolver, old, back)
+    await enter('switch back', () => switchTo(ctx, resolver, old, back, runner))
   } catch (backError) {
     throw await switchBackFailed(ctx, old, target, reason, (backError as Error).message)
   }
@@ -475,9 +488,4 @@ async function serverStopped(engine: Engine, server: NewServer, error: unknown):
 
 function lastLine(text: string): string {
   return lines(text).findLast((line) => /error|fatal/i.test(line)) ?? lines(text).at(-1) ?? ''
-}
-
-/** The context with its step display left alone, for an operation that runs inside one of the upgrade's steps. */
-function quiet(ctx: StackContext): StackContext {
-  return {...ctx, phase: () => {}}
 }

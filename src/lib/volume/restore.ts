@@ -36,6 +36,7 @@ import {checkRestored, type RestoredCheck} from './restore-check.js'
 import {assertRoom, freeBytes, type Room, watchFreeSpace} from './room.js'
 import {SCHEMA_VERSION} from './schema.js'
 import {plural} from '../ui/plural.js'
+import {phaseRunner, type StepRunner} from '../steps/runner.js'
 
 export interface RestoreOptions {
   file: string
@@ -46,6 +47,8 @@ export interface RestoreOptions {
   now?: Date
   /** Ctrl-C: before the swap, undo everything and end with Interrupted; during it, finish it first. */
   signal?: AbortSignal
+  /** The command's step runner (its display); without one, the steps are reported as ctx's phases. */
+  steps?: StepRunner
 }
 
 export interface BackupDetails {
@@ -83,12 +86,15 @@ const UNCHANGED = 'the current data was not changed'
 
 export async function restoreVolume(ctx: StackContext, options: RestoreOptions): Promise<RestoreResult> {
   const started = Date.now()
-  ctx.phase('read the backup')
-  await fileSize(path.resolve(options.file)) // a missing file is refused before anything else is asked
-  await ctx.engine.ping()
-  await claimStack(ctx, {adopt: ctx.adopt}) // never another stack's data, unless adopted
-  const db = await runningDb(ctx, 'restore')
-  return restoreIntoContainer(ctx, db.id, options, started)
+  const steps = options.steps ?? phaseRunner(ctx)
+  const read = await steps.step('read the backup', async () => {
+    await fileSize(path.resolve(options.file)) // a missing file is refused before anything else is asked
+    await ctx.engine.ping()
+    await claimStack(ctx, {adopt: ctx.adopt}) // never another stack's data, unless adopted
+    const db = await runningDb(ctx, 'restore')
+    return readBackup(ctx, db.id, options)
+  })
+  return restoreRead(ctx, read, steps, options, started)
 }
 
 /**
@@ -101,6 +107,31 @@ export async function restoreIntoContainer(
   options: RestoreOptions,
   started = Date.now(),
 ): Promise<RestoreResult> {
+  const steps = options.steps ?? phaseRunner(ctx)
+  return restoreRead(ctx, await readBackup(ctx, dbId, options), steps, options, started)
+}
+
+/** What reading and checking the backup found, and what the restore of it needs. */
+interface ReadBackup {
+  file: string
+  size: number
+  db: {id: string}
+  psql: Psql
+  marker: string
+  record: BackupRecord | undefined
+  backup: BackupDetails
+  serverPgMajor: number
+  visitsBefore: number | null
+  room: Room
+  staleDropped: string[]
+  dropForce: string
+}
+
+/**
+ * The backup read and checked against its record, the server and the room, and confirmed; the live data is not
+ * changed (the temporary databases of killed restores are dropped).
+ */
+async function readBackup(ctx: StackContext, dbId: string, options: RestoreOptions): Promise<ReadBackup> {
   const {signal} = options
   const file = path.resolve(options.file)
   const size = await fileSize(file)
@@ -138,29 +169,72 @@ export async function restoreIntoContainer(
   const staleDropped = await dropStaleDatabases(psql, dropForce)
   await allowConnections(psql, DB_NAME) // a restore killed in the middle of its swap left it closed
   for (const name of staleDropped) ctx.progress(`restore: dropped database ${name}, left by a restore that was killed`)
+  return {
+    file,
+    size,
+    db,
+    psql,
+    marker,
+    record,
+    backup,
+    serverPgMajor,
+    visitsBefore,
+    room,
+    staleDropped,
+    dropForce,
+  }
+}
 
+/** Into a fresh database, checked, swapped in; a failure or interrupt before the swap undoes the fresh one. */
+async function restoreRead(
+  ctx: StackContext,
+  read: ReadBackup,
+  steps: StepRunner,
+  options: RestoreOptions,
+  started: number,
+): Promise<RestoreResult> {
+  const {signal} = options
+  const {file, size, db, psql, marker, record, backup, serverPgMajor, visitsBefore, room, staleDropped, dropForce} =
+    read
+  const volume = ctx.config.volume
   const now = options.now ?? new Date()
   const suffix = randomBytes(2).toString('hex')
   const fresh = stepDatabaseName(DB_NAME, 'restore', now, suffix)
   const previous = stepDatabaseName(DB_NAME, 'old', now, suffix)
-  ctx.phase('restore into a temporary database (pg_restore)')
-  await psql.query(`CREATE DATABASE ${fresh}`, 'postgres')
+  const undo = new UndoRestore(ctx, psql, {containerId: db.id, marker, fresh, dropForce, volume, file})
   let checked: RestoredCheck
+  let created = false
   try {
-    ctx.progress(`restore: streaming ${path.basename(file)} (${formatBytes(size)}) into temporary database ${fresh}`)
-    await restoreInto(ctx, {containerId: db.id, file, database: fresh, marker, room}, signal)
-    ctx.phase('check the restored data')
-    checked = await checkRestored(psql, fresh, file, record, ctx.progress)
-    for (const repair of checked.repairs) ctx.progress(`restore: ${repair}`)
-    if (signal?.aborted) throw signal.reason
+    await steps.step('restore into a temporary database (pg_restore)', async () => {
+      await psql.query(`CREATE DATABASE ${fresh}`, 'postgres')
+      created = true
+      steps.onUndo(`the temporary database ${fresh} dropped, with any pg_restore into it stopped`, () => undo.run())
+      ctx.progress(`restore: streaming ${path.basename(file)} (${formatBytes(size)}) into temporary database ${fresh}`)
+      await restoreInto(ctx, {containerId: db.id, file, database: fresh, marker, room}, signal)
+    })
+    checked = await steps.step('check the restored data', async () => {
+      const checked = await checkRestored(psql, fresh, file, record, ctx.progress)
+      for (const repair of checked.repairs) ctx.progress(`restore: ${repair}`)
+      if (signal?.aborted) throw signal.reason
+      return checked
+    })
   } catch (error) {
-    throw await undoRestore(ctx, psql, {containerId: db.id, marker, fresh, dropForce, volume, file}, error, signal)
+    if (!created) throw error // nothing was made to undo
+    await steps.undo()
+    throw await undo.error(error, signal)
   }
+  // From here the fresh database is the one to swap in: no undo drops it.
+  steps.forget(`the temporary database ${fresh} dropped, with any pg_restore into it stopped`)
 
   // The swap is one transaction, run by one script in the db container that nothing on this side interrupts.
-  ctx.phase('swap it in')
-  ctx.progress(`restore: swapping ${fresh} in as '${DB_NAME}' (one transaction)`)
-  const {dropped} = await swapIn(ctx.engine, psql, fresh, previous, dropForce)
+  const {dropped} = await steps.step(
+    'swap it in',
+    async () => {
+      ctx.progress(`restore: swapping ${fresh} in as '${DB_NAME}' (one transaction)`)
+      return swapIn(ctx.engine, psql, fresh, previous, dropForce)
+    },
+    {shielded: true},
+  )
   if (!dropped) ctx.progress(`restore: the replaced data is kept as database ${previous}; drop it when done`)
   if (signal?.aborted) {
     throw new Interrupted(
@@ -394,38 +468,53 @@ interface RestoreStep {
   file: string
 }
 
-/** Stops pg_restore and drops the fresh database; the error to throw says what was undone. */
-async function undoRestore(
-  ctx: StackContext,
-  psql: Psql,
-  step: RestoreStep,
-  error: unknown,
-  signal: AbortSignal | undefined,
-): Promise<Error> {
-  const stopped = await stopMarked(ctx.engine, step.containerId, step.marker, ['pg_restore']).catch(
-    (stopError: Error) => stopError,
-  )
-  const dropped = await psql
-    .query(`DROP DATABASE IF EXISTS ${step.fresh}${step.dropForce}`, 'postgres')
-    .then(() => true)
-    .catch(() => false)
-  const leftover = dropped ? '' : `; drop the temporary database ${step.fresh} by hand`
-  if (stopped instanceof Error) return stopped
-  if (signal?.aborted) {
-    const undone = [
-      `pg_restore in the db container ${stopped > 0 ? 'was stopped' : 'had already ended'}`,
-      dropped ? `the temporary database ${step.fresh} was dropped` : `the temporary database ${step.fresh} is left`,
-    ]
-    return new Interrupted(
-      `restore stopped: ${undone.join(' and ')}; volume ${step.volume} still holds the data it had`,
-      dropped ? undefined : `drop it with DROP DATABASE ${step.fresh}, or run the restore again, which drops it`,
+/**
+ * The undo of a restore before its swap: stops pg_restore and drops the fresh database (run by the step runner,
+ * once); the error to throw then says what was undone.
+ */
+class UndoRestore {
+  private stopped: number | Error | undefined
+  private dropped = false
+
+  constructor(
+    private readonly ctx: StackContext,
+    private readonly psql: Psql,
+    private readonly step: RestoreStep,
+  ) {}
+
+  async run(): Promise<void> {
+    const {ctx, psql, step} = this
+    this.stopped = await stopMarked(ctx.engine, step.containerId, step.marker, ['pg_restore']).catch(
+      (stopError: Error) => stopError,
     )
+    this.dropped = await psql
+      .query(`DROP DATABASE IF EXISTS ${step.fresh}${step.dropForce}`, 'postgres')
+      .then(() => true)
+      .catch(() => false)
+    if (this.stopped instanceof Error) throw this.stopped
+    if (!this.dropped) throw new StackctlError(`the temporary database ${step.fresh} could not be dropped`)
   }
-  const failure = streamFailure(error, `restoring ${step.file}`, UNCHANGED)
-  const hint = (await liveAnswers(psql))
-    ? withUnchanged(failure.suggestion)
-    : `${withoutUnchanged(failure.suggestion)}; the database server does not answer since: see stackctl status and stackctl logs db`
-  return new StackctlError(`${failure.message}${leftover}`, {exitCode: failure.exitCode, suggestion: hint})
+
+  async error(error: unknown, signal: AbortSignal | undefined): Promise<Error> {
+    const {psql, step, stopped, dropped} = this
+    const leftover = dropped ? '' : `; drop the temporary database ${step.fresh} by hand`
+    if (stopped instanceof Error) return stopped
+    if (signal?.aborted) {
+      const undone = [
+        `pg_restore in the db container ${(stopped ?? 0) > 0 ? 'was stopped' : 'had already ended'}`,
+        dropped ? `the temporary database ${step.fresh} was dropped` : `the temporary database ${step.fresh} is left`,
+      ]
+      return new Interrupted(
+        `restore stopped: ${undone.join(' and ')}; volume ${step.volume} still holds the data it had`,
+        dropped ? undefined : `drop it with DROP DATABASE ${step.fresh}, or run the restore again, which drops it`,
+      )
+    }
+    const failure = streamFailure(error, `restoring ${step.file}`, UNCHANGED)
+    const hint = (await liveAnswers(psql))
+      ? withUnchanged(failure.suggestion)
+      : `${withoutUnchanged(failure.suggestion)}; the database server does not answer since: see stackctl status and stackctl logs db`
+    return new StackctlError(`${failure.message}${leftover}`, {exitCode: failure.exitCode, suggestion: hint})
+  }
 }
 
 /** Whether the live `visits` still answers a query: only then is "the current data was not changed" said. */

@@ -71,6 +71,54 @@ describe('step display', () => {
     )
   })
 
+  it('on a terminal, draws the spinner on the innermost runner step, indented, and prints its parent after it', () => {
+    const {d, text, advance} = display({tty: true})
+    d.started('switch', 0)
+    d.started('start containers', 1)
+    advance(3000)
+    d.info('db healthy')
+    d.finished('start containers', 1, 'done', 3000)
+    d.finished('switch', 0, 'done', 3100)
+    d.succeed()
+    const out = text()
+    expect(out).to.match(/\r\u001b\[2K {2}[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏] start containers/)
+    const lines = out.split('\n').map((line) =>
+      line
+        .split('\r')
+        .at(-1)!
+        .replace(/\u001b\[2K/g, ''),
+    )
+    expect(lines).to.deep.equal(['db healthy', '  ✔ start containers (3.0 s)', '✔ switch (3.1 s)', ''])
+  })
+
+  it('before a question, stops drawing the runner step under way until the next one starts', () => {
+    const {d, text} = display({tty: true})
+    d.started('read the backup', 0)
+    d.pause()
+    const paused = text().length
+    d.info('This replaces database visits')
+    expect(text().slice(paused)).to.equal('\r\u001b[2KThis replaces database visits\n') // no spinner redrawn
+    d.finished('read the backup', 0, 'done', 10)
+    d.started('swap it in', 1)
+    expect(text()).to.match(/[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏] swap it in/)
+    d.succeed()
+  })
+
+  it('after a runner step failed, a failure shows the tools’ last lines (and not after a success)', () => {
+    const failed = display()
+    failed.d.started('start containers', 0)
+    failed.d.detail('compose said no')
+    failed.d.finished('start containers', 0, 'failed', 5)
+    failed.d.fail()
+    expect(failed.text()).to.equal('✖ start containers (0.0 s)\nlast output of the step:\n  compose said no\n')
+    const fine = display()
+    fine.d.started('start containers', 0)
+    fine.d.detail('compose said yes')
+    fine.d.finished('start containers', 0, 'done', 5)
+    fine.d.fail()
+    expect(fine.text()).to.equal('✔ start containers (0.0 s)\n')
+  })
+
   it('colours only a terminal, and never with NO_COLOR, --no-color or TERM=dumb', () => {
     const tty = {write: () => true, isTTY: true}
     expect(wantsColor(tty, {}, false)).to.equal(true)
