@@ -8,7 +8,7 @@ import tseslint from 'typescript-eslint'
  * cluster) → infrastructure (compose, engine, images, config, db, net, pgdata, stackdir, swarm) → the process
  * runner. A reverse import fails `npm test`.
  */
-const OPERATIONS = ['stack', 'persistence', 'volume', 'upgrade', 'doctor', 'kubernetes', 'cluster'].map(
+const OPERATIONS = ['stack', 'persistence', 'volume', 'upgrade', 'doctor', 'kubernetes', 'cluster', 'targets'].map(
   (name) => `./src/lib/${name}`,
 )
 const INFRASTRUCTURE = ['compose', 'engine', 'images', 'config', 'db', 'net', 'pgdata', 'stackdir', 'swarm'].map(

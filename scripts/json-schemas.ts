@@ -14,18 +14,18 @@ const root = fileURLToPath(new URL('../', import.meta.url))
 
 /** Each reporting command (its id, as typed) and the type its --json prints, with the file that declares it. */
 export const REPORTS: Record<string, {file: string; type: string}> = {
-  up: {file: 'src/commands/up.ts', type: 'UpReport'},
+  up: {file: 'src/lib/targets/target.ts', type: 'UpReport'},
   down: {file: 'src/commands/down.ts', type: 'DownReport'},
-  status: {file: 'src/commands/status.ts', type: 'StatusReport'},
+  status: {file: 'src/lib/targets/target.ts', type: 'StatusReport'},
   stop: {file: 'src/lib/stack/lifecycle.ts', type: 'LifecycleResult'},
   start: {file: 'src/lib/stack/lifecycle.ts', type: 'LifecycleResult'},
   restart: {file: 'src/lib/stack/lifecycle.ts', type: 'LifecycleResult'},
   open: {file: 'src/lib/stack/open.ts', type: 'OpenResult'},
   ls: {file: 'src/commands/ls.ts', type: 'LsResult'},
   doctor: {file: 'src/lib/doctor/checks.ts', type: 'DoctorReport'},
-  render: {file: 'src/commands/render.ts', type: 'RenderReport'},
-  'verify-persistence': {file: 'src/commands/verify-persistence.ts', type: 'VerifyReport'},
-  'volume inspect': {file: 'src/commands/volume/inspect.ts', type: 'VolumeInspectReport'},
+  render: {file: 'src/lib/targets/target.ts', type: 'RenderReport'},
+  'verify-persistence': {file: 'src/lib/targets/target.ts', type: 'VerifyReport'},
+  'volume inspect': {file: 'src/lib/targets/target.ts', type: 'VolumeInspectReport'},
   'volume backup': {file: 'src/lib/volume/backup.ts', type: 'BackupResult'},
   'volume restore': {file: 'src/lib/volume/restore.ts', type: 'RestoreResult'},
   'images build': {file: 'src/lib/images/builder.ts', type: 'BuildImagesResult'},

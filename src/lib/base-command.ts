@@ -3,6 +3,7 @@ import {Command} from '@oclif/core'
 import {StackctlError} from './errors.js'
 import {suggestCommands} from './suggest.js'
 import {StepDisplay, wantsColor} from './ui/step-display.js'
+import type {CommandIo, Reported} from './targets/target.js'
 
 /** The version of the --json shapes (schemas/*.json); scripts/json-schemas.ts checks they agree. */
 export const JSON_SCHEMA_VERSION = 1
@@ -23,6 +24,20 @@ export abstract class StackctlCommand extends Command {
       quiet: Boolean(flags.quiet) || this.jsonEnabled(),
       verbose: Boolean(flags.verbose) && !this.jsonEnabled(),
     })
+  }
+
+  /** What a deploy target borrows from the command: its step display (made when first asked for) and stderr. */
+  protected targetIo(flags: {quiet?: boolean; verbose?: boolean; color?: boolean}): CommandIo {
+    let display: StepDisplay | undefined
+    return {display: () => (display ??= this.stepDisplay(flags)), note: (line) => this.logToStderr(line)}
+  }
+
+  /** Prints what a target reported (stdout, then its notes on stderr), sets its exit code, returns the result. */
+  protected report<T>({result, lines, notes = [], exitCode}: Reported<T>): T {
+    for (const line of lines) this.log(line)
+    for (const line of notes) this.logToStderr(line)
+    if (exitCode !== undefined) this.exitAfterOutput(exitCode)
+    return result
   }
 
   /**
