@@ -4,7 +4,7 @@ import {StackctlCommand} from '../lib/base-command.js'
 import {adoptFlag, configFlags, displayFlags, timeoutFlag} from '../lib/flags.js'
 import {CHECK_DEFAULTS, TEARDOWN_MODES} from '../lib/persistence/options.js'
 import {deployTargetFlag, swarmTargetFlags} from '../lib/cluster/flags.js'
-import {SWARM_MODES} from '../lib/cluster/verify.js'
+import {SWARM_MODES} from '../lib/targets/swarm-verify.js'
 import {targetFromFlags} from '../lib/targets/select.js'
 import type {VerifyReport} from '../lib/targets/target.js'
 

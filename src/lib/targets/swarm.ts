@@ -17,7 +17,7 @@ import {downSwarmStack} from '../cluster/down.js'
 import {swarmLogs} from '../cluster/logs.js'
 import {renderSwarmFile} from '../cluster/render.js'
 import {describeSwarmStatus, swarmStackStatus} from '../cluster/status.js'
-import {describeSwarmCheck, SWARM_MODES, verifySwarmPersistence, type SwarmMode} from '../cluster/verify.js'
+import {describeSwarmCheck, SWARM_MODES, verifySwarmPersistence, type SwarmMode} from './swarm-verify.js'
 import {backupSwarmVolume, inspectSwarmVolume, restoreSwarmVolume} from '../cluster/volume.js'
 import {restoreWithDisplay} from './compose.js'
 import type {

@@ -17,7 +17,7 @@ import type {SwarmDownResult} from '../cluster/down.js'
 import type {SwarmRenderResult} from '../cluster/render.js'
 import type {SwarmStackStatus} from '../cluster/status.js'
 import type {SwarmVolumeInspection} from '../cluster/volume.js'
-import type {SwarmPersistenceResult} from '../cluster/verify.js'
+import type {SwarmPersistenceResult} from './swarm-verify.js'
 import type {StepDisplay} from '../ui/step-display.js'
 
 export const DEPLOY_TARGET_NAMES = ['compose', 'swarm'] as const

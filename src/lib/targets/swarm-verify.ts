@@ -14,10 +14,10 @@ import {StackctlError, UsageError} from '../errors.js'
 import {VisitWriter, type WriteResult} from '../persistence/load.js'
 import type {ImageResolver} from '../stack/images.js'
 import {waitForTasks} from '../swarm/tasks.js'
-import {assertManager, type SwarmContext} from './context.js'
-import {deploySwarmStack} from './deploy.js'
-import {downSwarmStack} from './down.js'
-import {swarmStackStatus} from './status.js'
+import {assertManager, type SwarmContext} from '../cluster/context.js'
+import {deploySwarmStack} from '../cluster/deploy.js'
+import {downSwarmStack} from '../cluster/down.js'
+import {swarmStackStatus} from '../cluster/status.js'
 
 export const SWARM_MODES = ['down', 'kill', 'drain'] as const
 export type SwarmMode = (typeof SWARM_MODES)[number]
