@@ -8,7 +8,7 @@ import path from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {createGenerator, type Config} from 'ts-json-schema-generator'
 
-import {JSON_SCHEMA_VERSION as SCHEMA_VERSION} from '../src/lib/base-command.js'
+import {JSON_SCHEMA_VERSION as SCHEMA_VERSION, jsonSchemaVersion} from '../src/lib/base-command.js'
 
 const root = fileURLToPath(new URL('../', import.meta.url))
 
@@ -74,14 +74,14 @@ interface ObjectSchema {
 }
 
 /** What --json prints: the result with the schema version first (base-command.ts adds it), in each variant. */
-function withVersion(schema: ObjectSchema): ObjectSchema {
-  if (schema.anyOf) return {...schema, anyOf: schema.anyOf.map(withVersion)}
+function withVersion(schema: ObjectSchema, version: number): ObjectSchema {
+  if (schema.anyOf) return {...schema, anyOf: schema.anyOf.map((variant) => withVersion(variant, version))}
   if (schema.properties?.schemaVersion) {
     throw new Error('a result type has a schemaVersion of its own: rename it, the key is the JSON report’s version')
   }
   return {
     ...schema,
-    properties: {schemaVersion: {const: SCHEMA_VERSION}, ...schema.properties},
+    properties: {schemaVersion: {const: version}, ...schema.properties},
     required: ['schemaVersion', ...(schema.required ?? [])],
   }
 }
@@ -106,7 +106,7 @@ export function generateSchemas(): Map<string, string> {
     const schema = {
       $schema: 'http://json-schema.org/draft-07/schema#',
       title: `stackctl ${command} --json`,
-      ...withVersion(body),
+      ...withVersion(body, jsonSchemaVersion(command)),
     }
     out.set(schemaFile(command), `${JSON.stringify(schema, null, 2)}\n`)
   }

@@ -8,6 +8,17 @@ import type {CommandIo, Reported} from './targets/target.js'
 /** The version of the --json shapes (schemas/*.json); scripts/json-schemas.ts checks they agree. */
 export const JSON_SCHEMA_VERSION = 1
 
+/** A verb whose --json result changed incompatibly (a key removed or retyped) counts its own version up. */
+export const JSON_SCHEMA_VERSIONS: Readonly<Record<string, number>> = {
+  // 2: --target swarm reports the Compose check's shape (reasons, not problems; its db nodes under `swarm`).
+  'verify-persistence': 2,
+}
+
+/** The version of a command's --json result (its id as typed: `volume inspect`); errors stay at version 1. */
+export function jsonSchemaVersion(command: string): number {
+  return JSON_SCHEMA_VERSIONS[command.replaceAll(':', ' ')] ?? JSON_SCHEMA_VERSION
+}
+
 /**
  * Every stackctl command extends this: domain errors become one line saying what failed, one hint, and the
  * documented exit code — never a stack trace (set DEBUG=stackctl:* for the details).
@@ -50,7 +61,7 @@ export abstract class StackctlCommand extends Command {
 
   /** Every --json result says which version of its schema (schemas/<command>.json) it follows. */
   protected override toSuccessJson(result: unknown): unknown {
-    return {schemaVersion: JSON_SCHEMA_VERSION, ...(result as object)}
+    return {schemaVersion: jsonSchemaVersion(this.id ?? ''), ...(result as object)}
   }
 
   protected override async catch(error: Error & {exitCode?: number; code?: string}): Promise<unknown> {

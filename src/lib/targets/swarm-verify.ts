@@ -1,7 +1,6 @@
 /**
- * `stackctl verify-persistence --target swarm`: writes visits through the API, keeps the id of every
- * acknowledged one, takes a piece of the swarm away and checks through the API that every acknowledged visit
- * is still there. Modes:
+ * `stackctl verify-persistence --target swarm`: the swarm's side of the one persistence pipeline
+ * (persistence/verify.ts `verifyWithDisruption`): the stack checked through its API, and its disruptions:
  *  - down:  `docker stack rm`, wait until it is gone, deploy again (the volume stays on the db's node);
  *  - kill:  SIGKILL the db's container while visits are being written; swarm restarts the task, on the same
  *           node because it is pinned there (local swarm: the container is reached through its node);
@@ -11,7 +10,9 @@
 import {get} from 'node:http'
 
 import {StackctlError, UsageError} from '../errors.js'
-import {VisitWriter, type WriteResult} from '../persistence/load.js'
+import {VisitWriter} from '../persistence/load.js'
+import type {PersistenceResult} from '../persistence/result.js'
+import {verifyWithDisruption, type ApiStack, type Disruption} from '../persistence/verify.js'
 import type {ImageResolver} from '../stack/images.js'
 import {waitForTasks} from '../swarm/tasks.js'
 import {assertManager, type SwarmContext} from '../cluster/context.js'
@@ -21,7 +22,6 @@ import {swarmStackStatus} from '../cluster/status.js'
 
 export const SWARM_MODES = ['down', 'kill', 'drain'] as const
 export type SwarmMode = (typeof SWARM_MODES)[number]
-const MISSING_SHOWN = 20
 
 export interface SwarmCheckOptions {
   mode: SwarmMode
@@ -31,155 +31,144 @@ export interface SwarmCheckOptions {
   signal?: AbortSignal
 }
 
-export interface WriterSummary {
-  attempted: number
-  acknowledged: number
-  failed: number
-  errors: string[]
+export async function verifySwarmPersistence(sw: SwarmContext, options: SwarmCheckOptions): Promise<PersistenceResult> {
+  const stack = new SwarmApiStack(sw, options.mode)
+  return verifyWithDisruption(stack, swarmDisruption(sw, stack, options), {...options, progress: sw.progress})
 }
 
-export interface SwarmPersistenceResult {
-  target: 'swarm'
-  mode: SwarmMode
-  passed: boolean
-  /** The visits written before (down) or around (kill, drain) the disruption. */
-  written: WriterSummary
-  /** What was disrupted: the db's node before and after, or the drained node. */
-  disruption: string
-  dbNodeBefore: string
-  dbNodeAfter: string
-  missingCount: number
-  missing: number[]
-  totalAfter: number | null
-  problems: string[]
-  seconds: number
-}
+/** The stack on the swarm as the pipeline sees it: through its URL, and the manager for where the db runs. */
+class SwarmApiStack implements ApiStack {
+  readonly project: string
+  readonly volume: string
+  dbNodeBefore = ''
+  url = ''
 
-export async function verifySwarmPersistence(
-  sw: SwarmContext,
-  options: SwarmCheckOptions,
-): Promise<SwarmPersistenceResult> {
-  const started = Date.now()
-  await assertManager(sw)
-  if (options.mode === 'kill' && !sw.target.local) {
-    throw new UsageError(
-      '--mode kill reaches the db container through its node: it needs the local swarm',
-      'use --mode down or drain',
-    )
+  constructor(
+    private readonly sw: SwarmContext,
+    private readonly mode: SwarmMode,
+  ) {
+    this.project = sw.stack.config.project
+    this.volume = sw.stack.config.volume
   }
-  const before = await swarmStackStatus(sw)
-  if (!before.healthy) {
-    throw new StackctlError(
-      `stack '${sw.stack.config.project}' is not running healthy on the swarm (db ${before.replicas.db}, app ${before.replicas.app})`,
-      {
-        exitCode: 2,
-        suggestion: 'deploy it first: stackctl up --target swarm',
-      },
-    )
+
+  async prepare(): Promise<{url: string}> {
+    await assertManager(this.sw)
+    if (this.mode === 'kill' && !this.sw.target.local) {
+      throw new UsageError(
+        '--mode kill reaches the db container through its node: it needs the local swarm',
+        'use --mode down or drain',
+      )
+    }
+    const before = await swarmStackStatus(this.sw)
+    if (!before.healthy) {
+      throw new StackctlError(
+        `stack '${this.project}' is not running healthy on the swarm (db ${before.replicas.db}, app ${before.replicas.app})`,
+        {exitCode: 2, suggestion: 'deploy it first: stackctl up --target swarm'},
+      )
+    }
+    this.dbNodeBefore = before.dbNode
+    this.url = before.url
+    return {url: before.url}
   }
-  const problems: string[] = []
-  const outcome = await disrupt(sw, options, before.dbNode, problems)
-  const after = await swarmStackStatus(sw)
-  const ids = new Set(await storedIds(after.url, Math.min(...outcome.written.acknowledgedIds, Number.MAX_SAFE_INTEGER)))
-  const missing = outcome.written.acknowledgedIds.filter((id) => !ids.has(id))
-  if (missing.length > 0) problems.push(`${missing.length} acknowledged visits are missing after ${outcome.disruption}`)
-  if (outcome.written.acknowledged === 0) problems.push('no visit was acknowledged, so nothing was proven')
-  if (after.dbNode !== before.dbNode) problems.push(`the db moved from ${before.dbNode} to ${after.dbNode}`)
-  const dbTask = after.tasks.find((t) => t.service === 'db' && t.state === 'running')
-  if (dbTask && dbTask.node !== before.dbNode) problems.push(`the db runs on ${dbTask.node}, not on ${before.dbNode}`)
-  return {
-    target: 'swarm',
-    mode: options.mode,
-    passed: problems.length === 0,
-    written: summary(outcome.written),
-    disruption: outcome.disruption,
-    dbNodeBefore: before.dbNode,
-    dbNodeAfter: dbTask?.node ?? after.dbNode,
-    missingCount: missing.length,
-    missing: [...missing].sort((a, b) => a - b).slice(0, MISSING_SHOWN),
-    totalAfter: await totalNow(after.url),
-    problems,
-    seconds: (Date.now() - started) / 1000,
+
+  async missing(ids: readonly number[]): Promise<number[]> {
+    const url = (await swarmStackStatus(this.sw)).url
+    const stored = new Set(await storedIds(url, Math.min(...ids, Number.MAX_SAFE_INTEGER)))
+    return ids.filter((id) => !stored.has(id))
+  }
+
+  async total(): Promise<number | null> {
+    return totalNow((await swarmStackStatus(this.sw)).url)
+  }
+
+  async audit() {
+    const after = await swarmStackStatus(this.sw)
+    const reasons: string[] = []
+    const before = this.dbNodeBefore
+    if (after.dbNode !== before) reasons.push(`the db moved from ${before} to ${after.dbNode}`)
+    const dbTask = after.tasks.find((t) => t.service === 'db' && t.state === 'running')
+    if (dbTask && dbTask.node !== before) reasons.push(`the db runs on ${dbTask.node}, not on ${before}`)
+    return {reasons, dbNodeBefore: before, dbNodeAfter: dbTask?.node ?? after.dbNode}
   }
 }
 
-interface Disruption {
-  written: WriteResult
-  disruption: string
-}
-
-async function disrupt(
-  sw: SwarmContext,
-  options: SwarmCheckOptions,
-  dbNode: string,
-  problems: string[],
-): Promise<Disruption> {
-  const url = (await swarmStackStatus(sw)).url
+function swarmDisruption(sw: SwarmContext, stack: SwarmApiStack, options: SwarmCheckOptions): Disruption {
   const project = sw.stack.config.project
-  const wait = () =>
+  const wait = (signal?: AbortSignal) =>
     waitForTasks(
       sw.manager.swarm,
       project,
       {db: 1, app: sw.swarmState?.replicas ?? 1},
-      {
-        timeoutMs: sw.stack.config.timeoutSeconds * 1000,
-        signal: options.signal,
-        progress: sw.progress,
-      },
+      {timeoutMs: sw.stack.config.timeoutSeconds * 1000, signal, progress: sw.progress},
     )
 
   if (options.mode === 'down') {
-    sw.progress(`writing ${options.visits} visits through ${url}`)
-    const written = await new VisitWriter({url, visits: options.visits, concurrency: options.concurrency}).run()
-    sw.progress(`${written.acknowledged} acknowledged; removing the stack and deploying it again`)
-    await downSwarmStack(sw, {signal: options.signal})
-    await deploySwarmStack(sw, options.resolver, {signal: options.signal})
-    return {written, disruption: 'docker stack rm and a new deploy'}
+    return {
+      mode: 'down',
+      async disrupt(url, {visits, concurrency}, signal) {
+        sw.progress(`writing ${visits} visits through ${url}`)
+        const written = await new VisitWriter({url, visits, concurrency}).run()
+        sw.progress(`${written.acknowledged} acknowledged; removing the stack and deploying it again`)
+        await downSwarmStack(sw, {signal})
+        return {written, description: 'docker stack rm and a new deploy', problems: []}
+      },
+      async relaunch(signal) {
+        await deploySwarmStack(sw, options.resolver, {signal})
+      },
+    }
   }
 
   if (options.mode === 'kill') {
-    const writer = new VisitWriter({
-      url,
-      visits: options.visits,
-      concurrency: options.concurrency,
-      requestTimeoutMs: 20_000,
-    })
-    const running = writer.run()
-    await writer.until((s) => s.acknowledged >= Math.ceil(options.visits / 2))
-    const task = (await sw.manager.swarm.tasks(project)).find(
-      (t) => t.serviceName === `${project}_db` && t.state === 'running' && t.containerId,
-    )
-    if (!task?.containerId) throw new StackctlError(`no running db task of '${project}' to kill`)
-    sw.progress(`SIGKILL of the db container on ${dbNode} with ${writer.state.inFlight} visits in flight`)
-    await sw.hostCli.inNode(dbNode, ['kill', '--signal', 'KILL', task.containerId])
-    const written = await running
-    // Swarm notices the death a moment later: until then the killed task still reads as running.
-    await untilReplaced(sw, task.id, options.signal)
-    await wait()
-    return {written, disruption: `SIGKILL of the db container on ${dbNode}`}
+    return {
+      mode: 'kill',
+      async disrupt(url, {visits, concurrency}, signal) {
+        const dbNode = stack.dbNodeBefore
+        const writer = new VisitWriter({url, visits, concurrency, requestTimeoutMs: 20_000})
+        const running = writer.run()
+        await writer.until((s) => s.acknowledged >= Math.ceil(visits / 2))
+        const task = (await sw.manager.swarm.tasks(project)).find(
+          (t) => t.serviceName === `${project}_db` && t.state === 'running' && t.containerId,
+        )
+        if (!task?.containerId) throw new StackctlError(`no running db task of '${project}' to kill`)
+        sw.progress(`SIGKILL of the db container on ${dbNode} with ${writer.state.inFlight} visits in flight`)
+        await sw.hostCli.inNode(dbNode, ['kill', '--signal', 'KILL', task.containerId])
+        const written = await running
+        // Swarm notices the death a moment later: until then the killed task still reads as running.
+        await untilReplaced(sw, task.id, signal)
+        return {written, description: `SIGKILL of the db container on ${dbNode}`, problems: []}
+      },
+      relaunch: wait,
+    }
   }
 
-  const node = await nodeToDrain(sw, dbNode)
-  const writer = new VisitWriter({url, visits: 1_000_000, concurrency: options.concurrency})
-  const running = writer.run()
-  try {
-    await writer.until((s) => s.acknowledged >= 10)
-    sw.progress(`draining ${node.hostname} while visits are written through ${url}`)
-    await sw.manager.swarm.updateNode(node.id, {availability: 'drain'})
-    await untilNoTaskOn(sw, node.id, options.signal)
-    const drained = writer.state.acknowledged
-    sw.progress(`${node.hostname} runs no task; ${drained} visits acknowledged so far`)
-    await writer.until((s) => s.acknowledged >= drained + Math.max(10, options.visits))
-  } finally {
-    writer.stop()
-    await sw.manager.swarm.updateNode(node.id, {availability: 'active'})
+  return {
+    mode: 'drain',
+    async disrupt(url, {visits, concurrency}, signal) {
+      const node = await nodeToDrain(sw, stack.dbNodeBefore)
+      const writer = new VisitWriter({url, visits: 1_000_000, concurrency})
+      const running = writer.run()
+      try {
+        await writer.until((s) => s.acknowledged >= 10)
+        sw.progress(`draining ${node.hostname} while visits are written through ${url}`)
+        await sw.manager.swarm.updateNode(node.id, {availability: 'drain'})
+        await untilNoTaskOn(sw, node.id, signal)
+        const drained = writer.state.acknowledged
+        sw.progress(`${node.hostname} runs no task; ${drained} visits acknowledged so far`)
+        await writer.until((s) => s.acknowledged >= drained + Math.max(10, visits))
+      } finally {
+        writer.stop()
+        await sw.manager.swarm.updateNode(node.id, {availability: 'active'})
+      }
+      const written = await running
+      sw.progress(`${node.hostname} is active again`)
+      const problems =
+        written.failed > 0
+          ? [`${written.failed} visits failed while ${node.hostname} was drained (${written.errors.join(', ')})`]
+          : []
+      return {written, description: `draining ${node.hostname}`, problems}
+    },
+    relaunch: wait,
   }
-  const written = await running
-  if (written.failed > 0)
-    problems.push(`${written.failed} visits failed while ${node.hostname} was drained (${written.errors.join(', ')})`)
-  sw.progress(`${node.hostname} is active again`)
-  await wait()
-  return {written, disruption: `draining ${node.hostname}`}
 }
 
 /** A node running an API replica but not the db; on the local swarm not node 1, whose port the URL reaches. */
@@ -221,15 +210,6 @@ async function untilReplaced(sw: SwarmContext, taskId: string, signal?: AbortSig
     if (replaced) return
     if (signal?.aborted || Date.now() > deadline) throw new StackctlError('the killed db task was not replaced in time')
     await new Promise((resolve) => setTimeout(resolve, 500))
-  }
-}
-
-function summary(written: WriteResult): WriterSummary {
-  return {
-    attempted: written.attempted,
-    acknowledged: written.acknowledged,
-    failed: written.failed,
-    errors: written.errors,
   }
 }
 
@@ -284,15 +264,17 @@ function getJsonOnce(url: string): Promise<unknown> {
   })
 }
 
-export function describeSwarmCheck(result: SwarmPersistenceResult): string[] {
-  const w = result.written
+/** The human report of a swarm check (its --json is the same shape as the Compose check's). */
+export function describeSwarmCheck(result: PersistenceResult): string[] {
+  const seconds = result.phases.reduce((sum, phase) => sum + phase.ms, 0) / 1000
+  const failed = result.attempted - result.acknowledged
   return [
-    `mode ${result.mode}: ${result.disruption}`,
-    `visits: ${w.attempted} attempted, ${w.acknowledged} acknowledged, ${w.failed} failed${w.errors.length ? ` (${w.errors.join(', ')})` : ''}`,
-    `db node: ${result.dbNodeBefore} before, ${result.dbNodeAfter} after`,
-    `acknowledged visits missing: ${result.missingCount}${result.missing.length ? ` (ids ${result.missing.join(', ')}${result.missingCount > result.missing.length ? ', …' : ''})` : ''}`,
-    `total now: ${result.totalAfter ?? 'unknown'}`,
-    ...result.problems.map((p) => `problem: ${p}`),
-    result.passed ? `PASSED in ${result.seconds.toFixed(1)} s` : `FAILED in ${result.seconds.toFixed(1)} s`,
+    `mode ${result.mode}: ${result.swarm?.disruption ?? 'not disrupted'}`,
+    `visits: ${result.attempted} attempted, ${result.acknowledged} acknowledged, ${failed} failed`,
+    `db node: ${result.swarm?.dbNodeBefore ?? '?'} before, ${result.swarm?.dbNodeAfter ?? '?'} after`,
+    `acknowledged visits missing: ${result.missingCount}${result.missing.length ? ` (ids ${result.missing.join(', ')}${(result.missingCount ?? 0) > result.missing.length ? ', …' : ''})` : ''}`,
+    `total now: ${result.after ?? 'unknown'}`,
+    ...result.reasons.map((p) => `problem: ${p}`),
+    result.passed ? `PASSED in ${seconds.toFixed(1)} s` : `FAILED in ${seconds.toFixed(1)} s`,
   ]
 }

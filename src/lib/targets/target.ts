@@ -17,7 +17,6 @@ import type {SwarmDownResult} from '../cluster/down.js'
 import type {SwarmRenderResult} from '../cluster/render.js'
 import type {SwarmStackStatus} from '../cluster/status.js'
 import type {SwarmVolumeInspection} from '../cluster/volume.js'
-import type {SwarmPersistenceResult} from './swarm-verify.js'
 import type {StepDisplay} from '../ui/step-display.js'
 
 export const DEPLOY_TARGET_NAMES = ['compose', 'swarm'] as const
@@ -29,8 +28,8 @@ export type UpReport = UpResult | SwarmUpResult
 export type TargetDownReport = DownResult | SwarmDownResult
 /** What `status --json` prints, per target. */
 export type StatusReport = StackStatus | SwarmStackStatus
-/** What `verify-persistence --json` prints, per target. */
-export type VerifyReport = PersistenceResult | SwarmPersistenceResult
+/** What `verify-persistence --json` prints, whichever the target: one shape (a swarm adds its `swarm` detail). */
+export type VerifyReport = PersistenceResult
 /** What `volume inspect --json` prints; on a swarm also the node that holds the volume. */
 export type VolumeInspectReport = VolumeInspection | SwarmVolumeInspection
 
