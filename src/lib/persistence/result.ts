@@ -72,8 +72,8 @@ export interface PersistenceResult {
   aborted: {phase: string; message: string; exitCode: number} | null
   /** Whether the stack was running when the check started, and whether it was left running. */
   stack: {foundRunning: boolean; leftRunning: boolean}
-  /** With --target swarm only. */
-  swarm?: SwarmCheckDetail
+  /** With --target swarm: what was disrupted and the db's node before and after; null for Compose. */
+  swarm: SwarmCheckDetail | null
 }
 
 export const MISSING_SHOWN = 20

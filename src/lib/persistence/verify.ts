@@ -456,6 +456,7 @@ class PersistenceCheck {
       reasons: this.reasons,
       aborted: this.aborted,
       stack: {foundRunning: this.stack.foundRunning, leftRunning: this.leftRunning()},
+      swarm: null,
     }
   }
 }
