@@ -10,7 +10,7 @@ import tseslint from 'typescript-eslint'
  * cluster) → infrastructure (compose, engine, images, config, db, model, net, pgdata, stackdir, swarm, wait)
  * → the process runner. A reverse import fails `npm test`.
  */
-const OPERATIONS = ['stack', 'persistence', 'volume', 'upgrade', 'doctor', 'kubernetes', 'cluster'].map(
+const OPERATIONS = ['stack', 'persistence', 'volume', 'upgrade', 'doctor', 'kubernetes', 'cluster', 'targets'].map(
   (name) => `./src/lib/${name}`,
 )
 const INFRASTRUCTURE = [

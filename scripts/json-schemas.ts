@@ -8,24 +8,24 @@ import path from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {createGenerator, type Config} from 'ts-json-schema-generator'
 
-import {JSON_SCHEMA_VERSION as SCHEMA_VERSION} from '../src/lib/base-command.js'
+import {JSON_SCHEMA_VERSION as SCHEMA_VERSION, jsonSchemaVersion} from '../src/lib/base-command.js'
 
 const root = fileURLToPath(new URL('../', import.meta.url))
 
 /** Each reporting command (its id, as typed) and the type its --json prints, with the file that declares it. */
 export const REPORTS: Record<string, {file: string; type: string}> = {
-  up: {file: 'src/commands/up.ts', type: 'UpReport'},
+  up: {file: 'src/lib/targets/target.ts', type: 'UpReport'},
   down: {file: 'src/commands/down.ts', type: 'DownReport'},
-  status: {file: 'src/commands/status.ts', type: 'StatusReport'},
+  status: {file: 'src/lib/targets/target.ts', type: 'StatusReport'},
   stop: {file: 'src/lib/stack/lifecycle.ts', type: 'LifecycleResult'},
   start: {file: 'src/lib/stack/lifecycle.ts', type: 'LifecycleResult'},
   restart: {file: 'src/lib/stack/lifecycle.ts', type: 'LifecycleResult'},
   open: {file: 'src/lib/stack/open.ts', type: 'OpenResult'},
   ls: {file: 'src/commands/ls.ts', type: 'LsResult'},
   doctor: {file: 'src/lib/doctor/checks.ts', type: 'DoctorReport'},
-  render: {file: 'src/commands/render.ts', type: 'RenderReport'},
-  'verify-persistence': {file: 'src/commands/verify-persistence.ts', type: 'VerifyReport'},
-  'volume inspect': {file: 'src/commands/volume/inspect.ts', type: 'VolumeInspectReport'},
+  render: {file: 'src/lib/targets/target.ts', type: 'RenderReport'},
+  'verify-persistence': {file: 'src/lib/targets/target.ts', type: 'VerifyReport'},
+  'volume inspect': {file: 'src/lib/targets/target.ts', type: 'VolumeInspectReport'},
   'volume backup': {file: 'src/lib/volume/backup.ts', type: 'BackupResult'},
   'volume restore': {file: 'src/lib/volume/restore.ts', type: 'RestoreResult'},
   'images build': {file: 'src/lib/images/builder.ts', type: 'BuildImagesResult'},
@@ -74,14 +74,14 @@ interface ObjectSchema {
 }
 
 /** What --json prints: the result with the schema version first (base-command.ts adds it), in each variant. */
-function withVersion(schema: ObjectSchema): ObjectSchema {
-  if (schema.anyOf) return {...schema, anyOf: schema.anyOf.map(withVersion)}
+function withVersion(schema: ObjectSchema, version: number): ObjectSchema {
+  if (schema.anyOf) return {...schema, anyOf: schema.anyOf.map((variant) => withVersion(variant, version))}
   if (schema.properties?.schemaVersion) {
     throw new Error('a result type has a schemaVersion of its own: rename it, the key is the JSON report’s version')
   }
   return {
     ...schema,
-    properties: {schemaVersion: {const: SCHEMA_VERSION}, ...schema.properties},
+    properties: {schemaVersion: {const: version}, ...schema.properties},
     required: ['schemaVersion', ...(schema.required ?? [])],
   }
 }
@@ -106,7 +106,7 @@ export function generateSchemas(): Map<string, string> {
     const schema = {
       $schema: 'http://json-schema.org/draft-07/schema#',
       title: `stackctl ${command} --json`,
-      ...withVersion(body),
+      ...withVersion(body, jsonSchemaVersion(command)),
     }
     out.set(schemaFile(command), `${JSON.stringify(schema, null, 2)}\n`)
   }

@@ -1,21 +1,19 @@
 import {Flags, type Interfaces} from '@oclif/core'
 
 import {StackctlCommand} from '../lib/base-command.js'
-import {adoptFlag, configInput, displayFlags, stackFlags} from '../lib/flags.js'
+import {adoptFlag, displayFlags, stackFlags} from '../lib/flags.js'
 import {withInterrupts} from '../lib/interrupt.js'
 import {confirmByTyping, isInteractive} from '../lib/prompt.js'
 import {StackctlError, UsageError} from '../lib/errors.js'
 import {downAllStacks, findDownAllTargets, type DownAllResult, type DownAllTarget} from '../lib/stack/down-all.js'
-import {withStackLock} from '../lib/stack/lock.js'
 import {loadStack} from '../lib/stack/context.js'
-import {downStack, type DownResult} from '../lib/stack/down.js'
-import {assertSwarmFlagsFit, deployTargetFlag, swarmTargetFlags} from '../lib/cluster/flags.js'
-import {loadSwarm} from '../lib/cluster/context.js'
-import {downSwarmStack, type SwarmDownResult} from '../lib/cluster/down.js'
+import {deployTargetFlag, swarmTargetFlags} from '../lib/cluster/flags.js'
+import {targetFromFlags} from '../lib/targets/select.js'
+import type {TargetDownReport} from '../lib/targets/target.js'
 import {plural} from '../lib/ui/plural.js'
 
 /** What `down --json` prints, per target. */
-export type DownReport = DownResult | SwarmDownResult | DownAllResult
+export type DownReport = TargetDownReport | DownAllResult
 
 export default class Down extends StackctlCommand {
   static override summary = 'Stop and remove the containers; keep the data volume'
@@ -49,58 +47,12 @@ stack directory is gone is taken down by its labels: only the containers stackct
 
   async run(): Promise<DownReport> {
     const {flags} = await this.parse(Down)
-    assertSwarmFlagsFit(flags.target, flags, Object.keys(swarmTargetFlags))
+    const target = targetFromFlags(flags, 'down', this.engines)
     if (flags.force && !flags.volumes && !flags.all) {
       throw new UsageError('--force goes with --volumes or --all', 'see stackctl down --help')
     }
     if (flags.all) return this.all(flags)
-    if (flags.target === 'swarm') return this.swarm(flags)
-    const display = this.stepDisplay(flags)
-    const ctx = await loadStack(configInput(flags), {...display.sinks, engines: this.engines})
-    const result = await display.around(() =>
-      withInterrupts((signal) => {
-        const confirm = isInteractive()
-          ? (volume: string, visits: number | undefined) =>
-              confirmByTyping(
-                `This deletes volume ${volume} and the ${visits ?? 'unknown number of'} visits in it. It cannot be undone.`,
-                volume,
-                signal,
-              )
-          : undefined
-        return withStackLock(ctx, 'down', () =>
-          downStack(ctx, {volumes: flags.volumes, force: flags.force, confirm, signal}),
-        )
-      }),
-    )
-    const {volume} = result
-    if (volume.deleted) this.log(`stack '${result.project}' is down; volume ${volume.name} deleted`)
-    else if (volume.existed) {
-      const visits = volume.visits === null ? '' : ` (${plural(volume.visits, 'visit')})`
-      this.log(`stack '${result.project}' is down; volume ${volume.name} kept${visits}`)
-    } else this.log(`stack '${result.project}' is down; it has no data volume`)
-    return result
-  }
-
-  private async swarm(flags: Interfaces.InferredFlags<typeof Down.flags>): Promise<SwarmDownResult> {
-    const progress = (line: string) => this.logToStderr(line)
-    const sw = await loadSwarm(
-      {...configInput(flags), dockerHost: flags['docker-host']},
-      {progress, engines: this.engines},
-    )
-    const result = await withInterrupts((signal) => {
-      const confirm = isInteractive()
-        ? (question: string, expected: string) => confirmByTyping(question, expected, signal)
-        : undefined
-      return withStackLock(sw.stack, 'down', () =>
-        downSwarmStack(sw, {volumes: flags.volumes, force: flags.force, confirm, signal}),
-      )
-    })
-    const {volume} = result
-    const kept = volume.removed
-      ? `volume ${volume.name} deleted`
-      : `volume ${volume.name} kept${volume.node ? ` on ${volume.node}` : ''}`
-    this.log(`stack '${result.project}' ${result.removed ? 'removed from the swarm' : 'was not deployed'}; ${kept}`)
-    return result
+    return this.report(await target.down({volumes: flags.volumes, force: flags.force}, this.targetIo(flags)))
   }
 
   private async all(flags: Interfaces.InferredFlags<typeof Down.flags>): Promise<DownAllResult> {

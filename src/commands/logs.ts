@@ -1,16 +1,10 @@
 import {Args, Flags} from '@oclif/core'
 
 import {StackctlCommand} from '../lib/base-command.js'
-import {plainLine} from '../lib/compose/compose-client.js'
-import {StackctlError} from '../lib/errors.js'
-import {stackCommand} from '../lib/config/command-line.js'
-import {configInput, stackFlags} from '../lib/flags.js'
-import {loadStack} from '../lib/stack/context.js'
-import {claimStack} from '../lib/stack/ownership.js'
+import {stackFlags} from '../lib/flags.js'
 import {SERVICES} from '../lib/stack/status.js'
-import {assertSwarmFlagsFit, deployTargetFlag, swarmTargetFlags} from '../lib/cluster/flags.js'
-import {loadSwarm} from '../lib/cluster/context.js'
-import {swarmLogs} from '../lib/cluster/logs.js'
+import {deployTargetFlag, swarmTargetFlags} from '../lib/cluster/flags.js'
+import {targetFromFlags} from '../lib/targets/select.js'
 
 export default class Logs extends StackctlCommand {
   static override summary = 'Show the services’ logs'
@@ -36,25 +30,13 @@ export default class Logs extends StackctlCommand {
 
   async run(): Promise<void> {
     const {args, flags} = await this.parse(Logs)
-    assertSwarmFlagsFit(flags.target, flags, Object.keys(swarmTargetFlags))
-    if (flags.target === 'swarm') {
-      const sw = await loadSwarm({...configInput(flags), dockerHost: flags['docker-host']}, {engines: this.engines})
-      const {follow, tail, since, timestamps} = flags
-      return swarmLogs(sw, args.service, {follow, tail, since, timestamps, onLine: (line) => this.log(line)})
-    }
-    const ctx = await loadStack(configInput(flags), {engines: this.engines})
-    await ctx.engine.ping() // an unreachable engine is exit 2 with its endpoint, as everywhere
-    const {report} = await claimStack(ctx)
-    if (report.containers === 'none') {
-      throw new StackctlError(`the stack '${ctx.config.project}' has no containers, so there are no logs`, {
-        exitCode: 1,
-        suggestion: `start it with ${stackCommand(ctx.config, 'up')}`,
-      })
-    }
     const {follow, tail, since, timestamps} = flags
-    await ctx.compose.logs(
-      {service: args.service, follow, tail, since, timestamps},
-      {onLine: (line) => this.log(plainLine(line)), buffer: false},
-    )
+    await targetFromFlags(flags, 'logs', this.engines).logs(args.service, {
+      follow,
+      tail,
+      since,
+      timestamps,
+      onLine: (line) => this.log(line),
+    })
   }
 }

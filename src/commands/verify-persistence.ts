@@ -1,30 +1,14 @@
-import {Flags, type Interfaces} from '@oclif/core'
+import {Flags} from '@oclif/core'
 
 import {StackctlCommand} from '../lib/base-command.js'
-import {adoptFlag, configFlags, configInput, displayFlags, timeoutFlag} from '../lib/flags.js'
-import {withInterrupts} from '../lib/interrupt.js'
-import {CHECK_DEFAULTS, parseCheckSettings, TEARDOWN_MODES} from '../lib/persistence/options.js'
-import {renderReport} from '../lib/persistence/report.js'
-import type {PersistenceResult} from '../lib/persistence/result.js'
-import {verifyPersistence} from '../lib/persistence/verify.js'
-import {loadStack} from '../lib/stack/context.js'
-import {withStackLock} from '../lib/stack/lock.js'
-import {imageResolver} from '../lib/stack/image-resolver.js'
-import {buildLocalImages, buildMissingLocalImages} from '../lib/stack/local-images.js'
-import {StepRunner} from '../lib/steps/runner.js'
-import {assertSwarmFlagsFit, deployTargetFlag, swarmTargetFlags} from '../lib/cluster/flags.js'
-import {loadSwarm} from '../lib/cluster/context.js'
-import {
-  describeSwarmCheck,
-  SWARM_MODES,
-  verifySwarmPersistence,
-  type SwarmMode,
-  type SwarmPersistenceResult,
-} from '../lib/cluster/verify.js'
-import {UsageError} from '../lib/errors.js'
+import {adoptFlag, configFlags, displayFlags, timeoutFlag} from '../lib/flags.js'
+import {CHECK_DEFAULTS, TEARDOWN_MODES} from '../lib/persistence/options.js'
+import {deployTargetFlag, swarmTargetFlags} from '../lib/cluster/flags.js'
+import {SWARM_MODES} from '../lib/targets/swarm-verify.js'
+import {targetFromFlags} from '../lib/targets/select.js'
+import type {VerifyReport} from '../lib/targets/target.js'
 
-/** What `verify-persistence --json` prints, per target. */
-export type VerifyReport = PersistenceResult | SwarmPersistenceResult
+export type {VerifyReport} from '../lib/targets/target.js'
 
 export default class VerifyPersistence extends StackctlCommand {
   static override summary = 'Prove that acknowledged visits survive the stack being torn down and relaunched'
@@ -68,59 +52,15 @@ problems.`
 
   async run(): Promise<VerifyReport> {
     const {flags} = await this.parse(VerifyPersistence)
-    assertSwarmFlagsFit(flags.target, flags, Object.keys(swarmTargetFlags))
-    if (flags.target === 'swarm') return this.swarm(flags)
-    const settings = parseCheckSettings(flags)
-    const display = this.stepDisplay(flags)
-    const steps = new StepRunner({reporter: display})
-    const ctx = await loadStack(configInput(flags), {...display.sinks, phase: steps.phase, engines: this.engines})
-    const resolver = imageResolver(ctx.engine, (pgMajor) => buildLocalImages(ctx.engine, display.detail, pgMajor))
-    const result = await display.around(() =>
-      withInterrupts((signal) =>
-        withStackLock(ctx, 'verify-persistence', () =>
-          verifyPersistence(ctx, {...settings, keepRunning: flags['keep-running'], resolver, signal, steps}),
-        ),
-      ),
-    )
-    for (const line of renderReport(result)) this.log(line)
+    const target = targetFromFlags(flags, 'verify-persistence', this.engines)
+    const {mode, visits, concurrency} = flags
     // A failed check still prints its whole result (with --json, oclif prints the returned object), then exits
     // 1 — or 2 when a usage or environment problem cut it short.
-    if (!result.passed) process.exitCode = result.aborted?.exitCode === 2 ? 2 : 1
-    return result
-  }
-
-  private async swarm(
-    flags: Interfaces.InferredFlags<typeof VerifyPersistence.flags>,
-  ): Promise<SwarmPersistenceResult> {
-    const mode = (flags.mode ?? 'down') as SwarmMode
-    if (!(SWARM_MODES as readonly string[]).includes(mode)) {
-      throw new UsageError(`--mode ${mode} does not apply to --target swarm`, `use one of: ${SWARM_MODES.join(', ')}`)
-    }
-    if (flags.adopt || flags['keep-running']) {
-      throw new UsageError('--adopt and --keep-running only apply to --target compose', 'omit them')
-    }
-    const settings = parseCheckSettings({visits: flags.visits, concurrency: flags.concurrency})
-    const progress = (line: string) => this.logToStderr(line)
-    const sw = await loadSwarm(
-      {...configInput(flags), dockerHost: flags['docker-host']},
-      {progress, engines: this.engines},
-    )
-    const resolver = imageResolver(sw.stack.engine, () =>
-      buildMissingLocalImages(sw.stack.engine, sw.stack.config.pgMajor, progress),
-    )
-    const result = await withInterrupts((signal) =>
-      withStackLock(sw.stack, 'verify-persistence', () =>
-        verifySwarmPersistence(sw, {
-          mode,
-          visits: settings.visits,
-          concurrency: settings.concurrency,
-          resolver,
-          signal,
-        }),
+    return this.report(
+      await target.verifyPersistence(
+        {mode, visits, concurrency, keepRunning: flags['keep-running']},
+        this.targetIo(flags),
       ),
     )
-    for (const line of describeSwarmCheck(result)) this.log(line)
-    if (!result.passed) process.exitCode = 1
-    return result
   }
 }

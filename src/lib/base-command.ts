@@ -5,9 +5,21 @@ import {EngineFactory} from './engine/factory.js'
 import {StackctlError} from './errors.js'
 import {suggestCommands} from './suggest.js'
 import {StepDisplay, wantsColor} from './ui/step-display.js'
+import type {CommandIo, Reported} from './targets/target.js'
 
 /** The version of the --json shapes (schemas/*.json); scripts/json-schemas.ts checks they agree. */
 export const JSON_SCHEMA_VERSION = 1
+
+/** A verb whose --json result changed incompatibly (a key removed or retyped) counts its own version up. */
+export const JSON_SCHEMA_VERSIONS: Readonly<Record<string, number>> = {
+  // 2: --target swarm reports the Compose check's shape (reasons, not problems; its db nodes under `swarm`).
+  'verify-persistence': 2,
+}
+
+/** The version of a command's --json result (its id as typed: `volume inspect`); errors stay at version 1. */
+export function jsonSchemaVersion(command: string): number {
+  return JSON_SCHEMA_VERSIONS[command.replaceAll(':', ' ')] ?? JSON_SCHEMA_VERSION
+}
 
 /**
  * Every stackctl command extends this: domain errors become one line saying what failed, one hint, and the
@@ -37,6 +49,20 @@ export abstract class StackctlCommand extends Command {
     })
   }
 
+  /** What a deploy target borrows from the command: its step display (made when first asked for) and stderr. */
+  protected targetIo(flags: {quiet?: boolean; verbose?: boolean; color?: boolean}): CommandIo {
+    let display: StepDisplay | undefined
+    return {display: () => (display ??= this.stepDisplay(flags)), note: (line) => this.logToStderr(line)}
+  }
+
+  /** Prints what a target reported (stdout, then its notes on stderr), sets its exit code, returns the result. */
+  protected report<T>({result, lines, notes = [], exitCode}: Reported<T>): T {
+    for (const line of lines) this.log(line)
+    for (const line of notes) this.logToStderr(line)
+    if (exitCode !== undefined) this.exitAfterOutput(exitCode)
+    return result
+  }
+
   /**
    * A check that ran but failed: the result (human or --json) is still printed in full, then the process
    * exits with `code`. this.exit() would throw and make oclif print an error object instead of the result.
@@ -47,7 +73,7 @@ export abstract class StackctlCommand extends Command {
 
   /** Every --json result says which version of its schema (schemas/<command>.json) it follows. */
   protected override toSuccessJson(result: unknown): unknown {
-    return {schemaVersion: JSON_SCHEMA_VERSION, ...(result as object)}
+    return {schemaVersion: jsonSchemaVersion(this.id ?? ''), ...(result as object)}
   }
 
   protected override async catch(error: Error & {exitCode?: number; code?: string}): Promise<unknown> {

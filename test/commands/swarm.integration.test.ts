@@ -35,14 +35,16 @@ interface StackStatus {
   tasks: Array<{service: string; node: string; state: string; health: string}>
 }
 
+/** verify-persistence --json, the same shape as for Compose (schemaVersion 2), with the swarm's db nodes. */
 interface CheckResult {
+  schemaVersion: number
   passed: boolean
   mode: string
-  written: {acknowledged: number; failed: number}
+  attempted: number
+  acknowledged: number
   missingCount: number
-  dbNodeBefore: string
-  dbNodeAfter: string
-  problems: string[]
+  reasons: string[]
+  swarm: {disruption: string; dbNodeBefore: string; dbNodeAfter: string}
 }
 
 function expectExit(result: CliResult, code: number): void {
@@ -232,10 +234,11 @@ describe('stackctl on a 3-node swarm (integration)', function () {
       ])
       expectExit(check, 0)
       const result = JSON.parse(check.stdout) as CheckResult
-      expect(result).to.include({passed: true, mode: 'kill', missingCount: 0})
-      expect(result.dbNodeAfter).to.equal(result.dbNodeBefore)
-      expect(result.written.acknowledged).to.be.greaterThan(0)
-      expect((await visit(url)).visits).to.be.greaterThan(before.visits + result.written.acknowledged)
+      expect(result).to.include({schemaVersion: 2, passed: true, mode: 'kill', missingCount: 0})
+      expect(result.reasons).to.deep.equal([])
+      expect(result.swarm.dbNodeAfter).to.equal(result.swarm.dbNodeBefore)
+      expect(result.acknowledged).to.be.greaterThan(0)
+      expect((await visit(url)).visits).to.be.greaterThan(before.visits + result.acknowledged)
     })
 
     it('an API node drained: visits keep being served, none fails (verify-persistence --mode drain)', async () => {
@@ -253,8 +256,8 @@ describe('stackctl on a 3-node swarm (integration)', function () {
       expectExit(check, 0)
       const result = JSON.parse(check.stdout) as CheckResult
       expect(result).to.include({passed: true, mode: 'drain', missingCount: 0})
-      expect(result.written.failed).to.equal(0)
-      expect(result.written.acknowledged).to.be.at.least(30)
+      expect(result.attempted).to.equal(result.acknowledged) // none failed
+      expect(result.acknowledged).to.be.at.least(30)
       expect((await stackStatus())?.replicas.app).to.equal('3/3')
     })
   })

@@ -33,6 +33,7 @@ const RESULT_KEYS = [
   'reasons',
   'aborted',
   'stack',
+  'swarm',
 ]
 
 describe('stackctl verify-persistence (integration)', function () {

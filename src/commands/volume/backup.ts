@@ -1,16 +1,11 @@
 import {Args} from '@oclif/core'
 
 import {StackctlCommand} from '../../lib/base-command.js'
-import {UsageError} from '../../lib/errors.js'
-import {adoptFlag, configInput, displayFlags, stackFlags} from '../../lib/flags.js'
-import {withInterrupts} from '../../lib/interrupt.js'
-import {loadStack, type ProgressSinks} from '../../lib/stack/context.js'
-import {withStackLock} from '../../lib/stack/lock.js'
-import {backupVolume, type BackupResult} from '../../lib/volume/backup.js'
+import {adoptFlag, displayFlags, stackFlags} from '../../lib/flags.js'
+import type {BackupResult} from '../../lib/volume/backup.js'
 import {formatBytes} from '../../lib/volume/format.js'
-import {assertSwarmFlagsFit, deployTargetFlag, swarmTargetFlags} from '../../lib/cluster/flags.js'
-import {loadSwarm} from '../../lib/cluster/context.js'
-import {backupSwarmVolume} from '../../lib/cluster/volume.js'
+import {deployTargetFlag, swarmTargetFlags} from '../../lib/cluster/flags.js'
+import {targetFromFlags} from '../../lib/targets/select.js'
 
 export default class VolumeBackup extends StackctlCommand {
   static override summary = 'Write a consistent backup of the running database to a file'
@@ -37,37 +32,14 @@ swarm, or a db on the manager).`
 
   async run(): Promise<BackupResult> {
     const {args, flags} = await this.parse(VolumeBackup)
-    assertSwarmFlagsFit(flags.target, flags, Object.keys(swarmTargetFlags))
-    const display = this.stepDisplay(flags)
-    const sinks = display.sinks
-    const result = await display.around(() =>
-      flags.target === 'swarm'
-        ? this.swarm(args.file, flags['docker-host'], configInput(flags), sinks)
-        : this.compose(args.file, configInput(flags), sinks),
+    const result = await targetFromFlags(flags, 'volume backup', this.engines).backupVolume(
+      args.file,
+      this.targetIo(flags),
     )
     this.log(
       `backed up ${result.visits ?? 'an unknown number of'} visits (PostgreSQL ${result.pgMajor}, ${formatBytes(result.bytes)}) to ${result.file}`,
     )
     this.log(`record: ${result.record}`)
     return result
-  }
-
-  private async compose(file: string | undefined, input: ReturnType<typeof configInput>, sinks: ProgressSinks) {
-    const ctx = await loadStack(input, {...sinks, engines: this.engines})
-    return withInterrupts((signal) => withStackLock(ctx, 'volume backup', () => backupVolume(ctx, {file, signal})))
-  }
-
-  private async swarm(
-    file: string | undefined,
-    dockerHost: string | undefined,
-    input: ReturnType<typeof configInput>,
-    sinks: ProgressSinks,
-  ) {
-    const progress = sinks.progress ?? (() => {})
-    if (input.adopt) throw new UsageError('--adopt only applies to --target compose', 'omit it')
-    const sw = await loadSwarm({...input, dockerHost}, {progress, engines: this.engines})
-    return withInterrupts((signal) =>
-      withStackLock(sw.stack, 'volume backup', () => backupSwarmVolume(sw, {file, signal})),
-    )
   }
 }

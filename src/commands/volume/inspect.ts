@@ -1,14 +1,12 @@
 import {StackctlCommand} from '../../lib/base-command.js'
-import {configFlags, configInput} from '../../lib/flags.js'
-import {loadStack} from '../../lib/stack/context.js'
+import {configFlags} from '../../lib/flags.js'
 import {formatBytes} from '../../lib/volume/format.js'
-import {inspectVolume, type VolumeInspection} from '../../lib/volume/inspect.js'
-import {assertSwarmFlagsFit, deployTargetFlag, swarmTargetFlags} from '../../lib/cluster/flags.js'
-import {loadSwarm} from '../../lib/cluster/context.js'
-import {inspectSwarmVolume, type SwarmVolumeInspection} from '../../lib/cluster/volume.js'
+import type {VolumeInspection} from '../../lib/volume/inspect.js'
+import {deployTargetFlag, swarmTargetFlags} from '../../lib/cluster/flags.js'
+import {targetFromFlags} from '../../lib/targets/select.js'
+import type {VolumeInspectReport} from '../../lib/targets/target.js'
 
-/** What `volume inspect --json` prints; on a swarm also the node that holds the volume. */
-export type VolumeInspectReport = VolumeInspection | SwarmVolumeInspection
+export type {VolumeInspectReport} from '../../lib/targets/target.js'
 
 export default class VolumeInspect extends StackctlCommand {
   static override summary =
@@ -34,13 +32,7 @@ Exits 1 when the stack has no data volume yet.`
 
   async run(): Promise<VolumeInspectReport> {
     const {flags} = await this.parse(VolumeInspect)
-    assertSwarmFlagsFit(flags.target, flags, Object.keys(swarmTargetFlags))
-    const volume =
-      flags.target === 'swarm'
-        ? await inspectSwarmVolume(
-            await loadSwarm({...configInput(flags), dockerHost: flags['docker-host']}, {engines: this.engines}),
-          )
-        : await inspectVolume(await loadStack(configInput(flags), {engines: this.engines}))
+    const volume = await targetFromFlags(flags, 'volume inspect', this.engines).inspectVolume()
     const pairs = (record: Record<string, string>) =>
       Object.entries(record)
         .map(([key, value]) => `${key}=${value}`)

@@ -1,17 +1,10 @@
 import {Args, Flags} from '@oclif/core'
 
 import {StackctlCommand} from '../../lib/base-command.js'
-import {adoptFlag, configInput, displayFlags, stackFlags} from '../../lib/flags.js'
-import {withInterrupts} from '../../lib/interrupt.js'
-import {confirmByTyping, isInteractive} from '../../lib/prompt.js'
-import {loadStack} from '../../lib/stack/context.js'
-import {StepRunner} from '../../lib/steps/runner.js'
-import {withStackLock} from '../../lib/stack/lock.js'
-import {assertSwarmFlagsFit, deployTargetFlag, swarmTargetFlags} from '../../lib/cluster/flags.js'
-import {loadSwarm} from '../../lib/cluster/context.js'
-import {restoreSwarmVolume} from '../../lib/cluster/volume.js'
-import {UsageError} from '../../lib/errors.js'
-import {restoreVolume, type RestoreResult} from '../../lib/volume/restore.js'
+import {adoptFlag, displayFlags, stackFlags} from '../../lib/flags.js'
+import {deployTargetFlag, swarmTargetFlags} from '../../lib/cluster/flags.js'
+import {targetFromFlags} from '../../lib/targets/select.js'
+import type {RestoreResult} from '../../lib/volume/restore.js'
 import {plural} from '../../lib/ui/plural.js'
 
 export default class VolumeRestore extends StackctlCommand {
@@ -50,31 +43,8 @@ temporary databases left by a restore that was killed are dropped by the next on
 
   async run(): Promise<RestoreResult> {
     const {args, flags} = await this.parse(VolumeRestore)
-    assertSwarmFlagsFit(flags.target, flags, Object.keys(swarmTargetFlags))
-    const swarm = flags.target === 'swarm'
-    if (swarm && flags.adopt) throw new UsageError('--adopt only applies to --target compose', 'omit it')
-    const display = this.stepDisplay(flags)
-    const steps = new StepRunner({reporter: display})
-    const sinks = {...display.sinks, phase: steps.phase}
-    const input = configInput(flags)
-    const sw = swarm
-      ? await loadSwarm({...input, dockerHost: flags['docker-host']}, {...sinks, engines: this.engines})
-      : undefined
-    const ctx = sw ? sw.stack : await loadStack(input, {...sinks, engines: this.engines})
-    const result = await display.around(() =>
-      withInterrupts((signal) => {
-        const confirm = isInteractive()
-          ? (question: string, expected: string) => {
-              display.pause()
-              return confirmByTyping(question, expected, signal)
-            }
-          : undefined
-        const options = {file: args.file, force: flags.force, confirm, signal, steps}
-        return withStackLock(ctx, 'volume restore', () =>
-          sw ? restoreSwarmVolume(sw, options) : restoreVolume(ctx, options),
-        )
-      }),
-    )
+    const target = targetFromFlags(flags, 'volume restore', this.engines)
+    const result = await target.restoreVolume({file: args.file, force: flags.force}, this.targetIo(flags))
     const before = result.visitsBefore === null ? '' : ` (was ${result.visitsBefore})`
     this.log(`restored ${result.file} into volume ${result.volume}: ${plural(result.visits, 'visit')}${before}`)
     if (result.counter.rebuilt) this.log(`visit_counter was rebuilt from count(*): ${result.counter.reason}`)

@@ -1,7 +1,9 @@
-/** Flags of the swarm target: `swarm up|status|down` and `--target swarm` on up, down, status and verify. */
+/**
+ * Flags of the swarm target: `swarm up|status|down` and `--target swarm` on up, down, status and verify. Which
+ * flags fit which target is checked once, in src/lib/targets/select.ts.
+ */
 import {Flags} from '@oclif/core'
 
-import {UsageError} from '../errors.js'
 import {DEFAULT_SWARM, MAX_NODES} from '../swarm/local-spec.js'
 
 export const swarmNameFlag = {
@@ -62,17 +64,4 @@ export const swarmDeployFlags = {
     helpGroup,
     summary: 'HOST:PORT of a registry every node pulls from [default: load the images onto each local node]',
   }),
-}
-
-/** The swarm flags given although the target is not swarm. */
-export function givenSwarmFlags(flags: Record<string, unknown>, names: readonly string[]): string[] {
-  return names.filter((name) => flags[name] !== undefined).map((name) => `--${name}`)
-}
-
-/** Swarm flags belong to --target swarm: with another target they are a usage error, not silently ignored. */
-export function assertSwarmFlagsFit(target: string, flags: Record<string, unknown>, names: readonly string[]): void {
-  const given = givenSwarmFlags(flags, names)
-  if (target !== 'swarm' && given.length > 0) {
-    throw new UsageError(`${given.join(', ')} only apply to --target swarm`, 'add --target swarm')
-  }
 }

@@ -42,7 +42,7 @@ export function renderReport(result: PersistenceResult): string[] {
 }
 
 export function verdict(result: PersistenceResult): string {
-  const how = describeMode(result.mode)
+  const how = result.mode === 'drain' ? 'a node drain' : describeMode(result.mode)
   if (result.passed) {
     return `PASSED: all ${result.acknowledged} acknowledged visits survived ${how}, the ${result.before ?? 0} rows from before teardown are unchanged, durability settings and storage are sound`
   }

@@ -30,9 +30,19 @@ export interface VolumeReport {
   systemIdentifierAfter: string | null
 }
 
+/** Every disruption a check can apply: Compose's teardown modes, and a swarm's node drain. */
+export type VerifyMode = TeardownMode | 'drain'
+
+/** On a swarm: what was disrupted, and the node the db ran on before and after. */
+export interface SwarmCheckDetail {
+  disruption: string
+  dbNodeBefore: string
+  dbNodeAfter: string
+}
+
 export interface PersistenceResult {
   passed: boolean
-  mode: TeardownMode
+  mode: VerifyMode
   project: string
   visitsRequested: number
   concurrency: number
@@ -62,6 +72,8 @@ export interface PersistenceResult {
   aborted: {phase: string; message: string; exitCode: number} | null
   /** Whether the stack was running when the check started, and whether it was left running. */
   stack: {foundRunning: boolean; leftRunning: boolean}
+  /** With --target swarm: what was disrupted and the db's node before and after; null for Compose. */
+  swarm: SwarmCheckDetail | null
 }
 
 export const MISSING_SHOWN = 20

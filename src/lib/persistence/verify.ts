@@ -28,7 +28,7 @@ import {containerMounts, runningDbContainer, volumeCreatedAt} from './evidence.j
 import {writeWhileKilling} from './kill.js'
 import {VisitWriter, type WriteResult} from './load.js'
 import type {CheckSettings, TeardownMode} from './options.js'
-import {MISSING_SHOWN, type KillReport, type PersistenceResult, type PhaseResult} from './result.js'
+import {MISSING_SHOWN, type KillReport, type PersistenceResult, type PhaseResult, type VerifyMode} from './result.js'
 import {findMissingIds, readServerSettings, systemIdentifier, takeSnapshot, type Snapshot} from './sql.js'
 import {gatherTeardownEvidence, tearDown, teardownProblems} from './teardown.js'
 import {stackCommand} from '../config/command-line.js'
@@ -461,6 +461,119 @@ class PersistenceCheck {
       reasons: this.reasons,
       aborted: this.aborted,
       stack: {foundRunning: this.stack.foundRunning, leftRunning: this.leftRunning()},
+      swarm: null,
     }
   }
+}
+
+/**
+ * A stack checked through its API alone (the swarm's: its database is not on this engine). The pipeline below
+ * asks it where to write, which acknowledged ids are gone, and what is wrong after the relaunch.
+ */
+export interface ApiStack {
+  project: string
+  volume: string
+  /** Refuses a stack that cannot be checked (not healthy); returns the URL visits are written through. */
+  prepare(): Promise<{url: string}>
+  /** The acknowledged ids the database no longer has. */
+  missing(ids: readonly number[]): Promise<number[]>
+  /** Visits in the database now, when the API says. */
+  total(): Promise<number | null>
+  /** After the relaunch: what is wrong with where the data lives, and the swarm's db node before and after. */
+  audit(): Promise<{reasons: string[]; dbNodeBefore: string; dbNodeAfter: string}>
+}
+
+export interface DisruptionOutcome {
+  written: WriteResult
+  /** What was done to the stack, for the report. */
+  description: string
+  problems: string[]
+}
+
+/** One way of taking a piece of the stack away while (or after) visits are written, and bringing it back. */
+export interface Disruption {
+  readonly mode: VerifyMode
+  /** Writes visits through `url` before the disruption or while it happens. */
+  disrupt(
+    url: string,
+    settings: {visits: number; concurrency: number},
+    signal?: AbortSignal,
+  ): Promise<DisruptionOutcome>
+  /** Brings the stack back and waits until it serves again. */
+  relaunch(signal?: AbortSignal): Promise<void>
+}
+
+/**
+ * write → disrupt → relaunch → verify → audit over any stack and disruption: every acknowledged id must be
+ * there afterwards, at least one visit must have been acknowledged (or nothing was proven), and the audit's
+ * findings are reasons too. The result is the same shape as the Compose check's.
+ */
+export async function verifyWithDisruption(
+  stack: ApiStack,
+  disruption: Disruption,
+  settings: {visits: number; concurrency: number; signal?: AbortSignal; progress?: (line: string) => void},
+): Promise<PersistenceResult> {
+  const phases: PhaseResult[] = []
+  const reasons: string[] = []
+  const progress = settings.progress ?? (() => {})
+  const timed = async <T>(name: string, body: () => Promise<T>): Promise<T> => {
+    progress(`verify-persistence: ${name}`)
+    const started = performance.now()
+    try {
+      const value = await body()
+      phases.push({name, ms: Math.round(performance.now() - started), ok: true})
+      return value
+    } catch (error) {
+      phases.push({name, ms: Math.round(performance.now() - started), ok: false})
+      throw error
+    }
+  }
+  const {url} = await timed('prepare', () => stack.prepare())
+  const outcome = await timed('disrupt', () => disruption.disrupt(url, settings, settings.signal))
+  reasons.push(...outcome.problems)
+  await timed('relaunch', () => disruption.relaunch(settings.signal))
+  const {written} = outcome
+  const missing = await timed('verify', () => stack.missing(written.acknowledgedIds))
+  reasons.push(...writeReasons(written, missing, outcome.description))
+  const audit = await timed('audit', () => stack.audit())
+  reasons.push(...audit.reasons)
+  return {
+    passed: reasons.length === 0,
+    mode: disruption.mode,
+    project: stack.project,
+    visitsRequested: settings.visits,
+    concurrency: settings.concurrency,
+    attempted: written.attempted,
+    acknowledged: written.acknowledged,
+    baseline: null,
+    before: null,
+    after: await stack.total(),
+    missing: [...missing].sort((a, b) => a - b).slice(0, MISSING_SHOWN),
+    missingCount: missing.length,
+    checksumBefore: null,
+    checksumAfter: null,
+    durability: null,
+    kill: null,
+    volume: {
+      name: stack.volume,
+      createdAtBefore: null,
+      createdAtAfter: null,
+      removedDuringCheck: false,
+      systemIdentifierBefore: null,
+      systemIdentifierAfter: null,
+    },
+    phases,
+    reasons,
+    aborted: null,
+    stack: {foundRunning: true, leftRunning: true},
+    swarm: {disruption: outcome.description, dbNodeBefore: audit.dbNodeBefore, dbNodeAfter: audit.dbNodeAfter},
+  }
+}
+
+/** The judgement of the writes: every acknowledged visit kept, and at least one acknowledged. */
+export function writeReasons(written: WriteResult, missing: readonly number[], disruption: string): string[] {
+  return [
+    ...(missing.length > 0 ? [`${missing.length} acknowledged visits are missing after ${disruption}`] : []),
+    ...(written.acknowledged === 0 ? ['no visit was acknowledged, so nothing was proven'] : []),
+  ]
 }

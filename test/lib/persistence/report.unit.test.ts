@@ -43,6 +43,7 @@ const PASSED: PersistenceResult = {
   reasons: [],
   aborted: null,
   stack: {foundRunning: true, leftRunning: true},
+  swarm: null,
 }
 
 describe('persistence report', () => {

@@ -1,0 +1,114 @@
+/**
+ * The deploy-target port: what a command asks of "where the stack runs" (Docker Compose on this engine, or a
+ * Docker Swarm), so that no command branches on the target. `targetFromFlags` (select.ts) picks the one
+ * implementation once, from the flags; each operation returns its result and the lines the command prints.
+ */
+import type {DownResult} from '../stack/down.js'
+import type {StackStatus} from '../stack/status.js'
+import type {UpResult} from '../stack/up.js'
+import type {PersistenceResult} from '../persistence/result.js'
+import type {BackupResult} from '../volume/backup.js'
+import type {VolumeInspection} from '../volume/inspect.js'
+import type {RestoreResult} from '../volume/restore.js'
+import type {KubernetesRenderResult} from '../kubernetes/render-kubernetes.js'
+import type {ServiceLogOptions} from '../engine/docker-cli.js'
+import type {SwarmUpResult} from '../cluster/deploy.js'
+import type {SwarmDownResult} from '../cluster/down.js'
+import type {SwarmRenderResult} from '../cluster/render.js'
+import type {SwarmStackStatus} from '../cluster/status.js'
+import type {SwarmVolumeInspection} from '../cluster/volume.js'
+import type {StepDisplay} from '../ui/step-display.js'
+
+export const DEPLOY_TARGET_NAMES = ['compose', 'swarm'] as const
+export type DeployTargetName = (typeof DEPLOY_TARGET_NAMES)[number]
+
+/** What `up --json` prints: the Compose stack, or the stack on a swarm with --target swarm. */
+export type UpReport = UpResult | SwarmUpResult
+/** What `down --json` prints for one stack, per target (`down --all` has its own shape). */
+export type TargetDownReport = DownResult | SwarmDownResult
+/** What `status --json` prints, per target. */
+export type StatusReport = StackStatus | SwarmStackStatus
+/** What `verify-persistence --json` prints, whichever the target: one shape (a swarm adds its `swarm` detail). */
+export type VerifyReport = PersistenceResult
+/** What `volume inspect --json` prints; on a swarm also the node that holds the volume. */
+export type VolumeInspectReport = VolumeInspection | SwarmVolumeInspection
+
+/** The compose files written, without starting anything. */
+export interface RenderResult {
+  composeFile: string
+  written: boolean
+  images: {source: string; postgres: string; node: string}
+}
+/** What `render --json` prints: the compose files, the Kubernetes directory, or the swarm stack file. */
+export type RenderReport = RenderResult | KubernetesRenderResult | SwarmRenderResult
+
+/** What a command lends its target: its step display (made on first use) and a line on stderr. */
+export interface CommandIo {
+  display(): StepDisplay
+  note(line: string): void
+}
+
+/** An operation's result, the lines the command prints on stdout (then `notes` on stderr), and its exit code. */
+export interface Reported<T> {
+  result: T
+  lines: string[]
+  notes?: string[]
+  exitCode?: number
+}
+
+export interface UpOptions {
+  build?: boolean
+  force?: boolean
+  dev?: boolean
+  devSource?: string
+  quiet?: boolean
+  replicas?: number
+  dbNode?: string
+  registry?: string
+}
+
+export interface DownOptions {
+  volumes?: boolean
+  force?: boolean
+}
+
+export interface LogsOptions extends ServiceLogOptions {
+  onLine: (line: string) => void
+}
+
+export interface RenderOptions {
+  stdout?: boolean
+  force?: boolean
+  replicas?: number
+}
+
+/** verify-persistence's flags as given: each target checks the mode against its own disruptions. */
+export interface VerifyFlags {
+  mode?: string
+  visits?: string
+  concurrency?: string
+  keepRunning?: boolean
+}
+
+export interface RestoreOptions {
+  file: string
+  force?: boolean
+}
+
+/** Renders the stack's files for a target without starting it (Kubernetes is a render-only target). */
+export interface Renderer {
+  readonly name: string
+  render(options: RenderOptions, io: CommandIo): Promise<Reported<RenderReport>>
+}
+
+export interface DeployTarget extends Renderer {
+  readonly name: DeployTargetName
+  up(options: UpOptions, io: CommandIo): Promise<Reported<UpReport>>
+  down(options: DownOptions, io: CommandIo): Promise<Reported<TargetDownReport>>
+  status(options: {check?: boolean}): Promise<Reported<StatusReport>>
+  logs(service: string | undefined, options: LogsOptions): Promise<void>
+  verifyPersistence(flags: VerifyFlags, io: CommandIo): Promise<Reported<VerifyReport>>
+  inspectVolume(): Promise<VolumeInspectReport>
+  backupVolume(file: string | undefined, io: CommandIo): Promise<BackupResult>
+  restoreVolume(options: RestoreOptions, io: CommandIo): Promise<RestoreResult>
+}
