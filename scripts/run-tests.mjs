@@ -40,7 +40,7 @@ function parseArgs(argv) {
     else if (arg.startsWith('-')) fail(`unknown option ${arg} (options: --jobs N, --record, --no-lint)`)
     else options.paths.push(arg)
   }
-  if (!Number.isInteger(options.jobs) || options.jobs < 1) fail('--jobs needs a whole number of at least 1')
+  if (!Number.isInteger(options.jobs) || options.jobs < 1 || options.jobs > 40) fail('--jobs needs a whole number from 1 to 40')
   return options
 }
 
@@ -96,14 +96,18 @@ function planJobs(files, options) {
 const running = new Map()
 let stopping = false
 
-function runJob(job) {
+/** Test ports: each job slot owns its own block (test/helpers/cli.ts freePort), so parallel files never share. */
+const PORT_BASE = 20_000
+const PORT_BLOCK = 1000
+
+function runJob(job, slot) {
   return new Promise((resolvePromise) => {
     const started = Date.now()
     const child = spawn(job.command, job.args, {
       cwd: root,
       // Each job in its own process group, so a stop reaches the CLI and docker processes it started.
       detached: true,
-      env: {...process.env, FORCE_COLOR: '0'},
+      env: {...process.env, FORCE_COLOR: '0', STACKCTL_TEST_PORT_BASE: String(PORT_BASE + slot * PORT_BLOCK)},
       stdio: ['ignore', 'pipe', 'pipe'],
     })
     running.set(child.pid, child)
@@ -135,14 +139,14 @@ function printResult(result, done, total) {
 async function runPool(jobs, width, onDone) {
   const queue = [...jobs]
   const results = []
-  const worker = async () => {
+  const worker = async (slot) => {
     while (queue.length > 0 && !stopping) {
-      const result = await runJob(queue.shift())
+      const result = await runJob(queue.shift(), slot)
       results.push(result)
       onDone(result)
     }
   }
-  await Promise.all(Array.from({length: Math.min(width, jobs.length)}, worker))
+  await Promise.all(Array.from({length: Math.min(width, jobs.length)}, (_, slot) => worker(slot)))
   return results
 }
 

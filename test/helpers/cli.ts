@@ -4,6 +4,8 @@
 import {spawn} from 'node:child_process'
 import {fileURLToPath} from 'node:url'
 
+import {canBind, freePort as kernelFreePort} from '../../src/lib/net/ports.js'
+import {docker} from './docker.js'
 import {assertJsonContract, commandOf} from './json-contract.js'
 
 export const repoRoot = fileURLToPath(new URL('../../', import.meta.url))
@@ -47,7 +49,36 @@ export function spawnCli(args: string[], options: CliOptions = {}) {
   return {child, output, result}
 }
 
-export {freePort} from '../../src/lib/net/ports.js'
+/** How many ports each job slot of scripts/run-tests.mjs owns, from its STACKCTL_TEST_PORT_BASE. */
+const PORT_BLOCK = 1000
+let nextPort = 0
+
+/** Every host port a container on this engine publishes (stopped ones too: a test may start them again). */
+async function publishedPorts(): Promise<Set<number>> {
+  try {
+    const containers = await docker.listContainers({all: true})
+    return new Set(containers.flatMap((c) => c.Ports.map((p) => p.PublicPort).filter(Boolean)))
+  } catch {
+    return new Set() // no engine (a unit test): nothing is published
+  }
+}
+
+/**
+ * A host port for a test. With the userland proxy off (as scripts/docker-engine.sh starts dockerd), a port a
+ * container publishes has no listening socket, so "can it be bound" says free while another test file, running
+ * at the same time, has its stack on it (seen: "Bind for 127.0.0.1:35113 failed: port is already allocated").
+ * So each job slot of scripts/run-tests.mjs takes ports from its own block (STACKCTL_TEST_PORT_BASE), one after
+ * the other, skipping any that a container publishes or a process holds; without a block, the kernel picks.
+ */
+export async function freePort(host = '127.0.0.1'): Promise<number> {
+  const base = Number(process.env.STACKCTL_TEST_PORT_BASE)
+  const published = await publishedPorts()
+  for (let tries = 0; tries < PORT_BLOCK; tries++) {
+    const port = base > 0 ? base + (nextPort++ % PORT_BLOCK) : await kernelFreePort(host)
+    if (!published.has(port) && (await canBind(host, port))) return port
+  }
+  throw new Error(`no free port for the test${base > 0 ? ` in ${base}-${base + PORT_BLOCK - 1}` : ''}`)
+}
 
 /**
  * Runs the built CLI in a pseudo-terminal (util-linux `script`), as a user at a terminal sees it: stdout and
