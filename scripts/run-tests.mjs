@@ -40,7 +40,8 @@ function parseArgs(argv) {
     else if (arg.startsWith('-')) fail(`unknown option ${arg} (options: --jobs N, --record, --no-lint)`)
     else options.paths.push(arg)
   }
-  if (!Number.isInteger(options.jobs) || options.jobs < 1 || options.jobs > 40) fail('--jobs needs a whole number from 1 to 40')
+  if (!Number.isInteger(options.jobs) || options.jobs < 1 || options.jobs > 40)
+    fail('--jobs needs a whole number from 1 to 40')
   return options
 }
 
@@ -107,7 +108,7 @@ function runJob(job, slot) {
       cwd: root,
       // Each job in its own process group, so a stop reaches the CLI and docker processes it started.
       detached: true,
-      env: {...process.env, FORCE_COLOR: '0', STACKCTL_TEST_PORT_BASE: String(PORT_BASE + slot * PORT_BLOCK)},
+      env: {...process.env, STACKCTL_TEST_PORT_BASE: String(PORT_BASE + slot * PORT_BLOCK)},
       stdio: ['ignore', 'pipe', 'pipe'],
     })
     running.set(child.pid, child)
