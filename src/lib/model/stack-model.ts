@@ -182,7 +182,27 @@ export function pgIsReady(): string[] {
   return ['pg_isready', '-h', '127.0.0.1', '-U', DB_USER, '-d', DB_NAME]
 }
 
-const APP_PROBE = ['node', '/app/server.mjs', 'healthcheck']
+/**
+ * The API's health probe: GET /healthz over bash's /dev/tcp, with the same one-line reasons as the image's own
+ * `node server.mjs healthcheck`. Why not that: the engine runs the probe every 2 s for the life of the stack,
+ * and starting Node.js and the server bundle costs about 0.4 s of CPU each time (measured: an idle stack's app
+ * container used 0.15 of a core); bash costs a fraction of that. `$$` is Compose's (and stack deploy's) `$`.
+ */
+export const APP_PROBE_SCRIPT = [
+  'port=$${PORT:-5000}',
+  'exec 2>/dev/null 3<>/dev/tcp/127.0.0.1/$$port || { echo "the API is not listening on port $$port yet: it is starting or waiting for the database (see its log)"; exit 1; }',
+  "printf 'GET /healthz HTTP/1.0\\r\\nHost: 127.0.0.1\\r\\n\\r\\n' >&3",
+  'IFS=" " read -r -t 3 _ code _ <&3 || { echo "/healthz gave no answer within 3000 ms"; exit 1; }',
+  '[ "$$code" = 200 ] && exit 0',
+  // The body is the last line, without a newline after it: read returns 1 but still fills `line`.
+  'body=; while IFS= read -r -t 3 line <&3 || [ -n "$$line" ]; do body=$$line; line=; done',
+  're=\'"reason":"([^"]*)"\'',
+  'if [ "$$code" != 503 ]; then echo "/healthz answered HTTP $$code"',
+  'elif [[ $$body =~ $$re ]]; then echo "db unavailable: $${BASH_REMATCH[1]}"',
+  'else echo "db unavailable: no reason given"; fi',
+  'exit 1',
+].join('; ')
+const APP_PROBE = ['bash', '-c', APP_PROBE_SCRIPT]
 const LIMITS = {db: {memoryMiB: 1024, pids: 512}, app: {memoryMiB: 256, pids: 128}} as const
 
 export function stackModel(config: ModelConfig, input: ModelInput): StackModel {
