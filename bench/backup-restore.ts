@@ -7,7 +7,7 @@
 import {rm} from 'node:fs/promises'
 import path from 'node:path'
 
-import type {Psql} from '../src/lib/db/psql.js'
+import type {Psql} from '../src/lib/operations/db/psql.js'
 import {runCli} from './proc.js'
 import type {BackupRestoreResult} from './results.js'
 import type {BenchStack} from './stack.js'

@@ -4,7 +4,7 @@
  * Started through stackctl's process runner; its CPU shows in the "other" column, not in the load
  * generator's.
  */
-import {run} from '../src/lib/process/run.js'
+import {run} from '../src/lib/engine/process/run.js'
 
 const SCRIPT = `
 const {Worker} = require('node:worker_threads')

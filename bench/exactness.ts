@@ -6,7 +6,7 @@
  * - final: after the run, one more visit reports exactly count(*), and the counter's sum equals count(*).
  * Pure, apart from the final check's two reads.
  */
-import type {Psql} from '../src/lib/db/psql.js'
+import type {Psql} from '../src/lib/operations/db/psql.js'
 import {counts} from './scale.js'
 
 export interface Reply {

@@ -6,8 +6,8 @@
 import {loadavg} from 'node:os'
 
 import {RECORD_VISIT_SQL} from '../src/api/db.js'
-import {DB_NAME, DB_USER} from '../src/lib/config/stack-config.js'
-import {Psql} from '../src/lib/db/psql.js'
+import {DB_NAME, DB_USER} from '../src/lib/model/config/stack-config.js'
+import {Psql} from '../src/lib/operations/db/psql.js'
 import type {Engine} from '../src/lib/engine/engine.js'
 import {withCpuShares, type CpuTargets} from './cpu.js'
 import type {PgbenchResult} from './results.js'

@@ -4,7 +4,7 @@
  * defaulting to now()) that it creates and drops. The API writes visits in batches, so it can beat this
  * reference; the same-SQL reference (RECORD_VISIT_SQL, a batch of one) stays next to it.
  */
-import {Psql} from '../src/lib/db/psql.js'
+import {Psql} from '../src/lib/operations/db/psql.js'
 import type {Engine} from '../src/lib/engine/engine.js'
 import type {CpuTargets} from './cpu.js'
 import {runPgbench} from './pgbench.js'

@@ -5,7 +5,7 @@
  */
 import {fileURLToPath} from 'node:url'
 
-import {run} from '../src/lib/process/run.js'
+import {run} from '../src/lib/engine/process/run.js'
 
 export const repoRoot = fileURLToPath(new URL('../', import.meta.url))
 export const cliBin = fileURLToPath(new URL('../bin/run.js', import.meta.url))

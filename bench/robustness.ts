@@ -6,7 +6,7 @@
 import {cpus} from 'node:os'
 
 import {IDLE_TIMEOUT_MS} from '../src/api/db.js'
-import type {Psql} from '../src/lib/db/psql.js'
+import type {Psql} from '../src/lib/operations/db/psql.js'
 import {loadApi} from './api-load.js'
 import {startBurner} from './burner.js'
 import type {CpuTargets} from './cpu.js'

@@ -13,7 +13,7 @@ import path from 'node:path'
 
 import {parse} from 'yaml'
 
-import {Psql} from '../src/lib/db/psql.js'
+import {Psql} from '../src/lib/operations/db/psql.js'
 import {createEngine} from '../src/lib/engine/dockerode-engine.js'
 import type {Engine} from '../src/lib/engine/engine.js'
 import {warmUp} from './api-load.js'

@@ -7,7 +7,7 @@
 import {COUNTER_SHARDS} from '../src/api/db.js'
 import {loadApi, warmUp} from './api-load.js'
 import type {CpuTargets} from './cpu.js'
-import type {Psql} from '../src/lib/db/psql.js'
+import type {Psql} from '../src/lib/operations/db/psql.js'
 import type {ScaleResult} from './results.js'
 import {round} from './stats.js'
 

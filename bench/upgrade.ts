@@ -4,7 +4,7 @@
  * exit, the CLI's start included), with the time of each step as the command reports it. Exact means the
  * upgrade verified every visit and the API's next visit was ROWS + 1, then ROWS + 2 through the real stack.
  */
-import {Psql} from '../src/lib/db/psql.js'
+import {Psql} from '../src/lib/operations/db/psql.js'
 import type {Engine} from '../src/lib/engine/engine.js'
 import {runningService} from '../src/lib/engine/services.js'
 import {runCli, runProcess} from './proc.js'

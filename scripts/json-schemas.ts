@@ -8,7 +8,7 @@ import path from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {createGenerator, type Config} from 'ts-json-schema-generator'
 
-import {JSON_SCHEMA_VERSION as SCHEMA_VERSION, jsonSchemaVersion} from '../src/lib/base-command.js'
+import {JSON_SCHEMA_VERSION as SCHEMA_VERSION, jsonSchemaVersion} from '../src/lib/cli/base-command.js'
 
 const root = fileURLToPath(new URL('../', import.meta.url))
 
@@ -17,25 +17,25 @@ export const REPORTS: Record<string, {file: string; type: string}> = {
   up: {file: 'src/lib/targets/target.ts', type: 'UpReport'},
   down: {file: 'src/commands/down.ts', type: 'DownReport'},
   status: {file: 'src/lib/targets/target.ts', type: 'StatusReport'},
-  stop: {file: 'src/lib/stack/lifecycle.ts', type: 'LifecycleResult'},
-  start: {file: 'src/lib/stack/lifecycle.ts', type: 'LifecycleResult'},
-  restart: {file: 'src/lib/stack/lifecycle.ts', type: 'LifecycleResult'},
-  open: {file: 'src/lib/stack/open.ts', type: 'OpenResult'},
+  stop: {file: 'src/lib/targets/compose/lifecycle.ts', type: 'LifecycleResult'},
+  start: {file: 'src/lib/targets/compose/lifecycle.ts', type: 'LifecycleResult'},
+  restart: {file: 'src/lib/targets/compose/lifecycle.ts', type: 'LifecycleResult'},
+  open: {file: 'src/lib/targets/compose/open.ts', type: 'OpenResult'},
   ls: {file: 'src/commands/ls.ts', type: 'LsResult'},
-  doctor: {file: 'src/lib/doctor/checks.ts', type: 'DoctorReport'},
+  doctor: {file: 'src/lib/operations/doctor/checks.ts', type: 'DoctorReport'},
   render: {file: 'src/lib/targets/target.ts', type: 'RenderReport'},
   'verify-persistence': {file: 'src/lib/targets/target.ts', type: 'VerifyReport'},
   'volume inspect': {file: 'src/lib/targets/target.ts', type: 'VolumeInspectReport'},
-  'volume backup': {file: 'src/lib/volume/backup.ts', type: 'BackupResult'},
-  'volume restore': {file: 'src/lib/volume/restore.ts', type: 'RestoreResult'},
-  'images build': {file: 'src/lib/images/builder.ts', type: 'BuildImagesResult'},
+  'volume backup': {file: 'src/lib/operations/backup-restore/backup.ts', type: 'BackupResult'},
+  'volume restore': {file: 'src/lib/operations/backup-restore/restore.ts', type: 'RestoreResult'},
+  'images build': {file: 'src/lib/engine/images/builder.ts', type: 'BuildImagesResult'},
   'swarm up': {file: 'src/commands/swarm/up.ts', type: 'SwarmUpReport'},
   'swarm down': {file: 'src/commands/swarm/down.ts', type: 'SwarmDownReport'},
   'swarm status': {file: 'src/commands/swarm/status.ts', type: 'SwarmStatusReport'},
-  'db upgrade': {file: 'src/lib/upgrade/upgrade.ts', type: 'UpgradeResult'},
-  'db rollback': {file: 'src/lib/upgrade/rollback.ts', type: 'RollbackResult'},
-  'db prune-old': {file: 'src/lib/upgrade/prune.ts', type: 'PruneResult'},
-  'db url': {file: 'src/lib/stack/db-url.ts', type: 'DbUrlResult'},
+  'db upgrade': {file: 'src/lib/operations/upgrade/upgrade.ts', type: 'UpgradeResult'},
+  'db rollback': {file: 'src/lib/operations/upgrade/rollback.ts', type: 'RollbackResult'},
+  'db prune-old': {file: 'src/lib/operations/upgrade/prune.ts', type: 'PruneResult'},
+  'db url': {file: 'src/lib/targets/compose/db-url.ts', type: 'DbUrlResult'},
 }
 
 export function schemaFile(command: string): string {

@@ -1,6 +1,6 @@
-import {StackctlCommand} from '../lib/base-command.js'
-import {runDoctor, type DoctorReport} from '../lib/doctor/checks.js'
-import {configFlags, configInput} from '../lib/flags.js'
+import {StackctlCommand} from '../lib/cli/base-command.js'
+import {runDoctor, type DoctorReport} from '../lib/operations/doctor/checks.js'
+import {configFlags, configInput} from '../lib/cli/flags.js'
 import {loadStack} from '../lib/stack/context.js'
 
 const MARK = {ok: 'ok  ', warn: 'warn', fail: 'FAIL'} as const

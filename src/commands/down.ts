@@ -1,16 +1,16 @@
 import {Flags, type Interfaces} from '@oclif/core'
 
-import {StackctlCommand} from '../lib/base-command.js'
-import {adoptFlag, displayFlags, stackFlags} from '../lib/flags.js'
-import {withInterrupts} from '../lib/interrupt.js'
-import {confirmByTyping, isInteractive} from '../lib/prompt.js'
+import {StackctlCommand} from '../lib/cli/base-command.js'
+import {adoptFlag, displayFlags, stackFlags} from '../lib/cli/flags.js'
+import {withInterrupts} from '../lib/cli/interrupt.js'
+import {confirmByTyping, isInteractive} from '../lib/cli/prompt.js'
 import {StackctlError, UsageError} from '../lib/errors.js'
-import {downAllStacks, findDownAllTargets, type DownAllResult, type DownAllTarget} from '../lib/stack/down-all.js'
+import {downAllStacks, findDownAllTargets, type DownAllResult, type DownAllTarget} from '../lib/targets/compose/down-all.js'
 import {loadStack} from '../lib/stack/context.js'
-import {deployTargetFlag, swarmTargetFlags} from '../lib/cluster/flags.js'
+import {deployTargetFlag, swarmTargetFlags} from '../lib/targets/swarm/cluster/flags.js'
 import {targetFromFlags} from '../lib/targets/select.js'
 import type {TargetDownReport} from '../lib/targets/target.js'
-import {plural} from '../lib/ui/plural.js'
+import {plural} from '../lib/cli/ui/plural.js'
 
 /** What `down --json` prints, per target. */
 export type DownReport = TargetDownReport | DownAllResult

@@ -1,13 +1,13 @@
 import {Args} from '@oclif/core'
 
-import {StackctlCommand} from '../lib/base-command.js'
-import {stackCommand} from '../lib/config/command-line.js'
+import {StackctlCommand} from '../lib/cli/base-command.js'
+import {stackCommand} from '../lib/model/config/command-line.js'
 import {INTERACTIVE_SHELL} from '../lib/engine/docker-exec.js'
 import {UsageError} from '../lib/errors.js'
-import {configInput, stackFlags} from '../lib/flags.js'
-import {splitPassthroughArgv} from '../lib/passthrough-argv.js'
+import {configInput, stackFlags} from '../lib/cli/flags.js'
+import {splitPassthroughArgv} from '../lib/cli/passthrough-argv.js'
 import {loadStack} from '../lib/stack/context.js'
-import {execInService} from '../lib/stack/exec.js'
+import {execInService} from '../lib/targets/compose/exec.js'
 import {SERVICES} from '../lib/stack/status.js'
 
 export default class Exec extends StackctlCommand {

@@ -1,9 +1,9 @@
 import {Args, Flags} from '@oclif/core'
 
-import {StackctlCommand} from '../lib/base-command.js'
-import {stackFlags} from '../lib/flags.js'
+import {StackctlCommand} from '../lib/cli/base-command.js'
+import {stackFlags} from '../lib/cli/flags.js'
 import {SERVICES} from '../lib/stack/status.js'
-import {deployTargetFlag, swarmTargetFlags} from '../lib/cluster/flags.js'
+import {deployTargetFlag, swarmTargetFlags} from '../lib/targets/swarm/cluster/flags.js'
 import {targetFromFlags} from '../lib/targets/select.js'
 
 export default class Logs extends StackctlCommand {

@@ -1,6 +1,6 @@
-import {StackctlCommand} from '../lib/base-command.js'
-import {listStacks, type ListedStack} from '../lib/stack/list.js'
-import {formatBytes} from '../lib/volume/format.js'
+import {StackctlCommand} from '../lib/cli/base-command.js'
+import {listStacks, type ListedStack} from '../lib/targets/compose/list.js'
+import {formatBytes} from '../lib/operations/backup-restore/format.js'
 
 export interface LsResult {
   stacks: ListedStack[]

@@ -1,9 +1,9 @@
 import {Args, Flags} from '@oclif/core'
 
-import {StackctlCommand} from '../lib/base-command.js'
-import {configInput, stackFlags} from '../lib/flags.js'
+import {StackctlCommand} from '../lib/cli/base-command.js'
+import {configInput, stackFlags} from '../lib/cli/flags.js'
 import {loadStack} from '../lib/stack/context.js'
-import {openStack, type OpenResult} from '../lib/stack/open.js'
+import {openStack, type OpenResult} from '../lib/targets/compose/open.js'
 
 export default class Open extends StackctlCommand {
   static override summary = 'Print the running stack’s URL and open it in a browser where one can be started'

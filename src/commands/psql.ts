@@ -1,8 +1,8 @@
-import {StackctlCommand} from '../lib/base-command.js'
-import {interactivePsqlCommand, splitPsqlArgv} from '../lib/db/psql.js'
-import {configInput, stackFlags} from '../lib/flags.js'
+import {StackctlCommand} from '../lib/cli/base-command.js'
+import {interactivePsqlCommand, splitPsqlArgv} from '../lib/operations/db/psql.js'
+import {configInput, stackFlags} from '../lib/cli/flags.js'
 import {loadStack} from '../lib/stack/context.js'
-import {execInService} from '../lib/stack/exec.js'
+import {execInService} from '../lib/targets/compose/exec.js'
 
 export default class Psql extends StackctlCommand {
   static override summary = 'Open psql on the stack’s database (as its user, inside the db container)'

@@ -1,8 +1,8 @@
 import {Flags} from '@oclif/core'
 
-import {StackctlCommand} from '../lib/base-command.js'
-import {adoptFlag, configFlags} from '../lib/flags.js'
-import {kubernetesFlags, targetFlag} from '../lib/kubernetes/flags.js'
+import {StackctlCommand} from '../lib/cli/base-command.js'
+import {adoptFlag, configFlags} from '../lib/cli/flags.js'
+import {kubernetesFlags, targetFlag} from '../lib/targets/kubernetes/flags.js'
 import {rendererFromFlags} from '../lib/targets/select.js'
 import type {RenderReport} from '../lib/targets/target.js'
 

@@ -1,9 +1,9 @@
-import {StackctlCommand} from '../lib/base-command.js'
-import {commandsFor} from '../lib/config/command-line.js'
-import {configInput, displayFlags, stackFlags, timeoutFlag} from '../lib/flags.js'
-import {withInterrupts} from '../lib/interrupt.js'
+import {StackctlCommand} from '../lib/cli/base-command.js'
+import {commandsFor} from '../lib/model/config/command-line.js'
+import {configInput, displayFlags, stackFlags, timeoutFlag} from '../lib/cli/flags.js'
+import {withInterrupts} from '../lib/cli/interrupt.js'
 import {loadStack} from '../lib/stack/context.js'
-import {describeLifecycle, restartStack, type LifecycleResult} from '../lib/stack/lifecycle.js'
+import {describeLifecycle, restartStack, type LifecycleResult} from '../lib/targets/compose/lifecycle.js'
 import {withStackLock} from '../lib/stack/lock.js'
 
 export default class Restart extends StackctlCommand {

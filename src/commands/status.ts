@@ -1,8 +1,8 @@
 import {Flags} from '@oclif/core'
 
-import {StackctlCommand} from '../lib/base-command.js'
-import {stackFlags} from '../lib/flags.js'
-import {deployTargetFlag, swarmTargetFlags} from '../lib/cluster/flags.js'
+import {StackctlCommand} from '../lib/cli/base-command.js'
+import {stackFlags} from '../lib/cli/flags.js'
+import {deployTargetFlag, swarmTargetFlags} from '../lib/targets/swarm/cluster/flags.js'
 import {targetFromFlags} from '../lib/targets/select.js'
 import type {StatusReport} from '../lib/targets/target.js'
 

@@ -1,8 +1,8 @@
 import {Flags} from '@oclif/core'
 
-import {StackctlCommand} from '../lib/base-command.js'
-import {adoptFlag, configFlags, displayFlags, timeoutFlag} from '../lib/flags.js'
-import {deployTargetFlag, swarmDeployFlags} from '../lib/cluster/flags.js'
+import {StackctlCommand} from '../lib/cli/base-command.js'
+import {adoptFlag, configFlags, displayFlags, timeoutFlag} from '../lib/cli/flags.js'
+import {deployTargetFlag, swarmDeployFlags} from '../lib/targets/swarm/cluster/flags.js'
 import {targetFromFlags} from '../lib/targets/select.js'
 import type {UpReport} from '../lib/targets/target.js'
 
@@ -60,4 +60,4 @@ stack nothing is recreated. The data lives on the named volume <project>_postgre
 }
 
 // The closing block lives with the Compose target; kept importable from here for its tests.
-export {closingBlock, shellWord} from '../lib/targets/compose.js'
+export {closingBlock, shellWord} from '../lib/targets/compose/compose-target.js'

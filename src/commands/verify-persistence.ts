@@ -1,10 +1,10 @@
 import {Flags} from '@oclif/core'
 
-import {StackctlCommand} from '../lib/base-command.js'
-import {adoptFlag, configFlags, displayFlags, timeoutFlag} from '../lib/flags.js'
-import {CHECK_DEFAULTS, TEARDOWN_MODES} from '../lib/persistence/options.js'
-import {deployTargetFlag, swarmTargetFlags} from '../lib/cluster/flags.js'
-import {SWARM_MODES} from '../lib/targets/swarm-verify.js'
+import {StackctlCommand} from '../lib/cli/base-command.js'
+import {adoptFlag, configFlags, displayFlags, timeoutFlag} from '../lib/cli/flags.js'
+import {CHECK_DEFAULTS, TEARDOWN_MODES} from '../lib/operations/verify/options.js'
+import {deployTargetFlag, swarmTargetFlags} from '../lib/targets/swarm/cluster/flags.js'
+import {SWARM_MODES} from '../lib/targets/swarm/disruptions.js'
 import {targetFromFlags} from '../lib/targets/select.js'
 import type {VerifyReport} from '../lib/targets/target.js'
 

@@ -5,8 +5,8 @@
  */
 import type {Hook} from '@oclif/core'
 
-import {JSON_SCHEMA_VERSION} from '../lib/base-command.js'
-import {suggestCommands} from '../lib/suggest.js'
+import {JSON_SCHEMA_VERSION} from '../lib/cli/base-command.js'
+import {suggestCommands} from '../lib/cli/suggest.js'
 
 const hook: Hook.CommandNotFound = async function (options) {
   const {config} = options

@@ -18,7 +18,7 @@ import {tmpdir} from 'node:os'
 import path from 'node:path'
 import {parseAllDocuments} from 'yaml'
 
-import type {KubernetesRenderResult} from '../../src/lib/kubernetes/render-kubernetes.js'
+import type {KubernetesRenderResult} from '../../src/lib/targets/kubernetes/render-kubernetes.js'
 import {runCli, type CliResult} from '../helpers/cli.js'
 
 const PASSWORD = 'k8s-test-Pa55word-0f6c1d2e9b'

@@ -2,7 +2,7 @@
  * The swarm target on a real 3-node swarm: only what needs real nodes (API replicas answering from several
  * nodes, the db task killed, a node drained, data kept across down/up and a host restart, the volume read
  * through the db's node). Plans, refusals and judgements are unit tests over the stub swarm (test/lib/cluster,
- * test/lib/swarm). One swarm is shared by the file (made in the root `before`, removed in `after` even when a
+ * test/lib/targets/swarm). One swarm is shared by the file (made in the root `before`, removed in `after` even when a
  * test failed), but no test relies on another's leftovers: each `describe` states what it needs in its
  * `before` (`deployedAndHealthy` deploys or waits as needed), so `--grep` on any single test passes alone.
  */

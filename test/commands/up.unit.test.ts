@@ -2,7 +2,7 @@
 import {expect} from 'chai'
 
 import {closingBlock, shellWord} from '../../src/commands/up.js'
-import type {UpResult} from '../../src/lib/stack/up.js'
+import type {UpResult} from '../../src/lib/targets/compose/up.js'
 
 function result(over: Partial<UpResult>): UpResult {
   return {

@@ -4,7 +4,7 @@
 import {spawn} from 'node:child_process'
 import {fileURLToPath} from 'node:url'
 
-import {canBind, freePort as kernelFreePort} from '../../src/lib/net/ports.js'
+import {canBind, freePort as kernelFreePort} from '../../src/lib/engine/net/ports.js'
 import {docker} from './docker.js'
 import {assertJsonContract, commandOf} from './json-contract.js'
 

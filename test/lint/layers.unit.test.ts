@@ -26,7 +26,7 @@ describe('import layers (lint rule)', function () {
 
   it('rejects the process runner importing anything but the errors', async () => {
     const found = await problems(
-      'src/lib/process/reversed.ts',
+      'src/lib/engine/process/reversed.ts',
       "export {volumeName} from '../config/stack-config.js'\n",
     )
     expect(found.join('\n')).to.match(/no-restricted-paths: .*depends on nothing but the errors/)
@@ -39,7 +39,7 @@ describe('import layers (lint rule)', function () {
     expect((await problems('src/lib/stack/x.ts', "export {default} from 'dockerode'\n")).join()).to.match(
       /use the Engine interface/,
     )
-    expect((await problems('src/lib/volume/x.ts', "export {execa} from 'execa'\n")).join()).to.match(
+    expect((await problems('src/lib/operations/backup-restore/x.ts', "export {execa} from 'execa'\n")).join()).to.match(
       /use the process runner/,
     )
   })
@@ -50,11 +50,11 @@ describe('import layers (lint rule)', function () {
       expect(found.join('\n')).to.match(/no-restricted-imports: .*through the process runner/)
     }
     // Control: the process runner itself may.
-    expect(await problems('src/lib/process/run.ts', "export {spawn} from 'node:child_process'\n")).to.deep.equal([])
+    expect(await problems('src/lib/engine/process/run.ts', "export {spawn} from 'node:child_process'\n")).to.deep.equal([])
   })
 
   it('rejects pg in src/lib (the API may use it)', async () => {
-    const found = await problems('src/lib/db/x.ts', "export {default} from 'pg'\n")
+    const found = await problems('src/lib/operations/db/x.ts', "export {default} from 'pg'\n")
     expect(found.join('\n')).to.match(/no-restricted-imports: .*never pg/)
     expect(await problems('src/api/x.ts', "export {default} from 'pg'\n")).to.deep.equal([])
   })
@@ -77,7 +77,7 @@ describe('import layers (lint rule)', function () {
     const found = await problems('src/lib/stack/x.ts', "export {createEngine} from '../engine/dockerode-engine.js'\n")
     expect(found.join('\n')).to.match(/no-restricted-paths: .*only the engine layer and the composition root/)
     expect(
-      await problems('src/lib/base-command.ts', "export {createEngine} from './engine/dockerode-engine.js'\n"),
+      await problems('src/lib/cli/base-command.ts', "export {createEngine} from './engine/dockerode-engine.js'\n"),
     ).to.deep.equal([])
     expect(await problems('src/lib/engine/x.ts', "export {createEngine} from './dockerode-engine.js'\n")).to.deep.equal(
       [],
@@ -93,9 +93,9 @@ describe('import layers (lint rule)', function () {
   })
 
   it('rejects a loose root file of src/lib (lib/files.ts) importing an operation', async () => {
-    const found = await problems('src/lib/files.ts', "export {upStack} from './stack/up.js'\n")
+    const found = await problems('src/lib/model/stackdir/files.ts', "export {upStack} from './stack/up.js'\n")
     expect(found.join('\n')).to.match(/no-restricted-paths: .*loose files of src\/lib are infrastructure/)
-    expect(await problems('src/lib/files.ts', "export {StackctlError} from './errors.js'\n")).to.deep.equal([])
+    expect(await problems('src/lib/model/stackdir/files.ts', "export {StackctlError} from './errors.js'\n")).to.deep.equal([])
   })
 
   it('accepts the same kinds of imports in the right direction', async () => {

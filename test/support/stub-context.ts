@@ -3,7 +3,7 @@ import {mkdtempSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
 
-import type {StackConfigInput} from '../../src/lib/config/stack-config.js'
+import type {StackConfigInput} from '../../src/lib/model/config/stack-config.js'
 import {EngineFactory} from '../../src/lib/engine/factory.js'
 import {loadStack, type StackContext} from '../../src/lib/stack/context.js'
 import type {ImageResolver} from '../../src/lib/stack/images.js'

@@ -5,8 +5,8 @@
 import {readFileSync} from 'node:fs'
 import path from 'node:path'
 
-import type {Compose, ComposeTarget} from '../../src/lib/compose/compose-client.js'
-import {LABELS} from '../../src/lib/config/labels.js'
+import type {Compose, ComposeTarget} from '../../src/lib/engine/compose-client.js'
+import {LABELS} from '../../src/lib/model/config/labels.js'
 import type {
   ContainerDetails,
   ContainerSummary,

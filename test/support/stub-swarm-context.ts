@@ -3,12 +3,12 @@
  * temporary stack directory (as Compose's stub stack), a manager whose swarm is a StubSwarm, and `docker` CLIs
  * that record every argument list and answer from a script instead of running anything.
  */
-import type {SwarmContext, SwarmStackState} from '../../src/lib/cluster/context.js'
-import type {StackConfigInput} from '../../src/lib/config/stack-config.js'
+import type {SwarmContext, SwarmStackState} from '../../src/lib/targets/swarm/cluster/context.js'
+import type {StackConfigInput} from '../../src/lib/model/config/stack-config.js'
 import {EngineFactory} from '../../src/lib/engine/factory.js'
-import type {RunResult} from '../../src/lib/process/run.js'
+import type {RunResult} from '../../src/lib/engine/process/run.js'
 import {DockerCli, type DockerCliOptions} from '../../src/lib/engine/docker-cli.js'
-import type {LocalSwarmRef} from '../../src/lib/swarm/target.js'
+import type {LocalSwarmRef} from '../../src/lib/targets/swarm/endpoint-choice.js'
 import {stubStack, withLocalImages} from './stub-context.js'
 import {StubEngine} from './stub-stack.js'
 import {StubSwarm} from './stub-swarm.js'

@@ -1,12 +1,12 @@
 import {Args, Flags} from '@oclif/core'
 
-import {StackctlCommand} from '../../lib/base-command.js'
-import {stackFlags, configInput} from '../../lib/flags.js'
-import {withInterrupts} from '../../lib/interrupt.js'
-import {confirmByTyping, isInteractive} from '../../lib/prompt.js'
+import {StackctlCommand} from '../../lib/cli/base-command.js'
+import {stackFlags, configInput} from '../../lib/cli/flags.js'
+import {withInterrupts} from '../../lib/cli/interrupt.js'
+import {confirmByTyping, isInteractive} from '../../lib/cli/prompt.js'
 import {loadStack} from '../../lib/stack/context.js'
 import {withStackLock} from '../../lib/stack/lock.js'
-import {pruneOld, type PruneResult} from '../../lib/upgrade/prune.js'
+import {pruneOld, type PruneResult} from '../../lib/operations/upgrade/prune.js'
 
 export default class DbPruneOld extends StackctlCommand {
   static override summary = 'Delete a data volume the stack no longer runs on (kept by db upgrade or db rollback)'

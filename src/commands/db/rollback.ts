@@ -1,13 +1,13 @@
 import {Flags} from '@oclif/core'
 
-import {StackctlCommand} from '../../lib/base-command.js'
-import {stackFlags, configInput, timeoutFlag} from '../../lib/flags.js'
-import {withInterrupts} from '../../lib/interrupt.js'
+import {StackctlCommand} from '../../lib/cli/base-command.js'
+import {stackFlags, configInput, timeoutFlag} from '../../lib/cli/flags.js'
+import {withInterrupts} from '../../lib/cli/interrupt.js'
 import {loadStack} from '../../lib/stack/context.js'
-import {imageResolver} from '../../lib/stack/image-resolver.js'
-import {buildLocalImages} from '../../lib/stack/local-images.js'
+import {imageResolver} from '../../lib/targets/compose/image-resolver.js'
+import {buildLocalImages} from '../../lib/targets/compose/local-images.js'
 import {withStackLock} from '../../lib/stack/lock.js'
-import {rollbackStack, type RollbackResult} from '../../lib/upgrade/rollback.js'
+import {rollbackStack, type RollbackResult} from '../../lib/operations/upgrade/rollback.js'
 
 export default class DbRollback extends StackctlCommand {
   static override summary = 'Switch back to the volume the last db upgrade kept'

@@ -1,9 +1,9 @@
 import {Flags} from '@oclif/core'
 
-import {StackctlCommand} from '../../lib/base-command.js'
-import {configInput, stackFlags} from '../../lib/flags.js'
+import {StackctlCommand} from '../../lib/cli/base-command.js'
+import {configInput, stackFlags} from '../../lib/cli/flags.js'
 import {loadStack} from '../../lib/stack/context.js'
-import {stackDbUrl, type DbUrlResult} from '../../lib/stack/db-url.js'
+import {stackDbUrl, type DbUrlResult} from '../../lib/targets/compose/db-url.js'
 
 export default class DbUrl extends StackctlCommand {
   static override summary = 'Print the database’s URL for tools on this machine (after up --db-port)'

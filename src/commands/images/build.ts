@@ -1,15 +1,15 @@
 import {Flags} from '@oclif/core'
 
-import {StackctlCommand} from '../../lib/base-command.js'
-import {displayFlags} from '../../lib/flags.js'
-import {buildImages, megabytes, type BuildImagesResult} from '../../lib/images/builder.js'
+import {StackctlCommand} from '../../lib/cli/base-command.js'
+import {displayFlags} from '../../lib/cli/flags.js'
+import {buildImages, megabytes, type BuildImagesResult} from '../../lib/engine/images/builder.js'
 import {
   ALL_IMAGE_NAMES,
   DEFAULT_LOCAL_PG_MAJOR,
   DEFAULT_MIRROR,
   IMAGE_ENV,
   LOCAL_PG_MAJORS,
-} from '../../lib/images/image-specs.js'
+} from '../../lib/engine/images/image-specs.js'
 
 export default class ImagesBuild extends StackctlCommand {
   static override summary = 'Build the base images (PostgreSQL, Node.js) from Debian packages'

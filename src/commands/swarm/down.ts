@@ -1,10 +1,10 @@
 import {Flags} from '@oclif/core'
 
-import {StackctlCommand} from '../../lib/base-command.js'
-import {swarmDown, type SwarmDownResult} from '../../lib/cluster/local-swarm.js'
-import {swarmNameFlag} from '../../lib/cluster/flags.js'
-import {confirmByTyping, isInteractive} from '../../lib/prompt.js'
-import {DEFAULT_SWARM} from '../../lib/swarm/local-spec.js'
+import {StackctlCommand} from '../../lib/cli/base-command.js'
+import {swarmDown, type SwarmDownResult} from '../../lib/targets/swarm/cluster/local-swarm.js'
+import {swarmNameFlag} from '../../lib/targets/swarm/cluster/flags.js'
+import {confirmByTyping, isInteractive} from '../../lib/cli/prompt.js'
+import {DEFAULT_SWARM} from '../../lib/targets/swarm/local-spec.js'
 
 /** What `swarm down --json` prints. */
 export type SwarmDownReport = SwarmDownResult

@@ -1,7 +1,7 @@
-import {StackctlCommand} from '../../lib/base-command.js'
-import {describeSwarm, swarmStatus, type LocalSwarmStatus} from '../../lib/cluster/local-swarm.js'
-import {swarmNameFlag} from '../../lib/cluster/flags.js'
-import {DEFAULT_SWARM} from '../../lib/swarm/local-spec.js'
+import {StackctlCommand} from '../../lib/cli/base-command.js'
+import {describeSwarm, swarmStatus, type LocalSwarmStatus} from '../../lib/targets/swarm/cluster/local-swarm.js'
+import {swarmNameFlag} from '../../lib/targets/swarm/cluster/flags.js'
+import {DEFAULT_SWARM} from '../../lib/targets/swarm/local-spec.js'
 
 /** What `swarm status --json` prints. */
 export type SwarmStatusReport = LocalSwarmStatus

@@ -1,7 +1,7 @@
-import {StackctlCommand} from '../../lib/base-command.js'
-import {describeSwarm, swarmUp, type SwarmUpResult} from '../../lib/cluster/local-swarm.js'
-import {swarmUpFlags} from '../../lib/cluster/flags.js'
-import {withInterrupts} from '../../lib/interrupt.js'
+import {StackctlCommand} from '../../lib/cli/base-command.js'
+import {describeSwarm, swarmUp, type SwarmUpResult} from '../../lib/targets/swarm/cluster/local-swarm.js'
+import {swarmUpFlags} from '../../lib/targets/swarm/cluster/flags.js'
+import {withInterrupts} from '../../lib/cli/interrupt.js'
 
 /** What `swarm up --json` prints: the local swarm. */
 export type SwarmUpReport = SwarmUpResult

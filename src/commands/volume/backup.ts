@@ -1,10 +1,10 @@
 import {Args} from '@oclif/core'
 
-import {StackctlCommand} from '../../lib/base-command.js'
-import {adoptFlag, displayFlags, stackFlags} from '../../lib/flags.js'
-import type {BackupResult} from '../../lib/volume/backup.js'
-import {formatBytes} from '../../lib/volume/format.js'
-import {deployTargetFlag, swarmTargetFlags} from '../../lib/cluster/flags.js'
+import {StackctlCommand} from '../../lib/cli/base-command.js'
+import {adoptFlag, displayFlags, stackFlags} from '../../lib/cli/flags.js'
+import type {BackupResult} from '../../lib/operations/backup-restore/backup.js'
+import {formatBytes} from '../../lib/operations/backup-restore/format.js'
+import {deployTargetFlag, swarmTargetFlags} from '../../lib/targets/swarm/cluster/flags.js'
 import {targetFromFlags} from '../../lib/targets/select.js'
 
 export default class VolumeBackup extends StackctlCommand {

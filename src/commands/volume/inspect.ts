@@ -1,8 +1,8 @@
-import {StackctlCommand} from '../../lib/base-command.js'
-import {configFlags} from '../../lib/flags.js'
-import {formatBytes} from '../../lib/volume/format.js'
-import type {VolumeInspection} from '../../lib/volume/inspect.js'
-import {deployTargetFlag, swarmTargetFlags} from '../../lib/cluster/flags.js'
+import {StackctlCommand} from '../../lib/cli/base-command.js'
+import {configFlags} from '../../lib/cli/flags.js'
+import {formatBytes} from '../../lib/operations/backup-restore/format.js'
+import type {VolumeInspection} from '../../lib/operations/backup-restore/inspect.js'
+import {deployTargetFlag, swarmTargetFlags} from '../../lib/targets/swarm/cluster/flags.js'
 import {targetFromFlags} from '../../lib/targets/select.js'
 import type {VolumeInspectReport} from '../../lib/targets/target.js'
 

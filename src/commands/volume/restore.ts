@@ -1,11 +1,11 @@
 import {Args, Flags} from '@oclif/core'
 
-import {StackctlCommand} from '../../lib/base-command.js'
-import {adoptFlag, displayFlags, stackFlags} from '../../lib/flags.js'
-import {deployTargetFlag, swarmTargetFlags} from '../../lib/cluster/flags.js'
+import {StackctlCommand} from '../../lib/cli/base-command.js'
+import {adoptFlag, displayFlags, stackFlags} from '../../lib/cli/flags.js'
+import {deployTargetFlag, swarmTargetFlags} from '../../lib/targets/swarm/cluster/flags.js'
 import {targetFromFlags} from '../../lib/targets/select.js'
-import type {RestoreResult} from '../../lib/volume/restore.js'
-import {plural} from '../../lib/ui/plural.js'
+import type {RestoreResult} from '../../lib/operations/backup-restore/restore.js'
+import {plural} from '../../lib/cli/ui/plural.js'
 
 export default class VolumeRestore extends StackctlCommand {
   static override summary = 'Replace the database with a backup, keeping the current data if anything fails'

@@ -9,10 +9,10 @@
 import createDebug from 'debug'
 
 import {ProcessFailed} from '../errors.js'
-import {run, runPipe, type RunOptions, type RunResult} from '../process/run.js'
+import {run, runPipe, type RunOptions, type RunResult} from './process/run.js'
 import {dockerExecArgs} from './docker-exec.js'
 
-export type {RunOptions, RunResult} from '../process/run.js'
+export type {RunOptions, RunResult} from './process/run.js'
 
 const debug = createDebug('stackctl:docker')
 const MINUTE = 60_000

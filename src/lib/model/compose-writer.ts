@@ -6,7 +6,7 @@
  */
 import {parseDocument, type Document} from 'yaml'
 
-import {volumeName} from '../config/stack-config.js'
+import {volumeName} from './config/stack-config.js'
 import type {PortModel, ServiceModel, StackModel} from './stack-model.js'
 
 export function toCompose(model: StackModel, template: string): string {

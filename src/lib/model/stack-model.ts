@@ -20,8 +20,8 @@ import {
   VOLUME_KEY,
   volumeName,
   type StackConfig,
-} from '../config/stack-config.js'
-import {LABELS} from '../config/labels.js'
+} from './config/stack-config.js'
+import {LABELS} from './config/labels.js'
 
 /** The app service's mode label: `up --dev` runs the API from a working tree. */
 export const MODE_LABEL = 'io.stackctl.mode'
@@ -115,7 +115,7 @@ export interface SwarmNetwork {
 
 export type PostgresMode = 'statefulset' | 'cloudnative-pg'
 
-/** Kubernetes object names (src/lib/kubernetes/names.ts derives them from the project). */
+/** Kubernetes object names (src/lib/targets/kubernetes/names.ts derives them from the project). */
 export interface KubernetesObjectNames {
   base: string
   db: string

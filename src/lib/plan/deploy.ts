@@ -4,7 +4,7 @@
  * none exists, never moved); every deploy is a `docker stack deploy` that the swarm converges, then waited for.
  */
 import type {SwarmNode} from '../engine/engine.js'
-import {chooseDbNode, type DbNodeChoice} from '../swarm/db-node.js'
+import {chooseDbNode, type DbNodeChoice} from '../targets/swarm/db-node.js'
 import type {PlanStep} from './steps.js'
 
 export interface SwarmObservation {

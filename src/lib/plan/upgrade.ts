@@ -4,7 +4,7 @@
  * follows. Pure. The original volume is never among the changed things: only a new volume is written, and the
  * copy is proved against the ledger before the switch.
  */
-import {assertTarget, STEPS, type Method, type Step} from '../upgrade/plan.js'
+import {assertTarget, STEPS, type Method, type Step} from '../operations/upgrade/plan.js'
 import type {PlanStep, StepKind} from './steps.js'
 
 export interface UpgradeRequest {

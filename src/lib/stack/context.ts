@@ -11,8 +11,8 @@ import {
   resolveStackDir,
   type StackConfig,
   type StackConfigInput,
-} from '../config/stack-config.js'
-import {ComposeClient, type Compose} from '../compose/compose-client.js'
+} from '../model/config/stack-config.js'
+import {ComposeClient, type Compose} from '../engine/compose-client.js'
 import {
   composeProjectName,
   readState,
@@ -21,11 +21,11 @@ import {
   stackPaths,
   type StackPaths,
   type StackState,
-} from '../stackdir/stack-files.js'
+} from '../model/stackdir/stack-files.js'
 import type {Engine} from '../engine/engine.js'
 import type {EngineFactory} from '../engine/factory.js'
 import {UsageError} from '../errors.js'
-import type {StackVolume} from '../pgdata/stored.js'
+import type {StackVolume} from '../engine/pgdata/stored.js'
 
 export interface StackContext {
   /**

@@ -4,10 +4,10 @@
  * back to local images (building them when missing). Once resolved, the choice is remembered in the stack
  * directory so a running stack never flips images (and recreates containers) because a registry came or went.
  */
-import type {ImageSource} from '../config/stack-config.js'
+import type {ImageSource} from '../model/config/stack-config.js'
 import type {Engine} from '../engine/engine.js'
 import {EnvironmentError} from '../errors.js'
-import {imageExists, localImages, registryImages, type StackImages} from '../images/stack-images.js'
+import {imageExists, localImages, registryImages, type StackImages} from '../engine/images/stack-images.js'
 
 export interface ImageResolution {
   images: StackImages

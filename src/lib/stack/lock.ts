@@ -14,12 +14,12 @@ import {link, lstat, open, rename, rm} from 'node:fs/promises'
 import {homedir, hostname} from 'node:os'
 import path from 'node:path'
 
-import {stackDirNotWritable} from '../stackdir/stack-files.js'
+import {stackDirNotWritable} from '../model/stackdir/stack-files.js'
 import {engineEndpoint} from '../engine/endpoint.js'
 import {StackctlError} from '../errors.js'
-import {ensureRealDirectory, lstatOptional, sha256} from '../files.js'
-import {type Clock, systemClock} from '../wait/clock.js'
-import {ready, type Look, waitUntil, waiting} from '../wait/wait-until.js'
+import {ensureRealDirectory, lstatOptional, sha256} from '../model/stackdir/files.js'
+import {type Clock, systemClock} from '../engine/wait/clock.js'
+import {ready, type Look, waitUntil, waiting} from '../engine/wait/wait-until.js'
 import {processIdentity} from './process-identity.js'
 
 export interface LockOwner {

@@ -4,9 +4,9 @@
  * a project of the same name made by hand, by another tool or from another stack directory is never taken
  * over, stopped or deleted unless the user adopts it explicitly (--adopt).
  */
-import type {Adopted} from '../stackdir/stack-files.js'
-import {shellQuote} from '../config/command-line.js'
-import {LABELS} from '../config/labels.js'
+import type {Adopted} from '../model/stackdir/stack-files.js'
+import {shellQuote} from '../model/config/command-line.js'
+import {LABELS} from '../model/config/labels.js'
 import {StackctlError} from '../errors.js'
 import type {StackContext} from './context.js'
 import {registeredStackDir} from './registry.js'

@@ -6,8 +6,8 @@
  */
 import {createHash, createHmac, pbkdf2Sync, timingSafeEqual} from 'node:crypto'
 
-import {DB_USER} from '../config/stack-config.js'
-import {psqlArgs} from '../db/psql.js'
+import {DB_USER} from '../model/config/stack-config.js'
+import {psqlArgs} from '../operations/db/psql.js'
 import {runningService} from '../engine/services.js'
 import type {StackContext} from './context.js'
 

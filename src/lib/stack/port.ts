@@ -4,9 +4,9 @@
  * is not bound by any host process and binding it succeeds. The engine's own list of published ports is
  * asked as well.
  */
-import {DB_PUBLISH_HOST, ENV} from '../config/stack-config.js'
+import {DB_PUBLISH_HOST, ENV} from '../model/config/stack-config.js'
 import type {Engine, PortBinding} from '../engine/engine.js'
-import {canBind} from '../net/ports.js'
+import {canBind} from '../engine/net/ports.js'
 
 export type PortUse =
   | {state: 'free'}

@@ -7,8 +7,8 @@
  */
 import path from 'node:path'
 
-import {ensureRealDirectory, readOptional, writeFileAtomic} from '../files.js'
-import {readState, stackPaths} from '../stackdir/stack-files.js'
+import {ensureRealDirectory, readOptional, writeFileAtomic} from '../model/stackdir/files.js'
+import {readState, stackPaths} from '../model/stackdir/stack-files.js'
 import {stateDirectory} from './lock.js'
 
 interface Entry {

@@ -4,11 +4,11 @@
  */
 import {readFile} from 'node:fs/promises'
 
-import {readOptional, readState, sha256} from '../stackdir/stack-files.js'
-import {ensureChildDirectory} from '../files.js'
+import {readOptional, readState, sha256} from '../model/stackdir/stack-files.js'
+import {ensureChildDirectory} from '../model/stackdir/files.js'
 
-import {renderCompose} from '../compose/render.js'
-import type {StackImages} from '../images/stack-images.js'
+import {renderCompose} from '../targets/compose/render.js'
+import type {StackImages} from '../engine/images/stack-images.js'
 import {
   TEMPLATES,
   composeFileStatus,
@@ -21,16 +21,16 @@ import {
   writeState,
   type ComposeFileStatus,
   type StackState,
-} from '../stackdir/stack-files.js'
-import {volumeName} from '../config/stack-config.js'
+} from '../model/stackdir/stack-files.js'
+import {volumeName} from '../model/config/stack-config.js'
 import {StackctlError} from '../errors.js'
 import {stackVolume, type StackContext} from './context.js'
 import {resolveImages, type ImageResolver} from './images.js'
-import {devMode} from './dev-mode.js'
+import {devMode} from '../targets/compose/dev-mode.js'
 import {claimStack} from './ownership.js'
 import {checkPasswordAgainstServer} from './password.js'
 import {registerStack} from './registry.js'
-import {volumeHoldsCluster} from './volume.js'
+import {volumeHoldsCluster} from '../targets/compose/volume.js'
 
 /** The API never runs as root: as root we hand it uid 1000, otherwise it runs as the invoking user. */
 export function appIdentity(): {uid: number; gid: number} {

@@ -1,15 +1,15 @@
 import {homedir} from 'node:os'
 
-import {appUrl} from '../config/stack-config.js'
+import {appUrl} from '../model/config/stack-config.js'
 import {serviceMode} from '../engine/services.js'
-import {readOptional} from '../files.js'
-import type {SupersededReport} from '../stackdir/stack-files.js'
+import {readOptional} from '../model/stackdir/files.js'
+import type {SupersededReport} from '../model/stackdir/stack-files.js'
 import type {StackContext} from './context.js'
-import {exposureWarnings} from './exposure.js'
-import {publishedDbUrl} from '../db/url.js'
+import {exposureWarnings} from '../targets/compose/exposure.js'
+import {publishedDbUrl} from '../operations/db/url.js'
 import {claimStack} from './ownership.js'
-import {restoreLeftoverProblems} from '../volume/restore-leftovers.js'
-import {type CommandFor, commandsFor, plainCommand} from '../config/command-line.js'
+import {restoreLeftoverProblems} from '../operations/backup-restore/restore-leftovers.js'
+import {type CommandFor, commandsFor, plainCommand} from '../model/config/command-line.js'
 
 export interface StackStatus {
   project: string

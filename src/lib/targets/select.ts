@@ -2,15 +2,15 @@
  * The one place the target is chosen: from --target and the flags that go with it. A flag that belongs to the
  * other target is a usage error (one line, exit 2, nothing changed), never silently ignored.
  */
-import {configInput} from '../flags.js'
+import {configInput} from '../cli/flags.js'
 import type {EngineFactory} from '../engine/factory.js'
 import {UsageError} from '../errors.js'
-import {givenKubernetesFlags} from '../kubernetes/flags.js'
-import type {KubernetesFlags} from '../kubernetes/options.js'
-import {swarmDeployFlags, swarmTargetFlags} from '../cluster/flags.js'
-import {ComposeTarget} from './compose.js'
-import {KubernetesRenderer} from './kubernetes.js'
-import {SwarmTarget} from './swarm.js'
+import {givenKubernetesFlags} from './kubernetes/flags.js'
+import type {KubernetesFlags} from './kubernetes/options.js'
+import {swarmDeployFlags, swarmTargetFlags} from './swarm/cluster/flags.js'
+import {ComposeTarget} from './compose/compose-target.js'
+import {KubernetesRenderer} from './kubernetes/kubernetes-renderer.js'
+import {SwarmTarget} from './swarm/swarm-target.js'
 import type {DeployTarget, Renderer} from './target.js'
 
 /** The commands that run on a deploy target. */

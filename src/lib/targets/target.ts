@@ -3,21 +3,21 @@
  * Docker Swarm), so that no command branches on the target. `targetFromFlags` (select.ts) picks the one
  * implementation once, from the flags; each operation returns its result and the lines the command prints.
  */
-import type {DownResult} from '../stack/down.js'
+import type {DownResult} from './compose/down.js'
 import type {StackStatus} from '../stack/status.js'
-import type {UpResult} from '../stack/up.js'
-import type {PersistenceResult} from '../persistence/result.js'
-import type {BackupResult} from '../volume/backup.js'
-import type {VolumeInspection} from '../volume/inspect.js'
-import type {RestoreResult} from '../volume/restore.js'
-import type {KubernetesRenderResult} from '../kubernetes/render-kubernetes.js'
+import type {UpResult} from './compose/up.js'
+import type {PersistenceResult} from '../operations/verify/result.js'
+import type {BackupResult} from '../operations/backup-restore/backup.js'
+import type {VolumeInspection} from '../operations/backup-restore/inspect.js'
+import type {RestoreResult} from '../operations/backup-restore/restore.js'
+import type {KubernetesRenderResult} from './kubernetes/render-kubernetes.js'
 import type {ServiceLogOptions} from '../engine/docker-cli.js'
-import type {SwarmUpResult} from '../cluster/deploy.js'
-import type {SwarmDownResult} from '../cluster/down.js'
-import type {SwarmRenderResult} from '../cluster/render.js'
-import type {SwarmStackStatus} from '../cluster/status.js'
-import type {SwarmVolumeInspection} from '../cluster/volume.js'
-import type {StepDisplay} from '../ui/step-display.js'
+import type {SwarmUpResult} from './swarm/cluster/deploy.js'
+import type {SwarmDownResult} from './swarm/cluster/down.js'
+import type {SwarmRenderResult} from './swarm/cluster/render.js'
+import type {SwarmStackStatus} from './swarm/cluster/status.js'
+import type {SwarmVolumeInspection} from './swarm/cluster/volume.js'
+import type {StepDisplay} from '../cli/ui/step-display.js'
 
 export const DEPLOY_TARGET_NAMES = ['compose', 'swarm'] as const
 export type DeployTargetName = (typeof DEPLOY_TARGET_NAMES)[number]

@@ -9,10 +9,10 @@ import {existsSync, mkdtempSync, readdirSync, readFileSync, rmSync} from 'node:f
 import {tmpdir} from 'node:os'
 import path from 'node:path'
 
-import {buildImages} from '../../../src/lib/images/builder.js'
+import {buildImages} from '../../../src/lib/engine/images/builder.js'
 import {freePort, runCli, spawnCli, type CliResult} from '../../helpers/cli.js'
 import {docker, engine, psqlIn, removeComposeProject, uniqueName} from '../../helpers/docker.js'
-import {BUILD_TIMEOUT_MS} from '../../lib/images/ensure-images.js'
+import {BUILD_TIMEOUT_MS} from '../../lib/engine/images/ensure-images.js'
 
 describe('db upgrade, rollback and prune-old (integration)', function () {
   this.timeout(600_000)

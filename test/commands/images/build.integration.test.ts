@@ -7,10 +7,10 @@ import {createServer} from 'node:net'
 
 import {runCommand} from '@oclif/test'
 
-import type {BuildImagesResult} from '../../../src/lib/images/builder.js'
+import type {BuildImagesResult} from '../../../src/lib/engine/images/builder.js'
 import {repoRoot} from '../../helpers/cli.js'
 import {docker} from '../../helpers/docker.js'
-import {BUILD_TIMEOUT_MS, ensureImage} from '../../lib/images/ensure-images.js'
+import {BUILD_TIMEOUT_MS, ensureImage} from '../../lib/engine/images/ensure-images.js'
 
 function images(...args: string[]) {
   return runCommand<BuildImagesResult>(['images', 'build', ...args], {root: repoRoot})

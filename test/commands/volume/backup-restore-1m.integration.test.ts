@@ -11,7 +11,7 @@ import path from 'node:path'
 
 import {Interrupted} from '../../../src/lib/errors.js'
 import {loadStack} from '../../../src/lib/stack/context.js'
-import {restoreVolume} from '../../../src/lib/volume/restore.js'
+import {restoreVolume} from '../../../src/lib/operations/backup-restore/restore.js'
 import {freePort, runCli, spawnCli, type CliResult} from '../../helpers/cli.js'
 import {docker, engine, engines, psqlIn, removeComposeProject, uniqueName} from '../../helpers/docker.js'
 

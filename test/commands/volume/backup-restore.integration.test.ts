@@ -22,8 +22,8 @@ import {finished} from 'node:stream/promises'
 
 import {StackctlError} from '../../../src/lib/errors.js'
 import {loadStack} from '../../../src/lib/stack/context.js'
-import {partialName} from '../../../src/lib/volume/backup-file.js'
-import {restoreVolume} from '../../../src/lib/volume/restore.js'
+import {partialName} from '../../../src/lib/operations/backup-restore/backup-file.js'
+import {restoreVolume} from '../../../src/lib/operations/backup-restore/restore.js'
 import {freePort, runCli, type CliResult} from '../../helpers/cli.js'
 import {docker, engine, engines, psqlIn, removeComposeProject, uniqueName} from '../../helpers/docker.js'
 

@@ -2,7 +2,7 @@ import {expect} from 'chai'
 import {Readable, Writable} from 'node:stream'
 import {pipeline} from 'node:stream/promises'
 
-import {ByteMeter} from '../../../src/lib/volume/backup.js'
+import {ByteMeter} from '../../../src/lib/operations/backup-restore/backup.js'
 import {FrameDemuxer} from '../../../src/lib/engine/frames.js'
 
 function frame(type: number, payload: string): Buffer {

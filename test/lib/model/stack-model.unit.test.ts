@@ -3,13 +3,13 @@ import {readFileSync} from 'node:fs'
 import {fileURLToPath} from 'node:url'
 import {parse} from 'yaml'
 
-import {localImages} from '../../../src/lib/images/stack-images.js'
-import {kubernetesNames} from '../../../src/lib/kubernetes/names.js'
+import {localImages} from '../../../src/lib/engine/images/stack-images.js'
+import {kubernetesNames} from '../../../src/lib/targets/kubernetes/names.js'
 import {toCompose} from '../../../src/lib/model/compose-writer.js'
 import {toKubernetes} from '../../../src/lib/model/kubernetes-writer.js'
 import {stackModel, type ModelConfig, type ModelInput, type StackModel} from '../../../src/lib/model/stack-model.js'
 import {toSwarmStack} from '../../../src/lib/model/swarm-writer.js'
-import {templates as kubernetesTemplates} from '../kubernetes/scenarios.js'
+import {templates as kubernetesTemplates} from '../targets/kubernetes/scenarios.js'
 
 const template = (name: string) =>
   readFileSync(fileURLToPath(new URL(`../../../templates/compose/${name}`, import.meta.url)), 'utf8')

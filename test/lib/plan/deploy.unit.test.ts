@@ -3,7 +3,7 @@ import {expect} from 'chai'
 
 import {UsageError} from '../../../src/lib/errors.js'
 import {planDeploy, type SwarmObservation} from '../../../src/lib/plan/deploy.js'
-import {dbNodeLabel} from '../../../src/lib/swarm/db-node.js'
+import {dbNodeLabel} from '../../../src/lib/targets/swarm/db-node.js'
 import {StubSwarm} from '../../support/stub-swarm.js'
 
 function threeNodes(pinned?: string): StubSwarm {

@@ -4,8 +4,8 @@ import {readFileSync} from 'node:fs'
 import {parse} from 'yaml'
 
 import type {ContainerFilter} from '../../../src/lib/engine/engine.js'
-import {freePort} from '../../../src/lib/net/ports.js'
-import {upStack} from '../../../src/lib/stack/up.js'
+import {freePort} from '../../../src/lib/engine/net/ports.js'
+import {upStack} from '../../../src/lib/targets/compose/up.js'
 import {stubStack, withLocalImages} from '../../support/stub-context.js'
 import {StubEngine} from '../../support/stub-stack.js'
 

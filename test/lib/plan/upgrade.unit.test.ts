@@ -4,7 +4,7 @@ import {expect} from 'chai'
 import {UsageError} from '../../../src/lib/errors.js'
 import {planUpgrade} from '../../../src/lib/plan/upgrade.js'
 import {mutatingSteps} from '../../../src/lib/plan/steps.js'
-import {STEPS} from '../../../src/lib/upgrade/plan.js'
+import {STEPS} from '../../../src/lib/operations/upgrade/plan.js'
 
 const request = {current: 15, target: 17, available: [15, 17], method: 'dump' as const, volume: 'demo_pg17'}
 

@@ -2,7 +2,7 @@
 import {expect} from 'chai'
 
 import {EnvironmentError, UsageError} from '../../../src/lib/errors.js'
-import {localImages, registryImages} from '../../../src/lib/images/stack-images.js'
+import {localImages, registryImages} from '../../../src/lib/engine/images/stack-images.js'
 import {resolveImages, type ImageResolver} from '../../../src/lib/stack/images.js'
 import {StubEngine} from '../../support/stub-stack.js'
 

@@ -17,8 +17,8 @@ import path from 'node:path'
 import {StackctlError} from '../../../src/lib/errors.js'
 import {isStale, lockFile, parseOwner, projectLockFile, withStackLock} from '../../../src/lib/stack/lock.js'
 import {processIdentity, startTicksFromStat} from '../../../src/lib/stack/process-identity.js'
-import type {Clock} from '../../../src/lib/wait/clock.js'
-import {FakeClock} from '../wait/fake-clock.js'
+import type {Clock} from '../../../src/lib/engine/wait/clock.js'
+import {FakeClock} from '../engine/wait/fake-clock.js'
 
 /** Every wait here runs on a fake clock: the order of events is set by promises, never by sleeping. */
 describe('stack lock', () => {

@@ -1,7 +1,7 @@
 import {expect} from 'chai'
 import {createServer, type Server} from 'node:net'
 
-import {freePort} from '../../../src/lib/net/ports.js'
+import {freePort} from '../../../src/lib/engine/net/ports.js'
 import {addressesOverlap, portUse, stackPorts} from '../../../src/lib/stack/port.js'
 import {StubEngine} from '../../support/stub-stack.js'
 

@@ -4,7 +4,7 @@ import {expect} from 'chai'
 import {StackctlError} from '../../../src/lib/errors.js'
 import {stackProblems, stackStatus} from '../../../src/lib/stack/status.js'
 import {stubStack} from '../../support/stub-context.js'
-import {commandsFor} from '../../../src/lib/config/command-line.js'
+import {commandsFor} from '../../../src/lib/model/config/command-line.js'
 
 const ID = '0123456789abcdef'
 const ours = {'io.stackctl.stack-id': ID}

@@ -1,0 +1,183 @@
+/**
+ * `stackctl up`: render, check the port, start through Compose and wait until both services are healthy
+ * (stackctl waits itself, see wait-healthy.ts).
+ * The project is observed once (plan/observe.ts) and planned (plan/up.ts): on a running, healthy, unchanged
+ * stack the plan is empty and Compose is not even asked (up-to-date.ts says what Compose would create now).
+ * When a service does not become healthy the containers are left for inspection; the volume is never touched.
+ */
+import {portUse, stackPorts} from '../../stack/port.js'
+import {countedVisits} from '../../operations/db/visits.js'
+import {runningService} from '../../engine/services.js'
+import {EnvironmentError, Interrupted, ProcessFailed, ProcessTimedOut} from '../../errors.js'
+import {readOptional, sha256} from '../../model/stackdir/files.js'
+import {restoringStackDir, snapshotStackDir} from '../../model/stackdir/dir-snapshot.js'
+import type {StackContext} from '../../stack/context.js'
+import {collectFacts, explainUnhealthy} from './diagnose.js'
+import type {ImageResolver} from '../../stack/images.js'
+import {checkPasswordAgainstServer} from '../../stack/password.js'
+import {passwordMismatch, recordVerifiedPassword, renderStack} from '../../stack/render-stack.js'
+import {assertVolumeMatchesPgMajor} from './version-guard.js'
+import {stackExposure, stackStatus, type StackStatus} from '../../stack/status.js'
+import {desiredUp} from './up-to-date.js'
+import {findProject, interruptedUp, putBack, type FoundProject} from './up-undo.js'
+import {newWaitMemory, waitStackHealthy} from './wait-healthy.js'
+import {repairRestoreLeftovers} from '../../operations/backup-restore/restore-leftovers.js'
+import {observeProject, type Observation} from '../../plan/observe.js'
+import {describeStep} from '../../plan/steps.js'
+import {planUp} from '../../plan/up.js'
+
+export interface UpOptions {
+  build?: boolean
+  force?: boolean
+  /** Development mode: run the API from this source directory (a working tree's src/api). */
+  devSource?: string
+  /** Aborted on Ctrl-C: Compose is stopped gracefully and up ends with Interrupted. */
+  signal?: AbortSignal
+  /** Keep a terminal's Ctrl-C away from Compose: for relaunches that must finish (verify-persistence). */
+  shield?: boolean
+}
+
+export interface UpResult extends StackStatus {
+  images: {source: string; postgres: string; node: string}
+  seconds: number
+  /** The API's total of visits in the volume (its counter); null when it cannot be read. */
+  visits: number | null
+  /** The stack directory (compose file, password file, stack.json). */
+  dir: string
+}
+
+export async function upStack(ctx: StackContext, resolver: ImageResolver, options: UpOptions = {}): Promise<UpResult> {
+  const started = Date.now()
+  ctx.phase('check engine, port and volume')
+  const live = ctx.engine
+  // The one look at the project this command takes (plan/observe.ts), once the engine answers at all.
+  const observing = live.ping().then(() => observeProject(live, ctx.config.project))
+  await firstFailureInOrder([observing, ctx.compose.assertV2(), assertPortFree(ctx)])
+  const observation = await observing
+  ctx.engine = observation.engine // what up and the functions it calls read answer from the snapshot
+  try {
+    return await upObserved(ctx, resolver, options, observation, started)
+  } finally {
+    ctx.engine = live
+  }
+}
+
+async function upObserved(
+  ctx: StackContext,
+  resolver: ImageResolver,
+  options: UpOptions,
+  observation: Observation,
+  started: number,
+): Promise<UpResult> {
+  if (!(await dbRunning(ctx))) await assertVolumeMatchesPgMajor(ctx)
+  ctx.phase('render and images')
+  const asFound = await snapshotStackDir(ctx.paths) // an up refused before it starts anything writes nothing
+  const rendered = await renderStack(ctx, resolver, {force: options.force, devSource: options.devSource}).catch(
+    restoringStackDir(asFound),
+  )
+  ctx.progress(rendered.imageReason)
+  for (const {flag, value} of ctx.remembered) {
+    ctx.progress(`using ${flag} ${value} remembered from the last run (pass ${flag} to change it)`)
+  }
+  for (const warning of await stackExposure(ctx)) ctx.progress(`warning: ${warning}`)
+  const found = await findProject(ctx) // what a Ctrl-C puts back (up-undo.ts)
+  if (rendered.password === 'unverified') {
+    observation.invalidate() // the db is started alone to prove the password
+    ctx.phase('check the password file')
+    await provePassword(ctx, found, options.signal).catch(async (error: unknown) => {
+      return restoringStackDir(asFound)(error instanceof Interrupted ? await interruptedUp(ctx, found) : error)
+    })
+  }
+
+  await repairRestoreLeftovers(ctx) // a running db: before judging the stack up to date
+  const snapshot = observation.current ? observation.snapshot : await observation.refresh()
+  const plan = planUp(snapshot, await desiredUp(ctx, rendered.composeText, snapshot, {build: options.build}))
+  for (const step of plan) ctx.detail(`plan: ${describeStep(step)}`)
+  if (plan.length === 0) {
+    ctx.progress('running, healthy and unchanged: nothing for Compose to do')
+    return summary(ctx, rendered.images, started)
+  }
+  const {project, timeoutSeconds} = ctx.config
+  const build = plan.some((step) => step.kind === 'build-image')
+  const memory = newWaitMemory(await collectFacts(ctx.engine.containers, project, {logs: false}))
+  observation.invalidate() // Compose changes the project from here on: every look is a new one
+  try {
+    ctx.phase(build ? 'build and start containers' : 'start containers')
+    // One `docker compose up` runs the plan's create, recreate and start steps in dependency order.
+    await ctx.compose.up(
+      {build, wait: false, waitTimeoutSeconds: timeoutSeconds},
+      {
+        onLine: (line) => ctx.detail(line),
+        signal: options.signal,
+        shield: options.shield,
+        // Compose itself waits for the db's health before it starts the app (depends_on); a build has no bound.
+        timeoutMs: build ? undefined : timeoutSeconds * 1000,
+      },
+    )
+    await waitStackHealthy(ctx, memory, options.signal)
+  } catch (error) {
+    if (error instanceof Interrupted) throw await interruptedUp(ctx, found)
+    if (error instanceof ProcessFailed || error instanceof ProcessTimedOut) throw await explainUnhealthy(ctx, error)
+    throw error
+  }
+  await observation.refresh() // the summary reads the stack as it is now, in one listing
+  return summary(ctx, rendered.images, started)
+}
+
+async function summary(ctx: StackContext, images: UpResult['images'], started: number): Promise<UpResult> {
+  const [status, counted] = await Promise.all([stackStatus(ctx), countedVisits(ctx.engine, ctx.config.project)])
+  const visits = counted ?? null
+  return {...status, images, seconds: (Date.now() - started) / 1000, visits, dir: ctx.paths.dir}
+}
+
+/**
+ * The volume exists, the db is stopped and nothing on record vouches for the password file (stack.json was
+ * re-attached, say): start the db alone and check the file against its verifier before the API is started
+ * with it. On a mismatch the db is stopped again and nothing else changes.
+ */
+async function provePassword(ctx: StackContext, found: FoundProject, signal: AbortSignal | undefined): Promise<void> {
+  const content = (await readOptional(ctx.paths.passwordFile)) ?? ''
+  ctx.progress('checking the password file against the database in the volume')
+  await ctx.compose.up(
+    {waitTimeoutSeconds: ctx.config.timeoutSeconds, services: ['db']},
+    {onLine: (line) => ctx.detail(line), signal},
+  )
+  const check = await checkPasswordAgainstServer(ctx, content)
+  if (check === 'mismatch') {
+    // The stack was not running (its db was stopped): leave it so, network included. The volume stays.
+    if (!(await putBack(ctx, found))) await ctx.compose.stop(['db'], {onLine: (line) => ctx.detail(line), shield: true})
+    throw passwordMismatch(ctx, 'the database in the volume')
+  }
+  if (check === 'match') await recordVerifiedPassword(ctx, sha256(content))
+}
+
+/**
+ * Awaits independent checks together (Compose's version check is a process of its own, a few hundred ms on a
+ * busy machine) and throws the failure of the earliest one in the list, so which error a user sees does not
+ * depend on timing: an unreachable engine is reported as such, not as the port check it broke.
+ */
+async function firstFailureInOrder(checks: Array<Promise<unknown>>): Promise<void> {
+  const outcomes = await Promise.allSettled(checks)
+  const failed = outcomes.find((outcome): outcome is PromiseRejectedResult => outcome.status === 'rejected')
+  if (failed) throw failed.reason
+}
+
+/** Fails before starting anything when a host port is taken by something other than this stack's own service. */
+async function assertPortFree(ctx: StackContext): Promise<void> {
+  const {project} = ctx.config
+  for (const {service, host, port, flag, env} of stackPorts(ctx.config)) {
+    const use = await portUse(ctx.engine, {host, port, project, service})
+    if (use.state !== 'taken') continue
+    const {holder} = use
+    const what = service === 'db' ? `for the database (${flag} ${port})` : ''
+    throw new EnvironmentError(
+      `port ${port} on ${host} ${what ? `${what} ` : ''}is already in use${holder ? ` by container ${holder}` : ''}`,
+      `choose another with ${flag} or ${env}${service === 'db' ? `, or pass ${flag} none` : ''}${holder ? `, or stop ${holder}` : ''}`,
+    )
+  }
+}
+
+/** A running db of this stack was started on this volume already, so its layout needs no second look. */
+async function dbRunning(ctx: StackContext): Promise<boolean> {
+  return (await runningService(ctx.engine, ctx.config.project, 'db')) !== undefined
+}

@@ -1,0 +1,188 @@
+/**
+ * `up` waits for health itself instead of through `docker compose up --wait`. Compose's wait gives up at the
+ * first unhealthy report: after `docker stop <db>`, the app (unhealthy only because its database was gone)
+ * failed `up` within seconds although its next check, once the db was back, would have passed. Here:
+ * - a container that exits, is dead, paused, cannot be started, or restarts during this `up` fails at once;
+ * - an unhealthy service gets a grace period that starts only once everything it depends on is healthy;
+ * - anything else is waited for until --timeout, and the time reported is the time really waited.
+ * The judgement of one look at the containers is pure (judgeStartup) and unit-tested; the loop only polls.
+ */
+import type {ContainerClient} from '../../engine/engine.js'
+import {StackctlError} from '../../errors.js'
+import {collectFacts, diagnoseStartup, formatSeconds, startOrder, type ContainerFacts} from './diagnose.js'
+import {type CommandFor, commandsFor, plainCommand} from '../../model/config/command-line.js'
+import {repairRestoreLeftovers} from '../../operations/backup-restore/restore-leftovers.js'
+import type {StackContext} from '../../stack/context.js'
+import {SERVICES} from '../../stack/status.js'
+import {clockOf} from '../../engine/wait/clock.js'
+import {Deadline} from '../../engine/wait/deadline.js'
+import {failed, type Look, ready, waitUntil, waiting} from '../../engine/wait/wait-until.js'
+
+/**
+ * How long a service may stay unhealthy once its dependencies are healthy: a few of its 2 s checks (each may
+ * take up to 5 s on a saturated machine) so one passing check can turn it healthy again.
+ */
+export const UNHEALTHY_GRACE_MS = 15_000
+const POLL_MS = 500
+
+export type StartupVerdict =
+  {state: 'healthy'} | {state: 'waiting'; pending: string[]} | {state: 'failed'; service: string}
+
+/** What one wait remembers between looks: restart counts when it began, since when a service is unhealthy. */
+export interface WaitMemory {
+  restartsBefore: Map<string, number>
+  unhealthySince: Map<string, number>
+}
+
+export function newWaitMemory(before: readonly Pick<ContainerFacts, 'service' | 'restartCount'>[] = []): WaitMemory {
+  return {
+    restartsBefore: new Map(before.map((c) => [c.service, c.restartCount])),
+    unhealthySince: new Map(),
+  }
+}
+
+function isHealthy(c: ContainerFacts | undefined): boolean {
+  return c !== undefined && c.state === 'running' && (c.health === 'healthy' || c.health === 'none')
+}
+
+/** Whether this container already shows a failure that waiting cannot mend. */
+function failedForGood(c: ContainerFacts, memory: WaitMemory): boolean {
+  if (c.state === 'exited' || c.state === 'dead' || c.state === 'paused') return true
+  if (c.state === 'created' && c.error) return true
+  return c.restartCount > (memory.restartsBefore.get(c.service) ?? 0)
+}
+
+/**
+ * One look at the stack's containers: all expected services healthy, one failed, or still waiting (and for
+ * which). Updates `memory.unhealthySince`.
+ */
+export function judgeStartup(
+  containers: readonly ContainerFacts[],
+  expected: readonly string[],
+  memory: WaitMemory,
+  nowMs: number,
+  graceMs = UNHEALTHY_GRACE_MS,
+): StartupVerdict {
+  const byService = new Map(containers.map((c) => [c.service, c]))
+  const pending: string[] = []
+  for (const c of startOrder(containers.filter((x) => expected.includes(x.service)))) {
+    if (failedForGood(c, memory)) return {state: 'failed', service: c.service}
+    if (isHealthy(c)) {
+      memory.unhealthySince.delete(c.service)
+      continue
+    }
+    pending.push(c.service)
+    const dependenciesHealthy = c.dependsOn.every((service) => isHealthy(byService.get(service)))
+    if (c.health !== 'unhealthy' || !dependenciesHealthy) {
+      memory.unhealthySince.delete(c.service)
+      continue
+    }
+    const since = memory.unhealthySince.get(c.service) ?? nowMs
+    memory.unhealthySince.set(c.service, since)
+    if (nowMs - since >= graceMs) return {state: 'failed', service: c.service}
+  }
+  for (const service of expected) if (!byService.has(service)) pending.push(service)
+  return pending.length === 0 ? {state: 'healthy'} : {state: 'waiting', pending}
+}
+
+export interface WaitOptions {
+  project: string
+  services: readonly string[]
+  /** When the wait gives up (ms since the epoch): the start of `up` plus --timeout. */
+  deadlineMs: number
+  timeoutSeconds: number
+  volume: string
+  /** How hints name commands for this stack (with its --dir and --project-name). */
+  command?: CommandFor
+  memory: WaitMemory
+  startedMs: number
+  progress: (line: string) => void
+  signal?: AbortSignal
+  now?: () => number
+  sleep?: (ms: number) => Promise<void>
+}
+
+/** Polls until every service is healthy; says when each became so. Throws the diagnosis on failure. */
+export async function waitHealthy(containers: ContainerClient, options: WaitOptions): Promise<void> {
+  const clock = clockOf(options)
+  const announced = new Set<string>()
+  const look = async (): Promise<Look<void, StartupVerdict>> => {
+    const facts = await collectFacts(containers, options.project, {logs: false})
+    const verdict = judgeStartup(facts, options.services, options.memory, clock.now())
+    for (const c of startOrder(facts)) {
+      if (options.services.includes(c.service) && isHealthy(c) && !announced.has(c.service)) {
+        announced.add(c.service)
+        options.progress(`${c.service} healthy (${formatSeconds((clock.now() - options.startedMs) / 1000)})`)
+      }
+    }
+    if (verdict.state === 'healthy') return ready(undefined)
+    return verdict.state === 'failed' ? failed(verdict) : waiting(verdict)
+  }
+  const outcome = await waitUntil(look, {
+    deadline: new Deadline(options.deadlineMs, clock),
+    intervalMs: POLL_MS,
+    signal: options.signal,
+    describe: `${options.project} healthy`,
+  })
+  if (outcome.state === 'ready') return
+  if (outcome.state === 'aborted') throw outcome.reason
+  throw await startupFailure(containers, options, outcome.last, clock.now())
+}
+
+async function startupFailure(
+  containers: ContainerClient,
+  options: WaitOptions,
+  verdict: StartupVerdict,
+  nowMs: number,
+): Promise<StackctlError> {
+  const waited = formatSeconds((nowMs - options.startedMs) / 1000)
+  const command = options.command ?? plainCommand
+  const facts = await collectFacts(containers, options.project)
+  const diagnosis = diagnoseStartup(facts, {
+    now: new Date(nowMs),
+    timeoutSeconds: options.timeoutSeconds,
+    volume: options.volume,
+    command: options.command,
+  })
+  if (!diagnosis) {
+    const pending = verdict.state === 'waiting' ? verdict.pending.join(', ') : 'the stack'
+    return new StackctlError(
+      `${pending} did not become healthy within ${waited} (--timeout ${options.timeoutSeconds})`,
+      {
+        exitCode: 1,
+        suggestion: `see ${command('status')} and ${command('logs')}; the volume ${options.volume} was not touched`,
+      },
+    )
+  }
+  return new StackctlError([diagnosis.summary, ...diagnosis.details, `up waited ${waited}`].join('\n'), {
+    exitCode: 1,
+    suggestion: diagnosis.suggestion,
+  })
+}
+
+/**
+ * The stack's wait after Compose started it (up, start, restart): a killed restore's leftovers are repaired
+ * first (the app cannot get in until then), then both services are waited for, until the stack's --timeout.
+ */
+export async function waitStackHealthy(
+  ctx: StackContext,
+  memory: WaitMemory,
+  signal: AbortSignal | undefined,
+): Promise<void> {
+  await repairRestoreLeftovers(ctx)
+  const startedMs = Date.now()
+  const {project, timeoutSeconds} = ctx.config
+  ctx.phase('wait until healthy')
+  await waitHealthy(ctx.engine.containers, {
+    project,
+    services: [...SERVICES],
+    startedMs,
+    deadlineMs: startedMs + timeoutSeconds * 1000,
+    timeoutSeconds,
+    volume: ctx.config.volume,
+    command: commandsFor(ctx.config),
+    memory,
+    progress: ctx.progress,
+    signal,
+  })
+}

@@ -1,0 +1,118 @@
+/**
+ * What a `--target swarm` command works with: the stack's configuration and directory (as for Compose, on
+ * this machine's engine, which builds the images), the chosen swarm manager, and what the stack directory
+ * remembers of the last swarm deploy (swarm.json).
+ */
+import {existsSync} from 'node:fs'
+import path from 'node:path'
+
+import type {StackConfigInput} from '../../../model/config/stack-config.js'
+import type {Engine} from '../../../engine/engine.js'
+import type {EngineFactory} from '../../../engine/factory.js'
+import {EnvironmentError, StackctlError} from '../../../errors.js'
+import {readOptional, writeFileAtomic} from '../../../model/stackdir/files.js'
+import {loadStack, type StackContext} from '../../../stack/context.js'
+import {DockerCli} from '../../../engine/docker-cli.js'
+import {chooseSwarmTarget, type TargetChoice} from '../endpoint-choice.js'
+import {hostEndpoint, hostEnv, listLocalSwarms} from './local-swarm.js'
+
+export interface SwarmStackState {
+  stackId: string
+  /** The manager last deployed to. */
+  endpoint: string
+  dbNode: string
+  replicas: number
+  /** The secret's version: it goes up each time the password file's content changes. */
+  secretVersion: number
+  passwordSha256: string
+  registry?: string
+}
+
+export interface SwarmContext {
+  stack: StackContext
+  target: TargetChoice
+  manager: Engine
+  /** The command's engines: a node's own engine (where the db's volume lives) comes from here. */
+  engines: EngineFactory
+  managerCli: DockerCli
+  hostCli: DockerCli
+  swarmState: SwarmStackState | undefined
+  progress: (line: string) => void
+  /** Where the rendered stack file goes. */
+  stackFile: string
+  /** The user's own additions, layered over the stack file when present (never written by stackctl). */
+  overrideFile: string
+}
+
+export async function loadSwarm(
+  flags: StackConfigInput & {adopt?: boolean; dockerHost?: string},
+  options: {progress?: (line: string) => void; env?: NodeJS.ProcessEnv; engines: EngineFactory},
+): Promise<SwarmContext> {
+  const env = options.env ?? process.env
+  const host = hostEnv(env)
+  const stack = await loadStack(flags, {env: host, engines: options.engines, progress: options.progress})
+  const hostEngine = stack.engine
+  const localSwarms = await hostEngine.ping().then(
+    () => listLocalSwarms(hostEngine),
+    () => [],
+  )
+  const target = chooseSwarmTarget({
+    dockerHostFlag: flags.dockerHost,
+    envDockerHost: env.DOCKER_HOST,
+    localSwarms,
+    defaultEndpoint: 'unix:///var/run/docker.sock',
+  })
+  const manager = options.engines.at(target.endpoint)
+  const swarmFile = path.join(stack.paths.dir, 'swarm.json')
+  return {
+    stack,
+    target,
+    manager,
+    engines: options.engines,
+    managerCli: new DockerCli(target.endpoint),
+    hostCli: new DockerCli(hostEndpoint(env)),
+    swarmState: await readSwarmState(swarmFile),
+    progress: options.progress ?? (() => {}),
+    stackFile: path.join(stack.paths.dir, 'stack.yml'),
+    overrideFile: path.join(stack.paths.dir, 'stack.override.yml'),
+  }
+}
+
+/** The manager answers and manages a swarm; otherwise one line saying which engine and what to do. */
+export async function assertManager(sw: SwarmContext): Promise<void> {
+  await sw.manager.ping()
+  const state = await sw.manager.swarm.state()
+  if (!state.active || !state.manager) {
+    throw new EnvironmentError(
+      `${sw.target.endpoint} is ${state.active ? 'a swarm worker, not a manager' : 'not part of a swarm'}`,
+      'start a local one with stackctl swarm up, or pass --docker-host (or DOCKER_HOST) of a swarm manager',
+    )
+  }
+}
+
+function swarmStateFile(sw: Pick<SwarmContext, 'stack'>): string {
+  return path.join(sw.stack.paths.dir, 'swarm.json')
+}
+
+async function readSwarmState(file: string): Promise<SwarmStackState | undefined> {
+  const text = await readOptional(file)
+  if (text === undefined) return undefined
+  try {
+    return JSON.parse(text) as SwarmStackState
+  } catch {
+    throw new StackctlError(`${file} is not valid JSON`, {
+      exitCode: 2,
+      suggestion:
+        'restore it from your copy of the stack directory; it records the swarm deploy (db node, secret version)',
+    })
+  }
+}
+
+export async function writeSwarmState(sw: SwarmContext, state: SwarmStackState): Promise<void> {
+  await writeFileAtomic(swarmStateFile(sw), `${JSON.stringify(state, null, 2)}\n`, 0o644)
+  sw.swarmState = state
+}
+
+export function overrideFiles(sw: SwarmContext): string[] {
+  return existsSync(sw.overrideFile) ? [sw.stackFile, sw.overrideFile] : [sw.stackFile]
+}

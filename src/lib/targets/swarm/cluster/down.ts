@@ -1,0 +1,121 @@
+/**
+ * `stackctl down --target swarm`: `docker stack rm`, then wait until the swarm has removed the stack's tasks
+ * and network (it does so asynchronously, and a redeploy before that fails). The data volume stays on its node
+ * and the db stays pinned there; --volumes removes it (local swarm only) after the same confirmation as Compose.
+ */
+import {volumeName} from '../../../model/config/stack-config.js'
+import {LABELS} from '../../../model/config/labels.js'
+import {Interrupted, StackctlError, UsageError} from '../../../errors.js'
+import {dbNodeLabel} from '../db-node.js'
+import {allOf} from '../../../engine/wait/all-of.js'
+import {ready, waitUntil, waiting} from '../../../engine/wait/wait-until.js'
+import {assertManager, type SwarmContext} from './context.js'
+
+export interface SwarmDownResult {
+  target: 'swarm'
+  project: string
+  removed: boolean
+  volume: {name: string; node: string; removed: boolean}
+  seconds: number
+}
+
+export interface SwarmDownOptions {
+  volumes?: boolean
+  force?: boolean
+  confirm?: (question: string, expected: string) => Promise<boolean>
+  signal?: AbortSignal
+  timeoutMs?: number
+}
+
+export async function downSwarmStack(sw: SwarmContext, options: SwarmDownOptions = {}): Promise<SwarmDownResult> {
+  const started = Date.now()
+  const {project} = sw.stack.config
+  await assertManager(sw)
+  const volume = volumeName(project)
+  const nodes = await sw.manager.swarm.nodes()
+  const dbNode = nodes.find((n) => n.labels[dbNodeLabel(project)] === 'true')
+  if (options.volumes) {
+    if (!sw.target.local || !dbNode) {
+      throw new UsageError(
+        '--volumes with --target swarm needs the local swarm and a pinned db node',
+        'remove the volume on its node yourself; nothing was changed',
+      )
+    }
+    if (!options.force) {
+      const question = `delete the data volume ${volume} on ${dbNode.hostname}? Every visit in it is lost.`
+      if (!options.confirm || !(await options.confirm(question, volume))) {
+        throw new StackctlError(`not deleting ${volume}: not confirmed; nothing was changed`, {
+          exitCode: 2,
+          suggestion: `type the volume's name at the prompt in a terminal, or pass --force with --volumes`,
+        })
+      }
+    }
+  }
+  const services = await sw.manager.swarm.services(project)
+  const foreign = services.filter((s) => s.labels[LABELS.stackId] !== sw.swarmState?.stackId)
+  if (foreign.length > 0) {
+    throw new StackctlError(
+      `stack '${project}' on ${sw.target.endpoint} is not this stack directory's (${foreign.map((s) => s.name).join(', ')} ${sw.swarmState ? 'carry another stack id' : 'were not deployed from here'})`,
+      {exitCode: 2, suggestion: 'pass the --dir it was deployed from; nothing was changed'},
+    )
+  }
+  if (services.length > 0) {
+    sw.progress(`docker stack rm ${project}`)
+    await sw.managerCli.stackRm(project, {shield: true})
+    await waitUntilGone(sw, options)
+  }
+  let volumeRemoved = false
+  if (options.volumes && dbNode) {
+    await waitForVolumeFree(sw, dbNode.hostname, volume)
+    const {exitCode, stderr} = await sw.hostCli.nodeRemoveVolume(dbNode.hostname, volume)
+    if (exitCode !== 0 && !/no such volume/i.test(stderr))
+      throw new StackctlError(`could not delete ${volume}: ${stderr}`)
+    volumeRemoved = exitCode === 0
+    await sw.manager.swarm.updateNode(dbNode.id, {labels: {[dbNodeLabel(project)]: null}})
+  }
+  return {
+    target: 'swarm',
+    project,
+    removed: services.length > 0,
+    volume: {name: volume, node: dbNode?.hostname ?? '', removed: volumeRemoved},
+    seconds: (Date.now() - started) / 1000,
+  }
+}
+
+/** `stack rm` returns at once; the tasks and the network go a few seconds later. */
+async function waitUntilGone(sw: SwarmContext, options: SwarmDownOptions): Promise<void> {
+  const {project} = sw.stack.config
+  const gone =
+    <T>(list: () => Promise<T[]>) =>
+    async () => {
+      const left = await list()
+      return left.length === 0 ? ready(undefined) : waiting(left)
+    }
+  const outcome = await waitUntil(
+    allOf({
+      networks: gone(() => sw.manager.swarm.networks(project)),
+      tasks: gone(() => sw.manager.swarm.tasks(project)),
+    }),
+    {timeoutMs: options.timeoutMs ?? 120_000, intervalMs: 500, signal: options.signal, describe: `${project} gone`},
+  )
+  if (outcome.state === 'ready') return
+  if (outcome.state === 'aborted') {
+    throw new Interrupted(`stack '${project}' was removed; the swarm is still cleaning up its network`)
+  }
+  throw new StackctlError(
+    `the swarm has not removed the network of '${project}' yet (${(outcome.last.networks ?? []).join(', ')})`,
+    {suggestion: `run stackctl down --target swarm again in a moment`},
+  )
+}
+
+/** The db container on its node goes a moment after its task: a volume in use cannot be removed. */
+async function waitForVolumeFree(sw: SwarmContext, node: string, volume: string): Promise<void> {
+  // Not free after a minute: the removal that follows says why (the volume is in use).
+  await waitUntil(
+    async () => {
+      const using = await sw.hostCli.nodeContainersUsing(node, volume)
+      return using.length > 0 ? waiting(using) : ready(undefined)
+    },
+    {timeoutMs: 60_000, intervalMs: 500, describe: `${volume} free on ${node}`},
+  )
+}

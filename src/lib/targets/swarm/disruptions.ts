@@ -1,0 +1,280 @@
+/**
+ * `stackctl verify-persistence --target swarm`: the swarm's side of the one persistence pipeline
+ * (persistence/verify.ts `verifyWithDisruption`): the stack checked through its API, and its disruptions:
+ *  - down:  `docker stack rm`, wait until it is gone, deploy again (the volume stays on the db's node);
+ *  - kill:  SIGKILL the db's container while visits are being written; swarm restarts the task, on the same
+ *           node because it is pinned there (local swarm: the container is reached through its node);
+ *  - drain: drain a node that runs an API replica and not the db, while visits keep being written through the
+ *           stack's URL: none may fail; the node is made active again afterwards, whatever happened.
+ */
+import {get} from 'node:http'
+
+import {StackctlError, UsageError} from '../../errors.js'
+import {VisitWriter} from '../../operations/verify/load.js'
+import type {PersistenceResult} from '../../operations/verify/result.js'
+import {verifyWithDisruption, type ApiStack, type Disruption} from '../../operations/verify/verify.js'
+import type {ImageResolver} from '../../stack/images.js'
+import {waitForTasks} from './tasks.js'
+import {assertManager, type SwarmContext} from './cluster/context.js'
+import {deploySwarmStack} from './cluster/deploy.js'
+import {downSwarmStack} from './cluster/down.js'
+import {swarmStackStatus} from './cluster/status.js'
+
+export const SWARM_MODES = ['down', 'kill', 'drain'] as const
+export type SwarmMode = (typeof SWARM_MODES)[number]
+
+export interface SwarmCheckOptions {
+  mode: SwarmMode
+  visits: number
+  concurrency: number
+  resolver: ImageResolver
+  signal?: AbortSignal
+}
+
+export async function verifySwarmPersistence(sw: SwarmContext, options: SwarmCheckOptions): Promise<PersistenceResult> {
+  const stack = new SwarmApiStack(sw, options.mode)
+  return verifyWithDisruption(stack, swarmDisruption(sw, stack, options), {...options, progress: sw.progress})
+}
+
+/** The stack on the swarm as the pipeline sees it: through its URL, and the manager for where the db runs. */
+class SwarmApiStack implements ApiStack {
+  readonly project: string
+  readonly volume: string
+  dbNodeBefore = ''
+  url = ''
+
+  constructor(
+    private readonly sw: SwarmContext,
+    private readonly mode: SwarmMode,
+  ) {
+    this.project = sw.stack.config.project
+    this.volume = sw.stack.config.volume
+  }
+
+  async prepare(): Promise<{url: string}> {
+    await assertManager(this.sw)
+    if (this.mode === 'kill' && !this.sw.target.local) {
+      throw new UsageError(
+        '--mode kill reaches the db container through its node: it needs the local swarm',
+        'use --mode down or drain',
+      )
+    }
+    const before = await swarmStackStatus(this.sw)
+    if (!before.healthy) {
+      throw new StackctlError(
+        `stack '${this.project}' is not running healthy on the swarm (db ${before.replicas.db}, app ${before.replicas.app})`,
+        {exitCode: 2, suggestion: 'deploy it first: stackctl up --target swarm'},
+      )
+    }
+    this.dbNodeBefore = before.dbNode
+    this.url = before.url
+    return {url: before.url}
+  }
+
+  async missing(ids: readonly number[]): Promise<number[]> {
+    const url = (await swarmStackStatus(this.sw)).url
+    const stored = new Set(await storedIds(url, Math.min(...ids, Number.MAX_SAFE_INTEGER)))
+    return ids.filter((id) => !stored.has(id))
+  }
+
+  async total(): Promise<number | null> {
+    return totalNow((await swarmStackStatus(this.sw)).url)
+  }
+
+  async audit() {
+    const after = await swarmStackStatus(this.sw)
+    const reasons: string[] = []
+    const before = this.dbNodeBefore
+    if (after.dbNode !== before) reasons.push(`the db moved from ${before} to ${after.dbNode}`)
+    const dbTask = after.tasks.find((t) => t.service === 'db' && t.state === 'running')
+    if (dbTask && dbTask.node !== before) reasons.push(`the db runs on ${dbTask.node}, not on ${before}`)
+    return {reasons, dbNodeBefore: before, dbNodeAfter: dbTask?.node ?? after.dbNode}
+  }
+}
+
+function swarmDisruption(sw: SwarmContext, stack: SwarmApiStack, options: SwarmCheckOptions): Disruption {
+  const project = sw.stack.config.project
+  const wait = (signal?: AbortSignal) =>
+    waitForTasks(
+      sw.manager.swarm,
+      project,
+      {db: 1, app: sw.swarmState?.replicas ?? 1},
+      {timeoutMs: sw.stack.config.timeoutSeconds * 1000, signal, progress: sw.progress},
+    )
+
+  if (options.mode === 'down') {
+    return {
+      mode: 'down',
+      async disrupt(url, {visits, concurrency}, signal) {
+        sw.progress(`writing ${visits} visits through ${url}`)
+        const written = await new VisitWriter({url, visits, concurrency}).run()
+        sw.progress(`${written.acknowledged} acknowledged; removing the stack and deploying it again`)
+        await downSwarmStack(sw, {signal})
+        return {written, description: 'docker stack rm and a new deploy', problems: []}
+      },
+      async relaunch(signal) {
+        await deploySwarmStack(sw, options.resolver, {signal})
+      },
+    }
+  }
+
+  if (options.mode === 'kill') {
+    return {
+      mode: 'kill',
+      async disrupt(url, {visits, concurrency}, signal) {
+        const dbNode = stack.dbNodeBefore
+        const writer = new VisitWriter({url, visits, concurrency, requestTimeoutMs: 20_000})
+        const running = writer.run()
+        await writer.until((s) => s.acknowledged >= Math.ceil(visits / 2))
+        const task = (await sw.manager.swarm.tasks(project)).find(
+          (t) => t.serviceName === `${project}_db` && t.state === 'running' && t.containerId,
+        )
+        if (!task?.containerId) throw new StackctlError(`no running db task of '${project}' to kill`)
+        sw.progress(`SIGKILL of the db container on ${dbNode} with ${writer.state.inFlight} visits in flight`)
+        await sw.hostCli.nodeKill(dbNode, task.containerId)
+        const written = await running
+        // Swarm notices the death a moment later: until then the killed task still reads as running.
+        await untilReplaced(sw, task.id, signal)
+        return {written, description: `SIGKILL of the db container on ${dbNode}`, problems: []}
+      },
+      relaunch: wait,
+    }
+  }
+
+  return {
+    mode: 'drain',
+    async disrupt(url, {visits, concurrency}, signal) {
+      const node = await nodeToDrain(sw, stack.dbNodeBefore)
+      const writer = new VisitWriter({url, visits: 1_000_000, concurrency})
+      const running = writer.run()
+      try {
+        await writer.until((s) => s.acknowledged >= 10)
+        sw.progress(`draining ${node.hostname} while visits are written through ${url}`)
+        await sw.manager.swarm.updateNode(node.id, {availability: 'drain'})
+        await untilNoTaskOn(sw, node.id, signal)
+        const drained = writer.state.acknowledged
+        sw.progress(`${node.hostname} runs no task; ${drained} visits acknowledged so far`)
+        await writer.until((s) => s.acknowledged >= drained + Math.max(10, visits))
+      } finally {
+        writer.stop()
+        await sw.manager.swarm.updateNode(node.id, {availability: 'active'})
+      }
+      const written = await running
+      sw.progress(`${node.hostname} is active again`)
+      const problems =
+        written.failed > 0
+          ? [`${written.failed} visits failed while ${node.hostname} was drained (${written.errors.join(', ')})`]
+          : []
+      return {written, description: `draining ${node.hostname}`, problems}
+    },
+    relaunch: wait,
+  }
+}
+
+/** A node running an API replica but not the db; on the local swarm not node 1, whose port the URL reaches. */
+async function nodeToDrain(sw: SwarmContext, dbNode: string) {
+  const project = sw.stack.config.project
+  const [tasks, nodes] = await Promise.all([sw.manager.swarm.tasks(project), sw.manager.swarm.nodes()])
+  const manager = nodes.find((n) => n.role === 'manager')
+  const candidates = nodes.filter(
+    (n) =>
+      n.hostname !== dbNode &&
+      !(sw.target.local && n.id === manager?.id) &&
+      tasks.some((t) => t.nodeId === n.id && t.serviceName === `${project}_app` && t.state === 'running'),
+  )
+  if (candidates.length === 0) {
+    throw new UsageError(
+      'no node runs an API replica without the db (and, on the local swarm, other than node 1)',
+      'deploy more replicas (up --target swarm --replicas 3) on a swarm of 3 or more nodes',
+    )
+  }
+  return candidates[0]
+}
+
+async function untilNoTaskOn(sw: SwarmContext, nodeId: string, signal?: AbortSignal): Promise<void> {
+  const deadline = Date.now() + 120_000
+  for (;;) {
+    const tasks = await sw.manager.swarm.tasks(sw.stack.config.project)
+    if (!tasks.some((t) => t.nodeId === nodeId && ['running', 'starting', 'preparing'].includes(t.state))) return
+    if (signal?.aborted || Date.now() > deadline) throw new StackctlError('the drained node kept its tasks for 120 s')
+    await new Promise((resolve) => setTimeout(resolve, 500))
+  }
+}
+
+async function untilReplaced(sw: SwarmContext, taskId: string, signal?: AbortSignal): Promise<void> {
+  const project = sw.stack.config.project
+  const deadline = Date.now() + sw.stack.config.timeoutSeconds * 1000
+  for (;;) {
+    const tasks = await sw.manager.swarm.tasks(project)
+    const replaced = tasks.some((t) => t.serviceName === `${project}_db` && t.id !== taskId && t.state === 'running')
+    if (replaced) return
+    if (signal?.aborted || Date.now() > deadline) throw new StackctlError('the killed db task was not replaced in time')
+    await new Promise((resolve) => setTimeout(resolve, 500))
+  }
+}
+
+/** The ids the API lists down to `lowest`, newest first, 1,000 a page. */
+async function storedIds(url: string, lowest: number): Promise<number[]> {
+  const ids: number[] = []
+  let before: number | null = null
+  for (;;) {
+    const page = (await getJson(`${url}/visits?limit=1000${before === null ? '' : `&before=${before}`}`)) as {
+      visits: Array<{id: number}>
+      nextBefore: number | null
+    }
+    ids.push(...page.visits.map((v) => v.id))
+    if (page.nextBefore === null || page.visits.length === 0 || page.visits.at(-1)!.id <= lowest) return ids
+    before = page.nextBefore
+  }
+}
+
+async function totalNow(url: string): Promise<number | null> {
+  const reply = (await getJson(`${url}/`).catch(() => undefined)) as {visits?: number} | undefined
+  return reply?.visits ?? null
+}
+
+/** The API answers 503 for a moment after the db came back (its pool reconnects): ask again for up to 30 s. */
+async function getJson(url: string): Promise<unknown> {
+  const deadline = Date.now() + 30_000
+  for (;;) {
+    try {
+      return await getJsonOnce(url)
+    } catch (error) {
+      if (Date.now() > deadline) throw error
+      await new Promise((resolve) => setTimeout(resolve, 1000))
+    }
+  }
+}
+
+function getJsonOnce(url: string): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    get(url, {signal: AbortSignal.timeout(30_000)}, (response) => {
+      const chunks: Buffer[] = []
+      response.on('data', (chunk: Buffer) => chunks.push(chunk))
+      response.on('error', reject)
+      response.on('end', () => {
+        if (response.statusCode !== 200) return reject(new StackctlError(`${url}: HTTP ${response.statusCode}`))
+        try {
+          resolve(JSON.parse(Buffer.concat(chunks).toString('utf8')))
+        } catch (error) {
+          reject(error)
+        }
+      })
+    }).on('error', reject)
+  })
+}
+
+/** The human report of a swarm check (its --json is the same shape as the Compose check's). */
+export function describeSwarmCheck(result: PersistenceResult): string[] {
+  const seconds = result.phases.reduce((sum, phase) => sum + phase.ms, 0) / 1000
+  const failed = result.attempted - result.acknowledged
+  return [
+    `mode ${result.mode}: ${result.swarm?.disruption ?? 'not disrupted'}`,
+    `visits: ${result.attempted} attempted, ${result.acknowledged} acknowledged, ${failed} failed`,
+    `db node: ${result.swarm?.dbNodeBefore ?? '?'} before, ${result.swarm?.dbNodeAfter ?? '?'} after`,
+    `acknowledged visits missing: ${result.missingCount}${result.missing.length ? ` (ids ${result.missing.join(', ')}${(result.missingCount ?? 0) > result.missing.length ? ', …' : ''})` : ''}`,
+    `total now: ${result.after ?? 'unknown'}`,
+    ...result.reasons.map((p) => `problem: ${p}`),
+    result.passed ? `PASSED in ${seconds.toFixed(1)} s` : `FAILED in ${seconds.toFixed(1)} s`,
+  ]
+}

@@ -1,0 +1,169 @@
+/**
+ * The Swarm target: the stack deployed with `docker stack deploy` through a swarm manager (src/lib/targets/swarm/cluster/*).
+ * Where the swarm cannot do what Compose does, it says so with a UsageError naming what it supports.
+ */
+import type {StackConfigInput} from '../../model/config/stack-config.js'
+import {UsageError} from '../../errors.js'
+import {megabytes} from '../../engine/images/builder.js'
+import {withInterrupts} from '../../cli/interrupt.js'
+import {parseCheckSettings} from '../../operations/verify/options.js'
+import {confirmByTyping, isInteractive} from '../../cli/prompt.js'
+import {imageResolver, offlineResolver} from '../compose/image-resolver.js'
+import {buildMissingLocalImages} from '../compose/local-images.js'
+import {withStackLock} from '../../stack/lock.js'
+import {loadSwarm, type SwarmContext} from './cluster/context.js'
+import {StepRunner} from '../../plan/runner.js'
+import type {EngineFactory} from '../../engine/factory.js'
+import {deploySwarmStack} from './cluster/deploy.js'
+import {downSwarmStack} from './cluster/down.js'
+import {swarmLogs} from './cluster/logs.js'
+import {renderSwarmFile} from './cluster/render.js'
+import {describeSwarmStatus, swarmStackStatus} from './cluster/status.js'
+import {describeSwarmCheck, SWARM_MODES, verifySwarmPersistence, type SwarmMode} from './disruptions.js'
+import {backupSwarmVolume, inspectSwarmVolume, restoreSwarmVolume} from './cluster/volume.js'
+import {restoreWithDisplay} from '../compose/compose-target.js'
+import type {
+  CommandIo,
+  DeployTarget,
+  DownOptions,
+  LogsOptions,
+  RenderOptions,
+  RestoreOptions,
+  UpOptions,
+  VerifyFlags,
+} from '../target.js'
+
+export class SwarmTarget implements DeployTarget {
+  readonly name = 'swarm' as const
+
+  constructor(
+    private readonly input: StackConfigInput & {adopt?: boolean},
+    private readonly dockerHost: string | undefined,
+    private readonly engines: EngineFactory,
+  ) {}
+
+  private load(progress?: (line: string) => void): Promise<SwarmContext> {
+    return loadSwarm({...this.input, dockerHost: this.dockerHost}, {progress, engines: this.engines})
+  }
+
+  async up(options: UpOptions, io: CommandIo) {
+    const sw = await this.load(io.note)
+    const resolver = imageResolver(sw.stack.engine, () =>
+      buildMissingLocalImages(sw.stack.engine, sw.stack.config.pgMajor, io.note),
+    )
+    const result = await withInterrupts((signal) =>
+      withStackLock(sw.stack, 'up', () =>
+        deploySwarmStack(sw, resolver, {
+          replicas: options.replicas,
+          dbNode: options.dbNode,
+          registry: options.registry,
+          signal,
+        }),
+      ),
+    )
+    const lines = result.images.map((image) => {
+      const where =
+        image.via === 'present'
+          ? 'already on its nodes'
+          : `${image.via === 'load' ? 'loaded onto' : 'pushed to'} ${image.to.join(', ')}`
+      return `image ${image.image} (${megabytes(image.sizeBytes)}): ${where}`
+    })
+    lines.push(
+      result.network,
+      `stack '${result.project}' is up on the swarm in ${result.seconds.toFixed(1)}s: ${result.url}`,
+      `db on ${result.dbNode}, app ${result.replicas.app}; data volume ${result.volume} on ${result.dbNode}`,
+    )
+    return {result, lines}
+  }
+
+  async down(options: DownOptions, io: CommandIo) {
+    const sw = await this.load(io.note)
+    const result = await withInterrupts((signal) => {
+      const confirm = isInteractive()
+        ? (question: string, expected: string) => confirmByTyping(question, expected, signal)
+        : undefined
+      return withStackLock(sw.stack, 'down', () =>
+        downSwarmStack(sw, {volumes: options.volumes, force: options.force, confirm, signal}),
+      )
+    })
+    const {volume} = result
+    const kept = volume.removed
+      ? `volume ${volume.name} deleted`
+      : `volume ${volume.name} kept${volume.node ? ` on ${volume.node}` : ''}`
+    return {
+      result,
+      lines: [`stack '${result.project}' ${result.removed ? 'removed from the swarm' : 'was not deployed'}; ${kept}`],
+    }
+  }
+
+  async status(options: {check?: boolean}) {
+    const status = await swarmStackStatus(await this.load())
+    return {
+      result: status,
+      lines: describeSwarmStatus(status),
+      exitCode: options.check && !status.healthy ? 1 : undefined,
+    }
+  }
+
+  async logs(service: string | undefined, options: LogsOptions): Promise<void> {
+    return swarmLogs(await this.load(), service, options)
+  }
+
+  async render(options: RenderOptions, _io: CommandIo) {
+    const sw = await loadSwarm(this.input, {engines: this.engines})
+    const render = () =>
+      renderSwarmFile(sw, offlineResolver(sw.stack.engine), {replicas: options.replicas, stdout: options.stdout})
+    const result = options.stdout ? await render() : await withStackLock(sw.stack, 'render', render)
+    const about = [
+      result.network,
+      `pin the db before deploying by hand: docker node update --label-add ${result.dbNodeLabel} NODE`,
+    ]
+    if (!options.stdout) return {result, lines: [`wrote ${result.stackFile}`, ...about]}
+    return {result, lines: [result.stackText?.trimEnd() ?? ''], notes: about}
+  }
+
+  async verifyPersistence(flags: VerifyFlags, io: CommandIo) {
+    const mode = (flags.mode ?? 'down') as SwarmMode
+    if (!(SWARM_MODES as readonly string[]).includes(mode)) {
+      throw new UsageError(`--mode ${mode} does not apply to --target swarm`, `use one of: ${SWARM_MODES.join(', ')}`)
+    }
+    const settings = parseCheckSettings({visits: flags.visits, concurrency: flags.concurrency})
+    const sw = await this.load(io.note)
+    const resolver = imageResolver(sw.stack.engine, () =>
+      buildMissingLocalImages(sw.stack.engine, sw.stack.config.pgMajor, io.note),
+    )
+    const result = await withInterrupts((signal) =>
+      withStackLock(sw.stack, 'verify-persistence', () =>
+        verifySwarmPersistence(sw, {
+          mode,
+          visits: settings.visits,
+          concurrency: settings.concurrency,
+          resolver,
+          signal,
+        }),
+      ),
+    )
+    return {result, lines: describeSwarmCheck(result), exitCode: result.passed ? undefined : 1}
+  }
+
+  async inspectVolume() {
+    return inspectSwarmVolume(await this.load())
+  }
+
+  async backupVolume(file: string | undefined, io: CommandIo) {
+    const display = io.display()
+    return display.around(async () => {
+      const sw = await this.load(display.sinks.progress)
+      return withInterrupts((signal) =>
+        withStackLock(sw.stack, 'volume backup', () => backupSwarmVolume(sw, {file, signal})),
+      )
+    })
+  }
+
+  async restoreVolume(options: RestoreOptions, io: CommandIo) {
+    const display = io.display()
+    const steps = new StepRunner({reporter: display})
+    const sw = await loadSwarm({...this.input, dockerHost: this.dockerHost}, {...display.sinks, engines: this.engines})
+    return restoreWithDisplay(sw.stack, options, io, (opts) => restoreSwarmVolume(sw, {...opts, steps}))
+  }
+}

@@ -1,0 +1,68 @@
+import {expect} from 'chai'
+
+import {interactivePsqlCommand} from '../../../../src/lib/operations/db/psql.js'
+import {dockerExecArgs} from '../../../../src/lib/engine/docker-exec.js'
+import {groupStacks} from '../../../../src/lib/targets/compose/list.js'
+import {StubEngine} from '../../../support/stub-stack.js'
+
+describe('stack list', () => {
+  it('groups labelled containers and volumes by project, with state, URL and directory', async () => {
+    const engine = new StubEngine()
+      .addContainer({
+        name: 'a-app-1',
+        service: 'app',
+        project: 'a',
+        labels: {'io.stackctl.project': 'a', 'io.stackctl.dir': '/s/a'},
+        ports: [{hostIp: '0.0.0.0', hostPort: 8080, containerPort: 5000}],
+      })
+      .addContainer({
+        name: 'a-db-1',
+        service: 'db',
+        project: 'a',
+        state: 'exited',
+        labels: {'io.stackctl.project': 'a'},
+      })
+      .addVolume('a_postgres_data', {'io.stackctl.project': 'a', 'io.stackctl.stack-id': 'x'})
+      .addVolume('b_postgres_data', {'io.stackctl.project': 'b', 'io.stackctl.stack-id': 'y'})
+    const stacks = groupStacks(engine.containersList, [...engine.volumesByName.values()])
+    expect(stacks.map((s) => [s.project, s.state, s.url, s.dir, s.volume.exists])).to.deep.equal([
+      ['a', 'partly running', 'http://127.0.0.1:8080', '/s/a', true],
+      ['b', 'down', null, null, true],
+    ])
+  })
+
+  it('shows the volume an upgraded stack’s db mounts, not the one it superseded', () => {
+    const engine = new StubEngine()
+      .addContainer({
+        name: 'a-db-1',
+        service: 'db',
+        project: 'a',
+        labels: {'io.stackctl.project': 'a'},
+        volumes: ['a_postgres_data_pg17'],
+      })
+      .addVolume('a_postgres_data', {'io.stackctl.project': 'a', 'io.stackctl.stack-id': 'x'})
+      .addVolume('a_postgres_data_pg17', {'io.stackctl.project': 'a', 'io.stackctl.stack-id': 'x'})
+    expect(groupStacks(engine.containersList, [...engine.volumesByName.values()])[0].volume.name).to.equal(
+      'a_postgres_data_pg17',
+    )
+  })
+
+  it('builds psql arguments with no password anywhere, a terminal only when there is one', () => {
+    const interactivePsqlArgs = (id: string, extra: string[], tty: boolean) =>
+      dockerExecArgs(id, interactivePsqlCommand(extra), tty)
+    expect(interactivePsqlArgs('c1', ['-c', 'select 1'], false)).to.deep.equal([
+      'exec',
+      '-i',
+      'c1',
+      'psql',
+      '-U',
+      'postgres',
+      '-d',
+      'visits',
+      '-c',
+      'select 1',
+    ])
+    expect(interactivePsqlArgs('c1', [], true).slice(0, 3)).to.deep.equal(['exec', '-i', '-t'])
+    expect(interactivePsqlArgs('c1', [], true).join(' ')).to.not.match(/password|PGPASSWORD/i)
+  })
+})

@@ -1,0 +1,145 @@
+import {expect} from 'chai'
+import {readFileSync, writeFileSync} from 'node:fs'
+import {fileURLToPath} from 'node:url'
+import {parse} from 'yaml'
+
+import {renderCompose, type RenderInput} from '../../../../src/lib/targets/compose/render.js'
+import {localImages, registryImages} from '../../../../src/lib/engine/images/stack-images.js'
+
+const template = readFileSync(
+  fileURLToPath(new URL('../../../templates/compose/docker-compose.yml', import.meta.url)),
+  'utf8',
+)
+const golden = (name: string) => fileURLToPath(new URL(`golden/${name}`, import.meta.url))
+
+function input(overrides: Partial<RenderInput['config']> = {}, images = localImages(17)): RenderInput {
+  return {
+    config: {project: 'demo', host: '127.0.0.1', port: 5000, pgMajor: 17, ...overrides},
+    images,
+    appImage: 'stackctl-app:0123456789ab',
+    appUser: '1000:1000',
+    identity: {stackId: '0123456789abcdef', dir: '/home/dev/demo/.stackctl'},
+  }
+}
+
+/** UPDATE_GOLDEN=1 rewrites the files after an intended change; review the diff before committing. */
+function matchGolden(name: string, actual: string) {
+  if (process.env.UPDATE_GOLDEN) writeFileSync(golden(name), actual)
+  expect(actual).to.equal(readFileSync(golden(name), 'utf8'))
+}
+
+describe('compose rendering', () => {
+  it('renders the local-image stack exactly as the golden file', () => {
+    matchGolden('local-17.yml', renderCompose(template, input()))
+  })
+
+  it('renders the registry stack on a custom port and PostgreSQL 18 as the golden file', () => {
+    matchGolden('registry-18.yml', renderCompose(template, input({port: 8080, pgMajor: 18}, registryImages(18))))
+  })
+
+  it('renders a stack upgraded to PostgreSQL 17 (from 15) on its new volume as the golden file', () => {
+    matchGolden('upgraded-15-to-17.yml', renderCompose(template, input({volume: 'demo_postgres_data_pg17'})))
+    const doc = parse(renderCompose(template, input({volume: 'demo_postgres_data_pg17'})))
+    expect(doc.volumes.postgres_data.name).to.equal('demo_postgres_data_pg17')
+    expect(doc.services.db.volumes[0]).to.include({source: 'postgres_data', target: '/var/lib/postgresql/data'})
+    // The default volume needs no name: Compose derives <project>_postgres_data itself.
+    expect(
+      parse(renderCompose(template, input({volume: 'demo_postgres_data'}))).volumes.postgres_data,
+    ).not.to.have.property('name')
+  })
+
+  it('publishes the database with --db-port on 127.0.0.1 only, whatever --host says, as the golden file', () => {
+    matchGolden('db-port-17.yml', renderCompose(template, input({dbPort: 15432})))
+    const doc = parse(renderCompose(template, input({host: '0.0.0.0', dbPort: 15432})))
+    expect(doc.services.db.ports).to.deep.equal([
+      {target: 5432, host_ip: '127.0.0.1', published: '15432', protocol: 'tcp'},
+    ])
+    // Without it nothing of the database is published (negative control for the golden files above).
+    expect(parse(renderCompose(template, input({dbPort: undefined}))).services.db).to.not.have.property('ports')
+  })
+
+  it('is pure: the same input gives the same text', () => {
+    expect(renderCompose(template, input())).to.equal(renderCompose(template, input()))
+  })
+
+  it('keeps the volume named postgres_data and mounts it at the major-specific path', () => {
+    const doc = parse(renderCompose(template, input({pgMajor: 18}, registryImages(18))))
+    expect(doc.volumes).to.have.property('postgres_data')
+    expect(doc.services.db.volumes[0]).to.include({
+      type: 'volume',
+      source: 'postgres_data',
+      target: '/var/lib/postgresql',
+    })
+    const doc17 = parse(renderCompose(template, input()))
+    expect(doc17.services.db.volumes[0].target).to.equal('/var/lib/postgresql/data')
+  })
+
+  it('publishes the API on the configured host and port only', () => {
+    const doc = parse(renderCompose(template, input({host: '127.0.0.2', port: 6001})))
+    expect(doc.services.app.ports).to.deep.equal([
+      {target: 5000, host_ip: '127.0.0.2', published: '6001', protocol: 'tcp'},
+    ])
+    expect(doc.services.db.ports).to.equal(undefined)
+  })
+
+  it('hardens the API container and never carries a password value', () => {
+    const text = renderCompose(template, input())
+    const doc = parse(text)
+    const app = doc.services.app
+    expect(app.cap_drop).to.deep.equal(['ALL'])
+    expect(app.read_only).to.equal(true)
+    expect(app.security_opt).to.include('no-new-privileges:true')
+    expect(app.user).to.equal('1000:1000')
+    expect(app.depends_on.db.condition).to.equal('service_healthy')
+    expect(doc.services.db.environment).to.not.have.property('POSTGRES_PASSWORD')
+    expect(app.environment).to.not.have.property('POSTGRES_PASSWORD')
+    expect(doc.secrets.db_password.file).to.equal('./secrets/db_password')
+    expect(doc.services.db.healthcheck.test).to.deep.equal([
+      'CMD',
+      'pg_isready',
+      '-h',
+      '127.0.0.1',
+      '-U',
+      'postgres',
+      '-d',
+      'visits',
+    ])
+  })
+})
+
+describe('compose rendering in development mode', () => {
+  const overlayText = readFileSync(
+    fileURLToPath(new URL('../../../templates/compose/app-dev.yml', import.meta.url)),
+    'utf8',
+  )
+  const dev = {
+    overlayText,
+    sourceDir: '/work/tree/src/api',
+    toolchainDir: '/opt/stackctl/node_modules',
+    runnerDir: '/opt/stackctl/templates/dev',
+  }
+
+  it('renders the dev stack exactly as the golden file', () => {
+    matchGolden('dev-17.yml', renderCompose(template, {...input(), dev}))
+  })
+
+  it('bind-mounts the sources read-only instead of building, and leaves db untouched', () => {
+    const normal = parse(renderCompose(template, input()))
+    const devDoc = parse(renderCompose(template, {...input(), dev}))
+    expect(normal.services.app.build).to.be.an('object')
+    expect(normal.services.app.volumes).to.equal(undefined)
+    expect(normal.services.app.labels['io.stackctl.mode']).to.equal('normal')
+    expect(devDoc.services.app.build).to.equal(undefined)
+    expect(devDoc.services.app.image).to.equal('stackctl/node:20')
+    expect(devDoc.services.app.labels['io.stackctl.mode']).to.equal('dev')
+    expect(devDoc.services.app.volumes[0]).to.deep.equal({
+      type: 'bind',
+      source: '/work/tree/src/api',
+      target: '/src/api',
+      read_only: true,
+    })
+    expect(devDoc.services.app.volumes.every((v: {read_only: boolean}) => v.read_only)).to.equal(true)
+    expect(devDoc.services.db).to.deep.equal(normal.services.db)
+    expect(devDoc.volumes).to.deep.equal(normal.volumes)
+  })
+})

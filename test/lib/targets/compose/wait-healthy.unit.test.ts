@@ -1,0 +1,171 @@
+/** `up`'s own health wait: what one look at the containers means, and the polling loop over a stub engine. */
+import {expect} from 'chai'
+
+import type {ContainerFacts} from '../../../../src/lib/targets/compose/diagnose.js'
+import {judgeStartup, newWaitMemory, waitHealthy, UNHEALTHY_GRACE_MS} from '../../../../src/lib/targets/compose/wait-healthy.js'
+import {StubEngine} from '../../../support/stub-stack.js'
+
+function facts(service: string, over: Partial<ContainerFacts> = {}): ContainerFacts {
+  return {
+    service,
+    state: 'running',
+    health: 'healthy',
+    restartCount: 0,
+    dependsOn: service === 'app' ? ['db'] : [],
+    composeFiles: [],
+    logTail: '',
+    ...over,
+  }
+}
+
+const SERVICES = ['db', 'app']
+
+describe('up: waiting for health', () => {
+  describe('judgeStartup', () => {
+    it('is done when every service runs healthy, and waits for a missing or starting one', () => {
+      const memory = newWaitMemory()
+      expect(judgeStartup([facts('db'), facts('app')], SERVICES, memory, 0)).to.deep.equal({state: 'healthy'})
+      expect(judgeStartup([facts('db')], SERVICES, memory, 0)).to.deep.equal({state: 'waiting', pending: ['app']})
+      expect(judgeStartup([facts('db', {health: 'starting'}), facts('app')], SERVICES, memory, 0)).to.deep.equal({
+        state: 'waiting',
+        pending: ['db'],
+      })
+    })
+
+    it('waits for an app that is unhealthy while its db is not yet healthy, however long', () => {
+      // The case Compose's --wait got wrong: the db was stopped, the app unhealthy only because of that.
+      const memory = newWaitMemory()
+      const look = (db: Partial<ContainerFacts>) =>
+        judgeStartup([facts('db', db), facts('app', {health: 'unhealthy'})], SERVICES, memory, 60_000 * 10)
+      expect(look({health: 'starting'})).to.deep.equal({state: 'waiting', pending: ['db', 'app']})
+      expect(look({health: 'unhealthy'})).to.deep.equal({state: 'waiting', pending: ['db', 'app']})
+    })
+
+    it('gives an unhealthy app a grace period that starts once its db is healthy, then fails it', () => {
+      const memory = newWaitMemory()
+      const look = (now: number) =>
+        judgeStartup([facts('db'), facts('app', {health: 'unhealthy'})], SERVICES, memory, now)
+      expect(look(1_000)).to.deep.equal({state: 'waiting', pending: ['app']})
+      expect(look(1_000 + UNHEALTHY_GRACE_MS - 1)).to.deep.equal({state: 'waiting', pending: ['app']})
+      expect(look(1_000 + UNHEALTHY_GRACE_MS)).to.deep.equal({state: 'failed', service: 'app'})
+    })
+
+    it('starts the grace period again when the app was healthy in between', () => {
+      const memory = newWaitMemory()
+      judgeStartup([facts('db'), facts('app', {health: 'unhealthy'})], SERVICES, memory, 0)
+      judgeStartup([facts('db'), facts('app')], SERVICES, memory, 5_000)
+      const later = judgeStartup([facts('db'), facts('app', {health: 'unhealthy'})], SERVICES, memory, 16_000)
+      expect(later).to.deep.equal({state: 'waiting', pending: ['app']})
+    })
+
+    it('fails at once on an exit, a dead or paused container, a start error, or a restart during this up', () => {
+      const cases: Array<Partial<ContainerFacts>> = [
+        {state: 'exited', exitCode: 1},
+        {state: 'dead'},
+        {state: 'paused'},
+        {state: 'created', error: 'port is already allocated'},
+        {state: 'restarting', restartCount: 1},
+        {state: 'running', health: 'starting', restartCount: 3},
+      ]
+      for (const db of cases) {
+        const verdict = judgeStartup([facts('db', db), facts('app')], SERVICES, newWaitMemory(), 0)
+        expect(verdict, JSON.stringify(db)).to.deep.equal({state: 'failed', service: 'db'})
+      }
+    })
+
+    it('does not count restarts from before this up', () => {
+      const memory = newWaitMemory([{service: 'app', restartCount: 4}])
+      const verdict = judgeStartup([facts('db'), facts('app', {restartCount: 4})], SERVICES, memory, 0)
+      expect(verdict).to.deep.equal({state: 'healthy'})
+      expect(judgeStartup([facts('db'), facts('app', {restartCount: 5})], SERVICES, memory, 0)).to.deep.equal({
+        state: 'failed',
+        service: 'app',
+      })
+    })
+
+    it('blames the db before the app that waits for it', () => {
+      const verdict = judgeStartup(
+        [facts('app', {state: 'exited'}), facts('db', {state: 'exited'})],
+        SERVICES,
+        newWaitMemory(),
+        0,
+      )
+      expect(verdict).to.deep.equal({state: 'failed', service: 'db'})
+    })
+  })
+
+  describe('waitHealthy', () => {
+    function clock() {
+      let now = 1_000_000
+      return {now: () => now, sleep: async (ms: number) => void (now += ms), advance: (ms: number) => (now += ms)}
+    }
+
+    it('says when each service became healthy, in start order, with the time since the start', async () => {
+      const engine = new StubEngine()
+        .addContainer({name: 'demo-db-1', service: 'db', project: 'demo', health: 'starting'})
+        .addContainer({name: 'demo-app-1', service: 'app', project: 'demo', health: 'starting'})
+      const time = clock()
+      const progress: string[] = []
+      let polls = 0
+      await waitHealthy(engine.containers, {
+        project: 'demo',
+        services: SERVICES,
+        startedMs: time.now(),
+        deadlineMs: time.now() + 60_000,
+        timeoutSeconds: 60,
+        volume: 'demo_postgres_data',
+        memory: newWaitMemory(),
+        progress: (line) => progress.push(line),
+        now: time.now,
+        sleep: async (ms) => {
+          await time.sleep(ms)
+          polls++
+          if (polls === 2) engine.containersList[0].health = 'healthy'
+          if (polls === 4) engine.containersList[1].health = 'healthy'
+        },
+      })
+      expect(progress).to.deep.equal(['db healthy (1.0 s)', 'app healthy (2.0 s)'])
+    })
+
+    it('gives up at the deadline naming the service, how long it waited and the timeout', async () => {
+      const engine = new StubEngine()
+        .addContainer({name: 'demo-db-1', service: 'db', project: 'demo'})
+        .addContainer({name: 'demo-app-1', service: 'app', project: 'demo', health: 'starting'})
+      const time = clock()
+      const error = await waitHealthy(engine.containers, {
+        project: 'demo',
+        services: SERVICES,
+        startedMs: time.now(),
+        deadlineMs: time.now() + 20_000,
+        timeoutSeconds: 20,
+        volume: 'demo_postgres_data',
+        memory: newWaitMemory(),
+        progress: () => {},
+        now: time.now,
+        sleep: time.sleep,
+      }).catch((caught: unknown) => caught)
+      expect(String(error)).to.include("service 'app' did not become healthy")
+      expect(String(error)).to.include('up waits 20 s for health checks (--timeout)')
+      expect(String(error)).to.include('up waited 20 s')
+      expect(error).to.have.property('exitCode', 1)
+    })
+
+    it('stops at once when interrupted', async () => {
+      const engine = new StubEngine().addContainer({name: 'demo-db-1', service: 'db', project: 'demo'})
+      const controller = new AbortController()
+      controller.abort(new Error('Ctrl-C received'))
+      const error = await waitHealthy(engine.containers, {
+        project: 'demo',
+        services: SERVICES,
+        startedMs: 0,
+        deadlineMs: Date.now() + 60_000,
+        timeoutSeconds: 60,
+        volume: 'demo_postgres_data',
+        memory: newWaitMemory(),
+        progress: () => {},
+        signal: controller.signal,
+      }).catch((caught: unknown) => caught)
+      expect(String(error)).to.include('Ctrl-C received')
+    })
+  })
+})
