@@ -5,7 +5,12 @@ import {adoptFlag, displayFlags, stackFlags} from '../lib/cli/flags.js'
 import {withInterrupts} from '../lib/cli/interrupt.js'
 import {confirmByTyping, isInteractive} from '../lib/cli/prompt.js'
 import {StackctlError, UsageError} from '../lib/errors.js'
-import {downAllStacks, findDownAllTargets, type DownAllResult, type DownAllTarget} from '../lib/targets/compose/down-all.js'
+import {
+  downAllStacks,
+  findDownAllTargets,
+  type DownAllResult,
+  type DownAllTarget,
+} from '../lib/targets/compose/down-all.js'
 import {loadStack} from '../lib/stack/context.js'
 import {deployTargetFlag, swarmTargetFlags} from '../lib/targets/swarm/cluster/flags.js'
 import {targetFromFlags} from '../lib/targets/select.js'

@@ -51,7 +51,7 @@ export const timeoutFlag = {
   }),
 }
 
-/** How long commands show their progress (see ui/step-display.ts). */
+/** How long commands show their progress (see cli/ui/step-display.ts). */
 export const displayFlags = {
   quiet: Flags.boolean({char: 'q', summary: 'Print only the result and warnings, no steps', exclusive: ['verbose']}),
   verbose: Flags.boolean({summary: 'Also print the output of the tools stackctl runs (Compose’s progress)'}),

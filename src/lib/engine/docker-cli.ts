@@ -1,6 +1,6 @@
 /**
  * Every `docker` CLI process stackctl starts, in one place: Compose (its own arguments are built in
- * compose/compose-client.ts), images (build, import, pull, buildx), a process attached to the user's terminal
+ * compose-client.ts), images (build, import, pull, buildx), a process attached to the user's terminal
  * (`docker exec -it`), the local swarm's node containers, commands inside a node (`docker exec NODE docker …`),
  * images copied onto nodes or pushed to a registry, and `docker stack deploy/rm` against a manager. An engine
  * named by endpoint gets DOCKER_HOST per call, so a DOCKER_HOST pointing at the swarm never sends a host verb
@@ -125,7 +125,7 @@ export class DockerCli {
   }
 
   // The local swarm's node containers, on the host engine. The create/run arguments are built (pure,
-  // unit-tested) in swarm/local-spec.ts; each method checks it runs the verb it names.
+  // unit-tested) in targets/swarm/local-spec.ts; each method checks it runs the verb it names.
 
   /** `docker network create …` (local-spec's networkCreateArgs, subnetProbeArgs). */
   async createNetwork(args: readonly string[], options: DockerCliOptions = {}): Promise<void> {

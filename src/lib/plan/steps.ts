@@ -1,7 +1,7 @@
 /**
  * What a planner returns: typed steps, each with the reason it is needed. Planners (up.ts, restore.ts,
  * deploy.ts, upgrade.ts here) are pure: they judge an observation (a ProjectSnapshot, a swarm's nodes) against
- * what is wanted, and the executors (stack/up.ts, cluster/deploy.ts, …) run the steps instead of deciding inline.
+ * what is wanted, and the executors (targets/compose/up.ts, targets/swarm/cluster/deploy.ts, …) run the steps instead of deciding inline.
  */
 
 /** Steps that change something on the engine (or in the database). */

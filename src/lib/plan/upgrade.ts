@@ -1,6 +1,6 @@
 /**
- * The plan of `db upgrade`, as the same typed steps as the other planners: upgrade/plan.ts keeps the upgrade's
- * own decisions (targets, initdb settings, names) and its STEPS, whose order the executor (upgrade/upgrade.ts)
+ * The plan of `db upgrade`, as the same typed steps as the other planners: operations/upgrade/plan.ts keeps the upgrade's
+ * own decisions (targets, initdb settings, names) and its STEPS, whose order the executor (operations/upgrade/upgrade.ts)
  * follows. Pure. The original volume is never among the changed things: only a new volume is written, and the
  * copy is proved against the ledger before the switch.
  */
@@ -19,7 +19,7 @@ export interface UpgradeRequest {
 }
 
 export interface UpgradePlanStep extends PlanStep {
-  /** The upgrade's own name for the step (upgrade/plan.ts STEPS): what a failure names. */
+  /** The upgrade's own name for the step (operations/upgrade/plan.ts STEPS): what a failure names. */
   service: Step
 }
 

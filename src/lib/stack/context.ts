@@ -30,7 +30,7 @@ import type {StackVolume} from '../engine/pgdata/stored.js'
 export interface StackContext {
   /**
    * Read-only values: the stack model (src/lib/model) is built from them, so no step may change the port or the
-   * images after the render. Another stack (e.g. on another volume, upgrade/switch.ts) is a new config.
+   * images after the render. Another stack (e.g. on another volume, operations/upgrade/switch.ts) is a new config.
    */
   config: Readonly<StackConfig>
   paths: StackPaths

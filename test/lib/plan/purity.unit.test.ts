@@ -19,8 +19,8 @@ describe('planners are pure (lint zone)', function () {
     for (const code of [
       "export {createEngine} from '../engine/dockerode-engine.js'\n",
       "export {runningService} from '../engine/services.js'\n",
-      "export {readOptional} from '../files.js'\n",
-      "export {upStack} from '../stack/up.js'\n",
+      "export {readOptional} from '../model/stackdir/files.js'\n",
+      "export {upStack} from '../targets/compose/up.js'\n",
     ]) {
       expect(await problems('src/lib/plan/x.ts', code), code).to.match(/no-restricted-paths: .*a planner is pure/)
     }
@@ -37,7 +37,9 @@ describe('planners are pure (lint zone)', function () {
       '',
     )
     expect(await problems('src/lib/plan/x.ts', "export {planUp} from './up.js'\n")).to.equal('')
-    expect(await problems('src/lib/plan/x.ts', "export {chooseDbNode} from '../swarm/db-node.js'\n")).to.equal('')
+    expect(await problems('src/lib/plan/x.ts', "export {chooseDbNode} from '../targets/swarm/db-node.js'\n")).to.equal(
+      '',
+    )
     expect(await problems('src/lib/plan/observe.ts', "export {readFile} from 'node:fs/promises'\n")).to.equal('')
   })
 })

@@ -215,10 +215,10 @@ describe('step runner', () => {
     this.timeout(30_000)
     const eslint = new ESLint({cwd: repoRoot})
     const lint = async (code: string) => {
-      const [result] = await eslint.lintText(code, {filePath: path.join(repoRoot, 'src/lib/steps/x.ts')})
+      const [result] = await eslint.lintText(code, {filePath: path.join(repoRoot, 'src/lib/plan/runner.ts')})
       return result.messages.map((m) => m.message).join('\n')
     }
-    expect(await lint("export {upStack} from '../stack/up.js'\n")).to.match(/step runner is infrastructure/)
+    expect(await lint("export {upStack} from '../targets/compose/up.js'\n")).to.match(/step runner is infrastructure/)
     expect(await lint("export {Interrupted} from '../errors.js'\n")).to.equal('')
   })
 })

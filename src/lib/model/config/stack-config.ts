@@ -75,7 +75,7 @@ export const DB_CONTAINER_PORT = 5432
 /**
  * Where --db-port publishes PostgreSQL: this machine only, whatever --host says. --host opens the API to other
  * machines; the database's password is the stack's whole protection, so it stays off the network unless an
- * override file publishes it (and then up, status and doctor warn, see stack/exposure.ts).
+ * override file publishes it (and then up, status and doctor warn, see targets/compose/exposure.ts).
  */
 export const DB_PUBLISH_HOST = '127.0.0.1'
 /** The --db-port value that stops publishing the database. */

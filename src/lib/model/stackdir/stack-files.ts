@@ -32,7 +32,7 @@ export interface StackPaths {
   secretsDir: string
   passwordFile: string
   appContext: string
-  /** A memo of Compose's config hashes for the last rendered file (see stack/up-to-date.ts); safe to delete. */
+  /** A memo of Compose's config hashes for the last rendered file (see targets/compose/up-to-date.ts); safe to delete. */
   composeHashesFile: string
 }
 

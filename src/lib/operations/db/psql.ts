@@ -13,7 +13,7 @@ export function psqlArgs(database: string, sql: string): string[] {
 }
 
 /**
- * The command `stackctl psql` runs in the db container (through `docker exec`, stack/exec.ts): psql as the
+ * The command `stackctl psql` runs in the db container (through `docker exec`, targets/compose/exec.ts): psql as the
  * stack's user over the local socket, so no password is on any command line.
  */
 export function interactivePsqlCommand(extra: readonly string[]): string[] {

@@ -5,7 +5,14 @@
  */
 import path from 'node:path'
 
-import {DB_NAME, DB_USER, secretMountPath, DB_SECRET, upgradedVolumeName, VOLUME_KEY} from '../../model/config/stack-config.js'
+import {
+  DB_NAME,
+  DB_USER,
+  secretMountPath,
+  DB_SECRET,
+  upgradedVolumeName,
+  VOLUME_KEY,
+} from '../../model/config/stack-config.js'
 import {LABELS} from '../../model/config/labels.js'
 import {UsageError} from '../../errors.js'
 

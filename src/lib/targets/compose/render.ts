@@ -1,12 +1,18 @@
 /**
  * Pure rendering: template text + typed inputs → docker-compose.yml text, through the stack model
- * (src/lib/model). No I/O here: stack/render-stack.ts reads the template and stackdir/stack-files.ts writes
+ * (src/lib/model). No I/O here: stack/render-stack.ts reads the template and model/stackdir/stack-files.ts writes
  * the result.
  */
 import type {StackConfig} from '../../model/config/stack-config.js'
 import type {StackImages} from '../../engine/images/stack-images.js'
 import {toCompose} from '../../model/compose-writer.js'
-import {stackModel, type DevMode, type ModelInput, type StackIdentity, type StackModel} from '../../model/stack-model.js'
+import {
+  stackModel,
+  type DevMode,
+  type ModelInput,
+  type StackIdentity,
+  type StackModel,
+} from '../../model/stack-model.js'
 
 export type {DevMode, StackIdentity}
 

@@ -8,7 +8,14 @@ import {readdir, rm} from 'node:fs/promises'
 import path from 'node:path'
 
 import {EnvironmentError, StackctlError, UsageError} from '../../errors.js'
-import {ensureRealDirectory, lstatOptional, readOptional, sha256, UnsafePath, writeFileAtomic} from '../../model/stackdir/files.js'
+import {
+  ensureRealDirectory,
+  lstatOptional,
+  readOptional,
+  sha256,
+  UnsafePath,
+  writeFileAtomic,
+} from '../../model/stackdir/files.js'
 import {TEMPLATE_NAMES, type ManifestFile} from './render.js'
 
 export const MARKER_FILE = 'stackctl-render.json'

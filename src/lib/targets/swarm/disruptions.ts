@@ -1,6 +1,6 @@
 /**
  * `stackctl verify-persistence --target swarm`: the swarm's side of the one persistence pipeline
- * (persistence/verify.ts `verifyWithDisruption`): the stack checked through its API, and its disruptions:
+ * (operations/verify/verify.ts `verifyWithDisruption`): the stack checked through its API, and its disruptions:
  *  - down:  `docker stack rm`, wait until it is gone, deploy again (the volume stays on the db's node);
  *  - kill:  SIGKILL the db's container while visits are being written; swarm restarts the task, on the same
  *           node because it is pinned there (local swarm: the container is reached through its node);

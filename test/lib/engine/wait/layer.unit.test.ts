@@ -14,10 +14,12 @@ describe('wait module layer (lint rule)', function () {
   }
 
   it('rejects the wait module importing an operation', async () => {
-    expect(await problems("export {upStack} from '../stack/up.js'\n")).to.match(/never imports an operation/)
+    expect(await problems("export {upStack} from '../../targets/compose/up.js'\n")).to.match(
+      /never imports an operation/,
+    )
   })
 
   it('accepts it importing infrastructure (control)', async () => {
-    expect(await problems("export {StackctlError} from '../errors.js'\n")).to.equal('')
+    expect(await problems("export {StackctlError} from '../../errors.js'\n")).to.equal('')
   })
 })

@@ -1,6 +1,12 @@
 import {expect} from 'chai'
 
-import {compareLedgers, LEDGER_SQL, parseLedger, totalRows, type Ledger} from '../../../../src/lib/operations/db/ledger.js'
+import {
+  compareLedgers,
+  LEDGER_SQL,
+  parseLedger,
+  totalRows,
+  type Ledger,
+} from '../../../../src/lib/operations/db/ledger.js'
 import {StackctlError} from '../../../../src/lib/errors.js'
 
 const A = 'a'.repeat(32)

@@ -1,6 +1,11 @@
 import {expect} from 'chai'
 
-import {auditDurability, coveringMount, type AuditFacts, type MountFact} from '../../../../src/lib/operations/verify/audit.js'
+import {
+  auditDurability,
+  coveringMount,
+  type AuditFacts,
+  type MountFact,
+} from '../../../../src/lib/operations/verify/audit.js'
 
 const DATA = '/var/lib/postgresql/data'
 const VOLUME = 'demo_postgres_data'

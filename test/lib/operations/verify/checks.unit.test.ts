@@ -1,6 +1,10 @@
 import {expect} from 'chai'
 
-import {snapshotProblems, verificationProblems, type Verification} from '../../../../src/lib/operations/verify/checks.js'
+import {
+  snapshotProblems,
+  verificationProblems,
+  type Verification,
+} from '../../../../src/lib/operations/verify/checks.js'
 import type {Snapshot} from '../../../../src/lib/operations/verify/sql.js'
 
 function snap(total: number, maxId: number, checksum = 'a'.repeat(32)): Snapshot {

@@ -7,7 +7,7 @@ import {renderCompose, type RenderInput} from '../../../../src/lib/targets/compo
 import {localImages, registryImages} from '../../../../src/lib/engine/images/stack-images.js'
 
 const template = readFileSync(
-  fileURLToPath(new URL('../../../templates/compose/docker-compose.yml', import.meta.url)),
+  fileURLToPath(new URL('../../../../templates/compose/docker-compose.yml', import.meta.url)),
   'utf8',
 )
 const golden = (name: string) => fileURLToPath(new URL(`golden/${name}`, import.meta.url))
@@ -109,7 +109,7 @@ describe('compose rendering', () => {
 
 describe('compose rendering in development mode', () => {
   const overlayText = readFileSync(
-    fileURLToPath(new URL('../../../templates/compose/app-dev.yml', import.meta.url)),
+    fileURLToPath(new URL('../../../../templates/compose/app-dev.yml', import.meta.url)),
     'utf8',
   )
   const dev = {

@@ -2,7 +2,12 @@
 import {expect} from 'chai'
 
 import type {ContainerFacts} from '../../../../src/lib/targets/compose/diagnose.js'
-import {judgeStartup, newWaitMemory, waitHealthy, UNHEALTHY_GRACE_MS} from '../../../../src/lib/targets/compose/wait-healthy.js'
+import {
+  judgeStartup,
+  newWaitMemory,
+  waitHealthy,
+  UNHEALTHY_GRACE_MS,
+} from '../../../../src/lib/targets/compose/wait-healthy.js'
 import {StubEngine} from '../../../support/stub-stack.js'
 
 function facts(service: string, over: Partial<ContainerFacts> = {}): ContainerFacts {

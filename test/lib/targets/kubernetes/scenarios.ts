@@ -19,7 +19,7 @@ import {
 } from '../../../../src/lib/targets/kubernetes/render.js'
 import type {KubernetesObject} from './models.js'
 
-const templateDir = fileURLToPath(new URL('../../../templates/kubernetes/', import.meta.url))
+const templateDir = fileURLToPath(new URL('../../../../templates/kubernetes/', import.meta.url))
 export const templates = Object.fromEntries(
   TEMPLATE_NAMES.map((name) => [name, readFileSync(path.join(templateDir, name), 'utf8')]),
 ) as KubernetesTemplates

@@ -8,7 +8,7 @@ import {localImages} from '../../../../src/lib/engine/images/stack-images.js'
 import {renderSwarmStack, type SwarmRenderInput} from '../../../../src/lib/targets/swarm/render.js'
 
 const template = (name: string) =>
-  readFileSync(fileURLToPath(new URL(`../../../templates/compose/${name}`, import.meta.url)), 'utf8')
+  readFileSync(fileURLToPath(new URL(`../../../../templates/compose/${name}`, import.meta.url)), 'utf8')
 const golden = (name: string) => fileURLToPath(new URL(`golden/${name}`, import.meta.url))
 
 function input(overrides: Partial<SwarmRenderInput> = {}): SwarmRenderInput {

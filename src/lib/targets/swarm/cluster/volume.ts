@@ -8,7 +8,11 @@ import {dbNodeLabel} from '../db-node.js'
 import {LABELS} from '../../../model/config/labels.js'
 import {backupFromContainer, type BackupOptions, type BackupResult} from '../../../operations/backup-restore/backup.js'
 import {inspectVolume, type VolumeInspection} from '../../../operations/backup-restore/inspect.js'
-import {restoreIntoContainer, type RestoreOptions, type RestoreResult} from '../../../operations/backup-restore/restore.js'
+import {
+  restoreIntoContainer,
+  type RestoreOptions,
+  type RestoreResult,
+} from '../../../operations/backup-restore/restore.js'
 import type {Engine} from '../../../engine/engine.js'
 import {assertManager, type SwarmContext} from './context.js'
 

@@ -1,7 +1,11 @@
 import {expect} from 'chai'
 
 import {swarmLogs} from '../../../../../src/lib/targets/swarm/cluster/logs.js'
-import {backupSwarmVolume, inspectSwarmVolume, restoreSwarmVolume} from '../../../../../src/lib/targets/swarm/cluster/volume.js'
+import {
+  backupSwarmVolume,
+  inspectSwarmVolume,
+  restoreSwarmVolume,
+} from '../../../../../src/lib/targets/swarm/cluster/volume.js'
 import {LABELS} from '../../../../../src/lib/model/config/labels.js'
 import {StackctlError, UsageError} from '../../../../../src/lib/errors.js'
 import {stubSwarmContext} from '../../../../support/stub-swarm-context.js'
