@@ -16,10 +16,13 @@
  * "N passed, N failed, N skipped" that CI reads. Exit 1 on any failed job (a mocha file that ends without its
  * summary line counts as failed), 130 on Ctrl-C or SIGTERM after stopping every job.
  *
+ * Build: the integration files run the built CLI (bin/run.js over dist/). The build runs first when anything it
+ * reads is newer than its last output (a fresh `npm ci` has just built: CI does not build twice).
+ *
  * Usage: node scripts/run-tests.mjs [--jobs N] [--record] [--no-lint] [files or folders…]
  */
 import {Buffer} from 'node:buffer'
-import {spawn} from 'node:child_process'
+import {spawn, spawnSync} from 'node:child_process'
 import {readFileSync, readdirSync, statSync, writeFileSync} from 'node:fs'
 import {cpus} from 'node:os'
 import {join, relative, resolve} from 'node:path'
@@ -43,6 +46,27 @@ function parseArgs(argv) {
   if (!Number.isInteger(options.jobs) || options.jobs < 1 || options.jobs > 40)
     fail('--jobs needs a whole number from 1 to 40')
   return options
+}
+
+/** The newest modification time under `path` (a file or a folder), 0 when it does not exist. */
+function newest(path) {
+  const stat = statSync(path, {throwIfNoEntry: false})
+  if (!stat) return 0
+  if (!stat.isDirectory()) return stat.mtimeMs
+  return readdirSync(path).reduce((latest, name) => Math.max(latest, newest(join(path, name))), stat.mtimeMs)
+}
+
+/** Builds unless the build's last output (the root help, written last) is newer than everything it reads. */
+function buildIfStale() {
+  const inputs = ['src', 'templates', 'scripts', 'package.json', 'package-lock.json', 'tsconfig.json']
+  const built = newest(join(root, 'dist/root-help/index.json'))
+  const changed = inputs.find((input) => newest(join(root, input)) > built)
+  if (changed === undefined) return
+  process.stdout.write(
+    `run-tests: building first (${built ? `${changed} changed since the last build` : 'not built yet'})\n`,
+  )
+  const build = spawnSync('npm', ['run', '--silent', 'build'], {cwd: root, stdio: 'inherit'})
+  if (build.status !== 0) fail(`the build failed (exit ${build.status ?? build.signal}): nothing was tested`)
 }
 
 function fail(message) {
@@ -177,6 +201,7 @@ function stopAll(signal) {
 async function main() {
   const options = parseArgs(process.argv.slice(2))
   const files = testFiles(options.paths)
+  buildIfStale()
   const jobs = planJobs(files, options)
   const pooled = jobs.filter((job) => !job.serial)
   const serial = jobs.filter((job) => job.serial)
