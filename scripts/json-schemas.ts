@@ -36,6 +36,7 @@ export const REPORTS: Record<string, {file: string; type: string}> = {
   'db rollback': {file: 'src/lib/operations/upgrade/rollback.ts', type: 'RollbackResult'},
   'db prune-old': {file: 'src/lib/operations/upgrade/prune.ts', type: 'PruneResult'},
   'db url': {file: 'src/lib/targets/compose/db-url.ts', type: 'DbUrlResult'},
+  version: {file: 'src/commands/version.ts', type: 'VersionResult'},
 }
 
 export function schemaFile(command: string): string {

@@ -25,6 +25,7 @@ import SwarmStatus from './swarm/status.js'
 import SwarmUp from './swarm/up.js'
 import Up from './up.js'
 import VerifyPersistence from './verify-persistence.js'
+import Version from './version.js'
 import VolumeBackup from './volume/backup.js'
 import VolumeInspect from './volume/inspect.js'
 import VolumeRestore from './volume/restore.js'
@@ -52,6 +53,7 @@ export const COMMANDS = {
   'swarm:up': SwarmUp,
   up: Up,
   'verify-persistence': VerifyPersistence,
+  version: Version,
   'volume:backup': VolumeBackup,
   'volume:inspect': VolumeInspect,
   'volume:restore': VolumeRestore,

@@ -64,7 +64,7 @@ describe('start-up (integration)', function () {
     })
   }
 
-  for (const args of [['up', '--help'], ['help'], ['help', 'up'], ['db', '--help'], ['version'], ['autocomplete']]) {
+  for (const args of [['up', '--help'], ['help'], ['help', 'up'], ['db', '--help'], ['autocomplete']]) {
     it(`\`stackctl ${args.join(' ')}\` does not load the engine client, pg or yaml`, async () => {
       const {result, packages} = await modulesLoadedBy(args, {HOME: dir})
       expect(result.exitCode, result.stderr).to.equal(0)
@@ -72,6 +72,14 @@ describe('start-up (integration)', function () {
       for (const name of HEAVY) expect([...packages], name).to.not.include(name)
     })
   }
+
+  it('`stackctl version` (a command of the bundle, which holds yaml) does not load the engine client or pg', async () => {
+    const {result, packages} = await modulesLoadedBy(['version'], {HOME: dir})
+    expect(result.exitCode, result.stderr).to.equal(0)
+    expect(result.stdout).to.match(/^stackctl\/\d+\.\d+\.\d+ /)
+    expect([...packages], 'the command bundle ran').to.include.members(['@oclif/core', 'yaml'])
+    for (const name of HEAVY.filter((heavy) => heavy !== 'yaml')) expect([...packages], name).to.not.include(name)
+  })
 
   it('importing the commands loads no dockerode (the engine client comes with its first request)', async () => {
     // What oclif imports to run any command (package.json's explicit strategy): the bundle of every command.
