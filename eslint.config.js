@@ -194,6 +194,21 @@ export default tseslint.config(
   },
   {files: ['src/lib/engine/dockerode-engine.ts'], rules: {'no-restricted-imports': 'off'}},
   {
+    // One composition root: the `docker` CLI runner, like the engines, comes from the EngineFactory the base
+    // command hands down (engines.cli(endpoint)), so every docker process of a command shares its endpoints.
+    files: ['src/**/*.ts'],
+    ignores: ['src/lib/engine/factory.ts'],
+    rules: {
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector: "NewExpression[callee.name='DockerCli']",
+          message: 'get the docker CLI from the EngineFactory (engines.cli(endpoint)); only factory.ts makes one',
+        },
+      ],
+    },
+  },
+  {
     files: ['src/lib/plan/**/*.ts'],
     ignores: ['src/lib/plan/observe.ts'],
     rules: {

@@ -24,6 +24,29 @@ describe('import layers (lint rule)', function () {
     expect(found.join('\n')).to.match(/no-restricted-paths: .*never imports an operation/)
   })
 
+  it('rejects making a DockerCli anywhere but the engine factory (the composition root)', async () => {
+    const code = "import {DockerCli} from '../../engine/docker-cli.js'\nexport const cli = new DockerCli()\n"
+    expect((await problems('src/lib/targets/compose/x.ts', code)).join()).to.match(
+      /no-restricted-syntax: get the docker CLI from the EngineFactory/,
+    )
+    const inCommand =
+      "import {DockerCli} from '../lib/engine/docker-cli.js'\nexport const cli = new DockerCli('unix:///x')\n"
+    expect((await problems('src/commands/x.ts', inCommand)).join()).to.match(/only factory\.ts makes one/)
+    // The control: the factory itself, and a type-only use elsewhere.
+    expect(
+      await problems(
+        'src/lib/engine/factory.ts',
+        "import {DockerCli} from './docker-cli.js'\nexport const make = () => new DockerCli()\n",
+      ),
+    ).to.deep.equal([])
+    expect(
+      await problems(
+        'src/lib/targets/compose/x.ts',
+        "import type {DockerCli} from '../../engine/docker-cli.js'\nexport type T = DockerCli\n",
+      ),
+    ).to.deep.equal([])
+  })
+
   it('rejects the process runner importing anything but the errors', async () => {
     const found = await problems(
       'src/lib/engine/process/reversed.ts',

@@ -25,9 +25,7 @@ the rollback refuses, saying how many, unless --force.`
   async run(): Promise<RollbackResult> {
     const {flags} = await this.parse(DbRollback)
     const ctx = await loadStack(configInput(flags), {engines: this.engines, progress: (line) => this.logToStderr(line)})
-    const resolver = imageResolver(ctx.engine, (pgMajor) =>
-      buildLocalImages(ctx.engine, (line) => this.logToStderr(line), pgMajor),
-    )
+    const resolver = imageResolver(ctx, (pgMajor) => buildLocalImages(ctx, (line) => this.logToStderr(line), pgMajor))
     const result = await withInterrupts((signal) =>
       withStackLock(ctx, 'db rollback', () => rollbackStack(ctx, resolver, {force: flags.force, signal})),
     )

@@ -58,7 +58,7 @@ export default class DbUpgrade extends StackctlCommand {
     const display = this.stepDisplay(flags)
     const steps = new StepRunner({reporter: display})
     const ctx = await loadStack(configInput(flags), {...display.sinks, phase: steps.phase, engines: this.engines})
-    const resolver = imageResolver(ctx.engine, (pgMajor) => buildLocalImages(ctx.engine, display.detail, pgMajor))
+    const resolver = imageResolver(ctx, (pgMajor) => buildLocalImages(ctx, display.detail, pgMajor))
     const initdbArgs = parseInitdbArgs(flags['initdb-args'])
     const volumeOptions = parseVolumeOptions(flags['volume-opt'])
     const result = await display.around(() =>

@@ -54,6 +54,7 @@ export default class ImagesBuild extends StackctlCommand {
     const result = await display.around(() =>
       buildImages({
         engine: this.engines.host(),
+        docker: this.engines.cli(),
         only: flags.only,
         pgMajors: flags['pg-major'],
         force: flags.force,

@@ -140,7 +140,7 @@ export function composeMajor(versionOutput: string): number | undefined {
 let verifiedVersion: string | undefined
 
 /** Makes sure Compose v2 is available; names what was found otherwise (e.g. the retired v1 `docker-compose`). */
-export async function assertComposeV2(docker: DockerCli = new DockerCli()): Promise<string> {
+export async function assertComposeV2(docker: DockerCli): Promise<string> {
   if (verifiedVersion) return verifiedVersion
   const result = await docker.composeVersion()
   const major = result.exitCode === 0 ? composeMajor(result.stdout) : undefined
@@ -182,7 +182,7 @@ export class ComposeClient implements Compose {
   /** `docker` runs Compose's process (the engine layer starts every docker process). */
   constructor(
     readonly target: ComposeTarget,
-    private readonly docker: DockerCli = new DockerCli(),
+    private readonly docker: DockerCli,
   ) {}
 
   assertV2(): Promise<string> {

@@ -22,6 +22,7 @@ import {
   type StackPaths,
   type StackState,
 } from '../model/stackdir/stack-files.js'
+import type {DockerCli} from '../engine/docker-cli.js'
 import type {Engine} from '../engine/engine.js'
 import type {EngineFactory} from '../engine/factory.js'
 import {UsageError} from '../errors.js'
@@ -36,6 +37,8 @@ export interface StackContext {
   paths: StackPaths
   state: StackState | undefined
   engine: Engine
+  /** `docker` CLI processes against the same engine (`exec -it`, image builds and pulls). */
+  docker: DockerCli
   compose: Compose
   /** --adopt: take over a project or volume stackctl did not create (or whose stack.json was lost). */
   adopt: boolean
@@ -86,14 +89,18 @@ export async function loadStack(
     paths,
     state,
     engine: options.engines.host(env),
+    docker: options.engines.cli(),
     compose:
       options.compose ??
-      new ComposeClient({
-        project: config.project,
-        composeFile: paths.composeFile,
-        projectDirectory: paths.dir,
-        overrideFiles: existsSync(paths.overrideFile) ? [paths.overrideFile] : [],
-      }),
+      new ComposeClient(
+        {
+          project: config.project,
+          composeFile: paths.composeFile,
+          projectDirectory: paths.dir,
+          overrideFiles: existsSync(paths.overrideFile) ? [paths.overrideFile] : [],
+        },
+        options.engines.cli(),
+      ),
     adopt: Boolean(flags.adopt),
     remembered: rememberedSettings(flags, env, state?.settings ?? {}),
     progress: options.progress ?? (() => {}),

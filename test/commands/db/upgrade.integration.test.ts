@@ -11,7 +11,7 @@ import path from 'node:path'
 
 import {buildImages} from '../../../src/lib/engine/images/builder.js'
 import {freePort, runCli, spawnCli, type CliResult} from '../../helpers/cli.js'
-import {docker, engine, psqlIn, removeComposeProject, uniqueName} from '../../helpers/docker.js'
+import {docker, engine, engines, psqlIn, removeComposeProject, uniqueName} from '../../helpers/docker.js'
 import {BUILD_TIMEOUT_MS} from '../../lib/engine/images/ensure-images.js'
 
 describe('db upgrade, rollback and prune-old (integration)', function () {
@@ -134,6 +134,7 @@ describe('db upgrade, rollback and prune-old (integration)', function () {
     this.timeout(BUILD_TIMEOUT_MS)
     await buildImages({
       engine,
+      docker: engines.cli(),
       only: 'postgres',
       pgMajors: [15, 17],
       progress: (line) => process.stderr.write(`      [images build] ${line}\n`),

@@ -1,5 +1,6 @@
 import {expect} from 'chai'
 
+import {DockerCli} from '../../../src/lib/engine/docker-cli.js'
 import type {Engine} from '../../../src/lib/engine/engine.js'
 import {EngineFactory} from '../../../src/lib/engine/factory.js'
 
@@ -34,5 +35,25 @@ describe('EngineFactory', () => {
     const other = factory.host({DOCKER_HOST: undefined})
     expect(other).not.to.equal(host)
     expect(made).to.have.length(2)
+  })
+
+  it('makes one docker CLI runner per endpoint (none: the environment’s engine), through the runner it was given', () => {
+    const asked: Array<string | undefined> = []
+    const factory = new EngineFactory(
+      () => ({}) as Engine,
+      {},
+      (endpoint) => {
+        asked.push(endpoint)
+        return new DockerCli(endpoint)
+      },
+    )
+    const local = factory.cli()
+    expect(factory.cli()).to.equal(local)
+    expect(local.endpoint).to.equal(undefined)
+    const node = factory.cli('unix:///run/node1.sock')
+    expect(node).not.to.equal(local)
+    expect(node.endpoint).to.equal('unix:///run/node1.sock')
+    expect(factory.cli('unix:///run/node1.sock')).to.equal(node)
+    expect(asked).to.deep.equal([undefined, 'unix:///run/node1.sock'])
   })
 })

@@ -55,6 +55,8 @@ const MINUTE = 60_000
 export interface BuildImagesOptions {
   /** The engine that builds and keeps the images (the host's, from the base command). */
   engine: Engine
+  /** `docker build`/`import` against that engine (the base command's factory makes it). */
+  docker: DockerCli
   /** Build one image only (postgres | node). */
   only?: string
   /** The PostgreSQL majors to build (default 17): each has its own image, from the Debian release shipping it. */
@@ -137,11 +139,11 @@ export async function buildImages(options: BuildImagesOptions): Promise<BuildIma
   if (planned.length > 0) {
     // The images build side by side: one step for all of them.
     phase(`build ${planned.map((image) => imageReference(image.spec)).join(', ')}`)
-    const env = buildEnv(await buildxAvailable())
+    const env = buildEnv(await buildxAvailable(options.docker))
     const built = await withInterrupts(async (signal) => {
       const outcomes = await Promise.allSettled(
         planned.map((image) => {
-          const ctx = {engine, docker: new DockerCli(), buildEnv: env, signal, progress}
+          const ctx = {engine, docker: options.docker, buildEnv: env, signal, progress}
           progress(`${image.spec.name}: ${imageReference(image.spec)} is ${image.plan.reason}`)
           return image.plan.action === 'finish' ? finishImage(image, ctx) : buildImage(image, ctx, debootstrap)
         }),

@@ -71,6 +71,6 @@ function cause(error: unknown): string {
 }
 
 /** Whether the docker CLI has the buildx plugin (without it BuildKit builds fail; see buildEnv). */
-export function buildxAvailable(docker: DockerCli = new DockerCli()): Promise<boolean> {
+export function buildxAvailable(docker: DockerCli): Promise<boolean> {
   return docker.buildxAvailable()
 }

@@ -1,11 +1,7 @@
 /** Pulling a registry image through the engine layer's docker CLI: quiet, bounded, and a refusal is an answer. */
-import {DockerCli} from '../docker-cli.js'
+import type {DockerCli} from '../docker-cli.js'
 
 /** Resolves whether the image could be pulled (false when the registry cannot be reached). */
-export function pullImage(
-  reference: string,
-  timeoutMs = 120_000,
-  docker: DockerCli = new DockerCli(),
-): Promise<boolean> {
+export function pullImage(docker: DockerCli, reference: string, timeoutMs = 120_000): Promise<boolean> {
   return docker.pull(reference, timeoutMs)
 }

@@ -51,7 +51,7 @@ export class ComposeTarget implements DeployTarget {
     if (options.dev) await devToolchain() // an installed package cannot: said before anything is written
     const display = io.display()
     const ctx = await loadStack(this.input, {...display.sinks, engines: this.engines})
-    const resolver = imageResolver(ctx.engine, (pgMajor) => buildLocalImages(ctx.engine, display.detail, pgMajor))
+    const resolver = imageResolver(ctx, (pgMajor) => buildLocalImages(ctx, display.detail, pgMajor))
     // Ctrl-C stops Compose gracefully and still releases the lock, so the next up needs no cleanup.
     const result = await display.around(() =>
       withInterrupts((signal) =>
@@ -165,7 +165,7 @@ export class ComposeTarget implements DeployTarget {
     const display = io.display()
     const steps = new StepRunner({reporter: display})
     const ctx = await loadStack(this.input, {...display.sinks, phase: steps.phase, engines: this.engines})
-    const resolver = imageResolver(ctx.engine, (pgMajor) => buildLocalImages(ctx.engine, display.detail, pgMajor))
+    const resolver = imageResolver(ctx, (pgMajor) => buildLocalImages(ctx, display.detail, pgMajor))
     const result = await display.around(() =>
       withInterrupts((signal) =>
         withStackLock(ctx, 'verify-persistence', () =>

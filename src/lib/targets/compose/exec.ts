@@ -3,7 +3,6 @@
  * exec` and `stackctl psql` both run through here. The process's exit code is the result.
  */
 import {stackCommand} from '../../model/config/command-line.js'
-import {DockerCli} from '../../engine/docker-cli.js'
 import {StackctlError} from '../../errors.js'
 import type {StackContext} from '../../stack/context.js'
 import {claimStack} from '../../stack/ownership.js'
@@ -29,5 +28,5 @@ export async function execInService(
       {exitCode: 1, suggestion: `start it with ${stackCommand(ctx.config, 'up')}`},
     )
   }
-  return new DockerCli().execInteractive(container.id, command, options.tty)
+  return ctx.docker.execInteractive(container.id, command, options.tty)
 }

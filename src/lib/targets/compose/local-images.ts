@@ -1,3 +1,4 @@
+import type {DockerCli} from '../../engine/docker-cli.js'
 import type {Engine} from '../../engine/engine.js'
 import {imageExists, localImages} from '../../engine/images/stack-images.js'
 import {buildImages} from '../../engine/images/builder.js'
@@ -7,11 +8,12 @@ import {buildImages} from '../../engine/images/builder.js'
  * missing (about a minute) and refreshes an image whose template changed; current images cost a look-up.
  */
 export async function buildLocalImages(
-  engine: Engine,
+  stack: {engine: Engine; docker: DockerCli},
   progress: (line: string) => void,
   pgMajor?: number,
 ): Promise<void> {
-  await buildImages({engine, progress, pgMajors: pgMajor === undefined ? undefined : [pgMajor]})
+  const {engine, docker} = stack
+  await buildImages({engine, docker, progress, pgMajors: pgMajor === undefined ? undefined : [pgMajor]})
 }
 
 /**
@@ -19,12 +21,12 @@ export async function buildLocalImages(
  * is, so a deploy never rebuilds (retags) base images that other stacks on this engine are using.
  */
 export async function buildMissingLocalImages(
-  engine: Engine,
+  stack: {engine: Engine; docker: DockerCli},
   pgMajor: number,
   progress: (line: string) => void,
 ): Promise<void> {
   const images = localImages(pgMajor)
   for (const reference of [images.postgres, images.node]) {
-    if (!(await imageExists(engine, reference))) return buildLocalImages(engine, progress)
+    if (!(await imageExists(stack.engine, reference))) return buildLocalImages(stack, progress)
   }
 }

@@ -48,9 +48,7 @@ export class SwarmTarget implements DeployTarget {
 
   async up(options: UpOptions, io: CommandIo) {
     const sw = await this.load(io.note)
-    const resolver = imageResolver(sw.stack.engine, () =>
-      buildMissingLocalImages(sw.stack.engine, sw.stack.config.pgMajor, io.note),
-    )
+    const resolver = imageResolver(sw.stack, () => buildMissingLocalImages(sw.stack, sw.stack.config.pgMajor, io.note))
     const result = await withInterrupts((signal) =>
       withStackLock(sw.stack, 'up', () =>
         deploySwarmStack(sw, resolver, {
@@ -129,9 +127,7 @@ export class SwarmTarget implements DeployTarget {
     }
     const settings = parseCheckSettings({visits: flags.visits, concurrency: flags.concurrency})
     const sw = await this.load(io.note)
-    const resolver = imageResolver(sw.stack.engine, () =>
-      buildMissingLocalImages(sw.stack.engine, sw.stack.config.pgMajor, io.note),
-    )
+    const resolver = imageResolver(sw.stack, () => buildMissingLocalImages(sw.stack, sw.stack.config.pgMajor, io.note))
     const result = await withInterrupts((signal) =>
       withStackLock(sw.stack, 'verify-persistence', () =>
         verifySwarmPersistence(sw, {

@@ -1,22 +1,26 @@
 import {expect} from 'chai'
 
+import {DockerCli} from '../../../../src/lib/engine/docker-cli.js'
 import {createEngine} from '../../../../src/lib/engine/dockerode-engine.js'
 import {EngineUnreachable, UsageError} from '../../../../src/lib/errors.js'
 import {buildImages} from '../../../../src/lib/engine/images/builder.js'
 
 /** An engine endpoint where nothing listens: every call to it fails at once. */
 const noEngine = createEngine({DOCKER_HOST: 'unix:///nonexistent/stackctl-test.sock'})
+const docker = new DockerCli('unix:///nonexistent/stackctl-test.sock')
 
 describe('image builder (no engine)', () => {
   it('rejects bad options before it talks to the engine', async () => {
-    const mirror = await buildImages({engine: noEngine, mirror: 'deb.debian.org'}).catch((error: unknown) => error)
+    const mirror = await buildImages({engine: noEngine, docker, mirror: 'deb.debian.org'}).catch(
+      (error: unknown) => error,
+    )
     expect(mirror).to.be.instanceOf(UsageError)
-    const only = await buildImages({engine: noEngine, only: 'redis'}).catch((error: unknown) => error)
+    const only = await buildImages({engine: noEngine, docker, only: 'redis'}).catch((error: unknown) => error)
     expect(only).to.be.instanceOf(UsageError)
   })
 
   it('says the engine is unreachable, with the fix, before any other check', async () => {
-    const error = await buildImages({engine: noEngine}).catch((caught: unknown) => caught)
+    const error = await buildImages({engine: noEngine, docker}).catch((caught: unknown) => caught)
     expect(error).to.be.instanceOf(EngineUnreachable)
     expect((error as EngineUnreachable).exitCode).to.equal(2)
     expect((error as EngineUnreachable).suggestion).to.match(/docker-engine\.sh/)

@@ -3,11 +3,16 @@
  * root and debootstrap required) or fail the `before` hook with the builder's one-line reason.
  */
 import {buildImages} from '../../../../src/lib/engine/images/builder.js'
-import {engine} from '../../../helpers/docker.js'
+import {engine, engines} from '../../../helpers/docker.js'
 import type {ImageName} from '../../../../src/lib/engine/images/image-specs.js'
 
 export const BUILD_TIMEOUT_MS = 15 * 60_000
 
 export async function ensureImage(only: ImageName): Promise<void> {
-  await buildImages({engine, only, progress: (line) => process.stderr.write(`      [images build] ${line}\n`)})
+  await buildImages({
+    engine,
+    docker: engines.cli(),
+    only,
+    progress: (line) => process.stderr.write(`      [images build] ${line}\n`),
+  })
 }

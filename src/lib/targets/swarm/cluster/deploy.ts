@@ -314,7 +314,7 @@ async function volumeHolders(sw: SwarmContext, nodes: SwarmNode[]): Promise<stri
 async function buildAppImage(sw: SwarmContext, image: string, nodeImage: string, signal?: AbortSignal): Promise<void> {
   if (await sw.stack.engine.images.inspect(image)) return
   sw.progress(`building ${image}`)
-  const env = buildEnv(await buildxAvailable())
+  const env = buildEnv(await buildxAvailable(sw.hostCli))
   const result = await sw.hostCli.buildImage({
     tag: image,
     context: sw.stack.paths.appContext,

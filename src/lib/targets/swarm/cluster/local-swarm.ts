@@ -111,7 +111,7 @@ export async function swarmUp(
   const spec = localSwarmSpec(input, stateDirectory(env), NODE_IMAGE)
   const host = options.engines.host(env)
   await host.ping()
-  const cli = new DockerCli(hostEndpoint(env))
+  const cli = options.engines.cli(hostEndpoint(env))
   const existing = await host.containers.list({label: `${SWARM_LABELS.swarm}=${spec.name}`})
   if (existing.length > 0) {
     let status = await swarmStatus(spec.name, {env, engines: options.engines})
@@ -127,7 +127,7 @@ export async function swarmUp(
     throw new EnvironmentError(`port ${spec.port} on 127.0.0.1 is already in use`, 'choose another with --port')
   }
   options.progress(`node image: ${NODE_IMAGE}`)
-  await buildImages({only: 'swarm-node', engine: host, progress: options.progress})
+  await buildImages({only: 'swarm-node', engine: host, docker: cli, progress: options.progress})
 
   try {
     await createNodes(spec, cli, options)
@@ -350,7 +350,7 @@ export async function swarmStatus(
   const spec = localSwarmSpec({name}, stateDirectory(env), NODE_IMAGE)
   const host = options.engines.host(env)
   await host.ping()
-  const cli = new DockerCli(hostEndpoint(env))
+  const cli = options.engines.cli(hostEndpoint(env))
   const containers = await host.containers.list({label: `${SWARM_LABELS.swarm}=${spec.name}`})
   const manager = containers.find((c) => c.labels[SWARM_LABELS.node] === '1')
   const port = Number(manager?.labels[SWARM_LABELS.port] ?? 0)
@@ -408,7 +408,7 @@ export async function swarmDown(
   const spec = localSwarmSpec({name}, stateDirectory(env), NODE_IMAGE)
   const host = options.engines.host(env)
   await host.ping()
-  const cli = new DockerCli(hostEndpoint(env))
+  const cli = options.engines.cli(hostEndpoint(env))
   const label = `${SWARM_LABELS.swarm}=${spec.name}`
   const containers = await host.containers.list({label})
   const {dataVolumes, unreadable} = await stackDataIn(cli, containers)
