@@ -82,6 +82,21 @@ describe('CLI conventions (integration)', function () {
     })
   }
 
+  it('prints a long command’s failure with --json as the JSON error alone: no ✖ step line on stderr', async () => {
+    const env = {DOCKER_HOST: 'unix:///nonexistent/stackctl-conventions.sock'}
+    const args = ['up', '--project-name', 'st-conventions-never-started', '--dir', '/nonexistent/stackctl-dir']
+    const json = await runCli([...args, '--json'], {env})
+    expect(json.exitCode).to.equal(2)
+    expect(JSON.parse(json.stdout))
+      .to.have.nested.property('error.message')
+      .that.match(/cannot reach the Docker engine/)
+    expect(json.stderr).to.equal('')
+    // The control: without --json the same failure shows its failed step.
+    const human = await runCli(args, {env})
+    expect(human.exitCode).to.equal(2)
+    expect(human.stderr).to.match(/✖ .+\nError: cannot reach the Docker engine/)
+  })
+
   it('prints a bad flag without --json as one line and a hint (exit 2)', async () => {
     const result = await runCli(['status', '--nope'])
     expect(result.exitCode).to.equal(2)

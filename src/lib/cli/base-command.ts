@@ -38,7 +38,7 @@ export abstract class StackctlCommand extends Command {
 
   /**
    * The step display of a long command, on stderr (stdout stays for the result). --json shows nothing but the
-   * JSON, so it is quiet there.
+   * JSON (and warnings on stderr): no step lines, not even a failed step's ✖ (the error object says it).
    */
   protected stepDisplay(flags: {quiet?: boolean; verbose?: boolean; color?: boolean}): StepDisplay {
     return new StepDisplay({
@@ -46,6 +46,7 @@ export abstract class StackctlCommand extends Command {
       color: wantsColor(process.stderr, process.env, flags.color === false),
       quiet: Boolean(flags.quiet) || this.jsonEnabled(),
       verbose: Boolean(flags.verbose) && !this.jsonEnabled(),
+      stepLines: !this.jsonEnabled(),
     })
   }
 

@@ -18,6 +18,11 @@ export interface DisplayOptions {
   color: boolean
   quiet: boolean
   verbose: boolean
+  /**
+   * Off for --json: the result (or the error object) on stdout says everything, so stderr gets no step lines, ✔
+   * nor ✖, and no tool output; warnings still reach it.
+   */
+  stepLines?: boolean
   now?: () => number
 }
 
@@ -82,7 +87,7 @@ export class StepDisplay {
     if (index >= 0) this.nested.splice(index)
     if (status === 'failed') this.nestedFailed = true
     this.clearLine()
-    if (!(this.options.quiet && status === 'done')) {
+    if (this.stepLines && !(this.options.quiet && status === 'done')) {
       this.options.stream.write(
         `${'  '.repeat(depth)}${this.mark(status)} ${label} ${this.dim(`(${formatElapsed(ms)})`)}\n`,
       )
@@ -150,7 +155,7 @@ export class StepDisplay {
     this.finishStep('failed')
     this.nested.length = 0
     this.stopSpinner()
-    if (failed && !this.options.verbose && this.tail.length > 0) {
+    if (failed && this.stepLines && !this.options.verbose && this.tail.length > 0) {
       this.print(this.dim(`last output of the step:\n${this.tail.map((line) => `  ${line}`).join('\n')}`))
     }
   }
@@ -159,7 +164,7 @@ export class StepDisplay {
     if (!this.step) return
     const {label, startedMs} = this.step
     this.step = undefined
-    if (this.options.quiet && outcome === 'done') {
+    if ((this.options.quiet && outcome === 'done') || !this.stepLines) {
       this.clearLine()
       return
     }
@@ -184,6 +189,10 @@ export class StepDisplay {
     this.options.stream.write(
       `\r\u001b[2K${indent}${this.paint('36', FRAMES[this.frame])} ${step.label} ${this.dim(elapsed)}`,
     )
+  }
+
+  private get stepLines(): boolean {
+    return this.options.stepLines ?? true
   }
 
   private mark(outcome: 'done' | 'failed'): string {

@@ -4,7 +4,9 @@ import {expect} from 'chai'
 
 import {formatElapsed, StepDisplay, wantsColor} from '../../../../src/lib/cli/ui/step-display.js'
 
-function display(options: {tty?: boolean; quiet?: boolean; verbose?: boolean; color?: boolean} = {}) {
+function display(
+  options: {tty?: boolean; quiet?: boolean; verbose?: boolean; color?: boolean; stepLines?: boolean} = {},
+) {
   let now = 0
   const written: string[] = []
   const d = new StepDisplay({
@@ -12,6 +14,7 @@ function display(options: {tty?: boolean; quiet?: boolean; verbose?: boolean; co
     color: options.color ?? false,
     quiet: options.quiet ?? false,
     verbose: options.verbose ?? false,
+    stepLines: options.stepLines,
     now: () => now,
   })
   return {d, text: () => written.join(''), advance: (ms: number) => (now += ms)}
@@ -55,6 +58,31 @@ describe('step display', () => {
     d.info('warning: the API is published on 0.0.0.0')
     d.succeed()
     expect(text()).to.equal('warning: the API is published on 0.0.0.0\n')
+  })
+
+  it('prints no step line, not even a failed one, and no tool output for --json; warnings still', () => {
+    const {d, text} = display({quiet: true, stepLines: false})
+    d.phase('check engine, port and volume')
+    d.detail('compose line')
+    d.info('warning: the API is published on 0.0.0.0')
+    d.fail()
+    expect(text()).to.equal('warning: the API is published on 0.0.0.0\n')
+    // The control: the same failure with step lines (--quiet alone) shows the ✖ and the tool's last lines.
+    const quiet = display({quiet: true})
+    quiet.d.phase('check engine, port and volume')
+    quiet.d.detail('compose line')
+    quiet.d.fail()
+    expect(quiet.text()).to.match(/^✖ check engine, port and volume .*\nlast output of the step:\n {2}compose line\n$/)
+  })
+
+  it('prints no nested step line for --json either', () => {
+    const {d, text} = display({quiet: true, stepLines: false})
+    d.started('upgrade', 0)
+    d.started('copy', 1)
+    d.finished('copy', 1, 'failed', 10)
+    d.finished('upgrade', 0, 'failed', 20)
+    d.fail()
+    expect(text()).to.equal('')
   })
 
   it('draws a spinner on a terminal and replaces it with the finished line', () => {
