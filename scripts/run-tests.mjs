@@ -25,6 +25,7 @@ import {Buffer} from 'node:buffer'
 import {spawn, spawnSync} from 'node:child_process'
 import {readFileSync, readdirSync, statSync, writeFileSync} from 'node:fs'
 import {cpus} from 'node:os'
+import {clearInterval, setInterval} from 'node:timers'
 import {join, relative, resolve} from 'node:path'
 
 const root = resolve(import.meta.dirname, '..')
@@ -33,7 +34,13 @@ const DEFAULT_ROOTS = ['test', 'bench/test']
 const SUMMARY = /^(\d+) passed, (\d+) failed, (\d+) skipped$/m
 
 function parseArgs(argv) {
-  const options = {jobs: Number(process.env.STACKCTL_TEST_JOBS) || 4, record: false, lint: true, paths: []}
+  const options = {
+    jobs: Number(process.env.STACKCTL_TEST_JOBS) || 4,
+    maxJobs: Number(process.env.STACKCTL_TEST_MAX_JOBS) || undefined,
+    record: false,
+    lint: true,
+    paths: [],
+  }
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]
     if (arg === '--jobs') options.jobs = Number(argv[++i])
@@ -45,6 +52,9 @@ function parseArgs(argv) {
   }
   if (!Number.isInteger(options.jobs) || options.jobs < 1 || options.jobs > 40)
     fail('--jobs needs a whole number from 1 to 40')
+  options.maxJobs ??= options.jobs + 2
+  if (!Number.isInteger(options.maxJobs) || options.maxJobs < options.jobs || options.maxJobs > 40)
+    fail(`STACKCTL_TEST_MAX_JOBS needs a whole number from --jobs (${options.jobs}) to 40`)
   return options
 }
 
@@ -161,18 +171,79 @@ function printResult(result, done, total) {
   }
 }
 
-async function runPool(jobs, width, onDone) {
+/** CPU time from /proc/stat: [busy, total] in ticks (undefined where there is no /proc). */
+function cpuTicks() {
+  try {
+    const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number)
+    const total = fields.reduce((sum, value) => sum + value, 0)
+    return [total - fields[3] - (fields[4] ?? 0), total]
+  } catch {
+    return undefined
+  }
+}
+
+/** The share of the machine's CPU left idle since the previous call (1 = all idle). */
+function idleMeter() {
+  let last = cpuTicks()
+  return () => {
+    const now = cpuTicks()
+    if (!now || !last) return 0
+    const [busy, total] = [now[0] - last[0], now[1] - last[1]]
+    last = now
+    return total > 0 ? 1 - busy / total : 0
+  }
+}
+
+/**
+ * `width` slots run jobs until the queue is empty. Up to `maxWidth - width` more open while the CPU idles (over
+ * IDLE_TO_GROW for a whole sample): many files spend minutes waiting on PostgreSQL, a swarm or a health check,
+ * and a fixed pool leaves the cores idle then. An extra slot closes after its job when the CPU is busy again.
+ */
+const IDLE_TO_GROW = 0.35
+const SAMPLE_MS = 5000
+
+async function runPool(jobs, width, onDone, maxWidth = width) {
   const queue = [...jobs]
   const results = []
-  const worker = async (slot) => {
-    while (queue.length > 0 && !stopping) {
-      const result = await runJob(queue.shift(), slot)
-      results.push(result)
-      onDone(result)
+  const workers = []
+  let active = 0
+  let widest = 0
+  const idle = idleMeter()
+  let lastIdle = 0
+  const worker = async (slot, extra) => {
+    active++
+    widest = Math.max(widest, active)
+    try {
+      while (queue.length > 0 && !stopping) {
+        const result = await runJob(queue.shift(), slot)
+        results.push(result)
+        onDone(result)
+        if (extra && lastIdle < IDLE_TO_GROW) return
+      }
+    } finally {
+      active--
     }
   }
-  await Promise.all(Array.from({length: Math.min(width, jobs.length)}, (_, slot) => worker(slot)))
-  return results
+  const used = new Set()
+  const start = (slot, extra) => {
+    used.add(slot)
+    const done = worker(slot, extra).finally(() => used.delete(slot))
+    workers.push(done)
+  }
+  for (let slot = 0; slot < Math.min(width, jobs.length); slot++) start(slot, false)
+  const timer =
+    maxWidth > width
+      ? setInterval(() => {
+          lastIdle = idle()
+          if (lastIdle < IDLE_TO_GROW || queue.length === 0 || stopping || active >= maxWidth) return
+          let slot = width
+          while (used.has(slot)) slot++
+          start(slot, true)
+        }, SAMPLE_MS)
+      : undefined
+  while (workers.length > 0) await workers.shift()
+  if (timer) clearInterval(timer)
+  return {results, widest}
 }
 
 function stopAll(signal) {
@@ -215,7 +286,8 @@ async function main() {
   )
   let done = 0
   const onDone = (result) => printResult(result, ++done, jobs.length)
-  const results = [...(await runPool(pooled, options.jobs, onDone)), ...(await runPool(serial, 1, onDone))]
+  const pool = await runPool(pooled, options.jobs, onDone, options.maxJobs)
+  const results = [...pool.results, ...(await runPool(serial, 1, onDone)).results]
   const wallMs = Date.now() - started
 
   const table = [...results].sort((a, b) => b.ms - a.ms)
@@ -225,7 +297,7 @@ async function main() {
   }
   const jobMs = results.reduce((sum, result) => sum + result.ms, 0)
   process.stdout.write(
-    `wall ${(wallMs / 1000).toFixed(0)} s for ${(jobMs / 1000).toFixed(0)} s of jobs (${options.jobs} at a time)\n`,
+    `wall ${(wallMs / 1000).toFixed(0)} s for ${(jobMs / 1000).toFixed(0)} s of jobs (${options.jobs} at a time, up to ${pool.widest} while the CPU idled)\n`,
   )
   if (options.record && !stopping) {
     const times = readTimes()
