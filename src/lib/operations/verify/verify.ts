@@ -116,6 +116,11 @@ export interface Disruption {
   readonly mode: VerifyMode
   /** The disruption's step in the display and in `phases`. */
   readonly step: string
+  /**
+   * The orchestrator brings the stack back by itself (a swarm restarts a killed task and moves a drained node's
+   * tasks): a disruption that fails half way does not make the check deploy the stack again.
+   */
+  readonly healsItself?: boolean
   /** The writes end with the database killed: no snapshot before the disruption (the baseline is the reference). */
   readonly dbDownAfterWrites?: boolean
   /** The writes as their own step before the disruption; without it, `disrupt` writes while it disrupts. */
@@ -255,7 +260,7 @@ class Pipeline {
     }
     await this.hook('beforeTeardown')
     this.stages.disrupted = await this.phase(disruption.step, async () => {
-      condition.down = true
+      if (!disruption.healsItself) condition.down = true
       const outcome = await disruption.disrupt(url, settings, settings.signal)
       return {value: outcome, problems: outcome.problems}
     })

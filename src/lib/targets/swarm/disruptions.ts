@@ -185,6 +185,7 @@ function swarmDisruption(sw: SwarmContext, stack: SwarmApiStack, options: SwarmC
     return {
       mode: 'kill',
       step: 'disrupt',
+      healsItself: true,
       async disrupt(url, {visits, concurrency}, signal) {
         const dbNode = stack.dbNodeBefore
         const writer = new VisitWriter({url, visits, concurrency, requestTimeoutMs: 20_000})
@@ -208,6 +209,7 @@ function swarmDisruption(sw: SwarmContext, stack: SwarmApiStack, options: SwarmC
   return {
     mode: 'drain',
     step: 'disrupt',
+    healsItself: true,
     async disrupt(url, {visits, concurrency}, signal) {
       const node = await nodeToDrain(sw, stack.dbNodeBefore)
       const writer = new VisitWriter({url, visits: 1_000_000, concurrency})

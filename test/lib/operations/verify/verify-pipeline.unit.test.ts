@@ -336,6 +336,26 @@ describe('verifyWithDisruption (the persistence pipeline)', () => {
     expect(calls).to.not.include('start')
   })
 
+  it('a disruption the orchestrator heals by itself is not redeployed when it fails (a swarm’s kill, drain)', async () => {
+    const failing = (healsItself: boolean) => {
+      const stub = stubs({ids: [1]})
+      const disruption: Disruption = {
+        ...stub.disruption,
+        healsItself,
+        disrupt: () => Promise.reject(new Error('no node to drain')),
+      }
+      return {...stub, disruption}
+    }
+    const healing = failing(true)
+    const result = await verifyWithDisruption(healing.stack, healing.disruption, healing.settings())
+    expect(result.aborted).to.deep.include({phase: 'disrupt', message: 'no node to drain'})
+    expect(healing.calls).to.not.include('start')
+    // The control: a disruption that took the stack down (compose down, stack rm) is brought back.
+    const down = failing(false)
+    await verifyWithDisruption(down.stack, down.disruption, down.settings())
+    expect(down.calls.at(-1)).to.equal('start')
+  })
+
   it('a hook that breaks after the disruption: the stack it found running is started again', async () => {
     const {stack, disruption, calls, settings} = stubs({ids: [1]})
     const result = await verifyWithDisruption(
