@@ -37,13 +37,7 @@ export function verificationProblems(v: Verification): string[] {
       `the database was initialised anew (system identifier ${v.systemIdentifierBefore} → ${v.systemIdentifierAfter}): its data directory is not the one from before teardown`,
     )
   }
-  if (v.missing.length > 0) {
-    const shown = v.missing.slice(0, MISSING_SHOWN).join(', ')
-    const more = v.missing.length > MISSING_SHOWN ? `, … ${v.missing.length - MISSING_SHOWN} more` : ''
-    problems.push(
-      `${v.missing.length} of ${v.written.acknowledged} acknowledged visits are missing after the relaunch: ids ${shown}${more}`,
-    )
-  }
+  problems.push(...missingProblems(v.missing, v.written.acknowledged))
   if (v.old.checksum !== v.reference.checksum) {
     problems.push(
       `the ${v.reference.total} rows up to id ${v.reference.maxId} that existed before teardown changed: now ${v.old.total} rows, checksum ${v.reference.checksum} → ${v.old.checksum}`,
@@ -63,4 +57,15 @@ export function verificationProblems(v: Verification): string[] {
     )
   }
   return problems
+}
+
+/** The acknowledged ids the database no longer has, in the same words whichever the target. */
+export function missingProblems(missing: readonly number[], acknowledged: number): string[] {
+  if (missing.length === 0) return []
+  const sorted = [...missing].sort((a, b) => a - b)
+  const shown = sorted.slice(0, MISSING_SHOWN).join(', ')
+  const more = missing.length > MISSING_SHOWN ? `, … ${missing.length - MISSING_SHOWN} more` : ''
+  return [
+    `${missing.length} of ${acknowledged} acknowledged visits are missing after the relaunch: ids ${shown}${more}`,
+  ]
 }

@@ -9,10 +9,20 @@
  */
 import {get} from 'node:http'
 
+import {stackCommand} from '../../model/config/command-line.js'
 import {StackctlError, UsageError} from '../../errors.js'
-import {VisitWriter} from '../../operations/verify/load.js'
+import type {StepRunner} from '../../plan/runner.js'
+import {missingProblems} from '../../operations/verify/checks.js'
+import {VisitWriter, type WriteResult} from '../../operations/verify/load.js'
 import type {PersistenceResult} from '../../operations/verify/result.js'
-import {verifyWithDisruption, type ApiStack, type Disruption} from '../../operations/verify/verify.js'
+import {
+  verifyWithDisruption,
+  type CheckedStack,
+  type Disruption,
+  type DisruptionReport,
+  type PreparedStack,
+  type StackReport,
+} from '../../operations/verify/verify.js'
 import type {ImageResolver} from '../../stack/images.js'
 import {waitForTasks} from './tasks.js'
 import {assertManager, type SwarmContext} from './cluster/context.js'
@@ -29,29 +39,43 @@ export interface SwarmCheckOptions {
   concurrency: number
   resolver: ImageResolver
   signal?: AbortSignal
+  /** The command's step runner (its display). */
+  steps?: StepRunner
 }
 
 export async function verifySwarmPersistence(sw: SwarmContext, options: SwarmCheckOptions): Promise<PersistenceResult> {
-  const stack = new SwarmApiStack(sw, options.mode)
-  return verifyWithDisruption(stack, swarmDisruption(sw, stack, options), {...options, progress: sw.progress})
+  const stack = new SwarmApiStack(sw, options.mode, options.resolver)
+  return verifyWithDisruption(stack, swarmDisruption(sw, stack, options), {
+    visits: options.visits,
+    concurrency: options.concurrency,
+    signal: options.signal,
+    steps: options.steps,
+    progress: sw.progress,
+  })
 }
 
 /** The stack on the swarm as the pipeline sees it: through its URL, and the manager for where the db runs. */
-class SwarmApiStack implements ApiStack {
+class SwarmApiStack implements CheckedStack {
   readonly project: string
   readonly volume: string
+  readonly again: string
   dbNodeBefore = ''
   url = ''
+  private dbNodeAfter?: string
+  private totalAfter: number | null = null
 
   constructor(
     private readonly sw: SwarmContext,
     private readonly mode: SwarmMode,
+    private readonly resolver: ImageResolver,
   ) {
     this.project = sw.stack.config.project
     this.volume = sw.stack.config.volume
+    this.again = `${stackCommand(sw.stack.config, 'verify-persistence')} --target swarm`
   }
 
-  async prepare(): Promise<{url: string}> {
+  /** Refuses a stack that is not running healthy: the check deploys nothing it did not take down. */
+  async prepare(): Promise<PreparedStack> {
     await assertManager(this.sw)
     if (this.mode === 'kill' && !this.sw.target.local) {
       throw new UsageError(
@@ -68,27 +92,65 @@ class SwarmApiStack implements ApiStack {
     }
     this.dbNodeBefore = before.dbNode
     this.url = before.url
-    return {url: before.url}
+    return {url: before.url, foundRunning: true, startedStack: false}
   }
 
-  async missing(ids: readonly number[]): Promise<number[]> {
+  async verify(written: WriteResult): Promise<{missing: number[]; problems: string[]}> {
+    const ids = written.acknowledgedIds
     const url = (await swarmStackStatus(this.sw)).url
     const stored = new Set(await storedIds(url, Math.min(...ids, Number.MAX_SAFE_INTEGER)))
-    return ids.filter((id) => !stored.has(id))
+    const missing = ids.filter((id) => !stored.has(id))
+    this.totalAfter = await totalNow(url)
+    return {missing, problems: missingProblems(missing, written.acknowledged)}
   }
 
-  async total(): Promise<number | null> {
-    return totalNow((await swarmStackStatus(this.sw)).url)
-  }
-
-  async audit() {
+  async audit(): Promise<string[]> {
     const after = await swarmStackStatus(this.sw)
     const reasons: string[] = []
     const before = this.dbNodeBefore
     if (after.dbNode !== before) reasons.push(`the db moved from ${before} to ${after.dbNode}`)
     const dbTask = after.tasks.find((t) => t.service === 'db' && t.state === 'running')
     if (dbTask && dbTask.node !== before) reasons.push(`the db runs on ${dbTask.node}, not on ${before}`)
-    return {reasons, dbNodeBefore: before, dbNodeAfter: dbTask?.node ?? after.dbNode}
+    this.dbNodeAfter = dbTask?.node ?? after.dbNode
+    return reasons
+  }
+
+  /** Deploys the stack again (an interrupted `stack rm`): the volume stays on the db's pinned node. */
+  async start(): Promise<void> {
+    await deploySwarmStack(this.sw, this.resolver, {})
+  }
+
+  /** Never asked: the check only runs on a stack it found running. */
+  async stop(): Promise<void> {
+    throw new StackctlError('the swarm check does not stop a stack it found running')
+  }
+
+  async healthy(): Promise<boolean> {
+    return (await swarmStackStatus(this.sw)).healthy
+  }
+
+  report(disruption: DisruptionReport | undefined): StackReport {
+    return {
+      baseline: null,
+      before: null,
+      after: this.totalAfter,
+      checksumBefore: null,
+      checksumAfter: null,
+      durability: null,
+      volume: {
+        name: this.volume,
+        createdAtBefore: null,
+        createdAtAfter: null,
+        removedDuringCheck: false,
+        systemIdentifierBefore: null,
+        systemIdentifierAfter: null,
+      },
+      swarm: {
+        disruption: disruption?.description ?? 'not disrupted',
+        dbNodeBefore: this.dbNodeBefore,
+        dbNodeAfter: this.dbNodeAfter ?? '',
+      },
+    }
   }
 }
 
@@ -105,6 +167,7 @@ function swarmDisruption(sw: SwarmContext, stack: SwarmApiStack, options: SwarmC
   if (options.mode === 'down') {
     return {
       mode: 'down',
+      step: 'disrupt',
       async disrupt(url, {visits, concurrency}, signal) {
         sw.progress(`writing ${visits} visits through ${url}`)
         const written = await new VisitWriter({url, visits, concurrency}).run()
@@ -121,6 +184,8 @@ function swarmDisruption(sw: SwarmContext, stack: SwarmApiStack, options: SwarmC
   if (options.mode === 'kill') {
     return {
       mode: 'kill',
+      step: 'disrupt',
+      healsItself: true,
       async disrupt(url, {visits, concurrency}, signal) {
         const dbNode = stack.dbNodeBefore
         const writer = new VisitWriter({url, visits, concurrency, requestTimeoutMs: 20_000})
@@ -143,6 +208,8 @@ function swarmDisruption(sw: SwarmContext, stack: SwarmApiStack, options: SwarmC
 
   return {
     mode: 'drain',
+    step: 'disrupt',
+    healsItself: true,
     async disrupt(url, {visits, concurrency}, signal) {
       const node = await nodeToDrain(sw, stack.dbNodeBefore)
       const writer = new VisitWriter({url, visits: 1_000_000, concurrency})

@@ -126,20 +126,27 @@ export class SwarmTarget implements DeployTarget {
       throw new UsageError(`--mode ${mode} does not apply to --target swarm`, `use one of: ${SWARM_MODES.join(', ')}`)
     }
     const settings = parseCheckSettings({visits: flags.visits, concurrency: flags.concurrency})
-    const sw = await this.load(io.note)
+    // The same step display and runner as the Compose check: each step (and a deploy's own) in order, timed.
+    const display = io.display()
+    const steps = new StepRunner({reporter: display})
+    const sw = await this.load(display.sinks.progress)
     const resolver = imageResolver(sw.stack, () => buildMissingLocalImages(sw.stack, sw.stack.config.pgMajor, io.note))
-    const result = await withInterrupts((signal) =>
-      withStackLock(sw.stack, 'verify-persistence', () =>
-        verifySwarmPersistence(sw, {
-          mode,
-          visits: settings.visits,
-          concurrency: settings.concurrency,
-          resolver,
-          signal,
-        }),
+    const result = await display.around(() =>
+      withInterrupts((signal) =>
+        withStackLock(sw.stack, 'verify-persistence', () =>
+          verifySwarmPersistence(sw, {
+            mode,
+            visits: settings.visits,
+            concurrency: settings.concurrency,
+            resolver,
+            signal,
+            steps,
+          }),
+        ),
       ),
     )
-    return {result, lines: describeSwarmCheck(result), exitCode: result.passed ? undefined : 1}
+    const exitCode = result.passed ? undefined : result.aborted?.exitCode === 2 ? 2 : 1
+    return {result, lines: describeSwarmCheck(result), exitCode}
   }
 
   async inspectVolume() {

@@ -10,7 +10,7 @@ import {tmpdir} from 'node:os'
 import path from 'node:path'
 
 import type {PersistenceResult} from '../../../../src/lib/operations/verify/result.js'
-import {verifyPersistence} from '../../../../src/lib/operations/verify/verify.js'
+import {verifyPersistence} from '../../../../src/lib/targets/compose/disruptions.js'
 import {loadStack, type StackContext} from '../../../../src/lib/stack/context.js'
 import {offlineResolver} from '../../../../src/lib/targets/compose/image-resolver.js'
 import {upStack} from '../../../../src/lib/targets/compose/up.js'

@@ -10,7 +10,7 @@ import path from 'node:path'
 
 import {formatDuration} from '../../../../src/lib/operations/verify/report.js'
 import type {PersistenceResult} from '../../../../src/lib/operations/verify/result.js'
-import {verifyPersistence, type VerifyOptions} from '../../../../src/lib/operations/verify/verify.js'
+import {verifyPersistence, type VerifyOptions} from '../../../../src/lib/targets/compose/disruptions.js'
 import {loadStack, type StackContext} from '../../../../src/lib/stack/context.js'
 import {offlineResolver} from '../../../../src/lib/targets/compose/image-resolver.js'
 import {isHealthy, stackStatus} from '../../../../src/lib/stack/status.js'
