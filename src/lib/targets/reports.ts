@@ -81,6 +81,7 @@ export interface TargetDownReport {
   project: string
   /** visits: those in the volume when it was taken down; null when they could not be counted (always on a swarm). */
   volume: {name: string; deleted: boolean; visits: number | null}
+  /** How long taking it down took (a confirmation's wait included). */
   seconds: number
   /** Compose only: whether the stack had a data volume at all. */
   compose: {volumeExisted: boolean} | null
