@@ -56,7 +56,7 @@ describe('development mode (integration)', function () {
     const up = await cli('up', '--port', String(port), '--dev', '--dev-source', source)
     expect(up.exitCode, up.stderr).to.equal(0)
     const status = JSON.parse((await cli('status', '--json')).stdout)
-    expect(status.mode).to.equal('dev')
+    expect(status.compose.mode).to.equal('dev')
     const first = await visit()
     expect(first.visits).to.equal(1)
 
@@ -105,7 +105,7 @@ describe('development mode (integration)', function () {
     const up = await cli('up', '--port', String(port))
     expect(up.exitCode, up.stderr).to.equal(0)
     const status = JSON.parse((await cli('status', '--json')).stdout)
-    expect(status.mode).to.equal('normal')
+    expect(status.compose.mode).to.equal('normal')
     const after = await visit()
     expect(after.visits).to.equal(before + 1)
     expect(after.message).to.not.match(/edited in dev mode/) // the built image, not the working copy

@@ -50,7 +50,7 @@ describe('stop, start, restart and down --all (integration)', function () {
   async function status() {
     const result = await cli('status', '--json')
     expect(result.exitCode, result.stderr).to.equal(0)
-    return JSON.parse(result.stdout) as {services: Array<{name: string; state: string}>; problems: string[]}
+    return JSON.parse(result.stdout) as {services: Array<{name: string; state: string}>; compose: {problems: string[]}}
   }
 
   async function stackCheck(): Promise<{status: string; detail: string}> {
@@ -106,7 +106,7 @@ describe('stop, start, restart and down --all (integration)', function () {
     // SIGINT and a clean shutdown, not the SIGKILL after a grace period (exit 137, no shutdown line).
     expect(await cleanShutdowns()).to.equal(shutdownsBefore + 1)
     expect((await docker.getContainer(now.db.id).inspect()).State.ExitCode).to.equal(0)
-    expect((await status()).problems).to.deep.equal([
+    expect((await status()).compose.problems).to.deep.equal([
       `the stack is stopped: run stackctl start --dir ${a.dir} --project-name ${a.project} to start it`,
     ])
     expect((await cli('status', '--check')).exitCode).to.equal(1)
@@ -130,7 +130,7 @@ describe('stop, start, restart and down --all (integration)', function () {
     expect(now.app).to.deep.include({id: ids.app, state: 'running', health: 'healthy'})
     expect(await visit()).to.equal(count + 1)
     count += 1
-    expect((await status()).problems).to.deep.equal([])
+    expect((await status()).compose.problems).to.deep.equal([])
     expect((await cli('status', '--check')).exitCode).to.equal(0)
     expect((await stackCheck()).status).to.equal('ok')
   })

@@ -205,7 +205,7 @@ describe('stack identity and ownership (integration)', function () {
       expect(up.exitCode, up.stderr).to.equal(0)
       expect(up.stderr).to.include('warning: docker-compose.override.yml publishes the database')
       const status = await inDir('status', '--json')
-      expect(JSON.parse(status.stdout).warnings).to.have.length(1)
+      expect(JSON.parse(status.stdout).compose.warnings).to.have.length(1)
       const doctor = await inDir('doctor')
       expect(doctor.stdout).to.match(/warn\s+exposure\s+docker-compose\.override\.yml publishes the database/)
     } finally {

@@ -228,7 +228,7 @@ describe('stack safety (integration)', function () {
       expect(check.status).to.equal('warn')
       expect(check.detail).to.include("mounts the host's / into app at /host (read-only)")
       const status = await cli(['status', '--json'])
-      expect((JSON.parse(status.stdout) as {warnings: string[]}).warnings.join('\n')).to.include(
+      expect((JSON.parse(status.stdout) as {compose: {warnings: string[]}}).compose.warnings.join('\n')).to.include(
         "mounts the host's / into app",
       )
       rmSync(override)

@@ -86,19 +86,25 @@ describe('stack lifecycle (integration)', function () {
     expect(result.exitCode, result.stderr).to.equal(0)
     const status = JSON.parse(result.stdout)
     expect(status).to.deep.equal({
-      schemaVersion: 1,
+      schemaVersion: 2,
+      target: 'compose',
       project,
       url,
-      mode: 'normal',
-      dbUrl: null,
+      healthy: true,
       services: [
-        {name: 'db', state: 'running', health: 'healthy'},
-        {name: 'app', state: 'running', health: 'healthy'},
+        {name: 'db', state: 'running', health: 'healthy', replicas: null},
+        {name: 'app', state: 'running', health: 'healthy', replicas: null},
       ],
-      volume: {name: volume, exists: true, pgMajor: 17, superseded: []},
-      warnings: [],
-      problems: [],
-      settings: {host: '127.0.0.1', port, dbPort: null, pgMajor: 17, imageSource: 'local'},
+      volume: {name: volume},
+      compose: {
+        dbUrl: null,
+        mode: 'normal',
+        volume: {exists: true, pgMajor: 17, superseded: []},
+        warnings: [],
+        settings: {host: '127.0.0.1', port, dbPort: null, pgMajor: 17, imageSource: 'local'},
+        problems: [],
+      },
+      swarm: null,
     })
   })
 
@@ -143,7 +149,7 @@ describe('stack lifecycle (integration)', function () {
     // The truth from status and doctor while the db is down: named, with what to run, and a failing check.
     const reported = await cli('status', '--json')
     expect(reported.exitCode).to.equal(0)
-    expect(JSON.parse(reported.stdout).problems).to.deep.equal([
+    expect(JSON.parse(reported.stdout).compose.problems).to.deep.equal([
       `db is exited: run stackctl up --dir ${dir} --project-name ${project} to start it ` +
         `(stackctl logs db --dir ${dir} --project-name ${project} says why it stopped)`,
     ])

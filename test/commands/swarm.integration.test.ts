@@ -27,12 +27,20 @@ interface SwarmStatus {
   nodes: Array<{name: string; address: string; state: string}>
 }
 
+/** status --target swarm --json: the shape Compose's status has (schemaVersion 2), with the swarm's detail. */
 interface StackStatus {
   healthy: boolean
-  deployed: boolean
-  dbNode: string
-  replicas: {db: string; app: string}
-  tasks: Array<{service: string; node: string; state: string; health: string}>
+  services: Array<{name: string; replicas: string | null}>
+  swarm: {
+    deployed: boolean
+    dbNode: string
+    tasks: Array<{service: string; node: string; state: string; health: string}>
+  }
+}
+
+/** Each service's running/wanted replicas, by name. */
+function replicasOf(status: StackStatus | undefined): Record<string, string | null> | undefined {
+  return status && Object.fromEntries(status.services.map((s) => [s.name, s.replicas]))
 }
 
 /** verify-persistence --json, the same shape as for Compose (schemaVersion 2), with the swarm's db nodes. */
@@ -147,11 +155,11 @@ describe('stackctl on a 3-node swarm (integration)', function () {
   /** The precondition of most tests: the stack deployed, db 1/1 and app 3/3 (one per node), all healthy. */
   async function deployedAndHealthy(): Promise<StackStatus> {
     const current = await stackStatus()
-    if (current?.healthy && current.replicas.db === '1/1' && current.replicas.app === '3/3') return current
+    if (current?.healthy && replicasOf(current)?.db === '1/1' && replicasOf(current)?.app === '3/3') return current
     const up = await cli(['up', '--target', 'swarm', '--replicas', '3', '--port', String(port), '--timeout', '300'])
     expectExit(up, 0)
     const status = await stackStatus()
-    expect(status?.replicas, 'the stack a test starts from').to.deep.equal({db: '1/1', app: '3/3'})
+    expect(replicasOf(status), 'the stack a test starts from').to.deep.equal({db: '1/1', app: '3/3'})
     expect(status?.healthy, 'the stack a test starts from').to.equal(true)
     return status!
   }
@@ -192,11 +200,11 @@ describe('stackctl on a 3-node swarm (integration)', function () {
       expectExit(status, 0)
       const parsed = JSON.parse(status.stdout) as StackStatus
       expect(parsed.healthy).to.equal(true)
-      expect(parsed.replicas).to.deep.equal({db: '1/1', app: '3/3'})
-      const app = parsed.tasks.filter((t) => t.service === 'app')
+      expect(replicasOf(parsed)).to.deep.equal({db: '1/1', app: '3/3'})
+      const app = parsed.swarm.tasks.filter((t) => t.service === 'app')
       expect(new Set(app.map((t) => t.node)).size).to.be.at.least(2)
       expect(app.every((t) => t.state === 'running' && t.health === 'healthy')).to.equal(true)
-      expect(parsed.tasks.find((t) => t.service === 'db')?.node).to.equal(parsed.dbNode)
+      expect(parsed.swarm.tasks.find((t) => t.service === 'db')?.node).to.equal(parsed.swarm.dbNode)
       // The password reaches the db as a swarm secret: never the stack file, never the status output.
       const password = (await readFile(path.join(dir, 'secrets', 'db_password'), 'utf8')).trim()
       expect(password.length).to.be.greaterThan(16)
@@ -258,7 +266,7 @@ describe('stackctl on a 3-node swarm (integration)', function () {
       expect(result).to.include({passed: true, mode: 'drain', missingCount: 0})
       expect(result.attempted).to.equal(result.acknowledged) // none failed
       expect(result.acknowledged).to.be.at.least(30)
-      expect((await stackStatus())?.replicas.app).to.equal('3/3')
+      expect(replicasOf(await stackStatus())?.app).to.equal('3/3')
     })
   })
 
@@ -275,7 +283,7 @@ describe('stackctl on a 3-node swarm (integration)', function () {
       const down = await cli(['down', '--target', 'swarm'])
       expectExit(down, 0)
       expect(down.stdout).to.match(/removed from the swarm; volume \S+_postgres_data kept on/)
-      expect((await stackStatus())?.deployed).to.equal(false)
+      expect((await stackStatus())?.swarm.deployed).to.equal(false)
       const up = await cli(['up', '--target', 'swarm', '--timeout', '300'])
       expectExit(up, 0)
       expect((await visit(url)).visits).to.equal(last.visits + 1)
@@ -327,7 +335,7 @@ describe('stackctl on a 3-node swarm (integration)', function () {
         await new Promise((resolve) => setTimeout(resolve, 5000))
         stack = await stackStatus()
       }
-      expect(stack?.replicas, `tasks: ${JSON.stringify(stack?.tasks)}`).to.deep.equal({db: '1/1', app: '3/3'})
+      expect(replicasOf(stack), `tasks: ${JSON.stringify(stack?.swarm.tasks)}`).to.deep.equal({db: '1/1', app: '3/3'})
     })
   })
 
@@ -341,7 +349,12 @@ describe('stackctl on a 3-node swarm (integration)', function () {
       const inspect = await cli(['volume', 'inspect', '--target', 'swarm', '--json'])
       expectExit(inspect, 0)
       const volume = JSON.parse(inspect.stdout) as {node: string; name: string; usedByDb: boolean; pgVersion: number}
-      expect(volume).to.include({node: status.dbNode, name: `${project}_postgres_data`, usedByDb: true, pgVersion: 17})
+      expect(volume).to.include({
+        node: status.swarm.dbNode,
+        name: `${project}_postgres_data`,
+        usedByDb: true,
+        pgVersion: 17,
+      })
     })
 
     it('backs up the database from the db task on its node, with the exact count of its snapshot', async () => {

@@ -14,6 +14,11 @@ export const JSON_SCHEMA_VERSION = 1
 export const JSON_SCHEMA_VERSIONS: Readonly<Record<string, number>> = {
   // 2: --target swarm reports the Compose check's shape (reasons, not problems; its db nodes under `swarm`).
   'verify-persistence': 2,
+  // 2 (up, down, status): one shape for both targets: target, services with replicas, volume {name, …} at the
+  // top; Compose's details (dbUrl, mode, settings, problems, …) under `compose`, the swarm's under `swarm`.
+  up: 2,
+  down: 2,
+  status: 2,
 }
 
 /** The version of a command's --json result (its id as typed: `volume inspect`); errors stay at version 1. */

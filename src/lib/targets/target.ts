@@ -3,31 +3,23 @@
  * Docker Swarm), so that no command branches on the target. `targetFromFlags` (select.ts) picks the one
  * implementation once, from the flags; each operation returns its result and the lines the command prints.
  */
-import type {DownResult} from './compose/down.js'
-import type {StackStatus} from '../stack/status.js'
-import type {UpResult} from './compose/up.js'
+import type {StatusReport, TargetDownReport, UpReport} from './reports.js'
 import type {PersistenceResult} from '../operations/verify/result.js'
 import type {BackupResult} from '../operations/backup-restore/backup.js'
 import type {VolumeInspection} from '../operations/backup-restore/inspect.js'
 import type {RestoreResult} from '../operations/backup-restore/restore.js'
 import type {KubernetesRenderResult} from './kubernetes/render-kubernetes.js'
 import type {ServiceLogOptions} from '../engine/docker-cli.js'
-import type {SwarmUpResult} from './swarm/cluster/deploy.js'
-import type {SwarmDownResult} from './swarm/cluster/down.js'
 import type {SwarmRenderResult} from './swarm/cluster/render.js'
-import type {SwarmStackStatus} from './swarm/cluster/status.js'
 import type {SwarmVolumeInspection} from './swarm/cluster/volume.js'
 import type {StepDisplay} from '../cli/ui/step-display.js'
 
 export const DEPLOY_TARGET_NAMES = ['compose', 'swarm'] as const
 export type DeployTargetName = (typeof DEPLOY_TARGET_NAMES)[number]
 
-/** What `up --json` prints: the Compose stack, or the stack on a swarm with --target swarm. */
-export type UpReport = UpResult | SwarmUpResult
-/** What `down --json` prints for one stack, per target (`down --all` has its own shape). */
-export type TargetDownReport = DownResult | SwarmDownResult
-/** What `status --json` prints, per target. */
-export type StatusReport = StackStatus | SwarmStackStatus
+// What `up`, `down` (one stack; `down --all` has its own shape) and `status` print with --json: one shape per
+// verb for both targets, target-only details under `compose` / `swarm` (reports.ts).
+export type {StatusReport, TargetDownReport, UpReport} from './reports.js'
 /** What `verify-persistence --json` prints, whichever the target: one shape (a swarm adds its `swarm` detail). */
 export type VerifyReport = PersistenceResult
 /** What `volume inspect --json` prints; on a swarm also the node that holds the volume. */

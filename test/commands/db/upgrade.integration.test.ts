@@ -292,8 +292,9 @@ describe('db upgrade, rollback and prune-old (integration)', function () {
     expect(inspect.superseded).to.have.length(1)
     expect(inspect.superseded[0]).to.include({volume: oldVolume, pgMajor: 15, supersededBy: newVolume, exists: true})
     const status = JSON.parse((await cli('status', '--json')).stdout)
-    expect(status.volume).to.include({name: newVolume, pgMajor: 17})
-    expect(status.volume.superseded.map((s: {volume: string}) => s.volume)).to.deep.equal([oldVolume])
+    expect(status.volume).to.deep.equal({name: newVolume})
+    expect(status.compose.volume).to.include({pgMajor: 17})
+    expect(status.compose.volume.superseded.map((s: {volume: string}) => s.volume)).to.deep.equal([oldVolume])
     const human = await cli('status')
     expect(human.stdout).to.match(new RegExp(`old +${oldVolume} \\(PostgreSQL 15, superseded`))
     expect((await docker.getVolume(foreignVolume).inspect()).Labels ?? {}).to.deep.equal({}) // never taken

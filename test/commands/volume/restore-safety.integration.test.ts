@@ -272,7 +272,7 @@ describe('volume restore: room for the live database, and a kill during the swap
       )
       const status = await plain.cli('status', '--json')
       expect(status.exitCode, status.stderr).to.equal(0)
-      expect(JSON.parse(status.stdout).problems).to.deep.equal([])
+      expect(JSON.parse(status.stdout).compose.problems).to.deep.equal([])
       const doctor = await plain.cli('doctor')
       expect(doctor.exitCode, doctor.stdout).to.equal(0)
       expect(doctor.stdout).to.match(/ok {4}restore {4}nothing left by a killed volume restore/)
@@ -291,7 +291,7 @@ describe('volume restore: room for the live database, and a kill during the swap
 
       const status = await plain.cli('status', '--json')
       expect(status.exitCode, status.stderr).to.equal(0)
-      const problems: string[] = JSON.parse(status.stdout).problems
+      const problems: string[] = JSON.parse(status.stdout).compose.problems
       const up = `stackctl up --dir ${plain.dir} --project-name ${plain.project}`
       expect(problems).to.include.members([
         `database 'visits' refuses new connections, left so by a volume restore that was killed (up opens it again; no data is lost): ${up}`,

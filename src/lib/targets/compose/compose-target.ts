@@ -22,6 +22,7 @@ import {claimStack} from '../../stack/ownership.js'
 import {renderStack} from '../../stack/render-stack.js'
 import {isHealthy, stackStatus} from '../../stack/status.js'
 import {upStack, type UpResult} from './up.js'
+import {composeDownReport, composeStatusReport, composeUpReport} from '../reports.js'
 import {cleanLeftovers} from '../../operations/upgrade/leftovers.js'
 import {plural} from '../../cli/ui/plural.js'
 import {backupVolume} from '../../operations/backup-restore/backup.js'
@@ -68,12 +69,13 @@ export class ComposeTarget implements DeployTarget {
     )
     const lines = [`stack '${result.project}' is up in ${result.seconds.toFixed(1)}s: ${result.url}`]
     if (!options.quiet) lines.push(...closingBlock(result, Boolean(options.dev)))
-    return {result, lines}
+    return {result: composeUpReport(result), lines}
   }
 
   async down(options: DownOptions, io: CommandIo) {
     const display = io.display()
     const ctx = await loadStack(this.input, {...display.sinks, engines: this.engines})
+    const started = Date.now()
     const result = await display.around(() =>
       withInterrupts((signal) => {
         const confirm = isInteractive()
@@ -96,7 +98,7 @@ export class ComposeTarget implements DeployTarget {
       const visits = volume.visits === null ? '' : ` (${plural(volume.visits, 'visit')})`
       line = `stack '${result.project}' is down; volume ${volume.name} kept${visits}`
     } else line = `stack '${result.project}' is down; it has no data volume`
-    return {result, lines: [line]}
+    return {result: composeDownReport(result, (Date.now() - started) / 1000), lines: [line]}
   }
 
   async status(options: {check?: boolean}) {
@@ -124,7 +126,7 @@ export class ComposeTarget implements DeployTarget {
     for (const warning of status.warnings) lines.push(`warning  ${warning}`)
     for (const problem of status.problems) lines.push(`problem  ${problem}`)
     if (status.services.every((s) => s.state === 'absent')) lines.push(`next     not started: ${command('up')}`)
-    return {result: status, lines, exitCode: options.check && !isHealthy(status) ? 1 : undefined}
+    return {result: composeStatusReport(status), lines, exitCode: options.check && !isHealthy(status) ? 1 : undefined}
   }
 
   async logs(service: string | undefined, options: LogsOptions): Promise<void> {

@@ -22,6 +22,7 @@ import {describeSwarmStatus, swarmStackStatus} from './cluster/status.js'
 import {describeSwarmCheck, SWARM_MODES, verifySwarmPersistence, type SwarmMode} from './disruptions.js'
 import {backupSwarmVolume, inspectSwarmVolume, restoreSwarmVolume} from './cluster/volume.js'
 import {restoreWithDisplay} from '../compose/compose-target.js'
+import {swarmDownReport, swarmStatusReport, swarmUpReport} from '../reports.js'
 import type {
   CommandIo,
   DeployTarget,
@@ -71,7 +72,7 @@ export class SwarmTarget implements DeployTarget {
       `stack '${result.project}' is up on the swarm in ${result.seconds.toFixed(1)}s: ${result.url}`,
       `db on ${result.dbNode}, app ${result.replicas.app}; data volume ${result.volume} on ${result.dbNode}`,
     )
-    return {result, lines}
+    return {result: swarmUpReport(result, sw.stack.paths.dir), lines}
   }
 
   async down(options: DownOptions, io: CommandIo) {
@@ -89,7 +90,7 @@ export class SwarmTarget implements DeployTarget {
       ? `volume ${volume.name} deleted`
       : `volume ${volume.name} kept${volume.node ? ` on ${volume.node}` : ''}`
     return {
-      result,
+      result: swarmDownReport(result),
       lines: [`stack '${result.project}' ${result.removed ? 'removed from the swarm' : 'was not deployed'}; ${kept}`],
     }
   }
@@ -97,7 +98,7 @@ export class SwarmTarget implements DeployTarget {
   async status(options: {check?: boolean}) {
     const status = await swarmStackStatus(await this.load())
     return {
-      result: status,
+      result: swarmStatusReport(status),
       lines: describeSwarmStatus(status),
       exitCode: options.check && !status.healthy ? 1 : undefined,
     }
