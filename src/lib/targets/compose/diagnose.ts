@@ -16,6 +16,8 @@ const LOG_LINES = 20
 /** What the diagnosis needs to know about one container of the stack. */
 export interface ContainerFacts {
   service: string
+  /** The container's id (absent in facts made up by tests). */
+  id?: string
   /** The engine's state: created | running | restarting | paused | exited | dead | removing */
   state: string
   /** healthy | unhealthy | starting | none */
@@ -173,6 +175,7 @@ export async function collectFacts(
       if (!details) return undefined // removed meanwhile
       return {
         service: c.service,
+        id: c.id,
         state: c.state,
         health: details.health?.status ?? c.health,
         exitCode: details.exitCode,
