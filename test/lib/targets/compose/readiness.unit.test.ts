@@ -102,7 +102,7 @@ describe('readiness: stackctl probes what the engine has not checked yet', () =>
   })
 
   describe('waitHealthy with the probe', () => {
-    const options = (engine: StubEngine, p: Probes | undefined) => {
+    const options = (p: Probes | undefined) => {
       let now = 1_000_000
       return {
         project: 'demo',
@@ -124,13 +124,13 @@ describe('readiness: stackctl probes what the engine has not checked yet', () =>
         .addContainer({name: 'demo-app-1', service: 'app', project: 'demo', health: 'starting'})
 
     it('is done as soon as the stack answers, while the engine still says starting', async () => {
-      await waitHealthy(starting().containers, options(starting(), probes({ready: true}, {ready: true})))
+      await waitHealthy(starting().containers, options(probes({ready: true}, {ready: true})))
     })
 
     it('without an answer waits for the engine, and a timeout gives the probe’s last reason', async () => {
       const engine = starting()
       const p = probes(no('db unavailable: password authentication failed'), no('127.0.0.1:5432 - no response'))
-      const error = await waitHealthy(engine.containers, options(engine, p)).catch((caught: unknown) => caught)
+      const error = await waitHealthy(engine.containers, options(p)).catch((caught: unknown) => caught)
       // The stub's containers carry no depends_on label: the app comes first by name.
       expect(String(error)).to.include("service 'app' did not become healthy")
       expect(String(error)).to.include('last health check: db unavailable: password authentication failed')
