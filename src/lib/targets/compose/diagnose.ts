@@ -33,6 +33,8 @@ export interface ContainerFacts {
   /** The Compose files the container was created from (the rendered one, the user's override). */
   composeFiles: string[]
   lastHealthCheck?: string
+  /** The health check's command as the engine runs it (absent when it did not say). */
+  healthTest?: string[]
   logTail: string
 }
 
@@ -186,6 +188,7 @@ export async function collectFacts(
         dependsOn: parseDependsOn(c.labels['com.docker.compose.depends_on']),
         composeFiles: (c.labels['com.docker.compose.project.config_files'] ?? '').split(',').filter(Boolean),
         lastHealthCheck: details.health?.lastOutput || undefined,
+        healthTest: details.health?.test,
         // Reading logs is the costly part: a wait polling every half second goes without.
         logTail: options.logs === false ? '' : await containers.logTail(c.id, LOG_LINES),
       }

@@ -13,7 +13,7 @@ import {get} from 'node:http'
 
 import type {ContainerClient, Health} from '../../engine/engine.js'
 import {appUrl} from '../../model/config/stack-config.js'
-import {pgIsReady} from '../../model/stack-model.js'
+import {APP_PROBE_SCRIPT, pgIsReady} from '../../model/stack-model.js'
 import type {StackContext} from '../../stack/context.js'
 
 /** How long one GET /healthz may take, as the in-container probe's own read timeout. */
@@ -78,6 +78,26 @@ export interface ProbedService {
   id?: string
   state: string
   health: Health | string
+  /** The engine's check (CMD …): stackctl's probe stands in only for its own checks; absent: not known. */
+  healthTest?: string[]
+}
+
+/**
+ * Whether the engine runs stackctl's own check here (or the dev runner's, the same GET /healthz): a check of
+ * the user's override (docker-compose.override.yml) asks something else, and only the engine can answer it.
+ */
+export function isStackctlCheck(service: string, test: readonly string[] | undefined): boolean {
+  if (test === undefined) return true
+  const command = test[0] === 'CMD' ? test.slice(1) : test
+  const same = (expected: readonly string[]) =>
+    command.length === expected.length && command.every((arg, i) => arg === expected[i])
+  if (service === 'db') return same(pgIsReady())
+  if (service !== 'app') return false
+  // Compose turns the template's `$$` into `$`.
+  if (same(['bash', '-c', APP_PROBE_SCRIPT.replaceAll('$$', '$')])) return true
+  return (
+    command.length === 3 && command[0] === 'node' && command[1].endsWith('/server.mjs') && command[2] === 'healthcheck'
+  )
 }
 
 export interface Probes {
@@ -99,7 +119,10 @@ export async function overlayReadiness<T extends ProbedService>(
 ): Promise<{services: T[]; reasons: Map<string, string>}> {
   const reasons = new Map<string, string>()
   const asked = (name: string) =>
-    services.find((s) => s.service === name && s.state === 'running' && s.health === 'starting')
+    services.find(
+      (s) =>
+        s.service === name && s.state === 'running' && s.health === 'starting' && isStackctlCheck(name, s.healthTest),
+    )
   const [app, db] = [asked('app'), asked('db')]
   const ready = new Set<string>()
   if (app) {
@@ -131,5 +154,18 @@ export async function confirmReadiness<T extends ProbedService>(
   ctx: Pick<StackContext, 'engine' | 'config'>,
 ): Promise<T[]> {
   if (!containers.some((c) => c.state === 'running' && c.health === 'starting')) return [...containers]
-  return (await overlayReadiness(containers, stackProbes(ctx.engine.containers, appUrl(ctx.config)))).services
+  // A listing does not say what the check is: the engine's inspection does (only for the services asked about).
+  const known = await Promise.all(
+    containers.map(async (c) =>
+      c.state === 'running' && c.health === 'starting' && c.id !== undefined && c.healthTest === undefined
+        ? {c, test: (await ctx.engine.containers.inspect(c.id))?.health?.test ?? []}
+        : {c, test: c.healthTest},
+    ),
+  )
+  const probed = await overlayReadiness(
+    known.map(({c, test}) => ({...c, healthTest: test})),
+    stackProbes(ctx.engine.containers, appUrl(ctx.config)),
+  )
+  // The callers' own objects back, with the health laid over (the check's command stays out of their data).
+  return containers.map((c, i) => ({...c, health: probed.services[i].health}))
 }

@@ -7,7 +7,9 @@ import type {AddressInfo} from 'node:net'
 
 import {expect} from 'chai'
 
+import {APP_PROBE_SCRIPT, pgIsReady} from '../../../../src/lib/model/stack-model.js'
 import {
+  isStackctlCheck,
   overlayReadiness,
   probeApp,
   type ProbeResult,
@@ -59,6 +61,28 @@ describe('readiness: stackctl probes what the engine has not checked yet', () =>
       )
       expect(services.map((s) => s.health)).to.deep.equal(['healthy', 'unhealthy', 'starting'])
       expect(p.asked).to.deep.equal([])
+    })
+
+    it('stands in only for its own checks: a check of the user’s override is the engine’s to answer', async () => {
+      const custom = ['CMD', 'node', '-e', 'process.exit(1)']
+      const p = probes({ready: true}, {ready: true})
+      const {services} = await overlayReadiness(
+        [
+          {...service('db', 'starting'), healthTest: ['CMD', ...pgIsReady()]},
+          {...service('app', 'starting'), healthTest: custom},
+        ],
+        p,
+      )
+      expect(services.map((s) => s.health)).to.deep.equal(['healthy', 'starting'])
+      expect(p.asked).to.deep.equal(['db db-id'])
+    })
+
+    it('knows its checks as the engine runs them ($$ made $ by Compose), the dev runner’s too', () => {
+      expect(isStackctlCheck('app', ['CMD', 'bash', '-c', APP_PROBE_SCRIPT.replaceAll('$$', '$')])).to.equal(true)
+      expect(isStackctlCheck('app', ['CMD', 'node', '/tmp/stackctl-dev/server.mjs', 'healthcheck'])).to.equal(true)
+      expect(isStackctlCheck('db', ['CMD', ...pgIsReady()])).to.equal(true)
+      expect(isStackctlCheck('app', ['CMD', 'bash', '-c', 'exit 0'])).to.equal(false)
+      expect(isStackctlCheck('db', ['CMD', 'pg_isready'])).to.equal(false)
     })
   })
 
