@@ -27,7 +27,7 @@ interface Snapshot {
 }
 
 /** Cgroup CPU time in ms of a container: cgroup v1 (cpuacct) or v2 (cpu.stat). */
-async function containerCpuMs(id: string | undefined): Promise<number | undefined> {
+export async function containerCpuMs(id: string | undefined): Promise<number | undefined> {
   if (!id) return undefined
   try {
     return Number(await readFile(`/sys/fs/cgroup/cpuacct/docker/${id}/cpuacct.usage`, 'utf8')) / 1e6
@@ -42,9 +42,9 @@ async function containerCpuMs(id: string | undefined): Promise<number | undefine
   }
 }
 
-const TICK_MS = 10 // USER_HZ is 100 on Linux
+export const TICK_MS = 10 // USER_HZ is 100 on Linux
 
-async function processCpuMs(pid: number | undefined): Promise<number | undefined> {
+export async function processCpuMs(pid: number | undefined): Promise<number | undefined> {
   if (pid === undefined) return undefined
   try {
     const fields = (await readFile(`/proc/${pid}/stat`, 'utf8')).split(') ')[1].split(' ')
@@ -54,7 +54,7 @@ async function processCpuMs(pid: number | undefined): Promise<number | undefined
   }
 }
 
-async function machineCpuMs(): Promise<{busy: number; all: number} | undefined> {
+export async function machineCpuMs(): Promise<{busy: number; all: number} | undefined> {
   try {
     const fields = (await readFile('/proc/stat', 'utf8')).split('\n')[0].trim().split(/\s+/).slice(1).map(Number)
     const all = fields.reduce((sum, value) => sum + value, 0)

@@ -3,6 +3,7 @@
  * latest run in full, and one history row per run, kept between HTML comment markers).
  */
 import type {BenchResults, LoadResult, TargetResult} from './results.js'
+import {idleLine} from './idle.js'
 import {startupLine} from './startup.js'
 import {round} from './stats.js'
 import {
@@ -168,6 +169,7 @@ export function renderLatest(results: BenchResults, targets: readonly TargetResu
     backupRestoreLine(results),
     upgradeLine(results),
     startupLine(results),
+    idleLine(results),
     cliSection(results),
     imageLine(results),
   ]

@@ -17,12 +17,14 @@ export interface BenchOptions {
   /** Write bench/results/<date>.json and update BENCHMARKS.md. */
   write: boolean
   /** Run one step on its own (prints its result, writes nothing): `upgrade`. */
-  only?: 'upgrade' | 'startup'
+  only?: 'upgrade' | 'startup' | 'idle'
+  /** Seconds of the idle stack's CPU window (and of the baseline before it). */
+  idleSeconds: number
   /** Interleaved runs of each of node -e '', stackctl --version and stackctl --help. */
   startupRuns: number
 }
 
-export const USAGE = `npm run bench -- [--seconds 10] [--rows 1000000] [--up-runs 5] [--version-runs 10] [--startup-runs 20] [--no-write] [--only upgrade|startup]`
+export const USAGE = `npm run bench -- [--seconds 10] [--rows 1000000] [--up-runs 5] [--version-runs 10] [--startup-runs 20] [--idle-seconds 60] [--no-write] [--only upgrade|startup|idle]`
 
 function positive(name: string, value: string | undefined, fallback: number): number {
   if (value === undefined) return fallback
@@ -42,10 +44,11 @@ export function parseOptions(argv: string[]): BenchOptions {
       'startup-runs': {type: 'string'},
       'no-write': {type: 'boolean'},
       only: {type: 'string'},
+      'idle-seconds': {type: 'string'},
     },
   })
-  if (values.only !== undefined && values.only !== 'upgrade' && values.only !== 'startup') {
-    throw new Error(`--only takes one step's name (upgrade, startup), got '${values.only}'`)
+  if (values.only !== undefined && !['upgrade', 'startup', 'idle'].includes(values.only)) {
+    throw new Error(`--only takes one step's name (upgrade, startup, idle), got '${values.only}'`)
   }
   const seconds = positive('seconds', values.seconds, 10)
   return {
@@ -59,6 +62,7 @@ export function parseOptions(argv: string[]): BenchOptions {
     versionRuns: positive('version-runs', values['version-runs'], 10),
     startupRuns: positive('startup-runs', values['startup-runs'], 20),
     write: !values['no-write'] && values.only === undefined,
-    only: values.only,
+    only: values.only as BenchOptions['only'],
+    idleSeconds: positive('idle-seconds', values['idle-seconds'], 60),
   }
 }

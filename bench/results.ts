@@ -120,6 +120,23 @@ export interface ImageResult {
   addedBytes: number
 }
 
+/** A running stack's CPU while nobody uses it (bench/idle.ts), in cores. */
+export interface IdleCpuResult {
+  seconds: number
+  /** containers + shims + engine: what the target is on. */
+  stack: number
+  /** The db and app containers' cgroups. */
+  containers: number
+  /** Their containerd shims, with the runc processes they reaped (one per health check). */
+  shims: number
+  /** dockerd and containerd above their baseline. */
+  engine: number
+  /** The whole machine above its baseline (noisy when other work runs). */
+  machine?: number
+  baselineMachine?: number
+  loadavg: number[]
+}
+
 export interface BenchResults {
   startedAt: string
   finishedAt: string
@@ -145,6 +162,8 @@ export interface BenchResults {
   cli: CliResults
   /** Absent in runs made before this step existed. */
   startup?: StartupResult
+  /** Absent in runs made before this step existed. */
+  idle?: IdleCpuResult
   image: ImageResult
 }
 

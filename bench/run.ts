@@ -27,6 +27,7 @@ import {runPgbench} from './pgbench.js'
 import {runPlainInsertPgbench} from './plain-insert.js'
 import {repoRoot} from './proc.js'
 import {consoleSummary, renderLatest, upgradeLine} from './markdown.js'
+import {idleBaseline, idleLine, idleTargets, measureIdle} from './idle.js'
 import {measureStartup, startupLine, startupTargets} from './startup.js'
 import {updateBenchmarksFile, writeResults} from './report.js'
 import type {BenchResults, LoadResult, PgbenchResult} from './results.js'
@@ -68,8 +69,7 @@ function comparedLast(levels: readonly number[]): number[] {
 async function measure(engine: Engine, stack: BenchStack, options: BenchOptions): Promise<BenchResults> {
   const startedAt = new Date().toISOString()
   const machine = await machineInfo(engine, stack.project)
-  log(`starting stack ${stack.project} on ${stack.url} (dir ${stack.dir})`)
-  await startStack(stack)
+  const idle = await startAndMeasureIdle(engine, stack, options)
   const {app, db} = await containerIds(engine, stack)
   const cpu: CpuTargets = {app, db, proxyPid: await findPortProxy(stack.port)}
 
@@ -131,7 +131,45 @@ async function measure(engine: Engine, stack: BenchStack, options: BenchOptions)
     upgrade,
     cli,
     startup,
+    idle,
     image,
+  }
+}
+
+/** How long a fresh stack is left alone before its idle CPU is measured: one round of the engine's 30 s checks. */
+const SETTLE_SECONDS = 35
+
+/**
+ * The baseline before the stack exists, the start, a settling pause, then the idle window: first, while the
+ * stack has done nothing else (no table rows, no pool warmed by load).
+ */
+async function startAndMeasureIdle(engine: Engine, stack: BenchStack, options: BenchOptions) {
+  log(`idle baseline: the machine and the engine for ${options.idleSeconds} s before the stack starts`)
+  const baseline = await idleBaseline(options.idleSeconds)
+  log(`starting stack ${stack.project} on ${stack.url} (dir ${stack.dir})`)
+  await startStack(stack)
+  const {app, db} = await containerIds(engine, stack)
+  log(`idle stack: ${SETTLE_SECONDS} s to settle, then ${options.idleSeconds} s measured`)
+  await new Promise((resolve) => setTimeout(resolve, SETTLE_SECONDS * 1000))
+  return measureIdle([app, db], baseline, options.idleSeconds)
+}
+
+/** `--only idle`: a stack's idle CPU on its own stack, printed, nothing written. */
+async function measureIdleOnly(engine: Engine, options: BenchOptions): Promise<number> {
+  const stack = await createStack()
+  const interrupted = (signal: NodeJS.Signals) => {
+    log(`${signal}: removing stack ${stack.project}`)
+    void removeStack(engine, stack).then(() => process.exit(130))
+  }
+  process.once('SIGINT', interrupted)
+  process.once('SIGTERM', interrupted)
+  try {
+    const idle = await startAndMeasureIdle(engine, stack, options)
+    process.stdout.write(`${idleLine({idle})}\n${JSON.stringify(idle)}\n`)
+    return idleTargets(idle).every((t) => t.pass) ? 0 : 1
+  } finally {
+    log(`removing stack ${stack.project}`)
+    for (const problem of await removeStack(engine, stack)) log(`cleanup: ${problem}`)
   }
 }
 
@@ -155,6 +193,7 @@ async function main(): Promise<number> {
   if (options.only === 'startup') return measureStartupOnly(options)
   const engine = createEngine()
   if (options.only === 'upgrade') return measureOnly(engine, options)
+  if (options.only === 'idle') return measureIdleOnly(engine, options)
   const stack = await createStack()
   let cleanup: Promise<string[]> | undefined
   const teardown = () => (cleanup ??= removeStack(engine, stack))

@@ -1,5 +1,6 @@
 /** The targets, judged on one run's results. Pure. */
 import type {BenchResults, LoadResult, TargetResult} from './results.js'
+import {idleTargets} from './idle.js'
 import {startupTargets} from './startup.js'
 import {round} from './stats.js'
 
@@ -102,5 +103,6 @@ export function evaluateTargets(results: BenchResults): TargetResult[] {
       pass: addedMB < LIMITS.imageAddedMB,
     },
     ...(results.startup ? startupTargets(results.startup) : []),
+    ...(results.idle ? idleTargets(results.idle) : []),
   ]
 }

@@ -36,7 +36,8 @@ describe('up names the service that failed first (integration)', function () {
     // caught unhealthy: what matters is that the db is named, with its own log line, and the app is not.
     expect(result.stderr).to.match(/service 'db' (failed to start|is unhealthy|did not become healthy)/)
     expect(result.stderr).to.include('unrecognized configuration parameter "nonsense"')
-    expect(result.stderr).to.include('not started, waiting for it: app')
+    // The app is started once the db is started (depends_on: service_started) and waits for it itself: running,
+    // not listening yet, and not blamed.
     expect(result.stderr).to.not.match(/service 'app'|within 120/)
     expect(result.stderr).to.include("check what docker-compose.override.yml changes for 'db'")
     expect(result.stderr).to.include(`the volume ${project}_postgres_data was not touched`)

@@ -188,6 +188,7 @@ class DockerodeContainers implements ContainerClient {
         ? {
             status: health.Status === 'starting' ? 'starting' : (health.Status as 'healthy' | 'unhealthy'),
             lastOutput: health.Log?.at(-1)?.Output?.trim(),
+            test: info.Config?.Healthcheck?.Test,
           }
         : undefined,
       mounts: (info.Mounts ?? []).map((m) => ({

@@ -65,7 +65,8 @@ export interface ContainerDetails {
   startedAtMs: number | undefined
   /** The engine's error when the container could not start (e.g. a bad mount). */
   error: string
-  health: {status: Health; lastOutput?: string} | undefined
+  /** `test`: the check's command as the engine runs it (CMD and its arguments, `$$` already made `$`). */
+  health: {status: Health; lastOutput?: string; test?: string[]} | undefined
   mounts: MountInfo[]
   /** Paths mounted as tmpfs through HostConfig.Tmpfs. */
   tmpfs: string[]

@@ -6,6 +6,7 @@ import {readOptional} from '../model/stackdir/files.js'
 import type {SupersededReport} from '../model/stackdir/stack-files.js'
 import type {StackContext} from './context.js'
 import {exposureWarnings} from '../targets/compose/exposure.js'
+import {confirmReadiness} from '../targets/compose/readiness.js'
 import {publishedDbUrl} from '../operations/db/url.js'
 import {claimStack} from './ownership.js'
 import {restoreLeftoverProblems} from '../operations/backup-restore/restore-leftovers.js'
@@ -61,7 +62,8 @@ export async function stackStatus(ctx: StackContext): Promise<StackStatus> {
   const {project} = ctx.config
   // Another stack's containers under this project name are not this stack's status.
   const claim = await claimStack(ctx)
-  const containers = await ctx.engine.containers.list({project})
+  // The engine's first health check runs 30 s after a start: stackctl's own probe answers for `starting`.
+  const containers = await confirmReadiness(await ctx.engine.containers.list({project}), ctx)
   const services = SERVICES.map((name) => {
     const container = containers.find((c) => c.service === name)
     return {name, state: container?.state ?? 'absent', health: container?.health ?? 'none'}

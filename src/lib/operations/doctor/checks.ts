@@ -17,6 +17,7 @@ import {checkPasswordAgainstServer} from '../../stack/password.js'
 import {SERVICES, stackExposure, stackProblems} from '../../stack/status.js'
 import {portUse} from '../../stack/port.js'
 import {volumeHoldsCluster} from '../../targets/compose/volume.js'
+import {confirmReadiness} from '../../targets/compose/readiness.js'
 import {readSecretFile} from './secret-file.js'
 import {storedPgVersion} from '../../engine/pgdata/stored.js'
 import {isCompatible} from '../../engine/pgdata/version.js'
@@ -223,7 +224,7 @@ async function checkOwner(ctx: StackContext): Promise<CheckResult> {
 
 /** A stack that was started must be running whole and healthy; one that never was is fine. */
 async function checkRunning(ctx: StackContext): Promise<CheckResult> {
-  const containers = await ctx.engine.containers.list({project: ctx.config.project})
+  const containers = await confirmReadiness(await ctx.engine.containers.list({project: ctx.config.project}), ctx)
   const services = SERVICES.map((name) => {
     const container = containers.find((c) => c.service === name)
     return {name, state: container?.state ?? 'absent', health: container?.health ?? 'none'}

@@ -33,6 +33,8 @@ import {
   type Preflight,
 } from './checks.js'
 import {removeNewServer, startNewServer, type NewServer} from './new-server.js'
+import {collectFacts} from '../../targets/compose/diagnose.js'
+import {newWaitMemory, waitServicesReady} from '../../targets/compose/wait-healthy.js'
 import {
   AVAILABLE_EXTENSIONS_SQL,
   copyScript,
@@ -442,10 +444,13 @@ async function freeVolumeName(engine: Engine, project: string, major: number, kn
 }
 
 async function restartApi(ctx: StackContext): Promise<void> {
+  const memory = newWaitMemory(await collectFacts(ctx.engine.containers, ctx.config.project, {logs: false}))
   await ctx.compose.up(
-    {waitTimeoutSeconds: ctx.config.timeoutSeconds, services: ['app']},
+    {wait: false, waitTimeoutSeconds: ctx.config.timeoutSeconds, services: ['app']},
     {onLine: (line) => debug(line), shield: true},
   )
+  // stackctl's probe, not --wait: the engine's first health check comes 30 s after the start.
+  await waitServicesReady(ctx, ['app'], memory, undefined)
 }
 
 function failedBefore(

@@ -16,6 +16,8 @@ const LOG_LINES = 20
 /** What the diagnosis needs to know about one container of the stack. */
 export interface ContainerFacts {
   service: string
+  /** The container's id (absent in facts made up by tests). */
+  id?: string
   /** The engine's state: created | running | restarting | paused | exited | dead | removing */
   state: string
   /** healthy | unhealthy | starting | none */
@@ -31,6 +33,8 @@ export interface ContainerFacts {
   /** The Compose files the container was created from (the rendered one, the user's override). */
   composeFiles: string[]
   lastHealthCheck?: string
+  /** The health check's command as the engine runs it (absent when it did not say). */
+  healthTest?: string[]
   logTail: string
 }
 
@@ -173,6 +177,7 @@ export async function collectFacts(
       if (!details) return undefined // removed meanwhile
       return {
         service: c.service,
+        id: c.id,
         state: c.state,
         health: details.health?.status ?? c.health,
         exitCode: details.exitCode,
@@ -183,6 +188,7 @@ export async function collectFacts(
         dependsOn: parseDependsOn(c.labels['com.docker.compose.depends_on']),
         composeFiles: (c.labels['com.docker.compose.project.config_files'] ?? '').split(',').filter(Boolean),
         lastHealthCheck: details.health?.lastOutput || undefined,
+        healthTest: details.health?.test,
         // Reading logs is the costly part: a wait polling every half second goes without.
         logTail: options.logs === false ? '' : await containers.logTail(c.id, LOG_LINES),
       }

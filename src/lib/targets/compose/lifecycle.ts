@@ -16,6 +16,7 @@ import {portUse} from '../../stack/port.js'
 import {SERVICES} from '../../stack/status.js'
 import {findProject, putBack, type FoundProject} from './up-undo.js'
 import {newWaitMemory, waitStackHealthy} from './wait-healthy.js'
+import {confirmReadiness} from './readiness.js'
 import {plural} from '../../cli/ui/plural.js'
 
 export type LifecycleAction = 'stop' | 'start' | 'restart'
@@ -194,7 +195,8 @@ async function result(
 ): Promise<LifecycleResult> {
   const {project} = ctx.config
   const [after, volume, visits] = await Promise.all([
-    ctx.engine.containers.list({project}),
+    // Just waited for by stackctl's probe: the engine's first check may still be due.
+    ctx.engine.containers.list({project}).then((listed) => confirmReadiness(listed, ctx)),
     ctx.engine.volumes.inspect(ctx.config.volume),
     action === 'stop' ? Promise.resolve(undefined) : countedVisits(ctx.engine, project),
   ])

@@ -15,6 +15,7 @@ import {ProcessFailed} from '../../errors.js'
 import {readOptional, sha256, writeFileAtomic} from '../../model/stackdir/stack-files.js'
 import type {ProjectSnapshot} from '../../engine/engine.js'
 import {takeSnapshot} from '../../plan/observe.js'
+import {confirmReadiness} from './readiness.js'
 import {
   needsComparison,
   planUp,
@@ -73,7 +74,8 @@ export async function desiredUp(
 
 /** Whether a running stack is exactly as the rendered file would create it (one listing of the project). */
 export async function stackUpToDate(ctx: StackContext, composeText: string): Promise<boolean> {
-  const snapshot = await takeSnapshot(ctx.engine, ctx.config.project)
+  const observed = await takeSnapshot(ctx.engine, ctx.config.project)
+  const snapshot = {...observed, containers: await confirmReadiness(observed.containers, ctx)}
   const desired = await desiredUp(ctx, composeText, snapshot)
   return planUp(snapshot, desired).length === 0
 }

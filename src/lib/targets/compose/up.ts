@@ -20,7 +20,8 @@ import {assertVolumeMatchesPgMajor} from './version-guard.js'
 import {stackExposure, stackStatus, type StackStatus} from '../../stack/status.js'
 import {desiredUp} from './up-to-date.js'
 import {findProject, interruptedUp, putBack, type FoundProject} from './up-undo.js'
-import {newWaitMemory, waitStackHealthy} from './wait-healthy.js'
+import {newWaitMemory, waitServicesReady, waitStackHealthy} from './wait-healthy.js'
+import {confirmReadiness} from './readiness.js'
 import {repairRestoreLeftovers} from '../../operations/backup-restore/restore-leftovers.js'
 import {observeProject, type Observation} from '../../plan/observe.js'
 import {describeStep} from '../../plan/steps.js'
@@ -90,7 +91,9 @@ async function upObserved(
   }
 
   await repairRestoreLeftovers(ctx) // a running db: before judging the stack up to date
-  const snapshot = observation.current ? observation.snapshot : await observation.refresh()
+  const observed = observation.current ? observation.snapshot : await observation.refresh()
+  // The engine's first check runs 30 s after start: a stack that answers stackctl's probe is healthy now.
+  const snapshot = {...observed, containers: await confirmReadiness(observed.containers, ctx)}
   const plan = planUp(snapshot, await desiredUp(ctx, rendered.composeText, snapshot, {build: options.build}))
   for (const step of plan) ctx.detail(`plan: ${describeStep(step)}`)
   if (plan.length === 0) {
@@ -138,10 +141,12 @@ async function summary(ctx: StackContext, images: UpResult['images'], started: n
 async function provePassword(ctx: StackContext, found: FoundProject, signal: AbortSignal | undefined): Promise<void> {
   const content = (await readOptional(ctx.paths.passwordFile)) ?? ''
   ctx.progress('checking the password file against the database in the volume')
+  const memory = newWaitMemory(await collectFacts(ctx.engine.containers, ctx.config.project, {logs: false}))
   await ctx.compose.up(
-    {waitTimeoutSeconds: ctx.config.timeoutSeconds, services: ['db']},
+    {wait: false, waitTimeoutSeconds: ctx.config.timeoutSeconds, services: ['db']},
     {onLine: (line) => ctx.detail(line), signal},
   )
+  await waitServicesReady(ctx, ['db'], memory, signal)
   const check = await checkPasswordAgainstServer(ctx, content)
   if (check === 'mismatch') {
     // The stack was not running (its db was stopped): leave it so, network included. The volume stays.

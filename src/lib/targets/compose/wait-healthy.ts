@@ -17,12 +17,15 @@ import {SERVICES} from '../../stack/status.js'
 import {clockOf} from '../../engine/wait/clock.js'
 import {Deadline} from '../../engine/wait/deadline.js'
 import {failed, type Look, ready, waitUntil, waiting} from '../../engine/wait/wait-until.js'
+import {appUrl} from '../../model/config/stack-config.js'
+import {overlayReadiness, type Probes, stackProbes} from './readiness.js'
 
 /**
- * How long a service may stay unhealthy once its dependencies are healthy: a few of its 2 s checks (each may
- * take up to 5 s on a saturated machine) so one passing check can turn it healthy again.
+ * How long a service may stay unhealthy once its dependencies are healthy: one interval of the engine's 30 s
+ * checks plus their 10 s timeout, so one passing check can turn it healthy again (an app that was unhealthy
+ * while its db was stopped says so until its next check, whatever stackctl's own probe sees meanwhile).
  */
-export const UNHEALTHY_GRACE_MS = 15_000
+export const UNHEALTHY_GRACE_MS = 45_000
 const POLL_MS = 500
 
 export type StartupVerdict =
@@ -95,6 +98,8 @@ export interface WaitOptions {
   /** How hints name commands for this stack (with its --dir and --project-name). */
   command?: CommandFor
   memory: WaitMemory
+  /** stackctl's own probe, laid over the engine's `starting` (readiness.ts); without it, the engine's word alone. */
+  probes?: Probes
   startedMs: number
   progress: (line: string) => void
   signal?: AbortSignal
@@ -106,8 +111,10 @@ export interface WaitOptions {
 export async function waitHealthy(containers: ContainerClient, options: WaitOptions): Promise<void> {
   const clock = clockOf(options)
   const announced = new Set<string>()
+  let reasons = new Map<string, string>()
   const look = async (): Promise<Look<void, StartupVerdict>> => {
-    const facts = await collectFacts(containers, options.project, {logs: false})
+    let facts = await collectFacts(containers, options.project, {logs: false})
+    if (options.probes) ({services: facts, reasons} = await overlayReadiness(facts, options.probes))
     const verdict = judgeStartup(facts, options.services, options.memory, clock.now())
     for (const c of startOrder(facts)) {
       if (options.services.includes(c.service) && isHealthy(c) && !announced.has(c.service)) {
@@ -126,7 +133,7 @@ export async function waitHealthy(containers: ContainerClient, options: WaitOpti
   })
   if (outcome.state === 'ready') return
   if (outcome.state === 'aborted') throw outcome.reason
-  throw await startupFailure(containers, options, outcome.last, clock.now())
+  throw await startupFailure(containers, options, outcome.last, clock.now(), reasons)
 }
 
 async function startupFailure(
@@ -134,10 +141,15 @@ async function startupFailure(
   options: WaitOptions,
   verdict: StartupVerdict,
   nowMs: number,
+  probeReasons: ReadonlyMap<string, string>,
 ): Promise<StackctlError> {
   const waited = formatSeconds((nowMs - options.startedMs) / 1000)
   const command = options.command ?? plainCommand
-  const facts = await collectFacts(containers, options.project)
+  // The last word of stackctl's own probe where it had one: the engine may not have checked yet.
+  const facts = (await collectFacts(containers, options.project)).map((c) => ({
+    ...c,
+    lastHealthCheck: probeReasons.get(c.service) ?? c.lastHealthCheck,
+  }))
   const diagnosis = diagnoseStartup(facts, {
     now: new Date(nowMs),
     timeoutSeconds: options.timeoutSeconds,
@@ -170,18 +182,32 @@ export async function waitStackHealthy(
   signal: AbortSignal | undefined,
 ): Promise<void> {
   await repairRestoreLeftovers(ctx)
+  ctx.phase('wait until healthy')
+  await waitServicesReady(ctx, SERVICES, memory, signal)
+}
+
+/**
+ * Waits until these services are healthy, by the engine's word or stackctl's own probe (readiness.ts), until
+ * the stack's --timeout from now.
+ */
+export async function waitServicesReady(
+  ctx: StackContext,
+  services: readonly string[],
+  memory: WaitMemory,
+  signal: AbortSignal | undefined,
+): Promise<void> {
   const startedMs = Date.now()
   const {project, timeoutSeconds} = ctx.config
-  ctx.phase('wait until healthy')
   await waitHealthy(ctx.engine.containers, {
     project,
-    services: [...SERVICES],
+    services: [...services],
     startedMs,
     deadlineMs: startedMs + timeoutSeconds * 1000,
     timeoutSeconds,
     volume: ctx.config.volume,
     command: commandsFor(ctx.config),
     memory,
+    probes: stackProbes(ctx.engine.containers, appUrl(ctx.config)),
     progress: ctx.progress,
     signal,
   })

@@ -82,6 +82,20 @@ describe('compose rendering', () => {
     expect(doc.services.db.ports).to.equal(undefined)
   })
 
+  it("runs the engine's health checks as a slow background signal that tolerates a loaded host", () => {
+    // Every probe forks processes in the container: an idle stack must not pay for one every 2 s.
+    const doc = parse(renderCompose(template, input()))
+    for (const service of ['db', 'app']) {
+      const {interval, timeout, retries} = doc.services[service].healthcheck
+      expect({service, interval, timeout, retries}).to.deep.equal({
+        service,
+        interval: '30s',
+        timeout: '10s',
+        retries: 3,
+      })
+    }
+  })
+
   it('hardens the API container and never carries a password value', () => {
     const text = renderCompose(template, input())
     const doc = parse(text)
@@ -90,7 +104,8 @@ describe('compose rendering', () => {
     expect(app.read_only).to.equal(true)
     expect(app.security_opt).to.include('no-new-privileges:true')
     expect(app.user).to.equal('1000:1000')
-    expect(app.depends_on.db.condition).to.equal('service_healthy')
+    // The API waits for its database itself: Compose starts it without waiting for the db's first check.
+    expect(app.depends_on.db).to.deep.equal({condition: 'service_started', restart: true})
     expect(doc.services.db.environment).to.not.have.property('POSTGRES_PASSWORD')
     expect(app.environment).to.not.have.property('POSTGRES_PASSWORD')
     expect(doc.secrets.db_password.file).to.equal('./secrets/db_password')
