@@ -145,11 +145,12 @@ async function startupFailure(
 ): Promise<StackctlError> {
   const waited = formatSeconds((nowMs - options.startedMs) / 1000)
   const command = options.command ?? plainCommand
-  // The last word of stackctl's own probe where it had one: the engine may not have checked yet.
-  const facts = (await collectFacts(containers, options.project)).map((c) => ({
-    ...c,
-    lastHealthCheck: probeReasons.get(c.service) ?? c.lastHealthCheck,
-  }))
+  // stackctl's probe laid over the engine's `starting`, as in the wait: a db the probe found ready is not blamed
+  // because the engine has not run its first check yet (it runs 30 s after the start). And the probe's last word
+  // where it had one.
+  let facts = await collectFacts(containers, options.project)
+  if (options.probes) facts = (await overlayReadiness(facts, options.probes)).services
+  facts = facts.map((c) => ({...c, lastHealthCheck: probeReasons.get(c.service) ?? c.lastHealthCheck}))
   const diagnosis = diagnoseStartup(facts, {
     now: new Date(nowMs),
     timeoutSeconds: options.timeoutSeconds,

@@ -151,6 +151,24 @@ describe('readiness: stackctl probes what the engine has not checked yet', () =>
       await waitHealthy(starting().containers, options(probes({ready: true}, {ready: true})))
     })
 
+    it('a failed start blames the service that failed, not a db the probe found ready while the engine says starting', async () => {
+      // The engine runs its first check 30 s after a start: a crashing app fails the wait long before that.
+      const engine = new StubEngine()
+        .addContainer({name: 'demo-db-1', service: 'db', project: 'demo', health: 'starting'})
+        .addContainer({
+          name: 'demo-app-1',
+          service: 'app',
+          project: 'demo',
+          state: 'restarting',
+          health: 'starting',
+          labels: {'com.docker.compose.depends_on': 'db:service_started:true'},
+        })
+      const p = probes(no('the API is not listening on port 5000 yet'), {ready: true})
+      const error = await waitHealthy(engine.containers, options(p)).catch((caught: unknown) => caught)
+      expect(String(error)).to.match(/app/)
+      expect(String(error)).not.to.match(/service 'db'|db did not|logs db/)
+    })
+
     it('without an answer waits for the engine, and a timeout gives the probe’s last reason', async () => {
       const engine = starting()
       const p = probes(no('db unavailable: password authentication failed'), no('127.0.0.1:5432 - no response'))
