@@ -36,3 +36,11 @@ function dfVolumes(df: unknown): DfVolume[] | undefined {
 function asRecord(value: unknown): Record<string, unknown> | undefined {
   return value !== null && typeof value === 'object' ? (value as Record<string, unknown>) : undefined
 }
+
+/**
+ * The engine runs one disk-usage operation at a time and answers a second with HTTP 500 "a disk usage operation
+ * is already running" (another stackctl, `docker system df`, a parallel test): that is busy, not broken.
+ */
+export function isDiskUsageBusy(error: unknown): boolean {
+  return error instanceof Error && /a disk usage operation is already running/i.test(error.message)
+}

@@ -30,7 +30,8 @@ import type {
 } from './engine.js'
 import {feed, FeedError} from './feed.js'
 import {BoundedText, demuxBuffer, FrameDemuxer, healthFromStatus} from './frames.js'
-import {dfIsSummaryOnly, volumeSizeFromDf} from './disk-usage.js'
+import {dfIsSummaryOnly, isDiskUsageBusy, volumeSizeFromDf} from './disk-usage.js'
+import {failed, ready, waitUntil, waiting} from './wait/wait-until.js'
 import {engineEndpoint} from './endpoint.js'
 
 const debug = createDebug('stackctl:engine')
@@ -422,8 +423,10 @@ class DockerodeVolumes implements VolumeClient {
   }
 
   async sizeBytes(name: string): Promise<number> {
-    let df: unknown = await (await this.docker()).df()
-    if (dfIsSummaryOnly(df)) df = await this.verboseDf()
+    const df = await whileDiskUsageBusy(async () => {
+      const summary: unknown = await (await this.docker()).df()
+      return dfIsSummaryOnly(summary) ? this.verboseDf() : summary
+    })
     return volumeSizeFromDf(df, name) ?? -1
   }
 
@@ -629,4 +632,23 @@ class DockerodeSwarm implements SwarmClient {
       (n) => n.Name,
     )
   }
+}
+
+/** Runs a disk-usage request again while the engine is busy with another one (up to a minute), else its answer. */
+async function whileDiskUsageBusy<T>(request: () => Promise<T>): Promise<T> {
+  let busy: unknown
+  const outcome = await waitUntil(
+    async () => {
+      try {
+        return ready(await request())
+      } catch (error) {
+        if (!isDiskUsageBusy(error)) return failed(error)
+        busy = error
+        return waiting(error)
+      }
+    },
+    {timeoutMs: 60_000, intervalMs: 250, describe: 'the engine’s disk usage'},
+  )
+  if (outcome.state === 'ready') return outcome.value
+  throw outcome.state === 'failed' ? outcome.last : busy
 }

@@ -1,6 +1,6 @@
 import {expect} from 'chai'
 
-import {dfIsSummaryOnly, volumeSizeFromDf} from '../../../src/lib/engine/disk-usage.js'
+import {isDiskUsageBusy, dfIsSummaryOnly, volumeSizeFromDf} from '../../../src/lib/engine/disk-usage.js'
 
 describe('volume size from the disk-usage report', () => {
   const name = 'demo_postgres_data'
@@ -35,5 +35,12 @@ describe('volume size from the disk-usage report', () => {
     const summary = {VolumesDiskUsage: {TotalCount: 3, TotalSize: 999}}
     expect(volumeSizeFromDf(summary, name)).to.equal(undefined)
     expect(dfIsSummaryOnly(summary)).to.equal(true)
+  })
+
+  it('tells the engine’s "one disk-usage operation at a time" answer from a real failure', () => {
+    const busy = new Error('(HTTP code 500) server error - a disk usage operation is already running ')
+    expect(isDiskUsageBusy(busy)).to.equal(true)
+    expect(isDiskUsageBusy(new Error('(HTTP code 500) server error - no space left on device'))).to.equal(false)
+    expect(isDiskUsageBusy('a disk usage operation is already running')).to.equal(false) // not an Error
   })
 })
