@@ -42,6 +42,9 @@ export function stackProblems(services: readonly ServiceState[], command: Comman
   if (SERVICES.every((name) => services.find((s) => s.name === name)?.state === 'exited'))
     return [`the stack is stopped: run ${command('start')} to start it`]
   const problems: string[] = []
+  // A service still starting beside one that is down is waiting on it (the app answers 503 while its db is
+  // stopped): the one that is down is the problem to name.
+  const oneIsDown = services.some((s) => s.state !== 'running')
   for (const s of services) {
     if (s.state === 'absent') problems.push(`${s.name} has no container: run ${command('up')}`)
     else if (s.state !== 'running') {
@@ -50,7 +53,7 @@ export function stackProblems(services: readonly ServiceState[], command: Comman
       )
     } else if (s.health === 'unhealthy') {
       problems.push(`${s.name} is running but unhealthy: see ${command(`logs ${s.name}`)}`)
-    } else if (s.health === 'starting') problems.push(`${s.name} is still starting`)
+    } else if (s.health === 'starting' && !oneIsDown) problems.push(`${s.name} is still starting`)
   }
   return problems
 }

@@ -59,6 +59,22 @@ describe('status (stub engine)', () => {
     expect((error as StackctlError).suggestion).to.include('work on it with --dir /srv/x')
   })
 
+  it('names the stopped db alone while the app waits on it ("still starting" only when nothing is down)', () => {
+    expect(
+      stackProblems([
+        {name: 'db', state: 'exited', health: 'none'},
+        {name: 'app', state: 'running', health: 'starting'},
+      ]),
+    ).to.deep.equal(['db is exited: run stackctl up to start it (stackctl logs db says why it stopped)'])
+    // The control: with everything running, a starting service is named.
+    expect(
+      stackProblems([
+        {name: 'db', state: 'running', health: 'healthy'},
+        {name: 'app', state: 'running', health: 'starting'},
+      ]),
+    ).to.deep.equal(['app is still starting'])
+  })
+
   it('names what is wrong with a started stack and what to run; a stack never started has no problem', () => {
     const running = {state: 'running', health: 'healthy'}
     expect(
