@@ -182,8 +182,11 @@ export async function waitStackHealthy(
   memory: WaitMemory,
   signal: AbortSignal | undefined,
 ): Promise<void> {
-  await repairRestoreLeftovers(ctx)
+  // The app no longer waits for the db's health to start (it starts with it), so the repair waits for the db
+  // itself: it connects to PostgreSQL to reopen a database a killed restore left closed.
   ctx.phase('wait until healthy')
+  await waitServicesReady(ctx, ['db'], memory, signal)
+  await repairRestoreLeftovers(ctx)
   await waitServicesReady(ctx, SERVICES, memory, signal)
 }
 
