@@ -19,7 +19,7 @@
  * Build: the integration files run the built CLI (bin/run.js over dist/). The build runs first when anything it
  * reads is newer than its last output (a fresh `npm ci` has just built: CI does not build twice).
  *
- * Usage: node scripts/run-tests.mjs [--jobs N] [--record] [--no-lint] [files or folders…]
+ * Usage: node scripts/run-tests.mjs [--jobs N] [--record] [--no-lint] [--no-build] [files or folders…]
  */
 import {Buffer} from 'node:buffer'
 import {spawn, spawnSync} from 'node:child_process'
@@ -39,6 +39,7 @@ function parseArgs(argv) {
     maxJobs: Number(process.env.STACKCTL_TEST_MAX_JOBS) || undefined,
     record: false,
     lint: true,
+    build: true,
     paths: [],
   }
   for (let i = 0; i < argv.length; i++) {
@@ -47,7 +48,8 @@ function parseArgs(argv) {
     else if (arg.startsWith('--jobs=')) options.jobs = Number(arg.slice('--jobs='.length))
     else if (arg === '--record') options.record = true
     else if (arg === '--no-lint') options.lint = false
-    else if (arg.startsWith('-')) fail(`unknown option ${arg} (options: --jobs N, --record, --no-lint)`)
+    else if (arg === '--no-build') options.build = false
+    else if (arg.startsWith('-')) fail(`unknown option ${arg} (options: --jobs N, --record, --no-lint, --no-build)`)
     else options.paths.push(arg)
   }
   if (!Number.isInteger(options.jobs) || options.jobs < 1 || options.jobs > 40)
@@ -129,6 +131,8 @@ function planJobs(files, options) {
 }
 
 const running = new Map()
+/** How long a mocha job may stay alive after printing its summary (see runJob). */
+const LINGER_MS = 5000
 let stopping = false
 
 /** Test ports: each job slot owns its own block (test/helpers/cli.ts freePort), so parallel files never share. */
@@ -147,15 +151,34 @@ function runJob(job, slot) {
     })
     running.set(child.pid, child)
     const chunks = []
-    child.stdout.on('data', (chunk) => chunks.push(chunk))
+    let lingerTimer
+    let lingered = false
+    const watchSummary = (chunk) => {
+      chunks.push(chunk)
+      if (!job.mocha || lingerTimer || !SUMMARY.test(Buffer.concat(chunks).toString('utf8'))) return
+      // The summary comes after the last `after` hook: nothing of the file is left to run. A process still alive
+      // LINGER_MS later is held by an open handle (a socket, a timer, an exec stream), which can keep a job slot
+      // idle for minutes: stop it and say so, so the leak is seen and mended rather than waited out.
+      lingerTimer = setTimeout(() => {
+        lingered = true
+        try {
+          process.kill(-child.pid, 'SIGKILL')
+        } catch {
+          // already gone
+        }
+      }, LINGER_MS)
+    }
+    child.stdout.on('data', watchSummary)
     child.stderr.on('data', (chunk) => chunks.push(chunk))
     child.on('close', (code, signal) => {
+      clearTimeout(lingerTimer)
       running.delete(child.pid)
       const output = Buffer.concat(chunks).toString('utf8')
       const summary = job.mocha ? SUMMARY.exec(output) : null
       const counts = summary ? {passed: +summary[1], failed: +summary[2], skipped: +summary[3]} : undefined
-      const ok = code === 0 && (!job.mocha || (counts !== undefined && counts.failed === 0))
-      resolvePromise({...job, ms: Date.now() - started, output, counts, ok, code, signal})
+      const exited = code === 0 || (lingered && !stopping)
+      const ok = exited && (!job.mocha || (counts !== undefined && counts.failed === 0))
+      resolvePromise({...job, ms: Date.now() - started, output, counts, ok, code, signal, lingered})
     })
   })
 }
@@ -166,6 +189,11 @@ function printResult(result, done, total) {
   const mark = result.ok ? '✔' : '✖'
   process.stdout.write(`\n${'─'.repeat(4)} [${done}/${total}] ${mark} ${result.name} (${seconds} s${counts})\n`)
   process.stdout.write(result.output.replace(/\n*$/, '\n'))
+  if (result.lingered) {
+    process.stdout.write(
+      `(still running ${LINGER_MS / 1000} s after its summary line, held by an open handle: stopped; its time counts to then)\n`,
+    )
+  }
   if (!result.ok && result.mocha && !result.counts) {
     process.stdout.write(`(ended without mocha's summary line: exit ${result.code ?? result.signal})\n`)
   }
@@ -272,7 +300,7 @@ function stopAll(signal) {
 async function main() {
   const options = parseArgs(process.argv.slice(2))
   const files = testFiles(options.paths)
-  buildIfStale()
+  if (options.build) buildIfStale()
   const jobs = planJobs(files, options)
   const pooled = jobs.filter((job) => !job.serial)
   const serial = jobs.filter((job) => job.serial)
@@ -293,7 +321,9 @@ async function main() {
   const table = [...results].sort((a, b) => b.ms - a.ms)
   process.stdout.write('\njob times (longest first):\n')
   for (const result of table) {
-    process.stdout.write(`${(result.ms / 1000).toFixed(1).padStart(8)} s  ${result.ok ? '✔' : '✖'} ${result.name}\n`)
+    process.stdout.write(
+      `${(result.ms / 1000).toFixed(1).padStart(8)} s  ${result.ok ? '✔' : '✖'} ${result.name}${result.lingered ? ' (lingered: stopped)' : ''}\n`,
+    )
   }
   const jobMs = results.reduce((sum, result) => sum + result.ms, 0)
   process.stdout.write(

@@ -73,6 +73,17 @@ export async function removeComposeProject(project: string): Promise<void> {
 }
 
 /** Runs one SQL statement with psql inside the project's db container and returns its unaligned output. */
+/**
+ * Starts a command in a container and returns at once, leaving it running (a blocking lock, a sleep). The
+ * engine keeps the start request's connection open until the command ends even when detached: it is closed
+ * here, or it would hold the test process alive (for minutes, after its last test) until the command ends.
+ */
+export async function execDetached(containerId: string, cmd: string[]): Promise<void> {
+  const exec = await docker.getContainer(containerId).exec({Cmd: cmd})
+  const stream = await exec.start({Detach: true})
+  stream.destroy()
+}
+
 export async function psqlIn(project: string, sql: string, database = 'visits'): Promise<string> {
   const [db] = await docker.listContainers({
     filters: {label: [`com.docker.compose.project=${project}`, 'com.docker.compose.service=db']},
