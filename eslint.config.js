@@ -116,7 +116,13 @@ const layers = [
     message: 'a planner is pure: it reads a snapshot and returns steps (only plan/observe.ts looks at the engine)',
   },
   {target: './src/api', from: './src/lib', message: 'the API is bundled on its own: no CLI code in it'},
-  {target: './src/lib', from: './src/api', message: 'the CLI does not import the API’s code'},
+  {
+    target: './src/lib',
+    from: './src/api',
+    // The /healthz contract both sides read (import-free, so the CLI takes none of the API with it).
+    except: ['./healthz-protocol.ts'],
+    message: 'the CLI does not import the API’s code',
+  },
 ]
 
 /** One module talks to the engine, one starts processes: everything else goes through them. */

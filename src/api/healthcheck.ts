@@ -5,21 +5,11 @@
  */
 import http from 'node:http'
 
+import {healthzReason} from './healthz-protocol.js'
+
 export const HEALTHCHECK_TIMEOUT_MS = 3000
 
 export type Health = {healthy: true} | {healthy: false; reason: string}
-
-/** The one line a failed probe prints, from /healthz's status and body. */
-export function unhealthyReason(status: number | undefined, body: string): string {
-  let reason: unknown
-  try {
-    reason = (JSON.parse(body) as {reason?: unknown}).reason
-  } catch {
-    // not JSON: the status says enough
-  }
-  if (status === 503) return `db unavailable: ${typeof reason === 'string' ? reason : 'no reason given'}`
-  return `/healthz answered HTTP ${status ?? '?'}`
-}
 
 export function probeHealth(port: number, timeoutMs = HEALTHCHECK_TIMEOUT_MS): Promise<Health> {
   return new Promise((resolve) => {
@@ -31,7 +21,7 @@ export function probeHealth(port: number, timeoutMs = HEALTHCHECK_TIMEOUT_MS): P
         response.on('error', (error) => resolve({healthy: false, reason: `reading /healthz failed: ${error.message}`}))
         response.on('end', () => {
           if (response.statusCode === 200) return resolve({healthy: true})
-          resolve({healthy: false, reason: unhealthyReason(response.statusCode, Buffer.concat(chunks).toString())})
+          resolve({healthy: false, reason: healthzReason(response.statusCode, Buffer.concat(chunks).toString())})
         })
       },
     )

@@ -84,6 +84,14 @@ describe('import layers (lint rule)', function () {
     expect(await problems('src/api/x.ts', "export {default} from 'pg'\n")).to.deep.equal([])
   })
 
+  it("rejects the CLI importing the API's code, the /healthz contract aside", async () => {
+    const found = await problems('src/lib/targets/compose/x.ts', "export {serve} from '../../../api/server.js'\n")
+    expect(found.join('\n')).to.match(/no-restricted-paths: .*the CLI does not import the API/)
+    // Control: the import-free contract both sides read.
+    const contract = "export {healthzReason} from '../../../api/healthz-protocol.js'\n"
+    expect(await problems('src/lib/targets/compose/x.ts', contract)).to.deep.equal([])
+  })
+
   it('rejects a command importing the dockerode engine or the process runner', async () => {
     const engine = await problems(
       'src/commands/x.ts',

@@ -15,23 +15,12 @@ import type {ContainerClient, Health} from '../../engine/engine.js'
 import {appUrl} from '../../model/config/stack-config.js'
 import {APP_PROBE_SCRIPT, pgIsReady} from '../../model/stack-model.js'
 import type {StackContext} from '../../stack/context.js'
+import {healthzReason} from '../../../api/healthz-protocol.js'
 
 /** How long one GET /healthz may take, as the in-container probe's own read timeout. */
 export const APP_PROBE_TIMEOUT_MS = 3000
 
 export type ProbeResult = {ready: true} | {ready: false; reason: string}
-
-/** The one line a failed /healthz gives, as the in-container probe words it. */
-export function healthzReason(status: number | undefined, body: string): string {
-  let reason: unknown
-  try {
-    reason = (JSON.parse(body) as {reason?: unknown}).reason
-  } catch {
-    // not JSON: the status says enough
-  }
-  if (status === 503) return `db unavailable: ${typeof reason === 'string' ? reason : 'no reason given'}`
-  return `/healthz answered HTTP ${status ?? '?'}`
-}
 
 /** GET <url>/healthz from this process: ready on 200, otherwise why not. Never throws. */
 export function probeApp(url: string, timeoutMs = APP_PROBE_TIMEOUT_MS): Promise<ProbeResult> {
