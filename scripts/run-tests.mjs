@@ -131,6 +131,8 @@ function planJobs(files, options) {
 }
 
 const running = new Map()
+/** How long a stopped job has to clean up (its after hooks) before it is killed. */
+const STOP_GRACE_MS = 300_000
 /** How long a mocha job may stay alive after printing its summary (see runJob). */
 const LINGER_MS = 5000
 let stopping = false
@@ -285,7 +287,9 @@ function stopAll(signal) {
       // already gone
     }
   }
-  // A job that ignores the interrupt for a minute is killed, so the run always ends.
+  // A job still running STOP_GRACE_MS after the interrupt is killed, so the run always ends. Generous: the swarm
+  // file's after hook (three nodes, their volumes) took over a minute on a loaded machine, and a kill then leaves
+  // them behind.
   setTimeout(() => {
     for (const child of running.values()) {
       try {
@@ -294,7 +298,7 @@ function stopAll(signal) {
         // already gone
       }
     }
-  }, 60_000).unref()
+  }, STOP_GRACE_MS).unref()
 }
 
 async function main() {
