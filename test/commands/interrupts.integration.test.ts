@@ -74,7 +74,7 @@ describe('interrupted commands (integration)', function () {
         const result = await run.result
         expect(result.exitCode, result.stderr).to.equal(130)
         expect(result.stderr).to.match(
-          /interrupted: verify-persistence stopped during its (write|teardown|relaunch) phase; nothing was verified/,
+          /interrupted: verify-persistence stopped (during|before) its (write|teardown|relaunch) phase; nothing was verified/,
         )
         expect(result.stderr).to.include('was not touched')
         // Never a report that claims counts it did not verify.
@@ -94,7 +94,9 @@ describe('interrupted commands (integration)', function () {
       run.child.kill('SIGINT')
       const result = await run.result
       expect(result.exitCode, result.stderr).to.equal(130)
-      expect(result.stderr).to.match(/stopped during its (teardown|relaunch) phase.*brought back as found \(running\)/)
+      expect(result.stderr).to.match(
+        /stopped (during|before) its (teardown|relaunch) phase.*brought back as found \(running\)/,
+      )
       expect(await services()).to.deep.equal({app: 'running', db: 'running'})
       await expectServing()
       expectNoLocks()

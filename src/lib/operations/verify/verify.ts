@@ -192,6 +192,8 @@ class Pipeline {
     stopped: false,
   }
   private aborted: PersistenceResult['aborted'] = null
+  /** The interrupt was seen between phases: the phase it names never started. */
+  private stoppedBetweenPhases = false
   private readonly steps: StepRunner
 
   constructor(
@@ -286,7 +288,10 @@ class Pipeline {
   /** Runs one step on the runner, timing it; a thrown error fails the step, becomes a reason and ends the check. */
   private async phase<T>(name: string, body: () => Promise<Outcome<T>>): Promise<T> {
     if (this.settings.signal?.aborted && name !== 'leave-as-found') {
-      this.aborted ??= {phase: name, message: 'interrupted', exitCode: 130}
+      if (this.aborted === null) {
+        this.aborted = {phase: name, message: 'interrupted', exitCode: 130}
+        this.stoppedBetweenPhases = true
+      }
       throw new Interrupted(`before the ${name} phase`)
     }
     this.settings.progress?.(`verify-persistence: ${name}`)
@@ -378,7 +383,7 @@ class Pipeline {
       ? `, brought back as found (${left})`
       : ` (${left}, as found)`
     return new Interrupted(
-      `verify-persistence stopped during its ${stoppedIn} phase; nothing was verified${how}; the volume ${this.stack.volume} was not touched`,
+      `verify-persistence stopped ${this.stoppedBetweenPhases ? 'before' : 'during'} its ${stoppedIn} phase; nothing was verified${how}; the volume ${this.stack.volume} was not touched`,
       `run ${this.stack.again} again when you are ready`,
     )
   }

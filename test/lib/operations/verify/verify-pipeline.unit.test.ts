@@ -304,7 +304,7 @@ describe('verifyWithDisruption (the persistence pipeline)', () => {
     expect(error).to.be.instanceOf(Interrupted)
     expect((error as Interrupted).exitCode).to.equal(130)
     expect((error as Interrupted).message).to.equal(
-      'interrupted: verify-persistence stopped during its relaunch phase; nothing was verified, brought back as found (running); the volume demo_postgres_data was not touched',
+      'interrupted: verify-persistence stopped before its relaunch phase; nothing was verified, brought back as found (running); the volume demo_postgres_data was not touched',
     )
     expect((error as Interrupted).suggestion).to.equal(
       'run stackctl verify-persistence --project-name demo again when you are ready',
