@@ -18,6 +18,7 @@ import {createEngine} from '../src/lib/engine/dockerode-engine.js'
 import type {Engine} from '../src/lib/engine/engine.js'
 import {warmUp} from './api-load.js'
 import {measureBackupRestore} from './backup-restore.js'
+import {recordedRuns, writeCharts} from './chart-render.js'
 import {CEILING_LEVELS, ceilingName, measureCeiling, removeCeiling, startCeiling} from './ceiling.js'
 import {ceilingSection, ceilingTargets} from './ceiling-report.js'
 import {measureCli} from './cli-timing.js'
@@ -274,7 +275,8 @@ async function main(): Promise<number> {
   process.stdout.write(`\n${renderLatest(results, targets, file)}\n\n${consoleSummary(targets)}\n`)
   if (options.write) {
     await updateBenchmarksFile(repoRoot, results, targets, file)
-    log(`wrote ${file} and BENCHMARKS.md`)
+    const charts = await writeCharts(repoRoot, results, await recordedRuns(repoRoot), file)
+    log(`wrote ${file}, BENCHMARKS.md and ${charts.join(', ')}`)
   }
   return targets.every((t) => t.pass) ? 0 : 1
 }
