@@ -3,6 +3,7 @@
  * latest run in full, and one history row per run, kept between HTML comment markers).
  */
 import type {BenchResults, LoadResult, TargetResult} from './results.js'
+import {ceilingSection} from './ceiling-report.js'
 import {idleLine} from './idle.js'
 import {startupLine} from './startup.js'
 import {round} from './stats.js'
@@ -161,6 +162,7 @@ export function renderLatest(results: BenchResults, targets: readonly TargetResu
     machineLine(results),
     targetsTable(targets),
     apiSection(results),
+    ceilingSection(results),
     pgbenchSection(results),
     plainInsertSection(results),
     exactnessSection(results),

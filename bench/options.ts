@@ -17,14 +17,14 @@ export interface BenchOptions {
   /** Write bench/results/<date>.json and update BENCHMARKS.md. */
   write: boolean
   /** Run one step on its own (prints its result, writes nothing): `upgrade`. */
-  only?: 'upgrade' | 'startup' | 'idle'
+  only?: 'upgrade' | 'startup' | 'idle' | 'ceiling'
   /** Seconds of the idle stack's CPU window (and of the baseline before it). */
   idleSeconds: number
   /** Interleaved runs of each of node -e '', stackctl --version and stackctl --help. */
   startupRuns: number
 }
 
-export const USAGE = `npm run bench -- [--seconds 10] [--rows 1000000] [--up-runs 5] [--version-runs 10] [--startup-runs 20] [--idle-seconds 60] [--no-write] [--only upgrade|startup|idle]`
+export const USAGE = `npm run bench -- [--seconds 10] [--rows 1000000] [--up-runs 5] [--version-runs 10] [--startup-runs 20] [--idle-seconds 60] [--no-write] [--only upgrade|startup|idle|ceiling]`
 
 function positive(name: string, value: string | undefined, fallback: number): number {
   if (value === undefined) return fallback
@@ -47,8 +47,8 @@ export function parseOptions(argv: string[]): BenchOptions {
       'idle-seconds': {type: 'string'},
     },
   })
-  if (values.only !== undefined && !['upgrade', 'startup', 'idle'].includes(values.only)) {
-    throw new Error(`--only takes one step's name (upgrade, startup, idle), got '${values.only}'`)
+  if (values.only !== undefined && !['upgrade', 'startup', 'idle', 'ceiling'].includes(values.only)) {
+    throw new Error(`--only takes one step's name (upgrade, startup, idle, ceiling), got '${values.only}'`)
   }
   const seconds = positive('seconds', values.seconds, 10)
   return {

@@ -38,6 +38,15 @@ export interface LoadResult {
   exactness?: ExactnessResult
 }
 
+/** The API against its ceiling (bench/ceiling.ts) at one level. */
+export interface CeilingComparison {
+  connections: number
+  apiRps: number
+  ceilingRps: number
+  /** apiRps / ceilingRps */
+  fraction: number
+}
+
 export interface PgbenchResult {
   /** Clients asked for, and clients used (fewer when max_connections would not allow them). */
   requestedClients: number
@@ -149,6 +158,11 @@ export interface BenchResults {
    */
   portPath?: 'docker-proxy' | 'kernel NAT'
   api: LoadResult[]
+  /**
+   * The no-database server in the stack's base image on the same port path (bench/ceiling.ts), at 1, 32 and
+   * 128 connections; its CPU is shown as "app". Absent in runs made before this step existed.
+   */
+  ceiling?: LoadResult[]
   pgbench: PgbenchResult[]
   /** pgbench's plain single-row INSERT at 32 clients: the database's limit for one durable row per commit. */
   plainInsert?: PgbenchResult

@@ -18,6 +18,9 @@ import {createEngine} from '../src/lib/engine/dockerode-engine.js'
 import type {Engine} from '../src/lib/engine/engine.js'
 import {warmUp} from './api-load.js'
 import {measureBackupRestore} from './backup-restore.js'
+import {recordedRuns, writeCharts} from './chart-render.js'
+import {CEILING_LEVELS, ceilingName, measureCeiling, removeCeiling, startCeiling} from './ceiling.js'
+import {ceilingSection, ceilingTargets} from './ceiling-report.js'
 import {measureCli} from './cli-timing.js'
 import {findPortProxy, type CpuTargets} from './cpu.js'
 import {measureImage} from './image-size.js'
@@ -72,6 +75,7 @@ async function measure(engine: Engine, stack: BenchStack, options: BenchOptions)
   const idle = await startAndMeasureIdle(engine, stack, options)
   const {app, db} = await containerIds(engine, stack)
   const cpu: CpuTargets = {app, db, proxyPid: await findPortProxy(stack.port)}
+  const ceiling = await ceilingRuns(stack, options)
 
   // pgbench before any API load: the API's pool (up to 8 connections) would take slots pgbench needs.
   // The compared level (32) runs last for pgbench and first for the API, so the two are measured seconds
@@ -123,6 +127,7 @@ async function measure(engine: Engine, stack: BenchStack, options: BenchOptions)
     machine,
     portPath: cpu.proxyPid === undefined ? 'kernel NAT' : 'docker-proxy',
     api,
+    ceiling,
     pgbench,
     plainInsert,
     robustness,
@@ -133,6 +138,22 @@ async function measure(engine: Engine, stack: BenchStack, options: BenchOptions)
     startup,
     idle,
     image,
+  }
+}
+
+/**
+ * The ceiling (bench/ceiling.ts) with the stack up and idle, before any load: after one, the database's
+ * background work takes cores from it.
+ */
+async function ceilingRuns(stack: BenchStack, options: BenchOptions): Promise<LoadResult[]> {
+  const name = ceilingName(stack.project)
+  log(`ceiling: a no-database server in ${await baseImageOf(stack)}, ${CEILING_LEVELS.join('/')} connections`)
+  try {
+    const server = await startCeiling(name, await baseImageOf(stack), stack.project)
+    return await measureCeiling(server, {seconds: options.seconds, warmUpSeconds: options.warmUpSeconds})
+  } finally {
+    const problem = await removeCeiling(name)
+    if (problem) log(`cleanup: ${problem}`)
   }
 }
 
@@ -173,6 +194,42 @@ async function measureIdleOnly(engine: Engine, options: BenchOptions): Promise<n
   }
 }
 
+/**
+ * `--only ceiling`: on a stack of its own, the ceiling and then the API at the same levels (exactness checked),
+ * printed as the report's section with the JSON, nothing written.
+ */
+async function measureCeilingOnly(engine: Engine, options: BenchOptions): Promise<number> {
+  const stack = await createStack()
+  const interrupted = (signal: NodeJS.Signals) => {
+    log(`${signal}: removing stack ${stack.project}`)
+    void removeStack(engine, stack).then(() => process.exit(130))
+  }
+  process.once('SIGINT', interrupted)
+  process.once('SIGTERM', interrupted)
+  try {
+    log(`starting stack ${stack.project} on ${stack.url} (dir ${stack.dir})`)
+    await startStack(stack)
+    const {app, db} = await containerIds(engine, stack)
+    const cpu: CpuTargets = {app, db, proxyPid: await findPortProxy(stack.port)}
+    const ceiling = await ceilingRuns(stack, options)
+    log(`API warm-up, ${options.warmUpSeconds} s`)
+    await warmUp(stack.url, COMPARED_LEVEL, options.warmUpSeconds)
+    const psql = new Psql(engine, db)
+    const api: LoadResult[] = []
+    for (const connections of comparedLast(CEILING_LEVELS).reverse()) {
+      log(`API GET /, ${connections} connections, ${options.seconds} s`)
+      api.push(await checkedLoad(psql, stack.url, connections, options.seconds, cpu))
+    }
+    api.sort((a, b) => a.connections - b.connections)
+    process.stdout.write(`${ceilingSection({api, ceiling})}\n${JSON.stringify({api, ceiling})}\n`)
+    const exact = api.every((r) => r.exactness?.exact)
+    return exact && ceilingTargets({api, ceiling}).every((t) => t.pass) ? 0 : 1
+  } finally {
+    log(`removing stack ${stack.project}`)
+    for (const problem of await removeStack(engine, stack)) log(`cleanup: ${problem}`)
+  }
+}
+
 /** `--only upgrade`: the upgrade step on its own stack, printed, nothing written. */
 async function measureOnly(engine: Engine, options: BenchOptions): Promise<number> {
   const upgrade = await measureUpgrade(engine, options.rows, log)
@@ -194,6 +251,7 @@ async function main(): Promise<number> {
   const engine = createEngine()
   if (options.only === 'upgrade') return measureOnly(engine, options)
   if (options.only === 'idle') return measureIdleOnly(engine, options)
+  if (options.only === 'ceiling') return measureCeilingOnly(engine, options)
   const stack = await createStack()
   let cleanup: Promise<string[]> | undefined
   const teardown = () => (cleanup ??= removeStack(engine, stack))
@@ -217,7 +275,8 @@ async function main(): Promise<number> {
   process.stdout.write(`\n${renderLatest(results, targets, file)}\n\n${consoleSummary(targets)}\n`)
   if (options.write) {
     await updateBenchmarksFile(repoRoot, results, targets, file)
-    log(`wrote ${file} and BENCHMARKS.md`)
+    const charts = await writeCharts(repoRoot, results, await recordedRuns(repoRoot), file)
+    log(`wrote ${file}, BENCHMARKS.md and ${charts.join(', ')}`)
   }
   return targets.every((t) => t.pass) ? 0 : 1
 }

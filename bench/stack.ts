@@ -103,6 +103,13 @@ export async function removeStack(engine: Engine, stack: BenchStack): Promise<st
   for (const network of (await attempt('list networks', () => engine.networks.listByProject(stack.project))) ?? []) {
     await attempt(`network ${network}`, () => remove(['network', 'rm', network]))
   }
+  // The ceiling server (bench/ceiling.ts), when a failure or Ctrl-C came before its own removal.
+  const ceilings = await attempt('list ceiling containers', () =>
+    run('docker', ['ps', '--all', '--quiet', '--filter', `label=io.stackctl.bench.ceiling-of=${stack.project}`]),
+  )
+  for (const id of ceilings?.stdout.split('\n').filter(Boolean) ?? []) {
+    await attempt(`ceiling container ${id}`, () => remove(['rm', '--force', id]))
+  }
   const volume = volumeName(stack.project)
   await attempt(`volume ${volume}`, () => remove(['volume', 'rm', '--force', volume]))
   for (const id of (await attempt('list images', () => appImageIds())) ?? []) {

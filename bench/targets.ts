@@ -1,5 +1,6 @@
 /** The issue's targets, judged on one run's results. Pure. */
 import type {BenchResults, LoadResult, TargetResult} from './results.js'
+import {ceilingTargets} from './ceiling-report.js'
 import {idleTargets} from './idle.js'
 import {startupTargets} from './startup.js'
 import {round} from './stats.js'
@@ -102,6 +103,7 @@ export function evaluateTargets(results: BenchResults): TargetResult[] {
       value: `${round(addedMB, 2)} MB`,
       pass: addedMB < LIMITS.imageAddedMB,
     },
+    ...ceilingTargets(results),
     ...(results.startup ? startupTargets(results.startup) : []),
     ...(results.idle ? idleTargets(results.idle) : []),
   ]

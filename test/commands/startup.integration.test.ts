@@ -81,6 +81,21 @@ describe('start-up (integration)', function () {
     for (const name of HEAVY.filter((heavy) => heavy !== 'yaml')) expect([...packages], name).to.not.include(name)
   })
 
+  it('a command runs on the bundle’s @oclif/core, not on a second one from node_modules', async () => {
+    const fromNodeModules = (trace: string) =>
+      trace.split('\n').filter((line) => /node_modules\/@oclif\/core\//.test(line))
+    const file = join(dir, 'trace-one-oclif.txt')
+    const env = {NODE_OPTIONS: `--import=${tracer}`, MODULE_TRACE_FILE: file, HOME: dir}
+    const result = await runCli(['up', '--help'], {env})
+    expect(result.exitCode, result.stderr).to.equal(0)
+    expect(loadedPackages(readFileSync(file, 'utf8')), 'oclif ran').to.include('@oclif/core')
+    expect(fromNodeModules(readFileSync(file, 'utf8'))).to.deep.equal([])
+    // The recorder's control: `help` is plugin-help's command, which brings its own @oclif/core from node_modules.
+    const control = join(dir, 'trace-one-oclif-control.txt')
+    await runCli(['help'], {env: {...env, MODULE_TRACE_FILE: control}})
+    expect(fromNodeModules(readFileSync(control, 'utf8'))).to.not.deep.equal([])
+  })
+
   it('importing the commands loads no dockerode (the engine client comes with its first request)', async () => {
     // What oclif imports to run any command (package.json's explicit strategy): the bundle of every command.
     const commands = pathToFileURL(join(repoRoot, 'dist', 'commands', 'index.js')).href
