@@ -184,7 +184,7 @@ async function runInTransaction(
   const marker = runMarker()
   const committedMark = `stackctl-import-committed-${randomBytes(6).toString('hex')}`
   const meter = new ByteMeter((bytes) => ctx.progress(`import: ${formatBytes(bytes)} run`))
-  const state: {readError?: Error; commitSent: boolean} = {commitSent: false}
+  const state: {readError?: Error} = {}
   const input = createReadStream(file)
   // pipeline passes a read or gunzip error on to the meter, whose iteration below then throws it.
   const sql: Readable = compressed ? pipeline(input, createGunzip(), meter, () => {}) : pipeline(input, meter, () => {})
@@ -202,39 +202,47 @@ async function runInTransaction(
       return // no COMMIT: the session ends and PostgreSQL rolls the import back
     }
     if (signal?.aborted) return
-    state.commitSent = true
     yield `\n;\nCOMMIT;\n\\warn ${committedMark}\n`
   }
 
-  const execution = new AbortController()
-  const stopBeforeCommit = () => {
-    if (!state.commitSent) execution.abort(signal?.reason)
+  // Ctrl-C ends the import's session: PostgreSQL rolls back what has not committed, whatever psql was doing
+  // (running a statement, waiting for input or a lock). Whether the COMMIT came first, its mark says.
+  const appName = `stackctl-import-${randomBytes(6).toString('hex')}`
+  const endSession = () => {
+    void new Psql(ctx.engine, containerId).tryQuery(
+      `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = '${appName}'`,
+      'postgres',
+    )
   }
-  signal?.addEventListener('abort', stopBeforeCommit, {once: true})
+  signal?.addEventListener('abort', endSession, {once: true})
   const discard = new Writable({write: (_chunk, _encoding, callback) => callback()})
   let result
   try {
     result = await ctx.engine.containers.exec(containerId, IMPORT_PSQL, {
       stdin: Readable.from(transaction()),
       stdout: discard,
-      env: [marker],
-      signal: execution.signal,
+      env: [marker, `PGAPPNAME=${appName}`],
     })
   } catch (error) {
     const stopped = await stopMarked(ctx.engine, containerId, marker, ['psql']).catch((e: Error) => e)
     if (stopped instanceof Error) throw stopped
-    if (signal?.aborted) {
-      throw new Interrupted(
-        `import stopped before it committed: psql in the db container was stopped, so nothing was imported`,
-        `run ${stackCommand(ctx.config, `db import ${shellQuote(file)}`)} again when ready`,
-      )
-    }
     throw streamFailure(error, `streaming ${file} to the db container`, 'nothing was imported')
   } finally {
-    signal?.removeEventListener('abort', stopBeforeCommit)
+    signal?.removeEventListener('abort', endSession)
     input.destroy()
   }
-  const committed = result.exitCode === 0 && result.stderr.includes(committedMark)
+  const committed = result.stderr.includes(committedMark)
+  if (signal?.aborted) {
+    if (committed) {
+      throw new Interrupted(
+        `the import had already committed when the signal came: ${file} was imported (${formatBytes(meter.bytes)})`,
+      )
+    }
+    throw new Interrupted(
+      'import stopped before it committed: its session was ended, so PostgreSQL rolled it back and nothing was imported',
+      `run ${stackCommand(ctx.config, `db import ${shellQuote(file)}`)} again when ready`,
+    )
+  }
   if (state.readError) {
     throw new StackctlError(`${file} could not be read to its end (${state.readError.message})`, {
       suggestion: 'check the file (gzip -t FILE for a .gz); nothing was imported: the transaction was rolled back',
@@ -258,11 +266,6 @@ async function runInTransaction(
     throw new StackctlError(`${file} ends inside an unfinished statement (an unclosed quote or comment?)`, {
       suggestion: 'fix the end of the file and import it again; nothing was imported: the transaction was rolled back',
     })
-  }
-  if (signal?.aborted) {
-    throw new Interrupted(
-      `the import had already committed when the signal came: ${file} was imported (${formatBytes(meter.bytes)})`,
-    )
   }
   ctx.progress(`import: ${formatBytes(meter.bytes)} run, committed`)
   return meter.bytes
