@@ -61,7 +61,7 @@ export class ComposeTarget implements DeployTarget {
           return upStack(ctx, resolver, {
             build: options.build,
             force: options.force,
-            devSource: options.dev ? (options.devSource ?? DEFAULT_DEV_SOURCE) : undefined,
+            devSource: options.dev ? (options.devSource ?? ctx.configFile?.devSource ?? DEFAULT_DEV_SOURCE) : undefined,
             signal,
           })
         }),
@@ -123,6 +123,7 @@ export class ComposeTarget implements DeployTarget {
     lines.push(
       `settings --host ${host} --port ${port}${dbPort === null ? '' : ` --db-port ${dbPort}`} --pg-major ${pgMajor} --image-source ${imageSource}`,
     )
+    if (ctx.configFile) lines.push(`config   ${ctx.configFile.path} (${ctx.configFile.keys.join(', ') || 'empty'})`)
     for (const warning of status.warnings) lines.push(`warning  ${warning}`)
     for (const problem of status.problems) lines.push(`problem  ${problem}`)
     if (status.services.every((s) => s.state === 'absent')) lines.push(`next     not started: ${command('up')}`)
