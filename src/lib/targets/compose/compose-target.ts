@@ -52,7 +52,7 @@ export class ComposeTarget implements DeployTarget {
     if (options.dev) await devToolchain() // an installed package cannot: said before anything is written
     const display = io.display()
     const ctx = await loadStack(this.input, {...display.sinks, engines: this.engines})
-    const resolver = imageResolver(ctx, (pgMajor) => buildLocalImages(ctx, display.detail, pgMajor))
+    const resolver = imageResolver(ctx, (pgMajor) => buildLocalImages(ctx, display.sinks.progress, pgMajor))
     // Ctrl-C stops Compose gracefully and still releases the lock, so the next up needs no cleanup.
     const result = await display.around(() =>
       withInterrupts((signal) =>
@@ -168,7 +168,7 @@ export class ComposeTarget implements DeployTarget {
     const display = io.display()
     const steps = new StepRunner({reporter: display})
     const ctx = await loadStack(this.input, {...display.sinks, phase: steps.phase, engines: this.engines})
-    const resolver = imageResolver(ctx, (pgMajor) => buildLocalImages(ctx, display.detail, pgMajor))
+    const resolver = imageResolver(ctx, (pgMajor) => buildLocalImages(ctx, display.sinks.progress, pgMajor))
     const result = await display.around(() =>
       withInterrupts((signal) =>
         withStackLock(ctx, 'verify-persistence', () =>
