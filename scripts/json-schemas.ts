@@ -36,6 +36,8 @@ export const REPORTS: Record<string, {file: string; type: string}> = {
   'db rollback': {file: 'src/lib/operations/upgrade/rollback.ts', type: 'RollbackResult'},
   'db prune-old': {file: 'src/lib/operations/upgrade/prune.ts', type: 'PruneResult'},
   'db url': {file: 'src/lib/targets/compose/db-url.ts', type: 'DbUrlResult'},
+  'db export': {file: 'src/lib/operations/backup-restore/sql-export.ts', type: 'ExportResult'},
+  'db import': {file: 'src/lib/operations/backup-restore/sql-import.ts', type: 'ImportResult'},
   version: {file: 'src/commands/version.ts', type: 'VersionResult'},
 }
 

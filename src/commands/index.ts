@@ -3,6 +3,8 @@
  * build can bundle them into one module graph instead of hundreds of files (scripts/bundle-cli.mjs).
  * test/commands/index.unit.test.ts keeps this list equal to the files in this folder.
  */
+import DbExport from './db/export.js'
+import DbImport from './db/import.js'
 import DbPruneOld from './db/prune-old.js'
 import DbRollback from './db/rollback.js'
 import DbUpgrade from './db/upgrade.js'
@@ -31,6 +33,8 @@ import VolumeInspect from './volume/inspect.js'
 import VolumeRestore from './volume/restore.js'
 
 export const COMMANDS = {
+  'db:export': DbExport,
+  'db:import': DbImport,
   'db:prune-old': DbPruneOld,
   'db:rollback': DbRollback,
   'db:upgrade': DbUpgrade,

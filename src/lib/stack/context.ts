@@ -2,6 +2,7 @@
  * Everything a stack command needs, resolved once: validated configuration, the stack directory's paths and
  * remembered state, the engine client and the Compose client for this project.
  */
+import {type ConfigFile, readConfigFile} from './config-file.js'
 import {existsSync} from 'node:fs'
 
 import {
@@ -42,6 +43,8 @@ export interface StackContext {
   compose: Compose
   /** --adopt: take over a project or volume stackctl did not create (or whose stack.json was lost). */
   adopt: boolean
+  /** stackctl.yaml next to the stack directory, when there is one (its settings are in config already). */
+  configFile?: ConfigFile
   /** Settings that came from stack.json rather than a flag or the environment, when not the defaults. */
   remembered: Array<{flag: string; value: string}>
   /** Progress and notices go to stderr so stdout stays clean for --json and the URL. */
@@ -75,15 +78,24 @@ export async function loadStack(
   const env = options.env ?? process.env
   const cwd = options.cwd ?? process.cwd()
   const paths = stackPaths(resolveStackDir(flags.dir, env, cwd))
+  const file = await readConfigFile(paths.dir)
+  const declared = {...file?.settings, ...definedOnly(flags)} // the flags override stackctl.yaml
   const explicitProject = flags.project ?? (env[ENV.project] || undefined)
   const state = await readTrustedState(paths, Boolean(flags.adopt && explicitProject))
+  const fileProject = file?.settings.project === undefined ? undefined : String(file.settings.project)
+  if (state && explicitProject === undefined && fileProject !== undefined && fileProject !== state.settings.project) {
+    throw new UsageError(
+      `${file!.path} says project '${fileProject}', but ${paths.dir} is the stack directory of project '${state.settings.project}'`,
+      `fix project in ${file!.path}; nothing was done`,
+    )
+  }
   if (state && explicitProject !== undefined && explicitProject !== state.settings.project) {
     throw new UsageError(
       `${paths.dir} is the stack directory of project '${state.settings.project}', not '${explicitProject}'`,
       `omit --project-name (and STACKCTL_PROJECT), or pass the --dir of project '${explicitProject}'`,
     )
   }
-  const config = resolveStackConfig(flags, env, state?.settings ?? {}, cwd)
+  const config = resolveStackConfig(declared, env, state?.settings ?? {}, cwd)
   return {
     config,
     paths,
@@ -102,11 +114,17 @@ export async function loadStack(
         options.engines.cli(),
       ),
     adopt: Boolean(flags.adopt),
-    remembered: rememberedSettings(flags, env, state?.settings ?? {}),
+    remembered: rememberedSettings(declared, env, state?.settings ?? {}),
+    configFile: file,
     progress: options.progress ?? (() => {}),
     detail: options.detail ?? options.progress ?? (() => {}),
     phase: options.phase ?? (() => {}),
   }
+}
+
+/** The keys a flag set: an undefined flag must not hide stackctl.yaml's value. */
+function definedOnly<T extends object>(flags: T): Partial<T> {
+  return Object.fromEntries(Object.entries(flags).filter(([, value]) => value !== undefined)) as Partial<T>
 }
 
 /**

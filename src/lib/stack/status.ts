@@ -7,6 +7,7 @@ import type {SupersededReport} from '../model/stackdir/stack-files.js'
 import type {StackContext} from './context.js'
 import {exposureWarnings} from '../targets/compose/exposure.js'
 import {confirmReadiness} from '../targets/compose/readiness.js'
+import {lastHealthChecks} from './status-health.js'
 import {publishedDbUrl} from '../operations/db/url.js'
 import {claimStack} from './ownership.js'
 import {restoreLeftoverProblems} from '../operations/backup-restore/restore-leftovers.js'
@@ -36,7 +37,11 @@ type ServiceState = StackStatus['services'][number]
  * Pure: the problems of a stack from its services' states. A stack with no containers at all is simply not
  * started (no problem); one with some is expected to run whole and healthy.
  */
-export function stackProblems(services: readonly ServiceState[], command: CommandFor = plainCommand): string[] {
+export function stackProblems(
+  services: readonly ServiceState[],
+  command: CommandFor = plainCommand,
+  lastChecks: ReadonlyMap<string, string> = new Map(),
+): string[] {
   if (services.every((s) => s.state === 'absent')) return []
   // Stopped as a whole (stackctl stop, a reboot): the same containers start again.
   if (SERVICES.every((name) => services.find((s) => s.name === name)?.state === 'exited'))
@@ -52,7 +57,9 @@ export function stackProblems(services: readonly ServiceState[], command: Comman
         `${s.name} is ${s.state}: run ${command('up')} to start it (${command(`logs ${s.name}`)} says why it stopped)`,
       )
     } else if (s.health === 'unhealthy') {
-      problems.push(`${s.name} is running but unhealthy: see ${command(`logs ${s.name}`)}`)
+      const said = lastChecks.get(s.name)
+      const why = said ? ` (last health check: ${said})` : ''
+      problems.push(`${s.name} is running but unhealthy${why}: see ${command(`logs ${s.name}`)}`)
     } else if (s.health === 'starting' && !oneIsDown) problems.push(`${s.name} is still starting`)
   }
   return problems
@@ -85,7 +92,10 @@ export async function stackStatus(ctx: StackContext): Promise<StackStatus> {
       superseded: await supersededVolumes(ctx),
     },
     warnings: await stackExposure(ctx),
-    problems: [...stackProblems(services, commandsFor(ctx.config)), ...(await restoreLeftoverProblems(ctx))],
+    problems: [
+      ...stackProblems(services, commandsFor(ctx.config), await lastHealthChecks(ctx.engine.containers, containers)),
+      ...(await restoreLeftoverProblems(ctx)),
+    ],
     settings: {
       host: ctx.config.host,
       port: ctx.config.port,

@@ -29,6 +29,11 @@ describe('status (stub engine)', () => {
     expect(status.mode).to.equal('dev')
     expect(status.volume).to.deep.equal({name: 'demo_postgres_data', exists: true, pgMajor: 17, superseded: []})
     expect(status.warnings).to.deep.equal([])
+    // The engine's last check says why the app is unhealthy (the stub's: '<service> health output').
+    expect(status.problems).to.have.length(1)
+    expect(status.problems[0]).to.match(
+      /^app is running but unhealthy \(last health check: app health output\): see stackctl logs app /,
+    )
   })
 
   it('reports a stack that is not there as absent, with no mode', async () => {

@@ -52,7 +52,7 @@ export class ComposeTarget implements DeployTarget {
     if (options.dev) await devToolchain() // an installed package cannot: said before anything is written
     const display = io.display()
     const ctx = await loadStack(this.input, {...display.sinks, engines: this.engines})
-    const resolver = imageResolver(ctx, (pgMajor) => buildLocalImages(ctx, display.detail, pgMajor))
+    const resolver = imageResolver(ctx, (pgMajor) => buildLocalImages(ctx, display.sinks.progress, pgMajor))
     // Ctrl-C stops Compose gracefully and still releases the lock, so the next up needs no cleanup.
     const result = await display.around(() =>
       withInterrupts((signal) =>
@@ -61,7 +61,7 @@ export class ComposeTarget implements DeployTarget {
           return upStack(ctx, resolver, {
             build: options.build,
             force: options.force,
-            devSource: options.dev ? (options.devSource ?? DEFAULT_DEV_SOURCE) : undefined,
+            devSource: options.dev ? (options.devSource ?? ctx.configFile?.devSource ?? DEFAULT_DEV_SOURCE) : undefined,
             signal,
           })
         }),
@@ -123,6 +123,7 @@ export class ComposeTarget implements DeployTarget {
     lines.push(
       `settings --host ${host} --port ${port}${dbPort === null ? '' : ` --db-port ${dbPort}`} --pg-major ${pgMajor} --image-source ${imageSource}`,
     )
+    if (ctx.configFile) lines.push(`config   ${ctx.configFile.path} (${ctx.configFile.keys.join(', ') || 'empty'})`)
     for (const warning of status.warnings) lines.push(`warning  ${warning}`)
     for (const problem of status.problems) lines.push(`problem  ${problem}`)
     if (status.services.every((s) => s.state === 'absent')) lines.push(`next     not started: ${command('up')}`)
@@ -167,7 +168,7 @@ export class ComposeTarget implements DeployTarget {
     const display = io.display()
     const steps = new StepRunner({reporter: display})
     const ctx = await loadStack(this.input, {...display.sinks, phase: steps.phase, engines: this.engines})
-    const resolver = imageResolver(ctx, (pgMajor) => buildLocalImages(ctx, display.detail, pgMajor))
+    const resolver = imageResolver(ctx, (pgMajor) => buildLocalImages(ctx, display.sinks.progress, pgMajor))
     const result = await display.around(() =>
       withInterrupts((signal) =>
         withStackLock(ctx, 'verify-persistence', () =>

@@ -5,6 +5,7 @@
 import {LABELS} from '../../model/config/labels.js'
 import {volumeName} from '../../model/config/stack-config.js'
 import type {ContainerSummary, Engine, VolumeInfo} from '../../engine/engine.js'
+import {confirmReadinessAt} from './readiness.js'
 
 export interface ListedStack {
   project: string
@@ -52,8 +53,14 @@ function appUrlOf(hostIp: string | undefined, port: number): string {
 
 export async function listStacks(engine: Engine): Promise<ListedStack[]> {
   await engine.ping()
-  const containers = await engine.containers.list({label: LABELS.stackId})
+  const listed = await engine.containers.list({label: LABELS.stackId})
   const volumes = await engine.volumes.list(LABELS.stackId)
+  // The engine's first check comes 30 s after a start: the same readiness view as status (its probe).
+  const containers: ContainerSummary[] = []
+  for (const stack of groupStacks(listed, [])) {
+    const own = listed.filter((c) => (c.labels[LABELS.project] ?? c.project) === stack.project)
+    containers.push(...(stack.url ? await confirmReadinessAt(own, engine, stack.url) : own))
+  }
   const stacks = groupStacks(containers, volumes)
   for (const stack of stacks) {
     if (stack.volume.exists) stack.volume.sizeBytes = await engine.volumes.sizeBytes(stack.volume.name)

@@ -100,17 +100,24 @@ export function stackProbes(containers: ContainerClient, url: string): Probes {
 
 /**
  * The services with stackctl's probe laid over the engine's word: a running service the engine still calls
- * `starting` is `healthy` when it answers. `reasons` has the probe's line for each one that did not.
+ * `starting` is `healthy` when it answers. `reasons` has the probe's line for each one that did not. A wait
+ * also overrules `unhealthy` (options.overrule): a mark left from while the db was down lasts until the
+ * engine's next check, up to 30 s later, and a stack that answers now need not wait for it.
  */
 export async function overlayReadiness<T extends ProbedService>(
   services: readonly T[],
   probes: Probes,
+  options: {overrule?: readonly string[]} = {},
 ): Promise<{services: T[]; reasons: Map<string, string>}> {
   const reasons = new Map<string, string>()
+  const overrule = options.overrule ?? ['starting']
   const asked = (name: string) =>
     services.find(
       (s) =>
-        s.service === name && s.state === 'running' && s.health === 'starting' && isStackctlCheck(name, s.healthTest),
+        s.service === name &&
+        s.state === 'running' &&
+        overrule.includes(s.health) &&
+        isStackctlCheck(name, s.healthTest),
     )
   const [app, db] = [asked('app'), asked('db')]
   const ready = new Set<string>()
@@ -142,18 +149,27 @@ export async function confirmReadiness<T extends ProbedService>(
   containers: readonly T[],
   ctx: Pick<StackContext, 'engine' | 'config'>,
 ): Promise<T[]> {
+  return confirmReadinessAt(containers, ctx.engine, appUrl(ctx.config))
+}
+
+/** confirmReadiness for a stack known only by its containers and the app's URL (`ls`). */
+export async function confirmReadinessAt<T extends ProbedService>(
+  containers: readonly T[],
+  engine: Pick<StackContext['engine'], 'containers'>,
+  url: string,
+): Promise<T[]> {
   if (!containers.some((c) => c.state === 'running' && c.health === 'starting')) return [...containers]
   // A listing does not say what the check is: the engine's inspection does (only for the services asked about).
   const known = await Promise.all(
     containers.map(async (c) =>
       c.state === 'running' && c.health === 'starting' && c.id !== undefined && c.healthTest === undefined
-        ? {c, test: (await ctx.engine.containers.inspect(c.id))?.health?.test ?? []}
+        ? {c, test: (await engine.containers.inspect(c.id))?.health?.test ?? []}
         : {c, test: c.healthTest},
     ),
   )
   const probed = await overlayReadiness(
     known.map(({c, test}) => ({...c, healthTest: test})),
-    stackProbes(ctx.engine.containers, appUrl(ctx.config)),
+    stackProbes(engine.containers, url),
   )
   // The callers' own objects back, with the health laid over (the check's command stays out of their data).
   return containers.map((c, i) => ({...c, health: probed.services[i].health}))

@@ -88,6 +88,9 @@ export function judgeStartup(
   return pending.length === 0 ? {state: 'healthy'} : {state: 'waiting', pending}
 }
 
+/** A wait trusts a stack that answers now over the engine's `starting` and over an `unhealthy` from before. */
+const WAIT_OVERRULES = ['starting', 'unhealthy']
+
 export interface WaitOptions {
   project: string
   services: readonly string[]
@@ -114,7 +117,9 @@ export async function waitHealthy(containers: ContainerClient, options: WaitOpti
   let reasons = new Map<string, string>()
   const look = async (): Promise<Look<void, StartupVerdict>> => {
     let facts = await collectFacts(containers, options.project, {logs: false})
-    if (options.probes) ({services: facts, reasons} = await overlayReadiness(facts, options.probes))
+    if (options.probes) {
+      ;({services: facts, reasons} = await overlayReadiness(facts, options.probes, {overrule: WAIT_OVERRULES}))
+    }
     const verdict = judgeStartup(facts, options.services, options.memory, clock.now())
     for (const c of startOrder(facts)) {
       if (options.services.includes(c.service) && isHealthy(c) && !announced.has(c.service)) {
@@ -149,7 +154,7 @@ async function startupFailure(
   // because the engine has not run its first check yet (it runs 30 s after the start). And the probe's last word
   // where it had one.
   let facts = await collectFacts(containers, options.project)
-  if (options.probes) facts = (await overlayReadiness(facts, options.probes)).services
+  if (options.probes) facts = (await overlayReadiness(facts, options.probes, {overrule: WAIT_OVERRULES})).services
   facts = facts.map((c) => ({...c, lastHealthCheck: probeReasons.get(c.service) ?? c.lastHealthCheck}))
   const diagnosis = diagnoseStartup(facts, {
     now: new Date(nowMs),

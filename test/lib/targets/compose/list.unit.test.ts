@@ -1,8 +1,13 @@
+import {createServer, type Server} from 'node:http'
+import type {AddressInfo} from 'node:net'
+
 import {expect} from 'chai'
+
+import {APP_PROBE_SCRIPT, pgIsReady} from '../../../../src/lib/model/stack-model.js'
 
 import {interactivePsqlCommand} from '../../../../src/lib/operations/db/psql.js'
 import {dockerExecArgs} from '../../../../src/lib/engine/docker-exec.js'
-import {groupStacks} from '../../../../src/lib/targets/compose/list.js'
+import {groupStacks, listStacks} from '../../../../src/lib/targets/compose/list.js'
 import {StubEngine} from '../../../support/stub-stack.js'
 
 describe('stack list', () => {
@@ -64,5 +69,52 @@ describe('stack list', () => {
     ])
     expect(interactivePsqlArgs('c1', [], true).slice(0, 3)).to.deep.equal(['exec', '-i', '-t'])
     expect(interactivePsqlArgs('c1', [], true).join(' ')).to.not.match(/password|PGPASSWORD/i)
+  })
+})
+
+describe('stack list: the same readiness view as status', () => {
+  let server: Server
+  let status: number
+  let port: number
+  before(async () => {
+    server = createServer((_request, response) => response.writeHead(status).end('{}'))
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    port = (server.address() as AddressInfo).port
+  })
+  after(() => server.close())
+
+  /** A stack the engine still calls `starting` (its first check comes 30 s after a start), checks stackctl's own. */
+  const starting = () => {
+    const labels = {'io.stackctl.project': 'a', 'io.stackctl.stack-id': 'x'}
+    const engine = new StubEngine()
+      .addContainer({
+        name: 'a-app-1',
+        service: 'app',
+        project: 'a',
+        health: 'starting',
+        labels,
+        ports: [{hostIp: '127.0.0.1', hostPort: port, containerPort: 5000}],
+      })
+      .addContainer({name: 'a-db-1', service: 'db', project: 'a', health: 'starting', labels})
+    // The engine's inspection would say which check runs; the stub's listing carries it instead.
+    const [app, db] = engine.containersList as Array<{healthTest?: string[]}>
+    app.healthTest = ['CMD', 'bash', '-c', APP_PROBE_SCRIPT.replaceAll('$$', '$')]
+    db.healthTest = ['CMD', ...pgIsReady()]
+    return engine
+  }
+
+  it('shows healthy when the stack answers stackctl’s probe while the engine still says starting', async () => {
+    status = 200
+    const [stack] = await listStacks(starting())
+    expect(stack.services.map((s) => [s.name, s.health])).to.deep.equal([
+      ['app', 'healthy'],
+      ['db', 'healthy'],
+    ])
+  })
+
+  it('keeps the engine’s starting when the app does not answer 200 (negative control)', async () => {
+    status = 503
+    const [stack] = await listStacks(starting())
+    expect(stack.services.map((s) => s.health)).to.deep.equal(['starting', 'starting'])
   })
 })

@@ -169,6 +169,23 @@ describe('readiness: stackctl probes what the engine has not checked yet', () =>
       expect(String(error)).not.to.match(/service 'db'|db did not|logs db/)
     })
 
+    it('trusts a stack that answers over an unhealthy left from before (the engine checks again only 30 s later)', async () => {
+      // The app was marked unhealthy while its db was down; the db is back and /healthz answers 200 now.
+      const stale = () =>
+        new StubEngine()
+          .addContainer({name: 'demo-db-1', service: 'db', project: 'demo', health: 'healthy'})
+          .addContainer({name: 'demo-app-1', service: 'app', project: 'demo', health: 'unhealthy'})
+      const opts = options(probes({ready: true}, {ready: true}))
+      await waitHealthy(stale().containers, opts)
+      expect(opts.now() - opts.startedMs).to.equal(0) // done at the first look, no wait for the engine
+      // Negative control: when the app does not answer, the engine's unhealthy stands and the wait fails on it.
+      const error = await waitHealthy(
+        stale().containers,
+        options(probes(no('db unavailable: x'), {ready: true})),
+      ).catch((caught: unknown) => caught)
+      expect(String(error)).to.match(/app/)
+    })
+
     it('without an answer waits for the engine, and a timeout gives the probe’s last reason', async () => {
       const engine = starting()
       const p = probes(no('db unavailable: password authentication failed'), no('127.0.0.1:5432 - no response'))
