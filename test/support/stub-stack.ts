@@ -93,7 +93,14 @@ export class StubEngine implements Engine {
 
   async describe() {
     await this.ping()
-    return {version: '20.10.24', apiVersion: '1.41', rootDir: undefined}
+    return {
+      kind: 'docker' as const,
+      version: '20.10.24',
+      apiVersion: '1.41',
+      rootDir: undefined,
+      rootless: false,
+      cgroupVersion: 1,
+    }
   }
 
   readonly containers = {

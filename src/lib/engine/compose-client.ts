@@ -24,6 +24,11 @@ export interface UpOptions {
   waitTimeoutSeconds: number
   forceRecreate?: boolean
   services?: string[]
+  /**
+   * Build with the engine's classic builder (DOCKER_BUILDKIT=0): Podman has no BuildKit of its own, and
+   * Compose's buildx would start a `moby/buildkit` container from a registry this machine may not reach.
+   */
+  classicBuilder?: boolean
 }
 
 /** Without a compose file (the stack directory is gone), Compose still finds the project by its labels. */
@@ -201,7 +206,8 @@ export class ComposeClient implements Compose {
   }
 
   async up(options: UpOptions, runOptions: RunOptions = {}): Promise<void> {
-    await this.exec(upArgs(this.target, options), runOptions)
+    const env = options.classicBuilder ? {...runOptions.env, DOCKER_BUILDKIT: '0'} : runOptions.env
+    await this.exec(upArgs(this.target, options), {...runOptions, env})
   }
 
   async down(options: {volumes?: boolean; timeoutSeconds?: number} = {}, runOptions: RunOptions = {}): Promise<void> {

@@ -11,6 +11,7 @@ import type Docker from 'dockerode'
 
 import {EngineUnreachable, Interrupted} from '../errors.js'
 import type {
+  EngineDescription,
   ContainerClient,
   ContainerDetails,
   ContainerFilter,
@@ -130,16 +131,55 @@ class DockerodeEngine implements Engine {
   async describe() {
     const docker = await this.docker()
     const [version, info] = await Promise.all([docker.version(), docker.info()])
-    return {
-      version: version.Version,
-      apiVersion: version.ApiVersion,
-      rootDir: (info as {DockerRootDir?: string}).DockerRootDir,
-    }
+    return describeEngine(version, info)
+  }
+}
+
+interface VersionAnswer {
+  Version: string
+  ApiVersion: string
+  Components?: Array<{Name?: string}>
+}
+
+/** What the engine says of itself (GET /version and /info) as stackctl needs it. Exported for its unit test. */
+export function describeEngine(version: VersionAnswer, info: unknown): EngineDescription {
+  const facts = info as {DockerRootDir?: string; SecurityOptions?: string[]; CgroupVersion?: string}
+  const cgroup = Number(facts.CgroupVersion)
+  return {
+    kind: (version.Components ?? []).some((c) => /podman/i.test(c.Name ?? '')) ? 'podman' : 'docker',
+    version: version.Version,
+    apiVersion: version.ApiVersion,
+    rootDir: facts.DockerRootDir,
+    rootless: (facts.SecurityOptions ?? []).some((option) => option.split(',').includes('name=rootless')),
+    cgroupVersion: Number.isInteger(cgroup) && cgroup > 0 ? cgroup : undefined,
   }
 }
 
 class DockerodeContainers implements ContainerClient {
+  private podman: Promise<boolean> | undefined
+
   constructor(private readonly docker: DockerClient) {}
+
+  /** Asked once per engine: Podman's container list leaves health out of Status ("Up 2 minutes"). */
+  private isPodman(): Promise<boolean> {
+    this.podman ??= (async () => {
+      const version = (await (await this.docker()).version()) as VersionAnswer
+      return (version.Components ?? []).some((c) => /podman/i.test(c.Name ?? ''))
+    })()
+    return this.podman
+  }
+
+  /** Health from inspect (State.Health), for the running containers whose list entry does not carry it. */
+  private async withInspectedHealth(list: ContainerSummary[]): Promise<ContainerSummary[]> {
+    if (!list.some((c) => c.state === 'running') || !(await this.isPodman())) return list
+    return Promise.all(
+      list.map(async (c) => {
+        if (c.state !== 'running' || c.health !== 'none') return c
+        const health = (await this.inspect(c.id))?.health?.status
+        return health ? {...c, health} : c
+      }),
+    )
+  }
 
   async list(filter: ContainerFilter): Promise<ContainerSummary[]> {
     const label = [
@@ -149,10 +189,11 @@ class DockerodeContainers implements ContainerClient {
     ]
     const filters: Record<string, string[]> = {}
     if (label.length > 0) filters.label = label
-    if (filter.publishes !== undefined) filters.publish = [String(filter.publishes)]
+    // No `publish` filter sent: Podman's compatible API refuses it (HTTP 500 "publish is an invalid filter"),
+    // so the published port is matched here, on every engine alike.
     if (filter.volume) filters.volume = [filter.volume]
     const list = await (await this.docker()).listContainers({all: !filter.runningOnly, filters})
-    return list
+    const summaries: ContainerSummary[] = list
       .map((c) => ({
         id: c.Id,
         name: (c.Names[0] ?? c.Id).replace(/^\//, ''),
@@ -166,7 +207,9 @@ class DockerodeContainers implements ContainerClient {
         ports: (c.Ports ?? []).map((p) => ({hostIp: p.IP, hostPort: p.PublicPort, containerPort: p.PrivatePort})),
         volumes: (c.Mounts ?? []).filter((m) => m.Type === 'volume' && m.Name).map((m) => m.Name!),
       }))
+      .filter((c) => filter.publishes === undefined || c.ports.some((p) => p.hostPort === filter.publishes))
       .sort((a, b) => a.service.localeCompare(b.service) || a.name.localeCompare(b.name))
+    return this.withInspectedHealth(summaries)
   }
 
   async inspect(id: string): Promise<ContainerDetails | undefined> {

@@ -198,10 +198,16 @@ export interface NetworkClient {
 }
 
 export interface EngineDescription {
+  /** Docker's engine, or Podman behind its Docker-compatible API (which says so in its version's components). */
+  kind: 'docker' | 'podman'
   version: string
   apiVersion: string
   /** Where the engine keeps its data (for free-space checks); undefined when it does not say. */
   rootDir: string | undefined
+  /** The engine runs as an unprivileged user (its security options name `rootless`). */
+  rootless: boolean
+  /** 1 or 2; undefined when the engine does not say. */
+  cgroupVersion: number | undefined
 }
 
 export interface Engine {

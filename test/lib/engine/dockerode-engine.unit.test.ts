@@ -8,7 +8,7 @@ import {Duplex, Readable} from 'node:stream'
 
 import type Docker from 'dockerode'
 
-import {createEngine, engineOver} from '../../../src/lib/engine/dockerode-engine.js'
+import {createEngine, describeEngine, engineOver} from '../../../src/lib/engine/dockerode-engine.js'
 import {EngineUnreachable} from '../../../src/lib/errors.js'
 
 function frame(type: 1 | 2, text: string): Buffer {
@@ -126,5 +126,89 @@ describe('engine exec with stdin', () => {
       (caught: unknown) => caught,
     )
     expect((error as Error).message).to.include('cannot read the backup')
+  })
+})
+
+describe('the engine as it describes itself (Docker or Podman)', () => {
+  const podmanVersion = {
+    Version: '4.3.1',
+    ApiVersion: '1.41',
+    Components: [{Name: 'Podman Engine'}, {Name: 'Conmon'}, {Name: 'OCI Runtime (runc)'}],
+  }
+  const dockerVersion = {Version: '20.10.24', ApiVersion: '1.41', Components: [{Name: 'Engine'}, {Name: 'containerd'}]}
+
+  it('tells Podman from Docker by its version components, and rootless by its security options', () => {
+    expect(
+      describeEngine(podmanVersion, {SecurityOptions: ['name=seccomp,profile=default'], CgroupVersion: '1'}),
+    ).to.deep.include({kind: 'podman', version: '4.3.1', rootless: false, cgroupVersion: 1})
+    expect(
+      describeEngine(dockerVersion, {
+        SecurityOptions: ['name=seccomp,profile=default', 'name=rootless'],
+        CgroupVersion: '2',
+      }),
+    ).to.deep.include({kind: 'docker', rootless: true, cgroupVersion: 2})
+    expect(describeEngine(dockerVersion, {})).to.deep.include({
+      kind: 'docker',
+      rootless: false,
+      cgroupVersion: undefined,
+    })
+  })
+
+  /** A dockerode stand-in answering the container list, inspect and version as Podman 4.3 or Docker does. */
+  function listingEngine(podman: boolean) {
+    const inspected: string[] = []
+    const docker = {
+      version: async () => (podman ? podmanVersion : dockerVersion),
+      listContainers: async () => [
+        {
+          Id: 'db1',
+          Names: ['/p-db-1'],
+          Labels: {'com.docker.compose.service': 'db'},
+          State: 'running',
+          Status: podman ? 'Up 2 minutes' : 'Up 2 minutes (healthy)',
+        },
+        {
+          Id: 'app1',
+          Names: ['/p-app-1'],
+          Labels: {'com.docker.compose.service': 'app'},
+          State: 'exited',
+          Status: 'Exited (0)',
+        },
+      ],
+      getContainer: (id: string) => ({
+        inspect: async () => {
+          inspected.push(id)
+          return {
+            Id: id,
+            Name: `/${id}`,
+            State: {Running: true, ExitCode: 0, Health: {Status: 'starting', Log: []}},
+            Config: {},
+            Mounts: [],
+            HostConfig: {},
+          }
+        },
+      }),
+    } as unknown as Docker
+    return {engine: engineOver(docker, 'unix:///fake.sock'), inspected}
+  }
+
+  it("reads a running container's health from inspect on Podman, whose list leaves it out", async () => {
+    const {engine, inspected} = listingEngine(true)
+    const list = await engine.containers.list({project: 'p'})
+    expect(list.map((c) => [c.service, c.health])).to.deep.equal([
+      ['app', 'none'],
+      ['db', 'starting'],
+    ])
+    expect(inspected).to.deep.equal(['db1'])
+  })
+
+  it('(control) on Docker the list says the health itself: nothing is inspected', async () => {
+    const {engine, inspected} = listingEngine(false)
+    const list = await engine.containers.list({project: 'p'})
+    expect(list.map((c) => [c.service, c.health])).to.deep.equal([
+      ['app', 'none'],
+      ['db', 'healthy'],
+    ])
+    expect(inspected).to.deep.equal([])
   })
 })

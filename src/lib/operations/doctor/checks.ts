@@ -85,7 +85,7 @@ async function checkEngine(engine: Engine): Promise<{result: CheckResult; ok: bo
       result: {
         name: 'engine',
         status: 'ok',
-        detail: `Docker ${described.version} (API ${described.apiVersion}) at ${engine.endpoint}`,
+        detail: `${described.kind === 'podman' ? 'Podman' : 'Docker'} ${described.version}${described.rootless ? ' rootless' : ''} (API ${described.apiVersion}) at ${engine.endpoint}`,
       },
     }
   } catch (error) {

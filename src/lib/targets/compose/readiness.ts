@@ -78,8 +78,13 @@ export interface ProbedService {
 export function isStackctlCheck(service: string, test: readonly string[] | undefined): boolean {
   if (test === undefined) return true
   const command = test[0] === 'CMD' ? test.slice(1) : test
-  const same = (expected: readonly string[]) =>
-    command.length === expected.length && command.every((arg, i) => arg === expected[i])
+  // Podman 4.3 keeps a CMD check split at every blank (`bash -c port=…; exec …` as one word each): the same
+  // check, compared word by word.
+  const words = (args: readonly string[]) => args.flatMap((arg) => arg.split(/\s+/)).filter((word) => word !== '')
+  const same = (expected: readonly string[]) => {
+    const [got, want] = [words(command), words(expected)]
+    return got.length === want.length && got.every((arg, i) => arg === want[i])
+  }
   if (service === 'db') return same(pgIsReady())
   if (service !== 'app') return false
   // Compose turns the template's `$$` into `$`.

@@ -108,7 +108,7 @@ async function upObserved(
     ctx.phase(build ? 'build and start containers' : 'start containers')
     // One `docker compose up` runs the plan's create, recreate and start steps in dependency order.
     await ctx.compose.up(
-      {build, wait: false, waitTimeoutSeconds: timeoutSeconds},
+      {build, wait: false, waitTimeoutSeconds: timeoutSeconds, classicBuilder: await onPodman(ctx)},
       {
         onLine: (line) => ctx.detail(line),
         signal: options.signal,
@@ -185,4 +185,9 @@ async function assertPortFree(ctx: StackContext): Promise<void> {
 /** A running db of this stack was started on this volume already, so its layout needs no second look. */
 async function dbRunning(ctx: StackContext): Promise<boolean> {
   return (await runningService(ctx.engine, ctx.config.project, 'db')) !== undefined
+}
+
+/** Podman answers Docker's API but has no BuildKit: Compose must build with the classic builder there. */
+async function onPodman(ctx: StackContext): Promise<boolean> {
+  return (await ctx.engine.describe()).kind === 'podman'
 }

@@ -84,6 +84,12 @@ describe('readiness: stackctl probes what the engine has not checked yet', () =>
       expect(isStackctlCheck('app', ['CMD', 'bash', '-c', 'exit 0'])).to.equal(false)
       expect(isStackctlCheck('db', ['CMD', 'pg_isready'])).to.equal(false)
     })
+
+    it('knows its app check as Podman 4.3 keeps it (split at every blank), and still not another check', () => {
+      const split = ['bash', '-c', ...APP_PROBE_SCRIPT.replaceAll('$$', '$').split(/\s+/)]
+      expect(isStackctlCheck('app', ['CMD', ...split])).to.equal(true)
+      expect(isStackctlCheck('app', ['CMD', ...split.slice(0, -1), 'exit', '0'])).to.equal(false)
+    })
   })
 
   describe('probeApp', () => {
