@@ -1,6 +1,6 @@
 // `npm pack` and `npm ci` run `prepare`: build only when something the build reads is newer than its last
 // output (dist/root-help/index.json, written last), so packing a checkout that was just built takes a second
-// instead of a whole build. Same rule as scripts/run-tests.mjs's buildIfStale. `--check` only says which.
+// instead of a whole build. scripts/run-tests.mjs builds through it too. `--check` only says which.
 import {spawnSync} from 'node:child_process'
 import {readdirSync, statSync} from 'node:fs'
 import {dirname, join} from 'node:path'
@@ -17,14 +17,25 @@ function newest(path) {
   return readdirSync(path).reduce((latest, name) => Math.max(latest, newest(join(path, name))), stat.mtimeMs)
 }
 
-const built = newest(join(root, 'dist/root-help/index.json'))
-const changed = INPUTS.find((input) => newest(join(root, input)) > built)
-if (changed === undefined) {
-  process.stderr.write('build: dist/ is newer than everything it is built from: not rebuilt\n')
-} else {
-  process.stderr.write(`build: ${built ? `${changed} changed since the last build` : 'not built yet'}: building\n`)
-  if (!process.argv.includes('--check')) {
-    const build = spawnSync('npm', ['run', '--silent', 'build'], {cwd: root, stdio: 'inherit'})
-    process.exit(build.status ?? 1)
+/** The first input newer than the last build ('' when not built at all), or undefined when the build is current. */
+export function staleInput() {
+  const built = newest(join(root, 'dist/root-help/index.json'))
+  if (built === 0) return ''
+  return INPUTS.find((input) => newest(join(root, input)) > built)
+}
+
+/** Builds (npm run build) when stale; returns the build's exit status, 0 when nothing needed building. */
+export function buildIfStale({check = false, say = (line) => process.stderr.write(`${line}\n`)} = {}) {
+  const changed = staleInput()
+  if (changed === undefined) {
+    say('build: dist/ is newer than everything it is built from: not rebuilt')
+    return 0
   }
+  say(`build: ${changed ? `${changed} changed since the last build` : 'not built yet'}: building`)
+  if (check) return 0
+  return spawnSync('npm', ['run', '--silent', 'build'], {cwd: root, stdio: 'inherit'}).status ?? 1
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  process.exit(buildIfStale({check: process.argv.includes('--check')}))
 }

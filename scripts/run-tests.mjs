@@ -22,11 +22,13 @@
  * Usage: node scripts/run-tests.mjs [--jobs N] [--record] [--no-lint] [--no-build] [files or folders…]
  */
 import {Buffer} from 'node:buffer'
-import {spawn, spawnSync} from 'node:child_process'
+import {spawn} from 'node:child_process'
 import {readFileSync, readdirSync, statSync, writeFileSync} from 'node:fs'
 import {cpus} from 'node:os'
 import {clearInterval, setInterval} from 'node:timers'
 import {join, relative, resolve} from 'node:path'
+
+import {buildIfStale} from './build-if-stale.mjs'
 
 const root = resolve(import.meta.dirname, '..')
 const timesFile = join(root, 'test/support/test-times.json')
@@ -60,25 +62,10 @@ function parseArgs(argv) {
   return options
 }
 
-/** The newest modification time under `path` (a file or a folder), 0 when it does not exist. */
-function newest(path) {
-  const stat = statSync(path, {throwIfNoEntry: false})
-  if (!stat) return 0
-  if (!stat.isDirectory()) return stat.mtimeMs
-  return readdirSync(path).reduce((latest, name) => Math.max(latest, newest(join(path, name))), stat.mtimeMs)
-}
-
-/** Builds unless the build's last output (the root help, written last) is newer than everything it reads. */
-function buildIfStale() {
-  const inputs = ['src', 'templates', 'scripts', 'package.json', 'package-lock.json', 'tsconfig.json']
-  const built = newest(join(root, 'dist/root-help/index.json'))
-  const changed = inputs.find((input) => newest(join(root, input)) > built)
-  if (changed === undefined) return
-  process.stdout.write(
-    `run-tests: building first (${built ? `${changed} changed since the last build` : 'not built yet'})\n`,
-  )
-  const build = spawnSync('npm', ['run', '--silent', 'build'], {cwd: root, stdio: 'inherit'})
-  if (build.status !== 0) fail(`the build failed (exit ${build.status ?? build.signal}): nothing was tested`)
+/** Builds first when anything the build reads is newer than its last output (scripts/build-if-stale.mjs). */
+function buildFirst() {
+  const status = buildIfStale({say: (line) => process.stdout.write(`run-tests: ${line}\n`)})
+  if (status !== 0) fail(`the build failed (exit ${status}): nothing was tested`)
 }
 
 function fail(message) {
@@ -304,7 +291,7 @@ function stopAll(signal) {
 async function main() {
   const options = parseArgs(process.argv.slice(2))
   const files = testFiles(options.paths)
-  if (options.build) buildIfStale()
+  if (options.build) buildFirst()
   const jobs = planJobs(files, options)
   const pooled = jobs.filter((job) => !job.serial)
   const serial = jobs.filter((job) => job.serial)
