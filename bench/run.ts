@@ -175,8 +175,11 @@ async function startAndMeasureIdle(engine: Engine, stack: BenchStack, options: B
   return measureIdle([app, db], baseline, options.idleSeconds)
 }
 
-/** `--only idle`: a stack's idle CPU on its own stack, printed, nothing written. */
-async function measureIdleOnly(engine: Engine, options: BenchOptions): Promise<number> {
+/**
+ * Runs `body` on a stack of its own, removed afterwards and on Ctrl-C/SIGTERM (exit 130): the `--only` steps
+ * that need a stack but write no results.
+ */
+async function onOwnStack(engine: Engine, body: (stack: BenchStack) => Promise<number>): Promise<number> {
   const stack = await createStack()
   const interrupted = (signal: NodeJS.Signals) => {
     log(`${signal}: removing stack ${stack.project}`)
@@ -185,28 +188,28 @@ async function measureIdleOnly(engine: Engine, options: BenchOptions): Promise<n
   process.once('SIGINT', interrupted)
   process.once('SIGTERM', interrupted)
   try {
-    const idle = await startAndMeasureIdle(engine, stack, options)
-    process.stdout.write(`${idleLine({idle})}\n${JSON.stringify(idle)}\n`)
-    return idleTargets(idle).every((t) => t.pass) ? 0 : 1
+    return await body(stack)
   } finally {
     log(`removing stack ${stack.project}`)
     for (const problem of await removeStack(engine, stack)) log(`cleanup: ${problem}`)
   }
 }
 
+/** `--only idle`: a stack's idle CPU on its own stack, printed, nothing written. */
+function measureIdleOnly(engine: Engine, options: BenchOptions): Promise<number> {
+  return onOwnStack(engine, async (stack) => {
+    const idle = await startAndMeasureIdle(engine, stack, options)
+    process.stdout.write(`${idleLine({idle})}\n${JSON.stringify(idle)}\n`)
+    return idleTargets(idle).every((t) => t.pass) ? 0 : 1
+  })
+}
+
 /**
  * `--only ceiling`: on a stack of its own, the ceiling and then the API at the same levels (exactness checked),
  * printed as the report's section with the JSON, nothing written.
  */
-async function measureCeilingOnly(engine: Engine, options: BenchOptions): Promise<number> {
-  const stack = await createStack()
-  const interrupted = (signal: NodeJS.Signals) => {
-    log(`${signal}: removing stack ${stack.project}`)
-    void removeStack(engine, stack).then(() => process.exit(130))
-  }
-  process.once('SIGINT', interrupted)
-  process.once('SIGTERM', interrupted)
-  try {
+function measureCeilingOnly(engine: Engine, options: BenchOptions): Promise<number> {
+  return onOwnStack(engine, async (stack) => {
     log(`starting stack ${stack.project} on ${stack.url} (dir ${stack.dir})`)
     await startStack(stack)
     const {app, db} = await containerIds(engine, stack)
@@ -224,10 +227,7 @@ async function measureCeilingOnly(engine: Engine, options: BenchOptions): Promis
     process.stdout.write(`${ceilingSection({api, ceiling})}\n${JSON.stringify({api, ceiling})}\n`)
     const exact = api.every((r) => r.exactness?.exact)
     return exact && ceilingTargets({api, ceiling}).every((t) => t.pass) ? 0 : 1
-  } finally {
-    log(`removing stack ${stack.project}`)
-    for (const problem of await removeStack(engine, stack)) log(`cleanup: ${problem}`)
-  }
+  })
 }
 
 /** `--only upgrade`: the upgrade step on its own stack, printed, nothing written. */

@@ -84,6 +84,22 @@ export async function execDetached(containerId: string, cmd: string[]): Promise<
   stream.destroy()
 }
 
+/**
+ * Takes `table`'s lock in the project's db and holds it for up to 5 minutes (until the session is terminated),
+ * so a pg_dump of that table waits: a test then knows a copy is under way and not done when it strikes.
+ */
+export async function holdTableLock(containerId: string, table: string): Promise<void> {
+  await execDetached(containerId, [
+    'psql',
+    '-U',
+    'postgres',
+    '-d',
+    'visits',
+    '-c',
+    `BEGIN; LOCK TABLE ${table}; SELECT pg_sleep(300);`,
+  ])
+}
+
 export async function psqlIn(project: string, sql: string, database = 'visits'): Promise<string> {
   const [db] = await docker.listContainers({
     filters: {label: [`com.docker.compose.project=${project}`, 'com.docker.compose.service=db']},

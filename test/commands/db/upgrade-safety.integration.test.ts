@@ -11,7 +11,7 @@ import {tmpdir} from 'node:os'
 import path from 'node:path'
 
 import {runCli, freePort, spawnCli, type CliResult} from '../../helpers/cli.js'
-import {docker, execDetached, psqlIn, removeComposeProject, uniqueName} from '../../helpers/docker.js'
+import {docker, holdTableLock, psqlIn, removeComposeProject, uniqueName} from '../../helpers/docker.js'
 
 describe('db upgrade safety (integration)', function () {
   this.timeout(600_000)
@@ -233,15 +233,7 @@ describe('db upgrade safety (integration)', function () {
     try {
       await waitFor(run, /upgrade: new server/)
       // A lock pg_dump waits for: the copy is surely under way, not done, when the CLI is killed.
-      await execDetached(db.Id, [
-        'psql',
-        '-U',
-        'postgres',
-        '-d',
-        'visits',
-        '-c',
-        'BEGIN; LOCK TABLE zz_lock; SELECT pg_sleep(300);',
-      ])
+      await holdTableLock(db.Id, 'zz_lock')
       await waitFor(run, /copying:/)
       const deadline = Date.now() + 60_000
       while (

@@ -11,7 +11,7 @@ import path from 'node:path'
 
 import {buildImages} from '../../../src/lib/engine/images/builder.js'
 import {freePort, runCli, spawnCli, type CliResult} from '../../helpers/cli.js'
-import {docker, engine, engines, execDetached, psqlIn, removeComposeProject, uniqueName} from '../../helpers/docker.js'
+import {docker, engine, engines, holdTableLock, psqlIn, removeComposeProject, uniqueName} from '../../helpers/docker.js'
 import {BUILD_TIMEOUT_MS} from '../../lib/engine/images/ensure-images.js'
 
 describe('db upgrade, rollback and prune-old (integration)', function () {
@@ -90,15 +90,7 @@ describe('db upgrade, rollback and prune-old (integration)', function () {
     const [db] = await docker.listContainers({
       filters: {label: [`com.docker.compose.project=${project}`, 'com.docker.compose.service=db']},
     })
-    await execDetached(db.Id, [
-      'psql',
-      '-U',
-      'postgres',
-      '-d',
-      'visits',
-      '-c',
-      'BEGIN; LOCK TABLE zz_lock; SELECT pg_sleep(300);',
-    ])
+    await holdTableLock(db.Id, 'zz_lock')
     const deadline = Date.now() + 10_000
     while ((await sql("SELECT count(*) FROM pg_locks WHERE relation = 'zz_lock'::regclass AND granted")) === '0') {
       if (Date.now() > deadline) throw new Error('the blocking lock was not taken')
