@@ -4,6 +4,7 @@
  * test/commands/index.unit.test.ts keeps this list equal to the files in this folder.
  */
 import DbPruneOld from './db/prune-old.js'
+import DbRestore from './db/restore.js'
 import DbRollback from './db/rollback.js'
 import DbUpgrade from './db/upgrade.js'
 import DbUrl from './db/url.js'
@@ -32,6 +33,7 @@ import VolumeRestore from './volume/restore.js'
 
 export const COMMANDS = {
   'db:prune-old': DbPruneOld,
+  'db:restore': DbRestore,
   'db:rollback': DbRollback,
   'db:upgrade': DbUpgrade,
   'db:url': DbUrl,

@@ -54,6 +54,8 @@ export interface RepoBackup {
   /** The WAL range the backup needs. */
   archiveStart: string
   archiveStop: string
+  /** Where the backup became consistent: no target before it can be reached from it. */
+  lsnStop: string
   /** Bytes in the repository. */
   repoSize: number
   /** An annotation stackctl sets (the snapshot's name), when any. */
@@ -75,6 +77,7 @@ interface RawInfo {
     type: RepoBackup['type']
     timestamp: {start: number; stop: number}
     archive?: {start?: string; stop?: string}
+    lsn?: {start?: string; stop?: string}
     info?: {repository?: {delta?: number; size?: number}}
     annotation?: Record<string, string>
   }>
@@ -93,6 +96,7 @@ export function parseRepoInfo(json: string): RepoInfo {
     stop: raw.timestamp.stop,
     archiveStart: raw.archive?.start ?? '',
     archiveStop: raw.archive?.stop ?? '',
+    lsnStop: raw.lsn?.stop ?? '0/0',
     repoSize: raw.info?.repository?.delta ?? raw.info?.repository?.size ?? 0,
     ...(raw.annotation ? {annotation: raw.annotation} : {}),
   }))
