@@ -171,6 +171,8 @@ export interface RecoveryObservation {
   /** The API's counter (sum of visit_counter). */
   counter: number
   newestVisitAt: Date | null
+  /** The highest restored visit id (0 without visits). */
+  maxVisitId: number
 }
 
 /** Why the restored cluster does not prove the target was reached; empty when it does. */

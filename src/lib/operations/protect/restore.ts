@@ -322,12 +322,15 @@ async function waitOutOfRecovery(ctx: StackContext, id: string, signal?: AbortSi
 
 const OBSERVE_SQL = `SELECT pg_is_in_recovery() || '|' ||
   ('x' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8))::bit(32)::int || '|' ||
-  CASE WHEN to_regclass('public.visits') IS NULL THEN '0|0|'
+  CASE WHEN to_regclass('public.visits') IS NULL THEN '0|0||0'
   ELSE (SELECT count(*) FROM visits) || '|' || (SELECT coalesce(sum(n), 0) FROM visit_counter) || '|' ||
-    coalesce((SELECT (extract(epoch FROM max(visited_at)) * 1000)::bigint FROM visits)::text, '') END`
+    coalesce((SELECT (extract(epoch FROM max(visited_at)) * 1000)::bigint FROM visits)::text, '') || '|' ||
+    (SELECT coalesce(max(id), 0) FROM visits) END`
 
 async function observe(engine: Engine, id: string, backupTimeline: number): Promise<RecoveryObservation> {
-  const [inRecovery, timeline, visits, counter, newest] = (await new Psql(engine, id).query(OBSERVE_SQL)).split('|')
+  const [inRecovery, timeline, visits, counter, newest, maxId] = (await new Psql(engine, id).query(OBSERVE_SQL)).split(
+    '|',
+  )
   return {
     inRecovery: inRecovery === 'true' || inRecovery === 't',
     timeline: Number(timeline),
@@ -336,6 +339,7 @@ async function observe(engine: Engine, id: string, backupTimeline: number): Prom
     visits: Number(visits),
     counter: Number(counter),
     newestVisitAt: newest ? new Date(Number(newest)) : null,
+    maxVisitId: Number(maxId),
   }
 }
 
@@ -373,9 +377,9 @@ async function assertServing(ctx: StackContext, volume: string, seen: RecoveryOb
   if (!db || (db.volumes && !db.volumes.includes(volume))) {
     throw new StackctlError(`the stack's database is not running on ${volume} after the switch`)
   }
-  const cutoff = seen.newestVisitAt ? `visited_at <= to_timestamp(${seen.newestVisitAt.getTime()} / 1000.0)` : 'false'
+  // Users may visit as soon as the API is back: only the restored ids count.
   const held = await new Psql(ctx.engine, db.id).tryQuery(
-    `SELECT CASE WHEN to_regclass('public.visits') IS NULL THEN 0 ELSE (SELECT count(*) FROM visits WHERE ${cutoff}) END`,
+    `SELECT CASE WHEN to_regclass('public.visits') IS NULL THEN 0 ELSE (SELECT count(*) FROM visits WHERE id <= ${seen.maxVisitId}) END`,
   )
   if (Number(held) < seen.visits) {
     throw new StackctlError(`the database on ${volume} holds ${held} of the ${seen.visits} restored visits`)

@@ -47,7 +47,8 @@ describe('continuous protection (WAL archive, point-in-time restore)', function 
       if (done === 't') return
       await new Promise((resolve) => setTimeout(resolve, 250))
     }
-    throw new Error(`WAL up to ${lsn} was not archived within 60 s`)
+    const archiver = await psqlIn(project, 'SELECT *, pg_walfile_name(pg_current_wal_lsn()) FROM pg_stat_archiver')
+    throw new Error(`WAL up to ${lsn} was not archived within 60 s: ${archiver}`)
   }
 
   async function presentIds(ids: number[]): Promise<number[]> {
@@ -80,6 +81,11 @@ describe('continuous protection (WAL archive, point-in-time restore)', function 
     await visits(1)
     await archivedThrough(lsn)
     expect(Number(await psqlIn(project, 'SELECT archived_count FROM pg_stat_archiver'))).to.be.greaterThan(0)
+    const doctor = await runCli(['doctor', ...stack, '--json'])
+    const archiving = (JSON.parse(doctor.stdout) as {checks: Array<{name: string; status: string}>}).checks.find(
+      (check) => check.name === 'archiving',
+    )
+    expect(archiving?.status, doctor.stdout).to.equal('ok')
   })
 
   it('restores to a named point: every visit before it, none after it, on a new volume with the old one kept', async () => {

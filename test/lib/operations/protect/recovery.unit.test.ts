@@ -85,6 +85,7 @@ describe('point-in-time recovery: targets, range and proof', () => {
       visits: 5,
       counter: 5,
       newestVisitAt: new Date('2026-12-06T10:00:42Z'),
+      maxVisitId: 5,
     }
     expect(proofFailures({kind: 'name', name: 'p1'}, good)).to.deep.equal([])
     expect(proofFailures({kind: 'time', time: new Date('2026-12-06T10:00:42Z')}, good)).to.deep.equal([])
