@@ -292,7 +292,10 @@ async function recover(
   ctx.progress(
     `proven: timeline ${observation.timeline}, ${observation.visits} visits${observation.newestVisitAt ? `, the newest from ${observation.newestVisitAt.toISOString()}` : ''}`,
   )
-  // A clean shutdown (SIGINT, the image's stop signal) before the stack's db starts on the volume.
+  // A clean shutdown (SIGINT, the image's stop signal) before the stack's db starts on the volume: removed
+  // at once, it was killed, and the db then started with crash recovery (seen: archive_timeout then no longer
+  // switched the first segment of the new timeline, which stayed unarchived).
+  await ctx.engine.containers.stop(id)
   await ctx.engine.containers.remove(id)
   runner.forget(what)
   return {volume, backup: plan.backup.label, observation}
