@@ -65,6 +65,9 @@ export function postgresSpec(major: number): ImageSpec {
     repository: 'stackctl/postgres',
     tag: String(major),
     debianPackage: `postgresql-${major}`,
+    // WAL archiving and point-in-time restore (issue 25): Debian's pgBackRest matches the release's major
+    // (bookworm 2.45 covers 15; trixie 2.55 is the first Debian one that supports 17).
+    extraPackages: ['pgbackrest'],
     suite,
     buildArgs: {PG_MAJOR: String(major)},
     templateDir: 'images/postgres',
@@ -214,8 +217,17 @@ export function buildLabels(
     [`${BUILD_LABEL_PREFIX}.package`]: spec.debianPackage,
     [`${BUILD_LABEL_PREFIX}.package-version`]: packageVersion,
     [`${BUILD_LABEL_PREFIX}.suite`]: source.suite,
+    [PACKAGES_LABEL]: packageSet(spec),
     [TEMPLATE_LABEL]: templateSha256,
   }
+}
+
+/** Records every Debian package asked for, so an image built before a package was added is rebuilt. */
+export const PACKAGES_LABEL = `${BUILD_LABEL_PREFIX}.packages`
+
+/** The image's packages as a label value: sorted, comma-separated, so the order in the spec does not matter. */
+export function packageSet(spec: ImageSpec): string {
+  return [spec.debianPackage, ...(spec.extraPackages ?? [])].sort().join(',')
 }
 
 /** Records which template files an image was built from, so an image older than its template is rebuilt. */
@@ -249,12 +261,16 @@ export interface ImageState {
   rootfsPresent: boolean
   /** templateDigest() of the template directory as it is now. */
   templateSha256: string
+  /** packageSet() of the spec: an image whose recorded packages differ needs a new rootfs. */
+  packages?: string
   force?: boolean
 }
 
 export function planBuild(state: ImageState): BuildPlan {
   if (state.force) return {action: 'full', reason: 'forced'}
   if (!state.imageLabels) return {action: 'full', reason: 'missing'}
+  const packages = packagesStaleness(state.imageLabels, state.packages)
+  if (packages) return {action: 'full', reason: packages}
   const built = state.imageLabels[TEMPLATE_LABEL]
   if (built === state.templateSha256) return {action: 'keep'}
   const reason = built
@@ -263,6 +279,19 @@ export function planBuild(state: ImageState): BuildPlan {
   return state.rootfsPresent
     ? {action: 'finish', reason}
     : {action: 'full', reason: `${reason}, and its rootfs is gone`}
+}
+
+/**
+ * Why the image's packages are not the spec's, or undefined when they are. Images from before the packages
+ * label recorded only their main package: that is all they are known to hold.
+ */
+function packagesStaleness(labels: Record<string, string>, expected?: string): string | undefined {
+  if (expected === undefined) return undefined
+  const recorded = labels[PACKAGES_LABEL]
+  if (recorded === expected) return undefined
+  if (recorded !== undefined) return `stale: its packages changed (built with ${recorded}, now ${expected})`
+  if (labels[`${BUILD_LABEL_PREFIX}.package`] === expected) return undefined
+  return `stale: built before images recorded their packages (now ${expected})`
 }
 
 /** The labels of a finished image: the package labels of the image it replaces, with the new template digest. */
