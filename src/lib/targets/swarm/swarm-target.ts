@@ -56,6 +56,8 @@ export class SwarmTarget implements DeployTarget {
           replicas: options.replicas,
           dbNode: options.dbNode,
           registry: options.registry,
+          dbReplicas: options.dbReplicas,
+          durability: options.durability,
           signal,
         }),
       ),
