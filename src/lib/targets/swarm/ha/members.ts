@@ -95,3 +95,10 @@ export function describeMembers(members: readonly HaMemberStatus[]): string[] {
       ) + ` ${m.node}`,
   )
 }
+
+/** Patroni's dynamic configuration (GET /config) → the durability in force; undefined when it cannot tell. */
+export function durabilityInForce(config: unknown): Durability | undefined {
+  const mode = (config as {synchronous_mode?: unknown} | null)?.synchronous_mode
+  if (mode === undefined) return undefined
+  return mode === true || mode === 'on' || mode === 'quorum' ? 'sync' : 'async'
+}

@@ -6,7 +6,14 @@ import type {SwarmService, SwarmTask} from '../../../engine/engine.js'
 import type {SwarmContext} from '../cluster/context.js'
 import {taskStatus, type SwarmStackStatus} from '../cluster/status.js'
 import {nodeNames} from '../tasks.js'
-import {describeMembers, type HaMemberStatus, nodeLossVerdict, type NodeLossVerdict, parseCluster} from './members.js'
+import {
+  describeMembers,
+  durabilityInForce,
+  type HaMemberStatus,
+  nodeLossVerdict,
+  type NodeLossVerdict,
+  parseCluster,
+} from './members.js'
 import {type Durability, haExpectedTasks, type HaSettings, pgVolume} from './spec.js'
 
 export interface HaStatus {
@@ -21,7 +28,8 @@ export interface HaStatus {
 const CLUSTER_PROBE = [
   'python3',
   '-c',
-  "import urllib.request as u, sys; sys.stdout.write(u.urlopen('http://127.0.0.1:8008/cluster', timeout=5).read().decode())",
+  // The members, and the settings in force (Patroni reads --db-durability once, at bootstrap; an edit changes it).
+  "import urllib.request as u, sys; g = lambda p: u.urlopen('http://127.0.0.1:8008/' + p, timeout=5).read().decode(); sys.stdout.write('{\"cluster\": %s, \"config\": %s}' % (g('cluster'), g('config')))",
 ]
 
 export async function haStatus(sw: SwarmContext, ha: HaSettings, signal?: AbortSignal): Promise<HaStatus> {
@@ -36,12 +44,14 @@ export async function haStatus(sw: SwarmContext, ha: HaSettings, signal?: AbortS
   for (const task of running) {
     try {
       const text = await sw.hostCli.nodeExec(names.get(task.nodeId) ?? '', task.containerId!, CLUSTER_PROBE, signal)
-      const members = parseCluster(JSON.parse(text), nodeOf)
+      const answer = JSON.parse(text) as {cluster: unknown; config: unknown}
+      const members = parseCluster(answer.cluster, nodeOf)
+      const durability = durabilityInForce(answer.config) ?? ha.durability
       return {
-        durability: ha.durability,
+        durability,
         members,
         leader: members.find((m) => m.role === 'leader')?.name ?? null,
-        canLoseNode: nodeLossVerdict(members, ha.durability),
+        canLoseNode: nodeLossVerdict(members, durability),
       }
     } catch (error) {
       lastError = (error as Error).message.split('\n')[0]
