@@ -280,11 +280,6 @@ export class DockerCli {
     return (await this.inNode(node, ['exec', containerId, ...command], {signal})).stdout
   }
 
-  /** Freezes (a hung process) and thaws a container inside a node. */
-  async nodePause(node: string, containerId: string, paused: boolean): Promise<void> {
-    await this.inNode(node, [paused ? 'pause' : 'unpause', containerId])
-  }
-
   /** SIGKILL of a whole node container (a crashed machine), and its start again (the machine back). */
   async killContainer(name: string): Promise<void> {
     await this.run(['kill', '--signal', 'KILL', name])

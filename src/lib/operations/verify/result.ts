@@ -55,8 +55,8 @@ export interface FailoverReport {
   outageSeconds: number | null
   /** Most members reporting themselves leader at one time while the fault lasted (1 is right). */
   maxLeadersSeen: number
-  /** The replicas were frozen before the kill, so they missed the last commits (the negative control's fault). */
-  replicasFrozen: boolean
+  /** The leader's WAL senders were stopped before the kill, so the replicas missed the last commits (the negative control's fault). */
+  replicationStalled: boolean
   durability: 'sync' | 'async'
 }
 

@@ -29,7 +29,7 @@ import {assertManager, type SwarmContext} from './cluster/context.js'
 import {deploySwarmStack} from './cluster/deploy.js'
 import {downSwarmStack} from './cluster/down.js'
 import {swarmStackStatus} from './cluster/status.js'
-import {failoverDisruption, FREEZE_ENV} from './ha/failover.js'
+import {failoverDisruption, STALL_ENV} from './ha/failover.js'
 import {newRowsBeyondAttempts} from './ha/set-check.js'
 
 export const SWARM_MODES = ['down', 'kill', 'drain', 'failover'] as const
@@ -188,7 +188,7 @@ function swarmDisruption(sw: SwarmContext, stack: SwarmApiStack, options: SwarmC
 
   if (options.mode === 'failover') {
     return failoverDisruption(sw, sw.swarmState!.ha!, {
-      freezeReplicas: process.env[FREEZE_ENV] === '1',
+      stallReplication: process.env[STALL_ENV] === '1',
       timeoutMs: sw.stack.config.timeoutSeconds * 1000,
     })
   }

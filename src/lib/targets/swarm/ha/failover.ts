@@ -5,9 +5,11 @@
  * timeline. The pipeline then checks every acknowledged visit (acknowledged ⊆ final) and the count of new rows
  * against the attempts (final ⊆ attempted).
  *
- * STACKCTL_VERIFY_FREEZE_REPLICAS=1 adds the fault of the negative control: the replicas' containers are
- * paused before the kill, so they miss the last commits. With synchronous replication those commits are never
- * acknowledged (nothing is lost); with --db-durability async they are, and the set check must report them.
+ * STACKCTL_VERIFY_STALL_REPLICATION=1 adds the fault of the negative control: the leader's WAL senders are
+ * stopped (SIGSTOP) before the kill, so the replicas miss the last commits. With synchronous replication those
+ * commits are never acknowledged (nothing is lost); with --db-durability async they are, and the set check must
+ * report them. (Pausing the replicas instead loses nothing: the WAL already sent waits in their kernel's socket
+ * buffers and is read when they resume.)
  */
 import {StackctlError} from '../../../errors.js'
 import type {FailoverReport} from '../../../operations/verify/result.js'
@@ -20,7 +22,16 @@ import {isLeader} from './members.js'
 import {haStatus, type HaStatus} from './status.js'
 import type {HaSettings} from './spec.js'
 
-export const FREEZE_ENV = 'STACKCTL_VERIFY_FREEZE_REPLICAS'
+export const STALL_ENV = 'STACKCTL_VERIFY_STALL_REPLICATION'
+
+/** SIGSTOP or SIGCONT to every WAL sender process of the member's PostgreSQL (they show as `walsender` in cmdline). */
+function walSenderSignal(signal: 'SIGSTOP' | 'SIGCONT'): string[] {
+  return [
+    'python3',
+    '-c',
+    `import os, signal\nfor p in filter(str.isdigit, os.listdir('/proc')):\n  try:\n    if int(p) != os.getpid() and b'walsender' in open('/proc/%s/cmdline' % p, 'rb').read(): os.kill(int(p), signal.${signal}); print(p)\n  except OSError: pass`,
+  ]
+}
 
 interface Outcome {
   atMs: number
@@ -38,7 +49,7 @@ export function writeOutage(outcomes: readonly Outcome[], fromMs: number): numbe
 export function failoverDisruption(
   sw: SwarmContext,
   ha: HaSettings,
-  options: {freezeReplicas: boolean; timeoutMs: number},
+  options: {stallReplication: boolean; timeoutMs: number},
 ): Disruption {
   const project = sw.stack.config.project
   const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
@@ -116,7 +127,7 @@ export function failoverDisruption(
         onOutcome: (ok) => outcomes.push({atMs: Date.now(), ok}),
       })
       const running = writer.run()
-      const frozen: Array<{node: string; id: string}> = []
+      let stalled: {node: string; id: string} | undefined
       let killed = false
       let maxLeadersSeen = 1
       let faultAt = Date.now()
@@ -124,23 +135,17 @@ export function failoverDisruption(
       try {
         await writer.until((s) => s.acknowledged >= Math.ceil(visits / 2))
         faultAt = Date.now()
-        if (options.freezeReplicas) {
-          for (const member of before.members.filter((m) => !isLeader(m))) {
-            const container = await memberContainer(member.name)
-            if (!container) continue
-            await sw.hostCli.nodePause(container.node, container.id, true)
-            frozen.push(container)
-          }
+        if (options.stallReplication) {
+          stalled = await memberContainer(leader)
+          if (!stalled) throw new StackctlError(`no running container of ${leader}`)
+          const pids = await sw.hostCli.nodeExec(stalled.node, stalled.id, walSenderSignal('SIGSTOP'), signal)
           const acked = writer.state.acknowledged
-          sw.progress(`replicas frozen (${frozen.length}); writing on the leader alone for 5 s`)
+          sw.progress(`${pids.split('\n').filter(Boolean).length} WAL senders of ${leader} stopped; writing for 5 s`)
           await Promise.race([writer.until((s) => s.acknowledged >= acked + Math.ceil(visits / 2)), sleep(5000)])
         }
         sw.progress(`SIGKILL of node ${leaderNode} (leader ${leader}) with ${writer.state.inFlight} visits in flight`)
         await sw.hostCli.killContainer(leaderNode)
         killed = true
-        for (const container of frozen.splice(0)) {
-          await sw.hostCli.nodePause(container.node, container.id, false)
-        }
         after = await poll(
           'a new leader',
           async () => {
@@ -156,8 +161,8 @@ export function failoverDisruption(
           writer.state.acknowledged >= ackedAtPromotion + 10 ? true : undefined,
         )
       } finally {
-        for (const container of frozen) {
-          await sw.hostCli.nodePause(container.node, container.id, false).catch(() => undefined)
+        if (stalled && !killed) {
+          await sw.hostCli.nodeExec(stalled.node, stalled.id, walSenderSignal('SIGCONT')).catch(() => undefined)
         }
         writer.stop()
         if (killed) {
@@ -189,7 +194,7 @@ export function failoverDisruption(
         oldLeaderRejoined: rejoined !== undefined,
         outageSeconds: writeOutage(outcomes, faultAt),
         maxLeadersSeen,
-        replicasFrozen: options.freezeReplicas,
+        replicationStalled: options.stallReplication,
         durability: final.durability,
       }
       const problems: string[] = []
@@ -197,7 +202,7 @@ export function failoverDisruption(
       if (maxLeadersSeen > 1) problems.push(`${maxLeadersSeen} members reported themselves leader at once`)
       const timelines = new Set(final.members.map((m) => m.timeline))
       if (timelines.size > 1) problems.push(`members on diverging timelines: ${[...timelines].join(', ')}`)
-      const description = `SIGKILL of node ${leaderNode} running the leader ${leader}${notes.length ? ` (${notes.join('; ')})` : ''}${options.freezeReplicas ? ', replicas frozen first' : ''}; ${newLeader ?? 'no member'} took over; write outage ${report.outageSeconds === null ? 'unknown' : `${report.outageSeconds.toFixed(1)} s`}`
+      const description = `SIGKILL of node ${leaderNode} running the leader ${leader}${notes.length ? ` (${notes.join('; ')})` : ''}${options.stallReplication ? ', its WAL senders stopped first' : ''}; ${newLeader ?? 'no member'} took over; write outage ${report.outageSeconds === null ? 'unknown' : `${report.outageSeconds.toFixed(1)} s`}`
       return {written, description, problems, failover: report}
     },
     async relaunch() {
