@@ -56,6 +56,8 @@ stack nothing is recreated. The data lives on the named volume <project>_postgre
       replicas: flags.replicas,
       dbNode: flags['db-node'],
       registry: flags.registry,
+      dbReplicas: flags['db-replicas'],
+      durability: flags['db-durability'],
     }
     return this.report(await target.up(options, this.targetIo(flags)))
   }

@@ -8,8 +8,11 @@ import {UsageError} from '../../errors.js'
 
 /** The stack's base images: what `images build` (and `up`) build by default. */
 export const IMAGE_NAMES = ['postgres', 'node'] as const
-/** Every image `images build --only` knows: the stack's, and the node image of a local swarm (`swarm up`). */
-export const ALL_IMAGE_NAMES = [...IMAGE_NAMES, 'swarm-node'] as const
+/**
+ * Every image `images build --only` knows: the stack's, the node image of a local swarm (`swarm up`) and the
+ * high-availability database tier of the swarm target (`up --target swarm --db-replicas 3`).
+ */
+export const ALL_IMAGE_NAMES = [...IMAGE_NAMES, 'swarm-node', 'patroni'] as const
 export type ImageName = (typeof ALL_IMAGE_NAMES)[number]
 
 export const DEFAULT_MIRROR = 'http://deb.debian.org/debian'
@@ -82,6 +85,33 @@ export function postgresSpec(major: number): ImageSpec {
   }
 }
 
+/**
+ * The HA database tier in one image (etcd member, Patroni member or HAProxy router by its command): Debian 13's
+ * Patroni 4.0 is the first to run PostgreSQL 17 and to offer quorum commit; python3-etcd is its etcd3 client.
+ */
+export function patroniSpec(major: number): ImageSpec {
+  const only = new RegExp(`^${major}$`)
+  return {
+    name: 'patroni',
+    repository: 'stackctl/patroni',
+    tag: String(major),
+    debianPackage: 'patroni',
+    extraPackages: [`postgresql-${major}`, 'python3-etcd', 'etcd-server', 'haproxy'],
+    suite: 'trixie',
+    pinnedSuite: true,
+    buildArgs: {PG_MAJOR: String(major)},
+    templateDir: 'images/patroni',
+    extraTrim: [
+      // As in the PostgreSQL image: no package-made cluster, and no private key shared by every container.
+      {dir: 'var/lib/postgresql', only},
+      {dir: 'etc/postgresql', only},
+      {dir: 'etc/ssl/private', only: /^ssl-cert-snakeoil\.key$/},
+      {dir: 'etc/ssl/certs', only: /^ssl-cert-snakeoil\.pem$/},
+      {dir: 'var/log', only: /\.log$/},
+    ],
+  }
+}
+
 export const IMAGE_SPECS: Readonly<Record<ImageName, ImageSpec>> = {
   postgres: postgresSpec(DEFAULT_LOCAL_PG_MAJOR),
   node: {
@@ -107,6 +137,7 @@ export const IMAGE_SPECS: Readonly<Record<ImageName, ImageSpec>> = {
     templateDir: 'images/swarm-node',
     extraTrim: [{dir: 'var/log', only: /\.log$/}],
   },
+  patroni: patroniSpec(DEFAULT_LOCAL_PG_MAJOR),
 }
 
 /** What no container needs: downloaded packages, package lists, documentation and message translations. */

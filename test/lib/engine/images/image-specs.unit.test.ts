@@ -45,9 +45,20 @@ describe('image specs', () => {
     expect(selectSpecs().map((spec) => spec.name)).to.deep.equal(['postgres', 'node'])
     expect(selectSpecs('node').map((spec) => spec.name)).to.deep.equal(['node'])
     expect(selectSpecs('swarm-node').map((spec) => spec.name)).to.deep.equal(['swarm-node'])
+    expect(selectSpecs('patroni').map((spec) => spec.name)).to.deep.equal(['patroni'])
     expect(() => selectSpecs('mysql'))
       .to.throw(UsageError, "unknown image 'mysql'")
-      .with.property('suggestion', 'use one of: postgres, node, swarm-node')
+      .with.property('suggestion', 'use one of: postgres, node, swarm-node, patroni')
+  })
+
+  it('builds the HA image from trixie only: Patroni 4.0 with PostgreSQL 17, its etcd client, etcd and HAProxy', () => {
+    const patroni = IMAGE_SPECS.patroni
+    expect(imageReference(patroni)).to.equal('stackctl/patroni:17')
+    // Debian 12's Patroni (3.0.2) cannot run PostgreSQL 17: --suite must not move it there.
+    expect(sourceFor(patroni, source.mirror, 'bookworm').suite).to.equal('trixie')
+    expect(debootstrapArgs(patroni, '/tmp/r', sourceFor(patroni, source.mirror))[1]).to.equal(
+      '--include=patroni,postgresql-17,python3-etcd,etcd-server,haproxy',
+    )
   })
 
   it('builds the swarm node from its own Debian release, with dockerd and what a nested engine needs', () => {
