@@ -48,8 +48,8 @@ export interface SwarmStatusDetail {
   dbNode: string
   deployed: boolean
   tasks: TaskStatus[]
-  /** With --db-replicas 3: the Patroni members and whether a node can be lost now without losing visits. */
-  ha?: HaStatus
+  /** With --db-replicas 3: the Patroni members and whether a node can be lost now without losing visits; null with one db. */
+  ha: HaStatus | null
 }
 
 /** What `status --json` prints, for either target. */
@@ -158,7 +158,7 @@ export function swarmService(name: string, replicas: string, tasks: readonly Tas
 
 function swarmDetail(status: SwarmStackStatus): SwarmStatusDetail {
   const {endpoint, dbNode, deployed, tasks, ha} = status
-  return {endpoint, dbNode, deployed, tasks, ...(ha ? {ha} : {})}
+  return {endpoint, dbNode, deployed, tasks, ha: ha ?? null}
 }
 
 export function swarmStatusReport(status: SwarmStackStatus): StatusReport {

@@ -38,8 +38,8 @@ export interface SwarmCheckDetail {
   disruption: string
   dbNodeBefore: string
   dbNodeAfter: string
-  /** --mode failover on the HA database: the leader's node killed, the write outage, who leads after. */
-  failover?: FailoverReport
+  /** --mode failover on the HA database: the leader's node killed, the write outage, who leads after; else null. */
+  failover: FailoverReport | null
 }
 
 export interface FailoverReport {

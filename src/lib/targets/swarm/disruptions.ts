@@ -168,7 +168,7 @@ class SwarmApiStack implements CheckedStack {
       },
       swarm: {
         disruption: disruption?.description ?? 'not disrupted',
-        ...(disruption?.failover ? {failover: disruption.failover} : {}),
+        failover: disruption?.failover ?? null,
         dbNodeBefore: this.dbNodeBefore,
         dbNodeAfter: this.dbNodeAfter ?? '',
       },

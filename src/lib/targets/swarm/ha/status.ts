@@ -21,8 +21,8 @@ export interface HaStatus {
   members: HaMemberStatus[]
   leader: string | null
   canLoseNode: NodeLossVerdict
-  /** Why the members could not be asked, when they could not. */
-  error?: string
+  /** Why the members could not be asked; null when they answered. */
+  error: string | null
 }
 
 const CLUSTER_PROBE = [
@@ -51,6 +51,7 @@ export async function haStatus(sw: SwarmContext, ha: HaSettings, signal?: AbortS
         durability,
         members,
         leader: members.find((m) => m.role === 'leader')?.name ?? null,
+        error: null,
         canLoseNode: nodeLossVerdict(members, durability),
       }
     } catch (error) {
