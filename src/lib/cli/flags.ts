@@ -41,12 +41,12 @@ export const configFlags = {
   }),
 }
 
-/** `up` only: whether the db archives its WAL (on by default for a new stack; remembered in stack.json). */
+/** `up` only: whether the db archives its WAL (off unless asked; remembered in stack.json). */
 export const walArchiveFlag = {
   'wal-archive': Flags.boolean({
     allowNo: true,
     summary:
-      'Archive the WAL with pgBackRest into the volume <project>_backups (default: on for a new stack); --no-wal-archive turns it off',
+      'Archive the WAL with pgBackRest into the volume <project>_backups (remembered; --no-wal-archive turns it off again)',
   }),
 }
 

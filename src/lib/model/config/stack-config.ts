@@ -177,7 +177,8 @@ export function resolveStackConfig(
     timeoutSeconds: parseTimeout(pick('timeoutSeconds') ?? DEFAULTS.timeoutSeconds),
     volume: activeVolume(project, remembered.volume),
     // A stack.json without the setting is a stack from before archiving existed: it opts in explicitly.
-    walArchive: flags.walArchive ?? remembered.walArchive ?? remembered.project === undefined,
+    // Opt-in for now: db upgrade does not move the archive to a new major yet (it refuses an archiving stack).
+    walArchive: flags.walArchive ?? remembered.walArchive ?? false,
   }
 }
 

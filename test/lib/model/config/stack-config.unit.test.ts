@@ -24,15 +24,15 @@ describe('stack configuration', () => {
       imageSource: 'auto',
       timeoutSeconds: 120,
       volume: 'stackctl_postgres_data',
-      walArchive: true,
+      walArchive: false,
     })
     expect(volumeName(config.project)).to.equal('stackctl_postgres_data')
     expect(appUrl(config)).to.equal('http://127.0.0.1:5000')
   })
 
-  it('archives the WAL of a new stack, not of one from before archiving existed, unless asked', () => {
-    expect(resolveStackConfig({}, {}, {}, '/w').walArchive).to.equal(true)
-    // stack.json without the setting: a stack made before WAL archiving; it opts in with up --wal-archive.
+  it('archives the WAL only when asked (--wal-archive), and remembers the choice', () => {
+    expect(resolveStackConfig({}, {}, {}, '/w').walArchive).to.equal(false)
+    expect(resolveStackConfig({walArchive: true}, {}, {}, '/w').walArchive).to.equal(true)
     expect(resolveStackConfig({}, {}, {project: 'old'}, '/w').walArchive).to.equal(false)
     expect(resolveStackConfig({walArchive: true}, {}, {project: 'old'}, '/w').walArchive).to.equal(true)
     expect(resolveStackConfig({}, {}, {project: 'new', walArchive: true}, '/w').walArchive).to.equal(true)

@@ -71,13 +71,22 @@ describe('continuous protection (WAL archive, point-in-time restore)', function 
       const left = await docker.listContainers({all: true, filters: {label: [`io.stackctl.project=${project}`]}})
       await Promise.all(left.map((c) => docker.getContainer(c.Id).remove({force: true})))
     })
-    const up = await runCli(['up', ...stack, '--port', String(port), '--image-source', 'local', '--quiet'])
+    const up = await runCli([
+      'up',
+      ...stack,
+      '--port',
+      String(port),
+      '--image-source',
+      'local',
+      '--wal-archive',
+      '--quiet',
+    ])
     expect(up.exitCode, up.stderr).to.equal(0)
   })
 
   after(() => cleanup.run())
 
-  it('archives the WAL of a new stack by default, into its own labelled volume with a first full backup', async () => {
+  it('up --wal-archive archives the WAL into its own labelled volume, with a first full backup', async () => {
     const volume = await docker.getVolume(`${project}_backups`).inspect()
     expect(volume.Labels).to.include({'io.stackctl.project': project, 'io.stackctl.volume-role': 'backups'})
     expect(await psqlIn(project, 'SHOW archive_mode')).to.equal('on')
@@ -90,6 +99,16 @@ describe('continuous protection (WAL archive, point-in-time restore)', function 
       (check) => check.name === 'archiving',
     )
     expect(archiving?.status, doctor.stdout).to.equal('ok')
+  })
+
+  it('db upgrade refuses a stack that archives its WAL (the archive would refuse the new cluster), changing nothing', async () => {
+    const before = await psqlIn(project, 'SELECT count(*) FROM visits')
+    const upgrade = await runCli(['db', 'upgrade', '--to', '15', ...stack])
+    expect(upgrade.exitCode, upgrade.stderr).to.equal(2)
+    expect(upgrade.stderr).to.match(/db upgrade does not move the WAL archive to a new PostgreSQL major yet/)
+    expect(upgrade.stderr).to.match(/--no-wal-archive/)
+    expect(await psqlIn(project, 'SHOW archive_mode')).to.equal('on')
+    expect(await psqlIn(project, 'SELECT count(*) FROM visits')).to.equal(before)
   })
 
   // Before any point-in-time restore: the visits are archived by archive_timeout alone, no segment switched by hand.
