@@ -35,6 +35,7 @@ export const REPORTS: Record<string, {file: string; type: string}> = {
   'db upgrade': {file: 'src/lib/operations/upgrade/upgrade.ts', type: 'UpgradeResult'},
   'db rollback': {file: 'src/lib/operations/upgrade/rollback.ts', type: 'RollbackResult'},
   'db prune-old': {file: 'src/lib/operations/upgrade/prune.ts', type: 'PruneResult'},
+  'db restore': {file: 'src/lib/operations/protect/restore.ts', type: 'DbRestoreResult'},
   'db url': {file: 'src/lib/targets/compose/db-url.ts', type: 'DbUrlResult'},
   'db export': {file: 'src/lib/operations/backup-restore/sql-export.ts', type: 'ExportResult'},
   'db import': {file: 'src/lib/operations/backup-restore/sql-import.ts', type: 'ImportResult'},

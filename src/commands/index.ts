@@ -6,6 +6,7 @@
 import DbExport from './db/export.js'
 import DbImport from './db/import.js'
 import DbPruneOld from './db/prune-old.js'
+import DbRestore from './db/restore.js'
 import DbRollback from './db/rollback.js'
 import DbUpgrade from './db/upgrade.js'
 import DbUrl from './db/url.js'
@@ -36,6 +37,7 @@ export const COMMANDS = {
   'db:export': DbExport,
   'db:import': DbImport,
   'db:prune-old': DbPruneOld,
+  'db:restore': DbRestore,
   'db:rollback': DbRollback,
   'db:upgrade': DbUpgrade,
   'db:url': DbUrl,

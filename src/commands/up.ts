@@ -1,7 +1,7 @@
 import {Flags} from '@oclif/core'
 
 import {StackctlCommand} from '../lib/cli/base-command.js'
-import {adoptFlag, configFlags, displayFlags, timeoutFlag} from '../lib/cli/flags.js'
+import {adoptFlag, configFlags, displayFlags, timeoutFlag, walArchiveFlag} from '../lib/cli/flags.js'
 import {deployTargetFlag, swarmDeployFlags} from '../lib/targets/swarm/cluster/flags.js'
 import {targetFromFlags} from '../lib/targets/select.js'
 import type {UpReport} from '../lib/targets/target.js'
@@ -19,6 +19,7 @@ stack nothing is recreated. The data lives on the named volume <project>_postgre
     '<%= config.bin %> up --image-source local --timeout 180',
     '<%= config.bin %> up --db-port 5432',
     '<%= config.bin %> up --dev',
+    '<%= config.bin %> up --wal-archive',
     '<%= config.bin %> up --target swarm --replicas 3',
     '<%= config.bin %> up --target swarm --docker-host ssh://admin@manager --registry registry.example.com:5000',
   ]
@@ -28,6 +29,7 @@ stack nothing is recreated. The data lives on the named volume <project>_postgre
     ...adoptFlag,
     build: Flags.boolean({summary: 'Rebuild the API image even if it exists'}),
     ...timeoutFlag,
+    ...walArchiveFlag,
     ...displayFlags,
     force: Flags.boolean({summary: 'Overwrite a hand-edited docker-compose.yml'}),
     dev: Flags.boolean({
@@ -54,6 +56,8 @@ stack nothing is recreated. The data lives on the named volume <project>_postgre
       replicas: flags.replicas,
       dbNode: flags['db-node'],
       registry: flags.registry,
+      dbReplicas: flags['db-replicas'],
+      durability: flags['db-durability'],
     }
     return this.report(await target.up(options, this.targetIo(flags)))
   }

@@ -31,7 +31,8 @@ export async function stubStack(
   const compose = new StubCompose({project: flags.project ?? 'demo', composeFile: '', projectDirectory: dir}, engine)
   const progress: string[] = []
   const ctx = await loadStack(
-    {project: 'demo', imageSource: 'local', dir, ...flags},
+    // The stubs run no pgBackRest: WAL archiving is covered by test/lib/operations/protect (real engine).
+    {project: 'demo', imageSource: 'local', dir, walArchive: false, ...flags},
     {engines: new EngineFactory(() => engine), compose, env: {}, progress: (line) => progress.push(line)},
   )
   const resolver: ImageResolver = {engine, pull: async () => false, buildLocal: async () => {}}

@@ -41,6 +41,15 @@ export const configFlags = {
   }),
 }
 
+/** `up` only: whether the db archives its WAL (off unless asked; remembered in stack.json). */
+export const walArchiveFlag = {
+  'wal-archive': Flags.boolean({
+    allowNo: true,
+    summary:
+      'Archive the WAL with pgBackRest into the volume <project>_backups (remembered; --no-wal-archive turns it off again)',
+  }),
+}
+
 /** How long up (and the relaunches of verify-persistence) wait for the services to become healthy. */
 export const timeoutFlag = {
   timeout: Flags.integer({
@@ -80,6 +89,7 @@ export function configInput(flags: {
   'image-source'?: string
   timeout?: number
   adopt?: boolean
+  'wal-archive'?: boolean
 }): StackConfigInput & {adopt?: boolean} {
   return {
     adopt: flags.adopt,
@@ -91,5 +101,6 @@ export function configInput(flags: {
     pgMajor: flags['pg-major'],
     imageSource: flags['image-source'],
     timeoutSeconds: flags.timeout,
+    walArchive: flags['wal-archive'],
   }
 }

@@ -275,6 +275,20 @@ export class DockerCli {
     await this.inNode(node, ['kill', '--signal', 'KILL', containerId])
   }
 
+  /** A command in a container inside a node (its stdout; rejects on a non-zero exit). */
+  async nodeExec(node: string, containerId: string, command: readonly string[], signal?: AbortSignal): Promise<string> {
+    return (await this.inNode(node, ['exec', containerId, ...command], {signal})).stdout
+  }
+
+  /** SIGKILL of a whole node container (a crashed machine), and its start again (the machine back). */
+  async killContainer(name: string): Promise<void> {
+    await this.run(['kill', '--signal', 'KILL', name])
+  }
+
+  async startContainer(name: string): Promise<void> {
+    await this.run(['start', name])
+  }
+
   /** `docker …` run by the engine inside a node container. */
   private inNode(node: string, args: readonly string[], options: DockerCliOptions & {reject?: boolean} = {}) {
     return this.run(['exec', node, 'docker', ...args], options)

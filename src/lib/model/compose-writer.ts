@@ -37,6 +37,12 @@ export function composeDocument(model: StackModel, template: string): Document {
     ports.commentBefore = ' stackctl up --db-port: for tools on this machine only (never another interface).'
     doc.setIn([...dbPath, 'ports'], ports)
   }
+  if (db.command !== undefined) doc.setIn([...dbPath, 'command'], flow(doc, [...db.command]))
+  if (model.backups) {
+    const mount = doc.createNode({type: 'volume', source: model.backups.key, target: model.backups.mountPath})
+    mount.commentBefore = ' WAL archive and backups (pgBackRest): a volume of its own, kept by down --volumes.'
+    doc.addIn([...dbPath, 'volumes'], mount)
+  }
   doc.setIn([...dbPath, 'healthcheck', 'test'], flow(doc, ['CMD', ...db.health]))
   setLimits(doc, dbPath, db)
 
@@ -82,6 +88,10 @@ export function composeDocument(model: StackModel, template: string): Document {
   for (const [key, value] of Object.entries(model.ownerLabels)) doc.setIn(['networks', 'default', 'labels', key], value)
   for (const [key, value] of Object.entries(model.volume.labels)) {
     doc.setIn(['volumes', model.volume.key, 'labels', key], value)
+  }
+  if (model.backups) {
+    // External: stackctl creates it with these labels (compose/backups-volume.ts); Compose never deletes it.
+    doc.setIn(['volumes', model.backups.key], doc.createNode({name: model.backups.name, external: true}))
   }
   return doc
 }

@@ -22,6 +22,7 @@ import {
   type StackConfig,
 } from './config/stack-config.js'
 import {LABELS} from './config/labels.js'
+import {archiveServerArgs, BACKUPS_KEY, backupsVolumeName, pgbackrestEnvironment, REPO_PATH} from './protection.js'
 
 /** The app service's mode label: `up --dev` runs the API from a working tree. */
 export const MODE_LABEL = 'io.stackctl.mode'
@@ -67,6 +68,8 @@ export interface ServiceModel {
 export interface DbService extends ServiceModel {
   /** Swarm placement constraints: the data volume is local to one node. */
   placement: readonly string[]
+  /** The server's command with its settings (WAL archiving); undefined: the image's own. */
+  command?: readonly string[]
 }
 
 export interface AppService extends ServiceModel {
@@ -93,6 +96,19 @@ export interface DataVolume {
   external: false
   /** Kubernetes: the PersistentVolumeClaim's size and class. */
   storage?: {size: string; className?: string}
+}
+
+/** The pgBackRest repository's volume (model/protection.ts): present when the stack archives its WAL. */
+export interface BackupsVolume {
+  key: typeof BACKUPS_KEY
+  name: string
+  mountPath: string
+  labels: Readonly<Record<string, string>>
+  /**
+   * stackctl creates it before Compose starts the db, and Compose only uses it: `down --volumes` (Compose's
+   * `down -v`) never removes an external volume, so the backups outlive the data they protect.
+   */
+  external: true
 }
 
 export interface SecretRef {
@@ -136,6 +152,7 @@ export interface StackModel {
   pgMajor: number
   services: {db: DbService; app: AppService}
   volume: DataVolume
+  backups?: BackupsVolume
   secret: SecretRef
   /** The stack id and the project: on the network, and on swarm services where `docker service ls` shows them. */
   ownerLabels: Readonly<Record<string, string>>
@@ -160,7 +177,7 @@ export interface DevMode {
 
 /** The resolved configuration the model is built from (Kubernetes has no host port, hence optional). */
 export type ModelConfig = Pick<StackConfig, 'project' | 'pgMajor'> &
-  Partial<Pick<StackConfig, 'host' | 'port'>> & {volume?: string; dbPort?: number}
+  Partial<Pick<StackConfig, 'host' | 'port'>> & {volume?: string; dbPort?: number; walArchive?: boolean}
 
 export interface ModelInput {
   images: {postgres: string; /** The base the app image is built from. */ node?: string}
@@ -218,6 +235,8 @@ export function stackModel(config: ModelConfig, input: ModelInput): StackModel {
   const serviceLabels = input.identity ? {...owner, [LABELS.dir]: input.identity.dir} : {}
   const k8s = input.kubernetes
   const dev = input.dev === undefined ? undefined : devApp(input.dev)
+  // Compose only so far: a swarm's or a cluster's repository needs a placement of its own (issue 25).
+  const archive = config.walArchive === true && input.swarm === undefined && k8s === undefined
 
   const db: DbService = {
     image: input.images.postgres,
@@ -227,7 +246,9 @@ export function stackModel(config: ModelConfig, input: ModelInput): StackModel {
       POSTGRES_DB: DB_NAME,
       POSTGRES_PASSWORD_FILE: secret.mountPath,
       ...(k8s ? {PGDATA: kubernetesPgData(config.pgMajor)} : {}),
+      ...(archive ? pgbackrestEnvironment(pgDataMountPath(config.pgMajor)) : {}),
     },
+    command: archive ? ['postgres', ...archiveServerArgs()] : undefined,
     // --db-port is for tools on this machine: a swarm cannot publish on loopback only (a stack file has no
     // host_ip), so a dbPort remembered from a Compose run never publishes the db on every node.
     ports:
@@ -273,6 +294,9 @@ export function stackModel(config: ModelConfig, input: ModelInput): StackModel {
       external: false,
       storage: k8s?.storage,
     },
+    backups: archive
+      ? {key: BACKUPS_KEY, name: backupsVolumeName(config.project), mountPath: REPO_PATH, labels: owner, external: true}
+      : undefined,
     secret,
     ownerLabels: owner,
     swarm: input.swarm ? {endpointMode: input.swarm.endpointMode, portMode: input.swarm.portMode} : undefined,

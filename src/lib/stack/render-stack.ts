@@ -31,6 +31,7 @@ import {claimStack} from './ownership.js'
 import {checkPasswordAgainstServer} from './password.js'
 import {registerStack} from './registry.js'
 import {volumeHoldsCluster} from '../targets/compose/volume.js'
+import {archiveChoice, type ArchiveChoice} from '../operations/protect/choice.js'
 
 /** The API never runs as root: as root we hand it uid 1000, otherwise it runs as the invoking user. */
 export function appIdentity(): {uid: number; gid: number} {
@@ -43,6 +44,7 @@ export interface RenderedStack {
   composeText: string
   images: StackImages
   imageReason: string
+  walArchive: ArchiveChoice
   fileStatus: ComposeFileStatus
   written: boolean
   passwordCreated: boolean
@@ -75,8 +77,9 @@ export async function renderStack(
     : write
       ? await prepareAppContext(paths, images.node)
       : (await appContext(images.node)).tag
+  const walArchive = archiveChoice(config.walArchive, images)
   const composeText = renderCompose(template, {
-    config,
+    config: {...config, walArchive: walArchive.on},
     images,
     appImage: `stackctl-app:${appTag}`,
     appUser: `${identity.uid}:${identity.gid}`,
@@ -85,7 +88,7 @@ export async function renderStack(
   })
   if (!write) {
     const unwritten = {fileStatus: 'missing' as const, written: false, passwordCreated: false}
-    return {composeText, images, imageReason: reason, ...unwritten, password: 'unverified'}
+    return {composeText, images, imageReason: reason, walArchive, ...unwritten, password: 'unverified'}
   }
 
   const fileStatus = await composeFileStatus(paths, ctx.state, composeText)
@@ -110,6 +113,7 @@ export async function renderStack(
       imageSource: config.imageSource,
       resolvedImageSource: images.source,
       volume: config.volume === volumeName(config.project) ? undefined : config.volume,
+      walArchive: config.walArchive,
     },
     composeSha256: sha256(composeText),
     passwordSha256: password.verified ? password.sha256 : ctx.state?.passwordSha256,
@@ -122,6 +126,7 @@ export async function renderStack(
     composeText,
     images,
     imageReason: reason,
+    walArchive,
     fileStatus,
     written: fileStatus !== 'unchanged',
     passwordCreated: password.created,

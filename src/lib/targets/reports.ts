@@ -12,6 +12,7 @@ import type {UpResult} from './compose/up.js'
 import type {DistributedImage, SwarmUpResult} from './swarm/cluster/deploy.js'
 import type {SwarmDownResult} from './swarm/cluster/down.js'
 import type {SwarmStackStatus, TaskStatus} from './swarm/cluster/status.js'
+import type {HaStatus} from './swarm/ha/status.js'
 
 /** One of the stack's services, as both targets report it. */
 export interface ServiceReport {
@@ -47,6 +48,8 @@ export interface SwarmStatusDetail {
   dbNode: string
   deployed: boolean
   tasks: TaskStatus[]
+  /** With --db-replicas 3: the Patroni members and whether a node can be lost now without losing visits; null with one db. */
+  ha: HaStatus | null
 }
 
 /** What `status --json` prints, for either target. */
@@ -154,8 +157,8 @@ export function swarmService(name: string, replicas: string, tasks: readonly Tas
 }
 
 function swarmDetail(status: SwarmStackStatus): SwarmStatusDetail {
-  const {endpoint, dbNode, deployed, tasks} = status
-  return {endpoint, dbNode, deployed, tasks}
+  const {endpoint, dbNode, deployed, tasks, ha} = status
+  return {endpoint, dbNode, deployed, tasks, ha: ha ?? null}
 }
 
 export function swarmStatusReport(status: SwarmStackStatus): StatusReport {

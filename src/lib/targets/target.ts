@@ -57,6 +57,8 @@ export interface UpOptions {
   replicas?: number
   dbNode?: string
   registry?: string
+  dbReplicas?: number
+  durability?: 'sync' | 'async'
 }
 
 export interface DownOptions {

@@ -37,6 +37,7 @@ import {
   imageReference,
   importArgs,
   normalizeMirror,
+  packageSet,
   planBuild,
   rootfsReference,
   selectSpecs,
@@ -182,7 +183,13 @@ async function planImage(
   const image = await engine.images.inspect(imageReference(spec))
   const rootfs = await engine.images.inspect(rootfsReference(spec))
   const templateSha256 = templateDigest(await readTemplate(templateDir(spec)))
-  const plan = planBuild({imageLabels: image?.labels, rootfsPresent: rootfs !== undefined, templateSha256, force})
+  const plan = planBuild({
+    imageLabels: image?.labels,
+    rootfsPresent: rootfs !== undefined,
+    templateSha256,
+    packages: packageSet(spec),
+    force,
+  })
   debug('%s: %o', spec.name, plan)
   return {spec, source, plan, templateSha256, previous: {image, rootfs}}
 }
@@ -230,7 +237,7 @@ async function buildImage(image: ToBuild, ctx: BuildContext, debootstrap: string
   const log = (line: string) => ctx.progress(`${spec.name}: ${line}`)
 
   const version = await withBuildDir(spec, log, async (rootfs) => {
-    log(`debootstrap ${source.suite} with ${spec.debianPackage} from ${source.mirror}`)
+    log(`debootstrap ${source.suite} with ${packageSet(spec).replaceAll(',', ', ')} from ${source.mirror}`)
     const condensed = debootstrapProgress((line) => log(`debootstrap: ${line}`))
     await run(debootstrap, debootstrapArgs(spec, rootfs, source), {
       env: {PATH: withSbin(process.env.PATH), LC_ALL: 'C', DEBIAN_FRONTEND: 'noninteractive'},

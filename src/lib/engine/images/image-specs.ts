@@ -8,8 +8,11 @@ import {UsageError} from '../../errors.js'
 
 /** The stack's base images: what `images build` (and `up`) build by default. */
 export const IMAGE_NAMES = ['postgres', 'node'] as const
-/** Every image `images build --only` knows: the stack's, and the node image of a local swarm (`swarm up`). */
-export const ALL_IMAGE_NAMES = [...IMAGE_NAMES, 'swarm-node'] as const
+/**
+ * Every image `images build --only` knows: the stack's, the node image of a local swarm (`swarm up`) and the
+ * high-availability database tier of the swarm target (`up --target swarm --db-replicas 3`).
+ */
+export const ALL_IMAGE_NAMES = [...IMAGE_NAMES, 'swarm-node', 'patroni'] as const
 export type ImageName = (typeof ALL_IMAGE_NAMES)[number]
 
 export const DEFAULT_MIRROR = 'http://deb.debian.org/debian'
@@ -65,6 +68,9 @@ export function postgresSpec(major: number): ImageSpec {
     repository: 'stackctl/postgres',
     tag: String(major),
     debianPackage: `postgresql-${major}`,
+    // WAL archiving and point-in-time restore (issue 25): Debian's pgBackRest matches the release's major
+    // (bookworm 2.45 covers 15; trixie 2.55 is the first Debian one that supports 17).
+    extraPackages: ['pgbackrest'],
     suite,
     buildArgs: {PG_MAJOR: String(major)},
     templateDir: 'images/postgres',
@@ -75,6 +81,33 @@ export function postgresSpec(major: number): ImageSpec {
       {dir: 'etc/postgresql', only},
       {dir: 'etc/ssl/private', only: /^ssl-cert-snakeoil\.key$/},
       {dir: 'etc/ssl/certs', only: /^ssl-cert-snakeoil\.pem$/},
+    ],
+  }
+}
+
+/**
+ * The HA database tier in one image (etcd member, Patroni member or HAProxy router by its command): Debian 13's
+ * Patroni 4.0 is the first to run PostgreSQL 17 and to offer quorum commit; python3-etcd is its etcd3 client.
+ */
+export function patroniSpec(major: number): ImageSpec {
+  const only = new RegExp(`^${major}$`)
+  return {
+    name: 'patroni',
+    repository: 'stackctl/patroni',
+    tag: String(major),
+    debianPackage: 'patroni',
+    extraPackages: [`postgresql-${major}`, 'python3-etcd', 'etcd-server', 'haproxy'],
+    suite: 'trixie',
+    pinnedSuite: true,
+    buildArgs: {PG_MAJOR: String(major)},
+    templateDir: 'images/patroni',
+    extraTrim: [
+      // As in the PostgreSQL image: no package-made cluster, and no private key shared by every container.
+      {dir: 'var/lib/postgresql', only},
+      {dir: 'etc/postgresql', only},
+      {dir: 'etc/ssl/private', only: /^ssl-cert-snakeoil\.key$/},
+      {dir: 'etc/ssl/certs', only: /^ssl-cert-snakeoil\.pem$/},
+      {dir: 'var/log', only: /\.log$/},
     ],
   }
 }
@@ -104,6 +137,7 @@ export const IMAGE_SPECS: Readonly<Record<ImageName, ImageSpec>> = {
     templateDir: 'images/swarm-node',
     extraTrim: [{dir: 'var/log', only: /\.log$/}],
   },
+  patroni: patroniSpec(DEFAULT_LOCAL_PG_MAJOR),
 }
 
 /** What no container needs: downloaded packages, package lists, documentation and message translations. */
@@ -214,8 +248,17 @@ export function buildLabels(
     [`${BUILD_LABEL_PREFIX}.package`]: spec.debianPackage,
     [`${BUILD_LABEL_PREFIX}.package-version`]: packageVersion,
     [`${BUILD_LABEL_PREFIX}.suite`]: source.suite,
+    [PACKAGES_LABEL]: packageSet(spec),
     [TEMPLATE_LABEL]: templateSha256,
   }
+}
+
+/** Records every Debian package asked for, so an image built before a package was added is rebuilt. */
+export const PACKAGES_LABEL = `${BUILD_LABEL_PREFIX}.packages`
+
+/** The image's packages as a label value: sorted, comma-separated, so the order in the spec does not matter. */
+export function packageSet(spec: ImageSpec): string {
+  return [spec.debianPackage, ...(spec.extraPackages ?? [])].sort().join(',')
 }
 
 /** Records which template files an image was built from, so an image older than its template is rebuilt. */
@@ -249,12 +292,16 @@ export interface ImageState {
   rootfsPresent: boolean
   /** templateDigest() of the template directory as it is now. */
   templateSha256: string
+  /** packageSet() of the spec: an image whose recorded packages differ needs a new rootfs. */
+  packages?: string
   force?: boolean
 }
 
 export function planBuild(state: ImageState): BuildPlan {
   if (state.force) return {action: 'full', reason: 'forced'}
   if (!state.imageLabels) return {action: 'full', reason: 'missing'}
+  const packages = packagesStaleness(state.imageLabels, state.packages)
+  if (packages) return {action: 'full', reason: packages}
   const built = state.imageLabels[TEMPLATE_LABEL]
   if (built === state.templateSha256) return {action: 'keep'}
   const reason = built
@@ -263,6 +310,19 @@ export function planBuild(state: ImageState): BuildPlan {
   return state.rootfsPresent
     ? {action: 'finish', reason}
     : {action: 'full', reason: `${reason}, and its rootfs is gone`}
+}
+
+/**
+ * Why the image's packages are not the spec's, or undefined when they are. Images from before the packages
+ * label recorded only their main package: that is all they are known to hold.
+ */
+function packagesStaleness(labels: Record<string, string>, expected?: string): string | undefined {
+  if (expected === undefined) return undefined
+  const recorded = labels[PACKAGES_LABEL]
+  if (recorded === expected) return undefined
+  if (recorded !== undefined) return `stale: its packages changed (built with ${recorded}, now ${expected})`
+  if (labels[`${BUILD_LABEL_PREFIX}.package`] === expected) return undefined
+  return `stale: built before images recorded their packages (now ${expected})`
 }
 
 /** The labels of a finished image: the package labels of the image it replaces, with the new template digest. */

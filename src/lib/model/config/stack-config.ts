@@ -29,6 +29,11 @@ export interface StackConfig {
    * switched to, remembered in stack.json.
    */
   volume: string
+  /**
+   * Archive every WAL segment with pgBackRest into `<project>_backups` (model/protection.ts): on for a new
+   * stack, off for one that existed before (until `up --wal-archive`), remembered in stack.json.
+   */
+  walArchive: boolean
 }
 
 export interface StackConfigInput {
@@ -43,6 +48,7 @@ export interface StackConfigInput {
   timeoutSeconds?: number | string
   /** Remembered only (no flag): the active data volume when it is not the default one. */
   volume?: string
+  walArchive?: boolean
 }
 
 export const DEFAULTS = {
@@ -170,6 +176,9 @@ export function resolveStackConfig(
     imageSource: parseImageSource(String(pick('imageSource') ?? DEFAULTS.imageSource)),
     timeoutSeconds: parseTimeout(pick('timeoutSeconds') ?? DEFAULTS.timeoutSeconds),
     volume: activeVolume(project, remembered.volume),
+    // A stack.json without the setting is a stack from before archiving existed: it opts in explicitly.
+    // Opt-in for now: db upgrade does not move the archive to a new major yet (it refuses an archiving stack).
+    walArchive: flags.walArchive ?? remembered.walArchive ?? false,
   }
 }
 

@@ -24,6 +24,7 @@ import {isCompatible} from '../../engine/pgdata/version.js'
 import {checkRestoreLeftovers} from '../backup-restore/restore-leftovers.js'
 import {commandsFor, stackCommand} from '../../model/config/command-line.js'
 import {leftoversCheck} from '../upgrade/leftovers.js'
+import {archivingCheck} from '../protect/health.js'
 
 export type CheckStatus = 'ok' | 'warn' | 'fail'
 
@@ -68,6 +69,8 @@ export async function runDoctor(ctx: StackContext): Promise<DoctorReport> {
     checks.push(await checkRestoreLeftovers(ctx))
     const leftovers = await leftoversCheck(ctx)
     if (leftovers) checks.push({name: 'upgrade', ...leftovers})
+    const archiving = await archivingCheck(ctx)
+    if (archiving) checks.push(archiving)
   } else {
     for (const name of ['owner', 'stack', 'secret', 'volume', 'restore']) {
       checks.push({name, status: 'fail', detail: 'not checked: the engine is unreachable'})

@@ -15,6 +15,8 @@ export interface WriterOptions {
   concurrency: number
   /** An attempt that has no answer by then counts as failed. */
   requestTimeoutMs?: number
+  /** Told of each answer as it comes (a failover check times the write outage from these). */
+  onOutcome?: (acknowledged: boolean) => void
 }
 
 export interface WriterState {
@@ -96,6 +98,7 @@ export class VisitWriter {
       this.notify()
       const outcome = await this.attempt(agent)
       this.inFlight--
+      this.options.onOutcome?.(typeof outcome === 'number')
       if (typeof outcome === 'number') this.ids.push(outcome)
       else {
         this.failed++

@@ -31,13 +31,33 @@ export interface VolumeReport {
 }
 
 /** Every disruption a check can apply: Compose's teardown modes, and a swarm's node drain. */
-export type VerifyMode = TeardownMode | 'drain'
+export type VerifyMode = TeardownMode | 'drain' | 'failover'
 
 /** On a swarm: what was disrupted, and the node the db ran on before and after. */
 export interface SwarmCheckDetail {
   disruption: string
   dbNodeBefore: string
   dbNodeAfter: string
+  /** --mode failover on the HA database: the leader's node killed, the write outage, who leads after; else null. */
+  failover: FailoverReport | null
+}
+
+export interface FailoverReport {
+  leaderBefore: string
+  /** The node container killed (the leader's). */
+  killedNode: string
+  leaderAfter: string | null
+  timelineBefore: number | null
+  timelineAfter: number | null
+  /** The old leader came back as a replica streaming on the new leader's timeline. */
+  oldLeaderRejoined: boolean
+  /** Seconds from the first failed write after the fault to the first acknowledged write after it. */
+  outageSeconds: number | null
+  /** Most members reporting themselves leader at one time while the fault lasted (1 is right). */
+  maxLeadersSeen: number
+  /** The leader's WAL senders were stopped before the kill, so the replicas missed the last commits (the negative control's fault). */
+  replicationStalled: boolean
+  durability: 'sync' | 'async'
 }
 
 export interface PersistenceResult {

@@ -16,7 +16,14 @@ import createDebug from 'debug'
 import {Interrupted, StackctlError} from '../../errors.js'
 import {StepRunner} from '../../plan/runner.js'
 import type {WriteResult} from './load.js'
-import {MISSING_SHOWN, type KillReport, type PersistenceResult, type PhaseResult, type VerifyMode} from './result.js'
+import {
+  MISSING_SHOWN,
+  type FailoverReport,
+  type KillReport,
+  type PersistenceResult,
+  type PhaseResult,
+  type VerifyMode,
+} from './result.js'
 
 const debug = createDebug('stackctl:persistence')
 
@@ -57,6 +64,7 @@ export type StackReport = Pick<
 /** What was done to the stack, for the stack's report. */
 export interface DisruptionReport {
   description: string
+  failover?: FailoverReport
 }
 
 /** The stack under check, as the pipeline sees it (a target implements it). */

@@ -98,7 +98,9 @@ export class ComposeTarget implements DeployTarget {
       const visits = volume.visits === null ? '' : ` (${plural(volume.visits, 'visit')})`
       line = `stack '${result.project}' is down; volume ${volume.name} kept${visits}`
     } else line = `stack '${result.project}' is down; it has no data volume`
-    return {result: composeDownReport(result, (Date.now() - started) / 1000), lines: [line]}
+    const lines = [line]
+    if (result.backupsKept) lines.push(`volume ${result.backupsKept} (WAL archive and backups) kept`)
+    return {result: composeDownReport(result, (Date.now() - started) / 1000), lines}
   }
 
   async status(options: {check?: boolean}) {

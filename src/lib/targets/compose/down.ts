@@ -8,6 +8,7 @@ import {countVisits} from '../../operations/db/visits.js'
 import {Interrupted, StackctlError} from '../../errors.js'
 import type {StackContext} from '../../stack/context.js'
 import {claimStack} from '../../stack/ownership.js'
+import {backupsVolumeName} from '../../model/protection.js'
 
 export interface DownOptions {
   volumes?: boolean
@@ -22,6 +23,8 @@ export interface DownResult {
   project: string
   /** visits: null when they could not be counted (no volume, or its db was not running). */
   volume: {name: string; existed: boolean; deleted: boolean; visits: number | null}
+  /** The WAL archive's volume, which down never deletes (Compose sees it as external); null when there is none. */
+  backupsKept: string | null
 }
 
 export async function downStack(ctx: StackContext, options: DownOptions = {}): Promise<DownResult> {
@@ -54,5 +57,10 @@ export async function downStack(ctx: StackContext, options: DownOptions = {}): P
       `the stack '${project}' was taken down completely first, so it is not left half-stopped; volume ${volume} ${deleteVolume ? 'deleted as confirmed' : 'kept'}`,
     )
   }
-  return {project, volume: {name: volume, existed, deleted: deleteVolume, visits: visits ?? null}}
+  const backups = await ctx.engine.volumes.inspect(backupsVolumeName(project))
+  return {
+    project,
+    volume: {name: volume, existed, deleted: deleteVolume, visits: visits ?? null},
+    backupsKept: backups ? backups.name : null,
+  }
 }

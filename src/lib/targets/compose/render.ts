@@ -21,7 +21,12 @@ export interface RenderInput {
    * `volume`: the data volume when it is not `<project>_postgres_data` (after `db upgrade`); `dbPort`: the
    * host port the database is published on (--db-port), none when undefined.
    */
-  config: Pick<StackConfig, 'project' | 'host' | 'port' | 'pgMajor'> & {volume?: string; dbPort?: number}
+  config: Pick<StackConfig, 'project' | 'host' | 'port' | 'pgMajor'> & {
+    volume?: string
+    dbPort?: number
+    /** The db archives its WAL with pgBackRest (the local images carry it; the official ones do not). */
+    walArchive?: boolean
+  }
   images: StackImages
   /** Tag of the app image; derived from the build context's content so a changed bundle means a new image. */
   appImage: string

@@ -26,6 +26,7 @@ import {repairRestoreLeftovers} from '../../operations/backup-restore/restore-le
 import {observeProject, type Observation} from '../../plan/observe.js'
 import {describeStep} from '../../plan/steps.js'
 import {planUp} from '../../plan/up.js'
+import {afterReady, beforeStart} from '../../operations/protect/archive.js'
 
 export interface UpOptions {
   build?: boolean
@@ -81,6 +82,7 @@ async function upObserved(
     ctx.progress(`using ${flag} ${value} remembered from the last run (pass ${flag} to change it)`)
   }
   for (const warning of await stackExposure(ctx)) ctx.progress(`warning: ${warning}`)
+  await beforeStart(ctx, rendered.walArchive)
   const found = await findProject(ctx) // what a Ctrl-C puts back (up-undo.ts)
   if (rendered.password === 'unverified') {
     observation.invalidate() // the db is started alone to prove the password
@@ -98,6 +100,7 @@ async function upObserved(
   for (const step of plan) ctx.detail(`plan: ${describeStep(step)}`)
   if (plan.length === 0) {
     ctx.progress('running, healthy and unchanged: nothing for Compose to do')
+    await afterReady(ctx, rendered.walArchive, options.signal)
     return summary(ctx, rendered.images, started)
   }
   const {project, timeoutSeconds} = ctx.config
@@ -123,6 +126,7 @@ async function upObserved(
     if (error instanceof ProcessFailed || error instanceof ProcessTimedOut) throw await explainUnhealthy(ctx, error)
     throw error
   }
+  await afterReady(ctx, rendered.walArchive, options.signal)
   await observation.refresh() // the summary reads the stack as it is now, in one listing
   return summary(ctx, rendered.images, started)
 }

@@ -14,7 +14,7 @@ import {StackctlError, UsageError} from '../../errors.js'
 import type {StepRunner} from '../../plan/runner.js'
 import {missingProblems} from '../../operations/verify/checks.js'
 import {VisitWriter, type WriteResult} from '../../operations/verify/load.js'
-import type {PersistenceResult} from '../../operations/verify/result.js'
+import type {FailoverReport, PersistenceResult} from '../../operations/verify/result.js'
 import {
   verifyWithDisruption,
   type CheckedStack,
@@ -29,8 +29,10 @@ import {assertManager, type SwarmContext} from './cluster/context.js'
 import {deploySwarmStack} from './cluster/deploy.js'
 import {downSwarmStack} from './cluster/down.js'
 import {swarmStackStatus} from './cluster/status.js'
+import {failoverDisruption, STALL_ENV} from './ha/failover.js'
+import {newRowsBeyondAttempts} from './ha/set-check.js'
 
-export const SWARM_MODES = ['down', 'kill', 'drain'] as const
+export const SWARM_MODES = ['down', 'kill', 'drain', 'failover'] as const
 export type SwarmMode = (typeof SWARM_MODES)[number]
 
 export interface SwarmCheckOptions {
@@ -63,6 +65,8 @@ class SwarmApiStack implements CheckedStack {
   url = ''
   private dbNodeAfter?: string
   private totalAfter: number | null = null
+  /** The newest visit id before the check's writes (failover: the rows beyond it must be no more than the attempts). */
+  private highestBefore = 0
 
   constructor(
     private readonly sw: SwarmContext,
@@ -77,6 +81,15 @@ class SwarmApiStack implements CheckedStack {
   /** Refuses a stack that is not running healthy: the check deploys nothing it did not take down. */
   async prepare(): Promise<PreparedStack> {
     await assertManager(this.sw)
+    if (this.mode === 'failover' && (!this.sw.swarmState?.ha || !this.sw.target.local)) {
+      throw new UsageError(
+        '--mode failover kills the leader node of the HA database: it needs a stack deployed with --db-replicas 3 on the local swarm',
+        `deploy it with: ${stackCommand(this.sw.stack.config, 'up')} --target swarm --db-replicas 3`,
+      )
+    }
+    if (this.mode === 'kill' && this.sw.swarmState?.ha) {
+      throw new UsageError('--mode kill targets the single db; this stack runs the HA database', 'use --mode failover')
+    }
     if (this.mode === 'kill' && !this.sw.target.local) {
       throw new UsageError(
         '--mode kill reaches the db container through its node: it needs the local swarm',
@@ -92,16 +105,24 @@ class SwarmApiStack implements CheckedStack {
     }
     this.dbNodeBefore = before.dbNode
     this.url = before.url
+    if (this.mode === 'failover') this.highestBefore = (await storedIds(before.url, Number.MAX_SAFE_INTEGER, 1))[0] ?? 0
     return {url: before.url, foundRunning: true, startedStack: false}
   }
 
   async verify(written: WriteResult): Promise<{missing: number[]; problems: string[]}> {
     const ids = written.acknowledgedIds
     const url = (await swarmStackStatus(this.sw)).url
-    const stored = new Set(await storedIds(url, Math.min(...ids, Number.MAX_SAFE_INTEGER)))
+    // failover: every row since the check began, for final ⊆ attempted; otherwise down to the oldest acknowledged.
+    const lowest = this.mode === 'failover' ? this.highestBefore + 1 : Math.min(...ids, Number.MAX_SAFE_INTEGER)
+    const stored = new Set(await storedIds(url, lowest))
     const missing = ids.filter((id) => !stored.has(id))
+    const problems = missingProblems(missing, written.acknowledged)
+    if (this.mode === 'failover') {
+      const beyond = newRowsBeyondAttempts([...stored], this.highestBefore, written.attempted)
+      if (beyond) problems.push(beyond)
+    }
     this.totalAfter = await totalNow(url)
-    return {missing, problems: missingProblems(missing, written.acknowledged)}
+    return {missing, problems}
   }
 
   async audit(): Promise<string[]> {
@@ -147,6 +168,7 @@ class SwarmApiStack implements CheckedStack {
       },
       swarm: {
         disruption: disruption?.description ?? 'not disrupted',
+        failover: disruption?.failover ?? null,
         dbNodeBefore: this.dbNodeBefore,
         dbNodeAfter: this.dbNodeAfter ?? '',
       },
@@ -163,6 +185,13 @@ function swarmDisruption(sw: SwarmContext, stack: SwarmApiStack, options: SwarmC
       {db: 1, app: sw.swarmState?.replicas ?? 1},
       {timeoutMs: sw.stack.config.timeoutSeconds * 1000, signal, progress: sw.progress},
     )
+
+  if (options.mode === 'failover') {
+    return failoverDisruption(sw, sw.swarmState!.ha!, {
+      stallReplication: process.env[STALL_ENV] === '1',
+      timeoutMs: sw.stack.config.timeoutSeconds * 1000,
+    })
+  }
 
   if (options.mode === 'down') {
     return {
@@ -281,16 +310,17 @@ async function untilReplaced(sw: SwarmContext, taskId: string, signal?: AbortSig
 }
 
 /** The ids the API lists down to `lowest`, newest first, 1,000 a page. */
-async function storedIds(url: string, lowest: number): Promise<number[]> {
+async function storedIds(url: string, lowest: number, limit = 1000): Promise<number[]> {
   const ids: number[] = []
   let before: number | null = null
   for (;;) {
-    const page = (await getJson(`${url}/visits?limit=1000${before === null ? '' : `&before=${before}`}`)) as {
+    const page = (await getJson(`${url}/visits?limit=${limit}${before === null ? '' : `&before=${before}`}`)) as {
       visits: Array<{id: number}>
       nextBefore: number | null
     }
     ids.push(...page.visits.map((v) => v.id))
-    if (page.nextBefore === null || page.visits.length === 0 || page.visits.at(-1)!.id <= lowest) return ids
+    if (page.nextBefore === null || page.visits.length === 0 || page.visits.at(-1)!.id <= lowest || limit < 1000)
+      return ids
     before = page.nextBefore
   }
 }
@@ -338,10 +368,20 @@ export function describeSwarmCheck(result: PersistenceResult): string[] {
   return [
     `mode ${result.mode}: ${result.swarm?.disruption ?? 'not disrupted'}`,
     `visits: ${result.attempted} attempted, ${result.acknowledged} acknowledged, ${failed} failed`,
-    `db node: ${result.swarm?.dbNodeBefore ?? '?'} before, ${result.swarm?.dbNodeAfter ?? '?'} after`,
+    ...(result.swarm?.failover
+      ? []
+      : [`db node: ${result.swarm?.dbNodeBefore ?? '?'} before, ${result.swarm?.dbNodeAfter ?? '?'} after`]),
     `acknowledged visits missing: ${result.missingCount}${result.missing.length ? ` (ids ${result.missing.join(', ')}${(result.missingCount ?? 0) > result.missing.length ? ', …' : ''})` : ''}`,
     `total now: ${result.after ?? 'unknown'}`,
+    ...(result.swarm?.failover ? describeFailover(result.swarm.failover) : []),
     ...result.reasons.map((p) => `problem: ${p}`),
     result.passed ? `PASSED in ${seconds.toFixed(1)} s` : `FAILED in ${seconds.toFixed(1)} s`,
+  ]
+}
+
+function describeFailover(f: FailoverReport): string[] {
+  return [
+    `leader: ${f.leaderBefore} (timeline ${f.timelineBefore ?? '?'}) before, ${f.leaderAfter ?? 'none'} (timeline ${f.timelineAfter ?? '?'}) after; replication ${f.durability}`,
+    `write outage: ${f.outageSeconds === null ? 'writes did not come back' : `${f.outageSeconds.toFixed(1)} s`}; ${f.leaderBefore} ${f.oldLeaderRejoined ? 'rejoined as a replica' : 'did NOT rejoin'}; most leaders at once: ${f.maxLeadersSeen}`,
   ]
 }

@@ -19,6 +19,7 @@ import {downSwarmStack} from './cluster/down.js'
 import {swarmLogs} from './cluster/logs.js'
 import {renderSwarmFile} from './cluster/render.js'
 import {describeSwarmStatus, swarmStackStatus} from './cluster/status.js'
+import {describeHa} from './ha/status.js'
 import {describeSwarmCheck, SWARM_MODES, verifySwarmPersistence, type SwarmMode} from './disruptions.js'
 import {backupSwarmVolume, inspectSwarmVolume, restoreSwarmVolume} from './cluster/volume.js'
 import {restoreWithDisplay} from '../compose/compose-target.js'
@@ -56,6 +57,8 @@ export class SwarmTarget implements DeployTarget {
           replicas: options.replicas,
           dbNode: options.dbNode,
           registry: options.registry,
+          dbReplicas: options.dbReplicas,
+          durability: options.durability,
           signal,
         }),
       ),
@@ -70,8 +73,10 @@ export class SwarmTarget implements DeployTarget {
     lines.push(
       result.network,
       `stack '${result.project}' is up on the swarm in ${result.seconds.toFixed(1)}s: ${result.url}`,
-      `db on ${result.dbNode}, app ${result.replicas.app}; data volume ${result.volume} on ${result.dbNode}`,
     )
+    if (result.ha) lines.push(...describeHa(result.ha), `app ${result.replicas.app}; data volumes ${result.volume}`)
+    else
+      lines.push(`db on ${result.dbNode}, app ${result.replicas.app}; data volume ${result.volume} on ${result.dbNode}`)
     return {result: swarmUpReport(result, sw.stack.paths.dir), lines}
   }
 

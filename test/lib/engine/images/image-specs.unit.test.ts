@@ -11,6 +11,8 @@ import {
   imageReference,
   importArgs,
   normalizeMirror,
+  PACKAGES_LABEL,
+  packageSet,
   packageVersion,
   postgresSpec,
   planBuild,
@@ -43,9 +45,20 @@ describe('image specs', () => {
     expect(selectSpecs().map((spec) => spec.name)).to.deep.equal(['postgres', 'node'])
     expect(selectSpecs('node').map((spec) => spec.name)).to.deep.equal(['node'])
     expect(selectSpecs('swarm-node').map((spec) => spec.name)).to.deep.equal(['swarm-node'])
+    expect(selectSpecs('patroni').map((spec) => spec.name)).to.deep.equal(['patroni'])
     expect(() => selectSpecs('mysql'))
       .to.throw(UsageError, "unknown image 'mysql'")
-      .with.property('suggestion', 'use one of: postgres, node, swarm-node')
+      .with.property('suggestion', 'use one of: postgres, node, swarm-node, patroni')
+  })
+
+  it('builds the HA image from trixie only: Patroni 4.0 with PostgreSQL 17, its etcd client, etcd and HAProxy', () => {
+    const patroni = IMAGE_SPECS.patroni
+    expect(imageReference(patroni)).to.equal('stackctl/patroni:17')
+    // Debian 12's Patroni (3.0.2) cannot run PostgreSQL 17: --suite must not move it there.
+    expect(sourceFor(patroni, source.mirror, 'bookworm').suite).to.equal('trixie')
+    expect(debootstrapArgs(patroni, '/tmp/r', sourceFor(patroni, source.mirror))[1]).to.equal(
+      '--include=patroni,postgresql-17,python3-etcd,etcd-server,haproxy',
+    )
   })
 
   it('builds the swarm node from its own Debian release, with dockerd and what a nested engine needs', () => {
@@ -75,7 +88,7 @@ describe('image specs', () => {
     expect(sourceFor(pg15, 'http://m/debian', 'sid').suite).to.equal('sid') // an explicit --suite wins
     expect(debootstrapArgs(pg15, '/tmp/r', sourceFor(pg15, 'http://m/debian'))).to.deep.equal([
       '--variant=minbase',
-      '--include=postgresql-15',
+      '--include=postgresql-15,pgbackrest',
       'bookworm',
       '/tmp/r',
       'http://m/debian',
@@ -115,7 +128,7 @@ describe('image specs', () => {
   it('builds the debootstrap, tar and import arguments', () => {
     expect(debootstrapArgs(postgres, '/tmp/x/rootfs', source)).to.deep.equal([
       '--variant=minbase',
-      '--include=postgresql-17',
+      '--include=postgresql-17,pgbackrest',
       'trixie',
       '/tmp/x/rootfs',
       'http://deb.debian.org/debian',
@@ -152,6 +165,8 @@ describe('image specs', () => {
       'io.stackctl.image.package-version=17.6-0+deb13u1',
       '--label',
       'io.stackctl.image.suite=trixie',
+      '--label',
+      'io.stackctl.image.packages=pgbackrest,postgresql-17',
       '--label',
       'io.stackctl.template-sha256=abc123',
       '--tag',
@@ -202,6 +217,37 @@ describe('image specs', () => {
       action: 'full',
       reason: 'forced',
     })
+  })
+
+  it('builds again from debootstrap an image whose package set is not the one it was built with', () => {
+    const packages = packageSet(postgresSpec(15))
+    expect(packages).to.equal('pgbackrest,postgresql-15')
+    const built = (labels: Record<string, string>) =>
+      planBuild({
+        imageLabels: {[TEMPLATE_LABEL]: 'new', ...labels},
+        rootfsPresent: true,
+        templateSha256: 'new',
+        packages,
+      })
+    expect(built({[PACKAGES_LABEL]: packages})).to.deep.equal({action: 'keep'})
+    expect(built({[PACKAGES_LABEL]: 'postgresql-15'})).to.deep.equal({
+      action: 'full',
+      reason: 'stale: its packages changed (built with postgresql-15, now pgbackrest,postgresql-15)',
+    })
+    // Before the packages label, an image recorded only its main package: that is all it is known to hold.
+    expect(built({'io.stackctl.image.package': 'postgresql-15'})).to.deep.equal({
+      action: 'full',
+      reason: 'stale: built before images recorded their packages (now pgbackrest,postgresql-15)',
+    })
+    const node = packageSet(IMAGE_SPECS.node)
+    expect(
+      planBuild({
+        imageLabels: {[TEMPLATE_LABEL]: 'new', 'io.stackctl.image.package': 'nodejs'},
+        rootfsPresent: true,
+        templateSha256: 'new',
+        packages: node,
+      }),
+    ).to.deep.equal({action: 'keep'})
   })
 
   it("labels a finished image with the replaced image's package labels and the new template digest", () => {

@@ -24,9 +24,19 @@ describe('stack configuration', () => {
       imageSource: 'auto',
       timeoutSeconds: 120,
       volume: 'stackctl_postgres_data',
+      walArchive: false,
     })
     expect(volumeName(config.project)).to.equal('stackctl_postgres_data')
     expect(appUrl(config)).to.equal('http://127.0.0.1:5000')
+  })
+
+  it('archives the WAL only when asked (--wal-archive), and remembers the choice', () => {
+    expect(resolveStackConfig({}, {}, {}, '/w').walArchive).to.equal(false)
+    expect(resolveStackConfig({walArchive: true}, {}, {}, '/w').walArchive).to.equal(true)
+    expect(resolveStackConfig({}, {}, {project: 'old'}, '/w').walArchive).to.equal(false)
+    expect(resolveStackConfig({walArchive: true}, {}, {project: 'old'}, '/w').walArchive).to.equal(true)
+    expect(resolveStackConfig({}, {}, {project: 'new', walArchive: true}, '/w').walArchive).to.equal(true)
+    expect(resolveStackConfig({walArchive: false}, {}, {}, '/w').walArchive).to.equal(false)
   })
 
   it('lets flags win over the environment, and the environment over remembered settings', () => {

@@ -116,7 +116,12 @@ function stubs(options: StubOptions) {
         systemIdentifierBefore: null,
         systemIdentifierAfter: null,
       },
-      swarm: {disruption: disruption?.description ?? 'not disrupted', dbNodeBefore: 'node-1', dbNodeAfter: 'node-1'},
+      swarm: {
+        disruption: disruption?.description ?? 'not disrupted',
+        dbNodeBefore: 'node-1',
+        dbNodeAfter: 'node-1',
+        failover: null,
+      },
     }),
   }
   const store = () => {
@@ -182,7 +187,12 @@ describe('verifyWithDisruption (the persistence pipeline)', () => {
       'verify',
       'audit',
     ])
-    expect(result.swarm).to.deep.equal({disruption: 'a stub kill', dbNodeBefore: 'node-1', dbNodeAfter: 'node-1'})
+    expect(result.swarm).to.deep.equal({
+      disruption: 'a stub kill',
+      dbNodeBefore: 'node-1',
+      dbNodeAfter: 'node-1',
+      failover: null,
+    })
     expect(result.stack).to.deep.equal({foundRunning: true, leftRunning: true})
     expect(result.aborted).to.equal(null)
   })

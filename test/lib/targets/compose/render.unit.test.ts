@@ -33,6 +33,31 @@ describe('compose rendering', () => {
     matchGolden('local-17.yml', renderCompose(template, input()))
   })
 
+  it('renders a new stack that archives its WAL (the default) as the golden file', () => {
+    matchGolden('wal-archive-17.yml', renderCompose(template, input({walArchive: true})))
+    const doc = parse(renderCompose(template, input({walArchive: true})))
+    expect(doc.services.db.command).to.deep.equal([
+      'postgres',
+      '-c',
+      'archive_mode=on',
+      '-c',
+      'archive_command=pgbackrest --stanza=visits archive-push %p',
+      '-c',
+      'archive_timeout=10s',
+    ])
+    expect(doc.services.db.volumes[1]).to.deep.equal({type: 'volume', source: 'backups', target: '/var/lib/pgbackrest'})
+    // External: `down --volumes` (Compose's down -v) never removes it.
+    expect(doc.volumes.backups).to.deep.equal({name: 'demo_backups', external: true})
+    expect(doc.services.db.environment).to.include({PGBACKREST_REPO1_PATH: '/var/lib/pgbackrest'})
+    // Nothing secret in pgBackRest's settings: no password, and no variable naming one.
+    expect(JSON.stringify(doc.services.db.environment)).to.not.match(/PGBACKREST_[A-Z0-9_]*(PASS|KEY|SECRET)/)
+    // Off: none of it (negative control).
+    const off = parse(renderCompose(template, input({walArchive: false})))
+    expect(off.services.db).to.not.have.property('command')
+    expect(off.volumes).to.not.have.property('backups')
+    expect(off.services.db.volumes).to.have.length(1)
+  })
+
   it('renders the registry stack on a custom port and PostgreSQL 18 as the golden file', () => {
     matchGolden('registry-18.yml', renderCompose(template, input({port: 8080, pgMajor: 18}, registryImages(18))))
   })

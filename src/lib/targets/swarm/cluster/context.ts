@@ -15,6 +15,7 @@ import {loadStack, type StackContext} from '../../../stack/context.js'
 import {DockerCli} from '../../../engine/docker-cli.js'
 import {chooseSwarmTarget, type TargetChoice} from '../endpoint-choice.js'
 import {hostEndpoint, hostEnv, listLocalSwarms} from './local-swarm.js'
+import type {HaSettings} from '../ha/spec.js'
 
 export interface SwarmStackState {
   stackId: string
@@ -26,6 +27,8 @@ export interface SwarmStackState {
   secretVersion: number
   passwordSha256: string
   registry?: string
+  /** Set when the database is the HA tier (--db-replicas 3): its members' nodes and the durability. */
+  ha?: HaSettings
 }
 
 export interface SwarmContext {

@@ -39,6 +39,10 @@ import {waitForTasks} from '../tasks.js'
 import {assertManager, overrideFiles, writeSwarmState, type SwarmContext} from './context.js'
 import {megabytes} from '../../../engine/images/builder.js'
 import {swarmStackStatus, type SwarmStackStatus} from './status.js'
+import {buildImages} from '../../../engine/images/builder.js'
+import {IMAGE_SPECS, imageReference} from '../../../engine/images/image-specs.js'
+import {renderHaStack} from '../ha/render.js'
+import {chooseHa, haExpectedTasks, type Durability, type HaSettings} from '../ha/spec.js'
 
 export const DEFAULT_REPLICAS = 2
 
@@ -63,6 +67,10 @@ export interface SwarmDeployOptions {
   replicas?: number
   dbNode?: string
   registry?: string
+  /** 1: one pinned PostgreSQL; 3: Patroni members, etcd and a router (default: what the last deploy used). */
+  dbReplicas?: number
+  /** With 3 members: sync (quorum commit, strict; the default) or async. */
+  durability?: Durability
   signal?: AbortSignal
 }
 
@@ -101,7 +109,19 @@ export async function deploySwarmStack(
   )
   for (const step of plan.steps) debug('plan: %s', describeStep(step))
   const {db} = plan
-  const secretVersion = nextSecretVersion(sw, password.sha256, holders.length > 0)
+  const ha = chooseHa({
+    dbReplicas: options.dbReplicas,
+    durability: options.durability,
+    remembered: sw.swarmState?.ha,
+    singleDbVolumeOn: holders,
+    nodes: nodes.map((n) => n.hostname),
+  })
+  const secretVersion = nextSecretVersion(sw, password.sha256, holders.length > 0 || Boolean(sw.swarmState?.ha))
+  const haImage = imageReference(IMAGE_SPECS.patroni)
+  if (ha && !(await sw.stack.engine.images.inspect(haImage))) {
+    sw.progress(`building ${haImage} (the database members, etcd and the router) from Debian packages`)
+    await buildImages({only: 'patroni', engine: sw.stack.engine, docker: sw.hostCli, progress: sw.progress})
+  }
 
   const {images, reason} = await resolveImages(
     config.imageSource,
@@ -114,13 +134,10 @@ export async function deploySwarmStack(
   const appImage = `stackctl-app:${appTag}`
   const distributed = await beforeDeploy(config.project, async () => {
     await buildAppImage(sw, appImage, images.node, options.signal)
+    const dbImages = ha ? {[haImage]: nodes.map((n) => n.hostname)} : {[images.postgres]: [db.node.hostname]}
     return options.registry
-      ? pushImages(sw, [images.postgres, appImage], options.registry, options.signal)
-      : loadImages(
-          sw,
-          {[images.postgres]: [db.node.hostname], [appImage]: nodes.map((n) => n.hostname)},
-          options.signal,
-        )
+      ? pushImages(sw, [...Object.keys(dbImages), appImage], options.registry, options.signal)
+      : loadImages(sw, {...dbImages, [appImage]: nodes.map((n) => n.hostname)}, options.signal)
   })
   const reference = (image: string) => (options.registry ? `${options.registry}/${image}` : image)
 
@@ -134,12 +151,12 @@ export async function deploySwarmStack(
     portMode: modes.modes.portMode,
     localNodes: sw.target.local ? nodes.length : undefined,
   })
-  if (plan.steps.some((step) => step.kind === 'pin-db-node')) {
+  if (!ha && plan.steps.some((step) => step.kind === 'pin-db-node')) {
     await sw.manager.swarm.updateNode(db.node.id, {labels: {[dbNodeLabel(config.project)]: 'true'}})
   }
-  sw.progress(db.reason)
+  sw.progress(ha ? describeHa(ha) : db.reason)
 
-  const text = await swarmStackText(sw, {
+  const single = await swarmStackText(sw, {
     images: {...images, postgres: reference(images.postgres)},
     appImage: reference(appImage),
     stackId,
@@ -147,6 +164,7 @@ export async function deploySwarmStack(
     secretVersion,
     modes: modes.modes,
   })
+  const text = ha ? renderHaStack(single, {...ha, image: reference(haImage), stackId, scope: config.project}) : single
   await writeFileAtomic(sw.stackFile, text, 0o644)
   await recordStack(sw, stackId, images.source)
 
@@ -162,17 +180,18 @@ export async function deploySwarmStack(
   await writeSwarmState(sw, {
     stackId,
     endpoint: sw.target.endpoint,
-    dbNode: db.node.hostname,
+    dbNode: ha ? '' : db.node.hostname,
     replicas,
     secretVersion,
     passwordSha256: password.sha256,
     registry: options.registry,
+    ...(ha ? {ha} : {}),
   })
   try {
     await waitForTasks(
       sw.manager.swarm,
       config.project,
-      {db: 1, app: replicas},
+      ha ? {...haExpectedTasks(ha), app: replicas} : {db: 1, app: replicas},
       {
         timeoutMs: config.timeoutSeconds * 1000,
         signal: options.signal,
@@ -197,6 +216,15 @@ export async function deploySwarmStack(
     network: modes.reason,
     seconds: (Date.now() - started) / 1000,
   }
+}
+
+function describeHa(ha: HaSettings): string {
+  const where = ha.members.map((m) => `${m.pg} on ${m.node}`).join(', ')
+  const durability =
+    ha.durability === 'sync'
+      ? 'synchronous quorum replication (a visit is acknowledged once on 2 members)'
+      : 'asynchronous replication (--db-durability async: a failover can lose the last acknowledged visits)'
+  return `db: ${ha.members.length} Patroni members (${where}), ${durability}`
 }
 
 /** --replicas, else the last deploy's, else one per node of a local swarm with a host-mode port, else 2. */

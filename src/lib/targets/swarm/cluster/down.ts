@@ -7,6 +7,7 @@ import {volumeName} from '../../../model/config/stack-config.js'
 import {LABELS} from '../../../model/config/labels.js'
 import {Interrupted, StackctlError, UsageError} from '../../../errors.js'
 import {dbNodeLabel} from '../db-node.js'
+import {pgVolume} from '../ha/spec.js'
 import {allOf} from '../../../engine/wait/all-of.js'
 import {ready, waitUntil, waiting} from '../../../engine/wait/wait-until.js'
 import {assertManager, type SwarmContext} from './context.js'
@@ -31,9 +32,19 @@ export async function downSwarmStack(sw: SwarmContext, options: SwarmDownOptions
   const started = Date.now()
   const {project} = sw.stack.config
   await assertManager(sw)
-  const volume = volumeName(project)
+  const ha = sw.swarmState?.ha
+  // The HA database keeps one volume per member on its node: down names them all and never deletes them.
+  const volume = ha
+    ? ha.members.map((m, i) => `${project}_${pgVolume(i + 1)} on ${m.node}`).join(', ')
+    : volumeName(project)
   const nodes = await sw.manager.swarm.nodes()
   const dbNode = nodes.find((n) => n.labels[dbNodeLabel(project)] === 'true')
+  if (options.volumes && ha) {
+    throw new UsageError(
+      "--volumes does not delete the HA members' volumes yet",
+      `omit --volumes (the volumes stay: ${volume}); nothing was changed`,
+    )
+  }
   if (options.volumes) {
     if (!sw.target.local || !dbNode) {
       throw new UsageError(

@@ -5,6 +5,7 @@
 import {Flags} from '@oclif/core'
 
 import {DEFAULT_SWARM, MAX_NODES} from '../local-spec.js'
+import {DURABILITIES, HA_MEMBERS} from '../ha/spec.js'
 
 export const swarmNameFlag = {
   name: Flags.string({
@@ -64,4 +65,16 @@ export const swarmDeployFlags = {
     helpGroup,
     summary: 'HOST:PORT of a registry every node pulls from [default: load the images onto each local node]',
   }),
+  'db-replicas': Flags.integer({
+    helpGroup,
+    summary: `PostgreSQL members: 1 (one db pinned to a node) or ${HA_MEMBERS} (Patroni + etcd, one member per node, failover) [default: what the last deploy used, else 1]`,
+    min: 1,
+    max: HA_MEMBERS,
+  }),
+  'db-durability': Flags.option({
+    helpGroup,
+    options: DURABILITIES,
+    summary:
+      'With --db-replicas 3: sync acknowledges a visit once it is on 2 members (quorum commit, strict); async is faster and a failover can lose the last visits [default: sync]',
+  })(),
 }

@@ -3,6 +3,7 @@ import {volumeName} from '../../../model/config/stack-config.js'
 import type {SwarmTask} from '../../../engine/engine.js'
 import {nodeNames} from '../tasks.js'
 import {assertManager, type SwarmContext} from './context.js'
+import {describeHa, haStackStatus, type HaStatus} from '../ha/status.js'
 
 export interface TaskStatus {
   service: string
@@ -26,6 +27,8 @@ export interface SwarmStackStatus {
   healthy: boolean
   deployed: boolean
   tasks: TaskStatus[]
+  /** The HA database (--db-replicas 3): its members, leader and node-loss verdict. */
+  ha?: HaStatus
 }
 
 export async function swarmStackStatus(sw: SwarmContext): Promise<SwarmStackStatus> {
@@ -43,6 +46,9 @@ export async function swarmStackStatus(sw: SwarmContext): Promise<SwarmStackStat
     current.filter((t) => t.serviceName === `${project}_${service}` && t.state === 'running').length
   const replicas = {db: `${running('db')}/${wanted('db')}`, app: `${running('app')}/${wanted('app')}`}
   const deployed = services.length > 0
+  const managerAddr = nodes.find((n) => n.role === 'manager')?.addr
+  const ha = sw.swarmState?.ha
+  if (ha) return haStackStatus(sw, ha, {services, tasks: current, names, deployed, url: url(sw, managerAddr)})
   return {
     target: 'swarm',
     project,
@@ -57,7 +63,7 @@ export async function swarmStackStatus(sw: SwarmContext): Promise<SwarmStackStat
   }
 }
 
-function taskStatus(task: SwarmTask, project: string, names: Map<string, string>): TaskStatus {
+export function taskStatus(task: SwarmTask, project: string, names: Map<string, string>): TaskStatus {
   return {
     service: task.serviceName.replace(`${project}_`, ''),
     slot: task.slot ?? null,
@@ -78,7 +84,10 @@ export function describeSwarmStatus(status: SwarmStackStatus): string[] {
   if (!status.deployed) return [`stack '${status.project}' is not deployed on ${status.endpoint}`]
   return [
     `stack '${status.project}' on ${status.endpoint}: db ${status.replicas.db}, app ${status.replicas.app}${status.healthy ? ', healthy' : ''}`,
-    `url: ${status.url}   db node: ${status.dbNode || '-'}   volume: ${status.volume}`,
+    status.ha
+      ? `url: ${status.url}   volumes: ${status.volume}`
+      : `url: ${status.url}   db node: ${status.dbNode || '-'}   volume: ${status.volume}`,
+    ...(status.ha ? describeHa(status.ha) : []),
     ...status.tasks.map(
       (t) =>
         `  ${`${t.service}.${t.slot ?? '-'}`.padEnd(8)} ${t.node.padEnd(24)} ${t.state.padEnd(10)} ${t.health}${t.error ? `  ${t.error}` : ''}`,

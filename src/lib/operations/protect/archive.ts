@@ -1,0 +1,84 @@
+/**
+ * What `up` does for a stack that archives its WAL: the repository's volume before Compose starts the db,
+ * then, once the db answers, the stanza and a first full backup (without one there is nothing to restore the
+ * archived WAL onto). Both are no-ops when already done, so every `up` may call them.
+ */
+import type {Engine} from '../../engine/engine.js'
+import {runningService} from '../../engine/services.js'
+import {EnvironmentError} from '../../errors.js'
+import {LABELS} from '../../model/config/labels.js'
+import {backupsVolumeName} from '../../model/protection.js'
+import type {StackContext} from '../../stack/context.js'
+import {mustPgbackrest, parseRepoInfo} from './pgbackrest.js'
+
+export const BACKUPS_ROLE_LABEL = 'io.stackctl.volume-role'
+
+/** Creates `<project>_backups` with the stack's labels; one that carries another stack's id is refused. */
+export async function ensureBackupsVolume(ctx: StackContext): Promise<'created' | 'present'> {
+  const {project} = ctx.config
+  const name = backupsVolumeName(project)
+  const stackId = ctx.state?.stackId
+  const existing = await ctx.engine.volumes.inspect(name)
+  if (existing) {
+    const owner = existing.labels[LABELS.stackId]
+    if (owner !== undefined && stackId !== undefined && owner !== stackId) {
+      throw new EnvironmentError(
+        `volume ${name} holds the backups of another stack (stack id ${owner}), not this one's`,
+        `keep it: start this stack with another --project-name, or with --no-wal-archive`,
+      )
+    }
+    return 'present'
+  }
+  await ctx.engine.volumes.create({
+    name,
+    labels: {
+      ...(stackId ? {[LABELS.stackId]: stackId} : {}),
+      [LABELS.project]: project,
+      [BACKUPS_ROLE_LABEL]: 'backups',
+    },
+  })
+  return 'created'
+}
+
+export interface ProtectionStart {
+  stanza: 'created' | 'present'
+  /** The full backup `up` took, or undefined when the repository already had one. */
+  firstBackup?: {label: string; seconds: number}
+}
+
+/** The stanza and a first full backup; the db must be running. */
+export async function ensureStanzaAndFirstBackup(ctx: StackContext, signal?: AbortSignal): Promise<ProtectionStart> {
+  const db = await runningService(ctx.engine, ctx.config.project, 'db')
+  if (!db) throw new EnvironmentError('the db is not running, so its WAL archive cannot be set up', 'stackctl up')
+  const engine: Engine = ctx.engine
+  let info = parseRepoInfo(await mustPgbackrest(engine, db.id, 'info', ['--output=json'], signal))
+  const stanza = info.status === 'missing stanza' ? 'created' : 'present'
+  // stanza-create is idempotent; it also repairs a stanza whose info files a killed run left half-written.
+  if (stanza === 'created' || info.backups.length === 0)
+    await mustPgbackrest(engine, db.id, 'stanza-create', [], signal)
+  if (info.backups.length > 0) return {stanza}
+  ctx.progress('taking the first full backup (pgBackRest), so the archived WAL has a base to restore onto')
+  const started = Date.now()
+  await mustPgbackrest(engine, db.id, 'backup', ['--type=full'], signal)
+  info = parseRepoInfo(await mustPgbackrest(engine, db.id, 'info', ['--output=json'], signal))
+  const label = info.backups.at(-1)?.label ?? 'unknown'
+  return {stanza, firstBackup: {label, seconds: (Date.now() - started) / 1000}}
+}
+
+/** `up`'s two calls: before Compose starts anything, and once the stack is ready. */
+export async function beforeStart(ctx: StackContext, archive: {on: boolean; note?: string}): Promise<void> {
+  if (archive.note) ctx.progress(archive.note)
+  if (archive.on && (await ensureBackupsVolume(ctx)) === 'created') {
+    ctx.progress(`created volume ${backupsVolumeName(ctx.config.project)} for the WAL archive and backups`)
+  }
+}
+
+export async function afterReady(ctx: StackContext, archive: {on: boolean}, signal?: AbortSignal): Promise<void> {
+  if (!archive.on) return
+  const started = await ensureStanzaAndFirstBackup(ctx, signal)
+  if (started.firstBackup) {
+    ctx.progress(
+      `WAL archiving on: first full backup ${started.firstBackup.label} in ${started.firstBackup.seconds.toFixed(1)} s`,
+    )
+  }
+}

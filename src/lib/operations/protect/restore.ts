@@ -1,0 +1,390 @@
+/**
+ * `stackctl db restore --latest | --to-time | --to-name | --to-lsn`: point-in-time recovery from the
+ * pgBackRest repository into a NEW volume. A recovery server on that volume replays the archived WAL up to the
+ * target and must prove it stopped there (recovery.ts) before the stack is switched to it; the old volume is
+ * kept, recorded as superseded (`db rollback`, `db prune-old`). Any failure, or Ctrl-C, before the switch
+ * removes the new volume and the recovery server: the stack stays on its old volume, untouched.
+ */
+import {randomBytes} from 'node:crypto'
+
+import {checkInterrupted} from '../../cli/interrupt.js'
+import type {Engine} from '../../engine/engine.js'
+import {runningService} from '../../engine/services.js'
+import {Interrupted, StackctlError, UsageError} from '../../errors.js'
+import {LABELS} from '../../model/config/labels.js'
+import {pgDataMountPath} from '../../model/config/stack-config.js'
+import {backupsVolumeName, pgbackrestEnvironment, REPO_PATH, STANZA} from '../../model/protection.js'
+import {readState, type StackState} from '../../model/stackdir/stack-files.js'
+import {phaseRunner, type StepRunner} from '../../plan/runner.js'
+import type {StackContext} from '../../stack/context.js'
+import type {ImageResolver} from '../../stack/images.js'
+import {claimStack} from '../../stack/ownership.js'
+import {Psql} from '../db/psql.js'
+import {newVolumeLabels, newVolumeName} from '../upgrade/plan.js'
+import {switchTo, updateState, type VolumeRef} from '../upgrade/switch.js'
+import {asPostgres, parseRepoInfo} from './pgbackrest.js'
+import {
+  chooseBackup,
+  describeRange,
+  describeTarget,
+  proofFailures,
+  recoverableRange,
+  restoreOptions,
+  timelineOf,
+  type RecoveryObservation,
+  type RecoveryTarget,
+} from './recovery.js'
+
+export const RECOVERY_LABEL = 'io.stackctl.recovery-of'
+const RUN_LABEL = 'io.stackctl.restore-run'
+
+export interface DbRestoreOptions {
+  target: RecoveryTarget
+  signal?: AbortSignal
+  steps?: StepRunner
+}
+
+export interface DbRestoreResult {
+  project: string
+  target: string
+  backup: string
+  from: VolumeRef & {exists: boolean}
+  to: VolumeRef
+  proof: {timeline: number; visits: number; newestVisitAt: string | null; stoppedAt: string | null}
+  seconds: number
+}
+
+export async function restoreToPoint(
+  ctx: StackContext,
+  resolver: ImageResolver,
+  options: DbRestoreOptions,
+): Promise<DbRestoreResult> {
+  const started = Date.now()
+  const runner = options.steps ?? phaseRunner(ctx)
+  runner.signal ??= options.signal
+  const {signal, target} = options
+  const old: VolumeRef = {volume: ctx.config.volume, pgMajor: ctx.config.pgMajor}
+  const image = `stackctl/postgres:${ctx.config.pgMajor}`
+  let restored: Restored
+  try {
+    const plan = await runner.step('pre-flight', () => preflight(ctx, target, image))
+    checkInterrupted(signal, 'nothing was changed')
+    const volume = await runner.step('new volume', () => createVolume(ctx, runner))
+    restored = await runner.step('recover', () => recover(ctx, plan, volume, image, runner, signal))
+  } catch (error) {
+    const undone = await runner.undo()
+    if (error instanceof Interrupted) {
+      throw new Interrupted(
+        `db restore stopped: ${undone.done.join('; ') || 'nothing was changed'}; the stack stays on ${old.volume}`,
+      )
+    }
+    if (error instanceof StackctlError && undone.done.length > 0) {
+      throw new StackctlError(
+        `${error.message} (${undone.done.join('; ')}; the stack stays on ${old.volume}, untouched)`,
+        {
+          exitCode: error.exitCode,
+          suggestion: error.suggestion,
+        },
+      )
+    }
+    throw error
+  }
+
+  const to: VolumeRef = {volume: restored.volume, pgMajor: old.pgMajor}
+  const oldExists = (await ctx.engine.volumes.inspect(old.volume)) !== undefined
+  await runner.step(
+    'switch',
+    async () => {
+      const state = await readState(ctx.paths)
+      const {pendingUpgrade: _pending, ...before} = state ?? ctx.state!
+      const next: StackState = {
+        ...before,
+        superseded: [
+          ...(before.superseded ?? []).filter((s) => s.volume !== old.volume),
+          {...old, supersededBy: to.volume, at: new Date().toISOString()},
+        ],
+      }
+      // Compose's configuration hash leaves out which volume a key names: a db container left in place would
+      // be judged unchanged and keep running on the old volume. Removed, it is created on the new one.
+      const db = await runningService(ctx.engine, ctx.config.project, 'db')
+      if (db) await ctx.engine.containers.remove(db.id)
+      await switchTo(ctx, resolver, to, next, runner)
+      await assertServing(ctx, to.volume, restored.observation)
+      await archiveTimelineHistory(ctx, restored.observation.timeline)
+    },
+    {shielded: true},
+  )
+  return {
+    project: ctx.config.project,
+    target: describeTarget(target),
+    backup: restored.backup,
+    from: {...old, exists: oldExists},
+    to,
+    proof: {
+      timeline: restored.observation.timeline,
+      visits: restored.observation.visits,
+      newestVisitAt: restored.observation.newestVisitAt?.toISOString() ?? null,
+      stoppedAt: /recovery stopping [^\n]*/.exec(restored.observation.log)?.[0] ?? null,
+    },
+    seconds: (Date.now() - started) / 1000,
+  }
+}
+
+interface Plan {
+  target: RecoveryTarget
+  backup: {label: string; timeline: number}
+  options: string[]
+}
+
+async function preflight(ctx: StackContext, target: RecoveryTarget, image: string): Promise<Plan> {
+  await ctx.engine.ping()
+  await claimStack(ctx, {adopt: ctx.adopt})
+  await removeLeftovers(ctx)
+  const repo = backupsVolumeName(ctx.config.project)
+  if (!(await ctx.engine.volumes.inspect(repo))) {
+    throw new UsageError(
+      `stack '${ctx.config.project}' has no WAL archive (no volume ${repo}): there is nothing to restore from`,
+      'stackctl up --wal-archive turns archiving on for what is written from then on',
+    )
+  }
+  const info = parseRepoInfo(await repoInfo(ctx.engine, image, repo))
+  const lastArchivedAt = await lastArchivedTime(ctx)
+  const choice = chooseBackup(target, info, lastArchivedAt)
+  if ('refused' in choice) {
+    throw new StackctlError(`refused: ${choice.refused}`, {
+      exitCode: 1,
+      suggestion: 'pick a target inside that range; nothing was changed',
+    })
+  }
+  const range = recoverableRange(info)!
+  ctx.progress(
+    `recoverable: ${describeRange(range)}; restoring backup ${choice.backup.label} to ${describeTarget(target)}`,
+  )
+  return {
+    target,
+    backup: {label: choice.backup.label, timeline: timelineOf(choice.backup.archiveStart)},
+    options: restoreOptions(target, choice.backup),
+  }
+}
+
+/** `pgbackrest info` in a throw-away container with the repository mounted read-only: the db may be gone. */
+async function repoInfo(engine: Engine, image: string, repo: string): Promise<string> {
+  const result = await engine.containers.runOneShot({
+    image,
+    entrypoint: asPostgres([]),
+    cmd: ['pgbackrest', `--stanza=${STANZA}`, `--repo1-path=${REPO_PATH}`, '--output=json', 'info'],
+    readOnlyVolumes: {[repo]: REPO_PATH},
+  })
+  if (result.exitCode !== 0) {
+    throw new StackctlError(`cannot read the WAL archive in ${repo}: ${result.stderr.trim().split('\n').at(-1) ?? ''}`)
+  }
+  return result.stdout
+}
+
+async function lastArchivedTime(ctx: StackContext): Promise<Date | undefined> {
+  const db = await runningService(ctx.engine, ctx.config.project, 'db')
+  if (!db) return undefined
+  const answer = await new Psql(ctx.engine, db.id).tryQuery(
+    'SELECT coalesce(extract(epoch FROM last_archived_time) * 1000, 0)::bigint FROM pg_stat_archiver',
+    'postgres',
+  )
+  return answer && answer !== '0' ? new Date(Number(answer)) : undefined
+}
+
+/** What a killed restore left: its recovery server, and the new volume stack.json names as pending. */
+async function removeLeftovers(ctx: StackContext): Promise<void> {
+  for (const container of await ctx.engine.containers.list({label: `${LABELS.project}=${ctx.config.project}`})) {
+    if (container.labels[RECOVERY_LABEL] !== undefined) {
+      await ctx.engine.containers.remove(container.id)
+      ctx.progress(`removed the recovery server a stopped restore left (${container.labels[RECOVERY_LABEL]})`)
+    }
+  }
+  const pending = ctx.state?.pendingUpgrade?.volume
+  if (pending === undefined || pending === ctx.config.volume) return
+  const volume = await ctx.engine.volumes.inspect(pending)
+  if (volume?.labels[RUN_LABEL] !== undefined && volume.labels[LABELS.stackId] === ctx.state?.stackId) {
+    await ctx.engine.volumes.remove(pending)
+    ctx.progress(`removed ${pending}, the unfinished volume of a stopped restore`)
+  }
+  await updateState(ctx, ({pendingUpgrade: _pending, ...state}) => state)
+}
+
+async function createVolume(ctx: StackContext, runner: StepRunner): Promise<string> {
+  const {project, pgMajor} = ctx.config
+  const existing = new Set((await ctx.engine.volumes.list(`${LABELS.project}=${project}`)).map((v) => v.name))
+  const active = ctx.config.volume
+  const volume = newVolumeName(project, pgMajor, (name) => existing.has(name) || name === active)
+  const runId = randomBytes(8).toString('hex')
+  await updateState(ctx, (state) => ({...state, pendingUpgrade: {volume}}))
+  const what = `the new volume ${volume} removed`
+  runner.onUndo(what, async () => {
+    await ctx.engine.volumes.remove(volume)
+    await updateState(ctx, ({pendingUpgrade: _pending, ...state}) => state)
+  })
+  await ctx.engine.volumes.create({
+    name: volume,
+    labels: {
+      ...newVolumeLabels({stackId: ctx.state!.stackId, project, supersedes: active, pgMajor, at: new Date()}),
+      [RUN_LABEL]: runId,
+    },
+  })
+  const created = await ctx.engine.volumes.inspect(volume)
+  if (created?.labels[RUN_LABEL] !== runId) {
+    runner.forget(what)
+    throw new StackctlError(`volume ${volume} appeared while the restore created it; it was left alone`)
+  }
+  return volume
+}
+
+interface Restored {
+  volume: string
+  backup: string
+  observation: RecoveryObservation
+}
+
+function shellQuote(word: string): string {
+  return /^[A-Za-z0-9_./:=+-]+$/.test(word) ? word : `'${word.replaceAll("'", `'\\''`)}'`
+}
+
+/** pgBackRest restores the backup, then the server replays WAL to the target and promotes (no archiving yet). */
+export function recoveryScript(options: readonly string[]): string {
+  const restore = asPostgres(['pgbackrest', `--stanza=${STANZA}`, ...options, 'restore'])
+    .map(shellQuote)
+    .join(' ')
+  const server = asPostgres(['postgres', '-c', 'archive_mode=off', '-c', 'listen_addresses=']).map(shellQuote).join(' ')
+  return `set -e; ${restore}; exec ${server}`
+}
+
+async function recover(
+  ctx: StackContext,
+  plan: Plan,
+  volume: string,
+  image: string,
+  runner: StepRunner,
+  signal?: AbortSignal,
+): Promise<Restored> {
+  const {project, pgMajor} = ctx.config
+  const name = `${project}-recovery`
+  const what = `the recovery server ${name} removed`
+  runner.onUndo(what, async () => {
+    for (const c of await ctx.engine.containers.list({label: `${RECOVERY_LABEL}=${volume}`})) {
+      await ctx.engine.containers.remove(c.id)
+    }
+  })
+  const id = await ctx.engine.containers.start({
+    name,
+    image,
+    env: Object.entries(pgbackrestEnvironment(pgDataMountPath(pgMajor))).map(([k, v]) => `${k}=${v}`),
+    cmd: ['bash', '-c', recoveryScript(plan.options)],
+    labels: {[LABELS.stackId]: ctx.state!.stackId, [LABELS.project]: project, [RECOVERY_LABEL]: volume},
+    volumes: {[volume]: pgDataMountPath(pgMajor), [backupsVolumeName(project)]: REPO_PATH},
+    readOnlyFiles: {},
+  })
+  ctx.progress(`restoring backup ${plan.backup.label} into ${volume} and replaying the archived WAL`)
+  await waitOutOfRecovery(ctx, id, signal)
+  const observation = await observe(ctx.engine, id, plan.backup.timeline)
+  const failures = proofFailures(plan.target, observation)
+  if (failures.length > 0) {
+    throw new StackctlError(`refused: the restored data does not prove the target: ${failures.join('; ')}`, {
+      suggestion: 'the restore was not used; try another target, or the backup before it',
+    })
+  }
+  ctx.progress(
+    `proven: timeline ${observation.timeline}, ${observation.visits} visits${observation.newestVisitAt ? `, the newest from ${observation.newestVisitAt.toISOString()}` : ''}`,
+  )
+  // A clean shutdown (SIGINT, the image's stop signal) before the stack's db starts on the volume: removed
+  // at once, it was killed, and the db then started with crash recovery (seen: archive_timeout then no longer
+  // switched the first segment of the new timeline, which stayed unarchived).
+  await ctx.engine.containers.stop(id)
+  await ctx.engine.containers.remove(id)
+  runner.forget(what)
+  return {volume, backup: plan.backup.label, observation}
+}
+
+const POLL_MS = 500
+
+async function waitOutOfRecovery(ctx: StackContext, id: string, signal?: AbortSignal): Promise<void> {
+  const deadline = Date.now() + ctx.config.timeoutSeconds * 5 * 1000
+  const psql = new Psql(ctx.engine, id)
+  while (Date.now() < deadline) {
+    checkInterrupted(signal, 'during the recovery')
+    const details = await ctx.engine.containers.inspect(id)
+    if (!details || !details.running) {
+      const log = await ctx.engine.containers.logTail(id, 30).catch(() => '')
+      const reason = /FATAL:\s+(.*)/.exec(log)?.[1] ?? /ERROR:\s+(.*)/.exec(log)?.[1] ?? 'see the lines above'
+      throw new StackctlError(`refused: the recovery server stopped: ${reason}`, {
+        suggestion: 'the target is not reachable with the archived WAL; nothing was switched',
+      })
+    }
+    const answer = await psql.tryQuery('SELECT pg_is_in_recovery()', 'postgres')
+    if (answer === 'f') return
+    await new Promise((resolve) => setTimeout(resolve, POLL_MS))
+  }
+  throw new StackctlError(`the recovery did not finish within ${ctx.config.timeoutSeconds * 5} s`)
+}
+
+const OBSERVE_SQL = `SELECT pg_is_in_recovery() || '|' ||
+  ('x' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8))::bit(32)::int || '|' ||
+  CASE WHEN to_regclass('public.visits') IS NULL THEN '0|0||0'
+  ELSE (SELECT count(*) FROM visits) || '|' || (SELECT coalesce(sum(n), 0) FROM visit_counter) || '|' ||
+    coalesce((SELECT (extract(epoch FROM max(visited_at)) * 1000)::bigint FROM visits)::text, '') || '|' ||
+    (SELECT coalesce(max(id), 0) FROM visits) END`
+
+async function observe(engine: Engine, id: string, backupTimeline: number): Promise<RecoveryObservation> {
+  const [inRecovery, timeline, visits, counter, newest, maxId] = (await new Psql(engine, id).query(OBSERVE_SQL)).split(
+    '|',
+  )
+  return {
+    inRecovery: inRecovery === 'true' || inRecovery === 't',
+    timeline: Number(timeline),
+    backupTimeline,
+    log: await engine.containers.logTail(id, 400),
+    visits: Number(visits),
+    counter: Number(counter),
+    newestVisitAt: newest ? new Date(Number(newest)) : null,
+    maxVisitId: Number(maxId),
+  }
+}
+
+/**
+ * The recovery server ran without archiving (a refused restore must leave nothing in the repository), so the
+ * history file of the timeline it started never reached the archive; without it a later restore to --latest
+ * cannot follow this timeline and stops at the end of the old one. Pushed now, by the stack's db.
+ */
+export function historyFile(timeline: number): string {
+  return `${timeline.toString(16).toUpperCase().padStart(8, '0')}.history`
+}
+
+async function archiveTimelineHistory(ctx: StackContext, timeline: number): Promise<void> {
+  const db = await runningService(ctx.engine, ctx.config.project, 'db')
+  if (!db) throw new StackctlError('the db stopped right after the switch')
+  const file = `${pgDataMountPath(ctx.config.pgMajor)}/pg_wal/${historyFile(timeline)}`
+  const pushed = await ctx.engine.containers.exec(
+    db.id,
+    asPostgres(['pgbackrest', `--stanza=${STANZA}`, 'archive-push', file]),
+  )
+  if (pushed.exitCode !== 0) {
+    throw new StackctlError(
+      `the new timeline's history was not archived: ${pushed.stderr.trim().split('\n').at(-1) ?? ''}`,
+      {
+        suggestion:
+          'the stack runs on the restored data; a later restore needs this file in the archive: stackctl logs db',
+      },
+    )
+  }
+}
+
+/** The stack's db runs on the restored volume and holds every restored visit. */
+async function assertServing(ctx: StackContext, volume: string, seen: RecoveryObservation): Promise<void> {
+  const db = await runningService(ctx.engine, ctx.config.project, 'db')
+  if (!db || (db.volumes && !db.volumes.includes(volume))) {
+    throw new StackctlError(`the stack's database is not running on ${volume} after the switch`)
+  }
+  // Users may visit as soon as the API is back: only the restored ids count.
+  const held = await new Psql(ctx.engine, db.id).tryQuery(
+    `SELECT CASE WHEN to_regclass('public.visits') IS NULL THEN 0 ELSE (SELECT count(*) FROM visits WHERE id <= ${seen.maxVisitId}) END`,
+  )
+  if (Number(held) < seen.visits) {
+    throw new StackctlError(`the database on ${volume} holds ${held} of the ${seen.visits} restored visits`)
+  }
+}

@@ -1,0 +1,212 @@
+/**
+ * `verify-persistence --target swarm --mode failover` on the HA database: visits are written through the API
+ * while the leader's whole node container is SIGKILLed (`docker kill`, a crashed machine); Patroni promotes a
+ * synchronous standby, the node is started again and the old leader must rejoin as a replica on the new
+ * timeline. The pipeline then checks every acknowledged visit (acknowledged ⊆ final) and the count of new rows
+ * against the attempts (final ⊆ attempted).
+ *
+ * STACKCTL_VERIFY_STALL_REPLICATION=1 adds the fault of the negative control: the leader's WAL senders are
+ * stopped (SIGSTOP) before the kill, so the replicas miss the last commits. With synchronous replication those
+ * commits are never acknowledged (nothing is lost); with --db-durability async they are, and the set check must
+ * report them. (Pausing the replicas instead loses nothing: the WAL already sent waits in their kernel's socket
+ * buffers and is read when they resume.)
+ */
+import {StackctlError} from '../../../errors.js'
+import type {FailoverReport} from '../../../operations/verify/result.js'
+import {VisitWriter} from '../../../operations/verify/load.js'
+import type {Disruption} from '../../../operations/verify/verify.js'
+import type {SwarmContext} from '../cluster/context.js'
+import {nodeName} from '../local-spec.js'
+import {nodeNames} from '../tasks.js'
+import {isLeader} from './members.js'
+import {haStatus, type HaStatus} from './status.js'
+import type {HaSettings} from './spec.js'
+
+export const STALL_ENV = 'STACKCTL_VERIFY_STALL_REPLICATION'
+
+/** SIGSTOP or SIGCONT to every WAL sender process of the member's PostgreSQL (they show as `walsender` in cmdline). */
+function walSenderSignal(signal: 'SIGSTOP' | 'SIGCONT'): string[] {
+  return [
+    'python3',
+    '-c',
+    `import os, signal\nfor p in filter(str.isdigit, os.listdir('/proc')):\n  try:\n    if int(p) != os.getpid() and b'walsender' in open('/proc/%s/cmdline' % p, 'rb').read(): os.kill(int(p), signal.${signal}); print(p)\n  except OSError: pass`,
+  ]
+}
+
+interface Outcome {
+  atMs: number
+  ok: boolean
+}
+
+/** Seconds from the first failed write at or after `fromMs` to the first acknowledged write after that failure. */
+export function writeOutage(outcomes: readonly Outcome[], fromMs: number): number | null {
+  const firstFailure = outcomes.find((o) => o.atMs >= fromMs && !o.ok)
+  if (!firstFailure) return 0
+  const recovered = outcomes.find((o) => o.atMs > firstFailure.atMs && o.ok)
+  return recovered ? (recovered.atMs - firstFailure.atMs) / 1000 : null
+}
+
+export function failoverDisruption(
+  sw: SwarmContext,
+  ha: HaSettings,
+  options: {stallReplication: boolean; timeoutMs: number},
+): Disruption {
+  const project = sw.stack.config.project
+  const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+  const poll = async <T>(what: string, look: () => Promise<T | undefined>, signal?: AbortSignal): Promise<T> => {
+    const deadline = Date.now() + options.timeoutMs
+    for (;;) {
+      const found = await look().catch(() => undefined)
+      if (found !== undefined) return found
+      if (signal?.aborted || Date.now() > deadline)
+        throw new StackctlError(`${what}: not within ${options.timeoutMs / 1000} s`)
+      await sleep(1000)
+    }
+  }
+  const memberContainer = async (member: string) => {
+    const [tasks, nodes] = await Promise.all([sw.manager.swarm.tasks(project), sw.manager.swarm.nodes()])
+    const task = tasks.find((t) => t.serviceName === `${project}_${member}` && t.state === 'running' && t.containerId)
+    return task ? {node: nodeNames(nodes).get(task.nodeId) ?? '', id: task.containerId!} : undefined
+  }
+
+  return {
+    mode: 'failover',
+    step: 'disrupt',
+    healsItself: true,
+    async disrupt(url, {visits, concurrency}, signal) {
+      const local = sw.target.local
+      if (!local) throw new StackctlError('--mode failover kills a node container: it needs the local swarm')
+      let before = await haStatus(sw, ha, signal)
+      const manager = nodeName(local, 1)
+      const nodeOf = (member: string) => ha.members.find((m) => m.pg === member)?.node ?? ''
+      if (!before.leader) throw new StackctlError(`no leader among the members: ${before.canLoseNode.reason}`)
+      const notes: string[] = []
+      if (nodeOf(before.leader) === manager) {
+        // Node 1 is the swarm's only manager and carries the URL's port: the leader leaves it first (planned).
+        const target = before.members.find((m) => !isLeader(m) && m.state === 'streaming')
+        if (!target) throw new StackctlError('the leader is on node 1 and no replica streams to hand over to')
+        const container = await memberContainer(before.leader)
+        if (!container) throw new StackctlError(`no running container of ${before.leader}`)
+        sw.progress(`switchover ${before.leader} -> ${target.name}: the leader leaves node 1 (the manager) first`)
+        await sw.hostCli.nodeExec(
+          container.node,
+          container.id,
+          [
+            'patronictl',
+            '-c',
+            '/run/stackctl-ha/patroni.yml',
+            'switchover',
+            '--leader',
+            before.leader,
+            '--candidate',
+            target.name,
+            '--force',
+          ],
+          signal,
+        )
+        before = await poll(
+          'the switchover',
+          async () => {
+            const now = await haStatus(sw, ha, signal)
+            const streaming = now.members.filter((m) => !isLeader(m) && m.state === 'streaming').length
+            return now.leader === target.name && streaming === ha.members.length - 1 ? now : undefined
+          },
+          signal,
+        )
+        notes.push(`switchover to ${target.name} first`)
+      }
+      const leader = before.leader!
+      const leaderNode = nodeOf(leader)
+      const timelineBefore = before.members.find((m) => m.name === leader)?.timeline ?? null
+      const outcomes: Outcome[] = []
+      const writer = new VisitWriter({
+        url,
+        visits: Number.MAX_SAFE_INTEGER,
+        concurrency,
+        requestTimeoutMs: 15_000,
+        onOutcome: (ok) => outcomes.push({atMs: Date.now(), ok}),
+      })
+      const running = writer.run()
+      let stalled: {node: string; id: string} | undefined
+      let killed = false
+      let maxLeadersSeen = 1
+      let faultAt = Date.now()
+      let after: HaStatus | undefined
+      try {
+        await writer.until((s) => s.acknowledged >= Math.ceil(visits / 2))
+        faultAt = Date.now()
+        if (options.stallReplication) {
+          stalled = await memberContainer(leader)
+          if (!stalled) throw new StackctlError(`no running container of ${leader}`)
+          const pids = await sw.hostCli.nodeExec(stalled.node, stalled.id, walSenderSignal('SIGSTOP'), signal)
+          const acked = writer.state.acknowledged
+          sw.progress(`${pids.split('\n').filter(Boolean).length} WAL senders of ${leader} stopped; writing for 5 s`)
+          await Promise.race([writer.until((s) => s.acknowledged >= acked + Math.ceil(visits / 2)), sleep(5000)])
+        }
+        sw.progress(`SIGKILL of node ${leaderNode} (leader ${leader}) with ${writer.state.inFlight} visits in flight`)
+        await sw.hostCli.killContainer(leaderNode)
+        killed = true
+        after = await poll(
+          'a new leader',
+          async () => {
+            const now = await haStatus(sw, ha, signal)
+            maxLeadersSeen = Math.max(maxLeadersSeen, now.members.filter(isLeader).length)
+            return now.leader && now.leader !== leader ? now : undefined
+          },
+          signal,
+        )
+        sw.progress(`${after.leader} leads (timeline ${after.members.find(isLeader)?.timeline ?? '?'})`)
+        const ackedAtPromotion = writer.state.acknowledged
+        await poll('writes after the failover', async () =>
+          writer.state.acknowledged >= ackedAtPromotion + 10 ? true : undefined,
+        )
+      } finally {
+        if (stalled && !killed) {
+          await sw.hostCli.nodeExec(stalled.node, stalled.id, walSenderSignal('SIGCONT')).catch(() => undefined)
+        }
+        writer.stop()
+        if (killed) {
+          sw.progress(`starting node ${leaderNode} again`)
+          await sw.hostCli.startContainer(leaderNode)
+        }
+      }
+      const written = await running
+      const newLeader = after?.leader ?? null
+      // The old leader must come back as a replica of the new timeline (Patroni rewinds it if it diverged).
+      const rejoined = await poll(
+        `${leader} rejoining as a replica`,
+        async () => {
+          const now = await haStatus(sw, ha, signal)
+          maxLeadersSeen = Math.max(maxLeadersSeen, now.members.filter(isLeader).length)
+          const newTimeline = now.members.find(isLeader)?.timeline
+          const old = now.members.find((m) => m.name === leader)
+          return old && !isLeader(old) && old.state === 'streaming' && old.timeline === newTimeline ? now : undefined
+        },
+        signal,
+      ).catch(() => undefined)
+      const final = rejoined ?? (await haStatus(sw, ha, signal))
+      const report: FailoverReport = {
+        leaderBefore: leader,
+        killedNode: leaderNode,
+        leaderAfter: newLeader,
+        timelineBefore,
+        timelineAfter: final.members.find(isLeader)?.timeline ?? null,
+        oldLeaderRejoined: rejoined !== undefined,
+        outageSeconds: writeOutage(outcomes, faultAt),
+        maxLeadersSeen,
+        replicationStalled: options.stallReplication,
+        durability: final.durability,
+      }
+      const problems: string[] = []
+      if (!report.oldLeaderRejoined) problems.push(`${leader} did not rejoin as a replica on the leader's timeline`)
+      if (maxLeadersSeen > 1) problems.push(`${maxLeadersSeen} members reported themselves leader at once`)
+      const timelines = new Set(final.members.map((m) => m.timeline))
+      if (timelines.size > 1) problems.push(`members on diverging timelines: ${[...timelines].join(', ')}`)
+      const description = `SIGKILL of node ${leaderNode} running the leader ${leader}${notes.length ? ` (${notes.join('; ')})` : ''}${options.stallReplication ? ', its WAL senders stopped first' : ''}; ${newLeader ?? 'no member'} took over; write outage ${report.outageSeconds === null ? 'unknown' : `${report.outageSeconds.toFixed(1)} s`}`
+      return {written, description, problems, failover: report}
+    },
+    async relaunch() {
+      // The node was started again in disrupt (its tasks restart by themselves).
+    },
+  }
+}
