@@ -48,7 +48,9 @@ export async function readConfigFile(stackDir: string): Promise<ConfigFile | und
   try {
     text = await readFile(file, 'utf8')
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined
+    // No file, or no folder to hold one (--dir under a regular file: the stack directory's own check says so).
+    const code = (error as NodeJS.ErrnoException).code
+    if (code === 'ENOENT' || code === 'ENOTDIR') return undefined
     throw new UsageError(`cannot read ${file}: ${(error as Error).message}`, `fix or remove ${file}`)
   }
   return parseConfigFile(file, text)

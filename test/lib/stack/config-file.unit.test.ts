@@ -8,7 +8,7 @@ import path from 'node:path'
 import {expect} from 'chai'
 
 import {StackctlError} from '../../../src/lib/errors.js'
-import {parseConfigFile} from '../../../src/lib/stack/config-file.js'
+import {parseConfigFile, readConfigFile} from '../../../src/lib/stack/config-file.js'
 import {stubStack, tempRoot} from '../../support/stub-context.js'
 
 const FILE = '/p/stackctl.yaml'
@@ -81,5 +81,15 @@ describe('stackctl.yaml', () => {
     writeFileSync(path.join(root, 'stackctl.yaml'), 'prot: 5001\n')
     const error = await stubStack({dir: path.join(root, '.stackctl')}).catch((caught: unknown) => caught)
     expect(String(error)).to.include("stackctl.yaml: unknown key 'prot'")
+  })
+
+  it('is no file under a --dir whose parent is a regular file (the stack directory check names that), but a folder in its place is', async () => {
+    const root = tempRoot()
+    writeFileSync(path.join(root, 'a-file'), '')
+    expect(await readConfigFile(path.join(root, 'a-file', 'stack'))).to.equal(undefined)
+    // Control: a stackctl.yaml that cannot be read as a file is still an error.
+    mkdirSync(path.join(root, 'b', 'stackctl.yaml'), {recursive: true})
+    const error = await readConfigFile(path.join(root, 'b', 'stack')).catch((caught: unknown) => caught)
+    expect(String(error)).to.match(/cannot read .*stackctl\.yaml/)
   })
 })
