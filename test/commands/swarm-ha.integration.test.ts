@@ -13,7 +13,7 @@ import {tmpdir} from 'node:os'
 import path from 'node:path'
 
 import {freePort, runCli, type CliResult} from '../helpers/cli.js'
-import {docker, uniqueName} from '../helpers/docker.js'
+import {removeSwarmLeftovers, uniqueName} from '../helpers/docker.js'
 import {execa} from 'execa'
 
 interface HaStatusJson {
@@ -43,17 +43,6 @@ interface CheckJson {
 
 function expectExit(result: CliResult, code: number): void {
   expect(result.exitCode, `exit code; stderr:\n${result.stderr}\nstdout:\n${result.stdout}`).to.equal(code)
-}
-
-async function removeSwarmLeftovers(name: string): Promise<void> {
-  const label = `io.stackctl.swarm=${name}`
-  for (const c of await docker.listContainers({all: true, filters: {label: [label]}})) {
-    await docker.getContainer(c.Id).remove({force: true, v: true})
-  }
-  for (const v of (await docker.listVolumes({filters: {label: [label]}})).Volumes ?? []) {
-    await docker.getVolume(v.Name).remove({force: true})
-  }
-  for (const n of await docker.listNetworks({filters: {label: [label]}})) await docker.getNetwork(n.Id).remove()
 }
 
 describe('swarm HA database: Patroni + etcd, failover (integration, a swarm of its own)', function () {

@@ -13,7 +13,7 @@ import {tmpdir} from 'node:os'
 import path from 'node:path'
 
 import {freePort, runCli, spawnCli, type CliResult} from '../helpers/cli.js'
-import {docker, uniqueName} from '../helpers/docker.js'
+import {docker, removeSwarmLeftovers, uniqueName} from '../helpers/docker.js'
 
 interface Reply {
   visits: number
@@ -63,18 +63,6 @@ async function visit(url: string): Promise<Reply> {
   const response = await fetch(`${url}/`, {signal: AbortSignal.timeout(20_000)})
   expect(response.status, `GET ${url}/`).to.equal(200)
   return (await response.json()) as Reply
-}
-
-/** Removes every container, volume and network labelled for a swarm, whatever the CLI did. */
-async function removeSwarmLeftovers(name: string): Promise<void> {
-  const label = `io.stackctl.swarm=${name}`
-  for (const c of await docker.listContainers({all: true, filters: {label: [label]}})) {
-    await docker.getContainer(c.Id).remove({force: true, v: true})
-  }
-  for (const v of (await docker.listVolumes({filters: {label: [label]}})).Volumes ?? []) {
-    await docker.getVolume(v.Name).remove({force: true})
-  }
-  for (const n of await docker.listNetworks({filters: {label: [label]}})) await docker.getNetwork(n.Id).remove()
 }
 
 describe('swarm up interrupted (integration, a swarm of its own)', function () {

@@ -109,3 +109,15 @@ export async function psqlIn(project: string, sql: string, database = 'visits'):
   if (result.exitCode !== 0) throw new Error(`psql failed (exit ${result.exitCode}): ${result.stderr}`)
   return result.stdout.trim()
 }
+
+/** Everything labelled for a local swarm (its node containers, their volumes, its network), whatever the CLI left. */
+export async function removeSwarmLeftovers(name: string): Promise<void> {
+  const label = `io.stackctl.swarm=${name}`
+  for (const c of await docker.listContainers({all: true, filters: {label: [label]}})) {
+    await docker.getContainer(c.Id).remove({force: true, v: true})
+  }
+  for (const v of (await docker.listVolumes({filters: {label: [label]}})).Volumes ?? []) {
+    await docker.getVolume(v.Name).remove({force: true})
+  }
+  for (const n of await docker.listNetworks({filters: {label: [label]}})) await docker.getNetwork(n.Id).remove()
+}
