@@ -179,6 +179,11 @@ describe('stop, start, restart and down --all (integration)', function () {
     expect({db: now.db.state, app: now.app.state}).to.deep.equal({db: 'exited', app: 'exited'})
     expect({db: now.db.id, app: now.app.id}).to.deep.equal(ids)
     expectNoLocks()
+    // And still stopped a moment later: the start Compose had sent goes on in the engine after Compose exits
+    // (before the fix, 12 of 12 tries on a busy machine found the db running 8 s after "back to stopped").
+    await new Promise((resolve) => setTimeout(resolve, 8000))
+    const later = await containers(a.project)
+    expect({db: later.db.state, app: later.app.state}).to.deep.equal({db: 'exited', app: 'exited'})
   })
 
   it('start of a stack taken down says so and names up; down --all --volumes is refused', async () => {

@@ -53,6 +53,33 @@ export async function findProject(ctx: StackContext): Promise<FoundProject> {
   return {containers: containers.map(({id, name, service, state}) => ({id, name, service, state})), networks}
 }
 
+/**
+ * Compose stopped by a signal leaves its last request to the engine behind: a container start it had sent
+ * goes on in the engine and can turn the container to running a moment after Compose exited (seen in CI: a
+ * db "back to stopped" by start's Ctrl-C was running a few seconds later). How long a request may still be on
+ * its way to the engine.
+ */
+const IN_FLIGHT_MS = 750
+
+/**
+ * The project as the engine has it once no start is in flight. The list is the engine's quick view, which a
+ * start in progress does not show yet; inspecting a container waits for that start to end (the engine holds
+ * the container's lock for both), so each state comes from inspect.
+ */
+async function settledProject(ctx: StackContext, waitMs: number): Promise<FoundProject> {
+  if (waitMs > 0) await new Promise((resolve) => setTimeout(resolve, waitMs))
+  const listed = await findProject(ctx)
+  const containers = await Promise.all(
+    listed.containers.map(async (c) => {
+      const details = await ctx.engine.containers.inspect(c.id)
+      if (!details) return undefined // removed meanwhile
+      const state = details.running ? 'running' : STOPPED.has(c.state) ? c.state : 'exited'
+      return {...c, state}
+    }),
+  )
+  return {...listed, containers: containers.filter((c) => c !== undefined)}
+}
+
 /** What putBack did, for a message that says exactly that. */
 export interface PutBack {
   stopped: boolean
@@ -68,7 +95,7 @@ export interface PutBack {
 export async function putBack(ctx: StackContext, found: FoundProject): Promise<PutBack | undefined> {
   const done: PutBack = {stopped: false, removed: [], removedNetworks: [], replaced: []}
   for (let pass = 0; pass < 3; pass++) {
-    const plan = undoPlan(found, await findProject(ctx))
+    const plan = undoPlan(found, await settledProject(ctx, pass === 0 ? IN_FLIGHT_MS : 0))
     if (!plan) return undefined
     done.replaced = plan.replaced
     if (isEmptyPlan(plan)) break
