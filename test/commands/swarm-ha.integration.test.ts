@@ -13,7 +13,7 @@ import {tmpdir} from 'node:os'
 import path from 'node:path'
 
 import {freePort, runCli, type CliResult} from '../helpers/cli.js'
-import {removeSwarmLeftovers, uniqueName} from '../helpers/docker.js'
+import {removeSwarmLeftovers, swarmDiagnosis, uniqueName} from '../helpers/docker.js'
 import {execa} from 'execa'
 
 interface HaStatusJson {
@@ -86,6 +86,9 @@ describe('swarm HA database: Patroni + etcd, failover (integration, a swarm of i
       '--timeout',
       '420',
     ])
+    if (deploy.exitCode !== 0) {
+      for (const service of ['db', 'app']) console.error(await swarmDiagnosis(swarm, manager, `${project}_${service}`))
+    }
     expectExit(deploy, 0)
     expect(deploy.stdout).to.match(/database: 3 Patroni members, replication synchronous/)
   })

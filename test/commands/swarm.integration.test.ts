@@ -13,7 +13,7 @@ import {tmpdir} from 'node:os'
 import path from 'node:path'
 
 import {freePort, runCli, spawnCli, type CliResult} from '../helpers/cli.js'
-import {docker, removeSwarmLeftovers, uniqueName} from '../helpers/docker.js'
+import {docker, removeSwarmLeftovers, swarmDiagnosis, uniqueName} from '../helpers/docker.js'
 
 interface Reply {
   visits: number
@@ -140,11 +140,25 @@ describe('stackctl on a 3-node swarm (integration)', function () {
     return result.exitCode === 0 ? (JSON.parse(result.stdout) as StackStatus) : undefined
   }
 
+  /** A deploy that never turned healthy: later tests fail at once, pointing at it, rather than wait it out again. */
+  let deployFailure = ''
+
+  /** `up` on the swarm; a failure comes with what the tasks and their containers said. */
+  async function deploy(): Promise<CliResult> {
+    if (deployFailure) throw new Error(`an earlier deploy of this file's stack failed; see it above:\n${deployFailure}`)
+    const up = await cli(['up', '--target', 'swarm', '--replicas', '3', '--port', String(port), '--timeout', '300'])
+    if (up.exitCode !== 0) {
+      deployFailure = up.stderr.split('\n').slice(-3).join('\n')
+      console.error(await swarmDiagnosis(swarm, manager, `${project}_app`))
+    }
+    return up
+  }
+
   /** The precondition of most tests: the stack deployed, db 1/1 and app 3/3 (one per node), all healthy. */
   async function deployedAndHealthy(): Promise<StackStatus> {
     const current = await stackStatus()
     if (current?.healthy && replicasOf(current)?.db === '1/1' && replicasOf(current)?.app === '3/3') return current
-    const up = await cli(['up', '--target', 'swarm', '--replicas', '3', '--port', String(port), '--timeout', '300'])
+    const up = await deploy()
     expectExit(up, 0)
     const status = await stackStatus()
     expect(replicasOf(status), 'the stack a test starts from').to.deep.equal({db: '1/1', app: '3/3'})
@@ -178,7 +192,7 @@ describe('stackctl on a 3-node swarm (integration)', function () {
   describe('API replicas on several nodes', () => {
     it('deploys 3 API replicas over the nodes and the db on its pinned node, all healthy', async () => {
       // Idempotent: a first deploy loads the images onto the nodes, a later one finds them there.
-      const up = await cli(['up', '--target', 'swarm', '--replicas', '3', '--port', String(port), '--timeout', '300'])
+      const up = await deploy()
       expectExit(up, 0)
       expect(up.stdout).to.include(`is up on the swarm`)
       expect(up.stdout).to.include(url)

@@ -6,6 +6,7 @@
 import {randomBytes} from 'node:crypto'
 
 import Docker from 'dockerode'
+import {execa} from 'execa'
 
 import {createEngine} from '../../src/lib/engine/dockerode-engine.js'
 import {EngineFactory} from '../../src/lib/engine/factory.js'
@@ -120,4 +121,35 @@ export async function removeSwarmLeftovers(name: string): Promise<void> {
     await docker.getVolume(v.Name).remove({force: true})
   }
   for (const n of await docker.listNetworks({filters: {label: [label]}})) await docker.getNetwork(n.Id).remove()
+}
+
+/**
+ * What a swarm test prints when a deploy never turned healthy: the service's tasks with their errors (from the
+ * manager) and, from every node, the service's containers with the last health-check output and log lines.
+ * A CI run once waited out 300 s on app tasks "starting" on two of three nodes with nothing else to go on.
+ */
+export async function swarmDiagnosis(swarmName: string, manager: string, service: string): Promise<string> {
+  const out: string[] = []
+  const run = async (args: string[]) => {
+    const result = await execa('docker', args, {reject: false, timeout: 30_000})
+    return `$ docker ${args.join(' ')}\n${result.stdout}${result.stderr ? `\n${result.stderr}` : ''}`.trimEnd()
+  }
+  out.push(await run(['--host', manager, 'service', 'ps', '--no-trunc', service]))
+  const nodes = await docker.listContainers({filters: {label: [`io.stackctl.swarm=${swarmName}`]}})
+  for (const node of nodes) {
+    const name = node.Names[0]?.replace(/^\//, '') ?? node.Id
+    const listed = await execa(
+      'docker',
+      ['exec', name, 'docker', 'ps', '-aq', '--filter', `label=com.docker.swarm.service.name=${service}`],
+      {reject: false, timeout: 30_000},
+    )
+    for (const id of listed.stdout.split('\n').filter(Boolean).slice(0, 3)) {
+      out.push(`-- ${name}: container ${id}`)
+      out.push(
+        await run(['exec', name, 'docker', 'inspect', '--format', '{{.State.Status}} {{json .State.Health}}', id]),
+      )
+      out.push(await run(['exec', name, 'docker', 'logs', '--tail', '15', id]))
+    }
+  }
+  return out.join('\n')
 }
