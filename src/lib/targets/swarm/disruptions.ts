@@ -9,7 +9,6 @@
  */
 import {get} from 'node:http'
 
-import {stackCommand} from '../../model/config/command-line.js'
 import {StackctlError, UsageError} from '../../errors.js'
 import type {StepRunner} from '../../plan/runner.js'
 import {missingProblems} from '../../operations/verify/checks.js'
@@ -25,7 +24,7 @@ import {
 } from '../../operations/verify/verify.js'
 import type {ImageResolver} from '../../stack/images.js'
 import {waitForTasks} from './tasks.js'
-import {assertManager, type SwarmContext} from './cluster/context.js'
+import {assertManager, swarmCommand, tasksHint, type SwarmContext} from './cluster/context.js'
 import {deploySwarmStack} from './cluster/deploy.js'
 import {downSwarmStack} from './cluster/down.js'
 import {swarmStackStatus} from './cluster/status.js'
@@ -75,7 +74,7 @@ class SwarmApiStack implements CheckedStack {
   ) {
     this.project = sw.stack.config.project
     this.volume = sw.stack.config.volume
-    this.again = `${stackCommand(sw.stack.config, 'verify-persistence')} --target swarm`
+    this.again = swarmCommand(sw, 'verify-persistence')
   }
 
   /** Refuses a stack that is not running healthy: the check deploys nothing it did not take down. */
@@ -84,7 +83,7 @@ class SwarmApiStack implements CheckedStack {
     if (this.mode === 'failover' && (!this.sw.swarmState?.ha || !this.sw.target.local)) {
       throw new UsageError(
         '--mode failover kills the leader node of the HA database: it needs a stack deployed with --db-replicas 3 on the local swarm',
-        `deploy it with: ${stackCommand(this.sw.stack.config, 'up')} --target swarm --db-replicas 3`,
+        `deploy it with: ${swarmCommand(this.sw, 'up')} --db-replicas 3`,
       )
     }
     if (this.mode === 'kill' && this.sw.swarmState?.ha) {
@@ -100,7 +99,7 @@ class SwarmApiStack implements CheckedStack {
     if (!before.healthy) {
       throw new StackctlError(
         `stack '${this.project}' is not running healthy on the swarm (db ${before.replicas.db}, app ${before.replicas.app})`,
-        {exitCode: 2, suggestion: 'deploy it first: stackctl up --target swarm'},
+        {exitCode: 2, suggestion: `deploy it first: ${swarmCommand(this.sw, 'up')}`},
       )
     }
     this.dbNodeBefore = before.dbNode
@@ -183,7 +182,7 @@ function swarmDisruption(sw: SwarmContext, stack: SwarmApiStack, options: SwarmC
       sw.manager.swarm,
       project,
       {db: 1, app: sw.swarmState?.replicas ?? 1},
-      {timeoutMs: sw.stack.config.timeoutSeconds * 1000, signal, progress: sw.progress},
+      {timeoutMs: sw.stack.config.timeoutSeconds * 1000, signal, progress: sw.progress, hint: tasksHint(sw)},
     )
 
   if (options.mode === 'failover') {

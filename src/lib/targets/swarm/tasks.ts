@@ -63,6 +63,8 @@ export interface WaitOptions {
   now?: () => number
   sleep?: (ms: number) => Promise<void>
   pollMs?: number
+  /** What to run to see the tasks, addressed to the stack and its swarm (swarmCommand). */
+  hint?: string
 }
 
 export class TasksNotReady extends StackctlError {
@@ -99,7 +101,7 @@ export async function waitForTasks(
   })
   if (outcome.state === 'ready') return
   if (outcome.state === 'aborted') throw new Interrupted('stopped waiting for the stack’s tasks')
-  const hint = `see the tasks with: stackctl status --target swarm (or docker service ps ${stack}_db ${stack}_app)`
+  const hint = options.hint ?? `see the tasks with: docker stack ps --no-trunc ${stack}`
   if (outcome.state === 'failed') throw new TasksNotReady(outcome.last.failure ?? '', hint)
   throw new TasksNotReady(
     `not every task was running and healthy after ${Math.round(options.timeoutMs / 1000)} s: ${outcome.last.waiting.join(' | ')}`,

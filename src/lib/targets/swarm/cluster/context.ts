@@ -11,11 +11,15 @@ import type {Engine} from '../../../engine/engine.js'
 import type {EngineFactory} from '../../../engine/factory.js'
 import {EnvironmentError, StackctlError} from '../../../errors.js'
 import {readOptional, writeFileAtomic} from '../../../model/stackdir/files.js'
+import {shellQuote, stackCommand} from '../../../model/config/command-line.js'
 import {loadStack, type StackContext} from '../../../stack/context.js'
 import {DockerCli} from '../../../engine/docker-cli.js'
 import {chooseSwarmTarget, type TargetChoice} from '../endpoint-choice.js'
 import {hostEndpoint, hostEnv, listLocalSwarms} from './local-swarm.js'
 import type {HaSettings} from '../ha/spec.js'
+
+/** This machine's engine: the swarm target's endpoint when no other is named or up. */
+const THIS_ENGINE = 'unix:///var/run/docker.sock'
 
 export interface SwarmStackState {
   stackId: string
@@ -63,7 +67,7 @@ export async function loadSwarm(
     dockerHostFlag: flags.dockerHost,
     envDockerHost: env.DOCKER_HOST,
     localSwarms,
-    defaultEndpoint: 'unix:///var/run/docker.sock',
+    defaultEndpoint: THIS_ENGINE,
   })
   const manager = options.engines.at(target.endpoint)
   const swarmFile = path.join(stack.paths.dir, 'swarm.json')
@@ -79,6 +83,30 @@ export async function loadSwarm(
     stackFile: path.join(stack.paths.dir, 'stack.yml'),
     overrideFile: path.join(stack.paths.dir, 'stack.override.yml'),
   }
+}
+
+/**
+ * `stackctl VERB … --target swarm` for a hint: addressed to this stack (--dir, --project-name) and to this swarm
+ * (--docker-host unless it is this machine's engine), so it acts on the same stack and swarm when pasted
+ * elsewhere, whatever DOCKER_HOST says there or however many local swarms are up by then.
+ */
+export function swarmCommand(sw: Pick<SwarmContext, 'stack' | 'target'>, verb: string): string {
+  const words = [stackCommand(sw.stack.config, verb), '--target swarm']
+  if (sw.target.endpoint !== THIS_ENGINE) words.push(`--docker-host ${shellQuote(sw.target.endpoint)}`)
+  return words.join(' ')
+}
+
+/** `docker …` on the swarm's manager, for a hint. */
+export function managerDocker(sw: Pick<SwarmContext, 'target'>, args: string): string {
+  return sw.target.endpoint === THIS_ENGINE
+    ? `docker ${args}`
+    : `docker --host ${shellQuote(sw.target.endpoint)} ${args}`
+}
+
+/** Where to see why the stack's tasks are not running: stackctl's status and the manager's own task list. */
+export function tasksHint(sw: Pick<SwarmContext, 'stack' | 'target'>): string {
+  const stack = sw.stack.config.project
+  return `see the tasks with: ${swarmCommand(sw, 'status')} (or ${managerDocker(sw, `stack ps --no-trunc ${stack}`)})`
 }
 
 /** The manager answers and manages a swarm; otherwise one line saying which engine and what to do. */

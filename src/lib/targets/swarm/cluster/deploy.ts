@@ -36,7 +36,7 @@ import {IPVS_PROBE, networkModes, type ModeChoice} from '../modes.js'
 import {renderSwarmStack, type NetworkModes} from '../render.js'
 import {secretName, secretVersion} from '../secret.js'
 import {waitForTasks} from '../tasks.js'
-import {assertManager, overrideFiles, writeSwarmState, type SwarmContext} from './context.js'
+import {assertManager, overrideFiles, swarmCommand, tasksHint, writeSwarmState, type SwarmContext} from './context.js'
 import {megabytes} from '../../../engine/images/builder.js'
 import {swarmStackStatus, type SwarmStackStatus} from './status.js'
 import {buildImages} from '../../../engine/images/builder.js'
@@ -196,13 +196,14 @@ export async function deploySwarmStack(
         timeoutMs: config.timeoutSeconds * 1000,
         signal: options.signal,
         progress: sw.progress,
+        hint: tasksHint(sw),
       },
     )
   } catch (error) {
     if (error instanceof Interrupted) {
       throw new Interrupted(
         `stack '${config.project}' was deployed and the swarm keeps starting its tasks`,
-        `see stackctl status --target swarm; stackctl down --target swarm removes it (the volume ${volumeName(config.project)} stays)`,
+        `see ${swarmCommand(sw, 'status')}; ${swarmCommand(sw, 'down')} removes it (the volume ${volumeName(config.project)} stays)`,
       )
     }
     throw error

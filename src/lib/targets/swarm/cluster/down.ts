@@ -10,7 +10,7 @@ import {dbNodeLabel} from '../db-node.js'
 import {pgVolume} from '../ha/spec.js'
 import {allOf} from '../../../engine/wait/all-of.js'
 import {ready, waitUntil, waiting} from '../../../engine/wait/wait-until.js'
-import {assertManager, type SwarmContext} from './context.js'
+import {assertManager, swarmCommand, type SwarmContext} from './context.js'
 
 export interface SwarmDownResult {
   target: 'swarm'
@@ -115,7 +115,7 @@ async function waitUntilGone(sw: SwarmContext, options: SwarmDownOptions): Promi
   }
   throw new StackctlError(
     `the swarm has not removed the network of '${project}' yet (${(outcome.last.networks ?? []).join(', ')})`,
-    {suggestion: `run stackctl down --target swarm again in a moment`},
+    {suggestion: `run ${swarmCommand(sw, 'down')} again in a moment`},
   )
 }
 

@@ -1,7 +1,7 @@
 /** `stackctl logs --target swarm`: `docker service logs` of the stack's services, through the manager. */
 import {StackctlError} from '../../../errors.js'
 import type {ServiceLogOptions} from '../../../engine/docker-cli.js'
-import {assertManager, type SwarmContext} from './context.js'
+import {assertManager, swarmCommand, type SwarmContext} from './context.js'
 
 export async function swarmLogs(
   sw: SwarmContext,
@@ -13,7 +13,7 @@ export async function swarmLogs(
   const deployed = (await sw.manager.swarm.services(project)).map((s) => s.name)
   if (deployed.length === 0) {
     throw new StackctlError(`the stack '${project}' is not deployed on ${sw.target.endpoint}, so there are no logs`, {
-      suggestion: 'deploy it with stackctl up --target swarm',
+      suggestion: `deploy it with ${swarmCommand(sw, 'up')}`,
     })
   }
   const wanted = (service ? [service] : ['db', 'app']).map((name) => `${project}_${name}`)

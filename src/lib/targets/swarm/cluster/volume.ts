@@ -14,7 +14,7 @@ import {
   type RestoreResult,
 } from '../../../operations/backup-restore/restore.js'
 import type {Engine} from '../../../engine/engine.js'
-import {assertManager, type SwarmContext} from './context.js'
+import {assertManager, swarmCommand, type SwarmContext} from './context.js'
 
 export interface SwarmVolumeInspection extends VolumeInspection {
   /** The node whose engine holds the volume. */
@@ -30,7 +30,7 @@ export async function inspectSwarmVolume(sw: SwarmContext): Promise<SwarmVolumeI
     throw new StackctlError(
       `the db of '${project}' is not pinned to a node of this swarm, so it has no data volume here`,
       {
-        suggestion: 'deploy it with stackctl up --target swarm',
+        suggestion: `deploy it with ${swarmCommand(sw, 'up')}`,
       },
     )
   }
@@ -82,7 +82,10 @@ async function swarmDb(
         : `stack '${project}' on ${sw.target.endpoint} was not deployed from ${sw.stack.paths.dir}`,
       {
         exitCode: services.length === 0 ? 1 : 2,
-        suggestion: 'deploy it with stackctl up --target swarm (from its --dir)',
+        suggestion:
+          services.length === 0
+            ? `deploy it with ${swarmCommand(sw, 'up')}`
+            : `run this from the stack directory it was deployed from (its --dir), or deploy this one with ${swarmCommand(sw, 'up')}`,
       },
     )
   }
@@ -90,7 +93,7 @@ async function swarmDb(
   const task = tasks.find((t) => t.serviceName === `${project}_db` && t.state === 'running' && t.containerId)
   if (!task?.containerId) {
     throw new StackctlError(`the db of '${project}' is not running on the swarm`, {
-      suggestion: 'see stackctl status --target swarm',
+      suggestion: `see ${swarmCommand(sw, 'status')}`,
     })
   }
   const node = nodes.find((n) => n.id === task.nodeId)?.hostname ?? task.nodeId

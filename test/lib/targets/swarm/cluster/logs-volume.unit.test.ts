@@ -8,6 +8,7 @@ import {
 } from '../../../../../src/lib/targets/swarm/cluster/volume.js'
 import {LABELS} from '../../../../../src/lib/model/config/labels.js'
 import {StackctlError, UsageError} from '../../../../../src/lib/errors.js'
+import {swarmCommand} from '../../../../../src/lib/targets/swarm/cluster/context.js'
 import {stubSwarmContext} from '../../../../support/stub-swarm-context.js'
 import {stubTask} from '../../../../support/stub-swarm.js'
 
@@ -65,7 +66,7 @@ describe('swarm logs', () => {
     const {sw, managerCli} = await stubSwarmContext()
     const error = await failure(swarmLogs(sw, undefined, {onLine: () => {}}))
     expect(error.message).to.equal(`the stack 'demo' is not deployed on ${sw.target.endpoint}, so there are no logs`)
-    expect(error.suggestion).to.equal('deploy it with stackctl up --target swarm')
+    expect(error.suggestion).to.equal(`deploy it with ${swarmCommand(sw, 'up')}`)
     expect(managerCli.calls).to.deep.equal([])
   })
 })
@@ -99,7 +100,7 @@ describe('swarm volume: where the data is, and what is refused', () => {
     swarm.taskPolls = [[stubTask({serviceName: 'demo_db', state: 'starting', nodeId: 'n2'})]]
     const error = await failure(backupSwarmVolume(sw, {file: '/tmp/x.dump'} as never))
     expect(error.message).to.equal("the db of 'demo' is not running on the swarm")
-    expect(error.suggestion).to.equal('see stackctl status --target swarm')
+    expect(error.suggestion).to.equal(`see ${swarmCommand(sw, 'status')}`)
   })
 
   it('on a remote swarm reaches only the manager’s engine: a db on a worker is refused with --docker-host', async () => {
