@@ -40,7 +40,7 @@ function listen(server: http.Server, host: string, port: number): Promise<number
 export async function startApi(config: ApiConfig, options: StartOptions): Promise<RunningApi> {
   const {logger} = options
   const store = new PgVisitStore(config.db, logger)
-  const server = createServer({store, logger, message: config.message, host: hostname()})
+  const server = createServer({store, logger, message: config.message, host: hostname(), stack: config.stack})
   try {
     await store.prepare(options)
     const port = await listen(server, config.host, config.port)

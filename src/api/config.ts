@@ -7,6 +7,8 @@ export interface ApiConfig {
   host: string
   port: number
   message: string
+  /** The stack it serves (stackctl's stack id), sent with every answer; null when not given. */
+  stack: string | null
   db: DbConfig
 }
 
@@ -90,10 +92,15 @@ export function parseConfig(env: Env, readTextFile: ReadTextFile): ApiConfig {
   if (message.length > MAX_MESSAGE_LENGTH) {
     throw new ConfigError(`APP_MESSAGE must be at most ${MAX_MESSAGE_LENGTH} characters`)
   }
+  const stack = given(env, 'STACKCTL_STACK') ?? null
+  if (stack !== null && !/^[A-Za-z0-9._-]{1,128}$/.test(stack)) {
+    throw new ConfigError('STACKCTL_STACK must be 1-128 letters, digits, dots, dashes or underscores')
+  }
   return {
     host: parseHost('HOST', given(env, 'HOST') ?? '0.0.0.0'),
     port: parsePort('PORT', given(env, 'PORT') ?? '5000'),
     message,
+    stack,
     db: {
       host: parseHost('POSTGRES_HOST', given(env, 'POSTGRES_HOST') ?? 'db'),
       port: parsePort('POSTGRES_PORT', given(env, 'POSTGRES_PORT') ?? '5432'),
@@ -128,5 +135,5 @@ export function passwordSource(db: DbConfig, readTextFile: ReadTextFileAsync): s
 /** The configuration as it may be logged: everything but the password (its file's name is fine). */
 export function describeConfig(config: ApiConfig): Record<string, unknown> {
   const {password: _password, ...db} = config.db
-  return {host: config.host, port: config.port, db}
+  return {host: config.host, port: config.port, stack: config.stack, db}
 }

@@ -18,6 +18,7 @@ import {
   type JsonResponse,
 } from './malformed.js'
 import {parseVisitsQuery} from './query.js'
+import {STACK_HEADER} from './healthz-protocol.js'
 
 export interface ServerDeps {
   store: VisitStore
@@ -25,6 +26,8 @@ export interface ServerDeps {
   message: string
   /** The host name that served the reply (a swarm's replicas run as their node's name). */
   host: string
+  /** The stack it serves, sent in every answer's STACK_HEADER (healthz-protocol.ts); null: no header. */
+  stack?: string | null
 }
 
 /** Longer than the database timeouts, so a slow query ends with a JSON 503 rather than a dropped socket. */
@@ -67,9 +70,10 @@ function splitTarget(target: string): {path: string; params: URLSearchParams} {
   return {path: target.slice(0, mark), params: new URLSearchParams(target.slice(mark + 1))}
 }
 
-function send(res: http.ServerResponse, closing: boolean, response: JsonResponse): void {
+function send(res: http.ServerResponse, closing: boolean, response: JsonResponse, stack?: string | null): void {
   const payload = JSON.stringify(response.body)
   res.writeHead(response.status, {
+    ...(stack ? {[STACK_HEADER]: stack} : {}),
     'Content-Type': 'application/json; charset=utf-8',
     'Content-Length': Buffer.byteLength(payload),
     'Cache-Control': 'no-store',
@@ -103,7 +107,7 @@ export function createServer(deps: ServerDeps): http.Server {
   // Host is checked by refuseRequest, so that its absence is answered in JSON too.
   const server = http.createServer({requireHostHeader: false}, (req, res) => {
     respond(req)
-      .then((response) => send(res, !server.listening, response))
+      .then((response) => send(res, !server.listening, response, deps.stack))
       .catch((error: unknown) => {
         deps.logger.error('response failed', errorFields(error, {stack: true}))
         res.destroy()

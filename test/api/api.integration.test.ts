@@ -66,7 +66,10 @@ describe('visit-tracker API against PostgreSQL (integration)', function () {
 
   before(async () => {
     postgres = await startPostgres(cleanup)
-    api = await startApi({host: '127.0.0.1', port: 0, message: 'integration', db: postgres.db}, {logger})
+    api = await startApi(
+      {host: '127.0.0.1', port: 0, message: 'integration', stack: 'api-test-stack', db: postgres.db},
+      {logger},
+    )
     pool = new pg.Pool({...postgres.db, max: 4})
     pool.on('error', () => {})
   })
@@ -164,6 +167,19 @@ describe('visit-tracker API against PostgreSQL (integration)', function () {
     expect(reply.body).to.deep.equal({status: 'ok'})
   })
 
+  it('names the stack it serves in every answer (200, 404, 405), so stackctl can tell it from another stack’s', async () => {
+    for (const [path, method] of [
+      ['/healthz', 'GET'],
+      ['/', 'GET'],
+      ['/nope', 'GET'],
+      ['/', 'POST'],
+    ]) {
+      expect((await request(path, {method})).headers.get('x-stackctl-stack'), `${method} ${path}`).to.equal(
+        'api-test-stack',
+      )
+    }
+  })
+
   it('answers 503 while the database is stopped and recovers by itself when it is back', async () => {
     const before = (await visit()).visits
     await docker.getContainer(postgres.name).stop({t: 30})
@@ -221,7 +237,7 @@ describe('visit-tracker API against PostgreSQL (integration)', function () {
     const db = {...postgres.db, database: 'legacy'}
     const legacy = new pg.Pool({...db, max: 2})
     legacy.on('error', () => {})
-    const config = {host: '127.0.0.1', port: 0, message: 'legacy', db}
+    const config = {host: '127.0.0.1', port: 0, message: 'legacy', stack: null, db}
     const apis: RunningApi[] = []
     try {
       await legacy.query(`CREATE TABLE visits (
@@ -256,7 +272,7 @@ describe('visit-tracker API against PostgreSQL (integration)', function () {
       await sharded.query('CREATE TABLE visit_counter (shard smallint PRIMARY KEY, n bigint NOT NULL CHECK (n >= 0))')
       await sharded.query('INSERT INTO visits SELECT FROM generate_series(1, 30)')
       await sharded.query('INSERT INTO visit_counter SELECT s, s % 5 FROM generate_series(0, 15) AS s')
-      older = await startApi({host: '127.0.0.1', port: 0, message: 'sharded', db}, {logger})
+      older = await startApi({host: '127.0.0.1', port: 0, message: 'sharded', stack: null, db}, {logger})
       const reply = (await fetch(`${older.url}/`).then((r) => r.json())) as VisitBody
       expect(reply.visits).to.equal(31)
       const counter = await sharded.query<{shard: number; n: string}>('SELECT shard, n FROM visit_counter')

@@ -49,7 +49,7 @@ describe('visit-tracker API under concurrent clients (integration)', function ()
 
   before(async () => {
     const postgres = await startPostgres(cleanup)
-    api = await startApi({host: '127.0.0.1', port: 0, message: 'concurrency', db: postgres.db}, {logger})
+    api = await startApi({host: '127.0.0.1', port: 0, message: 'concurrency', stack: null, db: postgres.db}, {logger})
     pool = new pg.Pool({...postgres.db, max: 2})
     pool.on('error', () => {})
   })

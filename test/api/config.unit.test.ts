@@ -24,8 +24,16 @@ describe('api configuration', () => {
       host: '0.0.0.0',
       port: 5000,
       message: DEFAULT_MESSAGE,
+      stack: null,
       db: {host: 'db', port: 5432, user: 'postgres', database: 'postgres', password: 'pw'},
     })
+  })
+
+  it('reads the stack it serves from STACKCTL_STACK, and refuses one that could not be a header value', () => {
+    expect(parseConfig({POSTGRES_PASSWORD: 'pw', STACKCTL_STACK: 'a1b2-c3'}, noFiles).stack).to.equal('a1b2-c3')
+    expect(() => parseConfig({POSTGRES_PASSWORD: 'pw', STACKCTL_STACK: 'x\r\nSet-Cookie: y'}, noFiles)).to.throw(
+      'STACKCTL_STACK must be 1-128 letters',
+    )
   })
 
   it('reads every variable, and the database name defaults to the user', () => {

@@ -9,8 +9,10 @@ import {existsSync, mkdtempSync, readdirSync, renameSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
 
+import {execa} from 'execa'
+
 import {freePort, runCli, spawnCli} from '../helpers/cli.js'
-import {Cleanup, docker, removeComposeProject, uniqueName} from '../helpers/docker.js'
+import {Cleanup, docker, removeCommentedNatRules, removeComposeProject, uniqueName} from '../helpers/docker.js'
 
 describe('stop, start, restart and down --all (integration)', function () {
   this.timeout(600_000)
@@ -32,6 +34,11 @@ describe('stop, start, restart and down --all (integration)', function () {
         {id: c.Id, state: c.State, health: /\((healthy|unhealthy|health: starting)\)/.exec(c.Status)?.[1] ?? 'none'},
       ]),
     )
+  }
+
+  async function stackIdOf(s: {project: string}): Promise<string> {
+    const app = await docker.getContainer((await containers(s.project)).app.id).inspect()
+    return app.Config.Labels['io.stackctl.stack-id']
   }
 
   async function visit(): Promise<number> {
@@ -98,6 +105,7 @@ describe('stop, start, restart and down --all (integration)', function () {
   })
 
   after(async () => {
+    await removeCommentedNatRules(prefix)
     await cleanup.run()
     await removeComposeProject(a.project)
     await removeComposeProject(b.project)
@@ -161,6 +169,49 @@ describe('stop, start, restart and down --all (integration)', function () {
     expect(await visit()).to.equal(count + 1)
     count += 1
     expect((await cli('status', '--check')).exitCode).to.equal(0)
+  })
+
+  it('a port forwarded to another stack’s API: start refuses it, verify-persistence never counts that stack’s answers; without the rule both work (control)', async () => {
+    // What a Podman stack left running did in CI: its forwarding rule for 127.0.0.1:PORT took the port of a
+    // Docker stack started later, whose checks then counted the other stack's visits. The same rule by hand:
+    // a's port to b's API (inserted first, so it wins over a's own). Removed in finally, and in after.
+    const bApp = await docker.getContainer((await containers(b.project)).app.id).inspect()
+    const bAddress = Object.values(bApp.NetworkSettings.Networks)[0].IPAddress
+    const rule = ['-p', 'tcp', '-d', '127.0.0.1', '--dport', String(a.port), '-m', 'comment', '--comment', prefix]
+    const target = ['-j', 'DNAT', '--to-destination', `${bAddress}:5000`]
+    const forward = () => execa('iptables', ['-t', 'nat', '-I', 'OUTPUT', '1', ...rule, ...target])
+    const unforward = () => execa('iptables', ['-t', 'nat', '-D', 'OUTPUT', ...rule, ...target])
+    expect((await cli('stop')).exitCode).to.equal(0)
+    await forward()
+    try {
+      const start = await cli('start')
+      expect(start.exitCode, start.stderr).to.equal(2)
+      expect(start.stderr).to.include(
+        `port ${a.port} on 127.0.0.1 is already in use (it answers, though nothing on this engine publishes it`,
+      )
+      const now = await containers(a.project)
+      expect({db: now.db.state, app: now.app.state}).to.deep.equal({db: 'exited', app: 'exited'})
+    } finally {
+      await unforward()
+    }
+    const started = await cli('start')
+    expect(started.exitCode, started.stderr).to.equal(0)
+    await forward()
+    try {
+      // Refused while preparing, before a single visit is written through the port.
+      const check = await cli('verify-persistence', '--mode', 'recreate', '--visits', '20', '--json')
+      expect(check.exitCode, check.stderr).to.equal(1)
+      const result = JSON.parse(check.stdout) as {error: {message: string}}
+      expect(result.error.message).to.equal(
+        `http://127.0.0.1:${a.port}: the port is answered by the API of another stack (${await stackIdOf(b)}), not this one's (${await stackIdOf(a)}): another engine's container or a forwarding rule left behind holds it`,
+      )
+    } finally {
+      await unforward()
+    }
+    expect(await visit()).to.equal(count + 1)
+    count += 1
+    const now = await containers(a.project)
+    expect({db: now.db.id, app: now.app.id}, 'the same containers throughout').to.deep.equal(ids)
   })
 
   it('Ctrl-C during start stops the containers again: the stack is left stopped, exit 130', async () => {

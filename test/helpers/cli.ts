@@ -4,7 +4,7 @@
 import {spawn} from 'node:child_process'
 import {fileURLToPath} from 'node:url'
 
-import {canBind, freePort as kernelFreePort} from '../../src/lib/engine/net/ports.js'
+import {answersAt, canBind, freePort as kernelFreePort} from '../../src/lib/engine/net/ports.js'
 import {docker} from './docker.js'
 import {assertJsonContract, commandOf} from './json-contract.js'
 
@@ -75,7 +75,8 @@ export async function freePort(host = '127.0.0.1'): Promise<number> {
   const published = await publishedPorts()
   for (let tries = 0; tries < PORT_BLOCK; tries++) {
     const port = base > 0 ? base + (nextPort++ % PORT_BLOCK) : await kernelFreePort(host)
-    if (!published.has(port) && (await canBind(host, port))) return port
+    // Nothing may answer either: another engine (Podman) or a rule left behind can forward a bindable port.
+    if (!published.has(port) && (await canBind(host, port)) && (await answersAt(host, port)) === 'refused') return port
   }
   throw new Error(`no free port for the test${base > 0 ? ` in ${base}-${base + PORT_BLOCK - 1}` : ''}`)
 }

@@ -153,3 +153,12 @@ export async function swarmDiagnosis(swarmName: string, manager: string, service
   }
   return out.join('\n')
 }
+
+/** Removes the host's nat rules a test added with `-m comment --comment TAG` (a test that died before its finally). */
+export async function removeCommentedNatRules(tag: string): Promise<void> {
+  const {stdout} = await execa('iptables', ['-t', 'nat', '-S'], {reject: false})
+  for (const line of stdout.split('\n').filter((l) => l.startsWith('-A ') && l.includes(`--comment ${tag}`))) {
+    const args = line.replace(/^-A /, '-D ').split(' ')
+    await execa('iptables', ['-t', 'nat', ...args], {reject: false})
+  }
+}

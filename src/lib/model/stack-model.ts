@@ -273,6 +273,8 @@ export function stackModel(config: ModelConfig, input: ModelInput): StackModel {
       POSTGRES_DB: DB_NAME,
       POSTGRES_PASSWORD_FILE: secret.mountPath,
       PORT: String(APP_CONTAINER_PORT),
+      // Sent back with every answer: stackctl tells its own API from another stack's on the same port.
+      ...(input.identity ? {STACKCTL_STACK: input.identity.stackId} : {}),
       ...dev?.environment,
     },
     ports: [{target: APP_CONTAINER_PORT, published: config.port, hostIp: config.host, protocol: 'tcp'}],

@@ -6,14 +6,26 @@
  */
 import {DB_PUBLISH_HOST, ENV} from '../model/config/stack-config.js'
 import type {Engine, PortBinding} from '../engine/engine.js'
-import {canBind} from '../engine/net/ports.js'
+import {answersAt, canBind} from '../engine/net/ports.js'
 
 export type PortUse =
   | {state: 'free'}
   /** This stack's own service publishes it (a running stack, or one being started again). */
   | {state: 'ours'}
-  /** Another container publishes it (named), or a host process holds it (holder undefined). */
-  | {state: 'taken'; holder?: string}
+  /**
+   * Another container publishes it (named), a host process holds it (holder undefined), or nothing here binds
+   * or publishes it yet a connection is answered (forwarded: another engine's container, a rule left behind).
+   */
+  | {state: 'taken'; holder?: string; forwarded?: boolean}
+
+/** Pure: who holds a taken port, for a message: ` by container X`, what forwards it, or nothing known. */
+export function takenBy(use: Extract<PortUse, {state: 'taken'}>): string {
+  if (use.holder) return ` by container ${use.holder}`
+  if (use.forwarded) {
+    return ' (it answers, though nothing on this engine publishes it: another engine’s container, e.g. Podman’s, or a forwarding rule left behind)'
+  }
+  return ''
+}
 
 /** Whether two host addresses overlap: a wildcard binding covers every address of its family. */
 export function addressesOverlap(a: string, b: string): boolean {
@@ -39,7 +51,7 @@ export async function portUse(
   if (foreign) return {state: 'taken', holder: foreign.name}
   // Only this stack's service publishes it: through NAT (bindable) or the userland proxy (bound), it is ours.
   if (publishers.length > 0) return {state: 'ours'}
-  if (bindable) return {state: 'free'}
+  if (bindable) return (await answersAt(host, port)) === 'refused' ? {state: 'free'} : {state: 'taken', forwarded: true}
   // Between two restarts of a crashing app the engine lists no running publisher, yet keeps the port reserved
   // for it: the stack's own service, left for inspection by a failed up, must not block the next up. Only
   // when it is configured to publish this very port: the db on its old --db-port does not hold a new one.

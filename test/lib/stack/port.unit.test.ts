@@ -1,8 +1,8 @@
 import {expect} from 'chai'
 import {createServer, type Server} from 'node:net'
 
-import {freePort} from '../../../src/lib/engine/net/ports.js'
-import {addressesOverlap, portUse, stackPorts} from '../../../src/lib/stack/port.js'
+import {answersAt, freePort} from '../../../src/lib/engine/net/ports.js'
+import {addressesOverlap, portUse, stackPorts, takenBy} from '../../../src/lib/stack/port.js'
 import {StubEngine} from '../../support/stub-stack.js'
 
 async function hold(port: number): Promise<Server> {
@@ -169,5 +169,27 @@ describe('portUse', () => {
     expect(addressesOverlap('127.0.0.1', '')).to.equal(true)
     expect(addressesOverlap('127.0.0.1', '127.0.0.1')).to.equal(true)
     expect(addressesOverlap('127.0.0.1', '192.0.2.9')).to.equal(false)
+  })
+})
+
+describe('answersAt and takenBy', () => {
+  it('tells a port something answers on from a refused one (the check a forwarded port needs)', async () => {
+    const server = await hold(0)
+    const port = (server.address() as {port: number}).port
+    try {
+      expect(await answersAt('127.0.0.1', port)).to.equal('answers')
+      expect(await answersAt('0.0.0.0', port), 'a wildcard host is asked on loopback').to.equal('answers')
+    } finally {
+      await new Promise((resolve) => server.close(resolve))
+    }
+    expect(await answersAt('127.0.0.1', port), 'the control: nothing there any more').to.equal('refused')
+  })
+
+  it('names the container, else what forwards the port, else nothing', () => {
+    expect(takenBy({state: 'taken', holder: 'web-1'})).to.equal(' by container web-1')
+    expect(takenBy({state: 'taken', forwarded: true})).to.include(
+      'it answers, though nothing on this engine publishes it',
+    )
+    expect(takenBy({state: 'taken'})).to.equal('')
   })
 })

@@ -15,7 +15,7 @@ import {imageExists, localImages, registryImages} from '../../engine/images/stac
 import {inspectOwnership} from '../../stack/ownership.js'
 import {checkPasswordAgainstServer} from '../../stack/password.js'
 import {SERVICES, stackExposure, stackProblems} from '../../stack/status.js'
-import {portUse} from '../../stack/port.js'
+import {portUse, takenBy} from '../../stack/port.js'
 import {volumeHoldsCluster} from '../../targets/compose/volume.js'
 import {confirmReadiness} from '../../targets/compose/readiness.js'
 import {readSecretFile} from './secret-file.js'
@@ -155,7 +155,7 @@ async function checkPort(ctx: StackContext): Promise<CheckResult> {
   return {
     name: 'port',
     status: 'fail',
-    detail: `${host}:${port} is already in use${use.holder ? ` by container ${use.holder}` : ''}`,
+    detail: `${host}:${port} is already in use${takenBy(use)}`,
     fix: 'choose another with --port or STACKCTL_PORT, or stop what uses it',
   }
 }

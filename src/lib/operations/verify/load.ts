@@ -7,6 +7,8 @@ import {Agent, get} from 'node:http'
 
 import createDebug from 'debug'
 
+import {foreignStack, STACK_HEADER} from '../../../api/healthz-protocol.js'
+
 const debug = createDebug('stackctl:persistence')
 
 export interface WriterOptions {
@@ -17,6 +19,8 @@ export interface WriterOptions {
   requestTimeoutMs?: number
   /** Told of each answer as it comes (a failover check times the write outage from these). */
   onOutcome?: (acknowledged: boolean) => void
+  /** The stack id the API must answer for: another stack's answer on this port is no acknowledgement here. */
+  stack?: string
 }
 
 export interface WriterState {
@@ -123,6 +127,8 @@ export class VisitWriter {
           response.on('data', (chunk: Buffer) => chunks.push(chunk))
           response.on('error', failed)
           response.on('end', () => {
+            const foreign = foreignStack(response.headers[STACK_HEADER], this.options.stack)
+            if (foreign) return resolve(foreign)
             if (response.statusCode !== 200) return resolve(`HTTP ${response.statusCode}`)
             resolve(visitId(Buffer.concat(chunks).toString('utf8')) ?? 'HTTP 200 without a visit id')
           })

@@ -275,7 +275,7 @@ export function composeDisruption(stack: ComposeCheckedStack, mode: TeardownMode
     step: 'teardown',
     dbDownAfterWrites: mode === 'kill',
     async write(url, {visits, concurrency, requestTimeoutMs}, signal): Promise<Writes> {
-      const writer = new VisitWriter({url, visits, concurrency, requestTimeoutMs})
+      const writer = new VisitWriter({url, visits, concurrency, requestTimeoutMs, stack: stack.ctx.state?.stackId})
       const stop = () => writer.stop()
       signal?.addEventListener('abort', stop, {once: true})
       try {

@@ -12,7 +12,7 @@ import {Interrupted, ProcessFailed, ProcessTimedOut, StackctlError} from '../../
 import type {StackContext} from '../../stack/context.js'
 import {collectFacts, explainUnhealthy} from './diagnose.js'
 import {claimStack} from '../../stack/ownership.js'
-import {portUse} from '../../stack/port.js'
+import {portUse, takenBy} from '../../stack/port.js'
 import {SERVICES} from '../../stack/status.js'
 import {findProject, putBack, type FoundProject} from './up-undo.js'
 import {newWaitMemory, waitStackHealthy} from './wait-healthy.js'
@@ -134,13 +134,10 @@ async function assertPortFree(ctx: StackContext): Promise<void> {
   const {host, port, project} = ctx.config
   const use = await portUse(ctx.engine, {host, port, project})
   if (use.state !== 'taken') return
-  throw new StackctlError(
-    `port ${port} on ${host} is already in use${use.holder ? ` by container ${use.holder}` : ''}`,
-    {
-      exitCode: 2,
-      suggestion: `stop ${use.holder ?? 'what holds it'}, then run ${stackCommand(ctx.config, 'start')} again; nothing was changed`,
-    },
-  )
+  throw new StackctlError(`port ${port} on ${host} is already in use${takenBy(use)}`, {
+    exitCode: 2,
+    suggestion: `stop ${use.holder ?? 'what holds it'}, then run ${stackCommand(ctx.config, 'start')} again; nothing was changed`,
+  })
 }
 
 async function startAndWait(

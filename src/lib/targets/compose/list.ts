@@ -59,7 +59,8 @@ export async function listStacks(engine: Engine): Promise<ListedStack[]> {
   const containers: ContainerSummary[] = []
   for (const stack of groupStacks(listed, [])) {
     const own = listed.filter((c) => (c.labels[LABELS.project] ?? c.project) === stack.project)
-    containers.push(...(stack.url ? await confirmReadinessAt(own, engine, stack.url) : own))
+    const stackId = own.find((c) => c.service === 'app')?.labels[LABELS.stackId]
+    containers.push(...(stack.url ? await confirmReadinessAt(own, engine, stack.url, stackId) : own))
   }
   const stacks = groupStacks(containers, volumes)
   for (const stack of stacks) {

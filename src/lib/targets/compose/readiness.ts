@@ -15,7 +15,7 @@ import type {ContainerClient, Health} from '../../engine/engine.js'
 import {appUrl} from '../../model/config/stack-config.js'
 import {APP_PROBE_SCRIPT, pgIsReady} from '../../model/stack-model.js'
 import type {StackContext} from '../../stack/context.js'
-import {healthzReason} from '../../../api/healthz-protocol.js'
+import {foreignStack, healthzReason, STACK_HEADER} from '../../../api/healthz-protocol.js'
 
 /** How long one GET /healthz may take, as the in-container probe's own read timeout. */
 export const APP_PROBE_TIMEOUT_MS = 3000
@@ -23,7 +23,7 @@ export const APP_PROBE_TIMEOUT_MS = 3000
 export type ProbeResult = {ready: true} | {ready: false; reason: string}
 
 /** GET <url>/healthz from this process: ready on 200, otherwise why not. Never throws. */
-export function probeApp(url: string, timeoutMs = APP_PROBE_TIMEOUT_MS): Promise<ProbeResult> {
+export function probeApp(url: string, timeoutMs = APP_PROBE_TIMEOUT_MS, stack?: string): Promise<ProbeResult> {
   const port = new URL(url).port || '80'
   return new Promise((resolve) => {
     const request = get(new URL('/healthz', url), {signal: AbortSignal.timeout(timeoutMs)}, (response) => {
@@ -31,6 +31,8 @@ export function probeApp(url: string, timeoutMs = APP_PROBE_TIMEOUT_MS): Promise
       response.on('data', (chunk: Buffer) => chunks.push(chunk))
       response.on('error', (error) => resolve({ready: false, reason: `reading /healthz failed: ${error.message}`}))
       response.on('end', () => {
+        const foreign = foreignStack(response.headers[STACK_HEADER], stack)
+        if (foreign) return resolve({ready: false, reason: foreign})
         if (response.statusCode === 200) return resolve({ready: true})
         resolve({ready: false, reason: healthzReason(response.statusCode, Buffer.concat(chunks).toString())})
       })
@@ -99,8 +101,9 @@ export interface Probes {
   db: (id: string) => Promise<ProbeResult>
 }
 
-export function stackProbes(containers: ContainerClient, url: string): Probes {
-  return {app: () => probeApp(url), db: (id) => probeDb(containers, id)}
+/** `stack`: the stack id the API must answer for (stack.json's); another stack's answer is not readiness. */
+export function stackProbes(containers: ContainerClient, url: string, stack?: string): Probes {
+  return {app: () => probeApp(url, APP_PROBE_TIMEOUT_MS, stack), db: (id) => probeDb(containers, id)}
 }
 
 /**
@@ -152,9 +155,9 @@ export async function overlayReadiness<T extends ProbedService>(
  */
 export async function confirmReadiness<T extends ProbedService>(
   containers: readonly T[],
-  ctx: Pick<StackContext, 'engine' | 'config'>,
+  ctx: Pick<StackContext, 'engine' | 'config' | 'state'>,
 ): Promise<T[]> {
-  return confirmReadinessAt(containers, ctx.engine, appUrl(ctx.config))
+  return confirmReadinessAt(containers, ctx.engine, appUrl(ctx.config), ctx.state?.stackId)
 }
 
 /** confirmReadiness for a stack known only by its containers and the app's URL (`ls`). */
@@ -162,6 +165,7 @@ export async function confirmReadinessAt<T extends ProbedService>(
   containers: readonly T[],
   engine: Pick<StackContext['engine'], 'containers'>,
   url: string,
+  stack?: string,
 ): Promise<T[]> {
   if (!containers.some((c) => c.state === 'running' && c.health === 'starting')) return [...containers]
   // A listing does not say what the check is: the engine's inspection does (only for the services asked about).
@@ -174,7 +178,7 @@ export async function confirmReadinessAt<T extends ProbedService>(
   )
   const probed = await overlayReadiness(
     known.map(({c, test}) => ({...c, healthTest: test})),
-    stackProbes(engine.containers, url),
+    stackProbes(engine.containers, url, stack),
   )
   // The callers' own objects back, with the health laid over (the check's command stays out of their data).
   return containers.map((c, i) => ({...c, health: probed.services[i].health}))

@@ -5,7 +5,7 @@
  * stack the plan is empty and Compose is not even asked (up-to-date.ts says what Compose would create now).
  * When a service does not become healthy the containers are left for inspection; the volume is never touched.
  */
-import {portUse, stackPorts} from '../../stack/port.js'
+import {portUse, stackPorts, takenBy} from '../../stack/port.js'
 import {countedVisits} from '../../operations/db/visits.js'
 import {runningService} from '../../engine/services.js'
 import {EnvironmentError, Interrupted, ProcessFailed, ProcessTimedOut} from '../../errors.js'
@@ -180,7 +180,7 @@ async function assertPortFree(ctx: StackContext): Promise<void> {
     const {holder} = use
     const what = service === 'db' ? `for the database (${flag} ${port})` : ''
     throw new EnvironmentError(
-      `port ${port} on ${host} ${what ? `${what} ` : ''}is already in use${holder ? ` by container ${holder}` : ''}`,
+      `port ${port} on ${host} ${what ? `${what} ` : ''}is already in use${takenBy(use)}`,
       `choose another with ${flag} or ${env}${service === 'db' ? `, or pass ${flag} none` : ''}${holder ? `, or stop ${holder}` : ''}`,
     )
   }

@@ -18,7 +18,8 @@ import {clockOf} from '../../engine/wait/clock.js'
 import {Deadline} from '../../engine/wait/deadline.js'
 import {failed, type Look, ready, waitUntil, waiting} from '../../engine/wait/wait-until.js'
 import {appUrl} from '../../model/config/stack-config.js'
-import {overlayReadiness, type Probes, stackProbes} from './readiness.js'
+import {APP_PROBE_TIMEOUT_MS, overlayReadiness, probeApp, type Probes, stackProbes} from './readiness.js'
+import {FOREIGN_PREFIX} from '../../../api/healthz-protocol.js'
 
 /**
  * How long a service may stay unhealthy once its dependencies are healthy: one interval of the engine's 30 s
@@ -216,8 +217,40 @@ export async function waitServicesReady(
     volume: ctx.config.volume,
     command: commandsFor(ctx.config),
     memory,
-    probes: stackProbes(ctx.engine.containers, appUrl(ctx.config)),
+    probes: ownProbes(ctx),
     progress: ctx.progress,
     signal,
   })
+  if (services.includes('app')) await assertOwnApi(ctx)
+}
+
+/** stackProbes for this stack, where another stack's answer ends the wait at once: waiting will not change it. */
+function ownProbes(ctx: StackContext): Probes {
+  const probes = stackProbes(ctx.engine.containers, appUrl(ctx.config), ctx.state?.stackId)
+  return {
+    ...probes,
+    app: async () => {
+      const answer = await probes.app()
+      if (!answer.ready && answer.reason.startsWith(FOREIGN_PREFIX)) throw foreignApi(ctx, answer.reason)
+      return answer
+    },
+  }
+}
+
+function foreignApi(ctx: StackContext, reason: string): StackctlError {
+  return new StackctlError(`${appUrl(ctx.config)}: ${reason}`, {
+    exitCode: 1,
+    suggestion: `stop what else forwards port ${ctx.config.port} (another engine's container: podman ps; a rule left behind: iptables -t nat -S | grep ${ctx.config.port}); this stack's containers and volume are left as they are`,
+  })
+}
+
+/**
+ * The engine's check runs inside the container, so "healthy" says nothing of who answers on the published port:
+ * another engine's container or a forwarding rule left behind can answer there for another stack, and every
+ * visit, count and check through the URL would then be that stack's. Asked once, after the wait.
+ */
+async function assertOwnApi(ctx: StackContext): Promise<void> {
+  const answer = await probeApp(appUrl(ctx.config), APP_PROBE_TIMEOUT_MS, ctx.state?.stackId)
+  if (answer.ready || !answer.reason.startsWith(FOREIGN_PREFIX)) return
+  throw foreignApi(ctx, answer.reason)
 }

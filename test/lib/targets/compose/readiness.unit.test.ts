@@ -94,12 +94,13 @@ describe('readiness: stackctl probes what the engine has not checked yet', () =>
 
   describe('probeApp', () => {
     let server: Server
-    let answer: {status: number; body: string}
+    let answer: {status: number; body: string; stack?: string}
     let url: string
     before(async () => {
       server = createServer((request, response) => {
         expect(request.url).to.equal('/healthz')
-        response.writeHead(answer.status, {'content-type': 'application/json'}).end(answer.body)
+        const stack = answer.stack === undefined ? {} : {'x-stackctl-stack': answer.stack}
+        response.writeHead(answer.status, {'content-type': 'application/json', ...stack}).end(answer.body)
       })
       await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
       url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
@@ -116,6 +117,22 @@ describe('readiness: stackctl probes what the engine has not checked yet', () =>
       })
       answer = {status: 500, body: 'oops'}
       expect(await probeApp(url)).to.deep.equal({ready: false, reason: '/healthz answered HTTP 500'})
+    })
+
+    it('is not ready when another stack’s API answers on the port, even with 200 (an old API without the header is)', async () => {
+      answer = {status: 200, body: '{"status":"ok"}', stack: 'theirs'}
+      expect(await probeApp(url, 3000, 'ours')).to.deep.equal({
+        ready: false,
+        reason:
+          "the port is answered by the API of another stack (theirs), not this one's (ours): another engine's container or a forwarding rule left behind holds it",
+      })
+      // Controls: its own stack, and an API from before the header, are ready; without an expectation, anyone is.
+      answer = {status: 200, body: '{"status":"ok"}', stack: 'ours'}
+      expect(await probeApp(url, 3000, 'ours')).to.deep.equal({ready: true})
+      answer = {status: 200, body: '{"status":"ok"}'}
+      expect(await probeApp(url, 3000, 'ours')).to.deep.equal({ready: true})
+      answer = {status: 200, body: '{"status":"ok"}', stack: 'theirs'}
+      expect(await probeApp(url)).to.deep.equal({ready: true})
     })
 
     it('says the API is not listening when nothing answers on the port', async () => {
