@@ -22,6 +22,7 @@ export const REPORTS: Record<string, {file: string; type: string}> = {
   restart: {file: 'src/lib/targets/compose/lifecycle.ts', type: 'LifecycleResult'},
   open: {file: 'src/lib/targets/compose/open.ts', type: 'OpenResult'},
   ls: {file: 'src/commands/ls.ts', type: 'LsResult'},
+  describe: {file: 'src/lib/operations/describe/describe.ts', type: 'DescribeReport'},
   doctor: {file: 'src/lib/operations/doctor/checks.ts', type: 'DoctorReport'},
   render: {file: 'src/lib/targets/target.ts', type: 'RenderReport'},
   'verify-persistence': {file: 'src/lib/targets/target.ts', type: 'VerifyReport'},

@@ -10,6 +10,7 @@ import DbRestore from './db/restore.js'
 import DbRollback from './db/rollback.js'
 import DbUpgrade from './db/upgrade.js'
 import DbUrl from './db/url.js'
+import Describe from './describe.js'
 import Doctor from './doctor.js'
 import Down from './down.js'
 import Exec from './exec.js'
@@ -41,6 +42,7 @@ export const COMMANDS = {
   'db:rollback': DbRollback,
   'db:upgrade': DbUpgrade,
   'db:url': DbUrl,
+  describe: Describe,
   doctor: Doctor,
   down: Down,
   exec: Exec,

@@ -8,10 +8,11 @@ import {expect} from 'chai'
 import {existsSync, mkdtempSync, readdirSync, renameSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
+import {stripVTControlCharacters} from 'node:util'
 
 import {execa} from 'execa'
 
-import {freePort, runCli, spawnCli} from '../helpers/cli.js'
+import {freePort, runCli, runCliInTerminal, spawnCli} from '../helpers/cli.js'
 import {Cleanup, docker, removeCommentedNatRules, removeComposeProject, uniqueName} from '../helpers/docker.js'
 
 describe('stop, start, restart and down --all (integration)', function () {
@@ -100,6 +101,7 @@ describe('stop, start, restart and down --all (integration)', function () {
       ),
     )
     for (const up of ups) expect(up.exitCode, up.stderr).to.equal(0)
+    for (const up of ups) expect(up.stderr).to.not.include('healthy (') // --quiet: no service lines
     count = (await visit(), await visit(), await visit())
     ids = Object.fromEntries(Object.entries(await containers(a.project)).map(([s, c]) => [s, c.id]))
   })
@@ -143,6 +145,7 @@ describe('stop, start, restart and down --all (integration)', function () {
   it('start brings the same containers back healthy and the count carries on; status and doctor say running', async () => {
     const result = await cli('start', '--json')
     expect(result.exitCode, result.stderr).to.equal(0)
+    expect(result.stderr).to.not.include('healthy') // --json: no service lines either
     const started = JSON.parse(result.stdout) as {services: Array<{name: string; health: string}>}
     expect(started).to.deep.include({
       action: 'start',
@@ -158,11 +161,23 @@ describe('stop, start, restart and down --all (integration)', function () {
     expect((await stackCheck()).status).to.equal('ok')
   })
 
-  it('restart stops cleanly and starts the same containers; the count carries on', async () => {
+  it('restart stops cleanly and starts the same containers, showing each service as it turns healthy on a terminal; the count carries on', async () => {
     const shutdownsBefore = await cleanShutdowns()
-    const result = await cli('restart')
-    expect(result.exitCode, result.stderr).to.equal(0)
-    expect(result.stdout).to.include(`stack '${a.project}' restarted`).and.include(`(${count} visits)`)
+    const result = await runCliInTerminal(['restart', '--dir', a.dir, '--project-name', a.project], {env})
+    expect(result.exitCode, result.output).to.equal(0)
+    expect(result.output).to.include(`stack '${a.project}' restarted`).and.include(`(${count} visits)`)
+    // What stays on the screen: each line as its last redraw left it, without colours.
+    const screen = result.output.split('\n').map(
+      (line) =>
+        stripVTControlCharacters(line)
+          .split('\r')
+          .findLast((part) => part.trim() !== '') ?? '',
+    )
+    const services = screen.filter((line) => /\b(db|app) healthy\b/.test(line))
+    expect(services, result.output).to.have.length(2)
+    expect(services[0]).to.match(/^ {2}✔ db healthy \(\d+(\.\d)? s\)$/)
+    expect(services[1]).to.match(/^ {2}✔ app healthy \(\d+(\.\d)? s\)$/)
+    expect(screen.indexOf(services[1])).to.be.below(screen.findIndex((line) => line.startsWith('✔ wait until healthy')))
     await expectSameContainersRunning()
     expect((await status()).services.map((s) => `${s.name} ${s.health}`)).to.deep.equal(['db healthy', 'app healthy'])
     expect(await cleanShutdowns()).to.equal(shutdownsBefore + 1)

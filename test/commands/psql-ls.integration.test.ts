@@ -1,7 +1,7 @@
 /** `stackctl psql`, `ls` and `open` against the real engine, with two stacks of their own. */
 /* eslint-disable no-control-regex -- a terminal's output is matched escape code by escape code */
 import {expect} from 'chai'
-import {mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
 
@@ -52,7 +52,10 @@ describe('psql and ls (integration)', function () {
   it('up shows one timed line per step, Compose’s lines only with --verbose, and a closing block', async () => {
     const steps = ['check engine, port and volume', 'render and images', 'start containers', 'wait until healthy']
     for (const step of steps) expect(plainUp.stderr).to.match(new RegExp(`^✔ ${step} \\([\\d.]+ s\\)$`, 'm'))
-    expect(plainUp.stderr).to.match(/^db healthy \([\d.]+ s\)$/m)
+    // Each service once, as it turns healthy, under the wait step, as plain lines.
+    expect(plainUp.stderr).to.match(
+      /^ {2}✔ db healthy \([\d.]+ s\)\n {2}✔ app healthy \([\d.]+ s\)\n✔ wait until healthy /m,
+    )
     expect(plainUp.stderr).to.not.match(/\u001b|\r/)
     expect(plainUp.stderr).to.not.include('Container')
     expect(plainUp.stdout).to.match(
@@ -113,6 +116,66 @@ describe('psql and ls (integration)', function () {
     expect(absent.exitCode).to.equal(1)
     expect(absent.stderr).to.include(`the stack '${never}' is not running`)
     expect(absent.stderr).to.include('stackctl up')
+  })
+
+  it('describe shows the running stack on one screen and in --json: health, images, version, volume size, backups', async () => {
+    const [a] = stacks
+    const backup = await cli(a, 'volume', 'backup', '--json')
+    expect(backup.exitCode, backup.stderr).to.equal(0)
+    const dumped = (JSON.parse(backup.stdout) as {file: string}).file
+    // A dump copied in by hand has no record; a link is never followed, so it is not listed.
+    writeFileSync(path.join(a.dir, 'backups', 'copied.dump'), 'not a dump')
+    symlinkSync(dumped, path.join(a.dir, 'backups', 'link.dump'))
+
+    const json = await cli(a, 'describe', '--json')
+    expect(json.exitCode, json.stderr).to.equal(0)
+    const report = JSON.parse(json.stdout)
+    expect(report).to.deep.include({project: a.project, url: `http://127.0.0.1:${a.port}`, dbUrl: null, healthy: true})
+    expect(
+      report.services.map((s: {name: string; state: string; health: string}) => [s.name, s.state, s.health]),
+    ).to.deep.equal([
+      ['db', 'running', 'healthy'],
+      ['app', 'running', 'healthy'],
+    ])
+    expect(report.services[0].image).to.equal('stackctl/postgres:17')
+    expect(report.services[1].image).to.match(/^stackctl-app:/)
+    for (const s of report.services) expect(s.imageId).to.match(/^sha256:[0-9a-f]{64}$/)
+    const version = await psql(a, ['-tAc', 'show server_version'])
+    expect(report.postgresVersion).to.equal(version.stdout.trim().split(' ')[0])
+    expect(report.volume).to.deep.include({name: `${a.project}_postgres_data`, exists: true, pgMajor: 17})
+    expect(report.volume.sizeBytes).to.be.above(1_000_000) // an initialised cluster, tens of MiB
+    expect(
+      report.backups.files.map((f: {file: string; visits: number | null}) => [path.basename(f.file), f.visits]),
+    ).to.deep.equal([
+      [path.basename(dumped), 1],
+      ['copied.dump', null],
+    ])
+    expect(report.backups.archive).to.equal(null)
+
+    const human = await cli(a, 'describe')
+    expect(human.exitCode, human.stderr).to.equal(0)
+    expect(human.stdout).to.include(`services  all running and healthy`)
+    expect(human.stdout).to.include(`postgres  ${report.postgresVersion}, images from local builds`)
+    expect(human.stdout).to.match(new RegExp(`^volume    ${a.project}_postgres_data, [\\d.]+ MiB$`, 'm'))
+    expect(human.stdout).to.include(`backups   2 in ${path.join(a.dir, 'backups')}`)
+    expect(human.stdout).to.include(
+      `not published (stackctl up --db-port 5432 --dir ${a.dir} --project-name ${a.project} publishes`,
+    )
+    // The password never shows (the control: the file holds one).
+    const password = readFileSync(path.join(a.dir, 'secrets', 'db_password'), 'utf8').trim()
+    expect(password).to.have.length.above(8)
+    expect(human.stdout + json.stdout).to.not.include(password)
+
+    // A stack never started: described as such, exit 0, nothing made.
+    const never = uniqueName('describe-none')
+    const nothing = await runCli(['describe', '--json', '--dir', path.join(root, never), '--project-name', never])
+    expect(nothing.exitCode, nothing.stderr).to.equal(0)
+    const empty = JSON.parse(nothing.stdout)
+    expect(empty).to.deep.include({healthy: false, postgresVersion: null})
+    expect(empty.services.map((s: {state: string}) => s.state)).to.deep.equal(['absent', 'absent'])
+    expect(empty.volume).to.deep.include({exists: false, sizeBytes: null})
+    expect(empty.backups.files).to.deep.equal([])
+    expect(existsSync(path.join(root, never))).to.equal(false)
   })
 
   it('runs psql -c in the db container as the stack’s user, without a terminal or a password', async () => {

@@ -27,6 +27,7 @@ import type {DockerCli} from '../engine/docker-cli.js'
 import type {Engine} from '../engine/engine.js'
 import type {EngineFactory} from '../engine/factory.js'
 import {UsageError} from '../errors.js'
+import {formatElapsed} from '../cli/ui/step-display.js'
 import type {StackVolume} from '../engine/pgdata/stored.js'
 
 export interface StackContext {
@@ -53,6 +54,10 @@ export interface StackContext {
   detail: (line: string) => void
   /** The start of the next step of a long command (the display times each one). */
   phase: (label: string) => void
+  /** A part of the step under way is done, `ms` after the step began (a service turned healthy). */
+  partDone: (label: string, ms: number) => void
+  /** What the step under way still waits for (a terminal shows it on the step's line); undefined: nothing. */
+  waiting: (text: string | undefined) => void
 }
 
 /** How a command shows what the operation reports; each part defaults to nothing (detail: to progress). */
@@ -60,6 +65,8 @@ export interface ProgressSinks {
   progress?: (line: string) => void
   detail?: (line: string) => void
   phase?: (label: string) => void
+  partDone?: (label: string, ms: number) => void
+  waiting?: (text: string | undefined) => void
 }
 
 export async function loadStack(
@@ -70,6 +77,8 @@ export async function loadStack(
     progress?: (line: string) => void
     detail?: (line: string) => void
     phase?: (label: string) => void
+    partDone?: (label: string, ms: number) => void
+    waiting?: (text: string | undefined) => void
     /** From the base command (the composition root); a unit test hands in one over a stub engine. */
     engines: EngineFactory
     compose?: Compose
@@ -119,7 +128,14 @@ export async function loadStack(
     progress: options.progress ?? (() => {}),
     detail: options.detail ?? options.progress ?? (() => {}),
     phase: options.phase ?? (() => {}),
+    partDone: options.partDone ?? partLine(options.progress ?? (() => {})),
+    waiting: options.waiting ?? (() => {}),
   }
+}
+
+/** Without a step display, a part done is a plain progress line. */
+function partLine(progress: (line: string) => void): (label: string, ms: number) => void {
+  return (label, ms) => progress(`${label} (${formatElapsed(ms)})`)
 }
 
 /** The keys a flag set: an undefined flag must not hide stackctl.yaml's value. */

@@ -12,6 +12,14 @@ export interface DisplayStream {
   isTTY?: boolean
 }
 
+export interface DisplaySinks {
+  progress: (line: string) => void
+  detail: (line: string) => void
+  phase: (label: string) => void
+  partDone: (label: string, ms: number) => void
+  waiting: (text: string | undefined) => void
+}
+
 export interface DisplayOptions {
   stream: DisplayStream
   /** Colour and a spinner need a terminal; NO_COLOR / --no-color turn colour off. */
@@ -41,6 +49,8 @@ export function formatElapsed(ms: number): string {
 
 export class StepDisplay {
   private step: {label: string; startedMs: number} | undefined
+  /** What the step under way still waits for, after its time on a terminal's spinner line. */
+  private waitingFor: string | undefined
   /** The step runner's steps under way, outermost first. */
   private readonly nested: Array<{label: string; depth: number; startedMs: number}> = []
   /** A runner step failed: a failure's report shows the tools' last lines. */
@@ -61,6 +71,7 @@ export class StepDisplay {
   /** Ends the step under way (done) and starts the next one. */
   phase = (label: string): void => {
     this.finishStep('done')
+    this.waitingFor = undefined
     this.step = {label, startedMs: this.now()}
     this.startSpinner()
   }
@@ -76,6 +87,7 @@ export class StepDisplay {
   /** The step runner started a step (a child of the one under way when depth > 0). */
   started = (label: string, depth: number): void => {
     this.finishStep('done')
+    this.waitingFor = undefined
     this.nested.push({label, depth, startedMs: this.now()})
     this.paused = false
     this.startSpinner()
@@ -85,6 +97,7 @@ export class StepDisplay {
   finished = (label: string, depth: number, status: 'done' | 'failed', ms: number): void => {
     const index = this.nested.findLastIndex((step) => step.label === label && step.depth === depth)
     if (index >= 0) this.nested.splice(index)
+    this.waitingFor = undefined
     if (status === 'failed') this.nestedFailed = true
     this.clearLine()
     if (this.stepLines && !(this.options.quiet && status === 'done')) {
@@ -93,6 +106,21 @@ export class StepDisplay {
       )
     }
     if (this.nested.length > 0 && this.tty && !this.options.quiet) this.draw()
+  }
+
+  /**
+   * A part of the step under way is done (a service turned healthy, `ms` after the step's wait began): its own
+   * line, indented under the step as a child step's would be, and like one hidden by --quiet and --json.
+   */
+  partDone = (label: string, ms: number): void => {
+    if (!this.stepLines || this.options.quiet) return
+    const depth = this.step ? 1 : (this.nested.at(-1)?.depth ?? -1) + 1
+    this.print(`${'  '.repeat(depth)}${this.mark('done')} ${label} ${this.dim(`(${formatElapsed(ms)})`)}`)
+  }
+
+  /** What the step under way still waits for (undefined: nothing more): shown on a terminal's spinner line. */
+  waiting = (text: string | undefined): void => {
+    this.waitingFor = text
   }
 
   /** A line of the step runner's own (what was undone). */
@@ -114,9 +142,9 @@ export class StepDisplay {
     if (this.tail.length > TAIL_LINES) this.tail.shift()
   }
 
-  /** The three callbacks an operation reports through (a stack context's progress, detail and phase). */
-  get sinks(): {progress: (line: string) => void; detail: (line: string) => void; phase: (label: string) => void} {
-    return {progress: this.info, detail: this.detail, phase: this.phase}
+  /** The callbacks an operation reports through (a stack context's progress, detail, phase, partDone, waiting). */
+  get sinks(): DisplaySinks {
+    return {progress: this.info, detail: this.detail, phase: this.phase, partDone: this.partDone, waiting: this.waiting}
   }
 
   /** Runs the command's work: its last step done when it succeeds, failed (with the tools' tail) when not. */
@@ -186,8 +214,9 @@ export class StepDisplay {
     this.frame = (this.frame + 1) % FRAMES.length
     const indent = '  '.repeat(this.step ? 0 : this.nested.at(-1)!.depth)
     const elapsed = formatElapsed(this.now() - step.startedMs)
+    const waiting = this.waitingFor ? this.dim(` · ${this.waitingFor}`) : ''
     this.options.stream.write(
-      `\r\u001b[2K${indent}${this.paint('36', FRAMES[this.frame])} ${step.label} ${this.dim(elapsed)}`,
+      `\r\u001b[2K${indent}${this.paint('36', FRAMES[this.frame])} ${step.label} ${this.dim(elapsed)}${waiting}`,
     )
   }
 

@@ -105,16 +105,41 @@ export interface WaitOptions {
   /** stackctl's own probe, laid over the engine's `starting` (readiness.ts); without it, the engine's word alone. */
   probes?: Probes
   startedMs: number
-  progress: (line: string) => void
+  /** Where each service is shown once as it turns healthy; shared by the waits of one step. */
+  shown: ServiceProgress
   signal?: AbortSignal
   now?: () => number
   sleep?: (ms: number) => Promise<void>
 }
 
+/**
+ * How a wait shows its services: each one once, as it turns healthy, with the time since `sinceMs` (the start of
+ * the step, so that the db's and the app's times read on one scale even across two waits), and the services
+ * still waited for.
+ */
+export interface ServiceProgress {
+  sinceMs: number
+  announced: Set<string>
+  healthy: (service: string, ms: number) => void
+  pending: (services: readonly string[]) => void
+}
+
+export function serviceProgress(
+  ctx: Pick<StackContext, 'partDone' | 'waiting'>,
+  sinceMs: number = Date.now(),
+): ServiceProgress {
+  return {
+    sinceMs,
+    announced: new Set(),
+    healthy: (service, ms) => ctx.partDone(`${service} healthy`, ms),
+    pending: (services) => ctx.waiting(services.length > 0 ? `waiting for ${services.join(', ')}` : undefined),
+  }
+}
+
 /** Polls until every service is healthy; says when each became so. Throws the diagnosis on failure. */
 export async function waitHealthy(containers: ContainerClient, options: WaitOptions): Promise<void> {
   const clock = clockOf(options)
-  const announced = new Set<string>()
+  const {shown} = options
   let reasons = new Map<string, string>()
   const look = async (): Promise<Look<void, StartupVerdict>> => {
     let facts = await collectFacts(containers, options.project, {logs: false})
@@ -123,11 +148,13 @@ export async function waitHealthy(containers: ContainerClient, options: WaitOpti
     }
     const verdict = judgeStartup(facts, options.services, options.memory, clock.now())
     for (const c of startOrder(facts)) {
-      if (options.services.includes(c.service) && isHealthy(c) && !announced.has(c.service)) {
-        announced.add(c.service)
-        options.progress(`${c.service} healthy (${formatSeconds((clock.now() - options.startedMs) / 1000)})`)
+      if (options.services.includes(c.service) && isHealthy(c) && !shown.announced.has(c.service)) {
+        shown.announced.add(c.service)
+        shown.healthy(c.service, clock.now() - shown.sinceMs)
       }
     }
+    const pending = verdict.state === 'waiting' ? verdict.pending : []
+    shown.pending(options.services.filter((service) => pending.includes(service)))
     if (verdict.state === 'healthy') return ready(undefined)
     return verdict.state === 'failed' ? failed(verdict) : waiting(verdict)
   }
@@ -136,7 +163,7 @@ export async function waitHealthy(containers: ContainerClient, options: WaitOpti
     intervalMs: POLL_MS,
     signal: options.signal,
     describe: `${options.project} healthy`,
-  })
+  }).finally(() => shown.pending([]))
   if (outcome.state === 'ready') return
   if (outcome.state === 'aborted') throw outcome.reason
   throw await startupFailure(containers, options, outcome.last, clock.now(), reasons)
@@ -191,9 +218,10 @@ export async function waitStackHealthy(
   // The app no longer waits for the db's health to start (it starts with it), so the repair waits for the db
   // itself: it connects to PostgreSQL to reopen a database a killed restore left closed.
   ctx.phase('wait until healthy')
-  await waitServicesReady(ctx, ['db'], memory, signal)
+  const shown = serviceProgress(ctx)
+  await waitServicesReady(ctx, ['db'], memory, signal, shown)
   await repairRestoreLeftovers(ctx)
-  await waitServicesReady(ctx, SERVICES, memory, signal)
+  await waitServicesReady(ctx, SERVICES, memory, signal, shown)
 }
 
 /**
@@ -205,6 +233,7 @@ export async function waitServicesReady(
   services: readonly string[],
   memory: WaitMemory,
   signal: AbortSignal | undefined,
+  shown: ServiceProgress = serviceProgress(ctx),
 ): Promise<void> {
   const startedMs = Date.now()
   const {project, timeoutSeconds} = ctx.config
@@ -218,7 +247,7 @@ export async function waitServicesReady(
     command: commandsFor(ctx.config),
     memory,
     probes: ownProbes(ctx),
-    progress: ctx.progress,
+    shown,
     signal,
   })
   if (services.includes('app')) await assertOwnApi(ctx)

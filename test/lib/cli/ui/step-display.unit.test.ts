@@ -119,6 +119,83 @@ describe('step display', () => {
     expect(lines).to.deep.equal(['db healthy', '  ✔ start containers (3.0 s)', '✔ switch (3.1 s)', ''])
   })
 
+  it('shows the services of a wait as plain lines under their step without a terminal', () => {
+    const {d, text, advance} = display()
+    d.phase('start containers')
+    advance(1000)
+    d.phase('wait until healthy')
+    d.waiting('waiting for db, app')
+    advance(8100)
+    d.partDone('db healthy', 8100)
+    d.waiting('waiting for app')
+    advance(4300)
+    d.partDone('app healthy', 12_400)
+    d.succeed()
+    expect(text()).to.equal(
+      [
+        '✔ start containers (1.0 s)',
+        '  ✔ db healthy (8.1 s)',
+        '  ✔ app healthy (12 s)',
+        '✔ wait until healthy (12 s)',
+        '',
+      ].join('\n'),
+    )
+  })
+
+  it('indents a service under a runner step by the step’s depth', () => {
+    const {d, text} = display()
+    d.started('switch', 0)
+    d.started('wait until healthy', 1)
+    d.partDone('app healthy', 2000)
+    d.finished('wait until healthy', 1, 'done', 2100)
+    d.finished('switch', 0, 'done', 2200)
+    expect(text()).to.equal('    ✔ app healthy (2.0 s)\n  ✔ wait until healthy (2.1 s)\n✔ switch (2.2 s)\n')
+  })
+
+  it('on a terminal, draws what the step waits for on its spinner line, and each service’s line above it', () => {
+    const {d, text, advance} = display({tty: true})
+    d.phase('wait until healthy')
+    d.waiting('waiting for db, app')
+    advance(500)
+    d.partDone('db healthy', 500) // redraws the spinner under the new line
+    const afterDb = text()
+    expect(afterDb).to.match(
+      /\r\u001b\[2K {2}✔ db healthy \(0\.5 s\)\n\r\u001b\[2K[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏] wait until healthy 0\.5 s · waiting for db, app$/,
+    )
+    d.waiting('waiting for app')
+    d.info('a line of stackctl’s')
+    expect(text().slice(afterDb.length)).to.match(/wait until healthy 0\.5 s · waiting for app$/)
+    d.waiting(undefined)
+    d.info('another')
+    expect(text()).to.match(/[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏] wait until healthy 0\.5 s$/)
+    d.succeed()
+    // The next step's spinner line does not carry the last one's "waiting for".
+    const next = display({tty: true})
+    next.d.phase('wait until healthy')
+    next.d.waiting('waiting for db')
+    next.d.phase('check visits')
+    expect(next.text()).to.match(/[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏] check visits 0\.0 s$/)
+  })
+
+  it('shows no service line with --quiet nor with --json (nor their "waiting for" on a terminal)', () => {
+    for (const options of [
+      {quiet: true, tty: true},
+      {quiet: true, stepLines: false},
+    ]) {
+      const {d, text} = display(options)
+      d.phase('wait until healthy')
+      d.waiting('waiting for db')
+      d.partDone('db healthy', 100)
+      d.succeed()
+      expect(text()).to.equal('')
+    }
+    // The control: the same calls without --quiet show the line.
+    const {d, text} = display()
+    d.phase('wait until healthy')
+    d.partDone('db healthy', 100)
+    expect(text()).to.equal('  ✔ db healthy (0.1 s)\n')
+  })
+
   it('before a question, stops drawing the runner step under way until the next one starts', () => {
     const {d, text} = display({tty: true})
     d.started('read the backup', 0)

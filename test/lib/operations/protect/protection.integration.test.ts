@@ -8,6 +8,7 @@ import {mkdtempSync, readFileSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
 
+import type {ArchiveReport as DescribedArchive} from '../../../../src/lib/operations/describe/describe.js'
 import {freePort, runCli} from '../../../helpers/cli.js'
 import {Cleanup, docker, psqlIn, removeComposeProject, uniqueName} from '../../../helpers/docker.js'
 
@@ -99,6 +100,14 @@ describe('continuous protection (WAL archive, point-in-time restore)', function 
       (check) => check.name === 'archiving',
     )
     expect(archiving?.status, doctor.stdout).to.equal('ok')
+    // describe reads pgBackRest's own account of the repository: the first full backup and the archived WAL.
+    const described = await runCli(['describe', ...stack, '--json'])
+    expect(described.exitCode, described.stderr).to.equal(0)
+    const {archive} = (JSON.parse(described.stdout) as {backups: {archive: DescribedArchive | null}}).backups
+    expect(archive).to.deep.include({volume: `${project}_backups`, status: 'ok'})
+    expect(archive!.backups.map((b) => b.type)).to.deep.equal(['full'])
+    expect(archive!.backups[0].label).to.match(/^\d{8}-\d{6}F$/)
+    expect(archive!.wal?.max).to.match(/^[0-9A-F]{24}$/)
   })
 
   it('db upgrade refuses a stack that archives its WAL (the archive would refuse the new cluster), changing nothing', async () => {

@@ -15,7 +15,7 @@ import {
   type ProbeResult,
   type Probes,
 } from '../../../../src/lib/targets/compose/readiness.js'
-import {newWaitMemory, waitHealthy} from '../../../../src/lib/targets/compose/wait-healthy.js'
+import {newWaitMemory, serviceProgress, waitHealthy} from '../../../../src/lib/targets/compose/wait-healthy.js'
 import {StubEngine} from '../../../support/stub-stack.js'
 
 const service = (name: string, health: string, state = 'running') => ({service: name, id: `${name}-id`, state, health})
@@ -160,7 +160,7 @@ describe('readiness: stackctl probes what the engine has not checked yet', () =>
         volume: 'demo_postgres_data',
         memory: newWaitMemory(),
         probes: p,
-        progress: () => {},
+        shown: serviceProgress({partDone: () => {}, waiting: () => {}}),
         now: () => now,
         sleep: async (ms: number) => void (now += ms),
       }

@@ -5,6 +5,7 @@ import type {ContainerFacts} from '../../../../src/lib/targets/compose/diagnose.
 import {
   judgeStartup,
   newWaitMemory,
+  serviceProgress,
   waitHealthy,
   UNHEALTHY_GRACE_MS,
 } from '../../../../src/lib/targets/compose/wait-healthy.js'
@@ -105,12 +106,27 @@ describe('up: waiting for health', () => {
       return {now: () => now, sleep: async (ms: number) => void (now += ms), advance: (ms: number) => (now += ms)}
     }
 
-    it('says when each service became healthy, in start order, with the time since the start', async () => {
+    /** A display stand-in: the parts done and the last "waiting for" text, in the order they came. */
+    function shownOn(sinceMs: number) {
+      const seen: string[] = []
+      const shown = serviceProgress(
+        {
+          partDone: (label, ms) => seen.push(`${label} ${ms} ms`),
+          waiting: (text) => {
+            if (seen.at(-1) !== `· ${text}`) seen.push(`· ${text}`)
+          },
+        },
+        sinceMs,
+      )
+      return {seen, shown}
+    }
+
+    it('shows each service once as it turns healthy, in start order, with the time since the step began', async () => {
       const engine = new StubEngine()
         .addContainer({name: 'demo-db-1', service: 'db', project: 'demo', health: 'starting'})
         .addContainer({name: 'demo-app-1', service: 'app', project: 'demo', health: 'starting'})
       const time = clock()
-      const progress: string[] = []
+      const {seen, shown} = shownOn(time.now() - 4000) // the step began 4 s before this wait
       let polls = 0
       await waitHealthy(engine.containers, {
         project: 'demo',
@@ -120,7 +136,7 @@ describe('up: waiting for health', () => {
         timeoutSeconds: 60,
         volume: 'demo_postgres_data',
         memory: newWaitMemory(),
-        progress: (line) => progress.push(line),
+        shown,
         now: time.now,
         sleep: async (ms) => {
           await time.sleep(ms)
@@ -129,7 +145,59 @@ describe('up: waiting for health', () => {
           if (polls === 4) engine.containersList[1].health = 'healthy'
         },
       })
-      expect(progress).to.deep.equal(['db healthy (1.0 s)', 'app healthy (2.0 s)'])
+      expect(seen).to.deep.equal([
+        '· waiting for db, app',
+        'db healthy 5000 ms',
+        '· waiting for app',
+        'app healthy 6000 ms',
+        '· undefined',
+      ])
+    })
+
+    it('the db wait and the whole-stack wait of one step show the db once, both on the step’s clock', async () => {
+      const engine = new StubEngine()
+        .addContainer({name: 'demo-db-1', service: 'db', project: 'demo', health: 'starting'})
+        .addContainer({name: 'demo-app-1', service: 'app', project: 'demo', health: 'starting'})
+      const time = clock()
+      const {seen, shown} = shownOn(time.now())
+      const wait = (services: string[], onPoll: (poll: number) => void) => {
+        let polls = 0
+        return waitHealthy(engine.containers, {
+          project: 'demo',
+          services,
+          startedMs: time.now(),
+          deadlineMs: time.now() + 60_000,
+          timeoutSeconds: 60,
+          volume: 'demo_postgres_data',
+          memory: newWaitMemory(),
+          shown,
+          now: time.now,
+          sleep: async (ms) => {
+            await time.sleep(ms)
+            onPoll(++polls)
+          },
+        })
+      }
+      await wait(['db'], (poll) => poll === 2 && (engine.containersList[0].health = 'healthy'))
+      time.advance(3000) // the restore-leftover repair between the two waits
+      await wait(SERVICES, (poll) => poll === 1 && (engine.containersList[1].health = 'healthy'))
+      const parts = seen.filter((line) => !line.startsWith('·'))
+      expect(parts).to.deep.equal(['db healthy 1000 ms', 'app healthy 4500 ms'])
+      // The control: a wait with a progress of its own (a new step) shows the db again, on its own clock.
+      const other = shownOn(time.now())
+      await waitHealthy(engine.containers, {
+        project: 'demo',
+        services: ['db'],
+        startedMs: time.now(),
+        deadlineMs: time.now() + 60_000,
+        timeoutSeconds: 60,
+        volume: 'demo_postgres_data',
+        memory: newWaitMemory(),
+        shown: other.shown,
+        now: time.now,
+        sleep: time.sleep,
+      })
+      expect(other.seen).to.deep.equal(['db healthy 0 ms', '· undefined'])
     })
 
     it('gives up at the deadline naming the service, how long it waited and the timeout', async () => {
@@ -145,7 +213,7 @@ describe('up: waiting for health', () => {
         timeoutSeconds: 20,
         volume: 'demo_postgres_data',
         memory: newWaitMemory(),
-        progress: () => {},
+        shown: serviceProgress({partDone: () => {}, waiting: () => {}}),
         now: time.now,
         sleep: time.sleep,
       }).catch((caught: unknown) => caught)
@@ -167,7 +235,7 @@ describe('up: waiting for health', () => {
         timeoutSeconds: 60,
         volume: 'demo_postgres_data',
         memory: newWaitMemory(),
-        progress: () => {},
+        shown: serviceProgress({partDone: () => {}, waiting: () => {}}),
         signal: controller.signal,
       }).catch((caught: unknown) => caught)
       expect(String(error)).to.include('Ctrl-C received')
