@@ -115,6 +115,8 @@ export class StepDisplay {
   partDone = (label: string, ms: number): void => {
     if (!this.stepLines || this.options.quiet) return
     const depth = this.step ? 1 : (this.nested.at(-1)?.depth ?? -1) + 1
+    // Outside any step (an undo's wait after a failed step): a plain line, never read as a step of its own.
+    if (depth === 0) return this.print(`${label} ${this.dim(`(${formatElapsed(ms)})`)}`)
     this.print(`${'  '.repeat(depth)}${this.mark('done')} ${label} ${this.dim(`(${formatElapsed(ms)})`)}`)
   }
 

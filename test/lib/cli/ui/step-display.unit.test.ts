@@ -152,6 +152,14 @@ describe('step display', () => {
     expect(text()).to.equal('    ✔ app healthy (2.0 s)\n  ✔ wait until healthy (2.1 s)\n✔ switch (2.2 s)\n')
   })
 
+  it('outside any step (an undo’s wait after a failed step) prints a plain line, not a ✔ that reads as a step', () => {
+    const {d, text} = display()
+    d.started('new server', 0)
+    d.finished('new server', 0, 'failed', 1500)
+    d.partDone('app healthy', 700)
+    expect(text()).to.equal('✖ new server (1.5 s)\napp healthy (0.7 s)\n')
+  })
+
   it('on a terminal, draws what the step waits for on its spinner line, and each service’s line above it', () => {
     const {d, text, advance} = display({tty: true})
     d.phase('wait until healthy')
