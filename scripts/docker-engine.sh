@@ -81,8 +81,9 @@ if ! engine_ok; then
     log "starting dockerd ${DOCKERD_ARGS} (log: $DOCKERD_LOG)"
     # Output goes to a file, never to our stdout: a daemon holding the caller's pipe open would keep CI waiting.
     # A running engine is never restarted to change its flags: they apply to the dockerd started here.
+    # From /, like a service: the checkout this script runs from may be removed while the engine runs.
     # shellcheck disable=SC2086 # word splitting of the flags is intended
-    nohup dockerd $DOCKERD_ARGS >"$DOCKERD_LOG" 2>&1 </dev/null &
+    (cd / && exec nohup dockerd $DOCKERD_ARGS) >"$DOCKERD_LOG" 2>&1 </dev/null &
     echo $! >"$PIDFILE"
   fi
   for _ in $(seq 1 120); do

@@ -46,7 +46,9 @@ if ! api_ok; then
   mkdir -p "$(dirname "$SOCKET")"
   rm -f "$SOCKET"
   log "starting podman system service on unix://$SOCKET (log: $SERVICE_LOG)"
-  nohup podman system service --time=0 "unix://$SOCKET" >>"$SERVICE_LOG" 2>&1 &
+  # From /: conmon inherits the service's working directory and cannot start a container once it is gone
+  # ("[conmon:e] Failed to get working directory"), as happened when the checkout it was started from was removed.
+  (cd / && exec nohup podman system service --time=0 "unix://$SOCKET") >>"$SERVICE_LOG" 2>&1 &
   for _ in $(seq 1 100); do api_ok && break; sleep 0.1; done
   api_ok || die "the Podman service did not answer on $SOCKET (see $SERVICE_LOG)"
 fi
