@@ -4,11 +4,12 @@
  * refused with the stack untouched, and a lost data volume comes back with every archived visit.
  */
 import {expect} from 'chai'
-import {mkdtempSync, readFileSync, rmSync} from 'node:fs'
+import {existsSync, mkdtempSync, readFileSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
 
-import {freePort, runCli} from '../../../helpers/cli.js'
+import {lockFile, projectLockFile} from '../../../../src/lib/stack/lock.js'
+import {freePort, runCli, spawnCli, type CliResult} from '../../../helpers/cli.js'
 import {Cleanup, docker, psqlIn, removeComposeProject, uniqueName} from '../../../helpers/docker.js'
 
 describe('continuous protection (WAL archive, point-in-time restore)', function () {
@@ -58,6 +59,64 @@ describe('continuous protection (WAL archive, point-in-time restore)', function 
   async function presentIds(ids: number[]): Promise<number[]> {
     const rows = await psqlIn(project, `SELECT id FROM visits WHERE id IN (${ids.join(',')}) ORDER BY id`)
     return rows === '' ? [] : rows.split('\n').map(Number)
+  }
+
+  /** Runs `db restore`, waits for a line of its phase on stderr, then sends `signal`; the volume it restores into. */
+  async function signalDuring(
+    args: string[],
+    phase: RegExp,
+    signal: NodeJS.Signals,
+  ): Promise<{result: CliResult; newVolume: string}> {
+    const run = spawnCli(['db', 'restore', ...stack, ...args])
+    const deadline = Date.now() + 180_000
+    while (!phase.test(run.output.stderr)) {
+      if (Date.now() > deadline || run.child.exitCode !== null) {
+        run.child.kill('SIGKILL')
+        throw new Error(`the restore never reached ${phase}; stderr:\n${run.output.stderr}`)
+      }
+      await new Promise((resolve) => setTimeout(resolve, 25))
+    }
+    run.child.kill(signal)
+    const result = await run.result
+    const newVolume = /restoring backup \S+ into (\S+)/.exec(result.stderr)?.[1]
+    expect(newVolume, result.stderr).to.be.a('string')
+    return {result, newVolume: newVolume!}
+  }
+
+  async function dbMounts(): Promise<string[]> {
+    const [db] = await docker.listContainers({
+      filters: {label: [`com.docker.compose.project=${project}`, 'com.docker.compose.service=db']},
+    })
+    return db ? db.Mounts.map((m) => m.Name ?? '') : []
+  }
+
+  async function volumeExists(name: string): Promise<boolean> {
+    return docker
+      .getVolume(name)
+      .inspect()
+      .then(
+        () => true,
+        () => false,
+      )
+  }
+
+  async function recoveryServers(): Promise<string[]> {
+    const found = await docker.listContainers({all: true, filters: {label: ['io.stackctl.recovery-of']}})
+    return found.filter((c) => c.Labels['io.stackctl.project'] === project).map((c) => c.Names[0])
+  }
+
+  /** Nothing of an interrupted restore is left: the stack serves from `volume` with every id, no lock is held. */
+  async function expectUntouched(volume: string, ids: string, newVolume: string): Promise<void> {
+    expect(activeVolume()).to.equal(volume)
+    expect(await dbMounts()).to.include(volume)
+    expect(await psqlIn(project, 'SELECT id FROM visits ORDER BY id')).to.equal(ids)
+    expect(await volumeExists(newVolume), `${newVolume} left behind`).to.equal(false)
+    expect(await recoveryServers()).to.deep.equal([])
+    expect(existsSync(lockFile(dir)), 'stack directory lock held').to.equal(false)
+    expect(existsSync(projectLockFile(project)), 'project lock held').to.equal(false)
+    const stackJson = JSON.parse(readFileSync(path.join(dir, 'stack.json'), 'utf8')) as {pendingUpgrade?: unknown}
+    expect(stackJson.pendingUpgrade).to.equal(undefined)
+    await visit()
   }
 
   before(async () => {
@@ -147,6 +206,77 @@ describe('continuous protection (WAL archive, point-in-time restore)', function 
     expect(await presentIds(after)).to.deep.equal([])
     // The old volume is kept, with the visits after the point still in it.
     await docker.getVolume(oldVolume).inspect()
+  })
+
+  for (const [signal, phase, what] of [
+    ['SIGINT', /restoring backup \S+ into \S+ and replaying/, 'pgBackRest restores into the new volume'],
+    ['SIGTERM', /proven: timeline/, 'the proof (the recovery server is being stopped)'],
+  ] as const) {
+    it(`${signal} while ${what}: exit 130, every change undone, the stack on its old volume, one line saying so`, async () => {
+      const volume = activeVolume()
+      const ids = await psqlIn(project, 'SELECT id FROM visits ORDER BY id')
+      const {result, newVolume} = await signalDuring(['--latest'], phase, signal)
+      expect(result.exitCode, result.stderr).to.equal(130)
+      // The recovery server may already be gone when the signal lands just after the proof: then only the volume.
+      expect(result.stderr).to.match(
+        new RegExp(
+          `interrupted: db restore stopped: (the recovery server ${project}-recovery removed; )?the new volume ${newVolume} removed; the stack stays on ${volume}\n`,
+        ),
+      )
+      await expectUntouched(volume, ids, newVolume)
+    })
+  }
+
+  it('SIGINT during the switch: the switch is finished and proven, exit 130, the line says where the stack runs', async () => {
+    const volume = activeVolume()
+    const ids = await psqlIn(project, 'SELECT id FROM visits ORDER BY id')
+    const {result, newVolume} = await signalDuring(['--latest'], /switching the stack to/, 'SIGINT')
+    expect(result.exitCode, result.stderr).to.equal(130)
+    expect(result.stderr).to.match(
+      new RegExp(
+        `interrupted: the signal came during the switch, which was finished: the stack runs on ${newVolume}, restored to the end of the archived WAL and proven \\(timeline \\d+, \\d+ visits\\); ${volume} is kept`,
+      ),
+    )
+    expect(activeVolume()).to.equal(newVolume)
+    expect(await dbMounts()).to.include(newVolume)
+    expect(await psqlIn(project, 'SELECT id FROM visits ORDER BY id')).to.equal(ids)
+    expect(await volumeExists(volume)).to.equal(true)
+    expect(existsSync(projectLockFile(project))).to.equal(false)
+    await visit()
+  })
+
+  it('SIGKILL mid-restore: doctor names what the killed restore left, up runs on the old volume and removes its server', async () => {
+    const volume = activeVolume()
+    const ids = await psqlIn(project, 'SELECT id FROM visits ORDER BY id')
+    const {result, newVolume} = await signalDuring(['--latest'], /restoring backup \S+ into \S+/, 'SIGKILL')
+    expect(result.exitCode).to.equal(128)
+    expect(activeVolume()).to.equal(volume)
+    const status = await runCli(['status', ...stack, '--json'])
+    expect(status.exitCode, status.stderr).to.equal(0)
+    expect(status.stdout).to.include(volume).and.not.include(newVolume)
+    const doctor = await runCli(['doctor', ...stack, '--json'])
+    const leftovers = (
+      JSON.parse(doctor.stdout) as {checks: Array<{name: string; status: string; detail: string}>}
+    ).checks.find((check) => check.name === 'upgrade')
+    expect(leftovers?.status, doctor.stdout).to.equal('fail')
+    expect(leftovers?.detail)
+      .to.include(`${project}-recovery`)
+      .and.include('the recovery server of a db restore that was killed')
+    expect(leftovers?.detail).to.include(`${newVolume}, the unfinished copy of a db restore that was killed`)
+    expect(leftovers?.detail).not.to.include('db upgrade')
+
+    const up = await runCli(['up', ...stack])
+    expect(up.exitCode, up.stderr).to.equal(0)
+    expect(up.stderr).to.include(`removed ${project}-recovery`)
+    expect(await recoveryServers()).to.deep.equal([])
+    expect(activeVolume()).to.equal(volume)
+    expect(await dbMounts()).to.include(volume)
+    expect(await psqlIn(project, 'SELECT id FROM visits ORDER BY id')).to.equal(ids)
+    // The next restore removes the unfinished volume; this one is refused (a time in 2000) and changes nothing else.
+    const next = await runCli(['db', 'restore', ...stack, '--to-time', '2000-01-01T00:00:00Z'])
+    expect(next.exitCode).to.equal(1)
+    expect(next.stderr).to.include(`removed ${newVolume}, the unfinished volume of a stopped restore`)
+    expect(await volumeExists(newVolume)).to.equal(false)
   })
 
   it('refuses a time before the oldest backup, showing the range, with the stack untouched', async () => {
