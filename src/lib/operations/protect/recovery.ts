@@ -144,6 +144,15 @@ export function chooseBackup(target: RecoveryTarget, info: RepoInfo, lastArchive
   }
 }
 
+/**
+ * A time as recovery_target_time takes it: PostgreSQL 17 refuses ISO 8601's `2026-12-06T09:30:00.000Z` there
+ * ("invalid value for parameter", the server does not start), and takes `2026-12-06 09:30:00.000+00`, which
+ * is also pgBackRest's own format.
+ */
+export function recoveryTime(time: Date): string {
+  return time.toISOString().replace('T', ' ').replace('Z', '+00')
+}
+
 /** pgBackRest restore's options for a target and a backup set; the server promotes once it is reached. */
 export function restoreOptions(target: RecoveryTarget, backup: RepoBackup): string[] {
   const set = `--set=${backup.label}`
@@ -151,7 +160,7 @@ export function restoreOptions(target: RecoveryTarget, backup: RepoBackup): stri
     case 'latest':
       return [set, '--type=default']
     case 'time':
-      return [set, '--type=time', `--target=${target.time.toISOString()}`, '--target-action=promote']
+      return [set, '--type=time', `--target=${recoveryTime(target.time)}`, '--target-action=promote']
     case 'name':
       return [set, '--type=name', `--target=${target.name}`, '--target-action=promote']
     case 'lsn':
