@@ -182,6 +182,10 @@ export interface RecoveryObservation {
   newestVisitAt: Date | null
   /** The highest restored visit id (0 without visits). */
   maxVisitId: number
+  /** Where the new timeline branched off (its history file's last line): where the replay ended. */
+  branchLsn?: string
+  /** The last WAL segment the repository held when the restore began. */
+  archiveEnd?: string
 }
 
 /** Why the restored cluster does not prove the target was reached; empty when it does. */
@@ -196,6 +200,14 @@ export function proofFailures(target: RecoveryTarget, seen: RecoveryObservation)
   }
   if (target.kind === 'name' && !seen.log.includes(`recovery stopping at restore point "${target.name}"`)) {
     failures.push(`the server's log does not say it stopped at restore point "${target.name}"`)
+  }
+  // Without a target, recovery ends wherever the archived WAL stops: a missing segment ends it early, silently.
+  if (target.kind === 'latest' && seen.branchLsn !== undefined && seen.archiveEnd !== undefined) {
+    if (lsnValue(seen.branchLsn) < segmentEndLsn(seen.archiveEnd) - SEGMENT_BYTES) {
+      failures.push(
+        `the replay ended at ${seen.branchLsn}, before the last archived WAL segment ${seen.archiveEnd}: a segment on the way is missing from the archive or unreadable`,
+      )
+    }
   }
   if (seen.counter !== seen.visits) {
     failures.push(`the visit counter says ${seen.counter} but ${seen.visits} visits were restored`)

@@ -149,6 +149,8 @@ interface Plan {
   target: RecoveryTarget
   backup: {label: string; timeline: number}
   options: string[]
+  /** The last archived WAL segment: a replay to the end of the archive must reach it. */
+  archiveEnd: string
 }
 
 async function preflight(ctx: StackContext, target: RecoveryTarget, image: string): Promise<Plan> {
@@ -179,6 +181,7 @@ async function preflight(ctx: StackContext, target: RecoveryTarget, image: strin
     target,
     backup: {label: choice.backup.label, timeline: timelineOf(choice.backup.archiveStart)},
     options: restoreOptions(target, choice.backup),
+    archiveEnd: range.lastSegment,
   }
 }
 
@@ -297,7 +300,7 @@ async function recover(
   })
   ctx.progress(`restoring backup ${plan.backup.label} into ${volume} and replaying the archived WAL`)
   await waitOutOfRecovery(ctx, id, signal)
-  const observation = await observe(ctx.engine, id, plan.backup.timeline)
+  const observation = {...(await observe(ctx.engine, id, plan.backup.timeline)), archiveEnd: plan.archiveEnd}
   const failures = proofFailures(plan.target, observation)
   if (failures.length > 0) {
     throw new StackctlError(`refused: the restored data does not prove the target: ${failures.join('; ')}`, {
@@ -349,7 +352,14 @@ async function observe(engine: Engine, id: string, backupTimeline: number): Prom
   const [inRecovery, timeline, visits, counter, newest, maxId] = (await new Psql(engine, id).query(OBSERVE_SQL)).split(
     '|',
   )
+  // The history file's last line: the parent timeline, the LSN where this one branched off, and why.
+  const history = await new Psql(engine, id).tryQuery(
+    `SELECT pg_read_file('pg_wal/${historyFile(Number(timeline))}')`,
+    'postgres',
+  )
+  const branchLsn = history?.trim().split('\n').at(-1)?.split('\t')[1]
   return {
+    ...(branchLsn && /^[0-9A-F]+\/[0-9A-F]+$/i.test(branchLsn) ? {branchLsn} : {}),
     inRecovery: inRecovery === 'true' || inRecovery === 't',
     timeline: Number(timeline),
     backupTimeline,

@@ -239,6 +239,8 @@ describe('continuous protection (WAL archive, point-in-time restore)', function 
   }
 
   it('SIGINT during the switch: the switch is finished and proven, exit 130, the line says where the stack runs', async () => {
+    // --latest restores what the archive holds: the last check visit too, once archive_timeout has sent it.
+    await archivedThrough(await psqlIn(project, 'SELECT pg_current_wal_lsn()'), AFTER_RESTORE_MS)
     const volume = activeVolume()
     const ids = await psqlIn(project, 'SELECT id FROM visits ORDER BY id')
     const {result, newVolume} = await signalDuring(['--latest'], /switching the stack to/, 'SIGINT')
@@ -353,15 +355,19 @@ describe('continuous protection (WAL archive, point-in-time restore)', function 
   })
 
   // Last: it breaks the archive on purpose.
-  it('refuses a restore past a WAL segment deleted from the archive, the old volume active and untouched', async () => {
+  it('refuses a restore past a WAL segment deleted from the archive (to an LSN, and --latest), the old volume active and untouched', async () => {
+    // Past the timeline's first segment: the server may read that one from the parent timeline's copy.
+    await visits(1)
+    await archivedThrough(await psqlIn(project, 'SELECT pg_current_wal_lsn()'), AFTER_RESTORE_MS)
+    // Each LSN taken right after a write, so never at a segment's boundary: its segment holds that write.
+    await visits(1)
     const early = await psqlIn(project, 'SELECT pg_current_wal_lsn()')
-    await visits(2)
     await archivedThrough(early, AFTER_RESTORE_MS)
     await visits(2)
     const target = await psqlIn(project, 'SELECT pg_current_wal_lsn()')
-    await visits(1)
     await archivedThrough(target, AFTER_RESTORE_MS)
     const segment = await psqlIn(project, `SELECT pg_walfile_name('${early}')`)
+    expect(segment < (await psqlIn(project, `SELECT pg_walfile_name('${target}')`))).to.equal(true)
     const removed = execFileSync(
       'docker',
       [
@@ -382,9 +388,15 @@ describe('continuous protection (WAL archive, point-in-time restore)', function 
     const ids = await psqlIn(project, 'SELECT id FROM visits ORDER BY id')
     const refused = await runCli(['db', 'restore', ...stack, '--to-lsn', target])
     expect(refused.exitCode, refused.stderr).to.equal(1)
-    expect(refused.stderr).to.match(/refused: the recovery server stopped: .*recovery/)
+    expect(refused.stderr, refused.stderr).to.match(/refused: the recovery server stopped: .*recovery/)
     const newVolume = /restoring backup \S+ into (\S+)/.exec(refused.stderr)?.[1]
     expect(newVolume, refused.stderr).to.be.a('string')
     await expectUntouched(volume, ids, newVolume!)
+    // Without a target the server would stop at the gap and start: the proof must refuse it.
+    const idsNow = await psqlIn(project, 'SELECT id FROM visits ORDER BY id')
+    const latest = await runCli(['db', 'restore', ...stack, '--latest'])
+    expect(latest.exitCode, latest.stderr).to.equal(1)
+    expect(latest.stderr).to.match(/the replay ended at \S+, before the last archived WAL segment \S+: a segment/)
+    await expectUntouched(volume, idsNow, /restoring backup \S+ into (\S+)/.exec(latest.stderr)![1])
   })
 })

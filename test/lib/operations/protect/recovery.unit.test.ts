@@ -142,4 +142,24 @@ describe('point-in-time recovery: targets, range and proof', () => {
       '--target-action=promote',
     ])
   })
+
+  it('refuses a replay to the end of the archive that ended before its last segment (a segment missing on the way)', () => {
+    const seen = (branchLsn: string) => ({
+      inRecovery: false,
+      timeline: 2,
+      backupTimeline: 1,
+      log: '',
+      visits: 5,
+      counter: 5,
+      newestVisitAt: null,
+      maxVisitId: 5,
+      branchLsn,
+      archiveEnd: '000000010000000000000009',
+    })
+    expect(proofFailures({kind: 'latest'}, seen('0/9000A28'))).to.deep.equal([])
+    expect(proofFailures({kind: 'latest'}, seen('0/A000000'))).to.deep.equal([])
+    expect(proofFailures({kind: 'latest'}, seen('0/7000000'))).to.deep.equal([
+      'the replay ended at 0/7000000, before the last archived WAL segment 000000010000000000000009: a segment on the way is missing from the archive or unreadable',
+    ])
+  })
 })
