@@ -131,14 +131,9 @@ describe('continuous protection (WAL archive, point-in-time restore)', function 
   before(async () => {
     port = await freePort()
     cleanup.add(async () => rmSync(root, {recursive: true, force: true}))
-    cleanup.volume(`${project}_backups`)
-    for (const suffix of ['', '_pg17', '_pg17_2', '_pg17_3', '_pg17_4'])
-      cleanup.volume(`${project}_postgres_data${suffix}`)
+    // Every data volume a restore makes carries the Compose project's label; the recovery server and the
+    // <project>_backups volume carry stackctl's: removeComposeProject removes all of them.
     cleanup.add(() => removeComposeProject(project))
-    cleanup.add(async () => {
-      const left = await docker.listContainers({all: true, filters: {label: [`io.stackctl.project=${project}`]}})
-      await Promise.all(left.map((c) => docker.getContainer(c.Id).remove({force: true})))
-    })
     const up = await runCli([
       'up',
       ...stack,
