@@ -61,16 +61,23 @@ export class Cleanup {
 
 /**
  * Removes everything a Compose project created: containers, networks, its volumes and its app images.
- * Found by the project's labels, so nothing outside the project is touched.
+ * Found by the project's labels, so nothing outside the project is touched. Also what stackctl makes beside
+ * Compose for the project: a restore's recovery server and the WAL archive's `<project>_backups` volume
+ * (external to Compose, so that down --volumes keeps it), both found by stackctl's project label.
  */
 export async function removeComposeProject(project: string): Promise<void> {
   const label = `com.docker.compose.project=${project}`
+  const own = `io.stackctl.project=${project}`
   const containers = await docker.listContainers({all: true, filters: {label: [label]}})
-  await Promise.all(containers.map((c) => docker.getContainer(c.Id).remove({force: true, v: true})))
+  const recovery = await docker.listContainers({all: true, filters: {label: [own, 'io.stackctl.recovery-of']}})
+  await Promise.all([...containers, ...recovery].map((c) => docker.getContainer(c.Id).remove({force: true, v: true})))
   const networks = await docker.listNetworks({filters: {label: [label]}})
   await Promise.all(networks.map((n) => docker.getNetwork(n.Id).remove()))
   const volumes = (await docker.listVolumes({filters: {label: [label]}})).Volumes ?? []
-  await Promise.all(volumes.map((v) => docker.getVolume(v.Name).remove({force: true})))
+  const backups = ((await docker.listVolumes({filters: {label: [own]}})).Volumes ?? []).filter(
+    (v) => v.Name === `${project}_backups`,
+  )
+  await Promise.all([...volumes, ...backups].map((v) => docker.getVolume(v.Name).remove({force: true})))
 }
 
 /** Runs one SQL statement with psql inside the project's db container and returns its unaligned output. */

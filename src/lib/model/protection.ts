@@ -10,6 +10,10 @@
 export const BACKUPS_KEY = 'backups'
 /** Where the repository lives in the db container: the Debian package's default, owned by postgres in the image. */
 export const REPO_PATH = '/var/lib/pgbackrest'
+/** On a point-in-time restore's recovery server: the new volume it fills. */
+export const RECOVERY_LABEL = 'io.stackctl.recovery-of'
+/** On the new volume of a point-in-time restore: the run that created it (a volume of the same name is not ours). */
+export const RESTORE_RUN_LABEL = 'io.stackctl.restore-run'
 /** pgBackRest's name for the one cluster of a stack. */
 export const STANZA = 'visits'
 /** A segment is switched and archived at least this often while anything is written: the idle recovery point. */

@@ -9,6 +9,7 @@ import {EnvironmentError} from '../../errors.js'
 import {LABELS} from '../../model/config/labels.js'
 import {backupsVolumeName} from '../../model/protection.js'
 import type {StackContext} from '../../stack/context.js'
+import {Psql} from '../db/psql.js'
 import {mustPgbackrest, parseRepoInfo} from './pgbackrest.js'
 
 export const BACKUPS_ROLE_LABEL = 'io.stackctl.volume-role'
@@ -65,6 +66,23 @@ export async function ensureStanzaAndFirstBackup(ctx: StackContext, signal?: Abo
   return {stanza, firstBackup: {label, seconds: (Date.now() - started) / 1000}}
 }
 
+/**
+ * archive_timeout holds only once the checkpointer has woken after the server left startup. It is started
+ * before the startup process and, while that runs, goes to sleep for up to checkpoint_timeout (5 min) without
+ * the archive_timeout bound (which it applies only outside recovery); a start after a clean shutdown
+ * requests no checkpoint, so nothing wakes it. Seen after every restart and every db restore: writes stayed
+ * in the open segment for minutes, nothing archived, no failed attempt. A reload (SIGHUP) wakes it, and from
+ * then on it sleeps at most archive_timeout. Harmless on a server that does not archive: it is not sent.
+ */
+export const WAKE_ARCHIVE_TIMEOUT_SQL = `SELECT CASE WHEN current_setting('archive_mode') <> 'off'
+  AND current_setting('archive_timeout') <> '0' THEN pg_reload_conf() END`
+
+/** For every start of the db (up, start, restart, a restore's switch), once it accepts connections. */
+export async function wakeArchiveTimeout(ctx: StackContext): Promise<void> {
+  const db = await runningService(ctx.engine, ctx.config.project, 'db')
+  if (db) await new Psql(ctx.engine, db.id).tryQuery(WAKE_ARCHIVE_TIMEOUT_SQL, 'postgres')
+}
+
 /** `up`'s two calls: before Compose starts anything, and once the stack is ready. */
 export async function beforeStart(ctx: StackContext, archive: {on: boolean; note?: string}): Promise<void> {
   if (archive.note) ctx.progress(archive.note)
@@ -75,6 +93,8 @@ export async function beforeStart(ctx: StackContext, archive: {on: boolean; note
 
 export async function afterReady(ctx: StackContext, archive: {on: boolean}, signal?: AbortSignal): Promise<void> {
   if (!archive.on) return
+  // Also here: a db the engine restarted on its own is found running, and up then starts nothing.
+  await wakeArchiveTimeout(ctx)
   const started = await ensureStanzaAndFirstBackup(ctx, signal)
   if (started.firstBackup) {
     ctx.progress(

@@ -144,6 +144,15 @@ export function chooseBackup(target: RecoveryTarget, info: RepoInfo, lastArchive
   }
 }
 
+/**
+ * A time as recovery_target_time takes it: PostgreSQL 17 refuses ISO 8601's `2026-12-06T09:30:00.000Z` there
+ * ("invalid value for parameter", the server does not start), and takes `2026-12-06 09:30:00.000+00`, which
+ * is also pgBackRest's own format.
+ */
+export function recoveryTime(time: Date): string {
+  return time.toISOString().replace('T', ' ').replace('Z', '+00')
+}
+
 /** pgBackRest restore's options for a target and a backup set; the server promotes once it is reached. */
 export function restoreOptions(target: RecoveryTarget, backup: RepoBackup): string[] {
   const set = `--set=${backup.label}`
@@ -151,7 +160,7 @@ export function restoreOptions(target: RecoveryTarget, backup: RepoBackup): stri
     case 'latest':
       return [set, '--type=default']
     case 'time':
-      return [set, '--type=time', `--target=${target.time.toISOString()}`, '--target-action=promote']
+      return [set, '--type=time', `--target=${recoveryTime(target.time)}`, '--target-action=promote']
     case 'name':
       return [set, '--type=name', `--target=${target.name}`, '--target-action=promote']
     case 'lsn':
@@ -173,6 +182,10 @@ export interface RecoveryObservation {
   newestVisitAt: Date | null
   /** The highest restored visit id (0 without visits). */
   maxVisitId: number
+  /** Where the new timeline branched off (its history file's last line): where the replay ended. */
+  branchLsn?: string
+  /** The last WAL segment the repository held when the restore began. */
+  archiveEnd?: string
 }
 
 /** Why the restored cluster does not prove the target was reached; empty when it does. */
@@ -187,6 +200,14 @@ export function proofFailures(target: RecoveryTarget, seen: RecoveryObservation)
   }
   if (target.kind === 'name' && !seen.log.includes(`recovery stopping at restore point "${target.name}"`)) {
     failures.push(`the server's log does not say it stopped at restore point "${target.name}"`)
+  }
+  // Without a target, recovery ends wherever the archived WAL stops: a missing segment ends it early, silently.
+  if (target.kind === 'latest' && seen.branchLsn !== undefined && seen.archiveEnd !== undefined) {
+    if (lsnValue(seen.branchLsn) < segmentEndLsn(seen.archiveEnd) - SEGMENT_BYTES) {
+      failures.push(
+        `the replay ended at ${seen.branchLsn}, before the last archived WAL segment ${seen.archiveEnd}: a segment on the way is missing from the archive or unreadable`,
+      )
+    }
   }
   if (seen.counter !== seen.visits) {
     failures.push(`the visit counter says ${seen.counter} but ${seen.visits} visits were restored`)

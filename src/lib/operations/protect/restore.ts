@@ -11,9 +11,17 @@ import {checkInterrupted} from '../../cli/interrupt.js'
 import type {Engine} from '../../engine/engine.js'
 import {runningService} from '../../engine/services.js'
 import {Interrupted, StackctlError, UsageError} from '../../errors.js'
+import {stackCommand} from '../../model/config/command-line.js'
 import {LABELS} from '../../model/config/labels.js'
 import {pgDataMountPath} from '../../model/config/stack-config.js'
-import {backupsVolumeName, pgbackrestEnvironment, REPO_PATH, STANZA} from '../../model/protection.js'
+import {
+  backupsVolumeName,
+  pgbackrestEnvironment,
+  RECOVERY_LABEL,
+  REPO_PATH,
+  RESTORE_RUN_LABEL as RUN_LABEL,
+  STANZA,
+} from '../../model/protection.js'
 import {readState, type StackState} from '../../model/stackdir/stack-files.js'
 import {phaseRunner, type StepRunner} from '../../plan/runner.js'
 import type {StackContext} from '../../stack/context.js'
@@ -34,9 +42,6 @@ import {
   type RecoveryObservation,
   type RecoveryTarget,
 } from './recovery.js'
-
-export const RECOVERY_LABEL = 'io.stackctl.recovery-of'
-const RUN_LABEL = 'io.stackctl.restore-run'
 
 export interface DbRestoreOptions {
   target: RecoveryTarget
@@ -71,6 +76,8 @@ export async function restoreToPoint(
     checkInterrupted(signal, 'nothing was changed')
     const volume = await runner.step('new volume', () => createVolume(ctx, runner))
     restored = await runner.step('recover', () => recover(ctx, plan, volume, image, runner, signal))
+    // The last moment a signal is answered by undoing: from the switch on, the restored timeline serves.
+    checkInterrupted(signal, 'before the switch')
   } catch (error) {
     const undone = await runner.undo()
     if (error instanceof Interrupted) {
@@ -114,6 +121,14 @@ export async function restoreToPoint(
     },
     {shielded: true},
   )
+  // Switching back would leave the archive with two histories after the branch point (and visits the API
+  // recorded on the restored data meanwhile off the active volume): a signal during the switch is answered
+  // once it is complete, as db upgrade does.
+  checkInterrupted(
+    signal,
+    `the signal came during the switch, which was finished: the stack runs on ${to.volume}, restored to ${describeTarget(target)} and proven (timeline ${restored.observation.timeline}, ${restored.observation.visits} visits); ${oldExists ? `${old.volume} is kept` : `${old.volume} was gone`}`,
+    oldExists ? `${stackCommand(ctx.config, 'db prune-old')} ${old.volume} removes it once you are sure` : undefined,
+  )
   return {
     project: ctx.config.project,
     target: describeTarget(target),
@@ -134,6 +149,8 @@ interface Plan {
   target: RecoveryTarget
   backup: {label: string; timeline: number}
   options: string[]
+  /** The last archived WAL segment: a replay to the end of the archive must reach it. */
+  archiveEnd: string
 }
 
 async function preflight(ctx: StackContext, target: RecoveryTarget, image: string): Promise<Plan> {
@@ -164,6 +181,7 @@ async function preflight(ctx: StackContext, target: RecoveryTarget, image: strin
     target,
     backup: {label: choice.backup.label, timeline: timelineOf(choice.backup.archiveStart)},
     options: restoreOptions(target, choice.backup),
+    archiveEnd: range.lastSegment,
   }
 }
 
@@ -282,7 +300,7 @@ async function recover(
   })
   ctx.progress(`restoring backup ${plan.backup.label} into ${volume} and replaying the archived WAL`)
   await waitOutOfRecovery(ctx, id, signal)
-  const observation = await observe(ctx.engine, id, plan.backup.timeline)
+  const observation = {...(await observe(ctx.engine, id, plan.backup.timeline)), archiveEnd: plan.archiveEnd}
   const failures = proofFailures(plan.target, observation)
   if (failures.length > 0) {
     throw new StackctlError(`refused: the restored data does not prove the target: ${failures.join('; ')}`, {
@@ -334,7 +352,14 @@ async function observe(engine: Engine, id: string, backupTimeline: number): Prom
   const [inRecovery, timeline, visits, counter, newest, maxId] = (await new Psql(engine, id).query(OBSERVE_SQL)).split(
     '|',
   )
+  // The history file's last line: the parent timeline, the LSN where this one branched off, and why.
+  const history = await new Psql(engine, id).tryQuery(
+    `SELECT pg_read_file('pg_wal/${historyFile(Number(timeline))}')`,
+    'postgres',
+  )
+  const branchLsn = history?.trim().split('\n').at(-1)?.split('\t')[1]
   return {
+    ...(branchLsn && /^[0-9A-F]+\/[0-9A-F]+$/i.test(branchLsn) ? {branchLsn} : {}),
     inRecovery: inRecovery === 'true' || inRecovery === 't',
     timeline: Number(timeline),
     backupTimeline,

@@ -12,6 +12,7 @@ import {StackctlError} from '../../errors.js'
 import {collectFacts, diagnoseStartup, formatSeconds, startOrder, type ContainerFacts} from './diagnose.js'
 import {type CommandFor, commandsFor, plainCommand} from '../../model/config/command-line.js'
 import {repairRestoreLeftovers} from '../../operations/backup-restore/restore-leftovers.js'
+import {wakeArchiveTimeout} from '../../operations/protect/archive.js'
 import type {StackContext} from '../../stack/context.js'
 import {SERVICES} from '../../stack/status.js'
 import {clockOf} from '../../engine/wait/clock.js'
@@ -220,6 +221,7 @@ export async function waitStackHealthy(
   ctx.phase('wait until healthy')
   const shown = serviceProgress(ctx)
   await waitServicesReady(ctx, ['db'], memory, signal, shown)
+  await wakeArchiveTimeout(ctx)
   await repairRestoreLeftovers(ctx)
   await waitServicesReady(ctx, SERVICES, memory, signal, shown)
 }

@@ -9,6 +9,7 @@ import {
   lsnValue,
   parseRecoveryTarget,
   proofFailures,
+  restoreOptions,
   segmentEndLsn,
   type RecoveryObservation,
 } from '../../../../src/lib/operations/protect/recovery.js'
@@ -130,5 +131,35 @@ describe('point-in-time recovery: targets, range and proof', () => {
     expect(parsed.archive).to.deep.equal({min: '000000010000000000000005', max: '00000002000000000000000B'})
     expect(parsed.backups[0]).to.include({label: '20261206-094608F', lsnStop: '0/8000050', stop: 1796550370})
     expect(parseRepoInfo(JSON.stringify([{name: 'other'}])).status).to.equal('missing stanza')
+  })
+
+  it('gives a time target in the form recovery_target_time accepts (PostgreSQL 17 refuses ISO 8601 with T and Z)', () => {
+    const set = backup('b1', 1_765_000_000, '0/2000120')
+    expect(restoreOptions({kind: 'time', time: new Date('2026-12-06T09:30:00.123Z')}, set)).to.deep.equal([
+      '--set=b1',
+      '--type=time',
+      '--target=2026-12-06 09:30:00.123+00',
+      '--target-action=promote',
+    ])
+  })
+
+  it('refuses a replay to the end of the archive that ended before its last segment (a segment missing on the way)', () => {
+    const seen = (branchLsn: string) => ({
+      inRecovery: false,
+      timeline: 2,
+      backupTimeline: 1,
+      log: '',
+      visits: 5,
+      counter: 5,
+      newestVisitAt: null,
+      maxVisitId: 5,
+      branchLsn,
+      archiveEnd: '000000010000000000000009',
+    })
+    expect(proofFailures({kind: 'latest'}, seen('0/9000A28'))).to.deep.equal([])
+    expect(proofFailures({kind: 'latest'}, seen('0/A000000'))).to.deep.equal([])
+    expect(proofFailures({kind: 'latest'}, seen('0/7000000'))).to.deep.equal([
+      'the replay ended at 0/7000000, before the last archived WAL segment 000000010000000000000009: a segment on the way is missing from the archive or unreadable',
+    ])
   })
 })

@@ -76,3 +76,49 @@ describe('leftovers of a killed db upgrade', () => {
     ])
   })
 })
+
+describe('leftovers of a killed db restore', () => {
+  async function killedRestore() {
+    const engine = new StubEngine()
+    engine.addContainer({name: 'demo-db-1', service: 'db', labels: {'io.stackctl.stack-id': stackId}})
+    engine.addContainer({name: 'demo-app-1', service: 'app', labels: {'io.stackctl.stack-id': stackId}})
+    engine.addContainer({
+      name: 'demo-recovery',
+      service: '',
+      project: '',
+      labels: {'io.stackctl.recovery-of': pending, 'io.stackctl.stack-id': stackId},
+    })
+    // Another stack's recovery server is never this stack's leftover.
+    engine.addContainer({
+      name: 'other-recovery',
+      service: '',
+      project: '',
+      labels: {'io.stackctl.recovery-of': 'other_postgres_data_pg17', 'io.stackctl.stack-id': 'ffffffffffffffff'},
+    })
+    engine.addVolume(pending, {'io.stackctl.stack-id': stackId, 'io.stackctl.restore-run': '00aa'})
+    const stack = await stubStack({}, {engine})
+    stack.ctx.state = {stackId, settings: {project: 'demo'}, pendingUpgrade: {volume: pending}}
+    return stack
+  }
+
+  it('doctor names the recovery server and the unfinished volume as a db restore’s, not an upgrade’s', async () => {
+    const {ctx} = await killedRestore()
+    const check = await leftoversCheck(ctx)
+    expect(check?.status).to.equal('fail')
+    expect(check?.detail).to.equal(
+      `demo-recovery (running), the recovery server of a db restore that was killed; ${pending}, the unfinished copy of a db restore that was killed (the stack never ran on it): the next db restore removes it; to remove it now: stackctl db prune-old ${pending} --dir ${ctx.paths.dir} --project-name demo`,
+    )
+    expect(check?.fix).to.equal(
+      `if no stackctl db restore is running, stackctl up --dir ${ctx.paths.dir} --project-name demo removes the temporary server and starts the API`,
+    )
+  })
+
+  it('up removes the recovery server only and keeps the volume', async () => {
+    const {ctx, engine, progress} = await killedRestore()
+    await cleanLeftovers(ctx)
+    expect(engine.calls.filter((call) => call.startsWith('remove'))).to.deep.equal([
+      'remove container id-demo-recovery',
+    ])
+    expect(progress[0]).to.equal('removed demo-recovery (running), the recovery server of a db restore that was killed')
+  })
+})
