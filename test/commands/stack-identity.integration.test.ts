@@ -22,7 +22,7 @@ import {tmpdir} from 'node:os'
 import path from 'node:path'
 
 import {freePort, runCli, type CliResult} from '../helpers/cli.js'
-import {docker, psqlIn, removeComposeProject, uniqueName} from '../helpers/docker.js'
+import {docker, psqlIn, removeComposeProject, uniqueName, volumeExists} from '../helpers/docker.js'
 
 const NO_TRACE = /\n\s+at .+:\d+:\d+/
 
@@ -32,16 +32,6 @@ function expectRefused(result: CliResult, pattern: RegExp): void {
   expect(result.stderr).to.not.match(NO_TRACE)
   // No advice may destroy data.
   expect(result.stderr).to.not.match(/down --volumes|delete the volume|docker volume rm/)
-}
-
-async function volumeExists(name: string): Promise<boolean> {
-  return docker
-    .getVolume(name)
-    .inspect()
-    .then(
-      () => true,
-      () => false,
-    )
 }
 
 describe('stack identity and ownership (integration)', function () {

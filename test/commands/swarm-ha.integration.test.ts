@@ -114,21 +114,30 @@ describe('swarm HA database: Patroni + etcd, failover (integration, a swarm of i
     expect(await readFile(path.join(dir, 'stack.yml'), 'utf8')).not.to.include(password)
   })
 
+  /**
+   * verify-persistence --mode failover, 120 visits. Each wait of the check (a switchover off node 1 and its old
+   * leader's rejoin, the new leader, the rejoin after the kill) gets 5 minutes: on CI's loaded machine 120 s was
+   * not enough for a switchover's rejoin.
+   */
+  const failoverCheck = (env?: Record<string, string>) =>
+    cli(
+      [
+        'verify-persistence',
+        '--target',
+        'swarm',
+        '--mode',
+        'failover',
+        '--visits',
+        '120',
+        '--timeout',
+        '300',
+        '--json',
+      ],
+      env,
+    )
+
   it('loses no acknowledged visit when the leader node is killed; the old leader rejoins (--mode failover)', async () => {
-    const check = await cli([
-      'verify-persistence',
-      '--target',
-      'swarm',
-      '--mode',
-      'failover',
-      '--visits',
-      '120',
-      // Each wait of the check (a switchover off node 1 and its old leader's rejoin, the new leader, the rejoin
-      // after the kill) gets 5 minutes: on CI's loaded machine 120 s was not enough for a switchover's rejoin.
-      '--timeout',
-      '300',
-      '--json',
-    ])
+    const check = await failoverCheck()
     const result = JSON.parse(check.stdout) as CheckJson
     console.log(`      failover: ${JSON.stringify(result.swarm.failover)}`)
     expectExit(check, 0)
@@ -159,21 +168,7 @@ describe('swarm HA database: Patroni + etcd, failover (integration, a swarm of i
     await patroniConfig(['synchronous_mode=off', 'synchronous_mode_strict=false'])
     try {
       expect((await haStatus()).durability).to.equal('async')
-      const check = await cli(
-        [
-          'verify-persistence',
-          '--target',
-          'swarm',
-          '--mode',
-          'failover',
-          '--visits',
-          '120',
-          '--timeout',
-          '300',
-          '--json',
-        ],
-        {STACKCTL_VERIFY_STALL_REPLICATION: '1'},
-      )
+      const check = await failoverCheck({STACKCTL_VERIFY_STALL_REPLICATION: '1'})
       const result = JSON.parse(check.stdout) as CheckJson
       console.log(`      control: ${result.missingCount} of ${result.acknowledged} acknowledged lost`)
       // What stopped a check that never reached its set check (seen once in CI: 0 acknowledged, no count).

@@ -169,3 +169,14 @@ export async function removeCommentedNatRules(tag: string): Promise<void> {
     await execa('iptables', ['-t', 'nat', ...args], {reject: false})
   }
 }
+
+/** Whether the engine has a volume of this name. */
+export async function volumeExists(name: string): Promise<boolean> {
+  return docker
+    .getVolume(name)
+    .inspect()
+    .then(
+      () => true,
+      () => false,
+    )
+}

@@ -14,7 +14,7 @@ import path from 'node:path'
 import type {ArchiveReport as DescribedArchive} from '../../../../src/lib/operations/describe/describe.js'
 import {lockFile, projectLockFile} from '../../../../src/lib/stack/lock.js'
 import {freePort, runCli, spawnCli, type CliResult} from '../../../helpers/cli.js'
-import {Cleanup, docker, psqlIn, removeComposeProject, uniqueName} from '../../../helpers/docker.js'
+import {Cleanup, docker, psqlIn, removeComposeProject, uniqueName, volumeExists} from '../../../helpers/docker.js'
 
 describe('continuous protection (WAL archive, point-in-time restore)', function () {
   this.timeout(600_000)
@@ -98,16 +98,6 @@ describe('continuous protection (WAL archive, point-in-time restore)', function 
       filters: {label: [`com.docker.compose.project=${project}`, 'com.docker.compose.service=db']},
     })
     return db ? db.Mounts.map((m) => m.Name ?? '') : []
-  }
-
-  async function volumeExists(name: string): Promise<boolean> {
-    return docker
-      .getVolume(name)
-      .inspect()
-      .then(
-        () => true,
-        () => false,
-      )
   }
 
   async function recoveryServers(): Promise<string[]> {
