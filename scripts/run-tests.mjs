@@ -131,13 +131,17 @@ const PORT_BLOCK = 1000
 function runJob(job, slot) {
   return new Promise((resolvePromise) => {
     const started = Date.now()
-    const child = spawn(job.command, job.args, {
+    // Through bash, whose `times` then reports on fd 3 the CPU of everything the job ran and reaped: its test
+    // runner, the CLI runs, the docker and Compose clients (not the engine's or the containers' side).
+    const child = spawn('bash', ['-c', '"$0" "$@"; rc=$?; times >&3; exit $rc', job.command, ...job.args], {
       cwd: root,
       // Each job in its own process group, so a stop reaches the CLI and docker processes it started.
       detached: true,
       env: {...process.env, STACKCTL_TEST_PORT_BASE: String(PORT_BASE + slot * PORT_BLOCK)},
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
     })
+    const timesOut = []
+    child.stdio[3].on('data', (chunk) => timesOut.push(chunk))
     running.set(child.pid, child)
     const chunks = []
     let lingerTimer
@@ -167,7 +171,8 @@ function runJob(job, slot) {
       const counts = summary ? {passed: +summary[1], failed: +summary[2], skipped: +summary[3]} : undefined
       const exited = code === 0 || (lingered && !stopping)
       const ok = exited && (!job.mocha || (counts !== undefined && counts.failed === 0))
-      resolvePromise({...job, ms: Date.now() - started, output, counts, ok, code, signal, lingered})
+      const cpuMs = childrenCpuMs(Buffer.concat(timesOut).toString('utf8'))
+      resolvePromise({...job, ms: Date.now() - started, cpuMs, output, counts, ok, code, signal, lingered})
     })
   })
 }
@@ -175,8 +180,9 @@ function runJob(job, slot) {
 function printResult(result, done, total) {
   const seconds = (result.ms / 1000).toFixed(1)
   const counts = result.counts ? `, ${result.counts.passed} passed, ${result.counts.failed} failed` : ''
+  const cpu = result.cpuMs === undefined ? '' : `, cpu ${(result.cpuMs / 1000).toFixed(1)} s`
   const mark = result.ok ? '✔' : '✖'
-  process.stdout.write(`\n${'─'.repeat(4)} [${done}/${total}] ${mark} ${result.name} (${seconds} s${counts})\n`)
+  process.stdout.write(`\n${'─'.repeat(4)} [${done}/${total}] ${mark} ${result.name} (${seconds} s${cpu}${counts})\n`)
   process.stdout.write(result.output.replace(/\n*$/, '\n'))
   if (result.lingered) {
     process.stdout.write(
@@ -187,6 +193,19 @@ function printResult(result, done, total) {
     process.stdout.write(`(ended without mocha's summary line: exit ${result.code ?? result.signal})\n`)
   }
 }
+
+/** The children's user + system CPU from bash's `times` (its second line: `1m2.500s 0m0.250s`), in ms. */
+function childrenCpuMs(text) {
+  const line = text.trim().split('\n')[1]
+  const parts = line ? [...line.matchAll(/(\d+)m([\d.]+)s/g)] : []
+  if (parts.length !== 2) return undefined
+  return Math.round(
+    parts.reduce((sum, [, minutes, seconds]) => sum + Number(minutes) * 60_000 + Number(seconds) * 1000, 0),
+  )
+}
+
+/** /proc/stat counts in USER_HZ, 100 on Linux whatever the kernel's own tick. */
+const TICKS_PER_SECOND = 100
 
 /** CPU time from /proc/stat: [busy, total] in ticks (undefined where there is no /proc). */
 function cpuTicks() {
@@ -299,6 +318,7 @@ async function main() {
   process.on('SIGTERM', () => stopAll('SIGTERM'))
 
   const started = Date.now()
+  const cpuAtStart = cpuTicks()
   process.stdout.write(
     `run-tests: ${files.length} test files as ${jobs.length} jobs, ${options.jobs} at a time` +
       ` (${serial.length} alone at the end) on ${cpus().length} CPUs\n`,
@@ -308,18 +328,30 @@ async function main() {
   const pool = await runPool(pooled, options.jobs, onDone, options.maxJobs)
   const results = [...pool.results, ...(await runPool(serial, 1, onDone)).results]
   const wallMs = Date.now() - started
+  const cpuAtEnd = cpuTicks()
 
   const table = [...results].sort((a, b) => b.ms - a.ms)
-  process.stdout.write('\njob times (longest first):\n')
+  const seconds = (ms) => (ms === undefined ? '?' : (ms / 1000).toFixed(1))
+  process.stdout.write('\njob times (longest first), with the CPU of what each job ran itself:\n')
   for (const result of table) {
     process.stdout.write(
-      `${(result.ms / 1000).toFixed(1).padStart(8)} s  ${result.ok ? '✔' : '✖'} ${result.name}${result.lingered ? ' (lingered: stopped)' : ''}\n`,
+      `${seconds(result.ms).padStart(8)} s  cpu ${seconds(result.cpuMs).padStart(6)} s  ${result.ok ? '✔' : '✖'} ${result.name}${result.lingered ? ' (lingered: stopped)' : ''}\n`,
     )
   }
   const jobMs = results.reduce((sum, result) => sum + result.ms, 0)
   process.stdout.write(
     `wall ${(wallMs / 1000).toFixed(0)} s for ${(jobMs / 1000).toFixed(0)} s of jobs (${options.jobs} at a time, up to ${pool.widest} while the CPU idled)\n`,
   )
+  if (cpuAtStart && cpuAtEnd) {
+    // Where the machine's CPU went: the jobs' own processes, and the rest (the engine, the containers, the system).
+    const busyMs = ((cpuAtEnd[0] - cpuAtStart[0]) * 1000) / TICKS_PER_SECOND
+    const ownMs = results.reduce((sum, result) => sum + (result.cpuMs ?? 0), 0)
+    process.stdout.write(
+      `cpu ${(busyMs / 1000).toFixed(0)} s busy over ${cpus().length} CPUs (${((busyMs / (wallMs * cpus().length)) * 100).toFixed(0)} %): ` +
+        `${(ownMs / 1000).toFixed(0)} s in the jobs' own processes (test runners, CLI, docker and Compose clients), ` +
+        `${((busyMs - ownMs) / 1000).toFixed(0)} s elsewhere (engine, containers, system)\n`,
+    )
+  }
   if (options.record && !stopping) {
     const times = readTimes()
     for (const result of results) times[result.name] = Math.round(result.ms / 100) / 10
