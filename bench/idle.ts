@@ -2,8 +2,10 @@
  * What a running stack costs while nobody uses it: the engine's health checks (each one forks processes in
  * the container, runc's exec through the container's shim, a backend in PostgreSQL) are all it does. Measured
  * over a window of whole seconds on a settled stack, three ways:
- * - stack: the two containers' cgroups, their containerd shims (with the runc children they reaped), and
- *   dockerd + containerd above what they used in a baseline window taken just before the stack started;
+ * - stack: the two containers' cgroups, their containerd shims (with the children they reaped: runc, and the
+ *   health checks' own processes, which the containers' cgroups count as well), and dockerd + containerd above
+ *   what they used in a baseline window taken just before the stack started. The checks' processes are counted
+ *   twice, so this is an upper bound: what it keeps under the target, the real cost is under too;
  * - machine: the whole machine's busy cores (/proc/stat) minus the same baseline (noisy when others work).
  * The target is on `stack`. Linux only; parts that cannot be read are left out.
  */

@@ -24,7 +24,7 @@ export interface BenchOptions {
   startupRuns: number
 }
 
-export const USAGE = `npm run bench -- [--seconds 10] [--rows 1000000] [--up-runs 5] [--version-runs 10] [--startup-runs 20] [--idle-seconds 60] [--no-write] [--only upgrade|startup|idle|ceiling]`
+export const USAGE = `npm run bench -- [--seconds 10] [--rows 1000000] [--up-runs 5] [--version-runs 10] [--startup-runs 20] [--idle-seconds 120] [--no-write] [--only upgrade|startup|idle|ceiling]`
 
 function positive(name: string, value: string | undefined, fallback: number): number {
   if (value === undefined) return fallback
@@ -63,6 +63,6 @@ export function parseOptions(argv: string[]): BenchOptions {
     startupRuns: positive('startup-runs', values['startup-runs'], 20),
     write: !values['no-write'] && values.only === undefined,
     only: values.only as BenchOptions['only'],
-    idleSeconds: positive('idle-seconds', values['idle-seconds'], 60),
+    idleSeconds: positive('idle-seconds', values['idle-seconds'], 120),
   }
 }

@@ -157,8 +157,8 @@ async function ceilingRuns(stack: BenchStack, options: BenchOptions): Promise<Lo
   }
 }
 
-/** How long a fresh stack is left alone before its idle CPU is measured: one round of the engine's 30 s checks. */
-const SETTLE_SECONDS = 35
+/** How long a fresh stack is left alone before its idle CPU is measured: one round of the engine's 60 s checks. */
+const SETTLE_SECONDS = 65
 
 /**
  * The baseline before the stack exists, the start, a settling pause, then the idle window: first, while the

@@ -31,7 +31,7 @@ describe('bench: idle stack CPU', () => {
 
   it('runs on its own with --only idle, for as long as --idle-seconds says', () => {
     expect(parseOptions(['--only', 'idle', '--idle-seconds', '30'])).to.include({only: 'idle', idleSeconds: 30})
-    expect(parseOptions([])).to.include({idleSeconds: 60})
+    expect(parseOptions([])).to.include({idleSeconds: 120})
     expect(() => parseOptions(['--only', 'nap'])).to.throw(/upgrade, startup, idle/)
   })
 })

@@ -233,6 +233,8 @@ class DockerodeContainers implements ContainerClient {
             status: health.Status === 'starting' ? 'starting' : (health.Status as 'healthy' | 'unhealthy'),
             lastOutput: health.Log?.at(-1)?.Output?.trim(),
             test: info.Config?.Healthcheck?.Test,
+            intervalMs: nanosToMs(info.Config?.Healthcheck?.Interval),
+            timeoutMs: nanosToMs(info.Config?.Healthcheck?.Timeout),
           }
         : undefined,
       mounts: (info.Mounts ?? []).map((m) => ({
@@ -694,4 +696,9 @@ async function whileDiskUsageBusy<T>(request: () => Promise<T>): Promise<T> {
   )
   if (outcome.state === 'ready') return outcome.value
   throw outcome.state === 'failed' ? outcome.last : busy
+}
+
+/** The engine's durations are in nanoseconds, 0 or absent meaning its default. */
+function nanosToMs(nanos: number | undefined): number | undefined {
+  return nanos !== undefined && Number.isFinite(nanos) && nanos > 0 ? Math.round(nanos / 1e6) : undefined
 }

@@ -65,8 +65,11 @@ export interface ContainerDetails {
   startedAtMs: number | undefined
   /** The engine's error when the container could not start (e.g. a bad mount). */
   error: string
-  /** `test`: the check's command as the engine runs it (CMD and its arguments, `$$` already made `$`). */
-  health: {status: Health; lastOutput?: string; test?: string[]} | undefined
+  /**
+   * `test`: the check's command as the engine runs it (CMD and its arguments, `$$` already made `$`);
+   * `intervalMs`/`timeoutMs`: its timing as configured (absent where the engine's defaults apply).
+   */
+  health: {status: Health; lastOutput?: string; test?: string[]; intervalMs?: number; timeoutMs?: number} | undefined
   mounts: MountInfo[]
   /** Paths mounted as tmpfs through HostConfig.Tmpfs. */
   tmpfs: string[]

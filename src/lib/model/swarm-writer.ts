@@ -4,7 +4,7 @@
  * swarm health timings), with the model's swarm values (replicas, the db's placement, endpoint and port modes,
  * the versioned secret, limits, service labels) written in here.
  */
-import {isMap, parseDocument} from 'yaml'
+import {isMap, isScalar, parseDocument} from 'yaml'
 
 import {composeDocument, memory} from './compose-writer.js'
 import type {ServiceModel, StackModel} from './stack-model.js'
@@ -40,9 +40,16 @@ export function toSwarmStack(model: StackModel, templates: SwarmTemplates): stri
     for (const key of keys) doc.deleteIn(['services', service, key])
   }
   for (const service of ['db', 'app']) {
-    // The probe stays the model's; only its timing changes.
-    for (const [field, value] of Object.entries(changes.services[service].healthcheck)) {
-      doc.setIn(['services', service, 'healthcheck', field], value)
+    // The probe stays the model's; only its timing changes, without the Compose template's reasons for its own.
+    const timing = changes.services[service].healthcheck
+    for (const [field, value] of Object.entries(timing)) doc.setIn(['services', service, 'healthcheck', field], value)
+    const check = doc.getIn(['services', service, 'healthcheck'], true)
+    if (isMap(check)) {
+      for (const pair of check.items) {
+        if (!isScalar(pair.key) || !(String(pair.key.value) in timing)) continue
+        pair.key.commentBefore = undefined
+        if (isScalar(pair.value)) pair.value.comment = undefined
+      }
     }
     for (const key of ['deploy', 'hostname', 'volumes']) {
       const value = overlay.getIn(['services', service, key], true)

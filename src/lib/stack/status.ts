@@ -72,7 +72,7 @@ export async function stackStatus(ctx: StackContext): Promise<StackStatus> {
   const {project} = ctx.config
   // Another stack's containers under this project name are not this stack's status.
   const claim = await claimStack(ctx)
-  // The engine's first health check runs 30 s after a start: stackctl's own probe answers for `starting`.
+  // The engine's first health check runs 60 s after a start: stackctl's own probe answers for `starting`.
   const containers = await confirmReadiness(await ctx.engine.containers.list({project}), ctx)
   const services = SERVICES.map((name) => {
     const container = containers.find((c) => c.service === name)

@@ -449,7 +449,7 @@ async function restartApi(ctx: StackContext): Promise<void> {
     {wait: false, waitTimeoutSeconds: ctx.config.timeoutSeconds, services: ['app']},
     {onLine: (line) => debug(line), shield: true},
   )
-  // stackctl's probe, not --wait: the engine's first health check comes 30 s after the start.
+  // stackctl's probe, not --wait: the engine's first health check comes 60 s after the start.
   await waitServicesReady(ctx, ['app'], memory, undefined)
 }
 

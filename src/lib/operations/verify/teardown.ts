@@ -12,7 +12,7 @@ export async function tearDown(ctx: StackContext, mode: TeardownMode): Promise<v
   // Shielded from Ctrl-C: an interrupted check finishes the teardown it started, then relaunches.
   const run = {onLine: (line: string) => ctx.detail(line), shield: true}
   if (mode === 'recreate') {
-    // No --wait: the relaunch that follows waits for readiness itself (stackctl's probe, not the 30 s checks).
+    // No --wait: the relaunch that follows waits for readiness itself (stackctl's probe, not the 60 s checks).
     await ctx.compose.up({wait: false, waitTimeoutSeconds: ctx.config.timeoutSeconds, forceRecreate: true}, run)
   } else {
     await ctx.compose.down({}, run)

@@ -35,6 +35,9 @@ export interface ContainerFacts {
   lastHealthCheck?: string
   /** The health check's command as the engine runs it (absent when it did not say). */
   healthTest?: string[]
+  /** How often the check runs and how long one may take, in ms (absent where the engine's defaults apply). */
+  healthIntervalMs?: number
+  healthTimeoutMs?: number
   logTail: string
 }
 
@@ -189,6 +192,8 @@ export async function collectFacts(
         composeFiles: (c.labels['com.docker.compose.project.config_files'] ?? '').split(',').filter(Boolean),
         lastHealthCheck: details.health?.lastOutput || undefined,
         healthTest: details.health?.test,
+        healthIntervalMs: details.health?.intervalMs,
+        healthTimeoutMs: details.health?.timeoutMs,
         // Reading logs is the costly part: a wait polling every half second goes without.
         logTail: options.logs === false ? '' : await containers.logTail(c.id, LOG_LINES),
       }

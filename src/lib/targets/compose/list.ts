@@ -55,7 +55,7 @@ export async function listStacks(engine: Engine): Promise<ListedStack[]> {
   await engine.ping()
   const listed = await engine.containers.list({label: LABELS.stackId})
   const volumes = await engine.volumes.list(LABELS.stackId)
-  // The engine's first check comes 30 s after a start: the same readiness view as status (its probe).
+  // The engine's first check comes 60 s after a start: the same readiness view as status (its probe).
   const containers: ContainerSummary[] = []
   for (const stack of groupStacks(listed, [])) {
     const own = listed.filter((c) => (c.labels[LABELS.project] ?? c.project) === stack.project)

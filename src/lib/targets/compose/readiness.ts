@@ -1,7 +1,7 @@
 /**
- * stackctl's own readiness probe. The engine's health checks run every 30 s (each one forks processes in the
+ * stackctl's own readiness probe. The engine's health checks run every 60 s (each one forks processes in the
  * container: an idle stack must cost next to nothing), and engine 20.10 runs the first one a whole interval
- * after the container starts, so a fresh container says `starting` for 30 s while it already answers. Where
+ * after the container starts, so a fresh container says `starting` for 60 s while it already answers. Where
  * stackctl waits (up, start, restart, verify-persistence's relaunch, the db a password check starts) and where
  * `status` reads a `starting` service, it asks the services itself, in milliseconds:
  * - the app: GET /healthz through its published port, from this process (200 also proves the db answered it);
@@ -110,7 +110,7 @@ export function stackProbes(containers: ContainerClient, url: string, stack?: st
  * The services with stackctl's probe laid over the engine's word: a running service the engine still calls
  * `starting` is `healthy` when it answers. `reasons` has the probe's line for each one that did not. A wait
  * also overrules `unhealthy` (options.overrule): a mark left from while the db was down lasts until the
- * engine's next check, up to 30 s later, and a stack that answers now need not wait for it.
+ * engine's next check, up to 60 s later, and a stack that answers now need not wait for it.
  */
 export async function overlayReadiness<T extends ProbedService>(
   services: readonly T[],

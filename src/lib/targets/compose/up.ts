@@ -94,7 +94,7 @@ async function upObserved(
 
   await repairRestoreLeftovers(ctx) // a running db: before judging the stack up to date
   const observed = observation.current ? observation.snapshot : await observation.refresh()
-  // The engine's first check runs 30 s after start: a stack that answers stackctl's probe is healthy now.
+  // The engine's first check runs 60 s after start: a stack that answers stackctl's probe is healthy now.
   const snapshot = {...observed, containers: await confirmReadiness(observed.containers, ctx)}
   const plan = planUp(snapshot, await desiredUp(ctx, rendered.composeText, snapshot, {build: options.build}))
   for (const step of plan) ctx.detail(`plan: ${describeStep(step)}`)

@@ -23,11 +23,25 @@ import {APP_PROBE_TIMEOUT_MS, overlayReadiness, probeApp, type Probes, stackProb
 import {FOREIGN_PREFIX} from '../../../api/healthz-protocol.js'
 
 /**
- * How long a service may stay unhealthy once its dependencies are healthy: one interval of the engine's 30 s
- * checks plus their 10 s timeout, so one passing check can turn it healthy again (an app that was unhealthy
- * while its db was stopped says so until its next check, whatever stackctl's own probe sees meanwhile).
+ * How long a service may stay unhealthy once its dependencies are healthy: one interval of its health check plus
+ * the check's timeout and some slack, so one passing check can turn it healthy again (an app that was unhealthy
+ * while its db was stopped says so until its next check, whatever stackctl's own probe sees meanwhile). This is
+ * the grace for the shipped checks (every 60 s, 10 s timeout) and for a check whose timing the engine does not
+ * report; a check with its own timing (an override file's) gets one interval of its own (`graceFor`).
  */
-export const UNHEALTHY_GRACE_MS = 45_000
+export const UNHEALTHY_GRACE_MS = 75_000
+/** The slack over a check's interval and timeout: the engine's own scheduling, a loaded host. */
+const GRACE_SLACK_MS = 5000
+/** The engine's defaults for a check that sets no interval or timeout (Docker's and Podman's: 30 s each). */
+const ENGINE_DEFAULT_CHECK_MS = 30_000
+
+/** The grace of one container: from its own check's timing where the engine reports it, else `fallbackMs`. */
+export function graceFor(c: Pick<ContainerFacts, 'healthIntervalMs' | 'healthTimeoutMs'>, fallbackMs: number): number {
+  if (c.healthIntervalMs === undefined && c.healthTimeoutMs === undefined) return fallbackMs
+  const interval = c.healthIntervalMs ?? ENGINE_DEFAULT_CHECK_MS
+  const timeout = c.healthTimeoutMs ?? ENGINE_DEFAULT_CHECK_MS
+  return interval + timeout + GRACE_SLACK_MS
+}
 const POLL_MS = 500
 
 export type StartupVerdict =
@@ -84,7 +98,7 @@ export function judgeStartup(
     }
     const since = memory.unhealthySince.get(c.service) ?? nowMs
     memory.unhealthySince.set(c.service, since)
-    if (nowMs - since >= graceMs) return {state: 'failed', service: c.service}
+    if (nowMs - since >= graceFor(c, graceMs)) return {state: 'failed', service: c.service}
   }
   for (const service of expected) if (!byService.has(service)) pending.push(service)
   return pending.length === 0 ? {state: 'healthy'} : {state: 'waiting', pending}
@@ -180,7 +194,7 @@ async function startupFailure(
   const waited = formatSeconds((nowMs - options.startedMs) / 1000)
   const command = options.command ?? plainCommand
   // stackctl's probe laid over the engine's `starting`, as in the wait: a db the probe found ready is not blamed
-  // because the engine has not run its first check yet (it runs 30 s after the start). And the probe's last word
+  // because the engine has not run its first check yet (it runs 60 s after the start). And the probe's last word
   // where it had one.
   let facts = await collectFacts(containers, options.project)
   if (options.probes) facts = (await overlayReadiness(facts, options.probes, {overrule: WAIT_OVERRULES})).services

@@ -8,6 +8,7 @@ import {
   serviceProgress,
   waitHealthy,
   UNHEALTHY_GRACE_MS,
+  graceFor,
 } from '../../../../src/lib/targets/compose/wait-healthy.js'
 import {StubEngine} from '../../../support/stub-stack.js'
 
@@ -54,6 +55,30 @@ describe('up: waiting for health', () => {
       expect(look(1_000)).to.deep.equal({state: 'waiting', pending: ['app']})
       expect(look(1_000 + UNHEALTHY_GRACE_MS - 1)).to.deep.equal({state: 'waiting', pending: ['app']})
       expect(look(1_000 + UNHEALTHY_GRACE_MS)).to.deep.equal({state: 'failed', service: 'app'})
+    })
+
+    it("takes the grace from the container's own check where the engine reports its timing", () => {
+      // An override's check every 1 s with a 10 s timeout: one interval + timeout + 5 s slack, not the 75 s.
+      const quick = newWaitMemory()
+      const lookQuick = (now: number) =>
+        judgeStartup(
+          [facts('db'), facts('app', {health: 'unhealthy', healthIntervalMs: 1_000, healthTimeoutMs: 10_000})],
+          SERVICES,
+          quick,
+          now,
+        )
+      expect(lookQuick(0)).to.deep.equal({state: 'waiting', pending: ['app']})
+      expect(lookQuick(15_999)).to.deep.equal({state: 'waiting', pending: ['app']})
+      expect(lookQuick(16_000)).to.deep.equal({state: 'failed', service: 'app'})
+      // A check every 5 min: one passing check can be that far away, so the wait gives it that long.
+      const slow = newWaitMemory()
+      const lookSlow = (now: number) =>
+        judgeStartup([facts('db'), facts('app', {health: 'unhealthy', healthIntervalMs: 300_000})], SERVICES, slow, now)
+      lookSlow(0)
+      expect(lookSlow(UNHEALTHY_GRACE_MS)).to.deep.equal({state: 'waiting', pending: ['app']})
+      // the engine's default timeout (30 s) when only the interval is set
+      expect(lookSlow(335_000)).to.deep.equal({state: 'failed', service: 'app'})
+      expect(graceFor({}, 1234)).to.equal(1234)
     })
 
     it('starts the grace period again when the app was healthy in between', () => {
