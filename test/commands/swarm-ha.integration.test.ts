@@ -87,7 +87,9 @@ describe('swarm HA database: Patroni + etcd, failover (integration, a swarm of i
       '420',
     ])
     if (deploy.exitCode !== 0) {
-      for (const service of ['db', 'app']) console.error(await swarmDiagnosis(swarm, manager, `${project}_${service}`))
+      for (const service of ['pg1', 'pg2', 'pg3', 'etcd1', 'router', 'app']) {
+        console.error(await swarmDiagnosis(swarm, manager, `${project}_${service}`))
+      }
     }
     expectExit(deploy, 0)
     expect(deploy.stdout).to.match(/database: 3 Patroni members, replication synchronous/)

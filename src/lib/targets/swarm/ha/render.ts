@@ -69,7 +69,10 @@ export function renderHaStack(singleDbStack: string, input: HaRenderInput): stri
       },
       secrets: dbJs.secrets,
       volumes: [{type: 'volume', source: pgVolume(i + 1), target: '/var/lib/postgresql/data'}],
-      // Patroni's REST API answers 200 on /health while its PostgreSQL runs (leader or replica).
+      // Patroni's REST API answers 200 on /health while its PostgreSQL runs (leader or replica). The start period
+      // is long because the swarm kills a task whose check fails past it: a member still bootstrapping (etcd's
+      // election, initdb, a replica's base backup) on a busy host would be killed mid-way and start over, and a
+      // leader killed during initdb leaves its claim in etcd. A member that is up ends the period at once.
       healthcheck: {
         test: [
           'CMD',
@@ -80,7 +83,7 @@ export function renderHaStack(singleDbStack: string, input: HaRenderInput): stri
         interval: '10s',
         timeout: '5s',
         retries: 6,
-        start_period: '120s',
+        start_period: '300s',
       },
       // Patroni stops PostgreSQL cleanly on SIGTERM (and hands over leadership first when it leads).
       stop_grace_period: '60s',
