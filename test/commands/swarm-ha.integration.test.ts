@@ -176,7 +176,7 @@ describe('swarm HA database: Patroni + etcd, failover (integration, a swarm of i
       // What stopped a check that never reached its set check (seen once in CI: 0 acknowledged, no count).
       expect(
         result.aborted,
-        `${JSON.stringify(result.aborted)}\n${result.reasons.join('\n')}\n${check.stderr}`,
+        `${JSON.stringify(result.aborted)}\n${(result.reasons ?? []).join('\n')}\nstdout: ${check.stdout}\nstderr: ${check.stderr}`,
       ).to.equal(null)
       expectExit(check, 1)
       expect(result.missingCount).to.be.greaterThan(0)

@@ -6,7 +6,7 @@ import {readOptional} from '../model/stackdir/files.js'
 import type {SupersededReport} from '../model/stackdir/stack-files.js'
 import type {StackContext} from './context.js'
 import {exposureWarnings} from '../targets/compose/exposure.js'
-import {confirmReadiness} from '../targets/compose/readiness.js'
+import {confirmHealthNow} from '../targets/compose/readiness.js'
 import {lastHealthChecks} from './status-health.js'
 import {publishedDbUrl} from '../operations/db/url.js'
 import {claimStack} from './ownership.js'
@@ -41,6 +41,7 @@ export function stackProblems(
   services: readonly ServiceState[],
   command: CommandFor = plainCommand,
   lastChecks: ReadonlyMap<string, string> = new Map(),
+  probed: ReadonlyMap<string, string> = new Map(),
 ): string[] {
   if (services.every((s) => s.state === 'absent')) return []
   // Stopped as a whole (stackctl stop, a reboot): the same containers start again.
@@ -57,8 +58,10 @@ export function stackProblems(
         `${s.name} is ${s.state}: run ${command('up')} to start it (${command(`logs ${s.name}`)} says why it stopped)`,
       )
     } else if (s.health === 'unhealthy') {
+      // stackctl's probe just now, where it found the service not answering; else what the engine's check said.
+      const now = probed.get(s.name)
       const said = lastChecks.get(s.name)
-      const why = said ? ` (last health check: ${said})` : ''
+      const why = now ? ` (stackctl's probe just now: ${now})` : said ? ` (last health check: ${said})` : ''
       problems.push(`${s.name} is running but unhealthy${why}: see ${command(`logs ${s.name}`)}`)
     } else if (s.health === 'starting' && !oneIsDown) problems.push(`${s.name} is still starting`)
   }
@@ -72,8 +75,9 @@ export async function stackStatus(ctx: StackContext): Promise<StackStatus> {
   const {project} = ctx.config
   // Another stack's containers under this project name are not this stack's status.
   const claim = await claimStack(ctx)
-  // The engine's first health check runs 60 s after a start: stackctl's own probe answers for `starting`.
-  const containers = await confirmReadiness(await ctx.engine.containers.list({project}), ctx)
+  // The engine's checks run once a minute: stackctl's own probe answers for `starting`, and asks a `healthy`
+  // stack once more (confirmHealthNow).
+  const {containers, reasons} = await confirmHealthNow(await ctx.engine.containers.list({project}), ctx)
   const services = SERVICES.map((name) => {
     const container = containers.find((c) => c.service === name)
     return {name, state: container?.state ?? 'absent', health: container?.health ?? 'none'}
@@ -93,7 +97,12 @@ export async function stackStatus(ctx: StackContext): Promise<StackStatus> {
     },
     warnings: await stackExposure(ctx),
     problems: [
-      ...stackProblems(services, commandsFor(ctx.config), await lastHealthChecks(ctx.engine.containers, containers)),
+      ...stackProblems(
+        services,
+        commandsFor(ctx.config),
+        await lastHealthChecks(ctx.engine.containers, containers),
+        reasons,
+      ),
       ...(await restoreLeftoverProblems(ctx)),
     ],
     settings: {

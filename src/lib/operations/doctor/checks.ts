@@ -17,7 +17,7 @@ import {checkPasswordAgainstServer} from '../../stack/password.js'
 import {SERVICES, stackExposure, stackProblems} from '../../stack/status.js'
 import {portUse, takenBy} from '../../stack/port.js'
 import {volumeHoldsCluster} from '../../targets/compose/volume.js'
-import {confirmReadiness} from '../../targets/compose/readiness.js'
+import {confirmHealthNow} from '../../targets/compose/readiness.js'
 import {readSecretFile} from './secret-file.js'
 import {storedPgVersion} from '../../engine/pgdata/stored.js'
 import {isCompatible} from '../../engine/pgdata/version.js'
@@ -227,12 +227,13 @@ async function checkOwner(ctx: StackContext): Promise<CheckResult> {
 
 /** A stack that was started must be running whole and healthy; one that never was is fine. */
 async function checkRunning(ctx: StackContext): Promise<CheckResult> {
-  const containers = await confirmReadiness(await ctx.engine.containers.list({project: ctx.config.project}), ctx)
+  const listed = await ctx.engine.containers.list({project: ctx.config.project})
+  const {containers, reasons} = await confirmHealthNow(listed, ctx)
   const services = SERVICES.map((name) => {
     const container = containers.find((c) => c.service === name)
     return {name, state: container?.state ?? 'absent', health: container?.health ?? 'none'}
   })
-  const problems = stackProblems(services, commandsFor(ctx.config))
+  const problems = stackProblems(services, commandsFor(ctx.config), new Map(), reasons)
   if (containers.length === 0) return {name: 'stack', status: 'ok', detail: 'not started'}
   if (problems.length === 0) return {name: 'stack', status: 'ok', detail: 'db and app running and healthy'}
   return {

@@ -115,10 +115,10 @@ export function stackProbes(containers: ContainerClient, url: string, stack?: st
 export async function overlayReadiness<T extends ProbedService>(
   services: readonly T[],
   probes: Probes,
-  options: {overrule?: readonly string[]} = {},
+  options: {overrule?: readonly string[]; recheckHealthy?: boolean} = {},
 ): Promise<{services: T[]; reasons: Map<string, string>}> {
   const reasons = new Map<string, string>()
-  const overrule = options.overrule ?? ['starting']
+  const overrule = [...(options.overrule ?? ['starting']), ...(options.recheckHealthy ? ['healthy'] : [])]
   const asked = (name: string) =>
     services.find(
       (s) =>
@@ -142,9 +142,12 @@ export async function overlayReadiness<T extends ProbedService>(
     else reasons.set('db', answer.reason)
   }
   return {
-    services: services.map((s) =>
-      (s === app || s === db) && ready.has(s.service) ? {...s, health: 'healthy' as const} : s,
-    ),
+    services: services.map((s) => {
+      if (s !== app && s !== db) return s
+      if (ready.has(s.service)) return {...s, health: 'healthy' as const}
+      // recheckHealthy: the engine's `healthy` is from its last check, up to a minute old; no answer now outweighs it.
+      return s.health === 'healthy' && reasons.has(s.service) ? {...s, health: 'unhealthy' as const} : s
+    }),
     reasons,
   }
 }
@@ -167,11 +170,37 @@ export async function confirmReadinessAt<T extends ProbedService>(
   url: string,
   stack?: string,
 ): Promise<T[]> {
-  if (!containers.some((c) => c.state === 'running' && c.health === 'starting')) return [...containers]
+  return (await probeListed(containers, engine, url, stack, false)).containers
+}
+
+/**
+ * For the reports (status, doctor): confirmReadiness, and a running stack the engine calls `healthy` asked once
+ * more. The engine's checks run every 60 s and only three failures in a row make a service unhealthy, so its
+ * `healthy` can be minutes old; a report must not call healthy an API that does not answer now (its db hung,
+ * refusing connections). One GET /healthz when the app is healthy; the db is asked only when the app fails.
+ * `reasons`: the probe's line for each service it did not find ready.
+ */
+export async function confirmHealthNow<T extends ProbedService>(
+  containers: readonly T[],
+  ctx: Pick<StackContext, 'engine' | 'config' | 'state'>,
+): Promise<{containers: T[]; reasons: Map<string, string>}> {
+  return probeListed(containers, ctx.engine, appUrl(ctx.config), ctx.state?.stackId, true)
+}
+
+async function probeListed<T extends ProbedService>(
+  containers: readonly T[],
+  engine: Pick<StackContext['engine'], 'containers'>,
+  url: string,
+  stack: string | undefined,
+  recheckHealthy: boolean,
+): Promise<{containers: T[]; reasons: Map<string, string>}> {
+  const asked = (c: T) =>
+    c.state === 'running' && (c.health === 'starting' || (recheckHealthy && c.health === 'healthy'))
+  if (!containers.some(asked)) return {containers: [...containers], reasons: new Map()}
   // A listing does not say what the check is: the engine's inspection does (only for the services asked about).
   const known = await Promise.all(
     containers.map(async (c) =>
-      c.state === 'running' && c.health === 'starting' && c.id !== undefined && c.healthTest === undefined
+      asked(c) && c.id !== undefined && c.healthTest === undefined
         ? {c, test: (await engine.containers.inspect(c.id))?.health?.test ?? []}
         : {c, test: c.healthTest},
     ),
@@ -179,7 +208,8 @@ export async function confirmReadinessAt<T extends ProbedService>(
   const probed = await overlayReadiness(
     known.map(({c, test}) => ({...c, healthTest: test})),
     stackProbes(engine.containers, url, stack),
+    {recheckHealthy},
   )
   // The callers' own objects back, with the health laid over (the check's command stays out of their data).
-  return containers.map((c, i) => ({...c, health: probed.services[i].health}))
+  return {containers: containers.map((c, i) => ({...c, health: probed.services[i].health})), reasons: probed.reasons}
 }

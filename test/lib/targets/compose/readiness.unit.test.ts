@@ -63,6 +63,31 @@ describe('readiness: stackctl probes what the engine has not checked yet', () =>
       expect(p.asked).to.deep.equal([])
     })
 
+    it('with recheckHealthy (status, doctor), asks a healthy stack once more and believes no answer over the engine', async () => {
+      // The db refuses connections now; the engine's last check, up to a minute old, still says healthy.
+      const failing = probes(no('db unavailable: database "visits" is not currently accepting connections'), {
+        ready: true,
+      })
+      const rechecked = await overlayReadiness([service('db', 'healthy'), service('app', 'healthy')], failing, {
+        recheckHealthy: true,
+      })
+      expect(rechecked.services.map((s) => s.health)).to.deep.equal(['healthy', 'unhealthy'])
+      expect(rechecked.reasons.get('app')).to.match(/not currently accepting connections/)
+      expect(failing.asked).to.deep.equal(['app', 'db db-id'])
+      // The same stack without recheckHealthy (a wait, up's plan): the engine's word, nothing asked.
+      const plain = probes(no('db unavailable'), {ready: true})
+      const kept = await overlayReadiness([service('db', 'healthy'), service('app', 'healthy')], plain)
+      expect(kept.services.map((s) => s.health)).to.deep.equal(['healthy', 'healthy'])
+      expect(plain.asked).to.deep.equal([])
+      // A healthy stack that answers: one GET, the db vouched for by it, nothing changed.
+      const fine = probes({ready: true}, no('never asked'))
+      const same = await overlayReadiness([service('db', 'healthy'), service('app', 'healthy')], fine, {
+        recheckHealthy: true,
+      })
+      expect(same.services.map((s) => s.health)).to.deep.equal(['healthy', 'healthy'])
+      expect(fine.asked).to.deep.equal(['app'])
+    })
+
     it('stands in only for its own checks: a check of the user’s override is the engine’s to answer', async () => {
       const custom = ['CMD', 'node', '-e', 'process.exit(1)']
       const p = probes({ready: true}, {ready: true})
