@@ -12,6 +12,7 @@ import {publishedDbUrl} from '../operations/db/url.js'
 import {claimStack} from './ownership.js'
 import {restoreLeftoverProblems} from '../operations/backup-restore/restore-leftovers.js'
 import {type CommandFor, commandsFor, plainCommand} from '../model/config/command-line.js'
+import {archivingStatus, type ArchivingStatus} from '../operations/protect/health.js'
 
 export interface StackStatus {
   project: string
@@ -29,6 +30,8 @@ export interface StackStatus {
   settings: {host: string; port: number; dbPort: number | null; pgMajor: number; imageSource: string}
   /** What is wrong with a stack that was started (a service stopped, unhealthy or missing), with what to run. */
   problems: string[]
+  /** WAL archiving's health, as doctor judges it; null when the stack does not archive its WAL. */
+  archiving: ArchivingStatus | null
 }
 
 type ServiceState = StackStatus['services'][number]
@@ -96,6 +99,7 @@ export async function stackStatus(ctx: StackContext): Promise<StackStatus> {
       ...stackProblems(services, commandsFor(ctx.config), await lastHealthChecks(ctx.engine.containers, containers)),
       ...(await restoreLeftoverProblems(ctx)),
     ],
+    archiving: await archivingStatus(ctx),
     settings: {
       host: ctx.config.host,
       port: ctx.config.port,
