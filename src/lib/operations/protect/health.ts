@@ -93,8 +93,8 @@ export function judgeArchiving(
   }
   if (facts.lastFailedAt > facts.lastArchivedAt) {
     // The segments that wait stay in pg_wal until they are archived: that is how far it has grown, and why.
-    const segments = `${facts.waiting} finished segment${facts.waiting === 1 ? '' : 's'}`
-    const growth = `${wal} and growing: ${segments} (${mib(facts.waiting * facts.segmentBytes)}) wait in it, ${mib(facts.segmentBytes)} more for each until archiving resumes`
+    const segments = facts.waiting === 1 ? '1 finished segment waits' : `${facts.waiting} finished segments wait`
+    const growth = `${wal} and growing: ${segments} in it (${mib(facts.waiting * facts.segmentBytes)}), ${mib(facts.segmentBytes)} more for each until archiving resumes`
     const attempts = `segment ${facts.lastFailedWal} failed ${seconds(facts.lastFailedAt)} ago (${facts.failedCount} failed attempts since the server started)`
     const said = repo.lastError ? `pgBackRest: ${repo.lastError}` : undefined
     if (repositoryFull(repo, facts.segmentBytes)) {

@@ -185,7 +185,7 @@ describe('a full backup repository (64 MiB tmpfs): never silent, the API keeps s
         `^archiving fails: the backup repository is full \\(volume ${backups}: 0 B free of 64\\.0 MiB\\), pgBackRest: \\[FileWriteError\\] unable to write '${fullFrom}-\\S+': \\[28\\] No space left on device; segment \\S+ failed \\d+ s ago`,
       ),
     )
-    expect(check?.detail).to.match(/; pg_wal \d+ MiB and growing: [1-9]\d* finished segments? \(\d+ MiB\) wait in it/)
+    expect(check?.detail).to.match(/; pg_wal \d+ MiB and growing: [1-9]\d* finished segments? waits? in it \(\d+ MiB\)/)
     expect(check?.fix).to.match(
       new RegExp(`^make room on the filesystem that holds volume ${backups}: archiving then resumes by itself`),
     )

@@ -1,6 +1,11 @@
 import {expect} from 'chai'
 
-import {judgeArchiving, parseArchiverFacts, type ArchiverFacts} from '../../../../src/lib/operations/protect/health.js'
+import {
+  archivingLines,
+  judgeArchiving,
+  parseArchiverFacts,
+  type ArchiverFacts,
+} from '../../../../src/lib/operations/protect/health.js'
 import {lastPgbackrestError, parseRepoSpace} from '../../../../src/lib/operations/protect/repo-space.js'
 
 const now = 1_800_000_000_000
@@ -106,7 +111,7 @@ describe('archiving health', () => {
     expect(full.detail).to.match(
       /^archiving fails: the backup repository is full \(volume demo_backups: 0 B free of 64\.0 MiB\), pgBackRest: \[FileWriteError\] .*No space left on device; segment S3 failed 2 s ago/,
     )
-    expect(full.detail).to.match(/pg_wal 48 MiB and growing: 2 finished segments \(32 MiB\) wait in it, 16 MiB more/)
+    expect(full.detail).to.match(/pg_wal 48 MiB and growing: 2 finished segments wait in it \(32 MiB\), 16 MiB more/)
     expect(full.detail).to.not.include('\n')
     expect(full.fix).to.match(/^make room on the filesystem that holds volume demo_backups/)
     expect(full.fix).to.not.match(/\b(delete|remove|rm)\b/)
@@ -118,5 +123,15 @@ describe('archiving health', () => {
     expect(judgeArchiving(healthy, 'demo', {space: roomy}).detail).to.match(
       /; repository 64\.0 MiB, 32\.0 MiB free of 64\.0 MiB$/,
     )
+  })
+
+  it('gives status an archive line, and the fix beneath it when there is one', () => {
+    expect(archivingLines({status: 'ok', detail: 'last archived X 2 s ago', fix: null})).to.deep.equal([
+      'archive  ok: last archived X 2 s ago',
+    ])
+    expect(archivingLines({status: 'fail', detail: 'archiving fails: …', fix: 'make room'})).to.deep.equal([
+      'archive  FAILING: archiving fails: …',
+      '         fix: make room',
+    ])
   })
 })
