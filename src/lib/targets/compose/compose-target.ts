@@ -106,7 +106,7 @@ export class ComposeTarget implements DeployTarget {
 
   async status(options: {check?: boolean}) {
     const ctx = await loadStack(this.input, {engines: this.engines})
-    const status = await stackStatus(ctx)
+    const status = await stackStatus(ctx, {archiving: true})
     const command = commandsFor(ctx.config)
     const lines = [`project  ${status.project}`, `url      ${status.url}`]
     if (status.dbUrl) lines.push(`db url   ${status.dbUrl}`)

@@ -132,7 +132,10 @@ async function upObserved(
 }
 
 async function summary(ctx: StackContext, images: UpResult['images'], started: number): Promise<UpResult> {
-  const [status, counted] = await Promise.all([stackStatus(ctx), countedVisits(ctx.engine, ctx.config.project)])
+  const [status, counted] = await Promise.all([
+    stackStatus(ctx, {archiving: true}),
+    countedVisits(ctx.engine, ctx.config.project),
+  ])
   const visits = counted ?? null
   return {...status, images, seconds: (Date.now() - started) / 1000, visits, dir: ctx.paths.dir}
 }
