@@ -103,6 +103,7 @@ describe('stack lifecycle (integration)', function () {
         warnings: [],
         settings: {host: '127.0.0.1', port, dbPort: null, pgMajor: 17, imageSource: 'local'},
         problems: [],
+        archiving: null,
       },
       swarm: null,
     })

@@ -15,6 +15,7 @@ function result(over: Partial<UpResult>): UpResult {
     warnings: [],
     settings: {host: '127.0.0.1', port: 5000, dbPort: null, pgMajor: 17, imageSource: 'local'},
     problems: [],
+    archiving: null,
     images: {source: 'local', postgres: 'stackctl/postgres:17', node: 'stackctl/node:20'},
     seconds: 5,
     visits: 1,

@@ -12,6 +12,7 @@ import {publishedDbUrl} from '../operations/db/url.js'
 import {claimStack} from './ownership.js'
 import {restoreLeftoverProblems} from '../operations/backup-restore/restore-leftovers.js'
 import {type CommandFor, commandsFor, plainCommand} from '../model/config/command-line.js'
+import {archivingStatus, type ArchivingStatus} from '../operations/protect/health.js'
 
 export interface StackStatus {
   project: string
@@ -29,6 +30,8 @@ export interface StackStatus {
   settings: {host: string; port: number; dbPort: number | null; pgMajor: number; imageSource: string}
   /** What is wrong with a stack that was started (a service stopped, unhealthy or missing), with what to run. */
   problems: string[]
+  /** WAL archiving's health, as doctor judges it; null when the stack does not archive its WAL or it was not asked. */
+  archiving: ArchivingStatus | null
 }
 
 type ServiceState = StackStatus['services'][number]
@@ -70,7 +73,11 @@ export function stackProblems(
 
 export const SERVICES = ['db', 'app'] as const
 
-export async function stackStatus(ctx: StackContext): Promise<StackStatus> {
+/**
+ * `archiving`: also judge WAL archiving (commands in the db); only what shows it asks, not the polls of
+ * verify-persistence or open. Without it `archiving` is null.
+ */
+export async function stackStatus(ctx: StackContext, options: {archiving?: boolean} = {}): Promise<StackStatus> {
   await ctx.engine.ping()
   const {project} = ctx.config
   // Another stack's containers under this project name are not this stack's status.
@@ -105,6 +112,7 @@ export async function stackStatus(ctx: StackContext): Promise<StackStatus> {
       ),
       ...(await restoreLeftoverProblems(ctx)),
     ],
+    archiving: options.archiving ? await archivingStatus(ctx) : null,
     settings: {
       host: ctx.config.host,
       port: ctx.config.port,

@@ -5,6 +5,7 @@
  * human reads are still written from that result, so they do not change.
  */
 import type {SupersededReport} from '../model/stackdir/stack-files.js'
+import type {ArchivingStatus} from '../operations/protect/health.js'
 import type {StackStatus} from '../stack/status.js'
 import {isHealthy} from '../stack/status.js'
 import type {DownResult} from './compose/down.js'
@@ -39,6 +40,8 @@ export interface ComposeStatusDetail {
   settings: {host: string; port: number; dbPort: number | null; pgMajor: number; imageSource: string}
   /** What is wrong with a stack that was started (a service stopped, unhealthy or missing), with what to run. */
   problems: string[]
+  /** WAL archiving's health (ok, warn or fail, the detail doctor gives, its fix); null when the stack does not archive. */
+  archiving: ArchivingStatus | null
 }
 
 /** Swarm only: the manager asked, the db's node, whether the stack is deployed, and every current task. */
@@ -93,7 +96,7 @@ export interface TargetDownReport {
 }
 
 function composeDetail(status: StackStatus): ComposeStatusDetail {
-  const {dbUrl, mode, volume, warnings, settings, problems} = status
+  const {dbUrl, mode, volume, warnings, settings, problems, archiving} = status
   return {
     dbUrl,
     mode,
@@ -101,6 +104,7 @@ function composeDetail(status: StackStatus): ComposeStatusDetail {
     warnings,
     settings,
     problems,
+    archiving,
   }
 }
 

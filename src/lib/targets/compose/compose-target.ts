@@ -29,6 +29,7 @@ import {backupVolume} from '../../operations/backup-restore/backup.js'
 import {inspectVolume} from '../../operations/backup-restore/inspect.js'
 import {restoreVolume} from '../../operations/backup-restore/restore.js'
 import {commandsFor} from '../../model/config/command-line.js'
+import {archivingLines} from '../../operations/protect/health.js'
 import type {
   CommandIo,
   DeployTarget,
@@ -105,7 +106,7 @@ export class ComposeTarget implements DeployTarget {
 
   async status(options: {check?: boolean}) {
     const ctx = await loadStack(this.input, {engines: this.engines})
-    const status = await stackStatus(ctx)
+    const status = await stackStatus(ctx, {archiving: true})
     const command = commandsFor(ctx.config)
     const lines = [`project  ${status.project}`, `url      ${status.url}`]
     if (status.dbUrl) lines.push(`db url   ${status.dbUrl}`)
@@ -126,6 +127,7 @@ export class ComposeTarget implements DeployTarget {
       `settings --host ${host} --port ${port}${dbPort === null ? '' : ` --db-port ${dbPort}`} --pg-major ${pgMajor} --image-source ${imageSource}`,
     )
     if (ctx.configFile) lines.push(`config   ${ctx.configFile.path} (${ctx.configFile.keys.join(', ') || 'empty'})`)
+    if (status.archiving) lines.push(...archivingLines(status.archiving))
     for (const warning of status.warnings) lines.push(`warning  ${warning}`)
     for (const problem of status.problems) lines.push(`problem  ${problem}`)
     if (status.services.every((s) => s.state === 'absent')) lines.push(`next     not started: ${command('up')}`)

@@ -132,6 +132,7 @@ async function upObserved(
 }
 
 async function summary(ctx: StackContext, images: UpResult['images'], started: number): Promise<UpResult> {
+  // Archiving is judged by status and doctor, not here: its commands in the db would slow every up.
   const [status, counted] = await Promise.all([stackStatus(ctx), countedVisits(ctx.engine, ctx.config.project)])
   const visits = counted ?? null
   return {...status, images, seconds: (Date.now() - started) / 1000, visits, dir: ctx.paths.dir}

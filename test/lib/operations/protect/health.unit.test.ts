@@ -1,6 +1,12 @@
 import {expect} from 'chai'
 
-import {judgeArchiving, parseArchiverFacts, type ArchiverFacts} from '../../../../src/lib/operations/protect/health.js'
+import {
+  archivingLines,
+  judgeArchiving,
+  parseArchiverFacts,
+  type ArchiverFacts,
+} from '../../../../src/lib/operations/protect/health.js'
+import {lastPgbackrestError, parseRepoSpace} from '../../../../src/lib/operations/protect/repo-space.js'
 
 const now = 1_800_000_000_000
 const healthy: ArchiverFacts = {
@@ -15,12 +21,13 @@ const healthy: ArchiverFacts = {
   oldestWaitingSince: 0,
   pgWalBytes: 48 * 1024 * 1024,
   now,
+  segmentBytes: 16 * 1024 * 1024,
 }
 
 describe('archiving health', () => {
   it('reads the archiver line the db answers', () => {
     expect(
-      parseArchiverFacts('on|3|000000010000000000000003|1000|1|000000010000000000000002|900|0|0|50331648|5000'),
+      parseArchiverFacts('on|3|000000010000000000000003|1000|1|000000010000000000000002|900|0|0|50331648|5000|16MB'),
     ).to.deep.equal({
       archiveMode: 'on',
       archivedCount: 3,
@@ -33,6 +40,7 @@ describe('archiving health', () => {
       oldestWaitingSince: 0,
       pgWalBytes: 50331648,
       now: 5000,
+      segmentBytes: 16 * 1024 * 1024,
     })
   })
 
@@ -59,10 +67,71 @@ describe('archiving health', () => {
       /^archiving fails: segment 00000001000000000000000D failed 2 s ago \(7 failed attempts/,
     )
     expect(failing.detail).to.match(/pg_wal 48 MiB/)
-    expect(failing.fix).to.match(/demo_backups/)
+    // Not known to be full: the log names the cause; the hint carries the stack's --dir when it needs one.
+    expect(failing.fix).to.match(/^stackctl logs db shows/)
+    expect(failing.detail).to.not.match(/full/)
+    const elsewhere = judgeArchiving(
+      {...healthy, lastFailedWal: 'X', lastFailedAt: now - 2_000, waiting: 1},
+      'demo',
+      {},
+      (verb) => `stackctl ${verb} --dir /s`,
+    )
+    expect(elsewhere.fix).to.match(/^stackctl logs db --dir \/s shows/)
     const lagging = judgeArchiving({...healthy, waiting: 2, oldestWaitingSince: now - 21_000}, 'demo')
     expect(lagging.status).to.equal('fail')
     expect(lagging.detail).to.match(/^archiving lags: 2 segments wait, the oldest for 21 s \(limit 20 s\)/)
     expect(judgeArchiving({...healthy, archiveMode: 'off'}, 'demo').status).to.equal('fail')
+  })
+
+  // As the db's log shows it (a 64 MiB tmpfs repository filled up, seen on the real engine).
+  const fullLog = `2026-12-06 16:57:46.536 UTC [169] LOG:  archive command failed with exit code 104
+2026-12-06 16:57:47.637 P00  ERROR: [104]: archive-push command encountered error(s):
+                                    repo1: [FileWriteError] unable to write '/var/lib/pgbackrest/archive/visits/17-1/0000000100000000/000000010000000000000003-aa3b.lz4.pgbackrest.tmp': [28] No space left on device
+2026-12-06 16:57:47.641 UTC [169] LOG:  archive command failed with exit code 104`
+
+  it("reads pgBackRest's last error from the db's log and the repository's space from df and du", () => {
+    expect(lastPgbackrestError(fullLog)).to.equal(
+      "[FileWriteError] unable to write '000000010000000000000003-aa3b.lz4.pgbackrest.tmp': [28] No space left on device",
+    )
+    expect(lastPgbackrestError('2026-12-06 LOG:  database system is ready')).to.equal(undefined)
+    expect(lastPgbackrestError('x P00  ERROR: [055]: unable to load info file')).to.equal('unable to load info file')
+    expect(parseRepoSpace('  67108864        0\n67100000\n')).to.deep.equal({
+      sizeBytes: 67108864,
+      freeBytes: 0,
+      usedBytes: 67100000,
+    })
+    expect(parseRepoSpace('df: cannot read\n')).to.equal(undefined)
+  })
+
+  it('fails naming a full repository, its free space, pgBackRest’s words and how pg_wal grows, with a fix that keeps the data', () => {
+    const failingFacts = {...healthy, failedCount: 3, lastFailedWal: 'S3', lastFailedAt: now - 2_000, waiting: 2}
+    const space = {sizeBytes: 64 * 1024 * 1024, freeBytes: 0, usedBytes: 64 * 1024 * 1024}
+    const full = judgeArchiving(failingFacts, 'demo', {space, lastError: lastPgbackrestError(fullLog)})
+    expect(full.status).to.equal('fail')
+    expect(full.detail).to.match(
+      /^archiving fails: the backup repository is full \(volume demo_backups: 0 B free of 64\.0 MiB\), pgBackRest: \[FileWriteError\] .*No space left on device; segment S3 failed 2 s ago/,
+    )
+    expect(full.detail).to.match(/pg_wal 48 MiB and growing: 2 finished segments wait in it \(32 MiB\), 16 MiB more/)
+    expect(full.detail).to.not.include('\n')
+    expect(full.fix).to.match(/^make room on the filesystem that holds volume demo_backups/)
+    expect(full.fix).to.not.match(/\b(delete|remove|rm)\b/)
+    // Full by the space alone (the log rotated away), and not full when a segment still fits.
+    expect(judgeArchiving(failingFacts, 'demo', {space}).detail).to.match(/repository is full/)
+    const roomy = {...space, freeBytes: 32 * 1024 * 1024}
+    expect(judgeArchiving(failingFacts, 'demo', {space: roomy}).detail).to.not.match(/full/)
+    // The healthy case shows the repository's size and free space too.
+    expect(judgeArchiving(healthy, 'demo', {space: roomy}).detail).to.match(
+      /; repository 64\.0 MiB, 32\.0 MiB free of 64\.0 MiB$/,
+    )
+  })
+
+  it('gives status an archive line, and the fix beneath it when there is one', () => {
+    expect(archivingLines({status: 'ok', detail: 'last archived X 2 s ago', fix: null})).to.deep.equal([
+      'archive  ok: last archived X 2 s ago',
+    ])
+    expect(archivingLines({status: 'fail', detail: 'archiving fails: …', fix: 'make room'})).to.deep.equal([
+      'archive  FAILING: archiving fails: …',
+      '         fix: make room',
+    ])
   })
 })
