@@ -170,48 +170,6 @@ describe('stack lifecycle (integration)', function () {
     expect(await appContainerId()).to.equal(appBefore) // recovered without being restarted
   })
 
-  it("believes the API now over the engine's last check: a db that refuses connections is reported at once", async () => {
-    // The engine checks once a minute and needs three failures: for minutes it still calls the app healthy.
-    const appHealth = async () => (await docker.getContainer(await appContainerId()).inspect()).State.Health?.Status
-    expect(await appHealth()).to.equal('healthy')
-    await psqlIn(project, 'ALTER DATABASE visits ALLOW_CONNECTIONS false', 'postgres')
-    try {
-      await psqlIn(
-        project,
-        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = 'visits' AND pid <> pg_backend_pid()",
-        'postgres',
-      )
-      const deadline = Date.now() + 20_000
-      let healthz = 200
-      while (healthz !== 503 && Date.now() < deadline) {
-        healthz = (await fetch(`${url}/healthz`)).status
-        if (healthz !== 503) await new Promise((resolve) => setTimeout(resolve, 250))
-      }
-      expect(healthz, 'GET /healthz once the db refuses connections').to.equal(503)
-      expect(await appHealth(), "the engine's word, from its last check").to.equal('healthy')
-
-      const reported = await cli('status', '--json')
-      expect(reported.exitCode, reported.stderr).to.equal(0)
-      const status = JSON.parse(reported.stdout).compose
-      expect(status.services.find((s: {name: string}) => s.name === 'app')).to.include({health: 'unhealthy'})
-      expect(status.problems.join('\n')).to.match(
-        /app is running but unhealthy \(stackctl's probe just now: db unavailable: .*not currently accepting connections/,
-      )
-      expect((await cli('status', '--check')).exitCode).to.equal(1)
-      const doctor = await cli('doctor', '--port', String(port))
-      expect(doctor.exitCode).to.equal(1)
-      expect(doctor.stdout).to.match(/FAIL\s+stack\s+app is running but unhealthy/)
-    } finally {
-      await psqlIn(project, 'ALTER DATABASE visits ALLOW_CONNECTIONS true', 'postgres')
-    }
-    // And once the db takes connections again, the same commands say so.
-    const deadline = Date.now() + 30_000
-    while ((await fetch(`${url}/healthz`)).status !== 200 && Date.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, 250))
-    }
-    expect((await cli('status', '--check')).exitCode).to.equal(0)
-  })
-
   it('keeps the password out of the compose file, docker inspect and CLI output', async () => {
     const password = readFileSync(path.join(dir, 'secrets', 'db_password'), 'utf8')
     expect(password.length).to.be.greaterThan(20)
@@ -240,6 +198,54 @@ describe('stack lifecycle (integration)', function () {
       'config',
       '-q',
     ])
+  })
+
+  it("believes the API now over the engine's last check: a db that refuses connections is reported at once", async () => {
+    // The engine checks once a minute and needs three failures: for minutes it still calls the app healthy.
+    const appHealth = async () => (await docker.getContainer(await appContainerId()).inspect()).State.Health?.Status
+    // Its first check comes a minute after the start (this file's up): until then it says starting.
+    const settled = Date.now() + 120_000
+    while ((await appHealth()) === 'starting' && Date.now() < settled) {
+      await new Promise((resolve) => setTimeout(resolve, 1000))
+    }
+    expect(await appHealth()).to.equal('healthy')
+    await psqlIn(project, 'ALTER DATABASE visits ALLOW_CONNECTIONS false', 'postgres')
+    try {
+      await psqlIn(
+        project,
+        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = 'visits' AND pid <> pg_backend_pid()",
+        'postgres',
+      )
+      const deadline = Date.now() + 20_000
+      let healthz = 200
+      while (healthz !== 503 && Date.now() < deadline) {
+        healthz = (await fetch(`${url}/healthz`)).status
+        if (healthz !== 503) await new Promise((resolve) => setTimeout(resolve, 250))
+      }
+      expect(healthz, 'GET /healthz once the db refuses connections').to.equal(503)
+      expect(await appHealth(), "the engine's word, from its last check").to.equal('healthy')
+
+      const reported = await cli('status', '--json')
+      expect(reported.exitCode, reported.stderr).to.equal(0)
+      const status = JSON.parse(reported.stdout)
+      expect(status.healthy).to.equal(false)
+      expect(status.services.find((s: {name: string}) => s.name === 'app')).to.include({health: 'unhealthy'})
+      expect(status.compose.problems.join('\n')).to.match(
+        /app is running but unhealthy \(stackctl's probe just now: db unavailable: .*not currently accepting connections/,
+      )
+      expect((await cli('status', '--check')).exitCode).to.equal(1)
+      const doctor = await cli('doctor', '--port', String(port))
+      expect(doctor.exitCode).to.equal(1)
+      expect(doctor.stdout).to.match(/FAIL\s+stack\s+app is running but unhealthy/)
+    } finally {
+      await psqlIn(project, 'ALTER DATABASE visits ALLOW_CONNECTIONS true', 'postgres')
+    }
+    // And once the db takes connections again, the same commands say so.
+    const deadline = Date.now() + 30_000
+    while ((await fetch(`${url}/healthz`)).status !== 200 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 250))
+    }
+    expect((await cli('status', '--check')).exitCode).to.equal(0)
   })
 
   it('keeps the volume on down, and the count continues after up', async () => {
