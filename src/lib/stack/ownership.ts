@@ -136,6 +136,7 @@ export async function claimStack(ctx: StackContext, options: {adopt?: boolean} =
   return {
     report,
     adopted: {
+      ...before,
       volume: report.volume === 'foreign' ? ctx.config.volume : before.volume,
       stackIds: [...new Set([...(before.stackIds ?? []), ...stackIds])],
       containerIds: [...new Set([...(before.containerIds ?? []), ...containerIds])],

@@ -104,6 +104,8 @@ export interface Adopted {
   stackIds?: string[]
   /** Adopted containers that carry no stackctl labels at all. */
   containerIds?: string[]
+  /** An adopted `<project>_backups` volume that holds the WAL archive (see operations/protect/archive.ts). */
+  backups?: string
 }
 
 export function newStackId(): string {

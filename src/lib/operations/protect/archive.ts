@@ -8,13 +8,19 @@ import {runningService} from '../../engine/services.js'
 import {EnvironmentError} from '../../errors.js'
 import {LABELS} from '../../model/config/labels.js'
 import {backupsVolumeName} from '../../model/protection.js'
+import {stackCommand} from '../../model/config/command-line.js'
+import {writeState} from '../../model/stackdir/stack-files.js'
 import type {StackContext} from '../../stack/context.js'
 import {Psql} from '../db/psql.js'
 import {mustPgbackrest, parseRepoInfo} from './pgbackrest.js'
 
 export const BACKUPS_ROLE_LABEL = 'io.stackctl.volume-role'
 
-/** Creates `<project>_backups` with the stack's labels; one that carries another stack's id is refused. */
+/**
+ * Creates `<project>_backups` with the stack's labels. One that exists is used only when it is this stack's (its
+ * stack id) or the user adopted it (--adopt, remembered in stack.json): pgBackRest writes its repository into
+ * it, so a volume of the same name made by hand, by another tool or by another stack is never taken silently.
+ */
 export async function ensureBackupsVolume(ctx: StackContext): Promise<'created' | 'present'> {
   const {project} = ctx.config
   const name = backupsVolumeName(project)
@@ -22,11 +28,22 @@ export async function ensureBackupsVolume(ctx: StackContext): Promise<'created' 
   const existing = await ctx.engine.volumes.inspect(name)
   if (existing) {
     const owner = existing.labels[LABELS.stackId]
-    if (owner !== undefined && stackId !== undefined && owner !== stackId) {
+    if ((owner !== undefined && owner === stackId) || ctx.state?.adopted?.backups === name) return 'present'
+    if (!ctx.adopt) {
+      const whose = owner
+        ? `holds the backups of another stack (stack id ${owner}), not this one's`
+        : 'exists and was not created by this stack (no io.stackctl stack id)'
       throw new EnvironmentError(
-        `volume ${name} holds the backups of another stack (stack id ${owner}), not this one's`,
-        `keep it: start this stack with another --project-name, or with --no-wal-archive`,
+        `volume ${name} ${whose}: stackctl keeps its WAL archive only in a volume it created or you adopted`,
+        `keep it and start this stack with another --project-name, or with --no-wal-archive; to keep the archive in it, ${stackCommand(ctx.config, 'up --adopt')}`,
       )
+    }
+    // --adopt: remembered, so the next up takes it without asking again (a volume's labels cannot change).
+    ctx.progress(`adopting: volume ${name} as the WAL archive's repository`)
+    if (ctx.state) {
+      const state = {...ctx.state, adopted: {...ctx.state.adopted, backups: name}}
+      await writeState(ctx.paths, state)
+      ctx.state = state
     }
     return 'present'
   }

@@ -1,8 +1,7 @@
 /**
  * A full backup repository (issue 25's "Archiving failure"), on the real engine with real pgBackRest: the
  * stack's `<project>_backups` volume is a 64 MiB tmpfs the test creates before `up` (with the labels stackctl
- * gives the volume, and no stack id: `up` accepts such a volume as the stack's own and refuses one of another
- * stack). A filler file fills it; visits keep being written through the API the whole time. The API serves
+ * gives the volume, but no stack id: `up` refuses it until it is adopted with --adopt, and then remembers it). A filler file fills it; visits keep being written through the API the whole time. The API serves
  * every visit, doctor and status name the full repository and pg_wal's growth, and once the filler is removed
  * archiving resumes by itself with no gap in the archived WAL from the first segment through the last visit's
  * (a `db restore --latest` replays exactly that range: the protection file proves the restore itself, and that
@@ -130,17 +129,20 @@ describe('a full backup repository (64 MiB tmpfs): never silent, the API keeps s
       HostConfig: {Binds: [`${backups}:/repo`]},
     })
     await container.start()
-    const up = await runCli([
-      'up',
-      ...stack,
-      '--port',
-      String(port),
-      '--image-source',
-      'local',
-      '--wal-archive',
-      '--quiet',
-    ])
+    const upArgs = ['up', ...stack, '--port', String(port), '--image-source', 'local', '--wal-archive', '--quiet']
+    // A volume of that name that this stack did not create is not taken as its repository without --adopt.
+    const refused = await runCli(upArgs)
+    expect(refused.exitCode, refused.stderr).to.not.equal(0)
+    expect(refused.stderr).to.include(`volume ${backups} exists and was not created by this stack`)
+    expect(refused.stderr).to.match(/stackctl up --adopt --dir /)
+    expect(
+      await docker.listContainers({all: true, filters: {label: [`com.docker.compose.project=${project}`]}}),
+    ).to.deep.equal([])
+    const up = await runCli([...upArgs, '--adopt'])
     expect(up.exitCode, up.stderr).to.equal(0)
+    // Remembered: the next up takes it without --adopt.
+    const again = await runCli(upArgs)
+    expect(again.exitCode, again.stderr).to.equal(0)
   })
 
   after(async () => {
