@@ -14,11 +14,11 @@ import {
 import {hostname, tmpdir} from 'node:os'
 import path from 'node:path'
 
-import {StackctlError} from '../../../src/lib/errors.js'
 import {isStale, lockFile, parseOwner, projectLockFile, withStackLock} from '../../../src/lib/stack/lock.js'
 import {processIdentity, startTicksFromStat} from '../../../src/lib/stack/process-identity.js'
 import type {Clock} from '../../../src/lib/engine/wait/clock.js'
 import {FakeClock} from '../engine/wait/fake-clock.js'
+import {rejection} from '../../support/rejection.js'
 
 /** Every wait here runs on a fake clock: the order of events is set by promises, never by sleeping. */
 describe('stack lock', () => {
@@ -39,15 +39,6 @@ describe('stack lock', () => {
     else process.env.STACKCTL_STATE_DIR = savedStateDir
     rmSync(root, {recursive: true, force: true})
   })
-
-  async function refusal(work: Promise<unknown>): Promise<StackctlError> {
-    const caught = await work.then(
-      () => undefined,
-      (error: unknown) => error,
-    )
-    expect(caught).to.be.instanceOf(StackctlError)
-    return caught as StackctlError
-  }
 
   it('holds both locks while the work runs and releases them afterwards', async () => {
     const seen = await withStackLock(target(), 'up', async () => [
@@ -72,7 +63,7 @@ describe('stack lock', () => {
     const owner = {pid: process.ppid, command: 'down', host: hostname(), since: '2026-01-01T00:00:00.000Z'}
     writeFileSync(lockFile(dir), JSON.stringify(owner))
     const clock = new FakeClock()
-    const error = await refusal(withStackLock(target(), 'up', async () => 'ran', {waitMs: 300, pollMs: 50, clock}))
+    const error = await rejection(withStackLock(target(), 'up', async () => 'ran', {waitMs: 300, pollMs: 50, clock}))
     expect(error.message).to.include(`'stackctl down' (pid ${process.ppid}`)
     expect(clock.sleeps, 'it waited --wait, a poll at a time').to.deep.equal([50, 50, 50, 50, 50, 50])
     expect(error.exitCode).to.equal(2)
@@ -92,7 +83,7 @@ describe('stack lock', () => {
     })
     await held
     const clock = new FakeClock()
-    const error = await refusal(
+    const error = await rejection(
       withStackLock(target('demo', other), 'down', async () => 'ran', {waitMs: 200, pollMs: 25, clock}),
     )
     expect(clock.sleeps.length, 'it waited for the holder before failing').to.equal(8)
@@ -116,7 +107,7 @@ describe('stack lock', () => {
     writeFileSync(victim, 'untouched')
     symlinkSync(victim, lockFile(dir))
     const clock = new FakeClock()
-    const error = await refusal(withStackLock(target(), 'up', async () => 'ran', {waitMs: 100, pollMs: 25, clock}))
+    const error = await rejection(withStackLock(target(), 'up', async () => 'ran', {waitMs: 100, pollMs: 25, clock}))
     expect(error.message).to.include('is a symbolic link')
     expect(readFileSync(victim, 'utf8')).to.equal('untouched')
     expect(existsSync(projectLockFile('demo'))).to.equal(false)
@@ -206,7 +197,7 @@ describe('stack lock', () => {
         },
       }
       writeFileSync(lockFile(dir), '')
-      const error = await refusal(withStackLock(target(), 'up', async () => 'ran', {waitMs: 100, pollMs: 25, clock}))
+      const error = await rejection(withStackLock(target(), 'up', async () => 'ran', {waitMs: 100, pollMs: 25, clock}))
       expect(error.message).to.include('another stackctl command holds its lock')
       expect(readFileSync(lockFile(dir), 'utf8'), 'the writer’s file is left alone').to.equal('x'.repeat(writes))
       // Four pauses within the wait, and one more look for the lock unreadable at its end.
@@ -226,7 +217,9 @@ describe('stack lock', () => {
       // Negative control: the same live process, with its real start time, still holds the lock.
       writeFileSync(lockFile(dir), JSON.stringify({...base, pid, ...identity}))
       const clock = new FakeClock()
-      const error = await refusal(withStackLock(target(), 'down', async () => 'ran', {waitMs: 150, pollMs: 25, clock}))
+      const error = await rejection(
+        withStackLock(target(), 'down', async () => 'ran', {waitMs: 150, pollMs: 25, clock}),
+      )
       expect(error.message).to.include(`'stackctl up' (pid ${pid}`)
       // Started at another time than the lock says: the pid was reused.
       await takesOver(JSON.stringify({...base, pid, ...identity, startTicks: identity!.startTicks + 1}))

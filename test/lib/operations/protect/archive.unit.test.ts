@@ -9,6 +9,7 @@ import {EnvironmentError} from '../../../../src/lib/errors.js'
 import {ensureBackupsVolume} from '../../../../src/lib/operations/protect/archive.js'
 import type {StackState} from '../../../../src/lib/model/stackdir/stack-files.js'
 import {stubStack} from '../../../support/stub-context.js'
+import {rejection} from '../../../support/rejection.js'
 
 const NAME = 'demo_backups'
 
@@ -21,15 +22,6 @@ async function stack(options: {adopt?: boolean; existing?: Record<string, string
   return s
 }
 
-async function refusal(promise: Promise<unknown>): Promise<EnvironmentError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  )
-  expect(error).to.be.instanceOf(EnvironmentError)
-  return error as EnvironmentError
-}
-
 describe('ensureBackupsVolume: the WAL archive only in a volume this stack created or the user adopted', () => {
   it('creates the volume with the stack id, and takes it again on the next up', async () => {
     const s = await stack()
@@ -40,7 +32,7 @@ describe('ensureBackupsVolume: the WAL archive only in a volume this stack creat
 
   it('refuses a volume of that name it did not create (no stack id), with a hint to adopt it, and records nothing', async () => {
     const s = await stack({existing: {'io.stackctl.project': 'demo', 'io.stackctl.volume-role': 'backups'}})
-    const error = await refusal(ensureBackupsVolume(s.ctx))
+    const error = await rejection(ensureBackupsVolume(s.ctx), EnvironmentError)
     expect(error.message).to.equal(
       `volume ${NAME} exists and was not created by this stack (no io.stackctl stack id): stackctl keeps its WAL archive only in a volume it created or you adopted`,
     )
@@ -51,7 +43,9 @@ describe('ensureBackupsVolume: the WAL archive only in a volume this stack creat
   it("refuses another stack's backups volume without --adopt (negative control: the same volume with --adopt is taken)", async () => {
     const labels = {'io.stackctl.stack-id': 'other-id'}
     const refused = await stack({existing: labels})
-    expect((await refusal(ensureBackupsVolume(refused.ctx))).message).to.match(/another stack \(stack id other-id\)/)
+    expect((await rejection(ensureBackupsVolume(refused.ctx), EnvironmentError)).message).to.match(
+      /another stack \(stack id other-id\)/,
+    )
     const adopted = await stack({adopt: true, existing: labels})
     expect(await ensureBackupsVolume(adopted.ctx)).to.equal('present')
   })

@@ -1,8 +1,9 @@
 import {expect} from 'chai'
 
-import {Interrupted, StackctlError} from '../../../../src/lib/errors.js'
+import {Interrupted} from '../../../../src/lib/errors.js'
 import {type NewServerSpec, startNewServer} from '../../../../src/lib/operations/upgrade/new-server.js'
 import {StubEngine} from '../../../support/stub-stack.js'
+import {rejection} from '../../../support/rejection.js'
 
 /** An engine whose started container is `state`, with `pg_isready` answering `ready` and the log `log`. */
 function engineWith(state: 'running' | 'exited', ready: number, log = '') {
@@ -29,15 +30,6 @@ const spec = (over: Partial<NewServerSpec> = {}): NewServerSpec => ({
   ...over,
 })
 
-async function failure(work: Promise<unknown>): Promise<StackctlError> {
-  const caught = await work.then(
-    () => undefined,
-    (error: unknown) => error,
-  )
-  expect(caught).to.be.instanceOf(StackctlError)
-  return caught as StackctlError
-}
-
 describe('the new server of an upgrade', () => {
   it('is ready once pg_isready answers', async () => {
     const engine = engineWith('running', 0)
@@ -48,7 +40,7 @@ describe('the new server of an upgrade', () => {
 
   it('says at once that it did not start, with its last error line and a hint about the volume', async () => {
     const log = 'initdb: error: directory "/var/lib/postgresql/17/docker" exists but is not empty\nexiting'
-    const error = await failure(startNewServer(engineWith('exited', 0, log), spec()))
+    const error = await rejection(startNewServer(engineWith('exited', 0, log), spec()))
     expect(error.message).to.equal(
       'the new server did not start (exit 1): initdb: error: directory "/var/lib/postgresql/17/docker" exists but is not empty',
     )
@@ -56,7 +48,7 @@ describe('the new server of an upgrade', () => {
   })
 
   it('gives up after --timeout when it never answers', async () => {
-    const error = await failure(startNewServer(engineWith('running', 2), spec({timeoutSeconds: 0})))
+    const error = await rejection(startNewServer(engineWith('running', 2), spec({timeoutSeconds: 0})))
     expect(error.message).to.equal('the new server did not answer within 0 s')
     expect(error.suggestion).to.equal('pass a longer --timeout')
   })
@@ -65,7 +57,7 @@ describe('the new server of an upgrade', () => {
     const controller = new AbortController()
     controller.abort()
     const engine = engineWith('running', 0)
-    const error = await failure(startNewServer(engine, spec({signal: controller.signal})))
+    const error = await rejection(startNewServer(engine, spec({signal: controller.signal})))
     expect(error).to.be.instanceOf(Interrupted)
     expect(error.message).to.equal('interrupted: the new server was starting')
     expect(engine.calls.filter((c) => c.includes('pg_isready'))).to.deep.equal([])

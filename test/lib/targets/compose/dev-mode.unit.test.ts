@@ -10,6 +10,7 @@ import path from 'node:path'
 import {EnvironmentError} from '../../../../src/lib/errors.js'
 import {devMode, devToolchain} from '../../../../src/lib/targets/compose/dev-mode.js'
 import {packageRoot} from '../../../../src/lib/package-root.js'
+import {rejection} from '../../../support/rejection.js'
 
 describe('development mode (dev-mode)', () => {
   const roots: string[] = []
@@ -26,18 +27,9 @@ describe('development mode (dev-mode)', () => {
     for (const root of roots) rmSync(root, {recursive: true, force: true})
   })
 
-  async function failure(promise: Promise<unknown>): Promise<EnvironmentError> {
-    const error = await promise.then(
-      () => undefined,
-      (thrown: unknown) => thrown,
-    )
-    expect(error).to.be.instanceOf(EnvironmentError)
-    return error as EnvironmentError
-  }
-
   it('an installed package (no src/api, no toolchain) explains that --dev needs a checkout', async () => {
     const root = fakeRoot(['dist/api/server.mjs', 'node_modules/pg/package.json'])
-    const error = await failure(devToolchain(root))
+    const error = await rejection(devToolchain(root), EnvironmentError)
     expect(error.message).to.equal(
       `up --dev needs a stackctl checkout (the API's sources and its dev toolchain); ${root} is an installed package`,
     )
@@ -46,7 +38,7 @@ describe('development mode (dev-mode)', () => {
 
   it('a checkout without its dev dependencies names what is missing and where to run npm ci', async () => {
     const root = fakeRoot(['src/api/main.ts', 'node_modules/pg/package.json'])
-    const error = await failure(devMode(path.join(root, 'src', 'api'), root))
+    const error = await rejection(devMode(path.join(root, 'src', 'api'), root), EnvironmentError)
     expect(error.message).to.match(/needs esbuild, typescript, @types\/node, @types\/pg, not installed/)
     expect(error.suggestion).to.equal(`run npm ci (with dev dependencies) in ${root}`)
   })

@@ -1,21 +1,13 @@
 /** `down`'s decisions over a stub engine and Compose: the volume is deleted only when asked and confirmed. */
 import {expect} from 'chai'
 
-import {Interrupted, StackctlError} from '../../../../src/lib/errors.js'
+import {Interrupted} from '../../../../src/lib/errors.js'
 import {downStack} from '../../../../src/lib/targets/compose/down.js'
 import {stubStack} from '../../../support/stub-context.js'
 import {StubEngine} from '../../../support/stub-stack.js'
+import {rejection} from '../../../support/rejection.js'
 
 const VOLUME = 'demo_postgres_data'
-
-async function rejection(work: Promise<unknown>): Promise<StackctlError> {
-  const error = await work.then(
-    () => undefined,
-    (caught: unknown) => caught,
-  )
-  expect(error).to.be.instanceOf(StackctlError)
-  return error as StackctlError
-}
 
 /** A stack this directory rendered (so it has a stack id) whose volume carries that id. */
 async function ownStack(visits = '42') {
