@@ -88,26 +88,37 @@ export function failoverDisruption(
         const container = await memberContainer(before.leader)
         if (!container) throw new StackctlError(`no running container of ${before.leader}`)
         sw.progress(`switchover ${before.leader} -> ${target.name}: the leader leaves node 1 (the manager) first`)
-        await sw.hostCli.nodeExec(
-          container.node,
-          container.id,
-          [
-            'patronictl',
-            '-c',
-            '/run/stackctl-ha/patroni.yml',
-            'switchover',
-            '--leader',
-            before.leader,
-            '--candidate',
-            target.name,
-            '--force',
-          ],
-          signal,
-        )
+        const oldLeader = before.leader
+        const ask = () =>
+          sw.hostCli.nodeExec(
+            container.node,
+            container.id,
+            [
+              'patronictl',
+              '-c',
+              '/run/stackctl-ha/patroni.yml',
+              'switchover',
+              '--leader',
+              oldLeader,
+              '--candidate',
+              target.name,
+              '--force',
+            ],
+            signal,
+          )
+        await ask()
+        // Patroni can turn a switchover down and patronictl still exit 0 (a candidate not eligible yet, a change
+        // of synchronous_mode the leader has not applied yet): while the leader has not moved, ask again every
+        // 15 s (CI saw one switchover wait its whole 300 s). A request that fails now is just asked again.
+        let askedAt = Date.now()
         before = await poll(
           'the switchover',
           async () => {
             const now = await haStatus(sw, ha, signal)
+            if (now.leader === oldLeader && Date.now() - askedAt >= 15_000) {
+              askedAt = Date.now()
+              await ask().catch(() => undefined)
+            }
             const streaming = now.members.filter((m) => !isLeader(m) && m.state === 'streaming').length
             return now.leader === target.name && streaming === ha.members.length - 1 ? now : undefined
           },
