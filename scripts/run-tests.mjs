@@ -122,6 +122,8 @@ const running = new Map()
 const STOP_GRACE_MS = 300_000
 /** How long a mocha job may stay alive after printing its summary (see runJob). */
 const LINGER_MS = 5000
+/** How much of a failed job's failure list the end of the run repeats. */
+const FAILURE_LINES = 80
 let stopping = false
 
 /** Test ports: each job slot owns its own block (test/helpers/cli.ts freePort), so parallel files never share. */
@@ -192,6 +194,19 @@ function printResult(result, done, total) {
   if (!result.ok && result.mocha && !result.counts) {
     process.stdout.write(`(ended without mocha's summary line: exit ${result.code ?? result.signal})\n`)
   }
+}
+
+/**
+ * A failed job's own account of why, for the end of the run: mocha's failure list (from "N failing"), else the
+ * job's last lines; at most FAILURE_LINES lines.
+ */
+function failureExcerpt(result) {
+  const lines = result.output.replace(/\n*$/, '').split('\n')
+  const start = lines.findIndex((line) => /^\s+\d+ failing$/.test(line))
+  const excerpt = start >= 0 ? lines.slice(start) : lines.slice(-FAILURE_LINES)
+  const shown = excerpt.slice(0, FAILURE_LINES)
+  const more = excerpt.length > shown.length ? `  … ${excerpt.length - shown.length} more line(s) above in its output\n` : ''
+  return `\n── why ${result.name} failed:\n${shown.join('\n')}\n${more}`
 }
 
 /** The children's user + system CPU from bash's `times` (its second line: `1m2.500s 0m0.250s`), in ms. */
@@ -364,6 +379,8 @@ async function main() {
   const failed = sum('failed') + failedJobs.filter((result) => !result.counts || result.counts.failed === 0).length
   if (failedJobs.length > 0) {
     process.stdout.write(`\nfailed: ${failedJobs.map((result) => result.name).join(', ')}\n`)
+    // Again at the very end, because what CI keeps of a run may be only its tail.
+    for (const result of failedJobs) process.stdout.write(failureExcerpt(result))
   }
   if (stopping) {
     process.stdout.write(`stopped: ${jobs.length - results.length} job(s) never started\n`)

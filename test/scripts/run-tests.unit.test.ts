@@ -52,4 +52,13 @@ describe('scripts/run-tests.mjs', function () {
     expect(run.stdout).to.match(/fails\.integration\.test\.ts \(lingered: stopped\)/)
     expect(run.stdout).to.match(/^0 passed, 1 failed, 0 skipped$/m)
   })
+
+  it("repeats a failed file's failure list after the job times, where a kept tail still shows it", async () => {
+    const run = await runTests({'fails.integration.test.ts': FAILS_AND_LINGERS, 'clean.integration.test.ts': CLEAN})
+    expect(run.code, run.stdout).to.equal(1)
+    const tail = run.stdout.slice(run.stdout.lastIndexOf('job times'))
+    expect(tail).to.match(/── why \S*fails\.integration\.test\.ts failed:\n\s+1 failing/)
+    expect(tail).to.include('Error: boom')
+    expect(tail).not.to.include('why clean')
+  })
 })
