@@ -205,7 +205,8 @@ function failureExcerpt(result) {
   const start = lines.findIndex((line) => /^\s+\d+ failing$/.test(line))
   const excerpt = start >= 0 ? lines.slice(start) : lines.slice(-FAILURE_LINES)
   const shown = excerpt.slice(0, FAILURE_LINES)
-  const more = excerpt.length > shown.length ? `  … ${excerpt.length - shown.length} more line(s) above in its output\n` : ''
+  const more =
+    excerpt.length > shown.length ? `  … ${excerpt.length - shown.length} more line(s) above in its output\n` : ''
   return `\n── why ${result.name} failed:\n${shown.join('\n')}\n${more}`
 }
 
