@@ -7,6 +7,7 @@ import DbExport from './db/export.js'
 import DbImport from './db/import.js'
 import DbPruneOld from './db/prune-old.js'
 import DbRestore from './db/restore.js'
+import DbSwitchover from './db/switchover.js'
 import DbRollback from './db/rollback.js'
 import DbUpgrade from './db/upgrade.js'
 import DbUrl from './db/url.js'
@@ -39,6 +40,7 @@ export const COMMANDS = {
   'db:import': DbImport,
   'db:prune-old': DbPruneOld,
   'db:restore': DbRestore,
+  'db:switchover': DbSwitchover,
   'db:rollback': DbRollback,
   'db:upgrade': DbUpgrade,
   'db:url': DbUrl,

@@ -22,6 +22,7 @@ describe('exit codes as documented (integration)', function () {
     ['logs of a stack never started', ['logs', ...stack], 1],
     ['a bad value', ['up', '--port', '1e3', ...stack], 2],
     ['an unknown flag', ['status', '--nope'], 2],
+    ['db switchover of a Compose stack (one server, no replica)', ['db', 'switchover', '--force', ...stack], 2],
     ['the engine unreachable', ['status', ...stack], 2, dead],
     ['logs with the engine unreachable', ['logs', ...stack], 2, dead],
     ['no such command', ['stauts'], 127],

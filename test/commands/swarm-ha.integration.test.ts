@@ -51,6 +51,7 @@ describe('swarm HA database: Patroni + etcd, failover (integration, a swarm of i
   const project = uniqueName('haproj')
   let dir = ''
   let manager = ''
+  let url = ''
   const cli = (args: string[], env?: Record<string, string>) =>
     runCli([...args, '--dir', dir, '--project-name', project, '--docker-host', manager], {env})
 
@@ -71,6 +72,7 @@ describe('swarm HA database: Patroni + etcd, failover (integration, a swarm of i
   before(async function () {
     this.timeout(1_200_000)
     const port = await freePort()
+    url = `http://127.0.0.1:${port}`
     dir = path.join(await mkdtemp(path.join(tmpdir(), 'swha-')), 'stack')
     const up = await runCli(['swarm', 'up', '--name', swarm, '--nodes', '3', '--port', String(port), '--json'])
     expectExit(up, 0)
@@ -149,6 +151,53 @@ describe('swarm HA database: Patroni + etcd, failover (integration, a swarm of i
     expect(result.swarm.failover?.maxLeadersSeen).to.equal(1)
     expect(result.swarm.failover?.leaderAfter).to.not.equal(result.swarm.failover?.leaderBefore)
     expect(result.swarm.failover?.outageSeconds).to.be.a('number')
+  })
+
+  /** One visit through the API; a failed request (the pool reconnecting to a new leader) is asked again. */
+  async function visitCount(): Promise<number> {
+    const deadline = Date.now() + 60_000
+    for (;;) {
+      const response = await fetch(`${url}/`, {signal: AbortSignal.timeout(20_000)}).catch(() => undefined)
+      if (response?.status === 200) return ((await response.json()) as {visits: number}).visits
+      if (Date.now() > deadline) throw new Error(`GET ${url}/ did not answer 200 within 60 s (${response?.status})`)
+      await new Promise((resolve) => setTimeout(resolve, 1000))
+    }
+  }
+
+  it('db switchover moves the leader to the member named, losing no visit; the leader itself is refused (exit 2), nothing changed', async function () {
+    this.timeout(900_000)
+    await waitForFullCluster()
+    const before = await haStatus()
+    const leader = before.leader!
+    const standby = before.members.find((m) => m.role !== 'leader')!
+    const self = await cli(['db', 'switchover', '--target', 'swarm', '--to', leader, '--force'])
+    expectExit(self, 2)
+    expect(self.stderr).to.include(`${leader} on `).and.include('already leads: nothing to switch')
+    expect((await haStatus()).leader).to.equal(leader)
+
+    const counted = await visitCount()
+    const moved = await cli([
+      'db',
+      'switchover',
+      '--target',
+      'swarm',
+      '--to',
+      standby.node,
+      '--force',
+      '--json',
+      '--timeout',
+      '300',
+    ])
+    expectExit(moved, 0)
+    const result = JSON.parse(moved.stdout) as {from: {member: string}; to: {member: string}; seconds: number}
+    console.log(`      switchover ${result.from.member} -> ${result.to.member} in ${result.seconds} s`)
+    expect(result.from.member).to.equal(leader)
+    expect(result.to.member).to.equal(standby.name)
+    const after = await haStatus()
+    expect(after.leader).to.equal(standby.name)
+    expect(after.members.filter((m) => m.state === 'streaming')).to.have.length(2)
+    // Every visit counted before it is still counted: the next one is at least the one after (never fewer).
+    expect(await visitCount()).to.be.greaterThan(counted)
   })
 
   /**

@@ -15,7 +15,15 @@ import type {DeployTarget, Renderer} from './target.js'
 
 /** The commands that run on a deploy target. */
 export type TargetCommand =
-  'up' | 'down' | 'status' | 'logs' | 'verify-persistence' | 'volume inspect' | 'volume backup' | 'volume restore'
+  | 'up'
+  | 'down'
+  | 'status'
+  | 'logs'
+  | 'verify-persistence'
+  | 'volume inspect'
+  | 'volume backup'
+  | 'volume restore'
+  | 'db switchover'
 
 interface FlagRule {
   /** Flags of --target swarm only. */
@@ -50,6 +58,7 @@ export const TARGET_FLAG_RULES: Record<TargetCommand, FlagRule> = {
   'volume inspect': {swarmOnly: SWARM_TARGET},
   'volume backup': {swarmOnly: SWARM_TARGET, composeOnly: ADOPT_ONLY},
   'volume restore': {swarmOnly: SWARM_TARGET, composeOnly: ADOPT_ONLY},
+  'db switchover': {swarmOnly: SWARM_TARGET},
 }
 
 export type TargetFlags = Parameters<typeof configInput>[0] & {target?: string; 'docker-host'?: string} & Record<

@@ -12,6 +12,7 @@ import type {KubernetesRenderResult} from './kubernetes/render-kubernetes.js'
 import type {ServiceLogOptions} from '../engine/docker-cli.js'
 import type {SwarmRenderResult} from './swarm/cluster/render.js'
 import type {SwarmVolumeInspection} from './swarm/cluster/volume.js'
+import type {SwitchoverReport} from './swarm/ha/switchover.js'
 import type {StepDisplay} from '../cli/ui/step-display.js'
 
 export const DEPLOY_TARGET_NAMES = ['compose', 'swarm'] as const
@@ -84,6 +85,14 @@ export interface VerifyFlags {
   keepRunning?: boolean
 }
 
+/** `db switchover`: the member (or its node) to lead; without it the eligible standby least behind. */
+export interface SwitchoverOptions {
+  to?: string
+  force?: boolean
+}
+
+export type {SwitchoverReport} from './swarm/ha/switchover.js'
+
 export interface RestoreOptions {
   file: string
   force?: boolean
@@ -105,4 +114,6 @@ export interface DeployTarget extends Renderer {
   inspectVolume(): Promise<VolumeInspectReport>
   backupVolume(file: string | undefined, io: CommandIo): Promise<BackupResult>
   restoreVolume(options: RestoreOptions, io: CommandIo): Promise<RestoreResult>
+  /** A planned change of the HA database's leader; a target without one refuses (exit 2, nothing changed). */
+  switchover(options: SwitchoverOptions, io: CommandIo): Promise<Reported<SwitchoverReport>>
 }

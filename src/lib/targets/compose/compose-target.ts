@@ -4,7 +4,7 @@ import path from 'node:path'
 import {stackCommand} from '../../model/config/command-line.js'
 import {DEFAULTS, type StackConfigInput} from '../../model/config/stack-config.js'
 import {plainLine} from '../../engine/compose-client.js'
-import {StackctlError} from '../../errors.js'
+import {StackctlError, UsageError} from '../../errors.js'
 import {withInterrupts} from '../../cli/interrupt.js'
 import {renderReport} from '../../operations/verify/report.js'
 import {parseCheckSettings} from '../../operations/verify/options.js'
@@ -36,7 +36,10 @@ import type {
   DownOptions,
   LogsOptions,
   RenderOptions,
+  Reported,
   RestoreOptions,
+  SwitchoverOptions,
+  SwitchoverReport,
   UpOptions,
   VerifyFlags,
 } from '../target.js'
@@ -203,6 +206,13 @@ export class ComposeTarget implements DeployTarget {
     const steps = new StepRunner({reporter: display})
     const ctx = await loadStack(this.input, {...display.sinks, phase: steps.phase, engines: this.engines})
     return restoreWithDisplay(ctx, options, io, (opts) => restoreVolume(ctx, {...opts, steps}))
+  }
+
+  async switchover(_options: SwitchoverOptions, _io: CommandIo): Promise<Reported<SwitchoverReport>> {
+    throw new UsageError(
+      `db switchover applies to the HA database of --target swarm: a Compose stack runs one PostgreSQL server, with no replica to hand over to`,
+      "an HA database is a swarm stack deployed with --db-replicas 3 (README: 'More than one machine: Docker Swarm')",
+    )
   }
 }
 

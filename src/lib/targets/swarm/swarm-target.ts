@@ -19,7 +19,9 @@ import {downSwarmStack} from './cluster/down.js'
 import {swarmLogs} from './cluster/logs.js'
 import {renderSwarmFile} from './cluster/render.js'
 import {describeSwarmStatus, swarmStackStatus} from './cluster/status.js'
-import {describeHa} from './ha/status.js'
+import {describeHa, haStatus} from './ha/status.js'
+import {planSwitchover, runSwitchover} from './ha/switchover.js'
+import {swarmCommand} from './cluster/context.js'
 import {describeSwarmCheck, SWARM_MODES, verifySwarmPersistence, type SwarmMode} from './disruptions.js'
 import {backupSwarmVolume, inspectSwarmVolume, restoreSwarmVolume} from './cluster/volume.js'
 import {restoreWithDisplay} from '../compose/compose-target.js'
@@ -30,7 +32,10 @@ import type {
   DownOptions,
   LogsOptions,
   RenderOptions,
+  Reported,
   RestoreOptions,
+  SwitchoverOptions,
+  SwitchoverReport,
   UpOptions,
   VerifyFlags,
 } from '../target.js'
@@ -174,5 +179,64 @@ export class SwarmTarget implements DeployTarget {
     const steps = new StepRunner({reporter: display})
     const sw = await loadSwarm({...this.input, dockerHost: this.dockerHost}, {...display.sinks, engines: this.engines})
     return restoreWithDisplay(sw.stack, options, io, (opts) => restoreSwarmVolume(sw, {...opts, steps}))
+  }
+
+  async switchover(options: SwitchoverOptions, io: CommandIo): Promise<Reported<SwitchoverReport>> {
+    const sw = await this.load(io.note)
+    const project = sw.stack.config.project
+    const ha = sw.swarmState?.ha
+    if (!ha) {
+      throw new UsageError(
+        `db switchover applies to an HA database: stack '${project}' runs one database task on the swarm (--db-replicas 1), with no replica to hand over to`,
+        "an HA database is a swarm stack deployed with --db-replicas 3 (README: 'More than one machine: Docker Swarm')",
+      )
+    }
+    const again = swarmCommand(sw, 'status')
+    const {report, after} = await withInterrupts((signal) =>
+      withStackLock(sw.stack, 'db switchover', async () => {
+        const plan = planSwitchover(await haStatus(sw, ha, signal), options.to, again)
+        const moving = `the leader from ${plan.from.member} (${plan.from.node}) to ${plan.to.member} (${plan.to.node})`
+        if (!options.force) {
+          if (!isInteractive()) {
+            throw new UsageError(
+              `db switchover moves ${moving}: not confirmed (no terminal to ask); nothing was changed`,
+              `confirm with --force: ${swarmCommand(sw, 'db switchover')} --to ${plan.to.member} --force`,
+            )
+          }
+          const question = `Move ${moving}? Writes pause for a few seconds; no acknowledged visit is lost.`
+          if (!(await confirmByTyping(question, project, signal))) {
+            throw new UsageError(
+              `not confirmed: nothing was changed`,
+              `type '${project}' at the prompt, or pass --force`,
+            )
+          }
+        }
+        io.note(`switchover: asking Patroni to move ${moving}`)
+        const started = Date.now()
+        const after = await runSwitchover(sw, ha, plan, {
+          timeoutMs: sw.stack.config.timeoutSeconds * 1000,
+          signal,
+          again,
+        })
+        const leader = after.members.find((m) => m.name === plan.to.member)
+        const result: SwitchoverReport = {
+          project,
+          from: plan.from,
+          to: plan.to,
+          seconds: (Date.now() - started) / 1000,
+          timeline: leader?.timeline ?? null,
+          durability: after.durability,
+          members: after.members,
+        }
+        return {report: result, after}
+      }),
+    )
+    return {
+      result: report,
+      lines: [
+        `${report.to.member} on ${report.to.node} leads (timeline ${report.timeline ?? '?'}), ${report.from.member} streams from it: switched in ${report.seconds.toFixed(1)} s`,
+        ...describeHa(after),
+      ],
+    }
   }
 }

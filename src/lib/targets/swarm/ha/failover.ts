@@ -20,6 +20,8 @@ import {nodeName} from '../local-spec.js'
 import {nodeNames} from '../tasks.js'
 import {isLeader} from './members.js'
 import {haStatus, type HaStatus} from './status.js'
+import {runSwitchover, waitForSwitchoverPlan} from './switchover.js'
+import {swarmCommand} from '../cluster/context.js'
 import type {HaSettings} from './spec.js'
 
 export const STALL_ENV = 'STACKCTL_VERIFY_STALL_REPLICATION'
@@ -83,50 +85,21 @@ export function failoverDisruption(
       const notes: string[] = []
       if (nodeOf(before.leader) === manager) {
         // Node 1 is the swarm's only manager and carries the URL's port: the leader leaves it first (planned).
-        const target = before.members.find((m) => !isLeader(m) && m.state === 'streaming')
-        if (!target) throw new StackctlError('the leader is on node 1 and no replica streams to hand over to')
-        const container = await memberContainer(before.leader)
-        if (!container) throw new StackctlError(`no running container of ${before.leader}`)
-        sw.progress(`switchover ${before.leader} -> ${target.name}: the leader leaves node 1 (the manager) first`)
-        const oldLeader = before.leader
-        const ask = () =>
-          sw.hostCli.nodeExec(
-            container.node,
-            container.id,
-            [
-              'patronictl',
-              '-c',
-              '/run/stackctl-ha/patroni.yml',
-              'switchover',
-              '--leader',
-              oldLeader,
-              '--candidate',
-              target.name,
-              '--force',
-            ],
-            signal,
+        const waits = {timeoutMs: options.timeoutMs, signal, again: swarmCommand(sw, 'status')}
+        const plan = await waitForSwitchoverPlan(sw, ha, waits)
+        if (plan.from.node === manager) {
+          sw.progress(
+            `switchover ${plan.from.member} -> ${plan.to.member}: the leader leaves node 1 (the manager) first`,
           )
-        await ask()
-        // Patroni can turn a switchover down and patronictl still exit 0 (a candidate not eligible yet, a change
-        // of synchronous_mode the leader has not applied yet): while the leader has not moved, ask again every
-        // 15 s (CI saw one switchover wait its whole 300 s). A request that fails now is just asked again.
-        let askedAt = Date.now()
-        before = await poll(
-          'the switchover',
-          async () => {
-            const now = await haStatus(sw, ha, signal)
-            if (now.leader === oldLeader && Date.now() - askedAt >= 15_000) {
-              askedAt = Date.now()
-              await ask().catch(() => undefined)
-            }
-            const streaming = now.members.filter((m) => !isLeader(m) && m.state === 'streaming').length
-            return now.leader === target.name && streaming === ha.members.length - 1 ? now : undefined
-          },
-          signal,
-        )
-        notes.push(`switchover to ${target.name} first`)
+          before = await runSwitchover(sw, ha, plan, waits)
+          notes.push(`switchover to ${plan.to.member} first`)
+        } else {
+          // The leader moved off node 1 on its own while a candidate was looked for.
+          before = await haStatus(sw, ha, signal)
+        }
       }
-      const leader = before.leader!
+      if (!before.leader) throw new StackctlError(`no leader among the members: ${before.canLoseNode.reason}`)
+      const leader = before.leader
       const leaderNode = nodeOf(leader)
       const timelineBefore = before.members.find((m) => m.name === leader)?.timeline ?? null
       const outcomes: Outcome[] = []
