@@ -10,7 +10,9 @@
  *
  * Order: longest first (times recorded in test/support/test-times.json by `--record`), so the long files do not
  * start last. A file whose header has the line `// @serial` runs alone, after the pool has drained (for tests
- * that measure the machine or must not share it).
+ * that measure the machine or must not share it). Files whose headers name the same `// @group NAME` never run
+ * at the same time (the two files that each make a 3-node swarm: twice, with both running, one swarm's cross-node connections
+ * failed for minutes).
  *
  * Output: each job's own output as one block when it ends, then a table of job times, then the closing line
  * "N passed, N failed, N skipped" that CI reads. Exit 1 on any failed job (a mocha file that ends without its
@@ -91,6 +93,12 @@ function isSerial(file) {
   return head.some((line) => line.trim() === '// @serial')
 }
 
+/** `// @group NAME` in a file's header: files of one group never run at the same time (see runPool). */
+function groupOf(file) {
+  const head = readFileSync(join(root, file), 'utf8').split('\n', 30)
+  return head.map((line) => /^\/\/ @group ([\w-]+)$/.exec(line.trim())?.[1]).find(Boolean)
+}
+
 function readTimes() {
   try {
     return JSON.parse(readFileSync(timesFile, 'utf8'))
@@ -110,7 +118,15 @@ function planJobs(files, options) {
   const unit = files.filter((file) => file.endsWith('.unit.test.ts'))
   if (unit.length > 0) jobs.push({name: 'unit tests', command: mocha, args: unit, mocha: true, files: unit.length})
   for (const file of files.filter((f) => !f.endsWith('.unit.test.ts'))) {
-    jobs.push({name: file, command: mocha, args: [file], mocha: true, serial: isSerial(file), files: 1})
+    jobs.push({
+      name: file,
+      command: mocha,
+      args: [file],
+      mocha: true,
+      serial: isSerial(file),
+      group: groupOf(file),
+      files: 1,
+    })
   }
   const times = readTimes()
   for (const job of jobs) job.expected = times[job.name] ?? 60
@@ -256,6 +272,8 @@ const SAMPLE_MS = 5000
 
 async function runPool(jobs, width, onDone, maxWidth = width) {
   const queue = [...jobs]
+  const groupsRunning = new Set()
+  const jobEnded = new Set()
   const results = []
   const workers = []
   let active = 0
@@ -267,7 +285,19 @@ async function runPool(jobs, width, onDone, maxWidth = width) {
     widest = Math.max(widest, active)
     try {
       while (queue.length > 0 && !stopping) {
-        const result = await runJob(queue.shift(), slot)
+        // The longest job whose group is not running; none free: wait for a job to end and look again.
+        const next = queue.findIndex((job) => !job.group || !groupsRunning.has(job.group))
+        if (next < 0) {
+          await new Promise((resolveWait) => jobEnded.add(resolveWait))
+          continue
+        }
+        const [job] = queue.splice(next, 1)
+        if (job.group) groupsRunning.add(job.group)
+        const result = await runJob(job, slot).finally(() => {
+          if (job.group) groupsRunning.delete(job.group)
+          for (const wake of jobEnded) wake()
+          jobEnded.clear()
+        })
         results.push(result)
         onDone(result)
         if (extra && lastIdle < IDLE_TO_GROW) return

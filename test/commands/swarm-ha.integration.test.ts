@@ -1,3 +1,4 @@
+// @group swarm
 /**
  * The HA database on a real 3-node local swarm (`up --target swarm --db-replicas 3`): one stack for the whole
  * file (made in `before`, the swarm with every node volume removed in `after` even when a test failed). It

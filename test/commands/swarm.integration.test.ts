@@ -1,3 +1,4 @@
+// @group swarm
 /**
  * The swarm target on a real 3-node swarm: only what needs real nodes (API replicas answering from several
  * nodes, the db task killed, a node drained, data kept across down/up and a host restart, the volume read

@@ -158,6 +158,16 @@ export async function swarmDiagnosis(swarmName: string, manager: string, service
       out.push(await run(['exec', name, 'docker', 'logs', '--tail', '15', id]))
     }
   }
+  // The nodes' own engines on their swarm's gossip: a node marked failed (memberlist) or the overlay's peer
+  // table out of step (NetworkDB) explains cross-node connections that time out while every task runs.
+  for (const node of nodes) {
+    const name = node.Names[0]?.replace(/^\//, '') ?? node.Id
+    const logs = await execa('docker', ['logs', '--tail', '2000', name], {reject: false, timeout: 30_000, all: true})
+    const gossip = (logs.all ?? '')
+      .split('\n')
+      .filter((line) => /memberlist|networkdb|bulk sync|suspect|peerdb/i.test(line))
+    out.push(`-- ${name}: the engine's gossip lines (${gossip.length}; last 12)`, ...gossip.slice(-12))
+  }
   return out.join('\n')
 }
 

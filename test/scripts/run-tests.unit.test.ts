@@ -1,6 +1,6 @@
 import {expect} from 'chai'
 import {execFile} from 'node:child_process'
-import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
+import {mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
 import {fileURLToPath} from 'node:url'
@@ -34,6 +34,29 @@ const LINGERS = `it('passes and leaves a timer running', () => { setInterval(() 
 const FAILS_AND_LINGERS = `it('fails and leaves a timer running', () => { setInterval(() => {}, 1000); throw new Error('boom') })\n`
 const CLEAN = `it('passes and leaves nothing behind', () => {})\n`
 
+/** A test file that appends its start and end (ms) to `log`, taking about 1.5 s in between. */
+function timed(log: string, group?: string): string {
+  const header = group ? `// @group ${group}\n` : ''
+  return `${header}import {appendFileSync} from 'node:fs'
+it('takes its time', async () => {
+  const start = Date.now()
+  await new Promise((resolve) => setTimeout(resolve, 1500))
+  appendFileSync(${JSON.stringify(log)}, start + ' ' + Date.now() + '\\n')
+})
+`
+}
+
+/** Whether any two of the [start, end] spans written to `log` overlap. */
+function overlapping(log: string): boolean {
+  const spans = readFileSync(log, 'utf8')
+    .trim()
+    .split('\n')
+    .map((line) => line.split(' ').map(Number))
+    .sort((a, b) => a[0] - b[0])
+  expect(spans).to.have.length(2)
+  return spans[1][0] < spans[0][1]
+}
+
 describe('scripts/run-tests.mjs', function () {
   this.timeout(120_000)
 
@@ -51,6 +74,22 @@ describe('scripts/run-tests.mjs', function () {
     expect(run.code, run.stdout).to.equal(1)
     expect(run.stdout).to.match(/fails\.integration\.test\.ts \(lingered: stopped\)/)
     expect(run.stdout).to.match(/^0 passed, 1 failed, 0 skipped$/m)
+  })
+
+  it('never runs two files of one // @group at the same time', async () => {
+    const log = path.join(mkdtempSync(path.join(tmpdir(), 'stackctl-groups-')), 'spans')
+    const run = await runTests({
+      'a.integration.test.ts': timed(log, 'swarm'),
+      'b.integration.test.ts': timed(log, 'swarm'),
+    })
+    expect(run.code, run.stdout).to.equal(0)
+    expect(overlapping(log)).to.equal(false)
+    // Control: the same files without a group share the pool's two slots.
+    const control = path.join(path.dirname(log), 'control')
+    const ungrouped = await runTests({'a.integration.test.ts': timed(control), 'b.integration.test.ts': timed(control)})
+    expect(ungrouped.code, ungrouped.stdout).to.equal(0)
+    expect(overlapping(control)).to.equal(true)
+    rmSync(path.dirname(log), {recursive: true, force: true})
   })
 
   it("repeats a failed file's failure list after the job times, where a kept tail still shows it", async () => {
