@@ -201,6 +201,32 @@ describe('swarm HA database: Patroni + etcd, failover (integration, a swarm of i
     expect(await visitCount()).to.be.greaterThan(counted)
   })
 
+  it('loses no acknowledged visit in a planned switchover while writing, and reports its write outage (--mode switchover)', async function () {
+    this.timeout(900_000)
+    await waitForFullCluster()
+    const check = await cli([
+      'verify-persistence',
+      '--target',
+      'swarm',
+      '--mode',
+      'switchover',
+      '--visits',
+      '120',
+      '--timeout',
+      '300',
+      '--json',
+    ])
+    const result = JSON.parse(check.stdout) as CheckJson
+    console.log(`      switchover check: ${JSON.stringify(result.swarm.failover)}`)
+    expectExit(check, 0)
+    expect(result.missingCount).to.equal(0)
+    expect(result.acknowledged).to.be.greaterThan(60)
+    expect(result.swarm.failover?.leaderAfter).to.not.equal(result.swarm.failover?.leaderBefore)
+    expect(result.swarm.failover?.oldLeaderRejoined).to.equal(true)
+    expect(result.swarm.failover?.maxLeadersSeen).to.equal(1)
+    expect(result.swarm.failover?.outageSeconds).to.be.a('number')
+  })
+
   /**
    * Until every member is back (the old leader rejoined and streaming, a node can be lost again): a check started
    * while a replica still catches up measures that, not the fault it injects.

@@ -43,7 +43,13 @@ export function renderReport(result: PersistenceResult): string[] {
 
 export function verdict(result: PersistenceResult): string {
   const how =
-    result.mode === 'drain' ? 'a node drain' : result.mode === 'failover' ? 'a failover' : describeMode(result.mode)
+    result.mode === 'drain'
+      ? 'a node drain'
+      : result.mode === 'failover'
+        ? 'a failover'
+        : result.mode === 'switchover'
+          ? 'a planned switchover'
+          : describeMode(result.mode)
   if (result.passed) {
     return `PASSED: all ${result.acknowledged} acknowledged visits survived ${how}, the ${result.before ?? 0} rows from before teardown are unchanged, durability settings and storage are sound`
   }

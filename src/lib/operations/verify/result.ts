@@ -31,7 +31,7 @@ export interface VolumeReport {
 }
 
 /** Every disruption a check can apply: Compose's teardown modes, and a swarm's node drain. */
-export type VerifyMode = TeardownMode | 'drain' | 'failover'
+export type VerifyMode = TeardownMode | 'drain' | 'failover' | 'switchover'
 
 /** On a swarm: what was disrupted, and the node the db ran on before and after. */
 export interface SwarmCheckDetail {
@@ -44,8 +44,8 @@ export interface SwarmCheckDetail {
 
 export interface FailoverReport {
   leaderBefore: string
-  /** The node container killed (the leader's). */
-  killedNode: string
+  /** The node container killed (the leader's); null for a planned switchover, which kills nothing. */
+  killedNode: string | null
   leaderAfter: string | null
   timelineBefore: number | null
   timelineAfter: number | null

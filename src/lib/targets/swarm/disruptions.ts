@@ -28,11 +28,13 @@ import {assertManager, swarmCommand, tasksHint, type SwarmContext} from './clust
 import {deploySwarmStack} from './cluster/deploy.js'
 import {downSwarmStack} from './cluster/down.js'
 import {swarmStackStatus} from './cluster/status.js'
-import {failoverDisruption, STALL_ENV} from './ha/failover.js'
+import {failoverDisruption, STALL_ENV, switchoverDisruption} from './ha/failover.js'
 import {newRowsBeyondAttempts} from './ha/set-check.js'
 
-export const SWARM_MODES = ['down', 'kill', 'drain', 'failover'] as const
+export const SWARM_MODES = ['down', 'kill', 'drain', 'failover', 'switchover'] as const
 export type SwarmMode = (typeof SWARM_MODES)[number]
+/** The modes that disrupt the HA database's leader and check the set of visits since the check began. */
+const HA_MODES: ReadonlySet<SwarmMode> = new Set(['failover', 'switchover'])
 
 export interface SwarmCheckOptions {
   mode: SwarmMode
@@ -80,9 +82,11 @@ class SwarmApiStack implements CheckedStack {
   /** Refuses a stack that is not running healthy: the check deploys nothing it did not take down. */
   async prepare(): Promise<PreparedStack> {
     await assertManager(this.sw)
-    if (this.mode === 'failover' && (!this.sw.swarmState?.ha || !this.sw.target.local)) {
+    if (HA_MODES.has(this.mode) && (!this.sw.swarmState?.ha || !this.sw.target.local)) {
       throw new UsageError(
-        '--mode failover kills the leader node of the HA database: it needs a stack deployed with --db-replicas 3 on the local swarm',
+        this.mode === 'failover'
+          ? '--mode failover kills the leader node of the HA database: it needs a stack deployed with --db-replicas 3 on the local swarm'
+          : '--mode switchover moves the leader of the HA database: it needs a stack deployed with --db-replicas 3 on the local swarm',
         `deploy it with: ${swarmCommand(this.sw, 'up')} --db-replicas 3`,
       )
     }
@@ -104,7 +108,7 @@ class SwarmApiStack implements CheckedStack {
     }
     this.dbNodeBefore = before.dbNode
     this.url = before.url
-    if (this.mode === 'failover') this.highestBefore = (await storedIds(before.url, Number.MAX_SAFE_INTEGER, 1))[0] ?? 0
+    if (HA_MODES.has(this.mode)) this.highestBefore = (await storedIds(before.url, Number.MAX_SAFE_INTEGER, 1))[0] ?? 0
     return {url: before.url, foundRunning: true, startedStack: false}
   }
 
@@ -112,11 +116,11 @@ class SwarmApiStack implements CheckedStack {
     const ids = written.acknowledgedIds
     const url = (await swarmStackStatus(this.sw)).url
     // failover: every row since the check began, for final ⊆ attempted; otherwise down to the oldest acknowledged.
-    const lowest = this.mode === 'failover' ? this.highestBefore + 1 : Math.min(...ids, Number.MAX_SAFE_INTEGER)
+    const lowest = HA_MODES.has(this.mode) ? this.highestBefore + 1 : Math.min(...ids, Number.MAX_SAFE_INTEGER)
     const stored = new Set(await storedIds(url, lowest))
     const missing = ids.filter((id) => !stored.has(id))
     const problems = missingProblems(missing, written.acknowledged)
-    if (this.mode === 'failover') {
+    if (HA_MODES.has(this.mode)) {
       const beyond = newRowsBeyondAttempts([...stored], this.highestBefore, written.attempted)
       if (beyond) problems.push(beyond)
     }
@@ -184,6 +188,10 @@ function swarmDisruption(sw: SwarmContext, stack: SwarmApiStack, options: SwarmC
       {db: 1, app: sw.swarmState?.replicas ?? 1},
       {timeoutMs: sw.stack.config.timeoutSeconds * 1000, signal, progress: sw.progress, hint: tasksHint(sw)},
     )
+
+  if (options.mode === 'switchover') {
+    return switchoverDisruption(sw, sw.swarmState!.ha!, {timeoutMs: sw.stack.config.timeoutSeconds * 1000})
+  }
 
   if (options.mode === 'failover') {
     return failoverDisruption(sw, sw.swarmState!.ha!, {

@@ -194,3 +194,77 @@ export function failoverDisruption(
     },
   }
 }
+
+/**
+ * `verify-persistence --target swarm --mode switchover`: visits are written through the API while Patroni hands
+ * the leadership to a synchronous standby (planned: the leader stops once its WAL reached the candidate). The
+ * same set check as the failover follows; the report gives the write outage, which a planned switchover keeps
+ * short (issue 26: at most 5 s, reported, not asserted).
+ */
+export function switchoverDisruption(sw: SwarmContext, ha: HaSettings, options: {timeoutMs: number}): Disruption {
+  return {
+    mode: 'switchover',
+    step: 'disrupt',
+    healsItself: true,
+    async disrupt(url, {visits, concurrency}, signal) {
+      const waits = {timeoutMs: options.timeoutMs, signal, again: swarmCommand(sw, 'status')}
+      const plan = await waitForSwitchoverPlan(sw, ha, waits)
+      const before = await haStatus(sw, ha, signal)
+      const timelineBefore = before.members.find((m) => m.name === plan.from.member)?.timeline ?? null
+      const outcomes: Outcome[] = []
+      const writer = new VisitWriter({
+        url,
+        visits: Number.MAX_SAFE_INTEGER,
+        concurrency,
+        requestTimeoutMs: 15_000,
+        onOutcome: (ok) => outcomes.push({atMs: Date.now(), ok}),
+      })
+      const running = writer.run()
+      let maxLeadersSeen = 1
+      let faultAt = Date.now()
+      let after: HaStatus | undefined
+      try {
+        await writer.until((s) => s.acknowledged >= Math.ceil(visits / 2))
+        faultAt = Date.now()
+        sw.progress(
+          `switchover ${plan.from.member} -> ${plan.to.member} with ${writer.state.inFlight} visits in flight`,
+        )
+        after = await runSwitchover(sw, ha, plan, {
+          ...waits,
+          onLook: (now) => (maxLeadersSeen = Math.max(maxLeadersSeen, now.members.filter(isLeader).length)),
+        })
+        sw.progress(`${after.leader} leads (timeline ${after.members.find(isLeader)?.timeline ?? '?'})`)
+        const acked = writer.state.acknowledged
+        await writer.until((s) => s.acknowledged >= acked + Math.ceil(visits / 2))
+      } finally {
+        writer.stop()
+      }
+      const written = await running
+      const final = await haStatus(sw, ha, signal)
+      maxLeadersSeen = Math.max(maxLeadersSeen, final.members.filter(isLeader).length)
+      const newTimeline = final.members.find(isLeader)?.timeline ?? null
+      const old = final.members.find((m) => m.name === plan.from.member)
+      const report: FailoverReport = {
+        leaderBefore: plan.from.member,
+        killedNode: null,
+        leaderAfter: after.leader,
+        timelineBefore,
+        timelineAfter: newTimeline,
+        oldLeaderRejoined: Boolean(old && !isLeader(old) && old.state === 'streaming' && old.timeline === newTimeline),
+        outageSeconds: writeOutage(outcomes, faultAt),
+        maxLeadersSeen,
+        replicationStalled: false,
+        durability: final.durability,
+      }
+      const problems: string[] = []
+      if (!report.oldLeaderRejoined)
+        problems.push(`${plan.from.member} did not rejoin as a replica on the leader's timeline`)
+      if (maxLeadersSeen > 1) problems.push(`${maxLeadersSeen} members reported themselves leader at once`)
+      const description = `planned switchover ${plan.from.member} (${plan.from.node}) -> ${plan.to.member} (${plan.to.node}) while writing; write outage ${report.outageSeconds === null ? 'unknown' : `${report.outageSeconds.toFixed(1)} s`}`
+      return {written, description, problems, failover: report}
+    },
+    async relaunch() {
+      // Nothing was stopped: the old leader rejoined as a replica during the switchover.
+    },
+  }
+}

@@ -112,7 +112,7 @@ export async function runSwitchover(
   sw: SwarmContext,
   ha: HaSettings,
   plan: SwitchoverPlan,
-  options: {timeoutMs: number; signal?: AbortSignal; again: string},
+  options: {timeoutMs: number; signal?: AbortSignal; again: string; onLook?: (status: HaStatus) => void},
 ): Promise<HaStatus> {
   const container = await memberContainer(sw, plan.from.member)
   if (!container) throw new StackctlError(`no running container of ${plan.from.member}`)
@@ -138,6 +138,7 @@ export async function runSwitchover(
   const outcome = await waitUntil<HaStatus, HaStatus | string>(
     async () => {
       const now = await haStatus(sw, ha, options.signal)
+      options.onLook?.(now)
       if (now.leader === plan.from.member && Date.now() - askedAt >= ASK_AGAIN_MS) {
         askedAt = Date.now()
         await ask().catch(() => undefined)
