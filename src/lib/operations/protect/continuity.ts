@@ -213,13 +213,15 @@ export function findGaps(listing: ArchiveListing, segmentBytes: number): Continu
 
 const iso = (ms: number) => new Date(ms).toISOString()
 
-function describeGap(gap: ArchiveGap): string {
-  const missing =
-    gap.count === 1
-      ? `segment ${gap.first} is missing`
-      : `${gap.count} segments are missing, ${gap.first} to ${gap.last}`
-  const before = gap.before ? ` (the segment before it was archived at ${iso(gap.before.archivedAt)})` : ''
-  return `${missing}: a point-in-time restore cannot reach past LSN ${gap.fromLsn}${before}`
+function missingSegments(gap: ArchiveGap): string {
+  return gap.count === 1
+    ? `segment ${gap.first} is missing`
+    : `${gap.count} segments are missing, ${gap.first} to ${gap.last}`
+}
+
+/** Where the missing WAL starts, and when the last segment before it was archived. */
+function gapStart(gap: ArchiveGap): string {
+  return `LSN ${gap.fromLsn}${gap.before ? ` (the segment before it was archived at ${iso(gap.before.archivedAt)})` : ''}`
 }
 
 /**
@@ -233,12 +235,12 @@ export function gapCheck(
 ): {status: 'fail' | 'warn'; detail: string; fix?: string} | undefined {
   const {gaps} = continuity
   if (gaps.length === 0) return undefined
-  const more = gaps.length > 1 ? ` (and ${gaps.length - 1} more gaps before it)` : ''
+  const more = gaps.length > 1 ? ` (${gaps.length} gaps in all)` : ''
   const open = gaps.find((gap) => !gap.coveredBy)
   if (open) {
     return {
       status: 'fail',
-      detail: `the WAL archive has a gap: ${describeGap(open)}${more}; times after the next full backup are recoverable again`,
+      detail: `the WAL archive has a gap: ${missingSegments(open)}: a point-in-time restore cannot reach past ${gapStart(open)}${more}; times after the next full backup are recoverable again`,
       // No stackctl command takes a full backup yet (up --wal-archive takes one only when the repository has
       // none): pgBackRest's own, as the postgres user that owns the repository.
       fix: `take a full backup now: ${command('exec db')} -- setpriv --reuid=postgres --regid=postgres --init-groups -- pgbackrest --stanza=${STANZA} backup --type=full (no stackctl command takes one yet; up --wal-archive takes one only when the repository has none)`,
@@ -248,7 +250,7 @@ export function gapCheck(
   const backup = last.coveredBy!
   return {
     status: 'warn',
-    detail: `the WAL archive has a gap before backup ${backup.label}: ${describeGap(last)}${more}; times after that backup ended (${iso(backup.stop * 1000)}) are recoverable; the gap leaves the archive when the backups before it are expired (pgBackRest keeps the ${FULL_RETENTION} newest full backups)`,
+    detail: `the WAL archive has a gap before backup ${backup.label}: ${missingSegments(last)}${more}: a point-in-time restore cannot reach a time from ${gapStart(last)} until that backup ended (${iso(backup.stop * 1000)}); times after it are recoverable, and the gap leaves the archive when the backups before it are expired (pgBackRest keeps the ${FULL_RETENTION} newest full backups)`,
   }
 }
 

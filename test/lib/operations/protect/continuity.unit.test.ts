@@ -175,8 +175,18 @@ describe('WAL archive continuity', () => {
     expect(covered.detail).to.match(
       /^the WAL archive has a gap before backup 20261206-210000F: segment 0+10+5 is missing/,
     )
-    expect(covered.detail).to.include(`times after that backup ended (${new Date((T0 + 60) * 1000).toISOString()})`)
+    expect(covered.detail).to.include(
+      `until that backup ended (${new Date((T0 + 60) * 1000).toISOString()}); times after it are recoverable`,
+    )
     expect(covered.fix).to.equal(undefined)
+    // A covered gap and a newer open one: the open one fails the check.
+    const both = holed.filter((name) => !name.startsWith(segment(1, 0, 8)))
+    const two = gapCheck(
+      findGaps(listing(both, [FIRST, backup(later.label, later.archiveStart, later.stop)]), MB16),
+      plainCommand,
+    )!
+    expect(two.status).to.equal('fail')
+    expect(two.detail).to.match(/^the WAL archive has a gap: segment 0+10+8 is missing: .* \(2 gaps in all\);/)
     expect(gapCheck(findGaps(listing(range(1, 2, 9)), MB16), plainCommand)).to.equal(undefined)
   })
 })
