@@ -10,6 +10,7 @@ import type {StackContext} from '../../stack/context.js'
 import {formatBytes} from '../backup-restore/format.js'
 import {Psql} from '../db/psql.js'
 import type {CheckResult} from '../doctor/checks.js'
+import {findGaps, gapCheck} from './continuity.js'
 import {readRepoFacts, repositoryFull, type RepoFacts} from './repo-space.js'
 
 export interface ArchiverFacts {
@@ -27,6 +28,8 @@ export interface ArchiverFacts {
   now: number
   /** wal_segment_size: what pg_wal grows by for each segment that waits. */
   segmentBytes: number
+  /** ms since the epoch: pg_stat_archiver starts empty with the server (after a crash too). */
+  serverStartedAt?: number
 }
 
 export const ARCHIVER_SQL = `SELECT current_setting('archive_mode') || '|' || archived_count || '|' ||
@@ -37,12 +40,25 @@ export const ARCHIVER_SQL = `SELECT current_setting('archive_mode') || '|' || ar
   coalesce((SELECT (extract(epoch FROM min(modification)) * 1000)::bigint FROM pg_ls_archive_statusdir()
     WHERE name LIKE '%.ready'), 0) || '|' ||
   (SELECT coalesce(sum(size), 0) FROM pg_ls_waldir()) || '|' || (extract(epoch FROM now()) * 1000)::bigint || '|' ||
-  current_setting('wal_segment_size')::text
+  current_setting('wal_segment_size')::text || '|' || (extract(epoch FROM pg_postmaster_start_time()) * 1000)::bigint
   FROM pg_stat_archiver`
 
 export function parseArchiverFacts(line: string): ArchiverFacts {
-  const [mode, archived, lastWal, lastAt, failed, failedWal, failedAt, waiting, oldest, walBytes, now, segment] =
-    line.split('|')
+  const [
+    mode,
+    archived,
+    lastWal,
+    lastAt,
+    failed,
+    failedWal,
+    failedAt,
+    waiting,
+    oldest,
+    walBytes,
+    now,
+    segment,
+    started,
+  ] = line.split('|')
   return {
     archiveMode: mode,
     archivedCount: Number(archived),
@@ -56,6 +72,7 @@ export function parseArchiverFacts(line: string): ArchiverFacts {
     pgWalBytes: Number(walBytes),
     now: Number(now),
     segmentBytes: parseSize(segment) ?? 16 * MIB,
+    ...(started ? {serverStartedAt: Number(started)} : {}),
   }
 }
 
@@ -124,9 +141,17 @@ export function judgeArchiving(
       fix: `${command('logs db')} shows whether pgBackRest is slow or stuck`,
     }
   }
+  const continuity = repo.archive ? findGaps(repo.archive, facts.segmentBytes) : undefined
+  const gap = continuity && gapCheck(continuity, command)
+  if (gap) return {name, ...gap}
+  const newest = continuity?.newest
+  // pg_stat_archiver starts empty with the server, after a crash too: the repository still says what it holds.
+  const since = facts.serverStartedAt ? ` since the server started ${seconds(facts.serverStartedAt)} ago` : ''
   const last = facts.lastArchivedWal
     ? `last archived ${facts.lastArchivedWal} ${seconds(facts.lastArchivedAt)} ago`
-    : 'nothing archived yet'
+    : newest
+      ? `nothing archived${since || ' since the server started'}; the archive's newest segment is ${newest.name}, archived ${seconds(newest.archivedAt)} ago`
+      : 'nothing archived yet'
   return {
     name,
     status: 'ok',

@@ -6,6 +6,7 @@
  */
 import type {Engine} from '../../engine/engine.js'
 import {REPO_PATH} from '../../model/protection.js'
+import {readArchiveListing, type ArchiveListing} from './continuity.js'
 
 export interface RepoSpace {
   /** The filesystem that holds the repository: its size and what is free on it. */
@@ -19,6 +20,8 @@ export interface RepoFacts {
   space?: RepoSpace
   /** pgBackRest's last archive-push error in the db's log, paths cut to their file name. */
   lastError?: string
+  /** The archived segments, timeline histories and backups' starts: whether the archive has a gap. */
+  archive?: ArchiveListing
 }
 
 /** df first (one line: size, available), then du: a du that cannot finish still leaves df's answer. */
@@ -61,15 +64,16 @@ export function repositoryFull(repo: RepoFacts, segmentBytes: number): boolean {
   )
 }
 
-/** Both reads are best-effort: the check still judges pg_stat_archiver without them. */
+/** Every read is best-effort: the check still judges pg_stat_archiver without them. */
 export async function readRepoFacts(engine: Engine, dbId: string): Promise<RepoFacts> {
-  const [space, log] = await Promise.all([
+  const [space, log, archive] = await Promise.all([
     engine.containers.exec(dbId, REPO_SPACE_COMMAND).then(
       (result) => parseRepoSpace(result.stdout),
       () => undefined,
     ),
     engine.containers.logTail(dbId, 200).catch(() => ''),
+    readArchiveListing(engine, dbId),
   ])
   const lastError = lastPgbackrestError(log)
-  return {...(space ? {space} : {}), ...(lastError ? {lastError} : {})}
+  return {...(space ? {space} : {}), ...(lastError ? {lastError} : {}), ...(archive ? {archive} : {})}
 }

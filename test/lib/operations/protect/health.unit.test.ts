@@ -6,6 +6,7 @@ import {
   parseArchiverFacts,
   type ArchiverFacts,
 } from '../../../../src/lib/operations/protect/health.js'
+import {parseArchiveListing} from '../../../../src/lib/operations/protect/continuity.js'
 import {lastPgbackrestError, parseRepoSpace} from '../../../../src/lib/operations/protect/repo-space.js'
 
 const now = 1_800_000_000_000
@@ -133,5 +134,61 @@ describe('archiving health', () => {
       'archive  FAILING: archiving fails: …',
       '         fix: make room',
     ])
+  })
+
+  it('reads when the server started, from a thirteenth field', () => {
+    const line = 'on|0||0|0||0|0|0|50331648|5000|16MB|2000'
+    expect(parseArchiverFacts(line).serverStartedAt).to.equal(2000)
+    expect(parseArchiverFacts('on|0||0|0||0|0|0|50331648|5000|16MB')).to.not.have.property('serverStartedAt')
+  })
+
+  /** The repository as `find` lists it: segments 2..9 archived a second apart, one backup from segment 2. */
+  function archive(skip?: string) {
+    const sha = '0a78dbd85adf34455e489ed1cafcdbd6d900b6dd'
+    const names = [2, 3, 4, 5, 6, 7, 8, 9].map(
+      (n) => `0000000100000000000000${n.toString(16).padStart(2, '0').toUpperCase()}`,
+    )
+    const files = names
+      .filter((name) => name !== skip)
+      .map((name, i) => `file ${(now - 100_000) / 1000 + i} 17-1/${name.slice(0, 16)}/${name}-${sha}.lz4`)
+    const backup =
+      'backup 20261206-195554F={"backup-archive-start":"000000010000000000000002","backup-timestamp-stop":1}'
+    return parseArchiveListing([...files, backup].join('\n'))
+  }
+
+  it('fails on a segment missing from the archive, naming it, where an unbroken archive passes', () => {
+    const gap = judgeArchiving(
+      healthy,
+      'demo',
+      {archive: archive('000000010000000000000005')},
+      (verb) => `stackctl ${verb} -p demo`,
+    )
+    expect(gap.status).to.equal('fail')
+    expect(gap.detail).to.match(
+      /^the WAL archive has a gap: segment 000000010000000000000005 is missing: a point-in-time restore cannot reach past LSN 0\/5000000/,
+    )
+    expect(gap.fix).to.match(
+      /^take a full backup now: stackctl exec db -p demo -- setpriv .* pgbackrest --stanza=visits backup --type=full/,
+    )
+    expect(`${gap.detail} ${gap.fix}`).to.not.match(/\b(delete|remove|rm|drop)\b/i)
+    expect(judgeArchiving(healthy, 'demo', {archive: archive()}).status).to.equal('ok')
+  })
+
+  it('after a restart with nothing archived since, names the archive’s newest segment instead of "nothing archived yet"', () => {
+    const restarted = {
+      ...healthy,
+      archivedCount: 0,
+      lastArchivedWal: '',
+      lastArchivedAt: 0,
+      serverStartedAt: now - 30_000,
+    }
+    expect(judgeArchiving(restarted, 'demo', {archive: archive()}).detail).to.match(
+      /^nothing archived since the server started 30 s ago; the archive's newest segment is 000000010000000000000009, archived 93 s ago, /,
+    )
+    // An archive that holds nothing: then nothing was archived yet, truly.
+    expect(judgeArchiving(restarted, 'demo', {archive: parseArchiveListing('')}).detail).to.match(
+      /^nothing archived yet, /,
+    )
+    expect(judgeArchiving(restarted, 'demo').detail).to.match(/^nothing archived yet, /)
   })
 })

@@ -2,8 +2,9 @@
  * WAL archiving and point-in-time restore on one real stack (PostgreSQL 17, pgBackRest): up --wal-archive
  * archives, a lost data volume comes back with every archived visit, restores to a name, a time and an LSN keep
  * exactly the visits before it, a write after a restore reaches the archive by archive_timeout alone, a signal
- * at each phase of a restore leaves the stack on its old volume (or, during the switch, finishes it), and a
- * target before the oldest backup or past a deleted WAL segment is refused with the stack untouched.
+ * at each phase of a restore leaves the stack on its old volume (or, during the switch, finishes it), a
+ * target before the oldest backup or past a deleted WAL segment is refused with the stack untouched, and doctor
+ * names the deleted segment (passing before the deletion, across every restore's timeline switch).
  */
 import {expect} from 'chai'
 import {execFileSync} from 'node:child_process'
@@ -15,6 +16,7 @@ import type {ArchiveReport as DescribedArchive} from '../../../../src/lib/operat
 import {lockFile, projectLockFile} from '../../../../src/lib/stack/lock.js'
 import {freePort, runCli, spawnCli, type CliResult} from '../../../helpers/cli.js'
 import {Cleanup, docker, psqlIn, removeComposeProject, uniqueName, volumeExists} from '../../../helpers/docker.js'
+import {runPrinted} from '../../../helpers/hints.js'
 
 describe('continuous protection (WAL archive, point-in-time restore)', function () {
   this.timeout(600_000)
@@ -348,8 +350,24 @@ describe('continuous protection (WAL archive, point-in-time restore)', function 
     await expectRestoredTo(['--to-lsn', target], before, after)
   })
 
+  interface Check {
+    status: string
+    detail: string
+    fix: string | null
+  }
+
+  async function doctorArchiving(): Promise<{exitCode: number; archiving?: Check; stdout: string}> {
+    const doctor = await runCli(['doctor', ...stack, '--json'])
+    const {checks} = JSON.parse(doctor.stdout) as {checks: Array<Check & {name: string}>}
+    return {
+      exitCode: doctor.exitCode,
+      archiving: checks.find((check) => check.name === 'archiving'),
+      stdout: doctor.stdout,
+    }
+  }
+
   // Last: it breaks the archive on purpose.
-  it('refuses a restore past a WAL segment deleted from the archive (to an LSN, and --latest), the old volume active and untouched', async () => {
+  it('doctor names a WAL segment deleted from the archive and its printed fix works; a restore past it is refused (to an LSN, and --latest), the old volume active and untouched', async () => {
     // Past the timeline's first segment: the server may read that one from the parent timeline's copy.
     await visits(1)
     await archivedThrough(await psqlIn(project, 'SELECT pg_current_wal_lsn()'), AFTER_RESTORE_MS)
@@ -362,6 +380,9 @@ describe('continuous protection (WAL archive, point-in-time restore)', function 
     await archivedThrough(target, AFTER_RESTORE_MS)
     const segment = await psqlIn(project, `SELECT pg_walfile_name('${early}')`)
     expect(segment < (await psqlIn(project, `SELECT pg_walfile_name('${target}')`))).to.equal(true)
+    // Before the deletion the archive is whole across every restore's timeline switch so far: the check passes.
+    const whole = await doctorArchiving()
+    expect(whole.archiving?.status, whole.stdout).to.equal('ok')
     const removed = execFileSync(
       'docker',
       [
@@ -378,6 +399,12 @@ describe('continuous protection (WAL archive, point-in-time restore)', function 
       {encoding: 'utf8'},
     )
     expect(removed).to.include(segment)
+    const gap = await doctorArchiving()
+    expect(gap.exitCode, gap.stdout).to.equal(1)
+    expect(gap.archiving?.status, gap.stdout).to.equal('fail')
+    expect(gap.archiving?.detail).to.include(
+      `the WAL archive has a gap: segment ${segment} is missing: a point-in-time restore cannot reach past LSN`,
+    )
     const volume = activeVolume()
     const ids = await psqlIn(project, 'SELECT id FROM visits ORDER BY id')
     const refused = await runCli(['db', 'restore', ...stack, '--to-lsn', target])
@@ -392,5 +419,16 @@ describe('continuous protection (WAL archive, point-in-time restore)', function 
     expect(latest.exitCode, latest.stderr).to.equal(1)
     expect(latest.stderr).to.match(/the replay ended at \S+, before the last archived WAL segment \S+: a segment/)
     await expectUntouched(volume, idsNow, /restoring backup \S+ into (\S+)/.exec(latest.stderr)![1])
+    // doctor's fix as printed, from elsewhere: a full backup after the gap. Then it only warns of the times it cuts out.
+    const fix = /^take a full backup now: (stackctl .+?) \(no stackctl command/.exec(gap.archiving?.fix ?? '')?.[1]
+    expect(fix, gap.archiving?.fix ?? '').to.be.a('string')
+    const pasted = await runPrinted(fix!, tmpdir())
+    expect(pasted.exitCode, pasted.stderr).to.equal(0)
+    const covered = await doctorArchiving()
+    expect(covered.exitCode, covered.stdout).to.equal(0)
+    expect(covered.archiving?.status, covered.stdout).to.equal('warn')
+    expect(covered.archiving?.detail).to.match(
+      new RegExp(`^the WAL archive has a gap before backup \\S+: segment ${segment} is missing`),
+    )
   })
 })
