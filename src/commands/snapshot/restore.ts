@@ -18,8 +18,8 @@ export default class SnapshotRestore extends StackctlCommand {
     "Restores the snapshot's backup set alone into a new volume and ends recovery at its consistency point " +
       '(pgBackRest --type=immediate). Before the stack is switched to it, the restored server must prove it: ' +
       "out of recovery on a new timeline, its log saying it stopped at the backup's consistency point, and the " +
-      'visits equal to those the snapshot recorded. The old volume is kept, recorded as superseded: db rollback ' +
-      'returns to it, db prune-old removes it.',
+      'visits equal to those the snapshot recorded. The old volume is kept, recorded as superseded: db prune-old ' +
+      'removes it once you are sure.',
     'You confirm by typing the snapshot name; without a terminal, --force is required. A failure or Ctrl-C before ' +
       'the switch leaves the stack on its old volume, as db restore does.',
   ].join('\n\n')
@@ -67,7 +67,7 @@ export default class SnapshotRestore extends StackctlCommand {
       `restored snapshot '${result.snapshot.name}' (backup ${result.backup}) in ${result.seconds.toFixed(1)} s: ${result.proof.visits} visits, timeline ${result.proof.timeline}`,
     )
     this.log(
-      `active volume: ${result.to.volume}; ${result.from.exists ? `kept: ${result.from.volume} (${stackCommand(ctx.config, 'db rollback')} returns to it, ${stackCommand(ctx.config, 'db prune-old')} removes it)` : `${result.from.volume} was gone`}`,
+      `active volume: ${result.to.volume}; ${result.from.exists ? `kept: ${result.from.volume} (${stackCommand(ctx.config, 'db prune-old')} ${result.from.volume} removes it once you are sure)` : `${result.from.volume} was gone`}`,
     )
     return result
   }

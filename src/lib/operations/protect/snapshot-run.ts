@@ -11,13 +11,13 @@ import type {ContainerSummary} from '../../engine/engine.js'
 import {runningService} from '../../engine/services.js'
 import {Interrupted, StackctlError, UsageError} from '../../errors.js'
 import {stackCommand} from '../../model/config/command-line.js'
-import {backupsVolumeName} from '../../model/protection.js'
+import {backupsVolumeName, STANZA} from '../../model/protection.js'
 import {phaseRunner, type StepRunner} from '../../plan/runner.js'
 import type {StackContext} from '../../stack/context.js'
 import type {ImageResolver} from '../../stack/images.js'
 import {claimStack} from '../../stack/ownership.js'
 import {Psql} from '../db/psql.js'
-import {mustPgbackrest, parseRepoInfo, pgbackrestArgs, runPgbackrest, type RepoInfo} from './pgbackrest.js'
+import {asPostgres, mustPgbackrest, parseRepoInfo, runPgbackrest, type RepoInfo} from './pgbackrest.js'
 import {describeRange, recoverableRange} from './recovery.js'
 import {repoInfo, restoreToPoint, type DbRestoreResult} from './restore.js'
 import {
@@ -130,6 +130,8 @@ export async function createSnapshot(
       `--annotation=${VISITS_KEY}=${formatVisits(visits)}`,
     ])
   }
+  // Also a restore point of that name, as db restore --to-name promises: the WAL position right after the backup.
+  await psql.query(`SELECT pg_create_restore_point('${name}')`, 'postgres')
   const snapshot = snapshotsOf(await liveInfo(ctx, db)).find((s) => s.label === label)!
   checkInterrupted(
     options.signal,
@@ -162,20 +164,25 @@ async function backup(
   signal?: AbortSignal,
 ): Promise<string> {
   const pidFile = `/tmp/stackctl-snapshot-${randomBytes(6).toString('hex')}.pid`
-  const args = pgbackrestArgs('backup', [
+  const args = [
+    'pgbackrest',
+    `--stanza=${STANZA}`,
     '--type=full',
     '--no-expire-auto',
     `--annotation=${NAME_KEY}=${name}`,
     `--annotation=${VISITS_KEY}=${visits}`,
-  ])
-  // docker exec leaves the process running when its client goes: the pid file lets an interrupt stop it.
+    'backup',
+  ]
+  // docker exec leaves the process running when its client goes: the pid file lets an interrupt stop it. All
+  // as postgres: the db container's root lacks CAP_KILL, so root's kill fails on a postgres-owned process
+  // (seen: the "stopped" backup went on and finished as a snapshot).
   const script = `echo $$ > ${pidFile}; exec "$@"`
   const what = `the unfinished backup stopped (pgBackRest keeps no partial backup as a snapshot)`
   runner.onUndo(what, () => stopBackup(ctx, db.id, pidFile))
   ctx.progress(`taking snapshot '${name}': a full pgBackRest backup (${visits} visits)`)
-  const result = await ctx.engine.containers.exec(db.id, ['sh', '-c', script, 'sh', ...args], {signal})
+  const result = await ctx.engine.containers.exec(db.id, asPostgres(['sh', '-c', script, 'sh', ...args]), {signal})
   runner.forget(what)
-  await ctx.engine.containers.exec(db.id, ['rm', '-f', pidFile])
+  await ctx.engine.containers.exec(db.id, asPostgres(['rm', '-f', pidFile]))
   if (result.exitCode !== 0) {
     throw new StackctlError(
       `pgbackrest backup failed (exit ${result.exitCode}): ${(result.stderr.trim() || result.stdout.trim()).split('\n').slice(-3).join(' ')}`,
@@ -194,10 +201,20 @@ async function backup(
  * outside backup.info: `info` never lists it, and the next backup resumes or removes it.
  */
 async function stopBackup(ctx: StackContext, containerId: string, pidFile: string): Promise<void> {
-  const script = `pid=$(cat ${pidFile} 2>/dev/null) || exit 0; kill -TERM "$pid" 2>/dev/null
-for i in $(seq 1 300); do kill -0 "$pid" 2>/dev/null || { rm -f ${pidFile}; exit 0; }; sleep 0.1; done; exit 1`
-  const stopped = await ctx.engine.containers.exec(containerId, ['sh', '-c', script])
-  if (stopped.exitCode !== 0) throw new StackctlError('the backup did not stop within 30 s of SIGTERM')
+  // A signal as the exec started: its pid file may come a moment later.
+  const script = `for i in $(seq 1 20); do [ -e ${pidFile} ] && break; sleep 0.1; done
+pid=$(cat ${pidFile} 2>/dev/null) || exit 0; rm -f ${pidFile}
+kill -0 "$pid" 2>/dev/null || exit 0
+kill -TERM "$pid" || exit 2
+for i in $(seq 1 300); do kill -0 "$pid" 2>/dev/null || exit 0; sleep 0.1; done; exit 1`
+  const stopped = await ctx.engine.containers.exec(containerId, asPostgres(['sh', '-c', script]))
+  if (stopped.exitCode !== 0) {
+    throw new StackctlError(
+      stopped.exitCode === 2
+        ? `the backup could not be signalled: ${stopped.stderr.trim()}`
+        : 'the backup did not stop within 30 s of SIGTERM',
+    )
+  }
 }
 
 export interface SnapshotListResult {

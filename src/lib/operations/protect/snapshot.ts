@@ -84,14 +84,13 @@ export function snapshotsOf(info: RepoInfo): Snapshot[] {
   })
 }
 
-/** Segment names compared without their timeline (its first 8 digits): a restore starts a new one. */
+/**
+ * The backup's WAL inside the archived range. Segment names sort by timeline, then position, as the archive
+ * grows: a backup on timeline 1 stays inside a range that now ends on timeline 2 (after a restore).
+ */
 function walPresent(backup: RepoBackup, info: RepoInfo): boolean {
   if (!info.archive || !backup.archiveStart || !backup.archiveStop) return false
-  const position = (segment: string) => segment.slice(8)
-  return (
-    position(info.archive.min) <= position(backup.archiveStart) &&
-    position(backup.archiveStop) <= position(info.archive.max)
-  )
+  return info.archive.min <= backup.archiveStart && backup.archiveStop <= info.archive.max
 }
 
 /** The snapshot `restore NAME | --latest` means, or the reason there is none. */
