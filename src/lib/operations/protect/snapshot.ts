@@ -11,13 +11,14 @@ import type {SnapshotTarget} from './recovery.js'
 export const NAME_KEY = 'stackctl-name'
 export const VISITS_KEY = 'stackctl-visits'
 
-const SNAPSHOT_NAME = /^[A-Za-z0-9_.-]{1,63}$/
+// The first a letter or digit: a name must not read as an option (`--force`) where it is passed on.
+const SNAPSHOT_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/
 
-/** A name as the user gave it: letters, digits, `_ . -`, at most 63 (a label, a file name, a shell word). */
+/** A name as the user gave it: letters, digits, `_ . -`, at most 63 (a shell word, a restore point's name). */
 export function validateSnapshotName(name: string): string {
   if (!SNAPSHOT_NAME.test(name)) {
     throw new UsageError(
-      `invalid snapshot name '${name}': letters, digits, '_', '.' and '-', 1 to 63 of them`,
+      `invalid snapshot name '${name}': letters, digits, '_', '.' and '-' (first a letter or digit), at most 63`,
       'e.g. before-migration or demo-2026-12-06',
     )
   }
