@@ -21,6 +21,8 @@ export interface SnapshotTarget {
   kind: 'snapshot'
   name: string
   label: string
+  /** Where the backup became consistent (pgBackRest's lsn stop): recovery must end exactly there. */
+  consistentLsn: string
   visits?: {min: number; max: number}
 }
 
@@ -247,6 +249,11 @@ function snapshotProofFailures(target: SnapshotTarget, seen: RecoveryObservation
   const failures: string[] = []
   if (!seen.log.includes('recovery stopping after reaching consistency')) {
     failures.push("the server's log does not say recovery stopped at the backup's consistency point")
+  }
+  if (seen.branchLsn === undefined) {
+    failures.push("the new timeline's history does not say where recovery ended")
+  } else if (lsnValue(seen.branchLsn) !== lsnValue(target.consistentLsn)) {
+    failures.push(`recovery ended at ${seen.branchLsn}, not at the backup's consistency point ${target.consistentLsn}`)
   }
   const want = target.visits
   if (want && (seen.visits < want.min || seen.visits > want.max)) {

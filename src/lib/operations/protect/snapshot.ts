@@ -56,8 +56,9 @@ export interface Snapshot {
   name: string
   label: string
   type: RepoBackup['type']
-  /** When the backup became consistent (its stop time). */
+  /** When the backup became consistent (its stop time), and where (its stop LSN). */
   at: string
+  lsn: string
   sizeBytes: number
   visits: VisitRange | null
   pgMajor: number | null
@@ -76,6 +77,7 @@ export function snapshotsOf(info: RepoInfo): Snapshot[] {
         label: backup.label,
         type: backup.type,
         at: new Date(backup.stop * 1000).toISOString(),
+        lsn: backup.lsnStop,
         sizeBytes: backup.repoSize,
         visits: parseVisits(backup.annotation?.[VISITS_KEY]) ?? null,
         pgMajor: backup.pgVersion ? Number.parseInt(backup.pgVersion, 10) : null,
@@ -121,6 +123,7 @@ export function snapshotTarget(snapshot: Snapshot): SnapshotTarget {
     kind: 'snapshot',
     name: snapshot.name,
     label: snapshot.label,
+    consistentLsn: snapshot.lsn,
     ...(snapshot.visits ? {visits: snapshot.visits} : {}),
   }
 }

@@ -196,6 +196,7 @@ describe('snapshot restore: the backup set as a recovery target', () => {
       counter: 3000,
       newestVisitAt: null,
       maxVisitId: 3000,
+      branchLsn: '0/4000100',
     }
     expect(proofFailures(target, seen)).to.deep.equal([])
     // Negative controls: the other snapshot's count, no consistency line, a range the count is outside.
@@ -203,6 +204,12 @@ describe('snapshot restore: the backup set as a recovery target', () => {
       '5000 visits were restored but the snapshot recorded 3000',
     ])
     expect(proofFailures(target, {...seen, log: 'LOG:  redo done'})).to.have.length(2)
+    // Seen on a real restore: the history file's switch point is the backup's lsn stop, to the byte.
+    expect(proofFailures(target, {...seen, branchLsn: '0/4000158'})).to.deep.equal([
+      "recovery ended at 0/4000158, not at the backup's consistency point 0/4000100",
+    ])
+    const {branchLsn: _unknown, ...noHistory} = seen
+    expect(proofFailures(target, noHistory)).to.have.length(1)
     const ranged = snapshotTarget(snapshotsOf(info)[1])
     expect(proofFailures(ranged, {...seen, visits: 5002, counter: 5002})).to.deep.equal([])
     expect(proofFailures(ranged, {...seen, visits: 5004, counter: 5004})).to.have.length(1)
