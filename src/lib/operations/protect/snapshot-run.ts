@@ -105,22 +105,21 @@ export async function createSnapshot(
     return {db, psql: new Psql(ctx.engine, db.id)}
   })
   const before = Number(await psql.query(COUNT_VISITS))
-  let label: string
-  try {
-    checkInterrupted(options.signal, 'nothing was changed')
-    label = await runner.step('backup', () => backup(ctx, db, name, before, runner, options.signal))
-  } catch (error) {
-    const undone = await runner.undo()
-    if (!(error instanceof Interrupted) && !options.signal?.aborted) throw error
-    // The backup may have finished as the signal came: then it is a complete snapshot, and said to be one.
+  checkInterrupted(options.signal, 'nothing was changed')
+  const taken = await runner.step('backup', () => backup(ctx, db, name, before, options.signal), {
+    failedIf: (result) => !('label' in result),
+  })
+  if (!('label' in taken)) {
+    // The repository is the judge: a backup that finished as the signal came is a complete snapshot, said so.
     const finished = snapshotsOf(await liveInfo(ctx, db)).find((s) => s.name === name)
     throw new Interrupted(
       finished
         ? `snapshot create stopped, but the backup had finished: snapshot '${name}' (${finished.label}) is complete and kept`
-        : `snapshot create stopped: ${undone.done.join('; ') || 'nothing was changed'}; no snapshot '${name}' was taken`,
+        : `snapshot create stopped: the unfinished backup was stopped (pgBackRest keeps no partial backup as a snapshot); no snapshot '${name}' was taken`,
       finished ? `${stackCommand(ctx.config, `snapshot delete ${name}`)} deletes it` : undefined,
     )
   }
+  const {label} = taken
   // The API may write while the backup runs: the snapshot then holds a count between the two.
   const after = Number(await psql.query(COUNT_VISITS))
   const visits = {min: Math.min(before, after), max: Math.max(before, after)}
@@ -160,9 +159,8 @@ async function backup(
   db: ContainerSummary,
   name: string,
   visits: number,
-  runner: StepRunner,
   signal?: AbortSignal,
-): Promise<string> {
+): Promise<{label: string} | {interrupted: true}> {
   const pidFile = `/tmp/stackctl-snapshot-${randomBytes(6).toString('hex')}.pid`
   const args = [
     'pgbackrest',
@@ -177,12 +175,19 @@ async function backup(
   // as postgres: the db container's root lacks CAP_KILL, so root's kill fails on a postgres-owned process
   // (seen: the "stopped" backup went on and finished as a snapshot).
   const script = `echo $$ > ${pidFile}; exec "$@"`
-  const what = `the unfinished backup stopped (pgBackRest keeps no partial backup as a snapshot)`
-  runner.onUndo(what, () => stopBackup(ctx, db.id, pidFile))
   ctx.progress(`taking snapshot '${name}': a full pgBackRest backup (${visits} visits)`)
-  const result = await ctx.engine.containers.exec(db.id, asPostgres(['sh', '-c', script, 'sh', ...args]), {signal})
-  runner.forget(what)
+  // Not exec's own signal: a signal before its stream is attached went unheeded (seen: the backup ran to its
+  // end, then was reported stopped). The signal stops the process itself; the exec then ends with it.
+  const running = ctx.engine.containers.exec(db.id, asPostgres(['sh', '-c', script, 'sh', ...args]))
+  const aborted = new Promise<'aborted'>((resolve) => {
+    if (signal?.aborted) resolve('aborted')
+    signal?.addEventListener('abort', () => resolve('aborted'), {once: true})
+  })
+  const first = await Promise.race([running, aborted])
+  if (first === 'aborted') await stopBackup(ctx, db.id, pidFile)
+  const result = await running
   await ctx.engine.containers.exec(db.id, asPostgres(['rm', '-f', pidFile]))
+  if (first === 'aborted') return {interrupted: true}
   if (result.exitCode !== 0) {
     throw new StackctlError(
       `pgbackrest backup failed (exit ${result.exitCode}): ${(result.stderr.trim() || result.stdout.trim()).split('\n').slice(-3).join(' ')}`,
@@ -193,7 +198,7 @@ async function backup(
   }
   const taken = snapshotsOf(await liveInfo(ctx, db)).find((s) => s.name === name)
   if (!taken) throw new StackctlError(`pgbackrest backup succeeded but no backup is annotated '${name}'`)
-  return taken.label
+  return {label: taken.label}
 }
 
 /**
