@@ -53,16 +53,30 @@ describe('snapshot create, list, restore, delete', function () {
     return (Volumes ?? []).map((v) => v.Name).sort()
   }
 
-  async function backupProcesses(): Promise<string> {
+  /** stdout of a command in the db container (dockerode's multiplexed stream: frame headers dropped by the filter). */
+  async function inDb(cmd: string[]): Promise<string> {
     const [db] = await docker.listContainers({
       filters: {label: [`com.docker.compose.project=${project}`, 'com.docker.compose.service=db']},
     })
-    const exec = await docker.getContainer(db.Id).exec({Cmd: ['ps', '-e', '-o', 'args'], AttachStdout: true})
+    const exec = await docker.getContainer(db.Id).exec({Cmd: cmd, AttachStdout: true})
     const stream = await exec.start({})
     const chunks: Buffer[] = []
     for await (const chunk of stream) chunks.push(chunk as Buffer)
-    return Buffer.concat(chunks)
-      .toString('utf8')
+    return Buffer.concat(chunks).toString('utf8')
+  }
+
+  /** Every archived WAL file in the repository. */
+  async function archivedWal(): Promise<string[]> {
+    const out = await inDb(['find', '/var/lib/pgbackrest/archive', '-type', 'f', '-name', '0000*'])
+    return out
+      .split('\n')
+      .map((line) => /0000[0-9A-F]{20}\S*/.exec(line)?.[0])
+      .filter((name): name is string => name !== undefined)
+      .sort()
+  }
+
+  async function backupProcesses(): Promise<string> {
+    return (await inDb(['ps', '-e', '-o', 'args']))
       .split('\n')
       .filter((line) => /pgbackrest .*backup/.test(line) && !line.includes('archive-'))
       .join('\n')
@@ -172,10 +186,15 @@ describe('snapshot create, list, restore, delete', function () {
 
   it('delete --force removes the snapshot from the list and no volume', async () => {
     const volumes = await projectVolumes()
+    const wal = await archivedWal()
+    expect(wal.length).to.be.greaterThan(3)
     const deleted = await runCli(['snapshot', 'delete', 'first', '--force', ...stack, '--json'])
     expect(deleted.exitCode, deleted.stderr).to.equal(0)
     expect((await list()).snapshots.map((s) => s.name)).to.deep.equal(['second'])
     expect(await projectVolumes()).to.deep.equal(volumes)
+    // No archived WAL file went with it (without delete's retention overrides, expire removed one: seen).
+    const kept = new Set(await archivedWal())
+    expect(wal.filter((name) => !kept.has(name))).to.deep.equal([])
     const gone = await runCli(['snapshot', 'delete', 'first', '--force', ...stack])
     expect(gone.exitCode, gone.stderr).to.equal(2)
     expect(gone.stderr).to.match(/no snapshot named 'first'/)
