@@ -41,6 +41,10 @@ export const REPORTS: Record<string, {file: string; type: string}> = {
   'db url': {file: 'src/lib/targets/compose/db-url.ts', type: 'DbUrlResult'},
   'db export': {file: 'src/lib/operations/backup-restore/sql-export.ts', type: 'ExportResult'},
   'db import': {file: 'src/lib/operations/backup-restore/sql-import.ts', type: 'ImportResult'},
+  'snapshot create': {file: 'src/lib/operations/protect/snapshot-run.ts', type: 'SnapshotCreateResult'},
+  'snapshot list': {file: 'src/lib/operations/protect/snapshot-run.ts', type: 'SnapshotListResult'},
+  'snapshot restore': {file: 'src/lib/operations/protect/snapshot-run.ts', type: 'SnapshotRestoreResult'},
+  'snapshot delete': {file: 'src/lib/operations/protect/snapshot-run.ts', type: 'SnapshotDeleteResult'},
   version: {file: 'src/commands/version.ts', type: 'VersionResult'},
 }
 

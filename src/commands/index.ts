@@ -22,6 +22,10 @@ import Open from './open.js'
 import Psql from './psql.js'
 import Render from './render.js'
 import Restart from './restart.js'
+import SnapshotCreate from './snapshot/create.js'
+import SnapshotDelete from './snapshot/delete.js'
+import SnapshotList from './snapshot/list.js'
+import SnapshotRestore from './snapshot/restore.js'
 import Start from './start.js'
 import Status from './status.js'
 import Stop from './stop.js'
@@ -55,6 +59,10 @@ export const COMMANDS = {
   psql: Psql,
   render: Render,
   restart: Restart,
+  'snapshot:create': SnapshotCreate,
+  'snapshot:delete': SnapshotDelete,
+  'snapshot:list': SnapshotList,
+  'snapshot:restore': SnapshotRestore,
   start: Start,
   status: Status,
   stop: Stop,

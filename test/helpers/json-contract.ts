@@ -8,7 +8,7 @@ import path from 'node:path'
 import {fileURLToPath} from 'node:url'
 
 const schemasDir = fileURLToPath(new URL('../../schemas/', import.meta.url))
-const TOPICS = new Set(['volume', 'images', 'db', 'swarm'])
+const TOPICS = new Set(['volume', 'images', 'db', 'swarm', 'snapshot'])
 const ajv = new Ajv({allErrors: true, strict: false})
 const compiled = new Map<string, ValidateFunction>()
 

@@ -60,6 +60,8 @@ export interface RepoBackup {
   repoSize: number
   /** An annotation stackctl sets (the snapshot's name), when any. */
   annotation?: Record<string, string>
+  /** The PostgreSQL major version the backup is of ("17"), when the repository says. */
+  pgVersion?: string
 }
 
 export interface RepoInfo {
@@ -80,7 +82,9 @@ interface RawInfo {
     lsn?: {start?: string; stop?: string}
     info?: {repository?: {delta?: number; size?: number}}
     annotation?: Record<string, string>
+    database?: {id?: number}
   }>
+  db?: Array<{id?: number; version?: string}>
   archive?: Array<{min?: string | null; max?: string | null}>
 }
 
@@ -99,6 +103,7 @@ export function parseRepoInfo(json: string): RepoInfo {
     lsnStop: raw.lsn?.stop ?? '0/0',
     repoSize: raw.info?.repository?.delta ?? raw.info?.repository?.size ?? 0,
     ...(raw.annotation ? {annotation: raw.annotation} : {}),
+    ...versionOf(stanza.db, raw.database?.id),
   }))
   const ranges = (stanza.archive ?? []).filter((range) => range.min && range.max)
   const archive =
@@ -113,4 +118,9 @@ export function parseRepoInfo(json: string): RepoInfo {
       : undefined
   const status = stanza.status?.code === 0 ? 'ok' : (stanza.status?.message ?? 'unknown')
   return {status, backups, ...(archive ? {archive} : {})}
+}
+
+function versionOf(dbs: RawInfo['db'], id: number | undefined): {pgVersion?: string} {
+  const version = dbs?.find((db) => db.id === id)?.version
+  return version ? {pgVersion: version} : {}
 }

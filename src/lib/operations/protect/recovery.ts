@@ -7,7 +7,24 @@ import {UsageError} from '../../errors.js'
 import type {RepoBackup, RepoInfo} from './pgbackrest.js'
 
 export type RecoveryTarget =
-  {kind: 'latest'} | {kind: 'time'; time: Date} | {kind: 'name'; name: string} | {kind: 'lsn'; lsn: string}
+  | {kind: 'latest'}
+  | {kind: 'time'; time: Date}
+  | {kind: 'name'; name: string}
+  | {kind: 'lsn'; lsn: string}
+  | SnapshotTarget
+
+/**
+ * A snapshot (`stackctl snapshot restore`): its backup set alone, replayed only to its consistency point, and
+ * the visits counted when it was taken (a range when the API wrote during the backup).
+ */
+export interface SnapshotTarget {
+  kind: 'snapshot'
+  name: string
+  label: string
+  /** Where the backup became consistent (pgBackRest's lsn stop): recovery must end exactly there. */
+  consistentLsn: string
+  visits?: {min: number; max: number}
+}
 
 export interface TargetFlags {
   'to-time'?: string
@@ -68,6 +85,8 @@ export function describeTarget(target: RecoveryTarget): string {
       return `restore point '${target.name}'`
     case 'lsn':
       return `LSN ${target.lsn}`
+    case 'snapshot':
+      return `snapshot '${target.name}' (backup ${target.label})`
   }
 }
 
@@ -125,6 +144,10 @@ export function chooseBackup(target: RecoveryTarget, info: RepoInfo, lastArchive
     case 'latest':
     case 'name':
       return {backup: newest}
+    case 'snapshot': {
+      const backup = info.backups.find((b) => b.label === target.label)
+      return backup ? {backup} : {refused: `${describeTarget(target)} is no longer in the repository`}
+    }
     case 'time': {
       const at = target.time.getTime() / 1000
       const usable = info.backups.filter((b) => b.stop <= at)
@@ -165,6 +188,8 @@ export function restoreOptions(target: RecoveryTarget, backup: RepoBackup): stri
       return [set, '--type=name', `--target=${target.name}`, '--target-action=promote']
     case 'lsn':
       return [set, '--type=lsn', `--target=${target.lsn}`, '--target-action=promote']
+    case 'snapshot':
+      return [set, '--type=immediate', '--target-action=promote']
   }
 }
 
@@ -212,8 +237,28 @@ export function proofFailures(target: RecoveryTarget, seen: RecoveryObservation)
   if (seen.counter !== seen.visits) {
     failures.push(`the visit counter says ${seen.counter} but ${seen.visits} visits were restored`)
   }
+  if (target.kind === 'snapshot') failures.push(...snapshotProofFailures(target, seen))
   if (target.kind === 'time' && seen.newestVisitAt && seen.newestVisitAt > target.time) {
     failures.push(`the newest restored visit is from ${seen.newestVisitAt.toISOString()}, after the target`)
+  }
+  return failures
+}
+
+/** The backup's consistency point, and the visits the snapshot recorded: what tells one snapshot from another. */
+function snapshotProofFailures(target: SnapshotTarget, seen: RecoveryObservation): string[] {
+  const failures: string[] = []
+  if (!seen.log.includes('recovery stopping after reaching consistency')) {
+    failures.push("the server's log does not say recovery stopped at the backup's consistency point")
+  }
+  if (seen.branchLsn === undefined) {
+    failures.push("the new timeline's history does not say where recovery ended")
+  } else if (lsnValue(seen.branchLsn) !== lsnValue(target.consistentLsn)) {
+    failures.push(`recovery ended at ${seen.branchLsn}, not at the backup's consistency point ${target.consistentLsn}`)
+  }
+  const want = target.visits
+  if (want && (seen.visits < want.min || seen.visits > want.max)) {
+    const recorded = want.min === want.max ? `${want.min}` : `${want.min} to ${want.max}`
+    failures.push(`${seen.visits} visits were restored but the snapshot recorded ${recorded}`)
   }
   return failures
 }

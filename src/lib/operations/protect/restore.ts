@@ -47,6 +47,8 @@ export interface DbRestoreOptions {
   target: RecoveryTarget
   signal?: AbortSignal
   steps?: StepRunner
+  /** The command, as its interrupt line names it (`db restore` unless said). */
+  command?: string
 }
 
 export interface DbRestoreResult {
@@ -82,7 +84,7 @@ export async function restoreToPoint(
     const undone = await runner.undo()
     if (error instanceof Interrupted) {
       throw new Interrupted(
-        `db restore stopped: ${undone.done.join('; ') || 'nothing was changed'}; the stack stays on ${old.volume}`,
+        `${options.command ?? 'db restore'} stopped: ${undone.done.join('; ') || 'nothing was changed'}; the stack stays on ${old.volume}`,
       )
     }
     if (error instanceof StackctlError && undone.done.length > 0) {
@@ -186,7 +188,7 @@ async function preflight(ctx: StackContext, target: RecoveryTarget, image: strin
 }
 
 /** `pgbackrest info` in a throw-away container with the repository mounted read-only: the db may be gone. */
-async function repoInfo(engine: Engine, image: string, repo: string): Promise<string> {
+export async function repoInfo(engine: Engine, image: string, repo: string): Promise<string> {
   const result = await engine.containers.runOneShot({
     image,
     entrypoint: asPostgres([]),

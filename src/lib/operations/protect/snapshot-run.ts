@@ -1,0 +1,379 @@
+/**
+ * `stackctl snapshot create | list | restore | delete`: named pgBackRest backups in the stack's WAL archive.
+ * create takes a full backup annotated with the name and the visits it holds; restore is `db restore`'s
+ * point-in-time restore with that backup set as its target (a new volume, proven, the old one kept); delete
+ * expires the one backup set and nothing else (never a volume, never archived WAL).
+ */
+import {randomBytes} from 'node:crypto'
+
+import {checkInterrupted} from '../../cli/interrupt.js'
+import type {ContainerSummary} from '../../engine/engine.js'
+import {runningService} from '../../engine/services.js'
+import {Interrupted, StackctlError, UsageError} from '../../errors.js'
+import {stackCommand} from '../../model/config/command-line.js'
+import {backupsVolumeName, STANZA} from '../../model/protection.js'
+import {phaseRunner, type StepRunner} from '../../plan/runner.js'
+import type {StackContext} from '../../stack/context.js'
+import type {ImageResolver} from '../../stack/images.js'
+import {claimStack} from '../../stack/ownership.js'
+import {Psql} from '../db/psql.js'
+import {asPostgres, mustPgbackrest, parseRepoInfo, runPgbackrest, type RepoInfo} from './pgbackrest.js'
+import {describeRange, recoverableRange} from './recovery.js'
+import {repoInfo, restoreToPoint, type DbRestoreResult} from './restore.js'
+import {
+  defaultSnapshotName,
+  deleteRefusal,
+  formatVisits,
+  NAME_KEY,
+  pickSnapshot,
+  snapshotsOf,
+  snapshotTarget,
+  validateSnapshotName,
+  VISITS_KEY,
+  type Snapshot,
+  type VisitRange,
+} from './snapshot.js'
+
+export type Confirm = (question: string, expected: string) => Promise<boolean>
+
+export interface SnapshotCreateResult {
+  project: string
+  name: string
+  label: string
+  type: Snapshot['type']
+  at: string
+  sizeBytes: number
+  visits: VisitRange
+  seconds: number
+}
+
+const COUNT_VISITS = `SELECT CASE WHEN to_regclass('public.visits') IS NULL THEN 0 ELSE (SELECT count(*) FROM visits) END`
+
+/** The running db of a stack that archives its WAL, or a refusal with the command that makes it so. */
+async function archivingDb(ctx: StackContext): Promise<ContainerSummary> {
+  const command = (verb: string) => stackCommand(ctx.config, verb)
+  if (!ctx.config.walArchive || !(await ctx.engine.volumes.inspect(backupsVolumeName(ctx.config.project)))) {
+    throw new UsageError(
+      `stack '${ctx.config.project}' does not archive its WAL: a snapshot lives in that archive`,
+      `${command('up --wal-archive --image-source local')} turns archiving on`,
+    )
+  }
+  const db = await runningService(ctx.engine, ctx.config.project, 'db')
+  if (!db) {
+    throw new UsageError(`the db of stack '${ctx.config.project}' is not running`, `${command('up')} starts it`)
+  }
+  const mode = await new Psql(ctx.engine, db.id).tryQuery('SHOW archive_mode', 'postgres')
+  if (mode !== 'on' && mode !== 'always') {
+    throw new UsageError(
+      `the db of stack '${ctx.config.project}' runs without WAL archiving (archive_mode ${mode ?? 'unknown'})`,
+      `${command('up --wal-archive --image-source local')} turns it on`,
+    )
+  }
+  return db
+}
+
+async function liveInfo(ctx: StackContext, db: ContainerSummary): Promise<RepoInfo> {
+  const info = parseRepoInfo(await mustPgbackrest(ctx.engine, db.id, 'info', ['--output=json']))
+  if (info.status === 'missing stanza') {
+    throw new UsageError(
+      `the WAL archive of stack '${ctx.config.project}' is not set up yet (no pgBackRest stanza)`,
+      `${stackCommand(ctx.config, 'up')} sets it up`,
+    )
+  }
+  return info
+}
+
+export async function createSnapshot(
+  ctx: StackContext,
+  options: {name?: string; signal?: AbortSignal; steps?: StepRunner},
+): Promise<SnapshotCreateResult> {
+  const started = Date.now()
+  const runner = options.steps ?? phaseRunner(ctx)
+  runner.signal ??= options.signal
+  const name = validateSnapshotName(options.name ?? defaultSnapshotName(ctx.config.project, new Date()))
+  const {db, psql} = await runner.step('pre-flight', async () => {
+    await ctx.engine.ping()
+    await claimStack(ctx, {adopt: ctx.adopt})
+    const db = await archivingDb(ctx)
+    const taken = snapshotsOf(await liveInfo(ctx, db)).find((s) => s.name === name)
+    if (taken) {
+      throw new UsageError(
+        `a snapshot named '${name}' exists (taken ${taken.at}): names are unique; nothing was changed`,
+        `pick another name; ${stackCommand(ctx.config, 'snapshot list')} shows the names`,
+      )
+    }
+    return {db, psql: new Psql(ctx.engine, db.id)}
+  })
+  const before = Number(await psql.query(COUNT_VISITS))
+  checkInterrupted(options.signal, 'nothing was changed')
+  const taken = await runner.step('backup', () => backup(ctx, db, name, before, options.signal), {
+    failedIf: (result) => !('label' in result),
+  })
+  if (!('label' in taken)) {
+    // The repository is the judge: a backup that finished as the signal came is a complete snapshot, said so.
+    const finished = snapshotsOf(await liveInfo(ctx, db)).find((s) => s.name === name)
+    throw new Interrupted(
+      finished
+        ? `snapshot create stopped, but the backup had finished: snapshot '${name}' (${finished.label}) is complete and kept`
+        : `snapshot create stopped: the unfinished backup was stopped (pgBackRest keeps no partial backup as a snapshot); no snapshot '${name}' was taken`,
+      finished ? `${stackCommand(ctx.config, `snapshot delete ${name}`)} deletes it` : undefined,
+    )
+  }
+  const {label} = taken
+  // The API may write while the backup runs: the snapshot then holds a count between the two.
+  const after = Number(await psql.query(COUNT_VISITS))
+  const visits = {min: Math.min(before, after), max: Math.max(before, after)}
+  if (after !== before) {
+    await mustPgbackrest(ctx.engine, db.id, 'annotate', [
+      `--set=${label}`,
+      `--annotation=${VISITS_KEY}=${formatVisits(visits)}`,
+    ])
+  }
+  // Also a restore point of that name, as db restore --to-name promises: the WAL position right after the backup.
+  await psql.query(`SELECT pg_create_restore_point('${name}')`, 'postgres')
+  const snapshot = snapshotsOf(await liveInfo(ctx, db)).find((s) => s.label === label)!
+  checkInterrupted(
+    options.signal,
+    `the signal came as the backup finished: snapshot '${name}' (${label}) is complete and kept`,
+    `${stackCommand(ctx.config, `snapshot delete ${name}`)} deletes it`,
+  )
+  return {
+    project: ctx.config.project,
+    name,
+    label,
+    type: snapshot.type,
+    at: snapshot.at,
+    sizeBytes: snapshot.sizeBytes,
+    visits,
+    seconds: (Date.now() - started) / 1000,
+  }
+}
+
+/**
+ * A full backup, so that each snapshot stands alone: deleting one never takes another with it (pgBackRest
+ * expires a diff or incr with the backup it depends on). --no-expire-auto: a snapshot never expires older
+ * backups (the repository's retention would otherwise drop the oldest snapshot, unasked).
+ */
+async function backup(
+  ctx: StackContext,
+  db: ContainerSummary,
+  name: string,
+  visits: number,
+  signal?: AbortSignal,
+): Promise<{label: string} | {interrupted: true}> {
+  const pidFile = `/tmp/stackctl-snapshot-${randomBytes(6).toString('hex')}.pid`
+  const args = [
+    'pgbackrest',
+    `--stanza=${STANZA}`,
+    '--type=full',
+    '--no-expire-auto',
+    `--annotation=${NAME_KEY}=${name}`,
+    `--annotation=${VISITS_KEY}=${visits}`,
+    'backup',
+  ]
+  // docker exec leaves the process running when its client goes: the pid file lets an interrupt stop it. All
+  // as postgres: the db container's root lacks CAP_KILL, so root's kill fails on a postgres-owned process
+  // (seen: the "stopped" backup went on and finished as a snapshot).
+  const script = `echo $$ > ${pidFile}; exec "$@"`
+  ctx.progress(`taking snapshot '${name}': a full pgBackRest backup (${visits} visits)`)
+  // Not exec's own signal: a signal before its stream is attached went unheeded (seen: the backup ran to its
+  // end, then was reported stopped). The signal stops the process itself; the exec then ends with it.
+  const running = ctx.engine.containers.exec(db.id, asPostgres(['sh', '-c', script, 'sh', ...args]))
+  const aborted = new Promise<'aborted'>((resolve) => {
+    if (signal?.aborted) resolve('aborted')
+    signal?.addEventListener('abort', () => resolve('aborted'), {once: true})
+  })
+  const first = await Promise.race([running, aborted])
+  if (first === 'aborted') await stopBackup(ctx, db.id, pidFile)
+  const result = await running
+  await ctx.engine.containers.exec(db.id, asPostgres(['rm', '-f', pidFile]))
+  if (first === 'aborted') return {interrupted: true}
+  if (result.exitCode !== 0) {
+    throw new StackctlError(
+      `pgbackrest backup failed (exit ${result.exitCode}): ${(result.stderr.trim() || result.stdout.trim()).split('\n').slice(-3).join(' ')}`,
+      {
+        suggestion: `no snapshot was taken; the db log has the server side of it: ${stackCommand(ctx.config, 'logs db')}`,
+      },
+    )
+  }
+  const taken = snapshotsOf(await liveInfo(ctx, db)).find((s) => s.name === name)
+  if (!taken) throw new StackctlError(`pgbackrest backup succeeded but no backup is annotated '${name}'`)
+  return {label: taken.label}
+}
+
+/**
+ * SIGTERM to the backup, then waits for it to exit. pgBackRest leaves the aborted set as a partial directory
+ * outside backup.info: `info` never lists it, and the next backup resumes or removes it.
+ */
+async function stopBackup(ctx: StackContext, containerId: string, pidFile: string): Promise<void> {
+  // A signal as the exec started: its pid file may come a moment later.
+  const script = `for i in $(seq 1 20); do [ -e ${pidFile} ] && break; sleep 0.1; done
+pid=$(cat ${pidFile} 2>/dev/null) || exit 0; rm -f ${pidFile}
+kill -0 "$pid" 2>/dev/null || exit 0
+kill -TERM "$pid" || exit 2
+for i in $(seq 1 300); do kill -0 "$pid" 2>/dev/null || exit 0; sleep 0.1; done; exit 1`
+  const stopped = await ctx.engine.containers.exec(containerId, asPostgres(['sh', '-c', script]))
+  if (stopped.exitCode !== 0) {
+    throw new StackctlError(
+      stopped.exitCode === 2
+        ? `the backup could not be signalled: ${stopped.stderr.trim()}`
+        : 'the backup did not stop within 30 s of SIGTERM',
+    )
+  }
+}
+
+export interface SnapshotListResult {
+  project: string
+  snapshots: Snapshot[]
+  /** What point-in-time restore (db restore) can reach; null without a backup and archived WAL. */
+  recoverable: {from: string; fromLsn: string; lastSegment: string; text: string} | null
+}
+
+/** Read from the repository in a throw-away container: it works with the db stopped or lost. */
+export async function listSnapshots(ctx: StackContext): Promise<SnapshotListResult> {
+  const info = await readRepository(ctx)
+  const range = recoverableRange(info)
+  return {
+    project: ctx.config.project,
+    snapshots: snapshotsOf(info),
+    recoverable: range
+      ? {
+          from: range.from.toISOString(),
+          fromLsn: range.fromLsn,
+          lastSegment: range.lastSegment,
+          text: describeRange(range),
+        }
+      : null,
+  }
+}
+
+async function readRepository(ctx: StackContext): Promise<RepoInfo> {
+  await ctx.engine.ping()
+  const repo = backupsVolumeName(ctx.config.project)
+  if (!(await ctx.engine.volumes.inspect(repo))) {
+    throw new UsageError(
+      `stack '${ctx.config.project}' has no WAL archive (no volume ${repo}), so no snapshots`,
+      `${stackCommand(ctx.config, 'up --wal-archive --image-source local')} turns archiving on`,
+    )
+  }
+  return parseRepoInfo(await repoInfo(ctx.engine, `stackctl/postgres:${ctx.config.pgMajor}`, repo))
+}
+
+export interface SnapshotRestoreResult extends DbRestoreResult {
+  snapshot: {name: string; label: string; visits: VisitRange | null}
+}
+
+export async function restoreSnapshot(
+  ctx: StackContext,
+  resolver: ImageResolver,
+  options: {
+    name?: string
+    latest?: boolean
+    force?: boolean
+    confirm?: Confirm
+    signal?: AbortSignal
+    steps?: StepRunner
+  },
+): Promise<SnapshotRestoreResult> {
+  const command = (verb: string) => stackCommand(ctx.config, verb)
+  const snapshot = pickSnapshot(snapshotsOf(await readRepository(ctx)), options, command)
+  if (!snapshot.restorable) {
+    throw new StackctlError(`snapshot '${snapshot.name}' cannot be restored: its WAL is no longer in the archive`, {
+      suggestion: `${command('snapshot list')} shows which can; nothing was changed`,
+    })
+  }
+  if (!options.force) {
+    const question =
+      `This restores snapshot '${snapshot.name}' (taken ${snapshot.at}, ${snapshot.visits ? formatVisits(snapshot.visits) : 'an unknown number of'} visits) ` +
+      `into a new volume and switches the stack to it; volume ${ctx.config.volume} is kept.`
+    await confirmOrRefuse(
+      options.confirm,
+      question,
+      snapshot.name,
+      `restore snapshot '${snapshot.name}'`,
+      'nothing was changed',
+    )
+  }
+  const result = await restoreToPoint(ctx, resolver, {
+    target: snapshotTarget(snapshot),
+    signal: options.signal,
+    steps: options.steps,
+    command: 'snapshot restore',
+  })
+  return {...result, snapshot: {name: snapshot.name, label: snapshot.label, visits: snapshot.visits}}
+}
+
+async function confirmOrRefuse(
+  confirm: Confirm | undefined,
+  question: string,
+  expected: string,
+  what: string,
+  unchanged: string,
+): Promise<void> {
+  if (!confirm) {
+    throw new StackctlError(`refusing to ${what} without confirmation (no terminal to ask on)`, {
+      exitCode: 2,
+      suggestion: 'pass --force to do it without asking',
+    })
+  }
+  if (!(await confirm(question, expected))) throw new StackctlError(`not confirmed: ${unchanged}`)
+}
+
+export interface SnapshotDeleteResult {
+  project: string
+  name: string
+  label: string
+  /** The point-in-time range after the delete: the archived WAL is kept, so only a range's start can move. */
+  recoverable: string | null
+}
+
+export async function deleteSnapshot(
+  ctx: StackContext,
+  options: {name: string; force?: boolean; confirm?: Confirm; signal?: AbortSignal},
+): Promise<SnapshotDeleteResult> {
+  await ctx.engine.ping()
+  await claimStack(ctx, {adopt: ctx.adopt})
+  const db = await archivingDb(ctx)
+  const info = await liveInfo(ctx, db)
+  const snapshot = pickSnapshot(snapshotsOf(info), {name: options.name}, (verb) => stackCommand(ctx.config, verb))
+  const refusal = deleteRefusal(snapshot, info)
+  if (refusal) {
+    throw new StackctlError(`refused: ${refusal}`, {
+      suggestion: `take another snapshot first (${stackCommand(ctx.config, 'snapshot create')}); nothing was changed`,
+    })
+  }
+  if (!options.force) {
+    await confirmOrRefuse(
+      options.confirm,
+      `This deletes snapshot '${snapshot.name}' (backup ${snapshot.label}, taken ${snapshot.at}) from the WAL archive. It cannot be undone; no volume and no archived WAL is touched.`,
+      snapshot.name,
+      `delete snapshot '${snapshot.name}'`,
+      `snapshot '${snapshot.name}' was kept`,
+    )
+  }
+  checkInterrupted(options.signal, `nothing was changed: snapshot '${snapshot.name}' is kept`)
+  // Retention at its maximum for this one run: expire removes the set asked for and no other backup, and keeps
+  // every archived WAL segment (the point-in-time range stays as it was, as pgBackRest's manual advises).
+  const expired = await runPgbackrest(ctx.engine, db.id, 'expire', [
+    `--set=${snapshot.label}`,
+    '--repo1-retention-full=9999999',
+    '--repo1-retention-archive=9999999',
+  ])
+  const after = parseRepoInfo(await mustPgbackrest(ctx.engine, db.id, 'info', ['--output=json']))
+  if (after.backups.some((b) => b.label === snapshot.label)) {
+    const said = (expired.stderr.trim() || expired.stdout.trim()).split('\n').slice(-2).join(' ')
+    throw new StackctlError(`pgBackRest did not delete snapshot '${snapshot.name}' (exit ${expired.exitCode}): ${said}`)
+  }
+  const range = recoverableRange(after)
+  if (options.signal?.aborted) {
+    throw new Interrupted(
+      `the signal came during the delete, which was finished: snapshot '${snapshot.name}' is deleted`,
+    )
+  }
+  return {
+    project: ctx.config.project,
+    name: snapshot.name,
+    label: snapshot.label,
+    recoverable: range ? describeRange(range) : null,
+  }
+}
