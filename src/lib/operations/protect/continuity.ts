@@ -7,7 +7,7 @@
  */
 import type {Engine} from '../../engine/engine.js'
 import type {CommandFor} from '../../model/config/command-line.js'
-import {FULL_RETENTION, REPO_PATH, STANZA} from '../../model/protection.js'
+import {REPO_PATH, STANZA} from '../../model/protection.js'
 
 export interface ArchivedSegment {
   name: string
@@ -241,16 +241,16 @@ export function gapCheck(
     return {
       status: 'fail',
       detail: `the WAL archive has a gap: ${missingSegments(open)}: a point-in-time restore cannot reach past ${gapStart(open)}${more}; times after the next full backup are recoverable again`,
-      // No stackctl command takes a full backup yet (up --wal-archive takes one only when the repository has
-      // none): pgBackRest's own, as the postgres user that owns the repository.
-      fix: `take a full backup now: ${command('exec db')} -- setpriv --reuid=postgres --regid=postgres --init-groups -- pgbackrest --stanza=${STANZA} backup --type=full (no stackctl command takes one yet; up --wal-archive takes one only when the repository has none)`,
+      // A snapshot is a full backup taken without pgBackRest's automatic expiry: a plain `pgbackrest backup`
+      // would expire every full backup but the newest two, the user's named snapshots among them.
+      fix: `take a full backup now: ${command('snapshot create')} (a named snapshot: a full backup the archive is whole from)`,
     }
   }
   const last = gaps.at(-1)!
   const backup = last.coveredBy!
   return {
     status: 'warn',
-    detail: `the WAL archive has a gap before backup ${backup.label}: ${missingSegments(last)}${more}: a point-in-time restore cannot reach a time from ${gapStart(last)} until that backup ended (${iso(backup.stop * 1000)}); times after it are recoverable, and the gap leaves the archive when the backups before it are expired (pgBackRest keeps the ${FULL_RETENTION} newest full backups)`,
+    detail: `the WAL archive has a gap before backup ${backup.label}: ${missingSegments(last)}${more}: a point-in-time restore cannot reach a time from ${gapStart(last)} until that backup ended (${iso(backup.stop * 1000)}); times after it are recoverable; this stays so while a backup from before the gap is kept (stackctl expires none on its own)`,
   }
 }
 

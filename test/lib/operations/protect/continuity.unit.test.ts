@@ -164,7 +164,7 @@ describe('WAL archive continuity', () => {
       `the WAL archive has a gap: segment 000000010000000000000005 is missing: a point-in-time restore cannot reach past LSN 0/5000000 (the segment before it was archived at ${new Date((T0 + 2.5) * 1000).toISOString()}); times after the next full backup are recoverable again`,
     )
     expect(open.fix).to.equal(
-      'take a full backup now: stackctl exec db -- setpriv --reuid=postgres --regid=postgres --init-groups -- pgbackrest --stanza=visits backup --type=full (no stackctl command takes one yet; up --wal-archive takes one only when the repository has none)',
+      'take a full backup now: stackctl snapshot create (a named snapshot: a full backup the archive is whole from)',
     )
     const later: BackupStart = {label: '20261206-210000F', archiveStart: segment(1, 0, 7), stop: T0 + 60}
     const covered = gapCheck(

@@ -167,9 +167,7 @@ describe('archiving health', () => {
     expect(gap.detail).to.match(
       /^the WAL archive has a gap: segment 000000010000000000000005 is missing: a point-in-time restore cannot reach past LSN 0\/5000000/,
     )
-    expect(gap.fix).to.match(
-      /^take a full backup now: stackctl exec db -p demo -- setpriv .* pgbackrest --stanza=visits backup --type=full/,
-    )
+    expect(gap.fix).to.match(/^take a full backup now: stackctl snapshot create -p demo \(a named snapshot/)
     expect(`${gap.detail} ${gap.fix}`).to.not.match(/\b(delete|remove|rm|drop)\b/i)
     expect(judgeArchiving(healthy, 'demo', {archive: archive()}).status).to.equal('ok')
   })

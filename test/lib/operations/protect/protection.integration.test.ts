@@ -420,7 +420,7 @@ describe('continuous protection (WAL archive, point-in-time restore)', function 
     expect(latest.stderr).to.match(/the replay ended at \S+, before the last archived WAL segment \S+: a segment/)
     await expectUntouched(volume, idsNow, /restoring backup \S+ into (\S+)/.exec(latest.stderr)![1])
     // doctor's fix as printed, from elsewhere: a full backup after the gap. Then it only warns of the times it cuts out.
-    const fix = /^take a full backup now: (stackctl .+?) \(no stackctl command/.exec(gap.archiving?.fix ?? '')?.[1]
+    const fix = /^take a full backup now: (stackctl .+?) \(a named snapshot/.exec(gap.archiving?.fix ?? '')?.[1]
     expect(fix, gap.archiving?.fix ?? '').to.be.a('string')
     const pasted = await runPrinted(fix!, tmpdir())
     expect(pasted.exitCode, pasted.stderr).to.equal(0)
