@@ -294,6 +294,8 @@ describe('db upgrade, rollback and prune-old (integration)', function () {
     expect(status.compose.volume.superseded.map((s: {volume: string}) => s.volume)).to.deep.equal([oldVolume])
     const human = await cli('status')
     expect(human.stdout).to.match(new RegExp(`old +${oldVolume} \\(PostgreSQL 15, superseded`))
+    // The control for the snapshot file's status check: after an upgrade the old volume offers db rollback.
+    expect(human.stdout).to.match(new RegExp(`old +${oldVolume} .*: stackctl db rollback.* / stackctl db prune-old`))
     expect((await docker.getVolume(foreignVolume).inspect()).Labels ?? {}).to.deep.equal({}) // never taken
     // The old volume is untouched: PostgreSQL 15 data, used by nobody.
     expect((await engine.containers.list({volume: oldVolume})).length).to.equal(0)

@@ -262,3 +262,24 @@ function snapshotProofFailures(target: SnapshotTarget, seen: RecoveryObservation
   }
   return failures
 }
+
+/** What a client's connection attempt is told while the server starts or stops: never why the server stopped. */
+const REFUSED_CONNECTION =
+  /the database system is (starting up|shutting down|not yet accepting connections|in recovery mode)|not yet accepting connections/
+
+/**
+ * Why a recovery server stopped, from the end of its log: its last PANIC or FATAL that is not a refused
+ * connection (stackctl's own probes collect those while it starts), else its last ERROR, else its last line.
+ */
+export function recoveryStopReason(log: string): string {
+  const lines = log.split('\n').map((line) => line.trim())
+  const last = (pattern: RegExp) =>
+    lines
+      .map((line) => pattern.exec(line)?.[1])
+      .filter((said): said is string => said !== undefined && !REFUSED_CONNECTION.test(said))
+      .at(-1)
+  const said = last(/(?:PANIC|FATAL):\s+(.*)/) ?? last(/ERROR:\s+(.*)/)
+  if (said) return said
+  const tail = lines.filter(Boolean).at(-1)
+  return tail ? `its log ends: ${tail}` : 'its log is empty'
+}

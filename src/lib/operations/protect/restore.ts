@@ -37,6 +37,7 @@ import {
   describeTarget,
   proofFailures,
   recoverableRange,
+  recoveryStopReason,
   restoreOptions,
   timelineOf,
   type RecoveryObservation,
@@ -331,7 +332,7 @@ async function waitOutOfRecovery(ctx: StackContext, id: string, signal?: AbortSi
     const details = await ctx.engine.containers.inspect(id)
     if (!details || !details.running) {
       const log = await ctx.engine.containers.logTail(id, 30).catch(() => '')
-      const reason = /FATAL:\s+(.*)/.exec(log)?.[1] ?? /ERROR:\s+(.*)/.exec(log)?.[1] ?? 'see the lines above'
+      const reason = recoveryStopReason(log)
       throw new StackctlError(`refused: the recovery server stopped: ${reason}`, {
         suggestion: 'the target is not reachable with the archived WAL; nothing was switched',
       })

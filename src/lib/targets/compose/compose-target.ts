@@ -24,6 +24,7 @@ import {isHealthy, stackStatus} from '../../stack/status.js'
 import {upStack, type UpResult} from './up.js'
 import {composeDownReport, composeStatusReport, composeUpReport} from '../reports.js'
 import {cleanLeftovers} from '../../operations/upgrade/leftovers.js'
+import {lastUpgrade} from '../../operations/upgrade/rollback.js'
 import {plural} from '../../cli/ui/plural.js'
 import {backupVolume} from '../../operations/backup-restore/backup.js'
 import {inspectVolume} from '../../operations/backup-restore/inspect.js'
@@ -120,9 +121,12 @@ export class ComposeTarget implements DeployTarget {
     lines.push(
       `volume   ${status.volume.name} (${status.volume.exists ? 'exists' : 'absent'}, PostgreSQL ${status.volume.pgMajor})`,
     )
+    // db rollback returns to the volume the last upgrade switched away from; a restore's old volume only prunes.
+    const rollsBackTo = lastUpgrade(ctx.state, status.volume.name)?.from.volume
     for (const old of status.volume.superseded) {
+      const fixes = [...(old.volume === rollsBackTo ? [command('db rollback')] : []), command('db prune-old')]
       lines.push(
-        `old      ${old.volume} (PostgreSQL ${old.pgMajor}, superseded ${old.at}${old.exists ? '' : ', gone'}): ${command('db rollback')} / ${command('db prune-old')}`,
+        `old      ${old.volume} (PostgreSQL ${old.pgMajor}, superseded ${old.at}${old.exists ? '' : ', gone'}): ${fixes.join(' / ')}`,
       )
     }
     const {host, port, dbPort, pgMajor, imageSource} = status.settings

@@ -9,6 +9,7 @@ import {
   lsnValue,
   parseRecoveryTarget,
   proofFailures,
+  recoveryStopReason,
   restoreOptions,
   segmentEndLsn,
   type RecoveryObservation,
@@ -161,5 +162,26 @@ describe('point-in-time recovery: targets, range and proof', () => {
     expect(proofFailures({kind: 'latest'}, seen('0/7000000'))).to.deep.equal([
       'the replay ended at 0/7000000, before the last archived WAL segment 000000010000000000000009: a segment on the way is missing from the archive or unreadable',
     ])
+  })
+
+  it('names why a recovery server stopped: its last FATAL that is not a refused connection', () => {
+    const log = [
+      '2026-12-06 20:37:01 UTC [41] LOG:  starting PostgreSQL 17.6',
+      '2026-12-06 20:37:02 UTC [52] FATAL:  the database system is starting up',
+      '2026-12-06 20:37:02 UTC [44] LOG:  restored log file "000000020000000000000005" from archive',
+      '2026-12-06 20:37:03 UTC [44] FATAL:  recovery ended before configured recovery target was reached',
+      '2026-12-06 20:37:03 UTC [53] FATAL:  the database system is not yet accepting connections',
+      '2026-12-06 20:37:03 UTC [41] LOG:  startup process (PID 44) exited with exit code 1',
+    ].join('\n')
+    expect(recoveryStopReason(log)).to.equal('recovery ended before configured recovery target was reached')
+    // Control: with only the probes' refusals, none of them is given as the reason.
+    const refusedOnly = log
+      .split('\n')
+      .filter((line) => !line.includes('recovery ended'))
+      .join('\n')
+    expect(recoveryStopReason(refusedOnly)).to.equal(
+      'its log ends: 2026-12-06 20:37:03 UTC [41] LOG:  startup process (PID 44) exited with exit code 1',
+    )
+    expect(recoveryStopReason('')).to.equal('its log is empty')
   })
 })
