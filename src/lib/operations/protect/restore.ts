@@ -2,7 +2,7 @@
  * `stackctl db restore --latest | --to-time | --to-name | --to-lsn`: point-in-time recovery from the
  * pgBackRest repository into a NEW volume. A recovery server on that volume replays the archived WAL up to the
  * target and must prove it stopped there (recovery.ts) before the stack is switched to it; the old volume is
- * kept, recorded as superseded (`db rollback`, `db prune-old`). Any failure, or Ctrl-C, before the switch
+ * kept, recorded as superseded (`db prune-old` removes it). Any failure, or Ctrl-C, before the switch
  * removes the new volume and the recovery server: the stack stays on its old volume, untouched.
  */
 import {randomBytes} from 'node:crypto'
