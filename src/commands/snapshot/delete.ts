@@ -3,7 +3,7 @@ import {Args, Flags} from '@oclif/core'
 import {StackctlCommand} from '../../lib/cli/base-command.js'
 import {configInput, stackFlags} from '../../lib/cli/flags.js'
 import {withInterrupts} from '../../lib/cli/interrupt.js'
-import {confirmByTyping, isInteractive} from '../../lib/cli/prompt.js'
+import {terminalConfirm} from '../../lib/cli/prompt.js'
 import {deleteSnapshot, type SnapshotDeleteResult} from '../../lib/operations/protect/snapshot-run.js'
 import {loadStack} from '../../lib/stack/context.js'
 import {withStackLock} from '../../lib/stack/lock.js'
@@ -24,9 +24,7 @@ export default class SnapshotDelete extends StackctlCommand {
     const {args, flags} = await this.parse(SnapshotDelete)
     const ctx = await loadStack(configInput(flags), {engines: this.engines, progress: (line) => this.logToStderr(line)})
     const result = await withInterrupts((signal) => {
-      const confirm = isInteractive()
-        ? (question: string, expected: string) => confirmByTyping(question, expected, signal)
-        : undefined
+      const confirm = terminalConfirm(signal)
       return withStackLock(ctx, 'snapshot delete', () =>
         deleteSnapshot(ctx, {name: args.name, force: flags.force, confirm, signal}),
       )

@@ -3,7 +3,7 @@ import {Args, Flags} from '@oclif/core'
 import {StackctlCommand} from '../../lib/cli/base-command.js'
 import {configInput, displayFlags, stackFlags, timeoutFlag} from '../../lib/cli/flags.js'
 import {withInterrupts} from '../../lib/cli/interrupt.js'
-import {confirmByTyping, isInteractive} from '../../lib/cli/prompt.js'
+import {terminalConfirm} from '../../lib/cli/prompt.js'
 import {stackCommand} from '../../lib/model/config/command-line.js'
 import {restoreSnapshot, type SnapshotRestoreResult} from '../../lib/operations/protect/snapshot-run.js'
 import {StepRunner} from '../../lib/plan/runner.js'
@@ -45,12 +45,7 @@ export default class SnapshotRestore extends StackctlCommand {
     const resolver = imageResolver(ctx, (pgMajor) => buildLocalImages(ctx, display.detail, pgMajor))
     const result = await display.around(() =>
       withInterrupts((signal) => {
-        const confirm = isInteractive()
-          ? (question: string, expected: string) => {
-              display.pause()
-              return confirmByTyping(question, expected, signal)
-            }
-          : undefined
+        const confirm = terminalConfirm(signal, () => display.pause())
         return withStackLock(ctx, 'snapshot restore', () =>
           restoreSnapshot(ctx, resolver, {
             name: args.name,

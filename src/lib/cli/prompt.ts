@@ -27,3 +27,18 @@ export async function confirmByTyping(question: string, expected: string, signal
     rl.close()
   }
 }
+
+/** A question the user answers by typing `expected` back. */
+export type Confirm = (question: string, expected: string) => Promise<boolean>
+
+/**
+ * A typed confirmation when there is a terminal to ask on; undefined without one (the caller then refuses, or
+ * needs --force). `before` runs before each question: a step display pauses, so no spinner draws over it.
+ */
+export function terminalConfirm(signal?: AbortSignal, before?: () => void): Confirm | undefined {
+  if (!isInteractive()) return undefined
+  return (question, expected) => {
+    before?.()
+    return confirmByTyping(question, expected, signal)
+  }
+}

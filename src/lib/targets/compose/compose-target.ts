@@ -8,7 +8,7 @@ import {StackctlError, UsageError} from '../../errors.js'
 import {withInterrupts} from '../../cli/interrupt.js'
 import {renderReport} from '../../operations/verify/report.js'
 import {parseCheckSettings} from '../../operations/verify/options.js'
-import {confirmByTyping, isInteractive} from '../../cli/prompt.js'
+import {confirmByTyping, isInteractive, terminalConfirm} from '../../cli/prompt.js'
 import {loadStack, type StackContext} from '../../stack/context.js'
 import {StepRunner} from '../../plan/runner.js'
 import type {EngineFactory} from '../../engine/factory.js'
@@ -232,12 +232,7 @@ export async function restoreWithDisplay<T>(
   const display = io.display()
   return display.around(() =>
     withInterrupts((signal) => {
-      const confirm = isInteractive()
-        ? (question: string, expected: string) => {
-            display.pause()
-            return confirmByTyping(question, expected, signal)
-          }
-        : undefined
+      const confirm = terminalConfirm(signal, () => display.pause())
       return withStackLock(ctx, 'volume restore', () => restore({...options, confirm, signal}))
     }),
   )

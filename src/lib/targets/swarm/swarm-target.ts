@@ -7,7 +7,7 @@ import {UsageError} from '../../errors.js'
 import {megabytes} from '../../engine/images/builder.js'
 import {withInterrupts} from '../../cli/interrupt.js'
 import {parseCheckSettings} from '../../operations/verify/options.js'
-import {confirmByTyping, isInteractive} from '../../cli/prompt.js'
+import {terminalConfirm} from '../../cli/prompt.js'
 import {imageResolver, offlineResolver} from '../compose/image-resolver.js'
 import {buildMissingLocalImages} from '../compose/local-images.js'
 import {withStackLock} from '../../stack/lock.js'
@@ -88,9 +88,7 @@ export class SwarmTarget implements DeployTarget {
   async down(options: DownOptions, io: CommandIo) {
     const sw = await this.load(io.note)
     const result = await withInterrupts((signal) => {
-      const confirm = isInteractive()
-        ? (question: string, expected: string) => confirmByTyping(question, expected, signal)
-        : undefined
+      const confirm = terminalConfirm(signal)
       return withStackLock(sw.stack, 'down', () =>
         downSwarmStack(sw, {volumes: options.volumes, force: options.force, confirm, signal}),
       )
@@ -197,14 +195,15 @@ export class SwarmTarget implements DeployTarget {
         const plan = planSwitchover(await haStatus(sw, ha, signal), options.to, again)
         const moving = `the leader from ${plan.from.member} (${plan.from.node}) to ${plan.to.member} (${plan.to.node})`
         if (!options.force) {
-          if (!isInteractive()) {
+          const confirm = terminalConfirm(signal)
+          if (!confirm) {
             throw new UsageError(
               `db switchover moves ${moving}: not confirmed (no terminal to ask); nothing was changed`,
               `confirm with --force: ${swarmCommand(sw, 'db switchover')} --to ${plan.to.member} --force`,
             )
           }
           const question = `Move ${moving}? Writes pause for a few seconds; no acknowledged visit is lost.`
-          if (!(await confirmByTyping(question, project, signal))) {
+          if (!(await confirm(question, project))) {
             throw new UsageError(
               `not confirmed: nothing was changed`,
               `type '${project}' at the prompt, or pass --force`,

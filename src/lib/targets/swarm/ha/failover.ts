@@ -48,6 +48,19 @@ export function writeOutage(outcomes: readonly Outcome[], fromMs: number): numbe
   return recovered ? (recovered.atMs - firstFailure.atMs) / 1000 : null
 }
 
+/** Visits written until stopped, each outcome with its time (writeOutage reads them). */
+function timedWriter(url: string, concurrency: number): {writer: VisitWriter; outcomes: Outcome[]} {
+  const outcomes: Outcome[] = []
+  const writer = new VisitWriter({
+    url,
+    visits: Number.MAX_SAFE_INTEGER,
+    concurrency,
+    requestTimeoutMs: 15_000,
+    onOutcome: (ok) => outcomes.push({atMs: Date.now(), ok}),
+  })
+  return {writer, outcomes}
+}
+
 export function failoverDisruption(
   sw: SwarmContext,
   ha: HaSettings,
@@ -102,14 +115,7 @@ export function failoverDisruption(
       const leader = before.leader
       const leaderNode = nodeOf(leader)
       const timelineBefore = before.members.find((m) => m.name === leader)?.timeline ?? null
-      const outcomes: Outcome[] = []
-      const writer = new VisitWriter({
-        url,
-        visits: Number.MAX_SAFE_INTEGER,
-        concurrency,
-        requestTimeoutMs: 15_000,
-        onOutcome: (ok) => outcomes.push({atMs: Date.now(), ok}),
-      })
+      const {writer, outcomes} = timedWriter(url, concurrency)
       const running = writer.run()
       let stalled: {node: string; id: string} | undefined
       let killed = false
@@ -211,14 +217,7 @@ export function switchoverDisruption(sw: SwarmContext, ha: HaSettings, options: 
       const plan = await waitForSwitchoverPlan(sw, ha, waits)
       const before = await haStatus(sw, ha, signal)
       const timelineBefore = before.members.find((m) => m.name === plan.from.member)?.timeline ?? null
-      const outcomes: Outcome[] = []
-      const writer = new VisitWriter({
-        url,
-        visits: Number.MAX_SAFE_INTEGER,
-        concurrency,
-        requestTimeoutMs: 15_000,
-        onOutcome: (ok) => outcomes.push({atMs: Date.now(), ok}),
-      })
+      const {writer, outcomes} = timedWriter(url, concurrency)
       const running = writer.run()
       let maxLeadersSeen = 1
       let faultAt = Date.now()
