@@ -165,37 +165,27 @@ describe('swarm HA database: Patroni + etcd, failover (integration, a swarm of i
     }
   }
 
-  it('db switchover moves the leader to the member named, losing no visit; the leader itself is refused (exit 2), nothing changed', async function () {
+  it('db switchover moves the leader to an eligible standby, losing no visit; the leader itself is refused (exit 2), nothing changed', async function () {
     this.timeout(900_000)
     await waitForFullCluster()
     const before = await haStatus()
     const leader = before.leader!
-    const standby = before.members.find((m) => m.role !== 'leader')!
     const self = await cli(['db', 'switchover', '--target', 'swarm', '--to', leader, '--force'])
     expectExit(self, 2)
     expect(self.stderr).to.include(`${leader} on `).and.include('already leads: nothing to switch')
     expect((await haStatus()).leader).to.equal(leader)
 
     const counted = await visitCount()
-    const moved = await cli([
-      'db',
-      'switchover',
-      '--target',
-      'swarm',
-      '--to',
-      standby.node,
-      '--force',
-      '--json',
-      '--timeout',
-      '300',
-    ])
+    // Without --to: the standby least behind, another eligible one asked in turn if Patroni turns it down
+    // (--to's choice of member or node is the plan's unit test).
+    const moved = await cli(['db', 'switchover', '--target', 'swarm', '--force', '--json', '--timeout', '300'])
     expectExit(moved, 0)
     const result = JSON.parse(moved.stdout) as {from: {member: string}; to: {member: string}; seconds: number}
     console.log(`      switchover ${result.from.member} -> ${result.to.member} in ${result.seconds} s`)
     expect(result.from.member).to.equal(leader)
-    expect(result.to.member).to.equal(standby.name)
+    expect(result.to.member).to.not.equal(leader)
     const after = await haStatus()
-    expect(after.leader).to.equal(standby.name)
+    expect(after.leader).to.equal(result.to.member)
     expect(after.members.filter((m) => m.state === 'streaming')).to.have.length(2)
     // Every visit counted before it is still counted: the next one is at least the one after (never fewer).
     expect(await visitCount()).to.be.greaterThan(counted)

@@ -13,7 +13,7 @@ export default class DbSwitchover extends StackctlCommand {
   static override description = `For a swarm stack deployed with --db-replicas 3. Patroni stops the leader cleanly once its WAL \
 reached the new leader, promotes that member, and the old leader rejoins as its replica; the command returns when the \
 new leader leads and every other member streams from it (--timeout). Without --to, the synchronous standby least behind \
-takes over. A target that could lack acknowledged visits (not streaming, not in the synchronous quorum, another \
+takes over (another eligible one in turn if Patroni turns it down). A target that could lack acknowledged visits (not streaming, not in the synchronous quorum, another \
 timeline) is refused, changing nothing. Asks for the project's name in a terminal; --force skips that.`
   static override examples = [
     '<%= config.bin %> db switchover --target swarm --to pg2',

@@ -212,16 +212,16 @@ export class SwarmTarget implements DeployTarget {
         }
         io.note(`switchover: asking Patroni to move ${moving}`)
         const started = Date.now()
-        const after = await runSwitchover(sw, ha, plan, {
+        const {status: after, to} = await runSwitchover(sw, ha, plan, {
           timeoutMs: sw.stack.config.timeoutSeconds * 1000,
           signal,
           again,
         })
-        const leader = after.members.find((m) => m.name === plan.to.member)
+        const leader = after.members.find((m) => m.name === to.member)
         const result: SwitchoverReport = {
           project,
           from: plan.from,
-          to: plan.to,
+          to,
           seconds: (Date.now() - started) / 1000,
           timeline: leader?.timeline ?? null,
           durability: after.durability,

@@ -104,8 +104,9 @@ export function failoverDisruption(
           sw.progress(
             `switchover ${plan.from.member} -> ${plan.to.member}: the leader leaves node 1 (the manager) first`,
           )
-          before = await runSwitchover(sw, ha, plan, waits)
-          notes.push(`switchover to ${plan.to.member} first`)
+          const moved = await runSwitchover(sw, ha, plan, waits)
+          before = moved.status
+          notes.push(`switchover to ${moved.to.member} first`)
         } else {
           // The leader moved off node 1 on its own while a candidate was looked for.
           before = await haStatus(sw, ha, signal)
@@ -226,12 +227,14 @@ export function switchoverDisruption(sw: SwarmContext, ha: HaSettings, options: 
         await writer.until((s) => s.acknowledged >= Math.ceil(visits / 2))
         faultAt = Date.now()
         sw.progress(
-          `switchover ${plan.from.member} -> ${plan.to.member} with ${writer.state.inFlight} visits in flight`,
+          `switchover ${plan.from.member} -> ${[plan.to, ...plan.alternatives].map((c) => c.member).join(' or ')} with ${writer.state.inFlight} visits in flight`,
         )
-        after = await runSwitchover(sw, ha, plan, {
-          ...waits,
-          onLook: (now) => (maxLeadersSeen = Math.max(maxLeadersSeen, now.members.filter(isLeader).length)),
-        })
+        after = (
+          await runSwitchover(sw, ha, plan, {
+            ...waits,
+            onLook: (now) => (maxLeadersSeen = Math.max(maxLeadersSeen, now.members.filter(isLeader).length)),
+          })
+        ).status
         sw.progress(`${after.leader} leads (timeline ${after.members.find(isLeader)?.timeline ?? '?'})`)
         const acked = writer.state.acknowledged
         await writer.until((s) => s.acknowledged >= acked + Math.ceil(visits / 2))
@@ -259,7 +262,7 @@ export function switchoverDisruption(sw: SwarmContext, ha: HaSettings, options: 
       if (!report.oldLeaderRejoined)
         problems.push(`${plan.from.member} did not rejoin as a replica on the leader's timeline`)
       if (maxLeadersSeen > 1) problems.push(`${maxLeadersSeen} members reported themselves leader at once`)
-      const description = `planned switchover ${plan.from.member} (${plan.from.node}) -> ${plan.to.member} (${plan.to.node}) while writing; write outage ${report.outageSeconds === null ? 'unknown' : `${report.outageSeconds.toFixed(1)} s`}`
+      const description = `planned switchover ${plan.from.member} (${plan.from.node}) -> ${after?.leader ?? 'none'} while writing; write outage ${report.outageSeconds === null ? 'unknown' : `${report.outageSeconds.toFixed(1)} s`}`
       return {written, description, problems, failover: report}
     },
     async relaunch() {

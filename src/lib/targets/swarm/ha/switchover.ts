@@ -21,6 +21,12 @@ export interface SwitchoverMember {
 export interface SwitchoverPlan {
   from: SwitchoverMember
   to: SwitchoverMember
+  /**
+   * Other members as eligible as `to`, least behind first, asked in turn when Patroni turns `to` down (empty when
+   * `--to` named one): Patroni refuses a candidate its leader cannot reach, and after a node restart the leader's
+   * view of one member can be stale for minutes.
+   */
+  alternatives: SwitchoverMember[]
 }
 
 /** Patroni promotes only a member of the synchronous quorum while synchronous mode is on. */
@@ -76,7 +82,7 @@ export function planSwitchover(status: HaStatus, to: string | undefined, again: 
     }
     const why = eligibility(candidate, leader, status)
     if (why) throw new UsageError(`cannot switch over to ${candidate.name}: ${why}`, `see the members with: ${again}`)
-    return {from, to: {member: candidate.name, node: candidate.node}}
+    return {from, to: {member: candidate.name, node: candidate.node}, alternatives: []}
   }
   const eligible = others
     .filter((m) => eligibility(m, leader, status) === undefined)
@@ -88,7 +94,8 @@ export function planSwitchover(status: HaStatus, to: string | undefined, again: 
       `see the members with: ${again}`,
     )
   }
-  return {from, to: {member: eligible[0].name, node: eligible[0].node}}
+  const [first, ...rest] = eligible.map((m) => ({member: m.name, node: m.node}))
+  return {from, to: first, alternatives: rest}
 }
 
 /** The leader's container, where patronictl runs. */
@@ -113,49 +120,60 @@ export async function runSwitchover(
   ha: HaSettings,
   plan: SwitchoverPlan,
   options: {timeoutMs: number; signal?: AbortSignal; again: string; onLook?: (status: HaStatus) => void},
-): Promise<HaStatus> {
+): Promise<{status: HaStatus; to: SwitchoverMember}> {
   const container = await memberContainer(sw, plan.from.member)
   if (!container) throw new StackctlError(`no running container of ${plan.from.member}`)
-  const ask = () =>
-    sw.hostCli.nodeExec(
-      container.node,
-      container.id,
-      [
-        'patronictl',
-        '-c',
-        '/run/stackctl-ha/patroni.yml',
-        'switchover',
-        '--leader',
-        plan.from.member,
-        '--candidate',
-        plan.to.member,
-        '--force',
-      ],
-      options.signal,
-    )
+  const candidates = [plan.to, ...plan.alternatives]
+  let asked = 0
+  // patronictl exits 0 whether Patroni switched or turned the request down: what it printed says which.
+  let answer = ''
+  const ask = async () => {
+    const candidate = candidates[asked++ % candidates.length]
+    const said = await sw.hostCli
+      .nodeExec(
+        container.node,
+        container.id,
+        [
+          'patronictl',
+          '-c',
+          '/run/stackctl-ha/patroni.yml',
+          'switchover',
+          '--leader',
+          plan.from.member,
+          '--candidate',
+          candidate.member,
+          '--force',
+        ],
+        options.signal,
+      )
+      .catch((error: unknown) => (error instanceof Error ? error.message : String(error)))
+    answer = `asked for ${candidate.member}: ${said.trim().split('\n').at(-1) ?? ''}`
+  }
   await ask()
   let askedAt = Date.now()
-  const outcome = await waitUntil<HaStatus, HaStatus | string>(
+  const outcome = await waitUntil<{status: HaStatus; to: SwitchoverMember}, HaStatus | string>(
     async () => {
       const now = await haStatus(sw, ha, options.signal)
       options.onLook?.(now)
       if (now.leader === plan.from.member && Date.now() - askedAt >= ASK_AGAIN_MS) {
         askedAt = Date.now()
-        await ask().catch(() => undefined)
+        await ask()
       }
+      const to = candidates.find((c) => c.member === now.leader)
       const streaming = now.members.filter((m) => !isLeader(m) && m.state === 'streaming').length
-      return now.leader === plan.to.member && streaming === ha.members.length - 1 ? ready(now) : waiting(now)
+      return to && streaming === ha.members.length - 1 ? ready({status: now, to}) : waiting(now)
     },
     {
       timeoutMs: options.timeoutMs,
-      intervalMs: 1000,
+      // Each look is a docker exec into a node and a Python start there: every 2 s is enough to see a new leader.
+      intervalMs: 2000,
       signal: options.signal,
-      describe: `switchover ${plan.from.member} -> ${plan.to.member}`,
+      describe: `switchover from ${plan.from.member}`,
       probeError: (error) => (error instanceof Error ? error.message : String(error)),
     },
   )
   if (outcome.state === 'ready') return outcome.value
-  const last =
+  const seen =
     outcome.last === undefined
       ? 'no answer yet'
       : typeof outcome.last === 'string'
@@ -163,15 +181,17 @@ export async function runSwitchover(
         : `leader ${outcome.last.leader ?? 'none'}; ${describeMembers(outcome.last.members)
             .map((line) => line.trim().replace(/\s+/g, ' '))
             .join('; ')}`
+  const last = `${seen}; patronictl, last ${answer}`
+  const names = candidates.map((c) => c.member).join(' or ')
   if (outcome.state === 'aborted') {
     // Patroni carries a switchover it accepted through on its own: there is nothing to undo, only to say so.
     throw new Interrupted(
-      `the switchover ${plan.from.member} -> ${plan.to.member} had been asked of Patroni, which finishes it on its own (last seen: ${last})`,
+      `the switchover ${plan.from.member} -> ${names} had been asked of Patroni, which finishes it on its own (last seen: ${last})`,
       'see where it stands with: ' + options.again,
     )
   }
   throw new StackctlError(
-    `the switchover ${plan.from.member} -> ${plan.to.member}: not within ${options.timeoutMs / 1000} s (${last})`,
+    `the switchover ${plan.from.member} -> ${names}: not within ${options.timeoutMs / 1000} s (${last})`,
   )
 }
 

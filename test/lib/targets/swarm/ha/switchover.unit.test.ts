@@ -47,12 +47,22 @@ describe('planSwitchover (db switchover, and the failover check off node 1)', ()
     expect(planSwitchover(healthy(), 'pg2', AGAIN)).to.deep.equal({
       from: {member: 'pg1', node: 'demo-node1'},
       to: {member: 'pg2', node: 'demo-node2'},
+      alternatives: [],
     })
     expect(planSwitchover(healthy(), 'demo-node3', AGAIN).to).to.deep.equal({member: 'pg3', node: 'demo-node3'})
   })
 
-  it('without --to picks the synchronous standby least behind', () => {
-    expect(planSwitchover(healthy(), undefined, AGAIN).to.member).to.equal('pg3')
+  it('without --to picks the synchronous standby least behind, the other eligible one next', () => {
+    const plan = planSwitchover(healthy(), undefined, AGAIN)
+    expect(plan.to.member).to.equal('pg3')
+    expect(plan.alternatives).to.deep.equal([{member: 'pg2', node: 'demo-node2'}])
+    // Control: a member that could lack acknowledged visits is never an alternative.
+    const members = [
+      member('pg1', 'leader'),
+      member('pg2', 'quorum_standby', {state: 'starting'}),
+      member('pg3', 'quorum_standby'),
+    ]
+    expect(planSwitchover(status(members), undefined, AGAIN).alternatives).to.deep.equal([])
   })
 
   it('refuses the leader itself and an unknown name, listing the members it takes (exit 2)', () => {
