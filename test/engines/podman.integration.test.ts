@@ -31,7 +31,7 @@ describe('the core set on rootful Podman (integration)', function () {
   const cli = (...args: string[]) => runCli([...args, '--dir', dir, '--project-name', project], {env})
   const ok = async (...args: string[]) => {
     const result = await cli(...args)
-    expect(result.exitCode, `${args.join(' ')}\n${result.stderr}`).to.equal(0)
+    expect(result.exitCode, `${args.join(' ')}\n${result.stderr}\n${result.stdout}`).to.equal(0)
     return result
   }
   const visit = async (): Promise<number> => {
