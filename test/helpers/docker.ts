@@ -156,7 +156,29 @@ export async function swarmDiagnosis(swarmName: string, manager: string, service
         await run(['exec', name, 'docker', 'inspect', '--format', '{{.State.Status}} {{json .State.Health}}', id]),
       )
       out.push(await run(['exec', name, 'docker', 'logs', '--tail', '15', id]))
+      // What this node's embedded DNS answers for the db (dnsrr: the task addresses it holds, stale or not).
+      out.push(await run(['exec', name, 'docker', 'exec', id, 'getent', 'ahostsv4', 'db']))
     }
+  }
+  // Each node's own view of the overlay: the service records and peers its NetworkDB holds. A node whose view
+  // lacks the db task, or names an address the manager does not, cannot reach the db whatever the task does.
+  const network = `${service.replace(/_[^_]+$/, '')}_default`
+  for (const node of nodes) {
+    const name = node.Names[0]?.replace(/^\//, '') ?? node.Id
+    out.push(`-- ${name}: its view of ${network}`)
+    out.push(
+      await run([
+        'exec',
+        name,
+        'docker',
+        'network',
+        'inspect',
+        '--verbose',
+        '--format',
+        '{{json .Services}} peers={{json .Peers}}',
+        network,
+      ]),
+    )
   }
   // The nodes' own engines on their swarm's gossip: a node marked failed (memberlist) or the overlay's peer
   // table out of step (NetworkDB) explains cross-node connections that time out while every task runs.
