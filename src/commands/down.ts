@@ -16,6 +16,7 @@ import {deployTargetFlag, swarmTargetFlags} from '../lib/targets/swarm/cluster/f
 import {targetFromFlags} from '../lib/targets/select.js'
 import type {TargetDownReport} from '../lib/targets/target.js'
 import {plural} from '../lib/cli/ui/plural.js'
+import {textTable} from '../lib/cli/ui/table.js'
 
 /** What `down --json` prints, per target. */
 export type DownReport = TargetDownReport | DownAllResult
@@ -120,11 +121,5 @@ stack directory is gone is taken down by its labels: only the containers stackct
 function listing(targets: readonly DownAllTarget[]): string[] {
   const rows = targets.map((t) => [t.project, t.state, t.dir ?? '-'])
   const header = ['PROJECT', 'STATE', 'DIRECTORY']
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)))
-  return [header, ...rows].map((cells) =>
-    cells
-      .map((c, i) => c.padEnd(widths[i]))
-      .join('  ')
-      .trimEnd(),
-  )
+  return textTable(header, rows)
 }

@@ -1,6 +1,7 @@
 import {StackctlCommand} from '../lib/cli/base-command.js'
 import {listStacks, type ListedStack} from '../lib/targets/compose/list.js'
 import {formatBytes} from '../lib/operations/backup-restore/format.js'
+import {textTable} from '../lib/cli/ui/table.js'
 
 export interface LsResult {
   stacks: ListedStack[]
@@ -24,14 +25,8 @@ those taken down whose data volume was kept. Shows each one's state, URL, volume
       s.dir ?? '-',
     ])
     const header = ['PROJECT', 'STATE', 'URL', 'VOLUME', 'DIRECTORY']
-    const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)))
-    const line = (cells: string[]) =>
-      cells
-        .map((c, i) => c.padEnd(widths[i]))
-        .join('  ')
-        .trimEnd()
     if (rows.length === 0) this.log('no stackctl stacks on this engine')
-    else for (const cells of [header, ...rows]) this.log(line(cells))
+    else for (const line of textTable(header, rows)) this.log(line)
     return {stacks}
   }
 }

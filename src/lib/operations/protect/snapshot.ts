@@ -7,6 +7,7 @@ import {UsageError} from '../../errors.js'
 import {plainCommand, type CommandFor} from '../../model/config/command-line.js'
 import type {RepoBackup, RepoInfo} from './pgbackrest.js'
 import type {SnapshotTarget} from './recovery.js'
+import {textTable} from '../../cli/ui/table.js'
 
 export const NAME_KEY = 'stackctl-name'
 export const VISITS_KEY = 'stackctl-visits'
@@ -164,11 +165,5 @@ export function snapshotTable(snapshots: readonly Snapshot[]): string[] {
     s.type,
     s.restorable ? 'yes' : 'no: its WAL is not in the archive',
   ])
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)))
-  return [header, ...rows].map((cells) =>
-    cells
-      .map((c, i) => c.padEnd(widths[i]))
-      .join('  ')
-      .trimEnd(),
-  )
+  return textTable(header, rows)
 }
