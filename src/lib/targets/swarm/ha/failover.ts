@@ -13,7 +13,7 @@
  */
 import {StackctlError} from '../../../errors.js'
 import type {FailoverReport} from '../../../operations/verify/result.js'
-import {VisitWriter} from '../../../operations/verify/load.js'
+import {VisitWriter, type WriteResult} from '../../../operations/verify/load.js'
 import type {Disruption} from '../../../operations/verify/verify.js'
 import type {SwarmContext} from '../cluster/context.js'
 import {nodeName} from '../local-spec.js'
@@ -59,6 +59,45 @@ function timedWriter(url: string, concurrency: number): {writer: VisitWriter; ou
     onOutcome: (ok) => outcomes.push({atMs: Date.now(), ok}),
   })
   return {writer, outcomes}
+}
+
+/**
+ * Visits written through the API around a fault: half the visits first, then `fault` while the clients keep
+ * writing, then the writer stops and `afterwards` runs (a killed node started again). The write outage counts
+ * from the fault's start.
+ */
+async function writeThroughFault<T>(
+  url: string,
+  load: {visits: number; concurrency: number},
+  fault: (writer: VisitWriter) => Promise<T>,
+  afterwards?: () => Promise<void>,
+): Promise<{written: WriteResult; value: T; outageSeconds: number | null}> {
+  const {writer, outcomes} = timedWriter(url, load.concurrency)
+  const running = writer.run()
+  let faultAt = Date.now()
+  let value: T
+  try {
+    await writer.until((s) => s.acknowledged >= Math.ceil(load.visits / 2))
+    faultAt = Date.now()
+    value = await fault(writer)
+  } finally {
+    writer.stop()
+    await afterwards?.()
+  }
+  const written = await running
+  return {written, value, outageSeconds: writeOutage(outcomes, faultAt)}
+}
+
+/** What a handover must end with: the old leader a replica on the new timeline, never two leaders at once. */
+function handoverProblems(report: FailoverReport, oldLeader: string): string[] {
+  const problems: string[] = []
+  if (!report.oldLeaderRejoined) problems.push(`${oldLeader} did not rejoin as a replica on the leader's timeline`)
+  if (report.maxLeadersSeen > 1) problems.push(`${report.maxLeadersSeen} members reported themselves leader at once`)
+  return problems
+}
+
+function describeOutage(seconds: number | null): string {
+  return `write outage ${seconds === null ? 'unknown' : `${seconds.toFixed(1)} s`}`
 }
 
 export function failoverDisruption(
@@ -116,16 +155,10 @@ export function failoverDisruption(
       const leader = before.leader
       const leaderNode = nodeOf(leader)
       const timelineBefore = before.members.find((m) => m.name === leader)?.timeline ?? null
-      const {writer, outcomes} = timedWriter(url, concurrency)
-      const running = writer.run()
       let stalled: {node: string; id: string} | undefined
       let killed = false
       let maxLeadersSeen = 1
-      let faultAt = Date.now()
-      let after: HaStatus | undefined
-      try {
-        await writer.until((s) => s.acknowledged >= Math.ceil(visits / 2))
-        faultAt = Date.now()
+      const fault = async (writer: VisitWriter): Promise<HaStatus> => {
         if (options.stallReplication) {
           stalled = await memberContainer(leader)
           if (!stalled) throw new StackctlError(`no running container of ${leader}`)
@@ -137,7 +170,7 @@ export function failoverDisruption(
         sw.progress(`SIGKILL of node ${leaderNode} (leader ${leader}) with ${writer.state.inFlight} visits in flight`)
         await sw.hostCli.killContainer(leaderNode)
         killed = true
-        after = await poll(
+        const after = await poll(
           'a new leader',
           async () => {
             const now = await haStatus(sw, ha, signal)
@@ -151,18 +184,20 @@ export function failoverDisruption(
         await poll('writes after the failover', async () =>
           writer.state.acknowledged >= ackedAtPromotion + 10 ? true : undefined,
         )
-      } finally {
+        return after
+      }
+      const afterwards = async () => {
         if (stalled && !killed) {
           await sw.hostCli.nodeExec(stalled.node, stalled.id, walSenderSignal('SIGCONT')).catch(() => undefined)
         }
-        writer.stop()
         if (killed) {
           sw.progress(`starting node ${leaderNode} again`)
           await sw.hostCli.startContainer(leaderNode)
         }
       }
-      const written = await running
-      const newLeader = after?.leader ?? null
+      const handover = await writeThroughFault(url, {visits, concurrency}, fault, afterwards)
+      const {written, outageSeconds, value: after} = handover
+      const newLeader = after.leader ?? null
       // The old leader must come back as a replica of the new timeline (Patroni rewinds it if it diverged).
       const rejoined = await poll(
         `${leader} rejoining as a replica`,
@@ -183,17 +218,15 @@ export function failoverDisruption(
         timelineBefore,
         timelineAfter: final.members.find(isLeader)?.timeline ?? null,
         oldLeaderRejoined: rejoined !== undefined,
-        outageSeconds: writeOutage(outcomes, faultAt),
+        outageSeconds,
         maxLeadersSeen,
         replicationStalled: options.stallReplication,
         durability: final.durability,
       }
-      const problems: string[] = []
-      if (!report.oldLeaderRejoined) problems.push(`${leader} did not rejoin as a replica on the leader's timeline`)
-      if (maxLeadersSeen > 1) problems.push(`${maxLeadersSeen} members reported themselves leader at once`)
+      const problems = handoverProblems(report, leader)
       const timelines = new Set(final.members.map((m) => m.timeline))
       if (timelines.size > 1) problems.push(`members on diverging timelines: ${[...timelines].join(', ')}`)
-      const description = `SIGKILL of node ${leaderNode} running the leader ${leader}${notes.length ? ` (${notes.join('; ')})` : ''}${options.stallReplication ? ', its WAL senders stopped first' : ''}; ${newLeader ?? 'no member'} took over; write outage ${report.outageSeconds === null ? 'unknown' : `${report.outageSeconds.toFixed(1)} s`}`
+      const description = `SIGKILL of node ${leaderNode} running the leader ${leader}${notes.length ? ` (${notes.join('; ')})` : ''}${options.stallReplication ? ', its WAL senders stopped first' : ''}; ${newLeader ?? 'no member'} took over; ${describeOutage(outageSeconds)}`
       return {written, description, problems, failover: report}
     },
     async relaunch() {
@@ -218,18 +251,12 @@ export function switchoverDisruption(sw: SwarmContext, ha: HaSettings, options: 
       const plan = await waitForSwitchoverPlan(sw, ha, waits)
       const before = await haStatus(sw, ha, signal)
       const timelineBefore = before.members.find((m) => m.name === plan.from.member)?.timeline ?? null
-      const {writer, outcomes} = timedWriter(url, concurrency)
-      const running = writer.run()
       let maxLeadersSeen = 1
-      let faultAt = Date.now()
-      let after: HaStatus | undefined
-      try {
-        await writer.until((s) => s.acknowledged >= Math.ceil(visits / 2))
-        faultAt = Date.now()
+      const fault = async (writer: VisitWriter): Promise<HaStatus> => {
         sw.progress(
           `switchover ${plan.from.member} -> ${[plan.to, ...plan.alternatives].map((c) => c.member).join(' or ')} with ${writer.state.inFlight} visits in flight`,
         )
-        after = (
+        const after = (
           await runSwitchover(sw, ha, plan, {
             ...waits,
             onLook: (now) => (maxLeadersSeen = Math.max(maxLeadersSeen, now.members.filter(isLeader).length)),
@@ -238,10 +265,9 @@ export function switchoverDisruption(sw: SwarmContext, ha: HaSettings, options: 
         sw.progress(`${after.leader} leads (timeline ${after.members.find(isLeader)?.timeline ?? '?'})`)
         const acked = writer.state.acknowledged
         await writer.until((s) => s.acknowledged >= acked + Math.ceil(visits / 2))
-      } finally {
-        writer.stop()
+        return after
       }
-      const written = await running
+      const {written, value: after, outageSeconds} = await writeThroughFault(url, {visits, concurrency}, fault)
       const final = await haStatus(sw, ha, signal)
       maxLeadersSeen = Math.max(maxLeadersSeen, final.members.filter(isLeader).length)
       const newTimeline = final.members.find(isLeader)?.timeline ?? null
@@ -253,16 +279,13 @@ export function switchoverDisruption(sw: SwarmContext, ha: HaSettings, options: 
         timelineBefore,
         timelineAfter: newTimeline,
         oldLeaderRejoined: Boolean(old && !isLeader(old) && old.state === 'streaming' && old.timeline === newTimeline),
-        outageSeconds: writeOutage(outcomes, faultAt),
+        outageSeconds,
         maxLeadersSeen,
         replicationStalled: false,
         durability: final.durability,
       }
-      const problems: string[] = []
-      if (!report.oldLeaderRejoined)
-        problems.push(`${plan.from.member} did not rejoin as a replica on the leader's timeline`)
-      if (maxLeadersSeen > 1) problems.push(`${maxLeadersSeen} members reported themselves leader at once`)
-      const description = `planned switchover ${plan.from.member} (${plan.from.node}) -> ${after?.leader ?? 'none'} while writing; write outage ${report.outageSeconds === null ? 'unknown' : `${report.outageSeconds.toFixed(1)} s`}`
+      const problems = handoverProblems(report, plan.from.member)
+      const description = `planned switchover ${plan.from.member} (${plan.from.node}) -> ${after.leader ?? 'none'} while writing; ${describeOutage(outageSeconds)}`
       return {written, description, problems, failover: report}
     },
     async relaunch() {
