@@ -39,6 +39,7 @@ import {
   normalizeMirror,
   packageSet,
   planBuild,
+  trimDigest,
   rootfsReference,
   selectSpecs,
   sourceFor,
@@ -188,6 +189,7 @@ async function planImage(
     rootfsPresent: rootfs !== undefined,
     templateSha256,
     packages: packageSet(spec),
+    trim: trimDigest(spec),
     force,
   })
   debug('%s: %o', spec.name, plan)

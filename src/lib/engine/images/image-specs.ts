@@ -53,6 +53,20 @@ export interface ImageSpec {
   extraTrim: readonly TrimRule[]
 }
 
+/**
+ * PostgreSQL's JIT (llvmjit and the LLVM and Z3 libraries it pulls in): about 176 MB of a 400 MB image, for a
+ * compiler that pays off only on long analytical queries, never on the API's one-row statements. Without
+ * llvmjit.so the server finds no JIT provider and runs every query interpreted (PostgreSQL checks for the file
+ * before it loads it; `jit` stays on and does nothing). Smaller images load faster onto the swarm's nodes.
+ */
+function withoutJit(major: number): TrimRule[] {
+  return [
+    {dir: `usr/lib/postgresql/${major}/lib`, only: /^llvmjit/},
+    {dir: `usr/lib/postgresql/${major}/lib/bitcode`},
+    ...['x86_64', 'aarch64'].map((arch) => ({dir: `usr/lib/${arch}-linux-gnu`, only: /^lib(LLVM|z3)[-.]/})),
+  ]
+}
+
 /** The local PostgreSQL image of one major: Debian's postgresql-<major> from the release that ships it. */
 export function postgresSpec(major: number): ImageSpec {
   const suite = PG_SUITES[major]
@@ -81,6 +95,7 @@ export function postgresSpec(major: number): ImageSpec {
       {dir: 'etc/postgresql', only},
       {dir: 'etc/ssl/private', only: /^ssl-cert-snakeoil\.key$/},
       {dir: 'etc/ssl/certs', only: /^ssl-cert-snakeoil\.pem$/},
+      ...withoutJit(major),
     ],
   }
 }
@@ -108,6 +123,7 @@ export function patroniSpec(major: number): ImageSpec {
       {dir: 'etc/ssl/private', only: /^ssl-cert-snakeoil\.key$/},
       {dir: 'etc/ssl/certs', only: /^ssl-cert-snakeoil\.pem$/},
       {dir: 'var/log', only: /\.log$/},
+      ...withoutJit(major),
     ],
   }
 }
@@ -249,8 +265,18 @@ export function buildLabels(
     [`${BUILD_LABEL_PREFIX}.package-version`]: packageVersion,
     [`${BUILD_LABEL_PREFIX}.suite`]: source.suite,
     [PACKAGES_LABEL]: packageSet(spec),
+    [TRIM_LABEL]: trimDigest(spec),
     [TEMPLATE_LABEL]: templateSha256,
   }
+}
+
+/** Records what was trimmed from the rootfs, so an image trimmed by older rules is rebuilt. */
+export const TRIM_LABEL = `${BUILD_LABEL_PREFIX}.trim`
+
+/** A short digest of the image's trim rules (folders, patterns, exceptions), in their order. */
+export function trimDigest(spec: ImageSpec): string {
+  const rules = trimRules(spec).map((r) => [r.dir, r.only?.source ?? null, r.keep ?? null])
+  return createHash('sha256').update(JSON.stringify(rules)).digest('hex').slice(0, 16)
 }
 
 /** Records every Debian package asked for, so an image built before a package was added is rebuilt. */
@@ -294,6 +320,8 @@ export interface ImageState {
   templateSha256: string
   /** packageSet() of the spec: an image whose recorded packages differ needs a new rootfs. */
   packages?: string
+  /** trimDigest() of the spec: an image trimmed by other rules needs a new rootfs. */
+  trim?: string
   force?: boolean
 }
 
@@ -302,6 +330,12 @@ export function planBuild(state: ImageState): BuildPlan {
   if (!state.imageLabels) return {action: 'full', reason: 'missing'}
   const packages = packagesStaleness(state.imageLabels, state.packages)
   if (packages) return {action: 'full', reason: packages}
+  if (state.trim !== undefined && state.imageLabels[TRIM_LABEL] !== state.trim) {
+    const reason = state.imageLabels[TRIM_LABEL]
+      ? 'stale: what its rootfs leaves out changed since it was built'
+      : 'stale: built before images recorded what their rootfs leaves out'
+    return {action: 'full', reason}
+  }
   const built = state.imageLabels[TEMPLATE_LABEL]
   if (built === state.templateSha256) return {action: 'keep'}
   const reason = built

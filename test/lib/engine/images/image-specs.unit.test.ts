@@ -24,7 +24,9 @@ import {
   tarArgs,
   TEMPLATE_LABEL,
   templateDigest,
+  trimDigest,
   trimRules,
+  TRIM_LABEL,
   validateSuite,
 } from '../../../../src/lib/engine/images/image-specs.js'
 
@@ -168,6 +170,8 @@ describe('image specs', () => {
       '--label',
       'io.stackctl.image.packages=pgbackrest,postgresql-17',
       '--label',
+      `io.stackctl.image.trim=${trimDigest(postgres)}`,
+      '--label',
       'io.stackctl.template-sha256=abc123',
       '--tag',
       'stackctl/postgres:17',
@@ -248,6 +252,51 @@ describe('image specs', () => {
         packages: node,
       }),
     ).to.deep.equal({action: 'keep'})
+  })
+
+  it('builds again from debootstrap an image whose rootfs was trimmed by other rules', () => {
+    const trim = trimDigest(postgres)
+    const built = (labels: Record<string, string>) =>
+      planBuild({
+        imageLabels: {[TEMPLATE_LABEL]: 'new', [PACKAGES_LABEL]: packageSet(postgres), ...labels},
+        rootfsPresent: true,
+        templateSha256: 'new',
+        packages: packageSet(postgres),
+        trim,
+      })
+    expect(built({[TRIM_LABEL]: trim})).to.deep.equal({action: 'keep'})
+    expect(built({[TRIM_LABEL]: 'older'})).to.deep.equal({
+      action: 'full',
+      reason: 'stale: what its rootfs leaves out changed since it was built',
+    })
+    expect(built({})).to.deep.equal({
+      action: 'full',
+      reason: 'stale: built before images recorded what their rootfs leaves out',
+    })
+    expect(buildLabels(postgres, {mirror: 'http://m', suite: 'trixie'}, '17.6', 'abc')[TRIM_LABEL]).to.equal(trim)
+    // A digest of the rules themselves: another major (other folders) or another image differs.
+    expect(trimDigest(postgresSpec(15))).to.not.equal(trim)
+    expect(trimDigest(IMAGE_SPECS.node)).to.not.equal(trim)
+  })
+
+  it("leaves PostgreSQL's JIT out of the database images (llvmjit, LLVM, Z3, the bitcode), and nothing else", () => {
+    for (const spec of [postgres, IMAGE_SPECS.patroni]) {
+      const rules = trimRules(spec)
+      const trimmed = (dir: string, entry: string) =>
+        rules.filter((r) => r.dir === dir).some((r) => shouldTrim(r, entry))
+      expect(trimmed('usr/lib/postgresql/17/lib', 'llvmjit.so'), spec.name).to.equal(true)
+      expect(trimmed('usr/lib/postgresql/17/lib', 'llvmjit_types.bc'), spec.name).to.equal(true)
+      expect(trimmed('usr/lib/postgresql/17/lib/bitcode', 'postgres'), spec.name).to.equal(true)
+      expect(trimmed('usr/lib/x86_64-linux-gnu', 'libLLVM.so.19.1'), spec.name).to.equal(true)
+      expect(trimmed('usr/lib/x86_64-linux-gnu', 'libLLVM-19.so'), spec.name).to.equal(true)
+      expect(trimmed('usr/lib/x86_64-linux-gnu', 'libz3.so.4'), spec.name).to.equal(true)
+      // Controls: the server's own libraries and others stay.
+      expect(trimmed('usr/lib/postgresql/17/lib', 'plpgsql.so'), spec.name).to.equal(false)
+      expect(trimmed('usr/lib/x86_64-linux-gnu', 'libpq.so.5'), spec.name).to.equal(false)
+      expect(trimmed('usr/lib/x86_64-linux-gnu', 'libz.so.1'), spec.name).to.equal(false)
+      expect(trimmed('usr/lib/x86_64-linux-gnu', 'libzstd.so.1'), spec.name).to.equal(false)
+    }
+    expect(trimRules(IMAGE_SPECS.node).map((r) => r.dir)).to.not.include('usr/lib/x86_64-linux-gnu')
   })
 
   it("labels a finished image with the replaced image's package labels and the new template digest", () => {
