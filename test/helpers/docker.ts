@@ -187,8 +187,11 @@ export async function swarmDiagnosis(swarmName: string, manager: string, service
     const logs = await execa('docker', ['logs', '--tail', '2000', name], {reject: false, timeout: 30_000, all: true})
     const gossip = (logs.all ?? '')
       .split('\n')
-      .filter((line) => /memberlist|networkdb|bulk sync|suspect|peerdb/i.test(line))
-    out.push(`-- ${name}: the engine's gossip lines (${gossip.length}; last 12)`, ...gossip.slice(-12))
+      .filter((line) =>
+        /memberlist|networkdb|gossip|nodes list|libnetwork agent|bulk sync|suspect|peerdb|vxlan/i.test(line),
+      )
+    out.push(`-- ${name}: the engine's gossip lines (${gossip.length}; first 8 and last 16)`, ...gossip.slice(0, 8))
+    if (gossip.length > 8) out.push('   …', ...gossip.slice(Math.max(8, gossip.length - 16)))
   }
   return out.join('\n')
 }
