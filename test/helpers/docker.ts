@@ -184,7 +184,7 @@ export async function swarmDiagnosis(swarmName: string, manager: string, service
   // table out of step (NetworkDB) explains cross-node connections that time out while every task runs.
   for (const node of nodes) {
     const name = node.Names[0]?.replace(/^\//, '') ?? node.Id
-    const logs = await execa('docker', ['logs', '--tail', '2000', name], {reject: false, timeout: 30_000, all: true})
+    const logs = await execa('docker', ['logs', name], {reject: false, timeout: 30_000, all: true})
     const gossip = (logs.all ?? '')
       .split('\n')
       .filter((line) =>
