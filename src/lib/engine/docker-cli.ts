@@ -289,6 +289,15 @@ export class DockerCli {
     await this.run(['start', name])
   }
 
+  /** Freezes every process of the container (the cgroup freezer): a machine that hangs, not one that dies. */
+  async pauseContainer(name: string): Promise<void> {
+    await this.run(['pause', name])
+  }
+
+  async unpauseContainer(name: string): Promise<void> {
+    await this.run(['unpause', name])
+  }
+
   /** `docker …` run by the engine inside a node container. */
   private inNode(node: string, args: readonly string[], options: DockerCliOptions & {reject?: boolean} = {}) {
     return this.run(['exec', node, 'docker', ...args], options)

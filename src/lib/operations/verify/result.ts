@@ -31,7 +31,7 @@ export interface VolumeReport {
 }
 
 /** Every disruption a check can apply: Compose's teardown modes, and a swarm's node drain. */
-export type VerifyMode = TeardownMode | 'drain' | 'failover' | 'switchover'
+export type VerifyMode = TeardownMode | 'drain' | 'failover' | 'pause' | 'switchover'
 
 /** On a swarm: what was disrupted, and the node the db ran on before and after. */
 export interface SwarmCheckDetail {
@@ -44,8 +44,10 @@ export interface SwarmCheckDetail {
 
 export interface FailoverReport {
   leaderBefore: string
-  /** The node container killed (the leader's); null for a planned switchover, which kills nothing. */
+  /** The node container killed (the leader's); null for a pause or a planned switchover, which kill nothing. */
   killedNode: string | null
+  /** The node container paused (the leader's, --mode pause), unpaused once another member leads; else null. */
+  pausedNode: string | null
   leaderAfter: string | null
   timelineBefore: number | null
   timelineAfter: number | null

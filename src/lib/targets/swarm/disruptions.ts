@@ -31,10 +31,10 @@ import {swarmStackStatus} from './cluster/status.js'
 import {failoverDisruption, STALL_ENV, switchoverDisruption} from './ha/failover.js'
 import {newRowsBeyondAttempts} from './ha/set-check.js'
 
-export const SWARM_MODES = ['down', 'kill', 'drain', 'failover', 'switchover'] as const
+export const SWARM_MODES = ['down', 'kill', 'drain', 'failover', 'pause', 'switchover'] as const
 export type SwarmMode = (typeof SWARM_MODES)[number]
 /** The modes that disrupt the HA database's leader and check the set of visits since the check began. */
-const HA_MODES: ReadonlySet<SwarmMode> = new Set(['failover', 'switchover'])
+const HA_MODES: ReadonlySet<SwarmMode> = new Set(['failover', 'pause', 'switchover'])
 
 export interface SwarmCheckOptions {
   mode: SwarmMode
@@ -86,7 +86,9 @@ class SwarmApiStack implements CheckedStack {
       throw new UsageError(
         this.mode === 'failover'
           ? '--mode failover kills the leader node of the HA database: it needs a stack deployed with --db-replicas 3 on the local swarm'
-          : '--mode switchover moves the leader of the HA database: it needs a stack deployed with --db-replicas 3 on the local swarm',
+          : this.mode === 'pause'
+            ? '--mode pause freezes the leader node of the HA database: it needs a stack deployed with --db-replicas 3 on the local swarm'
+            : '--mode switchover moves the leader of the HA database: it needs a stack deployed with --db-replicas 3 on the local swarm',
         `deploy it with: ${swarmCommand(this.sw, 'up')} --db-replicas 3`,
       )
     }
@@ -193,10 +195,11 @@ function swarmDisruption(sw: SwarmContext, stack: SwarmApiStack, options: SwarmC
     return switchoverDisruption(sw, sw.swarmState!.ha!, {timeoutMs: sw.stack.config.timeoutSeconds * 1000})
   }
 
-  if (options.mode === 'failover') {
+  if (options.mode === 'failover' || options.mode === 'pause') {
     return failoverDisruption(sw, sw.swarmState!.ha!, {
       stallReplication: process.env[STALL_ENV] === '1',
       timeoutMs: sw.stack.config.timeoutSeconds * 1000,
+      fault: options.mode === 'failover' ? 'kill' : 'pause',
     })
   }
 

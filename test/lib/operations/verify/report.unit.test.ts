@@ -90,5 +90,11 @@ describe('persistence report', () => {
     )
     expect(text).to.include('problems:\n  - 2 of 100 acknowledged visits are missing')
     expect(verdict(failed)).to.equal('FAILED: 2 problems; the data is not proven to survive SIGKILL and compose down')
+    // Each HA mode names its own fault.
+    expect(verdict({...failed, mode: 'pause'})).to.match(
+      /not proven to survive a failover from a paused leader's node$/,
+    )
+    expect(verdict({...failed, mode: 'failover'})).to.match(/survive a failover$/)
+    expect(verdict({...failed, mode: 'switchover'})).to.match(/survive a planned switchover$/)
   })
 })

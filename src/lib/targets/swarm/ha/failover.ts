@@ -2,7 +2,9 @@
  * `verify-persistence --target swarm --mode failover` on the HA database: visits are written through the API
  * while the leader's whole node container is SIGKILLed (`docker kill`, a crashed machine); Patroni promotes a
  * synchronous standby, the node is started again and the old leader must rejoin as a replica on the new
- * timeline. The pipeline then checks every acknowledged visit (acknowledged ⊆ final) and the count of new rows
+ * timeline. `--mode pause` freezes the node instead (`docker pause`, a machine that hangs): its leader key
+ * expires, another member takes over, and the node is unpaused only then, so the old leader wakes up believing
+ * it still leads, with its sessions and the routers' checks of it resuming, until Patroni demotes it. The pipeline then checks every acknowledged visit (acknowledged ⊆ final) and the count of new rows
  * against the attempts (final ⊆ attempted).
  *
  * STACKCTL_VERIFY_STALL_REPLICATION=1 adds the fault of the negative control: the leader's WAL senders are
@@ -103,8 +105,9 @@ function describeOutage(seconds: number | null): string {
 export function failoverDisruption(
   sw: SwarmContext,
   ha: HaSettings,
-  options: {stallReplication: boolean; timeoutMs: number},
+  options: {stallReplication: boolean; timeoutMs: number; fault?: 'kill' | 'pause'},
 ): Disruption {
+  const fault = options.fault ?? 'kill'
   const project = sw.stack.config.project
   const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
   const poll = async <T>(what: string, look: () => Promise<T | undefined>, signal?: AbortSignal): Promise<T> => {
@@ -124,12 +127,16 @@ export function failoverDisruption(
   }
 
   return {
-    mode: 'failover',
+    mode: fault === 'kill' ? 'failover' : 'pause',
     step: 'disrupt',
     healsItself: true,
     async disrupt(url, {visits, concurrency}, signal) {
       const local = sw.target.local
-      if (!local) throw new StackctlError('--mode failover kills a node container: it needs the local swarm')
+      if (!local) {
+        throw new StackctlError(
+          `--mode ${fault === 'kill' ? 'failover kills' : 'pause freezes'} a node container: it needs the local swarm`,
+        )
+      }
       let before = await haStatus(sw, ha, signal)
       const manager = nodeName(local, 1)
       const nodeOf = (member: string) => ha.members.find((m) => m.pg === member)?.node ?? ''
@@ -156,9 +163,11 @@ export function failoverDisruption(
       const leaderNode = nodeOf(leader)
       const timelineBefore = before.members.find((m) => m.name === leader)?.timeline ?? null
       let stalled: {node: string; id: string} | undefined
-      let killed = false
+      /** The node is down (killed, or paused and not yet unpaused): afterwards brings it back. */
+      let nodeDown = false
+      let faulted = false
       let maxLeadersSeen = 1
-      const fault = async (writer: VisitWriter): Promise<HaStatus> => {
+      const disrupt = async (writer: VisitWriter): Promise<HaStatus> => {
         if (options.stallReplication) {
           stalled = await memberContainer(leader)
           if (!stalled) throw new StackctlError(`no running container of ${leader}`)
@@ -167,9 +176,17 @@ export function failoverDisruption(
           sw.progress(`${pids.split('\n').filter(Boolean).length} WAL senders of ${leader} stopped; writing for 5 s`)
           await Promise.race([writer.until((s) => s.acknowledged >= acked + Math.ceil(visits / 2)), sleep(5000)])
         }
-        sw.progress(`SIGKILL of node ${leaderNode} (leader ${leader}) with ${writer.state.inFlight} visits in flight`)
-        await sw.hostCli.killContainer(leaderNode)
-        killed = true
+        const inFlight = `${writer.state.inFlight} visits in flight`
+        if (fault === 'kill') {
+          sw.progress(`SIGKILL of node ${leaderNode} (leader ${leader}) with ${inFlight}`)
+          await sw.hostCli.killContainer(leaderNode)
+        } else {
+          sw.progress(`pausing node ${leaderNode} (leader ${leader}) with ${inFlight}`)
+          await sw.hostCli.pauseContainer(leaderNode)
+        }
+        // Set at once: whatever fails from here, the node is started or unpaused again (afterwards).
+        nodeDown = true
+        faulted = true
         const after = await poll(
           'a new leader',
           async () => {
@@ -184,18 +201,29 @@ export function failoverDisruption(
         await poll('writes after the failover', async () =>
           writer.state.acknowledged >= ackedAtPromotion + 10 ? true : undefined,
         )
+        if (fault === 'pause') {
+          // Woken while visits are still written: the window in which two servers could both take writes.
+          sw.progress(`unpausing node ${leaderNode}: ${leader} wakes up still believing it leads`)
+          await sw.hostCli.unpauseContainer(leaderNode)
+          nodeDown = false
+          const acked = writer.state.acknowledged
+          await Promise.race([writer.until((s) => s.acknowledged >= acked + Math.ceil(visits / 2)), sleep(10_000)])
+        }
         return after
       }
       const afterwards = async () => {
-        if (stalled && !killed) {
+        if (stalled && !faulted) {
           await sw.hostCli.nodeExec(stalled.node, stalled.id, walSenderSignal('SIGCONT')).catch(() => undefined)
         }
-        if (killed) {
+        if (nodeDown && fault === 'kill') {
           sw.progress(`starting node ${leaderNode} again`)
           await sw.hostCli.startContainer(leaderNode)
+        } else if (nodeDown) {
+          sw.progress(`unpausing node ${leaderNode}`)
+          await sw.hostCli.unpauseContainer(leaderNode)
         }
       }
-      const handover = await writeThroughFault(url, {visits, concurrency}, fault, afterwards)
+      const handover = await writeThroughFault(url, {visits, concurrency}, disrupt, afterwards)
       const {written, outageSeconds, value: after} = handover
       const newLeader = after.leader ?? null
       // The old leader must come back as a replica of the new timeline (Patroni rewinds it if it diverged).
@@ -213,7 +241,8 @@ export function failoverDisruption(
       const final = rejoined ?? (await haStatus(sw, ha, signal))
       const report: FailoverReport = {
         leaderBefore: leader,
-        killedNode: leaderNode,
+        killedNode: fault === 'kill' ? leaderNode : null,
+        pausedNode: fault === 'pause' ? leaderNode : null,
         leaderAfter: newLeader,
         timelineBefore,
         timelineAfter: final.members.find(isLeader)?.timeline ?? null,
@@ -226,11 +255,12 @@ export function failoverDisruption(
       const problems = handoverProblems(report, leader)
       const timelines = new Set(final.members.map((m) => m.timeline))
       if (timelines.size > 1) problems.push(`members on diverging timelines: ${[...timelines].join(', ')}`)
-      const description = `SIGKILL of node ${leaderNode} running the leader ${leader}${notes.length ? ` (${notes.join('; ')})` : ''}${options.stallReplication ? ', its WAL senders stopped first' : ''}; ${newLeader ?? 'no member'} took over; ${describeOutage(outageSeconds)}`
+      const what = fault === 'kill' ? 'SIGKILL of' : 'pause of'
+      const description = `${what} node ${leaderNode} running the leader ${leader}${notes.length ? ` (${notes.join('; ')})` : ''}${options.stallReplication ? ', its WAL senders stopped first' : ''}; ${newLeader ?? 'no member'} took over; ${describeOutage(outageSeconds)}`
       return {written, description, problems, failover: report}
     },
     async relaunch() {
-      // The node was started again in disrupt (its tasks restart by themselves).
+      // The node was started (or unpaused) again in disrupt (its tasks restart by themselves).
     },
   }
 }
@@ -275,6 +305,7 @@ export function switchoverDisruption(sw: SwarmContext, ha: HaSettings, options: 
       const report: FailoverReport = {
         leaderBefore: plan.from.member,
         killedNode: null,
+        pausedNode: null,
         leaderAfter: after.leader,
         timelineBefore,
         timelineAfter: newTimeline,
