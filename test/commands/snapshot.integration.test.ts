@@ -3,7 +3,9 @@
  * counts, listed with their counts; a duplicate or bad name refused with nothing changed; Ctrl-C during a
  * snapshot's backup leaves no snapshot and no backup running; restoring each snapshot by name gives exactly its
  * count (the second is the first's negative control) in a new volume, the old one kept; delete removes one
- * from the list and no volume.
+ * from the list and no volume. The restore points made before snapshot restore and down --volumes: their printed
+ * db restore, pasted, gives back exactly the visits there were, across the timelines later restores started
+ * (the point made after the change is the negative control).
  */
 import {expect} from 'chai'
 import {mkdtempSync, rmSync} from 'node:fs'
