@@ -17,6 +17,7 @@ import type {
   SnapshotListResult,
   SnapshotRestoreResult,
 } from '../../src/lib/operations/protect/snapshot-run.js'
+import type {RestoreResult} from '../../src/lib/operations/backup-restore/restore.js'
 import type {TargetDownReport} from '../../src/lib/targets/target.js'
 import {freePort, runCli, spawnCli} from '../helpers/cli.js'
 import {Cleanup, docker, psqlIn, removeComposeProject, uniqueName, volumeExists} from '../helpers/docker.js'
@@ -252,6 +253,55 @@ describe('snapshot create, list, restore, delete', function () {
     const gone = await runCli(['snapshot', 'delete', 'first', '--force', ...stack])
     expect(gone.exitCode, gone.stderr).to.equal(2)
     expect(gone.stderr).to.match(/no snapshot named 'first'/)
+  })
+
+  it('names a restore point before volume restore; Ctrl-C while it waits for the archive exits 130, nothing else done', async () => {
+    const file = path.join(root, 'visits.dump')
+    const backup = await runCli(['volume', 'backup', file, ...stack])
+    expect(backup.exitCode, backup.stderr).to.equal(0)
+    const restored = await runCli(['volume', 'restore', file, '--force', ...stack, '--json'])
+    expect(restored.exitCode, restored.stderr).to.equal(0)
+    const point = (JSON.parse(restored.stdout) as RestoreResult).restorePoint
+    expect(point?.name).to.match(/^before-volume-restore-\d{8}T\d{6}Z/)
+    expect(point?.returnCommand).to.equal(
+      `stackctl db restore --to-name ${point?.name} --dir ${dir} --project-name ${project}`,
+    )
+
+    // The archive refuses writes for a while (its directories read-only to their owner): the point waits.
+    const archiveWritable = (flag: string) =>
+      inDb([
+        'setpriv',
+        '--reuid=postgres',
+        '--regid=postgres',
+        '--init-groups',
+        '--',
+        'sh',
+        '-c',
+        `find /var/lib/pgbackrest/archive -type d -exec chmod u${flag}w {} +`,
+      ])
+    const databases = () => psqlIn(project, 'SELECT datname FROM pg_database ORDER BY 1')
+    const before = {visits: await count(), databases: await databases()}
+    await archiveWritable('-')
+    try {
+      const run = spawnCli(['volume', 'restore', file, '--force', ...stack])
+      let waiting: RegExpExecArray | null = null
+      while (
+        !(waiting = /waiting for WAL segment \S+ \(restore point (\S+)\) to reach the archive/.exec(run.output.stderr))
+      ) {
+        expect(run.child.exitCode, run.output.stderr).to.equal(null)
+        await new Promise((resolve) => setTimeout(resolve, 50))
+      }
+      run.child.kill('SIGINT')
+      const result = await run.result
+      expect(result.exitCode, result.stderr).to.equal(130)
+      expect(result.stderr).to.include(
+        `interrupted: volume restore stopped while its restore point was made: ${waiting[1]} is in the WAL, its archiving not awaited; nothing else was done`,
+      )
+      expect(result.stdout).to.not.match(/^restore point /m)
+    } finally {
+      await archiveWritable('+')
+    }
+    expect({visits: await count(), databases: await databases()}).to.deep.equal(before)
   })
 
   it('names a restore point before down --volumes; after up, its printed db restore brings the visits back', async () => {

@@ -92,6 +92,8 @@ export async function readPointRecord(
 export class PointInterrupted extends Interrupted {}
 
 const ARCHIVED_POLL_MS = 250
+/** An archive this slow is worth a line: the command seems to hang otherwise. */
+const SAY_WAITING_MS = 2000
 
 /**
  * The point before `command`, or null when the stack does not archive its WAL (no point, no line). A stopped
@@ -200,8 +202,13 @@ async function waitArchived(
 ): Promise<void> {
   const seconds = ctx.config.timeoutSeconds
   const deadline = Date.now() + seconds * 1000
+  let sayAt = Date.now() + SAY_WAITING_MS
   let failed = ''
   for (;;) {
+    if (sayAt <= Date.now() && sayAt > 0) {
+      ctx.progress(`waiting for WAL segment ${segment} (restore point ${context.name}) to reach the archive`)
+      sayAt = 0
+    }
     if (context.signal?.aborted) throw new PointInterrupted(context.interrupted)
     const answer = await psql.tryQuery(
       `SELECT coalesce(last_archived_wal, '') || '|' || coalesce(last_failed_wal, '') || '|' || coalesce(last_failed_time::text, '') FROM pg_stat_archiver`,
