@@ -97,7 +97,10 @@ export async function restoreVolume(ctx: StackContext, options: RestoreOptions):
     const db = await runningDb(ctx, 'restore')
     return readBackup(ctx, db.id, options)
   })
-  const restorePoint = await steps.step('restore point', () => makeRestorePoint(ctx, 'volume restore', options.signal))
+  // A step only on an archiving stack: elsewhere there is no point to make, and nothing is said.
+  const restorePoint = ctx.config.walArchive
+    ? await steps.step('restore point', () => makeRestorePoint(ctx, 'volume restore', options.signal))
+    : null
   return restoreRead(ctx, read, steps, options, started, restorePoint)
 }
 

@@ -82,7 +82,10 @@ export async function restoreToPoint(
   try {
     const plan = await runner.step('pre-flight', () => preflight(ctx, target, image))
     checkInterrupted(signal, 'nothing was changed')
-    restorePoint = await runner.step('restore point', () => makeRestorePoint(ctx, command, signal))
+    // A step only while the stack archives: a restore from the archive it had makes none, and says nothing.
+    restorePoint = ctx.config.walArchive
+      ? await runner.step('restore point', () => makeRestorePoint(ctx, command, signal))
+      : null
     const volume = await runner.step('new volume', () => createVolume(ctx, runner))
     restored = await runner.step('recover', () => recover(ctx, plan, volume, image, runner, signal))
     // The last moment a signal is answered by undoing: from the switch on, the restored timeline serves.
