@@ -3,7 +3,9 @@
  * counts, listed with their counts; a duplicate or bad name refused with nothing changed; Ctrl-C during a
  * snapshot's backup leaves no snapshot and no backup running; restoring each snapshot by name gives exactly its
  * count (the second is the first's negative control) in a new volume, the old one kept; delete removes one
- * from the list and no volume.
+ * from the list and no volume. The restore points made before snapshot restore and down --volumes: their printed
+ * db restore, pasted, gives back exactly the visits there were, across the timelines later restores started
+ * (the point made after the change is the negative control).
  */
 import {expect} from 'chai'
 import {mkdtempSync, rmSync} from 'node:fs'
@@ -15,6 +17,8 @@ import type {
   SnapshotListResult,
   SnapshotRestoreResult,
 } from '../../src/lib/operations/protect/snapshot-run.js'
+import type {RestoreResult} from '../../src/lib/operations/backup-restore/restore.js'
+import type {TargetDownReport} from '../../src/lib/targets/target.js'
 import {freePort, runCli, spawnCli} from '../helpers/cli.js'
 import {Cleanup, docker, psqlIn, removeComposeProject, uniqueName, volumeExists} from '../helpers/docker.js'
 
@@ -86,15 +90,35 @@ describe('snapshot create, list, restore, delete', function () {
   /** `snapshot ls` as the first test saw it: what a refusal must leave as it was. */
   let table: string
   let second: SnapshotCreateResult
+  let port: number
+
+  /** The restore point a command printed, and its printed command run as printed (every word, no shell). */
+  function printedPoint(stdout: string): {name: string; command: string} {
+    const line =
+      /^restore point (before-[a-z-]+-\d{8}T\d{6}Z(?:-\d+)?) \((stackctl db restore --to-name \1 .*) returns here\)$/m.exec(
+        stdout,
+      )
+    expect(line, stdout).to.not.equal(null)
+    return {name: line![1], command: line![2]}
+  }
+
+  async function runPrinted(command: string): Promise<Awaited<ReturnType<typeof runCli>>> {
+    const [program, ...args] = command.split(' ')
+    expect(program).to.equal('stackctl')
+    return runCli(args, {cwd: root})
+  }
+
+  const count = () => psqlIn(project, 'SELECT count(*) FROM visits')
 
   before(async () => {
     cleanup.add(async () => rmSync(root, {recursive: true, force: true}))
     cleanup.add(() => removeComposeProject(project))
+    port = await freePort()
     const up = await runCli([
       'up',
       ...stack,
       '--port',
-      String(await freePort()),
+      String(port),
       '--image-source',
       'local',
       '--wal-archive',
@@ -191,6 +215,30 @@ describe('snapshot create, list, restore, delete', function () {
     for (const line of old) expect(line).to.include('stackctl db prune-old').and.not.include('db rollback')
   })
 
+  it('names a restore point before snapshot restore; its printed db restore gives every visit back, on the timeline the snapshot restore left', async () => {
+    await addVisits(250)
+    expect(await count()).to.equal('5250')
+    const restored = await runCli(['snapshot', 'restore', 'first', '--force', ...stack])
+    expect(restored.exitCode, restored.stderr).to.equal(0)
+    expect(await count()).to.equal('3000')
+    const point = printedPoint(restored.stdout)
+    expect(point.command).to.include(`--dir ${dir} --project-name ${project}`)
+
+    const back = await runPrinted(point.command)
+    expect(back.exitCode, back.stderr).to.equal(0)
+    expect(back.stdout).to.include(`recovery stopping at restore point "${point.name}"`)
+    expect(await count()).to.equal('5250')
+
+    // Negative control: the point db restore made before it changed anything (3000 visits, after the snapshot
+    // restore) brings back 3000, not 5250: the count tells the points apart. It too is on a timeline a restore
+    // has left since.
+    const later = printedPoint(back.stdout)
+    expect(later.name).to.match(/^before-db-restore-/)
+    const control = await runPrinted(later.command)
+    expect(control.exitCode, control.stderr).to.equal(0)
+    expect(await count()).to.equal('3000')
+  })
+
   it('delete --force removes the snapshot from the list and no volume', async () => {
     const volumes = await projectVolumes()
     const wal = await archivedWal()
@@ -205,5 +253,85 @@ describe('snapshot create, list, restore, delete', function () {
     const gone = await runCli(['snapshot', 'delete', 'first', '--force', ...stack])
     expect(gone.exitCode, gone.stderr).to.equal(2)
     expect(gone.stderr).to.match(/no snapshot named 'first'/)
+  })
+
+  it('names a restore point before volume restore; Ctrl-C while it waits for the archive exits 130, nothing else done', async () => {
+    const file = path.join(root, 'visits.dump')
+    const backup = await runCli(['volume', 'backup', file, ...stack])
+    expect(backup.exitCode, backup.stderr).to.equal(0)
+    const restored = await runCli(['volume', 'restore', file, '--force', ...stack, '--json'])
+    expect(restored.exitCode, restored.stderr).to.equal(0)
+    const point = (JSON.parse(restored.stdout) as RestoreResult).restorePoint
+    expect(point?.name).to.match(/^before-volume-restore-\d{8}T\d{6}Z/)
+    expect(point?.returnCommand).to.equal(
+      `stackctl db restore --to-name ${point?.name} --dir ${dir} --project-name ${project}`,
+    )
+
+    // The archive refuses writes for a while (its directories read-only to their owner): the point waits.
+    const archiveWritable = (flag: string) =>
+      inDb([
+        'setpriv',
+        '--reuid=postgres',
+        '--regid=postgres',
+        '--init-groups',
+        '--',
+        'sh',
+        '-c',
+        `find /var/lib/pgbackrest/archive -type d -exec chmod u${flag}w {} +`,
+      ])
+    const databases = () => psqlIn(project, 'SELECT datname FROM pg_database ORDER BY 1')
+    const before = {visits: await count(), databases: await databases()}
+    await archiveWritable('-')
+    try {
+      const run = spawnCli(['volume', 'restore', file, '--force', ...stack])
+      let waiting: RegExpExecArray | null = null
+      while (
+        !(waiting = /waiting for WAL segment \S+ \(restore point (\S+)\) to reach the archive/.exec(run.output.stderr))
+      ) {
+        expect(run.child.exitCode, run.output.stderr).to.equal(null)
+        await new Promise((resolve) => setTimeout(resolve, 50))
+      }
+      run.child.kill('SIGINT')
+      const result = await run.result
+      expect(result.exitCode, result.stderr).to.equal(130)
+      expect(result.stderr).to.include(
+        `interrupted: volume restore stopped while its restore point was made: ${waiting[1]} is in the WAL, its archiving not awaited; nothing else was done`,
+      )
+      expect(result.stdout).to.not.match(/^restore point /m)
+    } finally {
+      await archiveWritable('+')
+    }
+    expect({visits: await count(), databases: await databases()}).to.deep.equal(before)
+  })
+
+  it('names a restore point before down --volumes; after up, its printed db restore brings the visits back', async () => {
+    await addVisits(40)
+    const down = await runCli(['down', '--volumes', '--force', ...stack, '--json'])
+    expect(down.exitCode, down.stderr).to.equal(0)
+    const report = JSON.parse(down.stdout) as TargetDownReport
+    expect(report.volume.deleted).to.equal(true)
+    expect(report.restorePoint?.name).to.match(/^before-down-volumes-\d{8}T\d{6}Z/)
+    expect(await volumeExists(`${project}_backups`)).to.equal(true)
+    const up = await runCli([
+      'up',
+      ...stack,
+      '--port',
+      String(port),
+      '--image-source',
+      'local',
+      '--wal-archive',
+      '--quiet',
+    ])
+    expect(up.exitCode, up.stderr).to.equal(0)
+    expect(await count()).to.equal('0')
+
+    const back = await runPrinted(report.restorePoint!.returnCommand)
+    expect(back.exitCode, back.stderr).to.equal(0)
+    expect(await count()).to.equal('3040')
+    // The fresh cluster up started is not the one the archive holds: no point was made before this restore.
+    expect(back.stderr).to.match(
+      /no restore point before db restore: the running db .* is not the cluster the WAL archive holds/,
+    )
+    expect(back.stdout).to.not.match(/^restore point /m)
   })
 })

@@ -10,6 +10,8 @@ import {withStackLock} from '../../lib/stack/lock.js'
 import {StepRunner} from '../../lib/plan/runner.js'
 import {parseRecoveryTarget} from '../../lib/operations/protect/recovery.js'
 import {restoreToPoint, type DbRestoreResult} from '../../lib/operations/protect/restore.js'
+import {restorePointLine} from '../../lib/operations/protect/restore-point.js'
+import {stackCommand} from '../../lib/model/config/command-line.js'
 
 export default class DbRestore extends StackctlCommand {
   static override summary = 'Restore the database to a point in time from its WAL archive, into a new volume'
@@ -56,8 +58,9 @@ export default class DbRestore extends StackctlCommand {
     )
     if (result.proof.stoppedAt) this.log(`the server logged: ${result.proof.stoppedAt}`)
     this.log(
-      `active volume: ${result.to.volume}; ${result.from.exists ? `kept: ${result.from.volume} (stackctl db prune-old removes it)` : `${result.from.volume} was gone`}`,
+      `active volume: ${result.to.volume}; ${result.from.exists ? `kept: ${result.from.volume} (${stackCommand(ctx.config, 'db prune-old')} ${result.from.volume} removes it once you are sure)` : `${result.from.volume} was gone`}`,
     )
+    if (result.restorePoint) this.log(restorePointLine(result.restorePoint))
     return result
   }
 }

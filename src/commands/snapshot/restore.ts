@@ -1,5 +1,6 @@
 import {Args, Flags} from '@oclif/core'
 
+import {restorePointLine} from '../../lib/operations/protect/restore-point.js'
 import {StackctlCommand} from '../../lib/cli/base-command.js'
 import {configInput, displayFlags, stackFlags, timeoutFlag} from '../../lib/cli/flags.js'
 import {withInterrupts} from '../../lib/cli/interrupt.js'
@@ -64,6 +65,7 @@ export default class SnapshotRestore extends StackctlCommand {
     this.log(
       `active volume: ${result.to.volume}; ${result.from.exists ? `kept: ${result.from.volume} (${stackCommand(ctx.config, 'db prune-old')} ${result.from.volume} removes it once you are sure)` : `${result.from.volume} was gone`}`,
     )
+    if (result.restorePoint) this.log(restorePointLine(result.restorePoint))
     return result
   }
 }

@@ -1,3 +1,4 @@
+import {restorePointLine} from '../../lib/operations/protect/restore-point.js'
 import {Args, Flags} from '@oclif/core'
 
 import {StackctlCommand} from '../../lib/cli/base-command.js'
@@ -48,6 +49,7 @@ temporary databases left by a restore that was killed are dropped by the next on
     const before = result.visitsBefore === null ? '' : ` (was ${result.visitsBefore})`
     this.log(`restored ${result.file} into volume ${result.volume}: ${plural(result.visits, 'visit')}${before}`)
     if (result.counter.rebuilt) this.log(`visit_counter was rebuilt from count(*): ${result.counter.reason}`)
+    if (result.restorePoint) this.log(restorePointLine(result.restorePoint))
     return result
   }
 }

@@ -6,6 +6,7 @@
  */
 import type {SupersededReport} from '../model/stackdir/stack-files.js'
 import type {ArchivingStatus} from '../operations/protect/health.js'
+import type {RestorePoint} from '../operations/protect/restore-point.js'
 import type {StackStatus} from '../stack/status.js'
 import {isHealthy} from '../stack/status.js'
 import type {DownResult} from './compose/down.js'
@@ -93,6 +94,8 @@ export interface TargetDownReport {
   compose: {volumeExisted: boolean} | null
   /** Swarm only: whether a deployed stack was removed (false: it was not deployed), and the volume's node. */
   swarm: {stackRemoved: boolean; volumeNode: string} | null
+  /** Compose with --volumes on an archiving stack: the named point made before the volume was deleted. */
+  restorePoint: RestorePoint | null
 }
 
 function composeDetail(status: StackStatus): ComposeStatusDetail {
@@ -142,6 +145,7 @@ export function composeDownReport(result: DownResult, seconds: number): TargetDo
     seconds,
     compose: {volumeExisted: existed},
     swarm: null,
+    restorePoint: result.restorePoint,
   }
 }
 
@@ -202,5 +206,6 @@ export function swarmDownReport(result: SwarmDownResult): TargetDownReport {
     seconds: result.seconds,
     compose: null,
     swarm: {stackRemoved: result.removed, volumeNode: result.volume.node},
+    restorePoint: null,
   }
 }

@@ -148,6 +148,7 @@ describe('one --json shape per verb, whichever the target', function () {
       seconds: 1.5,
       compose: {volumeExisted: false}, // the stub Compose creates containers, not the volume
       swarm: null,
+      restorePoint: null, // no --volumes, and no WAL archive
     })
     expect(swarm.down).to.deep.include({target: 'swarm', project: 'demo', compose: null})
     expect(swarm.down.volume).to.deep.equal({name: 'demo_postgres_data', deleted: false, visits: null})

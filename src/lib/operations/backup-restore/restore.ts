@@ -36,6 +36,7 @@ import {checkRestored, type RestoredCheck} from './restore-check.js'
 import {assertRoom, freeBytes, type Room, watchFreeSpace} from './room.js'
 import {SCHEMA_VERSION} from './schema.js'
 import {plural} from '../../cli/ui/plural.js'
+import {makeRestorePoint, type RestorePoint} from '../protect/restore-point.js'
 import {phaseRunner, type StepRunner} from '../../plan/runner.js'
 
 export interface RestoreOptions {
@@ -79,6 +80,8 @@ export interface RestoreResult {
   staleDropped: string[]
   /** The replaced database, renamed aside during the swap and dropped after it. */
   previous: {name: string; dropped: boolean}
+  /** The named point made before the data was replaced (an archiving stack), to come back to; else null. */
+  restorePoint: RestorePoint | null
   seconds: number
 }
 
@@ -94,7 +97,11 @@ export async function restoreVolume(ctx: StackContext, options: RestoreOptions):
     const db = await runningDb(ctx, 'restore')
     return readBackup(ctx, db.id, options)
   })
-  return restoreRead(ctx, read, steps, options, started)
+  // A step only on an archiving stack: elsewhere there is no point to make, and nothing is said.
+  const restorePoint = ctx.config.walArchive
+    ? await steps.step('restore point', () => makeRestorePoint(ctx, 'volume restore', options.signal))
+    : null
+  return restoreRead(ctx, read, steps, options, started, restorePoint)
 }
 
 /**
@@ -108,7 +115,8 @@ export async function restoreIntoContainer(
   started = Date.now(),
 ): Promise<RestoreResult> {
   const steps = options.steps ?? phaseRunner(ctx)
-  return restoreRead(ctx, await readBackup(ctx, dbId, options), steps, options, started)
+  // The one other caller is a swarm stack's db, which has no WAL archive (no pgBackRest there): no point.
+  return restoreRead(ctx, await readBackup(ctx, dbId, options), steps, options, started, null)
 }
 
 /** What reading and checking the backup found, and what the restore of it needs. */
@@ -192,6 +200,7 @@ async function restoreRead(
   steps: StepRunner,
   options: RestoreOptions,
   started: number,
+  restorePoint: RestorePoint | null,
 ): Promise<RestoreResult> {
   const {signal} = options
   const {file, size, db, psql, marker, record, backup, serverPgMajor, visitsBefore, room, staleDropped, dropForce} =
@@ -255,6 +264,7 @@ async function restoreRead(
     repairs: checked.repairs,
     staleDropped,
     previous: {name: previous, dropped},
+    restorePoint,
     seconds: (Date.now() - started) / 1000,
   }
 }

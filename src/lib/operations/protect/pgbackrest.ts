@@ -70,6 +70,8 @@ export interface RepoInfo {
   backups: RepoBackup[]
   /** The archived WAL range across the repository, when any WAL is archived. */
   archive?: {min: string; max: string}
+  /** The system identifier of the cluster the stanza archives now (its newest db entry). */
+  systemId?: string
 }
 
 interface RawInfo {
@@ -84,13 +86,16 @@ interface RawInfo {
     annotation?: Record<string, string>
     database?: {id?: number}
   }>
-  db?: Array<{id?: number; version?: string}>
+  db?: Array<{id?: number; version?: string; 'system-id'?: string}>
   archive?: Array<{min?: string | null; max?: string | null}>
 }
 
 /** Parses `pgbackrest info --output=json` (an array of stanzas) for ours. */
 export function parseRepoInfo(json: string): RepoInfo {
-  const stanzas = JSON.parse(json) as Array<RawInfo & {name?: string}>
+  // A system identifier is a 64-bit integer: as a JS number it would lose its last digits.
+  const stanzas = JSON.parse(json.replaceAll(/"system-id"\s*:\s*(\d+)/g, '"system-id":"$1"')) as Array<
+    RawInfo & {name?: string}
+  >
   const stanza = stanzas.find((entry) => entry.name === STANZA)
   if (!stanza) return {status: 'missing stanza', backups: []}
   const backups = (stanza.backup ?? []).map((raw) => ({
@@ -117,7 +122,12 @@ export function parseRepoInfo(json: string): RepoInfo {
         }
       : undefined
   const status = stanza.status?.code === 0 ? 'ok' : (stanza.status?.message ?? 'unknown')
-  return {status, backups, ...(archive ? {archive} : {})}
+  const current = (stanza.db ?? []).reduce<NonNullable<RawInfo['db']>[number] | undefined>(
+    (newest, db) => (newest === undefined || (db.id ?? 0) > (newest.id ?? 0) ? db : newest),
+    undefined,
+  )
+  const systemId = current?.['system-id']
+  return {status, backups, ...(archive ? {archive} : {}), ...(systemId ? {systemId} : {})}
 }
 
 function versionOf(dbs: RawInfo['db'], id: number | undefined): {pgVersion?: string} {

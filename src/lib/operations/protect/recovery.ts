@@ -9,9 +9,19 @@ import type {RepoBackup, RepoInfo} from './pgbackrest.js'
 export type RecoveryTarget =
   | {kind: 'latest'}
   | {kind: 'time'; time: Date}
-  | {kind: 'name'; name: string}
+  | {kind: 'name'; name: string; point?: RecordedPoint}
   | {kind: 'lsn'; lsn: string}
   | SnapshotTarget
+
+/**
+ * Where a named point stackctl made was written (restore-point.ts keeps the record): a restore to it follows
+ * its timeline, which after a later restore is no longer the newest one.
+ */
+export interface RecordedPoint {
+  timeline: number
+  lsn: string
+  history?: TimelineHistory
+}
 
 /**
  * A snapshot (`stackctl snapshot restore`): its backup set alone, replayed only to its consistency point, and
@@ -125,6 +135,36 @@ export function describeRange(range: RecoverableRange): string {
   return `from ${range.from.toISOString()} (LSN ${range.fromLsn}) to the end of WAL segment ${range.lastSegment}`
 }
 
+/** A timeline's ancestors as its history file lists them: each parent and the LSN where it ended. */
+export type TimelineHistory = ReadonlyArray<{timeline: number; endLsn: bigint}>
+
+/**
+ * The backup a restore to a recorded point starts from: the newest that ended before the point on the point's
+ * own history (its timeline, or a parent before that parent ended). A backup taken on a timeline that branched
+ * off elsewhere cannot be replayed to the point. `history` undefined: the timeline's history file is not in
+ * the archive, so only backups on the point's own timeline can be told to be on its path.
+ */
+export function backupForPoint(
+  point: {lsn: string; timeline: number},
+  backups: readonly RepoBackup[],
+  history: TimelineHistory | undefined,
+): RepoBackup | undefined {
+  const at = lsnValue(point.lsn)
+  const legs: Array<{timeline: number; begin: bigint; end: bigint}> = []
+  let begin = 0n
+  for (const {timeline, endLsn} of point.timeline === 1 ? [] : (history ?? [])) {
+    legs.push({timeline, begin, end: endLsn})
+    begin = endLsn
+  }
+  legs.push({timeline: point.timeline, begin, end: at})
+  const onPath = (backup: RepoBackup) => {
+    const stop = lsnValue(backup.lsnStop)
+    const timeline = Number.parseInt(backup.archiveStop.slice(0, 8), 16)
+    return stop <= at && legs.some((leg) => leg.timeline === timeline && leg.begin <= stop && stop <= leg.end)
+  }
+  return backups.filter((backup) => onPath(backup)).at(-1)
+}
+
 export type BackupChoice = {backup: RepoBackup} | {refused: string}
 
 /**
@@ -142,8 +182,16 @@ export function chooseBackup(target: RecoveryTarget, info: RepoInfo, lastArchive
   const newest = info.backups.at(-1)!
   switch (target.kind) {
     case 'latest':
-    case 'name':
       return {backup: newest}
+    case 'name': {
+      if (!target.point) return {backup: newest}
+      const backup = backupForPoint(target.point, info.backups, target.point.history)
+      return backup
+        ? {backup}
+        : before(
+            `on timeline ${target.point.timeline} at LSN ${target.point.lsn}, where no backup in the repository ends before it on that timeline's history`,
+          )
+    }
     case 'snapshot': {
       const backup = info.backups.find((b) => b.label === target.label)
       return backup ? {backup} : {refused: `${describeTarget(target)} is no longer in the repository`}
@@ -185,7 +233,14 @@ export function restoreOptions(target: RecoveryTarget, backup: RepoBackup): stri
     case 'time':
       return [set, '--type=time', `--target=${recoveryTime(target.time)}`, '--target-action=promote']
     case 'name':
-      return [set, '--type=name', `--target=${target.name}`, '--target-action=promote']
+      // A recorded point's own timeline: the default (the newest) leaves it once a later restore branched off.
+      return [
+        set,
+        '--type=name',
+        `--target=${target.name}`,
+        ...(target.point ? [`--target-timeline=${target.point.timeline}`] : []),
+        '--target-action=promote',
+      ]
     case 'lsn':
       return [set, '--type=lsn', `--target=${target.lsn}`, '--target-action=promote']
     case 'snapshot':

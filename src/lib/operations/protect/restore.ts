@@ -31,6 +31,7 @@ import {Psql} from '../db/psql.js'
 import {newVolumeLabels, newVolumeName} from '../upgrade/plan.js'
 import {switchTo, updateState, type VolumeRef} from '../upgrade/switch.js'
 import {asPostgres, parseRepoInfo} from './pgbackrest.js'
+import {makeRestorePoint, PointInterrupted, readPointRecord, type RestorePoint} from './restore-point.js'
 import {
   chooseBackup,
   describeRange,
@@ -59,6 +60,8 @@ export interface DbRestoreResult {
   from: VolumeRef & {exists: boolean}
   to: VolumeRef
   proof: {timeline: number; visits: number; newestVisitAt: string | null; stoppedAt: string | null}
+  /** The named point made before anything was changed, to come back to; null when the stack made none. */
+  restorePoint: RestorePoint | null
   seconds: number
 }
 
@@ -73,19 +76,26 @@ export async function restoreToPoint(
   const {signal, target} = options
   const old: VolumeRef = {volume: ctx.config.volume, pgMajor: ctx.config.pgMajor}
   const image = `stackctl/postgres:${ctx.config.pgMajor}`
+  const command = options.command ?? 'db restore'
   let restored: Restored
+  let restorePoint: RestorePoint | null
   try {
     const plan = await runner.step('pre-flight', () => preflight(ctx, target, image))
     checkInterrupted(signal, 'nothing was changed')
+    // A step only while the stack archives: a restore from the archive it had makes none, and says nothing.
+    restorePoint = ctx.config.walArchive
+      ? await runner.step('restore point', () => makeRestorePoint(ctx, command, signal))
+      : null
     const volume = await runner.step('new volume', () => createVolume(ctx, runner))
     restored = await runner.step('recover', () => recover(ctx, plan, volume, image, runner, signal))
     // The last moment a signal is answered by undoing: from the switch on, the restored timeline serves.
     checkInterrupted(signal, 'before the switch')
   } catch (error) {
     const undone = await runner.undo()
+    if (error instanceof PointInterrupted) throw error
     if (error instanceof Interrupted) {
       throw new Interrupted(
-        `${options.command ?? 'db restore'} stopped: ${undone.done.join('; ') || 'nothing was changed'}; the stack stays on ${old.volume}`,
+        `${command} stopped: ${undone.done.join('; ') || 'nothing was changed'}; the stack stays on ${old.volume}`,
       )
     }
     if (error instanceof StackctlError && undone.done.length > 0) {
@@ -144,6 +154,7 @@ export async function restoreToPoint(
       newestVisitAt: restored.observation.newestVisitAt?.toISOString() ?? null,
       stoppedAt: /recovery stopping [^\n]*/.exec(restored.observation.log)?.[0] ?? null,
     },
+    restorePoint,
     seconds: (Date.now() - started) / 1000,
   }
 }
@@ -156,7 +167,7 @@ interface Plan {
   archiveEnd: string
 }
 
-async function preflight(ctx: StackContext, target: RecoveryTarget, image: string): Promise<Plan> {
+async function preflight(ctx: StackContext, asked: RecoveryTarget, image: string): Promise<Plan> {
   await ctx.engine.ping()
   await claimStack(ctx, {adopt: ctx.adopt})
   await removeLeftovers(ctx)
@@ -168,6 +179,7 @@ async function preflight(ctx: StackContext, target: RecoveryTarget, image: strin
     )
   }
   const info = parseRepoInfo(await repoInfo(ctx.engine, image, repo))
+  const target = await withRecordedPoint(ctx.engine, image, repo, asked)
   const lastArchivedAt = await lastArchivedTime(ctx)
   const choice = chooseBackup(target, info, lastArchivedAt)
   if ('refused' in choice) {
@@ -186,6 +198,20 @@ async function preflight(ctx: StackContext, target: RecoveryTarget, image: strin
     options: restoreOptions(target, choice.backup),
     archiveEnd: range.lastSegment,
   }
+}
+
+/** A name stackctl made a point under gets that point's timeline and LSN; any other name is passed on as it is. */
+async function withRecordedPoint(
+  engine: Engine,
+  image: string,
+  repo: string,
+  target: RecoveryTarget,
+): Promise<RecoveryTarget> {
+  if (target.kind !== 'name') return target
+  const found = await readPointRecord(engine, image, repo, target.name)
+  if (!found) return target
+  const {record, history} = found
+  return {...target, point: {timeline: record.timeline, lsn: record.lsn, ...(history ? {history} : {})}}
 }
 
 /** `pgbackrest info` in a throw-away container with the repository mounted read-only: the db may be gone. */

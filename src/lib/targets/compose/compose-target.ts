@@ -29,6 +29,7 @@ import {plural} from '../../cli/ui/plural.js'
 import {backupVolume} from '../../operations/backup-restore/backup.js'
 import {inspectVolume} from '../../operations/backup-restore/inspect.js'
 import {restoreVolume} from '../../operations/backup-restore/restore.js'
+import {restorePointLine} from '../../operations/protect/restore-point.js'
 import {commandsFor} from '../../model/config/command-line.js'
 import {archivingLines} from '../../operations/protect/health.js'
 import type {
@@ -105,6 +106,7 @@ export class ComposeTarget implements DeployTarget {
     } else line = `stack '${result.project}' is down; it has no data volume`
     const lines = [line]
     if (result.backupsKept) lines.push(`volume ${result.backupsKept} (WAL archive and backups) kept`)
+    if (result.restorePoint) lines.push(restorePointLine(result.restorePoint))
     return {result: composeDownReport(result, (Date.now() - started) / 1000), lines}
   }
 

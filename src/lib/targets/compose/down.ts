@@ -9,6 +9,7 @@ import {Interrupted, StackctlError} from '../../errors.js'
 import type {StackContext} from '../../stack/context.js'
 import {claimStack} from '../../stack/ownership.js'
 import {backupsVolumeName} from '../../model/protection.js'
+import {makeRestorePoint, type RestorePoint} from '../../operations/protect/restore-point.js'
 
 export interface DownOptions {
   volumes?: boolean
@@ -25,6 +26,8 @@ export interface DownResult {
   volume: {name: string; existed: boolean; deleted: boolean; visits: number | null}
   /** The WAL archive's volume, which down never deletes (Compose sees it as external); null when there is none. */
   backupsKept: string | null
+  /** The named point made before the volume was deleted (an archiving stack with its db running); else null. */
+  restorePoint: RestorePoint | null
 }
 
 export async function downStack(ctx: StackContext, options: DownOptions = {}): Promise<DownResult> {
@@ -49,6 +52,8 @@ export async function downStack(ctx: StackContext, options: DownOptions = {}): P
   }
   const compose = existsSync(ctx.paths.composeFile) ? ctx.compose : ctx.compose.byLabelsOnly()
   if (options.signal?.aborted) throw new Interrupted('nothing was changed')
+  // The volume's data stays reachable from the archive (down keeps it) up to this point.
+  const restorePoint = deleteVolume ? await makeRestorePoint(ctx, 'down --volumes', options.signal) : null
   ctx.phase(deleteVolume ? 'remove containers, network and volume' : 'remove containers and network')
   // Shielded from Ctrl-C: a half-done down leaves the db running without its app.
   await compose.down({volumes: deleteVolume}, {onLine: (line) => ctx.detail(line), shield: true})
@@ -62,5 +67,6 @@ export async function downStack(ctx: StackContext, options: DownOptions = {}): P
     project,
     volume: {name: volume, existed, deleted: deleteVolume, visits: visits ?? null},
     backupsKept: backups ? backups.name : null,
+    restorePoint,
   }
 }

@@ -189,6 +189,9 @@ describe('continuous protection (WAL archive, point-in-time restore)', function 
 
     const restore = await runCli(['db', 'restore', ...stack, '--latest'])
     expect(restore.exitCode, restore.stderr).to.equal(0)
+    // No db runs to write a restore point: said, and the restore goes on (the lost data is in the archive only).
+    expect(restore.stderr).to.match(/no restore point before db restore: the db is not running/)
+    expect(restore.stdout).to.not.match(/^restore point /m)
     expect(await presentIds(written)).to.deep.equal(written)
     expect((await psqlIn(project, 'SELECT id FROM visits ORDER BY id')).split('\n').map(Number)).to.deep.equal(all)
     // The recovery point holds right after the restore: a write reaches the archive by archive_timeout alone.
@@ -208,6 +211,10 @@ describe('continuous protection (WAL archive, point-in-time restore)', function 
     const restore = await runCli(['db', 'restore', ...stack, '--to-name', 'protect-test-1'])
     expect(restore.exitCode, restore.stderr).to.equal(0)
     expect(restore.stdout).to.match(/recovery stopping at restore point "protect-test-1"/)
+    // A running, archiving db: the restore named its own point first, with the command that returns there.
+    expect(restore.stdout).to.match(
+      /^restore point (before-db-restore-\d{8}T\d{6}Z) \(stackctl db restore --to-name \1 .*returns here\)$/m,
+    )
     expect(activeVolume()).to.not.equal(oldVolume)
     expect(await presentIds(before)).to.deep.equal(before)
     expect(await presentIds(after)).to.deep.equal([])
