@@ -237,6 +237,13 @@ describe('snapshot create, list, restore, delete', function () {
     const control = await runPrinted(later.command)
     expect(control.exitCode, control.stderr).to.equal(0)
     expect(await count()).to.equal('3000')
+
+    // A snapshot's name is a restore point too, reachable after restores moved the stack to later timelines:
+    // 'second' was made on the first timeline, with 5000 visits (its record names the timeline to follow).
+    const named = await runCli(['db', 'restore', '--to-name', 'second', ...stack])
+    expect(named.exitCode, named.stderr).to.equal(0)
+    expect(named.stdout).to.include('recovery stopping at restore point "second"')
+    expect(await count()).to.equal('5000')
   })
 
   it('delete --force removes the snapshot from the list and no volume', async () => {

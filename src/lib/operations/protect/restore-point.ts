@@ -155,21 +155,30 @@ export async function makeRestorePoint(
   })
   await waitArchived(ctx, psql, segment, {name, signal, interrupted, fail})
   const {returnCommand: _printed, ...record} = point
-  const written = await ctx.engine.containers.exec(
-    db.id,
+  const written = await writePointRecord(ctx.engine, db.id, record)
+  if (written) throw fail(`its record was not written: ${written}`)
+  ctx.progress(restorePointLine(point))
+  return point
+}
+
+/**
+ * Keeps a point's record in the repository (written by the db container, which mounts it): what a later
+ * `db restore --to-name` reads to follow the point's timeline. Returns the error, or undefined when written.
+ */
+export async function writePointRecord(engine: Engine, dbId: string, record: PointRecord): Promise<string | undefined> {
+  const written = await engine.containers.exec(
+    dbId,
     asPostgres([
       'sh',
       '-c',
       'mkdir -p "$1" && printf "%s\\n" "$3" > "$1/.$2.tmp" && mv "$1/.$2.tmp" "$1/$2"',
       'sh',
       POINTS_DIR,
-      name,
+      record.name,
       JSON.stringify(record),
     ]),
   )
-  if (written.exitCode !== 0) throw fail(`its record was not written: ${written.stderr.trim()}`)
-  ctx.progress(restorePointLine(point))
-  return point
+  return written.exitCode === 0 ? undefined : written.stderr.trim() || `exit ${written.exitCode}`
 }
 
 /**

@@ -19,6 +19,7 @@ import {claimStack} from '../../stack/ownership.js'
 import {Psql} from '../db/psql.js'
 import {asPostgres, mustPgbackrest, parseRepoInfo, runPgbackrest, type RepoInfo} from './pgbackrest.js'
 import {describeRange, recoverableRange} from './recovery.js'
+import {writePointRecord} from './restore-point.js'
 import {repoInfo, restoreToPoint, type DbRestoreResult} from './restore.js'
 import {
   defaultSnapshotName,
@@ -130,7 +131,25 @@ export async function createSnapshot(
     ])
   }
   // Also a restore point of that name, as db restore --to-name promises: the WAL position right after the backup.
-  await psql.query(`SELECT pg_create_restore_point('${name}')`, 'postgres')
+  // Its record names its timeline, so the point can still be reached after a later restore moved to another.
+  const [lsn, segment] = (
+    await psql.query(
+      `SELECT p::text || '|' || pg_walfile_name(p) FROM pg_create_restore_point('${name}') AS p`,
+      'postgres',
+    )
+  ).split('|')
+  const unrecorded = await writePointRecord(ctx.engine, db.id, {
+    name,
+    lsn,
+    timeline: Number.parseInt(segment.slice(0, 8), 16),
+    at: new Date().toISOString(),
+    before: 'snapshot create',
+  })
+  if (unrecorded) {
+    ctx.progress(
+      `warning: the record of restore point ${name} was not written (${unrecorded}): after a later restore, db restore --to-name ${name} may not find its timeline; snapshot restore ${name} is not affected`,
+    )
+  }
   const snapshot = snapshotsOf(await liveInfo(ctx, db)).find((s) => s.label === label)!
   checkInterrupted(
     options.signal,
