@@ -20,6 +20,8 @@ import {Psql} from '../db/psql.js'
 import {asPostgres, mustPgbackrest, parseRepoInfo, runPgbackrest, type RepoInfo} from './pgbackrest.js'
 import {describeRange, recoverableRange} from './recovery.js'
 import {writePointRecord} from './restore-point.js'
+import {parseRepoSpace, REPO_SPACE_COMMAND, repositoryFull, type RepoSpace} from './repo-space.js'
+import {formatBytes} from '../backup-restore/format.js'
 import {repoInfo, restoreToPoint, type DbRestoreResult} from './restore.js'
 import {
   defaultSnapshotName,
@@ -208,12 +210,20 @@ async function backup(
   await ctx.engine.containers.exec(db.id, asPostgres(['rm', '-f', pidFile]))
   if (first === 'aborted') return {interrupted: true}
   if (result.exitCode !== 0) {
-    throw new StackctlError(
-      `pgbackrest backup failed (exit ${result.exitCode}): ${(result.stderr.trim() || result.stdout.trim()).split('\n').slice(-3).join(' ')}`,
-      {
-        suggestion: `no snapshot was taken; the db log has the server side of it: ${stackCommand(ctx.config, 'logs db')}`,
-      },
-    )
+    // pgBackRest's last words after its retries can hide the cause (a full disk ends as "No such file or
+    // directory"): the repository's free space says it plainly.
+    const space = await ctx.engine.containers
+      .exec(db.id, REPO_SPACE_COMMAND)
+      .then((r) => parseRepoSpace(r.stdout))
+      .catch(() => undefined)
+    const failure = backupFailure({
+      exitCode: result.exitCode,
+      output: result.stderr.trim() || result.stdout.trim(),
+      space,
+      volume: backupsVolumeName(ctx.config.project),
+      command: (verb) => stackCommand(ctx.config, verb),
+    })
+    throw new StackctlError(failure.message, {suggestion: failure.suggestion})
   }
   const taken = snapshotsOf(await liveInfo(ctx, db)).find((s) => s.name === name)
   if (!taken) throw new StackctlError(`pgbackrest backup succeeded but no backup is annotated '${name}'`)
@@ -396,3 +406,39 @@ export async function deleteSnapshot(
     recoverable: range ? describeRange(range) : null,
   }
 }
+
+/** A failed snapshot backup's message and hint; a full repository is named as such. Pure. */
+export function backupFailure(input: {
+  exitCode: number
+  output: string
+  space: RepoSpace | undefined
+  volume: string
+  command: (verb: string) => string
+}): {message: string; suggestion: string} {
+  // pgBackRest's ERROR line is the cause; the HINT lines after it are generic.
+  const lines = input.output
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean)
+  const said = (lines.filter((l) => /ERROR: \[\d+\]/.test(l)).at(-1) ?? lines.slice(-3).join(' ')).replaceAll(
+    /\s+/g,
+    ' ',
+  )
+  // A full backup needs room for the data and at least the WAL segment it ends with.
+  if (repositoryFull({lastError: said, ...(input.space ? {space: input.space} : {})}, WAL_SEGMENT_BYTES)) {
+    const free = input.space
+      ? `${formatBytes(input.space.freeBytes)} free of ${formatBytes(input.space.sizeBytes)}`
+      : 'no space left'
+    return {
+      message: `pgbackrest backup failed: the backup repository is full (volume ${input.volume}: ${free}); pgBackRest said (exit ${input.exitCode}): ${said}`,
+      suggestion: `no snapshot was taken; make room on the filesystem that holds volume ${input.volume} (${input.command('snapshot list')} shows what each snapshot takes; WAL archiving needs room there too: ${input.command('doctor')} checks it)`,
+    }
+  }
+  return {
+    message: `pgbackrest backup failed (exit ${input.exitCode}): ${said}`,
+    suggestion: `no snapshot was taken; the db log has the server side of it: ${input.command('logs db')}`,
+  }
+}
+
+/** PostgreSQL's default WAL segment: the least a repository must still take. */
+const WAL_SEGMENT_BYTES = 16 * 1024 * 1024
