@@ -14,6 +14,7 @@ import type {SwarmRenderResult} from './swarm/cluster/render.js'
 import type {SwarmVolumeInspection} from './swarm/cluster/volume.js'
 import type {SwitchoverReport} from './swarm/ha/switchover.js'
 import type {StepDisplay} from '../cli/ui/step-display.js'
+import type {DoctorReport} from '../operations/doctor/checks.js'
 
 export const DEPLOY_TARGET_NAMES = ['compose', 'swarm'] as const
 export type DeployTargetName = (typeof DEPLOY_TARGET_NAMES)[number]
@@ -116,4 +117,8 @@ export interface DeployTarget extends Renderer {
   restoreVolume(options: RestoreOptions, io: CommandIo): Promise<RestoreResult>
   /** A planned change of the HA database's leader; a target without one refuses (exit 2, nothing changed). */
   switchover(options: SwitchoverOptions, io: CommandIo): Promise<Reported<SwitchoverReport>>
+  /** Checks that change nothing, each ok, warn or fail with its fix; exit 1 when one fails. */
+  doctor(): Promise<Reported<DoctorReport>>
 }
+
+export type {DoctorReport} from '../operations/doctor/checks.js'

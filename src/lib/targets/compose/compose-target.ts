@@ -31,6 +31,7 @@ import {inspectVolume} from '../../operations/backup-restore/inspect.js'
 import {restoreVolume} from '../../operations/backup-restore/restore.js'
 import {commandsFor} from '../../model/config/command-line.js'
 import {archivingLines} from '../../operations/protect/health.js'
+import {describeDoctor, runDoctor} from '../../operations/doctor/checks.js'
 import type {
   CommandIo,
   DeployTarget,
@@ -217,6 +218,11 @@ export class ComposeTarget implements DeployTarget {
       `db switchover applies to the HA database of --target swarm: a Compose stack runs one PostgreSQL server, with no replica to hand over to`,
       "an HA database is a swarm stack deployed with --db-replicas 3 (README: 'More than one machine: Docker Swarm')",
     )
+  }
+
+  async doctor() {
+    const report = await runDoctor(await loadStack(this.input, {engines: this.engines}))
+    return {result: report, lines: describeDoctor(report), exitCode: report.passed ? undefined : 1}
   }
 }
 

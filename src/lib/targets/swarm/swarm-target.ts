@@ -25,6 +25,8 @@ import {swarmCommand} from './cluster/context.js'
 import {describeSwarmCheck, SWARM_MODES, verifySwarmPersistence, type SwarmMode} from './disruptions.js'
 import {backupSwarmVolume, inspectSwarmVolume, restoreSwarmVolume} from './cluster/volume.js'
 import {restoreWithDisplay} from '../compose/compose-target.js'
+import {describeDoctor} from '../../operations/doctor/checks.js'
+import {swarmDoctor} from './doctor.js'
 import {swarmDownReport, swarmStatusReport, swarmUpReport} from '../reports.js'
 import type {
   CommandIo,
@@ -237,5 +239,10 @@ export class SwarmTarget implements DeployTarget {
         ...describeHa(after),
       ],
     }
+  }
+
+  async doctor() {
+    const report = await swarmDoctor(await this.load())
+    return {result: report, lines: describeDoctor(report), exitCode: report.passed ? undefined : 1}
   }
 }
