@@ -67,7 +67,7 @@ const ETCD_PROBE = [
     'import json, sys, urllib.request as u, urllib.error as e',
     'try: r = u.urlopen("http://127.0.0.1:2379/health", timeout=4).read().decode()',
     'except e.HTTPError as x: r = x.read().decode()',
-    'except Exception as x: r = json.dumps({"health": "false", "reason": "no answer on 127.0.0.1:2379: %s" % x})',
+    'except Exception as x: r = json.dumps({"health": "false", "reason": "no answer on 127.0.0.1:2379: %s" % x, "down": True})',
     'sys.stdout.write(r)',
   ].join('\n'),
 ]
@@ -92,20 +92,25 @@ function probeError(error: unknown): string {
  * One member's health. An election in progress answers 'leader changed' for a moment (seen under load right
  * after a deploy): a member is down for doctor only when it is not healthy in any of PROBES asks.
  */
-async function etcdMemberHealth(sw: SwarmContext, node: string, containerId: string): Promise<string | undefined> {
-  let problem = 'not asked'
+async function etcdMemberHealth(
+  sw: SwarmContext,
+  node: string,
+  containerId: string,
+): Promise<Pick<EtcdMemberHealth, 'state' | 'problem'>> {
+  let last: Pick<EtcdMemberHealth, 'state' | 'problem'> = {state: 'down', problem: 'not asked'}
   for (let ask = 0; ask < PROBES; ask++) {
     if (ask > 0) await new Promise((resolve) => setTimeout(resolve, PROBE_PAUSE_MS))
     try {
       const text = await sw.hostCli.nodeExec(node, containerId, ETCD_PROBE, AbortSignal.timeout(PROBE_MS))
-      const answer = JSON.parse(text) as {health?: unknown; reason?: unknown}
-      if (answer.health === 'true' || answer.health === true) return undefined
-      problem = `etcd says unhealthy${answer.reason ? ` (${String(answer.reason)})` : ''}`
+      const answer = JSON.parse(text) as {health?: unknown; reason?: unknown; down?: unknown}
+      if (answer.health === 'true' || answer.health === true) return {state: 'healthy'}
+      const reason = answer.reason ? String(answer.reason) : 'unhealthy'
+      last = answer.down === true ? {state: 'down', problem: reason} : {state: 'unhealthy', problem: reason}
     } catch (error) {
-      problem = `no answer (${probeError(error)})`
+      last = {state: 'down', problem: `no answer (${probeError(error)})`}
     }
   }
-  return problem
+  return last
 }
 
 async function etcdHealth(
@@ -119,13 +124,12 @@ async function etcdHealth(
     ha.members.map(async (member): Promise<EtcdMemberHealth> => {
       const base = {name: member.etcd, node: member.node}
       const node = seen.nodes.find((n) => n.hostname === member.node)
-      if (node && node.state !== 'ready') return {...base, healthy: false, problem: `its node is ${node.state}`}
+      if (node && node.state !== 'ready') return {...base, state: 'down', problem: `its node is ${node.state}`}
       const task = seen.tasks.find(
         (t) => t.serviceName === `${project}_${member.etcd}` && t.state === 'running' && t.containerId,
       )
-      if (!task) return {...base, healthy: false, problem: 'no running task'}
-      const problem = await etcdMemberHealth(sw, names.get(task.nodeId) ?? member.node, task.containerId!)
-      return problem === undefined ? {...base, healthy: true} : {...base, healthy: false, problem}
+      if (!task) return {...base, state: 'down', problem: 'no running task'}
+      return {...base, ...(await etcdMemberHealth(sw, names.get(task.nodeId) ?? member.node, task.containerId!))}
     }),
   )
 }

@@ -11,7 +11,8 @@ import type {HaStatus} from './status.js'
 export interface EtcdMemberHealth {
   name: string
   node: string
-  healthy: boolean
+  /** down: no running task, its node down, or no answer; unhealthy: it answers, without a leader or quorum. */
+  state: 'healthy' | 'unhealthy' | 'down'
   /** Why not healthy: no running task, its node down, no answer, etcd's own reason (`RAFT NO LEADER`). */
   problem?: string
 }
@@ -28,38 +29,48 @@ function worst(statuses: readonly CheckStatus[]): CheckStatus {
   return statuses.reduce<CheckStatus>((a, b) => (RANK[b] > RANK[a] ? b : a), 'ok')
 }
 
+function named(members: readonly EtcdMemberHealth[]): string {
+  return members.map((m) => `${m.name} on ${m.node} (${m.problem ?? m.state})`).join(', ')
+}
+
 /**
  * etcd keeps a store only while a majority of its members agree: 3 of 3 is ok, 2 of 3 holds (warn: one more
- * loss stops every leader change), fewer is a failure — Patroni can then neither fail over nor switch over.
+ * loss stops every leader change), fewer is a failure — Patroni can then neither fail over nor switch over. A
+ * member that answers but is unhealthy (no leader: the others are gone) is named apart from those down, and the
+ * fix restarts only those down (restarting one that answers brings no quorum back).
  */
 export function etcdQuorumCheck(members: readonly EtcdMemberHealth[], fix: (down: string[]) => string): CheckResult {
   const total = members.length
-  const healthy = members.filter((m) => m.healthy)
-  const down = members.filter((m) => !m.healthy)
+  const healthy = members.filter((m) => m.state === 'healthy')
+  const down = members.filter((m) => m.state === 'down')
+  const unhealthy = members.filter((m) => m.state === 'unhealthy')
   const quorum = Math.floor(total / 2) + 1
-  if (down.length === 0) {
+  if (healthy.length === total) {
     return {
       name: 'etcd',
       status: 'ok',
       detail: `${total}/${total} members healthy (${members.map((m) => m.name).join(', ')}), quorum ${quorum}`,
     }
   }
-  const named = down.map((m) => `${m.name} on ${m.node}: ${m.problem ?? 'unhealthy'}`).join('; ')
-  const downNames = down.map((m) => m.name)
+  const which = [
+    ...(down.length > 0 ? [`down: ${named(down)}`] : []),
+    ...(unhealthy.length > 0 ? [`answering but unhealthy: ${named(unhealthy)}`] : []),
+  ].join('; ')
+  const restart = fix((down.length > 0 ? down : unhealthy).map((m) => m.name))
   if (healthy.length >= quorum) {
     const spare = healthy.length - quorum
     return {
       name: 'etcd',
       status: 'warn',
-      detail: `${healthy.length}/${total} members healthy: quorum holds; ${spare === 0 ? 'losing one more member stops failover' : `${spare} more may be lost`} (down: ${named})`,
-      fix: fix(downNames),
+      detail: `${healthy.length}/${total} members healthy: quorum holds; ${spare === 0 ? 'losing one more member stops failover' : `${spare} more may be lost`}; ${which}`,
+      fix: restart,
     }
   }
   return {
     name: 'etcd',
     status: 'fail',
-    detail: `${healthy.length}/${total} members healthy, below the quorum of ${quorum}: Patroni can neither fail over nor switch over (down: ${named})`,
-    fix: fix(downNames),
+    detail: `${healthy.length}/${total} members healthy, below the quorum of ${quorum}: Patroni can neither fail over nor switch over; ${which}`,
+    fix: restart,
   }
 }
 

@@ -11,39 +11,51 @@ import type {HaStatus} from '../../../../../src/lib/targets/swarm/ha/status.js'
 
 const down = (names: string[]) => `restart ${names.join(' ')}`
 
-function etcd(healthy: boolean[]): EtcdMemberHealth[] {
-  return healthy.map((ok, i) => ({
+type State = EtcdMemberHealth['state']
+const PROBLEM: Record<State, string | undefined> = {
+  healthy: undefined,
+  down: 'no answer (container is paused)',
+  unhealthy: 'RAFT NO LEADER',
+}
+
+function etcd(states: State[]): EtcdMemberHealth[] {
+  return states.map((state, i) => ({
     name: `etcd${i + 1}`,
     node: `demo-node${i + 1}`,
-    healthy: ok,
-    ...(ok ? {} : {problem: 'no answer (container is paused)'}),
+    state,
+    ...(PROBLEM[state] ? {problem: PROBLEM[state]} : {}),
   }))
 }
 
 describe('etcdQuorumCheck (doctor --target swarm)', () => {
   it('is ok with every member healthy, and gives no fix', () => {
-    const check = etcdQuorumCheck(etcd([true, true, true]), down)
+    const check = etcdQuorumCheck(etcd(['healthy', 'healthy', 'healthy']), down)
     expect(check.status).to.equal('ok')
     expect(check.detail).to.equal('3/3 members healthy (etcd1, etcd2, etcd3), quorum 2')
     expect(check.fix).to.equal(undefined)
   })
 
   it('warns with 2 of 3: the quorum holds, one more loss stops failover; names the member down and why', () => {
-    const check = etcdQuorumCheck(etcd([true, true, false]), down)
+    const check = etcdQuorumCheck(etcd(['healthy', 'healthy', 'down']), down)
     expect(check.status).to.equal('warn')
-    expect(check.detail).to.include('2/3 members healthy: quorum holds; losing one more member stops failover')
-    expect(check.detail).to.include('etcd3 on demo-node3: no answer (container is paused)')
-    expect(check.detail).not.to.include('etcd1 on')
+    expect(check.detail).to.equal(
+      '2/3 members healthy: quorum holds; losing one more member stops failover; down: etcd3 on demo-node3 (no answer (container is paused))',
+    )
     expect(check.fix).to.equal('restart etcd3')
   })
 
-  it('fails below the quorum, naming every member down', () => {
-    const check = etcdQuorumCheck(etcd([false, true, false]), down)
+  it('fails below the quorum, naming the members down apart from the one that answers without a leader', () => {
+    // Two paused: the third answers, but has no leader (as etcd 3.5 answered in the HA stack).
+    const check = etcdQuorumCheck(etcd(['unhealthy', 'down', 'down']), down)
     expect(check.status).to.equal('fail')
-    expect(check.detail).to.match(/^1\/3 members healthy, below the quorum of 2: Patroni can neither fail over/)
-    expect(check.detail).to.include('etcd1 on demo-node1').and.include('etcd3 on demo-node3')
-    expect(check.fix).to.equal('restart etcd1 etcd3')
-    expect(etcdQuorumCheck(etcd([false, false, false]), down).status).to.equal('fail')
+    expect(check.detail).to.match(/^0\/3 members healthy, below the quorum of 2: Patroni can neither fail over/)
+    expect(check.detail).to.include('down: etcd2 on demo-node2 (no answer (container is paused)), etcd3 on demo-node3')
+    expect(check.detail).to.include('answering but unhealthy: etcd1 on demo-node1 (RAFT NO LEADER)')
+    // Restarting the member that answers brings no quorum back: only those down are restarted.
+    expect(check.fix).to.equal('restart etcd2 etcd3')
+    expect(etcdQuorumCheck(etcd(['down', 'healthy', 'down']), down).status).to.equal('fail')
+    // Control: one member down is not below the quorum.
+    expect(etcdQuorumCheck(etcd(['healthy', 'healthy', 'down']), down).status).to.equal('warn')
   })
 })
 
