@@ -36,6 +36,8 @@ import type {
   CommandIo,
   DeployTarget,
   DownOptions,
+  FailoverOptions,
+  FailoverReport,
   LogsOptions,
   RenderOptions,
   Reported,
@@ -216,6 +218,13 @@ export class ComposeTarget implements DeployTarget {
   async switchover(_options: SwitchoverOptions, _io: CommandIo): Promise<Reported<SwitchoverReport>> {
     throw new UsageError(
       `db switchover applies to the HA database of --target swarm: a Compose stack runs one PostgreSQL server, with no replica to hand over to`,
+      "an HA database is a swarm stack deployed with --db-replicas 3 (README: 'More than one machine: Docker Swarm')",
+    )
+  }
+
+  async failover(_options: FailoverOptions, _io: CommandIo): Promise<Reported<FailoverReport>> {
+    throw new UsageError(
+      `db failover applies to the HA database of --target swarm: a Compose stack runs one PostgreSQL server, with no replica to promote`,
       "an HA database is a swarm stack deployed with --db-replicas 3 (README: 'More than one machine: Docker Swarm')",
     )
   }
