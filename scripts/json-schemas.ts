@@ -38,6 +38,7 @@ export const REPORTS: Record<string, {file: string; type: string}> = {
   'db prune-old': {file: 'src/lib/operations/upgrade/prune.ts', type: 'PruneResult'},
   'db restore': {file: 'src/lib/operations/protect/restore.ts', type: 'DbRestoreResult'},
   'db switchover': {file: 'src/lib/targets/swarm/ha/switchover.ts', type: 'SwitchoverReport'},
+  'db failover': {file: 'src/lib/targets/swarm/ha/manual-failover.ts', type: 'FailoverReport'},
   'db url': {file: 'src/lib/targets/compose/db-url.ts', type: 'DbUrlResult'},
   'db export': {file: 'src/lib/operations/backup-restore/sql-export.ts', type: 'ExportResult'},
   'db import': {file: 'src/lib/operations/backup-restore/sql-import.ts', type: 'ImportResult'},

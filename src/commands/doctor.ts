@@ -1,28 +1,27 @@
 import {StackctlCommand} from '../lib/cli/base-command.js'
-import {runDoctor, type DoctorReport} from '../lib/operations/doctor/checks.js'
-import {configFlags, configInput} from '../lib/cli/flags.js'
-import {loadStack} from '../lib/stack/context.js'
+import {configFlags} from '../lib/cli/flags.js'
+import {deployTargetFlag, swarmTargetFlags} from '../lib/targets/swarm/cluster/flags.js'
+import {targetFromFlags} from '../lib/targets/select.js'
+import type {DoctorReport} from '../lib/targets/target.js'
 
-const MARK = {ok: 'ok  ', warn: 'warn', fail: 'FAIL'} as const
+export type {DoctorReport} from '../lib/targets/target.js'
 
 export default class Doctor extends StackctlCommand {
   static override summary = 'Check that this machine can run the stack, and say how to fix what is missing'
   static override description = `Checks the Docker engine, Compose v2, the base images, the port, free disk space where Docker keeps its \
-data, the stack directory and the password against the data volume. Changes nothing. Exits 1 when any check \
-fails.`
-  static override examples = ['<%= config.bin %> doctor', '<%= config.bin %> doctor --port 8080 --json']
+data, the stack directory and the password against the data volume. With --target swarm: the manager, its nodes, \
+the stack's tasks and, for an HA database (--db-replicas 3), the etcd quorum and the Patroni members. Changes \
+nothing. Exits 1 when any check fails.`
+  static override examples = [
+    '<%= config.bin %> doctor',
+    '<%= config.bin %> doctor --port 8080 --json',
+    '<%= config.bin %> doctor --target swarm',
+  ]
   static override enableJsonFlag = true
-  static override flags = {...configFlags}
+  static override flags = {...configFlags, ...deployTargetFlag, ...swarmTargetFlags}
 
   async run(): Promise<DoctorReport> {
     const {flags} = await this.parse(Doctor)
-    const report = await runDoctor(await loadStack(configInput(flags), {engines: this.engines}))
-    for (const check of report.checks) {
-      this.log(`${MARK[check.status]}  ${check.name.padEnd(10)} ${check.detail}`)
-      if (check.fix && check.status !== 'ok') this.log(`${' '.repeat(16)}fix: ${check.fix}`)
-    }
-    this.log(report.passed ? 'all checks passed' : 'some checks failed')
-    if (!report.passed) this.exitAfterOutput(1)
-    return report
+    return this.report(await targetFromFlags(flags, 'doctor', this.engines).doctor())
   }
 }

@@ -4,6 +4,7 @@
  * test/commands/index.unit.test.ts keeps this list equal to the files in this folder.
  */
 import DbExport from './db/export.js'
+import DbFailover from './db/failover.js'
 import DbImport from './db/import.js'
 import DbPruneOld from './db/prune-old.js'
 import DbRestore from './db/restore.js'
@@ -41,6 +42,7 @@ import VolumeRestore from './volume/restore.js'
 
 export const COMMANDS = {
   'db:export': DbExport,
+  'db:failover': DbFailover,
   'db:import': DbImport,
   'db:prune-old': DbPruneOld,
   'db:restore': DbRestore,

@@ -6,8 +6,9 @@
  * lost (the leader's node container SIGKILLed), and the negative control: with asynchronous replication and the
  * leader's WAL senders stopped before the kill, the set check reports the acknowledged visits that were lost.
  * Rendering, the member table and the verdict are unit tests (test/lib/targets/swarm/ha).
- * Also a pause of the leader's node (a machine that hangs and wakes up) and planned switchovers.
- * Cost: about 8 minutes (swarm 25 s, images onto 3 nodes ~70 s, first deploy ~4 min, two failover runs ~75 s each).
+ * Also a pause of the leader's node (a machine that hangs and wakes up), planned switchovers, doctor and db failover.
+ * Cost: about 8 minutes (swarm 25 s, images onto 3 nodes ~70 s, first deploy ~4 min, two failover runs ~75 s each,
+ * a pause ~35 s, doctor with one, then two etcd members paused and resumed 21-25 s, db failover of a healthy leader ~7 s).
  */
 import {expect} from 'chai'
 import {mkdtemp, readFile, rm} from 'node:fs/promises'
@@ -23,6 +24,11 @@ interface HaStatusJson {
   leader: string | null
   members: Array<{name: string; role: string; state: string; timeline: number | null; node: string}>
   canLoseNode: {safe: boolean; reason: string}
+}
+
+interface DoctorJson {
+  passed: boolean
+  checks: Array<{name: string; status: 'ok' | 'warn' | 'fail'; detail: string; fix: string | null}>
 }
 
 interface CheckJson {
@@ -122,6 +128,80 @@ describe('swarm HA database: Patroni + etcd, failover (integration, a swarm of i
     expect(await readFile(path.join(dir, 'stack.yml'), 'utf8')).not.to.include(password)
   })
 
+  /** doctor --target swarm --json: its report, and the check of that name (which must be there). */
+  async function doctor(): Promise<{
+    exitCode: number | undefined
+    report: DoctorJson
+    check: (name: string) => DoctorJson['checks'][number]
+  }> {
+    const result = await cli(['doctor', '--target', 'swarm', '--json'])
+    const report = JSON.parse(result.stdout) as DoctorJson
+    const check = (name: string) => {
+      const found = report.checks.find((c) => c.name === name)
+      expect(found, `check ${name} in ${result.stdout}`).to.not.equal(undefined)
+      return found!
+    }
+    return {exitCode: result.exitCode, report, check}
+  }
+
+  /** An etcd member's container paused in its node (the swarm does not replace a paused task): its id to resume. */
+  async function pauseEtcd(index: number): Promise<{node: string; id: string}> {
+    const node = (await haStatus()).members.find((m) => m.name === `pg${index}`)!.node
+    const {stdout} = await execa('docker', ['exec', node, 'docker', 'ps', '-q', '-f', `name=${project}_etcd${index}.`])
+    const id = stdout.trim()
+    expect(id, `etcd${index}'s container on ${node}`).to.match(/^[0-9a-f]+$/)
+    await execa('docker', ['exec', node, 'docker', 'pause', id])
+    return {node, id}
+  }
+
+  it('doctor passes on the healthy HA stack; an etcd member paused is a warning naming it, two a failure (exit 1); it passes again once they resume', async function () {
+    this.timeout(900_000)
+    // Right after the deploy, on a busy machine, etcd may still be electing and a standby joining the quorum.
+    await waitForFullCluster()
+    const healthy = await doctor()
+    expect(healthy.exitCode, JSON.stringify(healthy.report)).to.equal(0)
+    expect(healthy.report.checks.map((c) => `${c.name} ${c.status}`)).to.deep.equal([
+      'manager ok',
+      'nodes ok',
+      'stack ok',
+      'etcd ok',
+      'patroni ok',
+    ])
+    expect(healthy.check('etcd').detail).to.include('3/3 members healthy')
+    expect(healthy.check('patroni').detail).to.include('every acknowledged visit is on two members')
+    const paused: Array<{node: string; id: string}> = []
+    try {
+      paused.push(await pauseEtcd(3))
+      const one = await doctor()
+      expect(one.exitCode, JSON.stringify(one.report)).to.equal(0)
+      const etcd = one.check('etcd')
+      expect(etcd.status).to.equal('warn')
+      expect(etcd.detail).to.include('2/3 members healthy: quorum holds; losing one more member stops failover')
+      expect(etcd.detail).to.include(`down: etcd3 on ${paused[0].node}`).and.not.include('etcd1 on')
+      expect(etcd.fix).to.include(`service update --force ${project}_etcd3`)
+      paused.push(await pauseEtcd(2))
+      // The last member may still call itself leader for an election timeout (2.5 s): asked until it knows.
+      const deadline = Date.now() + 60_000
+      let two = await cli(['doctor', '--target', 'swarm'])
+      while (!/FAIL\s+etcd /.test(two.stdout) && Date.now() < deadline) two = await cli(['doctor', '--target', 'swarm'])
+      expectExit(two, 1)
+      // The member left answers, but without a leader: etcd calls it unhealthy too.
+      expect(two.stdout, two.stdout).to.match(/FAIL\s+etcd\s+0\/3 members healthy, below the quorum of 2/)
+      expect(two.stdout).to.match(/down: etcd2 on \S+ \(.*paused.*\), etcd3 on/)
+      expect(two.stdout).to.include('answering but unhealthy: etcd1 on')
+    } finally {
+      for (const {node, id} of paused) await execa('docker', ['exec', node, 'docker', 'unpause', id])
+    }
+    // Healed: the later tests start from a healthy cluster, and doctor says so again.
+    const deadline = Date.now() + 300_000
+    let again = await doctor()
+    while (again.exitCode !== 0 || again.report.checks.some((c) => c.status !== 'ok')) {
+      if (Date.now() > deadline) throw new Error(`doctor did not pass again: ${JSON.stringify(again.report)}`)
+      await new Promise((resolve) => setTimeout(resolve, 2000))
+      again = await doctor()
+    }
+  })
+
   /**
    * verify-persistence --mode failover, 120 visits. Each wait of the check (a switchover off node 1 and its old
    * leader's rejoin, the new leader, the rejoin after the kill) gets 5 minutes: on CI's loaded machine 120 s was
@@ -191,6 +271,32 @@ describe('swarm HA database: Patroni + etcd, failover (integration, a swarm of i
     expect(after.leader).to.equal(result.to.member)
     expect(after.members.filter((m) => m.state === 'streaming')).to.have.length(2)
     // Every visit counted before it is still counted: the next one is at least the one after (never fewer).
+    expect(await visitCount()).to.be.greaterThan(counted)
+  })
+
+  it('db failover with a healthy leader says db switchover is the planned way and promotes an eligible standby; the leader itself is refused (exit 2)', async function () {
+    this.timeout(900_000)
+    await waitForFullCluster()
+    const leader = (await haStatus()).leader!
+    const self = await cli(['db', 'failover', '--target', 'swarm', '--to', leader, '--force'])
+    expectExit(self, 2)
+    expect(self.stderr).to.include(`${leader} on `).and.include('already leads: nothing to switch')
+    expect((await haStatus()).leader).to.equal(leader)
+
+    const counted = await visitCount()
+    // Human output: the note that db switchover is the planned way goes to stderr (--json prints only the result).
+    const moved = await cli(['db', 'failover', '--target', 'swarm', '--force', '--timeout', '300'])
+    expectExit(moved, 0)
+    expect(moved.stderr).to.match(
+      new RegExp(
+        `${leader} \\(\\S+\\) leads and answers: stackctl db switchover .*--target swarm.* is the planned way`,
+      ),
+    )
+    const promoted = /^(pg\d) on \S+ leads \(timeline \d+\): failed over in ([\d.]+) s$/m.exec(moved.stdout)
+    expect(promoted, moved.stdout).to.not.equal(null)
+    console.log(`      failover ${leader} -> ${promoted![1]} in ${promoted![2]} s`)
+    expect(promoted![1]).to.not.equal(leader)
+    expect((await haStatus()).leader).to.equal(promoted![1])
     expect(await visitCount()).to.be.greaterThan(counted)
   })
 

@@ -24,6 +24,8 @@ export type TargetCommand =
   | 'volume backup'
   | 'volume restore'
   | 'db switchover'
+  | 'db failover'
+  | 'doctor'
 
 interface FlagRule {
   /** Flags of --target swarm only. */
@@ -59,6 +61,11 @@ export const TARGET_FLAG_RULES: Record<TargetCommand, FlagRule> = {
   'volume backup': {swarmOnly: SWARM_TARGET, composeOnly: ADOPT_ONLY},
   'volume restore': {swarmOnly: SWARM_TARGET, composeOnly: ADOPT_ONLY},
   'db switchover': {swarmOnly: SWARM_TARGET},
+  'db failover': {swarmOnly: SWARM_TARGET},
+  doctor: {
+    swarmOnly: SWARM_TARGET,
+    composeOnly: {flags: ['db-port'], message: '--db-port only applies to --target compose', hint: 'omit it'},
+  },
 }
 
 export type TargetFlags = Parameters<typeof configInput>[0] & {target?: string; 'docker-host'?: string} & Record<

@@ -13,7 +13,9 @@ import type {ServiceLogOptions} from '../engine/docker-cli.js'
 import type {SwarmRenderResult} from './swarm/cluster/render.js'
 import type {SwarmVolumeInspection} from './swarm/cluster/volume.js'
 import type {SwitchoverReport} from './swarm/ha/switchover.js'
+import type {FailoverReport} from './swarm/ha/manual-failover.js'
 import type {StepDisplay} from '../cli/ui/step-display.js'
+import type {DoctorReport} from '../operations/doctor/checks.js'
 
 export const DEPLOY_TARGET_NAMES = ['compose', 'swarm'] as const
 export type DeployTargetName = (typeof DEPLOY_TARGET_NAMES)[number]
@@ -93,6 +95,11 @@ export interface SwitchoverOptions {
 
 export type {SwitchoverReport} from './swarm/ha/switchover.js'
 
+/** `db failover`: the member (or its node) to promote; without it the eligible member least behind. */
+export type FailoverOptions = SwitchoverOptions
+
+export type {FailoverReport} from './swarm/ha/manual-failover.js'
+
 export interface RestoreOptions {
   file: string
   force?: boolean
@@ -116,4 +123,10 @@ export interface DeployTarget extends Renderer {
   restoreVolume(options: RestoreOptions, io: CommandIo): Promise<RestoreResult>
   /** A planned change of the HA database's leader; a target without one refuses (exit 2, nothing changed). */
   switchover(options: SwitchoverOptions, io: CommandIo): Promise<Reported<SwitchoverReport>>
+  /** A leader change by hand, for a leader Patroni did not replace itself; a target without one refuses (exit 2). */
+  failover(options: FailoverOptions, io: CommandIo): Promise<Reported<FailoverReport>>
+  /** Checks that change nothing, each ok, warn or fail with its fix; exit 1 when one fails. */
+  doctor(): Promise<Reported<DoctorReport>>
 }
+
+export type {DoctorReport} from '../operations/doctor/checks.js'

@@ -76,7 +76,25 @@ export async function runDoctor(ctx: StackContext): Promise<DoctorReport> {
       checks.push({name, status: 'fail', detail: 'not checked: the engine is unreachable'})
     }
   }
+  return doctorReport(checks)
+}
+
+/** The report of any target's checks: passed unless one failed. */
+export function doctorReport(checks: readonly CheckResult[]): DoctorReport {
   return {passed: checks.every((c) => c.status !== 'fail'), checks: checks.map((c) => ({...c, fix: c.fix ?? null}))}
+}
+
+const MARK = {ok: 'ok  ', warn: 'warn', fail: 'FAIL'} as const
+
+/** What `doctor` prints: a line per check, its fix under it when it is not ok, and the verdict. */
+export function describeDoctor(report: DoctorReport): string[] {
+  const lines: string[] = []
+  for (const check of report.checks) {
+    lines.push(`${MARK[check.status]}  ${check.name.padEnd(10)} ${check.detail}`)
+    if (check.fix && check.status !== 'ok') lines.push(`${' '.repeat(16)}fix: ${check.fix}`)
+  }
+  lines.push(report.passed ? 'all checks passed' : 'some checks failed')
+  return lines
 }
 
 async function checkEngine(engine: Engine): Promise<{result: CheckResult; ok: boolean; rootDir?: string}> {

@@ -32,10 +32,13 @@ import {restoreVolume} from '../../operations/backup-restore/restore.js'
 import {restorePointLine} from '../../operations/protect/restore-point.js'
 import {commandsFor} from '../../model/config/command-line.js'
 import {archivingLines} from '../../operations/protect/health.js'
+import {describeDoctor, runDoctor} from '../../operations/doctor/checks.js'
 import type {
   CommandIo,
   DeployTarget,
   DownOptions,
+  FailoverOptions,
+  FailoverReport,
   LogsOptions,
   RenderOptions,
   Reported,
@@ -219,6 +222,18 @@ export class ComposeTarget implements DeployTarget {
       `db switchover applies to the HA database of --target swarm: a Compose stack runs one PostgreSQL server, with no replica to hand over to`,
       "an HA database is a swarm stack deployed with --db-replicas 3 (README: 'More than one machine: Docker Swarm')",
     )
+  }
+
+  async failover(_options: FailoverOptions, _io: CommandIo): Promise<Reported<FailoverReport>> {
+    throw new UsageError(
+      `db failover applies to the HA database of --target swarm: a Compose stack runs one PostgreSQL server, with no replica to promote`,
+      "an HA database is a swarm stack deployed with --db-replicas 3 (README: 'More than one machine: Docker Swarm')",
+    )
+  }
+
+  async doctor() {
+    const report = await runDoctor(await loadStack(this.input, {engines: this.engines}))
+    return {result: report, lines: describeDoctor(report), exitCode: report.passed ? undefined : 1}
   }
 }
 

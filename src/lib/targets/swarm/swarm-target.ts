@@ -21,15 +21,20 @@ import {renderSwarmFile} from './cluster/render.js'
 import {describeSwarmStatus, swarmStackStatus} from './cluster/status.js'
 import {describeHa, haStatus} from './ha/status.js'
 import {planSwitchover, runSwitchover} from './ha/switchover.js'
+import {type FailoverReport, planFailover, runFailover} from './ha/manual-failover.js'
+import type {HaSettings} from './ha/spec.js'
 import {swarmCommand} from './cluster/context.js'
 import {describeSwarmCheck, SWARM_MODES, verifySwarmPersistence, type SwarmMode} from './disruptions.js'
 import {backupSwarmVolume, inspectSwarmVolume, restoreSwarmVolume} from './cluster/volume.js'
 import {restoreWithDisplay} from '../compose/compose-target.js'
+import {describeDoctor} from '../../operations/doctor/checks.js'
+import {swarmDoctor} from './doctor.js'
 import {swarmDownReport, swarmStatusReport, swarmUpReport} from '../reports.js'
 import type {
   CommandIo,
   DeployTarget,
   DownOptions,
+  FailoverOptions,
   LogsOptions,
   RenderOptions,
   Reported,
@@ -182,34 +187,20 @@ export class SwarmTarget implements DeployTarget {
   async switchover(options: SwitchoverOptions, io: CommandIo): Promise<Reported<SwitchoverReport>> {
     const sw = await this.load(io.note)
     const project = sw.stack.config.project
-    const ha = sw.swarmState?.ha
-    if (!ha) {
-      throw new UsageError(
-        `db switchover applies to an HA database: stack '${project}' runs one database task on the swarm (--db-replicas 1), with no replica to hand over to`,
-        "an HA database is a swarm stack deployed with --db-replicas 3 (README: 'More than one machine: Docker Swarm')",
-      )
-    }
+    const ha = haSettings(sw, 'db switchover')
     const again = swarmCommand(sw, 'status')
     const {report, after} = await withInterrupts((signal) =>
       withStackLock(sw.stack, 'db switchover', async () => {
         const plan = planSwitchover(await haStatus(sw, ha, signal), options.to, again)
         const moving = `the leader from ${plan.from.member} (${plan.from.node}) to ${plan.to.member} (${plan.to.node})`
-        if (!options.force) {
-          const confirm = terminalConfirm(signal)
-          if (!confirm) {
-            throw new UsageError(
-              `db switchover moves ${moving}: not confirmed (no terminal to ask); nothing was changed`,
-              `confirm with --force: ${swarmCommand(sw, 'db switchover')} --to ${plan.to.member} --force`,
-            )
-          }
-          const question = `Move ${moving}? Writes pause for a few seconds; no acknowledged visit is lost.`
-          if (!(await confirm(question, project))) {
-            throw new UsageError(
-              `not confirmed: nothing was changed`,
-              `type '${project}' at the prompt, or pass --force`,
-            )
-          }
-        }
+        await confirmHaChange(sw, {
+          force: options.force,
+          signal,
+          verb: 'db switchover',
+          what: `db switchover moves ${moving}`,
+          question: `Move ${moving}? Writes pause for a few seconds; no acknowledged visit is lost.`,
+          to: plan.to.member,
+        })
         io.note(`switchover: asking Patroni to move ${moving}`)
         const started = Date.now()
         const {status: after, to} = await runSwitchover(sw, ha, plan, {
@@ -237,5 +228,96 @@ export class SwarmTarget implements DeployTarget {
         ...describeHa(after),
       ],
     }
+  }
+
+  async failover(options: FailoverOptions, io: CommandIo): Promise<Reported<FailoverReport>> {
+    const sw = await this.load(io.note)
+    const project = sw.stack.config.project
+    const ha = haSettings(sw, 'db failover')
+    const again = swarmCommand(sw, 'status')
+    const {report, after} = await withInterrupts((signal) =>
+      withStackLock(sw.stack, 'db failover', async () => {
+        const before = await haStatus(sw, ha, signal)
+        const plan = planFailover(before, options.to, again)
+        const onto = `${plan.to.member} (${plan.to.node})`
+        const replacing = plan.from ? `${plan.from.member} (${plan.from.node})` : 'no leader'
+        if (plan.leaderHealthy) {
+          io.note(
+            `${replacing} leads and answers: ${swarmCommand(sw, 'db switchover')} is the planned way; a failover now does the same, Patroni demotes it cleanly first`,
+          )
+        }
+        await confirmHaChange(sw, {
+          force: options.force,
+          signal,
+          verb: 'db failover',
+          what: `db failover promotes ${onto} in place of ${replacing}`,
+          question: `Promote ${onto} in place of ${replacing}? Writes fail until it leads; ${
+            before.durability === 'sync'
+              ? 'no acknowledged visit is lost (it is in the synchronous quorum).'
+              : `replication is asynchronous: visits ${plan.to.member} has not received are lost.`
+          }`,
+          to: plan.to.member,
+        })
+        io.note(`failover: asking Patroni to promote ${onto}`)
+        const started = Date.now()
+        const after = await runFailover(sw, ha, plan, {
+          timeoutMs: sw.stack.config.timeoutSeconds * 1000,
+          signal,
+          again,
+        })
+        const result: FailoverReport = {
+          project,
+          from: plan.from,
+          to: plan.to,
+          leaderWasHealthy: plan.leaderHealthy,
+          seconds: (Date.now() - started) / 1000,
+          timeline: after.members.find((m) => m.name === plan.to.member)?.timeline ?? null,
+          durability: after.durability,
+          members: after.members,
+        }
+        return {report: result, after}
+      }),
+    )
+    return {
+      result: report,
+      lines: [
+        `${report.to.member} on ${report.to.node} leads (timeline ${report.timeline ?? '?'}): failed over in ${report.seconds.toFixed(1)} s`,
+        ...describeHa(after),
+      ],
+    }
+  }
+
+  async doctor() {
+    const report = await swarmDoctor(await this.load())
+    return {result: report, lines: describeDoctor(report), exitCode: report.passed ? undefined : 1}
+  }
+}
+
+/** The stack's HA settings; a stack with one database task refuses `verb` (exit 2, nothing changed). */
+function haSettings(sw: SwarmContext, verb: string): HaSettings {
+  const ha = sw.swarmState?.ha
+  if (ha) return ha
+  throw new UsageError(
+    `${verb} applies to an HA database: stack '${sw.stack.config.project}' runs one database task on the swarm (--db-replicas 1), with no replica to hand over to`,
+    "an HA database is a swarm stack deployed with --db-replicas 3 (README: 'More than one machine: Docker Swarm')",
+  )
+}
+
+/** The project's name typed in a terminal, or --force; without either, refused with the command that confirms. */
+async function confirmHaChange(
+  sw: SwarmContext,
+  change: {force?: boolean; signal: AbortSignal; verb: string; what: string; question: string; to: string},
+): Promise<void> {
+  if (change.force) return
+  const project = sw.stack.config.project
+  const confirm = terminalConfirm(change.signal)
+  if (!confirm) {
+    throw new UsageError(
+      `${change.what}: not confirmed (no terminal to ask); nothing was changed`,
+      `confirm with --force: ${swarmCommand(sw, change.verb)} --to ${change.to} --force`,
+    )
+  }
+  if (!(await confirm(change.question, project))) {
+    throw new UsageError(`not confirmed: nothing was changed`, `type '${project}' at the prompt, or pass --force`)
   }
 }

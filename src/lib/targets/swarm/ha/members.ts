@@ -47,7 +47,8 @@ export function parseCluster(json: unknown, nodeOf: (member: string) => string):
   })
 }
 
-const SYNC_ROLES = new Set(['quorum_standby', 'sync_standby'])
+/** The roles of a member in the synchronous quorum: Patroni promotes only one of them while synchronous mode is on. */
+export const SYNC_ROLES: ReadonlySet<string> = new Set(['quorum_standby', 'sync_standby'])
 
 export function isLeader(member: HaMemberStatus): boolean {
   return member.role === 'leader' || member.role === 'standby_leader'

@@ -9,7 +9,7 @@ import {waiting, ready, waitUntil} from '../../../engine/wait/wait-until.js'
 import {EnvironmentError, Interrupted, StackctlError, UsageError} from '../../../errors.js'
 import type {SwarmContext} from '../cluster/context.js'
 import {nodeNames} from '../tasks.js'
-import {describeMembers, isLeader, type HaMemberStatus} from './members.js'
+import {describeMembers, isLeader, SYNC_ROLES, type HaMemberStatus} from './members.js'
 import type {HaSettings} from './spec.js'
 import {haStatus, type HaStatus} from './status.js'
 
@@ -28,9 +28,6 @@ export interface SwitchoverPlan {
    */
   alternatives: SwitchoverMember[]
 }
-
-/** Patroni promotes only a member of the synchronous quorum while synchronous mode is on. */
-const SYNC_ROLES = new Set(['quorum_standby', 'sync_standby'])
 
 /** A member's short name or its node's name (`pg2`, `mystack-node2`), as `--to` takes it. */
 function matches(member: HaMemberStatus, wanted: string): boolean {
