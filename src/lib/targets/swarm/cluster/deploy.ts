@@ -43,6 +43,9 @@ import {buildImages} from '../../../engine/images/builder.js'
 import {IMAGE_SPECS, imageReference} from '../../../engine/images/image-specs.js'
 import {renderHaStack} from '../ha/render.js'
 import {chooseHa, haExpectedTasks, type Durability, type HaSettings} from '../ha/spec.js'
+import {haStatus, type HaStatus} from '../ha/status.js'
+import {SYNC_ROLES} from '../ha/members.js'
+import {ready, waitUntil, waiting} from '../../../engine/wait/wait-until.js'
 
 export const DEFAULT_REPLICAS = 2
 
@@ -199,6 +202,7 @@ export async function deploySwarmStack(
         hint: tasksHint(sw),
       },
     )
+    if (ha) await waitForWrites(sw, ha, {timeoutMs: config.timeoutSeconds * 1000, signal: options.signal})
   } catch (error) {
     if (error instanceof Interrupted) {
       throw new Interrupted(
@@ -217,6 +221,59 @@ export async function deploySwarmStack(
     network: modes.reason,
     seconds: (Date.now() - started) / 1000,
   }
+}
+
+/**
+ * The HA database takes writes once one member leads and, with synchronous durability, a synchronous standby
+ * streams from it: until then every commit waits (strict quorum), though all its tasks run and answer their
+ * health checks. `up` says it is up only when a visit can be acknowledged (seen under load: up returned while
+ * Patroni had no synchronous standby yet, and status said the stack could not lose a node).
+ */
+async function waitForWrites(
+  sw: SwarmContext,
+  ha: HaSettings,
+  options: {timeoutMs: number; signal?: AbortSignal},
+): Promise<void> {
+  let said = false
+  const outcome = await waitUntil(
+    async () => {
+      const now = await haStatus(sw, ha, options.signal)
+      const verdict = haWritable(now)
+      if (verdict.ready) return ready(now)
+      if (!said) sw.progress(`waiting for the HA database to take writes: ${verdict.reason}`)
+      said = true
+      return waiting(verdict.reason)
+    },
+    {timeoutMs: options.timeoutMs, intervalMs: 2000, signal: options.signal, describe: 'the HA database taking writes'},
+  )
+  if (outcome.state === 'aborted') throw new Interrupted('the HA database was still electing its leader')
+  if (outcome.state !== 'ready') {
+    throw new StackctlError(
+      `the HA database does not take writes after ${Math.round(outcome.elapsedMs / 1000)} s: ${outcome.last}`,
+      {suggestion: `its members: ${swarmCommand(sw, 'status')}; its checks: ${swarmCommand(sw, 'doctor')}`},
+    )
+  }
+}
+
+/** Pure: whether the members can acknowledge a visit now, and if not, why. */
+export function haWritable(status: Pick<HaStatus, 'leader' | 'durability' | 'members' | 'error'>): {
+  ready: boolean
+  reason: string
+} {
+  if (!status.leader)
+    return {ready: false, reason: status.error ? `no member answered (${status.error})` : 'no leader yet'}
+  if (status.durability === 'async') return {ready: true, reason: `${status.leader} leads`}
+  const leader = status.members.find((m) => m.name === status.leader)
+  const sync = status.members.filter(
+    (m) =>
+      m.name !== status.leader &&
+      SYNC_ROLES.has(m.role) &&
+      m.state === 'streaming' &&
+      (m.timeline === null || m.timeline === (leader?.timeline ?? null)),
+  )
+  return sync.length > 0
+    ? {ready: true, reason: `${status.leader} leads, ${sync.map((m) => m.name).join(' and ')} synchronous`}
+    : {ready: false, reason: `${status.leader} leads but no synchronous standby streams yet (commits wait for one)`}
 }
 
 function describeHa(ha: HaSettings): string {

@@ -4,7 +4,7 @@ import path from 'node:path'
 
 import {parse} from 'yaml'
 
-import {chooseReplicas, deploySwarmStack} from '../../../../../src/lib/targets/swarm/cluster/deploy.js'
+import {chooseReplicas, deploySwarmStack, haWritable} from '../../../../../src/lib/targets/swarm/cluster/deploy.js'
 import {StackctlError, UsageError} from '../../../../../src/lib/errors.js'
 import type {ImageResolver} from '../../../../../src/lib/stack/images.js'
 import {appContext} from '../../../../../src/lib/model/stackdir/stack-files.js'
@@ -187,5 +187,55 @@ describe('swarm deploy: the API replicas', () => {
   it('keeps --replicas, then the last deploy’s count, over the default', () => {
     expect(chooseReplicas({requested: 1, remembered: 4, portMode: 'host', localNodes: 3})).to.equal(1)
     expect(chooseReplicas({remembered: 4, portMode: 'host', localNodes: 3})).to.equal(4)
+  })
+})
+
+describe('HA deploy: up waits until a visit can be acknowledged', () => {
+  const member = (name: string, role: string, state: string, timeline: number | null = 1) => ({
+    name,
+    role,
+    state,
+    timeline,
+    lagBytes: 0,
+    node: `n-${name}`,
+  })
+  const leader = member('pg1', 'leader', 'running')
+
+  it('sync: ready with a leader and a synchronous standby streaming on its timeline', () => {
+    const status = {
+      leader: 'pg1',
+      durability: 'sync' as const,
+      error: null,
+      members: [leader, member('pg2', 'quorum_standby', 'streaming'), member('pg3', 'replica', 'streaming')],
+    }
+    expect(haWritable(status)).to.deep.equal({ready: true, reason: 'pg1 leads, pg2 synchronous'})
+  })
+
+  it('controls: no leader, no synchronous standby yet, or one on another timeline is not ready', () => {
+    expect(haWritable({leader: null, durability: 'sync', error: null, members: []})).to.deep.include({ready: false})
+    expect(haWritable({leader: null, durability: 'sync', error: 'exec failed', members: []}).reason).to.include(
+      'exec failed',
+    )
+    const replicasOnly = {
+      leader: 'pg1',
+      durability: 'sync' as const,
+      error: null,
+      members: [leader, member('pg2', 'replica', 'streaming'), member('pg3', 'replica', 'streaming')],
+    }
+    expect(haWritable(replicasOnly)).to.deep.equal({
+      ready: false,
+      reason: 'pg1 leads but no synchronous standby streams yet (commits wait for one)',
+    })
+    const starting = {...replicasOnly, members: [leader, member('pg2', 'quorum_standby', 'starting')]}
+    expect(haWritable(starting).ready).to.equal(false)
+    const otherTimeline = {...replicasOnly, members: [leader, member('pg2', 'quorum_standby', 'streaming', 2)]}
+    expect(haWritable(otherTimeline).ready).to.equal(false)
+  })
+
+  it('async: a leader is enough (nothing waits for a standby)', () => {
+    expect(haWritable({leader: 'pg1', durability: 'async', error: null, members: [leader]})).to.deep.equal({
+      ready: true,
+      reason: 'pg1 leads',
+    })
   })
 })
