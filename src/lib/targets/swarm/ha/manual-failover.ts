@@ -8,9 +8,9 @@ import {ready, waitUntil, waiting} from '../../../engine/wait/wait-until.js'
 import {EnvironmentError, Interrupted, StackctlError, UsageError} from '../../../errors.js'
 import type {SwarmContext} from '../cluster/context.js'
 import {nodeNames} from '../tasks.js'
-import {describeMembers, isLeader, SYNC_ROLES, type HaMemberStatus} from './members.js'
+import {isLeader, SYNC_ROLES, type HaMemberStatus} from './members.js'
 import type {HaSettings} from './spec.js'
-import {haStatus, type HaStatus} from './status.js'
+import {describeLastSeen, haStatus, type HaStatus} from './status.js'
 import {planSwitchover, type SwitchoverMember} from './switchover.js'
 
 export interface FailoverPlan {
@@ -148,14 +148,7 @@ export async function runFailover(
     },
   )
   if (outcome.state === 'ready') return outcome.value
-  const seen =
-    outcome.last === undefined
-      ? 'no answer yet'
-      : typeof outcome.last === 'string'
-        ? outcome.last
-        : `leader ${outcome.last.leader ?? 'none'}; ${describeMembers(outcome.last.members)
-            .map((line) => line.trim().replace(/\s+/g, ' '))
-            .join('; ')}`
+  const seen = describeLastSeen(outcome.last)
   if (outcome.state === 'aborted') {
     throw new Interrupted(
       `the failover to ${plan.to.member} had been accepted by Patroni, which finishes it on its own (last seen: ${seen})`,

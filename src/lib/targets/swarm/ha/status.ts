@@ -112,3 +112,11 @@ export function describeHa(ha: HaStatus): string[] {
     `can lose a node now without losing acknowledged visits: ${ha.canLoseNode.reason}`,
   ]
 }
+
+/** A wait's last look at the members, in one line for its error: the members as seen, or why none answered. */
+export function describeLastSeen(last: HaStatus | string | undefined): string {
+  if (last === undefined) return 'no answer yet'
+  if (typeof last === 'string') return last
+  const members = describeMembers(last.members).map((line) => line.trim().replace(/\s+/g, ' '))
+  return `leader ${last.leader ?? 'none'}; ${members.join('; ')}`
+}

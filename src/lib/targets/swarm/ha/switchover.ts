@@ -9,9 +9,9 @@ import {waiting, ready, waitUntil} from '../../../engine/wait/wait-until.js'
 import {EnvironmentError, Interrupted, StackctlError, UsageError} from '../../../errors.js'
 import type {SwarmContext} from '../cluster/context.js'
 import {nodeNames} from '../tasks.js'
-import {describeMembers, isLeader, SYNC_ROLES, type HaMemberStatus} from './members.js'
+import {isLeader, SYNC_ROLES, type HaMemberStatus} from './members.js'
 import type {HaSettings} from './spec.js'
-import {haStatus, type HaStatus} from './status.js'
+import {describeLastSeen, haStatus, type HaStatus} from './status.js'
 
 export interface SwitchoverMember {
   member: string
@@ -170,14 +170,7 @@ export async function runSwitchover(
     },
   )
   if (outcome.state === 'ready') return outcome.value
-  const seen =
-    outcome.last === undefined
-      ? 'no answer yet'
-      : typeof outcome.last === 'string'
-        ? outcome.last
-        : `leader ${outcome.last.leader ?? 'none'}; ${describeMembers(outcome.last.members)
-            .map((line) => line.trim().replace(/\s+/g, ' '))
-            .join('; ')}`
+  const seen = describeLastSeen(outcome.last)
   const last = `${seen}; patronictl, last ${answer}`
   const names = candidates.map((c) => c.member).join(' or ')
   if (outcome.state === 'aborted') {
