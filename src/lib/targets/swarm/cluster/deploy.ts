@@ -202,7 +202,7 @@ export async function deploySwarmStack(
         hint: tasksHint(sw),
       },
     )
-    if (ha) await waitForWrites(sw, ha, {timeoutMs: config.timeoutSeconds * 1000, signal: options.signal})
+    if (ha) await waitForMembers(sw, ha, {timeoutMs: config.timeoutSeconds * 1000, signal: options.signal})
   } catch (error) {
     if (error instanceof Interrupted) {
       throw new Interrupted(
@@ -224,12 +224,14 @@ export async function deploySwarmStack(
 }
 
 /**
- * The HA database takes writes once one member leads and, with synchronous durability, a synchronous standby
- * streams from it: until then every commit waits (strict quorum), though all its tasks run and answer their
- * health checks. `up` says it is up only when a visit can be acknowledged (seen under load: up returned while
- * Patroni had no synchronous standby yet, and status said the stack could not lose a node).
+ * The HA database is up once one member leads and every other member streams from it on its timeline, with
+ * (synchronous durability) one of them in the synchronous quorum: until a synchronous standby streams, every
+ * commit waits (strict quorum commit), though all the tasks run and answer their health checks. Seen under
+ * load: up returned while a replica was still starting and Patroni had no synchronous standby yet, and status
+ * then said the stack could not lose a node. The tasks are all running by now (waitForTasks), so a member that
+ * never streams is a fault to report, not a node that is missing.
  */
-async function waitForWrites(
+async function waitForMembers(
   sw: SwarmContext,
   ha: HaSettings,
   options: {timeoutMs: number; signal?: AbortSignal},
@@ -238,42 +240,53 @@ async function waitForWrites(
   const outcome = await waitUntil(
     async () => {
       const now = await haStatus(sw, ha, options.signal)
-      const verdict = haWritable(now)
+      const verdict = haSettled(now, ha.members.length)
       if (verdict.ready) return ready(now)
-      if (!said) sw.progress(`waiting for the HA database to take writes: ${verdict.reason}`)
+      if (!said) sw.progress(`waiting for the database members: ${verdict.reason}`)
       said = true
       return waiting(verdict.reason)
     },
-    {timeoutMs: options.timeoutMs, intervalMs: 2000, signal: options.signal, describe: 'the HA database taking writes'},
+    {timeoutMs: options.timeoutMs, intervalMs: 2000, signal: options.signal, describe: 'the HA members in place'},
   )
-  if (outcome.state === 'aborted') throw new Interrupted('the HA database was still electing its leader')
+  if (outcome.state === 'aborted') throw new Interrupted('the database members were still settling')
   if (outcome.state !== 'ready') {
     throw new StackctlError(
-      `the HA database does not take writes after ${Math.round(outcome.elapsedMs / 1000)} s: ${outcome.last}`,
+      `the HA database is not in place after ${Math.round(outcome.elapsedMs / 1000)} s: ${outcome.last}`,
       {suggestion: `its members: ${swarmCommand(sw, 'status')}; its checks: ${swarmCommand(sw, 'doctor')}`},
     )
   }
 }
 
-/** Pure: whether the members can acknowledge a visit now, and if not, why. */
-export function haWritable(status: Pick<HaStatus, 'leader' | 'durability' | 'members' | 'error'>): {
-  ready: boolean
-  reason: string
-} {
-  if (!status.leader)
+/** Pure: whether the members are all in place (one leads, the others stream from it, one synchronously), and if not, why. */
+export function haSettled(
+  status: Pick<HaStatus, 'leader' | 'durability' | 'members' | 'error'>,
+  expectedMembers: number,
+): {ready: boolean; reason: string} {
+  if (!status.leader) {
     return {ready: false, reason: status.error ? `no member answered (${status.error})` : 'no leader yet'}
-  if (status.durability === 'async') return {ready: true, reason: `${status.leader} leads`}
+  }
   const leader = status.members.find((m) => m.name === status.leader)
-  const sync = status.members.filter(
+  const streaming = status.members.filter(
     (m) =>
       m.name !== status.leader &&
-      SYNC_ROLES.has(m.role) &&
       m.state === 'streaming' &&
       (m.timeline === null || m.timeline === (leader?.timeline ?? null)),
   )
+  const others = expectedMembers - 1
+  if (streaming.length < others) {
+    const behind = status.members
+      .filter((m) => m.name !== status.leader && !streaming.includes(m))
+      .map((m) => `${m.name} ${m.state}`)
+    return {
+      ready: false,
+      reason: `${status.leader} leads, ${streaming.length} of ${others} others stream${behind.length ? ` (${behind.join(', ')})` : ''}`,
+    }
+  }
+  if (status.durability === 'async') return {ready: true, reason: `${status.leader} leads, ${others} replicas stream`}
+  const sync = streaming.filter((m) => SYNC_ROLES.has(m.role))
   return sync.length > 0
     ? {ready: true, reason: `${status.leader} leads, ${sync.map((m) => m.name).join(' and ')} synchronous`}
-    : {ready: false, reason: `${status.leader} leads but no synchronous standby streams yet (commits wait for one)`}
+    : {ready: false, reason: `${status.leader} leads but no synchronous standby yet (commits wait for one)`}
 }
 
 function describeHa(ha: HaSettings): string {

@@ -4,7 +4,7 @@ import path from 'node:path'
 
 import {parse} from 'yaml'
 
-import {chooseReplicas, deploySwarmStack, haWritable} from '../../../../../src/lib/targets/swarm/cluster/deploy.js'
+import {chooseReplicas, deploySwarmStack, haSettled} from '../../../../../src/lib/targets/swarm/cluster/deploy.js'
 import {StackctlError, UsageError} from '../../../../../src/lib/errors.js'
 import type {ImageResolver} from '../../../../../src/lib/stack/images.js'
 import {appContext} from '../../../../../src/lib/model/stackdir/stack-files.js'
@@ -190,7 +190,7 @@ describe('swarm deploy: the API replicas', () => {
   })
 })
 
-describe('HA deploy: up waits until a visit can be acknowledged', () => {
+describe('HA deploy: up waits until every member is in place', () => {
   const member = (name: string, role: string, state: string, timeline: number | null = 1) => ({
     name,
     role,
@@ -200,42 +200,50 @@ describe('HA deploy: up waits until a visit can be acknowledged', () => {
     node: `n-${name}`,
   })
   const leader = member('pg1', 'leader', 'running')
-
-  it('sync: ready with a leader and a synchronous standby streaming on its timeline', () => {
-    const status = {
-      leader: 'pg1',
-      durability: 'sync' as const,
-      error: null,
-      members: [leader, member('pg2', 'quorum_standby', 'streaming'), member('pg3', 'replica', 'streaming')],
-    }
-    expect(haWritable(status)).to.deep.equal({ready: true, reason: 'pg1 leads, pg2 synchronous'})
+  const sync = (members: ReturnType<typeof member>[]) => ({
+    leader: 'pg1',
+    durability: 'sync' as const,
+    error: null,
+    members,
   })
 
-  it('controls: no leader, no synchronous standby yet, or one on another timeline is not ready', () => {
-    expect(haWritable({leader: null, durability: 'sync', error: null, members: []})).to.deep.include({ready: false})
-    expect(haWritable({leader: null, durability: 'sync', error: 'exec failed', members: []}).reason).to.include(
+  it('sync: ready with a leader, every other member streaming on its timeline, one of them synchronous', () => {
+    const status = sync([leader, member('pg2', 'quorum_standby', 'streaming'), member('pg3', 'replica', 'streaming')])
+    expect(haSettled(status, 3)).to.deep.equal({ready: true, reason: 'pg1 leads, pg2 synchronous'})
+  })
+
+  it('controls: no leader, a member still starting or on another timeline, or no synchronous standby yet', () => {
+    expect(haSettled({leader: null, durability: 'sync', error: null, members: []}, 3)).to.deep.include({ready: false})
+    expect(haSettled({leader: null, durability: 'sync', error: 'exec failed', members: []}, 3).reason).to.include(
       'exec failed',
     )
-    const replicasOnly = {
-      leader: 'pg1',
-      durability: 'sync' as const,
-      error: null,
-      members: [leader, member('pg2', 'replica', 'streaming'), member('pg3', 'replica', 'streaming')],
-    }
-    expect(haWritable(replicasOnly)).to.deep.equal({
+    // Seen after a deploy under load: one replica streaming, the other still starting.
+    expect(
+      haSettled(sync([leader, member('pg2', 'quorum_standby', 'streaming'), member('pg3', 'replica', 'starting')]), 3),
+    ).to.deep.equal({
       ready: false,
-      reason: 'pg1 leads but no synchronous standby streams yet (commits wait for one)',
+      reason: 'pg1 leads, 1 of 2 others stream (pg3 starting)',
     })
-    const starting = {...replicasOnly, members: [leader, member('pg2', 'quorum_standby', 'starting')]}
-    expect(haWritable(starting).ready).to.equal(false)
-    const otherTimeline = {...replicasOnly, members: [leader, member('pg2', 'quorum_standby', 'streaming', 2)]}
-    expect(haWritable(otherTimeline).ready).to.equal(false)
+    expect(haSettled(sync([leader, member('pg2', 'quorum_standby', 'streaming')]), 3).ready).to.equal(false)
+    expect(
+      haSettled(
+        sync([leader, member('pg2', 'quorum_standby', 'streaming'), member('pg3', 'replica', 'streaming', 2)]),
+        3,
+      ).ready,
+    ).to.equal(false)
+    expect(
+      haSettled(sync([leader, member('pg2', 'replica', 'streaming'), member('pg3', 'replica', 'streaming')]), 3),
+    ).to.deep.equal({
+      ready: false,
+      reason: 'pg1 leads but no synchronous standby yet (commits wait for one)',
+    })
   })
 
-  it('async: a leader is enough (nothing waits for a standby)', () => {
-    expect(haWritable({leader: 'pg1', durability: 'async', error: null, members: [leader]})).to.deep.equal({
+  it('async: every replica streaming is enough (nothing waits for a synchronous standby)', () => {
+    const status = {...sync([leader, member('pg2', 'replica', 'streaming'), member('pg3', 'replica', 'streaming')])}
+    expect(haSettled({...status, durability: 'async'}, 3)).to.deep.equal({
       ready: true,
-      reason: 'pg1 leads',
+      reason: 'pg1 leads, 2 replicas stream',
     })
   })
 })
