@@ -3,12 +3,12 @@
  * counts, listed with their counts; a duplicate or bad name refused with nothing changed; Ctrl-C during a
  * snapshot's backup leaves no snapshot and no backup running; restoring each snapshot by name gives exactly its
  * count (the second is the first's negative control) in a new volume, the old one kept; delete removes one
- * from the list and no volume. The restore points made before snapshot restore and down --volumes: their printed
- * db restore, pasted, gives back exactly the visits there were, across the timelines later restores started
- * (the point made after the change is the negative control).
+ * from the list and no volume. The restore points made before snapshot restore, db import and down --volumes:
+ * their printed db restore, pasted, gives back exactly the visits there were, across the timelines later
+ * restores started (the point made after the change is the negative control).
  */
 import {expect} from 'chai'
-import {mkdtempSync, rmSync} from 'node:fs'
+import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
 
@@ -309,6 +309,20 @@ describe('snapshot create, list, restore, delete', function () {
       await archiveWritable('+')
     }
     expect({visits: await count(), databases: await databases()}).to.deep.equal(before)
+  })
+
+  it('names a restore point before db import; its printed db restore gives back the rows the import deleted', async () => {
+    const before = await count()
+    const sql = path.join(root, 'prune.sql')
+    writeFileSync(sql, 'DELETE FROM visits WHERE id % 2 = 0;\n')
+    const imported = await runCli(['db', 'import', sql, '--force', ...stack])
+    expect(imported.exitCode, imported.stderr).to.equal(0)
+    expect(Number(await count())).to.be.lessThan(Number(before))
+    const point = printedPoint(imported.stdout)
+    expect(point.name).to.match(/^before-db-import-/)
+    const back = await runPrinted(point.command)
+    expect(back.exitCode, back.stderr).to.equal(0)
+    expect(await count()).to.equal(before)
   })
 
   it('names a restore point before down --volumes; after up, its printed db restore brings the visits back', async () => {

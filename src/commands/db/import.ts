@@ -7,6 +7,7 @@ import {confirmByTyping, isInteractive} from '../../lib/cli/prompt.js'
 import {plural} from '../../lib/cli/ui/plural.js'
 import {formatBytes} from '../../lib/operations/backup-restore/format.js'
 import {importDatabase, type ImportResult} from '../../lib/operations/backup-restore/sql-import.js'
+import {restorePointLine} from '../../lib/operations/protect/restore-point.js'
 import {loadStack} from '../../lib/stack/context.js'
 import {withStackLock} from '../../lib/stack/lock.js'
 
@@ -53,6 +54,7 @@ stackctl volume restore instead.`
     this.log(
       `imported ${result.file} (${formatBytes(result.bytes)} of SQL) in one transaction: ${after} (was ${before})`,
     )
+    if (result.restorePoint) this.log(restorePointLine(result.restorePoint))
     return result
   }
 }

@@ -5,7 +5,8 @@
  * killed stackctl all end the session without that COMMIT, so PostgreSQL rolls everything back. (A file that
  * commits by itself, or holds statements that cannot run in a transaction, is the exception: the former is
  * committed in parts, the latter fails and is rolled back.) A database holding visits is only changed after
- * the user confirms (or --force); a restore point before the import comes with the protection issue (25).
+ * the user confirms (or --force). On a stack that archives its WAL, a named restore point is made first (after
+ * the confirmation, before anything runs): `db restore --to-name` returns to the data as it was.
  */
 import {randomBytes} from 'node:crypto'
 import {createReadStream} from 'node:fs'
@@ -24,6 +25,7 @@ import {runMarker, stopMarked, streamFailure} from './container-io.js'
 import {Psql, runningDb} from './database.js'
 import {formatBytes} from './format.js'
 import {plural} from '../../cli/ui/plural.js'
+import {makeRestorePoint, type RestorePoint} from '../protect/restore-point.js'
 
 export interface ImportResult {
   file: string
@@ -33,6 +35,8 @@ export interface ImportResult {
   /** Visits before and after; null where there was no visits table. */
   visitsBefore: number | null
   visitsAfter: number | null
+  /** The restore point made before the import ran (a stack that archives its WAL), else null. */
+  restorePoint: RestorePoint | null
   seconds: number
 }
 
@@ -63,6 +67,7 @@ export async function importDatabase(ctx: StackContext, options: ImportOptions):
   if (visitsBefore !== null && visitsBefore > 0 && !options.force) {
     await confirmImport(ctx, options, file, visitsBefore)
   }
+  const restorePoint = await makeRestorePoint(ctx, 'db import', options.signal)
   ctx.progress(`import: running ${file} in database '${DB_NAME}' in one transaction`)
   const bytes = await runInTransaction(ctx, db.id, file, compressed, options.signal)
   return {
@@ -71,6 +76,7 @@ export async function importDatabase(ctx: StackContext, options: ImportOptions):
     bytes,
     visitsBefore,
     visitsAfter: await countVisits(psql),
+    restorePoint,
     seconds: (Date.now() - started) / 1000,
   }
 }
