@@ -69,16 +69,18 @@ export function renderHaStack(singleDbStack: string, input: HaRenderInput): stri
       },
       secrets: dbJs.secrets,
       volumes: [{type: 'volume', source: pgVolume(i + 1), target: '/var/lib/postgresql/data'}],
-      // Patroni's REST API answers 200 on /health while its PostgreSQL runs (leader or replica). The start period
-      // is long because the swarm kills a task whose check fails past it: a member still bootstrapping (etcd's
-      // election, initdb, a replica's base backup) on a busy host would be killed mid-way and start over, and a
-      // leader killed during initdb leaves its claim in etcd. A member that is up ends the period at once.
+      // Patroni's /liveness: 200 while its own loop runs. Not /health (200 only while PostgreSQL runs): the swarm
+      // kills a task whose check fails, and a member whose PostgreSQL is down on purpose (a woken old leader being
+      // demoted, restarted as a replica and rewound; a replica catching up) would be killed mid-way, taking
+      // Patroni's decision to rewind with it (seen: the restarted member then asked for its old timeline past the
+      // fork for ever). Patroni restarts its own PostgreSQL; readiness is the routers' /primary and status's. The
+      // start period covers a member still bootstrapping (etcd's election, initdb, a base backup) on a busy host.
       healthcheck: {
         test: [
           'CMD',
           'python3',
           '-c',
-          "import urllib.request as u; u.urlopen('http://127.0.0.1:8008/health', timeout=4)",
+          "import urllib.request as u; u.urlopen('http://127.0.0.1:8008/liveness', timeout=4)",
         ],
         interval: '10s',
         timeout: '5s',
