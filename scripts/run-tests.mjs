@@ -142,8 +142,11 @@ const LINGER_MS = 5000
 const FAILURE_LINES = 80
 let stopping = false
 
-/** Test ports: each job slot owns its own block (test/helpers/cli.ts freePort), so parallel files never share. */
-const PORT_BASE = 20_000
+/**
+ * Test ports: each job slot owns its own block (test/helpers/cli.ts freePort), so parallel files never share.
+ * STACKCTL_TEST_PORT_ROOT moves the whole range, for two invocations side by side (each would start at slot 0).
+ */
+const PORT_BASE = Number(process.env.STACKCTL_TEST_PORT_ROOT ?? 20_000)
 const PORT_BLOCK = 1000
 
 function runJob(job, slot) {
