@@ -18,19 +18,48 @@ import {rmSync, writeFileSync} from 'node:fs'
 // and does without).
 const external = ['@oclif/plugin-*', 'typescript', 'ts-node', 'tsx', 'cpu-features', '*.node']
 
-// dockerode requires gRPC at load for BuildKit sessions stackctl never opens (images are built with the docker
-// CLI): load them only if something touches them, and then from node_modules, as dockerode itself would resolve
-// them. Left out of the bundle, they are not parsed on every engine request (about 0.85 MB of the engine chunk).
-const lazyGrpc = {
-  name: 'lazy-grpc',
+// dockerode and docker-modem require at load what only rare paths use: gRPC and protobufjs for BuildKit sessions
+// stackctl never opens (images are built with the docker CLI), and ssh2 for ssh:// engine hosts. They stay out of
+// the bundle and are required from node_modules only if something touches them, as dockerode itself would
+// resolve them. Measured: the engine chunk lost about 0.85 MB with gRPC, and loading ssh2 (docker-modem's
+// ssh.js) cost about 47 ms of CPU on every command that talks to the engine (a CPU profile of a no-op `up`).
+const lazyModules = [
+  // The name as required (resolved from dockerode's own location, as its require would, nested or hoisted),
+  // optionally the module it names there, and what that module exports.
+  {filter: /^@grpc\/(grpc-js|proto-loader)$/, exports: 'object'},
+  {filter: /^protobufjs$/, exports: 'object'},
+  // docker-modem's `ssh = require('./ssh')`, a factory called only for ssh:// hosts (it requires ssh2 at once)
+  {
+    filter: /^\.\/ssh$/,
+    importer: /docker-modem[\\/]lib[\\/]modem\.js$/,
+    as: 'docker-modem/lib/ssh.js',
+    exports: 'function',
+  },
+]
+const lazy = {
+  name: 'lazy-modules',
   setup(bundle) {
-    bundle.onResolve({filter: /^@grpc\/(grpc-js|proto-loader)$/}, (args) => ({path: args.path, namespace: 'lazy'}))
-    bundle.onLoad({filter: /.*/, namespace: 'lazy'}, (args) => ({
-      // createRequire(...)(name) is not a require esbuild follows: the package stays out of the bundle.
-      contents: `const {createRequire} = require('node:module'); let real; module.exports = new Proxy({}, {get: (_, key) => (real ??= createRequire(require.resolve('dockerode'))(${JSON.stringify(args.path)}))[key]})`,
-      loader: 'js',
-      resolveDir: process.cwd(),
-    }))
+    for (const [index, {filter, importer}] of lazyModules.entries()) {
+      bundle.onResolve({filter}, (args) =>
+        importer && !importer.test(args.importer) ? undefined : {path: `${index}:${args.path}`, namespace: 'lazy'},
+      )
+    }
+    bundle.onLoad({filter: /.*/, namespace: 'lazy'}, (args) => {
+      const separator = args.path.indexOf(':')
+      const {as, exports} = lazyModules[Number(args.path.slice(0, separator))]
+      const name = JSON.stringify(as ?? args.path.slice(separator + 1))
+      // createRequire(...)(name) is not a require esbuild follows: the module stays out of the bundle.
+      const load = `(real ??= createRequire(require.resolve('dockerode'))(${name}))`
+      const body =
+        exports === 'function'
+          ? `module.exports = function (...args) { return ${load}.apply(this, args) }`
+          : `module.exports = new Proxy({}, {get: (_, key) => ${load}[key]})`
+      return {
+        contents: `const {createRequire} = require('node:module'); let real; ${body}`,
+        loader: 'js',
+        resolveDir: process.cwd(),
+      }
+    })
   },
 }
 
@@ -49,7 +78,7 @@ const result = await build({
   target: 'node20',
   format: 'esm',
   external,
-  plugins: [lazyGrpc],
+  plugins: [lazy],
   // CommonJS packages inside an ES module: `require` for Node's built-ins, `__dirname` for the few that compute a
   // path at load (ssh2's Windows agent); nothing stackctl runs reads a file through it.
   inject: ['scripts/bundle-shims.mjs'],

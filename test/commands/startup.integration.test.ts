@@ -123,6 +123,16 @@ describe('start-up (integration)', function () {
     const {result, packages} = await modulesLoadedBy(['ls'], {DOCKER_HOST: 'tcp://127.0.0.1:1'})
     expect(result.exitCode).to.not.equal(0)
     expect([...packages]).to.include.members(['@oclif/core', 'dockerode', 'docker-modem'])
+    // What dockerode and docker-modem require at load only for BuildKit sessions and ssh:// hosts stays unloaded.
+    for (const name of ['ssh2', '@grpc/grpc-js', '@grpc/proto-loader', 'protobufjs']) {
+      expect([...packages], name).to.not.include(name)
+    }
+  })
+
+  it('loads ssh2, from node_modules, for an ssh:// engine host (the lazy modules’ control)', async () => {
+    const {result, packages} = await modulesLoadedBy(['ls'], {DOCKER_HOST: 'ssh://nobody@127.0.0.1:1'})
+    expect(result.stderr).to.include('cannot reach the Docker engine at ssh://nobody@127.0.0.1:1')
+    expect([...packages]).to.include.members(['dockerode', 'docker-modem', 'ssh2'])
   })
 
   for (const args of [['--version'], ['-v'], ['--help'], ['-h'], []]) {
