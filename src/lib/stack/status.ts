@@ -10,7 +10,7 @@ import {confirmHealthNow} from '../targets/compose/readiness.js'
 import {lastHealthChecks} from './status-health.js'
 import {publishedDbUrl} from '../operations/db/url.js'
 import {claimStack} from './ownership.js'
-import {restoreLeftoverProblems} from '../operations/backup-restore/restore-leftovers.js'
+import {restoreLeftoverProblems, type LeftoverCheck} from '../operations/backup-restore/restore-leftovers.js'
 import {type CommandFor, commandsFor, plainCommand} from '../model/config/command-line.js'
 import {archivingStatus, type ArchivingStatus} from '../operations/protect/health.js'
 
@@ -77,7 +77,10 @@ export const SERVICES = ['db', 'app'] as const
  * `archiving`: also judge WAL archiving (commands in the db); only what shows it asks, not the polls of
  * verify-persistence or open. Without it `archiving` is null.
  */
-export async function stackStatus(ctx: StackContext, options: {archiving?: boolean} = {}): Promise<StackStatus> {
+export async function stackStatus(
+  ctx: StackContext,
+  options: {archiving?: boolean; leftovers?: LeftoverCheck} = {},
+): Promise<StackStatus> {
   await ctx.engine.ping()
   const {project} = ctx.config
   // Another stack's containers under this project name are not this stack's status.
@@ -110,7 +113,7 @@ export async function stackStatus(ctx: StackContext, options: {archiving?: boole
         await lastHealthChecks(ctx.engine.containers, containers),
         reasons,
       ),
-      ...(await restoreLeftoverProblems(ctx)),
+      ...(options.leftovers === 'clean' ? [] : await restoreLeftoverProblems(ctx)),
     ],
     archiving: options.archiving ? await archivingStatus(ctx) : null,
     settings: {

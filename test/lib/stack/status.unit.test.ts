@@ -3,6 +3,7 @@ import {expect} from 'chai'
 
 import {StackctlError} from '../../../src/lib/errors.js'
 import {stackProblems, stackStatus} from '../../../src/lib/stack/status.js'
+import {repairRestoreLeftovers} from '../../../src/lib/operations/backup-restore/restore-leftovers.js'
 import {stubStack} from '../../support/stub-context.js'
 import {commandsFor} from '../../../src/lib/model/config/command-line.js'
 
@@ -119,5 +120,43 @@ describe('status (stub engine)', () => {
       'db is exited: run stackctl up --dir /srv/stacks/ux2 --project-name ux2 to start it ' +
         '(stackctl logs db --dir /srv/stacks/ux2 --project-name ux2 says why it stopped)',
     ])
+  })
+})
+
+describe('status after a repair that found nothing (stub engine)', () => {
+  const LEFT = 'postgres|true\nvisits|false\n|active|0' // a killed volume restore left visits closed
+  const CLEAN = 'postgres|true\nvisits|true\n|active|0'
+
+  async function runningStack(answer: string) {
+    const {ctx, engine} = await stubStack()
+    ctx.state = {stackId: ID, settings: {project: 'demo'}}
+    engine.addContainer({name: 'demo-db-1', service: 'db', labels: ours})
+    engine.addContainer({name: 'demo-app-1', service: 'app', labels: ours})
+    engine.execAnswers.set('psql', {exitCode: 0, stdout: answer, stderr: '', truncated: false})
+    return {ctx, engine, psqlCalls: () => engine.calls.filter((c) => c.endsWith(' psql')).length}
+  }
+
+  it('is not asked again when the repair under the same lock saw a clean cluster', async () => {
+    const {ctx, psqlCalls} = await runningStack(CLEAN)
+    const repaired = await repairRestoreLeftovers(ctx)
+    expect(repaired).to.deep.equal({done: [], check: 'clean'})
+    const asked = psqlCalls()
+    expect((await stackStatus(ctx, {leftovers: repaired.check})).problems).to.deep.equal([])
+    expect(psqlCalls()).to.equal(asked)
+    // Control: without the repair's word, status asks the db itself.
+    await stackStatus(ctx)
+    expect(psqlCalls()).to.equal(asked + 1)
+  })
+
+  it('is asked again after a repair that found something (what is left is reported)', async () => {
+    const {ctx, psqlCalls} = await runningStack(LEFT)
+    const repaired = await repairRestoreLeftovers(ctx)
+    expect(repaired.check).to.equal('unknown')
+    expect(repaired.done).to.have.length(1)
+    const asked = psqlCalls()
+    const status = await stackStatus(ctx, {leftovers: repaired.check})
+    expect(psqlCalls()).to.equal(asked + 1)
+    // The stub answers as before the repair: status reports the closed database it still sees.
+    expect(status.problems.join('\n')).to.match(/database 'visits' refuses new connections/)
   })
 })

@@ -108,6 +108,12 @@ export function leftoverFindings(
 }
 
 /** status: one line per leftover of a killed restore in the running db (none when the db is not running). */
+/**
+ * What a repair saw: `clean` when the running db answered and a killed restore had left nothing. A command that
+ * repaired under the stack's lock can pass it on to its status at the end, which then need not ask again.
+ */
+export type LeftoverCheck = 'clean' | 'unknown'
+
 export async function restoreLeftoverProblems(ctx: StackContext): Promise<string[]> {
   const leftovers = await findRestoreLeftovers(ctx)
   if (!leftovers) return []
@@ -134,9 +140,10 @@ export async function checkRestoreLeftovers(
  * `up`: opens `visits` again and drops unfinished copies; replaced data is opened (so it can be read) and
  * kept. Says what it did through ctx.progress. Nothing is touched while a restore is running.
  */
-export async function repairRestoreLeftovers(ctx: StackContext): Promise<string[]> {
+export async function repairRestoreLeftovers(ctx: StackContext): Promise<{done: string[]; check: LeftoverCheck}> {
   const leftovers = await findRestoreLeftovers(ctx)
-  if (!leftovers || leftovers.found.underWay || !hasLeftovers(leftovers.found)) return []
+  if (leftovers && !hasLeftovers(leftovers.found)) return {done: [], check: 'clean'}
+  if (!leftovers || leftovers.found.underWay) return {done: [], check: 'unknown'}
   const {psql, found} = leftovers
   const done: string[] = []
   if (found.closed) {
@@ -152,5 +159,5 @@ export async function repairRestoreLeftovers(ctx: StackContext): Promise<string[
     done.push(`kept database ${name}: data a volume restore replaced (drop it yourself when you no longer need it)`)
   }
   for (const line of done) ctx.progress(line)
-  return done
+  return {done, check: 'unknown'}
 }

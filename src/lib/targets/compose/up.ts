@@ -22,7 +22,7 @@ import {desiredUp} from './up-to-date.js'
 import {findProject, interruptedUp, putBack, type FoundProject} from './up-undo.js'
 import {newWaitMemory, waitServicesReady, waitStackHealthy} from './wait-healthy.js'
 import {confirmReadiness} from './readiness.js'
-import {repairRestoreLeftovers} from '../../operations/backup-restore/restore-leftovers.js'
+import {repairRestoreLeftovers, type LeftoverCheck} from '../../operations/backup-restore/restore-leftovers.js'
 import {observeProject, type Observation} from '../../plan/observe.js'
 import {describeStep} from '../../plan/steps.js'
 import {planUp} from '../../plan/up.js'
@@ -92,7 +92,7 @@ async function upObserved(
     })
   }
 
-  await repairRestoreLeftovers(ctx) // a running db: before judging the stack up to date
+  const repaired = await repairRestoreLeftovers(ctx) // a running db: before judging the stack up to date
   const observed = observation.current ? observation.snapshot : await observation.refresh()
   // The engine's first check runs 60 s after start: a stack that answers stackctl's probe is healthy now.
   const snapshot = {...observed, containers: await confirmReadiness(observed.containers, ctx)}
@@ -101,12 +101,13 @@ async function upObserved(
   if (plan.length === 0) {
     ctx.progress('running, healthy and unchanged: nothing for Compose to do')
     await afterReady(ctx, rendered.walArchive, options.signal)
-    return summary(ctx, rendered.images, started)
+    return summary(ctx, rendered.images, started, repaired.check)
   }
   const {project, timeoutSeconds} = ctx.config
   const build = plan.some((step) => step.kind === 'build-image')
   const memory = newWaitMemory(await collectFacts(ctx.engine.containers, project, {logs: false}))
   observation.invalidate() // Compose changes the project from here on: every look is a new one
+  let leftovers: LeftoverCheck
   try {
     ctx.phase(build ? 'build and start containers' : 'start containers')
     // One `docker compose up` runs the plan's create, recreate and start steps in dependency order.
@@ -120,7 +121,7 @@ async function upObserved(
         timeoutMs: build ? undefined : timeoutSeconds * 1000,
       },
     )
-    await waitStackHealthy(ctx, memory, options.signal)
+    leftovers = await waitStackHealthy(ctx, memory, options.signal)
   } catch (error) {
     if (error instanceof Interrupted) throw await interruptedUp(ctx, found)
     if (error instanceof ProcessFailed || error instanceof ProcessTimedOut) throw await explainUnhealthy(ctx, error)
@@ -128,12 +129,21 @@ async function upObserved(
   }
   await afterReady(ctx, rendered.walArchive, options.signal)
   await observation.refresh() // the summary reads the stack as it is now, in one listing
-  return summary(ctx, rendered.images, started)
+  return summary(ctx, rendered.images, started, leftovers)
 }
 
-async function summary(ctx: StackContext, images: UpResult['images'], started: number): Promise<UpResult> {
-  // Archiving is judged by status and doctor, not here: its commands in the db would slow every up.
-  const [status, counted] = await Promise.all([stackStatus(ctx), countedVisits(ctx.engine, ctx.config.project)])
+async function summary(
+  ctx: StackContext,
+  images: UpResult['images'],
+  started: number,
+  leftovers: LeftoverCheck,
+): Promise<UpResult> {
+  // Archiving is judged by status and doctor, not here: its commands in the db would slow every up. What a killed
+  // restore left was looked for by this up, under the stack's lock: a clean look is not repeated.
+  const [status, counted] = await Promise.all([
+    stackStatus(ctx, {leftovers}),
+    countedVisits(ctx.engine, ctx.config.project),
+  ])
   const visits = counted ?? null
   return {...status, images, seconds: (Date.now() - started) / 1000, visits, dir: ctx.paths.dir}
 }

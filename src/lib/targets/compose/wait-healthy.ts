@@ -11,7 +11,7 @@ import type {ContainerClient} from '../../engine/engine.js'
 import {StackctlError} from '../../errors.js'
 import {collectFacts, diagnoseStartup, formatSeconds, startOrder, type ContainerFacts} from './diagnose.js'
 import {type CommandFor, commandsFor, plainCommand} from '../../model/config/command-line.js'
-import {repairRestoreLeftovers} from '../../operations/backup-restore/restore-leftovers.js'
+import {repairRestoreLeftovers, type LeftoverCheck} from '../../operations/backup-restore/restore-leftovers.js'
 import {wakeArchiveTimeout} from '../../operations/protect/archive.js'
 import type {StackContext} from '../../stack/context.js'
 import {SERVICES} from '../../stack/status.js'
@@ -229,15 +229,16 @@ export async function waitStackHealthy(
   ctx: StackContext,
   memory: WaitMemory,
   signal: AbortSignal | undefined,
-): Promise<void> {
+): Promise<LeftoverCheck> {
   // The app no longer waits for the db's health to start (it starts with it), so the repair waits for the db
   // itself: it connects to PostgreSQL to reopen a database a killed restore left closed.
   ctx.phase('wait until healthy')
   const shown = serviceProgress(ctx)
   await waitServicesReady(ctx, ['db'], memory, signal, shown)
   await wakeArchiveTimeout(ctx)
-  await repairRestoreLeftovers(ctx)
+  const {check} = await repairRestoreLeftovers(ctx)
   await waitServicesReady(ctx, SERVICES, memory, signal, shown)
+  return check
 }
 
 /**
