@@ -38,3 +38,21 @@ export function swarmUnsupported(engine: Pick<EngineDescription, 'kind' | 'versi
 export function limitsIgnored(engine: Pick<EngineDescription, 'rootless' | 'cgroupVersion'>): boolean {
   return engine.rootless && engine.cgroupVersion === 1
 }
+
+/** The containers.conf line that worked on this host kind (ENGINES.md): limits no higher than its hard ones. */
+export const PODMAN_ULIMITS = 'default_ulimits = ["nofile=20000:20000", "nproc=32768:32768"]'
+
+/**
+ * Podman (rootful) raises nofile and nproc to 1048576 for every container unless containers.conf says
+ * otherwise; where the host's hard limits are lower and the engine lacks CAP_SYS_RESOURCE, no container
+ * starts: "error setting rlimit type 7: operation not permitted" (7 is RLIMIT_NOFILE).
+ */
+export function rlimitFailure(text: string): string | undefined {
+  return /error setting rlimit type \d+(: [^:\n]+)?/.exec(text)?.[0]
+}
+
+/** Where the fix goes, as a line that can be pasted into the file. */
+export function ulimitsFix(engine: Pick<EngineDescription, 'rootless'>): string {
+  const file = engine.rootless ? '~/.config/containers/containers.conf' : '/etc/containers/containers.conf'
+  return `add under [containers] in ${file}: ${PODMAN_ULIMITS} (no higher than this host's hard limits, ulimit -Hn and ulimit -Hu), then restart the Podman service`
+}

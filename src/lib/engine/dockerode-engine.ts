@@ -134,11 +134,15 @@ class DockerodeEngine implements Engine {
   describe(): Promise<EngineDescription> {
     this.described ??= (async () => {
       const docker = await this.docker()
-      const [version, info] = await Promise.all([docker.version(), docker.info()])
+      // Podman's Docker-compatible /info never names `rootless` in its security options; its own API does. Asked
+      // at the same time (each answer takes Podman most of a second on a busy host); Docker answers it 404.
+      const [version, info, libpod] = await Promise.all([
+        docker.version(),
+        docker.info(),
+        libpodInfo(docker).catch(() => undefined),
+      ])
       const description = describeEngine(version, info)
-      if (description.kind !== 'podman') return description
-      // Podman's Docker-compatible /info never names `rootless` in its security options; its own API does.
-      return {...description, rootless: podmanRootless(await libpodInfo(docker))}
+      return description.kind === 'podman' ? {...description, rootless: podmanRootless(libpod)} : description
     })()
     this.described.catch(() => {
       this.described = undefined // an engine that did not answer is asked again

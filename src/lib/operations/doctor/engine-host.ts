@@ -1,0 +1,103 @@
+/**
+ * What doctor checks of the engine's host beyond rootful Docker (issue 24): a rootless engine's network device
+ * and its cgroup limits, Podman's ulimits. Each says what it found and the fix; nothing is changed.
+ */
+import {constants} from 'node:fs'
+import {access} from 'node:fs/promises'
+
+import {limitsIgnored, rlimitFailure, ulimitsFix, engineName} from '../../engine/capabilities.js'
+import type {Engine, EngineDescription} from '../../engine/engine.js'
+import type {CheckResult} from './checks.js'
+
+export const TUN_DEVICE = '/dev/net/tun'
+
+export interface HostCheckOptions {
+  /** A stack image on the engine to start the ulimits probe from; undefined when there is none yet. */
+  probeImage: string | undefined
+  /** The device slirp4netns opens (a test points it elsewhere). */
+  tunDevice?: string
+}
+
+export async function engineHostChecks(
+  engine: Engine,
+  described: EngineDescription,
+  options: HostCheckOptions,
+): Promise<CheckResult[]> {
+  const checks: CheckResult[] = []
+  // Only for an engine on this machine: a remote engine's device is not this one's.
+  if (described.rootless && engine.endpoint.startsWith('unix://')) {
+    checks.push(await checkTun(options.tunDevice ?? TUN_DEVICE))
+  }
+  if (limitsIgnored(described)) {
+    checks.push({
+      name: 'limits',
+      status: 'warn',
+      detail: `${engineName(described)} on cgroup v1 ignores the stack's memory and pids limits (db 1g and 512, app 256m and 128): the containers run unlimited`,
+      fix: 'boot the host with cgroup v2 (systemd.unified_cgroup_hierarchy=1) to have them applied, or use a rootful engine',
+    })
+  }
+  if (described.kind === 'podman') checks.push(await checkUlimits(engine, described, options.probeImage))
+  return checks
+}
+
+/** slirp4netns, a rootless engine's network, opens the device as the engine's (this) user. */
+async function checkTun(device: string): Promise<CheckResult> {
+  const uid = process.getuid?.()
+  try {
+    await access(device, constants.R_OK | constants.W_OK)
+    return {
+      name: 'network',
+      status: 'ok',
+      detail: `${device} is usable by uid ${uid} (slirp4netns, rootless networking)`,
+    }
+  } catch (error) {
+    return {
+      name: 'network',
+      status: 'fail',
+      detail: `${device} cannot be opened for reading and writing by uid ${uid} (${(error as NodeJS.ErrnoException).code}): a rootless engine's containers get no network`,
+      fix: `sudo chmod 0666 ${device} (the mode udev gives it; slirp4netns opens it as you)`,
+    }
+  }
+}
+
+/** Starts one container that does nothing (no network, removed after): the only proof the ulimits are usable. */
+async function checkUlimits(engine: Engine, described: EngineDescription, image: string | undefined) {
+  if (image === undefined) {
+    return {
+      name: 'ulimits',
+      status: 'warn' as const,
+      detail: 'not checked: no stack image on the engine to start a container from',
+    }
+  }
+  try {
+    const result = await engine.containers.runOneShot({image, entrypoint: ['true'], cmd: [], readOnlyVolumes: {}})
+    const failure = rlimitFailure(result.stderr)
+    if (result.exitCode === 0)
+      return {name: 'ulimits', status: 'ok' as const, detail: 'a container starts with its ulimits'}
+    if (!failure) {
+      return {
+        name: 'ulimits',
+        status: 'warn' as const,
+        detail: `not checked: a test container exited ${result.exitCode} (${result.stderr.trim().split('\n')[0]})`,
+      }
+    }
+    return ulimitsFailed(described, failure)
+  } catch (error) {
+    const failure = rlimitFailure((error as Error).message)
+    if (failure) return ulimitsFailed(described, failure)
+    return {
+      name: 'ulimits',
+      status: 'warn' as const,
+      detail: `not checked: a test container did not start (${(error as Error).message.split('\n')[0]})`,
+    }
+  }
+}
+
+function ulimitsFailed(described: EngineDescription, failure: string): CheckResult {
+  return {
+    name: 'ulimits',
+    status: 'fail',
+    detail: `no container starts: its default ulimits exceed this host's hard limits (${failure})`,
+    fix: ulimitsFix(described),
+  }
+}

@@ -1,0 +1,84 @@
+/**
+ * Rootless engines for the core set (core-set.ts): each runs as its own unprivileged user, started by
+ * scripts/rootless-engine.sh (run by .ci/run); the CLI runs as that user, as a rootless user would run it.
+ * What only a rootless engine has is checked here, for both: how the API reads the password file, the swarm
+ * refusals, and doctor's host checks.
+ */
+import {expect} from 'chai'
+import {readFileSync} from 'node:fs'
+import {parse} from 'yaml'
+
+import type {CoreSet, EngineUnderTest} from './core-set.js'
+
+type Kind = 'podman' | 'docker'
+
+/** The engine's user from /etc/passwd; absent before the script ran (the file then fails in its before hook). */
+function passwdUser(name: string): {uid: number; gid: number; home: string} | undefined {
+  const line = readFileSync('/etc/passwd', 'utf8')
+    .split('\n')
+    .find((entry) => entry.startsWith(`${name}:`))
+  if (!line) return undefined
+  const [, , uid, gid, , home] = line.split(':')
+  return {uid: Number(uid), gid: Number(gid), home}
+}
+
+export function rootlessEngine(kind: Kind): EngineUnderTest {
+  const user = passwdUser(`stackctl-${kind}`)
+  const run = `/run/user/${user?.uid ?? `(no user stackctl-${kind})`}`
+  return {
+    title: `rootless ${kind === 'podman' ? 'Podman' : 'Docker'}`,
+    socket: kind === 'podman' ? `${run}/podman/podman.sock` : `${run}/docker.sock`,
+    provision: `sudo bash scripts/rootless-engine.sh ${kind}`,
+    expectVersion: (version) => {
+      const names = version.Components?.map((c) => c.Name) ?? []
+      if (kind === 'podman') expect(names).to.include('Podman Engine')
+      else expect(names).to.include('Engine').and.not.include('Podman Engine')
+    },
+    doctorEngine:
+      kind === 'podman'
+        ? /^ok +engine +Podman 4\.\d+\.\d+ rootless \(API [\d.]+\) at unix:\/\//m
+        : /^ok +engine +Docker \d+\.\d+\.\d+\S* rootless \(API [\d.]+\) at unix:\/\//m,
+    user,
+  }
+}
+
+export function rootlessChecks(kind: Kind): (set: CoreSet) => void {
+  return (set) => {
+    it(
+      kind === 'podman'
+        ? 'the API keeps the user’s own id inside (userns_mode: keep-id), the db does not'
+        : 'the API runs as the container’s root, the unprivileged user on the host',
+      () => {
+        const services = parse(readFileSync(`${set.dir}/docker-compose.yml`, 'utf8')).services
+        if (kind === 'podman') expect(services.app).to.include({userns_mode: 'keep-id'})
+        else expect(services.app).to.include({user: '0:0'}).and.not.have.property('userns_mode')
+        expect(services.db).to.not.have.property('userns_mode')
+      },
+    )
+
+    it('doctor warns that cgroup v1 rootless ignores the memory and pids limits', async () => {
+      const doctor = await set.ok('doctor')
+      expect(doctor.stdout).to.match(
+        /^warn +limits +\S+ [\d.]+\S* rootless on cgroup v1 ignores the stack's memory and pids limits/m,
+      )
+      expect(doctor.stdout).to.match(/^ok +network +\/dev\/net\/tun is usable by uid \d+/m)
+      expect(doctor.stdout).to.include('all checks passed')
+    })
+
+    it('refuses a swarm (swarm up, up --target swarm) with the reason, creating nothing', async () => {
+      const reason =
+        kind === 'podman'
+          ? /Podman 4\.\d+\.\d+ rootless has no Swarm mode/
+          : /Docker \S+ rootless cannot run a swarm: overlay/
+      const before = (await set.engine.listContainers({all: true})).length
+      const swarmUp = await set.bare('swarm', 'up', '--name', `${set.project}-sw`)
+      expect(swarmUp.exitCode, swarmUp.stderr).to.equal(2)
+      expect(swarmUp.stderr).to.match(reason)
+      expect(swarmUp.stderr).to.include('on this engine the stack runs with Compose: stackctl up')
+      const deploy = await set.cli('up', '--target', 'swarm')
+      expect(deploy.exitCode, deploy.stderr).to.equal(2)
+      expect(deploy.stderr).to.match(reason)
+      expect((await set.engine.listContainers({all: true})).length).to.equal(before)
+    })
+  }
+}
