@@ -5,12 +5,14 @@
  * refusals, and doctor's host checks.
  */
 import {expect} from 'chai'
-import {readFileSync} from 'node:fs'
+import {chmodSync, readFileSync, statSync} from 'node:fs'
 import {parse} from 'yaml'
 
 import type {CoreSet, EngineUnderTest} from './core-set.js'
 
 type Kind = 'podman' | 'docker'
+
+const TUN = '/dev/net/tun'
 
 /** The engine's user from /etc/passwd; absent before the script ran (the file then fails in its before hook). */
 function passwdUser(name: string): {uid: number; gid: number; home: string} | undefined {
@@ -64,6 +66,30 @@ export function rootlessChecks(kind: Kind): (set: CoreSet) => void {
       expect(doctor.stdout).to.match(/^ok +network +\/dev\/net\/tun is usable by uid \d+/m)
       expect(doctor.stdout).to.include('all checks passed')
     })
+
+    // Podman's file only: it briefly takes the device away from every user, and rootless Podman is the engine that
+    // opens it again (for each new network namespace); rootless Docker holds it from its start, so it is not upset.
+    if (kind === 'podman') {
+      it('doctor fails a /dev/net/tun the engine user cannot open, with the chmod that fixes it', async () => {
+        const mode = statSync(TUN).mode & 0o777
+        chmodSync(TUN, 0o600)
+        let doctor
+        try {
+          doctor = await set.cli('doctor')
+        } finally {
+          chmodSync(TUN, mode)
+        }
+        expect(doctor.exitCode, doctor.stdout).to.equal(1)
+        expect(doctor.stdout).to.match(
+          /^FAIL +network +\/dev\/net\/tun cannot be opened for reading and writing by uid \d+ \(EACCES\): a rootless engine's containers get no network$/m,
+        )
+        expect(doctor.stdout).to.include(
+          'fix: sudo chmod 0666 /dev/net/tun (the mode udev gives it; slirp4netns opens it as you)',
+        )
+        // Control: with the device as it was, the same check passes.
+        expect((await set.ok('doctor')).stdout).to.match(/^ok +network +\/dev\/net\/tun is usable/m)
+      })
+    }
 
     it('refuses a swarm (swarm up, up --target swarm) with the reason, creating nothing', async () => {
       const reason =
