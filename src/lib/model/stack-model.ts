@@ -187,6 +187,7 @@ export interface ModelInput {
   appImage: string
   /** uid:gid the API runs as: the invoking user's, or 0:0 on rootless Docker (capabilities.ts: appRuntime). */
   appUser?: string
+  /** `keep-id` on rootless Podman (capabilities.ts: appRuntime); the engine's default namespace otherwise. */
   appUsernsMode?: 'keep-id'
   /** Development mode: the API runs from a working tree instead of the built image. */
   dev?: DevMode

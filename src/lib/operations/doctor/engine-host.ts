@@ -32,8 +32,8 @@ export async function engineHostChecks(
     checks.push({
       name: 'limits',
       status: 'warn',
-      detail: `${engineName(described)} on cgroup v1 ignores the stack's memory and pids limits (db 1g and 512, app 256m and 128): the containers run unlimited`,
-      fix: 'boot the host with cgroup v2 (systemd.unified_cgroup_hierarchy=1) to have them applied, or use a rootful engine',
+      detail: `${engineName(described)} on cgroup v1 ignores the stack's memory and pids limits (mem_limit, pids_limit): the containers run unlimited`,
+      fix: 'run the engine on a cgroup v2 host with the memory and pids controllers delegated to its user, or use a rootful engine',
     })
   }
   if (described.kind === 'podman') checks.push(await checkUlimits(engine, described, options.probeImage))
@@ -61,35 +61,23 @@ async function checkTun(device: string): Promise<CheckResult> {
 }
 
 /** Starts one container that does nothing (no network, removed after): the only proof the ulimits are usable. */
-async function checkUlimits(engine: Engine, described: EngineDescription, image: string | undefined) {
-  if (image === undefined) {
-    return {
-      name: 'ulimits',
-      status: 'warn' as const,
-      detail: 'not checked: no stack image on the engine to start a container from',
-    }
-  }
+async function checkUlimits(
+  engine: Engine,
+  described: EngineDescription,
+  image: string | undefined,
+): Promise<CheckResult> {
+  const unchecked = (why: string): CheckResult => ({name: 'ulimits', status: 'warn', detail: `not checked: ${why}`})
+  if (image === undefined) return unchecked('no stack image on the engine to start a container from')
   try {
     const result = await engine.containers.runOneShot({image, entrypoint: ['true'], cmd: [], readOnlyVolumes: {}})
+    if (result.exitCode === 0) return {name: 'ulimits', status: 'ok', detail: 'a container starts with its ulimits'}
     const failure = rlimitFailure(result.stderr)
-    if (result.exitCode === 0)
-      return {name: 'ulimits', status: 'ok' as const, detail: 'a container starts with its ulimits'}
-    if (!failure) {
-      return {
-        name: 'ulimits',
-        status: 'warn' as const,
-        detail: `not checked: a test container exited ${result.exitCode} (${result.stderr.trim().split('\n')[0]})`,
-      }
-    }
-    return ulimitsFailed(described, failure)
+    if (failure) return ulimitsFailed(described, failure)
+    return unchecked(`a test container exited ${result.exitCode} (${result.stderr.trim().split('\n')[0]})`)
   } catch (error) {
     const failure = rlimitFailure((error as Error).message)
     if (failure) return ulimitsFailed(described, failure)
-    return {
-      name: 'ulimits',
-      status: 'warn' as const,
-      detail: `not checked: a test container did not start (${(error as Error).message.split('\n')[0]})`,
-    }
+    return unchecked(`a test container did not start (${(error as Error).message.split('\n')[0]})`)
   }
 }
 
