@@ -7,7 +7,7 @@
  */
 import {expect} from 'chai'
 import Docker from 'dockerode'
-import {chownSync, mkdirSync, mkdtempSync, rmSync} from 'node:fs'
+import {chownSync, existsSync, mkdirSync, mkdtempSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
 
@@ -146,4 +146,23 @@ export function coreSet(under: EngineUnderTest, more: (set: CoreSet) => void = (
   })
 
   more(set)
+}
+
+/** `swarm up` and `up --target swarm` are refused with the reason (exit 2) before anything is created. */
+export function refusesSwarm(set: CoreSet, reason: RegExp): void {
+  it('refuses a swarm (swarm up, up --target swarm) with the reason, creating nothing', async () => {
+    const name = `${set.project}-sw`
+    const swarmUp = await set.bare('swarm', 'up', '--name', name)
+    expect(swarmUp.exitCode, swarmUp.stderr).to.equal(2)
+    expect(swarmUp.stderr).to.match(reason)
+    expect(swarmUp.stderr).to.include('on this engine the stack runs with Compose: stackctl up')
+    expect(await set.engine.listContainers({all: true, filters: {label: [`io.stackctl.swarm=${name}`]}})).to.deep.equal(
+      [],
+    )
+    const deploy = await set.cli('up', '--target', 'swarm')
+    expect(deploy.exitCode, deploy.stderr).to.equal(2)
+    expect(deploy.stderr).to.match(reason)
+    expect(deploy.stderr).to.include(`on this engine the stack runs with Compose: stackctl up --dir ${set.dir}`)
+    expect(existsSync(path.join(set.dir, 'stack.yml'))).to.equal(false)
+  })
 }

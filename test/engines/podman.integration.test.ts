@@ -12,7 +12,7 @@ import path from 'node:path'
 
 import {freePort, runCli} from '../helpers/cli.js'
 import {uniqueName} from '../helpers/docker.js'
-import {coreSet, type CoreSet} from './core-set.js'
+import {coreSet, refusesSwarm, type CoreSet} from './core-set.js'
 
 const SOCKET = process.env.STACKCTL_PODMAN_SOCKET ?? '/run/podman/podman.sock'
 
@@ -26,7 +26,10 @@ describe('the core set on rootful Podman (integration)', function () {
       expectVersion: (version) => expect(version.Components?.map((c) => c.Name)).to.include('Podman Engine'),
       doctorEngine: /^ok +engine +Podman 4\.\d+\.\d+ \(API [\d.]+\) at unix:\/\//m,
     },
-    ulimitsRefusal,
+    (set) => {
+      ulimitsRefusal(set)
+      refusesSwarm(set, /: Podman 4\.\d+\.\d+ has no Swarm mode \(Swarm exists only in Docker\)$/m)
+    },
   )
 })
 

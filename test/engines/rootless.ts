@@ -8,7 +8,7 @@ import {expect} from 'chai'
 import {chmodSync, readFileSync, statSync} from 'node:fs'
 import {parse} from 'yaml'
 
-import type {CoreSet, EngineUnderTest} from './core-set.js'
+import {refusesSwarm, type CoreSet, type EngineUnderTest} from './core-set.js'
 
 type Kind = 'podman' | 'docker'
 
@@ -91,20 +91,11 @@ export function rootlessChecks(kind: Kind): (set: CoreSet) => void {
       })
     }
 
-    it('refuses a swarm (swarm up, up --target swarm) with the reason, creating nothing', async () => {
-      const reason =
-        kind === 'podman'
-          ? /Podman 4\.\d+\.\d+ rootless has no Swarm mode/
-          : /Docker \S+ rootless cannot run a swarm: overlay/
-      const before = (await set.engine.listContainers({all: true})).length
-      const swarmUp = await set.bare('swarm', 'up', '--name', `${set.project}-sw`)
-      expect(swarmUp.exitCode, swarmUp.stderr).to.equal(2)
-      expect(swarmUp.stderr).to.match(reason)
-      expect(swarmUp.stderr).to.include('on this engine the stack runs with Compose: stackctl up')
-      const deploy = await set.cli('up', '--target', 'swarm')
-      expect(deploy.exitCode, deploy.stderr).to.equal(2)
-      expect(deploy.stderr).to.match(reason)
-      expect((await set.engine.listContainers({all: true})).length).to.equal(before)
-    })
+    refusesSwarm(
+      set,
+      kind === 'podman'
+        ? /Podman 4\.\d+\.\d+ rootless has no Swarm mode/
+        : /Docker \S+ rootless cannot run a swarm: overlay networks/,
+    )
   }
 }
