@@ -8,6 +8,7 @@ import {expect} from 'chai'
 import {chmodSync, readFileSync, statSync} from 'node:fs'
 import {parse} from 'yaml'
 
+import {runCli} from '../helpers/cli.js'
 import {refusesSwarm, type CoreSet, type EngineUnderTest} from './core-set.js'
 
 type Kind = 'podman' | 'docker'
@@ -65,6 +66,21 @@ export function rootlessChecks(kind: Kind): (set: CoreSet) => void {
       )
       expect(doctor.stdout).to.match(/^ok +network +\/dev\/net\/tun is usable by uid \d+/m)
       expect(doctor.stdout).to.include('all checks passed')
+    })
+
+    it('doctor fails stackctl run as another user than the engine’s (root here), naming the engine’s uid', async () => {
+      const asRoot = await runCli(['doctor', '--dir', set.dir, '--project-name', set.project], {env: set.env})
+      expect(asRoot.exitCode, asRoot.stdout).to.equal(1)
+      expect(asRoot.stdout).to.match(
+        /^FAIL +user +the rootless engine runs as uid \d+ \(it owns \S+\), stackctl as uid 0: its containers cannot read this stack's password file$/m,
+      )
+      expect(asRoot.stdout).to.match(
+        /fix: run stackctl as the engine's user \(uid \d+\), from a directory that user owns/,
+      )
+      // Control: as the engine's user (the rest of this file), the same check passes.
+      expect((await set.ok('doctor')).stdout).to.match(
+        /^ok +user +stackctl runs as uid \d+, the rootless engine's own user$/m,
+      )
     })
 
     // Podman's file only: it briefly takes the device away from every user, and rootless Podman is the engine that

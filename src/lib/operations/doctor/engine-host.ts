@@ -3,7 +3,7 @@
  * and its cgroup limits, Podman's ulimits. Each says what it found and the fix; nothing is changed.
  */
 import {constants} from 'node:fs'
-import {access} from 'node:fs/promises'
+import {access, stat} from 'node:fs/promises'
 
 import {limitsIgnored, rlimitFailure, ulimitsFix, engineName} from '../../engine/capabilities.js'
 import type {Engine, EngineDescription} from '../../engine/engine.js'
@@ -26,6 +26,8 @@ export async function engineHostChecks(
   const checks: CheckResult[] = []
   // Only for an engine on this machine: a remote engine's device is not this one's.
   if (described.rootless && engine.endpoint.startsWith('unix://')) {
+    const user = await checkUser(engine.endpoint.slice('unix://'.length))
+    if (user) checks.push(user)
     checks.push(await checkTun(options.tunDevice ?? TUN_DEVICE))
   }
   if (limitsIgnored(described)) {
@@ -38,6 +40,28 @@ export async function engineHostChecks(
   }
   if (described.kind === 'podman') checks.push(await checkUlimits(engine, described, options.probeImage))
   return checks
+}
+
+/**
+ * A rootless engine's socket belongs to the user it runs as. stackctl run as anyone else (root, say) writes a
+ * password file and a stack directory that user's containers cannot read: the API fails with EACCES.
+ */
+async function checkUser(socket: string): Promise<CheckResult | undefined> {
+  const uid = process.getuid?.()
+  const owner = await stat(socket).then(
+    (info) => info.uid,
+    () => undefined,
+  )
+  if (owner === undefined) return undefined // a socket it cannot see: nothing to compare
+  if (owner === uid) {
+    return {name: 'user', status: 'ok', detail: `stackctl runs as uid ${uid}, the rootless engine's own user`}
+  }
+  return {
+    name: 'user',
+    status: 'fail',
+    detail: `the rootless engine runs as uid ${owner} (it owns ${socket}), stackctl as uid ${uid}: its containers cannot read this stack's password file`,
+    fix: `run stackctl as the engine's user (uid ${owner}), from a directory that user owns`,
+  }
 }
 
 /** slirp4netns, a rootless engine's network, opens the device as the engine's (this) user. */

@@ -1,5 +1,5 @@
 import {expect} from 'chai'
-import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
+import {chownSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
 
@@ -60,6 +60,27 @@ describe('doctor: the engine host beyond rootful Docker', () => {
     expect(network).to.deep.include({name: 'network', status: 'fail'})
     expect(network.detail).to.include("(ENOENT): a rootless engine's containers get no network")
     expect(network.fix).to.equal(`sudo chmod 0666 ${missing} (the mode udev gives it; slirp4netns opens it as you)`)
+  })
+
+  it('rootless: stackctl run by another user than the engine’s fails, naming the engine’s uid (negative control: the same user)', async () => {
+    const socket = path.join(dir, 'engine.sock')
+    writeFileSync(socket, '')
+    const at = (): StubEngine => Object.defineProperty(engine(), 'endpoint', {value: `unix://${socket}`})
+    const me = process.getuid!()
+    const [same] = await engineHostChecks(at(), facts({rootless: true}), {probeImage: undefined, tunDevice: tun})
+    expect(same).to.deep.equal({
+      name: 'user',
+      status: 'ok',
+      detail: `stackctl runs as uid ${me}, the rootless engine's own user`,
+    })
+    chownSync(socket, me + 4242, me + 4242)
+    const [other] = await engineHostChecks(at(), facts({rootless: true}), {probeImage: undefined, tunDevice: tun})
+    expect(other).to.deep.equal({
+      name: 'user',
+      status: 'fail',
+      detail: `the rootless engine runs as uid ${me + 4242} (it owns ${socket}), stackctl as uid ${me}: its containers cannot read this stack's password file`,
+      fix: `run stackctl as the engine's user (uid ${me + 4242}), from a directory that user owns`,
+    })
   })
 
   it('Podman: a test container proves the ulimits; the rlimit failure names the containers.conf line', async () => {
