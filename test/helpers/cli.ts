@@ -22,6 +22,8 @@ export interface CliOptions {
   env?: Record<string, string | undefined>
   cwd?: string
   input?: string
+  /** Run as this user (a rootless engine's own user: its stack files must be that user's). */
+  user?: {uid: number; gid: number}
 }
 
 /** Runs the CLI; with --json, its output must also match the command's schema (json-contract.ts). */
@@ -37,6 +39,7 @@ export function spawnCli(args: string[], options: CliOptions = {}) {
     cwd: options.cwd ?? repoRoot,
     env: {...process.env, ...options.env},
     stdio: ['pipe', 'pipe', 'pipe'],
+    ...options.user,
   })
   const output = {stdout: '', stderr: ''}
   child.stdout.on('data', (chunk) => (output.stdout += chunk))

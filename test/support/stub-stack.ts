@@ -11,6 +11,7 @@ import type {
   ContainerDetails,
   ContainerSummary,
   Engine,
+  EngineDescription,
   ExecResult,
   ImageInfo,
   VolumeInfo,
@@ -40,6 +41,15 @@ function hasLabel(labels: Record<string, string>, filter: string): boolean {
 export class StubEngine implements Engine {
   readonly endpoint = 'unix:///stub/docker.sock'
   reachable = true
+  /** What describe() says: rootful Docker unless a test makes it Podman or rootless. */
+  description: EngineDescription = {
+    kind: 'docker',
+    version: '20.10.24',
+    apiVersion: '1.41',
+    rootDir: undefined,
+    rootless: false,
+    cgroupVersion: 1,
+  }
   containersList: ContainerSummary[] = []
   private readonly configuredPorts = new Map<string, number[]>()
   volumesByName = new Map<string, VolumeInfo>()
@@ -91,16 +101,10 @@ export class StubEngine implements Engine {
     if (!this.reachable) throw new EngineUnreachable(this.endpoint)
   }
 
-  async describe() {
-    await this.ping()
-    return {
-      kind: 'docker' as const,
-      version: '20.10.24',
-      apiVersion: '1.41',
-      rootDir: undefined,
-      rootless: false,
-      cgroupVersion: 1,
-    }
+  async describe(): Promise<EngineDescription> {
+    this.calls.push('describe')
+    if (!this.reachable) throw new EngineUnreachable(this.endpoint)
+    return this.description
   }
 
   readonly containers = {

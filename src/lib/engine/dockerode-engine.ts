@@ -128,11 +128,42 @@ class DockerodeEngine implements Engine {
     }
   }
 
-  async describe() {
-    const docker = await this.docker()
-    const [version, info] = await Promise.all([docker.version(), docker.info()])
-    return describeEngine(version, info)
+  private described: Promise<EngineDescription> | undefined
+
+  /** Asked once per engine: several steps of one command consult it (the render, the build, doctor). */
+  describe(): Promise<EngineDescription> {
+    this.described ??= (async () => {
+      const docker = await this.docker()
+      // Podman's Docker-compatible /info never names `rootless` in its security options; its own API does. Asked
+      // at the same time (each answer takes Podman most of a second on a busy host); Docker answers it 404.
+      const [version, info, libpod] = await Promise.all([
+        docker.version(),
+        docker.info(),
+        libpodInfo(docker).catch(() => undefined),
+      ])
+      const description = describeEngine(version, info)
+      return description.kind === 'podman' ? {...description, rootless: podmanRootless(libpod)} : description
+    })()
+    this.described.catch(() => {
+      this.described = undefined // an engine that did not answer is asked again
+    })
+    return this.described
   }
+}
+
+/** Podman's own /info (host.security.rootless). Under a version prefix: Podman 4.3 answers 404 without one. */
+function libpodInfo(docker: Docker): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    docker.modem.dial(
+      {path: '/v4.0.0/libpod/info', method: 'GET', statusCodes: {200: true, 404: 'not found', 500: 'server error'}},
+      (error: Error | null, data: unknown) => (error ? reject(error) : resolve(data)),
+    )
+  })
+}
+
+/** Exported for its unit test. */
+export function podmanRootless(info: unknown): boolean {
+  return (info as {host?: {security?: {rootless?: boolean}}}).host?.security?.rootless === true
 }
 
 interface VersionAnswer {

@@ -4,10 +4,13 @@
  * every value the model decides is written into it here, in one place. The template is edited as a YAML
  * document so its comments survive.
  */
-import {parseDocument, type Document} from 'yaml'
+import {parseDocument, type Document, type Pair, type Scalar, type YAMLMap} from 'yaml'
 
 import {volumeName} from './config/stack-config.js'
 import type {PortModel, ServiceModel, StackModel} from './stack-model.js'
+
+/** The API's user on rootless Docker (engine/capabilities.ts: appRuntime). */
+const ROOTLESS_DOCKER_ROOT = '0:0'
 
 export function toCompose(model: StackModel, template: string): string {
   return composeDocument(model, template).toString({lineWidth: 0})
@@ -50,6 +53,19 @@ export function composeDocument(model: StackModel, template: string): Document {
   else doc.setIn([...appPath, 'build', 'args', 'NODE_IMAGE'], app.buildFrom)
   doc.setIn([...appPath, 'image'], app.image)
   if (app.user !== undefined) doc.setIn([...appPath, 'user'], app.user)
+  if (app.user === ROOTLESS_DOCKER_ROOT) {
+    const user = (doc.getIn(appPath) as YAMLMap).items.find((item) => (item.key as Scalar).value === 'user')
+    if (user) {
+      ;(user.key as Scalar).commentBefore =
+        " Rootless Docker: the container's root is your unprivileged user on the host (no capability kept), so it reads the 0600 password file."
+    }
+  }
+  if (app.usernsMode !== undefined) {
+    const pair = doc.createPair('userns_mode', app.usernsMode)
+    ;(pair.key as Scalar).commentBefore =
+      ' Rootless Podman: the API keeps your own uid inside its user namespace, so it reads the 0600 password file.'
+    insertAfter(doc.getIn(appPath) as YAMLMap, 'user', pair)
+  }
   if (app.command !== undefined) doc.setIn([...appPath, 'command'], flow(doc, [...app.command]))
   setEnvironment(doc, appPath, app)
   app.ports.forEach((port, index) => {
@@ -94,6 +110,12 @@ export function composeDocument(model: StackModel, template: string): Document {
     doc.setIn(['volumes', model.backups.key], doc.createNode({name: model.backups.name, external: true}))
   }
   return doc
+}
+
+/** Next to the key it belongs with, where a reader of the file looks for it (setIn would append it at the end). */
+function insertAfter(map: YAMLMap, key: string, pair: Pair): void {
+  const at = map.items.findIndex((item) => (item.key as Scalar | null)?.value === key)
+  map.items.splice(at + 1, 0, pair)
 }
 
 function composePort(port: PortModel) {

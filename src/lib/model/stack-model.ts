@@ -76,6 +76,8 @@ export interface AppService extends ServiceModel {
   /** The image the app is built from (Compose's build arg); none in dev mode, which builds nothing. */
   buildFrom?: string
   user?: string
+  /** Compose's userns_mode: `keep-id` on rootless Podman, so the API keeps the user's own id (capabilities.ts). */
+  usernsMode?: 'keep-id'
   /** Dev mode's runner; undefined: the image's own command. */
   command?: readonly string[]
   mounts: readonly BindMount[]
@@ -183,8 +185,10 @@ export interface ModelInput {
   images: {postgres: string; /** The base the app image is built from. */ node?: string}
   /** The app image's reference. */
   appImage: string
-  /** uid:gid the API runs as; never root. */
+  /** uid:gid the API runs as: the invoking user's, or 0:0 on rootless Docker (capabilities.ts: appRuntime). */
   appUser?: string
+  /** `keep-id` on rootless Podman (capabilities.ts: appRuntime); the engine's default namespace otherwise. */
+  appUsernsMode?: 'keep-id'
   /** Development mode: the API runs from a working tree instead of the built image. */
   dev?: DevMode
   /** Who the stack is: services, the network and the volume are labelled with it. */
@@ -264,6 +268,7 @@ export function stackModel(config: ModelConfig, input: ModelInput): StackModel {
     image: dev ? (input.images.node ?? input.appImage) : input.appImage,
     buildFrom: dev ? undefined : input.images.node,
     user: input.appUser,
+    usernsMode: input.appUsernsMode,
     command: dev?.command,
     health: dev?.health ?? APP_PROBE,
     environment: {

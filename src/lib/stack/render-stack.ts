@@ -24,6 +24,7 @@ import {
 } from '../model/stackdir/stack-files.js'
 import {volumeName} from '../model/config/stack-config.js'
 import {StackctlError} from '../errors.js'
+import {appRuntime} from '../engine/capabilities.js'
 import {stackVolume, type StackContext} from './context.js'
 import {resolveImages, type ImageResolver} from './images.js'
 import {devMode} from '../targets/compose/dev-mode.js'
@@ -67,6 +68,7 @@ export async function renderStack(
   const claim = write ? await claimStack(ctx, {adopt: ctx.adopt}) : undefined
   const {images, reason} = await resolveImages(config.imageSource, config.pgMajor, remembered, resolver)
   const identity = appIdentity()
+  const runtime = appRuntime(await ctx.engine.describe(), identity)
   const template = await readFile(TEMPLATES.compose, 'utf8')
   const stackId = ctx.state?.stackId ?? newStackId()
 
@@ -82,7 +84,8 @@ export async function renderStack(
     config: {...config, walArchive: walArchive.on},
     images,
     appImage: `stackctl-app:${appTag}`,
-    appUser: `${identity.uid}:${identity.gid}`,
+    appUser: runtime.user,
+    appUsernsMode: runtime.usernsMode,
     dev,
     identity: {stackId, dir: paths.dir},
   })

@@ -8,7 +8,7 @@ import {Duplex, Readable} from 'node:stream'
 
 import type Docker from 'dockerode'
 
-import {createEngine, describeEngine, engineOver} from '../../../src/lib/engine/dockerode-engine.js'
+import {createEngine, describeEngine, engineOver, podmanRootless} from '../../../src/lib/engine/dockerode-engine.js'
 import {EngineUnreachable} from '../../../src/lib/errors.js'
 
 function frame(type: 1 | 2, text: string): Buffer {
@@ -152,6 +152,14 @@ describe('the engine as it describes itself (Docker or Podman)', () => {
       rootless: false,
       cgroupVersion: undefined,
     })
+  })
+
+  it("reads rootless Podman from Podman's own /info (its Docker-compatible one never says rootless)", () => {
+    // As Podman 4.3.1 answers /v4.0.0/libpod/info, trimmed; run as a user, then as root.
+    const security = {apparmorEnabled: false, rootless: true, seccompEnabled: true}
+    expect(podmanRootless({host: {security}})).to.equal(true)
+    expect(podmanRootless({host: {security: {...security, rootless: false}}})).to.equal(false)
+    expect(podmanRootless({})).to.equal(false)
   })
 
   /** A dockerode stand-in answering the container list, inspect and version as Podman 4.3 or Docker does. */

@@ -8,7 +8,9 @@ import path from 'node:path'
 
 import {assertStackDirLocation, sha256} from '../../model/stackdir/stack-files.js'
 import {lstatOptional} from '../../model/stackdir/files.js'
-import type {Engine} from '../../engine/engine.js'
+import type {Engine, EngineDescription} from '../../engine/engine.js'
+import {engineName} from '../../engine/capabilities.js'
+import {engineHostChecks} from './engine-host.js'
 import {StackctlError} from '../../errors.js'
 import {stackVolume, type StackContext} from '../../stack/context.js'
 import {imageExists, localImages, registryImages} from '../../engine/images/stack-images.js'
@@ -54,6 +56,9 @@ export async function runDoctor(ctx: StackContext): Promise<DoctorReport> {
     checks.push(await checkImages(ctx))
     checks.push(await checkPort(ctx))
     checks.push(await checkDisk(engine.rootDir))
+    if (engine.described) {
+      checks.push(...(await engineHostChecks(ctx.engine, engine.described, {probeImage: await probeImage(ctx)})))
+    }
   } else {
     for (const name of ['images', 'port', 'disk']) {
       checks.push({name, status: 'fail', detail: 'not checked: the engine is unreachable'})
@@ -97,16 +102,19 @@ export function describeDoctor(report: DoctorReport): string[] {
   return lines
 }
 
-async function checkEngine(engine: Engine): Promise<{result: CheckResult; ok: boolean; rootDir?: string}> {
+async function checkEngine(
+  engine: Engine,
+): Promise<{result: CheckResult; ok: boolean; rootDir?: string; described?: EngineDescription}> {
   try {
     const described = await engine.describe()
     return {
       ok: true,
       rootDir: described.rootDir,
+      described,
       result: {
         name: 'engine',
         status: 'ok',
-        detail: `${described.kind === 'podman' ? 'Podman' : 'Docker'} ${described.version}${described.rootless ? ' rootless' : ''} (API ${described.apiVersion}) at ${engine.endpoint}`,
+        detail: `${engineName(described)} (API ${described.apiVersion}) at ${engine.endpoint}`,
       },
     }
   } catch (error) {
@@ -120,6 +128,18 @@ async function checkEngine(engine: Engine): Promise<{result: CheckResult; ok: bo
       },
     }
   }
+}
+
+/** A db image the stack would run, present on the engine: the ulimits probe starts a container from it. */
+async function probeImage(ctx: StackContext): Promise<string | undefined> {
+  const candidates = [registryImages(ctx.config.pgMajor).postgres]
+  try {
+    candidates.unshift(localImages(ctx.config.pgMajor).postgres)
+  } catch {
+    // no local image exists for this major
+  }
+  for (const image of candidates) if (await imageExists(ctx.engine, image)) return image
+  return undefined
 }
 
 async function checkCompose(ctx: StackContext): Promise<CheckResult> {

@@ -30,8 +30,12 @@ export interface RenderInput {
   images: StackImages
   /** Tag of the app image; derived from the build context's content so a changed bundle means a new image. */
   appImage: string
-  /** uid:gid the API runs as; never root. */
+  /**
+   * uid:gid the API runs as: the invoking user's (never root), or 0:0 on rootless Docker, where the container's
+   * root is that unprivileged user; `appUsernsMode` keep-id on rootless Podman (engine/capabilities.ts).
+   */
   appUser: string
+  appUsernsMode?: 'keep-id'
   /** Development mode: the API runs from a working tree instead of the built image. */
   dev?: DevMode
   /** Who the stack is: every service, the network and the volume are labelled with it. */
@@ -48,6 +52,7 @@ export function composeModel(input: RenderInput, target: Pick<ModelInput, 'repli
     images: input.images,
     appImage: input.appImage,
     appUser: input.appUser,
+    appUsernsMode: input.appUsernsMode,
     dev: input.dev,
     identity: input.identity,
     ...target,

@@ -9,6 +9,7 @@ import {portUse, stackPorts, takenBy} from '../../stack/port.js'
 import {countedVisits} from '../../operations/db/visits.js'
 import {runningService} from '../../engine/services.js'
 import {EnvironmentError, Interrupted, ProcessFailed, ProcessTimedOut} from '../../errors.js'
+import {engineName, rlimitFailure, ulimitsFix} from '../../engine/capabilities.js'
 import {readOptional, sha256} from '../../model/stackdir/files.js'
 import {restoringStackDir, snapshotStackDir} from '../../model/stackdir/dir-snapshot.js'
 import type {StackContext} from '../../stack/context.js'
@@ -124,6 +125,7 @@ async function upObserved(
     leftovers = await waitStackHealthy(ctx, memory, options.signal)
   } catch (error) {
     if (error instanceof Interrupted) throw await interruptedUp(ctx, found)
+    if (error instanceof ProcessFailed && rlimitFailure(error.stderr)) throw await ulimitsRefused(ctx, error)
     if (error instanceof ProcessFailed || error instanceof ProcessTimedOut) throw await explainUnhealthy(ctx, error)
     throw error
   }
@@ -200,6 +202,16 @@ async function assertPortFree(ctx: StackContext): Promise<void> {
 /** A running db of this stack was started on this volume already, so its layout needs no second look. */
 async function dbRunning(ctx: StackContext): Promise<boolean> {
   return (await runningService(ctx.engine, ctx.config.project, 'db')) !== undefined
+}
+
+/** The engine cannot start any container with its ulimits: no diagnosis of a service would say why. */
+async function ulimitsRefused(ctx: StackContext, error: ProcessFailed): Promise<EnvironmentError> {
+  const engine = await ctx.engine.describe()
+  return new EnvironmentError(
+    `${engineName(engine)} cannot start containers: its default ulimits exceed this host's hard limits (${rlimitFailure(error.stderr)})`,
+    ulimitsFix(engine),
+    error,
+  )
 }
 
 /** Podman answers Docker's API but has no BuildKit: Compose must build with the classic builder there. */

@@ -5,6 +5,8 @@ import {parse} from 'yaml'
 
 import {renderCompose, type RenderInput} from '../../../../src/lib/targets/compose/render.js'
 import {localImages, registryImages} from '../../../../src/lib/engine/images/stack-images.js'
+import {appRuntime} from '../../../../src/lib/engine/capabilities.js'
+import type {EngineDescription} from '../../../../src/lib/engine/engine.js'
 
 const template = readFileSync(
   fileURLToPath(new URL('../../../../templates/compose/docker-compose.yml', import.meta.url)),
@@ -81,6 +83,45 @@ describe('compose rendering', () => {
     ])
     // Without it nothing of the database is published (negative control for the golden files above).
     expect(parse(renderCompose(template, input({dbPort: undefined}))).services.db).to.not.have.property('ports')
+  })
+
+  describe('on each engine, from what it says of itself (describe())', () => {
+    const engine = (kind: EngineDescription['kind'], rootless: boolean) => ({kind, rootless})
+    const on = (facts: Pick<EngineDescription, 'kind' | 'rootless'>): RenderInput => {
+      const runtime = appRuntime(facts, {uid: 1000, gid: 1000})
+      return {...input(), appUser: runtime.user, appUsernsMode: runtime.usernsMode}
+    }
+
+    it('rootful Docker and rootful Podman: exactly the golden file of the local-image stack', () => {
+      for (const kind of ['docker', 'podman'] as const) {
+        expect(renderCompose(template, on(engine(kind, false)))).to.equal(readFileSync(golden('local-17.yml'), 'utf8'))
+      }
+    })
+
+    it('rootless Podman: the API keeps the user’s own id inside (userns_mode: keep-id), as the golden file', () => {
+      const text = renderCompose(template, on(engine('podman', true)))
+      matchGolden('rootless-podman-17.yml', text)
+      const app = parse(text).services.app
+      expect(app).to.include({user: '1000:1000', userns_mode: 'keep-id'})
+      // The db is the entrypoint's business (root inside, then postgres): it keeps the default namespace.
+      expect(parse(text).services.db).to.not.have.property('userns_mode')
+      // Negative control: the same facts without `rootless` render no user namespace.
+      expect(parse(renderCompose(template, on(engine('podman', false)))).services.app).to.not.have.property(
+        'userns_mode',
+      )
+    })
+
+    it('rootless Docker: the API runs as the container’s root, the unprivileged user on the host, as the golden file', () => {
+      const text = renderCompose(template, on(engine('docker', true)))
+      matchGolden('rootless-docker-17.yml', text)
+      const app = parse(text).services.app
+      expect(app.user).to.equal('0:0')
+      expect(app).to.not.have.property('userns_mode')
+      // Still no capability and a read-only root: root in a rootless namespace with nothing extra.
+      expect(app.cap_drop).to.deep.equal(['ALL'])
+      expect(app.read_only).to.equal(true)
+      expect(parse(renderCompose(template, on(engine('docker', false)))).services.app.user).to.equal('1000:1000')
+    })
   })
 
   it('is pure: the same input gives the same text', () => {

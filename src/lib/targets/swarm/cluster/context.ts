@@ -9,6 +9,7 @@ import path from 'node:path'
 import type {StackConfigInput} from '../../../model/config/stack-config.js'
 import type {Engine} from '../../../engine/engine.js'
 import type {EngineFactory} from '../../../engine/factory.js'
+import {swarmUnsupported} from '../../../engine/capabilities.js'
 import {EnvironmentError, StackctlError} from '../../../errors.js'
 import {readOptional, writeFileAtomic} from '../../../model/stackdir/files.js'
 import {shellQuote, stackCommand} from '../../../model/config/command-line.js'
@@ -112,6 +113,13 @@ export function tasksHint(sw: Pick<SwarmContext, 'stack' | 'target'>): string {
 /** The manager answers and manages a swarm; otherwise one line saying which engine and what to do. */
 export async function assertManager(sw: SwarmContext): Promise<void> {
   await sw.manager.ping()
+  const unsupported = swarmUnsupported(await sw.manager.describe())
+  if (unsupported) {
+    throw new EnvironmentError(
+      `${sw.target.endpoint} cannot be a swarm target: ${unsupported}`,
+      `on this engine the stack runs with Compose: ${stackCommand(sw.stack.config, 'up')}; for a swarm, pass --docker-host of a rootful Docker swarm manager`,
+    )
+  }
   const state = await sw.manager.swarm.state()
   if (!state.active || !state.manager) {
     throw new EnvironmentError(

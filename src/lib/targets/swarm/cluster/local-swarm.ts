@@ -12,6 +12,7 @@ import {buildImages} from '../../../engine/images/builder.js'
 import {IMAGE_SPECS, imageReference} from '../../../engine/images/image-specs.js'
 import type {ContainerSummary, Engine, SwarmNode} from '../../../engine/engine.js'
 import type {EngineFactory} from '../../../engine/factory.js'
+import {swarmUnsupported} from '../../../engine/capabilities.js'
 import {EnvironmentError, Interrupted, StackctlError, UsageError} from '../../../errors.js'
 import {ensureRealDirectory} from '../../../model/stackdir/files.js'
 import {canBind} from '../../../engine/net/ports.js'
@@ -111,6 +112,13 @@ export async function swarmUp(
   const spec = localSwarmSpec(input, stateDirectory(env), NODE_IMAGE)
   const host = options.engines.host(env)
   await host.ping()
+  const unsupported = swarmUnsupported(await host.describe())
+  if (unsupported) {
+    throw new EnvironmentError(
+      `cannot start a local swarm on ${host.endpoint}: ${unsupported}`,
+      'run it on a rootful Docker engine (DOCKER_HOST=unix:///var/run/docker.sock stackctl swarm up); on this engine the stack runs with Compose: stackctl up',
+    )
+  }
   const cli = options.engines.cli(hostEndpoint(env))
   const existing = await host.containers.list({label: `${SWARM_LABELS.swarm}=${spec.name}`})
   if (existing.length > 0) {

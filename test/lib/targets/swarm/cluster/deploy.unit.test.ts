@@ -1,4 +1,5 @@
 import {expect} from 'chai'
+import {existsSync} from 'node:fs'
 import {readFile, writeFile} from 'node:fs/promises'
 import path from 'node:path'
 
@@ -140,6 +141,34 @@ describe('swarm deploy on a 3-node local swarm (over the stub swarm)', () => {
       expect(stub.managerCli.calls).to.deep.equal([])
       expect(stub.swarm.changes).to.deep.equal([])
     }
+  })
+
+  it('refuses a manager that is Podman or a rootless engine, with the reason, before anything is written or deployed', async () => {
+    for (const facts of [
+      {kind: 'podman' as const, version: '4.3.1', rootless: false},
+      {kind: 'podman' as const, version: '4.3.1', rootless: true},
+      {kind: 'docker' as const, version: '20.10.24', rootless: true},
+    ]) {
+      const stub = await ready({local: false})
+      stub.manager.description = {...stub.manager.description, ...facts}
+      const refused = await failure(deploySwarmStack(stub.sw, stub.resolver, {registry: 'registry.example:5000'}))
+      expect(refused.exitCode).to.equal(2)
+      expect(refused.message).to.match(
+        facts.kind === 'podman'
+          ? /^tcp:\/\/manager\.example:2376 cannot be a swarm target: Podman 4\.3\.1( rootless)? has no Swarm mode/
+          : /^tcp:\/\/manager\.example:2376 cannot be a swarm target: Docker 20\.10\.24 rootless cannot run a swarm/,
+      )
+      expect(refused.suggestion).to.match(/^on this engine the stack runs with Compose: stackctl up --dir /)
+      expect(stub.managerCli.calls).to.deep.equal([])
+      expect(stub.swarm.changes).to.deep.equal([])
+      expect(existsSync(path.join(stub.sw.stack.paths.dir, 'stack.json'))).to.equal(false)
+    }
+    // Control: a rootful Docker manager (the stub's own facts) is deployed to.
+    const rootful = await ready()
+    allRunning(rootful, 3)
+    await deploySwarmStack(rootful.sw, rootful.resolver, {replicas: 3})
+    expect(rootful.swarm.changes).to.have.length(1)
+    expect(existsSync(path.join(rootful.sw.stack.paths.dir, 'stack.json'))).to.equal(true)
   })
 
   it('refuses a password file changed since the last deploy over an initialised volume, deploying nothing', async () => {
