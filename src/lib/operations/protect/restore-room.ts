@@ -158,8 +158,9 @@ export function restoreVolumeDriver(
 
 /**
  * One throw-away container with the new volume (and the old one, when it exists) mounted read-only: the new
- * volume's free space, and whether it is storage of its own (its root's device and inode differ from the old
- * one's: a bind mount spelled differently can still reach the live data directory).
+ * volume's free space, whether it is empty (a bind mount's directory may hold files: a restore writes only into
+ * an empty one, and only then may its undo clear what it wrote) and whether it is storage of its own (its root's
+ * device and inode differ from the old one's: a bind mount spelled differently can still reach the live data).
  */
 export async function probeNewVolume(
   engine: Engine,
@@ -167,7 +168,12 @@ export async function probeNewVolume(
   volume: string,
   old: string | undefined,
 ): Promise<{freeBytes: number}> {
-  const script = `df -B1 --output=avail /new | tail -n 1; stat -c %d:%i /new${old ? ' /old' : ''}`
+  const script = [
+    'echo "free $(df -B1 --output=avail /new | tail -n 1)"',
+    'echo "entries $(ls -A /new | wc -l)"',
+    'echo "new $(stat -c %d:%i /new)"',
+    ...(old ? ['echo "old $(stat -c %d:%i /old)"'] : []),
+  ].join('; ')
   let probe
   try {
     probe = await engine.containers.runOneShot({
@@ -182,19 +188,70 @@ export async function probeNewVolume(
       suggestion: 'check the --volume-opt options (a bind mount needs an existing directory)',
     })
   }
-  const [avail, created, existing] = probe.stdout.trim().split('\n')
-  const freeBytes = parseAvailable(avail ?? '')
-  if (probe.exitCode !== 0 || freeBytes === undefined || !created) {
+  const said = parseProbe(probe.stdout)
+  const freeBytes = parseAvailable(said.free ?? '')
+  if (probe.exitCode !== 0 || freeBytes === undefined || !said.new || !said.entries) {
     throw new StackctlError(`cannot tell the free space of ${volume}: ${probe.stderr.trim() || probe.stdout.trim()}`)
   }
-  if (old && existing === created) {
+  if (old && said.old === said.new) {
     throw new StackctlError(`the new volume ${volume} is the storage of ${old} itself (the same directory)`, {
       exitCode: 2,
       suggestion:
         'pass --volume-opt device=<another, empty directory> (with the other --volume-opt options of a bind mount)',
     })
   }
+  if (said.entries !== '0') {
+    throw new StackctlError(
+      `the new volume ${volume} is not empty (${said.entries} entries): a restore writes only into an empty directory, and never over files`,
+      {exitCode: 2, suggestion: 'give the new volume an empty directory of its own (--volume-opt device=…)'},
+    )
+  }
   return {freeBytes}
+}
+
+/** `key value` lines → a record. */
+export function parseProbe(stdout: string): Record<string, string> {
+  const said: Record<string, string> = {}
+  for (const line of stdout.split('\n')) {
+    const match = /^(\w+) (.*)$/.exec(line.trim())
+    if (match) said[match[1]] = match[2].trim()
+  }
+  return said
+}
+
+/**
+ * Clears a new volume whose files outlive its removal (a bind mount, a device): what a stopped recovery wrote
+ * there. Only for a volume the probe found empty, after the recovery server is gone.
+ */
+export async function clearNewVolume(
+  engine: Engine,
+  spec: {name: string; image: string; volume: string; labels: Record<string, string>},
+): Promise<void> {
+  const id = await engine.containers.start({
+    name: spec.name,
+    image: spec.image,
+    env: [],
+    cmd: ['find', '/new', '-mindepth', '1', '-delete'],
+    labels: spec.labels,
+    volumes: {[spec.volume]: '/new'},
+    readOnlyFiles: {},
+  })
+  try {
+    const deadline = Date.now() + 120_000
+    let details = await engine.containers.inspect(id)
+    while (details?.running && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 200))
+      details = await engine.containers.inspect(id)
+    }
+    if (!details || details.running || details.exitCode !== 0) {
+      const log = await engine.containers.logTail(id, 3).catch(() => '')
+      throw new StackctlError(
+        `cannot clear what the recovery wrote in ${spec.volume}: ${log.trim() || 'it did not finish'}`,
+      )
+    }
+  } finally {
+    await engine.containers.remove(id)
+  }
 }
 
 const LIVE_SQL = `SELECT (SELECT sum(pg_database_size(oid)) FROM pg_database)::bigint || '|' ||
@@ -218,7 +275,7 @@ export function roomLine(e: RestoreRoomEstimate, volume: string): string {
 /** The error of a recovery stopped by the free-space watch. */
 export function stoppedForRoom(volume: string, free: number, reserve: number, hintCommand: string): StackctlError {
   return new StackctlError(
-    `stopped the recovery: ${volume}'s filesystem fell to ${formatBytes(free)} free, under the ${formatBytes(reserve)} kept for the live database`,
+    `stopped the recovery: ${volume}'s filesystem has ${formatBytes(free)} free, under the ${formatBytes(reserve)} kept for the live database`,
     {
       exitCode: 2,
       suggestion: elsewhere(`make room on that filesystem and run ${hintCommand} again`, hintCommand),

@@ -34,6 +34,7 @@ import {formatBytes} from '../backup-restore/format.js'
 import {freeBytes, watchFreeSpace} from '../backup-restore/room.js'
 import {asPostgres, parseRepoInfo} from './pgbackrest.js'
 import {
+  clearNewVolume,
   DEFAULT_MAX_WAL_BYTES,
   DEFAULT_WAL_SEGMENT_BYTES,
   estimateRestoreRoom,
@@ -105,7 +106,7 @@ export async function restoreToPoint(
       ? await runner.step('restore point', () => makeRestorePoint(ctx, command, signal))
       : null
     const volume = await runner.step('new volume', () => createVolume(ctx, runner, plan.volume))
-    const room = await runner.step('room', () => assertRestoreRoom(ctx, plan, volume, image))
+    const room = await runner.step('room', () => assertRestoreRoom(ctx, plan, volume, image, runner))
     checkInterrupted(signal, 'before the recovery')
     restored = await runner.step('recover', () => recover(ctx, plan, volume, image, runner, room, signal))
     // The last moment a signal is answered by undoing: from the switch on, the restored timeline serves.
@@ -344,18 +345,13 @@ function shellQuote(word: string): string {
   return /^[A-Za-z0-9_./:=+-]+$/.test(word) ? word : `'${word.replaceAll("'", `'\\''`)}'`
 }
 
-/**
- * pgBackRest restores the backup, then the server replays WAL to the target and promotes (no archiving yet).
- * The volume's root is given to postgres first (as root, the container's user): a named volume gets the
- * image's owner, a bind mount keeps its directory's (root's, mostly), where pgBackRest could not write.
- */
+/** pgBackRest restores the backup, then the server replays WAL to the target and promotes (no archiving yet). */
 export function recoveryScript(options: readonly string[]): string {
   const restore = asPostgres(['pgbackrest', `--stanza=${STANZA}`, ...options, 'restore'])
     .map(shellQuote)
     .join(' ')
   const server = asPostgres(['postgres', '-c', 'archive_mode=off', '-c', 'listen_addresses=']).map(shellQuote).join(' ')
-  const data = '"$PGBACKREST_PG1_PATH"'
-  return `set -e; chown postgres:postgres ${data}; chmod 0700 ${data}; ${restore}; exec ${server}`
+  return `set -e; ${restore}; exec ${server}`
 }
 
 async function recover(
@@ -399,6 +395,13 @@ async function recover(
   } catch (error) {
     const low = watch.low()
     if (low !== undefined) throw stoppedForRoom(volume, low, room.reserveBytes, plan.hint)
+    // Filled between two readings: the same cause, not an unreachable target.
+    if (error instanceof StackctlError && error.message.includes('No space left on device')) {
+      throw new StackctlError(error.message, {
+        exitCode: 2,
+        suggestion: stoppedForRoom(volume, 0, 0, plan.hint).suggestion,
+      })
+    }
     throw error
   } finally {
     await watch.stop()
@@ -428,6 +431,7 @@ async function assertRestoreRoom(
   plan: Plan,
   volume: string,
   image: string,
+  runner: StepRunner,
 ): Promise<RestoreRoomEstimate> {
   const oldExists = (await ctx.engine.volumes.inspect(ctx.config.volume)) !== undefined
   const {freeBytes: free} = await probeNewVolume(ctx.engine, image, volume, oldExists ? ctx.config.volume : undefined)
@@ -444,6 +448,17 @@ async function assertRestoreRoom(
   })
   const problem = restoreRoomProblem(estimate, volume, plan.hint)
   if (problem) throw problem
+  // A bind mount's (a device's) files outlive the volume: found empty, it is left empty by an undo.
+  if (plan.volume.options.device !== undefined) {
+    runner.onUndo(`the files the recovery wrote in ${plan.volume.options.device} removed`, () =>
+      clearNewVolume(ctx.engine, {
+        name: `${ctx.config.project}-recovery-clear`,
+        image,
+        volume,
+        labels: {[LABELS.stackId]: ctx.state!.stackId, [LABELS.project]: ctx.config.project, [RECOVERY_LABEL]: volume},
+      }),
+    )
+  }
   ctx.progress(roomLine(estimate, volume))
   return estimate
 }

@@ -4,8 +4,8 @@
  * container keeps mounted (a tmpfs keeps its files only while something mounts it). The restore needs the
  * backup, the WAL it replays and the live server's 64 MiB reserve: it is refused before the recovery with the
  * numbers, exit 2, and nothing changed: the same db container on the same volume, never restarted, the same
- * visits, no new volume, no recovery container. A tmpfs asked for the new volume is refused before anything is
- * made. The control: the same restore, the new volume on the engine's disk (the old volume's options), goes
+ * visits, no new volume, no recovery container. A directory that holds a file is refused (the file kept); a
+ * tmpfs asked for the new volume is refused before anything is made. The control: the same restore, the new volume on the engine's disk (the old volume's options), goes
  * through and gives back every visit.
  */
 import {expect} from 'chai'
@@ -91,6 +91,25 @@ describe('db restore: room on the new volume is checked before the recovery', fu
     const after = {db: await db(), visits: await visits(), volumes: await projectVolumes()}
     expect(after).to.deep.equal(before)
     expect(await recoveryContainers()).to.deep.equal([])
+  })
+
+  it('never writes into a directory that holds files: refused, the file kept', async () => {
+    const holder = docker.getContainer(small)
+    const run = async (cmd: string[]) => {
+      const exec = await holder.exec({Cmd: cmd, AttachStdout: true})
+      const chunks: Buffer[] = []
+      for await (const chunk of await exec.start({})) chunks.push(chunk as Buffer)
+      return Buffer.concat(chunks).toString('utf8')
+    }
+    await run(['sh', '-c', 'echo mine > /room/pg/keep'])
+    const bind = ['--volume-opt', 'type=none', '--volume-opt', 'o=bind', '--volume-opt', `device=${smallDir}`]
+    const refused = await runCli(['db', 'restore', '--latest', ...stack, ...bind])
+    expect(refused.exitCode, refused.stderr).to.equal(2)
+    expect(refused.stderr).to.match(
+      /the new volume \S+ is not empty \(1 entries\): a restore writes only into an empty directory/,
+    )
+    expect(await run(['cat', '/room/pg/keep'])).to.include('mine')
+    await run(['rm', '/room/pg/keep'])
   })
 
   it('refuses a new volume in memory before anything is made, without a --force hint', async () => {

@@ -62,7 +62,7 @@ describe('restore room: the estimate before a point-in-time restore', () => {
   it('a stop by the watch says how low the free space fell, exit 2', () => {
     const error = stoppedForRoom('v2', 10 * MiB, 64 * MiB, 'stackctl snapshot restore s1')
     expect(error.message).to.equal(
-      "stopped the recovery: v2's filesystem fell to 10.0 MiB free, under the 64.0 MiB kept for the live database",
+      "stopped the recovery: v2's filesystem has 10.0 MiB free, under the 64.0 MiB kept for the live database",
     )
     expect(error.exitCode).to.equal(2)
   })
