@@ -24,6 +24,8 @@ const MiB = 1024 * 1024
 /** PostgreSQL's default max_wal_size, when no live server says its own. */
 export const DEFAULT_MAX_WAL_BYTES = 1024 * MiB
 export const DEFAULT_WAL_SEGMENT_BYTES = 16 * MiB
+/** PostgreSQL's default min_wal_size: the segments a checkpoint keeps, recycled, for the WAL to come. */
+export const DEFAULT_MIN_WAL_BYTES = 80 * MiB
 
 /** What the estimate is made of; every number measured (or read from the repository) by the caller. */
 export interface RestoreRoomFacts {
@@ -38,6 +40,8 @@ export interface RestoreRoomFacts {
   walSegmentBytes: number
   /** The most WAL the recovery server keeps before a restartpoint recycles it (its max_wal_size). */
   maxWalBytes: number
+  /** The WAL it keeps however little it replays: recycled segments up to min_wal_size. */
+  minWalBytes: number
 }
 
 export interface RestoreRoomEstimate {
@@ -45,7 +49,10 @@ export interface RestoreRoomEstimate {
   dataBytes: number
   /** Which size `dataBytes` is: the backup's, or the live cluster's when that is larger. */
   dataBasis: 'backup' | 'live'
-  /** pg_wal of the recovery server: the segments it replays, at most max_wal_size and two more. */
+  /**
+   * pg_wal of the recovery server: the segments it replays and two more, at least min_wal_size and one more
+   * (recycled segments are kept: 4 segments measured after a 2-segment replay), at most max_wal_size and two more.
+   */
   walBytes: number
   /** Kept free at all times for the live server (it may share the filesystem). */
   reserveBytes: number
@@ -59,8 +66,9 @@ export function estimateRestoreRoom(facts: RestoreRoomFacts): RestoreRoomEstimat
   const live = Math.max(0, facts.liveBytes ?? 0)
   const dataBytes = Math.max(backup, live)
   const segment = facts.walSegmentBytes > 0 ? facts.walSegmentBytes : DEFAULT_WAL_SEGMENT_BYTES
-  const kept = Math.ceil(Math.max(0, facts.maxWalBytes) / segment) + 2
-  const walBytes = Math.min(Math.max(1, facts.walSegments), kept) * segment
+  const most = Math.ceil(Math.max(0, facts.maxWalBytes) / segment) + 2
+  const least = Math.ceil(Math.max(0, facts.minWalBytes) / segment) + 1
+  const walBytes = Math.min(Math.max(Math.max(1, facts.walSegments) + 2, least), most) * segment
   const reserve = reserveBytes(segment)
   return {
     dataBytes,
@@ -255,16 +263,22 @@ export async function clearNewVolume(
 }
 
 const LIVE_SQL = `SELECT (SELECT sum(pg_database_size(oid)) FROM pg_database)::bigint || '|' ||
-  pg_size_bytes(current_setting('max_wal_size')) || '|' || pg_size_bytes(current_setting('wal_segment_size'))`
+  pg_size_bytes(current_setting('max_wal_size')) || '|' || pg_size_bytes(current_setting('wal_segment_size')) || '|' ||
+  pg_size_bytes(current_setting('min_wal_size'))`
 
 /** The live cluster's size and WAL settings; null when no db answers (a restore after the data was lost). */
 export async function liveCluster(
   psql: Psql | undefined,
-): Promise<{liveBytes: number; maxWalBytes: number; walSegmentBytes: number} | null> {
+): Promise<{liveBytes: number; maxWalBytes: number; walSegmentBytes: number; minWalBytes: number} | null> {
   const answer = await psql?.tryQuery(LIVE_SQL.replace(/\n/g, ' '), 'postgres')
-  const [live, maxWal, segment] = (answer ?? '').split('|').map((part) => part.trim())
-  if (![live, maxWal, segment].every((part) => part !== undefined && /^\d+$/.test(part))) return null
-  return {liveBytes: Number(live), maxWalBytes: Number(maxWal), walSegmentBytes: Number(segment)}
+  const [live, maxWal, segment, minWal] = (answer ?? '').split('|').map((part) => part.trim())
+  if (![live, maxWal, segment, minWal].every((part) => part !== undefined && /^\d+$/.test(part))) return null
+  return {
+    liveBytes: Number(live),
+    maxWalBytes: Number(maxWal),
+    walSegmentBytes: Number(segment),
+    minWalBytes: Number(minWal),
+  }
 }
 
 /** The line a refused or stopped restore's progress gives before it starts: what it needs and what is free. */

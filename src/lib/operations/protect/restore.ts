@@ -36,6 +36,7 @@ import {asPostgres, parseRepoInfo} from './pgbackrest.js'
 import {
   clearNewVolume,
   DEFAULT_MAX_WAL_BYTES,
+  DEFAULT_MIN_WAL_BYTES,
   DEFAULT_WAL_SEGMENT_BYTES,
   estimateRestoreRoom,
   liveCluster,
@@ -445,6 +446,7 @@ async function assertRestoreRoom(
     walSegments: segmentsBetween(plan.backup.archiveStart, plan.archiveEnd, segment),
     walSegmentBytes: segment,
     maxWalBytes: live?.maxWalBytes ?? DEFAULT_MAX_WAL_BYTES,
+    minWalBytes: live?.minWalBytes ?? DEFAULT_MIN_WAL_BYTES,
   })
   const problem = restoreRoomProblem(estimate, volume, plan.hint)
   if (problem) throw problem

@@ -21,14 +21,16 @@ const facts: RestoreRoomFacts = {
   walSegments: 3,
   walSegmentBytes: 16 * MiB,
   maxWalBytes: 1024 * MiB,
+  minWalBytes: 80 * MiB,
 }
 const config = {dir: '/srv/my stack', project: 'shop'}
 
 describe('restore room: the estimate before a point-in-time restore', () => {
-  it('needs the backup, the WAL the replay crosses and the live reserve', () => {
+  it('needs the backup, the WAL the replay keeps and the live reserve', () => {
     const e = estimateRestoreRoom(facts)
-    expect(e).to.include({dataBytes: 200 * MiB, dataBasis: 'backup', walBytes: 48 * MiB, reserveBytes: 64 * MiB})
-    expect(e.neededBytes).to.equal((200 + 48 + 64) * MiB)
+    // 3 segments replayed, but min_wal_size (80 MiB) keeps 5 recycled ones and the current: 6.
+    expect(e).to.include({dataBytes: 200 * MiB, dataBasis: 'backup', walBytes: 96 * MiB, reserveBytes: 64 * MiB})
+    expect(e.neededBytes).to.equal((200 + 96 + 64) * MiB)
     expect(restoreRoomProblem(e, 'v2', 'stackctl db restore --latest')).to.equal(null)
   })
 
@@ -39,21 +41,23 @@ describe('restore room: the estimate before a point-in-time restore', () => {
     expect(estimateRestoreRoom({...facts, liveBytes: null})).to.include({dataBytes: 200 * MiB, dataBasis: 'backup'})
   })
 
-  it('counts the WAL the replay keeps up to max_wal_size and two segments, not the whole archive', () => {
+  it('counts the WAL the replay keeps: its segments and two more, at least min_wal_size, at most max_wal_size', () => {
     expect(estimateRestoreRoom({...facts, walSegments: 10_000}).walBytes).to.equal((1024 + 32) * MiB)
-    expect(estimateRestoreRoom({...facts, walSegments: 0}).walBytes).to.equal(16 * MiB)
+    expect(estimateRestoreRoom({...facts, walSegments: 20}).walBytes).to.equal(22 * 16 * MiB)
+    expect(estimateRestoreRoom({...facts, walSegments: 0}).walBytes).to.equal(96 * MiB)
+    expect(estimateRestoreRoom({...facts, walSegments: 3, minWalBytes: 0}).walBytes).to.equal(5 * 16 * MiB)
   })
 
   it('refuses with the numbers when the free space is one byte short, exit 2, with a hint that repeats the command', () => {
-    const fits = estimateRestoreRoom({...facts, freeBytes: (200 + 48 + 64) * MiB})
+    const fits = estimateRestoreRoom({...facts, freeBytes: (200 + 96 + 64) * MiB})
     expect(restoreRoomProblem(fits, 'shop_postgres_data_pg17', 'x')).to.equal(null)
-    const short = estimateRestoreRoom({...facts, freeBytes: (200 + 48 + 64) * MiB - 1})
+    const short = estimateRestoreRoom({...facts, freeBytes: (200 + 96 + 64) * MiB - 1})
     const hint = restoreHint(config, 'db restore', {kind: 'name', name: "it's"})
     const error = restoreRoomProblem(short, 'shop_postgres_data_pg17', hint)
     expect(error).to.be.instanceOf(StackctlError)
     expect(error!.exitCode).to.equal(2)
-    expect(error!.message).to.match(/shop_postgres_data_pg17 has 312\.0 MiB free, the restore needs about 312\.0 MiB/)
-    expect(error!.message).to.match(/the data 200\.0 MiB \[the backup's size\].*WAL .* 48\.0 MiB.*reserve of 64\.0 MiB/)
+    expect(error!.message).to.match(/shop_postgres_data_pg17 has 360\.0 MiB free, the restore needs about 360\.0 MiB/)
+    expect(error!.message).to.match(/the data 200\.0 MiB \[the backup's size\].*WAL .* 96\.0 MiB.*reserve of 64\.0 MiB/)
     expect(error!.suggestion).to.include(
       `stackctl db restore --dir '/srv/my stack' --project-name shop --to-name 'it'\\''s' --volume-opt type=none --volume-opt o=bind --volume-opt device=DIR`,
     )
