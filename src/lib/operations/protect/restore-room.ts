@@ -210,7 +210,7 @@ export async function probeNewVolume(
   }
   if (said.entries !== '0') {
     throw new StackctlError(
-      `the new volume ${volume} is not empty (${said.entries} entries): a restore writes only into an empty directory, and never over files`,
+      `the new volume ${volume} is not empty (${said.entries} ${said.entries === '1' ? 'entry' : 'entries'}): a restore writes only into an empty directory, and never over files`,
       {exitCode: 2, suggestion: 'give the new volume an empty directory of its own (--volume-opt device=…)'},
     )
   }

@@ -106,7 +106,7 @@ describe('db restore: room on the new volume is checked before the recovery', fu
     const refused = await runCli(['db', 'restore', '--latest', ...stack, ...bind])
     expect(refused.exitCode, refused.stderr).to.equal(2)
     expect(refused.stderr).to.match(
-      /the new volume \S+ is not empty \(1 entries\): a restore writes only into an empty directory/,
+      /the new volume \S+ is not empty \(1 entry\): a restore writes only into an empty directory/,
     )
     expect(await run(['cat', '/room/pg/keep'])).to.include('mine')
     await run(['rm', '/room/pg/keep'])
