@@ -156,7 +156,7 @@ export function restoreVolumeDriver(
     throw new UsageError(
       `${from} the new volume in memory (tmpfs): its files would be gone when the recovery server stops, before the stack's db starts on it`,
       requested
-        ? `pass --volume-opt options of a volume on disk, or none for a volume like ${old.name}`
+        ? 'pass --volume-opt options of a volume on disk instead, e.g. --volume-opt type=none --volume-opt o=bind --volume-opt device=DIR (DIR an empty directory)'
         : `give the new volume storage on disk: ${hintCommand} --volume-opt type=none --volume-opt o=bind --volume-opt device=DIR (DIR an empty directory)`,
     )
   }

@@ -266,7 +266,7 @@ export function newVolumeDriver(
   }
   const device = old.options.device
   if (device !== undefined && !inMemory(old.options) && sameDevice(device, options.device)) {
-    const other = `${device.replace(/\/+$/, '')}-upgraded`
+    const other = `${device.replace(/\/+$/, '')}-${command === 'db upgrade' ? 'upgraded' : 'restored'}`
     const example = Object.entries({...old.options, device: other})
       .map(([key, value]) => `--volume-opt ${shellQuote(`${key}=${value}`)}`)
       .join(' ')

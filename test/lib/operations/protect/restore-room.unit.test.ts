@@ -126,6 +126,12 @@ describe("restore room: the new volume's storage", () => {
       .to.throw(UsageError)
       .with.property('message')
       .that.matches(/both would mount \/srv\/pg \(snapshot restore gives the new volume the old one’s options\)/)
+    expect(() => restoreVolumeDriver(old, undefined, 'snapshot restore', 'h'))
+      .to.throw(UsageError)
+      .with.property('suggestion')
+      .that.includes(
+        'mkdir /srv/pg-restored, then add --volume-opt type=none --volume-opt o=bind --volume-opt device=/srv/pg-restored',
+      )
   })
 
   it('refuses a volume in memory, inherited or asked, without a --force hint (these commands have none for it)', () => {
