@@ -3,13 +3,12 @@ import {Flags} from '@oclif/core'
 import {StackctlCommand} from '../../lib/cli/base-command.js'
 import {configInput, displayFlags, stackFlags, timeoutFlag} from '../../lib/cli/flags.js'
 import {withInterrupts} from '../../lib/cli/interrupt.js'
-import {UsageError} from '../../lib/errors.js'
 import {loadStack} from '../../lib/stack/context.js'
 import {imageResolver} from '../../lib/targets/compose/image-resolver.js'
 import {buildLocalImages} from '../../lib/targets/compose/local-images.js'
 import {withStackLock} from '../../lib/stack/lock.js'
 import {StepRunner} from '../../lib/plan/runner.js'
-import {METHODS, parseInitdbArgs, type Method} from '../../lib/operations/upgrade/plan.js'
+import {METHODS, parseInitdbArgs, parseVolumeOptions, type Method} from '../../lib/operations/upgrade/plan.js'
 import {upgradeStack, type UpgradeResult} from '../../lib/operations/upgrade/upgrade.js'
 import {plural} from '../../lib/cli/ui/plural.js'
 
@@ -83,19 +82,4 @@ export default class DbUpgrade extends StackctlCommand {
     this.log(`backup taken before: ${result.backup}`)
     return result
   }
-}
-
-function parseVolumeOptions(values: string[] | undefined): Record<string, string> | undefined {
-  if (!values || values.length === 0) return undefined
-  const options: Record<string, string> = {}
-  for (const value of values) {
-    const match = /^([A-Za-z0-9_.-]+)=(.*)$/.exec(value)
-    if (!match)
-      throw new UsageError(
-        `invalid --volume-opt '${value}': expected KEY=VALUE`,
-        'e.g. --volume-opt type=none --volume-opt o=bind --volume-opt device=/srv/pgdata17',
-      )
-    options[match[1]] = match[2]
-  }
-  return options
 }

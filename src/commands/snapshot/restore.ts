@@ -8,6 +8,7 @@ import {terminalConfirm} from '../../lib/cli/prompt.js'
 import {stackCommand} from '../../lib/model/config/command-line.js'
 import {restoreSnapshot, type SnapshotRestoreResult} from '../../lib/operations/protect/snapshot-run.js'
 import {StepRunner} from '../../lib/plan/runner.js'
+import {parseVolumeOptions} from '../../lib/operations/upgrade/plan.js'
 import {loadStack} from '../../lib/stack/context.js'
 import {withStackLock} from '../../lib/stack/lock.js'
 import {imageResolver} from '../../lib/targets/compose/image-resolver.js'
@@ -22,7 +23,8 @@ export default class SnapshotRestore extends StackctlCommand {
       'visits equal to those the snapshot recorded. The old volume is kept, recorded as superseded: db prune-old ' +
       'removes it once you are sure.',
     'You confirm by typing the snapshot name; without a terminal, --force is required. A failure or Ctrl-C before ' +
-      'the switch leaves the stack on its old volume, as db restore does.',
+      'the switch leaves the stack on its old volume, as db restore does; the new volume, its room check and --volume-opt are ' +
+      "as db restore's too.",
   ].join('\n\n')
   static override examples = [
     '<%= config.bin %> snapshot restore before-migration',
@@ -36,10 +38,15 @@ export default class SnapshotRestore extends StackctlCommand {
     ...displayFlags,
     latest: Flags.boolean({summary: 'The newest snapshot'}),
     force: Flags.boolean({summary: 'Do not ask'}),
+    'volume-opt': Flags.string({
+      summary: "Driver option of the new volume, KEY=VALUE (repeatable) [default: the old volume's]",
+      multiple: true,
+    }),
   }
 
   async run(): Promise<SnapshotRestoreResult> {
     const {args, flags} = await this.parse(SnapshotRestore)
+    const volumeOptions = parseVolumeOptions(flags['volume-opt'])
     const display = this.stepDisplay(flags)
     const steps = new StepRunner({reporter: display})
     const ctx = await loadStack(configInput(flags), {...display.sinks, phase: steps.phase, engines: this.engines})
@@ -52,6 +59,7 @@ export default class SnapshotRestore extends StackctlCommand {
             name: args.name,
             latest: flags.latest,
             force: flags.force,
+            ...(volumeOptions ? {volumeOptions} : {}),
             confirm,
             signal,
             steps,

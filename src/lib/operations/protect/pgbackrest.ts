@@ -58,6 +58,8 @@ export interface RepoBackup {
   lsnStop: string
   /** Bytes in the repository. */
   repoSize: number
+  /** The database's size when it was backed up (uncompressed: what a restore writes), when the repository says. */
+  size?: number
   /** An annotation stackctl sets (the snapshot's name), when any. */
   annotation?: Record<string, string>
   /** The PostgreSQL major version the backup is of ("17"), when the repository says. */
@@ -82,7 +84,7 @@ interface RawInfo {
     timestamp: {start: number; stop: number}
     archive?: {start?: string; stop?: string}
     lsn?: {start?: string; stop?: string}
-    info?: {repository?: {delta?: number; size?: number}}
+    info?: {size?: number; repository?: {delta?: number; size?: number}}
     annotation?: Record<string, string>
     database?: {id?: number}
   }>
@@ -107,6 +109,7 @@ export function parseRepoInfo(json: string): RepoInfo {
     archiveStop: raw.archive?.stop ?? '',
     lsnStop: raw.lsn?.stop ?? '0/0',
     repoSize: raw.info?.repository?.delta ?? raw.info?.repository?.size ?? 0,
+    ...(raw.info?.size === undefined ? {} : {size: raw.info.size}),
     ...(raw.annotation ? {annotation: raw.annotation} : {}),
     ...versionOf(stanza.db, raw.database?.id),
   }))

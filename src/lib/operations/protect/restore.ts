@@ -30,7 +30,25 @@ import {claimStack} from '../../stack/ownership.js'
 import {Psql} from '../db/psql.js'
 import {newVolumeLabels, newVolumeName} from '../upgrade/plan.js'
 import {switchTo, updateState, type VolumeRef} from '../upgrade/switch.js'
+import {formatBytes} from '../backup-restore/format.js'
+import {freeBytes, watchFreeSpace} from '../backup-restore/room.js'
 import {asPostgres, parseRepoInfo} from './pgbackrest.js'
+import {
+  clearNewVolume,
+  DEFAULT_MAX_WAL_BYTES,
+  DEFAULT_MIN_WAL_BYTES,
+  DEFAULT_WAL_SEGMENT_BYTES,
+  estimateRestoreRoom,
+  liveCluster,
+  probeNewVolume,
+  restoreHint,
+  restoreRoomProblem,
+  restoreVolumeDriver,
+  roomLine,
+  segmentsBetween,
+  stoppedForRoom,
+  type RestoreRoomEstimate,
+} from './restore-room.js'
 import {makeRestorePoint, PointInterrupted, readPointRecord, type RestorePoint} from './restore-point.js'
 import {
   chooseBackup,
@@ -51,6 +69,8 @@ export interface DbRestoreOptions {
   steps?: StepRunner
   /** The command, as its interrupt line names it (`db restore` unless said). */
   command?: string
+  /** The new volume's driver options (--volume-opt); the old volume's driver and options when absent. */
+  volumeOptions?: Record<string, string>
 }
 
 export interface DbRestoreResult {
@@ -80,14 +100,16 @@ export async function restoreToPoint(
   let restored: Restored
   let restorePoint: RestorePoint | null
   try {
-    const plan = await runner.step('pre-flight', () => preflight(ctx, target, image))
+    const plan = await runner.step('pre-flight', () => preflight(ctx, target, image, command, options.volumeOptions))
     checkInterrupted(signal, 'nothing was changed')
     // A step only while the stack archives: a restore from the archive it had makes none, and says nothing.
     restorePoint = ctx.config.walArchive
       ? await runner.step('restore point', () => makeRestorePoint(ctx, command, signal))
       : null
-    const volume = await runner.step('new volume', () => createVolume(ctx, runner))
-    restored = await runner.step('recover', () => recover(ctx, plan, volume, image, runner, signal))
+    const volume = await runner.step('new volume', () => createVolume(ctx, runner, plan.volume))
+    const room = await runner.step('room', () => assertRestoreRoom(ctx, plan, volume, image, runner))
+    checkInterrupted(signal, 'before the recovery')
+    restored = await runner.step('recover', () => recover(ctx, plan, volume, image, runner, room, signal))
     // The last moment a signal is answered by undoing: from the switch on, the restored timeline serves.
     checkInterrupted(signal, 'before the switch')
   } catch (error) {
@@ -161,16 +183,34 @@ export async function restoreToPoint(
 
 interface Plan {
   target: RecoveryTarget
-  backup: {label: string; timeline: number}
+  backup: {label: string; timeline: number; size: number; archiveStart: string}
   options: string[]
   /** The last archived WAL segment: a replay to the end of the archive must reach it. */
   archiveEnd: string
+  /** The new volume's driver and options: the old volume's, or --volume-opt. */
+  volume: {driver: string; options: Record<string, string>}
+  /** The command a hint repeats, with the stack's flags and the target. */
+  hint: string
 }
 
-async function preflight(ctx: StackContext, asked: RecoveryTarget, image: string): Promise<Plan> {
+async function preflight(
+  ctx: StackContext,
+  asked: RecoveryTarget,
+  image: string,
+  command: string,
+  volumeOptions: Record<string, string> | undefined,
+): Promise<Plan> {
   await ctx.engine.ping()
   await claimStack(ctx, {adopt: ctx.adopt})
   await removeLeftovers(ctx)
+  const hint = restoreHint(ctx.config, command, asked)
+  const old = await ctx.engine.volumes.inspect(ctx.config.volume)
+  const volume = restoreVolumeDriver(
+    {name: ctx.config.volume, driver: old?.driver ?? 'local', options: old?.options ?? {}},
+    volumeOptions,
+    command,
+    hint,
+  )
   const repo = backupsVolumeName(ctx.config.project)
   if (!(await ctx.engine.volumes.inspect(repo))) {
     throw new UsageError(
@@ -194,9 +234,16 @@ async function preflight(ctx: StackContext, asked: RecoveryTarget, image: string
   )
   return {
     target,
-    backup: {label: choice.backup.label, timeline: timelineOf(choice.backup.archiveStart)},
+    backup: {
+      label: choice.backup.label,
+      timeline: timelineOf(choice.backup.archiveStart),
+      size: choice.backup.size ?? 0,
+      archiveStart: choice.backup.archiveStart,
+    },
     options: restoreOptions(target, choice.backup),
     archiveEnd: range.lastSegment,
+    volume,
+    hint,
   }
 }
 
@@ -256,7 +303,11 @@ async function removeLeftovers(ctx: StackContext): Promise<void> {
   await updateState(ctx, ({pendingUpgrade: _pending, ...state}) => state)
 }
 
-async function createVolume(ctx: StackContext, runner: StepRunner): Promise<string> {
+async function createVolume(
+  ctx: StackContext,
+  runner: StepRunner,
+  storage: {driver: string; options: Record<string, string>},
+): Promise<string> {
   const {project, pgMajor} = ctx.config
   const existing = new Set((await ctx.engine.volumes.list(`${LABELS.project}=${project}`)).map((v) => v.name))
   const active = ctx.config.volume
@@ -270,6 +321,8 @@ async function createVolume(ctx: StackContext, runner: StepRunner): Promise<stri
   })
   await ctx.engine.volumes.create({
     name: volume,
+    driver: storage.driver,
+    ...(Object.keys(storage.options).length > 0 ? {driverOptions: storage.options} : {}),
     labels: {
       ...newVolumeLabels({stackId: ctx.state!.stackId, project, supersedes: active, pgMajor, at: new Date()}),
       [RUN_LABEL]: runId,
@@ -308,6 +361,7 @@ async function recover(
   volume: string,
   image: string,
   runner: StepRunner,
+  room: RestoreRoomEstimate,
   signal?: AbortSignal,
 ): Promise<Restored> {
   const {project, pgMajor} = ctx.config
@@ -328,7 +382,31 @@ async function recover(
     readOnlyFiles: {},
   })
   ctx.progress(`restoring backup ${plan.backup.label} into ${volume} and replaying the archived WAL`)
-  await waitOutOfRecovery(ctx, id, signal)
+  // The estimate can be wrong: the recovery is stopped while the live server's reserve is still free.
+  const watch = watchFreeSpace(
+    () => freeBytes(ctx.engine, id, pgDataMountPath(pgMajor)),
+    room.reserveBytes,
+    (free) => {
+      ctx.progress(`${volume}'s filesystem is down to ${formatBytes(free)} free: stopping the recovery`)
+      return ctx.engine.containers.kill(id, 'SIGKILL')
+    },
+  )
+  try {
+    await waitOutOfRecovery(ctx, id, signal)
+  } catch (error) {
+    const low = watch.low()
+    if (low !== undefined) throw stoppedForRoom(volume, low, room.reserveBytes, plan.hint)
+    // Filled between two readings: the same cause, not an unreachable target.
+    if (error instanceof StackctlError && error.message.includes('No space left on device')) {
+      throw new StackctlError(error.message, {
+        exitCode: 2,
+        suggestion: stoppedForRoom(volume, 0, 0, plan.hint).suggestion,
+      })
+    }
+    throw error
+  } finally {
+    await watch.stop()
+  }
   const observation = {...(await observe(ctx.engine, id, plan.backup.timeline)), archiveEnd: plan.archiveEnd}
   const failures = proofFailures(plan.target, observation)
   if (failures.length > 0) {
@@ -346,6 +424,45 @@ async function recover(
   await ctx.engine.containers.remove(id)
   runner.forget(what)
   return {volume, backup: plan.backup.label, observation}
+}
+
+/** Measures the new volume and the live cluster, estimates the room the recovery needs, refuses it when short. */
+async function assertRestoreRoom(
+  ctx: StackContext,
+  plan: Plan,
+  volume: string,
+  image: string,
+  runner: StepRunner,
+): Promise<RestoreRoomEstimate> {
+  const oldExists = (await ctx.engine.volumes.inspect(ctx.config.volume)) !== undefined
+  const {freeBytes: free} = await probeNewVolume(ctx.engine, image, volume, oldExists ? ctx.config.volume : undefined)
+  const db = await runningService(ctx.engine, ctx.config.project, 'db')
+  const live = await liveCluster(db ? new Psql(ctx.engine, db.id) : undefined)
+  const segment = live?.walSegmentBytes ?? DEFAULT_WAL_SEGMENT_BYTES
+  const estimate = estimateRestoreRoom({
+    freeBytes: free,
+    backupBytes: plan.backup.size,
+    liveBytes: live?.liveBytes ?? null,
+    walSegments: segmentsBetween(plan.backup.archiveStart, plan.archiveEnd, segment),
+    walSegmentBytes: segment,
+    maxWalBytes: live?.maxWalBytes ?? DEFAULT_MAX_WAL_BYTES,
+    minWalBytes: live?.minWalBytes ?? DEFAULT_MIN_WAL_BYTES,
+  })
+  const problem = restoreRoomProblem(estimate, volume, plan.hint)
+  if (problem) throw problem
+  // A bind mount's (a device's) files outlive the volume: found empty, it is left empty by an undo.
+  if (plan.volume.options.device !== undefined) {
+    runner.onUndo(`the files the recovery wrote in ${plan.volume.options.device} removed`, () =>
+      clearNewVolume(ctx.engine, {
+        name: `${ctx.config.project}-recovery-clear`,
+        image,
+        volume,
+        labels: {[LABELS.stackId]: ctx.state!.stackId, [LABELS.project]: ctx.config.project, [RECOVERY_LABEL]: volume},
+      }),
+    )
+  }
+  ctx.progress(roomLine(estimate, volume))
+  return estimate
 }
 
 const POLL_MS = 500

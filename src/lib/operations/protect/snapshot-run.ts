@@ -302,6 +302,8 @@ export async function restoreSnapshot(
     confirm?: Confirm
     signal?: AbortSignal
     steps?: StepRunner
+    /** The new volume's driver options (--volume-opt), as db restore takes them. */
+    volumeOptions?: Record<string, string>
   },
 ): Promise<SnapshotRestoreResult> {
   const command = (verb: string) => stackCommand(ctx.config, verb)
@@ -328,6 +330,7 @@ export async function restoreSnapshot(
     signal: options.signal,
     steps: options.steps,
     command: 'snapshot restore',
+    ...(options.volumeOptions ? {volumeOptions: options.volumeOptions} : {}),
   })
   return {...result, snapshot: {name: snapshot.name, label: snapshot.label, visits: snapshot.visits}}
 }

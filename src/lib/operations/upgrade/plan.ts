@@ -249,6 +249,7 @@ export function newVolumeDriver(
   old: VolumeDriver,
   requested: Record<string, string> | undefined,
   force = false,
+  command = 'db upgrade',
 ): {driver: string; options: Record<string, string>; warning?: string} {
   const options = requested ?? old.options
   const driver = requested ? 'local' : old.driver
@@ -265,19 +266,19 @@ export function newVolumeDriver(
   }
   const device = old.options.device
   if (device !== undefined && !inMemory(old.options) && sameDevice(device, options.device)) {
-    const other = `${device.replace(/\/+$/, '')}-upgraded`
+    const other = `${device.replace(/\/+$/, '')}-${command === 'db upgrade' ? 'upgraded' : 'restored'}`
     const example = Object.entries({...old.options, device: other})
       .map(([key, value]) => `--volume-opt ${shellQuote(`${key}=${value}`)}`)
       .join(' ')
     throw new UsageError(
-      `the new volume would be the storage of ${old.name} itself: both would mount ${device} (${requested ? 'the same device in --volume-opt' : 'db upgrade gives the new volume the old one’s options'})`,
+      `the new volume would be the storage of ${old.name} itself: both would mount ${device} (${requested ? 'the same device in --volume-opt' : `${command} gives the new volume the old one’s options`})`,
       `give the new volume another, empty directory: mkdir ${shellQuote(other)}, then add ${example} to this command`,
     )
   }
   return {driver, options}
 }
 
-function inMemory(options: Record<string, string>): boolean {
+export function inMemory(options: Record<string, string>): boolean {
   return (
     options.type === 'tmpfs' ||
     options.device === 'tmpfs' ||
@@ -289,6 +290,22 @@ function sameDevice(a: string, b: string | undefined): boolean {
   if (b === undefined) return false
   const normal = (device: string) => (device.startsWith('/') ? path.posix.normalize(`${device}/`) : device)
   return normal(a) === normal(b)
+}
+
+/** --volume-opt KEY=VALUE (repeatable) → the new volume's driver options; undefined when none was given. */
+export function parseVolumeOptions(values: readonly string[] | undefined): Record<string, string> | undefined {
+  if (!values || values.length === 0) return undefined
+  const options: Record<string, string> = {}
+  for (const value of values) {
+    const match = /^([A-Za-z0-9_.-]+)=(.*)$/.exec(value)
+    if (!match)
+      throw new UsageError(
+        `invalid --volume-opt '${value}': expected KEY=VALUE`,
+        'e.g. --volume-opt type=none --volume-opt o=bind --volume-opt device=/srv/pgdata17',
+      )
+    options[match[1]] = match[2]
+  }
+  return options
 }
 
 /** A word for a POSIX shell: bare when safe, single-quoted otherwise. */
