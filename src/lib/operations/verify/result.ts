@@ -53,7 +53,11 @@ export interface FailoverReport {
   timelineAfter: number | null
   /** The old leader came back as a replica streaming on the new leader's timeline. */
   oldLeaderRejoined: boolean
-  /** Seconds from the first failed write after the fault to the first acknowledged write after it. */
+  /**
+   * The write outage: seconds of the longest stretch after the fault's start with no write acknowledged by any
+   * client (from the fault to the first acknowledgement, between two, or from the last to the writer's end); null
+   * when no write was acknowledged after the fault.
+   */
   outageSeconds: number | null
   /** Most members reporting themselves leader at one time while the fault lasted (1 is right). */
   maxLeadersSeen: number

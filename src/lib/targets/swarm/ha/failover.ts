@@ -21,6 +21,7 @@ import type {SwarmContext} from '../cluster/context.js'
 import {nodeName} from '../local-spec.js'
 import {nodeNames} from '../tasks.js'
 import {isLeader} from './members.js'
+import {writeOutage, type WriteOutcome} from './outage.js'
 import {haStatus, type HaStatus} from './status.js'
 import {runSwitchover, waitForSwitchoverPlan} from './switchover.js'
 import {swarmCommand} from '../cluster/context.js'
@@ -37,22 +38,9 @@ function walSenderSignal(signal: 'SIGSTOP' | 'SIGCONT'): string[] {
   ]
 }
 
-interface Outcome {
-  atMs: number
-  ok: boolean
-}
-
-/** Seconds from the first failed write at or after `fromMs` to the first acknowledged write after that failure. */
-export function writeOutage(outcomes: readonly Outcome[], fromMs: number): number | null {
-  const firstFailure = outcomes.find((o) => o.atMs >= fromMs && !o.ok)
-  if (!firstFailure) return 0
-  const recovered = outcomes.find((o) => o.atMs > firstFailure.atMs && o.ok)
-  return recovered ? (recovered.atMs - firstFailure.atMs) / 1000 : null
-}
-
 /** Visits written until stopped, each outcome with its time (writeOutage reads them). */
-function timedWriter(url: string, concurrency: number): {writer: VisitWriter; outcomes: Outcome[]} {
-  const outcomes: Outcome[] = []
+function timedWriter(url: string, concurrency: number): {writer: VisitWriter; outcomes: WriteOutcome[]} {
+  const outcomes: WriteOutcome[] = []
   const writer = new VisitWriter({
     url,
     visits: Number.MAX_SAFE_INTEGER,
@@ -65,8 +53,8 @@ function timedWriter(url: string, concurrency: number): {writer: VisitWriter; ou
 
 /**
  * Visits written through the API around a fault: half the visits first, then `fault` while the clients keep
- * writing, then the writer stops and `afterwards` runs (a killed node started again). The write outage counts
- * from the fault's start.
+ * writing, then the writer stops and `afterwards` runs (a killed node started again). The write outage is the
+ * longest time from the fault's start with no write acknowledged (outage.ts).
  */
 async function writeThroughFault<T>(
   url: string,
