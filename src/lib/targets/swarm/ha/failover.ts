@@ -283,10 +283,11 @@ export function failoverDisruption(
         })
         if (fault === 'partition') {
           // Healed while visits are still written: the old leader, demoted, must rejoin as a replica.
+          // The control's Patroni resumes first, still cut off: it finds the store out of reach and demotes.
+          await resumePatroni()
           sw.progress(`healing the partition of node ${leaderNode}: ${leader} must rejoin as a replica`)
           await shell.heal(leaderNode)
           nodeDown = false
-          await resumePatroni()
           const acked = writer.state.acknowledged
           await Promise.race([writer.until((s) => s.acknowledged >= acked + Math.ceil(visits / 2)), sleep(10_000)])
         }
@@ -316,6 +317,7 @@ export function failoverDisruption(
           sw.progress(`starting node ${leaderNode} again`)
           await sw.hostCli.startContainer(leaderNode)
         } else if (nodeDown && fault === 'partition') {
+          await resumePatroni()
           sw.progress(`healing the partition of node ${leaderNode}`)
           await shell.heal(leaderNode)
           nodeDown = false
