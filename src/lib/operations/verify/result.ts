@@ -60,7 +60,7 @@ export interface FailoverReport {
   oldLeaderRejoined: boolean
   /**
    * The write outage: seconds of the longest stretch after the fault's start with no write acknowledged by any
-   * client (from the fault to the first acknowledgement, between two, or from the last to the writer's end); null
+   * client (from the fault to the first acknowledgement, between two, or from the last to the writer's stop); null
    * when no write was acknowledged after the fault.
    */
   outageSeconds: number | null

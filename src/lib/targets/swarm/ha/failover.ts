@@ -98,6 +98,7 @@ async function writeThroughFault<T>(
   const {writer, outcomes} = timedWriter(url, load.concurrency)
   const running = writer.run()
   let faultAt = Date.now()
+  let stoppedAt = Date.now()
   let value: T
   try {
     await writer.until((s) => s.acknowledged >= Math.ceil(load.visits / 2))
@@ -105,10 +106,11 @@ async function writeThroughFault<T>(
     value = await fault(writer)
   } finally {
     writer.stop()
+    stoppedAt = Date.now()
     await afterwards?.()
   }
   const written = await running
-  return {written, value, outageSeconds: writeOutage(outcomes, faultAt)}
+  return {written, value, outageSeconds: writeOutage(outcomes, faultAt, stoppedAt)}
 }
 
 /** What a handover must end with: the old leader a replica on the new timeline, never two leaders at once. */

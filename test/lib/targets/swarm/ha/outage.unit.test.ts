@@ -47,6 +47,29 @@ describe('write outage: the longest time after the fault with no write acknowled
     expect(writeOutage(outcomes, 1000)).to.equal(10)
   })
 
+  it('ends at the writer’s stop: a request still in flight that fails later opens no gap, one acknowledged later closes one', () => {
+    const outcomes = [
+      {atMs: 2000, ok: true},
+      {atMs: 9000, ok: true}, // the stop is at 9100
+      {atMs: 24_000, ok: false}, // in flight since before the fault, failed on its own timeout after the stop
+    ]
+    expect(writeOutage(outcomes, 1000, 9100)).to.equal(7)
+    // Negative control: without the stop, the late failure reads as 15 s of outage.
+    expect(writeOutage(outcomes, 1000)).to.equal(15)
+    // Failing until the stop, then an acknowledgement of a request in flight: the gap runs to that answer.
+    expect(
+      writeOutage(
+        [
+          {atMs: 2000, ok: true},
+          {atMs: 5000, ok: false},
+          {atMs: 9500, ok: true},
+        ],
+        1000,
+        9000,
+      ),
+    ).to.equal(7.5)
+  })
+
   it('is null when no write was acknowledged after the fault, and short when none failed', () => {
     expect(
       writeOutage(
