@@ -120,8 +120,11 @@ export async function swarmUp(
   const cli = options.engines.cli(hostEndpoint(env))
   const existing = await host.containers.list({label: `${SWARM_LABELS.swarm}=${spec.name}`})
   if (existing.length > 0) {
-    const partitionsHealed = await healPartitions(spec, existing, {cli, ...options})
     let status = await swarmStatus(spec.name, {env, engines: options.engines})
+    // A --nodes or --port that contradicts the swarm is refused before anything changes.
+    refuseContradictions(spec.name, input, existing, status)
+    const partitionsHealed = await healPartitions(spec, existing, {cli, ...options})
+    if (partitionsHealed.length > 0) status = await swarmStatus(spec.name, {env, engines: options.engines})
     if (existingSwarmAction(spec.name, input, existing, status) === 'restart') {
       await restartNodes(spec, existing, {cli, host, ...options})
       status = await swarmStatus(spec.name, {env, engines: options.engines})
@@ -191,6 +194,22 @@ export function existingSwarmAction(
   existing: ReadonlyArray<Pick<ContainerSummary, 'state'>>,
   status: Pick<LocalSwarmStatus, 'up' | 'port' | 'nodes'>,
 ): 'restart' | 'up' {
+  refuseContradictions(name, input, existing, status)
+  if (!status.up && existing.some((c) => c.state !== 'running')) return 'restart'
+  if (status.up) return 'up'
+  throw new EnvironmentError(
+    `swarm '${name}' is running but not fully up (${status.nodes.filter((n) => n.state === 'ready').length} of ${existing.length} nodes ready)`,
+    `see stackctl swarm status --name ${name} and docker logs ${nodeName({name}, 1)}; a node that has just started needs a few seconds`,
+  )
+}
+
+/** A --nodes or --port that contradicts an existing swarm: a usage error. */
+function refuseContradictions(
+  name: string,
+  input: {nodes?: number; port?: number},
+  existing: ReadonlyArray<unknown>,
+  status: Pick<LocalSwarmStatus, 'port'>,
+): void {
   if (input.nodes !== undefined && input.nodes !== existing.length) {
     throw new UsageError(
       `swarm '${name}' has ${existing.length} nodes; --nodes ${input.nodes} cannot change that`,
@@ -203,12 +222,6 @@ export function existingSwarmAction(
       `run stackctl swarm up --name ${name} without --port, or choose another --name for a new swarm`,
     )
   }
-  if (!status.up && existing.some((c) => c.state !== 'running')) return 'restart'
-  if (status.up) return 'up'
-  throw new EnvironmentError(
-    `swarm '${name}' is running but not fully up (${status.nodes.filter((n) => n.state === 'ready').length} of ${existing.length} nodes ready)`,
-    `see stackctl swarm status --name ${name} and docker logs ${nodeName({name}, 1)}; a node that has just started needs a few seconds`,
-  )
 }
 
 async function createNodes(

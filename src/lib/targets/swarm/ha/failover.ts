@@ -202,6 +202,9 @@ export function failoverDisruption(
       let stalled: {node: string; id: string} | undefined
       /** partition: the old leader's container, asked for its own role while its node is cut off. */
       const oldLeader = fault === 'partition' ? await memberContainer(leader) : undefined
+      if (fault === 'partition' && !oldLeader) {
+        throw new StackctlError(`no running container of ${leader} to ask whether it still takes writes once cut off`)
+      }
       /** The node is down (killed, paused or cut off, not yet brought back): afterwards brings it back. */
       let nodeDown = false
       let faulted = false
