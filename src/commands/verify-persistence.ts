@@ -23,7 +23,9 @@ a new deploy), kill (SIGKILL of the db container while visits are written; swarm
 node) and drain (a node running an API replica but not the db is drained while visits are written through \
 the URL: none may fail; the node is made active again afterwards). With the HA database (--db-replicas 3): \
 failover (SIGKILL of the leader's node container), pause (the leader's node frozen until another member \
-leads, then woken while visits are still written) and switchover (a planned change of leader).
+leads, then woken while visits are still written), partition (the leader's node cut from the other nodes by \
+iptables rules inside its container until another member leads, then healed while visits are still written) \
+and switchover (a planned change of leader).
 
 The stack is left as found: started for the check and stopped afterwards only if it was not running. The \
 data volume is never deleted. Exit 0 when the check passed, 1 when it failed, 2 for usage or environment \

@@ -25,6 +25,9 @@ export default class SwarmUp extends StackctlCommand {
       ),
     )
     const how = result.created ? 'up' : result.restarted ? 'up again' : undefined
+    if (result.partitionsHealed.length > 0) {
+      this.log(`partition healed: ${result.partitionsHealed.join(', ')} can reach the other nodes again`)
+    }
     this.log(`swarm '${result.name}' is ${how ? `${how} in ${result.seconds.toFixed(1)}s` : 'already up'}`)
     for (const line of describeSwarm(result)) this.log(line)
     return result

@@ -49,9 +49,11 @@ export function verdict(result: PersistenceResult): string {
         ? 'a failover'
         : result.mode === 'pause'
           ? "a failover from a paused leader's node"
-          : result.mode === 'switchover'
-            ? 'a planned switchover'
-            : describeMode(result.mode)
+          : result.mode === 'partition'
+            ? "a failover from a leader's node cut from the others"
+            : result.mode === 'switchover'
+              ? 'a planned switchover'
+              : describeMode(result.mode)
   if (result.passed) {
     return `PASSED: all ${result.acknowledged} acknowledged visits survived ${how}, the ${result.before ?? 0} rows from before teardown are unchanged, durability settings and storage are sound`
   }

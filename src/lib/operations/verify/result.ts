@@ -31,7 +31,7 @@ export interface VolumeReport {
 }
 
 /** Every disruption a check can apply: Compose's teardown modes, and a swarm's node drain. */
-export type VerifyMode = TeardownMode | 'drain' | 'failover' | 'pause' | 'switchover'
+export type VerifyMode = TeardownMode | 'drain' | 'failover' | 'pause' | 'partition' | 'switchover'
 
 /** On a swarm: what was disrupted, and the node the db ran on before and after. */
 export interface SwarmCheckDetail {
@@ -48,14 +48,26 @@ export interface FailoverReport {
   killedNode: string | null
   /** The node container paused (the leader's, --mode pause), unpaused once another member leads; else null. */
   pausedNode: string | null
+  /**
+   * The node cut from the others (the leader's, --mode partition: iptables inside its container drop its traffic
+   * to and from the other nodes), healed once another member leads; else null.
+   */
+  partitionedNode: string | null
   leaderAfter: string | null
   timelineBefore: number | null
   timelineAfter: number | null
   /** The old leader came back as a replica streaming on the new leader's timeline. */
   oldLeaderRejoined: boolean
-  /** Seconds from the first failed write after the fault to the first acknowledged write after it. */
+  /**
+   * The write outage: seconds of the longest stretch after the fault's start with no write acknowledged by any
+   * client (from the fault to the first acknowledgement, between two, or from the last to the writer's stop); null
+   * when no write was acknowledged after the fault.
+   */
   outageSeconds: number | null
-  /** Most members reporting themselves leader at one time while the fault lasted (1 is right). */
+  /**
+   * Most members leading at one time while the fault lasted (1 is right): by Patroni's store, and with
+   * --mode partition also the cut-off old leader while its PostgreSQL still took writes as a primary.
+   */
   maxLeadersSeen: number
   /** The leader's WAL senders were stopped before the kill, so the replicas missed the last commits (the negative control's fault). */
   replicationStalled: boolean

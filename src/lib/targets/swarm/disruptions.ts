@@ -28,13 +28,13 @@ import {assertManager, swarmCommand, tasksHint, type SwarmContext} from './clust
 import {deploySwarmStack} from './cluster/deploy.js'
 import {downSwarmStack} from './cluster/down.js'
 import {swarmStackStatus} from './cluster/status.js'
-import {failoverDisruption, STALL_ENV, switchoverDisruption} from './ha/failover.js'
+import {failoverDisruption, FREEZE_PATRONI_ENV, STALL_ENV, switchoverDisruption} from './ha/failover.js'
 import {newRowsBeyondAttempts} from './ha/set-check.js'
 
-export const SWARM_MODES = ['down', 'kill', 'drain', 'failover', 'pause', 'switchover'] as const
+export const SWARM_MODES = ['down', 'kill', 'drain', 'failover', 'pause', 'partition', 'switchover'] as const
 export type SwarmMode = (typeof SWARM_MODES)[number]
 /** The modes that disrupt the HA database's leader and check the set of visits since the check began. */
-const HA_MODES: ReadonlySet<SwarmMode> = new Set(['failover', 'pause', 'switchover'])
+const HA_MODES: ReadonlySet<SwarmMode> = new Set(['failover', 'pause', 'partition', 'switchover'])
 
 export interface SwarmCheckOptions {
   mode: SwarmMode
@@ -88,7 +88,9 @@ class SwarmApiStack implements CheckedStack {
           ? '--mode failover kills the leader node of the HA database: it needs a stack deployed with --db-replicas 3 on the local swarm'
           : this.mode === 'pause'
             ? '--mode pause freezes the leader node of the HA database: it needs a stack deployed with --db-replicas 3 on the local swarm'
-            : '--mode switchover moves the leader of the HA database: it needs a stack deployed with --db-replicas 3 on the local swarm',
+            : this.mode === 'partition'
+              ? '--mode partition cuts the leader node of the HA database from the others: it needs a stack deployed with --db-replicas 3 on the local swarm'
+              : '--mode switchover moves the leader of the HA database: it needs a stack deployed with --db-replicas 3 on the local swarm',
         `deploy it with: ${swarmCommand(this.sw, 'up')} --db-replicas 3`,
       )
     }
@@ -195,11 +197,12 @@ function swarmDisruption(sw: SwarmContext, stack: SwarmApiStack, options: SwarmC
     return switchoverDisruption(sw, sw.swarmState!.ha!, {timeoutMs: sw.stack.config.timeoutSeconds * 1000})
   }
 
-  if (options.mode === 'failover' || options.mode === 'pause') {
+  if (options.mode === 'failover' || options.mode === 'pause' || options.mode === 'partition') {
     return failoverDisruption(sw, sw.swarmState!.ha!, {
       stallReplication: process.env[STALL_ENV] === '1',
       timeoutMs: sw.stack.config.timeoutSeconds * 1000,
-      fault: options.mode === 'failover' ? 'kill' : 'pause',
+      fault: options.mode === 'failover' ? 'kill' : options.mode,
+      freezeOldLeaderPatroni: options.mode === 'partition' && process.env[FREEZE_PATRONI_ENV] === '1',
     })
   }
 

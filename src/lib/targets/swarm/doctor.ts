@@ -10,10 +10,27 @@ import {assertManager, managerDocker, swarmCommand, type SwarmContext} from './c
 import {etcdQuorumCheck, type EtcdMemberHealth, patroniMembersCheck} from './ha/health.js'
 import {haExpectedTasks, type HaSettings} from './ha/spec.js'
 import {haStatus} from './ha/status.js'
+import {NodeShell} from './partition.js'
 import {nodeNames} from './tasks.js'
 
-/** The nodes ready (down: fail) and active (drained or paused: warn, their pinned tasks cannot run there). */
-export function nodesCheck(nodes: readonly SwarmNode[], fixes: {down: string; activate(node: string): string}) {
+/**
+ * The nodes ready (down: fail), not cut from the others (a partition of verify-persistence --mode partition left
+ * in place, local swarm: fail) and active (drained or paused: warn, their pinned tasks cannot run there).
+ */
+export function nodesCheck(
+  nodes: readonly SwarmNode[],
+  fixes: {down: string; activate(node: string): string; heal?: string},
+  cutOff: ReadonlyArray<{node: string; peers: readonly string[]}> = [],
+) {
+  if (cutOff.length > 0) {
+    const states = nodes.filter((n) => n.state !== 'ready').map((n) => `${n.hostname} is ${n.state}`)
+    return {
+      name: 'nodes',
+      status: 'fail',
+      detail: `${cutOff.map((c) => `${c.node} cannot reach the other nodes (stackctl's partition rules drop its traffic to and from ${c.peers.join(', ')}: left by an interrupted verify-persistence --mode partition)`).join('; ')}${states.length ? `; ${states.join(', ')}` : ''}`,
+      fix: fixes.heal ?? fixes.down,
+    } satisfies CheckResult
+  }
   const down = nodes.filter((n) => n.state !== 'ready')
   const inactive = nodes.filter((n) => n.state === 'ready' && n.availability !== 'active')
   const names = nodes.map((n) => n.hostname).join(', ')
@@ -152,6 +169,13 @@ export async function swarmDoctor(sw: SwarmContext): Promise<DoctorReport> {
     sw.manager.swarm.services(project),
     sw.manager.swarm.tasks(project),
   ])
+  const shell = new NodeShell(sw.hostCli.endpoint)
+  const local = sw.target.local
+  const cutOff = local
+    ? (
+        await Promise.all(local.nodes.map(async (node) => ({node, peers: (await shell.partitionOf(node)) ?? []})))
+      ).filter((c) => c.peers.length > 0)
+    : []
   const checks: CheckResult[] = [
     {
       name: 'manager',
@@ -160,12 +184,18 @@ export async function swarmDoctor(sw: SwarmContext): Promise<DoctorReport> {
         ? `local swarm '${sw.target.local.name}': its manager answers`
         : `${sw.target.endpoint} answers as a swarm manager`,
     },
-    nodesCheck(nodes, {
-      down: sw.target.local
-        ? `stackctl swarm up --name ${sw.target.local.name}`
-        : `${managerDocker(sw, 'node ls')} (start the nodes that are down)`,
-      activate: (node) => managerDocker(sw, `node update --availability active ${node}`),
-    }),
+    nodesCheck(
+      nodes,
+      {
+        down: sw.target.local
+          ? `stackctl swarm up --name ${sw.target.local.name}`
+          : `${managerDocker(sw, 'node ls')} (start the nodes that are down)`,
+        activate: (node) => managerDocker(sw, `node update --availability active ${node}`),
+        // swarm up removes the partition rules from every node, then waits for them ready.
+        ...(local ? {heal: `stackctl swarm up --name ${local.name}`} : {}),
+      },
+      cutOff,
+    ),
   ]
   const current = tasks.filter((t) => t.desiredState === 'running' && t.state === 'running')
   checks.push(

@@ -34,6 +34,19 @@ describe('nodesCheck (doctor --target swarm)', () => {
     expect(check.fix).to.equal('stackctl swarm up --name demo')
   })
 
+  it("fails naming a node cut from the others by stackctl's partition rules, with the fix that heals it", () => {
+    const fixes = {...nodeFixes, heal: 'stackctl swarm up --name demo'}
+    const nodes = [node('demo-node1'), node('demo-node2', {state: 'down'}), node('demo-node3')]
+    const check = nodesCheck(nodes, fixes, [{node: 'demo-node2', peers: ['172.20.0.11', '172.20.0.13']}])
+    expect(check.status).to.equal('fail')
+    expect(check.detail).to.equal(
+      "demo-node2 cannot reach the other nodes (stackctl's partition rules drop its traffic to and from 172.20.0.11, 172.20.0.13: left by an interrupted verify-persistence --mode partition); demo-node2 is down",
+    )
+    expect(check.fix).to.equal('stackctl swarm up --name demo')
+    // Negative control: the same nodes without the rules read as a node down, not a partition.
+    expect(nodesCheck(nodes, fixes, []).detail).to.equal('demo-node2 is down (2 of 3 ready)')
+  })
+
   it('warns for a drained node, with the command that makes it active again', () => {
     const check = nodesCheck([node('demo-node1'), node('demo-node2', {availability: 'drain'})], nodeFixes)
     expect(check.status).to.equal('warn')

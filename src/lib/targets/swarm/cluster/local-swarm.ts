@@ -34,6 +34,7 @@ import {
 } from '../local-spec.js'
 import type {LocalSwarmRef} from '../endpoint-choice.js'
 import {stateDirectory} from '../../../stack/lock.js'
+import {NodeShell} from '../partition.js'
 import {ready, waitUntil, waiting} from '../../../engine/wait/wait-until.js'
 
 const debug = createDebug('stackctl:swarm')
@@ -63,6 +64,11 @@ export interface SwarmUpResult extends LocalSwarmStatus {
   created: boolean
   /** Its nodes were stopped (a host or engine restart) and this run started them again. */
   restarted: boolean
+  /**
+   * Nodes that were cut from the others (the partition rules of an interrupted verify-persistence --mode
+   * partition) and that this run healed.
+   */
+  partitionsHealed: string[]
   seconds: number
 }
 
@@ -123,13 +129,17 @@ export async function swarmUp(
   const existing = await host.containers.list({label: `${SWARM_LABELS.swarm}=${spec.name}`})
   if (existing.length > 0) {
     let status = await swarmStatus(spec.name, {env, engines: options.engines})
+    // A --nodes or --port that contradicts the swarm is refused before anything changes.
+    refuseContradictions(spec.name, input, existing, status)
+    const partitionsHealed = await healPartitions(spec, existing, {cli, ...options})
+    if (partitionsHealed.length > 0) status = await swarmStatus(spec.name, {env, engines: options.engines})
     if (existingSwarmAction(spec.name, input, existing, status) === 'restart') {
       await restartNodes(spec, existing, {cli, host, ...options})
       status = await swarmStatus(spec.name, {env, engines: options.engines})
-      return {...status, created: false, restarted: true, seconds: (Date.now() - started) / 1000}
+      return {...status, created: false, restarted: true, partitionsHealed, seconds: (Date.now() - started) / 1000}
     }
-    options.progress(`swarm '${spec.name}' is already up`)
-    return {...status, created: false, restarted: false, seconds: (Date.now() - started) / 1000}
+    if (partitionsHealed.length === 0) options.progress(`swarm '${spec.name}' is already up`)
+    return {...status, created: false, restarted: false, partitionsHealed, seconds: (Date.now() - started) / 1000}
   }
   if (!(await canBind('127.0.0.1', spec.port))) {
     throw new EnvironmentError(`port ${spec.port} on 127.0.0.1 is already in use`, 'choose another with --port')
@@ -151,7 +161,35 @@ export async function swarmUp(
     throw error
   }
   const status = await swarmStatus(spec.name, {env, engines: options.engines})
-  return {...status, created: true, restarted: false, seconds: (Date.now() - started) / 1000}
+  return {...status, created: true, restarted: false, partitionsHealed: [], seconds: (Date.now() - started) / 1000}
+}
+
+/**
+ * Removes the partition rules (partition.ts) from every running node that has them, then waits until the
+ * manager sees every node ready again. Returns the nodes healed.
+ */
+async function healPartitions(
+  spec: LocalSwarmSpec,
+  existing: readonly ContainerSummary[],
+  options: {cli: DockerCli; engines: EngineFactory; progress: (line: string) => void; signal?: AbortSignal},
+): Promise<string[]> {
+  const shell = new NodeShell(options.cli.endpoint)
+  const running = existing.filter((c) => c.state === 'running')
+  const cut = (
+    await Promise.all(running.map(async (c) => ({node: c.name, peers: (await shell.partitionOf(c.name)) ?? []})))
+  ).filter((c) => c.peers.length > 0)
+  for (const {node, peers} of cut) {
+    options.progress(`${node} was cut from the other nodes (${peers.join(', ')}): removing stackctl's partition rules`)
+    await shell.heal(node)
+  }
+  if (cut.length === 0) return []
+  // Stopped nodes too: they are started (and waited for) by restartNodes, after this.
+  if (running.length < existing.length) return cut.map((c) => c.node)
+  await waitForReadyNodes(options.engines.at(managerEndpoint(spec)), spec, existing.length, options.signal)
+  options.progress(
+    `partition healed: ${cut.map((c) => c.node).join(', ')} can reach the other nodes; every node is ready`,
+  )
+  return cut.map((c) => c.node)
 }
 
 /**
@@ -164,6 +202,22 @@ export function existingSwarmAction(
   existing: ReadonlyArray<Pick<ContainerSummary, 'state'>>,
   status: Pick<LocalSwarmStatus, 'up' | 'port' | 'nodes'>,
 ): 'restart' | 'up' {
+  refuseContradictions(name, input, existing, status)
+  if (!status.up && existing.some((c) => c.state !== 'running')) return 'restart'
+  if (status.up) return 'up'
+  throw new EnvironmentError(
+    `swarm '${name}' is running but not fully up (${status.nodes.filter((n) => n.state === 'ready').length} of ${existing.length} nodes ready)`,
+    `see stackctl swarm status --name ${name} and docker logs ${nodeName({name}, 1)}; a node that has just started needs a few seconds`,
+  )
+}
+
+/** A --nodes or --port that contradicts an existing swarm: a usage error. */
+function refuseContradictions(
+  name: string,
+  input: {nodes?: number; port?: number},
+  existing: ReadonlyArray<unknown>,
+  status: Pick<LocalSwarmStatus, 'port'>,
+): void {
   if (input.nodes !== undefined && input.nodes !== existing.length) {
     throw new UsageError(
       `swarm '${name}' has ${existing.length} nodes; --nodes ${input.nodes} cannot change that`,
@@ -176,12 +230,6 @@ export function existingSwarmAction(
       `run stackctl swarm up --name ${name} without --port, or choose another --name for a new swarm`,
     )
   }
-  if (!status.up && existing.some((c) => c.state !== 'running')) return 'restart'
-  if (status.up) return 'up'
-  throw new EnvironmentError(
-    `swarm '${name}' is running but not fully up (${status.nodes.filter((n) => n.state === 'ready').length} of ${existing.length} nodes ready)`,
-    `see stackctl swarm status --name ${name} and docker logs ${nodeName({name}, 1)}; a node that has just started needs a few seconds`,
-  )
 }
 
 async function createNodes(

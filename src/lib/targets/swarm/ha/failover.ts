@@ -19,8 +19,10 @@ import {VisitWriter, type WriteResult} from '../../../operations/verify/load.js'
 import type {Disruption} from '../../../operations/verify/verify.js'
 import type {SwarmContext} from '../cluster/context.js'
 import {nodeName} from '../local-spec.js'
+import {NodeShell} from '../partition.js'
 import {nodeNames} from '../tasks.js'
 import {isLeader} from './members.js'
+import {writeOutage, type WriteOutcome} from './outage.js'
 import {haStatus, type HaStatus} from './status.js'
 import {runSwitchover, waitForSwitchoverPlan} from './switchover.js'
 import {swarmCommand} from '../cluster/context.js'
@@ -28,31 +30,50 @@ import type {HaSettings} from './spec.js'
 
 export const STALL_ENV = 'STACKCTL_VERIFY_STALL_REPLICATION'
 
-/** SIGSTOP or SIGCONT to every WAL sender process of the member's PostgreSQL (they show as `walsender` in cmdline). */
-function walSenderSignal(signal: 'SIGSTOP' | 'SIGCONT'): string[] {
+/**
+ * --mode partition's negative control: the cut-off old leader's Patroni is stopped (SIGSTOP) right after the cut,
+ * so nothing demotes its PostgreSQL, which stays a primary beside the new leader: the check must report it.
+ */
+export const FREEZE_PATRONI_ENV = 'STACKCTL_VERIFY_FREEZE_OLD_LEADER_PATRONI'
+
+/**
+ * SIGSTOP or SIGCONT to every process of the member whose cmdline has `match`: the WAL senders of its PostgreSQL
+ * (`walsender`), or its Patroni (`/usr/bin/patroni`: the worker; PID 1, its reaper, ignores a signal from inside).
+ */
+function processSignal(match: 'walsender' | '/usr/bin/patroni', signal: 'SIGSTOP' | 'SIGCONT'): string[] {
   return [
     'python3',
     '-c',
-    `import os, signal\nfor p in filter(str.isdigit, os.listdir('/proc')):\n  try:\n    if int(p) != os.getpid() and b'walsender' in open('/proc/%s/cmdline' % p, 'rb').read(): os.kill(int(p), signal.${signal}); print(p)\n  except OSError: pass`,
+    `import os, signal\nfor p in filter(str.isdigit, os.listdir('/proc')):\n  try:\n    if int(p) not in (1, os.getpid()) and b'${match}' in open('/proc/%s/cmdline' % p, 'rb').read(): os.kill(int(p), signal.${signal}); print(p)\n  except OSError: pass`,
   ]
 }
 
-interface Outcome {
-  atMs: number
-  ok: boolean
-}
+const FAULT_VERB = {kill: 'failover kills', pause: 'pause freezes', partition: 'partition cuts'} as const
 
-/** Seconds from the first failed write at or after `fromMs` to the first acknowledged write after that failure. */
-export function writeOutage(outcomes: readonly Outcome[], fromMs: number): number | null {
-  const firstFailure = outcomes.find((o) => o.atMs >= fromMs && !o.ok)
-  if (!firstFailure) return 0
-  const recovered = outcomes.find((o) => o.atMs > firstFailure.atMs && o.ok)
-  return recovered ? (recovered.atMs - firstFailure.atMs) / 1000 : null
-}
+/**
+ * Whether the member's PostgreSQL itself takes writes now: it accepts a connection and is not in recovery ('t').
+ * Asked over its Unix socket as the postgres user, whatever Patroni or the store says (Patroni still calls a
+ * member 'primary' while it demotes it, with its PostgreSQL already shutting down and refusing connections).
+ */
+const ACCEPTS_WRITES_PROBE = [
+  'setpriv',
+  '--reuid=postgres',
+  '--regid=postgres',
+  '--init-groups',
+  'env',
+  'PGCONNECT_TIMEOUT=5',
+  'psql',
+  '-h',
+  '/var/run/postgresql',
+  '-d',
+  'postgres',
+  '-XAtc',
+  'select not pg_is_in_recovery()',
+]
 
 /** Visits written until stopped, each outcome with its time (writeOutage reads them). */
-function timedWriter(url: string, concurrency: number): {writer: VisitWriter; outcomes: Outcome[]} {
-  const outcomes: Outcome[] = []
+function timedWriter(url: string, concurrency: number): {writer: VisitWriter; outcomes: WriteOutcome[]} {
+  const outcomes: WriteOutcome[] = []
   const writer = new VisitWriter({
     url,
     visits: Number.MAX_SAFE_INTEGER,
@@ -65,8 +86,8 @@ function timedWriter(url: string, concurrency: number): {writer: VisitWriter; ou
 
 /**
  * Visits written through the API around a fault: half the visits first, then `fault` while the clients keep
- * writing, then the writer stops and `afterwards` runs (a killed node started again). The write outage counts
- * from the fault's start.
+ * writing, then the writer stops and `afterwards` runs (a killed node started again). The write outage is the
+ * longest time from the fault's start with no write acknowledged (outage.ts).
  */
 async function writeThroughFault<T>(
   url: string,
@@ -77,6 +98,7 @@ async function writeThroughFault<T>(
   const {writer, outcomes} = timedWriter(url, load.concurrency)
   const running = writer.run()
   let faultAt = Date.now()
+  let stoppedAt = Date.now()
   let value: T
   try {
     await writer.until((s) => s.acknowledged >= Math.ceil(load.visits / 2))
@@ -84,17 +106,20 @@ async function writeThroughFault<T>(
     value = await fault(writer)
   } finally {
     writer.stop()
+    stoppedAt = Date.now()
     await afterwards?.()
   }
   const written = await running
-  return {written, value, outageSeconds: writeOutage(outcomes, faultAt)}
+  return {written, value, outageSeconds: writeOutage(outcomes, faultAt, stoppedAt)}
 }
 
 /** What a handover must end with: the old leader a replica on the new timeline, never two leaders at once. */
-function handoverProblems(report: FailoverReport, oldLeader: string): string[] {
+function handoverProblems(report: FailoverReport, oldLeader: string, oldLeaderTookWrites = false): string[] {
   const problems: string[] = []
   if (!report.oldLeaderRejoined) problems.push(`${oldLeader} did not rejoin as a replica on the leader's timeline`)
-  if (report.maxLeadersSeen > 1) problems.push(`${report.maxLeadersSeen} members reported themselves leader at once`)
+  if (report.maxLeadersSeen > 1 && !oldLeaderTookWrites) {
+    problems.push(`${report.maxLeadersSeen} members reported themselves leader at once`)
+  }
   return problems
 }
 
@@ -105,9 +130,16 @@ function describeOutage(seconds: number | null): string {
 export function failoverDisruption(
   sw: SwarmContext,
   ha: HaSettings,
-  options: {stallReplication: boolean; timeoutMs: number; fault?: 'kill' | 'pause'},
+  options: {
+    stallReplication: boolean
+    timeoutMs: number
+    fault?: 'kill' | 'pause' | 'partition'
+    /** partition: the old leader's Patroni stopped after the cut (the negative control, FREEZE_PATRONI_ENV). */
+    freezeOldLeaderPatroni?: boolean
+  },
 ): Disruption {
   const fault = options.fault ?? 'kill'
+  const shell = new NodeShell(sw.hostCli.endpoint)
   const project = sw.stack.config.project
   const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
   const poll = async <T>(what: string, look: () => Promise<T | undefined>, signal?: AbortSignal): Promise<T> => {
@@ -120,6 +152,13 @@ export function failoverDisruption(
       await sleep(1000)
     }
   }
+  /** A member's PostgreSQL takes writes as a primary (asked in its container: no network between nodes needed). */
+  const acceptsWrites = async (member: {node: string; id: string}) => {
+    const said = await sw.hostCli
+      .nodeExec(member.node, member.id, ACCEPTS_WRITES_PROBE, AbortSignal.timeout(15_000))
+      .catch(() => '')
+    return said.trim() === 't'
+  }
   const memberContainer = async (member: string) => {
     const [tasks, nodes] = await Promise.all([sw.manager.swarm.tasks(project), sw.manager.swarm.nodes()])
     const task = tasks.find((t) => t.serviceName === `${project}_${member}` && t.state === 'running' && t.containerId)
@@ -127,15 +166,13 @@ export function failoverDisruption(
   }
 
   return {
-    mode: fault === 'kill' ? 'failover' : 'pause',
+    mode: fault === 'kill' ? 'failover' : fault,
     step: 'disrupt',
     healsItself: true,
     async disrupt(url, {visits, concurrency}, signal) {
       const local = sw.target.local
       if (!local) {
-        throw new StackctlError(
-          `--mode ${fault === 'kill' ? 'failover kills' : 'pause freezes'} a node container: it needs the local swarm`,
-        )
+        throw new StackctlError(`--mode ${FAULT_VERB[fault]} a node container: it needs the local swarm`)
       }
       let before = await haStatus(sw, ha, signal)
       const manager = nodeName(local, 1)
@@ -163,15 +200,29 @@ export function failoverDisruption(
       const leaderNode = nodeOf(leader)
       const timelineBefore = before.members.find((m) => m.name === leader)?.timeline ?? null
       let stalled: {node: string; id: string} | undefined
-      /** The node is down (killed, or paused and not yet unpaused): afterwards brings it back. */
+      /** partition: the old leader's container, asked for its own role while its node is cut off. */
+      const oldLeader = fault === 'partition' ? await memberContainer(leader) : undefined
+      if (fault === 'partition' && !oldLeader) {
+        throw new StackctlError(`no running container of ${leader} to ask whether it still takes writes once cut off`)
+      }
+      /** The node is down (killed, paused or cut off, not yet brought back): afterwards brings it back. */
       let nodeDown = false
       let faulted = false
       let maxLeadersSeen = 1
+      /** The old leader's container whose Patroni was stopped (the negative control): resumed afterwards. */
+      let frozen: {node: string; id: string} | undefined
+      /** partition: the cut-off old leader's PostgreSQL still took writes as a primary while another member led. */
+      let oldLeaderTookWrites = false
       const disrupt = async (writer: VisitWriter): Promise<HaStatus> => {
         if (options.stallReplication) {
           stalled = await memberContainer(leader)
           if (!stalled) throw new StackctlError(`no running container of ${leader}`)
-          const pids = await sw.hostCli.nodeExec(stalled.node, stalled.id, walSenderSignal('SIGSTOP'), signal)
+          const pids = await sw.hostCli.nodeExec(
+            stalled.node,
+            stalled.id,
+            processSignal('walsender', 'SIGSTOP'),
+            signal,
+          )
           const acked = writer.state.acknowledged
           sw.progress(`${pids.split('\n').filter(Boolean).length} WAL senders of ${leader} stopped; writing for 5 s`)
           await Promise.race([writer.until((s) => s.acknowledged >= acked + Math.ceil(visits / 2)), sleep(5000)])
@@ -180,6 +231,26 @@ export function failoverDisruption(
         if (fault === 'kill') {
           sw.progress(`SIGKILL of node ${leaderNode} (leader ${leader}) with ${inFlight}`)
           await sw.hostCli.killContainer(leaderNode)
+        } else if (fault === 'partition') {
+          const peers = await Promise.all(
+            local.nodes.filter((n) => n !== leaderNode).map((n) => sw.hostCli.containerAddress(n)),
+          )
+          sw.progress(`cutting node ${leaderNode} (leader ${leader}) from ${peers.join(', ')} with ${inFlight}`)
+          // Set first: a cut that fails half-way is healed too (the heal removes whatever part is in place).
+          nodeDown = true
+          await shell.cut(leaderNode, peers, signal)
+          if (options.freezeOldLeaderPatroni && oldLeader) {
+            const pids = await sw.hostCli.nodeExec(
+              oldLeader.node,
+              oldLeader.id,
+              processSignal('/usr/bin/patroni', 'SIGSTOP'),
+              signal,
+            )
+            frozen = oldLeader
+            sw.progress(
+              `${pids.split('\n').filter(Boolean).length} Patroni processes of ${leader} stopped: nothing demotes it`,
+            )
+          }
         } else {
           sw.progress(`pausing node ${leaderNode} (leader ${leader}) with ${inFlight}`)
           await sw.hostCli.pauseContainer(leaderNode)
@@ -187,20 +258,44 @@ export function failoverDisruption(
         // Set at once: whatever fails from here, the node is started or unpaused again (afterwards).
         nodeDown = true
         faulted = true
+        // Cut off, the old leader still answers with its own stale view: the majority's members are asked, and
+        // the old leader's PostgreSQL itself whether it still takes writes, asked after the majority's view (a
+        // new leader seen before it still took writes: two at once; the new one stays leader meanwhile).
+        const skipNodes = fault === 'partition' ? [leaderNode] : []
+        const lookAtOldLeader = async (now: HaStatus) => {
+          if (!oldLeader) return
+          const newLeaders = now.members.filter((m) => isLeader(m) && m.name !== leader).length
+          if (newLeaders > 0 && (await acceptsWrites(oldLeader))) {
+            maxLeadersSeen = Math.max(maxLeadersSeen, newLeaders + 1)
+            oldLeaderTookWrites = true
+          }
+        }
         const after = await poll(
           'a new leader',
           async () => {
-            const now = await haStatus(sw, ha, signal)
+            const now = await haStatus(sw, ha, signal, {skipNodes})
             maxLeadersSeen = Math.max(maxLeadersSeen, now.members.filter(isLeader).length)
+            await lookAtOldLeader(now)
             return now.leader && now.leader !== leader ? now : undefined
           },
           signal,
         )
         sw.progress(`${after.leader} leads (timeline ${after.members.find(isLeader)?.timeline ?? '?'})`)
         const ackedAtPromotion = writer.state.acknowledged
-        await poll('writes after the failover', async () =>
-          writer.state.acknowledged >= ackedAtPromotion + 10 ? true : undefined,
-        )
+        await poll('writes after the failover', async () => {
+          await lookAtOldLeader(after)
+          return writer.state.acknowledged >= ackedAtPromotion + 10 ? true : undefined
+        })
+        if (fault === 'partition') {
+          // Healed while visits are still written: the old leader, demoted, must rejoin as a replica.
+          // The control's Patroni resumes first, still cut off: it finds the store out of reach and demotes.
+          await resumePatroni()
+          sw.progress(`healing the partition of node ${leaderNode}: ${leader} must rejoin as a replica`)
+          await shell.heal(leaderNode)
+          nodeDown = false
+          const acked = writer.state.acknowledged
+          await Promise.race([writer.until((s) => s.acknowledged >= acked + Math.ceil(visits / 2)), sleep(10_000)])
+        }
         if (fault === 'pause') {
           // Woken while visits are still written: the window in which two servers could both take writes.
           sw.progress(`unpausing node ${leaderNode}: ${leader} wakes up still believing it leads`)
@@ -211,17 +306,31 @@ export function failoverDisruption(
         }
         return after
       }
+      const resumePatroni = async () => {
+        if (!frozen) return
+        await sw.hostCli.nodeExec(frozen.node, frozen.id, processSignal('/usr/bin/patroni', 'SIGCONT')).catch(() => '')
+        sw.progress(`${leader}'s Patroni resumed`)
+        frozen = undefined
+      }
       const afterwards = async () => {
         if (stalled && !faulted) {
-          await sw.hostCli.nodeExec(stalled.node, stalled.id, walSenderSignal('SIGCONT')).catch(() => undefined)
+          await sw.hostCli
+            .nodeExec(stalled.node, stalled.id, processSignal('walsender', 'SIGCONT'))
+            .catch(() => undefined)
         }
         if (nodeDown && fault === 'kill') {
           sw.progress(`starting node ${leaderNode} again`)
           await sw.hostCli.startContainer(leaderNode)
+        } else if (nodeDown && fault === 'partition') {
+          await resumePatroni()
+          sw.progress(`healing the partition of node ${leaderNode}`)
+          await shell.heal(leaderNode)
+          nodeDown = false
         } else if (nodeDown) {
           sw.progress(`unpausing node ${leaderNode}`)
           await sw.hostCli.unpauseContainer(leaderNode)
         }
+        await resumePatroni()
       }
       const handover = await writeThroughFault(url, {visits, concurrency}, disrupt, afterwards)
       const {written, outageSeconds, value: after} = handover
@@ -243,6 +352,7 @@ export function failoverDisruption(
         leaderBefore: leader,
         killedNode: fault === 'kill' ? leaderNode : null,
         pausedNode: fault === 'pause' ? leaderNode : null,
+        partitionedNode: fault === 'partition' ? leaderNode : null,
         leaderAfter: newLeader,
         timelineBefore,
         timelineAfter: final.members.find(isLeader)?.timeline ?? null,
@@ -252,10 +362,15 @@ export function failoverDisruption(
         replicationStalled: options.stallReplication,
         durability: final.durability,
       }
-      const problems = handoverProblems(report, leader)
+      const problems = handoverProblems(report, leader, oldLeaderTookWrites)
+      if (oldLeaderTookWrites) {
+        problems.push(
+          `${leader}, cut off on ${leaderNode}, still took writes as a primary while ${newLeader ?? 'another member'} led`,
+        )
+      }
       const timelines = new Set(final.members.map((m) => m.timeline))
       if (timelines.size > 1) problems.push(`members on diverging timelines: ${[...timelines].join(', ')}`)
-      const what = fault === 'kill' ? 'SIGKILL of' : 'pause of'
+      const what = {kill: 'SIGKILL of', pause: 'pause of', partition: 'partition of'}[fault]
       const description = `${what} node ${leaderNode} running the leader ${leader}${notes.length ? ` (${notes.join('; ')})` : ''}${options.stallReplication ? ', its WAL senders stopped first' : ''}; ${newLeader ?? 'no member'} took over; ${describeOutage(outageSeconds)}`
       return {written, description, problems, failover: report}
     },
@@ -306,6 +421,7 @@ export function switchoverDisruption(sw: SwarmContext, ha: HaSettings, options: 
         leaderBefore: plan.from.member,
         killedNode: null,
         pausedNode: null,
+        partitionedNode: null,
         leaderAfter: after.leader,
         timelineBefore,
         timelineAfter: newTimeline,

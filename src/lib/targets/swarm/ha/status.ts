@@ -32,13 +32,26 @@ const CLUSTER_PROBE = [
   "import urllib.request as u, sys; g = lambda p: u.urlopen('http://127.0.0.1:8008/' + p, timeout=5).read().decode(); sys.stdout.write('{\"cluster\": %s, \"config\": %s}' % (g('cluster'), g('config')))",
 ]
 
-export async function haStatus(sw: SwarmContext, ha: HaSettings, signal?: AbortSignal): Promise<HaStatus> {
+/**
+ * `skipNodes`: members on these nodes are not asked (a node cut from the others answers with its own stale view
+ * of the cluster, verify-persistence --mode partition).
+ */
+export async function haStatus(
+  sw: SwarmContext,
+  ha: HaSettings,
+  signal?: AbortSignal,
+  options: {skipNodes?: readonly string[]} = {},
+): Promise<HaStatus> {
   const project = sw.stack.config.project
   const [tasks, nodes] = await Promise.all([sw.manager.swarm.tasks(project), sw.manager.swarm.nodes()])
   const names = nodeNames(nodes)
   const nodeOf = (member: string) => ha.members.find((m) => m.pg === member)?.node ?? '?'
   const running = tasks.filter(
-    (t) => t.state === 'running' && t.containerId && ha.members.some((m) => t.serviceName === `${project}_${m.pg}`),
+    (t) =>
+      t.state === 'running' &&
+      t.containerId &&
+      ha.members.some((m) => t.serviceName === `${project}_${m.pg}`) &&
+      !options.skipNodes?.includes(names.get(t.nodeId) ?? ''),
   )
   let lastError = 'no member task is running'
   for (const task of running) {
