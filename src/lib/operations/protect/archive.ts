@@ -62,6 +62,8 @@ export interface ProtectionStart {
   stanza: 'created' | 'present' | 'moved'
   /** The full backup `up` took, or undefined when the repository already had one of this cluster. */
   firstBackup?: {label: string; seconds: number}
+  /** The stanza's cluster, when the running db is another one it will not follow (its WAL is refused). */
+  foreign?: {systemId: string; major: string}
 }
 
 /** The running cluster as pgBackRest identifies it. */
@@ -126,7 +128,8 @@ export async function ensureStanzaAndFirstBackup(ctx: StackContext, signal?: Abo
     }
     stanza = 'moved'
   } else if (info.backups.length > 0) {
-    return {stanza}
+    const follows = running ? archiveFollows(info, running, upgradedTo) : 'same'
+    return follows === 'foreign' ? {stanza, foreign: {systemId: info.systemId!, major: info.pgVersion!}} : {stanza}
   }
   ctx.progress(
     stanza === 'moved'
@@ -171,6 +174,12 @@ export async function afterReady(ctx: StackContext, archive: {on: boolean}, sign
   // Also here: a db the engine restarted on its own is found running, and up then starts nothing.
   await wakeArchiveTimeout(ctx)
   const started = await ensureStanzaAndFirstBackup(ctx, signal)
+  if (started.foreign) {
+    // After down --volumes and up: the archive keeps the deleted cluster's WAL, and refuses this one's.
+    ctx.progress(
+      `warning: WAL archiving fails for this db: ${backupsVolumeName(ctx.config.project)} holds the archive of another cluster (PostgreSQL ${started.foreign.major}, system identifier ${started.foreign.systemId}; the data down --volumes deleted, if you did), which pgBackRest keeps it from writing to; ${stackCommand(ctx.config, 'db restore --latest')} brings that data back, ${stackCommand(ctx.config, 'up --no-wal-archive')} stops archiving this db`,
+    )
+  }
   if (started.firstBackup) {
     ctx.progress(
       started.stanza === 'moved'
