@@ -221,4 +221,18 @@ describe('db upgrade and rollback with WAL archiving (integration)', function ()
     expect(await visit()).to.be.greaterThan(before)
     await expectArchives(15)
   })
+
+  it('after the rollback the 15 snapshot from before the upgrade is restorable again, as the refusal said', async () => {
+    const list = await cli(['snapshot', 'list', '--json'])
+    const snapshots = (
+      JSON.parse(list.stdout) as {snapshots: Array<{name: string; pgMajor: number; restorable: boolean}>}
+    ).snapshots
+    expect(snapshots.find((s) => s.name === 'on15')).to.deep.include({pgMajor: 15, restorable: true})
+    expect(snapshots.find((s) => s.name === 'on17')).to.deep.include({pgMajor: 17, restorable: false})
+    const restored = await cli(['snapshot', 'restore', 'on15', '--force'])
+    expect(restored.exitCode, restored.stderr).to.equal(0)
+    // The snapshot held the 5 visits of before; the API counts on from there.
+    expect(await visit()).to.equal(6)
+    await expectArchives(15)
+  })
 })

@@ -64,6 +64,8 @@ export interface RepoBackup {
   pgVersion?: string
   /** The system identifier of the cluster the backup is of, when the repository says. */
   systemId?: string
+  /** The archived WAL range of the backup's own db entry (archive id), when the repository says. */
+  walRange?: {min: string; max: string}
 }
 
 export interface RepoInfo {
@@ -108,6 +110,10 @@ export function parseRepoInfo(json: string): RepoInfo {
   >
   const stanza = stanzas.find((entry) => entry.name === STANZA)
   if (!stanza) return {status: 'missing stanza', backups: []}
+  const rangeOf = (id: number | undefined) => {
+    const range = (stanza.archive ?? []).find((r) => id !== undefined && r.database?.id === id && r.min && r.max)
+    return range ? {walRange: {min: range.min!, max: range.max!}} : {}
+  }
   const backups = (stanza.backup ?? []).map((raw) => ({
     label: raw.label,
     type: raw.type,
@@ -119,6 +125,7 @@ export function parseRepoInfo(json: string): RepoInfo {
     repoSize: raw.info?.repository?.delta ?? raw.info?.repository?.size ?? 0,
     ...(raw.annotation ? {annotation: raw.annotation} : {}),
     ...versionOf(stanza.db, raw.database?.id),
+    ...rangeOf(raw.database?.id),
   }))
   const current = (stanza.db ?? []).reduce<NonNullable<RawInfo['db']>[number] | undefined>(
     (newest, db) => (newest === undefined || (db.id ?? 0) > (newest.id ?? 0) ? db : newest),

@@ -95,8 +95,11 @@ export function snapshotsOf(info: RepoInfo): Snapshot[] {
  * grows: a backup on timeline 1 stays inside a range that now ends on timeline 2 (after a restore).
  */
 function walPresent(backup: RepoBackup, info: RepoInfo): boolean {
-  if (!info.archive || !backup.archiveStart || !backup.archiveStop) return false
-  return info.archive.min <= backup.archiveStart && backup.archiveStop <= info.archive.max
+  // Its own archive id's range: after a rollback the same cluster's backups from before the upgrade have
+  // their WAL under the first archive id, not the one archiving now.
+  const range = backup.walRange ?? info.archive
+  if (!range || !backup.archiveStart || !backup.archiveStop) return false
+  return range.min <= backup.archiveStart && backup.archiveStop <= range.max
 }
 
 /** The snapshot `restore NAME | --latest` means, or the reason there is none. */

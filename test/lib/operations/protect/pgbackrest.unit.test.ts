@@ -2,6 +2,7 @@
 import {expect} from 'chai'
 
 import {currentCluster, otherClusters, parseRepoInfo} from '../../../../src/lib/operations/protect/pgbackrest.js'
+import {snapshotsOf} from '../../../../src/lib/operations/protect/snapshot.js'
 
 const backup = (label: string, dbId: number, start: string) => ({
   label,
@@ -57,6 +58,11 @@ describe('parseRepoInfo across a db upgrade (stanza-upgrade)', () => {
     expect(otherClusters(upgraded).map((b) => b.label)).to.deep.equal(['20261207-010000F'])
     const rolledBack = parseRepoInfo(info(3))
     expect(rolledBack.archive?.max).to.equal('00000001000000000000000D')
+    // Each backup keeps its own archive id's range: the first 15 backup's WAL is under 15-1, not 15-3.
+    expect(rolledBack.backups[0].walRange).to.deep.equal({
+      min: '000000010000000000000002',
+      max: '00000001000000000000000B',
+    })
     expect(currentCluster(rolledBack).backups.map((b) => b.label)).to.deep.equal([
       '20261207-010000F',
       '20261207-030000F',
@@ -68,5 +74,19 @@ describe('parseRepoInfo across a db upgrade (stanza-upgrade)', () => {
     expect(one.archive).to.deep.equal({min: '000000010000000000000002', max: '00000001000000000000000B'})
     expect(currentCluster(one).backups).to.have.length(1)
     expect(otherClusters(one)).to.deep.equal([])
+  })
+
+  it('snapshot list: a 15 snapshot is not restorable on 17, and is again after the rollback (its WAL under 15-1)', () => {
+    const annotated = (dbs: number) =>
+      parseRepoInfo(
+        info(dbs).replace(
+          '"label":"20261207-010000F"',
+          '"label":"20261207-010000F","annotation":{"stackctl-name":"on15"}',
+        ),
+      )
+    const restorable = (dbs: number) => snapshotsOf(annotated(dbs)).map((s) => [s.name, s.pgMajor, s.restorable])
+    expect(restorable(1)).to.deep.equal([['on15', 15, true]])
+    expect(restorable(2)).to.deep.equal([['on15', 15, false]])
+    expect(restorable(3)).to.deep.equal([['on15', 15, true]])
   })
 })
