@@ -173,6 +173,15 @@ export async function afterReady(ctx: StackContext, archive: {on: boolean}, sign
   if (!archive.on) return
   // Also here: a db the engine restarted on its own is found running, and up then starts nothing.
   await wakeArchiveTimeout(ctx)
+  const db = await runningService(ctx.engine, ctx.config.project, 'db')
+  const mode = db ? await new Psql(ctx.engine, db.id).tryQuery('SHOW archive_mode', 'postgres') : undefined
+  if (mode === 'off') {
+    // The rendered db always has it on: only the user's own command for the db (an override file) replaces it.
+    ctx.progress(
+      `warning: WAL archiving is off: the running db has archive_mode=off (a db command in an override file replaces stackctl's archiving settings), so no WAL reaches ${backupsVolumeName(ctx.config.project)}; add them to that command (docker-compose.yml in the stack directory shows them), or ${stackCommand(ctx.config, 'up --no-wal-archive')} stops asking for archiving`,
+    )
+    return
+  }
   const started = await ensureStanzaAndFirstBackup(ctx, signal)
   if (started.foreign) {
     // After down --volumes and up: the archive keeps the deleted cluster's WAL, and refuses this one's.

@@ -105,7 +105,7 @@ export function judgeArchiving(
       name,
       status: 'fail',
       detail: `archive_mode is ${facts.archiveMode} although the stack archives its WAL`,
-      fix: `${command('up')} (recreates the db with archiving on)`,
+      fix: `${command('up')} (recreates the db with archiving on), unless an override file gives the db a command of its own: it replaces stackctl's archiving settings`,
     }
   }
   if (facts.lastFailedAt > facts.lastArchivedAt) {
