@@ -12,7 +12,9 @@ export default class Up extends StackctlCommand {
   static override summary = 'Render the stack, build the API image, start it and wait until it is healthy'
   static override description = `Renders docker-compose.yml into the stack directory, builds the API image, starts PostgreSQL and the API \
 through Docker Compose and waits until both report healthy, then prints the URL. On a running, unchanged \
-stack nothing is recreated. The data lives on the named volume <project>_postgres_data and survives down/up.`
+stack nothing is recreated. The data lives on the named volume <project>_postgres_data and survives down/up. \
+A new stack on the local images archives its WAL with pgBackRest into <project>_backups (--no-wal-archive opts out; \
+an older stack opts in with --wal-archive, which recreates its db with archiving on).`
   static override examples = [
     '<%= config.bin %> up',
     '<%= config.bin %> up --port 8080 --project-name demo',
@@ -20,6 +22,7 @@ stack nothing is recreated. The data lives on the named volume <project>_postgre
     '<%= config.bin %> up --db-port 5432',
     '<%= config.bin %> up --dev',
     '<%= config.bin %> up --wal-archive',
+    '<%= config.bin %> up --no-wal-archive',
     '<%= config.bin %> up --target swarm --replicas 3',
     '<%= config.bin %> up --target swarm --docker-host ssh://admin@manager --registry registry.example.com:5000',
   ]

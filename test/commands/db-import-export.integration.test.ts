@@ -10,7 +10,7 @@ import {existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, w
 import {tmpdir} from 'node:os'
 import path from 'node:path'
 
-import {freePort, runCli, spawnCli} from '../helpers/cli.js'
+import {freePort, runCli, spawnCli, NO_WAL_ARCHIVE} from '../helpers/cli.js'
 import {psqlIn, removeComposeProject, uniqueName} from '../helpers/docker.js'
 import {runPrinted} from '../helpers/hints.js'
 
@@ -32,7 +32,11 @@ describe('db export and db import (integration)', function () {
 
   before(async () => {
     port = await freePort()
-    const up = await runCli(['up', '--dir', dir, '--project-name', project, '--port', String(port)], {env, cwd: root})
+    // This file's subject is not WAL archiving (on by default): its stacks run without it (NO_WAL_ARCHIVE).
+    const up = await runCli(['up', NO_WAL_ARCHIVE, '--dir', dir, '--project-name', project, '--port', String(port)], {
+      env,
+      cwd: root,
+    })
     expect(up.exitCode, up.stderr).to.equal(0)
     mkdirSync(files)
     await psqlIn(project, 'INSERT INTO visits DEFAULT VALUES; INSERT INTO visits DEFAULT VALUES')

@@ -11,7 +11,7 @@ import {createServer, type Server} from 'node:net'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
 
-import {freePort, runCli, type CliResult} from '../helpers/cli.js'
+import {freePort, runCli, type CliResult, NO_WAL_ARCHIVE} from '../helpers/cli.js'
 import {psqlIn, removeComposeProject, uniqueName} from '../helpers/docker.js'
 import {runPrinted} from '../helpers/hints.js'
 
@@ -49,7 +49,8 @@ describe('db url and exec (integration)', function () {
 
   before(async () => {
     dbPort = await freePort()
-    const up = await cli(['up', '--port', String(await freePort()), '--db-port', String(dbPort)])
+    // This file's subject is not WAL archiving (on by default): its stacks run without it (NO_WAL_ARCHIVE).
+    const up = await cli(['up', NO_WAL_ARCHIVE, '--port', String(await freePort()), '--db-port', String(dbPort)])
     expect(up.exitCode, up.stderr).to.equal(0)
     expect(up.stdout).to.include(`database  postgres://postgres@127.0.0.1:${dbPort}/visits`)
   })
@@ -123,7 +124,7 @@ describe('db url and exec (integration)', function () {
   })
 
   it('remembers --db-port across up without the flag', async () => {
-    const up = await cli(['up'])
+    const up = await cli(['up', NO_WAL_ARCHIVE])
     expect(up.exitCode, up.stderr).to.equal(0)
     expect(up.stderr).to.include(`using --db-port ${dbPort} remembered from the last run`)
     expect((await cli(['db', 'url'])).stdout.trim()).to.equal(`postgres://postgres@127.0.0.1:${dbPort}/visits`)
@@ -135,7 +136,7 @@ describe('db url and exec (integration)', function () {
     await new Promise<void>((resolve) => holder.listen(held, '127.0.0.1', resolve))
     const stateBefore = readFileSync(path.join(dir, 'stack.json'), 'utf8')
     try {
-      const up = await cli(['up', '--db-port', String(held)])
+      const up = await cli(['up', NO_WAL_ARCHIVE, '--db-port', String(held)])
       expect(up.exitCode).to.equal(2)
       expect(up.stderr).to.include(
         `Error: port ${held} on 127.0.0.1 for the database (--db-port ${held}) is already in use\n`,
@@ -148,7 +149,7 @@ describe('db url and exec (integration)', function () {
   })
 
   it('stops publishing with --db-port none: db url then exits 1 with a hint to publish it', async () => {
-    const up = await cli(['up', '--db-port', 'none'])
+    const up = await cli(['up', NO_WAL_ARCHIVE, '--db-port', 'none'])
     expect(up.exitCode, up.stderr).to.equal(0)
     expect(up.stdout).to.not.include('database  ')
     const url = await cli(['db', 'url'])

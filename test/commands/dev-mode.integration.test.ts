@@ -7,7 +7,7 @@ import {chmodSync, cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync} fro
 import {tmpdir} from 'node:os'
 import path from 'node:path'
 
-import {freePort, repoRoot, runCli} from '../helpers/cli.js'
+import {freePort, repoRoot, runCli, NO_WAL_ARCHIVE} from '../helpers/cli.js'
 import {docker, removeComposeProject, uniqueName} from '../helpers/docker.js'
 
 interface Visit {
@@ -53,7 +53,8 @@ describe('development mode (integration)', function () {
   })
 
   it('serves a saved change and keeps counting (the reload time is the bench’s to measure)', async () => {
-    const up = await cli('up', '--port', String(port), '--dev', '--dev-source', source)
+    // This file's subject is not WAL archiving (on by default): its stacks run without it (NO_WAL_ARCHIVE).
+    const up = await cli('up', NO_WAL_ARCHIVE, '--port', String(port), '--dev', '--dev-source', source)
     expect(up.exitCode, up.stderr).to.equal(0)
     const status = JSON.parse((await cli('status', '--json')).stdout)
     expect(status.compose.mode).to.equal('dev')
@@ -102,7 +103,7 @@ describe('development mode (integration)', function () {
   it('switches to normal mode without cleanup, with the same data and the same database container', async () => {
     const before = (await visit()).visits
     const db = await dbContainerId()
-    const up = await cli('up', '--port', String(port))
+    const up = await cli('up', NO_WAL_ARCHIVE, '--port', String(port))
     expect(up.exitCode, up.stderr).to.equal(0)
     const status = JSON.parse((await cli('status', '--json')).stdout)
     expect(status.compose.mode).to.equal('normal')

@@ -9,7 +9,7 @@ import {existsSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs'
 import {hostname, tmpdir} from 'node:os'
 import path from 'node:path'
 
-import {freePort, runCli, type CliResult} from '../helpers/cli.js'
+import {freePort, runCli, type CliResult, NO_WAL_ARCHIVE} from '../helpers/cli.js'
 import {printedCommands, runPrinted} from '../helpers/hints.js'
 import {projectLockFile} from '../../src/lib/stack/lock.js'
 import {processIdentity} from '../../src/lib/stack/process-identity.js'
@@ -35,7 +35,8 @@ describe('hints work when pasted (integration)', function () {
 
   before(async () => {
     port = await freePort()
-    const up = await cli('up', '--port', String(port))
+    // This file's subject is not WAL archiving (on by default): its stacks run without it (NO_WAL_ARCHIVE).
+    const up = await cli('up', NO_WAL_ARCHIVE, '--port', String(port))
     expect(up.exitCode, up.stderr).to.equal(0)
   })
 
@@ -106,7 +107,7 @@ describe('hints work when pasted (integration)', function () {
     writeFileSync(override, "services:\n  app:\n    command: ['node', '-e', 'process.exit(3)']\n")
     let failed: CliResult
     try {
-      failed = await cli('up', '--timeout', '60')
+      failed = await cli('up', NO_WAL_ARCHIVE, '--timeout', '60')
       expect(failed.exitCode).to.equal(1)
     } finally {
       rmSync(override)
@@ -153,14 +154,14 @@ describe('hints work when pasted (integration)', function () {
       })
       for (const content of ['', '0', '{"pid":', reused]) {
         writeFileSync(lock, content)
-        const up = await cli('up')
+        const up = await cli('up', NO_WAL_ARCHIVE)
         expect(up.exitCode, `lock ${JSON.stringify(content)}: ${up.stderr}`).to.equal(0)
         expect(existsSync(lock), 'released after the command').to.equal(false)
       }
       // control: a lock whose process is alive and is the very process it names
       const me = {pid: process.pid, command: 'verify-persistence', host: hostname(), since: new Date().toISOString()}
       writeFileSync(lock, JSON.stringify({...me, ...processIdentity(process.pid)}))
-      const blocked = await cli('up')
+      const blocked = await cli('up', NO_WAL_ARCHIVE)
       expect(blocked.exitCode).to.not.equal(0)
       expect(blocked.stderr).to.include(`'stackctl verify-persistence' (pid ${process.pid}`)
     } finally {

@@ -4,7 +4,7 @@ import {mkdtempSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
 
-import {freePort, runCli} from '../helpers/cli.js'
+import {freePort, runCli, NO_WAL_ARCHIVE} from '../helpers/cli.js'
 import {removeComposeProject, uniqueName} from '../helpers/docker.js'
 
 describe('psql arguments (integration)', function () {
@@ -16,7 +16,11 @@ describe('psql arguments (integration)', function () {
   const psql = (...args: string[]) => runCli(['psql', ...args], {env})
 
   before(async () => {
-    const up = await runCli(['up', '--dir', dir, '--project-name', project, '--port', String(await freePort())], {env})
+    // This file's subject is not WAL archiving (on by default): its stacks run without it (NO_WAL_ARCHIVE).
+    const up = await runCli(
+      ['up', NO_WAL_ARCHIVE, '--dir', dir, '--project-name', project, '--port', String(await freePort())],
+      {env},
+    )
     expect(up.exitCode, up.stderr).to.equal(0)
   })
 

@@ -5,7 +5,7 @@ import {existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSyn
 import {tmpdir} from 'node:os'
 import path from 'node:path'
 
-import {freePort, runCli, runCliInTerminal, type CliResult} from '../helpers/cli.js'
+import {freePort, runCli, runCliInTerminal, type CliResult, NO_WAL_ARCHIVE} from '../helpers/cli.js'
 import {removeComposeProject, uniqueName} from '../helpers/docker.js'
 
 interface Listed {
@@ -41,10 +41,14 @@ describe('psql and ls (integration)', function () {
     for (const s of stacks) s.port = await freePort()
     plainUp = await cli(stacks[0], 'up', '--port', String(stacks[0].port))
     expect(plainUp.exitCode, plainUp.stderr).to.equal(0)
+    // This file's subject is not WAL archiving (on by default): its stacks run without it (NO_WAL_ARCHIVE).
     const [, b] = stacks
-    terminalUp = await runCliInTerminal(['up', '--dir', b.dir, '--project-name', b.project, '--port', String(b.port)], {
-      env: {STACKCTL_IMAGE_SOURCE: 'local', NO_COLOR: ''},
-    })
+    terminalUp = await runCliInTerminal(
+      ['up', NO_WAL_ARCHIVE, '--dir', b.dir, '--project-name', b.project, '--port', String(b.port)],
+      {
+        env: {STACKCTL_IMAGE_SOURCE: 'local', NO_COLOR: ''},
+      },
+    )
     expect(terminalUp.exitCode, terminalUp.output).to.equal(0)
     expect((await fetch(`http://127.0.0.1:${stacks[0].port}/`)).status).to.equal(200)
   })

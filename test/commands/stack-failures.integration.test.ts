@@ -8,7 +8,7 @@ import {existsSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
 
-import {freePort, runCli, spawnCli} from '../helpers/cli.js'
+import {freePort, runCli, spawnCli, NO_WAL_ARCHIVE} from '../helpers/cli.js'
 import {Cleanup, docker, removeComposeProject, uniqueName} from '../helpers/docker.js'
 import {stubPgVolume} from './volume/stub-volume.js'
 
@@ -59,7 +59,8 @@ describe('stack failure modes (integration)', function () {
   it('refuses to start on a volume from another PostgreSQL major, naming both (exit 2)', async () => {
     const s = stack('major')
     await stubPgVolume(s.project, {PG_VERSION: '15'}, cleanup)
-    const result = await s.cli('up', '--port', String(await freePort()))
+    // This file's subject is not WAL archiving (on by default): its stacks run without it (NO_WAL_ARCHIVE).
+    const result = await s.cli('up', NO_WAL_ARCHIVE, '--port', String(await freePort()))
     expect(result.exitCode, result.stderr).to.equal(2)
     expect(result.stderr).to.match(/holds PostgreSQL 15 data, but the stack is configured for PostgreSQL 17/)
     const where = `--dir ${s.dir} --project-name ${s.project}`
@@ -86,7 +87,7 @@ describe('stack failure modes (integration)', function () {
       'services:\n  app:\n    healthcheck:\n      test: [CMD, sh, -c, "echo probe says no; exit 1"]\n      interval: 1s\n      retries: 2\n      start_period: 0s\n',
     )
     // 90 s: on a busy machine the db's first initialisation alone can take 20 s.
-    const result = await s.cli('up', '--timeout', '90')
+    const result = await s.cli('up', NO_WAL_ARCHIVE, '--timeout', '90')
     expect(result.exitCode, result.stderr).to.equal(1)
     // Unhealthy with its db healthy: failed after the grace period, or still starting at the timeout.
     expect(result.stderr).to.match(
@@ -128,7 +129,7 @@ describe('stack failure modes (integration)', function () {
       s,
       'services:\n  app:\n    healthcheck:\n      interval: 5s\n      retries: 1\n      start_period: 0s\n',
     )
-    const first = await s.cli('up', '--port', String(port))
+    const first = await s.cli('up', NO_WAL_ARCHIVE, '--port', String(port))
     expect(first.exitCode, first.stderr).to.equal(0)
     expect((await fetch(`http://127.0.0.1:${port}/`)).status).to.equal(200)
     const stopDb = async () => {
@@ -140,7 +141,7 @@ describe('stack failure modes (integration)', function () {
     }
 
     await stopDb()
-    const again = await s.cli('up', '--timeout', '120')
+    const again = await s.cli('up', NO_WAL_ARCHIVE, '--timeout', '120')
     expect(again.exitCode, again.stderr).to.equal(0)
     expect(again.stderr).to.match(/db healthy \([\d.]+ s\)/)
     expect(again.stderr).to.match(/app healthy \([\d.]+ s\)/)
@@ -167,9 +168,12 @@ describe('stack failure modes (integration)', function () {
     const s = stack('sigint')
     const port = await freePort()
     // --verbose shows Compose's own lines, which say when the db container has started.
-    const run = spawnCli(['up', '--verbose', '--dir', s.dir, '--project-name', s.project, '--port', String(port)], {
-      env: {STACKCTL_IMAGE_SOURCE: 'local'},
-    })
+    const run = spawnCli(
+      ['up', NO_WAL_ARCHIVE, '--verbose', '--dir', s.dir, '--project-name', s.project, '--port', String(port)],
+      {
+        env: {STACKCTL_IMAGE_SOURCE: 'local'},
+      },
+    )
     const deadline = Date.now() + 60_000
     while (!/Container \S+-db-1\s+Started/.test(run.output.stderr) && Date.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, 50))
@@ -183,7 +187,7 @@ describe('stack failure modes (integration)', function () {
     expect(left).to.have.length(0)
     expect(existsSync(path.join(s.dir, 'stackctl.lock'))).to.equal(false)
 
-    const again = await s.cli('up', '--port', String(port))
+    const again = await s.cli('up', NO_WAL_ARCHIVE, '--port', String(port))
     expect(again.exitCode, again.stderr).to.equal(0)
     const response = await fetch(`http://127.0.0.1:${port}/`)
     expect(response.status).to.equal(200)
@@ -208,7 +212,7 @@ describe('stack failure modes (integration)', function () {
       s,
       'services:\n  app:\n    build:\n      args:\n        NODE_IMAGE: stackctl/no-such-base:1\n',
     )
-    const result = await s.cli('up', '--build', '--timeout', '30')
+    const result = await s.cli('up', NO_WAL_ARCHIVE, '--build', '--timeout', '30')
     expect(result.exitCode).to.equal(1)
     expect(result.stderr).to.match(/docker compose .* up .* failed \(exit \d+\)/)
     expect(result.stderr).to.include('stackctl/no-such-base')

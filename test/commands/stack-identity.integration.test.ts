@@ -21,7 +21,7 @@ import {
 import {tmpdir} from 'node:os'
 import path from 'node:path'
 
-import {freePort, runCli, type CliResult} from '../helpers/cli.js'
+import {freePort, runCli, type CliResult, NO_WAL_ARCHIVE} from '../helpers/cli.js'
 import {docker, psqlIn, removeComposeProject, uniqueName, volumeExists} from '../helpers/docker.js'
 
 const NO_TRACE = /\n\s+at .+:\d+:\d+/
@@ -50,7 +50,8 @@ describe('stack identity and ownership (integration)', function () {
   before(async () => {
     port = await freePort()
     mkdirSync(dir)
-    const up = await cli(['up', '--dir', dir, '--project-name', project, '--port', String(port)])
+    // This file's subject is not WAL archiving (on by default): its stacks run without it (NO_WAL_ARCHIVE).
+    const up = await cli(['up', NO_WAL_ARCHIVE, '--dir', dir, '--project-name', project, '--port', String(port)])
     expect(up.exitCode, up.stderr).to.equal(0)
     const visit = await fetch(`http://127.0.0.1:${port}/`)
     expect(visit.status).to.equal(200)
@@ -264,7 +265,16 @@ describe('stack identity and ownership (integration)', function () {
       const down = await cli(['down', '--volumes', '--force', '--dir', mine, '--project-name', foreign])
       expectRefused(down, /was not created by stackctl/)
       expect(down.stderr).to.include('--adopt')
-      const up = await cli(['up', '--dir', mine, '--project-name', foreign, '--port', String(await freePort())])
+      const up = await cli([
+        'up',
+        NO_WAL_ARCHIVE,
+        '--dir',
+        mine,
+        '--project-name',
+        foreign,
+        '--port',
+        String(await freePort()),
+      ])
       expectRefused(up, /was not created by stackctl/)
       expect(await foreignState()).to.deep.equal({running: 1, volume: true})
     })

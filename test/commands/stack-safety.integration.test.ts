@@ -9,7 +9,7 @@ import {existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, sym
 import {tmpdir} from 'node:os'
 import path from 'node:path'
 
-import {freePort, runCli, spawnCli} from '../helpers/cli.js'
+import {freePort, runCli, spawnCli, NO_WAL_ARCHIVE} from '../helpers/cli.js'
 import {Cleanup, docker, psqlIn, removeComposeProject, uniqueName} from '../helpers/docker.js'
 
 describe('stack safety (integration)', function () {
@@ -69,7 +69,8 @@ describe('stack safety (integration)', function () {
 
   /** up, then the data as it was and one more visit on top: the stack serves the same volume. */
   async function upAndCheck(before: {count: number; ids: string}): Promise<void> {
-    const up = await cli(['up', '--port', String(port)])
+    // This file's subject is not WAL archiving (on by default): its stacks run without it (NO_WAL_ARCHIVE).
+    const up = await cli(['up', NO_WAL_ARCHIVE, '--port', String(port)])
     expect(up.exitCode, up.stderr).to.equal(0)
     expect(await visitsData()).to.deep.equal(before)
     expect(await visit()).to.equal(before.count + 1)
@@ -83,7 +84,7 @@ describe('stack safety (integration)', function () {
 
   before(async () => {
     port = await freePort()
-    const up = await cli(['up', '--port', String(port)])
+    const up = await cli(['up', NO_WAL_ARCHIVE, '--port', String(port)])
     expect(up.exitCode, up.stderr).to.equal(0)
     for (let i = 0; i < 3; i++) await visit()
   })
@@ -104,7 +105,10 @@ describe('stack safety (integration)', function () {
       expect(found.containers).to.deep.equal({})
       expect(found.networks).to.deep.equal([])
 
-      const run = spawnCli(['up', '--verbose', '--port', String(port), '--dir', dir, '--project-name', project], {env})
+      const run = spawnCli(
+        ['up', NO_WAL_ARCHIVE, '--verbose', '--port', String(port), '--dir', dir, '--project-name', project],
+        {env},
+      )
       // SIGINT once Compose has created the network and the db; SIGTERM later, once the db has started.
       await waitFor(run.output, signal === 'SIGINT' ? /Container \S+-db-1 +Created/ : /Container \S+-db-1 +Started/)
       expect((await engineState()).networks, 'Compose had created the network').to.have.length(1)
@@ -133,7 +137,10 @@ describe('stack safety (integration)', function () {
     expect(Object.values(found.containers)).to.deep.equal(['exited', 'exited'])
     expect(found.networks).to.have.length(1)
 
-    const run = spawnCli(['up', '--verbose', '--port', String(port), '--dir', dir, '--project-name', project], {env})
+    const run = spawnCli(
+      ['up', NO_WAL_ARCHIVE, '--verbose', '--port', String(port), '--dir', dir, '--project-name', project],
+      {env},
+    )
     await waitFor(run.output, /Container \S+-db-1 +Started/)
     run.child.kill('SIGINT')
     const result = await run.result
@@ -157,7 +164,7 @@ describe('stack safety (integration)', function () {
     })
 
     it('of an empty, never-initialised volume: initialises it and serves', async () => {
-      const up = await cli(['up', '--adopt', '--port', String(adoptPort)], adoptDir, adoptProject)
+      const up = await cli(['up', NO_WAL_ARCHIVE, '--adopt', '--port', String(adoptPort)], adoptDir, adoptProject)
       expect(up.exitCode, up.stderr).to.equal(0)
       expect(up.stderr).to.not.include('would not match')
       expect(await visit(adoptPort)).to.equal(1)
@@ -169,7 +176,7 @@ describe('stack safety (integration)', function () {
     it('of a volume that holds a cluster, from a new directory: refused, nothing written, volume untouched', async () => {
       const found = await engineState(adoptProject)
       const fresh = path.join(root, 'adopt-again')
-      const up = await cli(['up', '--adopt', '--port', String(adoptPort)], fresh, adoptProject)
+      const up = await cli(['up', NO_WAL_ARCHIVE, '--adopt', '--port', String(adoptPort)], fresh, adoptProject)
       expect(up.exitCode, up.stderr).to.equal(2)
       expect(up.stderr).to.include('password file')
       expect(existsSync(fresh), 'the stack directory was not created').to.equal(false)
@@ -177,7 +184,7 @@ describe('stack safety (integration)', function () {
       // With a password file of another password in it: refused after the check, only that file remains.
       mkdirSync(path.join(fresh, 'secrets'), {recursive: true, mode: 0o700})
       writeFileSync(path.join(fresh, 'secrets', 'db_password'), 'not-the-password', {mode: 0o600})
-      const wrong = await cli(['up', '--adopt', '--port', String(adoptPort)], fresh, adoptProject)
+      const wrong = await cli(['up', NO_WAL_ARCHIVE, '--adopt', '--port', String(adoptPort)], fresh, adoptProject)
       expect(wrong.exitCode, wrong.stderr).to.equal(2)
       expect(wrong.stderr).to.include('does not match')
       expect(readdirSync(fresh)).to.deep.equal(['secrets'])
@@ -185,7 +192,7 @@ describe('stack safety (integration)', function () {
       expect(await engineState(adoptProject)).to.deep.equal(found)
 
       // The stack that owns the volume still comes up on its data.
-      const up2 = await cli(['up', '--port', String(adoptPort)], adoptDir, adoptProject)
+      const up2 = await cli(['up', NO_WAL_ARCHIVE, '--port', String(adoptPort)], adoptDir, adoptProject)
       expect(up2.exitCode, up2.stderr).to.equal(0)
       expect(await visit(adoptPort)).to.equal(2)
     })

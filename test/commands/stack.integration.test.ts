@@ -84,8 +84,12 @@ describe('stack lifecycle (integration)', function () {
   it('reports status as JSON with both services healthy and the volume present', async () => {
     const result = await cli('status', '--json')
     expect(result.exitCode, result.stderr).to.equal(0)
-    const status = JSON.parse(result.stdout)
-    expect(status).to.deep.equal({
+    const {compose, ...status} = JSON.parse(result.stdout)
+    // Archiving is on by default for a new stack on the local images: doctor's judgement, whatever its numbers.
+    const {archiving, ...detail} = compose
+    expect(archiving).to.deep.include({status: 'ok', fix: null})
+    expect(archiving.detail).to.match(/^last archived [0-9A-F]{24}\S* \d+ s ago, 0 failed attempts/)
+    expect({...status, compose: detail}).to.deep.equal({
       schemaVersion: 2,
       target: 'compose',
       project,
@@ -103,7 +107,6 @@ describe('stack lifecycle (integration)', function () {
         warnings: [],
         settings: {host: '127.0.0.1', port, dbPort: null, pgMajor: 17, imageSource: 'local'},
         problems: [],
-        archiving: null,
       },
       swarm: null,
     })
@@ -274,8 +277,13 @@ describe('stack lifecycle (integration)', function () {
     expect(down.exitCode, down.stderr).to.equal(0)
     const volumes = (await docker.listVolumes({filters: {name: [volume]}})).Volumes ?? []
     expect(volumes.map((v) => v.Name)).to.not.include(volume)
-    await up()
+    const started = await up()
     expect((await visit()).visits).to.equal(1)
+    // Archiving is on by default; the archive kept by down holds the deleted cluster, and up says so.
+    expect(started.stderr).to.match(
+      /warning: WAL archiving fails for this db: \S+_backups holds the archive of another cluster/,
+    )
+    expect(started.stderr).to.include(`stackctl db restore --latest --dir ${dir} --project-name ${project}`)
   })
 
   it('refuses to start with a missing password file when the volume exists', async () => {

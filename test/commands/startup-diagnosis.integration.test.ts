@@ -7,7 +7,7 @@ import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
 
-import {freePort, runCli} from '../helpers/cli.js'
+import {freePort, runCli, NO_WAL_ARCHIVE} from '../helpers/cli.js'
 import {docker, removeComposeProject, uniqueName} from '../helpers/docker.js'
 
 describe('up names the service that failed first (integration)', function () {
@@ -29,7 +29,8 @@ describe('up names the service that failed first (integration)', function () {
     writeFileSync(path.join(dir, 'docker-compose.override.yml'), 'services:\n  db:\n    command: [-c, nonsense=1]\n')
 
     const started = Date.now()
-    const result = await cli('up', '--timeout', '120')
+    // This file's subject is not WAL archiving (on by default): its stacks run without it (NO_WAL_ARCHIVE).
+    const result = await cli('up', NO_WAL_ARCHIVE, '--timeout', '120')
     const seconds = (Date.now() - started) / 1000
     expect(result.exitCode, result.stderr).to.equal(1)
     // Depending on the moment (and the machine's load), the db is in its restart loop, between two attempts, or

@@ -107,3 +107,11 @@ export function runCliInTerminal(
     child.on('close', (code) => resolve({exitCode: code ?? 1, output}))
   })
 }
+
+/**
+ * For `up` in tests whose subject is not WAL archiving, which is on by default for a new stack: without it
+ * the first `up` takes no full backup (about 2.5 s of pgBackRest) and no `<project>_backups` volume joins the
+ * project's volumes that such tests list. The core path (stack, lifecycle, verify-persistence) keeps the
+ * default, archiving on, so the default is what the suite proves; db upgrade with archiving has its own file.
+ */
+export const NO_WAL_ARCHIVE = '--no-wal-archive'

@@ -13,7 +13,7 @@ import {withStackLock} from '../../lib/stack/lock.js'
 export default class SnapshotCreate extends StackctlCommand {
   static override summary = "Take a named snapshot of the database: a full pgBackRest backup in the stack's WAL archive"
   static override description = [
-    'Needs a stack that archives its WAL (up --wal-archive) with its db running. The snapshot is a full ' +
+    'Needs a stack that archives its WAL (the default for a new stack on the local images; up --wal-archive for an older one) with its db running. The snapshot is a full ' +
       'pgBackRest backup annotated with NAME and the visits counted when it was taken (a range when the API wrote ' +
       'during the backup), so snapshot list shows them without restoring. It never expires another backup.',
     'NAME: letters, digits, _ . -, at most 63; unique among the snapshots (default <project>-<UTC time>). ' +

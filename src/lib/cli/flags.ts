@@ -41,12 +41,12 @@ export const configFlags = {
   }),
 }
 
-/** `up` only: whether the db archives its WAL (off unless asked; remembered in stack.json). */
+/** `up` only: whether the db archives its WAL (on for a new stack, off for one made before; remembered in stack.json). */
 export const walArchiveFlag = {
   'wal-archive': Flags.boolean({
     allowNo: true,
     summary:
-      'Archive the WAL with pgBackRest into the volume <project>_backups (remembered; --no-wal-archive turns it off again)',
+      'Archive the WAL with pgBackRest into the volume <project>_backups (default for a new stack on the local images; remembered; --no-wal-archive turns it off)',
   }),
 }
 

@@ -104,7 +104,7 @@ export async function loadStack(
       `omit --project-name (and STACKCTL_PROJECT), or pass the --dir of project '${explicitProject}'`,
     )
   }
-  const config = resolveStackConfig(declared, env, state?.settings ?? {}, cwd)
+  const config = resolveStackConfig(declared, env, state?.settings, cwd)
   return {
     config,
     paths,

@@ -33,6 +33,8 @@ import {checkPasswordAgainstServer} from './password.js'
 import {registerStack} from './registry.js'
 import {volumeHoldsCluster} from '../targets/compose/volume.js'
 import {archiveChoice, type ArchiveChoice} from '../operations/protect/choice.js'
+import {backupsVolumeName} from '../model/protection.js'
+import {stackCommand} from '../model/config/command-line.js'
 
 /** The API never runs as root: as root we hand it uid 1000, otherwise it runs as the invoking user. */
 export function appIdentity(): {uid: number; gid: number} {
@@ -79,7 +81,12 @@ export async function renderStack(
     : write
       ? await prepareAppContext(paths, images.node)
       : (await appContext(images.node)).tag
-  const walArchive = archiveChoice(config.walArchive, images)
+  const walArchive = archiveChoice(config.walArchive, images, {
+    had: ctx.state?.settings.walArchive,
+    fresh: ctx.state === undefined,
+    optIn: stackCommand(config, 'up --wal-archive'),
+    backupsVolume: backupsVolumeName(config.project),
+  })
   const composeText = renderCompose(template, {
     config: {...config, walArchive: walArchive.on},
     images,

@@ -41,9 +41,11 @@ export const TARGET_FLAG_RULES: Record<TargetCommand, FlagRule> = {
   up: {
     swarmOnly: Object.keys(swarmDeployFlags),
     composeOnly: {
-      flags: ['dev', 'adopt', 'db-port'],
-      message: '--dev, --adopt and --db-port only apply to --target compose',
-      hint: 'omit them',
+      // --wal-archive too: the swarm target does not archive its WAL yet (issue 25 wants its repository on
+      // another node than the db's); --no-wal-archive says what it does, so it passes.
+      flags: ['dev', 'adopt', 'db-port', 'wal-archive'],
+      message: '--dev, --adopt, --db-port and --wal-archive only apply to --target compose',
+      hint: 'omit them (the swarm target does not archive its WAL yet)',
     },
   },
   down: {swarmOnly: SWARM_TARGET},

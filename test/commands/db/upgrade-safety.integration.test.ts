@@ -10,7 +10,7 @@ import {mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync
 import {tmpdir} from 'node:os'
 import path from 'node:path'
 
-import {runCli, freePort, spawnCli, type CliResult} from '../../helpers/cli.js'
+import {runCli, freePort, spawnCli, type CliResult, NO_WAL_ARCHIVE} from '../../helpers/cli.js'
 import {docker, holdTableLock, psqlIn, removeComposeProject, uniqueName} from '../../helpers/docker.js'
 
 describe('db upgrade safety (integration)', function () {
@@ -102,7 +102,8 @@ describe('db upgrade safety (integration)', function () {
     // An empty adopted volume is initialised with the stack directory's password file, which must be there.
     mkdirSync(path.join(dir, 'secrets'), {recursive: true, mode: 0o700})
     writeFileSync(path.join(dir, 'secrets', 'db_password'), 'upgrade-safety-password', {mode: 0o600})
-    const up = await cli(['up', '--port', String(port), '--pg-major', '15', '--adopt'])
+    // Not about archiving (upgrade-archive.integration.test.ts is): no <project>_backups among the volumes listed.
+    const up = await cli(['up', '--port', String(port), '--pg-major', '15', '--adopt', NO_WAL_ARCHIVE])
     expect(up.exitCode, up.stderr).to.equal(0)
     for (let i = 0; i < 5; i++) await visit()
     await sql(

@@ -10,7 +10,7 @@ import {tmpdir} from 'node:os'
 import path from 'node:path'
 
 import {buildImages} from '../../../src/lib/engine/images/builder.js'
-import {freePort, runCli, spawnCli, type CliResult} from '../../helpers/cli.js'
+import {freePort, runCli, spawnCli, type CliResult, NO_WAL_ARCHIVE} from '../../helpers/cli.js'
 import {docker, engine, engines, holdTableLock, psqlIn, removeComposeProject, uniqueName} from '../../helpers/docker.js'
 import {BUILD_TIMEOUT_MS} from '../../lib/engine/images/ensure-images.js'
 
@@ -138,7 +138,8 @@ describe('db upgrade, rollback and prune-old (integration)', function () {
     })
     port = await freePort()
     await docker.createVolume({Name: foreignVolume})
-    const up = await cli('up', '--port', String(port), '--pg-major', '15')
+    // Not about archiving (upgrade-archive.integration.test.ts is): no <project>_backups among the volumes listed.
+    const up = await cli('up', '--port', String(port), '--pg-major', '15', NO_WAL_ARCHIVE)
     expect(up.exitCode, up.stderr).to.equal(0)
     for (let i = 0; i < 20; i++) await nextVisit()
     // More rows than the API writes in a test's time, the counter kept exact, and a table to block pg_dump on.

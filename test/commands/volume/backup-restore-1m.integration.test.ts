@@ -12,7 +12,7 @@ import path from 'node:path'
 import {Interrupted} from '../../../src/lib/errors.js'
 import {loadStack} from '../../../src/lib/stack/context.js'
 import {restoreVolume} from '../../../src/lib/operations/backup-restore/restore.js'
-import {freePort, runCli, spawnCli, type CliResult} from '../../helpers/cli.js'
+import {freePort, runCli, spawnCli, type CliResult, NO_WAL_ARCHIVE} from '../../helpers/cli.js'
 import {docker, engine, engines, psqlIn, removeComposeProject, uniqueName} from '../../helpers/docker.js'
 
 const VISITS = 1_000_000
@@ -75,7 +75,8 @@ describe('volume backup and restore of 1,000,000 visits, and interrupts (integra
 
   before(async () => {
     port = await freePort()
-    const up = await cli('up', '--port', String(port))
+    // This file's subject is not WAL archiving (on by default): its stacks run without it (NO_WAL_ARCHIVE).
+    const up = await cli('up', NO_WAL_ARCHIVE, '--port', String(port))
     expect(up.exitCode, up.stderr).to.equal(0)
     await sql(
       `INSERT INTO visits (visited_at) SELECT now() - g * interval '1 second' FROM generate_series(1, ${VISITS}) AS g; ` +

@@ -24,7 +24,7 @@ import {StackctlError} from '../../../src/lib/errors.js'
 import {loadStack} from '../../../src/lib/stack/context.js'
 import {partialName} from '../../../src/lib/operations/backup-restore/backup-file.js'
 import {restoreVolume} from '../../../src/lib/operations/backup-restore/restore.js'
-import {freePort, runCli, type CliResult} from '../../helpers/cli.js'
+import {freePort, runCli, type CliResult, NO_WAL_ARCHIVE} from '../../helpers/cli.js'
 import {docker, engine, engines, psqlIn, removeComposeProject, uniqueName} from '../../helpers/docker.js'
 
 describe('volume backup and restore (integration)', function () {
@@ -49,7 +49,8 @@ describe('volume backup and restore (integration)', function () {
   }
 
   async function up(): Promise<void> {
-    const result = await cli('up', '--port', String(port))
+    // This file's subject is not WAL archiving (on by default): its stacks run without it (NO_WAL_ARCHIVE).
+    const result = await cli('up', NO_WAL_ARCHIVE, '--port', String(port))
     expect(result.exitCode, result.stderr).to.equal(0)
   }
 

@@ -10,7 +10,7 @@ import {mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync} fro
 import {tmpdir} from 'node:os'
 import path from 'node:path'
 
-import {freePort, runCli, type CliResult} from '../../helpers/cli.js'
+import {freePort, runCli, type CliResult, NO_WAL_ARCHIVE} from '../../helpers/cli.js'
 import {psqlIn, removeComposeProject, uniqueName} from '../../helpers/docker.js'
 
 const VISITS = 100_000
@@ -59,7 +59,8 @@ describe('volume backup into a directory without room (integration)', function (
 
   before(async () => {
     port = await freePort()
-    const up = await cli('up', '--port', String(port))
+    // This file's subject is not WAL archiving (on by default): its stacks run without it (NO_WAL_ARCHIVE).
+    const up = await cli('up', NO_WAL_ARCHIVE, '--port', String(port))
     expect(up.exitCode, up.stderr).to.equal(0)
     await psqlIn(
       project,

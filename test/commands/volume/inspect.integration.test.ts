@@ -7,7 +7,7 @@ import {mkdtempSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
 
-import {freePort, runCli, type CliResult} from '../../helpers/cli.js'
+import {freePort, runCli, type CliResult, NO_WAL_ARCHIVE} from '../../helpers/cli.js'
 import {Cleanup, removeComposeProject, uniqueName} from '../../helpers/docker.js'
 import {stubPgVolume} from './stub-volume.js'
 
@@ -58,7 +58,8 @@ describe('volume inspect (integration)', function () {
   })
 
   it('describes a fresh stack’s volume: name, labels, size, the db using it, PostgreSQL 17', async () => {
-    const up = await cli(['up', '--port', String(await freePort())])
+    // This file's subject is not WAL archiving (on by default): its stacks run without it (NO_WAL_ARCHIVE).
+    const up = await cli(['up', NO_WAL_ARCHIVE, '--port', String(await freePort())])
     expect(up.exitCode, up.stderr).to.equal(0)
     const info = await inspectJson()
     expect(info).to.have.all.keys(

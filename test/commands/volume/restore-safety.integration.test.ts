@@ -13,7 +13,7 @@ import {mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
 
-import {freePort, runCli, spawnCli, type CliResult} from '../../helpers/cli.js'
+import {freePort, runCli, spawnCli, type CliResult, NO_WAL_ARCHIVE} from '../../helpers/cli.js'
 import {docker, engine, psqlIn, removeComposeProject} from '../../helpers/docker.js'
 
 const MiB = 1024 * 1024
@@ -48,7 +48,8 @@ function stack(name: string) {
     },
     async up(...extra: string[]): Promise<CliResult> {
       port ||= await freePort()
-      const result = await s.cli('up', '--port', String(port), ...extra)
+      // This file's subject is not WAL archiving (on by default): its stacks run without it (NO_WAL_ARCHIVE).
+      const result = await s.cli('up', NO_WAL_ARCHIVE, '--port', String(port), ...extra)
       expect(result.exitCode, result.stderr).to.equal(0)
       return result
     },

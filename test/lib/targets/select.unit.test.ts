@@ -60,15 +60,19 @@ describe('targetFromFlags', () => {
     ).to.equal('swarm')
   })
 
-  it('refuses --dev, --adopt and --db-port on up --target swarm', () => {
-    for (const flags of [{dev: true}, {adopt: true}, {'db-port': '5432'}]) {
+  it('refuses --dev, --adopt, --db-port and --wal-archive on up --target swarm', () => {
+    for (const flags of [{dev: true}, {adopt: true}, {'db-port': '5432'}, {'wal-archive': true}]) {
       const error = refusal(() => targetFromFlags({target: 'swarm', ...flags}, 'up', engines))
-      expect(error.message).to.equal('--dev, --adopt and --db-port only apply to --target compose')
-      expect(error.suggestion).to.equal('omit them')
+      expect(error.message).to.equal('--dev, --adopt, --db-port and --wal-archive only apply to --target compose')
+      expect(error.suggestion).to.equal('omit them (the swarm target does not archive its WAL yet)')
     }
-    // A boolean flag oclif reports as false was not given.
-    expect(targetFromFlags({target: 'swarm', dev: false, adopt: false}, 'up', engines).name).to.equal('swarm')
-    expect(targetFromFlags({dev: true, adopt: true, 'db-port': '5432'}, 'up', engines).name).to.equal('compose')
+    // A boolean flag oclif reports as false was not given (--no-wal-archive: what the swarm does anyway).
+    expect(
+      targetFromFlags({target: 'swarm', dev: false, adopt: false, 'wal-archive': false}, 'up', engines).name,
+    ).to.equal('swarm')
+    expect(
+      targetFromFlags({dev: true, adopt: true, 'db-port': '5432', 'wal-archive': true}, 'up', engines).name,
+    ).to.equal('compose')
   })
 
   it('refuses --adopt and --keep-running on verify-persistence --target swarm', () => {

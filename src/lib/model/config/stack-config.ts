@@ -31,7 +31,9 @@ export interface StackConfig {
   volume: string
   /**
    * Archive every WAL segment with pgBackRest into `<project>_backups` (model/protection.ts): on for a new
-   * stack, off for one that existed before (until `up --wal-archive`), remembered in stack.json.
+   * stack unless `--no-wal-archive`, off for one made before it was the default (until `up --wal-archive`),
+   * remembered in stack.json. Wanted, not granted: the registry images and the swarm and kubernetes targets
+   * do not archive (operations/protect/choice.ts).
    */
   walArchive: boolean
 }
@@ -155,14 +157,15 @@ export function resolveStackDir(flag: string | undefined, env: NodeJS.ProcessEnv
 
 /**
  * Merges the layers and validates every value.
- * @param remembered settings saved in the stack directory by the last render (may be empty)
+ * @param saved settings saved in the stack directory by the last render; undefined for a stack not made yet
  */
 export function resolveStackConfig(
   flags: StackConfigInput,
   env: NodeJS.ProcessEnv,
-  remembered: StackConfigInput = {},
+  saved?: StackConfigInput,
   cwd = process.cwd(),
 ): StackConfig {
+  const remembered = saved ?? {}
   const pick = <K extends keyof typeof ENV>(key: K) => flags[key] ?? nonEmpty(env[ENV[key]]) ?? remembered[key]
   const project = validateProjectName(String(pick('project') ?? DEFAULTS.project))
   const port = parsePort(pick('port') ?? DEFAULTS.port)
@@ -176,9 +179,9 @@ export function resolveStackConfig(
     imageSource: parseImageSource(String(pick('imageSource') ?? DEFAULTS.imageSource)),
     timeoutSeconds: parseTimeout(pick('timeoutSeconds') ?? DEFAULTS.timeoutSeconds),
     volume: activeVolume(project, remembered.volume),
-    // A stack.json without the setting is a stack from before archiving existed: it opts in explicitly.
-    // Opt-in for now: db upgrade does not move the archive to a new major yet (it refuses an archiving stack).
-    walArchive: flags.walArchive ?? remembered.walArchive ?? false,
+    // On by default for a new stack. A stack.json without the setting is a stack from before archiving was
+    // the default: it keeps what it has (up says once how to opt in: its db is recreated to archive).
+    walArchive: flags.walArchive ?? remembered.walArchive ?? saved === undefined,
   }
 }
 

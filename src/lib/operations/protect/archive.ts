@@ -5,14 +5,14 @@
  */
 import type {Engine} from '../../engine/engine.js'
 import {runningService} from '../../engine/services.js'
-import {EnvironmentError} from '../../errors.js'
+import {EnvironmentError, StackctlError} from '../../errors.js'
 import {LABELS} from '../../model/config/labels.js'
 import {backupsVolumeName} from '../../model/protection.js'
 import {stackCommand} from '../../model/config/command-line.js'
 import {writeState} from '../../model/stackdir/stack-files.js'
 import type {StackContext} from '../../stack/context.js'
 import {Psql} from '../db/psql.js'
-import {mustPgbackrest, parseRepoInfo} from './pgbackrest.js'
+import {mustPgbackrest, parseRepoInfo, type RepoInfo} from './pgbackrest.js'
 
 export const BACKUPS_ROLE_LABEL = 'io.stackctl.volume-role'
 
@@ -59,25 +59,86 @@ export async function ensureBackupsVolume(ctx: StackContext): Promise<'created' 
 }
 
 export interface ProtectionStart {
-  stanza: 'created' | 'present'
-  /** The full backup `up` took, or undefined when the repository already had one. */
+  stanza: 'created' | 'present' | 'moved'
+  /** The full backup `up` took, or undefined when the repository already had one of this cluster. */
   firstBackup?: {label: string; seconds: number}
+  /** The stanza's cluster, when the running db is another one it will not follow (its WAL is refused). */
+  foreign?: {systemId: string; major: string}
 }
 
-/** The stanza and a first full backup; the db must be running. */
+/** The running cluster as pgBackRest identifies it. */
+export interface RunningCluster {
+  major: number
+  systemId: string
+}
+
+/**
+ * Whether the stanza should follow the running cluster (pgBackRest's `stanza-upgrade`, which adds it to the
+ * stanza's db history: the earlier clusters' backups and WAL stay, under their own archive ids). Only for a
+ * cluster stackctl switched to: one the archive held before (db rollback, an upgrade's switch back: pgBackRest
+ * matches it to its newest db entry), or the new major `db upgrade` switched the stack to. Never for another
+ * cluster of the same major (a fresh one after `down --volumes`): taking the archive over would bury the
+ * data it protects under an empty cluster's history.
+ */
+export function archiveFollows(
+  info: Pick<RepoInfo, 'systemId' | 'pgVersion' | 'history'>,
+  running: RunningCluster,
+  upgradedTo: boolean,
+): 'same' | 'follow' | 'foreign' {
+  if (!info.systemId || !info.pgVersion) return 'same'
+  const major = Number.parseInt(info.pgVersion, 10)
+  if (info.systemId === running.systemId && major === running.major) return 'same'
+  const known = (info.history ?? []).some(
+    (db) => db.systemId === running.systemId && Number.parseInt(db.version, 10) === running.major,
+  )
+  if (known || (upgradedTo && major !== running.major)) return 'follow'
+  return 'foreign'
+}
+
+export const RUNNING_CLUSTER_SQL =
+  "SELECT current_setting('server_version_num')::int / 10000 || '|' || system_identifier FROM pg_control_system()"
+
+export async function runningCluster(engine: Engine, dbId: string): Promise<RunningCluster | undefined> {
+  const answer = await new Psql(engine, dbId).tryQuery(RUNNING_CLUSTER_SQL, 'postgres')
+  const [major, systemId] = (answer ?? '').split('|')
+  return major && systemId ? {major: Number(major), systemId} : undefined
+}
+
+/** The stanza, moved to the running cluster when stackctl switched to it, and a first full backup of it. */
 export async function ensureStanzaAndFirstBackup(ctx: StackContext, signal?: AbortSignal): Promise<ProtectionStart> {
   const db = await runningService(ctx.engine, ctx.config.project, 'db')
   if (!db) throw new EnvironmentError('the db is not running, so its WAL archive cannot be set up', 'stackctl up')
   const engine: Engine = ctx.engine
   let info = parseRepoInfo(await mustPgbackrest(engine, db.id, 'info', ['--output=json'], signal))
-  const stanza = info.status === 'missing stanza' ? 'created' : 'present'
+  let stanza: ProtectionStart['stanza'] = info.status === 'missing stanza' ? 'created' : 'present'
   // stanza-create is idempotent; it also repairs a stanza whose info files a killed run left half-written.
   if (stanza === 'created' || info.backups.length === 0)
     await mustPgbackrest(engine, db.id, 'stanza-create', [], signal)
-  if (info.backups.length > 0) return {stanza}
-  ctx.progress('taking the first full backup (pgBackRest), so the archived WAL has a base to restore onto')
+  const running = stanza === 'present' ? await runningCluster(engine, db.id) : undefined
+  const upgradedTo = (ctx.state?.switches ?? []).some((s) => s.kind === 'upgrade' && s.to.volume === ctx.config.volume)
+  if (running && archiveFollows(info, running, upgradedTo) === 'follow') {
+    ctx.progress(
+      `the WAL archive follows the running cluster (PostgreSQL ${running.major}, system identifier ${running.systemId}): pgBackRest stanza-upgrade; the backups and WAL of PostgreSQL ${info.pgVersion} (system identifier ${info.systemId}) stay in the repository`,
+    )
+    await mustPgbackrest(engine, db.id, 'stanza-upgrade', [], signal)
+    if (process.env.STACKCTL_TEST_FAIL_ARCHIVE_MOVE) {
+      throw new StackctlError(
+        'the full backup after stanza-upgrade was made to fail (STACKCTL_TEST_FAIL_ARCHIVE_MOVE is set)',
+      )
+    }
+    stanza = 'moved'
+  } else if (info.backups.length > 0) {
+    const follows = running ? archiveFollows(info, running, upgradedTo) : 'same'
+    return follows === 'foreign' ? {stanza, foreign: {systemId: info.systemId!, major: info.pgVersion!}} : {stanza}
+  }
+  ctx.progress(
+    stanza === 'moved'
+      ? `taking a full backup of PostgreSQL ${running!.major} (pgBackRest), so its archived WAL has a base to restore onto`
+      : 'taking the first full backup (pgBackRest), so the archived WAL has a base to restore onto',
+  )
   const started = Date.now()
-  await mustPgbackrest(engine, db.id, 'backup', ['--type=full'], signal)
+  // No automatic expiry: an earlier cluster's backups (the major before a db upgrade) and named snapshots stay.
+  await mustPgbackrest(engine, db.id, 'backup', ['--type=full', '--no-expire-auto'], signal)
   info = parseRepoInfo(await mustPgbackrest(engine, db.id, 'info', ['--output=json'], signal))
   const label = info.backups.at(-1)?.label ?? 'unknown'
   return {stanza, firstBackup: {label, seconds: (Date.now() - started) / 1000}}
@@ -112,10 +173,27 @@ export async function afterReady(ctx: StackContext, archive: {on: boolean}, sign
   if (!archive.on) return
   // Also here: a db the engine restarted on its own is found running, and up then starts nothing.
   await wakeArchiveTimeout(ctx)
+  const db = await runningService(ctx.engine, ctx.config.project, 'db')
+  const mode = db ? await new Psql(ctx.engine, db.id).tryQuery('SHOW archive_mode', 'postgres') : undefined
+  if (mode === 'off') {
+    // The rendered db always has it on: only the user's own command for the db (an override file) replaces it.
+    ctx.progress(
+      `warning: WAL archiving is off: the running db has archive_mode=off (a db command in an override file replaces stackctl's archiving settings), so no WAL reaches ${backupsVolumeName(ctx.config.project)}; add them to that command (docker-compose.yml in the stack directory shows them), or ${stackCommand(ctx.config, 'up --no-wal-archive')} stops asking for archiving`,
+    )
+    return
+  }
   const started = await ensureStanzaAndFirstBackup(ctx, signal)
+  if (started.foreign) {
+    // After down --volumes and up: the archive keeps the deleted cluster's WAL, and refuses this one's.
+    ctx.progress(
+      `warning: WAL archiving fails for this db: ${backupsVolumeName(ctx.config.project)} holds the archive of another cluster (PostgreSQL ${started.foreign.major}, system identifier ${started.foreign.systemId}; the data down --volumes deleted, if you did), which pgBackRest keeps it from writing to; ${stackCommand(ctx.config, 'db restore --latest')} brings that data back, ${stackCommand(ctx.config, 'up --no-wal-archive')} stops archiving this db`,
+    )
+  }
   if (started.firstBackup) {
     ctx.progress(
-      `WAL archiving on: first full backup ${started.firstBackup.label} in ${started.firstBackup.seconds.toFixed(1)} s`,
+      started.stanza === 'moved'
+        ? `WAL archiving on for PostgreSQL ${ctx.config.pgMajor}: full backup ${started.firstBackup.label} in ${started.firstBackup.seconds.toFixed(1)} s`
+        : `WAL archiving on: first full backup ${started.firstBackup.label} in ${started.firstBackup.seconds.toFixed(1)} s`,
     )
   }
 }

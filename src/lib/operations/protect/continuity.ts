@@ -56,7 +56,7 @@ function archiveIdOrder(id: string): number {
 export function parseArchiveListing(output: string): ArchiveListing {
   const files: Array<{id: string; file: string; archivedAt: number}> = []
   const historyLines: Array<{id: string; timeline: number; line: string}> = []
-  const backups: BackupStart[] = []
+  const backups: Array<BackupStart & {dbId?: number}> = []
   for (const line of output.split('\n')) {
     const file = /^file (\S+) ([^/]+)\/(?:[0-9A-F]{16}\/)?([^/]+)$/.exec(line)
     if (file) files.push({id: file[2], file: file[3], archivedAt: Math.round(Number(file[1]) * 1000)})
@@ -65,12 +65,17 @@ export function parseArchiveListing(output: string): ArchiveListing {
     const backup = /^backup ([^=]+)=(\{.*\})$/.exec(line)
     if (backup) {
       try {
-        const raw = JSON.parse(backup[2]) as {'backup-archive-start'?: string; 'backup-timestamp-stop'?: number}
+        const raw = JSON.parse(backup[2]) as {
+          'backup-archive-start'?: string
+          'backup-timestamp-stop'?: number
+          'db-id'?: number
+        }
         if (raw['backup-archive-start']) {
           backups.push({
             label: backup[1],
             archiveStart: raw['backup-archive-start'],
             stop: raw['backup-timestamp-stop'] ?? 0,
+            ...(raw['db-id'] === undefined ? {} : {dbId: raw['db-id']}),
           })
         }
       } catch {
@@ -96,7 +101,12 @@ export function parseArchiveListing(output: string): ArchiveListing {
     list.push({timeline: Number(entry[1]), endLsn: (BigInt(`0x${entry[2]}`) << 32n) + BigInt(`0x${entry[3]}`)})
     histories.set(timeline, list)
   }
-  return {segments, histories, backups}
+  // An earlier cluster's backups (before a stanza-upgrade) start in its own archive id, not in this one.
+  const dbId = current === undefined ? undefined : archiveIdOrder(current)
+  const ours = backups
+    .filter((b) => b.dbId === undefined || dbId === undefined || b.dbId === dbId)
+    .map(({dbId: _id, ...b}) => b)
+  return {segments, histories, backups: ours}
 }
 
 export interface ArchiveGap {

@@ -4,7 +4,7 @@
  * than 2 × archive_timeout. An idle server archives nothing, which is neither. The judgement is pure.
  */
 import {runningService} from '../../engine/services.js'
-import {type CommandFor, commandsFor, plainCommand} from '../../model/config/command-line.js'
+import {type CommandFor, commandsFor, plainCommand, stackCommand} from '../../model/config/command-line.js'
 import {backupsVolumeName, ARCHIVE_TIMEOUT_SECONDS} from '../../model/protection.js'
 import type {StackContext} from '../../stack/context.js'
 import {formatBytes} from '../backup-restore/format.js'
@@ -105,7 +105,7 @@ export function judgeArchiving(
       name,
       status: 'fail',
       detail: `archive_mode is ${facts.archiveMode} although the stack archives its WAL`,
-      fix: `${command('up')} (recreates the db with archiving on)`,
+      fix: `${command('up')} (recreates the db with archiving on), unless an override file gives the db a command of its own: it replaces stackctl's archiving settings`,
     }
   }
   if (facts.lastFailedAt > facts.lastArchivedAt) {
@@ -162,6 +162,17 @@ export function judgeArchiving(
 /** undefined when the stack does not archive its WAL. */
 export async function archivingCheck(ctx: StackContext): Promise<CheckResult | undefined> {
   if (!ctx.config.walArchive) return undefined
+  const settings = ctx.state?.settings
+  if (settings?.resolvedImageSource === 'registry') {
+    // Wanted (the default) but not possible: the official images have no pgBackRest, and up said so.
+    return {
+      name: 'archiving',
+      status: 'warn',
+      detail:
+        'off: the official registry image the db runs has no pgBackRest, so the WAL is not archived and the data is protected by its volume alone',
+      fix: `archive with the local images: ${stackCommand(ctx.config, 'up --image-source local')}`,
+    }
+  }
   const db = await runningService(ctx.engine, ctx.config.project, 'db')
   if (!db) return {name: 'archiving', status: 'warn', detail: 'not checked: the db is not running'}
   const [line, repo] = await Promise.all([

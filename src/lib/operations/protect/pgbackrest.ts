@@ -64,16 +64,28 @@ export interface RepoBackup {
   annotation?: Record<string, string>
   /** The PostgreSQL major version the backup is of ("17"), when the repository says. */
   pgVersion?: string
+  /** The system identifier of the cluster the backup is of, when the repository says. */
+  systemId?: string
+  /** The archived WAL range of the backup's own db entry (archive id), when the repository says. */
+  walRange?: {min: string; max: string}
 }
 
 export interface RepoInfo {
   /** ok | missing stanza | other pgBackRest status text */
   status: string
   backups: RepoBackup[]
-  /** The archived WAL range across the repository, when any WAL is archived. */
+  /**
+   * The archived WAL range of the cluster the stanza archives now (its newest db entry), when any is archived.
+   * After a stanza-upgrade (db upgrade, db rollback) the earlier clusters' WAL stays under their own archive
+   * ids: segment names start again with each cluster, so ranges of different clusters are never mixed.
+   */
   archive?: {min: string; max: string}
   /** The system identifier of the cluster the stanza archives now (its newest db entry). */
   systemId?: string
+  /** Its PostgreSQL major ("17"). */
+  pgVersion?: string
+  /** Every cluster the stanza archived, oldest first (a stanza-upgrade adds one). */
+  history?: Array<{id: number; version: string; systemId: string}>
 }
 
 interface RawInfo {
@@ -89,7 +101,7 @@ interface RawInfo {
     database?: {id?: number}
   }>
   db?: Array<{id?: number; version?: string; 'system-id'?: string}>
-  archive?: Array<{min?: string | null; max?: string | null}>
+  archive?: Array<{min?: string | null; max?: string | null; database?: {id?: number}}>
 }
 
 /** Parses `pgbackrest info --output=json` (an array of stanzas) for ours. */
@@ -100,6 +112,10 @@ export function parseRepoInfo(json: string): RepoInfo {
   >
   const stanza = stanzas.find((entry) => entry.name === STANZA)
   if (!stanza) return {status: 'missing stanza', backups: []}
+  const rangeOf = (id: number | undefined) => {
+    const range = (stanza.archive ?? []).find((r) => id !== undefined && r.database?.id === id && r.min && r.max)
+    return range ? {walRange: {min: range.min!, max: range.max!}} : {}
+  }
   const backups = (stanza.backup ?? []).map((raw) => ({
     label: raw.label,
     type: raw.type,
@@ -112,8 +128,16 @@ export function parseRepoInfo(json: string): RepoInfo {
     ...(raw.info?.size === undefined ? {} : {size: raw.info.size}),
     ...(raw.annotation ? {annotation: raw.annotation} : {}),
     ...versionOf(stanza.db, raw.database?.id),
+    ...rangeOf(raw.database?.id),
   }))
-  const ranges = (stanza.archive ?? []).filter((range) => range.min && range.max)
+  const current = (stanza.db ?? []).reduce<NonNullable<RawInfo['db']>[number] | undefined>(
+    (newest, db) => (newest === undefined || (db.id ?? 0) > (newest.id ?? 0) ? db : newest),
+    undefined,
+  )
+  // Only the current cluster's archive id; a repository listing without database ids is one cluster's.
+  const ranges = (stanza.archive ?? []).filter(
+    (range) => range.min && range.max && (range.database?.id === undefined || range.database.id === current?.id),
+  )
   const archive =
     ranges.length > 0
       ? {
@@ -125,15 +149,44 @@ export function parseRepoInfo(json: string): RepoInfo {
         }
       : undefined
   const status = stanza.status?.code === 0 ? 'ok' : (stanza.status?.message ?? 'unknown')
-  const current = (stanza.db ?? []).reduce<NonNullable<RawInfo['db']>[number] | undefined>(
-    (newest, db) => (newest === undefined || (db.id ?? 0) > (newest.id ?? 0) ? db : newest),
-    undefined,
-  )
   const systemId = current?.['system-id']
-  return {status, backups, ...(archive ? {archive} : {}), ...(systemId ? {systemId} : {})}
+  const history = (stanza.db ?? [])
+    .filter((db) => db.id !== undefined && db.version && db['system-id'])
+    .map((db) => ({id: db.id!, version: db.version!, systemId: db['system-id']!}))
+    .sort((a, b) => a.id - b.id)
+  return {
+    status,
+    backups,
+    history,
+    ...(archive ? {archive} : {}),
+    ...(systemId ? {systemId} : {}),
+    ...(current?.version ? {pgVersion: current.version} : {}),
+  }
 }
 
-function versionOf(dbs: RawInfo['db'], id: number | undefined): {pgVersion?: string} {
-  const version = dbs?.find((db) => db.id === id)?.version
-  return version ? {pgVersion: version} : {}
+/**
+ * The repository as the cluster the stanza archives now sees it: only its own backups (a stanza-upgrade keeps
+ * the earlier major's, which its binaries cannot restore). After a rollback the stanza's newest entry is the
+ * old cluster again (same system identifier and major), so its backups from before the upgrade count too.
+ */
+export function currentCluster(info: RepoInfo): RepoInfo {
+  if (!info.systemId) return info
+  const ours = (backup: RepoBackup) =>
+    (backup.systemId === undefined || backup.systemId === info.systemId) &&
+    (backup.pgVersion === undefined || info.pgVersion === undefined || backup.pgVersion === info.pgVersion)
+  return {...info, backups: info.backups.filter(ours)}
+}
+
+/** The backups of other clusters (an earlier major, before a db upgrade): kept, not restorable here. */
+export function otherClusters(info: RepoInfo): RepoBackup[] {
+  const ours = new Set(currentCluster(info).backups)
+  return info.backups.filter((backup) => !ours.has(backup))
+}
+
+function versionOf(dbs: RawInfo['db'], id: number | undefined): {pgVersion?: string; systemId?: string} {
+  const db = dbs?.find((entry) => entry.id === id)
+  return {
+    ...(db?.version ? {pgVersion: db.version} : {}),
+    ...(db?.['system-id'] ? {systemId: db['system-id']} : {}),
+  }
 }

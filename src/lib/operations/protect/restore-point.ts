@@ -35,8 +35,11 @@ export interface RestorePoint {
   returnCommand: string
 }
 
-/** What the repository keeps of a point: enough for a restore to follow its timeline. */
-export type PointRecord = Omit<RestorePoint, 'returnCommand'>
+/**
+ * What the repository keeps of a point: enough for a restore to follow its timeline, and the major of the
+ * server that wrote it (a point made before a db upgrade lies in the earlier major's WAL).
+ */
+export type PointRecord = Omit<RestorePoint, 'returnCommand'> & {pgMajor?: number}
 
 /**
  * `before-<command>-<UTC time>` (`before-snapshot-restore-20261206T231500Z`): says what and when, valid for
@@ -62,7 +65,14 @@ export function parsePointRecord(text: string): PointRecord | undefined {
   try {
     const raw = JSON.parse(text) as Partial<PointRecord>
     if (typeof raw.name !== 'string' || typeof raw.lsn !== 'string' || typeof raw.timeline !== 'number') return
-    return {name: raw.name, lsn: raw.lsn, timeline: raw.timeline, at: raw.at ?? '', before: raw.before ?? ''}
+    return {
+      name: raw.name,
+      lsn: raw.lsn,
+      timeline: raw.timeline,
+      at: raw.at ?? '',
+      before: raw.before ?? '',
+      ...(typeof raw.pgMajor === 'number' ? {pgMajor: raw.pgMajor} : {}),
+    }
   } catch {
     return undefined
   }
@@ -133,13 +143,13 @@ export async function makeRestorePoint(
   let made: string
   try {
     made = await psql.query(
-      `SELECT p::text || '|' || pg_walfile_name(p) FROM pg_create_restore_point('${name}') AS p`,
+      `SELECT p::text || '|' || pg_walfile_name(p) || '|' || current_setting('server_version_num')::int / 10000 FROM pg_create_restore_point('${name}') AS p`,
       'postgres',
     )
   } catch (error) {
     throw fail((error as Error).message)
   }
-  const [lsn, segment] = made.split('|')
+  const [lsn, segment, major] = made.split('|')
   const point: RestorePoint = {
     name,
     lsn,
@@ -154,7 +164,8 @@ export async function makeRestorePoint(
     throw fail(`the WAL switch after ${name} failed: ${error.message}`)
   })
   await waitArchived(ctx, psql, segment, {name, signal, interrupted, fail})
-  const {returnCommand: _printed, ...record} = point
+  const {returnCommand: _printed, ...fields} = point
+  const record: PointRecord = {...fields, pgMajor: Number(major)}
   const written = await writePointRecord(ctx.engine, db.id, record)
   if (written) throw fail(`its record was not written: ${written}`)
   ctx.progress(restorePointLine(point))

@@ -32,7 +32,7 @@ import {newVolumeLabels, newVolumeName} from '../upgrade/plan.js'
 import {switchTo, updateState, type VolumeRef} from '../upgrade/switch.js'
 import {formatBytes} from '../backup-restore/format.js'
 import {freeBytes, watchFreeSpace} from '../backup-restore/room.js'
-import {asPostgres, parseRepoInfo} from './pgbackrest.js'
+import {asPostgres, currentCluster, otherClusters, parseRepoInfo} from './pgbackrest.js'
 import {
   clearNewVolume,
   DEFAULT_MAX_WAL_BYTES,
@@ -218,15 +218,25 @@ async function preflight(
       'stackctl up --wal-archive turns archiving on for what is written from then on',
     )
   }
-  const info = parseRepoInfo(await repoInfo(ctx.engine, image, repo))
-  const target = await withRecordedPoint(ctx.engine, image, repo, asked)
+  const repository = parseRepoInfo(await repoInfo(ctx.engine, image, repo))
+  // Only the running major's backups: an earlier major's (before a db upgrade) need that major's server.
+  const info = currentCluster(repository)
+  const target = await withRecordedPoint(ctx, image, repo, asked)
   const lastArchivedAt = await lastArchivedTime(ctx)
   const choice = chooseBackup(target, info, lastArchivedAt)
   if ('refused' in choice) {
-    throw new StackctlError(`refused: ${choice.refused}`, {
-      exitCode: 1,
-      suggestion: 'pick a target inside that range; nothing was changed',
-    })
+    const earlier = otherClusters(repository)
+      .map((b) => (b.pgVersion ? Number.parseInt(b.pgVersion, 10) : undefined))
+      .find((major) => major !== undefined && major !== ctx.config.pgMajor)
+    throw new StackctlError(
+      `refused: ${choice.refused}${earlier ? `; the repository also holds backups of PostgreSQL ${earlier} from before the stack's db upgrade, which PostgreSQL ${ctx.config.pgMajor} cannot restore` : ''}`,
+      {
+        exitCode: 1,
+        suggestion: earlier
+          ? `pick a target inside that range, or ${otherMajorHint(ctx, earlier)}`
+          : 'pick a target inside that range; nothing was changed',
+      },
+    )
   }
   const range = recoverableRange(info)!
   ctx.progress(
@@ -249,15 +259,21 @@ async function preflight(
 
 /** A name stackctl made a point under gets that point's timeline and LSN; any other name is passed on as it is. */
 async function withRecordedPoint(
-  engine: Engine,
+  ctx: StackContext,
   image: string,
   repo: string,
   target: RecoveryTarget,
 ): Promise<RecoveryTarget> {
   if (target.kind !== 'name') return target
-  const found = await readPointRecord(engine, image, repo, target.name)
+  const found = await readPointRecord(ctx.engine, image, repo, target.name)
   if (!found) return target
   const {record, history} = found
+  if (record.pgMajor !== undefined && record.pgMajor !== ctx.config.pgMajor) {
+    throw new StackctlError(
+      `refused: restore point ${record.name} was made by PostgreSQL ${record.pgMajor} (${record.before ? `before ${record.before}, ` : ''}${record.at}); the stack runs PostgreSQL ${ctx.config.pgMajor}, whose server cannot restore it`,
+      {suggestion: otherMajorHint(ctx, record.pgMajor)},
+    )
+  }
   return {...target, point: {timeline: record.timeline, lsn: record.lsn, ...(history ? {history} : {})}}
 }
 
@@ -558,4 +574,15 @@ async function assertServing(ctx: StackContext, volume: string, seen: RecoveryOb
   if (Number(held) < seen.visits) {
     throw new StackctlError(`the database on ${volume} holds ${held} of the ${seen.visits} restored visits`)
   }
+}
+
+/**
+ * What returns the stack to data of another major: `db rollback`, when the volume the last upgrade came from
+ * is of that major; otherwise nothing stackctl can do in one command (said so).
+ */
+export function otherMajorHint(ctx: StackContext, major: number): string {
+  const upgrade = (ctx.state?.switches ?? []).findLast((s) => s.kind === 'upgrade' && s.to.volume === ctx.config.volume)
+  return upgrade && upgrade.from.pgMajor === major
+    ? `${stackCommand(ctx.config, 'db rollback')} returns to ${upgrade.from.volume} (PostgreSQL ${major}), where it can be restored; nothing was changed`
+    : `only a stack running PostgreSQL ${major} can restore it; nothing was changed`
 }

@@ -17,12 +17,12 @@ import type {StackContext} from '../../stack/context.js'
 import type {ImageResolver} from '../../stack/images.js'
 import {claimStack} from '../../stack/ownership.js'
 import {Psql} from '../db/psql.js'
-import {asPostgres, mustPgbackrest, parseRepoInfo, runPgbackrest, type RepoInfo} from './pgbackrest.js'
+import {asPostgres, currentCluster, mustPgbackrest, parseRepoInfo, runPgbackrest, type RepoInfo} from './pgbackrest.js'
 import {describeRange, recoverableRange} from './recovery.js'
 import {writePointRecord} from './restore-point.js'
 import {parseRepoSpace, REPO_SPACE_COMMAND, repositoryFull, type RepoSpace} from './repo-space.js'
 import {formatBytes} from '../backup-restore/format.js'
-import {repoInfo, restoreToPoint, type DbRestoreResult} from './restore.js'
+import {otherMajorHint, repoInfo, restoreToPoint, type DbRestoreResult} from './restore.js'
 import {
   defaultSnapshotName,
   deleteRefusal,
@@ -261,7 +261,7 @@ export interface SnapshotListResult {
 /** Read from the repository in a throw-away container: it works with the db stopped or lost. */
 export async function listSnapshots(ctx: StackContext): Promise<SnapshotListResult> {
   const info = await readRepository(ctx)
-  const range = recoverableRange(info)
+  const range = recoverableRange(currentCluster(info))
   return {
     project: ctx.config.project,
     snapshots: snapshotsOf(info),
@@ -308,6 +308,12 @@ export async function restoreSnapshot(
 ): Promise<SnapshotRestoreResult> {
   const command = (verb: string) => stackCommand(ctx.config, verb)
   const snapshot = pickSnapshot(snapshotsOf(await readRepository(ctx)), options, command)
+  if (snapshot.pgMajor !== null && snapshot.pgMajor !== ctx.config.pgMajor) {
+    throw new StackctlError(
+      `snapshot '${snapshot.name}' is of PostgreSQL ${snapshot.pgMajor}, taken before the stack's db upgrade; the stack runs PostgreSQL ${ctx.config.pgMajor}, whose server cannot restore it`,
+      {suggestion: otherMajorHint(ctx, snapshot.pgMajor)},
+    )
+  }
   if (!snapshot.restorable) {
     throw new StackctlError(`snapshot '${snapshot.name}' cannot be restored: its WAL is no longer in the archive`, {
       suggestion: `${command('snapshot list')} shows which can; nothing was changed`,
@@ -396,7 +402,7 @@ export async function deleteSnapshot(
     const said = (expired.stderr.trim() || expired.stdout.trim()).split('\n').slice(-2).join(' ')
     throw new StackctlError(`pgBackRest did not delete snapshot '${snapshot.name}' (exit ${expired.exitCode}): ${said}`)
   }
-  const range = recoverableRange(after)
+  const range = recoverableRange(currentCluster(after))
   if (options.signal?.aborted) {
     throw new Interrupted(
       `the signal came during the delete, which was finished: snapshot '${snapshot.name}' is deleted`,

@@ -5,7 +5,7 @@
  */
 import {UsageError} from '../../errors.js'
 import {plainCommand, type CommandFor} from '../../model/config/command-line.js'
-import type {RepoBackup, RepoInfo} from './pgbackrest.js'
+import {currentCluster, type RepoBackup, type RepoInfo} from './pgbackrest.js'
 import type {SnapshotTarget} from './recovery.js'
 import {textTable} from '../../cli/ui/table.js'
 
@@ -69,6 +69,8 @@ export interface Snapshot {
 
 /** The stackctl snapshots in a repository, oldest first; backups without stackctl's name annotation are not. */
 export function snapshotsOf(info: RepoInfo): Snapshot[] {
+  // An earlier cluster's backup (the major before a db upgrade) is listed with its major, not restorable here.
+  const current = new Set(currentCluster(info).backups)
   return info.backups.flatMap((backup) => {
     const name = backup.annotation?.[NAME_KEY]
     if (name === undefined) return []
@@ -82,7 +84,7 @@ export function snapshotsOf(info: RepoInfo): Snapshot[] {
         sizeBytes: backup.repoSize,
         visits: parseVisits(backup.annotation?.[VISITS_KEY]) ?? null,
         pgMajor: backup.pgVersion ? Number.parseInt(backup.pgVersion, 10) : null,
-        restorable: walPresent(backup, info),
+        restorable: current.has(backup) && walPresent(backup, info),
       },
     ]
   })
@@ -93,8 +95,11 @@ export function snapshotsOf(info: RepoInfo): Snapshot[] {
  * grows: a backup on timeline 1 stays inside a range that now ends on timeline 2 (after a restore).
  */
 function walPresent(backup: RepoBackup, info: RepoInfo): boolean {
-  if (!info.archive || !backup.archiveStart || !backup.archiveStop) return false
-  return info.archive.min <= backup.archiveStart && backup.archiveStop <= info.archive.max
+  // Its own archive id's range: after a rollback the same cluster's backups from before the upgrade have
+  // their WAL under the first archive id, not the one archiving now.
+  const range = backup.walRange ?? info.archive
+  if (!range || !backup.archiveStart || !backup.archiveStop) return false
+  return range.min <= backup.archiveStart && backup.archiveStop <= range.max
 }
 
 /** The snapshot `restore NAME | --latest` means, or the reason there is none. */
@@ -134,7 +139,7 @@ export function snapshotTarget(snapshot: Snapshot): SnapshotTarget {
  * (the archived WAL needs a base to be restored onto) and refuses to expire the last one; said here first.
  */
 export function deleteRefusal(snapshot: Snapshot, info: RepoInfo): string | undefined {
-  const fulls = info.backups.filter((b) => b.type === 'full')
+  const fulls = currentCluster(info).backups.filter((b) => b.type === 'full')
   if (snapshot.type === 'full' && fulls.length === 1 && fulls[0].label === snapshot.label) {
     return `snapshot '${snapshot.name}' is the repository's only full backup: the archived WAL needs it as its base, so it is kept`
   }

@@ -2,7 +2,6 @@
  * The checks of `db upgrade` that talk to the engine: the pre-flight (which changes nothing), the room on the
  * new volume, the leftovers of a killed run, and the proof that the copy holds exactly the old data.
  */
-import {stackCommand} from '../../model/config/command-line.js'
 import {DB_NAME} from '../../model/config/stack-config.js'
 import {compareLedgers, readLedger, type Ledger} from '../db/ledger.js'
 import {Psql} from '../db/psql.js'
@@ -59,14 +58,6 @@ export async function preflight(
   const db = await runningDb(ctx, 'upgrade')
   const oldPsql = new Psql(ctx.engine, db.id)
   const server = await serverVersion(oldPsql, DB_NAME)
-  if (ctx.config.walArchive) {
-    // pgBackRest's stanza belongs to one cluster (its system identifier and major): the upgraded cluster's WAL
-    // would be refused by the archive, and pg_wal would grow while archiving silently failed.
-    throw new UsageError(
-      'db upgrade does not move the WAL archive to a new PostgreSQL major yet: this stack archives its WAL',
-      `turn archiving off first (${stackCommand(ctx.config, 'up')} --no-wal-archive; the archive volume ${project}_backups is kept), then upgrade`,
-    )
-  }
   const registry = ctx.config.imageSource === 'registry' || ctx.state?.settings.resolvedImageSource === 'registry'
   assertTarget(server.major, options.to, registry ? [server.major, options.to] : LOCAL_PG_MAJORS)
   if (server.major !== ctx.config.pgMajor) {

@@ -14,6 +14,7 @@ import {claimStack} from '../../stack/ownership.js'
 import type {StackState, VolumeSwitch} from '../../model/stackdir/stack-files.js'
 import {visitsSince} from './plan.js'
 import {switchTo, type VolumeRef} from './switch.js'
+import {makeRestorePoint, type RestorePoint} from '../protect/restore-point.js'
 
 export interface RollbackResult {
   project: string
@@ -24,6 +25,11 @@ export interface RollbackResult {
   /** Visits written after the upgrade that stay behind on the newer volume (with --force). */
   left: number
   superseded: string
+  /**
+   * The restore point made on the newer volume before the switch (a stack that archives its WAL), or null. The
+   * archive then follows the old cluster again (pgBackRest stanza-upgrade back to it) with a full backup.
+   */
+  restorePoint: RestorePoint | null
 }
 
 /**
@@ -95,6 +101,7 @@ export async function rollbackStack(
     )
   }
   checkInterrupted(options.signal, 'nothing was changed', `the stack still runs on ${current.volume}`)
+  const restorePoint = await makeRestorePoint(ctx, 'db rollback', options.signal)
   const at = new Date().toISOString()
   const state = ctx.state!
   const rolledBack: StackState = {
@@ -116,5 +123,13 @@ export async function rollbackStack(
     `${current.volume} is kept`,
   )
   const visits = (await countVisits(next.engine, next.config.project)) ?? null
-  return {project: ctx.config.project, from: current, to: target, visits, left, superseded: current.volume}
+  return {
+    project: ctx.config.project,
+    from: current,
+    to: target,
+    visits,
+    left,
+    superseded: current.volume,
+    restorePoint,
+  }
 }

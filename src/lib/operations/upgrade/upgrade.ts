@@ -50,6 +50,7 @@ import {
 } from './plan.js'
 import {proveServing, switchTo, updateState, type ServedVisit, type VolumeRef} from './switch.js'
 import {stackFlagsHint} from './leftovers.js'
+import {makeRestorePoint, PointInterrupted, type RestorePoint} from '../protect/restore-point.js'
 
 const debug = createDebug('stackctl:upgrade')
 
@@ -80,6 +81,12 @@ export interface UpgradeResult {
   /** The API's total after its check visit: visits + 1, more when users visited during the switch. */
   nextVisit: number
   superseded: string
+  /**
+   * The restore point made on the old major before anything changed (a stack that archives its WAL), or null.
+   * After the switch the archive follows the new major (pgBackRest stanza-upgrade) and holds a full backup of
+   * it; the old major's backups and WAL stay in the repository.
+   */
+  restorePoint: RestorePoint | null
   /** Seconds per step; null for a step this run did not reach (every key is always there). */
   steps: Record<Step, number | null>
   seconds: number
@@ -140,6 +147,7 @@ type Enter = <T>(step: Step | 'switch back', body: () => Promise<T>) => Promise<
 /** What the steps before the switch found and made: a verified copy on a new volume, not yet in use. */
 interface Copied {
   preflight: Preflight
+  restorePoint: RestorePoint | null
   volume: string
   backup: string
   before: Ledger
@@ -159,7 +167,7 @@ async function copyAndVerify(
   now: () => Date,
 ): Promise<Copied> {
   const {signal} = options
-  const {pre, driver} = await enter('pre-flight', async () => {
+  const {pre, driver, point} = await enter('pre-flight', async () => {
     await ctx.engine.ping()
     await ctx.compose.assertV2()
     await claimStack(ctx, {adopt: ctx.adopt})
@@ -168,7 +176,9 @@ async function copyAndVerify(
     if (driver.warning) ctx.progress(`warning: ${driver.warning}`)
     await removeLeftovers(ctx, pre)
     checkInterrupted(signal, 'nothing was changed')
-    return {pre, driver}
+    // On the old major, before the API stops: the data as it was stays reachable from the archive.
+    const point = await makeRestorePoint(ctx, 'db upgrade', signal)
+    return {pre, driver, point}
   })
 
   const volume = await enter('new volume', () => newVolume(ctx, pre, driver, options, undo, now))
@@ -226,7 +236,7 @@ async function copyAndVerify(
     undo.forget(`the new server ${server.name} removed`)
     checkInterrupted(signal, 'the copy was verified, the stack was not switched')
   })
-  return {preflight: pre, volume, backup: backup.file, before, visits, maxVisitId, newVersion}
+  return {preflight: pre, restorePoint: point, volume, backup: backup.file, before, visits, maxVisitId, newVersion}
 }
 
 /** The new volume, made and labelled as this run's, checked for separate storage and room; undone on failure. */
@@ -373,6 +383,7 @@ async function switchAndCheck(
     visits: copied.visits,
     nextVisit: served!.total,
     superseded: old.volume,
+    restorePoint: copied.restorePoint,
   }
 }
 
@@ -464,6 +475,7 @@ function failedBefore(
     undone.failed.length === 0
       ? `the stack runs on ${old.volume} (PostgreSQL ${old.pgMajor}), unchanged${undone.done.length > 0 ? `; ${undone.done.join(', ')}` : ''}`
       : `the old volume ${old.volume} is unchanged, but these could not be undone: ${undone.failed.join(', ')}`
+  if (error instanceof PointInterrupted) return error
   if (signal?.aborted || error instanceof Interrupted) {
     return new Interrupted(`db upgrade stopped at step '${step}'`, state)
   }

@@ -12,8 +12,8 @@ import {
 import {UsageError} from '../../../../src/lib/errors.js'
 
 describe('stack configuration', () => {
-  it('uses the defaults when nothing is given', () => {
-    const config = resolveStackConfig({}, {}, {}, '/work')
+  it('uses the defaults when nothing is given (a new stack: no stack.json)', () => {
+    const config = resolveStackConfig({}, {}, undefined, '/work')
     expect(config).to.deep.equal({
       project: 'stackctl',
       dir: '/work/.stackctl',
@@ -24,19 +24,26 @@ describe('stack configuration', () => {
       imageSource: 'auto',
       timeoutSeconds: 120,
       volume: 'stackctl_postgres_data',
-      walArchive: false,
+      walArchive: true,
     })
     expect(volumeName(config.project)).to.equal('stackctl_postgres_data')
     expect(appUrl(config)).to.equal('http://127.0.0.1:5000')
   })
 
-  it('archives the WAL only when asked (--wal-archive), and remembers the choice', () => {
+  it('archives the WAL by default for a new stack; one made before keeps what it has; the choice is remembered', () => {
+    // A new stack (no stack.json): on unless --no-wal-archive.
+    expect(resolveStackConfig({}, {}, undefined, '/w').walArchive).to.equal(true)
+    expect(resolveStackConfig({walArchive: false}, {}, undefined, '/w').walArchive).to.equal(false)
+    // A stack.json without the setting: made before archiving was the default, so it stays off until asked.
     expect(resolveStackConfig({}, {}, {}, '/w').walArchive).to.equal(false)
-    expect(resolveStackConfig({walArchive: true}, {}, {}, '/w').walArchive).to.equal(true)
     expect(resolveStackConfig({}, {}, {project: 'old'}, '/w').walArchive).to.equal(false)
     expect(resolveStackConfig({walArchive: true}, {}, {project: 'old'}, '/w').walArchive).to.equal(true)
+    // Remembered either way.
     expect(resolveStackConfig({}, {}, {project: 'new', walArchive: true}, '/w').walArchive).to.equal(true)
-    expect(resolveStackConfig({walArchive: false}, {}, {}, '/w').walArchive).to.equal(false)
+    expect(resolveStackConfig({}, {}, {project: 'new', walArchive: false}, '/w').walArchive).to.equal(false)
+    expect(resolveStackConfig({walArchive: false}, {}, {project: 'new', walArchive: true}, '/w').walArchive).to.equal(
+      false,
+    )
   })
 
   it('lets flags win over the environment, and the environment over remembered settings', () => {

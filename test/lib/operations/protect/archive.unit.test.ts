@@ -6,7 +6,7 @@ import {expect} from 'chai'
 import {mkdir, readFile} from 'node:fs/promises'
 
 import {EnvironmentError} from '../../../../src/lib/errors.js'
-import {ensureBackupsVolume} from '../../../../src/lib/operations/protect/archive.js'
+import {archiveFollows, ensureBackupsVolume} from '../../../../src/lib/operations/protect/archive.js'
 import type {StackState} from '../../../../src/lib/model/stackdir/stack-files.js'
 import {stubStack} from '../../../support/stub-context.js'
 import {rejection} from '../../../support/rejection.js'
@@ -58,5 +58,38 @@ describe('ensureBackupsVolume: the WAL archive only in a volume this stack creat
     expect(written.adopted?.backups).to.equal(NAME)
     s.ctx.adopt = false
     expect(await ensureBackupsVolume(s.ctx)).to.equal('present')
+  })
+})
+
+describe('archiveFollows: when the stanza moves to the running cluster (pgBackRest stanza-upgrade)', () => {
+  const on15 = {
+    pgVersion: '15',
+    systemId: '74',
+    history: [{id: 1, version: '15', systemId: '74'}],
+  }
+  const on17 = {
+    pgVersion: '17',
+    systemId: '75',
+    history: [...on15.history, {id: 2, version: '17', systemId: '75'}],
+  }
+
+  it('the cluster the stanza archives: nothing to do', () => {
+    expect(archiveFollows(on15, {major: 15, systemId: '74'}, false)).to.equal('same')
+  })
+
+  it('the new major db upgrade switched the stack to: follow', () => {
+    expect(archiveFollows(on15, {major: 17, systemId: '75'}, true)).to.equal('follow')
+  })
+
+  it('back to a cluster the archive held (db rollback, an upgrade switching back): follow', () => {
+    expect(archiveFollows(on17, {major: 15, systemId: '74'}, false)).to.equal('follow')
+  })
+
+  it('another cluster stackctl did not switch to (a fresh one after down --volumes) is never followed', () => {
+    expect(archiveFollows(on15, {major: 15, systemId: '99'}, false)).to.equal('foreign')
+    // Not even one of a new major, unless db upgrade switched to it.
+    expect(archiveFollows(on15, {major: 17, systemId: '99'}, false)).to.equal('foreign')
+    // Nor a same-major cluster on a volume an upgrade made: only a new major is the upgrade's.
+    expect(archiveFollows(on15, {major: 15, systemId: '99'}, true)).to.equal('foreign')
   })
 })

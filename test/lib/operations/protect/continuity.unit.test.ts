@@ -189,4 +189,22 @@ describe('WAL archive continuity', () => {
     expect(two.detail).to.match(/^the WAL archive has a gap: segment 0+10+8 is missing: .* \(2 gaps in all\);/)
     expect(gapCheck(findGaps(listing(range(1, 2, 9)), MB16), plainCommand)).to.equal(undefined)
   })
+
+  it('after a stanza-upgrade, judges from the current cluster backups only: an earlier major start is no false gap', () => {
+    // 15-1: the cluster before db upgrade (its backup started at segment 2); 17-2: the upgraded one, archived
+    // from segment 10 on (the copy was written before it archived), its own full backup starting at 11.
+    const output = [
+      ...range(1, 10, 14).map((name, i) => `file ${T0 + i}.5 17-2/${name.slice(0, 16)}/${name}`),
+      `file ${T0}.5 15-1/0000000100000000/${archived(1, 0, 2)}`,
+      `backup 20261206-100000F={"backup-archive-start":"${segment(1, 0, 2)}","backup-timestamp-stop":${T0},"db-id":1}`,
+      `backup 20261206-110000F={"backup-archive-start":"${segment(1, 0, 11)}","backup-timestamp-stop":${T0 + 9},"db-id":2}`,
+    ].join('\n')
+    const parsed = parseArchiveListing(output)
+    expect(parsed.backups.map((b) => b.label)).to.deep.equal(['20261206-110000F'])
+    expect(findGaps(parsed, MB16).gaps).to.deep.equal([])
+    // Negative control: the same listing read as one cluster (no db ids) sees the earlier start, and a hole.
+    const unfiltered = parseArchiveListing(output.replaceAll(/,"db-id":\d/g, ''))
+    expect(unfiltered.backups).to.have.length(2)
+    expect(findGaps({...unfiltered, segments: parsed.segments}, MB16).gaps).to.not.deep.equal([])
+  })
 })

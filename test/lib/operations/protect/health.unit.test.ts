@@ -1,6 +1,8 @@
 import {expect} from 'chai'
 
+import type {StackState} from '../../../../src/lib/model/stackdir/stack-files.js'
 import {
+  archivingCheck,
   archivingLines,
   judgeArchiving,
   parseArchiverFacts,
@@ -8,6 +10,7 @@ import {
 } from '../../../../src/lib/operations/protect/health.js'
 import {parseArchiveListing} from '../../../../src/lib/operations/protect/continuity.js'
 import {lastPgbackrestError, parseRepoSpace} from '../../../../src/lib/operations/protect/repo-space.js'
+import {stubStack} from '../../../support/stub-context.js'
 
 const now = 1_800_000_000_000
 const healthy: ArchiverFacts = {
@@ -188,5 +191,21 @@ describe('archiving health', () => {
       /^nothing archived yet, /,
     )
     expect(judgeArchiving(restarted, 'demo').detail).to.match(/^nothing archived yet, /)
+  })
+})
+
+describe('archivingCheck on the official registry images (no pgBackRest)', () => {
+  it('says archiving is off, truthfully, with the way to archive, instead of judging an archiver that never runs', async () => {
+    const {ctx} = await stubStack({walArchive: true})
+    ctx.state = {stackId: 'id', settings: {project: 'demo', pgMajor: 17, resolvedImageSource: 'registry'}} as StackState
+    const check = await archivingCheck(ctx)
+    expect(check?.status).to.equal('warn')
+    expect(check?.detail).to.match(/^off: the official registry image the db runs has no pgBackRest/)
+    expect(check?.fix).to.match(
+      /^archive with the local images: stackctl up --image-source local --dir \S+ --project-name demo$/,
+    )
+    // Not on the local images: there the real archiver is judged (here it finds no db).
+    ctx.state = {...ctx.state, settings: {...ctx.state.settings, resolvedImageSource: 'local'}}
+    expect((await archivingCheck(ctx))?.detail).to.equal('not checked: the db is not running')
   })
 })

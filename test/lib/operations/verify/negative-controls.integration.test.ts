@@ -55,16 +55,21 @@ describe('verify-persistence negative controls (integration)', function () {
   }
 
   /** Takes the stack down, puts the override in place (or removes it) and starts the stack again. */
-  async function startWith(override: string | undefined): Promise<void> {
+  async function startWith(override: string | undefined): Promise<string[]> {
     if ((await engine.containers.list({project})).length > 0) {
       await recordVolumes()
       await ctx.compose.down()
     }
     if (override === undefined) rmSync(overrideFile, {force: true})
     else writeFileSync(overrideFile, override)
-    ctx = await loadStack({dir, project, port, imageSource: 'local'}, {engines})
+    const progress: string[] = []
+    ctx = await loadStack(
+      {dir, project, port, imageSource: 'local'},
+      {engines, progress: (line) => progress.push(line)},
+    )
     await upStack(ctx, resolver)
     await recordVolumes()
+    return progress
   }
 
   function check(): Promise<PersistenceResult> {
@@ -103,7 +108,9 @@ describe('verify-persistence negative controls (integration)', function () {
   })
 
   it('(c) fails the audit of a server running with fsync=off, although the data survived', async () => {
-    await startWith('services:\n  db:\n    command: [postgres, -c, fsync=off]\n')
+    const said = await startWith('services:\n  db:\n    command: [postgres, -c, fsync=off]\n')
+    // The override's command replaces the archiving settings too (on by default): up says so and goes on.
+    expect(said.join('\n')).to.match(/warning: WAL archiving is off: the running db has archive_mode=off/)
     const result = await check()
     expect(result.passed).to.equal(false)
     expect(result.durability).to.deep.include({fsync: 'off', dataOnNamedVolume: true, volume: named})
@@ -124,7 +131,8 @@ describe('verify-persistence negative controls (integration)', function () {
   })
 
   it('control: the same stack without the override passes', async () => {
-    await startWith(undefined)
+    const said = await startWith(undefined)
+    expect(said.join('\n')).not.to.match(/WAL archiving is off/) // the rendered db archives (the default)
     const result = await check()
     expect(result.reasons).to.deep.equal([])
     expect(result.passed).to.equal(true)
