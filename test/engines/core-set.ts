@@ -23,8 +23,9 @@ export interface EngineUnderTest {
   provision: string
   /** What the engine must say of itself (GET /version): a wrong engine behind the socket fails the file. */
   expectVersion(version: Docker.DockerVersion): void
-  /** doctor's engine line. */
+  /** doctor's engine line, and other lines its first run must show (the controls of the engine's own failures). */
   doctorEngine: RegExp
+  doctorLines?: RegExp[]
   /** The CLI runs as this user (a rootless engine's own), in a directory it owns. */
   user?: {uid: number; gid: number; home: string}
 }
@@ -107,6 +108,7 @@ export function coreSet(under: EngineUnderTest, more: (set: CoreSet) => void = (
     expect(await visit()).to.equal(2)
     const doctor = await ok('doctor')
     expect(doctor.stdout).to.match(under.doctorEngine)
+    for (const line of under.doctorLines ?? []) expect(doctor.stdout).to.match(line)
     const containers = await engine.listContainers({filters: {label: [`com.docker.compose.project=${project}`]}})
     expect(containers.map((c) => c.Labels['com.docker.compose.service']).sort()).to.deep.equal(['app', 'db'])
   })
