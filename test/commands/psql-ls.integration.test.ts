@@ -39,9 +39,10 @@ describe('psql and ls (integration)', function () {
 
   before(async () => {
     for (const s of stacks) s.port = await freePort()
-    plainUp = await cli(stacks[0], 'up', '--port', String(stacks[0].port))
+    // This file's subject is not WAL archiving (on by default): its stacks run without it (NO_WAL_ARCHIVE);
+    // ls of an archiving stack is pinned in list.unit.test.ts.
+    plainUp = await cli(stacks[0], 'up', NO_WAL_ARCHIVE, '--port', String(stacks[0].port))
     expect(plainUp.exitCode, plainUp.stderr).to.equal(0)
-    // This file's subject is not WAL archiving (on by default): its stacks run without it (NO_WAL_ARCHIVE).
     const [, b] = stacks
     terminalUp = await runCliInTerminal(
       ['up', NO_WAL_ARCHIVE, '--dir', b.dir, '--project-name', b.project, '--port', String(b.port)],

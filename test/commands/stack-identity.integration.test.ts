@@ -50,7 +50,8 @@ describe('stack identity and ownership (integration)', function () {
   before(async () => {
     port = await freePort()
     mkdirSync(dir)
-    // This file's subject is not WAL archiving (on by default): its stacks run without it (NO_WAL_ARCHIVE).
+    // This file's subject is not WAL archiving (on by default): its shared stack runs without it (NO_WAL_ARCHIVE);
+    // the stacks a test makes in other directories keep the default.
     const up = await cli(['up', NO_WAL_ARCHIVE, '--dir', dir, '--project-name', project, '--port', String(port)])
     expect(up.exitCode, up.stderr).to.equal(0)
     const visit = await fetch(`http://127.0.0.1:${port}/`)

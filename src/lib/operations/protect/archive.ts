@@ -116,7 +116,8 @@ export async function ensureStanzaAndFirstBackup(ctx: StackContext, signal?: Abo
     await mustPgbackrest(engine, db.id, 'stanza-create', [], signal)
   const running = stanza === 'present' ? await runningCluster(engine, db.id) : undefined
   const upgradedTo = (ctx.state?.switches ?? []).some((s) => s.kind === 'upgrade' && s.to.volume === ctx.config.volume)
-  if (running && archiveFollows(info, running, upgradedTo) === 'follow') {
+  const follows = running ? archiveFollows(info, running, upgradedTo) : 'same'
+  if (running && follows === 'follow') {
     ctx.progress(
       `the WAL archive follows the running cluster (PostgreSQL ${running.major}, system identifier ${running.systemId}): pgBackRest stanza-upgrade; the backups and WAL of PostgreSQL ${info.pgVersion} (system identifier ${info.systemId}) stay in the repository`,
     )
@@ -128,7 +129,6 @@ export async function ensureStanzaAndFirstBackup(ctx: StackContext, signal?: Abo
     }
     stanza = 'moved'
   } else if (info.backups.length > 0) {
-    const follows = running ? archiveFollows(info, running, upgradedTo) : 'same'
     return follows === 'foreign' ? {stanza, foreign: {systemId: info.systemId!, major: info.pgVersion!}} : {stanza}
   }
   ctx.progress(
@@ -186,7 +186,7 @@ export async function afterReady(ctx: StackContext, archive: {on: boolean}, sign
   if (started.foreign) {
     // After down --volumes and up: the archive keeps the deleted cluster's WAL, and refuses this one's.
     ctx.progress(
-      `warning: WAL archiving fails for this db: ${backupsVolumeName(ctx.config.project)} holds the archive of another cluster (PostgreSQL ${started.foreign.major}, system identifier ${started.foreign.systemId}; the data down --volumes deleted, if you did), which pgBackRest keeps it from writing to; ${stackCommand(ctx.config, 'db restore --latest')} brings that data back, ${stackCommand(ctx.config, 'up --no-wal-archive')} stops archiving this db`,
+      `warning: WAL archiving fails for this db: ${backupsVolumeName(ctx.config.project)} holds the archive of another cluster (PostgreSQL ${started.foreign.major}, system identifier ${started.foreign.systemId}: the data that down --volumes, or a volume removed by hand, deleted), and pgBackRest refuses this db's WAL there; ${stackCommand(ctx.config, 'db restore --latest')} brings that data back, ${stackCommand(ctx.config, 'up --no-wal-archive')} stops archiving this db`,
     )
   }
   if (started.firstBackup) {

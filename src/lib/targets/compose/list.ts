@@ -4,6 +4,7 @@
  */
 import {LABELS} from '../../model/config/labels.js'
 import {volumeName} from '../../model/config/stack-config.js'
+import {BACKUPS_ROLE_LABEL} from '../../operations/protect/archive.js'
 import type {ContainerSummary, Engine, VolumeInfo} from '../../engine/engine.js'
 import {confirmReadinessAt} from './readiness.js'
 
@@ -28,7 +29,10 @@ export function groupStacks(containers: readonly ContainerSummary[], volumes: re
     const own = containers.filter((c) => (c.labels[LABELS.project] ?? c.project) === project)
     // After db upgrade a stack has several volumes: the one its db mounts is the one it runs on.
     const mounted = own.find((c) => c.service === 'db')?.volumes ?? []
-    const candidates = volumes.filter((v) => v.labels[LABELS.project] === project)
+    // The WAL archive's volume is mounted by the db too, but it is not the data the stack runs on.
+    const candidates = volumes.filter(
+      (v) => v.labels[LABELS.project] === project && v.labels[BACKUPS_ROLE_LABEL] !== 'backups',
+    )
     const volume = candidates.find((v) => mounted.includes(v.name)) ?? candidates[0]
     const running = own.filter((c) => c.state === 'running').length
     const state =

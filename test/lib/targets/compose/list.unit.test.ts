@@ -52,6 +52,26 @@ describe('stack list', () => {
     )
   })
 
+  it('shows the data volume of a stack that archives its WAL, not the archive its db also mounts', () => {
+    const backups = {'io.stackctl.project': 'a', 'io.stackctl.stack-id': 'x', 'io.stackctl.volume-role': 'backups'}
+    const engine = new StubEngine()
+      .addContainer({
+        name: 'a-db-1',
+        service: 'db',
+        project: 'a',
+        labels: {'io.stackctl.project': 'a'},
+        volumes: ['a_backups', 'a_postgres_data'],
+      })
+      .addVolume('a_backups', backups)
+      .addVolume('a_postgres_data', {'io.stackctl.project': 'a', 'io.stackctl.stack-id': 'x'})
+    expect(groupStacks(engine.containersList, [...engine.volumesByName.values()])[0].volume.name).to.equal(
+      'a_postgres_data',
+    )
+    // Taken down with --volumes: the archive is kept, the data volume is gone, and ls says so.
+    const down = groupStacks([], [{...[...engine.volumesByName.values()][0]}])
+    expect(down[0].volume).to.deep.include({name: 'a_postgres_data', exists: false})
+  })
+
   it('builds psql arguments with no password anywhere, a terminal only when there is one', () => {
     const interactivePsqlArgs = (id: string, extra: string[], tty: boolean) =>
       dockerExecArgs(id, interactivePsqlCommand(extra), tty)
