@@ -43,7 +43,10 @@ describe('stackctl doctor (integration)', () => {
       'secret',
       'volume',
       'restore',
+      // Archiving is the default: a stack not started yet is judged ok, nothing to archive yet.
+      'archiving',
     ])
+    expect(check(report, 'archiving')).to.include({status: 'ok', detail: 'not checked: the stack was not started yet'})
     expect(check(report, 'engine').detail).to.match(/^Docker \d+\.\d+/)
     expect(check(report, 'compose').detail).to.match(/^Docker Compose v?2\./)
   })

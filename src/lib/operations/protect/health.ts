@@ -174,6 +174,8 @@ export async function archivingCheck(ctx: StackContext): Promise<CheckResult | u
     }
   }
   const db = await runningService(ctx.engine, ctx.config.project, 'db')
+  // A stack never started has nothing to archive yet: no cause for a warning (up starts archiving with it).
+  if (!db && !ctx.state) return {name: 'archiving', status: 'ok', detail: 'not checked: the stack was not started yet'}
   if (!db) return {name: 'archiving', status: 'warn', detail: 'not checked: the db is not running'}
   const [line, repo] = await Promise.all([
     new Psql(ctx.engine, db.id).tryQuery(ARCHIVER_SQL, 'postgres'),

@@ -113,11 +113,23 @@ async function writeThroughFault<T>(
   return {written, value, outageSeconds: writeOutage(outcomes, faultAt, stoppedAt)}
 }
 
-/** What a handover must end with: the old leader a replica on the new timeline, never two leaders at once. */
-function handoverProblems(report: FailoverReport, oldLeader: string, oldLeaderTookWrites = false): string[] {
+/**
+ * What a handover must end with: the old leader a replica on the new timeline, never two leaders at once. With
+ * --mode partition, `cutOff` says the cut-off old leader's PostgreSQL still took writes as a primary meanwhile
+ * (the split brain the check exists for), which is named as such.
+ */
+export function handoverProblems(
+  report: Pick<FailoverReport, 'oldLeaderRejoined' | 'maxLeadersSeen' | 'leaderAfter'>,
+  oldLeader: string,
+  cutOff?: {node: string; tookWrites: boolean},
+): string[] {
   const problems: string[] = []
   if (!report.oldLeaderRejoined) problems.push(`${oldLeader} did not rejoin as a replica on the leader's timeline`)
-  if (report.maxLeadersSeen > 1 && !oldLeaderTookWrites) {
+  if (cutOff?.tookWrites) {
+    problems.push(
+      `${oldLeader}, cut off on ${cutOff.node}, still took writes as a primary while ${report.leaderAfter ?? 'another member'} led`,
+    )
+  } else if (report.maxLeadersSeen > 1) {
     problems.push(`${report.maxLeadersSeen} members reported themselves leader at once`)
   }
   return problems
@@ -362,12 +374,7 @@ export function failoverDisruption(
         replicationStalled: options.stallReplication,
         durability: final.durability,
       }
-      const problems = handoverProblems(report, leader, oldLeaderTookWrites)
-      if (oldLeaderTookWrites) {
-        problems.push(
-          `${leader}, cut off on ${leaderNode}, still took writes as a primary while ${newLeader ?? 'another member'} led`,
-        )
-      }
+      const problems = handoverProblems(report, leader, {node: leaderNode, tookWrites: oldLeaderTookWrites})
       const timelines = new Set(final.members.map((m) => m.timeline))
       if (timelines.size > 1) problems.push(`members on diverging timelines: ${[...timelines].join(', ')}`)
       const what = {kill: 'SIGKILL of', pause: 'pause of', partition: 'partition of'}[fault]
