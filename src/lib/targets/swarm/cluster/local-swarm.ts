@@ -13,6 +13,7 @@ import {IMAGE_SPECS, imageReference} from '../../../engine/images/image-specs.js
 import type {ContainerSummary, Engine, SwarmNode} from '../../../engine/engine.js'
 import type {EngineFactory} from '../../../engine/factory.js'
 import {swarmUnsupported} from '../../../engine/capabilities.js'
+import {checkInterrupted} from '../../../cli/interrupt.js'
 import {EnvironmentError, Interrupted, StackctlError, UsageError} from '../../../errors.js'
 import {ensureRealDirectory} from '../../../model/stackdir/files.js'
 import {canBind} from '../../../engine/net/ports.js'
@@ -239,24 +240,35 @@ async function createNodes(
 ): Promise<void> {
   const {signal} = options
   for (const i of nodeIndexes(spec)) await ensureRealDirectory(socketDir(spec, i), 0o700)
-  const subnet = await freeSubnet(spec, cli, signal)
-  await cli.createNetwork(networkCreateArgs(spec, subnet), {signal})
-  for (const i of nodeIndexes(spec)) await cli.createVolume(volumeCreateArgs(spec, i), {signal})
+  // Each create runs to its end and the signal is answered between them: a `docker … create` (or `run -d`)
+  // killed by Ctrl-C can still be carried out by the engine after the undo listed what carries the swarm's label,
+  // and what it made was then left behind (seen once: the subnet probe's network).
+  const subnet = await freeSubnet(spec, cli)
+  checkInterrupted(signal, 'before the network')
+  await cli.createNetwork(networkCreateArgs(spec, subnet))
+  for (const i of nodeIndexes(spec)) {
+    checkInterrupted(signal, 'before the volumes')
+    await cli.createVolume(volumeCreateArgs(spec, i))
+  }
   options.progress(
     `starting ${spec.nodes} node containers (${nodeIndexes(spec)
       .map((i) => nodeName(spec, i))
       .join(', ')})`,
   )
-  for (const i of nodeIndexes(spec)) await cli.runContainer(nodeRunArgs(spec, i, nodeAddress(subnet, i)), {signal})
+  for (const i of nodeIndexes(spec)) {
+    checkInterrupted(signal, 'before the node containers')
+    await cli.runContainer(nodeRunArgs(spec, i, nodeAddress(subnet, i)))
+  }
   await Promise.all(nodeIndexes(spec).map((i) => waitForDockerd(cli, nodeName(spec, i), signal)))
   options.progress('every node’s dockerd answers')
 }
 
 /** A subnet Docker's address pools have free now: the one it gives a probe network, removed again at once. */
-async function freeSubnet(spec: LocalSwarmSpec, cli: DockerCli, signal?: AbortSignal): Promise<string> {
+async function freeSubnet(spec: LocalSwarmSpec, cli: DockerCli): Promise<string> {
   const args = subnetProbeArgs(spec)
   const probe = args.at(-1)!
-  await cli.createNetwork(args, {signal})
+  // Not stopped half-way (see createNodes): a signal meanwhile is answered after it, with the probe removed.
+  await cli.createNetwork(args)
   try {
     const subnet = firstIPv4Subnet((await cli.networkSubnets(probe)).join(' '))
     if (!subnet)
