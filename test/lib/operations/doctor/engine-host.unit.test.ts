@@ -16,13 +16,9 @@ describe('doctor: the engine host beyond rootful Docker', () => {
   writeFileSync(tun, '')
   after(() => rmSync(dir, {recursive: true, force: true}))
 
+  // The stub engine's own description (rootful Docker 20.10 on cgroup v1), with what a test changes.
   const facts = (fields: Partial<EngineDescription>): EngineDescription => ({
-    kind: 'docker',
-    version: '20.10.24',
-    apiVersion: '1.41',
-    rootDir: undefined,
-    rootless: false,
-    cgroupVersion: 1,
+    ...new StubEngine().description,
     ...fields,
   })
   const engine = (oneShot?: (options: OneShotOptions) => Promise<ExecResult>) => {
