@@ -176,7 +176,10 @@ describe('swarm HA database: Patroni + etcd, failover (integration, a swarm of i
       'stack ok',
       'etcd ok',
       'patroni ok',
+      'archiving warn',
     ])
+    // The swarm archives no WAL: doctor says so as a warning (with no dump command: volume backup needs one db).
+    expect(healthy.check('archiving').detail).to.include("the Patroni members' volumes")
     expect(healthy.check('etcd').detail).to.include('3/3 members healthy')
     expect(healthy.check('patroni').detail).to.include('every acknowledged visit is on two members')
     const paused: Array<{node: string; id: string}> = []
@@ -205,7 +208,8 @@ describe('swarm HA database: Patroni + etcd, failover (integration, a swarm of i
     // Healed: the later tests start from a healthy cluster, and doctor says so again.
     const deadline = Date.now() + 300_000
     let again = await doctor()
-    while (again.exitCode !== 0 || again.report.checks.some((c) => c.status !== 'ok')) {
+    const unwell = (c: {name: string; status: string}) => c.status !== 'ok' && c.name !== 'archiving'
+    while (again.exitCode !== 0 || again.report.checks.some(unwell)) {
       if (Date.now() > deadline) throw new Error(`doctor did not pass again: ${JSON.stringify(again.report)}`)
       await new Promise((resolve) => setTimeout(resolve, 2000))
       again = await doctor()

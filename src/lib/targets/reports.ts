@@ -15,6 +15,7 @@ import type {DistributedImage, SwarmUpResult} from './swarm/cluster/deploy.js'
 import type {SwarmDownResult} from './swarm/cluster/down.js'
 import type {SwarmStackStatus, TaskStatus} from './swarm/cluster/status.js'
 import type {HaStatus} from './swarm/ha/status.js'
+import type {SwarmProtection} from './swarm/protection.js'
 
 /** One of the stack's services, as both targets report it. */
 export interface ServiceReport {
@@ -54,6 +55,8 @@ export interface SwarmStatusDetail {
   tasks: TaskStatus[]
   /** With --db-replicas 3: the Patroni members and whether a node can be lost now without losing visits; null with one db. */
   ha: HaStatus | null
+  /** The swarm archives no WAL: what holds the data instead (the db's volume, or the HA members' copies), and the dump command. */
+  protection: SwarmProtection
 }
 
 /** What `status --json` prints, for either target. */
@@ -165,8 +168,8 @@ export function swarmService(name: string, replicas: string, tasks: readonly Tas
 }
 
 function swarmDetail(status: SwarmStackStatus): SwarmStatusDetail {
-  const {endpoint, dbNode, deployed, tasks, ha} = status
-  return {endpoint, dbNode, deployed, tasks, ha: ha ?? null}
+  const {endpoint, dbNode, deployed, tasks, ha, protection} = status
+  return {endpoint, dbNode, deployed, tasks, ha: ha ?? null, protection}
 }
 
 export function swarmStatusReport(status: SwarmStackStatus): StatusReport {

@@ -7,10 +7,13 @@ import type {SwarmNode, SwarmService, SwarmTask} from '../../engine/engine.js'
 import {ProcessFailed, StackctlError} from '../../errors.js'
 import {type CheckResult, doctorReport, type DoctorReport} from '../../operations/doctor/checks.js'
 import {assertManager, managerDocker, swarmCommand, type SwarmContext} from './cluster/context.js'
+import {stackProtection} from './cluster/status.js'
 import {etcdQuorumCheck, type EtcdMemberHealth, patroniMembersCheck} from './ha/health.js'
 import {haExpectedTasks, type HaSettings} from './ha/spec.js'
 import {haStatus} from './ha/status.js'
 import {NodeShell} from './partition.js'
+import {dbNodeLabel} from './db-node.js'
+import {protectionCheck} from './protection.js'
 import {nodeNames} from './tasks.js'
 
 /**
@@ -155,6 +158,8 @@ export async function swarmDoctor(sw: SwarmContext): Promise<DoctorReport> {
   const project = sw.stack.config.project
   const ha = sw.swarmState?.ha
   const later = ['nodes', 'stack', ...(ha ? ['etcd', 'patroni'] : [])]
+  const protection = (nodes: readonly SwarmNode[]) =>
+    protectionCheck(stackProtection(sw, nodes.find((n) => n.labels[dbNodeLabel(project)] === 'true')?.hostname ?? ''))
   try {
     await assertManager(sw)
   } catch (error) {
@@ -162,6 +167,7 @@ export async function swarmDoctor(sw: SwarmContext): Promise<DoctorReport> {
     return doctorReport([
       {name: 'manager', status: 'fail', detail: probeError(error), ...(suggestion ? {fix: suggestion} : {})},
       ...later.map((name) => ({name, status: 'fail' as const, detail: 'not checked: no swarm manager answered'})),
+      protection([]),
     ])
   }
   const [nodes, services, tasks] = await Promise.all([
@@ -232,6 +238,7 @@ export async function swarmDoctor(sw: SwarmContext): Promise<DoctorReport> {
       ),
     )
   }
+  checks.push(protection(nodes))
   return doctorReport(checks)
 }
 

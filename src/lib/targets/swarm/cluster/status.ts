@@ -2,8 +2,10 @@
 import {volumeName} from '../../../model/config/stack-config.js'
 import type {SwarmTask} from '../../../engine/engine.js'
 import {nodeNames} from '../tasks.js'
-import {assertManager, type SwarmContext} from './context.js'
+import {assertManager, swarmCommand, type SwarmContext} from './context.js'
 import {describeHa, haStackStatus, type HaStatus} from '../ha/status.js'
+import {haVolumes} from '../ha/spec.js'
+import {describeProtection, swarmProtection, type SwarmProtection} from '../protection.js'
 
 export interface TaskStatus {
   service: string
@@ -29,6 +31,8 @@ export interface SwarmStackStatus {
   tasks: TaskStatus[]
   /** The HA database (--db-replicas 3): its members, leader and node-loss verdict. */
   ha?: HaStatus
+  /** No WAL archiving on a swarm: what holds the data instead, and how to copy it off the swarm. */
+  protection: SwarmProtection
 }
 
 export async function swarmStackStatus(sw: SwarmContext): Promise<SwarmStackStatus> {
@@ -49,18 +53,35 @@ export async function swarmStackStatus(sw: SwarmContext): Promise<SwarmStackStat
   const managerAddr = nodes.find((n) => n.role === 'manager')?.addr
   const ha = sw.swarmState?.ha
   if (ha) return haStackStatus(sw, ha, {services, tasks: current, names, deployed, url: url(sw, managerAddr)})
+  const dbNode = nodes.find((n) => n.labels[`io.stackctl.db.${project}`] === 'true')?.hostname ?? ''
   return {
     target: 'swarm',
     project,
     endpoint: sw.target.endpoint,
     url: url(sw, nodes.find((n) => n.role === 'manager')?.addr),
-    dbNode: nodes.find((n) => n.labels[`io.stackctl.db.${project}`] === 'true')?.hostname ?? '',
+    dbNode,
     volume: volumeName(project),
     replicas,
     healthy: deployed && running('db') >= wanted('db') && running('app') >= wanted('app') && wanted('db') > 0,
     deployed,
     tasks: current.map((t) => taskStatus(t, project, names)),
+    protection: stackProtection(sw, dbNode),
   }
+}
+
+/** What protects this stack's data, with the dump command for its own flags (--dir, --project-name, --docker-host). */
+export function stackProtection(
+  sw: Pick<SwarmContext, 'stack' | 'target' | 'swarmState'>,
+  dbNode: string,
+): SwarmProtection {
+  const {project} = sw.stack.config
+  const ha = sw.swarmState?.ha
+  return swarmProtection({
+    ha: ha !== undefined,
+    dbNode,
+    volume: ha ? haVolumes(project, ha) : volumeName(project),
+    backupCommand: swarmCommand(sw, 'volume backup'),
+  })
 }
 
 export function taskStatus(task: SwarmTask, project: string, names: Map<string, string>): TaskStatus {
@@ -82,6 +103,10 @@ function url(sw: SwarmContext, managerAddr: string | undefined): string {
 
 export function describeSwarmStatus(status: SwarmStackStatus): string[] {
   if (!status.deployed) return [`stack '${status.project}' is not deployed on ${status.endpoint}`]
+  return [...deployedLines(status), ...describeProtection(status.protection)]
+}
+
+function deployedLines(status: SwarmStackStatus): string[] {
   return [
     `stack '${status.project}' on ${status.endpoint}: db ${status.replicas.db}, app ${status.replicas.app}${status.healthy ? ', healthy' : ''}`,
     status.ha

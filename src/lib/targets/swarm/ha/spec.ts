@@ -41,6 +41,11 @@ export function pgVolume(index: number): string {
   return `pg${index}_data`
 }
 
+/** The members' data volumes, as `status` names them. */
+export function haVolumes(project: string, ha: HaSettings): string {
+  return ha.members.map((_, i) => `${project}_${pgVolume(i + 1)}`).join(', ')
+}
+
 export function etcdVolume(index: number): string {
   return `etcd${index}_data`
 }

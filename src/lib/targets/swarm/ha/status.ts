@@ -4,7 +4,7 @@
  */
 import type {SwarmService, SwarmTask} from '../../../engine/engine.js'
 import type {SwarmContext} from '../cluster/context.js'
-import {taskStatus, type SwarmStackStatus} from '../cluster/status.js'
+import {stackProtection, taskStatus, type SwarmStackStatus} from '../cluster/status.js'
 import {nodeNames} from '../tasks.js'
 import {
   describeMembers,
@@ -14,7 +14,7 @@ import {
   type NodeLossVerdict,
   parseCluster,
 } from './members.js'
-import {type Durability, haExpectedTasks, type HaSettings, pgVolume} from './spec.js'
+import {type Durability, haExpectedTasks, type HaSettings, haVolumes} from './spec.js'
 
 export interface HaStatus {
   durability: Durability
@@ -95,13 +95,14 @@ export async function haStackStatus(
   const replicas = {db: `${pgRunning}/${ha.members.length}`, app: `${running('app')}/${wanted('app')}`}
   const allRunning = Object.entries(expected).every(([service, n]) => running(service) >= n)
   const members = seen.deployed ? await haStatus(sw, ha) : undefined
+  const volume = haVolumes(project, ha)
   return {
     target: 'swarm',
     project,
     endpoint: sw.target.endpoint,
     url: seen.url,
     dbNode: '',
-    volume: ha.members.map((_, i) => `${project}_${pgVolume(i + 1)}`).join(', '),
+    volume,
     replicas,
     healthy:
       seen.deployed &&
@@ -112,6 +113,7 @@ export async function haStackStatus(
     deployed: seen.deployed,
     tasks: seen.tasks.map((t) => taskStatus(t, project, seen.names)),
     ...(members ? {ha: members} : {}),
+    protection: stackProtection(sw, ''),
   }
 }
 
