@@ -22,6 +22,9 @@ import type {KubernetesRenderResult} from '../../src/lib/targets/kubernetes/rend
 import {runCli, type CliResult} from '../helpers/cli.js'
 
 const PASSWORD = 'k8s-test-Pa55word-0f6c1d2e9b'
+const STORE_KEY_ID = 'AKIA-sentinel-7c3e'
+const STORE_SECRET = 'store-Secret-sentinel-41d9a0'
+const BACKUP = ['--postgres', 'cloudnative-pg', '--backup-destination', 's3://visits-backups/demo']
 
 /** Every regular file under dir, recursively, with its content. */
 function filesUnder(dir: string): Record<string, string> {
@@ -42,7 +45,13 @@ describe('render --target kubernetes (integration: the built CLI, no engine)', f
   const render = (...args: string[]): Promise<CliResult> =>
     runCli(['render', '--target', 'kubernetes', '--dir', stackDir, ...args], {
       cwd: root,
-      env: {DOCKER_HOST: 'unix:///nonexistent/docker.sock', STACKCTL_STATE_DIR: path.join(root, 'state')},
+      env: {
+        DOCKER_HOST: 'unix:///nonexistent/docker.sock',
+        STACKCTL_STATE_DIR: path.join(root, 'state'),
+        // The store's keys as a user has them in the environment: they must never reach a file or the output.
+        AWS_ACCESS_KEY_ID: STORE_KEY_ID,
+        AWS_SECRET_ACCESS_KEY: STORE_SECRET,
+      },
     })
 
   beforeEach(() => {
@@ -173,7 +182,105 @@ describe('render --target kubernetes (integration: the built CLI, no engine)', f
     expect(readFileSync(path.join(stackDir, 'secrets', 'db_password'), 'utf8')).to.equal(PASSWORD) // the scan can match
   })
 
+  it('renders the backup section with --backup-destination: the plugin, the ObjectStore, the ScheduledBackup, the keys Secret', async () => {
+    const result = await render(...BACKUP, '--backup-endpoint', 'https://minio.example:9000', '--json')
+    expect(result.exitCode, result.stderr).to.equal(0)
+    const parsed = JSON.parse(result.stdout) as KubernetesRenderResult
+    expect(parsed.files).to.deep.equal([
+      'kustomization.yaml',
+      'cnpg-cluster.yaml',
+      'cnpg-networkpolicy.yaml',
+      'cnpg-objectstore.yaml',
+      'cnpg-scheduledbackup.yaml',
+      'app-deployment.yaml',
+      'app-service.yaml',
+      'app-pdb.yaml',
+    ])
+    const command =
+      'kubectl create secret generic demo-db-backup-credentials --namespace demo --from-literal=ACCESS_KEY_ID="$AWS_ACCESS_KEY_ID" --from-literal=ACCESS_SECRET_KEY="$AWS_SECRET_ACCESS_KEY"'
+    expect(parsed.backup).to.deep.equal({
+      destination: 's3://visits-backups/demo',
+      endpoint: 'https://minio.example:9000',
+      retention: '30d',
+      schedule: '0 0 3 * * *',
+      plugin: 'barman-cloud.cloudnative-pg.io',
+      objectStore: 'demo-db-backups',
+      scheduledBackup: 'demo-db-backup',
+      credentials: {name: 'demo-db-backup-credentials', keys: ['ACCESS_KEY_ID', 'ACCESS_SECRET_KEY'], command},
+    })
+    expect(parsed.archiving.continuous).to.equal(true)
+    expect(parsed.next.slice(1, 3)).to.deep.equal([parsed.secret.command, command])
+    const human = await render(...BACKUP)
+    expect(human.stdout).to.include(`  ${command}\n`)
+    expect(human.stdout).to.include('the Cluster needs the Barman Cloud plugin (barman-cloud.cloudnative-pg.io)')
+    expect(human.stdout).to.include(
+      "archiving: the Cluster archives its WAL to s3://visits-backups/demo through the Barman Cloud plugin, with a base backup at once and on '0 0 3 * * *', kept for a recovery window of 30d",
+    )
+  })
+
+  it('says that a Cluster without --backup-destination, and the StatefulSet, have no continuous archiving', async () => {
+    const cnpg = await render('--postgres', 'cloudnative-pg')
+    expect(cnpg.exitCode, cnpg.stderr).to.equal(0)
+    expect(cnpg.stdout).to.include(
+      'archiving: no continuous archiving: the Cluster archives no WAL and takes no backup (no point-in-time restore; a lost claim loses the data); render with --backup-destination',
+    )
+    expect(readFileSync(path.join(out, 'cnpg-cluster.yaml'), 'utf8')).to.include('# No continuous archiving')
+    // Switching the backup on and off again: the backup objects come and go with the flag.
+    expect((await render(...BACKUP)).exitCode).to.equal(0)
+    expect(readdirSync(out)).to.include('cnpg-objectstore.yaml').and.include('cnpg-scheduledbackup.yaml')
+    expect((await render('--postgres', 'cloudnative-pg')).exitCode).to.equal(0)
+    expect(readdirSync(out)).to.not.include('cnpg-objectstore.yaml')
+    const statefulset = await render('--json', '--out', path.join(root, 'sts'))
+    expect((JSON.parse(statefulset.stdout) as KubernetesRenderResult).archiving).to.deep.equal({
+      continuous: false,
+      detail:
+        'no continuous archiving: the StatefulSet archives no WAL and takes no backup (no point-in-time restore; a lost claim loses the data); --postgres cloudnative-pg with --backup-destination archives it',
+    })
+  })
+
+  it('never puts the backup store’s keys in a file it writes or in its output (only their variables’ names)', async () => {
+    const runs = [
+      await render(...BACKUP),
+      await render(...BACKUP, '--json', '--out', path.join(root, 'json')),
+      await render(...BACKUP, '--stdout'),
+    ]
+    expect(runs.map((run) => run.exitCode)).to.deep.equal([0, 0, 0])
+    const written = {...filesUnder(out), ...filesUnder(path.join(root, 'json'))}
+    expect(Object.keys(written)).to.have.length(2 * 9) // 7 objects, kustomization.yaml and marker, twice
+    const leaks = (text: string) => [STORE_KEY_ID, STORE_SECRET, PASSWORD].filter((value) => text.includes(value))
+    expect(Object.keys(written).filter((file) => leaks(written[file]).length > 0)).to.deep.equal([])
+    expect(runs.flatMap((run) => leaks(`${run.stdout}${run.stderr}`))).to.deep.equal([])
+    expect(runs[2].stdout).to.include('kind: ObjectStore').and.include('name: demo-db-backup-credentials')
+    // Control: the scan finds a key where there is one.
+    expect(leaks(`${written[path.join(out, 'cnpg-objectstore.yaml')]}${STORE_SECRET}`)).to.deep.equal([STORE_SECRET])
+  })
+
+  it('a bad backup flag on a directory it wrote before changes nothing there (exit 2)', async () => {
+    expect((await render(...BACKUP)).exitCode).to.equal(0)
+    const before = filesUnder(out)
+    for (const bad of [
+      ['--backup-retention', '30x'],
+      ['--backup-schedule', '0 3 * * *'],
+      ['--backup-destination', 'ftp://visits/demo'],
+    ]) {
+      const result = await render(...BACKUP, ...bad)
+      expect(result.exitCode, bad.join(' ')).to.equal(2)
+      expect(filesUnder(out)).to.deep.equal(before)
+    }
+    // Control: a good change does rewrite the directory.
+    expect((await render(...BACKUP, '--backup-retention', '7d')).exitCode).to.equal(0)
+    expect(filesUnder(out)).to.not.deep.equal(before)
+  })
+
   for (const [args, message] of [
+    [[...BACKUP, '--backup-retention', '30x'], "invalid backup retention '30x'"],
+    [[...BACKUP, '--backup-schedule', '0 3 * * *'], "invalid backup schedule '0 3 * * *'"],
+    [
+      ['--postgres', 'cloudnative-pg', '--backup-destination', 'ftp://visits/demo'],
+      "invalid backup destination 'ftp://",
+    ],
+    [['--postgres', 'cloudnative-pg', '--backup-retention', '7d'], '--backup-retention needs --backup-destination'],
+    [['--backup-destination', 's3://visits-backups/demo'], '--backup-destination applies to --postgres cloudnative-pg'],
     [['--replicas', '0'], '--replicas: Expected an integer greater than or equal to 1 but received: 0'],
     [['--replicas', '51'], '--replicas: Expected an integer less than or equal to 50 but received: 51'],
     [['--replicas', 'two'], '--replicas: Expected an integer but received: two'],

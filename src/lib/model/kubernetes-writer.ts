@@ -6,10 +6,17 @@
  */
 import path from 'node:path'
 
-import {parseDocument, type Document} from 'yaml'
+import {isMap, parseDocument, type Document} from 'yaml'
 
 import {memory} from './compose-writer.js'
-import {CNPG_OWNER, type KubernetesPlacement, type PostgresMode, type StackModel} from './stack-model.js'
+import {
+  CNPG_OWNER,
+  type BackupProvider,
+  type KubernetesBackupSettings,
+  type KubernetesPlacement,
+  type PostgresMode,
+  type StackModel,
+} from './stack-model.js'
 
 export const TEMPLATE_NAMES = [
   'kustomization.yaml',
@@ -18,6 +25,8 @@ export const TEMPLATE_NAMES = [
   'db-networkpolicy.yaml',
   'cnpg-cluster.yaml',
   'cnpg-networkpolicy.yaml',
+  'cnpg-objectstore.yaml',
+  'cnpg-scheduledbackup.yaml',
   'app-deployment.yaml',
   'app-service.yaml',
   'app-pdb.yaml',
@@ -31,7 +40,43 @@ export const MODE_OBJECTS: Record<PostgresMode, ObjectTemplate[]> = {
   statefulset: ['db-statefulset.yaml', 'db-service.yaml', 'db-networkpolicy.yaml'],
   'cloudnative-pg': ['cnpg-cluster.yaml', 'cnpg-networkpolicy.yaml'],
 }
+/** With a backup destination (CloudNativePG only): where the WAL and backups go, and when a backup is taken. */
+export const BACKUP_OBJECTS: ObjectTemplate[] = ['cnpg-objectstore.yaml', 'cnpg-scheduledbackup.yaml']
 const APP_OBJECTS: ObjectTemplate[] = ['app-deployment.yaml', 'app-service.yaml', 'app-pdb.yaml']
+
+/** The Barman Cloud plugin's name, as the Cluster and the ScheduledBackup refer to it. */
+export const BARMAN_CLOUD_PLUGIN = 'barman-cloud.cloudnative-pg.io'
+
+/**
+ * The keys the store's credentials Secret must hold, by provider: where the ObjectStore reads each from (the
+ * plugin's names) and the environment variable the printed `kubectl create secret` takes it from (the
+ * provider's own CLI's variable, so the value never appears in a file or in stackctl's output).
+ */
+export const BACKUP_SECRET_KEYS: Record<
+  BackupProvider,
+  {block: string; keys: {field: string; key: string; from: 'literal' | 'file'; env: string}[]}
+> = {
+  s3: {
+    block: 's3Credentials',
+    keys: [
+      {field: 'accessKeyId', key: 'ACCESS_KEY_ID', from: 'literal', env: 'AWS_ACCESS_KEY_ID'},
+      {field: 'secretAccessKey', key: 'ACCESS_SECRET_KEY', from: 'literal', env: 'AWS_SECRET_ACCESS_KEY'},
+    ],
+  },
+  gs: {
+    block: 'googleCredentials',
+    keys: [
+      {field: 'applicationCredentials', key: 'gcsCredentials', from: 'file', env: 'GOOGLE_APPLICATION_CREDENTIALS'},
+    ],
+  },
+  azure: {
+    block: 'azureCredentials',
+    keys: [
+      {field: 'storageAccount', key: 'AZURE_STORAGE_ACCOUNT', from: 'literal', env: 'AZURE_STORAGE_ACCOUNT'},
+      {field: 'storageKey', key: 'AZURE_STORAGE_KEY', from: 'literal', env: 'AZURE_STORAGE_KEY'},
+    ],
+  },
+}
 
 export interface ManifestFile {
   name: string
@@ -44,7 +89,8 @@ const INSTANCE = 'app.kubernetes.io/instance'
 export function toKubernetes(model: StackModel, templates: KubernetesTemplates): ManifestFile[] {
   const k8s = model.kubernetes
   if (!k8s) throw new Error('the stack model has no Kubernetes settings')
-  const objects = [...MODE_OBJECTS[k8s.postgres], ...APP_OBJECTS].map((name) => {
+  const backup = k8s.postgres === 'cloudnative-pg' && k8s.backup ? BACKUP_OBJECTS : []
+  const objects = [...MODE_OBJECTS[k8s.postgres], ...backup, ...APP_OBJECTS].map((name) => {
     const doc = parse(templates[name], name)
     setMetadata(doc, name.startsWith('app-') ? k8s.names.app : k8s.names.db, k8s)
     EDITS[name](doc, model, k8s)
@@ -107,7 +153,7 @@ const EDITS: Record<ObjectTemplate, Edit> = {
     doc.setIn(['spec', 'podSelector', 'matchLabels', INSTANCE], names.base)
     doc.setIn(['spec', 'ingress', 0, 'from', 0, 'podSelector', 'matchLabels', INSTANCE], names.base)
   },
-  'cnpg-cluster.yaml': (doc, model, {names}) => {
+  'cnpg-cluster.yaml': (doc, model, {names, backup}) => {
     const {db} = model.services
     doc.setIn(['spec', 'imageName'], db.image)
     doc.setIn(['spec', 'resources', 'limits', 'memory'], memory(db.limits.memoryMiB, 'Gi', 'Mi'))
@@ -119,6 +165,41 @@ const EDITS: Record<ObjectTemplate, Edit> = {
     doc.setIn(['spec', 'bootstrap', 'initdb', 'database'], db.environment.POSTGRES_DB)
     doc.setIn(['spec', 'bootstrap', 'initdb', 'owner'], CNPG_OWNER)
     doc.setIn(['spec', 'bootstrap', 'initdb', 'secret', 'name'], names.secret)
+    if (backup) {
+      doc.setIn(
+        ['spec', 'plugins'],
+        [{name: BARMAN_CLOUD_PLUGIN, isWALArchiver: true, parameters: {barmanObjectName: backup.objectStore}}],
+      )
+    } else {
+      // The template's header is the comment before its first key: the statement goes at its end.
+      const first = (doc.contents as {items: {key: {commentBefore?: string | null}}[]}).items[0].key
+      first.commentBefore = [first.commentBefore, ...NO_ARCHIVING.map((line) => ` ${line}`)].filter(Boolean).join('\n')
+    }
+  },
+  'cnpg-objectstore.yaml': (doc, _model, k8s) => {
+    const backup = requireBackup(k8s)
+    doc.setIn(['metadata', 'name'], backup.objectStore)
+    const configuration = doc.getIn(['spec', 'configuration'])
+    if (!isMap(configuration)) throw new Error('template cnpg-objectstore.yaml has no spec.configuration')
+    const credentials = BACKUP_SECRET_KEYS[backup.provider]
+    const entries: [string, unknown][] = [
+      ['destinationPath', backup.destination],
+      ...(backup.endpoint ? [['endpointURL', backup.endpoint] as [string, unknown]] : []),
+      [
+        credentials.block,
+        Object.fromEntries(credentials.keys.map(({field, key}) => [field, {name: backup.credentialsSecret, key}])),
+      ],
+    ]
+    configuration.delete('destinationPath')
+    configuration.items.unshift(...entries.map(([key, value]) => doc.createPair(key, value)))
+    doc.setIn(['spec', 'retentionPolicy'], backup.retention)
+  },
+  'cnpg-scheduledbackup.yaml': (doc, _model, k8s) => {
+    const backup = requireBackup(k8s)
+    doc.setIn(['metadata', 'name'], backup.scheduledBackup)
+    doc.setIn(['spec', 'schedule'], backup.schedule)
+    doc.setIn(['spec', 'cluster', 'name'], k8s.names.db)
+    doc.setIn(['spec', 'pluginConfiguration', 'name'], BARMAN_CLOUD_PLUGIN)
   },
   'cnpg-networkpolicy.yaml': (doc, _model, {names}) => {
     const cluster = {'cnpg.io/cluster': names.db}
@@ -144,6 +225,18 @@ const EDITS: Record<ObjectTemplate, Edit> = {
   'app-pdb.yaml': (doc, _model, {names}) => {
     doc.setIn(['spec', 'selector', 'matchLabels', INSTANCE], names.base)
   },
+}
+
+/** What the Cluster's file says when it has no backup section (the render's output says it too). */
+export const NO_ARCHIVING = [
+  'No continuous archiving: this Cluster archives no WAL and takes no backup, so there is no point-in-time',
+  'restore and a lost claim loses the data. Render with --backup-destination (s3://, gs:// or an Azure blob URL)',
+  'for WAL archiving and scheduled backups through the Barman Cloud plugin.',
+]
+
+function requireBackup(k8s: KubernetesPlacement): KubernetesBackupSettings {
+  if (!k8s.backup) throw new Error('the backup objects are rendered only with a backup destination')
+  return k8s.backup
 }
 
 /** A workload's selector and its pods' labels name the same instance. */

@@ -143,10 +143,34 @@ export interface KubernetesObjectNames {
   claimTemplate: string
 }
 
+export type BackupProvider = 's3' | 'gs' | 'azure'
+
+/**
+ * CloudNativePG's continuous backup through the Barman Cloud plugin: WAL archived to an object store (an
+ * ObjectStore with its retention), a ScheduledBackup for the base backups. The store's keys are only named.
+ */
+export interface KubernetesBackupSettings {
+  /** s3://BUCKET/PATH, gs://BUCKET/PATH or https://ACCOUNT.blob.core.windows.net/CONTAINER/PATH. */
+  destination: string
+  provider: BackupProvider
+  /** An S3-compatible store's URL (MinIO); undefined: the provider's own. */
+  endpoint?: string
+  /** The Secret (made by the user) holding the store's keys; the manifests reference it, never a value. */
+  credentialsSecret: string
+  /** The plugin's recovery window: 30d, 4w, 6m. */
+  retention: string
+  /** The ScheduledBackup's cron (six fields, seconds first) or descriptor. */
+  schedule: string
+  objectStore: string
+  scheduledBackup: string
+}
+
 export interface KubernetesPlacement {
   namespace: string
   postgres: PostgresMode
   names: KubernetesObjectNames
+  /** CloudNativePG only; undefined: the Cluster archives no WAL and takes no backup. */
+  backup?: KubernetesBackupSettings
 }
 
 export interface StackModel {
@@ -307,7 +331,9 @@ export function stackModel(config: ModelConfig, input: ModelInput): StackModel {
     secret,
     ownerLabels: owner,
     swarm: input.swarm ? {endpointMode: input.swarm.endpointMode, portMode: input.swarm.portMode} : undefined,
-    kubernetes: k8s ? {namespace: k8s.namespace, postgres: k8s.postgres, names: k8s.names} : undefined,
+    kubernetes: k8s
+      ? {namespace: k8s.namespace, postgres: k8s.postgres, names: k8s.names, backup: k8s.backup}
+      : undefined,
   }
 }
 

@@ -1,6 +1,7 @@
 /** The kubernetes target's flags on `stackctl render`. None has a default here: a given one is a given one. */
 import {Flags} from '@oclif/core'
 
+import {BACKUP_DEFAULTS} from './backup-options.js'
 import {KUBERNETES_DEFAULTS, MAX_REPLICAS, POSTGRES_MODES, type KubernetesFlags} from './options.js'
 
 export const TARGETS = ['compose', 'kubernetes', 'swarm'] as const
@@ -38,6 +39,28 @@ export const kubernetesFlags = {
     options: POSTGRES_MODES,
     summary: `How PostgreSQL runs: a StatefulSet, or a CloudNativePG Cluster [default: ${KUBERNETES_DEFAULTS.postgres}]`,
   })(),
+  'backup-destination': Flags.string({
+    helpGroup,
+    summary:
+      'CloudNativePG: archive the WAL and keep base backups here, through the Barman Cloud plugin: s3://BUCKET/PATH, gs://BUCKET/PATH or https://ACCOUNT.blob.core.windows.net/CONTAINER/PATH [default: none, no archiving]',
+  }),
+  'backup-endpoint': Flags.string({
+    helpGroup,
+    summary: "An S3-compatible store's URL for an s3:// destination (MinIO: https://minio.example:9000)",
+  }),
+  'backup-credentials-secret': Flags.string({
+    helpGroup,
+    summary:
+      "The Secret holding the store's keys (stackctl prints the command that makes it) [default: <cluster>-backup-credentials]",
+  }),
+  'backup-retention': Flags.string({
+    helpGroup,
+    summary: `Recovery window the backups and WAL are kept for: days, weeks or months [default: ${BACKUP_DEFAULTS.retention}]`,
+  }),
+  'backup-schedule': Flags.string({
+    helpGroup,
+    summary: `When the base backup runs: six cron fields, seconds first, or @daily [default: '${BACKUP_DEFAULTS.schedule}', 03:00 daily]`,
+  }),
 }
 
 export type KubernetesFlagName = keyof typeof kubernetesFlags

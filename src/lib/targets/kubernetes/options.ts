@@ -3,6 +3,7 @@
  * saying what is wrong and one with a value that works (exit 2). Pure: no I/O here.
  */
 import {UsageError} from '../../errors.js'
+import {parseBackupOptions, type BackupFlags, type BackupOptions} from './backup-options.js'
 
 export const POSTGRES_MODES = ['statefulset', 'cloudnative-pg'] as const
 export type PostgresMode = (typeof POSTGRES_MODES)[number]
@@ -11,7 +12,7 @@ export const KUBERNETES_DEFAULTS = {replicas: 2, storageSize: '10Gi', postgres: 
 export const MAX_REPLICAS = 50
 
 /** The flags as oclif hands them over; each is undefined when not given (the defaults are applied here). */
-export interface KubernetesFlags {
+export interface KubernetesFlags extends BackupFlags {
   out?: string
   namespace?: string
   replicas?: number
@@ -33,17 +34,31 @@ export interface KubernetesOptions {
   postgres: PostgresMode
   /** As given; resolved against the working directory by the caller. Undefined: <stack dir>/kubernetes. */
   out?: string
+  /** CloudNativePG's WAL archiving and scheduled backups; undefined without --backup-destination. */
+  backup?: BackupOptions
 }
 
 export function parseKubernetesOptions(flags: KubernetesFlags): KubernetesOptions {
+  const postgres = validatePostgresMode(flags.postgres ?? KUBERNETES_DEFAULTS.postgres)
   return {
     namespace: flags.namespace === undefined ? undefined : validateNamespace(flags.namespace),
     replicas: validateReplicas(flags.replicas ?? KUBERNETES_DEFAULTS.replicas),
     storageSize: validateStorageSize(flags['storage-size'] ?? KUBERNETES_DEFAULTS.storageSize),
     storageClass: flags['storage-class'] === undefined ? undefined : validateStorageClass(flags['storage-class']),
     registry: flags['image-registry'] === undefined ? undefined : validateRegistry(flags['image-registry']),
-    postgres: validatePostgresMode(flags.postgres ?? KUBERNETES_DEFAULTS.postgres),
+    postgres,
     out: flags.out === undefined ? undefined : validateOut(flags.out),
+    backup: parseBackupOptions(backupFlags(flags), postgres),
+  }
+}
+
+function backupFlags(flags: KubernetesFlags): BackupFlags {
+  return {
+    'backup-destination': flags['backup-destination'],
+    'backup-endpoint': flags['backup-endpoint'],
+    'backup-credentials-secret': flags['backup-credentials-secret'],
+    'backup-retention': flags['backup-retention'],
+    'backup-schedule': flags['backup-schedule'],
   }
 }
 

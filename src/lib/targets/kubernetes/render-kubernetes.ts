@@ -21,8 +21,18 @@ import {planImages, type KubernetesImages} from './images.js'
 import {kubernetesNames, type KubernetesNames} from './names.js'
 import {parseKubernetesOptions, type KubernetesFlags, type PostgresMode} from './options.js'
 import {checkOutputDir, writeOutputDir, type OutputPlan} from './output-dir.js'
-import {CNPG_OWNER, manifestStream, renderKubernetes, TEMPLATE_NAMES, type KubernetesTemplates} from './render.js'
+import {
+  BACKUP_SECRET_KEYS,
+  BARMAN_CLOUD_PLUGIN,
+  CNPG_OWNER,
+  manifestStream,
+  renderKubernetes,
+  TEMPLATE_NAMES,
+  type KubernetesTemplates,
+} from './render.js'
 import {shellQuote} from '../../model/config/command-line.js'
+import type {KubernetesBackupSettings} from '../../model/stack-model.js'
+import type {BackupOptions} from './backup-options.js'
 
 /** What `render --target kubernetes` prints with --json. */
 export interface KubernetesRenderResult {
@@ -42,10 +52,30 @@ export interface KubernetesRenderResult {
   secret: {name: string; command: string}
   /** The PersistentVolumeClaim that holds the data once applied. */
   dataClaim: string
+  /** Whether the database's WAL is archived continuously, and what that means for the data, in a sentence. */
+  archiving: {continuous: boolean; detail: string}
+  /** CloudNativePG with --backup-destination: the Barman Cloud plugin's objects and their settings; null otherwise. */
+  backup: KubernetesBackupReport | null
   /** Apply, wait, reach the API: in order. */
   next: string[]
   /** The objects as one YAML stream (--stdout only). */
   manifests: string | null
+}
+
+export interface KubernetesBackupReport {
+  destination: string
+  /** An S3-compatible store's URL; null: the provider's own. */
+  endpoint: string | null
+  /** The plugin's recovery window (30d). */
+  retention: string
+  /** The ScheduledBackup's schedule: six cron fields, seconds first, or a descriptor. */
+  schedule: string
+  /** The CNPG-I plugin that archives and backs up (installed separately). */
+  plugin: string
+  objectStore: string
+  scheduledBackup: string
+  /** The Secret with the store's keys: its name, the keys it must hold, and the command that makes it from the environment. */
+  credentials: {name: string; keys: string[]; command: string}
 }
 
 export interface KubernetesRequest {
@@ -81,6 +111,7 @@ export async function planKubernetes(request: KubernetesRequest): Promise<Kubern
   const names = kubernetesNames(config.project, options.postgres)
   const namespace = options.namespace ?? names.base
   const plan = planImages(config.pgMajor, options.postgres, request.version, paths.appContext, options.registry)
+  const backup = options.backup ? backupSettings(options.backup, names) : undefined
   const files = renderKubernetes(await readTemplates(), {
     pgMajor: config.pgMajor,
     namespace,
@@ -89,10 +120,12 @@ export async function planKubernetes(request: KubernetesRequest): Promise<Kubern
     postgres: options.postgres,
     images: plan.images,
     names,
+    backup,
   })
   const outDir = request.stdout ? null : path.resolve(cwd, options.out ?? path.join(paths.dir, 'kubernetes'))
   const output = outDir === null ? undefined : await checkOutputDir(outDir, files, request.force)
   const secret = secretCommand(options.postgres, names.secret, namespace, paths.passwordFile)
+  const backupReport = backup ? reportBackup(backup, namespace) : null
   const result: KubernetesRenderResult = {
     target: 'kubernetes',
     outDir,
@@ -104,7 +137,15 @@ export async function planKubernetes(request: KubernetesRequest): Promise<Kubern
     imageCommands: plan.commands,
     secret: {name: names.secret, command: secret},
     dataClaim: names.dataClaim,
-    next: nextSteps(options.postgres, names, namespace, secret, outDir),
+    archiving: archiving(options.postgres, backup),
+    backup: backupReport,
+    next: nextSteps(
+      options.postgres,
+      names,
+      namespace,
+      [secret, ...(backupReport ? [backupReport.credentials.command] : [])],
+      outDir,
+    ),
     manifests: outDir === null ? manifestStream(files) : null,
   }
   return {stack: {config, paths}, result, output}
@@ -118,17 +159,69 @@ function secretCommand(mode: PostgresMode, name: string, namespace: string, pass
     : `kubectl create secret generic ${name} --namespace ${namespace} ${from}`
 }
 
+/** The objects' names next to the Cluster's, and the credentials Secret's default name. */
+export function backupSettings(options: BackupOptions, names: KubernetesNames): KubernetesBackupSettings {
+  return {
+    ...options,
+    credentialsSecret: options.credentialsSecret ?? `${names.db}-backup-credentials`,
+    objectStore: `${names.db}-backups`,
+    scheduledBackup: `${names.db}-backup`,
+  }
+}
+
+/**
+ * The store's keys go into the Secret from the provider's usual environment variables, so the command works
+ * pasted where they are set, and no key is ever in a file stackctl writes or in its output.
+ */
+function reportBackup(backup: KubernetesBackupSettings, namespace: string): KubernetesBackupReport {
+  const {keys} = BACKUP_SECRET_KEYS[backup.provider]
+  const from = keys.map(({key, from, env}) => `--from-${from}=${key}="$${env}"`)
+  return {
+    destination: backup.destination,
+    endpoint: backup.endpoint ?? null,
+    retention: backup.retention,
+    schedule: backup.schedule,
+    plugin: BARMAN_CLOUD_PLUGIN,
+    objectStore: backup.objectStore,
+    scheduledBackup: backup.scheduledBackup,
+    credentials: {
+      name: backup.credentialsSecret,
+      keys: keys.map(({key}) => key),
+      command: `kubectl create secret generic ${backup.credentialsSecret} --namespace ${namespace} ${from.join(' ')}`,
+    },
+  }
+}
+
+function archiving(
+  mode: PostgresMode,
+  backup: KubernetesBackupSettings | undefined,
+): KubernetesRenderResult['archiving'] {
+  if (backup) {
+    return {
+      continuous: true,
+      detail: `the Cluster archives its WAL to ${backup.destination} through the Barman Cloud plugin, with a base backup at once and on '${backup.schedule}', kept for a recovery window of ${backup.retention}: a point-in-time restore is a new Cluster bootstrapped from ObjectStore ${backup.objectStore}`,
+    }
+  }
+  return {
+    continuous: false,
+    detail:
+      mode === 'cloudnative-pg'
+        ? 'no continuous archiving: the Cluster archives no WAL and takes no backup (no point-in-time restore; a lost claim loses the data); render with --backup-destination s3://BUCKET/PATH (or gs://, or an Azure blob URL) for WAL archiving and scheduled backups'
+        : 'no continuous archiving: the StatefulSet archives no WAL and takes no backup (no point-in-time restore; a lost claim loses the data); --postgres cloudnative-pg with --backup-destination archives it',
+  }
+}
+
 function nextSteps(
   mode: PostgresMode,
   names: KubernetesNames,
   namespace: string,
-  secret: string,
+  secrets: string[],
   outDir: string | null,
 ): string[] {
   const ns = `--namespace ${namespace}`
   return [
     `kubectl create namespace ${namespace}`,
-    secret,
+    ...secrets,
     outDir === null ? 'kubectl apply -f - (the stream on stdout)' : `kubectl apply -k ${shellQuote(outDir)}`,
     mode === 'cloudnative-pg'
       ? `kubectl wait cluster/${names.db} ${ns} --for=condition=Ready --timeout=10m`

@@ -4,13 +4,17 @@
  * rendered from too. No I/O here (render-kubernetes.ts reads the templates, output-dir.ts writes the files).
  */
 import {toKubernetes, type KubernetesTemplates, type ManifestFile} from '../../model/kubernetes-writer.js'
-import {kubernetesPgData, stackModel, type StackModel} from '../../model/stack-model.js'
+import {kubernetesPgData, stackModel, type KubernetesBackupSettings, type StackModel} from '../../model/stack-model.js'
 import type {KubernetesImages} from './images.js'
 import type {KubernetesNames} from './names.js'
 import type {PostgresMode} from './options.js'
 
 export {
+  BACKUP_OBJECTS,
+  BACKUP_SECRET_KEYS,
+  BARMAN_CLOUD_PLUGIN,
   MODE_OBJECTS,
+  NO_ARCHIVING,
   TEMPLATE_NAMES,
   type KubernetesTemplates,
   type ManifestFile,
@@ -26,6 +30,8 @@ export interface KubernetesRenderInput {
   postgres: PostgresMode
   images: KubernetesImages
   names: KubernetesNames
+  /** CloudNativePG's backup section; undefined: none (the Cluster's file says so). */
+  backup?: KubernetesBackupSettings
 }
 
 /** kustomization.yaml first, then one file per object. */
@@ -42,7 +48,13 @@ export function kubernetesModel(input: KubernetesRenderInput): StackModel {
       images: {postgres: input.images.postgres},
       appImage: input.images.app,
       replicas: input.replicas,
-      kubernetes: {namespace: input.namespace, postgres: input.postgres, names: input.names, storage: input.storage},
+      kubernetes: {
+        namespace: input.namespace,
+        postgres: input.postgres,
+        names: input.names,
+        storage: input.storage,
+        backup: input.backup,
+      },
     },
   )
 }

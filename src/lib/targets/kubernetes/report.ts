@@ -14,9 +14,24 @@ export function describeKubernetes(result: KubernetesRenderResult, registry: boo
     : `build the API image; no registry has it: load it into the cluster's nodes (kind load docker-image ${images.app}, minikube image load ${images.app}) or render with --image-registry:`
   const data =
     result.postgres === 'cloudnative-pg'
-      ? `the data lives on PersistentVolumeClaim ${result.dataClaim}, deleted with the Cluster: back it up first`
+      ? `the data lives on PersistentVolumeClaim ${result.dataClaim}, deleted with the Cluster: ${result.backup ? 'the object store keeps the backups and WAL' : 'back it up first'}`
       : `the data lives on PersistentVolumeClaim ${result.dataClaim}, kept when the StatefulSet is deleted or scaled down`
-  return [headline, pull, build, ...result.imageCommands.map(indent), 'then:', ...result.next.map(indent), data]
+  const plugin = result.backup
+    ? [
+        `the Cluster needs the Barman Cloud plugin (${result.backup.plugin}) installed next to the CloudNativePG operator (1.26 or later, with cert-manager); the credentials Secret takes the keys from your environment (${result.backup.credentials.keys.join(', ')})`,
+      ]
+    : []
+  return [
+    headline,
+    pull,
+    build,
+    ...result.imageCommands.map(indent),
+    ...plugin,
+    'then:',
+    ...result.next.map(indent),
+    data,
+    `archiving: ${result.archiving.detail}`,
+  ]
 }
 
 function indent(line: string): string {

@@ -39,6 +39,7 @@ describe('kubernetes options', () => {
       registry: undefined,
       postgres: 'statefulset',
       out: undefined,
+      backup: undefined, // no backup section without --backup-destination
     })
   })
 

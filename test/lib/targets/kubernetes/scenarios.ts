@@ -7,6 +7,7 @@ import {fileURLToPath} from 'node:url'
 
 import {parse} from 'yaml'
 
+import {parseBackupOptions, type BackupFlags} from '../../../../src/lib/targets/kubernetes/backup-options.js'
 import {planImages} from '../../../../src/lib/targets/kubernetes/images.js'
 import {kubernetesNames} from '../../../../src/lib/targets/kubernetes/names.js'
 import type {PostgresMode} from '../../../../src/lib/targets/kubernetes/options.js'
@@ -17,6 +18,7 @@ import {
   type KubernetesTemplates,
   type ManifestFile,
 } from '../../../../src/lib/targets/kubernetes/render.js'
+import {backupSettings} from '../../../../src/lib/targets/kubernetes/render-kubernetes.js'
 import type {KubernetesObject} from './models.js'
 
 const templateDir = fileURLToPath(new URL('../../../../templates/kubernetes/', import.meta.url))
@@ -33,12 +35,15 @@ export interface ScenarioOptions {
   storageSize?: string
   postgres?: PostgresMode
   registry?: string
+  /** The backup flags as given on the command line (CloudNativePG only). */
+  backup?: BackupFlags
 }
 
 export function input(options: ScenarioOptions = {}): KubernetesRenderInput {
   const postgres = options.postgres ?? 'statefulset'
   const pgMajor = options.pgMajor ?? 17
   const names = kubernetesNames(options.project ?? 'demo', postgres)
+  const backup = options.backup && parseBackupOptions(options.backup, postgres)
   return {
     pgMajor,
     namespace: options.namespace ?? names.base,
@@ -47,6 +52,7 @@ export function input(options: ScenarioOptions = {}): KubernetesRenderInput {
     postgres,
     images: planImages(pgMajor, postgres, '1.2.3', '/home/dev/demo/.stackctl/app', options.registry).images,
     names,
+    backup: backup ? backupSettings(backup, names) : undefined,
   }
 }
 
@@ -56,6 +62,27 @@ export const SCENARIOS: Record<string, ScenarioOptions> = {
   'replicas-3-storage-class-fast': {replicas: 3, storageClass: 'fast'},
   'pg-18': {pgMajor: 18},
   'cloudnative-pg': {postgres: 'cloudnative-pg'},
+  'cloudnative-pg-backup-s3': {
+    postgres: 'cloudnative-pg',
+    backup: {
+      'backup-destination': 's3://visits-backups/demo',
+      'backup-endpoint': 'https://minio.example:9000',
+      'backup-retention': '14d',
+      'backup-schedule': '0 30 2 * * *',
+    },
+  },
+}
+
+/** The other providers' credentials blocks: validated against the CRDs like the golden renders. */
+export const BACKUP_PROVIDERS: Record<string, ScenarioOptions> = {
+  gs: {postgres: 'cloudnative-pg', backup: {'backup-destination': 'gs://visits-backups/demo'}},
+  azure: {
+    postgres: 'cloudnative-pg',
+    backup: {
+      'backup-destination': 'https://visitsbackups.blob.core.windows.net/visits/demo',
+      'backup-credentials-secret': 'azure-keys',
+    },
+  },
 }
 
 export function render(options: ScenarioOptions = {}): ManifestFile[] {
