@@ -160,13 +160,15 @@ const DESCRIPTORS = ['@yearly', '@annually', '@monthly', '@weekly', '@daily', '@
  * refused: CloudNativePG would read `0 3 * * *` as second 0 of minute 3 of every hour, not 03:00 daily.
  */
 export function validateSchedule(schedule: string): string {
-  const hint = `try --backup-schedule '${BACKUP_DEFAULTS.schedule}' (every day at 03:00: second minute hour day month weekday)`
+  const example = `--backup-schedule '${BACKUP_DEFAULTS.schedule}' (every day at 03:00: second minute hour day month weekday)`
+  const hint = `try ${example}`
   const trimmed = schedule.trim()
   if (trimmed.startsWith('@')) {
+    // @every takes a Go duration (1h30m); robfig/cron rounds it to whole seconds.
     if (DESCRIPTORS.includes(trimmed) || /^@every \d+(h|m|s)(\d+(m|s))?(\d+s)?$/.test(trimmed)) return trimmed
     throw new UsageError(
       `invalid backup schedule '${schedule}': unknown descriptor`,
-      `use one of ${DESCRIPTORS.join(', ')}, or ${hint.slice(4)}`,
+      `try --backup-schedule @daily (or ${DESCRIPTORS.filter((d) => d !== '@daily').join(', ')}), or ${example}`,
     )
   }
   const fields = trimmed.split(/\s+/)
