@@ -23,10 +23,15 @@ export async function renderSvg(spec: TopLevelSpec): Promise<string> {
   }
 }
 
-/** Every run recorded in bench/results/ (the JSON each run writes). */
+/** A full run's file, `<date>.json`; one step's own (`engines-<date>.json`) holds other results. */
+export function isFullRunFile(name: string): boolean {
+  return /^\d{4}-\d{2}-\d{2}T[\d-]+Z\.json$/.test(name)
+}
+
+/** Every full run recorded in bench/results/ (the JSON each run writes). */
 export async function recordedRuns(repoRoot: string): Promise<BenchResults[]> {
   const dir = path.join(repoRoot, 'bench', 'results')
-  const files = (await readdir(dir)).filter((name) => name.endsWith('.json')).sort()
+  const files = (await readdir(dir)).filter(isFullRunFile).sort()
   return Promise.all(
     files.map(async (name) => JSON.parse(await readFile(path.join(dir, name), 'utf8')) as BenchResults),
   )

@@ -1,6 +1,10 @@
 /** Command-line options of `npm run bench -- [options]`. */
 import {parseArgs} from 'node:util'
 
+import {ENGINE_KEYS, type EngineKey} from '../test/helpers/engines.js'
+
+const STEPS = ['upgrade', 'startup', 'idle', 'ceiling', 'engines'] as const
+
 export interface BenchOptions {
   /** Seconds per load level (API and pgbench). */
   seconds: number
@@ -14,17 +18,23 @@ export interface BenchOptions {
   rows: number
   upRuns: number
   versionRuns: number
-  /** Write bench/results/<date>.json and update BENCHMARKS.md. */
+  /**
+   * Write bench/results/<date>.json and update BENCHMARKS.md: the full run unless --no-write; of the --only
+   * steps only `engines`, and only with --write (its own section and bench/results/engines-<date>.json).
+   */
   write: boolean
-  /** Run one step on its own (prints its result, writes nothing): `upgrade`. */
-  only?: 'upgrade' | 'startup' | 'idle' | 'ceiling'
+  /** Run one step on its own (prints its result, writes nothing unless said above): `upgrade`. */
+  only?: (typeof STEPS)[number]
+  /** The engines `--only engines` measures. */
+  engines: EngineKey[]
   /** Seconds of the idle stack's CPU window (and of the baseline before it). */
   idleSeconds: number
   /** Interleaved runs of each of node -e '', stackctl --version and stackctl --help. */
   startupRuns: number
 }
 
-export const USAGE = `npm run bench -- [--seconds 10] [--rows 1000000] [--up-runs 5] [--version-runs 10] [--startup-runs 20] [--idle-seconds 120] [--no-write] [--only upgrade|startup|idle|ceiling]`
+export const USAGE = `npm run bench -- [--seconds 10] [--rows 1000000] [--up-runs 5] [--version-runs 10] [--startup-runs 20] [--idle-seconds 120] [--no-write] [--only upgrade|startup|idle|ceiling]
+       npm run bench -- --only engines [--seconds 10] [--up-runs 3] [--engines ${ENGINE_KEYS.join(',')}] [--write]`
 
 function positive(name: string, value: string | undefined, fallback: number): number {
   if (value === undefined) return fallback
@@ -45,10 +55,16 @@ export function parseOptions(argv: string[]): BenchOptions {
       'no-write': {type: 'boolean'},
       only: {type: 'string'},
       'idle-seconds': {type: 'string'},
+      engines: {type: 'string'},
+      write: {type: 'boolean'},
     },
   })
-  if (values.only !== undefined && !['upgrade', 'startup', 'idle', 'ceiling'].includes(values.only)) {
-    throw new Error(`--only takes one step's name (upgrade, startup, idle, ceiling), got '${values.only}'`)
+  if (values.only !== undefined && !(STEPS as readonly string[]).includes(values.only)) {
+    throw new Error(`--only takes one step's name (${STEPS.join(', ')}), got '${values.only}'`)
+  }
+  const engines = values.only === 'engines'
+  if (!engines && (values.engines !== undefined || values.write)) {
+    throw new Error(`--${values.write ? 'write' : 'engines'} goes with --only engines`)
   }
   const seconds = positive('seconds', values.seconds, 10)
   return {
@@ -58,11 +74,22 @@ export function parseOptions(argv: string[]): BenchOptions {
     apiLevels: [1, 32, 64, 128, 200],
     robustnessSeconds: Math.min(5, seconds),
     rows: positive('rows', values.rows, 1_000_000),
-    upRuns: positive('up-runs', values['up-runs'], 5),
+    upRuns: positive('up-runs', values['up-runs'], engines ? 3 : 5),
     versionRuns: positive('version-runs', values['version-runs'], 10),
     startupRuns: positive('startup-runs', values['startup-runs'], 20),
-    write: !values['no-write'] && values.only === undefined,
+    write: engines ? Boolean(values.write) : !values['no-write'] && values.only === undefined,
     only: values.only as BenchOptions['only'],
+    engines: values.engines === undefined ? [...ENGINE_KEYS] : engineList(values.engines),
     idleSeconds: positive('idle-seconds', values['idle-seconds'], 120),
   }
+}
+
+/** `--engines docker,podman-rootless`: known names, each once, in the order given. */
+export function engineList(value: string): EngineKey[] {
+  const names = value.split(',').map((name) => name.trim())
+  const unknown = names.filter((name) => !(ENGINE_KEYS as readonly string[]).includes(name))
+  if (unknown.length > 0 || names.length === 0) {
+    throw new Error(`--engines takes a comma-separated list of ${ENGINE_KEYS.join(', ')}, got '${value}'`)
+  }
+  return [...new Set(names)] as EngineKey[]
 }

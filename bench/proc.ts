@@ -23,7 +23,7 @@ export interface ProcessResult {
 export async function runProcess(
   command: string,
   args: readonly string[],
-  options: {env?: NodeJS.ProcessEnv; check?: boolean} = {},
+  options: {env?: NodeJS.ProcessEnv; check?: boolean; user?: RunAs; signal?: AbortSignal} = {},
 ): Promise<ProcessResult> {
   const started = process.hrtime.bigint()
   const elapsed = () => Number(process.hrtime.bigint() - started) / 1e6
@@ -32,12 +32,24 @@ export async function runProcess(
     cwd: repoRoot,
     env: options.env,
     reject: options.check !== false,
+    user: options.user,
+    signal: options.signal,
     onLine: (text) => lines.push({atMs: elapsed(), text}),
   })
   return {...result, ms: elapsed(), lines}
 }
 
-/** The built CLI, as a user runs it. */
-export function runCli(args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<ProcessResult> {
-  return runProcess(process.execPath, [cliBin, ...args], {env})
+/** A rootless engine's own user, whom stackctl runs as on that engine. */
+export interface RunAs {
+  uid: number
+  gid: number
+}
+
+/** The built CLI, as a user runs it; `signal` stops it as Ctrl-C would (it undoes its step and exits). */
+export function runCli(
+  args: readonly string[],
+  env: NodeJS.ProcessEnv = {},
+  options: {user?: RunAs; signal?: AbortSignal} = {},
+): Promise<ProcessResult> {
+  return runProcess(process.execPath, [cliBin, ...args], {env, ...options})
 }

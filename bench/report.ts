@@ -3,6 +3,7 @@ import {randomBytes} from 'node:crypto'
 import {mkdir, readFile, rename, writeFile} from 'node:fs/promises'
 import path from 'node:path'
 
+import {enginesSection, updateEnginesText, type EnginesResult} from './engines-report.js'
 import {runStamp, updateBenchmarksText} from './markdown.js'
 import type {BenchResults, TargetResult} from './results.js'
 
@@ -33,4 +34,16 @@ export async function updateBenchmarksFile(
   const file = path.join(repoRoot, 'BENCHMARKS.md')
   const text = await readFile(file, 'utf8').catch(() => '# Benchmarks\n')
   await writeAtomic(file, updateBenchmarksText(text, results, targets, resultsFile))
+}
+
+/** `--only engines --write`: bench/results/engines-<date>.json and BENCHMARKS.md's "## Engines" section. */
+export async function writeEnginesRun(repoRoot: string, result: EnginesResult): Promise<string> {
+  const stamp = result.startedAt.replace(/\.\d+Z$/, 'Z').replace(/:/g, '-')
+  const relative = path.join('bench', 'results', `engines-${stamp}.json`)
+  await mkdir(path.join(repoRoot, 'bench', 'results'), {recursive: true})
+  await writeAtomic(path.join(repoRoot, relative), JSON.stringify(result, null, 2) + '\n')
+  const file = path.join(repoRoot, 'BENCHMARKS.md')
+  const text = await readFile(file, 'utf8').catch(() => '# Benchmarks\n')
+  await writeAtomic(file, updateEnginesText(text, enginesSection(result, relative)))
+  return relative
 }

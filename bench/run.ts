@@ -23,6 +23,8 @@ import {CEILING_LEVELS, ceilingName, measureCeiling, removeCeiling, startCeiling
 import {ceilingSection, ceilingTargets} from './ceiling-report.js'
 import {measureCli} from './cli-timing.js'
 import {findPortProxy, type CpuTargets} from './cpu.js'
+import {measureEngines, RunStacks} from './engines.js'
+import {allExact, enginesTable, type EnginesResult} from './engines-report.js'
 import {measureImage} from './image-size.js'
 import {machineInfo} from './machine.js'
 import {parseOptions, USAGE, type BenchOptions} from './options.js'
@@ -32,7 +34,7 @@ import {repoRoot} from './proc.js'
 import {consoleSummary, renderLatest, upgradeLine} from './markdown.js'
 import {idleBaseline, idleLine, idleTargets, measureIdle} from './idle.js'
 import {measureStartup, startupLine, startupTargets} from './startup.js'
-import {updateBenchmarksFile, writeResults} from './report.js'
+import {updateBenchmarksFile, writeEnginesRun, writeResults} from './report.js'
 import type {BenchResults, LoadResult, PgbenchResult} from './results.js'
 import {checkedLoad, measureRobustness} from './robustness.js'
 import {measureScale} from './scale.js'
@@ -237,6 +239,61 @@ async function measureOnly(engine: Engine, options: BenchOptions): Promise<numbe
   return upgrade.exact ? 0 : 1
 }
 
+/**
+ * `--only engines`: each engine's up times and API req/s on stacks of its own (bench/engines.ts), printed as a
+ * table with the JSON; with --write also bench/results/engines-<date>.json and BENCHMARKS.md's "## Engines".
+ * Ctrl-C/SIGTERM stops the running stackctl as Ctrl-C would, removes this run's stacks and exits 130.
+ */
+async function measureEnginesOnly(options: BenchOptions): Promise<number> {
+  const abort = new AbortController()
+  let interrupted: NodeJS.Signals | undefined
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (interrupted) return
+    interrupted = signal
+    log(`${signal}: stopping the running step, then removing this run's stacks`)
+    abort.abort()
+  }
+  process.on('SIGINT', onSignal)
+  process.on('SIGTERM', onSignal)
+  const stacks = new RunStacks()
+  let result: EnginesResult | undefined
+  let leftovers = 0
+  try {
+    result = await measureEngines(
+      {
+        engines: options.engines,
+        seconds: options.seconds,
+        warmUpSeconds: options.warmUpSeconds,
+        upRuns: options.upRuns,
+        signal: abort.signal,
+        log,
+      },
+      stacks,
+    )
+  } catch (error) {
+    if (!interrupted) throw error
+  } finally {
+    const {projects, problems} = await stacks.removeAll()
+    for (const problem of problems) log(`cleanup: ${problem}`)
+    if (projects.length > 0) log(`removed stack(s) ${projects.join(', ')}`)
+    leftovers = problems.length
+  }
+  if (interrupted || !result) {
+    const left = leftovers === 0 ? 'no stack of this run is left' : 'see the cleanup problems above'
+    log(`${interrupted}: stopped; ${left}; nothing was written`)
+    return 130
+  }
+  const file = options.write ? await writeEnginesRun(repoRoot, result) : '(not written: add --write)'
+  process.stdout.write(`${enginesTable(result)}
+${JSON.stringify(result)}
+`)
+  for (const m of result.missing)
+    process.stdout.write(`${m.line}
+`)
+  log(`results: ${file}${options.write ? ' and BENCHMARKS.md' : ''}`)
+  return result.missing.length === 0 && allExact(result) ? 0 : 1
+}
+
 /** `--only startup`: the start-up step on its own (no engine, no stack), printed, nothing written. */
 async function measureStartupOnly(options: BenchOptions): Promise<number> {
   const startup = await measureStartup(options.startupRuns)
@@ -248,6 +305,7 @@ async function main(): Promise<number> {
   const options = parseOptions(process.argv.slice(2))
   assertBuilt()
   if (options.only === 'startup') return measureStartupOnly(options)
+  if (options.only === 'engines') return measureEnginesOnly(options)
   const engine = createEngine()
   if (options.only === 'upgrade') return measureOnly(engine, options)
   if (options.only === 'idle') return measureIdleOnly(engine, options)

@@ -1,6 +1,6 @@
 import {expect} from 'chai'
 
-import {renderSvg} from '../chart-render.js'
+import {isFullRunFile, renderSvg} from '../chart-render.js'
 import {
   chartsSection,
   historyPoints,
@@ -101,5 +101,13 @@ describe('bench charts: rendering', function () {
     const without = await renderSvg(throughputChart(sampleResults()))
     expect(pointsOf(without, SERIES.ceiling).size).to.equal(0)
     expect(without.match(/aria-roledescription="line mark container"/g)).to.have.length(3)
+  })
+})
+
+describe('bench charts: the runs they are drawn from', () => {
+  it('reads the full runs’ files only, not a step’s own (engines-<date>.json)', () => {
+    expect(isFullRunFile('2026-12-05T00-41-18Z.json')).to.equal(true)
+    expect(isFullRunFile('engines-2026-12-07T04-58-36Z.json')).to.equal(false)
+    expect(isFullRunFile('2026-12-05T00-41-18Z.json.1a2b3c4d.tmp')).to.equal(false)
   })
 })

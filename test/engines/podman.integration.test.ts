@@ -12,18 +12,19 @@ import path from 'node:path'
 
 import {freePort, runCli} from '../helpers/cli.js'
 import {uniqueName} from '../helpers/docker.js'
+import {engineAccess, engineKindOf} from '../helpers/engines.js'
 import {coreSet, refusesSwarm} from './core-set.js'
 
-const SOCKET = process.env.STACKCTL_PODMAN_SOCKET ?? '/run/podman/podman.sock'
+const PODMAN = engineAccess('podman')
 
 describe('the core set on rootful Podman (integration)', function () {
   this.timeout(300_000)
   coreSet(
     {
-      title: 'rootful Podman',
-      socket: SOCKET,
-      provision: 'scripts/podman-engine.sh',
-      expectVersion: (version) => expect(version.Components?.map((c) => c.Name)).to.include('Podman Engine'),
+      title: PODMAN.title,
+      socket: PODMAN.socket,
+      provision: PODMAN.provision,
+      expectVersion: (version) => expect(engineKindOf(version.Components)).to.equal('podman'),
       doctorEngine: /^ok +engine +Podman 4\.\d+\.\d+ \(API [\d.]+\) at unix:\/\//m,
       // The control of the ulimits refusal below: the service scripts/podman-engine.sh configured starts containers.
       doctorLines: [/^ok +ulimits +a container starts with its ulimits$/m],

@@ -9,39 +9,25 @@ import {chmodSync, readFileSync, statSync} from 'node:fs'
 import {parse} from 'yaml'
 
 import {runCli} from '../helpers/cli.js'
+import {engineAccess, engineKindOf} from '../helpers/engines.js'
 import {refusesSwarm, type CoreSet, type EngineUnderTest} from './core-set.js'
 
 type Kind = 'podman' | 'docker'
 
 const TUN = '/dev/net/tun'
 
-/** The engine's user from /etc/passwd; absent before the script ran (the file then fails in its before hook). */
-function passwdUser(name: string): {uid: number; gid: number; home: string} | undefined {
-  const line = readFileSync('/etc/passwd', 'utf8')
-    .split('\n')
-    .find((entry) => entry.startsWith(`${name}:`))
-  if (!line) return undefined
-  const [, , uid, gid, , home] = line.split(':')
-  return {uid: Number(uid), gid: Number(gid), home}
-}
-
 export function rootlessEngine(kind: Kind): EngineUnderTest {
-  const user = passwdUser(`stackctl-${kind}`)
-  const run = `/run/user/${user?.uid ?? `(no user stackctl-${kind})`}`
+  const access = engineAccess(kind === 'podman' ? 'podman-rootless' : 'docker-rootless')
   return {
-    title: `rootless ${kind === 'podman' ? 'Podman' : 'Docker'}`,
-    socket: kind === 'podman' ? `${run}/podman/podman.sock` : `${run}/docker.sock`,
-    provision: `sudo bash scripts/rootless-engine.sh ${kind}`,
-    expectVersion: (version) => {
-      const names = version.Components?.map((c) => c.Name) ?? []
-      if (kind === 'podman') expect(names).to.include('Podman Engine')
-      else expect(names).to.include('Engine').and.not.include('Podman Engine')
-    },
+    title: access.title,
+    socket: access.socket,
+    provision: access.provision,
+    expectVersion: (version) => expect(engineKindOf(version.Components)).to.equal(kind),
     doctorEngine:
       kind === 'podman'
         ? /^ok +engine +Podman 4\.\d+\.\d+ rootless \(API [\d.]+\) at unix:\/\//m
         : /^ok +engine +Docker \d+\.\d+\.\d+\S* rootless \(API [\d.]+\) at unix:\/\//m,
-    user,
+    user: access.user,
   }
 }
 

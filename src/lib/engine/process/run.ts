@@ -28,6 +28,8 @@ export interface RunOptions {
    * group) does not reach it: for steps that must finish once started, like taking a stack down.
    */
   shield?: boolean
+  /** Run as this user (the benchmark runs stackctl as a rootless engine's own user, as that user would). */
+  user?: {uid: number; gid: number}
 }
 
 export interface RunResult {
@@ -54,6 +56,7 @@ export async function run(command: string, args: readonly string[], options: Run
     stripFinalNewline: true,
     buffer: options.buffer ?? !options.inherit,
     detached: Boolean(options.shield),
+    ...options.user,
   })
   if (options.onLine && !options.inherit) {
     forwardLines(child.stdout, 'stdout', options.onLine)
