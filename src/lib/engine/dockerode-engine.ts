@@ -359,6 +359,17 @@ class DockerodeContainers implements ContainerClient {
     }
   }
 
+  async execDetached(id: string, cmd: string[]): Promise<void> {
+    debug('exec detached %s', cmd[0])
+    const exec = await (await this.docker()).getContainer(id).exec({Cmd: cmd, AttachStdout: false, AttachStderr: false})
+    // The engine answers once the process is started, but keeps the connection: left open, it holds this
+    // process alive after its work is done.
+    const response = (await exec.start({Detach: true})) as unknown
+    if (response && typeof (response as {destroy?: unknown}).destroy === 'function') {
+      ;(response as {destroy(): void}).destroy()
+    }
+  }
+
   async runOneShot(options: OneShotOptions): Promise<ExecResult> {
     const container = await (
       await this.docker()
