@@ -1,7 +1,14 @@
 import {Flags} from '@oclif/core'
 
 import {StackctlCommand} from '../lib/cli/base-command.js'
-import {adoptFlag, configFlags, displayFlags, timeoutFlag, walArchiveFlag} from '../lib/cli/flags.js'
+import {
+  adoptFlag,
+  backupScheduleFlags,
+  configFlags,
+  displayFlags,
+  timeoutFlag,
+  walArchiveFlag,
+} from '../lib/cli/flags.js'
 import {deployTargetFlag, swarmDeployFlags} from '../lib/targets/swarm/cluster/flags.js'
 import {targetFromFlags} from '../lib/targets/select.js'
 import type {UpReport} from '../lib/targets/target.js'
@@ -33,6 +40,7 @@ an older stack opts in with --wal-archive, which recreates its db with archiving
     build: Flags.boolean({summary: 'Rebuild the API image even if it exists'}),
     ...timeoutFlag,
     ...walArchiveFlag,
+    ...backupScheduleFlags,
     ...displayFlags,
     force: Flags.boolean({summary: 'Overwrite a hand-edited docker-compose.yml'}),
     dev: Flags.boolean({

@@ -106,3 +106,17 @@ export class Interrupted extends StackctlError {
     super(`interrupted: ${what}`, {exitCode: 130, suggestion})
   }
 }
+
+/**
+ * The engine would not create a volume with the driver options it was given (a bind mount without `type`, an
+ * option its driver does not know). Nothing was created. The engine's own words are kept: they name the option.
+ */
+export class VolumeOptionsRefused extends StackctlError {
+  constructor(
+    readonly volume: string,
+    readonly reason: string,
+    cause?: unknown,
+  ) {
+    super(`the engine refused the options of volume ${volume}: ${reason}`, {exitCode: 2, cause})
+  }
+}

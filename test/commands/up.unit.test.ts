@@ -16,6 +16,7 @@ function result(over: Partial<UpResult>): UpResult {
     settings: {host: '127.0.0.1', port: 5000, dbPort: null, pgMajor: 17, imageSource: 'local'},
     problems: [],
     archiving: null,
+    backups: null,
     images: {source: 'local', postgres: 'stackctl/postgres:17', node: 'stackctl/node:20'},
     seconds: 5,
     visits: 1,

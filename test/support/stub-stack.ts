@@ -155,6 +155,9 @@ export class StubEngine implements Engine {
       this.calls.push(`exec ${id} ${cmd[0]}`)
       return this.execAnswers.get(cmd[0]) ?? {exitCode: 1, stdout: '', stderr: 'no answer', truncated: false}
     },
+    execDetached: async (id: string, cmd: string[]) => {
+      this.calls.push(`exec detached ${id} ${cmd[0]}`)
+    },
     runOneShot: async (): Promise<ExecResult> => ({exitCode: 2, stdout: '', stderr: '', truncated: false}),
     start: async (spec: {name: string}) => {
       this.calls.push(`start ${spec.name}`)

@@ -50,6 +50,20 @@ export const walArchiveFlag = {
   }),
 }
 
+/** `up` only: scheduled backups of a stack that archives its WAL (remembered in stack.json). */
+export const backupScheduleFlags = {
+  'backup-every': Flags.string({
+    summary:
+      'Take a differential pgBackRest backup once the newest backup is this old, e.g. 24h, 6h, 30m, or off (archiving stacks; remembered) [default: 24h]',
+    helpValue: 'DURATION|off',
+  }),
+  'full-backup-every': Flags.string({
+    summary:
+      'Take a full backup once the newest full one is this old (the newest 2 scheduled fulls are kept) [default: 7d]',
+    helpValue: 'DURATION',
+  }),
+}
+
 /** How long up (and the relaunches of verify-persistence) wait for the services to become healthy. */
 export const timeoutFlag = {
   timeout: Flags.integer({
@@ -90,6 +104,8 @@ export function configInput(flags: {
   timeout?: number
   adopt?: boolean
   'wal-archive'?: boolean
+  'backup-every'?: string
+  'full-backup-every'?: string
 }): StackConfigInput & {adopt?: boolean} {
   return {
     adopt: flags.adopt,
@@ -102,5 +118,7 @@ export function configInput(flags: {
     imageSource: flags['image-source'],
     timeoutSeconds: flags.timeout,
     walArchive: flags['wal-archive'],
+    backupEvery: flags['backup-every'],
+    fullBackupEvery: flags['full-backup-every'],
   }
 }

@@ -9,7 +9,7 @@ import {pipeline} from 'node:stream/promises'
 import createDebug from 'debug'
 import type Docker from 'dockerode'
 
-import {EngineUnreachable, Interrupted} from '../errors.js'
+import {EngineUnreachable, Interrupted, VolumeOptionsRefused} from '../errors.js'
 import type {
   EngineDescription,
   ContainerClient,
@@ -79,6 +79,21 @@ async function createDockerode(dockerEnv: Record<string, string | undefined>): P
       else process.env[name] = value
     }
   }
+}
+
+/**
+ * A volume create the engine refused for its driver options, as its own words say: Docker answers 400
+ * (`missing required option: "type"`, `invalid option: "foo"`), Podman 500 (`invalid mount option foo for driver
+ * 'local'`). Undefined for any other failure.
+ */
+function optionsRefused(volume: VolumeCreate, error: unknown): VolumeOptionsRefused | undefined {
+  if (Object.keys(volume.driverOptions ?? {}).length === 0) return undefined
+  const said = (error as {json?: {message?: unknown}}).json?.message
+  const message = typeof said === 'string' ? said : error instanceof Error ? error.message : String(error)
+  const code = statusCode(error)
+  if (code !== 400 && !(code === 500 && /invalid (mount )?option/i.test(message))) return undefined
+  const reason = message.replace(/^\(HTTP code \d+\)[^-]*- /, '').replace(`create ${volume.name}: `, '')
+  return new VolumeOptionsRefused(volume.name, reason.trim(), error)
 }
 
 function statusCode(error: unknown): number | undefined {
@@ -344,6 +359,17 @@ class DockerodeContainers implements ContainerClient {
     }
   }
 
+  async execDetached(id: string, cmd: string[]): Promise<void> {
+    debug('exec detached %s', cmd[0])
+    const exec = await (await this.docker()).getContainer(id).exec({Cmd: cmd, AttachStdout: false, AttachStderr: false})
+    // The engine answers once the process is started, but keeps the connection: left open, it holds this
+    // process alive after its work is done.
+    const response = (await exec.start({Detach: true})) as unknown
+    if (response && typeof (response as {destroy?: unknown}).destroy === 'function') {
+      ;(response as {destroy(): void}).destroy()
+    }
+  }
+
   async runOneShot(options: OneShotOptions): Promise<ExecResult> {
     const container = await (
       await this.docker()
@@ -472,14 +498,18 @@ class DockerodeVolumes implements VolumeClient {
   }
 
   async create(volume: VolumeCreate) {
-    await (
-      await this.docker()
-    ).createVolume({
-      Name: volume.name,
-      Labels: volume.labels,
-      Driver: volume.driver ?? 'local',
-      DriverOpts: volume.driverOptions ?? {},
-    })
+    try {
+      await (
+        await this.docker()
+      ).createVolume({
+        Name: volume.name,
+        Labels: volume.labels,
+        Driver: volume.driver ?? 'local',
+        DriverOpts: volume.driverOptions ?? {},
+      })
+    } catch (error) {
+      throw optionsRefused(volume, error) ?? error
+    }
     const info = await this.inspect(volume.name)
     if (!info) throw new Error(`the engine created volume ${volume.name} but cannot find it`)
     return info

@@ -138,6 +138,12 @@ export interface ContainerClient {
   logTail(id: string, lines: number): Promise<string>
   /** Runs a process in a running container and waits for its exit code. */
   exec(id: string, cmd: string[], options?: ExecOptions): Promise<ExecResult>
+  /**
+   * Starts a process in a running container and returns at once; it runs until it exits or the container
+   * stops. Its parent is the engine's shim, not the container's first process: a server running as PID 1 never
+   * has to reap it.
+   */
+  execDetached(id: string, cmd: string[]): Promise<void>
   /** A short-lived container with no network and the volumes mounted read-only, removed afterwards. */
   runOneShot(options: OneShotOptions): Promise<ExecResult>
   /** Creates and starts a detached container; resolves its id. */

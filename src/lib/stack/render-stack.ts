@@ -2,6 +2,7 @@
  * Render step shared by `render` and `up`: resolve images, prepare the app's build context and the password,
  * render the compose file and write it — unless the file on disk was edited by hand.
  */
+import {formatDuration, type BackupSchedule} from '../model/backup-schedule.js'
 import {readFile} from 'node:fs/promises'
 
 import {readOptional, readState, sha256} from '../model/stackdir/stack-files.js'
@@ -124,6 +125,7 @@ export async function renderStack(
       resolvedImageSource: images.source,
       volume: config.volume === volumeName(config.project) ? undefined : config.volume,
       walArchive: config.walArchive,
+      ...rememberedSchedule(config.backupSchedule),
     },
     composeSha256: sha256(composeText),
     passwordSha256: password.verified ? password.sha256 : ctx.state?.passwordSha256,
@@ -195,4 +197,11 @@ export function passwordMismatch(ctx: StackContext, against: string): StackctlEr
         'restore the original secrets/db_password (from your copy of the stack directory); nothing was changed and the volume was not touched',
     },
   )
+}
+
+/** The schedule as stack.json keeps it: the durations, normalised (`1d`), or `off`. */
+function rememberedSchedule(schedule: BackupSchedule | undefined): {backupEvery: string; fullBackupEvery?: string} {
+  return schedule
+    ? {backupEvery: formatDuration(schedule.everySeconds), fullBackupEvery: formatDuration(schedule.fullEverySeconds)}
+    : {backupEvery: 'off'}
 }

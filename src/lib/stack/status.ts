@@ -12,7 +12,9 @@ import {publishedDbUrl} from '../operations/db/url.js'
 import {claimStack} from './ownership.js'
 import {restoreLeftoverProblems, type LeftoverCheck} from '../operations/backup-restore/restore-leftovers.js'
 import {type CommandFor, commandsFor, plainCommand} from '../model/config/command-line.js'
+import type {CheckResult} from '../operations/doctor/checks.js'
 import {archivingStatus, type ArchivingStatus} from '../operations/protect/health.js'
+import {scheduleCheck} from '../operations/protect/schedule.js'
 
 export interface StackStatus {
   project: string
@@ -32,6 +34,8 @@ export interface StackStatus {
   problems: string[]
   /** WAL archiving's health, as doctor judges it; null when the stack does not archive its WAL or it was not asked. */
   archiving: ArchivingStatus | null
+  /** The scheduled backups, as doctor's `backups` check judges them; null where `archiving` is, or the db is not running. */
+  backups: ArchivingStatus | null
 }
 
 type ServiceState = StackStatus['services'][number]
@@ -116,6 +120,7 @@ export async function stackStatus(
       ...(options.leftovers === 'clean' ? [] : await restoreLeftoverProblems(ctx)),
     ],
     archiving: options.archiving ? await archivingStatus(ctx) : null,
+    backups: options.archiving ? asStatus(await scheduleCheck(ctx)) : null,
     settings: {
       host: ctx.config.host,
       port: ctx.config.port,
@@ -143,4 +148,8 @@ export async function supersededVolumes(ctx: StackContext): Promise<SupersededRe
   return Promise.all(
     entries.map(async (s) => ({...s, exists: (await ctx.engine.volumes.inspect(s.volume)) !== undefined})),
   )
+}
+
+function asStatus(check: CheckResult | undefined): ArchivingStatus | null {
+  return check ? {status: check.status, detail: check.detail, fix: check.fix ?? null} : null
 }

@@ -44,6 +44,8 @@ export interface ComposeStatusDetail {
   problems: string[]
   /** WAL archiving's health (ok, warn or fail, the detail doctor gives, its fix); null when the stack does not archive. */
   archiving: ArchivingStatus | null
+  /** The scheduled backups (doctor's `backups` check); null when the stack does not archive or its db is not running. */
+  backups: ArchivingStatus | null
 }
 
 /** Swarm only: the manager asked, the db's node, whether the stack is deployed, and every current task. */
@@ -102,7 +104,7 @@ export interface TargetDownReport {
 }
 
 function composeDetail(status: StackStatus): ComposeStatusDetail {
-  const {dbUrl, mode, volume, warnings, settings, problems, archiving} = status
+  const {dbUrl, mode, volume, warnings, settings, problems, archiving, backups} = status
   return {
     dbUrl,
     mode,
@@ -111,6 +113,7 @@ function composeDetail(status: StackStatus): ComposeStatusDetail {
     settings,
     problems,
     archiving,
+    backups,
   }
 }
 

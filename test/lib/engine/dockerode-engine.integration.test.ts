@@ -1,7 +1,8 @@
 /** The engine layer against the real engine: a one-shot container's output is whole, however large. */
 import {expect} from 'chai'
 
-import {engine} from '../../helpers/docker.js'
+import {VolumeOptionsRefused} from '../../../src/lib/errors.js'
+import {engine, uniqueName} from '../../helpers/docker.js'
 
 describe('engine layer (integration)', function () {
   this.timeout(120_000)
@@ -22,5 +23,22 @@ describe('engine layer (integration)', function () {
     expect(await engine.containers.inspect('st-no-such-container-0000')).to.equal(undefined)
     expect(await engine.volumes.inspect('st-no-such-volume-0000')).to.equal(undefined)
     expect(await engine.images.inspect('stackctl/no-such-image:0')).to.equal(undefined)
+  })
+
+  it('names the options a volume create was refused for, creating nothing; another failure is passed on as it came', async () => {
+    const name = uniqueName('opts')
+    for (const [options, reason] of [
+      [{device: '/tmp'}, 'missing required option: "type"'],
+      [{nosuch: '1'}, 'invalid option: "nosuch"'],
+    ] as const) {
+      const error = await engine.volumes.create({name, labels: {}, driverOptions: options}).catch((e: unknown) => e)
+      expect(error).to.be.instanceOf(VolumeOptionsRefused)
+      expect((error as VolumeOptionsRefused).reason).to.equal(reason)
+      expect(await engine.volumes.inspect(name)).to.equal(undefined)
+    }
+    // The control: a name the engine refuses is no options problem.
+    const badName = await engine.volumes.create({name: 'no/slash', labels: {}}).catch((e: unknown) => e)
+    expect(badName).to.be.instanceOf(Error)
+    expect(badName).to.not.be.instanceOf(VolumeOptionsRefused)
   })
 })

@@ -3,6 +3,7 @@
  * directory remembers from the last render, which wins over defaults. Everything is validated here, before
  * anything runs, so a bad value is one clear line and exit 2.
  */
+import {resolveBackupSchedule, type BackupSchedule} from '../backup-schedule.js'
 import {isIP} from 'node:net'
 import path from 'node:path'
 
@@ -36,6 +37,11 @@ export interface StackConfig {
    * do not archive (operations/protect/choice.ts).
    */
   walArchive: boolean
+  /**
+   * Scheduled pgBackRest backups of an archiving stack (model/backup-schedule.ts): `--backup-every` and
+   * `--full-backup-every`, remembered; undefined with `--backup-every off`.
+   */
+  backupSchedule: BackupSchedule | undefined
 }
 
 export interface StackConfigInput {
@@ -51,6 +57,9 @@ export interface StackConfigInput {
   /** Remembered only (no flag): the active data volume when it is not the default one. */
   volume?: string
   walArchive?: boolean
+  /** A duration (`24h`) or `off`; remembered as given. */
+  backupEvery?: string
+  fullBackupEvery?: string
 }
 
 export const DEFAULTS = {
@@ -182,6 +191,11 @@ export function resolveStackConfig(
     // On by default for a new stack. A stack.json without the setting is a stack from before archiving was
     // the default: it keeps what it has (up says once how to opt in: its db is recreated to archive).
     walArchive: flags.walArchive ?? remembered.walArchive ?? saved === undefined,
+    backupSchedule: resolveBackupSchedule(
+      flags.backupEvery ?? remembered.backupEvery,
+      // --backup-every off on its own drops the remembered full cadence: it is no contradiction the user typed.
+      flags.fullBackupEvery ?? (flags.backupEvery === 'off' ? undefined : remembered.fullBackupEvery),
+    ),
   }
 }
 

@@ -27,6 +27,7 @@ import {checkRestoreLeftovers} from '../backup-restore/restore-leftovers.js'
 import {commandsFor, stackCommand} from '../../model/config/command-line.js'
 import {leftoversCheck} from '../upgrade/leftovers.js'
 import {archivingCheck} from '../protect/health.js'
+import {scheduleCheck} from '../protect/schedule.js'
 
 export type CheckStatus = 'ok' | 'warn' | 'fail'
 
@@ -76,6 +77,8 @@ export async function runDoctor(ctx: StackContext): Promise<DoctorReport> {
     if (leftovers) checks.push({name: 'upgrade', ...leftovers})
     const archiving = await archivingCheck(ctx)
     if (archiving) checks.push(archiving)
+    const backups = await scheduleCheck(ctx)
+    if (backups) checks.push(backups)
   } else {
     for (const name of ['owner', 'stack', 'secret', 'volume', 'restore']) {
       checks.push({name, status: 'fail', detail: 'not checked: the engine is unreachable'})

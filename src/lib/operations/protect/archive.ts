@@ -3,6 +3,8 @@
  * then, once the db answers, the stanza and a first full backup (without one there is nothing to restore the
  * archived WAL onto). Both are no-ops when already done, so every `up` may call them.
  */
+import {describeSchedule} from '../../model/backup-schedule.js'
+import {ensureBackupSchedule} from './schedule.js'
 import type {Engine} from '../../engine/engine.js'
 import {runningService} from '../../engine/services.js'
 import {EnvironmentError, StackctlError} from '../../errors.js'
@@ -195,5 +197,10 @@ export async function afterReady(ctx: StackContext, archive: {on: boolean}, sign
         ? `WAL archiving on for PostgreSQL ${ctx.config.pgMajor}: full backup ${started.firstBackup.label} in ${started.firstBackup.seconds.toFixed(1)} s`
         : `WAL archiving on: first full backup ${started.firstBackup.label} in ${started.firstBackup.seconds.toFixed(1)} s`,
     )
+  }
+  // Last: the loop must find the first full backup (or the stanza moved) already done.
+  if (started.foreign) return
+  if ((await ensureBackupSchedule(ctx)) === 'started' && ctx.config.backupSchedule) {
+    ctx.progress(`scheduled backups: ${describeSchedule(ctx.config.backupSchedule)}`)
   }
 }

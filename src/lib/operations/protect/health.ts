@@ -198,9 +198,9 @@ export async function archivingStatus(ctx: StackContext): Promise<ArchivingStatu
 }
 
 /** status's lines: `archive  ok: …`, and the fix beneath a warning or a failure. */
-export function archivingLines(archiving: ArchivingStatus): string[] {
+export function archivingLines(archiving: ArchivingStatus, key = 'archive'): string[] {
   const label = archiving.status === 'fail' ? 'FAILING' : archiving.status
-  const lines = [`archive  ${label}: ${archiving.detail}`]
+  const lines = [`${key.padEnd(8)} ${label}: ${archiving.detail}`]
   if (archiving.fix) lines.push(`         fix: ${archiving.fix}`)
   return lines
 }

@@ -135,8 +135,8 @@ export async function makeRestorePoint(
   }
   checkInterrupted(signal, `${command} stopped before its restore point was made: nothing was changed`)
   const fail = (why: string) =>
-    new StackctlError(`${command} did not start: no restore point could be made before it: ${why}`, {
-      suggestion: `nothing was changed; ${stackCommand(ctx.config, 'doctor')} checks the WAL archive`,
+    new StackctlError(`${command} stopped before it changed any data: no restore point could be made: ${why}`, {
+      suggestion: `the data was not changed; ${stackCommand(ctx.config, 'doctor')} checks the WAL archive`,
     })
   const at = new Date()
   const name = restorePointName(command, at, await takenNames(ctx, db))

@@ -5,7 +5,6 @@
  * kept, recorded as superseded (`db prune-old` removes it). Any failure, or Ctrl-C, before the switch
  * removes the new volume and the recovery server: the stack stays on its old volume, untouched.
  */
-import {randomBytes} from 'node:crypto'
 
 import {checkInterrupted} from '../../cli/interrupt.js'
 import type {Engine} from '../../engine/engine.js'
@@ -28,6 +27,7 @@ import type {StackContext} from '../../stack/context.js'
 import type {ImageResolver} from '../../stack/images.js'
 import {claimStack} from '../../stack/ownership.js'
 import {Psql} from '../db/psql.js'
+import {createNewVolume} from '../upgrade/new-volume.js'
 import {newVolumeLabels, newVolumeName} from '../upgrade/plan.js'
 import {switchTo, updateState, type VolumeRef} from '../upgrade/switch.js'
 import {formatBytes} from '../backup-restore/format.js'
@@ -103,11 +103,14 @@ export async function restoreToPoint(
     const plan = await runner.step('pre-flight', () => preflight(ctx, target, image, command, options.volumeOptions))
     checkInterrupted(signal, 'nothing was changed')
     // A step only while the stack archives: a restore from the archive it had makes none, and says nothing.
+    // The new volume and its room first: a refusal there (options the engine will not take, a disk too small)
+    // leaves the stack as it was, without a restore point made for a restore that never ran.
+    const volume = await runner.step('new volume', () => createVolume(ctx, runner, plan, command))
+    const room = await runner.step('room', () => assertRestoreRoom(ctx, plan, volume, image, runner))
+    checkInterrupted(signal, 'before the restore point')
     restorePoint = ctx.config.walArchive
       ? await runner.step('restore point', () => makeRestorePoint(ctx, command, signal))
       : null
-    const volume = await runner.step('new volume', () => createVolume(ctx, runner, plan.volume))
-    const room = await runner.step('room', () => assertRestoreRoom(ctx, plan, volume, image, runner))
     checkInterrupted(signal, 'before the recovery')
     restored = await runner.step('recover', () => recover(ctx, plan, volume, image, runner, room, signal))
     // The last moment a signal is answered by undoing: from the switch on, the restored timeline serves.
@@ -189,6 +192,8 @@ interface Plan {
   archiveEnd: string
   /** The new volume's driver and options: the old volume's, or --volume-opt. */
   volume: {driver: string; options: Record<string, string>}
+  /** Whether those are the user's --volume-opt. */
+  volumeRequested: boolean
   /** The command a hint repeats, with the stack's flags and the target. */
   hint: string
 }
@@ -253,6 +258,7 @@ async function preflight(
     options: restoreOptions(target, choice.backup),
     archiveEnd: range.lastSegment,
     volume,
+    volumeRequested: volumeOptions !== undefined,
     hint,
   }
 }
@@ -319,37 +325,20 @@ async function removeLeftovers(ctx: StackContext): Promise<void> {
   await updateState(ctx, ({pendingUpgrade: _pending, ...state}) => state)
 }
 
-async function createVolume(
-  ctx: StackContext,
-  runner: StepRunner,
-  storage: {driver: string; options: Record<string, string>},
-): Promise<string> {
+async function createVolume(ctx: StackContext, runner: StepRunner, plan: Plan, command: string): Promise<string> {
   const {project, pgMajor} = ctx.config
   const existing = new Set((await ctx.engine.volumes.list(`${LABELS.project}=${project}`)).map((v) => v.name))
   const active = ctx.config.volume
-  const volume = newVolumeName(project, pgMajor, (name) => existing.has(name) || name === active)
-  const runId = randomBytes(8).toString('hex')
-  await updateState(ctx, (state) => ({...state, pendingUpgrade: {volume}}))
-  const what = `the new volume ${volume} removed`
-  runner.onUndo(what, async () => {
-    await ctx.engine.volumes.remove(volume)
-    await updateState(ctx, ({pendingUpgrade: _pending, ...state}) => state)
+  return createNewVolume(ctx, runner, {
+    name: newVolumeName(project, pgMajor, (name) => existing.has(name) || name === active),
+    driver: plan.volume.driver,
+    options: plan.volume.options,
+    labels: newVolumeLabels({stackId: ctx.state!.stackId, project, supersedes: active, pgMajor, at: new Date()}),
+    runLabel: RUN_LABEL,
+    requested: plan.volumeRequested,
+    command,
+    hintCommand: plan.hint,
   })
-  await ctx.engine.volumes.create({
-    name: volume,
-    driver: storage.driver,
-    ...(Object.keys(storage.options).length > 0 ? {driverOptions: storage.options} : {}),
-    labels: {
-      ...newVolumeLabels({stackId: ctx.state!.stackId, project, supersedes: active, pgMajor, at: new Date()}),
-      [RUN_LABEL]: runId,
-    },
-  })
-  const created = await ctx.engine.volumes.inspect(volume)
-  if (created?.labels[RUN_LABEL] !== runId) {
-    runner.forget(what)
-    throw new StackctlError(`volume ${volume} appeared while the restore created it; it was left alone`)
-  }
-  return volume
 }
 
 interface Restored {

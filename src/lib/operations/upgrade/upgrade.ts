@@ -6,10 +6,10 @@
  * After the switch the API must record a visit in the copied data. Any failure, or Ctrl-C, before the switch
  * removes what the upgrade created and restarts the API on the old volume; a failure after it switches back.
  */
-import {randomBytes} from 'node:crypto'
 
 import createDebug from 'debug'
 
+import {stackCommand} from '../../model/config/command-line.js'
 import {DB_NAME, volumeName} from '../../model/config/stack-config.js'
 import {readLedger, totalRows, type Ledger} from '../db/ledger.js'
 import {Interrupted, StackctlError} from '../../errors.js'
@@ -48,6 +48,7 @@ import {
   STEPS,
   type Step,
 } from './plan.js'
+import {createNewVolume} from './new-volume.js'
 import {proveServing, switchTo, updateState, type ServedVisit, type VolumeRef} from './switch.js'
 import {stackFlagsHint} from './leftovers.js'
 import {makeRestorePoint, PointInterrupted, type RestorePoint} from '../protect/restore-point.js'
@@ -167,7 +168,7 @@ async function copyAndVerify(
   now: () => Date,
 ): Promise<Copied> {
   const {signal} = options
-  const {pre, driver, point} = await enter('pre-flight', async () => {
+  const {pre, driver} = await enter('pre-flight', async () => {
     await ctx.engine.ping()
     await ctx.compose.assertV2()
     await claimStack(ctx, {adopt: ctx.adopt})
@@ -176,20 +177,21 @@ async function copyAndVerify(
     if (driver.warning) ctx.progress(`warning: ${driver.warning}`)
     await removeLeftovers(ctx, pre)
     checkInterrupted(signal, 'nothing was changed')
-    // On the old major, before the API stops: the data as it was stays reachable from the archive.
-    const point = await makeRestorePoint(ctx, 'db upgrade', signal)
-    return {pre, driver, point}
+    return {pre, driver}
   })
 
   const volume = await enter('new volume', () => newVolume(ctx, pre, driver, options, undo, now))
 
-  const backup = await enter('backup', async () => {
+  const {backup, point} = await enter('backup', async () => {
+    // After the new volume's checks (a refusal there makes no point for an upgrade that never ran), on the old
+    // major, before the API stops: the data as it was stays reachable from the archive.
+    const point = await makeRestorePoint(ctx, 'db upgrade', signal)
     ctx.progress('stopping the API: no visit may be written to the old data from now on')
     undo.onUndo('the API restarted on the old volume', () => restartApi(ctx))
     await ctx.compose.stop(['app'], {onLine: (line) => debug(line), shield: true})
     checkInterrupted(signal, 'before the backup')
     // Its own steps print inside this one.
-    return backupVolume({...ctx, phase: undo.phase}, {signal})
+    return {backup: await backupVolume({...ctx, phase: undo.phase}, {signal}), point}
   })
 
   const {before, visits, maxVisitId} = await enter('ledger', async () => {
@@ -249,34 +251,22 @@ async function newVolume(
   now: () => Date,
 ): Promise<string> {
   const {project} = ctx.config
-  const runId = randomBytes(8).toString('hex')
-  const volume = await freeVolumeName(ctx.engine, project, options.to, pre.existingVolumes)
-  await updateState(ctx, (state) => ({...state, pendingUpgrade: {volume}}))
-  undo.onUndo(`the new volume ${volume} removed`, async () => {
-    await ctx.engine.volumes.remove(volume)
-    await updateState(ctx, ({pendingUpgrade: _pending, ...state}) => state)
-  })
-  await ctx.engine.volumes.create({
-    name: volume,
-    labels: {
-      ...newVolumeLabels({
-        stackId: ctx.state!.stackId,
-        project,
-        supersedes: ctx.config.volume,
-        pgMajor: options.to,
-        at: now(),
-      }),
-      'io.stackctl.upgrade-run': runId,
-    },
+  const volume = await createNewVolume(ctx, undo, {
+    name: await freeVolumeName(ctx.engine, project, options.to, pre.existingVolumes),
     driver: driver.driver,
-    driverOptions: driver.options,
+    options: driver.options,
+    labels: newVolumeLabels({
+      stackId: ctx.state!.stackId,
+      project,
+      supersedes: ctx.config.volume,
+      pgMajor: options.to,
+      at: now(),
+    }),
+    runLabel: 'io.stackctl.upgrade-run',
+    requested: options.volumeOptions !== undefined,
+    command: 'db upgrade',
+    hintCommand: stackCommand(ctx.config, `db upgrade --to ${options.to}`),
   })
-  // Creating a volume that exists returns it: a name taken in the meantime must not become ours to remove.
-  const created = await ctx.engine.volumes.inspect(volume)
-  if (created?.labels['io.stackctl.upgrade-run'] !== runId) {
-    undo.forget(`the new volume ${volume} removed`)
-    throw new StackctlError(`volume ${volume} appeared while the upgrade created it; it was left alone`)
-  }
   await assertSeparateStorage(ctx.engine, pre, volume)
   await assertRoom(ctx.engine, pre, volume)
   checkInterrupted(options.signal, 'before the backup')

@@ -140,6 +140,7 @@ export class ComposeTarget implements DeployTarget {
     )
     if (ctx.configFile) lines.push(`config   ${ctx.configFile.path} (${ctx.configFile.keys.join(', ') || 'empty'})`)
     if (status.archiving) lines.push(...archivingLines(status.archiving))
+    if (status.backups) lines.push(...archivingLines(status.backups, 'backups'))
     for (const warning of status.warnings) lines.push(`warning  ${warning}`)
     for (const problem of status.problems) lines.push(`problem  ${problem}`)
     if (status.services.every((s) => s.state === 'absent')) lines.push(`next     not started: ${command('up')}`)

@@ -4,6 +4,7 @@
  * the containers, the network and the data volume stay. Stopping lets PostgreSQL shut down cleanly (the
  * rendered file's stop_signal SIGINT and stop_grace_period 60s, which Compose honours).
  */
+import {ensureBackupSchedule} from '../../operations/protect/schedule.js'
 import {appUrl} from '../../model/config/stack-config.js'
 import {stackCommand} from '../../model/config/command-line.js'
 import {countedVisits} from '../../operations/db/visits.js'
@@ -157,6 +158,8 @@ async function startAndWait(
       timeoutMs: timeoutSeconds * 1000,
     })
     await waitStackHealthy(ctx, memory, signal)
+    // The db's scheduled backups run in its container: a new start needs the loop again.
+    await ensureBackupSchedule(ctx)
   } catch (error) {
     if (error instanceof Interrupted || signal?.aborted) throw await interruptedStart(ctx, found, action)
     if (error instanceof ProcessFailed || error instanceof ProcessTimedOut) throw await explainUnhealthy(ctx, error)

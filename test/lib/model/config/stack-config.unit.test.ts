@@ -25,6 +25,7 @@ describe('stack configuration', () => {
       timeoutSeconds: 120,
       volume: 'stackctl_postgres_data',
       walArchive: true,
+      backupSchedule: {everySeconds: 86_400, fullEverySeconds: 604_800},
     })
     expect(volumeName(config.project)).to.equal('stackctl_postgres_data')
     expect(appUrl(config)).to.equal('http://127.0.0.1:5000')

@@ -178,7 +178,7 @@ describe('making the restore point (stubbed db)', () => {
     const error = await makeRestorePoint(failing.ctx, 'volume restore').catch((e: unknown) => e)
     expect(error).to.be.instanceOf(StackctlError)
     expect((error as StackctlError).message).to.match(
-      /^volume restore did not start: no restore point could be made before it: .*WAL level not sufficient/,
+      /^volume restore stopped before it changed any data: no restore point could be made: .*WAL level not sufficient/,
     )
     const behind = stubStack({archived: '000000020000000000000004|000000020000000000000005|2026-12-06 23:00:00+00'})
     const late = await makeRestorePoint(behind.ctx, 'volume restore').catch((e: unknown) => e)

@@ -10,9 +10,11 @@
  */
 import {expect} from 'chai'
 import {mkdtempSync, rmSync} from 'node:fs'
+import {readFile} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
 
+import {REPO_PATH} from '../../../../src/lib/model/protection.js'
 import {freePort, runCli} from '../../../helpers/cli.js'
 import {Cleanup, docker, psqlIn, removeComposeProject, uniqueName} from '../../../helpers/docker.js'
 
@@ -48,6 +50,23 @@ describe('db restore: room on the new volume is checked before the recovery', fu
 
   const visits = () => psqlIn(project, "SELECT count(*) || ' ' || coalesce(sum(id), 0) FROM visits")
 
+  /** The restore points' records in the repository: a refused restore makes none. */
+  async function restorePoints(): Promise<string[]> {
+    const exec = await docker.getContainer((await db()).id).exec({
+      Cmd: ['sh', '-c', `ls -1 ${REPO_PATH}/stackctl-restore-points 2>/dev/null || true`],
+      AttachStdout: true,
+    })
+    const chunks: Buffer[] = []
+    for await (const chunk of await exec.start({})) chunks.push(chunk as Buffer)
+    // The stream's 8-byte frame headers are dropped with the non-name characters.
+    return Buffer.concat(chunks)
+      .toString('utf8')
+      .split('\n')
+      .map((line) => line.replace(/^[^a-z]+/, '').trim())
+      .filter(Boolean)
+      .sort()
+  }
+
   before(async () => {
     cleanup.add(async () => rmSync(root, {recursive: true, force: true}))
     cleanup.add(() => removeComposeProject(project))
@@ -77,10 +96,17 @@ describe('db restore: room on the new volume is checked before the recovery', fu
   after(() => cleanup.run())
 
   it('refuses a restore that does not fit, with the numbers, before the recovery; nothing changed', async () => {
-    const before = {db: await db(), visits: await visits(), volumes: await projectVolumes()}
+    const before = {
+      db: await db(),
+      visits: await visits(),
+      volumes: await projectVolumes(),
+      points: await restorePoints(),
+    }
     const bind = ['--volume-opt', 'type=none', '--volume-opt', 'o=bind', '--volume-opt', `device=${smallDir}`]
     const refused = await runCli(['db', 'restore', '--latest', ...stack, ...bind])
     expect(refused.exitCode, refused.stderr).to.equal(2)
+    // The room is checked before the restore point: a refused restore leaves none behind.
+    expect(refused.stdout + refused.stderr).to.not.match(/restore point before-db-restore/)
     expect(refused.stderr).to.match(
       /not enough space for the restore: the new volume \S+ has [\d.]+ MiB free, the restore needs about [\d.]+ MiB \(the data [\d.]+ MiB \[the (backup|live cluster)'s size.*\], the WAL the replay keeps [\d.]+ MiB, a reserve of 64\.0 MiB kept free for the live database\)/,
     )
@@ -88,7 +114,12 @@ describe('db restore: room on the new volume is checked before the recovery', fu
     // The hint repeats the command for this stack, as printed.
     expect(refused.stderr).to.include(`stackctl db restore --dir ${dir} --project-name ${project} --latest`)
     expect(refused.stderr).to.not.match(/restoring backup \S+ into/)
-    const after = {db: await db(), visits: await visits(), volumes: await projectVolumes()}
+    const after = {
+      db: await db(),
+      visits: await visits(),
+      volumes: await projectVolumes(),
+      points: await restorePoints(),
+    }
     expect(after).to.deep.equal(before)
     expect(await recoveryContainers()).to.deep.equal([])
   })
@@ -121,10 +152,35 @@ describe('db restore: room on the new volume is checked before the recovery', fu
     expect(await projectVolumes()).to.deep.equal(volumes)
   })
 
+  it('refuses --volume-opt the engine will not take (a device without its type, an unknown option) in one line with a hint; nothing made, not even a restore point', async () => {
+    const before = {volumes: await projectVolumes(), points: await restorePoints(), db: await db()}
+    for (const [option, reason] of [
+      [`device=${smallDir}`, /missing required option: "type"/],
+      ['nosuch=1', /invalid option: "nosuch"/],
+    ] as const) {
+      const refused = await runCli(['db', 'restore', '--latest', ...stack, '--volume-opt', option])
+      expect(refused.exitCode, refused.stderr).to.equal(2)
+      expect(refused.stderr).to.match(/^Error: the engine refused the new volume's options, --volume-opt \S+: /m)
+      expect(refused.stderr).to.match(reason)
+      expect(refused.stderr).to.include(
+        `Hint: a bind mount takes all three: stackctl db restore --dir ${dir} --project-name ${project} --latest --volume-opt type=none --volume-opt o=bind --volume-opt device=DIR`,
+      )
+      // No volume was made, so none is said to be removed.
+      expect(refused.stderr).to.not.include('removed')
+      expect(refused.stdout + refused.stderr).to.not.match(/restore point before-db-restore/)
+    }
+    expect({volumes: await projectVolumes(), points: await restorePoints(), db: await db()}).to.deep.equal(before)
+    expect(await readFile(path.join(dir, 'stack.json'), 'utf8')).to.not.include('pendingUpgrade')
+  })
+
   it('control: the same restore with room goes through and gives back every visit', async () => {
-    const before = {db: await db(), visits: await visits()}
+    const before = {db: await db(), visits: await visits(), points: await restorePoints()}
     const restored = await runCli(['db', 'restore', '--latest', ...stack])
     expect(restored.exitCode, restored.stderr).to.equal(0)
+    // The restore that runs makes its point, and the listing above sees it (so its "none made" can fail).
+    const made = /restore point (before-db-restore-\S+)/.exec(restored.stdout + restored.stderr)?.[1]
+    expect(made, restored.stderr).to.be.a('string')
+    expect(await restorePoints()).to.deep.equal([...before.points, made].sort())
     const active = /^active volume: (\S+); kept: (\S+) /m.exec(restored.stdout)
     expect(active, restored.stdout).to.not.equal(null)
     expect(active![2]).to.equal(before.db.volume)
