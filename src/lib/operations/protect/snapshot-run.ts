@@ -443,6 +443,13 @@ export function backupFailure(input: {
       suggestion: `no snapshot was taken; make room on the filesystem that holds volume ${input.volume} (${input.command('snapshot list')} shows what each snapshot takes; WAL archiving needs room there too: ${input.command('doctor')} checks it)`,
     }
   }
+  // [050]: pgBackRest's lock is held by another backup in the db (a scheduled one, or another snapshot create).
+  if (/ERROR: \[050\]/.test(said)) {
+    return {
+      message: `pgbackrest backup failed: another pgBackRest backup is running in the db (a scheduled backup, or another snapshot create); pgBackRest said (exit ${input.exitCode}): ${said}`,
+      suggestion: `no snapshot was taken; run the same snapshot create again once that backup is done (${input.command('doctor')} shows the last scheduled one)`,
+    }
+  }
   return {
     message: `pgbackrest backup failed (exit ${input.exitCode}): ${said}`,
     suggestion: `no snapshot was taken; the db log has the server side of it: ${input.command('logs db')}`,

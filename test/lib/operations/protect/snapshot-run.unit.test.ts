@@ -52,6 +52,21 @@ describe('snapshot create: a failed backup', () => {
     expect(failure.message).to.include('the backup repository is full (volume p_backups: no space left)')
   })
 
+  it('names another backup holding pgBackRest\'s lock (a scheduled one), and says to run it again', () => {
+    const failure = backupFailure({
+      exitCode: 50,
+      output:
+        "2026-12-07 05:29:00.976 P00 ERROR: [050]: unable to acquire lock on file '/tmp/pgbackrest/visits-backup-1.lock': Resource temporarily unavailable",
+      space: {sizeBytes: 40 * MiB, freeBytes: 30 * MiB, usedBytes: 10 * MiB},
+      volume: 'p_backups',
+      command,
+    })
+    expect(failure.message).to.match(/^pgbackrest backup failed: another pgBackRest backup is running in the db/)
+    expect(failure.suggestion).to.equal(
+      'no snapshot was taken; run the same snapshot create again once that backup is done (stackctl doctor --dir /s shows the last scheduled one)',
+    )
+  })
+
   it('control: another failure with room left is reported as pgBackRest said it, with the log hint', () => {
     const failure = backupFailure({
       exitCode: 64,
