@@ -52,7 +52,7 @@ describe('snapshot create: a failed backup', () => {
     expect(failure.message).to.include('the backup repository is full (volume p_backups: no space left)')
   })
 
-  it('names another backup holding pgBackRest\'s lock (a scheduled one), and says to run it again', () => {
+  it("names another backup holding pgBackRest's lock (a scheduled one), and says to run it again", () => {
     const failure = backupFailure({
       exitCode: 50,
       output:
