@@ -14,6 +14,11 @@
  * at the same time (the two files that each make a 3-node swarm: twice, with both running, one swarm's cross-node connections
  * failed for minutes).
  *
+ * Priority: a group's files are the run's critical path (the swarm files, one after the other, take longer than
+ * everything else on the other slots), so every other job runs under `nice -n 10`: its test runner and the CLI
+ * processes it starts (about half of the run's CPU) yield to the group's when both want a core. Containers
+ * are the engine's children and keep their priority.
+ *
  * Output: each job's own output as one block when it ends, then a table of job times, then the closing line
  * "N passed, N failed, N skipped" that CI reads. Exit 1 on any failed job (a mocha file that ends without its
  * summary line counts as failed), 130 on Ctrl-C or SIGTERM after stopping every job.
@@ -154,7 +159,8 @@ function runJob(job, slot) {
     const started = Date.now()
     // Through bash, whose `times` then reports on fd 3 the CPU of everything the job ran and reaped: its test
     // runner, the CLI runs, the docker and Compose clients (not the engine's or the containers' side).
-    const child = spawn('bash', ['-c', '"$0" "$@"; rc=$?; times >&3; exit $rc', job.command, ...job.args], {
+    const command = job.group ? [job.command] : ['nice', '-n', '10', job.command]
+    const child = spawn('bash', ['-c', '"$0" "$@"; rc=$?; times >&3; exit $rc', ...command, ...job.args], {
       cwd: root,
       // Each job in its own process group, so a stop reaches the CLI and docker processes it started.
       detached: true,
