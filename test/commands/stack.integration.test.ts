@@ -86,8 +86,14 @@ describe('stack lifecycle (integration)', function () {
     expect(result.exitCode, result.stderr).to.equal(0)
     const {compose, ...status} = JSON.parse(result.stdout)
     // Archiving is on by default for a new stack on the local images: doctor's judgement, whatever its numbers.
-    const {archiving, ...detail} = compose
+    const {archiving, backups, ...detail} = compose
     expect(archiving).to.deep.include({status: 'ok', fix: null})
+    // And scheduled backups, by default a diff a day and a full a week: none due yet on a new stack.
+    expect(backups).to.deep.equal({
+      status: 'ok',
+      detail: 'diff every 1d, full every 7d, the newest 2 scheduled fulls kept; none taken yet',
+      fix: null,
+    })
     expect(archiving.detail).to.match(/^last archived [0-9A-F]{24}\S* \d+ s ago, 0 failed attempts/)
     expect({...status, compose: detail}).to.deep.equal({
       schemaVersion: 2,
