@@ -24,6 +24,7 @@ export const SCHEDULE_DIR = `${REPO_PATH}/stackctl-schedule`
 /** The annotation a scheduled backup carries: `full` or `diff`. */
 export const SCHEDULE_KEY = 'stackctl-schedule'
 const LOCK = '/tmp/stackctl-backup-schedule.lock'
+const LOOP = `${SCHEDULE_DIR}/loop.sh`
 
 /** How often the loop looks: a quarter of the diff cadence, between 2 s and a minute. */
 export function checkSeconds(schedule: BackupSchedule): number {
@@ -94,12 +95,17 @@ export async function ensureBackupSchedule(
   const schedule = ctx.config.backupSchedule
   const container = db ?? (await runningService(ctx.engine, ctx.config.project, 'db'))
   if (!ctx.config.walArchive || !container) return 'off'
-  // Off: the settings are removed, and a loop still running finds none and waits (it never backs up without them).
-  const script = schedule
-    ? `mkdir -p ${SCHEDULE_DIR} && printf '%s\\n' "$1" > ${SCHEDULE_DIR}/settings.tmp && mv ${SCHEDULE_DIR}/settings.tmp ${SCHEDULE_DIR}/settings`
+  // The loop's script is written next to its state, so `ps` shows `sh …/loop.sh`, not the whole script. Off:
+  // the settings are removed, and a loop still running finds none and waits (it never backs up without them).
+  const settingsStep = schedule
+    ? `printf '%s\\n' "$2" > ${SCHEDULE_DIR}/settings.tmp && mv ${SCHEDULE_DIR}/settings.tmp ${SCHEDULE_DIR}/settings`
     : `rm -f ${SCHEDULE_DIR}/settings`
+  const script = `mkdir -p ${SCHEDULE_DIR} && printf '%s\\n' "$1" > ${LOOP}.tmp && mv ${LOOP}.tmp ${LOOP} && ${settingsStep}`
   const settings = schedule ? `${schedule.everySeconds} ${schedule.fullEverySeconds} ${checkSeconds(schedule)}` : ''
-  const write = await ctx.engine.containers.exec(container.id, asPostgres(['sh', '-c', script, 'sh', settings]))
+  const write = await ctx.engine.containers.exec(
+    container.id,
+    asPostgres(['sh', '-c', script, 'sh', scheduleScript(), settings]),
+  )
   if (write.exitCode !== 0) {
     ctx.progress(
       `warning: scheduled backups not set up: ${write.stderr.trim() || 'the schedule could not be written'}; ${stackCommand(ctx.config, 'doctor')} checks the WAL archive`,
@@ -108,7 +114,7 @@ export async function ensureBackupSchedule(
   }
   if (!schedule) return 'off'
   if (await loopRunning(ctx, container.id)) return 'running'
-  await ctx.engine.containers.execDetached(container.id, asPostgres(['sh', '-c', scheduleScript()]))
+  await ctx.engine.containers.execDetached(container.id, asPostgres(['sh', LOOP]))
   return 'started'
 }
 
