@@ -56,8 +56,8 @@ export async function createStack(): Promise<BenchStack> {
   }
 }
 
-export async function startStack(stack: BenchStack): Promise<void> {
-  await runCli(['up', ...stack.cliArgs, '--host', '127.0.0.1', '--port', String(stack.port)], stack.env)
+export async function startStack(stack: BenchStack, extraArgs: readonly string[] = []): Promise<void> {
+  await runCli(['up', ...stack.cliArgs, '--host', '127.0.0.1', '--port', String(stack.port), ...extraArgs], stack.env)
 }
 
 async function serviceContainer(engine: Engine, project: string, service: string) {
@@ -94,6 +94,11 @@ export async function removeStack(engine: Engine, stack: BenchStack): Promise<st
     run('docker', args, {reject: false}).then((result) => {
       if (result.exitCode !== 0 && !/no such|not found/i.test(result.stderr)) throw new Error(result.stderr.trim())
     })
+  const listByLabel = async (kind: 'ps' | 'volume', label: string) => {
+    const args = kind === 'ps' ? ['ps', '--all', '--quiet'] : ['volume', 'ls', '--quiet']
+    const listed = await attempt(`list ${label}`, () => run('docker', [...args, '--filter', `label=${label}`]))
+    return listed?.stdout.split('\n').filter(Boolean) ?? []
+  }
   const listContainers = () => attempt('list containers', () => engine.containers.list({project: stack.project}))
   const usedImages = new Set(((await listContainers()) ?? []).map((c) => c.imageId))
   await attempt('stackctl down', () => runCli(['down', ...stack.cliArgs, '--volumes', '--force'], stack.env))
@@ -110,8 +115,18 @@ export async function removeStack(engine: Engine, stack: BenchStack): Promise<st
   for (const id of ceilings?.stdout.split('\n').filter(Boolean) ?? []) {
     await attempt(`ceiling container ${id}`, () => remove(['rm', '--force', id]))
   }
+  // db restore's recovery server carries stackctl's label, not Compose's.
+  for (const id of await listByLabel('ps', `io.stackctl.project=${stack.project}`)) {
+    await attempt(`container ${id}`, () => remove(['rm', '--force', id]))
+  }
   const volume = volumeName(stack.project)
   await attempt(`volume ${volume}`, () => remove(['volume', 'rm', '--force', volume]))
+  // The volumes db restore made (Compose's label) and the WAL archive, <project>_backups (stackctl's label).
+  for (const label of [`com.docker.compose.project=${stack.project}`, `io.stackctl.project=${stack.project}`]) {
+    for (const name of await listByLabel('volume', label)) {
+      await attempt(`volume ${name}`, () => remove(['volume', 'rm', '--force', name]))
+    }
+  }
   for (const id of (await attempt('list images', () => appImageIds())) ?? []) {
     if (stack.appImagesBefore.has(id) || !usedImages.has(id)) continue
     // Refused while another stack uses it (or another tag points at it): then it is not ours alone to remove.
