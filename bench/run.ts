@@ -180,24 +180,9 @@ async function startAndMeasureIdle(engine: Engine, stack: BenchStack, options: B
   return measureIdle([app, db], baseline, options.idleSeconds)
 }
 
-/**
- * Runs `body` on a stack of its own, removed afterwards and on Ctrl-C/SIGTERM (exit 130): the `--only` steps
- * that need a stack but write no results.
- */
-async function onOwnStack(engine: Engine, body: (stack: BenchStack) => Promise<number>): Promise<number> {
-  const stack = await createStack()
-  const interrupted = (signal: NodeJS.Signals) => {
-    log(`${signal}: removing stack ${stack.project}`)
-    void removeStack(engine, stack).then(() => process.exit(130))
-  }
-  process.once('SIGINT', interrupted)
-  process.once('SIGTERM', interrupted)
-  try {
-    return await body(stack)
-  } finally {
-    log(`removing stack ${stack.project}`)
-    for (const problem of await removeStack(engine, stack)) log(`cleanup: ${problem}`)
-  }
+/** `onOwnStacks` with one stack: the `--only` steps that need a stack but write no results. */
+function onOwnStack(engine: Engine, body: (stack: BenchStack) => Promise<number>): Promise<number> {
+  return onOwnStacks(engine, 1, ([stack]) => body(stack))
 }
 
 /** `--only idle`: a stack's idle CPU on its own stack, printed, nothing written. */
@@ -249,16 +234,20 @@ async function onOwnStacks<T>(engine: Engine, count: number, body: (stacks: Benc
         for (const problem of await removeStack(engine, stack)) log(`cleanup: ${problem}`)
       }
     })())
+  // Listening (not once): a second signal while the stacks are being removed must not end the process
+  // half-way (with no listener left, tsx's own handler exits at once).
   const interrupted = (signal: NodeJS.Signals) => {
-    log(`${signal}: removing ${stacks.map((s) => s.project).join(', ')}`)
+    log(`${signal}: ${cleanup ? 'already removing the stacks' : `removing ${stacks.map((s) => s.project).join(', ')}`}`)
     void teardown().then(() => process.exit(130))
   }
-  process.once('SIGINT', interrupted)
-  process.once('SIGTERM', interrupted)
+  process.on('SIGINT', interrupted)
+  process.on('SIGTERM', interrupted)
   try {
     return await body(stacks)
   } finally {
     await teardown()
+    process.off('SIGINT', interrupted)
+    process.off('SIGTERM', interrupted)
   }
 }
 
