@@ -134,10 +134,13 @@ export interface ArchivingCost {
   medianOff: number
   /** 1 − on/off of the medians: the share of req/s archiving costs (negative: archiving was faster). */
   cost: number
+  /** 1 − on/off of each round's pair (run back to back): how far apart the rounds were. */
+  pairCosts: number[]
 }
 
 export function archivingCost(on: readonly number[], off: readonly number[]): ArchivingCost {
   const medianOn = median(on)
   const medianOff = median(off)
-  return {on: [...on], off: [...off], medianOn, medianOff, cost: round(1 - medianOn / medianOff, 4)}
+  const pairCosts = on.slice(0, off.length).map((rps, i) => round(1 - rps / off[i], 4))
+  return {on: [...on], off: [...off], medianOn, medianOff, cost: round(1 - medianOn / medianOff, 4), pairCosts}
 }

@@ -72,7 +72,9 @@ export function protectionSection(p: ProtectionResult, targets: readonly TargetR
     '',
     `**Archiving cost** — \`GET /\` at ${p.cost.connections} connections, ${p.cost.seconds} s per round, a stack that ` +
       'archives (the default) and one made with `--no-wal-archive`, alternated. Median req/s ' +
-      `${p.cost.medianOn} with archiving, ${p.cost.medianOff} without: a cost of ${round(p.cost.cost * 100, 1)} %.`,
+      `${p.cost.medianOn} with archiving, ${p.cost.medianOff} without: a cost of ${round(p.cost.cost * 100, 1)} %. ` +
+      `Each round's pair, run back to back: ${p.cost.pairCosts.map((c) => `${round(c * 100, 1)} %`).join(', ')} ` +
+      '(the spread is what other work on the machine did meanwhile).',
     '',
     table(['round', 'archiving', 'req/s', 'p99 ms', 'totals exact'], costRounds),
     '',
@@ -89,7 +91,9 @@ export function protectionSection(p: ProtectionResult, targets: readonly TargetR
     `**Exact point in time** — ${pit.visits} visits written over ${pit.spanSeconds} s: ${pit.apiVisits} through the ` +
       `API (4 writers) and ${pit.batchVisits} in ${pit.batches} psql batches (one a second, one transaction each, ` +
       'the counter bumped with them). Names (`pg_create_restore_point`) and LSNs were taken with the writers ' +
-      'paused; times were drawn at random within the span. Restored newest first, each into a new volume (the ' +
+      'paused; times were drawn at random within the span. ' +
+      `The ${pit.visitsBefore} visits already in the table from the steps before are expected by every target ` +
+      'too. Restored newest first, each into a new volume (the ' +
       'old one deleted with `db prune-old --force`). Expected: every visit acknowledged by the target; absent: ' +
       'every visit sent after it; a write sent before a time target and acknowledged after it may go either way. ' +
       `Least free disk between restores: ${pit.minFreeGB} GB.`,

@@ -102,6 +102,8 @@ export interface ProtectionResult {
   cost: ReturnType<typeof archivingCost> & {connections: number; seconds: number; rounds: CostRound[]; exact: boolean}
   recovery: {runs: RecoveryRun[]; writeSeconds: number; connections: number}
   pointInTime: {
+    /** Visits already in the table when the writing began (from the earlier steps): every target expects them. */
+    visitsBefore: number
     visits: number
     spanSeconds: number
     apiVisits: number
@@ -305,7 +307,7 @@ async function measurePointInTime(
   options: ProtectionOptions,
 ): Promise<ProtectionResult['pointInTime']> {
   const {writes, planned, began, ended} = await writeOverTime(engine, stack, targetKinds(options.targets), options.log)
-  const written = writes.slice(1)
+  const [baseline, ...written] = writes
   const apiVisits = written.filter((w) => w.ackAt !== undefined && w.ids.length === 1).length
   const batches = written.filter((w) => w.ids.length > 1)
   const failed = written.filter((w) => w.ackAt === undefined).length
@@ -334,6 +336,7 @@ async function measurePointInTime(
   }
   const batchVisits = batches.reduce((sum, w) => sum + w.ids.length, 0)
   return {
+    visitsBefore: baseline.ids.length,
     visits: apiVisits + batchVisits,
     spanSeconds: round((ended - began) / 1000, 1),
     apiVisits,

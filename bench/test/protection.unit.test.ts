@@ -97,6 +97,7 @@ describe('bench: the protection step', () => {
       medianOn: 950,
       medianOff: 1000,
       cost: 0.05,
+      pairCosts: [0.05, 0.0909, 0.0099],
     })
   })
 
@@ -178,6 +179,7 @@ describe('bench: the protection step', () => {
         connections: 16,
       },
       pointInTime: {
+        visitsBefore: 200_000,
         visits: 130_000,
         spanSeconds: 60.2,
         apiVisits: 30_000,
@@ -213,7 +215,8 @@ describe('bench: the protection step', () => {
       expect(targets.map((t) => t.pass)).to.deep.equal([true, true, true, true])
       const text = protectionSection(p, targets, 'bench/results/protection-x.json')
       expect(text).to.include('Load average 2 / 3 / 4 at the start')
-      expect(text).to.include('a cost of 2 %')
+      expect(text).to.include("a cost of 2 %. Each round's pair, run back to back: 2 %")
+      expect(text).to.include('The 200000 visits already in the table')
       expect(text).to.include('| 1 | 9000 | 0 | 0 | 16 | 0 | 21 |')
       expect(text).to.include('| lsn | `0/5000060` | 30 | 60000 | 0 | 0 | 0 | 25 |')
       expect(text).to.include('`db restore --latest` took 45 s and brought back 1000000 visits')
