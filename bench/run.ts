@@ -65,7 +65,7 @@ async function baseImageOf(stack: BenchStack): Promise<string> {
 }
 
 /** Alternated rounds of each of archiving on and off. */
-const COST_ROUNDS = 5
+const COST_ROUNDS = 8
 
 /** The concurrency the targets compare at. */
 const COMPARED_LEVEL = 32

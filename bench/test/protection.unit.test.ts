@@ -1,7 +1,7 @@
 import {expect} from 'chai'
 
 import {parseOptions} from '../options.js'
-import {archivingCost, judgeRecoveryPoint, judgeTarget, sideOf, type Write} from '../protection-judge.js'
+import {archivingCost, judgeCost, judgeRecoveryPoint, judgeTarget, sideOf, type Write} from '../protection-judge.js'
 import {protectionSection, protectionTargets, updateProtectionText} from '../protection-report.js'
 import {targetKinds, type ProtectionResult} from '../protection.js'
 import {batchSql} from '../visit-writer.js'
@@ -98,7 +98,22 @@ describe('bench: the protection step', () => {
       medianOff: 1000,
       cost: 0.05,
       pairCosts: [0.05, 0.0909, 0.0099],
+      spread: 0.081,
     })
+  })
+
+  it('the cost target is met only when the rounds agree more closely than the 5 % judged', () => {
+    const steady = archivingCost([970, 980, 990, 975], [1000, 1000, 1000, 1000])
+    expect(steady).to.deep.include({cost: 0.0225, spread: 0.015})
+    expect(judgeCost(steady, 0.05)).to.deep.equal({pass: true, conclusive: true})
+    // Negative controls: a steady 10 % cost fails; rounds all over the place prove nothing either way.
+    expect(judgeCost(archivingCost([900, 900, 900], [1000, 1000, 1000]), 0.05)).to.deep.equal({
+      pass: false,
+      conclusive: true,
+    })
+    const noisy = archivingCost([6572, 8386, 3368, 7975, 8354], [6547, 3861, 5707, 10997, 4496])
+    expect(noisy.cost).to.be.lessThan(0)
+    expect(judgeCost(noisy, 0.05)).to.deep.equal({pass: false, conclusive: false})
   })
 
   it('targets mix the three kinds evenly, in random order', () => {
@@ -215,7 +230,10 @@ describe('bench: the protection step', () => {
       expect(targets.map((t) => t.pass)).to.deep.equal([true, true, true, true])
       const text = protectionSection(p, targets, 'bench/results/protection-x.json')
       expect(text).to.include('Load average 2 / 3 / 4 at the start')
-      expect(text).to.include("a cost of 2 %. Each round's pair, run back to back: 2 %")
+      expect(text).to.include(
+        'pair run back to back): 2 %, 1 %, 3 %; the median 2 %, the middle half spanning 2 points',
+      )
+      expect(targets[0].value).to.equal("2 %, rounds' middle half 2 %")
       expect(text).to.include('The 200000 visits already in the table')
       expect(text).to.include('| 1 | 9000 | 0 | 0 | 16 | 0 | 21 |')
       expect(text).to.include('| lsn | `0/5000060` | 30 | 60000 | 0 | 0 | 0 | 25 |')
@@ -230,6 +248,8 @@ describe('bench: the protection step', () => {
       p.cost = {...p.cost, ...archivingCost([900], [1000])}
       expect(protectionTargets(p).map((t) => t.pass)).to.deep.equal([false, false, false, false])
       expect(protectionTargets(p)[2].value).to.equal('1 missing, 0 extra, 0 failed')
+      p.cost = {...p.cost, ...archivingCost([1000, 500, 1000, 1500], [1000, 1000, 1000, 1000])}
+      expect(protectionTargets(p)[0].value).to.equal("0 %, rounds' middle half 50 %: too noisy to judge")
       const failed = result()
       failed.pointInTime.targets = [{kind: 'time', value: 'x', atMs: 1, error: 'exit 1: refused'}]
       expect(protectionTargets(failed)[2]).to.deep.include({value: '0 missing, 0 extra, 1 failed', pass: false})
