@@ -143,8 +143,8 @@ export interface ArchivingCost {
 }
 
 export function archivingCost(on: readonly number[], off: readonly number[]): ArchivingCost {
-  const medianOn = median(on)
-  const medianOff = median(off)
+  const medianOn = round(median(on), 1)
+  const medianOff = round(median(off), 1)
   const pairCosts = on.slice(0, off.length).map((rps, i) => round(1 - rps / off[i], 4))
   const spread = round(percentile(pairCosts, 0.75) - percentile(pairCosts, 0.25), 4)
   return {on: [...on], off: [...off], medianOn, medianOff, cost: round(median(pairCosts), 4), pairCosts, spread}

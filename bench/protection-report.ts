@@ -79,7 +79,7 @@ export function protectionSection(p: ProtectionResult, targets: readonly TargetR
     '',
     `**Archiving cost** — \`GET /\` at ${p.cost.connections} connections, ${p.cost.seconds} s per round, a stack that ` +
       'archives (the default) and one made with `--no-wal-archive`, alternated. Median req/s ' +
-      `${p.cost.medianOn} with archiving, ${p.cost.medianOff} without. Each round's own cost (1 − on/off of the ` +
+      `${round(p.cost.medianOn, 1)} with archiving, ${round(p.cost.medianOff, 1)} without. Each round's own cost (1 − on/off of the ` +
       `pair run back to back): ${p.cost.pairCosts.map((c) => `${round(c * 100, 1)} %`).join(', ')}; the median ` +
       `${round(p.cost.cost * 100, 1)} %, the middle half spanning ${round(p.cost.spread * 100, 1)} points (what ` +
       'other work on the machine did meanwhile: wider than the 5 % judged, the rounds prove neither side).',

@@ -104,7 +104,8 @@ describe('bench: the protection step', () => {
 
   it('the cost target is met only when the rounds agree more closely than the 5 % judged', () => {
     const steady = archivingCost([970, 980, 990, 975], [1000, 1000, 1000, 1000])
-    expect(steady).to.deep.include({cost: 0.0225, spread: 0.015})
+    expect(steady).to.deep.include({cost: 0.0225, spread: 0.015, medianOn: 977.5})
+    expect(archivingCost([11201.1, 11201.1], [1, 1]).medianOn).to.equal(11201.1)
     expect(judgeCost(steady, 0.05)).to.deep.equal({pass: true, conclusive: true})
     // Negative controls: a steady 10 % cost fails; rounds all over the place prove nothing either way.
     expect(judgeCost(archivingCost([900, 900, 900], [1000, 1000, 1000]), 0.05)).to.deep.equal({
