@@ -78,7 +78,7 @@ export function protectionSection(p: ProtectionResult, targets: readonly TargetR
     ),
     '',
     `**Archiving cost** — \`GET /\` at ${p.cost.connections} connections, ${p.cost.seconds} s per round, a stack that ` +
-      'archives (the default) and one made with `--no-wal-archive`, alternated. Median req/s ' +
+      'archives (the default) and one made with `--no-wal-archive`, alternated (on-off, off-on, …). Median req/s ' +
       `${round(p.cost.medianOn, 1)} with archiving, ${round(p.cost.medianOff, 1)} without. Each round's own cost (1 − on/off of the ` +
       `pair run back to back): ${p.cost.pairCosts.map((c) => `${round(c * 100, 1)} %`).join(', ')}; the median ` +
       `${round(p.cost.cost * 100, 1)} %, the middle half spanning ${round(p.cost.spread * 100, 1)} points (what ` +

@@ -1,7 +1,7 @@
 /**
  * `--only protection` (issue 25's measured items), on stacks of the bench's own:
  * 1. what WAL archiving costs the API: `GET /` at 32 connections on an archiving stack and on a
- *    --no-wal-archive one, alternated round by round so drift hits both, each load checked for exact totals;
+ *    --no-wal-archive one, alternated round by round (ABBA) so drift hits both, each load checked for exact totals;
  * 2. the recovery point: visits written at load, the db container removed and its data volume deleted, then
  *    `db restore --latest`: the acknowledged visits lost (and how old the oldest was), none invented;
  * 3. exact point in time: ≥ 100,000 visits written over a minute (API writers plus psql batches), restore
@@ -178,6 +178,14 @@ async function loseVolume(engine: Engine, stack: BenchStack): Promise<void> {
   await run('docker', ['volume', 'rm', volume])
 }
 
+/**
+ * Which stack goes first in a round: on-off, then off-on (ABBA), so whatever the first run leaves behind for
+ * the second (WAL still to archive, a checkpoint) falls on each side equally often.
+ */
+export function pairOrder(round: number): [boolean, boolean] {
+  return round % 2 === 0 ? [true, false] : [false, true]
+}
+
 async function measureCost(
   engine: Engine,
   stacks: {on: BenchStack; off: BenchStack},
@@ -186,10 +194,8 @@ async function measureCost(
   const rounds: CostRound[] = []
   for (const stack of [stacks.on, stacks.off]) await warmUp(stack.url, COST_CONNECTIONS, 5)
   for (let round = 0; round < options.rounds; round++) {
-    for (const [archiving, stack] of [
-      [true, stacks.on],
-      [false, stacks.off],
-    ] as const) {
+    for (const archiving of pairOrder(round)) {
+      const stack = archiving ? stacks.on : stacks.off
       options.log(`archiving cost: round ${round + 1}, archiving ${archiving ? 'on' : 'off'}, ${options.seconds} s`)
       const {app, db} = await containerIds(engine, stack)
       rounds.push({

@@ -3,7 +3,7 @@ import {expect} from 'chai'
 import {parseOptions} from '../options.js'
 import {archivingCost, judgeCost, judgeRecoveryPoint, judgeTarget, sideOf, type Write} from '../protection-judge.js'
 import {protectionSection, protectionTargets, updateProtectionText} from '../protection-report.js'
-import {targetKinds, type ProtectionResult} from '../protection.js'
+import {pairOrder, targetKinds, type ProtectionResult} from '../protection.js'
 import {batchSql} from '../visit-writer.js'
 
 /** Visits 1-3 acknowledged by t=100, 4 sent at 150 and acknowledged at 250, 5-6 (a batch) sent at 300. */
@@ -115,6 +115,15 @@ describe('bench: the protection step', () => {
     const noisy = archivingCost([6572, 8386, 3368, 7975, 8354], [6547, 3861, 5707, 10997, 4496])
     expect(noisy.cost).to.be.lessThan(0)
     expect(judgeCost(noisy, 0.05)).to.deep.equal({pass: false, conclusive: false})
+  })
+
+  it('the cost rounds alternate which stack goes first', () => {
+    expect([0, 1, 2, 3].map(pairOrder)).to.deep.equal([
+      [true, false],
+      [false, true],
+      [true, false],
+      [false, true],
+    ])
   })
 
   it('targets mix the three kinds evenly, in random order', () => {
