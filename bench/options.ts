@@ -3,7 +3,7 @@ import {parseArgs} from 'node:util'
 
 import {ENGINE_KEYS, type EngineKey} from '../test/helpers/engines.js'
 
-const STEPS = ['upgrade', 'startup', 'idle', 'ceiling', 'engines'] as const
+const STEPS = ['upgrade', 'startup', 'idle', 'ceiling', 'engines', 'protection'] as const
 
 export interface BenchOptions {
   /** Seconds per load level (API and pgbench). */
@@ -20,13 +20,17 @@ export interface BenchOptions {
   versionRuns: number
   /**
    * Write bench/results/<date>.json and update BENCHMARKS.md: the full run unless --no-write; of the --only
-   * steps only `engines`, and only with --write (its own section and bench/results/engines-<date>.json).
+   * steps only `engines` and `protection`, and only with --write (each its own section and
+   * bench/results/<step>-<date>.json).
    */
   write: boolean
   /** Run one step on its own (prints its result, writes nothing unless said above): `upgrade`. */
   only?: (typeof STEPS)[number]
   /** The engines `--only engines` measures. */
   engines: EngineKey[]
+  /** Protection: lost-volume runs and point-in-time targets. */
+  runs: number
+  targets: number
   /** Seconds of the idle stack's CPU window (and of the baseline before it). */
   idleSeconds: number
   /** Interleaved runs of each of node -e '', stackctl --version and stackctl --help. */
@@ -34,7 +38,8 @@ export interface BenchOptions {
 }
 
 export const USAGE = `npm run bench -- [--seconds 10] [--rows 1000000] [--up-runs 5] [--version-runs 10] [--startup-runs 20] [--idle-seconds 120] [--no-write] [--only upgrade|startup|idle|ceiling]
-       npm run bench -- --only engines [--seconds 10] [--up-runs 3] [--engines ${ENGINE_KEYS.join(',')}] [--write]`
+       npm run bench -- --only engines [--seconds 10] [--up-runs 3] [--engines ${ENGINE_KEYS.join(',')}] [--write]
+       npm run bench -- --only protection [--runs 5] [--targets 20] [--rows 1000000] [--write]`
 
 function positive(name: string, value: string | undefined, fallback: number): number {
   if (value === undefined) return fallback
@@ -56,6 +61,8 @@ export function parseOptions(argv: string[]): BenchOptions {
       only: {type: 'string'},
       'idle-seconds': {type: 'string'},
       engines: {type: 'string'},
+      runs: {type: 'string'},
+      targets: {type: 'string'},
       write: {type: 'boolean'},
     },
   })
@@ -63,8 +70,9 @@ export function parseOptions(argv: string[]): BenchOptions {
     throw new Error(`--only takes one step's name (${STEPS.join(', ')}), got '${values.only}'`)
   }
   const engines = values.only === 'engines'
-  if (!engines && (values.engines !== undefined || values.write)) {
-    throw new Error(`--${values.write ? 'write' : 'engines'} goes with --only engines`)
+  if (!engines && values.engines !== undefined) throw new Error('--engines goes with --only engines')
+  if (values.write && values.only !== 'engines' && values.only !== 'protection') {
+    throw new Error('--write goes with --only engines or --only protection (a full run writes unless --no-write)')
   }
   const seconds = positive('seconds', values.seconds, 10)
   return {
@@ -77,10 +85,12 @@ export function parseOptions(argv: string[]): BenchOptions {
     upRuns: positive('up-runs', values['up-runs'], engines ? 3 : 5),
     versionRuns: positive('version-runs', values['version-runs'], 10),
     startupRuns: positive('startup-runs', values['startup-runs'], 20),
-    write: engines ? Boolean(values.write) : !values['no-write'] && values.only === undefined,
+    write: values.only === undefined ? !values['no-write'] : values.write === true,
     only: values.only as BenchOptions['only'],
     engines: values.engines === undefined ? [...ENGINE_KEYS] : engineList(values.engines),
     idleSeconds: positive('idle-seconds', values['idle-seconds'], 120),
+    runs: positive('runs', values.runs, 5),
+    targets: positive('targets', values.targets, 20),
   }
 }
 

@@ -13,6 +13,15 @@ async function writeAtomic(file: string, content: string): Promise<void> {
   await rename(temp, file)
 }
 
+/** Writes a text file atomically (temp file, rename). */
+export const writeTextFile = writeAtomic
+
+/** Writes a value as indented JSON, atomically, creating its directory. */
+export async function writeJsonFile(file: string, value: unknown): Promise<void> {
+  await mkdir(path.dirname(file), {recursive: true})
+  await writeAtomic(file, JSON.stringify(value, null, 2) + '\n')
+}
+
 /** Writes bench/results/<date>.json; returns its path relative to the repository. */
 export async function writeResults(
   repoRoot: string,

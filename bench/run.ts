@@ -34,7 +34,9 @@ import {repoRoot} from './proc.js'
 import {consoleSummary, renderLatest, upgradeLine} from './markdown.js'
 import {idleBaseline, idleLine, idleTargets, measureIdle} from './idle.js'
 import {measureStartup, startupLine, startupTargets} from './startup.js'
-import {updateBenchmarksFile, writeEnginesRun, writeResults} from './report.js'
+import {updateBenchmarksFile, writeEnginesRun, writeJsonFile, writeResults, writeTextFile} from './report.js'
+import {measureProtection} from './protection.js'
+import {protectionSection, protectionTargets, updateProtectionText} from './protection-report.js'
 import type {BenchResults, LoadResult, PgbenchResult} from './results.js'
 import {checkedLoad, measureRobustness} from './robustness.js'
 import {measureScale} from './scale.js'
@@ -63,6 +65,9 @@ async function baseImageOf(stack: BenchStack): Promise<string> {
   }
   return compose.services.app.build.args.NODE_IMAGE
 }
+
+/** Alternated rounds of each of archiving on and off. */
+const COST_ROUNDS = 8
 
 /** The concurrency the targets compare at. */
 const COMPARED_LEVEL = 32
@@ -177,24 +182,9 @@ async function startAndMeasureIdle(engine: Engine, stack: BenchStack, options: B
   return measureIdle([app, db], baseline, options.idleSeconds)
 }
 
-/**
- * Runs `body` on a stack of its own, removed afterwards and on Ctrl-C/SIGTERM (exit 130): the `--only` steps
- * that need a stack but write no results.
- */
-async function onOwnStack(engine: Engine, body: (stack: BenchStack) => Promise<number>): Promise<number> {
-  const stack = await createStack()
-  const interrupted = (signal: NodeJS.Signals) => {
-    log(`${signal}: removing stack ${stack.project}`)
-    void removeStack(engine, stack).then(() => process.exit(130))
-  }
-  process.once('SIGINT', interrupted)
-  process.once('SIGTERM', interrupted)
-  try {
-    return await body(stack)
-  } finally {
-    log(`removing stack ${stack.project}`)
-    for (const problem of await removeStack(engine, stack)) log(`cleanup: ${problem}`)
-  }
+/** `onOwnStacks` with one stack: the `--only` steps that need a stack but write no results. */
+function onOwnStack(engine: Engine, body: (stack: BenchStack) => Promise<number>): Promise<number> {
+  return onOwnStacks(engine, 1, ([stack]) => body(stack))
 }
 
 /** `--only idle`: a stack's idle CPU on its own stack, printed, nothing written. */
@@ -230,6 +220,75 @@ function measureCeilingOnly(engine: Engine, options: BenchOptions): Promise<numb
     const exact = api.every((r) => r.exactness?.exact)
     return exact && ceilingTargets({api, ceiling}).every((t) => t.pass) ? 0 : 1
   })
+}
+
+/**
+ * Runs `body` on `count` stacks of its own, all removed afterwards and on Ctrl-C/SIGTERM (exit 130).
+ */
+async function onOwnStacks<T>(engine: Engine, count: number, body: (stacks: BenchStack[]) => Promise<T>): Promise<T> {
+  const stacks: BenchStack[] = []
+  for (let i = 0; i < count; i++) stacks.push(await createStack())
+  let cleanup: Promise<void> | undefined
+  const teardown = () =>
+    (cleanup ??= (async () => {
+      for (const stack of stacks) {
+        log(`removing stack ${stack.project}`)
+        for (const problem of await removeStack(engine, stack)) log(`cleanup: ${problem}`)
+      }
+    })())
+  // Listening (not once): a second signal while the stacks are being removed must not end the process
+  // half-way (with no listener left, tsx's own handler exits at once).
+  const interrupted = (signal: NodeJS.Signals) => {
+    log(`${signal}: ${cleanup ? 'already removing the stacks' : `removing ${stacks.map((s) => s.project).join(', ')}`}`)
+    void teardown().then(() => process.exit(130))
+  }
+  process.on('SIGINT', interrupted)
+  process.on('SIGTERM', interrupted)
+  try {
+    return await body(stacks)
+  } finally {
+    await teardown()
+    process.off('SIGINT', interrupted)
+    process.off('SIGTERM', interrupted)
+  }
+}
+
+/**
+ * `--only protection`: WAL archiving's cost, the recovery point of a lost volume, exact point-in-time restores
+ * and backup/restore at `rows` visits (bench/protection.ts), printed; with --write also
+ * bench/results/protection-<stamp>.json and BENCHMARKS.md's "## Protection" section.
+ */
+async function measureProtectionOnly(engine: Engine, options: BenchOptions): Promise<number> {
+  const protection = await onOwnStacks(engine, 2, ([on, off]) =>
+    measureProtection(
+      engine,
+      {on, off},
+      {
+        seconds: options.seconds,
+        rounds: COST_ROUNDS,
+        runs: options.runs,
+        targets: options.targets,
+        rows: options.rows,
+        log,
+      },
+    ),
+  )
+  const targets = protectionTargets(protection)
+  const stamp = protection.startedAt.replace(/\.\d+Z$/, 'Z').replace(/:/g, '-')
+  const file = options.write ? path.join('bench', 'results', `protection-${stamp}.json`) : '(not written)'
+  process.stdout.write(
+    `\n${protectionSection(protection, targets, file)}\n\n${consoleSummary(targets)}\n${JSON.stringify({...protection, targets})}\n`,
+  )
+  if (options.write) {
+    await writeJsonFile(path.join(repoRoot, file), {...protection, targets})
+    const benchmarks = path.join(repoRoot, 'BENCHMARKS.md')
+    await writeTextFile(
+      benchmarks,
+      updateProtectionText(await readFile(benchmarks, 'utf8'), protectionSection(protection, targets, file)),
+    )
+    log(`wrote ${file} and BENCHMARKS.md's Protection section`)
+  }
+  return targets.every((t) => t.pass) ? 0 : 1
 }
 
 /** `--only upgrade`: the upgrade step on its own stack, printed, nothing written. */
@@ -310,6 +369,7 @@ async function main(): Promise<number> {
   if (options.only === 'upgrade') return measureOnly(engine, options)
   if (options.only === 'idle') return measureIdleOnly(engine, options)
   if (options.only === 'ceiling') return measureCeilingOnly(engine, options)
+  if (options.only === 'protection') return measureProtectionOnly(engine, options)
   const stack = await createStack()
   let cleanup: Promise<string[]> | undefined
   const teardown = () => (cleanup ??= removeStack(engine, stack))

@@ -80,9 +80,13 @@ export async function createStack(on?: StackEngine): Promise<BenchStack> {
   }
 }
 
-/** `stackctl up` of the stack (its first, or after `down`); the result carries its wall time. */
-export function startStack(stack: BenchStack, signal?: AbortSignal): Promise<ProcessResult> {
-  const args = ['up', ...stack.cliArgs, '--host', '127.0.0.1', '--port', String(stack.port)]
+/** `stackctl up` of the stack (its first, or after `down`), with `extraArgs`; the result carries its wall time. */
+export function startStack(
+  stack: BenchStack,
+  signal?: AbortSignal,
+  extraArgs: readonly string[] = [],
+): Promise<ProcessResult> {
+  const args = ['up', ...stack.cliArgs, '--host', '127.0.0.1', '--port', String(stack.port), ...extraArgs]
   return runCli(args, stack.env, {user: stack.user, signal})
 }
 
@@ -125,6 +129,13 @@ export async function removeStack(engine: Engine, stack: BenchStack): Promise<st
     run('docker', args, {reject: false, env: dockerEnv(stack.dockerHost)}).then((result) => {
       if (result.exitCode !== 0 && !/no such|not found/i.test(result.stderr)) throw new Error(result.stderr.trim())
     })
+  const listByLabel = async (kind: 'ps' | 'volume', label: string) => {
+    const args = kind === 'ps' ? ['ps', '--all', '--quiet'] : ['volume', 'ls', '--quiet']
+    const listed = await attempt(`list ${label}`, () =>
+      run('docker', [...args, '--filter', `label=${label}`], {env: dockerEnv(stack.dockerHost)}),
+    )
+    return listed?.stdout.split('\n').filter(Boolean) ?? []
+  }
   const listContainers = () => attempt('list containers', () => engine.containers.list({project: stack.project}))
   const usedImages = new Set(((await listContainers()) ?? []).map((c) => c.imageId))
   await attempt('stackctl down', () =>
@@ -145,9 +156,19 @@ export async function removeStack(engine: Engine, stack: BenchStack): Promise<st
   for (const id of ceilings?.stdout.split('\n').filter(Boolean) ?? []) {
     await attempt(`ceiling container ${id}`, () => remove(['rm', '--force', id]))
   }
+  // db restore's recovery server carries stackctl's label, not Compose's.
+  for (const id of await listByLabel('ps', `io.stackctl.project=${stack.project}`)) {
+    await attempt(`container ${id}`, () => remove(['rm', '--force', id]))
+  }
   // The data volume, and the WAL archive's volume that `down --volumes` keeps by design (this run made both).
   for (const volume of [volumeName(stack.project), backupsVolumeName(stack.project)]) {
     await attempt(`volume ${volume}`, () => remove(['volume', 'rm', '--force', volume]))
+  }
+  // The volumes db restore made (Compose's label) and anything else with stackctl's label for this project.
+  for (const label of [`com.docker.compose.project=${stack.project}`, `io.stackctl.project=${stack.project}`]) {
+    for (const name of await listByLabel('volume', label)) {
+      await attempt(`volume ${name}`, () => remove(['volume', 'rm', '--force', name]))
+    }
   }
   for (const id of (await attempt('list images', () => appImageIds(stack.dockerHost))) ?? []) {
     if (stack.appImagesBefore.has(id) || !usedImages.has(id)) continue
