@@ -147,7 +147,9 @@ describe('bench: the protection step', () => {
       runs: 1,
       targets: 3,
     })
-    expect(() => parseOptions(['--only', 'idle', '--write'])).to.throw(/--write goes with --only engines or --only protection/)
+    expect(() => parseOptions(['--only', 'idle', '--write'])).to.throw(
+      /--write goes with --only engines or --only protection/,
+    )
     expect(parseOptions([])).to.include({write: true})
   })
 
