@@ -54,6 +54,8 @@ export interface SeedResult {
 }
 
 const SEPARATOR = '--- stackctl image ---'
+/** The PostgreSQL major of stackctl/patroni (templates/images/patroni/Dockerfile). */
+const IMAGE_PG_MAJOR = 17
 
 export async function seedMembers(sw: SwarmContext, input: SeedInput): Promise<SeedResult> {
   const project = sw.stack.config.project
@@ -62,6 +64,8 @@ export async function seedMembers(sw: SwarmContext, input: SeedInput): Promise<S
   const first = input.ha.members[0]
   const made = await assertNoMemberVolumes(sw, input.ha)
   const db = await runningDb(sw, node)
+  // pg_control is read while the db runs (it is only ever rewritten whole): an incompatible directory stops here.
+  await assertCompatible(sw, node, input.haImage, single)
   sw.progress(`seeding: the single db's data on ${node} becomes ${first.pg}'s; its volume ${single} is kept as it is`)
   try {
     sw.progress('seeding: stopping the API so that no visit is written while the data is copied')
@@ -73,7 +77,6 @@ export async function seedMembers(sw: SwarmContext, input: SeedInput): Promise<S
     between(input.signal)
     sw.progress(`seeding: stopping the single db (a clean shutdown) on ${node}`)
     await sw.managerCli.serviceScale(`${project}_db`, 0)
-    await assertCompatible(sw, node, input.haImage, single)
     between(input.signal)
     const labels = (await sw.hostCli.nodeVolumeLabels(node, single)) ?? {}
     const target = `${project}_${pgVolume(1)}`
@@ -122,7 +125,7 @@ export async function seedMembers(sw: SwarmContext, input: SeedInput): Promise<S
         ? `the seeded data is not the single db's: ${error.message}`
         : `seeding the database members failed: ${(error as Error).message.split('\n')[0]}`
     throw new StackctlError(`${what}; ${back}`, {
-      suggestion: `see ${swarmCommand(sw, 'status')}; nothing of the single db was changed`,
+      suggestion: `see ${swarmCommand(sw, 'status')}; the single db's data is as it was (one role was added to it: replicator, for the members' replication)`,
     })
   }
 }
@@ -174,7 +177,10 @@ async function assertCompatible(sw: SwarmContext, node: string, image: string, v
   }
   const problems = controlDataProblems(parseControlData(seed), parseControlData(reference))
   if (problems.length > 0) {
-    throw new StackctlError(`the data in ${volume} cannot be run by the Patroni image: ${problems.join('; ')}`)
+    throw new UsageError(
+      `the data in ${volume} cannot be run by the Patroni image's PostgreSQL ${IMAGE_PG_MAJOR}: ${problems.join('; ')}`,
+      `keep the single db (omit --db-replicas); the members can be seeded from a PostgreSQL ${IMAGE_PG_MAJOR} db only; nothing was changed`,
+    )
   }
 }
 
@@ -278,27 +284,32 @@ async function backToSingleDb(
   } catch (error) {
     return `putting the stack back on the single db failed too (${(error as Error).message.split('\n')[0]}); its volume ${volumeName(project)} on ${input.ha.seededFrom} was not changed`
   }
-  const left = await removeVolumes(sw, made)
-  const removed = left.length === 0 ? 'the copies made for the members were removed' : `left: ${left.join(', ')}`
-  return `the stack runs on the single db again with its data (volume ${volumeName(project)} on ${input.ha.seededFrom}); ${removed}`
+  const {removed, left} = await removeVolumes(sw, made)
+  return [
+    `the stack runs on the single db again with its data (volume ${volumeName(project)} on ${input.ha.seededFrom})`,
+    ...(removed.length > 0 ? [`the member volumes made for the seeding were removed (${removed.join(', ')})`] : []),
+    ...(left.length > 0 ? [`member volumes still there: ${left.join(', ')}`] : []),
+  ].join('; ')
 }
 
 /** Removes volumes whose containers are going away (the pruned services' tasks): tried for up to 60 s. */
 async function removeVolumes(
   sw: SwarmContext,
   volumes: ReadonlyArray<{node: string; volume: string}>,
-): Promise<string[]> {
+): Promise<{removed: string[]; left: string[]}> {
+  const removed: string[] = []
   const left: string[] = []
   for (const {node, volume} of volumes) {
+    if (!(await sw.hostCli.nodeVolumeExists(node, volume))) continue
     let gone = false
     for (let attempt = 0; attempt < 30 && !gone; attempt++) {
-      if (!(await sw.hostCli.nodeVolumeExists(node, volume))) gone = true
-      else if ((await sw.hostCli.nodeRemoveVolume(node, volume)).exitCode === 0) gone = true
-      else await new Promise((resolve) => setTimeout(resolve, 2000))
+      gone = (await sw.hostCli.nodeRemoveVolume(node, volume)).exitCode === 0
+      if (!gone) await new Promise((resolve) => setTimeout(resolve, 2000))
     }
-    if (!gone) left.push(`${volume} on ${node}`)
+    if (gone) removed.push(`${volume} on ${node}`)
+    else left.push(`${volume} on ${node}`)
   }
-  return left
+  return {removed, left}
 }
 
 function lastLine(text: string): string {
