@@ -554,4 +554,24 @@ describe('swarm HA database: Patroni + etcd, failover (integration, a swarm of i
       await patroniConfig(['synchronous_mode=quorum', 'synchronous_mode_strict=true'])
     }
   })
+
+  it('down --volumes deletes every member volume, etcd’s and the kept single-db volume only when forced (no terminal: refused, exit 2, all kept)', async function () {
+    this.timeout(300_000)
+    const expected = [
+      ...[1, 2, 3].flatMap((n) => [`${project}_pg${n}_data`, `${project}_etcd${n}_data`]),
+      `${project}_postgres_data`,
+    ].sort()
+    const present = async () => (await Promise.all(expected.map(async (v) => (await volumeNodes(v)).length))).join()
+    expect(await present()).to.equal('1,1,1,1,1,1,1')
+    const refused = await cli(['down', '--target', 'swarm', '--volumes'])
+    expectExit(refused, 2)
+    expect(refused.stderr).to.include(`not deleting the volumes of '${project}': not confirmed; nothing was changed`)
+    expect(await present(), 'refused: every volume kept').to.equal('1,1,1,1,1,1,1')
+    const forced = await cli(['down', '--target', 'swarm', '--volumes', '--force', '--json'])
+    expectExit(forced, 0)
+    const report = JSON.parse(forced.stdout) as {swarm: {volumes: Array<{name: string; deleted: boolean}>}}
+    expect(report.swarm.volumes.map((v) => v.name).sort()).to.deep.equal(expected)
+    expect(report.swarm.volumes.every((v) => v.deleted)).to.equal(true)
+    expect(await present(), 'forced: every volume deleted').to.equal('0,0,0,0,0,0,0')
+  })
 })
