@@ -120,6 +120,7 @@ export async function deploySwarmStack(
     durability: options.durability,
     remembered: sw.swarmState?.ha,
     singleDbVolumeOn: holders,
+    singleDbUnseenOn: sw.target.local ? undefined : sw.swarmState?.dbNode || undefined,
     nodes: nodes.map((n) => n.hostname),
   })
   const secretVersion = nextSecretVersion(sw, password.sha256, holders.length > 0 || Boolean(sw.swarmState?.ha))

@@ -102,6 +102,11 @@ export function chooseHa(input: {
   remembered?: HaSettings
   /** Nodes holding the single db's volume. */
   singleDbVolumeOn: readonly string[]
+  /**
+   * The node a single db was pinned to by the last deploy, on a swarm whose nodes' volumes cannot be looked
+   * into from here (not a local swarm): its data cannot be seen, so it cannot seed the members.
+   */
+  singleDbUnseenOn?: string
   nodes: readonly string[]
 }): HaSettings | undefined {
   const replicas = input.dbReplicas ?? (input.remembered ? HA_MEMBERS : 1)
@@ -126,6 +131,12 @@ export function chooseHa(input: {
   if (!input.remembered && input.singleDbVolumeOn.length > 1) {
     throw new UsageError(
       `the single database's volume is on ${input.singleDbVolumeOn.join(' and ')}; stackctl cannot tell which one holds the stack's visits to seed ${HA_MEMBERS} members from`,
+      'omit --db-replicas to keep the single db; nothing was changed',
+    )
+  }
+  if (!input.remembered && input.singleDbUnseenOn) {
+    throw new UsageError(
+      `the single database of this stack was pinned to ${input.singleDbUnseenOn}, whose volumes stackctl cannot look into on this swarm (only a local swarm's); a new cluster would not hold its visits`,
       'omit --db-replicas to keep the single db; nothing was changed',
     )
   }

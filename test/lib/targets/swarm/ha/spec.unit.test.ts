@@ -64,4 +64,13 @@ describe('HA database tier: members and choice', () => {
       'volume is on n1 and n2',
     )
   })
+
+  it('refuses to grow a single db whose volume cannot be looked into (a remote swarm): a new cluster would not hold its visits', () => {
+    expect(() => chooseHa({dbReplicas: 3, nodes, singleDbVolumeOn: [], singleDbUnseenOn: 'n2'})).to.throw(
+      UsageError,
+      'pinned to n2, whose volumes stackctl cannot look into',
+    )
+    // Control: without that single db the members are made.
+    expect(chooseHa({dbReplicas: 3, nodes, singleDbVolumeOn: []})?.members).to.have.length(3)
+  })
 })
