@@ -67,6 +67,7 @@ export async function seedMembers(sw: SwarmContext, input: SeedInput): Promise<S
   // pg_control is read while the db runs (it is only ever rewritten whole): an incompatible directory stops here.
   await assertCompatible(sw, node, input.haImage, single)
   sw.progress(`seeding: the single db's data on ${node} becomes ${first.pg}'s; its volume ${single} is kept as it is`)
+  let roleAdded = false
   try {
     sw.progress('seeding: stopping the API so that no visit is written while the data is copied')
     await sw.managerCli.serviceScale(`${project}_app`, 0)
@@ -74,6 +75,7 @@ export async function seedMembers(sw: SwarmContext, input: SeedInput): Promise<S
     if (!visits) throw new StackctlError('the single db did not answer with its visits')
     sw.progress(`seeding: the single db holds ${visits.count} visits (highest id ${visits.maxId})`)
     await sw.hostCli.nodeExec(node, db, ['sh', '-c', REPLICATION_USER_SCRIPT])
+    roleAdded = true
     between(input.signal)
     sw.progress(`seeding: stopping the single db (a clean shutdown) on ${node}`)
     await sw.managerCli.serviceScale(`${project}_db`, 0)
@@ -117,16 +119,17 @@ export async function seedMembers(sw: SwarmContext, input: SeedInput): Promise<S
     if (error instanceof Interrupted || input.signal?.aborted) {
       throw new Interrupted(
         `the seeding of the database members stopped; ${back}`,
-        `run ${swarmCommand(sw, 'up')} --db-replicas 3 again`,
+        `to try again: ${swarmCommand(sw, 'up')} --db-replicas 3`,
       )
     }
     const what =
       error instanceof SeedMismatch
         ? `the seeded data is not the single db's: ${error.message}`
         : `seeding the database members failed: ${(error as Error).message.split('\n')[0]}`
-    throw new StackctlError(`${what}; ${back}`, {
-      suggestion: `see ${swarmCommand(sw, 'status')}; the single db's data is as it was (one role was added to it: replicator, for the members' replication)`,
-    })
+    const kept = roleAdded
+      ? "the single db's data is as it was (one role was added to it: replicator, for the members' replication)"
+      : "the single db's data is as it was"
+    throw new StackctlError(`${what}; ${back}`, {suggestion: `see ${swarmCommand(sw, 'status')}; ${kept}`})
   }
 }
 
