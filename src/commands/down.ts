@@ -25,7 +25,8 @@ export default class Down extends StackctlCommand {
   static override summary = 'Stop and remove the containers; keep the data volume'
   static override description = `Removes the stack's containers and network. The data volume is kept unless --volumes is given, and even then \
 only after you confirm by typing the volume's name (which is shown with the number of visits in it), or with
---force. Without a terminal and without --force, --volumes refuses.
+--force. Without a terminal and without --force, --volumes refuses. A swarm stack with --db-replicas 3 has a \
+volume per member: you type the stack's name to delete them all.
 
 --all takes down every stackctl stack on this engine (found by its io.stackctl labels, like stackctl ls) \
 after listing them and asking you to type 'all' (or with --force); volumes are always kept. A stack whose \

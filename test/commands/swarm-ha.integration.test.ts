@@ -89,32 +89,88 @@ describe('swarm HA database: Patroni + etcd, failover (integration, a swarm of i
     await execa('docker', [...args, 'edit-config', ...settings.flatMap((s) => ['-s', s]), '--force'])
   }
 
+  async function visit(): Promise<{visits: number}> {
+    const response = await fetch(`${url}/`)
+    expect(response.status).to.equal(200)
+    return (await response.json()) as {visits: number}
+  }
+
+  /** The nodes holding a volume of this stack. */
+  async function volumeNodes(volume: string): Promise<string[]> {
+    const found: string[] = []
+    for (const n of [1, 2, 3]) {
+      const node = `${swarm}-node${n}`
+      const {exitCode} = await execa('docker', ['exec', node, 'docker', 'volume', 'inspect', volume], {reject: false})
+      if (exitCode === 0) found.push(node)
+    }
+    return found
+  }
+
+  async function memberVolumes(): Promise<string[]> {
+    const found: string[] = []
+    for (const n of [1, 2, 3]) {
+      const {stdout} = await execa('docker', ['exec', `${swarm}-node${n}`, 'docker', 'volume', 'ls', '-q'])
+      found.push(...stdout.split('\n').filter((v) => /_(pg|etcd)\d_data$/.test(v) && v.startsWith(`${project}_`)))
+    }
+    return found
+  }
+
+  /** Seconds since the last phase, logged (the before-hook's cost is measured, never asserted). */
+  function phases(): (what: string) => void {
+    let since = Date.now()
+    return (what) => {
+      console.log(`      ${what}: ${((Date.now() - since) / 1000).toFixed(1)} s`)
+      since = Date.now()
+    }
+  }
+
   before(async function () {
     this.timeout(1_200_000)
     const port = await freePort()
     url = `http://127.0.0.1:${port}`
     dir = path.join(await mkdtemp(path.join(tmpdir(), 'swha-')), 'stack')
+    const started = Date.now()
     const up = await runCli(['swarm', 'up', '--name', swarm, '--nodes', '3', '--port', String(port), '--json'])
     expectExit(up, 0)
     manager = (JSON.parse(up.stdout) as {endpoint: string}).endpoint
-    const deploy = await cli([
-      'up',
-      '--target',
-      'swarm',
-      '--db-replicas',
-      '3',
-      '--port',
-      String(port),
-      '--timeout',
-      '420',
-    ])
+    console.log(`      swarm up: ${((Date.now() - started) / 1000).toFixed(1)} s`)
+    const phase = phases()
+    // The HA stack is grown from a single-db stack holding visits (issue 26): its data seeds the members.
+    const upArgs = ['up', '--target', 'swarm', '--port', String(port), '--timeout', '420']
+    expectExit(await cli(upArgs), 0)
+    let last = 0
+    for (let i = 0; i < 5; i++) last = (await visit()).visits
+    phase('single db deployed, 5 visits')
+    // Negative control of the proof before the API is pointed at the members: the seeded leader made to miss the
+    // newest visit. The seeding stops, the stack is back on the single db with every visit, the copies are gone.
+    const wrong = await cli([...upArgs, '--db-replicas', '3'], {STACKCTL_TEST_SEED_DROP_ROW: '1'})
+    expectExit(wrong, 1)
+    expect(wrong.stderr).to.include(
+      `the seeded data is not the single db's: the seeded leader holds ${last - 1} visits (highest id ${last - 1}), the single db held ${last} (highest id ${last})`,
+    )
+    expect(wrong.stderr).to.include('the stack runs on the single db again with its data')
+    const afterWrong = await visit()
+    expect(afterWrong.visits, 'the single db kept every visit and serves again').to.equal(last + 1)
+    expect(await memberVolumes()).to.deep.equal([])
+    last = afterWrong.visits
+    phase('negative control: seeding refused, back on the single db')
+    const deploy = await cli([...upArgs, '--db-replicas', '3'])
     if (deploy.exitCode !== 0) {
       for (const service of ['pg1', 'pg2', 'pg3', 'etcd1', 'router', 'app']) {
         console.error(await swarmDiagnosis(swarm, manager, `${project}_${service}`))
       }
     }
     expectExit(deploy, 0)
+    phase('seeded: 3 members')
     expect(deploy.stdout).to.match(/database: 3 Patroni members, replication synchronous/)
+    expect(deploy.stderr).to.include(`seeding: pg1 leads and holds the same ${last} visits (highest id ${last})`)
+    expect((await visit()).visits, 'the count continues on the members').to.equal(last + 1)
+    const ha = await haStatus()
+    const singleDbNode = (await volumeNodes(`${project}_postgres_data`))[0]
+    expect(ha.members.find((m) => m.name === ha.leader)?.node, 'the leader is on the single db node').to.equal(
+      singleDbNode,
+    )
+    expect(await volumeNodes(`${project}_postgres_data`), 'the single db volume is kept').to.have.length(1)
   })
 
   after(async function () {
@@ -501,5 +557,25 @@ describe('swarm HA database: Patroni + etcd, failover (integration, a swarm of i
     } finally {
       await patroniConfig(['synchronous_mode=quorum', 'synchronous_mode_strict=true'])
     }
+  })
+
+  it('down --volumes deletes every member volume, etcd’s and the kept single-db volume only when forced (no terminal: refused, exit 2, all kept)', async function () {
+    this.timeout(300_000)
+    const expected = [
+      ...[1, 2, 3].flatMap((n) => [`${project}_pg${n}_data`, `${project}_etcd${n}_data`]),
+      `${project}_postgres_data`,
+    ].sort()
+    const present = async () => (await Promise.all(expected.map(async (v) => (await volumeNodes(v)).length))).join()
+    expect(await present()).to.equal('1,1,1,1,1,1,1')
+    const refused = await cli(['down', '--target', 'swarm', '--volumes'])
+    expectExit(refused, 2)
+    expect(refused.stderr).to.include(`not deleting the volumes of '${project}': not confirmed; nothing was changed`)
+    expect(await present(), 'refused: every volume kept').to.equal('1,1,1,1,1,1,1')
+    const forced = await cli(['down', '--target', 'swarm', '--volumes', '--force', '--json'])
+    expectExit(forced, 0)
+    const report = JSON.parse(forced.stdout) as {swarm: {volumes: Array<{name: string; deleted: boolean}>}}
+    expect(report.swarm.volumes.map((v) => v.name).sort()).to.deep.equal(expected)
+    expect(report.swarm.volumes.every((v) => v.deleted)).to.equal(true)
+    expect(await present(), 'forced: every volume deleted').to.equal('0,0,0,0,0,0,0')
   })
 })

@@ -270,6 +270,38 @@ export class DockerCli {
     return this.inNode(node, ['volume', 'rm', volume], {reject: false, shield: true})
   }
 
+  /** The labels of a volume in a node, or undefined when it has no such volume. */
+  async nodeVolumeLabels(node: string, volume: string): Promise<Record<string, string> | undefined> {
+    const {stdout, exitCode} = await this.inNode(node, ['volume', 'inspect', '--format', '{{json .Labels}}', volume], {
+      reject: false,
+    })
+    return exitCode === 0 ? ((JSON.parse(stdout.trim() || 'null') as Record<string, string> | null) ?? {}) : undefined
+  }
+
+  /** Creates a local volume in a node with these labels (shielded: a Ctrl-C does not leave it half made). */
+  async nodeCreateVolume(node: string, volume: string, labels: Record<string, string>): Promise<void> {
+    const args = ['volume', 'create', ...Object.entries(labels).flatMap(([k, v]) => ['--label', `${k}=${v}`]), volume]
+    await this.inNode(node, args, {shield: true})
+  }
+
+  /**
+   * A throwaway container in a node, without a network, removed afterwards (shielded: a step that copies data
+   * runs to its end); the caller inspects the result.
+   */
+  nodeRunOnce(node: string, spec: NodeRunSpec): Promise<RunResult> {
+    const mounts = spec.mounts.flatMap((m) => [
+      '--mount',
+      `type=volume,source=${m.volume},target=${m.target}${m.readOnly ? ',readonly' : ''}`,
+    ])
+    const args = ['run', '--rm', '--network', 'none', ...mounts, '--entrypoint', spec.entrypoint, spec.image]
+    return this.inNode(node, [...args, ...spec.args], {reject: false, shield: true, timeoutMs: spec.timeoutMs})
+  }
+
+  /** `docker service scale NAME=N` on this (manager) engine, waiting until the tasks converge. */
+  async serviceScale(service: string, replicas: number, options: DockerCliOptions = {}): Promise<void> {
+    await this.run(['service', 'scale', '--detach=false', `${service}=${replicas}`], {shield: true, ...options})
+  }
+
   /** SIGKILL of a container in a node: the disruption verify-persistence causes. */
   async nodeKill(node: string, containerId: string): Promise<void> {
     await this.inNode(node, ['kill', '--signal', 'KILL', containerId])
@@ -332,6 +364,14 @@ export class DockerCli {
       await this.run(['rmi', registryRef], {reject: false})
     }
   }
+}
+
+export interface NodeRunSpec {
+  image: string
+  entrypoint: string
+  args: string[]
+  mounts: Array<{volume: string; target: string; readOnly?: boolean}>
+  timeoutMs?: number
 }
 
 export interface StackDeployOptions extends DockerCliOptions {

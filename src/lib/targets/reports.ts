@@ -97,8 +97,15 @@ export interface TargetDownReport {
   seconds: number
   /** Compose only: whether the stack had a data volume at all. */
   compose: {volumeExisted: boolean} | null
-  /** Swarm only: whether a deployed stack was removed (false: it was not deployed), and the volume's node. */
-  swarm: {stackRemoved: boolean; volumeNode: string} | null
+  /**
+   * Swarm only: whether a deployed stack was removed (false: it was not deployed), the volume's node ('' with the
+   * HA database), and each data volume on its node (the members' and etcd's with the HA database).
+   */
+  swarm: {
+    stackRemoved: boolean
+    volumeNode: string
+    volumes: Array<{name: string; node: string; deleted: boolean}>
+  } | null
   /** Compose with --volumes on an archiving stack: the named point made before the volume was deleted. */
   restorePoint: RestorePoint | null
 }
@@ -211,7 +218,11 @@ export function swarmDownReport(result: SwarmDownResult): TargetDownReport {
     volume: {name: result.volume.name, deleted: result.volume.removed, visits: null},
     seconds: result.seconds,
     compose: null,
-    swarm: {stackRemoved: result.removed, volumeNode: result.volume.node},
+    swarm: {
+      stackRemoved: result.removed,
+      volumeNode: result.volume.node,
+      volumes: result.volumes.map((v) => ({name: v.name, node: v.node, deleted: v.removed})),
+    },
     restorePoint: null,
   }
 }

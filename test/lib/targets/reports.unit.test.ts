@@ -152,7 +152,11 @@ describe('one --json shape per verb, whichever the target', function () {
     })
     expect(swarm.down).to.deep.include({target: 'swarm', project: 'demo', compose: null})
     expect(swarm.down.volume).to.deep.equal({name: 'demo_postgres_data', deleted: false, visits: null})
-    expect(swarm.down.swarm).to.deep.equal({stackRemoved: true, volumeNode: 't-node1'})
+    expect(swarm.down.swarm).to.deep.equal({
+      stackRemoved: true,
+      volumeNode: 't-node1',
+      volumes: [{name: 'demo_postgres_data', node: 't-node1', deleted: false}],
+    })
   })
 
   describe('the ONE schema of each verb', () => {

@@ -99,9 +99,10 @@ export class SwarmTarget implements DeployTarget {
       )
     })
     const {volume} = result
+    const several = result.volumes.length > 1
     const kept = volume.removed
-      ? `volume ${volume.name} deleted`
-      : `volume ${volume.name} kept${volume.node ? ` on ${volume.node}` : ''}`
+      ? `${several ? 'volumes' : 'volume'} ${volume.name} deleted`
+      : `${several ? 'volumes' : 'volume'} ${volume.name} kept${volume.node ? ` on ${volume.node}` : ''}`
     return {
       result: swarmDownReport(result),
       lines: [`stack '${result.project}' ${result.removed ? 'removed from the swarm' : 'was not deployed'}; ${kept}`],

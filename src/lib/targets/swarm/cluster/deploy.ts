@@ -42,7 +42,8 @@ import {swarmStackStatus, type SwarmStackStatus} from './status.js'
 import {buildImages} from '../../../engine/images/builder.js'
 import {IMAGE_SPECS, imageReference} from '../../../engine/images/image-specs.js'
 import {renderHaStack} from '../ha/render.js'
-import {chooseHa, haExpectedTasks, type Durability, type HaSettings} from '../ha/spec.js'
+import {chooseHa, haExpectedTasks, pgVolume, type Durability, type HaSettings} from '../ha/spec.js'
+import {seedMembers, type SeedResult} from '../ha/seed.js'
 import {haStatus, type HaStatus} from '../ha/status.js'
 import {SYNC_ROLES} from '../ha/members.js'
 import {ready, waitUntil, waiting} from '../../../engine/wait/wait-until.js'
@@ -60,6 +61,8 @@ export interface DistributedImage {
 }
 
 export interface SwarmUpResult extends SwarmStackStatus {
+  /** Set when this deploy grew the single db into the HA members: the volume kept and the visits carried over. */
+  seeded?: {from: string; node: string; visits: number}
   engine: string
   images: DistributedImage[]
   network: string
@@ -117,6 +120,7 @@ export async function deploySwarmStack(
     durability: options.durability,
     remembered: sw.swarmState?.ha,
     singleDbVolumeOn: holders,
+    singleDbUnseenOn: sw.target.local ? undefined : sw.swarmState?.dbNode || undefined,
     nodes: nodes.map((n) => n.hostname),
   })
   const secretVersion = nextSecretVersion(sw, password.sha256, holders.length > 0 || Boolean(sw.swarmState?.ha))
@@ -159,19 +163,39 @@ export async function deploySwarmStack(
   }
   sw.progress(ha ? describeHa(ha) : db.reason)
 
-  const single = await swarmStackText(sw, {
+  const textInput = {
     images: {...images, postgres: reference(images.postgres)},
     appImage: reference(appImage),
     stackId,
-    replicas,
     secretVersion,
     modes: modes.modes,
-  })
-  const text = ha ? renderHaStack(single, {...ha, image: reference(haImage), stackId, scope: config.project}) : single
+  }
+  const single = await swarmStackText(sw, {...textInput, replicas})
+  const haInput = {image: reference(haImage), stackId, scope: config.project}
+  const text = ha ? renderHaStack(single, {...ha, ...haInput}) : single
+  let seeded: SeedResult | undefined
+  if (ha?.seededFrom && !sw.swarmState?.ha) {
+    // This stack's single db grows into the members: its data first, proven, before the API is pointed at them.
+    const held = renderHaStack(await swarmStackText(sw, {...textInput, replicas: 0}), {
+      ...ha,
+      ...haInput,
+      held: ha.members.slice(1).map((m) => m.pg),
+    })
+    seeded = await seedMembers(sw, {
+      ha: {...ha, seededFrom: ha.seededFrom},
+      haImage: reference(haImage),
+      singleText: single,
+      heldText: held,
+      replicas,
+      timeoutMs: config.timeoutSeconds * 1000,
+      signal: options.signal,
+    })
+  }
   await writeFileAtomic(sw.stackFile, text, 0o644)
   await recordStack(sw, stackId, images.source)
 
-  checkInterrupted(options.signal, `nothing was deployed; stack '${config.project}' is as it was`)
+  // Once the seeded members are proven, the deploy that points the API at them is finished, not undone.
+  if (!seeded) checkInterrupted(options.signal, `nothing was deployed; stack '${config.project}' is as it was`)
   sw.progress(`docker stack deploy ${config.project} (${replicas} API replicas) on ${sw.target.endpoint}`)
   await sw.managerCli.stackDeploy({
     stack: config.project,
@@ -207,15 +231,21 @@ export async function deploySwarmStack(
     if (error instanceof Interrupted) {
       throw new Interrupted(
         `stack '${config.project}' was deployed and the swarm keeps starting its tasks`,
-        `see ${swarmCommand(sw, 'status')}; ${swarmCommand(sw, 'down')} removes it (the volume ${volumeName(config.project)} stays)`,
+        `see ${swarmCommand(sw, 'status')}; ${swarmCommand(sw, 'down')} removes it (${keptVolumes(config.project, ha)})`,
       )
     }
     throw error
   }
   await removeOldSecrets(sw, secretName(config.project, secretVersion))
+  if (seeded) {
+    sw.progress(
+      `seeded: ${ha?.members[0].pg} took over the single db's ${seeded.visits.count} visits; its volume ${seeded.keptVolume} stays on ${seeded.node}, unused (remove it yourself once you no longer need it)`,
+    )
+  }
   const status = await swarmStackStatus(sw)
   return {
     ...status,
+    ...(seeded ? {seeded: {from: seeded.keptVolume, node: seeded.node, visits: seeded.visits.count}} : {}),
     engine: sw.target.reason,
     images: distributed,
     network: modes.reason,
@@ -287,6 +317,13 @@ export function haSettled(
   return sync.length > 0
     ? {ready: true, reason: `${status.leader} leads, ${sync.map((m) => m.name).join(' and ')} synchronous`}
     : {ready: false, reason: `${status.leader} leads but no synchronous standby yet (commits wait for one)`}
+}
+
+/** What `down` keeps: the single db's volume, or every member's. */
+function keptVolumes(project: string, ha: HaSettings | undefined): string {
+  if (!ha) return `the volume ${volumeName(project)} stays`
+  const members = ha.members.map((_, i) => `${project}_${pgVolume(i + 1)}`).join(', ')
+  return `the member volumes ${members} stay on their nodes`
 }
 
 function describeHa(ha: HaSettings): string {

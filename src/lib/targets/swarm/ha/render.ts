@@ -14,6 +14,11 @@ export interface HaRenderInput extends HaSettings {
   stackId: string
   /** Patroni's scope (the cluster's name in etcd). */
   scope: string
+  /**
+   * Members rendered with no task: while the first member takes over a single db's data, the others must not
+   * start, or one of them could make a new, empty cluster first (ha/seed.ts).
+   */
+  held?: readonly string[]
 }
 
 const PG_MEMORY = '768M'
@@ -90,7 +95,7 @@ export function renderHaStack(singleDbStack: string, input: HaRenderInput): stri
       // Patroni stops PostgreSQL cleanly on SIGTERM (and hands over leadership first when it leads).
       stop_grace_period: '60s',
       logging,
-      deploy: memberDeploy(member.node, PG_MEMORY, endpointMode, labels),
+      deploy: memberDeploy(member.node, PG_MEMORY, endpointMode, labels, input.held?.includes(member.pg) ? 0 : 1),
     }
   })
   services[ROUTER_SERVICE] = {
@@ -139,9 +144,15 @@ function toJs(node: unknown): unknown {
   return node && typeof node === 'object' && 'toJSON' in node ? (node as {toJSON: () => unknown}).toJSON() : node
 }
 
-function memberDeploy(node: string, memory: string, endpointMode: string, labels: Record<string, string>) {
+function memberDeploy(
+  node: string,
+  memory: string,
+  endpointMode: string,
+  labels: Record<string, string>,
+  replicas = 1,
+) {
   return {
-    replicas: 1,
+    replicas,
     endpoint_mode: endpointMode,
     // Its volume is local to this node: the member always runs there.
     placement: {constraints: pinned(node)},

@@ -27,6 +27,11 @@ export interface HaMember {
 export interface HaSettings {
   members: HaMember[]
   durability: Durability
+  /**
+   * Set when the cluster was made from a single db's data (`up --db-replicas 3` over a single-db stack): the
+   * node whose volume seeded the first member. That volume is kept as it was.
+   */
+  seededFrom?: string
 }
 
 export function pgService(index: number): string {
@@ -65,8 +70,15 @@ export function haExpectedTasks(settings: HaSettings): Record<string, number> {
  * One member per node, pinned there for good: the nodes remembered from the last deploy keep their members
  * (their volumes hold the data); a new HA stack takes the first three nodes by host name.
  */
-export function placeMembers(input: {nodes: readonly string[]; remembered?: readonly string[]}): HaMember[] {
-  const chosen = input.remembered?.length === HA_MEMBERS ? [...input.remembered] : [...input.nodes].sort()
+export function placeMembers(input: {
+  nodes: readonly string[]
+  remembered?: readonly string[]
+  /** The node the first member must run on (the one holding the data it is seeded from). */
+  first?: string
+}): HaMember[] {
+  const sorted = [...input.nodes].sort()
+  const byName = input.first ? [input.first, ...sorted.filter((n) => n !== input.first)] : sorted
+  const chosen = input.remembered?.length === HA_MEMBERS ? [...input.remembered] : byName
   const missing = chosen.filter((node) => !input.nodes.includes(node))
   if (missing.length > 0) {
     throw new UsageError(
@@ -85,8 +97,9 @@ export function placeMembers(input: {nodes: readonly string[]; remembered?: read
 
 /**
  * The database tier this deploy makes: undefined for the single pinned db, else the HA settings. What the last
- * deploy made stays unless asked otherwise, and neither direction of a change between the two is done
- * implicitly: each would leave data behind on volumes the new tier does not use.
+ * deploy made stays unless asked otherwise. A single db holding data grows into 3 members only when asked
+ * (--db-replicas 3): its data seeds the first member, on its node (seededFrom), and its volume is kept. The way
+ * back is never taken: the members' data would be left behind.
  */
 export function chooseHa(input: {
   dbReplicas?: number
@@ -94,6 +107,11 @@ export function chooseHa(input: {
   remembered?: HaSettings
   /** Nodes holding the single db's volume. */
   singleDbVolumeOn: readonly string[]
+  /**
+   * The node a single db was pinned to by the last deploy, on a swarm whose nodes' volumes cannot be looked
+   * into from here (not a local swarm): its data cannot be seen, so it cannot seed the members.
+   */
+  singleDbUnseenOn?: string
   nodes: readonly string[]
 }): HaSettings | undefined {
   const replicas = input.dbReplicas ?? (input.remembered ? HA_MEMBERS : 1)
@@ -115,12 +133,19 @@ export function chooseHa(input: {
     }
     return undefined
   }
-  if (!input.remembered && input.singleDbVolumeOn.length > 0) {
+  if (!input.remembered && input.singleDbVolumeOn.length > 1) {
     throw new UsageError(
-      `the single database's volume is on ${input.singleDbVolumeOn.join(', ')}; seeding ${HA_MEMBERS} members from it is not supported yet, and a new cluster would not hold its visits`,
+      `the single database's volume is on ${input.singleDbVolumeOn.join(' and ')}; stackctl cannot tell which one holds the stack's visits to seed ${HA_MEMBERS} members from`,
       'omit --db-replicas to keep the single db; nothing was changed',
     )
   }
+  if (!input.remembered && input.singleDbUnseenOn) {
+    throw new UsageError(
+      `the single database of this stack was pinned to ${input.singleDbUnseenOn}, whose volumes stackctl cannot look into on this swarm (only a local swarm's); a new cluster would not hold its visits`,
+      'omit --db-replicas to keep the single db; nothing was changed',
+    )
+  }
+  const seededFrom = input.remembered ? input.remembered.seededFrom : input.singleDbVolumeOn[0]
   const durability = input.durability ?? input.remembered?.durability ?? 'sync'
   if (input.remembered && durability !== input.remembered.durability) {
     // Patroni reads its bootstrap settings once, when the cluster is made: a new stack file would not change them.
@@ -129,6 +154,10 @@ export function chooseHa(input: {
       `omit --db-durability (or pass --db-durability ${input.remembered.durability}); nothing was changed`,
     )
   }
-  const members = placeMembers({nodes: input.nodes, remembered: input.remembered?.members.map((m) => m.node)})
-  return {members, durability}
+  const members = placeMembers({
+    nodes: input.nodes,
+    remembered: input.remembered?.members.map((m) => m.node),
+    first: seededFrom,
+  })
+  return {members, durability, ...(seededFrom ? {seededFrom} : {})}
 }

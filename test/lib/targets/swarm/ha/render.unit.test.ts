@@ -12,7 +12,7 @@ const template = (name: string) =>
   readFileSync(fileURLToPath(new URL(`../../../../../templates/compose/${name}`, import.meta.url)), 'utf8')
 const golden = (name: string) => fileURLToPath(new URL(`../golden/${name}`, import.meta.url))
 
-function render(durability: Durability = 'sync'): string {
+function render(durability: Durability = 'sync', held?: string[]): string {
   const single = renderSwarmStack(template('docker-compose.yml'), template('swarm.yml'), {
     config: {project: 'demo', host: '127.0.0.1', port: 5000, pgMajor: 17},
     images: localImages(17),
@@ -30,6 +30,7 @@ function render(durability: Durability = 'sync'): string {
     image: 'stackctl/patroni:17',
     stackId: '0123456789abcdef',
     scope: 'demo',
+    held,
   })
 }
 
@@ -84,5 +85,13 @@ describe('HA swarm stack rendering (--db-replicas 3)', () => {
     expect(doc.services.pg1.environment.POSTGRES_PASSWORD_FILE).to.equal('/run/secrets/db_password')
     expect(doc.secrets.db_password.name).to.equal('demo_db_password_v1')
     expect(text).not.to.match(/PASSWORD:\s*[^/\s]/)
+  })
+
+  it('holds the members it is asked to (no task) while the first one takes a single db over; the others as always', () => {
+    const doc = parse(render('sync', ['pg2', 'pg3']))
+    expect(doc.services.pg1.deploy.replicas).to.equal(1)
+    expect(doc.services.pg2.deploy.replicas).to.equal(0)
+    expect(doc.services.pg3.deploy.replicas).to.equal(0)
+    for (const etcd of ['etcd1', 'etcd2', 'etcd3']) expect(doc.services[etcd].deploy.replicas).to.equal(1)
   })
 })

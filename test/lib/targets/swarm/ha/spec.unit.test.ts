@@ -33,9 +33,8 @@ describe('HA database tier: members and choice', () => {
     expect(haExpectedTasks(ha!)).to.deep.equal({etcd1: 1, pg1: 1, etcd2: 1, pg2: 1, etcd3: 1, pg3: 1, router: 3})
   })
 
-  it('changes nothing implicitly: no HA over a single db holding data, no way back, no durability change', () => {
+  it('changes nothing implicitly: no way back to one db, no durability change', () => {
     const ha = chooseHa({dbReplicas: 3, nodes, singleDbVolumeOn: []})
-    expect(() => chooseHa({dbReplicas: 3, nodes, singleDbVolumeOn: ['n1']})).to.throw(UsageError, 'volume is on n1')
     expect(() => chooseHa({dbReplicas: 1, nodes, singleDbVolumeOn: [], remembered: ha})).to.throw(UsageError)
     expect(() => chooseHa({durability: 'async', nodes, singleDbVolumeOn: [], remembered: ha})).to.throw(
       UsageError,
@@ -43,5 +42,35 @@ describe('HA database tier: members and choice', () => {
     )
     expect(() => chooseHa({dbReplicas: 2, nodes, singleDbVolumeOn: []})).to.throw(UsageError, 'invalid --db-replicas 2')
     expect(() => chooseHa({durability: 'async', nodes, singleDbVolumeOn: []})).to.throw(UsageError, '--db-replicas 3')
+  })
+
+  it('grows a single db holding data into members seeded from it, the first member on its node', () => {
+    const ha = chooseHa({dbReplicas: 3, nodes, singleDbVolumeOn: ['n3']})
+    expect(ha?.seededFrom).to.equal('n3')
+    expect(ha?.members.map((m) => `${m.pg}@${m.node}`)).to.deep.equal(['pg1@n3', 'pg2@n1', 'pg3@n2'])
+    // Control: without data on a node the members are placed by host name and nothing is seeded.
+    const fresh = chooseHa({dbReplicas: 3, nodes, singleDbVolumeOn: []})
+    expect(fresh?.seededFrom).to.equal(undefined)
+    expect(fresh?.members[0].node).to.equal('n1')
+    // Later deploys keep the seeded placement (and never seed again: deploy seeds only without a remembered tier).
+    expect(chooseHa({nodes, singleDbVolumeOn: ['n3'], remembered: ha})).to.deep.equal(ha)
+    // Without --db-replicas 3 the single db stays.
+    expect(chooseHa({nodes, singleDbVolumeOn: ['n3']})).to.equal(undefined)
+  })
+
+  it('refuses to guess which of two single-db volumes holds the visits', () => {
+    expect(() => chooseHa({dbReplicas: 3, nodes, singleDbVolumeOn: ['n1', 'n2']})).to.throw(
+      UsageError,
+      'volume is on n1 and n2',
+    )
+  })
+
+  it('refuses to grow a single db whose volume cannot be looked into (a remote swarm): a new cluster would not hold its visits', () => {
+    expect(() => chooseHa({dbReplicas: 3, nodes, singleDbVolumeOn: [], singleDbUnseenOn: 'n2'})).to.throw(
+      UsageError,
+      'pinned to n2, whose volumes stackctl cannot look into',
+    )
+    // Control: without that single db the members are made.
+    expect(chooseHa({dbReplicas: 3, nodes, singleDbVolumeOn: []})?.members).to.have.length(3)
   })
 })
