@@ -14,6 +14,22 @@ import path from 'node:path'
 import {freePort, runCli, type CliResult} from '../helpers/cli.js'
 import {uniqueName} from '../helpers/docker.js'
 
+/**
+ * Whatever the CLI left of a project on this engine (a failed down, and the WAL archive's `<project>_backups`, which
+ * `down --volumes` keeps by design and which carries stackctl's label, not Compose's): its containers and volumes,
+ * nothing else.
+ */
+export async function removeProject(engine: Docker, project: string): Promise<void> {
+  const compose = [`com.docker.compose.project=${project}`]
+  for (const c of await engine.listContainers({all: true, filters: {label: compose}})) {
+    await engine.getContainer(c.Id).remove({force: true})
+  }
+  for (const label of [compose, [`io.stackctl.project=${project}`]]) {
+    for (const v of (await engine.listVolumes({filters: {label}})).Volumes ?? [])
+      await engine.getVolume(v.Name).remove()
+  }
+}
+
 export interface EngineUnderTest {
   /** "rootful Podman", "rootless Docker". */
   title: string
@@ -91,13 +107,7 @@ export function coreSet(under: EngineUnderTest, more: (set: CoreSet) => void = (
     try {
       await cli('down', '--volumes', '--force')
     } finally {
-      // Whatever the CLI left (a failed down): this project's containers and volumes on this engine, nothing else.
-      const label = [`com.docker.compose.project=${project}`]
-      for (const c of await engine.listContainers({all: true, filters: {label}})) {
-        await engine.getContainer(c.Id).remove({force: true})
-      }
-      for (const v of (await engine.listVolumes({filters: {label}})).Volumes ?? [])
-        await engine.getVolume(v.Name).remove()
+      await removeProject(engine, project)
       rmSync(root, {recursive: true, force: true})
     }
   })

@@ -13,7 +13,7 @@ import path from 'node:path'
 import {freePort, runCli} from '../helpers/cli.js'
 import {uniqueName} from '../helpers/docker.js'
 import {engineAccess, engineKindOf} from '../helpers/engines.js'
-import {coreSet, refusesSwarm} from './core-set.js'
+import {coreSet, refusesSwarm, removeProject} from './core-set.js'
 
 const PODMAN = engineAccess('podman')
 
@@ -88,12 +88,7 @@ function ulimitsRefusal(): void {
       expect(up.stderr).to.include('default_ulimits = ["nofile=20000:20000", "nproc=32768:32768"]')
     } finally {
       await cli('down', '--volumes', '--force')
-      const label = [`com.docker.compose.project=${project}`]
-      for (const c of await engine.listContainers({all: true, filters: {label}})) {
-        await engine.getContainer(c.Id).remove({force: true})
-      }
-      for (const v of (await engine.listVolumes({filters: {label}})).Volumes ?? [])
-        await engine.getVolume(v.Name).remove()
+      await removeProject(engine, project)
       service.kill('SIGTERM')
       rmSync(root, {recursive: true, force: true})
     }
