@@ -207,7 +207,22 @@ export class ComposeClient implements Compose {
 
   async up(options: UpOptions, runOptions: RunOptions = {}): Promise<void> {
     const env = options.classicBuilder ? {...runOptions.env, DOCKER_BUILDKIT: '0'} : runOptions.env
-    await this.exec(upArgs(this.target, options), {...runOptions, env})
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.exec(upArgs(this.target, options), {...runOptions, env})
+        return
+      } catch (error) {
+        const lost = error instanceof ProcessFailed && networkCreateRaced(error.stderr)
+        if (!lost || attempt >= NETWORK_RACE_ATTEMPTS || runOptions.signal?.aborted) throw error
+        // `up` is idempotent: what the failed attempt created is reused, nothing is removed.
+        runOptions.onLine?.(
+          `the engine could not create the project's network (a host network interface changed while it chose a subnet); trying again (${attempt + 1} of ${NETWORK_RACE_ATTEMPTS})`,
+          'stderr',
+        )
+        debug('network creation raced an interface change, attempt %d', attempt + 1)
+        await new Promise((resolve) => setTimeout(resolve, 500 * attempt))
+      }
+    }
   }
 
   async down(options: {volumes?: boolean; timeoutSeconds?: number} = {}, runOptions: RunOptions = {}): Promise<void> {
@@ -248,6 +263,18 @@ export class ComposeClient implements Compose {
       throw error
     }
   }
+}
+
+const NETWORK_RACE_ATTEMPTS = 3
+
+/**
+ * Podman (rootful and rootless) lists the host's interface addresses to choose a free subnet for a new
+ * network; Go's net.InterfaceAddrs fails with "route ip+net: no such network interface" when an interface
+ * (another container's veth) disappears between its two netlink reads. Seen in CI with rootful Docker's
+ * containers coming and going beside rootless Podman. Nothing was created; the same request succeeds again.
+ */
+export function networkCreateRaced(stderr: string): boolean {
+  return /failed to create network [^\n]*route ip\+net: no such network interface/.test(stderr)
 }
 
 /** Turns Compose's best-known failure messages into errors that say what to do. */

@@ -10,8 +10,11 @@ import {
   parseConfigHashes,
   translateComposeFailure,
   mergedConfigArgs,
+  networkCreateRaced,
   upArgs,
+  ComposeClient,
 } from '../../../src/lib/engine/compose-client.js'
+import {DockerCli, type RunOptions, type RunResult} from '../../../src/lib/engine/docker-cli.js'
 import {ProcessFailed} from '../../../src/lib/errors.js'
 
 const target = {project: 'demo', composeFile: '/s/docker-compose.yml', projectDirectory: '/s'}
@@ -133,5 +136,81 @@ describe('compose client arguments', () => {
       ['app', '0123abc'],
       ['db', '4567def'],
     ])
+  })
+})
+
+/** Answers each `compose` call with the next scripted failure (or success once the script runs out). */
+class ScriptedDocker extends DockerCli {
+  readonly calls: string[][] = []
+  constructor(private readonly failures: string[]) {
+    super()
+  }
+
+  override async compose(args: readonly string[], _options: RunOptions = {}): Promise<RunResult> {
+    this.calls.push([...args])
+    const stderr = this.failures.shift()
+    if (stderr !== undefined) throw new ProcessFailed(`docker ${args.join(' ')}`, 1, stderr)
+    return {stdout: '', stderr: '', exitCode: 0}
+  }
+}
+
+// Seen in CI on rootless Podman while rootful Docker's containers came and went (reproduced: 14 of 2,290
+// network creations failed while a veth with an address was added and removed in a loop).
+const raced =
+  ' Network p_default  Creating\n Network p_default  Error\nfailed to create network p_default: Error response from daemon: route ip+net: no such network interface'
+
+describe('compose up when the engine raced a host interface change', () => {
+  it("recognises Podman's failed subnet choice and nothing else", () => {
+    expect(networkCreateRaced(raced)).to.equal(true)
+    expect(
+      networkCreateRaced('failed to create network p_default: Error response from daemon: permission denied'),
+    ).to.equal(false)
+    expect(networkCreateRaced('route ip+net: no such network interface')).to.equal(false)
+  })
+
+  it('runs the same up again, says so, and succeeds', async () => {
+    const docker = new ScriptedDocker([raced])
+    const lines: string[] = []
+    await new ComposeClient(target, docker).up(
+      {waitTimeoutSeconds: 5, wait: false},
+      {onLine: (line) => lines.push(line)},
+    )
+    expect(docker.calls).to.have.length(2)
+    expect(docker.calls[1]).to.deep.equal(docker.calls[0])
+    expect(lines.join('\n')).to.match(/could not create the project's network.*trying again \(2 of 3\)/)
+  })
+
+  it("gives up after three attempts with the engine's own error", async () => {
+    const docker = new ScriptedDocker([raced, raced, raced, raced])
+    const error = await new ComposeClient(target, docker).up({waitTimeoutSeconds: 5, wait: false}).then(
+      () => undefined,
+      (error_: unknown) => error_,
+    )
+    expect(error).to.be.instanceOf(ProcessFailed)
+    expect(docker.calls).to.have.length(3)
+  })
+
+  it('does not retry any other failure', async () => {
+    const docker = new ScriptedDocker(['Error response from daemon: pull access denied for x'])
+    const error = await new ComposeClient(target, docker).up({waitTimeoutSeconds: 5, wait: false}).then(
+      () => undefined,
+      (error_: unknown) => error_,
+    )
+    expect(error).to.be.instanceOf(ProcessFailed)
+    expect(docker.calls).to.have.length(1)
+  })
+
+  it('does not retry once the command was interrupted', async () => {
+    const docker = new ScriptedDocker([raced])
+    const controller = new AbortController()
+    controller.abort()
+    const error = await new ComposeClient(target, docker)
+      .up({waitTimeoutSeconds: 5, wait: false}, {signal: controller.signal})
+      .then(
+        () => undefined,
+        (error_: unknown) => error_,
+      )
+    expect(error).to.be.instanceOf(ProcessFailed)
+    expect(docker.calls).to.have.length(1)
   })
 })
