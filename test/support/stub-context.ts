@@ -1,5 +1,5 @@
 /** A stack context over the stubs: a real temporary stack directory, an in-memory engine and Compose. */
-import {mkdtempSync} from 'node:fs'
+import {mkdtempSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
 
@@ -17,8 +17,16 @@ export interface StubStack {
   resolver: ImageResolver
 }
 
+const roots: string[] = []
+// The unit run leaves nothing behind in the temporary directory (96 of these were left by every run).
+process.once('exit', () => {
+  for (const root of roots) rmSync(root, {recursive: true, force: true})
+})
+
 export function tempRoot(): string {
-  return mkdtempSync(path.join(tmpdir(), 'stackctl-unit-'))
+  const root = mkdtempSync(path.join(tmpdir(), 'stackctl-unit-'))
+  roots.push(root)
+  return root
 }
 
 /** Loads a stack for `demo` in `dir` (a new one under a temp root by default) over fresh stubs. */
