@@ -159,6 +159,14 @@ class ScriptedDocker extends DockerCli {
 const raced =
   ' Network p_default  Creating\n Network p_default  Error\nfailed to create network p_default: Error response from daemon: route ip+net: no such network interface'
 
+/** What `up` over the scripted engine throws (undefined when it succeeds). */
+async function upFailure(docker: ScriptedDocker, runOptions: RunOptions = {}): Promise<unknown> {
+  return new ComposeClient(target, docker).up({waitTimeoutSeconds: 5, wait: false}, runOptions).then(
+    () => undefined,
+    (error: unknown) => error,
+  )
+}
+
 describe('compose up when the engine raced a host interface change', () => {
   it("recognises Podman's failed subnet choice and nothing else", () => {
     expect(networkCreateRaced(raced)).to.equal(true)
@@ -182,20 +190,14 @@ describe('compose up when the engine raced a host interface change', () => {
 
   it("gives up after three attempts with the engine's own error", async () => {
     const docker = new ScriptedDocker([raced, raced, raced, raced])
-    const error = await new ComposeClient(target, docker).up({waitTimeoutSeconds: 5, wait: false}).then(
-      () => undefined,
-      (error_: unknown) => error_,
-    )
+    const error = await upFailure(docker)
     expect(error).to.be.instanceOf(ProcessFailed)
     expect(docker.calls).to.have.length(3)
   })
 
   it('does not retry any other failure', async () => {
     const docker = new ScriptedDocker(['Error response from daemon: pull access denied for x'])
-    const error = await new ComposeClient(target, docker).up({waitTimeoutSeconds: 5, wait: false}).then(
-      () => undefined,
-      (error_: unknown) => error_,
-    )
+    const error = await upFailure(docker)
     expect(error).to.be.instanceOf(ProcessFailed)
     expect(docker.calls).to.have.length(1)
   })
@@ -204,12 +206,7 @@ describe('compose up when the engine raced a host interface change', () => {
     const docker = new ScriptedDocker([raced])
     const controller = new AbortController()
     controller.abort()
-    const error = await new ComposeClient(target, docker)
-      .up({waitTimeoutSeconds: 5, wait: false}, {signal: controller.signal})
-      .then(
-        () => undefined,
-        (error_: unknown) => error_,
-      )
+    const error = await upFailure(docker, {signal: controller.signal})
     expect(error).to.be.instanceOf(ProcessFailed)
     expect(docker.calls).to.have.length(1)
   })
