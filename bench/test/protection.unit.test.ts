@@ -117,6 +117,18 @@ describe('bench: the protection step', () => {
     expect(judgeCost(noisy, 0.05)).to.deep.equal({pass: false, conclusive: false})
   })
 
+  it('noise that only ever favours archiving still judges the cost: no pair above the limit', () => {
+    // The quiet run after fresh18: pairs from -18 % to +3.6 %, a middle half wider than 5 points.
+    const favouring = archivingCost([11800, 10000, 10300, 9700], [10000, 10000, 10000, 10000])
+    expect(favouring.spread).to.be.greaterThan(0.05)
+    expect(Math.max(...favouring.pairCosts)).to.equal(0.03)
+    expect(judgeCost(favouring, 0.05)).to.deep.equal({pass: true, conclusive: true})
+    // Negative control: the same spread with one pair showing an 8 % cost proves nothing either way.
+    const oneCostly = archivingCost([11800, 10000, 10300, 9200], [10000, 10000, 10000, 10000])
+    expect(oneCostly.spread).to.be.greaterThan(0.05)
+    expect(judgeCost(oneCostly, 0.05)).to.deep.equal({pass: false, conclusive: false})
+  })
+
   it('the cost rounds alternate which stack goes first', () => {
     expect([0, 1, 2, 3].map(pairOrder)).to.deep.equal([
       [true, false],
