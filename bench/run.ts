@@ -373,12 +373,14 @@ async function main(): Promise<number> {
   const stack = await createStack()
   let cleanup: Promise<string[]> | undefined
   const teardown = () => (cleanup ??= removeStack(engine, stack))
+  // Listening (not once), as onOwnStacks does: a second Ctrl-C while the stack is being removed must not end
+  // the process half-way.
   const interrupted = (signal: NodeJS.Signals) => {
-    log(`${signal}: removing stack ${stack.project}`)
+    log(`${signal}: ${cleanup ? 'already removing' : 'removing'} stack ${stack.project}`)
     void teardown().then(() => process.exit(130))
   }
-  process.once('SIGINT', interrupted)
-  process.once('SIGTERM', interrupted)
+  process.on('SIGINT', interrupted)
+  process.on('SIGTERM', interrupted)
 
   let results: BenchResults
   try {
