@@ -2,7 +2,8 @@
  * `stackctl db restore --latest | --to-time | --to-name | --to-lsn`: point-in-time recovery from the
  * pgBackRest repository into a NEW volume. A recovery server on that volume replays the archived WAL up to the
  * target and must prove it stopped there (recovery.ts) before the stack is switched to it; the old volume is
- * kept, recorded as superseded (`db prune-old` removes it). Any failure, or Ctrl-C, before the switch
+ * kept, recorded as superseded (`db prune-old` removes it). The API is stopped from before the restore point
+ * until the switch starts it on the restored data (upgrade/api-hold.ts). Any failure, or Ctrl-C, before the switch
  * removes the new volume and the recovery server: the stack stays on its old volume, untouched.
  */
 
@@ -27,6 +28,7 @@ import type {StackContext} from '../../stack/context.js'
 import type {ImageResolver} from '../../stack/images.js'
 import {claimStack} from '../../stack/ownership.js'
 import {Psql} from '../db/psql.js'
+import {stopApi} from '../upgrade/api-hold.js'
 import {createNewVolume} from '../upgrade/new-volume.js'
 import {newVolumeLabels, newVolumeName} from '../upgrade/plan.js'
 import {switchTo, updateState, type VolumeRef} from '../upgrade/switch.js'
@@ -107,6 +109,18 @@ export async function restoreToPoint(
     // leaves the stack as it was, without a restore point made for a restore that never ran.
     const volume = await runner.step('new volume', () => createVolume(ctx, runner, plan, command))
     const room = await runner.step('room', () => assertRestoreRoom(ctx, plan, volume, image, runner))
+    checkInterrupted(signal, 'before the API was stopped')
+    // Before the restore point: every visit the API acknowledged is then before the point and in the archive
+    // (the point's segment is switched and archived), so --latest holds them all, and no visit is acknowledged
+    // during the recovery that the restored data would lack.
+    await runner.step('stop the API', async () => {
+      // The test suite's negative control: the API kept serving, as it did before (see api-hold.ts).
+      if (process.env.STACKCTL_TEST_RESTORE_KEEP_API) {
+        ctx.progress('the API keeps serving during the restore (STACKCTL_TEST_RESTORE_KEEP_API is set)')
+        return
+      }
+      await stopApi(ctx, runner, 'no visit may be acknowledged that the restored data would not hold')
+    })
     checkInterrupted(signal, 'before the restore point')
     restorePoint = ctx.config.walArchive
       ? await runner.step('restore point', () => makeRestorePoint(ctx, command, signal))

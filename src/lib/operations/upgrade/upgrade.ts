@@ -7,8 +7,6 @@
  * removes what the upgrade created and restarts the API on the old volume; a failure after it switches back.
  */
 
-import createDebug from 'debug'
-
 import {stackCommand} from '../../model/config/command-line.js'
 import {DB_NAME, volumeName} from '../../model/config/stack-config.js'
 import {readLedger, totalRows, type Ledger} from '../db/ledger.js'
@@ -33,8 +31,6 @@ import {
   type Preflight,
 } from './checks.js'
 import {removeNewServer, startNewServer, type NewServer} from './new-server.js'
-import {collectFacts} from '../../targets/compose/diagnose.js'
-import {newWaitMemory, waitServicesReady} from '../../targets/compose/wait-healthy.js'
 import {
   AVAILABLE_EXTENSIONS_SQL,
   copyScript,
@@ -51,9 +47,8 @@ import {
 import {createNewVolume} from './new-volume.js'
 import {proveServing, switchTo, updateState, type ServedVisit, type VolumeRef} from './switch.js'
 import {stackFlagsHint} from './leftovers.js'
+import {stopApi} from './api-hold.js'
 import {makeRestorePoint, PointInterrupted, type RestorePoint} from '../protect/restore-point.js'
-
-const debug = createDebug('stackctl:upgrade')
 
 export interface UpgradeOptions {
   to: number
@@ -186,9 +181,7 @@ async function copyAndVerify(
     // After the new volume's checks (a refusal there makes no point for an upgrade that never ran), on the old
     // major, before the API stops: the data as it was stays reachable from the archive.
     const point = await makeRestorePoint(ctx, 'db upgrade', signal)
-    ctx.progress('stopping the API: no visit may be written to the old data from now on')
-    undo.onUndo('the API restarted on the old volume', () => restartApi(ctx))
-    await ctx.compose.stop(['app'], {onLine: (line) => debug(line), shield: true})
+    await stopApi(ctx, undo, 'no visit may be written to the old data from now on')
     checkInterrupted(signal, 'before the backup')
     // Its own steps print inside this one.
     return {backup: await backupVolume({...ctx, phase: undo.phase}, {signal}), point}
@@ -442,16 +435,6 @@ async function freeVolumeName(engine: Engine, project: string, major: number, kn
     if (!(await engine.volumes.inspect(name))) return name
     taken.add(name)
   }
-}
-
-async function restartApi(ctx: StackContext): Promise<void> {
-  const memory = newWaitMemory(await collectFacts(ctx.engine.containers, ctx.config.project, {logs: false}))
-  await ctx.compose.up(
-    {wait: false, waitTimeoutSeconds: ctx.config.timeoutSeconds, services: ['app']},
-    {onLine: (line) => debug(line), shield: true},
-  )
-  // stackctl's probe, not --wait: the engine's first health check comes 60 s after the start.
-  await waitServicesReady(ctx, ['app'], memory, undefined)
 }
 
 function failedBefore(
