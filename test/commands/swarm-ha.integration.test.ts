@@ -234,7 +234,7 @@ describe('swarm HA database: Patroni + etcd, failover (integration, a swarm of i
       'patroni ok',
       'archiving warn',
     ])
-    // The swarm archives no WAL: doctor says so as a warning (with no dump command: volume backup needs one db).
+    // The swarm archives no WAL: doctor says so as a warning (its fix: volume backup, a dump of the leader).
     expect(healthy.check('archiving').detail).to.include("the Patroni members' volumes")
     expect(healthy.check('etcd').detail).to.include('3/3 members healthy')
     expect(healthy.check('patroni').detail).to.include('every acknowledged visit is on two members')
