@@ -1,0 +1,450 @@
+/**
+ * The HA step (bench/ha.ts) as data and text, without I/O: one fault run read from `verify-persistence --json`,
+ * each fault's summary (visits lost, write outage percentiles, leaders seen, rejoins), the memory rows read from
+ * `docker stats`, the targets, and BENCHMARKS.md's "## HA" section.
+ */
+import {replaceSection} from './markdown.js'
+import type {LoadResult, TargetResult} from './results.js'
+import {percentile, round} from './stats.js'
+
+/** The faults injected into the leader's node: SIGKILL of its container, a pause of it, a partition of it. */
+export const HA_FAULTS = ['kill', 'pause', 'partition'] as const
+export type HaFault = (typeof HA_FAULTS)[number]
+
+/** The `verify-persistence --target swarm --mode` each fault runs (kill is the check's `failover` mode). */
+export const FAULT_MODE: Record<HaFault, 'failover' | 'pause' | 'partition'> = {
+  kill: 'failover',
+  pause: 'pause',
+  partition: 'partition',
+}
+
+export const HA_LIMITS = {outageP95Seconds: 30, memoryBytes: 4 * 1024 ** 3}
+
+export interface FaultRun {
+  fault: HaFault
+  /** 1-based, within its fault. */
+  run: number
+  passed: boolean
+  exitCode: number
+  /** Wall time of the check, spawn to exit (the settle wait before it not included). */
+  seconds: number
+  acknowledged: number | null
+  /** Acknowledged visits missing afterwards; null when the check never reached its set check. */
+  lost: number | null
+  outageSeconds: number | null
+  maxLeadersSeen: number | null
+  oldLeaderRejoined: boolean | null
+  leaderBefore: string | null
+  leaderAfter: string | null
+  /** Why the run failed (the check's own reasons, its abort, or why it could not start); null when it passed. */
+  reason: string | null
+}
+
+/** What `verify-persistence --json` prints, as far as this step reads it. */
+interface CheckJson {
+  passed?: boolean
+  acknowledged?: number
+  missingCount?: number | null
+  reasons?: string[]
+  aborted?: {phase: string; message: string} | null
+  swarm?: {
+    failover?: {
+      leaderBefore?: string
+      leaderAfter?: string | null
+      outageSeconds?: number | null
+      maxLeadersSeen?: number
+      oldLeaderRejoined?: boolean
+    } | null
+  } | null
+}
+
+/** One run from the check's exit code and output; output that is not its JSON makes a failed run saying so. */
+export function readFaultRun(
+  fault: HaFault,
+  run: number,
+  process: {exitCode: number; stdout: string; stderr: string; ms: number},
+): FaultRun {
+  const base = {fault, run, exitCode: process.exitCode, seconds: round(process.ms / 1000, 1)}
+  let json: CheckJson
+  try {
+    json = JSON.parse(process.stdout) as CheckJson
+  } catch {
+    const said = lastLine(process.stderr) || lastLine(process.stdout) || 'no output'
+    return {...base, ...NOTHING_READ, passed: false, reason: `exit ${process.exitCode}, no JSON result: ${said}`}
+  }
+  const failover = json.swarm?.failover ?? undefined
+  const passed = json.passed === true && process.exitCode === 0
+  const reasons = [...(json.aborted ? [`${json.aborted.phase}: ${json.aborted.message}`] : []), ...(json.reasons ?? [])]
+  return {
+    ...base,
+    passed,
+    acknowledged: json.acknowledged ?? null,
+    lost: json.missingCount ?? null,
+    outageSeconds: failover?.outageSeconds ?? null,
+    maxLeadersSeen: failover?.maxLeadersSeen ?? null,
+    oldLeaderRejoined: failover?.oldLeaderRejoined ?? null,
+    leaderBefore: failover?.leaderBefore ?? null,
+    leaderAfter: failover?.leaderAfter ?? null,
+    reason: passed ? null : reasons.join('; ') || `exit ${process.exitCode}`,
+  }
+}
+
+const NOTHING_READ = {
+  acknowledged: null,
+  lost: null,
+  outageSeconds: null,
+  maxLeadersSeen: null,
+  oldLeaderRejoined: null,
+  leaderBefore: null,
+  leaderAfter: null,
+}
+
+/** A run that could not start (the cluster did not settle before it): failed, with the reason. */
+export function unstartedRun(fault: HaFault, run: number, reason: string): FaultRun {
+  return {fault, run, exitCode: -1, seconds: 0, ...NOTHING_READ, passed: false, reason}
+}
+
+function lastLine(text: string): string {
+  return (
+    text
+      .trim()
+      .split('\n')
+      .filter((line) => line.trim())
+      .at(-1)
+      ?.trim() ?? ''
+  )
+}
+
+export interface FaultSummary {
+  fault: HaFault
+  runs: number
+  passed: number
+  /** Acknowledged visits lost over the runs that reached their set check. */
+  lost: number
+  /** Runs that never reached their set check: whether they lost anything is unknown. */
+  unchecked: number
+  acknowledged: number
+  /** Over the runs that measured an outage. */
+  outage: {p50: number; p95: number; max: number; measured: number} | null
+  /** The most leaders seen at once in any run; null when no run reported it. */
+  maxLeadersSeen: number | null
+  rejoined: number
+  failures: Array<{run: number; reason: string}>
+}
+
+export function summarizeFault(fault: HaFault, runs: readonly FaultRun[]): FaultSummary {
+  const mine = runs.filter((r) => r.fault === fault)
+  const outages = mine.map((r) => r.outageSeconds).filter((s): s is number => s !== null)
+  const leaders = mine.map((r) => r.maxLeadersSeen).filter((n): n is number => n !== null)
+  return {
+    fault,
+    runs: mine.length,
+    passed: mine.filter((r) => r.passed).length,
+    lost: mine.reduce((sum, r) => sum + (r.lost ?? 0), 0),
+    unchecked: mine.filter((r) => r.lost === null).length,
+    acknowledged: mine.reduce((sum, r) => sum + (r.acknowledged ?? 0), 0),
+    outage:
+      outages.length === 0
+        ? null
+        : {
+            p50: round(percentile(outages, 0.5), 1),
+            p95: round(percentile(outages, 0.95), 1),
+            max: round(Math.max(...outages), 1),
+            measured: outages.length,
+          },
+    maxLeadersSeen: leaders.length === 0 ? null : Math.max(...leaders),
+    rejoined: mine.filter((r) => r.oldLeaderRejoined === true).length,
+    failures: mine.filter((r) => !r.passed).map((r) => ({run: r.run, reason: r.reason ?? 'failed'})),
+  }
+}
+
+/** One container's memory as `docker stats` shows it: its node (or the host), its name and its bytes. */
+export interface MemoryRow {
+  node: string
+  name: string
+  bytes: number
+}
+
+const UNITS: Record<string, number> = {
+  B: 1,
+  KiB: 1024,
+  MiB: 1024 ** 2,
+  GiB: 1024 ** 3,
+  TiB: 1024 ** 4,
+  kB: 1e3,
+  KB: 1e3,
+  MB: 1e6,
+  GB: 1e9,
+  TB: 1e12,
+}
+
+/** `12.5MiB / 23.54GiB` (docker stats' MemUsage: use / limit) → the bytes used. */
+export function parseMemUsage(text: string): number {
+  const match = /^\s*([\d.]+)\s*([KMGT]?i?B|kB)\s*\//.exec(text)
+  if (!match || UNITS[match[2]] === undefined) throw new Error(`cannot read a memory use from '${text}'`)
+  return Math.round(Number(match[1]) * UNITS[match[2]])
+}
+
+/** `docker stats --no-stream --format '{{.Name}}\t{{.MemUsage}}'` → rows, only the names `keep` accepts. */
+export function parseStats(node: string, text: string, keep: (name: string) => boolean): MemoryRow[] {
+  return text
+    .split('\n')
+    .filter((line) => line.trim())
+    .map((line) => {
+      const [name, usage] = line.split('\t')
+      return {node, name: name.trim(), bytes: parseMemUsage(usage ?? '')}
+    })
+    .filter((row) => keep(row.name))
+}
+
+/** What a task's container does, from its swarm name `<project>_<service>.<slot>.<task id>`. */
+export function roleOf(project: string, container: string): string {
+  const service = container.startsWith(`${project}_`) ? container.slice(project.length + 1).split('.')[0] : ''
+  if (/^pg\d+$/.test(service)) return 'PostgreSQL + Patroni'
+  if (/^etcd\d+$/.test(service)) return 'etcd'
+  if (service === 'router') return 'HAProxy'
+  if (service === 'app') return 'API'
+  return service || 'other'
+}
+
+export interface HaMemory {
+  /** Every running container of the HA stack, inside every node. */
+  containers: MemoryRow[]
+  /** Their sum: what is judged against the target. */
+  stackBytes: number
+  byRole: Array<{role: string; count: number; bytes: number}>
+  /** The node containers as the host's engine sees them (their cgroups). */
+  nodes: MemoryRow[]
+  nodesBytes: number
+}
+
+export function haMemory(project: string, containers: MemoryRow[], nodes: MemoryRow[]): HaMemory {
+  const roles = new Map<string, {count: number; bytes: number}>()
+  for (const row of containers) {
+    const role = roleOf(project, row.name)
+    const entry = roles.get(role) ?? {count: 0, bytes: 0}
+    roles.set(role, {count: entry.count + 1, bytes: entry.bytes + row.bytes})
+  }
+  return {
+    containers,
+    stackBytes: containers.reduce((sum, r) => sum + r.bytes, 0),
+    byRole: [...roles.entries()].map(([role, v]) => ({role, ...v})).sort((a, b) => b.bytes - a.bytes),
+    nodes,
+    nodesBytes: nodes.reduce((sum, r) => sum + r.bytes, 0),
+  }
+}
+
+export interface HaThroughput {
+  connections: number
+  /** The single-db swarm stack, then the same stack seeded to 3 members with synchronous replication. */
+  single: LoadResult
+  ha: LoadResult
+  /** ha.rps / single.rps */
+  ratio: number
+}
+
+export interface HaResult {
+  startedAt: string
+  finishedAt: string
+  cores: number
+  loadAtStart: number[]
+  loadAtEnd: number[]
+  nodes: number
+  runsPerFault: number
+  faults: HaFault[]
+  throughput: HaThroughput
+  /** Measured once the HA stack had served the load and settled. */
+  memory: HaMemory
+  runs: FaultRun[]
+  summaries: FaultSummary[]
+}
+
+const GiB = 1024 ** 3
+const gib = (bytes: number) => `${round(bytes / GiB, 2)} GiB`
+const mib = (bytes: number) => `${round(bytes / 1024 ** 2, 0)} MiB`
+
+export function haTargets(result: HaResult): TargetResult[] {
+  const {summaries, runs} = result
+  const n = runs.length
+  const lost = summaries.reduce((sum, s) => sum + s.lost, 0)
+  const unchecked = summaries.reduce((sum, s) => sum + s.unchecked, 0)
+  const leaders = summaries.map((s) => s.maxLeadersSeen).filter((x): x is number => x !== null)
+  const rejoined = summaries.reduce((sum, s) => sum + s.rejoined, 0)
+  const outages = summaries.map((s) => `${s.fault} ${s.outage ? `${s.outage.p95} s` : '–'}`)
+  const faults = summaries.map((s) => s.fault).join(', ')
+  const exact = [result.throughput.single, result.throughput.ha].every((l) => l.exactness?.exact === true)
+  return [
+    {
+      name: `acknowledged visits lost (${faults}: ${n} runs)`,
+      limit: '0 in every run',
+      value: `${lost} lost${unchecked > 0 ? `, ${unchecked} run(s) never reached the set check` : ''}`,
+      pass: n > 0 && lost === 0 && unchecked === 0,
+    },
+    {
+      name: 'leaders accepting writes at once',
+      limit: 'never more than 1',
+      value: leaders.length === 0 ? 'not reported' : `at most ${Math.max(...leaders)}`,
+      pass: leaders.length === n && n > 0 && Math.max(...leaders) <= 1,
+    },
+    {
+      name: 'old leader rejoined as a replica',
+      limit: `${n} of ${n}`,
+      value: `${rejoined} of ${n}`,
+      pass: n > 0 && rejoined === n,
+    },
+    {
+      name: 'write outage p95 per fault',
+      limit: `≤ ${HA_LIMITS.outageP95Seconds} s`,
+      value: outages.join(', '),
+      pass:
+        summaries.length > 0 && summaries.every((s) => s.outage !== null && s.outage.p95 <= HA_LIMITS.outageP95Seconds),
+    },
+    {
+      name: 'fault runs passed',
+      limit: 'every run',
+      value: `${runs.filter((r) => r.passed).length} of ${n}`,
+      pass: n > 0 && runs.every((r) => r.passed),
+    },
+    {
+      name: `memory of the whole ${result.nodes}-node HA stack (its containers)`,
+      limit: `≤ ${gib(HA_LIMITS.memoryBytes)}`,
+      value: `${gib(result.memory.stackBytes)} (${result.memory.containers.length} containers)`,
+      pass: result.memory.containers.length > 0 && result.memory.stackBytes <= HA_LIMITS.memoryBytes,
+    },
+    {
+      name: `API req/s at ${result.throughput.connections} connections, totals exact (single db, HA)`,
+      limit: 'exact (the ratio is reported, not judged)',
+      value: `${result.throughput.single.rps} → ${result.throughput.ha.rps} req/s (× ${result.throughput.ratio})`,
+      pass: exact,
+    },
+  ]
+}
+
+function table(header: string[], rows: Array<Array<string | number>>): string {
+  const line = (cells: Array<string | number>) => `| ${cells.join(' | ')} |`
+  return [line(header), line(header.map(() => '---')), ...rows.map(line)].join('\n')
+}
+
+const loads = (values: readonly number[]) => values.map((v) => v.toFixed(2)).join(' / ')
+const dash = (value: number | string | null | undefined) => (value === null || value === undefined ? '–' : value)
+
+/** The body of BENCHMARKS.md's "## HA" section (between its markers). */
+export function haSection(result: HaResult, targets: readonly TargetResult[], file: string): string {
+  const {throughput: t, memory: m} = result
+  const loadRow = (what: string, l: LoadResult) => [
+    what,
+    l.rps,
+    l.p50,
+    l.p99,
+    l.non2xx + l.errors + l.timeouts,
+    l.loadBefore,
+    l.exactness?.exact ? 'yes' : '**no**',
+  ]
+  const failures = result.summaries.flatMap((s) =>
+    s.failures.map((f) => `- ${s.fault} run ${f.run}: ${f.reason.split('\n')[0]}`),
+  )
+  return [
+    `Run ${result.startedAt.replace(/\.\d+Z$/, 'Z')} (\`npm run bench -- --only ha --runs ${result.runsPerFault} --write\`), ` +
+      `results in \`${file}\`: a local ${result.nodes}-node swarm of its own (stackctl swarm up), ${result.cores} cores, ` +
+      `load average (1 / 5 / 15 min) ${loads(result.loadAtStart)} at the start and ${loads(result.loadAtEnd)} at the end ` +
+      '(other work shared the machine).',
+    '',
+    table(
+      ['target', 'limit', 'measured', 'result'],
+      targets.map((x) => [x.name, x.limit, x.value, `**${x.pass ? 'PASS' : 'FAIL'}**`]),
+    ),
+    '',
+    `**Throughput** — \`GET /\` at ${t.connections} connections for ${t.single.seconds} s after a warm-up, through ` +
+      "node 1's published port, each run's totals checked: first the single-db swarm stack, then the same stack " +
+      'grown to 3 Patroni members with `up --db-replicas 3` (seeded from its data: the same project, API tasks, ' +
+      'port and nodes, so only the database tier differs), synchronous quorum replication. ' +
+      `HA over single: × ${t.ratio}.`,
+    '',
+    table(
+      ['stack', 'req/s', 'p50 ms', 'p99 ms', 'failed', 'load before', 'exact'],
+      [loadRow('single db', t.single), loadRow('HA, 3 members, sync', t.ha)],
+    ),
+    '',
+    `**Memory** — \`docker stats\` of every container of the HA stack inside every node (their own cgroups, as each ` +
+      `node's engine reports them, page cache left out as docker stats does), measured after the load: ` +
+      `${gib(m.stackBytes)} in ${m.containers.length} containers. That sum is what is judged: it is what the stack ` +
+      "itself uses. The node containers, as the host's engine sees them, use " +
+      `${gib(m.nodesBytes)} (${m.nodes.map((n) => `${n.name} ${mib(n.bytes)}`).join(', ')}): their cgroups hold each ` +
+      "node's own dockerd and containerd; on this cgroup v1 host a node's containers get cgroups of their own outside " +
+      "the node's, so the two numbers do not overlap, and the stack on real machines would not carry the nested engines.",
+    '',
+    table(
+      ['role', 'containers', 'memory'],
+      m.byRole.map((r) => [r.role, r.count, mib(r.bytes)]),
+    ),
+    '',
+    `**Fault matrix** — ${result.runsPerFault} run(s) of each fault of the leader's node, rounds interleaved ` +
+      '(kill, pause, partition, then again), each `stackctl verify-persistence --target swarm --mode ' +
+      'failover|pause|partition --visits 120 --json` started once the cluster had settled (every member streaming, ' +
+      'a node can be lost). kill: the node container SIGKILLed; pause: frozen, woken once another member leads; ' +
+      'partition: cut from the other nodes by iptables inside it, healed once another member leads. Lost: ' +
+      'acknowledged visits missing afterwards (the set check). Outage: the longest stretch after the fault with no ' +
+      'write acknowledged, in s.',
+    '',
+    table(
+      [
+        'fault',
+        'runs',
+        'passed',
+        'acknowledged',
+        'lost',
+        'outage p50',
+        'p95',
+        'max',
+        'max leaders',
+        'old leader rejoined',
+      ],
+      result.summaries.map((s) => [
+        s.fault,
+        s.runs,
+        s.passed,
+        s.acknowledged,
+        s.unchecked > 0 ? `${s.lost} (+${s.unchecked} unchecked)` : s.lost,
+        dash(s.outage?.p50),
+        dash(s.outage?.p95),
+        dash(s.outage?.max),
+        dash(s.maxLeadersSeen),
+        `${s.rejoined} of ${s.runs}`,
+      ]),
+    ),
+    '',
+    table(
+      [
+        'fault',
+        'run',
+        'passed',
+        'acknowledged',
+        'lost',
+        'outage s',
+        'leaders',
+        'rejoined',
+        'leader before → after',
+        'check s',
+      ],
+      result.runs.map((r) => [
+        r.fault,
+        r.run,
+        r.passed ? 'yes' : '**no**',
+        dash(r.acknowledged),
+        dash(r.lost),
+        dash(r.outageSeconds),
+        dash(r.maxLeadersSeen),
+        r.oldLeaderRejoined === null ? '–' : r.oldLeaderRejoined ? 'yes' : 'no',
+        `${r.leaderBefore ?? '?'} → ${r.leaderAfter ?? '?'}`,
+        r.seconds,
+      ]),
+    ),
+    ...(failures.length > 0 ? ['', 'Failed runs:', ...failures] : []),
+  ].join('\n')
+}
+
+/** BENCHMARKS.md with the HA section's body replaced, or the section (heading and markers) appended. */
+export function updateHaText(text: string, body: string): string {
+  const marked = text.includes('<!-- bench:ha:start -->')
+  return replaceSection(marked ? text : `${text.trimEnd()}\n\n## HA\n`, 'ha', body)
+}
