@@ -365,13 +365,13 @@ export function haSection(result: HaResult, targets: readonly TargetResult[], fi
       [loadRow('single db', t.single), loadRow('HA, 3 members, sync', t.ha)],
     ),
     '',
-    `**Memory** — \`docker stats\` of every container of the HA stack inside every node (their own cgroups, as each ` +
-      `node's engine reports them, page cache left out as docker stats does), measured after the load: ` +
-      `${gib(m.stackBytes)} in ${m.containers.length} containers. That sum is what is judged: it is what the stack ` +
-      "itself uses. The node containers, as the host's engine sees them, use " +
-      `${gib(m.nodesBytes)} (${m.nodes.map((n) => `${n.name} ${mib(n.bytes)}`).join(', ')}): their cgroups hold each ` +
-      "node's own dockerd and containerd; on this cgroup v1 host a node's containers get cgroups of their own outside " +
-      "the node's, so the two numbers do not overlap, and the stack on real machines would not carry the nested engines.",
+    `**Memory** — \`docker stats\` of every container of the HA stack inside every node (as each node's engine ` +
+      `reports them, page cache left out as docker stats does), measured after the load: ${gib(m.stackBytes)} in ` +
+      `${m.containers.length} containers. That sum is what is judged: it is what the stack itself takes, on any ` +
+      "machines. The node containers, as the host's engine sees them, use " +
+      `${gib(m.nodesBytes)} (${m.nodes.map((n) => `${n.name} ${mib(n.bytes)}`).join(', ')}): a node's cgroup holds ` +
+      "its containers' cgroups (nested under it) and its own dockerd, containerd and shims, the engine every " +
+      'machine of a swarm runs whether the stack is there or not.',
     '',
     table(
       ['role', 'containers', 'memory'],

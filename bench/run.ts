@@ -368,7 +368,7 @@ async function measureHaOnly(options: BenchOptions): Promise<number> {
   const onSignal = (signal: NodeJS.Signals) => {
     if (interrupted) return
     interrupted = signal
-    log(`${signal}: stopping the running step, then removing this run's stack and swarm`)
+    log(`${signal}: stopping the running step; what this run made is removed before it exits`)
     abort.abort()
   }
   process.on('SIGINT', onSignal)
