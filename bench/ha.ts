@@ -24,18 +24,9 @@ import {run} from '../src/lib/engine/process/run.js'
 import {Psql} from '../src/lib/operations/db/psql.js'
 import {listLocalSwarms} from '../src/lib/targets/swarm/cluster/local-swarm.js'
 import {warmUp} from './api-load.js'
-import {
-  FAULT_MODE,
-  haMemory,
-  parseStats,
-  readFaultRun,
-  summarizeFault,
-  unstartedRun,
-  type FaultRun,
-  type HaFault,
-  type HaMemory,
-  type HaResult,
-} from './ha-report.js'
+import {haMemory, parseStats, type HaMemory} from './ha-memory.js'
+import type {HaResult} from './ha-report.js'
+import {FAULT_MODE, readFaultRun, summarizeFault, unstartedRun, type FaultRun, type HaFault} from './ha-runs.js'
 import {cliBin, runProcess, type ProcessResult} from './proc.js'
 import type {LoadResult} from './results.js'
 import {checkedLoad} from './robustness.js'

@@ -2,7 +2,7 @@
 import {parseArgs} from 'node:util'
 
 import {ENGINE_KEYS, type EngineKey} from '../test/helpers/engines.js'
-import {HA_FAULTS, type HaFault} from './ha-report.js'
+import {HA_FAULTS, type HaFault} from './ha-runs.js'
 
 const STEPS = ['upgrade', 'startup', 'idle', 'ceiling', 'engines', 'protection', 'ha'] as const
 

@@ -1,19 +1,8 @@
 import {expect} from 'chai'
 
-import {
-  haMemory,
-  haSection,
-  haTargets,
-  parseMemUsage,
-  parseStats,
-  readFaultRun,
-  roleOf,
-  summarizeFault,
-  unstartedRun,
-  updateHaText,
-  type FaultRun,
-  type HaResult,
-} from '../ha-report.js'
+import {haMemory, parseMemUsage, parseStats, roleOf} from '../ha-memory.js'
+import {haSection, haTargets, updateHaText, type HaResult} from '../ha-report.js'
+import {readFaultRun, summarizeFault, unstartedRun, type FaultRun} from '../ha-runs.js'
 import {parseOptions} from '../options.js'
 import type {LoadResult} from '../results.js'
 import {percentile} from '../stats.js'
