@@ -33,6 +33,8 @@ export interface FaultRun {
   leaderAfter: string | null
   /** Why the run failed (the check's own reasons, its abort, or why it could not start); null when it passed. */
   reason: string | null
+  /** A failed check's last lines on stderr (its steps, as it printed them), to see where it stopped; else null. */
+  output: string | null
 }
 
 /** What `verify-persistence --json` prints, as far as this step reads it. */
@@ -59,7 +61,13 @@ export function readFaultRun(
   run: number,
   process: {exitCode: number; stdout: string; stderr: string; ms: number},
 ): FaultRun {
-  const base = {fault, run, exitCode: process.exitCode, seconds: round(process.ms / 1000, 1)}
+  const base = {
+    fault,
+    run,
+    exitCode: process.exitCode,
+    seconds: round(process.ms / 1000, 1),
+    output: lastLines(process.stderr, OUTPUT_LINES) || null,
+  }
   let json: CheckJson
   try {
     json = JSON.parse(process.stdout) as CheckJson
@@ -80,7 +88,9 @@ export function readFaultRun(
     oldLeaderRejoined: failover?.oldLeaderRejoined ?? null,
     leaderBefore: failover?.leaderBefore ?? null,
     leaderAfter: failover?.leaderAfter ?? null,
-    reason: passed ? null : reasons.join('; ') || `exit ${process.exitCode}`,
+    // The abort is one of the check's reasons too: each said once.
+    reason: passed ? null : [...new Set(reasons)].join('; ') || `exit ${process.exitCode}`,
+    output: passed ? null : base.output,
   }
 }
 
@@ -96,18 +106,22 @@ const NOTHING_READ = {
 
 /** A run that could not start (the cluster did not settle before it): failed, with the reason. */
 export function unstartedRun(fault: HaFault, run: number, reason: string): FaultRun {
-  return {fault, run, exitCode: -1, seconds: 0, ...NOTHING_READ, passed: false, reason}
+  return {fault, run, exitCode: -1, seconds: 0, ...NOTHING_READ, passed: false, reason, output: null}
+}
+
+const OUTPUT_LINES = 15
+
+function lastLines(text: string, count: number): string {
+  return text
+    .split('\n')
+    .map((line) => line.trimEnd())
+    .filter((line) => line.trim())
+    .slice(-count)
+    .join('\n')
 }
 
 function lastLine(text: string): string {
-  return (
-    text
-      .trim()
-      .split('\n')
-      .filter((line) => line.trim())
-      .at(-1)
-      ?.trim() ?? ''
-  )
+  return lastLines(text, 1).trim()
 }
 
 export interface FaultSummary {

@@ -148,6 +148,7 @@ describe('bench: the HA step', () => {
         leaderBefore: 'pg1',
         leaderAfter: 'pg2',
         reason: null,
+        output: null,
       })
     })
 
@@ -159,8 +160,19 @@ describe('bench: the HA step', () => {
         ms: 1000,
       })
       expect(lost).to.include({passed: false, lost: 3, reason: '3 acknowledged visits are missing'})
+      // An abort is also among the check's reasons: said once.
+      const aborted = JSON.stringify({
+        ...JSON.parse(checkJson({passed: false, missingCount: null})),
+        reasons: ['disrupt: a new leader: not within 300 s'],
+        aborted: {phase: 'disrupt', message: 'a new leader: not within 300 s'},
+      })
+      expect(readFaultRun('kill', 6, {exitCode: 1, stdout: aborted, stderr: '', ms: 1}).reason).to.equal(
+        'disrupt: a new leader: not within 300 s',
+      )
       const garbled = readFaultRun('kill', 2, {exitCode: 2, stdout: '', stderr: 'x\nengine unreachable\n', ms: 10})
       expect(garbled).to.include({passed: false, lost: null, reason: 'exit 2, no JSON result: engine unreachable'})
+      // A failed run keeps the check's last lines, to see where it stopped.
+      expect(garbled.output).to.equal('x\nengine unreachable')
       // A JSON that says passed with a non-zero exit is no pass.
       expect(readFaultRun('kill', 3, {exitCode: 1, stdout: checkJson(), stderr: '', ms: 10}).passed).to.equal(false)
       expect(unstartedRun('partition', 4, 'did not settle')).to.include({
