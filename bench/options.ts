@@ -2,8 +2,9 @@
 import {parseArgs} from 'node:util'
 
 import {ENGINE_KEYS, type EngineKey} from '../test/helpers/engines.js'
+import {HA_FAULTS, type HaFault} from './ha-runs.js'
 
-const STEPS = ['upgrade', 'startup', 'idle', 'ceiling', 'engines', 'protection'] as const
+const STEPS = ['upgrade', 'startup', 'idle', 'ceiling', 'engines', 'protection', 'ha'] as const
 
 export interface BenchOptions {
   /** Seconds per load level (API and pgbench). */
@@ -28,18 +29,21 @@ export interface BenchOptions {
   only?: (typeof STEPS)[number]
   /** The engines `--only engines` measures. */
   engines: EngineKey[]
-  /** Protection: lost-volume runs and point-in-time targets. */
+  /** Protection: lost-volume runs (default 5); HA: runs of each fault (default 10). */
   runs: number
   targets: number
   /** Seconds of the idle stack's CPU window (and of the baseline before it). */
   idleSeconds: number
   /** Interleaved runs of each of node -e '', stackctl --version and stackctl --help. */
   startupRuns: number
+  /** The faults `--only ha` injects into the leader's node, in this order each round. */
+  faults: HaFault[]
 }
 
 export const USAGE = `npm run bench -- [--seconds 10] [--rows 1000000] [--up-runs 5] [--version-runs 10] [--startup-runs 20] [--idle-seconds 120] [--no-write] [--only upgrade|startup|idle|ceiling]
        npm run bench -- --only engines [--seconds 10] [--up-runs 3] [--engines ${ENGINE_KEYS.join(',')}] [--write]
-       npm run bench -- --only protection [--runs 5] [--targets 20] [--rows 1000000] [--write]`
+       npm run bench -- --only protection [--runs 5] [--targets 20] [--rows 1000000] [--write]
+       npm run bench -- --only ha [--runs 10] [--modes ${HA_FAULTS.join(',')}] [--seconds 10] [--write]`
 
 function positive(name: string, value: string | undefined, fallback: number): number {
   if (value === undefined) return fallback
@@ -64,6 +68,7 @@ export function parseOptions(argv: string[]): BenchOptions {
       runs: {type: 'string'},
       targets: {type: 'string'},
       write: {type: 'boolean'},
+      modes: {type: 'string'},
     },
   })
   if (values.only !== undefined && !(STEPS as readonly string[]).includes(values.only)) {
@@ -71,9 +76,12 @@ export function parseOptions(argv: string[]): BenchOptions {
   }
   const engines = values.only === 'engines'
   if (!engines && values.engines !== undefined) throw new Error('--engines goes with --only engines')
-  if (values.write && values.only !== 'engines' && values.only !== 'protection') {
-    throw new Error('--write goes with --only engines or --only protection (a full run writes unless --no-write)')
+  if (values.write && values.only !== 'engines' && values.only !== 'protection' && values.only !== 'ha') {
+    throw new Error(
+      '--write goes with --only engines, --only protection or --only ha (a full run writes unless --no-write)',
+    )
   }
+  if (values.modes !== undefined && values.only !== 'ha') throw new Error('--modes goes with --only ha')
   const seconds = positive('seconds', values.seconds, 10)
   return {
     seconds,
@@ -89,9 +97,20 @@ export function parseOptions(argv: string[]): BenchOptions {
     only: values.only as BenchOptions['only'],
     engines: values.engines === undefined ? [...ENGINE_KEYS] : engineList(values.engines),
     idleSeconds: positive('idle-seconds', values['idle-seconds'], 120),
-    runs: positive('runs', values.runs, 5),
+    runs: positive('runs', values.runs, values.only === 'ha' ? 10 : 5),
     targets: positive('targets', values.targets, 20),
+    faults: values.modes === undefined ? [...HA_FAULTS] : faultList(values.modes),
   }
+}
+
+/** `--modes kill,partition`: known faults, each once, in the order given. */
+export function faultList(value: string): HaFault[] {
+  const names = value.split(',').map((name) => name.trim())
+  const unknown = names.filter((name) => !(HA_FAULTS as readonly string[]).includes(name))
+  if (unknown.length > 0) {
+    throw new Error(`--modes takes a comma-separated list of ${HA_FAULTS.join(', ')}, got '${value}'`)
+  }
+  return [...new Set(names)] as HaFault[]
 }
 
 /** `--engines docker,podman-rootless`: known names, each once, in the order given. */

@@ -36,6 +36,9 @@ import {idleBaseline, idleLine, idleTargets, measureIdle} from './idle.js'
 import {measureStartup, startupLine, startupTargets} from './startup.js'
 import {updateBenchmarksFile, writeEnginesRun, writeJsonFile, writeResults, writeTextFile} from './report.js'
 import {measureProtection} from './protection.js'
+import {HaRun, measureHa} from './ha.js'
+import {haSection, haTargets, updateHaText, type HaResult} from './ha-report.js'
+import {holdSwarmLock, swarmLockFile} from './swarm-lock.js'
 import {protectionSection, protectionTargets, updateProtectionText} from './protection-report.js'
 import type {BenchResults, LoadResult, PgbenchResult} from './results.js'
 import {checkedLoad, measureRobustness} from './robustness.js'
@@ -353,6 +356,71 @@ ${JSON.stringify(result)}
   return result.missing.length === 0 && allExact(result) ? 0 : 1
 }
 
+/**
+ * `--only ha`: on a local swarm of its own, under the machine's swarm lock (bench/swarm-lock.ts), the API's req/s
+ * with the single db and the HA database, the HA stack's memory and the fault matrix (bench/ha.ts), printed; with
+ * --write also bench/results/ha-<stamp>.json and BENCHMARKS.md's "## HA" section. Ctrl-C/SIGTERM stops the
+ * running stackctl as Ctrl-C would, removes the stacks and the swarm, and exits 130.
+ */
+async function measureHaOnly(options: BenchOptions): Promise<number> {
+  const abort = new AbortController()
+  let interrupted: NodeJS.Signals | undefined
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (interrupted) return
+    interrupted = signal
+    log(`${signal}: stopping the running step; what this run made is removed before it exits`)
+    abort.abort()
+  }
+  process.on('SIGINT', onSignal)
+  process.on('SIGTERM', onSignal)
+  const release = await holdSwarmLock(swarmLockFile(), log, abort.signal).catch((error: unknown) => {
+    if (interrupted) return undefined
+    throw error
+  })
+  if (!release) {
+    log(`${interrupted}: stopped while waiting for the swarm lock; nothing was made or written`)
+    return 130
+  }
+  const haRun = new HaRun()
+  let result: HaResult | undefined
+  let problems: string[] = []
+  try {
+    result = await measureHa(haRun, {
+      runs: options.runs,
+      faults: options.faults,
+      seconds: options.seconds,
+      warmUpSeconds: options.warmUpSeconds,
+      signal: abort.signal,
+      log,
+    })
+  } catch (error) {
+    if (!interrupted) throw error
+  } finally {
+    log(`removing swarm ${haRun.swarm} (with stack ${haRun.project} and its volumes)`)
+    problems = await haRun.remove()
+    for (const problem of problems) log(`cleanup: ${problem}`)
+    await release()
+  }
+  if (interrupted || !result) {
+    const left = problems.length === 0 ? 'no stack or swarm of this run is left' : 'see the cleanup problems above'
+    log(`${interrupted}: stopped; ${left}; nothing was written`)
+    return 130
+  }
+  const targets = haTargets(result)
+  const stamp = result.startedAt.replace(/\.\d+Z$/, 'Z').replace(/:/g, '-')
+  const file = options.write ? path.join('bench', 'results', `ha-${stamp}.json`) : '(not written: add --write)'
+  process.stdout.write(
+    `\n${haSection(result, targets, file)}\n\n${consoleSummary(targets)}\n${JSON.stringify({...result, targets})}\n`,
+  )
+  if (options.write) {
+    await writeJsonFile(path.join(repoRoot, file), {...result, targets})
+    const benchmarks = path.join(repoRoot, 'BENCHMARKS.md')
+    await writeTextFile(benchmarks, updateHaText(await readFile(benchmarks, 'utf8'), haSection(result, targets, file)))
+    log(`wrote ${file} and BENCHMARKS.md's HA section`)
+  }
+  return targets.every((t) => t.pass) ? 0 : 1
+}
+
 /** `--only startup`: the start-up step on its own (no engine, no stack), printed, nothing written. */
 async function measureStartupOnly(options: BenchOptions): Promise<number> {
   const startup = await measureStartup(options.startupRuns)
@@ -365,6 +433,7 @@ async function main(): Promise<number> {
   assertBuilt()
   if (options.only === 'startup') return measureStartupOnly(options)
   if (options.only === 'engines') return measureEnginesOnly(options)
+  if (options.only === 'ha') return measureHaOnly(options)
   const engine = createEngine()
   if (options.only === 'upgrade') return measureOnly(engine, options)
   if (options.only === 'idle') return measureIdleOnly(engine, options)

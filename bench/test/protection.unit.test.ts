@@ -160,7 +160,7 @@ describe('bench: the protection step', () => {
       targets: 3,
     })
     expect(() => parseOptions(['--only', 'idle', '--write'])).to.throw(
-      /--write goes with --only engines or --only protection/,
+      /--write goes with --only engines, --only protection or --only ha/,
     )
     expect(parseOptions([])).to.include({write: true})
   })

@@ -8,7 +8,7 @@
  * Rendering, the member table and the verdict are unit tests (test/lib/targets/swarm/ha).
  * Also a pause of the leader's node (a machine that hangs and wakes up), a partition of it (cut from the other
  * nodes, healed) with its negative control, a partition left behind that doctor names and swarm up heals, planned
- * switchovers, doctor and db failover.
+ * switchovers, doctor and db failover, and volume backup and restore through the leader (4 s measured).
  * Cost: about 11 minutes (swarm 25 s, images onto 3 nodes ~70 s, first deploy ~4 min, two failover runs ~75 s each,
  * a pause ~35 s, doctor with one, then two etcd members paused and resumed 21-25 s, db failover of a healthy leader ~7 s;
  * the partition run 59 s, its negative control 69 s and the partition left behind 32 s: ~160 s of the 679 s measured).
@@ -194,6 +194,59 @@ describe('swarm HA database: Patroni + etcd, failover (integration, a swarm of i
     expect(await readFile(path.join(dir, 'stack.yml'), 'utf8')).not.to.include(password)
   })
 
+  /** count(*) of visits in a member's own PostgreSQL, asked in its container as the postgres user (peer). */
+  async function memberVisits(member: HaStatusJson['members'][number]): Promise<number> {
+    const {stdout} = await execa('docker', [
+      'exec',
+      member.node,
+      'docker',
+      'ps',
+      '-q',
+      '-f',
+      `name=${project}_${member.name}.`,
+    ])
+    const sql = ['psql', '-XAtq', '-d', 'visits', '-c', 'SELECT count(*) FROM visits']
+    const count = await execa('docker', [
+      'exec',
+      member.node,
+      'docker',
+      'exec',
+      '-u',
+      'postgres',
+      stdout.trim(),
+      ...sql,
+    ])
+    return Number(count.stdout.trim())
+  }
+
+  it('volume backup and restore use the current leader; the restored data reaches the replicas', async () => {
+    const leader = (await haStatus()).leader!
+    const file = path.join(path.dirname(dir), 'ha.dump')
+    const backup = await cli(['volume', 'backup', file, '--target', 'swarm'])
+    expectExit(backup, 0)
+    expect(backup.stderr).to.match(new RegExp(`backup: from ${project}_${leader}\\.1 on \\S+ \\(the leader\\)`))
+    const record = JSON.parse(await readFile(`${file}.json`, 'utf8')) as {visits: number; volume: string}
+    expect(record.volume).to.equal(`${project}_${leader}_data`)
+    await visit()
+    const live = (await visit()).visits
+    // Control of the replica check below: before the restore a replica holds the live count, not the backup's.
+    const replica = (await haStatus()).members.find((m) => m.role !== 'leader' && m.state === 'streaming')!
+    expect(await memberVisits(replica)).to.equal(live)
+    const restore = await cli(['volume', 'restore', file, '--target', 'swarm', '--force'])
+    expectExit(restore, 0)
+    expect(restore.stderr).to.include(`(the leader; the other members receive it by replication)`)
+    expect(restore.stdout).to.include(`into volume ${project}_${leader}_data: ${record.visits} visits (was ${live})`)
+    expect((await visit()).visits, 'the API counts on from the restored data').to.equal(record.visits + 1)
+    // Synchronous quorum: the commit that made that visit is on a standby too; the other one may lag a moment.
+    const deadline = Date.now() + 30_000
+    let counts = await Promise.all((await haStatus()).members.map(memberVisits))
+    while (counts.some((c) => c !== record.visits + 1) && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 500))
+      counts = await Promise.all((await haStatus()).members.map(memberVisits))
+    }
+    expect(counts).to.deep.equal([1, 2, 3].map(() => record.visits + 1))
+  })
+
   /** doctor --target swarm --json: its report, and the check of that name (which must be there). */
   async function doctor(): Promise<{
     exitCode: number | undefined
@@ -234,7 +287,7 @@ describe('swarm HA database: Patroni + etcd, failover (integration, a swarm of i
       'patroni ok',
       'archiving warn',
     ])
-    // The swarm archives no WAL: doctor says so as a warning (with no dump command: volume backup needs one db).
+    // The swarm archives no WAL: doctor says so as a warning (its fix: volume backup, a dump of the leader).
     expect(healthy.check('archiving').detail).to.include("the Patroni members' volumes")
     expect(healthy.check('etcd').detail).to.include('3/3 members healthy')
     expect(healthy.check('patroni').detail).to.include('every acknowledged visit is on two members')

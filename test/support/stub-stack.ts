@@ -151,8 +151,8 @@ export class StubEngine implements Engine {
       if (c) Object.assign(c, {state: 'exited', health: 'none'})
     },
     logTail: async (id: string) => `last log line of ${id}`,
-    exec: async (id: string, cmd: string[]): Promise<ExecResult> => {
-      this.calls.push(`exec ${id} ${cmd[0]}`)
+    exec: async (id: string, cmd: string[], options?: {user?: string}): Promise<ExecResult> => {
+      this.calls.push(`exec ${id} ${cmd[0]}${options?.user ? ` as ${options.user}` : ''}`)
       return this.execAnswers.get(cmd[0]) ?? {exitCode: 1, stdout: '', stderr: 'no answer', truncated: false}
     },
     execDetached: async (id: string, cmd: string[]) => {

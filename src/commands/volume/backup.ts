@@ -15,7 +15,7 @@ PostgreSQL major version, the schema version, the number of visits in that same 
 SHA-256 of the dump; stackctl volume restore checks the backup against it. An existing file or a symbolic link \
 is never written to. Ctrl-C stops pg_dump in the container, removes the partial file and exits 130. The stack \
 must be running (stackctl up). With --target swarm, pg_dump runs in the db task's container on its node (local \
-swarm, or a db on the manager).`
+swarm, or a db on the manager); on an HA stack (--db-replicas 3), in the current leader's.`
   static override examples = [
     '<%= config.bin %> volume backup',
     '<%= config.bin %> volume backup ./visits.dump --project-name demo',

@@ -20,7 +20,9 @@ for the live database, is refused with the numbers, and pg_restore is stopped sh
 that reserve anyway. A backup from another PostgreSQL major version is refused without --force. You confirm by typing \
 the volume's name; without a terminal, --force is required. --force never lets a database that is not a \
 visit-tracker's through. Ctrl-C before the swap stops pg_restore, drops the fresh database and exits 130; \
-temporary databases left by a restore that was killed are dropped by the next one.`
+temporary databases left by a restore that was killed are dropped by the next one. With --target swarm it \
+restores into the db task's container on its node; on an HA stack (--db-replicas 3), into the current leader, \
+whose replication carries it to the other members.`
   static override examples = [
     '<%= config.bin %> volume restore .stackctl/backups/stackctl-pg17-20250101T120000Z.dump',
     '<%= config.bin %> volume restore ./visits.dump --target swarm --force',

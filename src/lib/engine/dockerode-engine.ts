@@ -326,6 +326,7 @@ class DockerodeContainers implements ContainerClient {
     const exec = await (await this.docker()).getContainer(id).exec({
       Cmd: cmd,
       Env: options.env,
+      ...(options.user === undefined ? {} : {User: options.user}),
       AttachStdin: Boolean(options.stdin),
       AttachStdout: true,
       AttachStderr: true,

@@ -89,6 +89,8 @@ export interface ExecOptions {
   env?: string[]
   /** Aborting stops the process (its streams are closed) and the call rejects with the signal's reason. */
   signal?: AbortSignal
+  /** The user the process runs as (the container's own user when absent). */
+  user?: string
 }
 
 export interface ExecResult {

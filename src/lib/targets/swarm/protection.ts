@@ -35,9 +35,8 @@ export function swarmProtection(input: ProtectionInput): SwarmProtection {
     return {
       ...base,
       copies: 'replicas',
-      detail: `no continuous archiving on the swarm target: the data's copies are the Patroni members' volumes (${input.volume}), one per node, so losing a node loses no acknowledged visit while another member holds them; a row deleted or a table dropped is gone on every member, and there is no point-in-time restore`,
-      // volume backup --target swarm dumps the single db's task; the HA members have no stackctl dump yet.
-      fix: null,
+      detail: `no continuous archiving on the swarm target: the data's copies are the Patroni members' volumes (${input.volume}), one per node, so losing a node loses no acknowledged visit while another member holds them; a row deleted or a table dropped is gone on every member, and there is no point-in-time restore; volume backup writes a pg_dump of the leader to this machine`,
+      fix: input.backupCommand,
     }
   }
   const where = input.dbNode ? `on node ${input.dbNode}` : "on the db's node"

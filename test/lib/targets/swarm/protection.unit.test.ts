@@ -71,7 +71,7 @@ describe('swarm protection: no WAL archiving, stated by status and doctor', () =
     )
   })
 
-  it('the HA database: the Patroni members’ copies, what they do not cover, and no dump command offered', () => {
+  it('the HA database: the Patroni members’ copies, what they do not cover, and the dump command (of the leader)', () => {
     const protection = swarmProtection({
       ha: true,
       dbNode: '',
@@ -82,13 +82,17 @@ describe('swarm protection: no WAL archiving, stated by status and doctor', () =
       copies: 'replicas',
       continuousArchiving: false,
       pointInTimeRestore: false,
-      fix: null,
+      fix: 'stackctl volume backup --target swarm',
     })
     expect(protection.detail).to.include("the Patroni members' volumes (demo_pg1_data, demo_pg2_data, demo_pg3_data)")
     expect(protection.detail).to.include('a row deleted or a table dropped is gone on every member')
-    // volume backup --target swarm looks for the single db's task: offering it to an HA stack would not run.
-    expect(JSON.stringify(protection)).to.not.include('volume backup')
-    expect(protectionCheck(protection)).to.deep.equal({name: 'archiving', status: 'warn', detail: protection.detail})
+    expect(protection.detail).to.include('volume backup writes a pg_dump of the leader to this machine')
+    expect(protectionCheck(protection)).to.deep.equal({
+      name: 'archiving',
+      status: 'warn',
+      detail: protection.detail,
+      fix: 'stackctl volume backup --target swarm',
+    })
   })
 
   it('status with the HA settings reports the members’ volumes (through the HA status path)', async () => {

@@ -1,7 +1,8 @@
 /**
- * `stackctl volume inspect|backup|restore --target swarm`: the data volume on the node the db is pinned to, read through that
- * node's engine (a local swarm's nodes each have an API socket on this machine; elsewhere only the manager's
- * own volumes can be reached). Nothing is changed.
+ * `stackctl volume inspect|backup|restore --target swarm`: the data volume on the node the db is pinned to (on an HA
+ * stack, backup and restore use the current leader's), reached through that node's engine (a local swarm's nodes
+ * each have an API socket on this machine; elsewhere only the manager's own volumes can be reached). inspect and
+ * backup change nothing.
  */
 import {StackctlError, UsageError} from '../../../errors.js'
 import {dbNodeLabel} from '../db-node.js'
@@ -14,6 +15,10 @@ import {
   type RestoreResult,
 } from '../../../operations/backup-restore/restore.js'
 import type {Engine} from '../../../engine/engine.js'
+import {execAs} from '../../../engine/exec-as.js'
+import {DB_USER} from '../../../model/config/stack-config.js'
+import {describeLastSeen, haStatus} from '../ha/status.js'
+import {type HaSettings, pgVolume} from '../ha/spec.js'
 import {assertManager, swarmCommand, type SwarmContext} from './context.js'
 
 export interface SwarmVolumeInspection extends VolumeInspection {
@@ -46,32 +51,50 @@ export async function inspectSwarmVolume(sw: SwarmContext): Promise<SwarmVolumeI
 
 /**
  * `stackctl volume backup --target swarm`: the same consistent pg_dump and record as for Compose, from the db
- * task's container, through the engine of the node it runs on. The stack must be deployed from this directory.
+ * task's container (on an HA stack, the current leader's), through the engine of the node it runs on. The stack
+ * must be deployed from this directory.
  */
 export async function backupSwarmVolume(sw: SwarmContext, options: BackupOptions): Promise<BackupResult> {
   const started = Date.now()
-  const db = await swarmDb(sw, 'back up')
-  sw.progress(`backup: from ${db.task} on ${db.node}`)
-  return backupFromContainer({...sw.stack, engine: db.engine}, db.containerId, options, started)
+  const db = await swarmDb(sw, 'back up', options.signal)
+  sw.progress(`backup: from ${db.task} on ${db.node}${db.leader ? ' (the leader)' : ''}`)
+  return backupFromContainer(dbStack(sw, db), db.containerId, options, started)
 }
 
 /**
  * `stackctl volume restore --target swarm`: the same checked restore as for Compose (a fresh database, proven a
  * visit-tracker's with the recorded count, then swapped in in one transaction), into the db task's container
- * through the engine of its node. The API replicas carry on without a restart.
+ * through the engine of its node. On an HA stack that is the current leader: Patroni's replication carries the
+ * restored database to the other members (with synchronous replication, every commit of it is on two members
+ * before it is acknowledged). The API replicas carry on without a restart.
  */
 export async function restoreSwarmVolume(sw: SwarmContext, options: RestoreOptions): Promise<RestoreResult> {
   const started = Date.now()
-  const db = await swarmDb(sw, 'restore')
-  sw.progress(`restore: into ${db.task} on ${db.node}`)
-  return restoreIntoContainer({...sw.stack, engine: db.engine}, db.containerId, options, started)
+  const db = await swarmDb(sw, 'restore', options.signal)
+  sw.progress(
+    `restore: into ${db.task} on ${db.node}${db.leader ? ' (the leader; the other members receive it by replication)' : ''}`,
+  )
+  return restoreIntoContainer(dbStack(sw, db), db.containerId, options, started)
 }
 
-/** The running db task of this directory's swarm stack, and the engine of the node it runs on. */
-async function swarmDb(
-  sw: SwarmContext,
-  action: string,
-): Promise<{containerId: string; task: string; node: string; engine: Engine}> {
+interface SwarmDb {
+  containerId: string
+  task: string
+  node: string
+  engine: Engine
+  /** The volume the database is in. */
+  volume: string
+  /** The HA database's leading member (pg1..); undefined for the single db. */
+  leader?: string
+}
+
+/** The stack as backup and restore see it: the db's node engine, and the volume it writes in (the leader's on HA). */
+function dbStack(sw: SwarmContext, db: SwarmDb) {
+  return {...sw.stack, engine: db.engine, config: {...sw.stack.config, volume: db.volume}}
+}
+
+/** The running db task of this directory's swarm stack (the HA leader's), and the engine of the node it runs on. */
+async function swarmDb(sw: SwarmContext, action: string, signal?: AbortSignal): Promise<SwarmDb> {
   await assertManager(sw)
   const {project} = sw.stack.config
   const services = await sw.manager.swarm.services(project)
@@ -89,16 +112,41 @@ async function swarmDb(
       },
     )
   }
+  const ha = sw.swarmState?.ha
+  const leader = ha ? await leadingMember(sw, ha, action, signal) : undefined
+  const service = `${project}_${leader ?? 'db'}`
   const [tasks, nodes] = await Promise.all([sw.manager.swarm.tasks(project), sw.manager.swarm.nodes()])
-  const task = tasks.find((t) => t.serviceName === `${project}_db` && t.state === 'running' && t.containerId)
+  const task = tasks.find((t) => t.serviceName === service && t.state === 'running' && t.containerId)
   if (!task?.containerId) {
-    throw new StackctlError(`the db of '${project}' is not running on the swarm`, {
-      suggestion: `see ${swarmCommand(sw, 'status')}`,
-    })
+    throw new StackctlError(
+      leader
+        ? `${leader}, the leader of '${project}', has no running task on the swarm`
+        : `the db of '${project}' is not running on the swarm`,
+      {suggestion: `see ${swarmCommand(sw, 'status')}`},
+    )
   }
   const node = nodes.find((n) => n.id === task.nodeId)?.hostname ?? task.nodeId
   const engine = sw.engines.at(nodeEndpoint(sw, node, task.nodeId, (await sw.manager.swarm.state()).nodeId))
-  return {containerId: task.containerId, task: `${task.serviceName}.${task.slot ?? ''}`, node, engine}
+  const index = ha?.members.findIndex((m) => m.pg === leader) ?? -1
+  return {
+    containerId: task.containerId,
+    task: `${task.serviceName}.${task.slot ?? ''}`,
+    node,
+    // The members' PostgreSQL takes local sessions as the postgres user only (peer authentication).
+    engine: leader ? execAs(engine, DB_USER) : engine,
+    volume: index >= 0 ? `${project}_${pgVolume(index + 1)}` : sw.stack.config.volume,
+    leader,
+  }
+}
+
+/** The HA database's leader as Patroni names it (status asks the same way), or why there is none to use now. */
+async function leadingMember(sw: SwarmContext, ha: HaSettings, action: string, signal?: AbortSignal) {
+  const status = await haStatus(sw, ha, signal)
+  if (status.leader) return status.leader
+  throw new StackctlError(
+    `cannot ${action}: no member of the HA database of '${sw.stack.config.project}' leads now (${status.error ?? describeLastSeen(status)})`,
+    {suggestion: `see ${swarmCommand(sw, 'status')}; run this again once a member leads`},
+  )
 }
 
 function nodeEndpoint(sw: SwarmContext, hostname: string, nodeId: string, managerId: string): string {

@@ -1,4 +1,7 @@
 import {expect} from 'chai'
+import {mkdtemp, rm, writeFile} from 'node:fs/promises'
+import {tmpdir} from 'node:os'
+import path from 'node:path'
 
 import {swarmLogs} from '../../../../../src/lib/targets/swarm/cluster/logs.js'
 import {
@@ -9,6 +12,7 @@ import {
 import {LABELS} from '../../../../../src/lib/model/config/labels.js'
 import {StackctlError, UsageError} from '../../../../../src/lib/errors.js'
 import {swarmCommand} from '../../../../../src/lib/targets/swarm/cluster/context.js'
+import type {HaSettings} from '../../../../../src/lib/targets/swarm/ha/spec.js'
 import {stubSwarmContext} from '../../../../support/stub-swarm-context.js'
 import {stubTask} from '../../../../support/stub-swarm.js'
 
@@ -110,5 +114,79 @@ describe('swarm volume: where the data is, and what is refused', () => {
     expect(error).to.be.instanceOf(UsageError)
     expect(error.message).to.equal('the db runs on t-node2, whose engine cannot be reached from here')
     expect(error.suggestion).to.equal("run the command with --docker-host <t-node2's engine>")
+  })
+
+  const HA: HaSettings = {
+    members: [1, 2, 3].map((i) => ({node: `t-node${i}`, pg: `pg${i}`, etcd: `etcd${i}`})),
+    durability: 'sync',
+  }
+
+  /** An HA stack whose members all run (pgN on t-nodeN, container c-pgN); Patroni names `leader` as the leader. */
+  async function haDeployed(leader: string | null) {
+    const stub = await stubSwarmContext({swarmState: {...STATE, dbNode: '', ha: HA}})
+    stub.swarm.serviceList = ['pg1', 'pg2', 'pg3', 'router', 'app'].map((s, i) => ({
+      id: `s${i}`,
+      name: `demo_${s}`,
+      replicas: 1,
+      labels: {[LABELS.stackId]: 'stack-1'},
+    }))
+    stub.swarm.taskPolls = [
+      [1, 2, 3].map((i) =>
+        stubTask({serviceName: `demo_pg${i}`, state: 'running', nodeId: `n${i}`, containerId: `c-pg${i}`}),
+      ),
+    ]
+    const members = [1, 2, 3].map((i) => ({
+      name: `pg${i}`,
+      role: `pg${i}` === leader ? 'leader' : 'quorum_standby',
+      state: `pg${i}` === leader ? 'running' : 'streaming',
+      timeline: 1,
+    }))
+    // Patroni's /cluster and /config, as a member's REST API answers status's probe.
+    stub.hostCli.answer((args) =>
+      args.includes('python3')
+        ? {stdout: JSON.stringify({cluster: {members}, config: {synchronous_mode: 'quorum'}})}
+        : undefined,
+    )
+    return stub
+  }
+
+  it('on an HA stack, backs up from the current leader as the postgres user (peer authentication), naming it', async () => {
+    const {sw, manager, progress} = await haDeployed('pg2')
+    // The stub answers no psql: the backup stops at its first query, which shows where and as whom it ran.
+    await failure(backupSwarmVolume(sw, {file: '/tmp/x.dump'} as never))
+    expect(progress).to.include('backup: from demo_pg2.1 on t-node2 (the leader)')
+    expect(manager.calls.filter((c) => c.startsWith('exec'))).to.deep.equal(['exec c-pg2 psql as postgres'])
+  })
+
+  it('on an HA stack, restores into the current leader, saying the other members receive it by replication', async () => {
+    const {sw, manager, progress} = await haDeployed('pg3')
+    const dir = await mkdtemp(path.join(tmpdir(), 'ha-restore-'))
+    const file = path.join(dir, 'x.dump')
+    await writeFile(file, 'not a dump')
+    try {
+      await failure(restoreSwarmVolume(sw, {file} as never))
+    } finally {
+      await rm(dir, {recursive: true, force: true})
+    }
+    expect(progress).to.include(
+      'restore: into demo_pg3.1 on t-node3 (the leader; the other members receive it by replication)',
+    )
+    // pg_restore --list of the file, in its stdin-draining shell: the first thing run in the leader.
+    expect(manager.calls.filter((c) => c.startsWith('exec'))).to.deep.equal(['exec c-pg3 sh as postgres'])
+  })
+
+  it('on an HA stack with no leader, refuses in one line that says so and points at status, running nothing', async () => {
+    const {sw, manager} = await haDeployed(null)
+    const error = await failure(backupSwarmVolume(sw, {file: '/tmp/x.dump'} as never))
+    expect(error.message).to.match(/^cannot back up: no member of the HA database of 'demo' leads now \(leader none; /)
+    expect(error.suggestion).to.equal(`see ${swarmCommand(sw, 'status')}; run this again once a member leads`)
+    expect(manager.calls.filter((c) => c.startsWith('exec'))).to.deep.equal([])
+  })
+
+  it('the single db is still dumped as the container’s own user (its image lets root in)', async () => {
+    const {sw, swarm, manager} = await deployed()
+    swarm.taskPolls = [[stubTask({serviceName: 'demo_db', state: 'running', nodeId: 'n2', containerId: 'c-db'})]]
+    await failure(backupSwarmVolume(sw, {file: '/tmp/x.dump'} as never))
+    expect(manager.calls.filter((c) => c.startsWith('exec'))).to.deep.equal(['exec c-db psql'])
   })
 })
