@@ -3,7 +3,7 @@ import {parseArgs} from 'node:util'
 
 import {ENGINE_KEYS, type EngineKey} from '../test/helpers/engines.js'
 
-const STEPS = ['upgrade', 'startup', 'idle', 'ceiling', 'engines', 'protection'] as const
+const STEPS = ['upgrade', 'startup', 'idle', 'ceiling', 'up', 'engines', 'protection'] as const
 
 export interface BenchOptions {
   /** Seconds per load level (API and pgbench). */
@@ -37,7 +37,7 @@ export interface BenchOptions {
   startupRuns: number
 }
 
-export const USAGE = `npm run bench -- [--seconds 10] [--rows 1000000] [--up-runs 5] [--version-runs 10] [--startup-runs 20] [--idle-seconds 120] [--no-write] [--only upgrade|startup|idle|ceiling]
+export const USAGE = `npm run bench -- [--seconds 10] [--rows 1000000] [--up-runs 5] [--version-runs 10] [--startup-runs 20] [--idle-seconds 120] [--no-write] [--only upgrade|startup|idle|ceiling|up]
        npm run bench -- --only engines [--seconds 10] [--up-runs 3] [--engines ${ENGINE_KEYS.join(',')}] [--write]
        npm run bench -- --only protection [--runs 5] [--targets 20] [--rows 1000000] [--write]`
 
