@@ -66,6 +66,8 @@ export function lifecycleBars(results: BenchResults): TimingBar[] {
   const bars: Array<[string, number | undefined]> = [
     ['stackctl up (running), median', cli.upRunning.medianMs],
     ['docker compose up -d --wait (running), median', cli.composeUp.medianMs],
+    ['stackctl up (stopped), median', cli.upStopped?.medianMs],
+    ['docker compose up -d --wait (stopped), median', cli.composeUpStopped?.medianMs],
     ['stackctl down', cli.downMs],
     ['stackctl up (cold)', cli.coldUp.totalMs],
     ['stackctl volume backup', backupRestore?.backupMs],
@@ -85,7 +87,9 @@ export const RATIOS = {
   apiPlainInsert: 'API / plain INSERT @32',
   apiCeiling: 'API / ceiling @32',
   upCompose: 'up / compose up (running)',
+  upStoppedCompose: 'up / compose up (stopped)',
   versionNode: "--version / node -e ''",
+  helpNode: "--help / node -e ''",
 } as const
 
 /** The headline ratios of each run, oldest first; a ratio a run did not measure is left out. */
@@ -95,13 +99,18 @@ export function historyPoints(runs: readonly BenchResults[]): HistoryPoint[] {
     const api32 = results.api.find((r) => r.connections === 32)
     const pg32 = results.pgbench.find((p) => p.requestedClients === 32)
     const ceiling32 = compareWithCeiling(results.api, results.ceiling ?? []).find((c) => c.connections === 32)
-    const {cli} = results
+    const {cli, startup} = results
     const ratios: Array<[string, number | undefined]> = [
       [RATIOS.apiPgbench, api32 && pg32 ? api32.rps / pg32.tps : undefined],
       [RATIOS.apiPlainInsert, api32 && results.plainInsert ? api32.rps / results.plainInsert.tps : undefined],
       [RATIOS.apiCeiling, ceiling32?.fraction],
       [RATIOS.upCompose, cli.upRunning.medianMs / cli.composeUp.medianMs],
+      [
+        RATIOS.upStoppedCompose,
+        cli.upStopped && cli.composeUpStopped ? cli.upStopped.medianMs / cli.composeUpStopped.medianMs : undefined,
+      ],
       [RATIOS.versionNode, cli.version.medianMs / cli.nodeBaseline.medianMs],
+      [RATIOS.helpNode, startup ? startup.help.medianMs / startup.nodeBaseline.medianMs : undefined],
     ]
     return ratios.flatMap(([ratio, value]) =>
       value === undefined || !Number.isFinite(value) ? [] : [{run: runLabel(results), ratio, value: round(value, 2)}],

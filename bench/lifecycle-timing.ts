@@ -10,14 +10,10 @@
 import {parseArgs} from 'node:util'
 
 import {createEngine} from '../src/lib/engine/dockerode-engine.js'
-import {composeUpArgs} from './cli-timing.js'
+import {composeStopArgs, composeUpArgs} from './cli-timing.js'
 import {runCli, runProcess, type ProcessResult} from './proc.js'
-import {createStack, removeStack, startStack, type BenchStack} from './stack.js'
+import {createStack, removeStack, startStack} from './stack.js'
 import {median, round} from './stats.js'
-
-function composeStopArgs(stack: BenchStack): string[] {
-  return composeUpArgs(stack).slice(0, -3).concat(['stop'])
-}
 
 /** Each non-empty progress line with its time since the start, as the phases of the run. */
 function phases(result: ProcessResult): Array<{atMs: number; line: string}> {

@@ -1,4 +1,5 @@
 /** The report's parts for issue 16: the plain-INSERT reference, the cold and busy runs, exactness. Pure. */
+import {compareWithCeiling} from './ceiling-report.js'
 import type {ExactnessResult} from './exactness.js'
 import type {BenchResults, LoadResult} from './results.js'
 import {round} from './stats.js'
@@ -93,7 +94,22 @@ export function robustnessSection(results: BenchResults): string {
 export function historyCells(results: BenchResults): Array<string | number> {
   const api = results.api.find((r) => r.connections === 32)
   const plain = results.plainInsert
-  return [plain ? round(plain.tps, 0) : '–', api && plain ? round(api.rps / plain.tps, 2) : '–']
+  const ceiling = compareWithCeiling(results.api, results.ceiling ?? []).find((c) => c.connections === 32)
+  const {upStopped, composeUpStopped} = results.cli
+  const {startup} = results
+  return [
+    plain ? round(plain.tps, 0) : '–',
+    api && plain ? round(api.rps / plain.tps, 2) : '–',
+    ceiling ? ceiling.fraction : '–',
+    upStopped && composeUpStopped ? round(upStopped.medianMs / composeUpStopped.medianMs, 2) : '–',
+    startup ? round(startup.help.medianMs / startup.nodeBaseline.medianMs, 2) : '–',
+  ]
 }
 
-export const HISTORY_EXTRA_HEADER = ['plain INSERT TPS @32', 'API/plain INSERT']
+export const HISTORY_EXTRA_HEADER = [
+  'plain INSERT TPS @32',
+  'API/plain INSERT',
+  'API/ceiling @32',
+  'up stopped/compose',
+  'help/node',
+]

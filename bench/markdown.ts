@@ -7,6 +7,7 @@ import {ceilingSection} from './ceiling-report.js'
 import {idleLine} from './idle.js'
 import {startupLine} from './startup.js'
 import {round} from './stats.js'
+import {upSeries} from './up-report.js'
 import {
   exactnessSection,
   LOAD_HEADER,
@@ -132,7 +133,7 @@ export function upgradeLine({upgrade: u}: Pick<BenchResults, 'upgrade'>): string
 }
 
 function cliSection({cli}: BenchResults): string {
-  const series = [cli.upRunning, cli.composeUp, cli.version, cli.nodeBaseline]
+  const series = [...upSeries(cli), cli.version, cli.nodeBaseline]
   return [
     '**CLI** — wall time from spawn to exit:',
     '',

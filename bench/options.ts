@@ -4,7 +4,7 @@ import {parseArgs} from 'node:util'
 import {ENGINE_KEYS, type EngineKey} from '../test/helpers/engines.js'
 import {HA_FAULTS, type HaFault} from './ha-runs.js'
 
-const STEPS = ['upgrade', 'startup', 'idle', 'ceiling', 'engines', 'protection', 'ha'] as const
+const STEPS = ['upgrade', 'startup', 'idle', 'ceiling', 'up', 'engines', 'protection', 'ha'] as const
 
 export interface BenchOptions {
   /** Seconds per load level (API and pgbench). */
@@ -40,7 +40,7 @@ export interface BenchOptions {
   faults: HaFault[]
 }
 
-export const USAGE = `npm run bench -- [--seconds 10] [--rows 1000000] [--up-runs 5] [--version-runs 10] [--startup-runs 20] [--idle-seconds 120] [--no-write] [--only upgrade|startup|idle|ceiling]
+export const USAGE = `npm run bench -- [--seconds 10] [--rows 1000000] [--up-runs 5] [--version-runs 10] [--startup-runs 20] [--idle-seconds 120] [--no-write] [--only upgrade|startup|idle|ceiling|up]
        npm run bench -- --only engines [--seconds 10] [--up-runs 3] [--engines ${ENGINE_KEYS.join(',')}] [--write]
        npm run bench -- --only protection [--runs 5] [--targets 20] [--rows 1000000] [--write]
        npm run bench -- --only ha [--runs 10] [--modes ${HA_FAULTS.join(',')}] [--seconds 10] [--write]`

@@ -108,6 +108,12 @@ export interface ColdUpPhases {
 export interface CliResults {
   upRunning: TimingSeries
   composeUp: TimingSeries
+  /**
+   * `stackctl up` and `docker compose up -d --wait` on the stack stopped by `docker compose stop` before each
+   * run, interleaved. Absent in runs made before this was measured.
+   */
+  upStopped?: TimingSeries
+  composeUpStopped?: TimingSeries
   version: TimingSeries
   nodeBaseline: TimingSeries
   downMs: number

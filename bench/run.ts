@@ -21,7 +21,7 @@ import {measureBackupRestore} from './backup-restore.js'
 import {recordedRuns, writeCharts} from './chart-render.js'
 import {CEILING_LEVELS, ceilingName, measureCeiling, removeCeiling, startCeiling} from './ceiling.js'
 import {ceilingSection, ceilingTargets} from './ceiling-report.js'
-import {measureCli} from './cli-timing.js'
+import {measureCli, measureUp} from './cli-timing.js'
 import {findPortProxy, type CpuTargets} from './cpu.js'
 import {measureEngines, RunStacks} from './engines.js'
 import {allExact, enginesTable, type EnginesResult} from './engines-report.js'
@@ -47,6 +47,7 @@ import {measureUpgrade} from './upgrade.js'
 import {appImage, containerIds, createStack, removeStack, startStack, type BenchStack} from './stack.js'
 import {round} from './stats.js'
 import {evaluateTargets} from './targets.js'
+import {upLines, upTargets} from './up-report.js'
 
 const began = Date.now()
 
@@ -126,7 +127,7 @@ async function measure(engine: Engine, stack: BenchStack, options: BenchOptions)
   const upgrade = await measureUpgrade(engine, options.rows, log)
   const image = await measureImage(engine, await appImage(engine, stack), await baseImageOf(stack))
 
-  log(`CLI: up on the running stack vs compose (${options.upRuns} runs each), --version, cold up`)
+  log(`CLI: up on the running and the stopped stack vs compose (${options.upRuns} runs each), --version, cold up`)
   const cli = await measureCli(stack, {up: options.upRuns, version: options.versionRuns})
   log(`CLI start-up: node -e '', --version, --help (${options.startupRuns} interleaved runs each)`)
   const startup = await measureStartup(options.startupRuns)
@@ -421,6 +422,21 @@ async function measureHaOnly(options: BenchOptions): Promise<number> {
   return targets.every((t) => t.pass) ? 0 : 1
 }
 
+/**
+ * `--only up`: on a stack of its own, `stackctl up` against `docker compose up -d --wait` on the running stack
+ * and from stopped (--up-runs interleaved rounds each), printed with the judgements, nothing written.
+ */
+function measureUpOnly(engine: Engine, options: BenchOptions): Promise<number> {
+  return onOwnStack(engine, async (stack) => {
+    log(`starting stack ${stack.project} on ${stack.url} (dir ${stack.dir})`)
+    await startStack(stack)
+    log(`up vs compose up, running and from stopped (${options.upRuns} interleaved rounds each)`)
+    const up = await measureUp(stack, options.upRuns)
+    process.stdout.write(`${upLines(up)}\n${JSON.stringify(up)}\n`)
+    return upTargets(up).every((t) => t.pass) ? 0 : 1
+  })
+}
+
 /** `--only startup`: the start-up step on its own (no engine, no stack), printed, nothing written. */
 async function measureStartupOnly(options: BenchOptions): Promise<number> {
   const startup = await measureStartup(options.startupRuns)
@@ -438,6 +454,7 @@ async function main(): Promise<number> {
   if (options.only === 'upgrade') return measureOnly(engine, options)
   if (options.only === 'idle') return measureIdleOnly(engine, options)
   if (options.only === 'ceiling') return measureCeilingOnly(engine, options)
+  if (options.only === 'up') return measureUpOnly(engine, options)
   if (options.only === 'protection') return measureProtectionOnly(engine, options)
   const stack = await createStack()
   let cleanup: Promise<string[]> | undefined

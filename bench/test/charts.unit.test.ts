@@ -7,6 +7,7 @@ import {
   latencyPoints,
   lifecycleBars,
   RATIOS,
+  runLabel,
   SERIES,
   throughputChart,
   throughputPoints,
@@ -74,6 +75,27 @@ describe('bench charts: data', () => {
     const ceilingRatios = points.filter((p) => p.ratio === RATIOS.apiCeiling)
     expect(ceilingRatios).to.deep.equal([{run: '2026-11-24 12:00', ratio: RATIOS.apiCeiling, value: 0.2}])
     expect(points.filter((p) => p.ratio === RATIOS.apiPgbench)).to.have.length(2)
+  })
+
+  it('draws the up-from-stopped pair and --help’s ratio where a run measured them', () => {
+    const measured = sampleResults()
+    const bars = lifecycleBars(measured).map((b) => b.what)
+    expect(bars).to.include.members(['stackctl up (stopped), median', 'docker compose up -d --wait (stopped), median'])
+    const startup = {
+      nodeBaseline: {command: "node -e ''", runsMs: [100], medianMs: 100},
+      version: {command: 'stackctl --version', runsMs: [120], medianMs: 120},
+      help: {command: 'stackctl --help', runsMs: [130], medianMs: 130},
+    }
+    const points = historyPoints([{...measured, startup}])
+    expect(points).to.deep.include({run: runLabel(measured), ratio: RATIOS.upStoppedCompose, value: 1.03})
+    expect(points).to.deep.include({run: runLabel(measured), ratio: RATIOS.helpNode, value: 1.3})
+    // Control: a run from before either was measured draws neither.
+    const {upStopped: _u, composeUpStopped: _c, ...oldCli} = measured.cli
+    const old = {...measured, cli: oldCli}
+    expect(lifecycleBars(old).map((b) => b.what)).to.not.include('stackctl up (stopped), median')
+    const ratios = historyPoints([old]).map((p) => p.ratio)
+    expect(ratios).to.not.include(RATIOS.upStoppedCompose)
+    expect(ratios).to.not.include(RATIOS.helpNode)
   })
 
   it('embeds each chart in BENCHMARKS.md beside it', () => {

@@ -71,7 +71,9 @@ export function sampleResults(): BenchResults {
     cli: {
       upRunning: series('stackctl up', 600),
       composeUp: series('docker compose up', 1100),
-      version: series('stackctl --version', 170),
+      upStopped: series('stackctl up (stopped stack)', 6200),
+      composeUpStopped: series('docker compose up -d --wait (stopped stack)', 6000),
+      version: series('stackctl --version', 100),
       nodeBaseline: series("node -e ''", 70),
       downMs: 1500,
       coldUp: {totalMs: 6000, milestones: [{name: 'db healthy', atMs: 3000}]},

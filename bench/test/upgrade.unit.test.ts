@@ -30,7 +30,7 @@ describe('bench: the upgrade step', () => {
     })
     expect(parseOptions([])).to.include({only: undefined, write: true})
     expect(() => parseOptions(['--only', 'api'])).to.throw(
-      /--only takes one step's name \(upgrade, startup, idle, ceiling, engines, protection, ha\), got 'api'/,
+      /--only takes one step's name \(upgrade, startup, idle, ceiling, up, engines, protection, ha\), got 'api'/,
     )
   })
 })

@@ -55,26 +55,38 @@ export class Batcher<T> {
     })
   }
 
-  private dispatch(): void {
+  /** Starts what the queue and maxInFlight allow; true when it started a batch. */
+  private dispatch(): boolean {
+    let started = false
     while (this.queue.length > 0 && this.inFlight < this.options.maxInFlight) {
       const batch = this.queue.splice(0, this.options.maxSize)
       this.inFlight++
+      started = true
       void this.run(batch)
     }
+    return started
   }
 
+  /**
+   * Writes one batch. When it is done, the batch that queued meanwhile is started first and this one's callers
+   * are answered in the next turn of the event loop (setImmediate): the writer's statement goes out in the
+   * ticks before that (a pool hands out its connection on process.nextTick), so the database works on it while
+   * the replies are written instead of waiting for them. Answering in the same tick would run every reply's
+   * continuation before the statement is even sent.
+   */
   private async run(batch: Array<Waiter<T>>): Promise<void> {
+    let settle: () => void
     try {
       const results = await this.write(batch.length)
       if (results.length !== batch.length) {
         throw new Error(`a batch of ${batch.length} visits returned ${results.length} results`)
       }
-      batch.forEach((waiter, i) => waiter.resolve(results[i]))
+      settle = () => batch.forEach((waiter, i) => waiter.resolve(results[i]))
     } catch (error) {
-      for (const waiter of batch) waiter.reject(error)
-    } finally {
-      this.inFlight--
-      this.schedule()
+      settle = () => batch.forEach((waiter) => waiter.reject(error))
     }
+    this.inFlight--
+    if (this.dispatch()) setImmediate(settle)
+    else settle()
   }
 }

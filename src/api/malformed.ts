@@ -11,6 +11,8 @@ import type {Duplex} from 'node:stream'
 export interface JsonResponse {
   status: number
   body: unknown
+  /** The body already serialised (the hot path's replies); `body` is then not read. */
+  json?: string
   headers?: Record<string, string>
 }
 

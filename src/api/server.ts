@@ -5,7 +5,7 @@
 import http from 'node:http'
 import type {Duplex} from 'node:stream'
 
-import {DatabaseUnavailableError, unavailableReason, type Visit, type VisitStore} from './db.js'
+import {DatabaseUnavailableError, unavailableReason, type RecordedVisit, type Visit, type VisitStore} from './db.js'
 import {errorFields, type Logger} from './log.js'
 import {
   answerAndClose,
@@ -33,22 +33,40 @@ export interface ServerDeps {
 /** Longer than the database timeouts, so a slow query ends with a JSON 503 rather than a dropped socket. */
 export const SERVER_TIMEOUTS = {requestTimeout: 15_000, headersTimeout: 10_000, keepAliveTimeout: 5_000}
 
-type Handler = (params: URLSearchParams) => Promise<JsonResponse>
+/** The request target's query string, without its `?` ('' when there is none); parsed only where a route reads it. */
+type Handler = (query: string) => Promise<JsonResponse>
 
 function visitJson(visit: Visit) {
   return {id: visit.id, visitedAt: visit.visitedAt.toISOString()}
 }
 
+/**
+ * The reply to `GET /`, serialised by hand: what JSON.stringify gives for {message, visits, visit: {id,
+ * visitedAt}, host}, with the two constant strings encoded once. The visits of one batch share one Date, so
+ * its ISO text is kept for the next reply.
+ */
+export function visitReplyWriter(message: string, host: string): (recorded: RecordedVisit) => string {
+  const head = `{"message":${JSON.stringify(message)},"visits":`
+  const tail = `,"host":${JSON.stringify(host)}}`
+  let lastDate: Date | undefined
+  let lastIso = ''
+  return ({visit, total}) => {
+    if (visit.visitedAt !== lastDate) {
+      lastIso = visit.visitedAt.toISOString()
+      lastDate = visit.visitedAt
+    }
+    return `${head}${total},"visit":{"id":${visit.id},"visitedAt":"${lastIso}"}${tail}`
+  }
+}
+
 function routes({store, message, host}: ServerDeps): Record<string, Handler> {
+  const visitReply = visitReplyWriter(message, host)
   return {
-    '/': async () => {
-      const {visit, total} = await store.recordVisit()
-      return {status: 200, body: {message, visits: total, visit: visitJson(visit), host}}
-    },
-    '/visits': async (params) => {
-      const query = parseVisitsQuery(params)
-      if (!query.ok) return {status: 400, body: {error: query.error}}
-      const page = await store.listVisits(query.value)
+    '/': async () => ({status: 200, body: undefined, json: visitReply(await store.recordVisit())}),
+    '/visits': async (query) => {
+      const parsed = parseVisitsQuery(new URLSearchParams(query))
+      if (!parsed.ok) return {status: 400, body: {error: parsed.error}}
+      const page = await store.listVisits(parsed.value)
       return {status: 200, body: {visits: page.visits.map(visitJson), nextBefore: page.nextBefore}}
     },
     '/healthz': async () => {
@@ -64,23 +82,35 @@ function routes({store, message, host}: ServerDeps): Record<string, Handler> {
 }
 
 /** Splits the request target by hand: `new URL('//x', base)` would read `x` as a host name. */
-function splitTarget(target: string): {path: string; params: URLSearchParams} {
+function splitTarget(target: string): {path: string; query: string} {
   const mark = target.indexOf('?')
-  if (mark === -1) return {path: target, params: new URLSearchParams()}
-  return {path: target.slice(0, mark), params: new URLSearchParams(target.slice(mark + 1))}
+  if (mark === -1) return {path: target, query: ''}
+  return {path: target.slice(0, mark), query: target.slice(mark + 1)}
+}
+
+const JSON_TYPE = 'application/json; charset=utf-8'
+
+/** Every reply's headers; a plain reply (no stack header, not closing, no extra) builds no spread copies. */
+export function replyHeaders(
+  response: JsonResponse,
+  length: number,
+  closing: boolean,
+  stack?: string | null,
+): http.OutgoingHttpHeaders {
+  const headers: http.OutgoingHttpHeaders = {}
+  if (stack) headers[STACK_HEADER] = stack
+  headers['Content-Type'] = JSON_TYPE
+  headers['Content-Length'] = length
+  headers['Cache-Control'] = 'no-store'
+  // While shutting down, a kept-alive connection is closed after its last response.
+  if (closing) headers.Connection = 'close'
+  if (response.headers) Object.assign(headers, response.headers)
+  return headers
 }
 
 function send(res: http.ServerResponse, closing: boolean, response: JsonResponse, stack?: string | null): void {
-  const payload = JSON.stringify(response.body)
-  res.writeHead(response.status, {
-    ...(stack ? {[STACK_HEADER]: stack} : {}),
-    'Content-Type': 'application/json; charset=utf-8',
-    'Content-Length': Buffer.byteLength(payload),
-    'Cache-Control': 'no-store',
-    // While shutting down, a kept-alive connection is closed after its last response.
-    ...(closing ? {Connection: 'close'} : {}),
-    ...response.headers,
-  })
+  const payload = response.json ?? JSON.stringify(response.body)
+  res.writeHead(response.status, replyHeaders(response, Buffer.byteLength(payload), closing, stack))
   res.end(payload)
 }
 
@@ -90,13 +120,13 @@ export function createServer(deps: ServerDeps): http.Server {
   async function respond(req: http.IncomingMessage): Promise<JsonResponse> {
     const refused = refuseRequest(req)
     if (refused !== undefined) return refused
-    const {path, params} = splitTarget(req.url ?? '/')
+    const {path, query} = splitTarget(req.url ?? '/')
     const handler = Object.hasOwn(handlers, path) ? handlers[path] : undefined
     if (handler === undefined)
       return isWellFormedPath(path) ? {status: 404, body: {error: 'not found'}} : MALFORMED_PATH
     if (req.method !== 'GET') return METHOD_NOT_ALLOWED
     try {
-      return await handler(params)
+      return await handler(query)
     } catch (error) {
       if (error instanceof DatabaseUnavailableError) return {status: 503, body: {error: 'database unavailable'}}
       deps.logger.error('request failed', {method: req.method, path, ...errorFields(error, {stack: true})})

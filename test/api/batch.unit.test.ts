@@ -74,4 +74,32 @@ describe('api batcher', () => {
     const outcome = await Promise.all([batcher.add(), batcher.add()]).catch((error: unknown) => error)
     expect((outcome as Error).message).to.equal('a batch of 2 visits returned 1 results')
   })
+
+  it('sends the batch that queued meanwhile before it answers the finished batch’s callers', async () => {
+    const events: string[] = []
+    const {batches, write} = controlledWriter()
+    // As pg's pool: the statement goes out once the connection is handed over, on process.nextTick.
+    const batcher = new Batcher(
+      (count: number) =>
+        new Promise<string[]>((resolve) =>
+          process.nextTick(() => {
+            events.push(`write ${count}`)
+            resolve(write(count))
+          }),
+        ),
+      {maxSize: 100, maxInFlight: 1},
+    )
+    const first = [batcher.add(), batcher.add()].map((p) => p.then((r) => events.push(`answer ${r}`)))
+    await tick()
+    const second = batcher.add().then((r) => events.push(`answer ${r}`))
+    batches[0].finish()
+    await Promise.all(first)
+    expect(events).to.deep.equal(['write 2', 'write 1', 'answer 0.0', 'answer 0.1'])
+    // Control: with nothing queued, the callers are answered at once (no turn of the event loop in between).
+    events.length = 0
+    batches[1].finish()
+    await second
+    expect(events).to.deep.equal(['answer 1.0'])
+    expect(batcher.state).to.deep.equal({queued: 0, inFlight: 0})
+  })
 })

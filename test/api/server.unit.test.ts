@@ -8,7 +8,8 @@ import type {AddressInfo} from 'node:net'
 import {DatabaseUnavailableError, type VisitPage, type VisitStore} from '../../src/api/db.js'
 import type {Logger, LogFields} from '../../src/api/log.js'
 import type {VisitsQuery} from '../../src/api/query.js'
-import {closeServer, createServer} from '../../src/api/server.js'
+import {STACK_HEADER} from '../../src/api/healthz-protocol.js'
+import {closeServer, createServer, replyHeaders, visitReplyWriter} from '../../src/api/server.js'
 
 class StubStore implements VisitStore {
   failure: Error | undefined
@@ -150,5 +151,56 @@ describe('api HTTP layer', () => {
     await closed
     const refused = await fetch(`${base}/healthz`).catch((error: unknown) => error)
     expect(refused).to.be.instanceOf(Error)
+  })
+})
+
+describe('api reply of GET /, serialised by hand', () => {
+  const visit = (id: number, visitedAt: Date, total: number) => ({visit: {id, visitedAt}, total})
+  const stringified = (message: string, host: string, v: ReturnType<typeof visit>) =>
+    JSON.stringify({
+      message,
+      visits: v.total,
+      visit: {id: v.visit.id, visitedAt: v.visit.visitedAt.toISOString()},
+      host,
+    })
+
+  it('is exactly what JSON.stringify gives, for any message and host', () => {
+    const at = new Date('2024-05-01T12:00:00.123Z')
+    for (const [message, host] of [
+      ['Hello from the stackctl visit tracker!', 'node-a'],
+      ['quotes " and \\ and \n new lines, \u0001 control, é ü 漢字 😀', 'h"o\\st'],
+      ['', ''],
+    ]) {
+      const reply = visitReplyWriter(message, host)
+      const v = visit(9_007_199_254_740_991, at, 42)
+      expect(reply(v)).to.equal(stringified(message, host, v))
+    }
+  })
+
+  it('reads each batch’s time afresh: a reply never carries the previous batch’s time', () => {
+    const reply = visitReplyWriter('m', 'h')
+    const first = new Date('2024-05-01T12:00:00.000Z')
+    const second = new Date('2024-05-01T12:00:00.001Z')
+    expect(JSON.parse(reply(visit(1, first, 1))).visit.visitedAt).to.equal('2024-05-01T12:00:00.000Z')
+    expect(JSON.parse(reply(visit(2, first, 2))).visit.visitedAt).to.equal('2024-05-01T12:00:00.000Z')
+    expect(JSON.parse(reply(visit(3, second, 3))).visit).to.deep.equal({id: 3, visitedAt: '2024-05-01T12:00:00.001Z'})
+  })
+
+  it('sends the headers every reply carries, and the extras only when asked', () => {
+    const plain = replyHeaders({status: 200, body: {}}, 12, false)
+    expect(plain).to.deep.equal({
+      'Content-Type': 'application/json; charset=utf-8',
+      'Content-Length': 12,
+      'Cache-Control': 'no-store',
+    })
+    const all = replyHeaders({status: 405, body: {}, headers: {Allow: 'GET'}}, 3, true, 'st-1')
+    expect(all).to.deep.equal({
+      [STACK_HEADER]: 'st-1',
+      'Content-Type': 'application/json; charset=utf-8',
+      'Content-Length': 3,
+      'Cache-Control': 'no-store',
+      Connection: 'close',
+      Allow: 'GET',
+    })
   })
 })

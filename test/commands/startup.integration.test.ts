@@ -55,7 +55,7 @@ describe('start-up (integration)', function () {
     return {result, packages: loadedPackages(readFileSync(file, 'utf8'))}
   }
 
-  for (const args of [['--version'], ['-v'], ['--help'], ['-h'], []]) {
+  for (const args of [['--version'], ['-v'], ['--help'], ['-h'], [], ['up', '--help'], ['db', 'upgrade', '-h']]) {
     it(`\`stackctl ${args.join(' ')}\` loads neither oclif nor the engine client, pg or yaml`, async () => {
       const {result, packages} = await modulesLoadedBy(args)
       expect(result.exitCode, result.stderr).to.equal(0)
@@ -64,9 +64,16 @@ describe('start-up (integration)', function () {
     })
   }
 
-  for (const args of [['up', '--help'], ['help'], ['help', 'up'], ['db', '--help'], ['autocomplete']]) {
+  // `up --help` at another width than a pipe's is oclif's too (the build rendered width 80 only).
+  for (const [args, env] of [
+    [['up', '--help'], {OCLIF_COLUMNS: '100'}],
+    [['help'], {}],
+    [['help', 'up'], {}],
+    [['db', '--help'], {OCLIF_COLUMNS: '100'}],
+    [['autocomplete'], {}],
+  ] as Array<[string[], Record<string, string>]>) {
     it(`\`stackctl ${args.join(' ')}\` does not load the engine client, pg or yaml`, async () => {
-      const {result, packages} = await modulesLoadedBy(args, {HOME: dir})
+      const {result, packages} = await modulesLoadedBy(args, {HOME: dir, ...env})
       expect(result.exitCode, result.stderr).to.equal(0)
       expect([...packages], 'oclif ran').to.include('@oclif/core')
       for (const name of HEAVY) expect([...packages], name).to.not.include(name)
@@ -86,7 +93,7 @@ describe('start-up (integration)', function () {
       trace.split('\n').filter((line) => /node_modules\/@oclif\/core\//.test(line))
     const file = join(dir, 'trace-one-oclif.txt')
     const env = {NODE_OPTIONS: `--import=${tracer}`, MODULE_TRACE_FILE: file, HOME: dir}
-    const result = await runCli(['up', '--help'], {env})
+    const result = await runCli(['up', '--help'], {env: {...env, OCLIF_COLUMNS: '100'}})
     expect(result.exitCode, result.stderr).to.equal(0)
     expect(loadedPackages(readFileSync(file, 'utf8')), 'oclif ran').to.include('@oclif/core')
     expect(fromNodeModules(readFileSync(file, 'utf8'))).to.deep.equal([])
@@ -135,7 +142,7 @@ describe('start-up (integration)', function () {
     expect([...packages]).to.include.members(['dockerode', 'docker-modem', 'ssh2'])
   })
 
-  for (const args of [['--version'], ['-v'], ['--help'], ['-h'], []]) {
+  for (const args of [['--version'], ['-v'], ['--help'], ['-h'], [], ['up', '--help'], ['snapshot', 'ls', '-h']]) {
     it(`\`stackctl ${args.join(' ')}\` prints what oclif prints`, async () => {
       for (const env of [{}, {OCLIF_COLUMNS: '57'}, {OCLIF_COLUMNS: '200'}] as Array<Record<string, string>>) {
         const fast = await runCli(args, {env})
@@ -147,6 +154,20 @@ describe('start-up (integration)', function () {
     })
   }
 
+  it('every command’s and topic’s own help, piped, is oclif’s (the build rendered each at width 80)', async () => {
+    const index = JSON.parse(readFileSync(join(repoRoot, 'dist', 'root-help', 'index.json'), 'utf8')) as {
+      commands: string[]
+    }
+    expect(index.commands).to.include.members(['up', 'db', 'db:upgrade', 'snapshot:ls', 'volume:backup'])
+    for (const id of index.commands) {
+      const args = [...id.split(':'), '--help']
+      const fast = await runCli(args)
+      const oclif = await runCli(args, {env: throughOclif})
+      expect(fast.exitCode, id).to.equal(oclif.exitCode)
+      expect(fast.stdout, id).to.equal(oclif.stdout)
+    }
+  })
+
   it('the root help in a terminal (bold headers) is oclif’s', async () => {
     // A terminal as a user has it: with CI set (as CI runs this), oclif's supports-color prints no colour at all.
     const terminal = {CI: undefined}
@@ -154,6 +175,19 @@ describe('start-up (integration)', function () {
     const oclif = await runCliInTerminal(['--help'], {env: {...terminal, ...throughOclif}})
     expect(fast.output).to.include('\u001b[1mCOMMANDS')
     expect(fast).to.deep.equal(oclif)
+  })
+
+  it('a command’s own help in a terminal (colours, an 80-column terminal or none said) is oclif’s', async () => {
+    const terminal = {CI: undefined}
+    for (const args of [
+      ['up', '--help'],
+      ['db', 'upgrade', '-h'],
+    ]) {
+      const fast = await runCliInTerminal(args, {env: terminal})
+      const oclif = await runCliInTerminal(args, {env: {...terminal, ...throughOclif}})
+      expect(fast.output).to.include('\u001b[1mUSAGE')
+      expect(fast, args.join(' ')).to.deep.equal(oclif)
+    }
   })
 
   it('the root help is oclif’s at every terminal width', async () => {
@@ -193,6 +227,12 @@ describe('start-up (integration)', function () {
       [['--help'], {STACKCTL_DISABLE_THEME: '1'}],
       [['--help'], {OCLIF_NEXT_VERSION: '1'}],
       [['--help'], {OCLIF_COLUMNS: '30'}],
+      // A command's own help at another width than 80, with something else on the line, or of no command.
+      [['up', '--help'], {OCLIF_COLUMNS: '81'}],
+      [['up', '--port', '1', '--help'], {}],
+      [['up', '--help', 'x'], {}],
+      [['nothing', '--help'], {}],
+      [['help', '--help'], {}],
     ] as Array<[string[], NodeJS.ProcessEnv]>) {
       expect(fastStart(argv, {root: repoRoot, env, stdout: quiet}), `${argv} ${JSON.stringify(env)}`).to.equal(false)
     }

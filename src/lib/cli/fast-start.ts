@@ -30,6 +30,10 @@ export interface RootHelpIndex {
   minWidth: number
   /** Nothing wraps from this width on: wider terminals get its text. */
   maxWidth: number
+  /** The one width of dist/root-help/commands/<id>.txt (`stackctl <words> --help`); others go to oclif. */
+  commandWidth?: number
+  /** The command ids (aliases included) and topics that have one. */
+  commands?: string[]
 }
 
 export interface StartContext {
@@ -56,8 +60,18 @@ export function fastStart(argv: string[], context: StartContext): boolean {
     context.stdout.write(text)
     return true
   }
+  // `stackctl db upgrade --help`: words naming a command or topic, then one help flag, nothing else.
+  const words = argv.slice(0, -1)
+  if (argv.length > 1 && helpFlags.includes(argv[argv.length - 1]) && words.every((w) => COMMAND_WORD.test(w))) {
+    const text = commandHelp(words.join(':'), pjson, context)
+    if (text === undefined) return false
+    context.stdout.write(text)
+    return true
+  }
   return false
 }
+
+const COMMAND_WORD = /^[a-z][a-z0-9-]*$/
 
 /** oclif's Config.userAgent, for a platform that is not WSL (plainOclifRun sends WSL to oclif). */
 export function userAgent(pjson: PackageJson): string {
@@ -95,19 +109,35 @@ function mayBeWsl(): boolean {
   }
 }
 
-function rootHelp(pjson: PackageJson, context: StartContext): string | undefined {
-  const dir = join(context.root, 'dist', 'root-help')
-  let index: RootHelpIndex
+const HELP_DIR = ['dist', 'root-help']
+
+function helpIndex(pjson: PackageJson, context: StartContext): RootHelpIndex | undefined {
   try {
-    index = JSON.parse(readFileSync(join(dir, 'index.json'), 'utf8')) as RootHelpIndex
+    const index = JSON.parse(readFileSync(join(context.root, ...HELP_DIR, 'index.json'), 'utf8')) as RootHelpIndex
+    return index.userAgent === userAgent(pjson) ? index : undefined
   } catch {
     return undefined
   }
+}
+
+function rootHelp(pjson: PackageJson, context: StartContext): string | undefined {
+  const index = helpIndex(pjson, context)
   const width = helpWidth(context)
-  if (index.userAgent !== userAgent(pjson) || width < index.minWidth) return undefined
+  if (!index || width < index.minWidth) return undefined
+  return snapshot(context, `${Math.min(width, index.maxWidth)}.txt`)
+}
+
+/** A command's or topic's own help, when the build rendered it at the width oclif would use now. */
+function commandHelp(id: string, pjson: PackageJson, context: StartContext): string | undefined {
+  const index = helpIndex(pjson, context)
+  if (!index?.commands?.includes(id) || helpWidth(context) !== index.commandWidth) return undefined
+  return snapshot(context, join('commands', `${id}.txt`))
+}
+
+function snapshot(context: StartContext, file: string): string | undefined {
   let text: string
   try {
-    text = readFileSync(join(dir, `${Math.min(width, index.maxWidth)}.txt`), 'utf8')
+    text = readFileSync(join(context.root, ...HELP_DIR, file), 'utf8')
   } catch {
     return undefined
   }

@@ -37,7 +37,7 @@ export async function resolveImages(
   if (requested === 'local') return useLocal(pgMajor, resolver, 'requested')
 
   if (remembered === 'local' && (await allPresent(localImages(pgMajor), resolver))) {
-    return useLocal(pgMajor, resolver, 'as on the last run')
+    return useLocal(pgMajor, resolver, 'as on the last run', true)
   }
   if (await allPresent(registry, resolver)) {
     return {images: registry, reason: `images: registry (${registry.postgres}, ${registry.node}), present`}
@@ -52,9 +52,15 @@ function describeLocal(images: StackImages, why: string): string {
   return `images: local (${images.postgres}, ${images.node}), ${why}`
 }
 
-async function useLocal(pgMajor: number, resolver: ImageResolver, why: string): Promise<ImageResolution> {
+/** `present`: the caller has just found both images (not asked again). */
+async function useLocal(
+  pgMajor: number,
+  resolver: ImageResolver,
+  why: string,
+  present?: boolean,
+): Promise<ImageResolution> {
   const images = localImages(pgMajor)
-  const missing = !(await allPresent(images, resolver))
+  const missing = !(present ?? (await allPresent(images, resolver)))
   // Builds what is missing, and rebuilds an image whose template changed since (seconds, on its rootfs); a
   // current image costs a look-up.
   await resolver.buildLocal(pgMajor)

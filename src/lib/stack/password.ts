@@ -44,15 +44,28 @@ export function passwordMatchesVerifier(verifier: string, user: string, password
   return undefined
 }
 
-/** 'unknown' when the db is not running or the verifier cannot be read; never throws for that. */
-export async function checkPasswordAgainstServer(ctx: StackContext, fileContent: string): Promise<PasswordCheck> {
+/** The server's verifier of the stack's user; undefined when the db is not running or it cannot be read. */
+export async function serverVerifier(ctx: StackContext): Promise<string | undefined> {
   const db = await runningService(ctx.engine, ctx.config.project, 'db')
-  if (!db) return 'unknown'
+  if (!db) return undefined
   const result = await ctx.engine.containers.exec(
     db.id,
     psqlArgs('postgres', `SELECT rolpassword FROM pg_authid WHERE rolname = '${DB_USER}'`),
   )
-  if (result.exitCode !== 0 || !result.stdout.trim()) return 'unknown'
-  const matches = passwordMatchesVerifier(result.stdout, DB_USER, passwordFromFile(fileContent))
+  return result.exitCode !== 0 || !result.stdout.trim() ? undefined : result.stdout
+}
+
+/**
+ * 'unknown' when the db is not running or the verifier cannot be read; never throws for that. `verifier`: the
+ * server's, when the caller asked for it already (serverVerifier).
+ */
+export async function checkPasswordAgainstServer(
+  ctx: StackContext,
+  fileContent: string,
+  verifier: Promise<string | undefined> = serverVerifier(ctx),
+): Promise<PasswordCheck> {
+  const answer = await verifier
+  if (answer === undefined) return 'unknown'
+  const matches = passwordMatchesVerifier(answer, DB_USER, passwordFromFile(fileContent))
   return matches === undefined ? 'unknown' : matches ? 'match' : 'mismatch'
 }

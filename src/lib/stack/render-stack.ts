@@ -30,7 +30,7 @@ import {stackVolume, type StackContext} from './context.js'
 import {resolveImages, type ImageResolver} from './images.js'
 import {devMode} from '../targets/compose/dev-mode.js'
 import {claimStack} from './ownership.js'
-import {checkPasswordAgainstServer} from './password.js'
+import {checkPasswordAgainstServer, serverVerifier} from './password.js'
 import {registerStack} from './registry.js'
 import {volumeHoldsCluster} from '../targets/compose/volume.js'
 import {archiveChoice, type ArchiveChoice} from '../operations/protect/choice.js'
@@ -69,6 +69,10 @@ export async function renderStack(
   const remembered = ctx.state?.settings.resolvedImageSource
   if (write) await ensureStackDir(paths)
   const claim = write ? await claimStack(ctx, {adopt: ctx.adopt}) : undefined
+  // The running server's password verifier (an exec), read while the images and the file are worked out; only
+  // read, and only of this stack's own db (after the claim). guardPassword compares it with the file.
+  const verifier = write ? serverVerifier(ctx) : undefined
+  verifier?.catch(() => {}) // awaited in guardPassword
   const {images, reason} = await resolveImages(config.imageSource, config.pgMajor, remembered, resolver)
   const identity = appIdentity()
   const runtime = appRuntime(await ctx.engine.describe(), identity)
@@ -109,7 +113,7 @@ export async function renderStack(
       suggestion: 'keep your edits elsewhere, or pass --force to overwrite it with the rendered file',
     })
   }
-  const password = await guardPassword(ctx, identity)
+  const password = await guardPassword(ctx, identity, verifier)
   if (fileStatus !== 'unchanged') await writeComposeFile(paths, composeText)
   const state: StackState = {
     ...ctx.state,
@@ -160,7 +164,11 @@ export async function recordVerifiedPassword(ctx: StackContext, sha: string): Pr
  * running server's verifier; with the db stopped, against the hash recorded when it was last proven. The
  * advice never involves deleting data.
  */
-async function guardPassword(ctx: StackContext, identity: {uid: number; gid: number}) {
+async function guardPassword(
+  ctx: StackContext,
+  identity: {uid: number; gid: number},
+  verifier?: Promise<string | undefined>,
+) {
   const {paths, config} = ctx
   const volume = config.volume
   // Only a volume that holds a cluster has a password of its own; an empty one takes the file's.
@@ -180,7 +188,7 @@ async function guardPassword(ctx: StackContext, identity: {uid: number; gid: num
   const file = await ensurePasswordFile(paths, identity.uid, identity.gid)
   if (!hasVolume) return {...file, verified: true} // the volume will be initialised with this very file
   const content = (await readOptional(paths.passwordFile)) ?? ''
-  const check = await checkPasswordAgainstServer(ctx, content)
+  const check = await checkPasswordAgainstServer(ctx, content, verifier)
   const recorded = ctx.state?.passwordSha256
   if (check === 'mismatch' || (check === 'unknown' && recorded !== undefined && recorded !== file.sha256)) {
     throw passwordMismatch(ctx, check === 'mismatch' ? 'the running database' : 'the password last proven to work')

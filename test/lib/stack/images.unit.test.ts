@@ -55,6 +55,20 @@ describe('image resolution (stub engine)', () => {
     expect(r.calls).to.deep.equal(['build']) // the builder refreshes a stale image; a current one costs a look-up
   })
 
+  it('looks each local image up once when the last run used them (up on a running stack)', async () => {
+    const engine = new StubEngine().addImage('stackctl/postgres:17').addImage('stackctl/node:20')
+    const looked: string[] = []
+    const inspect = engine.images.inspect.bind(engine.images)
+    engine.images.inspect = async (reference: string) => (looked.push(reference), inspect(reference))
+    const {reason} = await resolveImages('auto', 17, 'local', resolver(engine, false).value)
+    expect(reason).to.equal('images: local (stackctl/postgres:17, stackctl/node:20), as on the last run')
+    expect(looked).to.deep.equal(['stackctl/postgres:17', 'stackctl/node:20'])
+    // Control: one of them gone is looked for again, built, and said so.
+    const gone = new StubEngine().addImage('stackctl/postgres:17')
+    const {reason: rebuilt} = await resolveImages('auto', 17, 'local', resolver(gone, false).value)
+    expect(rebuilt).to.include('built from Debian packages')
+  })
+
   it('registry: refuses clearly when the registry is unreachable; local: only majors it can build', async () => {
     const error = await resolveImages('registry', 17, undefined, resolver(new StubEngine(), false).value).then(
       () => undefined,

@@ -1,6 +1,7 @@
 import {expect} from 'chai'
 
-import {passwordFromFile, passwordMatchesVerifier} from '../../../src/lib/stack/password.js'
+import type {StackContext} from '../../../src/lib/stack/context.js'
+import {checkPasswordAgainstServer, passwordFromFile, passwordMatchesVerifier} from '../../../src/lib/stack/password.js'
 
 // Written by PostgreSQL 17 itself (CREATE ROLE … PASSWORD 'correct horse battery staple'; SELECT rolpassword).
 const SCRAM =
@@ -32,5 +33,13 @@ describe('password check against the server’s verifier', () => {
   it('reads the file as the entrypoints do: trailing newlines dropped, nothing else', () => {
     expect(passwordFromFile('secret\n\n')).to.equal('secret')
     expect(passwordFromFile(' secret ')).to.equal(' secret ')
+  })
+
+  it('judges a verifier the caller read ahead (up reads it while it renders) as it judges its own', async () => {
+    const ctx = {} as StackContext // never asked: the verifier is given
+    const given = (verifier: string | undefined) => Promise.resolve(verifier)
+    expect(await checkPasswordAgainstServer(ctx, 'correct horse battery staple\n', given(SCRAM))).to.equal('match')
+    expect(await checkPasswordAgainstServer(ctx, 'another one\n', given(SCRAM))).to.equal('mismatch')
+    expect(await checkPasswordAgainstServer(ctx, 'x', given(undefined))).to.equal('unknown')
   })
 })

@@ -138,10 +138,14 @@ export async function checkRestoreLeftovers(
 
 /**
  * `up`: opens `visits` again and drops unfinished copies; replaced data is opened (so it can be read) and
- * kept. Says what it did through ctx.progress. Nothing is touched while a restore is running.
+ * kept. Says what it did through ctx.progress. Nothing is touched while a restore is running. `looked`: what
+ * findRestoreLeftovers said a moment ago under this command's lock, when nothing has changed the db since.
  */
-export async function repairRestoreLeftovers(ctx: StackContext): Promise<{done: string[]; check: LeftoverCheck}> {
-  const leftovers = await findRestoreLeftovers(ctx)
+export async function repairRestoreLeftovers(
+  ctx: StackContext,
+  looked?: Awaited<ReturnType<typeof findRestoreLeftovers>>,
+): Promise<{done: string[]; check: LeftoverCheck}> {
+  const leftovers = looked ?? (await findRestoreLeftovers(ctx))
   if (leftovers && !hasLeftovers(leftovers.found)) return {done: [], check: 'clean'}
   if (!leftovers || leftovers.found.underWay) return {done: [], check: 'unknown'}
   const {psql, found} = leftovers

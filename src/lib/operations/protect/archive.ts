@@ -106,17 +106,25 @@ export async function runningCluster(engine: Engine, dbId: string): Promise<Runn
   return major && systemId ? {major: Number(major), systemId} : undefined
 }
 
-/** The stanza, moved to the running cluster when stackctl switched to it, and a first full backup of it. */
-export async function ensureStanzaAndFirstBackup(ctx: StackContext, signal?: AbortSignal): Promise<ProtectionStart> {
+/**
+ * The stanza, moved to the running cluster when stackctl switched to it, and a first full backup of it.
+ * `known`: what the caller has already asked of the db: the running cluster (DB_FACTS_SQL) and pgBackRest's
+ * `info --output=json`, started alongside; what it does not give is asked here.
+ */
+export async function ensureStanzaAndFirstBackup(
+  ctx: StackContext,
+  signal?: AbortSignal,
+  known: {running?: RunningCluster; info?: Promise<string>} = {},
+): Promise<ProtectionStart> {
   const db = await runningService(ctx.engine, ctx.config.project, 'db')
   if (!db) throw new EnvironmentError('the db is not running, so its WAL archive cannot be set up', 'stackctl up')
   const engine: Engine = ctx.engine
-  let info = parseRepoInfo(await mustPgbackrest(engine, db.id, 'info', ['--output=json'], signal))
+  let info = parseRepoInfo(await (known.info ?? mustPgbackrest(engine, db.id, 'info', ['--output=json'], signal)))
   let stanza: ProtectionStart['stanza'] = info.status === 'missing stanza' ? 'created' : 'present'
   // stanza-create is idempotent; it also repairs a stanza whose info files a killed run left half-written.
   if (stanza === 'created' || info.backups.length === 0)
     await mustPgbackrest(engine, db.id, 'stanza-create', [], signal)
-  const running = stanza === 'present' ? await runningCluster(engine, db.id) : undefined
+  const running = stanza !== 'present' ? undefined : (known.running ?? (await runningCluster(engine, db.id)))
   const upgradedTo = (ctx.state?.switches ?? []).some((s) => s.kind === 'upgrade' && s.to.volume === ctx.config.volume)
   const follows = running ? archiveFollows(info, running, upgradedTo) : 'same'
   if (running && follows === 'follow') {
@@ -163,6 +171,26 @@ export async function wakeArchiveTimeout(ctx: StackContext): Promise<void> {
   if (db) await new Psql(ctx.engine, db.id).tryQuery(WAKE_ARCHIVE_TIMEOUT_SQL, 'postgres')
 }
 
+/**
+ * What `up` asks the ready db, in one psql (each is an exec in the container): it wakes archive_timeout
+ * (WAKE_ARCHIVE_TIMEOUT_SQL), and reads archive_mode and the running cluster (RUNNING_CLUSTER_SQL).
+ */
+export const DB_FACTS_SQL = `SELECT (${WAKE_ARCHIVE_TIMEOUT_SQL.replace(/^SELECT /, '')}) IS NOT NULL,
+  current_setting('archive_mode'), current_setting('server_version_num')::int / 10000, system_identifier
+  FROM pg_control_system()`
+
+export interface DbFacts {
+  archiveMode: string
+  running: RunningCluster
+}
+
+/** psql's unaligned row of DB_FACTS_SQL (`t|on|17|7434…`); undefined for anything else. */
+export function parseDbFacts(answer: string | undefined): DbFacts | undefined {
+  const [, archiveMode, major, systemId, ...rest] = (answer ?? '').split('|')
+  if (rest.length > 0 || !archiveMode || !/^\d+$/.test(major ?? '') || !/^\d+$/.test(systemId ?? '')) return undefined
+  return {archiveMode, running: {major: Number(major), systemId}}
+}
+
 /** `up`'s two calls: before Compose starts anything, and once the stack is ready. */
 export async function beforeStart(ctx: StackContext, archive: {on: boolean; note?: string}): Promise<void> {
   if (archive.note) ctx.progress(archive.note)
@@ -173,18 +201,21 @@ export async function beforeStart(ctx: StackContext, archive: {on: boolean; note
 
 export async function afterReady(ctx: StackContext, archive: {on: boolean}, signal?: AbortSignal): Promise<void> {
   if (!archive.on) return
-  // Also here: a db the engine restarted on its own is found running, and up then starts nothing.
-  await wakeArchiveTimeout(ctx)
   const db = await runningService(ctx.engine, ctx.config.project, 'db')
-  const mode = db ? await new Psql(ctx.engine, db.id).tryQuery('SHOW archive_mode', 'postgres') : undefined
-  if (mode === 'off') {
+  // pgBackRest's info (only read) runs while psql asks the db: two execs at once, not one after the other. Its
+  // failure is reported where it is used; with archive_mode off it is not used.
+  const info = db ? mustPgbackrest(ctx.engine, db.id, 'info', ['--output=json'], signal) : undefined
+  info?.catch(() => {})
+  // Also wakes archive_timeout: a db the engine restarted on its own is found running, and up then starts nothing.
+  const facts = db ? parseDbFacts(await new Psql(ctx.engine, db.id).tryQuery(DB_FACTS_SQL, 'postgres')) : undefined
+  if (facts?.archiveMode === 'off') {
     // The rendered db always has it on: only the user's own command for the db (an override file) replaces it.
     ctx.progress(
       `warning: WAL archiving is off: the running db has archive_mode=off (a db command in an override file replaces stackctl's archiving settings), so no WAL reaches ${backupsVolumeName(ctx.config.project)}; add them to that command (docker-compose.yml in the stack directory shows them), or ${stackCommand(ctx.config, 'up --no-wal-archive')} stops asking for archiving`,
     )
     return
   }
-  const started = await ensureStanzaAndFirstBackup(ctx, signal)
+  const started = await ensureStanzaAndFirstBackup(ctx, signal, {running: facts?.running, info})
   if (started.foreign) {
     // After down --volumes and up: the archive keeps the deleted cluster's WAL, and refuses this one's.
     ctx.progress(
@@ -200,7 +231,7 @@ export async function afterReady(ctx: StackContext, archive: {on: boolean}, sign
   }
   // Last: the loop must find the first full backup (or the stanza moved) already done.
   if (started.foreign) return
-  if ((await ensureBackupSchedule(ctx)) === 'started' && ctx.config.backupSchedule) {
+  if ((await ensureBackupSchedule(ctx, db)) === 'started' && ctx.config.backupSchedule) {
     ctx.progress(`scheduled backups: ${describeSchedule(ctx.config.backupSchedule)}`)
   }
 }

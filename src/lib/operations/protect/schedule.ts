@@ -25,6 +25,9 @@ export const SCHEDULE_DIR = `${REPO_PATH}/stackctl-schedule`
 export const SCHEDULE_KEY = 'stackctl-schedule'
 const LOCK = '/tmp/stackctl-backup-schedule.lock'
 const LOOP = `${SCHEDULE_DIR}/loop.sh`
+/** What ensureBackupSchedule's exec prints after writing the schedule: whether the loop holds its lock. */
+const LOOP_STOPPED = 'loop-stopped'
+const LOOP_RUNNING = 'loop-running'
 
 /** How often the loop looks: a quarter of the diff cadence, between 2 s and a minute. */
 export function checkSeconds(schedule: BackupSchedule): number {
@@ -100,7 +103,10 @@ export async function ensureBackupSchedule(
   const settingsStep = schedule
     ? `printf '%s\\n' "$2" > ${SCHEDULE_DIR}/settings.tmp && mv ${SCHEDULE_DIR}/settings.tmp ${SCHEDULE_DIR}/settings`
     : `rm -f ${SCHEDULE_DIR}/settings`
-  const script = `mkdir -p ${SCHEDULE_DIR} && printf '%s\\n' "$1" > ${LOOP}.tmp && mv ${LOOP}.tmp ${LOOP} && ${settingsStep}`
+  // One exec: write, then (with a schedule) look whether the loop runs: it holds the lock for as long as it runs,
+  // so a lock that can be taken means no loop.
+  const probe = schedule ? ` && { flock -n ${LOCK} true && echo ${LOOP_STOPPED} || echo ${LOOP_RUNNING}; }` : ''
+  const script = `mkdir -p ${SCHEDULE_DIR} && printf '%s\\n' "$1" > ${LOOP}.tmp && mv ${LOOP}.tmp ${LOOP} && ${settingsStep}${probe}`
   const settings = schedule ? `${schedule.everySeconds} ${schedule.fullEverySeconds} ${checkSeconds(schedule)}` : ''
   const write = await ctx.engine.containers.exec(
     container.id,
@@ -113,7 +119,7 @@ export async function ensureBackupSchedule(
     return 'off'
   }
   if (!schedule) return 'off'
-  if (await loopRunning(ctx, container.id)) return 'running'
+  if (write.stdout.trim() !== LOOP_STOPPED) return 'running'
   await ctx.engine.containers.execDetached(container.id, asPostgres(['sh', LOOP]))
   return 'started'
 }

@@ -23,7 +23,11 @@ import {desiredUp} from './up-to-date.js'
 import {findProject, interruptedUp, putBack, type FoundProject} from './up-undo.js'
 import {newWaitMemory, waitServicesReady, waitStackHealthy} from './wait-healthy.js'
 import {confirmReadiness} from './readiness.js'
-import {repairRestoreLeftovers, type LeftoverCheck} from '../../operations/backup-restore/restore-leftovers.js'
+import {
+  findRestoreLeftovers,
+  repairRestoreLeftovers,
+  type LeftoverCheck,
+} from '../../operations/backup-restore/restore-leftovers.js'
 import {observeProject, type Observation} from '../../plan/observe.js'
 import {describeStep} from '../../plan/steps.js'
 import {planUp} from '../../plan/up.js'
@@ -55,14 +59,37 @@ export async function upStack(ctx: StackContext, resolver: ImageResolver, option
   const live = ctx.engine
   // The one look at the project this command takes (plan/observe.ts), once the engine answers at all.
   const observing = live.ping().then(() => observeProject(live, ctx.config.project))
-  await firstFailureInOrder([observing, ctx.compose.assertV2(), assertPortFree(ctx)])
+  // Compose's version check is a process of its own (about 0.1 s, more on a busy machine): it runs alongside the
+  // steps that only read, and is awaited before anything is built, pulled or created and before Compose runs.
+  const composeChecked = ctx.compose.assertV2()
+  composeChecked.catch(() => {}) // awaited below; its failure is reported there
+  const checks = await Promise.allSettled([observing, assertPortFree(ctx)])
+  // The earliest failure in the order engine, Compose, port, whatever the timing: as when all three were awaited.
+  if (checks[0].status === 'rejected') throw checks[0].reason
+  const [, port] = checks
+  if (port.status === 'rejected') await composeChecked.then(() => Promise.reject(port.reason as Error))
   const observation = await observing
   ctx.engine = observation.engine // what up and the functions it calls read answer from the snapshot
   try {
-    return await upObserved(ctx, resolver, options, observation, started)
+    return await upObserved(ctx, composeFirst(resolver, composeChecked), options, observation, started, composeChecked)
   } finally {
     ctx.engine = live
   }
+}
+
+/** The resolver with Compose's check awaited before it builds or pulls an image (minutes, and a change). */
+function composeFirst(resolver: ImageResolver, composeChecked: Promise<unknown>): ImageResolver {
+  return {
+    engine: resolver.engine,
+    pull: async (reference) => (await composeChecked, resolver.pull(reference)),
+    buildLocal: async (pgMajor) => (await composeChecked, resolver.buildLocal(pgMajor)),
+  }
+}
+
+/** An error of a step that ran while Compose's check was under way: a failed check is reported instead, as before. */
+const checkedFirst = (composeChecked: Promise<unknown>) => async (error: unknown) => {
+  await composeChecked
+  throw error
 }
 
 async function upObserved(
@@ -71,13 +98,18 @@ async function upObserved(
   options: UpOptions,
   observation: Observation,
   started: number,
+  composeChecked: Promise<unknown>,
 ): Promise<UpResult> {
-  if (!(await dbRunning(ctx))) await assertVolumeMatchesPgMajor(ctx)
+  // What a killed restore left, looked for now (only read) and repaired below once the stack is rendered.
+  const earlyLook = findRestoreLeftovers(ctx)
+  earlyLook.catch(() => {}) // awaited below
+  if (!(await dbRunning(ctx))) await assertVolumeMatchesPgMajor(ctx).catch(checkedFirst(composeChecked))
   ctx.phase('render and images')
   const asFound = await snapshotStackDir(ctx.paths) // an up refused before it starts anything writes nothing
-  const rendered = await renderStack(ctx, resolver, {force: options.force, devSource: options.devSource}).catch(
-    restoringStackDir(asFound),
-  )
+  const rendered = await renderStack(ctx, resolver, {force: options.force, devSource: options.devSource})
+    .catch(checkedFirst(composeChecked))
+    .catch(restoringStackDir(asFound))
+  await composeChecked.catch(restoringStackDir(asFound)) // from here on things are created and Compose runs
   ctx.progress(rendered.imageReason)
   for (const {flag, value} of ctx.remembered) {
     ctx.progress(`using ${flag} ${value} remembered from the last run (pass ${flag} to change it)`)
@@ -93,7 +125,8 @@ async function upObserved(
     })
   }
 
-  const repaired = await repairRestoreLeftovers(ctx) // a running db: before judging the stack up to date
+  // A running db: before judging the stack up to date. The early look holds while nothing has changed the project.
+  const repaired = await repairRestoreLeftovers(ctx, observation.current ? await earlyLook : undefined)
   const observed = observation.current ? observation.snapshot : await observation.refresh()
   // The engine's first check runs 60 s after start: a stack that answers stackctl's probe is healthy now.
   const snapshot = {...observed, containers: await confirmReadiness(observed.containers, ctx)}
@@ -101,8 +134,10 @@ async function upObserved(
   for (const step of plan) ctx.detail(`plan: ${describeStep(step)}`)
   if (plan.length === 0) {
     ctx.progress('running, healthy and unchanged: nothing for Compose to do')
+    // Only read, and nothing changes the containers from here: counted while afterReady's execs run.
+    const counting = countedVisits(ctx.engine, ctx.config.project).catch(() => undefined)
     await afterReady(ctx, rendered.walArchive, options.signal)
-    return summary(ctx, rendered.images, started, repaired.check)
+    return summary(ctx, rendered.images, started, repaired.check, counting)
   }
   const {project, timeoutSeconds} = ctx.config
   const build = plan.some((step) => step.kind === 'build-image')
@@ -122,7 +157,8 @@ async function upObserved(
         timeoutMs: build ? undefined : timeoutSeconds * 1000,
       },
     )
-    leftovers = await waitStackHealthy(ctx, memory, options.signal)
+    // With archiving on, afterReady's one question to the db also wakes archive_timeout.
+    leftovers = await waitStackHealthy(ctx, memory, options.signal, {wake: !rendered.walArchive.on})
   } catch (error) {
     if (error instanceof Interrupted) throw await interruptedUp(ctx, found)
     if (error instanceof ProcessFailed && rlimitFailure(error.stderr)) throw await ulimitsRefused(ctx, error)
@@ -139,13 +175,11 @@ async function summary(
   images: UpResult['images'],
   started: number,
   leftovers: LeftoverCheck,
+  counting: Promise<number | undefined> = countedVisits(ctx.engine, ctx.config.project),
 ): Promise<UpResult> {
   // Archiving is judged by status and doctor, not here: its commands in the db would slow every up. What a killed
   // restore left was looked for by this up, under the stack's lock: a clean look is not repeated.
-  const [status, counted] = await Promise.all([
-    stackStatus(ctx, {leftovers}),
-    countedVisits(ctx.engine, ctx.config.project),
-  ])
+  const [status, counted] = await Promise.all([stackStatus(ctx, {leftovers}), counting])
   const visits = counted ?? null
   return {...status, images, seconds: (Date.now() - started) / 1000, visits, dir: ctx.paths.dir}
 }
@@ -171,17 +205,6 @@ async function provePassword(ctx: StackContext, found: FoundProject, signal: Abo
     throw passwordMismatch(ctx, 'the database in the volume')
   }
   if (check === 'match') await recordVerifiedPassword(ctx, sha256(content))
-}
-
-/**
- * Awaits independent checks together (Compose's version check is a process of its own, a few hundred ms on a
- * busy machine) and throws the failure of the earliest one in the list, so which error a user sees does not
- * depend on timing: an unreachable engine is reported as such, not as the port check it broke.
- */
-async function firstFailureInOrder(checks: Array<Promise<unknown>>): Promise<void> {
-  const outcomes = await Promise.allSettled(checks)
-  const failed = outcomes.find((outcome): outcome is PromiseRejectedResult => outcome.status === 'rejected')
-  if (failed) throw failed.reason
 }
 
 /** Fails before starting anything when a host port is taken by something other than this stack's own service. */

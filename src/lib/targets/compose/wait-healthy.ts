@@ -224,18 +224,20 @@ async function startupFailure(
 /**
  * The stack's wait after Compose started it (up, start, restart): a killed restore's leftovers are repaired
  * first (the app cannot get in until then), then both services are waited for, until the stack's --timeout.
+ * `wake: false` leaves waking archive_timeout to the caller (up's afterReady asks the db anyway).
  */
 export async function waitStackHealthy(
   ctx: StackContext,
   memory: WaitMemory,
   signal: AbortSignal | undefined,
+  {wake = true}: {wake?: boolean} = {},
 ): Promise<LeftoverCheck> {
   // The app no longer waits for the db's health to start (it starts with it), so the repair waits for the db
   // itself: it connects to PostgreSQL to reopen a database a killed restore left closed.
   ctx.phase('wait until healthy')
   const shown = serviceProgress(ctx)
   await waitServicesReady(ctx, ['db'], memory, signal, shown)
-  await wakeArchiveTimeout(ctx)
+  if (wake) await wakeArchiveTimeout(ctx)
   const {check} = await repairRestoreLeftovers(ctx)
   await waitServicesReady(ctx, SERVICES, memory, signal, shown)
   return check

@@ -6,7 +6,14 @@ import {expect} from 'chai'
 import {mkdir, readFile} from 'node:fs/promises'
 
 import {EnvironmentError} from '../../../../src/lib/errors.js'
-import {archiveFollows, ensureBackupsVolume} from '../../../../src/lib/operations/protect/archive.js'
+import {
+  archiveFollows,
+  DB_FACTS_SQL,
+  ensureBackupsVolume,
+  parseDbFacts,
+  RUNNING_CLUSTER_SQL,
+  WAKE_ARCHIVE_TIMEOUT_SQL,
+} from '../../../../src/lib/operations/protect/archive.js'
 import type {StackState} from '../../../../src/lib/model/stackdir/stack-files.js'
 import {stubStack} from '../../../support/stub-context.js'
 import {rejection} from '../../../support/rejection.js'
@@ -91,5 +98,28 @@ describe('archiveFollows: when the stanza moves to the running cluster (pgBackRe
     expect(archiveFollows(on15, {major: 17, systemId: '99'}, false)).to.equal('foreign')
     // Nor a same-major cluster on a volume an upgrade made: only a new major is the upgrade's.
     expect(archiveFollows(on15, {major: 15, systemId: '99'}, true)).to.equal('foreign')
+  })
+})
+
+describe("up's one question to the ready db (DB_FACTS_SQL)", () => {
+  it('wakes archive_timeout with the same expression, and reads archive_mode and the running cluster', () => {
+    expect(DB_FACTS_SQL).to.include(WAKE_ARCHIVE_TIMEOUT_SQL.replace(/^SELECT /, ''))
+    expect(DB_FACTS_SQL).to.include("current_setting('archive_mode')")
+    expect(DB_FACTS_SQL).to.include('system_identifier').and.include('FROM pg_control_system()')
+    expect(RUNNING_CLUSTER_SQL).to.include("current_setting('server_version_num')::int / 10000")
+  })
+
+  it('reads psql’s row whether or not the reload was sent', () => {
+    expect(parseDbFacts('t|on|17|7716331308641533984')).to.deep.equal({
+      archiveMode: 'on',
+      running: {major: 17, systemId: '7716331308641533984'},
+    })
+    expect(parseDbFacts('f|off|15|42')).to.deep.equal({archiveMode: 'off', running: {major: 15, systemId: '42'}})
+  })
+
+  it('negative control: no answer or another shape is no facts (up then asks as before)', () => {
+    for (const answer of [undefined, '', 'on', 't|on|17', 't|on|x|1', 't|on|17|1|extra', 't||17|1']) {
+      expect(parseDbFacts(answer), String(answer)).to.equal(undefined)
+    }
   })
 })

@@ -4,7 +4,7 @@ import {existsSync, readFileSync} from 'node:fs'
 import {createServer} from 'node:net'
 import path from 'node:path'
 
-import {EnvironmentError, Interrupted, StackctlError} from '../../../../src/lib/errors.js'
+import {ComposeNotFound, EnvironmentError, Interrupted, StackctlError} from '../../../../src/lib/errors.js'
 import {freePort} from '../../../../src/lib/engine/net/ports.js'
 import {ForeignStack} from '../../../../src/lib/stack/ownership.js'
 import {upStack} from '../../../../src/lib/targets/compose/up.js'
@@ -97,5 +97,61 @@ describe('up (stub engine)', () => {
     const error = await rejection(upStack(ctx, resolver))
     expect((error as StackctlError).exitCode).to.equal(2)
     expect(compose.calls).to.deep.equal([])
+  })
+
+  describe("Compose's version check, run alongside the first reads", () => {
+    /** Compose is missing: its check fails after `delayMs`, as a slow `docker compose version` would. */
+    function missingCompose(compose: {assertV2(): Promise<string>}, delayMs: number) {
+      compose.assertV2 = () =>
+        new Promise((_resolve, reject) => setTimeout(() => reject(new ComposeNotFound()), delayMs))
+    }
+
+    it('a missing Compose is the error, after the reads and before anything is built, created or written', async () => {
+      let built = 0
+      const {ctx, compose, resolver} = await stubStack({}, {engine: new StubEngine()})
+      resolver.buildLocal = async () => {
+        built++
+      }
+      missingCompose(compose, 50)
+      const error = await rejection(upStack(ctx, resolver))
+      expect(error).to.be.instanceOf(ComposeNotFound)
+      expect(built).to.equal(0)
+      expect(compose.calls).to.deep.equal([])
+      expect(existsSync(ctx.paths.stateFile)).to.equal(false)
+      expect(existsSync(ctx.paths.composeFile)).to.equal(false)
+    })
+
+    it('wins over a taken port and over what the render refused, as when it was awaited first', async () => {
+      const server = createServer()
+      const port = await freePort()
+      await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve))
+      try {
+        const taken = await stubStack({port}, {engine: withLocalImages(new StubEngine())})
+        missingCompose(taken.compose, 50)
+        expect(await rejection(upStack(taken.ctx, taken.resolver))).to.be.instanceOf(ComposeNotFound)
+      } finally {
+        server.close()
+      }
+      const foreign = withLocalImages(new StubEngine()).addContainer({name: 'demo-db-1', service: 'db'})
+      const refused = await stubStack({}, {engine: foreign})
+      missingCompose(refused.compose, 50)
+      expect(await rejection(upStack(refused.ctx, refused.resolver))).to.be.instanceOf(ComposeNotFound)
+    })
+
+    it('negative control: with Compose there, the port and the render refuse as before', async () => {
+      const foreign = withLocalImages(new StubEngine()).addContainer({name: 'demo-db-1', service: 'db'})
+      const refused = await stubStack({}, {engine: foreign})
+      expect(await rejection(upStack(refused.ctx, refused.resolver))).to.be.instanceOf(ForeignStack)
+    })
+
+    it('an unreachable engine still wins over a missing Compose', async () => {
+      const engine = new StubEngine()
+      engine.reachable = false
+      const {ctx, compose, resolver} = await stubStack({}, {engine})
+      missingCompose(compose, 0)
+      const error = await rejection(upStack(ctx, resolver))
+      expect(error).to.not.be.instanceOf(ComposeNotFound)
+      expect((error as StackctlError).exitCode).to.equal(2)
+    })
   })
 })
