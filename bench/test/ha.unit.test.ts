@@ -4,9 +4,9 @@ import {haMemory, parseMemUsage, parseStats, roleOf} from '../ha-memory.js'
 import {haSection, haTargets, updateHaText, type HaResult} from '../ha-report.js'
 import {readFaultRun, summarizeFault, unstartedRun, type FaultRun} from '../ha-runs.js'
 import {parseOptions} from '../options.js'
-import type {LoadResult} from '../results.js'
 import {percentile} from '../stats.js'
 import {holderArgs, swarmLockFile} from '../swarm-lock.js'
+import {checkedAt32} from './sample-results.js'
 
 /** verify-persistence --json as the check prints it, with `change` laid over its failover report. */
 function checkJson(change: {passed?: boolean; missingCount?: number | null; failover?: Record<string, unknown>} = {}) {
@@ -36,29 +36,7 @@ function faultRun(fault: FaultRun['fault'], run: number, change: Partial<FaultRu
   }
 }
 
-function load(rps: number, exact = true): LoadResult {
-  return {
-    connections: 32,
-    seconds: 10,
-    requests: rps * 10,
-    rps,
-    p50: 10,
-    p99: 40,
-    non2xx: 0,
-    errors: 0,
-    timeouts: 0,
-    loadBefore: 3,
-    exactness: {
-      replies: rps * 10,
-      monotonicViolations: 0,
-      duplicateTotals: exact ? 0 : 1,
-      finalTotal: 5,
-      rows: 5,
-      counted: 5,
-      exact,
-    },
-  }
-}
+const load = (rps: number, exact = true) => ({...checkedAt32(rps, exact), loadBefore: 3})
 
 const GiB = 1024 ** 3
 

@@ -5,6 +5,7 @@ import {archivingCost, judgeCost, judgeRecoveryPoint, judgeTarget, sideOf, type 
 import {protectionSection, protectionTargets, updateProtectionText} from '../protection-report.js'
 import {pairOrder, targetKinds, type ProtectionResult} from '../protection.js'
 import {batchSql} from '../visit-writer.js'
+import {checkedAt32} from './sample-results.js'
 
 /** Visits 1-3 acknowledged by t=100, 4 sent at 150 and acknowledged at 250, 5-6 (a batch) sent at 300. */
 const writes: Write[] = [
@@ -166,27 +167,7 @@ describe('bench: the protection step', () => {
   })
 
   describe('the report', () => {
-    const load = (rps: number) => ({
-      connections: 32,
-      seconds: 10,
-      requests: rps * 10,
-      rps,
-      p50: 10,
-      p99: 40,
-      non2xx: 0,
-      errors: 0,
-      timeouts: 0,
-      loadBefore: 1,
-      exactness: {
-        replies: 1,
-        monotonicViolations: 0,
-        duplicateTotals: 0,
-        finalTotal: 1,
-        rows: 1,
-        counted: 1,
-        exact: true,
-      },
-    })
+    const load = (rps: number) => checkedAt32(rps)
     const result = (): ProtectionResult => ({
       startedAt: '2026-12-07T05:00:00.000Z',
       finishedAt: '2026-12-07T05:30:00.000Z',
