@@ -14,7 +14,7 @@ import {link, lstat, open, rename, rm} from 'node:fs/promises'
 import {homedir, hostname} from 'node:os'
 import path from 'node:path'
 
-import {stackDirNotWritable} from '../model/stackdir/stack-files.js'
+import {readState, stackDirNotWritable, type StackPaths} from '../model/stackdir/stack-files.js'
 import {engineEndpoint} from '../engine/endpoint.js'
 import {StackctlError} from '../errors.js'
 import {ensureRealDirectory, lstatOptional, sha256} from '../model/stackdir/files.js'
@@ -57,8 +57,10 @@ export function projectLockFile(project: string, env: NodeJS.ProcessEnv = proces
 }
 
 export interface LockTarget {
-  paths: {dir: string}
+  paths: {dir: string} | StackPaths
   config: {project: string}
+  /** stack.json as the command read it before taking the lock (a stack context's `state`). */
+  state?: unknown
 }
 
 /** The lock files a command on `target` holds, project first: always taken in this order, so no deadlock. */
@@ -77,8 +79,35 @@ export async function withStackLock<T>(
   options: LockOptions = {},
 ): Promise<T> {
   const files = await stackLockFiles(target)
-  const held = files.reduceRight<() => Promise<T>>((inner, file) => () => withLock(file, command, inner, options), fn)
+  let waitedFor: LockOwner | undefined
+  const onBusy = (owner: LockOwner) => {
+    waitedFor ??= owner
+    options.onBusy?.(owner)
+  }
+  const checked = async () => {
+    if (waitedFor) await refuseChangedWhileWaiting(target, command, waitedFor)
+    return fn()
+  }
+  const held = files.reduceRight<() => Promise<T>>(
+    (inner, file) => () => withLock(file, command, inner, {...options, onBusy}),
+    checked,
+  )
   return held()
+}
+
+/**
+ * A command that waited for another one's lock read stack.json before that one finished: acting on what it read
+ * would act on a stack that is no longer there (seen: a second `db restore` took the volume the first had just
+ * switched to for an unfinished one, and asked the engine to remove it; only its being in use stopped that).
+ */
+async function refuseChangedWhileWaiting(target: LockTarget, command: string, owner: LockOwner): Promise<void> {
+  if (!('state' in target) || !('stateFile' in target.paths)) return
+  const now = await readState(target.paths)
+  if (JSON.stringify(now) === JSON.stringify(target.state)) return
+  throw new StackctlError(
+    `'stackctl ${owner.command}' (pid ${owner.pid}) changed the stack while ${command} waited for its lock; ${command} did nothing`,
+    {exitCode: 2, suggestion: 'run the same command again: it starts from the stack as it is now'},
+  )
 }
 
 /** One holder at a time for `file`. */

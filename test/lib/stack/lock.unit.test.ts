@@ -15,6 +15,7 @@ import {hostname, tmpdir} from 'node:os'
 import path from 'node:path'
 
 import {isStale, lockFile, parseOwner, projectLockFile, withStackLock} from '../../../src/lib/stack/lock.js'
+import {stackPaths, writeState, type StackState} from '../../../src/lib/model/stackdir/stack-files.js'
 import {processIdentity, startTicksFromStat} from '../../../src/lib/stack/process-identity.js'
 import type {Clock} from '../../../src/lib/engine/wait/clock.js'
 import {FakeClock} from '../engine/wait/fake-clock.js'
@@ -111,6 +112,48 @@ describe('stack lock', () => {
     expect(error.message).to.include('is a symbolic link')
     expect(readFileSync(victim, 'utf8')).to.equal('untouched')
     expect(existsSync(projectLockFile('demo'))).to.equal(false)
+  })
+
+  /**
+   * `second` waits while `first` holds the lock and runs `meanwhile` before letting go; what the second command
+   * then does (or the error it refuses with). Its context read stack.json before it waited.
+   */
+  async function afterWaiting(meanwhile: () => Promise<void>): Promise<unknown> {
+    const paths = stackPaths(dir)
+    const before: StackState = {stackId: '0123456789abcdef', settings: {project: 'demo', volume: 'demo_postgres_data'}}
+    await writeState(paths, before)
+    let release: () => void = () => {}
+    let holding: () => void = () => {}
+    const held = new Promise<void>((resolve) => (holding = resolve))
+    const first = withStackLock(target(), 'db restore', async () => {
+      holding()
+      await new Promise<void>((resolve) => (release = resolve))
+      await meanwhile()
+    })
+    await held
+    const fake = new FakeClock()
+    const clock: Clock = {now: fake.now, sleep: async (ms) => (await fake.sleep(ms), await first)}
+    return withStackLock({paths, config: {project: 'demo'}, state: before}, 'db restore', async () => 'ran', {
+      waitMs: 10_000,
+      pollMs: 25,
+      clock,
+      onBusy: () => release(),
+    }).catch((error: unknown) => error)
+  }
+
+  it('refuses to act on stack.json read before it waited, when the holder changed it meanwhile (nothing run)', async () => {
+    const outcome = await afterWaiting(() =>
+      writeState(stackPaths(dir), {
+        stackId: '0123456789abcdef',
+        settings: {project: 'demo', volume: 'demo_postgres_data_pg17'},
+      }),
+    )
+    expect(outcome).to.be.instanceOf(Error)
+    expect((outcome as Error).message).to.match(
+      /^'stackctl db restore' \(pid \d+\) changed the stack while db restore waited for its lock; db restore did nothing$/,
+    )
+    // Control: a holder that left stack.json as it was lets the waiting command run.
+    expect(await afterWaiting(async () => {})).to.equal('ran')
   })
 
   it('waits for a lock that is released meanwhile', async () => {
