@@ -14,7 +14,7 @@ import {link, lstat, open, rename, rm} from 'node:fs/promises'
 import {homedir, hostname} from 'node:os'
 import path from 'node:path'
 
-import {readState, stackDirNotWritable, type StackPaths} from '../model/stackdir/stack-files.js'
+import {readState, stackDirNotWritable, StackStateUnreadable, type StackPaths} from '../model/stackdir/stack-files.js'
 import {engineEndpoint} from '../engine/endpoint.js'
 import {StackctlError} from '../errors.js'
 import {ensureRealDirectory, lstatOptional, sha256} from '../model/stackdir/files.js'
@@ -61,6 +61,8 @@ export interface LockTarget {
   config: {project: string}
   /** stack.json as the command read it before taking the lock (a stack context's `state`). */
   state?: unknown
+  /** --adopt: a stack.json that cannot be read may be re-attached (a stack context's `adopt`). */
+  adopt?: boolean
 }
 
 /** The lock files a command on `target` holds, project first: always taken in this order, so no deadlock. */
@@ -85,7 +87,7 @@ export async function withStackLock<T>(
     options.onBusy?.(owner)
   }
   const checked = async () => {
-    if (waitedFor) await refuseChangedWhileWaiting(target, command, waitedFor)
+    await refuseChangedSinceRead(target, command, waitedFor)
     return fn()
   }
   const held = files.reduceRight<() => Promise<T>>(
@@ -96,18 +98,29 @@ export async function withStackLock<T>(
 }
 
 /**
- * A command that waited for another one's lock read stack.json before that one finished: acting on what it read
- * would act on a stack that is no longer there (seen: a second `db restore` took the volume the first had just
- * switched to for an unfinished one, and asked the engine to remove it; only its being in use stopped that).
+ * A command read stack.json before it took the lock: acting on what it read when the stack has changed since
+ * would act on a stack that is no longer there (seen: a second `db restore` that waited for the first took the
+ * volume the first had just switched to for an unfinished one, and asked the engine to remove it; only its being
+ * in use stopped that). Checked whether it waited or not: the other command may have finished between this
+ * one's read and its first look at the lock, and then the lock was simply free.
  */
-async function refuseChangedWhileWaiting(target: LockTarget, command: string, owner: LockOwner): Promise<void> {
+async function refuseChangedSinceRead(target: LockTarget, command: string, waitedFor?: LockOwner): Promise<void> {
   if (!('state' in target) || !('stateFile' in target.paths)) return
-  const now = await readState(target.paths)
+  const {paths} = target
+  const now = await readState(paths).catch((error: unknown) => {
+    // --adopt re-attaching a directory whose stack.json could not be read (stack/context.ts): it read no state
+    // and there is still none to read.
+    if (error instanceof StackStateUnreadable && target.adopt && target.state === undefined) return undefined
+    throw error
+  })
   if (JSON.stringify(now) === JSON.stringify(target.state)) return
-  throw new StackctlError(
-    `'stackctl ${owner.command}' (pid ${owner.pid}) changed the stack while ${command} waited for its lock; ${command} did nothing`,
-    {exitCode: 2, suggestion: 'run the same command again: it starts from the stack as it is now'},
-  )
+  const what = waitedFor
+    ? `'stackctl ${waitedFor.command}' (pid ${waitedFor.pid}) changed the stack while ${command} waited for its lock`
+    : `${paths.stateFile} changed after ${command} read it`
+  throw new StackctlError(`${what}; ${command} did nothing`, {
+    exitCode: 2,
+    suggestion: 'run the same command again: it starts from the stack as it is now',
+  })
 }
 
 /** One holder at a time for `file`. */

@@ -156,6 +156,80 @@ describe('stack lock', () => {
     expect(await afterWaiting(async () => {})).to.equal('ran')
   })
 
+  const READ: StackState = {stackId: '0123456789abcdef', settings: {project: 'demo', volume: 'demo_postgres_data'}}
+
+  /**
+   * The race without a wait: this command reads stack.json, another one takes the lock, runs `meanwhile` and
+   * releases it, all before this one's first look at the lock, which it then finds free. What this one does.
+   */
+  async function afterOtherFinished(
+    meanwhile: () => Promise<void>,
+    options: {read?: StackState; adopt?: boolean} = {read: READ},
+  ): Promise<unknown> {
+    const {read, adopt = false} = options
+    const paths = stackPaths(dir)
+    if (read) await writeState(paths, read)
+    await withStackLock(target(), 'db restore', meanwhile)
+    let ran = false
+    const clock = new FakeClock()
+    const outcome = await withStackLock(
+      {paths, config: {project: 'demo'}, state: read, adopt},
+      'db restore',
+      async () => {
+        ran = true
+        return 'ran'
+      },
+      {clock},
+    ).catch((error: unknown) => error)
+    expect(clock.sleeps, 'the lock was free: no wait').to.deep.equal([])
+    expect(ran, 'runs exactly when it answers ran').to.equal(outcome === 'ran')
+    return outcome
+  }
+
+  it('refuses to act on stack.json read before another command changed it and let go, though it never waited', async () => {
+    const paths = stackPaths(dir)
+    const changed: StackState = {
+      stackId: '0123456789abcdef',
+      settings: {project: 'demo', volume: 'demo_postgres_data_pg17'},
+    }
+    const outcome = await afterOtherFinished(() => writeState(paths, changed))
+    expect(outcome).to.be.instanceOf(Error)
+    expect((outcome as Error).message).to.equal(
+      `${paths.stateFile} changed after db restore read it; db restore did nothing`,
+    )
+    expect((outcome as {exitCode?: number}).exitCode).to.equal(2)
+    expect((outcome as {suggestion?: string}).suggestion).to.equal(
+      'run the same command again: it starts from the stack as it is now',
+    )
+    // The other command's result is left as it wrote it.
+    expect(JSON.parse(readFileSync(paths.stateFile, 'utf8'))).to.deep.equal(changed)
+    // Control: a command in between that left stack.json as it was lets this one run.
+    expect(await afterOtherFinished(async () => {})).to.equal('ran')
+  })
+
+  it('lets a command on a new stack run, and refuses it when another one created the stack meanwhile', async () => {
+    // Nothing read and nothing there: the first up of a stack.
+    expect(await afterOtherFinished(async () => {}, {})).to.equal('ran')
+    const created: StackState = {stackId: '0123456789abcdef', settings: {project: 'demo'}}
+    const outcome = await afterOtherFinished(() => writeState(stackPaths(dir), created), {})
+    expect((outcome as Error).message).to.match(/stack\.json changed after db restore read it; db restore did nothing$/)
+  })
+
+  it('lets --adopt re-attach a directory whose stack.json it could not read, and nothing else', async () => {
+    const paths = stackPaths(dir)
+    writeFileSync(paths.stateFile, '{"garbled"')
+    expect(await afterOtherFinished(async () => {}, {adopt: true})).to.equal('ran')
+    // Without --adopt an unreadable stack.json stops the command, as loading the stack would have.
+    const outcome = await afterOtherFinished(async () => {}, {adopt: false})
+    expect((outcome as Error).message).to.match(
+      /stack\.json .*so stackctl cannot tell which stack this directory belongs to$/,
+    )
+    // --adopt does not hide a stack that another command wrote over the unreadable file meanwhile.
+    const written: StackState = {stackId: '0123456789abcdef', settings: {project: 'demo'}}
+    const refused = await afterOtherFinished(() => writeState(paths, written), {adopt: true})
+    expect((refused as Error).message).to.match(/changed after db restore read it; db restore did nothing$/)
+  })
+
   it('waits for a lock that is released meanwhile', async () => {
     let release: (value: string) => void = () => {}
     let holding: () => void = () => {}
