@@ -1,7 +1,10 @@
 /** `down --all`'s planning and its take-downs over a stub engine: which stacks, which containers, never volumes. */
 import {expect} from 'chai'
 
+import {mkdir} from 'node:fs/promises'
+
 import {LABELS} from '../../../../src/lib/model/config/labels.js'
+import {writeState} from '../../../../src/lib/model/stackdir/stack-files.js'
 import {downAllStacks, findDownAllTargets, planDownAll} from '../../../../src/lib/targets/compose/down-all.js'
 import {stubStack} from '../../../support/stub-context.js'
 import {StubEngine} from '../../../support/stub-stack.js'
@@ -12,11 +15,14 @@ const labelled = (project: string, stackId: string, dir?: string) => ({
   ...(dir ? {[LABELS.dir]: dir} : {}),
 })
 
+/** web's stack id: a valid one, as its stack directory's stack.json holds it. */
+const WEB_ID = '0123456789abcdef'
+
 /** Two stackctl stacks (one stopped), a hand-made Compose project and a stackctl volume with no containers. */
 function engineWithStacks(): StubEngine {
   return new StubEngine()
-    .addContainer({name: 'web-db-1', service: 'db', project: 'web', labels: labelled('web', 'id-web', '/srv/web')})
-    .addContainer({name: 'web-app-1', service: 'app', project: 'web', labels: labelled('web', 'id-web', '/srv/web')})
+    .addContainer({name: 'web-db-1', service: 'db', project: 'web', labels: labelled('web', WEB_ID, '/srv/web')})
+    .addContainer({name: 'web-app-1', service: 'app', project: 'web', labels: labelled('web', WEB_ID, '/srv/web')})
     .addContainer({
       name: 'shop-db-1',
       service: 'db',
@@ -89,7 +95,10 @@ describe('down --all (stub engine)', () => {
   it('takes a stack whose directory vouches for it down like `stackctl down` there; one failure does not stop the rest', async () => {
     const engine = engineWithStacks()
     const web = await stubStack({project: 'web'}, {engine})
-    web.ctx.state = {stackId: 'id-web', settings: {project: 'web'}}
+    // As loaded from the directory: the lock finds stack.json as the command read it.
+    web.ctx.state = {stackId: WEB_ID, settings: {project: 'web'}}
+    await mkdir(web.ctx.paths.dir, {recursive: true})
+    await writeState(web.ctx.paths, web.ctx.state)
     const targets = planDownAll(engine.containersList)
     const result = await downAllStacks(engine, targets, {
       load: async (dir) => (dir === '/srv/web' ? web.ctx : Promise.reject(new Error('gone'))),
