@@ -307,9 +307,16 @@ export class DockerCli {
     await this.inNode(node, ['kill', '--signal', 'KILL', containerId])
   }
 
-  /** A command in a container inside a node (its stdout; rejects on a non-zero exit). */
-  async nodeExec(node: string, containerId: string, command: readonly string[], signal?: AbortSignal): Promise<string> {
-    return (await this.inNode(node, ['exec', containerId, ...command], {signal})).stdout
+  /** A command in a container inside a node, as `user` when given (its stdout; rejects on a non-zero exit). */
+  async nodeExec(
+    node: string,
+    containerId: string,
+    command: readonly string[],
+    signal?: AbortSignal,
+    user?: string,
+  ): Promise<string> {
+    const as = user === undefined ? [] : ['--user', user]
+    return (await this.inNode(node, ['exec', ...as, containerId, ...command], {signal})).stdout
   }
 
   /** SIGKILL of a whole node container (a crashed machine), and its start again (the machine back). */

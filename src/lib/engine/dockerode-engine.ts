@@ -360,9 +360,14 @@ class DockerodeContainers implements ContainerClient {
     }
   }
 
-  async execDetached(id: string, cmd: string[]): Promise<void> {
+  async execDetached(id: string, cmd: string[], options: Pick<ExecOptions, 'user'> = {}): Promise<void> {
     debug('exec detached %s', cmd[0])
-    const exec = await (await this.docker()).getContainer(id).exec({Cmd: cmd, AttachStdout: false, AttachStderr: false})
+    const exec = await (await this.docker()).getContainer(id).exec({
+      Cmd: cmd,
+      ...(options.user === undefined ? {} : {User: options.user}),
+      AttachStdout: false,
+      AttachStderr: false,
+    })
     // The engine answers once the process is started, but keeps the connection: left open, it holds this
     // process alive after its work is done.
     const response = (await exec.start({Detach: true})) as unknown
@@ -378,7 +383,7 @@ class DockerodeContainers implements ContainerClient {
       Image: options.image,
       Entrypoint: options.entrypoint,
       Cmd: options.cmd,
-      User: '0:0',
+      User: options.user ?? '0:0',
       NetworkDisabled: true,
       HostConfig: {
         AutoRemove: true,
@@ -423,6 +428,7 @@ class DockerodeContainers implements ContainerClient {
       Image: spec.image,
       Env: spec.env,
       ...(spec.cmd ? {Cmd: spec.cmd} : {}),
+      ...(spec.user === undefined ? {} : {User: spec.user}),
       Labels: spec.labels,
       HostConfig: {
         NetworkMode: spec.network ?? 'none',

@@ -89,7 +89,10 @@ export interface ExecOptions {
   env?: string[]
   /** Aborting stops the process (its streams are closed) and the call rejects with the signal's reason. */
   signal?: AbortSignal
-  /** The user the process runs as (the container's own user when absent). */
+  /**
+   * The user the process runs as (the container's own user when absent): the engine switches to it, with that
+   * user's groups and home from the container's /etc/passwd and /etc/group, as `docker exec --user` does.
+   */
   user?: string
 }
 
@@ -108,6 +111,8 @@ export interface OneShotOptions {
   cmd: string[]
   /** Volumes to mount read-only: volume name → path inside the container. */
   readOnlyVolumes: Record<string, string>
+  /** The user the container runs as; root (0:0) when absent, whatever the image says. */
+  user?: string
 }
 
 /** A long-running helper container (e.g. the new server of `db upgrade`), started detached. */
@@ -125,6 +130,8 @@ export interface ContainerSpec {
   /** A network to join, so the container reaches the stack's services by name. */
   network?: string
   shmSizeBytes?: number
+  /** The user the container runs as (the image's when absent). */
+  user?: string
 }
 
 export interface ContainerClient {
@@ -145,7 +152,7 @@ export interface ContainerClient {
    * stops. Its parent is the engine's shim, not the container's first process: a server running as PID 1 never
    * has to reap it.
    */
-  execDetached(id: string, cmd: string[]): Promise<void>
+  execDetached(id: string, cmd: string[], options?: Pick<ExecOptions, 'user'>): Promise<void>
   /** A short-lived container with no network and the volumes mounted read-only, removed afterwards. */
   runOneShot(options: OneShotOptions): Promise<ExecResult>
   /** Creates and starts a detached container; resolves its id. */

@@ -20,13 +20,13 @@ class ExecAsUser implements ContainerClient {
   kill: ContainerClient['kill'] = (id, signal) => this.inner.kill(id, signal)
   stop: ContainerClient['stop'] = (id) => this.inner.stop(id)
   logTail: ContainerClient['logTail'] = (id, lines) => this.inner.logTail(id, lines)
-  execDetached: ContainerClient['execDetached'] = (id, cmd) => this.inner.execDetached(id, cmd)
+  execDetached: ContainerClient['execDetached'] = (id, cmd) => this.inner.execDetached(id, cmd, {user: this.user})
   runOneShot: ContainerClient['runOneShot'] = (options) => this.inner.runOneShot(options)
   start: ContainerClient['start'] = (spec) => this.inner.start(spec)
   remove: ContainerClient['remove'] = (id) => this.inner.remove(id)
 }
 
-/** `engine`, with every `containers.exec` run as `user` (a detached exec is not: it has no user to take). */
+/** `engine`, with every `containers.exec` and `execDetached` run as `user`. */
 export function execAs(engine: Engine, user: string): Engine {
   return {
     endpoint: engine.endpoint,

@@ -73,7 +73,7 @@ export async function observeProject(live: Engine, project: string): Promise<Obs
       inspect: (id) => containers.inspect(id),
       logTail: (id, lines) => containers.logTail(id, lines),
       exec: (id, cmd, options) => containers.exec(id, cmd, options),
-      execDetached: (id, cmd) => containers.execDetached(id, cmd),
+      execDetached: (id, cmd, options) => containers.execDetached(id, cmd, options),
       runOneShot: (options) => containers.runOneShot(options),
       kill: mutating((id: string, signal: string) => containers.kill(id, signal)),
       stop: mutating((id: string) => containers.stop(id)),

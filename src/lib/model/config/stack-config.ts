@@ -85,6 +85,12 @@ export const ENV = {
 } as const
 
 export const DB_USER = 'postgres'
+/**
+ * The operating-system user that owns the db's data, archive and processes in both db images (stackctl/postgres,
+ * stackctl/patroni). stackctl runs a process as it by asking the engine (ExecOptions.user, a container's user):
+ * the engine switches user before the process starts, so no wrapper (setpriv, su) and no capability is needed.
+ */
+export const DB_OS_USER = 'postgres'
 export const DB_NAME = 'visits'
 export const VOLUME_KEY = 'postgres_data'
 export const APP_CONTAINER_PORT = 5000

@@ -6,14 +6,10 @@
 import type {Engine, ExecResult} from '../../engine/engine.js'
 import {StackctlError} from '../../errors.js'
 import {STANZA} from '../../model/protection.js'
-
-/** `docker exec` runs as root: setpriv (util-linux, in the image) drops to postgres, as the entrypoint does. */
-export function asPostgres(command: readonly string[]): string[] {
-  return ['setpriv', '--reuid=postgres', '--regid=postgres', '--init-groups', '--', ...command]
-}
+import {DB_OS_USER} from '../../model/config/stack-config.js'
 
 export function pgbackrestArgs(command: string, options: readonly string[] = []): string[] {
-  return asPostgres(['pgbackrest', `--stanza=${STANZA}`, ...options, command])
+  return ['pgbackrest', `--stanza=${STANZA}`, ...options, command]
 }
 
 export async function runPgbackrest(
@@ -23,7 +19,7 @@ export async function runPgbackrest(
   options: readonly string[] = [],
   signal?: AbortSignal,
 ): Promise<ExecResult> {
-  return engine.containers.exec(containerId, pgbackrestArgs(command, options), {signal})
+  return engine.containers.exec(containerId, pgbackrestArgs(command, options), {signal, user: DB_OS_USER})
 }
 
 /** Runs a pgBackRest command that must succeed; its own message (last stderr lines) becomes the error's. */

@@ -15,7 +15,8 @@ import {backupsVolumeName, REPO_PATH} from '../../model/protection.js'
 import type {StackContext} from '../../stack/context.js'
 import {Psql} from '../db/psql.js'
 import {ARCHIVE_LISTING_COMMAND, parseArchiveListing} from './continuity.js'
-import {asPostgres, parseRepoInfo, runPgbackrest} from './pgbackrest.js'
+import {DB_OS_USER} from '../../model/config/stack-config.js'
+import {parseRepoInfo, runPgbackrest} from './pgbackrest.js'
 import type {TimelineHistory} from './recovery.js'
 
 /** Where the records live: in the repository's volume, beside (not inside) pgBackRest's own directories. */
@@ -88,9 +89,10 @@ export async function readPointRecord(
   const script = `cat "${POINTS_DIR}/$1" 2>/dev/null | sed 's/^/point /'\n${ARCHIVE_LISTING_COMMAND[2]}`
   const result = await engine.containers.runOneShot({
     image,
-    entrypoint: asPostgres([]),
-    cmd: ['sh', '-c', script, 'sh', name],
+    entrypoint: ['sh'],
+    cmd: ['-c', script, 'sh', name],
     readOnlyVolumes: {[repo]: REPO_PATH},
+    user: DB_OS_USER,
   })
   const line = result.stdout.split('\n').find((l) => l.startsWith('point '))
   const record = line ? parsePointRecord(line.slice('point '.length)) : undefined
@@ -179,7 +181,7 @@ export async function makeRestorePoint(
 export async function writePointRecord(engine: Engine, dbId: string, record: PointRecord): Promise<string | undefined> {
   const written = await engine.containers.exec(
     dbId,
-    asPostgres([
+    [
       'sh',
       '-c',
       'mkdir -p "$1" && printf "%s\\n" "$3" > "$1/.$2.tmp" && mv "$1/.$2.tmp" "$1/$2"',
@@ -187,7 +189,8 @@ export async function writePointRecord(engine: Engine, dbId: string, record: Poi
       POINTS_DIR,
       record.name,
       JSON.stringify(record),
-    ]),
+    ],
+    {user: DB_OS_USER},
   )
   return written.exitCode === 0 ? undefined : written.stderr.trim() || `exit ${written.exitCode}`
 }
@@ -209,7 +212,7 @@ async function notArchivedHere(ctx: StackContext, db: ContainerSummary, psql: Ps
 }
 
 async function takenNames(ctx: StackContext, db: ContainerSummary): Promise<Set<string>> {
-  const listed = await ctx.engine.containers.exec(db.id, asPostgres(['ls', '-1', POINTS_DIR]))
+  const listed = await ctx.engine.containers.exec(db.id, ['ls', '-1', POINTS_DIR], {user: DB_OS_USER})
   return new Set(listed.exitCode === 0 ? listed.stdout.split('\n').filter(Boolean) : [])
 }
 

@@ -13,7 +13,7 @@ import {runningService} from '../../engine/services.js'
 import {Interrupted, StackctlError, UsageError} from '../../errors.js'
 import {stackCommand} from '../../model/config/command-line.js'
 import {LABELS} from '../../model/config/labels.js'
-import {pgDataMountPath} from '../../model/config/stack-config.js'
+import {DB_OS_USER, pgDataMountPath} from '../../model/config/stack-config.js'
 import {
   backupsVolumeName,
   pgbackrestEnvironment,
@@ -34,7 +34,7 @@ import {newVolumeLabels, newVolumeName} from '../upgrade/plan.js'
 import {switchTo, updateState, type VolumeRef} from '../upgrade/switch.js'
 import {formatBytes} from '../backup-restore/format.js'
 import {freeBytes, watchFreeSpace} from '../backup-restore/room.js'
-import {asPostgres, currentCluster, otherClusters, parseRepoInfo} from './pgbackrest.js'
+import {currentCluster, otherClusters, parseRepoInfo} from './pgbackrest.js'
 import {
   clearNewVolume,
   DEFAULT_MAX_WAL_BYTES,
@@ -301,9 +301,10 @@ async function withRecordedPoint(
 export async function repoInfo(engine: Engine, image: string, repo: string): Promise<string> {
   const result = await engine.containers.runOneShot({
     image,
-    entrypoint: asPostgres([]),
-    cmd: ['pgbackrest', `--stanza=${STANZA}`, `--repo1-path=${REPO_PATH}`, '--output=json', 'info'],
+    entrypoint: ['pgbackrest'],
+    cmd: [`--stanza=${STANZA}`, `--repo1-path=${REPO_PATH}`, '--output=json', 'info'],
     readOnlyVolumes: {[repo]: REPO_PATH},
+    user: DB_OS_USER,
   })
   if (result.exitCode !== 0) {
     throw new StackctlError(`cannot read the WAL archive in ${repo}: ${result.stderr.trim().split('\n').at(-1) ?? ''}`)
@@ -365,12 +366,13 @@ function shellQuote(word: string): string {
   return /^[A-Za-z0-9_./:=+-]+$/.test(word) ? word : `'${word.replaceAll("'", `'\\''`)}'`
 }
 
-/** pgBackRest restores the backup, then the server replays WAL to the target and promotes (no archiving yet). */
+/**
+ * pgBackRest restores the backup, then the server replays WAL to the target and promotes (no archiving yet).
+ * Both as the postgres OS user: the recovery container runs as it.
+ */
 export function recoveryScript(options: readonly string[]): string {
-  const restore = asPostgres(['pgbackrest', `--stanza=${STANZA}`, ...options, 'restore'])
-    .map(shellQuote)
-    .join(' ')
-  const server = asPostgres(['postgres', '-c', 'archive_mode=off', '-c', 'listen_addresses=']).map(shellQuote).join(' ')
+  const restore = ['pgbackrest', `--stanza=${STANZA}`, ...options, 'restore'].map(shellQuote).join(' ')
+  const server = ['postgres', '-c', 'archive_mode=off', '-c', 'listen_addresses='].map(shellQuote).join(' ')
   return `set -e; ${restore}; exec ${server}`
 }
 
@@ -396,6 +398,7 @@ async function recover(
     image,
     env: Object.entries(pgbackrestEnvironment(pgDataMountPath(pgMajor))).map(([k, v]) => `${k}=${v}`),
     cmd: ['bash', '-c', recoveryScript(plan.options)],
+    user: DB_OS_USER,
     labels: {[LABELS.stackId]: ctx.state!.stackId, [LABELS.project]: project, [RECOVERY_LABEL]: volume},
     volumes: {[volume]: pgDataMountPath(pgMajor), [backupsVolumeName(project)]: REPO_PATH},
     readOnlyFiles: {},
@@ -549,10 +552,9 @@ async function archiveTimelineHistory(ctx: StackContext, timeline: number): Prom
   const db = await runningService(ctx.engine, ctx.config.project, 'db')
   if (!db) throw new StackctlError('the db stopped right after the switch')
   const file = `${pgDataMountPath(ctx.config.pgMajor)}/pg_wal/${historyFile(timeline)}`
-  const pushed = await ctx.engine.containers.exec(
-    db.id,
-    asPostgres(['pgbackrest', `--stanza=${STANZA}`, 'archive-push', file]),
-  )
+  const pushed = await ctx.engine.containers.exec(db.id, ['pgbackrest', `--stanza=${STANZA}`, 'archive-push', file], {
+    user: DB_OS_USER,
+  })
   if (pushed.exitCode !== 0) {
     throw new StackctlError(
       `the new timeline's history was not archived: ${pushed.stderr.trim().split('\n').at(-1) ?? ''}`,

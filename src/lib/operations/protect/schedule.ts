@@ -14,10 +14,10 @@ import {runningService} from '../../engine/services.js'
 import type {ContainerSummary} from '../../engine/engine.js'
 import {describeSchedule, SCHEDULED_FULLS_KEPT, type BackupSchedule} from '../../model/backup-schedule.js'
 import {stackCommand} from '../../model/config/command-line.js'
+import {DB_OS_USER} from '../../model/config/stack-config.js'
 import {REPO_PATH, STANZA} from '../../model/protection.js'
 import type {StackContext} from '../../stack/context.js'
 import type {CheckResult} from '../doctor/checks.js'
-import {asPostgres} from './pgbackrest.js'
 import {NAME_KEY} from './snapshot.js'
 
 export const SCHEDULE_DIR = `${REPO_PATH}/stackctl-schedule`
@@ -108,10 +108,9 @@ export async function ensureBackupSchedule(
   const probe = schedule ? ` && { flock -n ${LOCK} true && echo ${LOOP_STOPPED} || echo ${LOOP_RUNNING}; }` : ''
   const script = `mkdir -p ${SCHEDULE_DIR} && printf '%s\\n' "$1" > ${LOOP}.tmp && mv ${LOOP}.tmp ${LOOP} && ${settingsStep}${probe}`
   const settings = schedule ? `${schedule.everySeconds} ${schedule.fullEverySeconds} ${checkSeconds(schedule)}` : ''
-  const write = await ctx.engine.containers.exec(
-    container.id,
-    asPostgres(['sh', '-c', script, 'sh', scheduleScript(), settings]),
-  )
+  const write = await ctx.engine.containers.exec(container.id, ['sh', '-c', script, 'sh', scheduleScript(), settings], {
+    user: DB_OS_USER,
+  })
   if (write.exitCode !== 0) {
     ctx.progress(
       `warning: scheduled backups not set up: ${write.stderr.trim() || 'the schedule could not be written'}; ${stackCommand(ctx.config, 'doctor')} checks the WAL archive`,
@@ -120,13 +119,13 @@ export async function ensureBackupSchedule(
   }
   if (!schedule) return 'off'
   if (write.stdout.trim() !== LOOP_STOPPED) return 'running'
-  await ctx.engine.containers.execDetached(container.id, asPostgres(['sh', LOOP]))
+  await ctx.engine.containers.execDetached(container.id, ['sh', LOOP], {user: DB_OS_USER})
   return 'started'
 }
 
 async function loopRunning(ctx: StackContext, id: string): Promise<boolean> {
   // The loop holds the lock for as long as it runs: a lock that can be taken means no loop.
-  const probe = await ctx.engine.containers.exec(id, asPostgres(['sh', '-c', `flock -n ${LOCK} true`]))
+  const probe = await ctx.engine.containers.exec(id, ['sh', '-c', `flock -n ${LOCK} true`], {user: DB_OS_USER})
   return probe.exitCode !== 0
 }
 
@@ -167,7 +166,7 @@ export async function scheduleStatus(ctx: StackContext): Promise<ScheduleStatus 
   if (!db) return undefined
   const [running, last] = await Promise.all([
     loopRunning(ctx, db.id),
-    ctx.engine.containers.exec(db.id, asPostgres(['sh', '-c', `cat ${SCHEDULE_DIR}/last 2>/dev/null || true`])),
+    ctx.engine.containers.exec(db.id, ['sh', '-c', `cat ${SCHEDULE_DIR}/last 2>/dev/null || true`], {user: DB_OS_USER}),
   ])
   const schedule = ctx.config.backupSchedule
   return {

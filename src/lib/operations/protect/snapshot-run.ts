@@ -17,7 +17,8 @@ import type {StackContext} from '../../stack/context.js'
 import type {ImageResolver} from '../../stack/images.js'
 import {claimStack} from '../../stack/ownership.js'
 import {Psql} from '../db/psql.js'
-import {asPostgres, currentCluster, mustPgbackrest, parseRepoInfo, runPgbackrest, type RepoInfo} from './pgbackrest.js'
+import {DB_OS_USER} from '../../model/config/stack-config.js'
+import {currentCluster, mustPgbackrest, parseRepoInfo, runPgbackrest, type RepoInfo} from './pgbackrest.js'
 import {describeRange, recoverableRange} from './recovery.js'
 import {writePointRecord} from './restore-point.js'
 import {parseRepoSpace, REPO_SPACE_COMMAND, repositoryFull, type RepoSpace} from './repo-space.js'
@@ -199,7 +200,7 @@ async function backup(
   ctx.progress(`taking snapshot '${name}': a full pgBackRest backup (${visits} visits)`)
   // Not exec's own signal: a signal before its stream is attached went unheeded (seen: the backup ran to its
   // end, then was reported stopped). The signal stops the process itself; the exec then ends with it.
-  const running = ctx.engine.containers.exec(db.id, asPostgres(['sh', '-c', script, 'sh', ...args]))
+  const running = ctx.engine.containers.exec(db.id, ['sh', '-c', script, 'sh', ...args], {user: DB_OS_USER})
   const aborted = new Promise<'aborted'>((resolve) => {
     if (signal?.aborted) resolve('aborted')
     signal?.addEventListener('abort', () => resolve('aborted'), {once: true})
@@ -207,7 +208,7 @@ async function backup(
   const first = await Promise.race([running, aborted])
   if (first === 'aborted') await stopBackup(ctx, db.id, pidFile)
   const result = await running
-  await ctx.engine.containers.exec(db.id, asPostgres(['rm', '-f', pidFile]))
+  await ctx.engine.containers.exec(db.id, ['rm', '-f', pidFile], {user: DB_OS_USER})
   if (first === 'aborted') return {interrupted: true}
   if (result.exitCode !== 0) {
     // pgBackRest's last words after its retries can hide the cause (a full disk ends as "No such file or
@@ -241,7 +242,7 @@ pid=$(cat ${pidFile} 2>/dev/null) || exit 0; rm -f ${pidFile}
 kill -0 "$pid" 2>/dev/null || exit 0
 kill -TERM "$pid" || exit 2
 for i in $(seq 1 300); do kill -0 "$pid" 2>/dev/null || exit 0; sleep 0.1; done; exit 1`
-  const stopped = await ctx.engine.containers.exec(containerId, asPostgres(['sh', '-c', script]))
+  const stopped = await ctx.engine.containers.exec(containerId, ['sh', '-c', script], {user: DB_OS_USER})
   if (stopped.exitCode !== 0) {
     throw new StackctlError(
       stopped.exitCode === 2

@@ -102,10 +102,10 @@ describe('point-in-time recovery: targets, range and proof', () => {
     )
   })
 
-  it('runs the restore and then the server as postgres, with archiving off until the switch', () => {
+  it('runs the restore and then the server (the container runs as postgres), with archiving off until the switch', () => {
     expect(recoveryScript(['--set=b1', '--type=name', "--target=it's"])).to.equal(
-      "set -e; setpriv --reuid=postgres --regid=postgres --init-groups -- pgbackrest --stanza=visits --set=b1 --type=name '--target=it'\\''s' restore; " +
-        'exec setpriv --reuid=postgres --regid=postgres --init-groups -- postgres -c archive_mode=off -c listen_addresses=',
+      "set -e; pgbackrest --stanza=visits --set=b1 --type=name '--target=it'\\''s' restore; " +
+        'exec postgres -c archive_mode=off -c listen_addresses=',
     )
   })
 

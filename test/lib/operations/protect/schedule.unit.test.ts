@@ -9,6 +9,7 @@ import {
   checkSeconds,
   ensureBackupSchedule,
   parseLast,
+  SCHEDULE_DIR,
   scheduleScript,
 } from '../../../../src/lib/operations/protect/schedule.js'
 import type {StackContext} from '../../../../src/lib/stack/context.js'
@@ -59,15 +60,19 @@ function scheduleStack(
 ) {
   const execs: string[][] = []
   const detached: string[][] = []
+  /** The user each exec and detached exec asked the engine for, in order. */
+  const users: Array<string | undefined> = []
   const progress: string[] = []
   const engine = {
     containers: {
-      async exec(_id: string, cmd: string[]): Promise<ExecResult> {
+      async exec(_id: string, cmd: string[], options?: {user?: string}): Promise<ExecResult> {
         execs.push(cmd)
+        users.push(options?.user)
         return {exitCode: 0, stdout: '', stderr: '', truncated: false, ...answer}
       },
-      async execDetached(_id: string, cmd: string[]) {
+      async execDetached(_id: string, cmd: string[], options?: {user?: string}) {
         detached.push(cmd)
+        users.push(options?.user)
       },
     },
   }
@@ -76,7 +81,7 @@ function scheduleStack(
     engine,
     progress: (line: string) => progress.push(line),
   } as unknown as StackContext
-  return {ctx, execs, detached, progress, db: {id: 'db1'} as ContainerSummary}
+  return {ctx, execs, detached, users, progress, db: {id: 'db1'} as ContainerSummary}
 }
 
 describe('scheduled backups: up writes the schedule and looks for the loop in one exec', () => {
@@ -86,6 +91,9 @@ describe('scheduled backups: up writes the schedule and looks for the loop in on
     expect(s.execs).to.have.length(1)
     expect(s.execs[0].join(' ')).to.include('flock -n /tmp/stackctl-backup-schedule.lock true')
     expect(s.detached).to.have.length(1)
+    // The loop and its files belong to postgres, as pgBackRest's repository does: the engine runs both as it.
+    expect(s.users).to.deep.equal(['postgres', 'postgres'])
+    expect(s.detached[0]).to.deep.equal(['sh', `${SCHEDULE_DIR}/loop.sh`])
   })
 
   it('negative control: a loop that holds the lock is left alone, and so is a failed write', async () => {

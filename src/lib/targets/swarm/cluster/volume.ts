@@ -16,7 +16,7 @@ import {
 } from '../../../operations/backup-restore/restore.js'
 import type {Engine} from '../../../engine/engine.js'
 import {execAs} from '../../../engine/exec-as.js'
-import {DB_USER} from '../../../model/config/stack-config.js'
+import {DB_OS_USER} from '../../../model/config/stack-config.js'
 import {describeLastSeen, haStatus} from '../ha/status.js'
 import {type HaSettings, pgVolume} from '../ha/spec.js'
 import {assertManager, swarmCommand, type SwarmContext} from './context.js'
@@ -133,7 +133,7 @@ async function swarmDb(sw: SwarmContext, action: string, signal?: AbortSignal): 
     task: `${task.serviceName}.${task.slot ?? ''}`,
     node,
     // The members' PostgreSQL takes local sessions as the postgres user only (peer authentication).
-    engine: leader ? execAs(engine, DB_USER) : engine,
+    engine: leader ? execAs(engine, DB_OS_USER) : engine,
     volume: index >= 0 ? `${project}_${pgVolume(index + 1)}` : sw.stack.config.volume,
     leader,
   }

@@ -13,6 +13,7 @@
  * report them. (Pausing the replicas instead loses nothing: the WAL already sent waits in their kernel's socket
  * buffers and is read when they resume.)
  */
+import {DB_OS_USER} from '../../../model/config/stack-config.js'
 import {StackctlError} from '../../../errors.js'
 import type {FailoverReport} from '../../../operations/verify/result.js'
 import {VisitWriter, type WriteResult} from '../../../operations/verify/load.js'
@@ -52,14 +53,11 @@ const FAULT_VERB = {kill: 'failover kills', pause: 'pause freezes', partition: '
 
 /**
  * Whether the member's PostgreSQL itself takes writes now: it accepts a connection and is not in recovery ('t').
- * Asked over its Unix socket as the postgres user, whatever Patroni or the store says (Patroni still calls a
- * member 'primary' while it demotes it, with its PostgreSQL already shutting down and refusing connections).
+ * Asked over its Unix socket as the postgres user (run as DB_OS_USER), whatever Patroni or the store says (Patroni
+ * still calls a member 'primary' while it demotes it, with its PostgreSQL already shutting down and refusing
+ * connections).
  */
 const ACCEPTS_WRITES_PROBE = [
-  'setpriv',
-  '--reuid=postgres',
-  '--regid=postgres',
-  '--init-groups',
   'env',
   'PGCONNECT_TIMEOUT=5',
   'psql',
@@ -167,7 +165,7 @@ export function failoverDisruption(
   /** A member's PostgreSQL takes writes as a primary (asked in its container: no network between nodes needed). */
   const acceptsWrites = async (member: {node: string; id: string}) => {
     const said = await sw.hostCli
-      .nodeExec(member.node, member.id, ACCEPTS_WRITES_PROBE, AbortSignal.timeout(15_000))
+      .nodeExec(member.node, member.id, ACCEPTS_WRITES_PROBE, AbortSignal.timeout(15_000), DB_OS_USER)
       .catch(() => '')
     return said.trim() === 't'
   }

@@ -12,7 +12,7 @@
  * highest id, read after the API was stopped); otherwise, and on Ctrl-C, the stack goes back to the single db
  * and the copies made here are removed.
  */
-import {DB_NAME, volumeName} from '../../../model/config/stack-config.js'
+import {DB_NAME, DB_OS_USER, volumeName} from '../../../model/config/stack-config.js'
 import {Interrupted, StackctlError, UsageError} from '../../../errors.js'
 import {psqlArgs} from '../../../operations/db/psql.js'
 import {ready, waitUntil, waiting} from '../../../engine/wait/wait-until.js'
@@ -107,9 +107,9 @@ export async function seedMembers(sw: SwarmContext, input: SeedInput): Promise<S
     const container = await leaderContainer(sw, input)
     if (process.env.STACKCTL_TEST_SEED_DROP_ROW) {
       // The proof's negative control: the seeded leader made to miss the newest visit.
-      await asPostgres(sw, node, container, DROP_NEWEST_SQL)
+      await memberQuery(sw, node, container, DROP_NEWEST_SQL)
     }
-    const seeded = parseVisitFacts(await asPostgres(sw, node, container, VISIT_FACTS_SQL))
+    const seeded = parseVisitFacts(await memberQuery(sw, node, container, VISIT_FACTS_SQL))
     const mismatch = seedMismatch(visits, seeded)
     if (mismatch) throw new SeedMismatch(mismatch)
     sw.progress(`seeding: ${first.pg} leads and holds the same ${visits.count} visits (highest id ${visits.maxId})`)
@@ -157,7 +157,11 @@ rm -f /to/pgdata/postmaster.pid
 chown -R postgres:postgres /to/pgdata
 chmod 0700 /to/pgdata`
 
-/** pg_controldata of the single db's directory, then of one this image's initdb makes. */
+/**
+ * pg_controldata of the single db's directory, then of one this image's initdb makes. Started as root, not as
+ * DB_OS_USER: the single db's files belong to another uid than this image's postgres, and only root reads them;
+ * initdb refuses root, so it alone drops to postgres.
+ */
 const COMPAT_SCRIPT = `set -eu
 pg_controldata /from
 echo '${SEPARATOR}'
@@ -256,9 +260,9 @@ async function leaderContainer(sw: SwarmContext, input: SeedInput): Promise<stri
   return outcome.value
 }
 
-async function asPostgres(sw: SwarmContext, node: string, container: string, sql: string): Promise<string> {
-  const args = ['setpriv', '--reuid=postgres', '--regid=postgres', '--init-groups', '--', ...psqlArgs(DB_NAME, sql)]
-  return sw.hostCli.nodeExec(node, container, args)
+/** psql in a Patroni member, as the postgres OS user: the members take local sessions only from it (peer). */
+async function memberQuery(sw: SwarmContext, node: string, container: string, sql: string): Promise<string> {
+  return sw.hostCli.nodeExec(node, container, psqlArgs(DB_NAME, sql), undefined, DB_OS_USER)
 }
 
 /**
