@@ -59,37 +59,39 @@ export async function upStack(ctx: StackContext, resolver: ImageResolver, option
   const live = ctx.engine
   // The one look at the project this command takes (plan/observe.ts), once the engine answers at all.
   const observing = live.ping().then(() => observeProject(live, ctx.config.project))
-  // Compose's version check is a process of its own (about 0.1 s, more on a busy machine): it runs alongside the
-  // steps that only read, and is awaited before anything is built, pulled or created and before Compose runs.
-  const composeChecked = ctx.compose.assertV2()
-  composeChecked.catch(() => {}) // awaited below; its failure is reported there
-  const checks = await Promise.allSettled([observing, assertPortFree(ctx)])
+  const compose = composeCheck(ctx)
+  const [observed, port] = await Promise.allSettled([observing, assertPortFree(ctx)])
   // The earliest failure in the order engine, Compose, port, whatever the timing: as when all three were awaited.
-  if (checks[0].status === 'rejected') throw checks[0].reason
-  const [, port] = checks
-  if (port.status === 'rejected') await composeChecked.then(() => Promise.reject(port.reason as Error))
+  if (observed.status === 'rejected') throw observed.reason
+  if (port.status === 'rejected') await compose.failWith(port.reason)
   const observation = await observing
   ctx.engine = observation.engine // what up and the functions it calls read answer from the snapshot
   try {
-    return await upObserved(ctx, composeFirst(resolver, composeChecked), options, observation, started, composeChecked)
+    return await upObserved(ctx, resolver, options, observation, started, compose)
   } finally {
     ctx.engine = live
   }
 }
 
-/** The resolver with Compose's check awaited before it builds or pulls an image (minutes, and a change). */
-function composeFirst(resolver: ImageResolver, composeChecked: Promise<unknown>): ImageResolver {
-  return {
-    engine: resolver.engine,
-    pull: async (reference) => (await composeChecked, resolver.pull(reference)),
-    buildLocal: async (pgMajor) => (await composeChecked, resolver.buildLocal(pgMajor)),
-  }
+/**
+ * Compose's version check is a process of its own (about 0.1 s, more on a busy machine), so it runs alongside the
+ * steps that only read, with the outcome of running it first: `passed` is awaited before anything is built,
+ * pulled, written or created and before Compose runs, and a step that ran alongside it fails through `failWith`,
+ * which reports a failed check instead.
+ */
+interface ComposeCheck {
+  passed: Promise<unknown>
+  failWith(error: unknown): Promise<never>
 }
 
-/** An error of a step that ran while Compose's check was under way: a failed check is reported instead, as before. */
-const checkedFirst = (composeChecked: Promise<unknown>) => async (error: unknown) => {
-  await composeChecked
-  throw error
+function composeCheck(ctx: StackContext): ComposeCheck {
+  const passed = ctx.compose.assertV2()
+  passed.catch(() => {}) // each use awaits it, and its failure is reported there
+  const failWith = async (error: unknown): Promise<never> => {
+    await passed
+    throw error
+  }
+  return {passed, failWith}
 }
 
 async function upObserved(
@@ -98,18 +100,24 @@ async function upObserved(
   options: UpOptions,
   observation: Observation,
   started: number,
-  composeChecked: Promise<unknown>,
+  compose: ComposeCheck,
 ): Promise<UpResult> {
   // What a killed restore left, looked for now (only read) and repaired below once the stack is rendered.
   const earlyLook = findRestoreLeftovers(ctx)
   earlyLook.catch(() => {}) // awaited below
-  if (!(await dbRunning(ctx))) await assertVolumeMatchesPgMajor(ctx).catch(checkedFirst(composeChecked))
+  if (!(await dbRunning(ctx))) await assertVolumeMatchesPgMajor(ctx).catch(compose.failWith)
   ctx.phase('render and images')
   const asFound = await snapshotStackDir(ctx.paths) // an up refused before it starts anything writes nothing
-  const rendered = await renderStack(ctx, resolver, {force: options.force, devSource: options.devSource})
-    .catch(checkedFirst(composeChecked))
+  // The render's builds and pulls (minutes, and a change) wait for the check; its reads do not.
+  const gated: ImageResolver = {
+    engine: resolver.engine,
+    pull: async (reference) => (await compose.passed, resolver.pull(reference)),
+    buildLocal: async (pgMajor) => (await compose.passed, resolver.buildLocal(pgMajor)),
+  }
+  const rendered = await renderStack(ctx, gated, {force: options.force, devSource: options.devSource})
+    .catch(compose.failWith)
     .catch(restoringStackDir(asFound))
-  await composeChecked.catch(restoringStackDir(asFound)) // from here on things are created and Compose runs
+  await compose.passed.catch(restoringStackDir(asFound)) // from here on things are created and Compose runs
   ctx.progress(rendered.imageReason)
   for (const {flag, value} of ctx.remembered) {
     ctx.progress(`using ${flag} ${value} remembered from the last run (pass ${flag} to change it)`)
