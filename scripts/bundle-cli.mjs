@@ -143,11 +143,13 @@ const options = {
 }
 
 // From the sources, not tsc's output: tsc builds incrementally and would leave the last bundle as its input.
-// The ES module bundle this replaced (dist/commands/chunks, dist/commands/execute.js) goes too.
+// The ES module bundle this replaced (dist/commands/chunks, dist/commands/execute.js) goes too, and tsc's
+// output of its entry (src/lib/cli/execute.ts is gone; an incremental tsc leaves its old output).
 for (const stale of [
   'dist/cli',
   'dist/commands/chunks',
   'dist/commands/execute.js',
+  'dist/lib/cli/execute.js',
   'dist/commands/bundle-meta.json',
 ]) {
   rmSync(stale, {recursive: true, force: true})

@@ -141,7 +141,7 @@ export function readCodeCache(cacheFile: string, script: Buffer): Buffer | undef
   try {
     const stat = fstatSync(fd)
     if (!stat.isFile() || stat.size > MAX_CACHE_BYTES) return undefined
-    const content = Buffer.alloc(stat.size)
+    const content = Buffer.allocUnsafe(stat.size)
     let read = 0
     while (read < content.length) {
       const count = readSync(fd, content, read, content.length - read, read)
@@ -167,7 +167,11 @@ function validData(content: Buffer, script: Buffer): Buffer | undefined {
     return undefined
   }
   const data = content.subarray(headerEnd + 1)
+  // What costs nothing to check first: another Node.js (an upgrade) or a cut payload is told without hashing.
   if (header.length !== data.length) return undefined
+  if (header.node !== process.version || header.v8 !== process.versions.v8 || header.arch !== process.arch) {
+    return undefined
+  }
   const expected = expectedHeader(script, data)
   const keys = Object.keys(expected) as Array<keyof CacheHeader>
   return keys.every((key) => header[key] === expected[key]) ? data : undefined
