@@ -1,15 +1,19 @@
-// Bundles the commands (src/commands/index.ts and everything it imports, npm packages included) into one module
-// graph, written over tsc's dist/commands/index.js: a command's start then reads a few files instead of about 700 (oclif loads
-// dist/commands/index.js through package.json's explicit command strategy). Measured on this project's machine
-// kind: `stackctl status` on a stack that does not exist went from about 1.3 s to 0.7 s of CPU, most of it
-// module resolution and loading. Lazy stays lazy: `await import('dockerode')` (the engine client, with its gRPC
-// and SSH modules) becomes its own chunk, loaded with the first engine request. Not minified, so stack traces
-// (DEBUG=stackctl:*) stay readable. dist/commands/bundle-meta.json says which packages each chunk holds (the
+// Bundles the CLI into three CommonJS scripts in dist/cli: oclif (@oclif/core), the commands
+// (src/commands/index.ts and everything it imports, npm packages included, but oclif and dockerode) and dockerode
+// (the engine client, loaded with the first engine request); then runs each once and writes its V8 code cache
+// beside it. src/lib/cli/bundle-loader.ts runs them with it: a command's start reads a few files instead of about
+// 700 and compiles almost nothing. Node 20 has no compile cache for ES modules, and compiling the ES module chunks
+// this replaced (1 MB of commands with yaml and execa, 0.7 MB of oclif) was the largest item of `stackctl
+// status`'s start. Help (oclif's, from the manifest) loads the oclif part only; oclif loads the commands through
+// package.json's explicit strategy from dist/commands/index.js, which this script writes. Not minified, so stack
+// traces (DEBUG=stackctl:*) stay readable. dist/cli/bundle-meta.json says which packages each part holds (the
 // start-up test reads it to tell what a command loaded).
 import {build} from 'esbuild'
-import {rmSync, writeFileSync} from 'node:fs'
+import {execFileSync} from 'node:child_process'
+import {mkdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import ts from 'typescript'
 
-// @oclif/core is bundled too: bin/run.js takes oclif's execute from this bundle (src/lib/cli/execute.ts), so the
+// @oclif/core is bundled too: bin/run.js takes oclif's execute from this bundle, so the
 // commands extend the very @oclif/core that runs them, and loading it reads one chunk instead of about 150 files
 // (`stackctl status` on a missing stack: about 0.2 s less CPU per start). The plugins (help, autocomplete) stay
 // in node_modules with their own @oclif/core, loaded only when one of their commands runs; oclif's Config and
@@ -63,32 +67,124 @@ const lazy = {
   },
 }
 
-// From the sources, not tsc's output: tsc builds incrementally and would leave the last bundle as its input.
-rmSync('dist/commands/chunks', {recursive: true, force: true})
-const result = await build({
-  // dist/commands/index.js (package.json's explicit command strategy) and dist/commands/execute.js (bin/run.js).
-  entryPoints: {index: 'src/commands/index.ts', execute: 'src/lib/cli/execute.ts'},
+/**
+ * The parts take each other from the loader (`__stackctlPart(name)`, src/lib/cli/bundle-loader.ts), so each is
+ * loaded only when used and exists once: the commands' `@oclif/core` is the oclif part (the commands extend the
+ * very classes that run them), and `import('dockerode')` (src/lib/engine/dockerode-engine.ts) the docker part.
+ */
+const fromPart = (filter, part) => ({
+  name: `part-${part}`,
+  setup(bundle) {
+    bundle.onResolve({filter}, () => ({path: part, namespace: 'part'}))
+    bundle.onLoad({filter: /.*/, namespace: 'part'}, (args) => ({
+      contents: `module.exports = __stackctlPart(${JSON.stringify(args.path)})`,
+      loader: 'js',
+    }))
+  },
+})
+
+/**
+ * Two rewrites of a part, found with TypeScript's parser (so a string or comment saying "import(" is left alone):
+ * - a vm script has no module loader for `import()` (oclif imports plugins and hooks with it): each call becomes
+ *   the loader's `__stackctlImport(…)`;
+ * - esbuild leaves some non-ASCII characters as they are (in comments and one regular expression): each becomes
+ *   its `\uXXXX` escape, which means the same there, so the part is ASCII and the loader decodes it as Latin-1 (a
+ *   copy) instead of as UTF-8 (several ms for 2 MB). Not where an escape could mean something else (a template
+ *   literal, String.raw; after a backslash): then the part stays as it is, and is decoded as UTF-8.
+ */
+function prepareForVm(file) {
+  const code = readFileSync(file, 'utf8')
+  const source = ts.createSourceFile(file, code, ts.ScriptTarget.Latest, false, ts.ScriptKind.JS)
+  const imports = []
+  const templates = []
+  const visit = (node) => {
+    if (ts.isCallExpression(node) && node.expression.kind === ts.SyntaxKind.ImportKeyword) {
+      imports.push(node.expression.getStart(source))
+    }
+    if (ts.isTemplateLiteral(node)) templates.push([node.getStart(source), node.getEnd()])
+    ts.forEachChild(node, visit)
+  }
+  visit(source)
+  const edits = imports.map((at) => ({at, length: 'import'.length, text: '__stackctlImport'}))
+  const escapes = []
+  for (let at = 0; at < code.length; at++) {
+    const unit = code.charCodeAt(at)
+    if (unit > 0x7f) escapes.push({at, length: 1, text: `\\u${unit.toString(16).padStart(4, '0')}`})
+  }
+  const escapable = escapes.every(
+    ({at}) => code[at - 1] !== '\\' && !templates.some(([start, end]) => at >= start && at < end),
+  )
+  if (escapable) edits.push(...escapes)
+  let prepared = code
+  for (const {at, length, text} of edits.sort((a, b) => b.at - a.at)) {
+    prepared = `${prepared.slice(0, at)}${text}${prepared.slice(at + length)}`
+  }
+  writeFileSync(file, prepared)
+}
+
+const options = {
   tsconfig: 'tsconfig.json',
-  outdir: 'dist/commands',
-  allowOverwrite: true,
   bundle: true,
-  splitting: true,
-  chunkNames: 'chunks/[name]-[hash]',
   platform: 'node',
   target: 'node20',
-  format: 'esm',
+  format: 'cjs',
   external,
-  plugins: [lazy],
-  // CommonJS packages inside an ES module: `require` for Node's built-ins, `__dirname` for the few that compute a
-  // path at load (ssh2's Windows agent); nothing stackctl runs reads a file through it.
-  inject: ['scripts/bundle-shims.mjs'],
-  banner: {
-    js: "import {createRequire as __stackctlRequire} from 'node:module';const require=__stackctlRequire(import.meta.url);",
-  },
+  // The loader passes the script's own URL (src/lib/package-root.ts finds the package root from it).
+  define: {'import.meta.url': '__stackctlMetaUrl'},
   metafile: true,
   legalComments: 'none',
   logLevel: 'warning',
-})
+  logOverride: {
+    // Any other use of import.meta would be empty in a CommonJS script: fail the build rather than ship that.
+    'empty-import-meta': 'error',
+    // The lazy modules resolve from dockerode's own folder in node_modules on purpose (see lazyModules).
+    'require-resolve-not-external': 'silent',
+  },
+}
+
+// From the sources, not tsc's output: tsc builds incrementally and would leave the last bundle as its input.
+// The ES module bundle this replaced (dist/commands/chunks, dist/commands/execute.js) goes too, and tsc's
+// output of its entry (src/lib/cli/execute.ts is gone; an incremental tsc leaves its old output).
+for (const stale of [
+  'dist/cli',
+  'dist/commands/chunks',
+  'dist/commands/execute.js',
+  'dist/lib/cli/execute.js',
+  'dist/commands/bundle-meta.json',
+]) {
+  rmSync(stale, {recursive: true, force: true})
+}
+mkdirSync('dist/cli', {recursive: true})
+// oclif alone (what help needs), the commands with what they import but oclif and dockerode, and dockerode.
+const parts = {
+  oclif: {contents: "module.exports = require('@oclif/core')\n", plugins: []},
+  commands: {
+    contents: "export {COMMANDS} from './src/commands/index.ts'\n",
+    plugins: [fromPart(/^@oclif\/core$/, 'oclif'), fromPart(/^dockerode$/, 'docker')],
+  },
+  docker: {contents: "module.exports = require('dockerode')\n", plugins: [lazy]},
+}
+const results = await Promise.all(
+  Object.entries(parts).map(([name, {contents, plugins}]) =>
+    build({
+      ...options,
+      stdin: {contents, resolveDir: process.cwd(), sourcefile: `cli-${name}.ts`, loader: 'ts'},
+      outfile: `dist/cli/${name}.cjs`,
+      plugins,
+    }),
+  ),
+)
+for (const name of Object.keys(parts)) prepareForVm(`dist/cli/${name}.cjs`)
+
+// oclif's command target (package.json `oclif.commands`): the commands of the bundle.
+writeFileSync(
+  'dist/commands/index.js',
+  `// Written by scripts/bundle-cli.mjs: the commands are in the CLI bundle (dist/cli/commands.cjs).
+import {loadCommands} from '../lib/cli/bundle-loader.js'
+
+export const COMMANDS = loadCommands().COMMANDS
+`,
+)
 
 const packagesOf = (inputs) =>
   [
@@ -99,9 +195,22 @@ const packagesOf = (inputs) =>
     ),
   ].sort()
 const meta = Object.fromEntries(
-  Object.entries(result.metafile.outputs).map(([file, output]) => [
-    file.replace(/^dist\/commands\//, ''),
-    packagesOf(output.inputs),
-  ]),
+  results.flatMap((result) =>
+    Object.entries(result.metafile.outputs).map(([file, output]) => [
+      file.replace(/^dist\/cli\//, ''),
+      packagesOf(output.inputs),
+    ]),
+  ),
 )
-writeFileSync('dist/commands/bundle-meta.json', JSON.stringify(meta, null, 2) + '\n')
+writeFileSync('dist/cli/bundle-meta.json', JSON.stringify(meta, null, 2) + '\n')
+
+// The code caches, made by a fresh node as the CLI's own start would run (same flags): each part run once.
+execFileSync(
+  process.execPath,
+  [
+    '--input-type=module',
+    '-e',
+    `import {writeCodeCaches} from './dist/lib/cli/bundle-loader.js'; writeCodeCaches(${JSON.stringify(Object.keys(parts))})`,
+  ],
+  {stdio: 'inherit'},
+)

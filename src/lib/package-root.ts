@@ -4,8 +4,9 @@ import {fileURLToPath} from 'node:url'
 
 /**
  * The installed package's root (holds templates/ and dist/): the nearest folder above this module with both
- * package.json and templates/. This module runs from src/lib under tsx, from dist/lib, and from the command
- * bundle (dist/commands or one of its chunks, scripts/bundle-cli.mjs), so no fixed number of `..` fits all.
+ * package.json and templates/. This module runs from src/lib under tsx, from dist/lib, and from the CLI bundle
+ * (dist/cli/main.cjs, scripts/bundle-cli.mjs, whose loader passes the bundle's URL as import.meta.url), so no
+ * fixed number of `..` fits all.
  */
 export function findPackageRoot(moduleUrl: string): string {
   const start = dirname(fileURLToPath(moduleUrl))

@@ -19,19 +19,19 @@ import {repoRoot, runCli, runCliInTerminal} from '../helpers/cli.js'
 const tracer = fileURLToPath(new URL('../helpers/module-trace.mjs', import.meta.url))
 const HEAVY = ['dockerode', 'docker-modem', 'ssh2', '@grpc/grpc-js', 'protobufjs', 'pg', 'yaml']
 
-/** The packages each chunk of the command bundle holds (scripts/bundle-cli.mjs writes it with the build). */
-const bundleMeta = JSON.parse(readFileSync(join(repoRoot, 'dist', 'commands', 'bundle-meta.json'), 'utf8')) as Record<
+/** The packages each part of the CLI bundle holds (scripts/bundle-cli.mjs writes it with the build). */
+const bundleMeta = JSON.parse(readFileSync(join(repoRoot, 'dist', 'cli', 'bundle-meta.json'), 'utf8')) as Record<
   string,
   string[]
 >
 
-/** Every package a process loaded: from node_modules directly, or inside a chunk of the command bundle. */
+/** Every package a process loaded: from node_modules directly, or inside a part of the CLI bundle. */
 function loadedPackages(list: string): Set<string> {
   const names = list.split('\n').flatMap((line) => {
     const direct = /node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(line)?.[1]
     if (direct) return [direct]
-    const chunk = /dist\/commands\/((?:chunks\/)?[^/]+\.js)$/.exec(line)?.[1]
-    return chunk ? (bundleMeta[chunk] ?? []) : []
+    const part = /dist\/cli\/([^/]+\.cjs)$/.exec(line)?.[1]
+    return part ? (bundleMeta[part] ?? []) : []
   })
   return new Set(names)
 }
@@ -124,6 +124,31 @@ describe('start-up (integration)', function () {
     for (const name of ['dockerode', 'docker-modem', 'ssh2', '@grpc/grpc-js', 'protobufjs']) {
       expect([...packages], name).to.not.include(name)
     }
+  })
+
+  it('the bundle’s parts run with the code caches the build made (and without, when V8 refuses them)', () => {
+    const loader = pathToFileURL(join(repoRoot, 'dist', 'lib', 'cli', 'bundle-loader.js')).href
+    const partsIn = (nodeFlags: string[]) =>
+      JSON.parse(
+        execFileSync(
+          process.execPath,
+          [
+            ...nodeFlags,
+            '--input-type=module',
+            '-e',
+            `import {runScript} from ${JSON.stringify(loader)}
+            const run = (part) => runScript(${JSON.stringify(join(repoRoot, 'dist', 'cli'))} + '/' + part + '.cjs')
+            const oclif = run('oclif'), commands = run('commands'), docker = run('docker')
+            console.log(JSON.stringify({caches: [oclif.cache, commands.cache, docker.cache],
+              loaded: [typeof oclif.exports.execute, typeof commands.exports.COMMANDS.up.run, typeof docker.exports]}))`,
+          ],
+          {encoding: 'utf8'},
+        ),
+      ) as {caches: string[]; loaded: string[]}
+    const loaded = ['function', 'function', 'function']
+    expect(partsIn([])).to.deep.equal({caches: ['used', 'used', 'used'], loaded})
+    // The control: another V8 setting (the flags are part of V8's check) makes V8 refuse each; they still run.
+    expect(partsIn(['--stack-size=900'])).to.deep.equal({caches: ['rejected', 'rejected', 'rejected'], loaded})
   })
 
   it('sees dockerode where a command does reach the engine (the recorder’s control)', async () => {

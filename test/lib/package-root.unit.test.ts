@@ -14,10 +14,10 @@ describe('package root', () => {
   })
   afterEach(() => rmSync(dir, {recursive: true, force: true}))
 
-  it('is the nearest folder with package.json and templates/, from any depth (src/lib, dist/commands/chunks)', () => {
+  it('is the nearest folder with package.json and templates/, from any depth (src/lib, dist/lib/cli, dist/cli)', () => {
     writeFileSync(join(dir, 'package.json'), '{}')
     mkdirSync(join(dir, 'templates'))
-    for (const nested of ['src/lib', 'dist/commands', 'dist/commands/chunks']) {
+    for (const nested of ['src/lib', 'dist/lib/cli', 'dist/cli']) {
       mkdirSync(join(dir, nested), {recursive: true})
       expect(findPackageRoot(pathToFileURL(join(dir, nested, 'module.js')).href), nested).to.equal(`${dir}/`)
     }
