@@ -133,6 +133,21 @@ export function handoverProblems(
   return problems
 }
 
+/**
+ * Whether the leader's node may be faulted now: with synchronous durability, when Patroni could promote a member
+ * holding every acknowledged visit (status's verdict); with async (the negative control's setting, never "safe"),
+ * when a replica streams from the leader at all.
+ */
+export function readyForFault(status: Pick<HaStatus, 'durability' | 'members' | 'canLoseNode'>): boolean {
+  if (status.durability === 'async') {
+    const leader = status.members.find(isLeader)
+    return status.members.some(
+      (m) => !isLeader(m) && m.state === 'streaming' && (leader === undefined || m.timeline === leader.timeline),
+    )
+  }
+  return status.canLoseNode.safe
+}
+
 function describeOutage(seconds: number | null): string {
   return `write outage ${seconds === null ? 'unknown' : `${seconds.toFixed(1)} s`}`
 }
@@ -206,7 +221,21 @@ export function failoverDisruption(
         }
       }
       if (!before.leader) throw new StackctlError(`no leader among the members: ${before.canLoseNode.reason}`)
-      const leader = before.leader
+      if (!readyForFault(before)) {
+        // Right after a switchover (or a previous fault) the new leader's synchronous set may not name a streaming
+        // replica yet: losing its node then leaves no member Patroni may promote, and the check would fail for a
+        // fault injected where the cluster itself said it could not take one.
+        sw.progress(`waiting until the cluster can lose a node: ${before.canLoseNode.reason}`)
+        before = await poll(
+          'the cluster able to lose a node',
+          async () => {
+            const now = await haStatus(sw, ha, signal)
+            return now.leader && readyForFault(now) ? now : undefined
+          },
+          signal,
+        )
+      }
+      const leader = before.leader!
       const leaderNode = nodeOf(leader)
       const timelineBefore = before.members.find((m) => m.name === leader)?.timeline ?? null
       let stalled: {node: string; id: string} | undefined

@@ -1,6 +1,7 @@
 import {expect} from 'chai'
 
-import {handoverProblems} from '../../../../../src/lib/targets/swarm/ha/failover.js'
+import {handoverProblems, readyForFault} from '../../../../../src/lib/targets/swarm/ha/failover.js'
+import {nodeLossVerdict} from '../../../../../src/lib/targets/swarm/ha/members.js'
 
 describe('handover judgement: the old leader rejoins, never two primaries (pure)', () => {
   const clean = {oldLeaderRejoined: true, maxLeadersSeen: 1, leaderAfter: 'pg1'}
@@ -22,5 +23,46 @@ describe('handover judgement: the old leader rejoins, never two primaries (pure)
     expect(handoverProblems({...clean, oldLeaderRejoined: false}, 'pg3')).to.deep.equal([
       "pg3 did not rejoin as a replica on the leader's timeline",
     ])
+  })
+})
+
+describe('readyForFault: a fault is injected only where the cluster says it can take one (pure)', () => {
+  const member = (name: string, role: string, state = 'streaming', timeline = 4) => ({
+    name,
+    role,
+    state,
+    timeline,
+    lagBytes: role === 'leader' ? null : 0,
+    node: `n-${name}`,
+  })
+  const sync = (members: ReturnType<typeof member>[]) => ({
+    durability: 'sync' as const,
+    members,
+    canLoseNode: nodeLossVerdict(members, 'sync'),
+  })
+
+  it('is ready with a quorum standby streaming from the leader (the control)', () => {
+    expect(readyForFault(sync([member('pg2', 'leader', 'running'), member('pg1', 'quorum_standby')]))).to.equal(true)
+  })
+
+  it('waits right after a switchover, while the new leader names no synchronous standby yet', () => {
+    // Seen: a kill in that window left no member Patroni may promote (strict synchronous mode).
+    const members = [member('pg2', 'leader', 'running'), member('pg1', 'replica'), member('pg3', 'replica')]
+    expect(readyForFault(sync(members))).to.equal(false)
+  })
+
+  it('with async durability (never "safe"), is ready once a replica streams on the leader’s timeline', () => {
+    const async = (members: ReturnType<typeof member>[]) => ({
+      durability: 'async' as const,
+      members,
+      canLoseNode: nodeLossVerdict(members, 'async'),
+    })
+    expect(readyForFault(async([member('pg2', 'leader', 'running'), member('pg1', 'replica')]))).to.equal(true)
+    expect(readyForFault(async([member('pg2', 'leader', 'running'), member('pg1', 'replica', 'starting')]))).to.equal(
+      false,
+    )
+    expect(
+      readyForFault(async([member('pg2', 'leader', 'running'), member('pg1', 'replica', 'streaming', 3)])),
+    ).to.equal(false)
   })
 })
