@@ -215,7 +215,7 @@ export function lockRefused(result: {exitCode: number; stdout: string; stderr: s
 type BackupOutcome = {label: string} | {interrupted: true; waiting: boolean}
 
 /** The line said once when pgBackRest refuses its lock: who holds it, and how long the wait may be. */
-const OTHER_BACKUP = `another pgBackRest backup is running in the db (a scheduled backup, or another snapshot create)`
+const OTHER_BACKUP = `another pgBackRest backup (or expire) is running in the db (a scheduled backup, another snapshot create or delete)`
 const WAIT_LIMIT = `at most ${LOCK_WAIT_MS / 60_000} min`
 
 /**
@@ -331,7 +331,8 @@ async function backupOnce(
   if (first === 'aborted') await stopBackup(ctx, db.id, pidFile)
   const result = await running
   await ctx.engine.containers.exec(db.id, ['rm', '-f', pidFile], {user: DB_OS_USER})
-  return first === 'aborted' ? 'interrupted' : result
+  // A run that pgBackRest refused its lock started nothing: the wait sees the signal and says so.
+  return first === 'aborted' && !lockRefused(result) ? 'interrupted' : result
 }
 
 /**

@@ -192,12 +192,13 @@ describe('scheduled backups: taken, kept and expired by the loop in the db conta
     expect(JSON.parse(await readFile(path.join(dir, 'stack.json'), 'utf8')).settings.backupEvery).to.equal('off')
   })
 
-  it('snapshot create while another backup holds pgBackRest’s lock waits for it to end, then takes its snapshot', async () => {
-    // A backup started as the loop starts one, stopped (SIGSTOP) once it holds pgBackRest's lock (its lock file
-    // has content), and let go (SIGCONT) only once snapshot create says it waits: no race with either's speed.
+  /**
+   * A backup started as the loop starts one, stopped (SIGSTOP) once it holds pgBackRest's lock (its lock file
+   * has content); `release` lets it go (SIGCONT) and waits for it to end. No race with either backup's speed.
+   */
+  async function holdBackup(): Promise<{release: () => Promise<void>}> {
     const pidFile = '/tmp/stackctl-test-held-backup.pid'
     const lockFile = '/tmp/pgbackrest/visits-backup-1.lock'
-    const before = new Set((await backups()).map((b) => b.label))
     const hold = `pgbackrest --stanza=visits --no-expire-auto --annotation=stackctl-schedule=full --type=full backup > /tmp/held-backup.log 2>&1 &
 pid=$!; i=0
 while [ ! -s ${lockFile} ]; do i=$((i + 1)); [ $i -gt 600 ] && exit 1; sleep 0.05; done
@@ -207,28 +208,46 @@ kill -STOP $pid && echo $pid > ${pidFile}`
     const state = await inDb(['sh', '-c', `cat /proc/$(cat ${pidFile})/status`])
     expect(state, 'the other backup is stopped').to.match(/State:\s+T/)
     // The control that the lock is taken: pgBackRest's own info says a backup is running.
+    expect(await lockHeld(), 'pgBackRest’s lock is held').to.equal(true)
+    let released = false
+    return {
+      async release() {
+        if (released) return
+        released = true
+        await inDb(['sh', '-c', `kill -CONT $(cat ${pidFile}); rm -f ${pidFile}`], 'postgres')
+        await until('the other backup’s end', 120, async () => ((await lockHeld()) ? undefined : true))
+      },
+    }
+  }
+
+  async function lockHeld(): Promise<boolean> {
     const info = await inDb(['pgbackrest', '--stanza=visits', '--output=json', 'info'], 'postgres')
     const [stanza] = JSON.parse(info) as Array<{status: {lock?: {backup?: {held?: boolean}}}}>
-    expect(stanza.status.lock?.backup?.held, info).to.equal(true)
-    let released = false
-    const release = async () => {
-      if (released) return
-      released = true
-      await inDb(['sh', '-c', `kill -CONT $(cat ${pidFile}); rm -f ${pidFile}`], 'postgres')
-    }
+    return stanza.status.lock?.backup?.held === true
+  }
+
+  /** snapshot create NAME, once it says it waits for the other backup (it fails the test if it ends first). */
+  async function snapshotWaiting(name: string) {
+    const snapshot = spawnCli(['snapshot', 'create', name, ...stack])
+    await until('snapshot create waiting for the other backup', 120, async () => {
+      const said = snapshot.output.stderr + snapshot.output.stdout
+      if (snapshot.child.exitCode !== null) throw new Error(`snapshot create ended without waiting:\n${said}`)
+      return /waiting for it to end/.test(said) ? true : undefined
+    })
+    return snapshot
+  }
+
+  it('snapshot create while another backup holds pgBackRest’s lock waits for it to end, then takes its snapshot', async () => {
+    const before = new Set((await backups()).map((b) => b.label))
+    const held = await holdBackup()
     try {
-      const snapshot = spawnCli(['snapshot', 'create', 'after-the-other', ...stack])
-      await until('snapshot create waiting for the other backup', 120, async () => {
-        const said = snapshot.output.stderr + snapshot.output.stdout
-        if (snapshot.child.exitCode !== null) throw new Error(`snapshot create ended without waiting:\n${said}`)
-        return /waiting for it to end/.test(said) ? true : undefined
-      })
-      await release()
+      const snapshot = await snapshotWaiting('after-the-other')
+      await held.release()
       const done = await snapshot.result
       expect(done.exitCode, done.stderr).to.equal(0)
       expect(done.stdout + done.stderr).to.match(/the other backup ended after \d+ s of waiting/)
     } finally {
-      await release()
+      await held.release()
     }
     const added = (await backups()).filter((b) => !before.has(b.label))
     // Both backups are complete: the held one was not broken by the wait, and the snapshot came after it.
@@ -238,5 +257,27 @@ kill -STOP $pid && echo $pid > ${pidFile}`
     ])
     const list = await runCli(['snapshot', 'list', ...stack])
     expect(list.stdout).to.match(/^after-the-other +.* yes$/m)
+  })
+
+  it('Ctrl-C while snapshot create waits for another backup: exit 130, no snapshot, the other backup untouched', async () => {
+    const before = new Set((await backups()).map((b) => b.label))
+    const held = await holdBackup()
+    try {
+      const snapshot = await snapshotWaiting('never-taken')
+      snapshot.child.kill('SIGINT')
+      const done = await snapshot.result
+      expect(done.exitCode, done.stderr).to.equal(130)
+      expect(done.stderr).to.include(
+        "interrupted: snapshot create stopped while waiting for the other backup to end: no snapshot 'never-taken' was taken; nothing was changed",
+      )
+      // The control that the signal came during the wait: the other backup still holds the lock.
+      expect(await lockHeld()).to.equal(true)
+    } finally {
+      await held.release()
+    }
+    const added = (await backups()).filter((b) => !before.has(b.label))
+    expect(added.map((b) => [b.type, snapshotOf(b) ?? b.annotation?.['stackctl-schedule']])).to.deep.equal([
+      ['full', 'full'],
+    ])
   })
 })
