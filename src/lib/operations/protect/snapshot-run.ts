@@ -5,9 +5,10 @@
  * expires the one backup set and nothing else (never a volume, never archived WAL).
  */
 import {randomBytes} from 'node:crypto'
+import {setTimeout as sleep} from 'node:timers/promises'
 
 import {checkInterrupted} from '../../cli/interrupt.js'
-import type {ContainerSummary} from '../../engine/engine.js'
+import type {ContainerSummary, ExecResult} from '../../engine/engine.js'
 import {runningService} from '../../engine/services.js'
 import {Interrupted, StackctlError, UsageError} from '../../errors.js'
 import {stackCommand} from '../../model/config/command-line.js'
@@ -114,6 +115,11 @@ export async function createSnapshot(
     failedIf: (result) => !('label' in result),
   })
   if (!('label' in taken)) {
+    if (taken.waiting) {
+      throw new Interrupted(
+        `snapshot create stopped while waiting for the other backup to end: no snapshot '${name}' was taken; nothing was changed`,
+      )
+    }
     // The repository is the judge: a backup that finished as the signal came is a complete snapshot, said so.
     const finished = snapshotsOf(await liveInfo(ctx, db)).find((s) => s.name === name)
     throw new Interrupted(
@@ -128,10 +134,31 @@ export async function createSnapshot(
   const after = Number(await psql.query(COUNT_VISITS))
   const visits = {min: Math.min(before, after), max: Math.max(before, after)}
   if (after !== before) {
-    await mustPgbackrest(ctx.engine, db.id, 'annotate', [
-      `--set=${label}`,
-      `--annotation=${VISITS_KEY}=${formatVisits(visits)}`,
-    ])
+    // annotate takes pgBackRest's lock too: a scheduled backup that started since waits it out as well.
+    const annotated = await untilUnlocked(
+      ctx,
+      `${OTHER_BACKUP}: waiting for it to end to record the visit count of snapshot '${name}', ${WAIT_LIMIT}`,
+      () =>
+        runPgbackrest(ctx.engine, db.id, 'annotate', [
+          `--set=${label}`,
+          `--annotation=${VISITS_KEY}=${formatVisits(visits)}`,
+        ]),
+      options.signal,
+    )
+    if (annotated === 'interrupted' || annotated === 'waiting') {
+      // The snapshot is complete: finish it (its restore point below) and say which count it carries.
+      ctx.progress(
+        `warning: the visit count of snapshot '${name}' was not updated (the wait was stopped): it reads ${before}; the snapshot holds between ${visits.min} and ${visits.max}`,
+      )
+    } else if (annotated.result.exitCode !== 0) {
+      const said = (annotated.result.stderr.trim() || annotated.result.stdout.trim()).split('\n').slice(-3).join(' ')
+      throw new StackctlError(
+        `snapshot '${name}' (${label}) was taken, but recording its visit count failed: pgbackrest annotate (exit ${annotated.result.exitCode}): ${said}`,
+        {
+          suggestion: `${stackCommand(ctx.config, 'snapshot list')} shows it; the db log has the server side of it: ${stackCommand(ctx.config, 'logs db')}`,
+        },
+      )
+    }
   }
   // Also a restore point of that name, as db restore --to-name promises: the WAL position right after the backup.
   // Its record names its timeline, so the point can still be reached after a later restore moved to another.
@@ -172,9 +199,63 @@ export async function createSnapshot(
 }
 
 /**
+ * How long snapshot create waits for another pgBackRest backup in the db (a scheduled one, another snapshot
+ * create) to end: pgBackRest runs one backup at a time and refuses a second at once ([050], its lock). Generous,
+ * since a scheduled full of a large db takes minutes; Ctrl-C stops the wait with nothing taken.
+ */
+export const LOCK_WAIT_MS = 30 * 60_000
+/** How often the wait asks again (pgBackRest refuses at once while the lock is held; nothing is started). */
+const LOCK_POLL_MS = 2000
+
+/** pgBackRest refused its backup lock: another backup (or expire) holds it, and this one did not start. */
+export function lockRefused(result: {exitCode: number; stdout: string; stderr: string}): boolean {
+  return result.exitCode === 50 && /ERROR: \[050\]/.test(result.stderr + result.stdout)
+}
+
+type BackupOutcome = {label: string} | {interrupted: true; waiting: boolean}
+
+/** The line said once when pgBackRest refuses its lock: who holds it, and how long the wait may be. */
+const OTHER_BACKUP = `another pgBackRest backup (or expire) is running in the db (a scheduled backup, another snapshot create or delete)`
+const WAIT_LIMIT = `at most ${LOCK_WAIT_MS / 60_000} min`
+
+/**
+ * Runs a pgBackRest command again every LOCK_POLL_MS while pgBackRest refuses its lock (another backup holds
+ * it), saying once that it waits, for at most LOCK_WAIT_MS (then the last refusal is the result). 'interrupted'
+ * when `run` was, 'waiting' when the signal came during the wait (nothing was started then).
+ */
+async function untilUnlocked(
+  ctx: StackContext,
+  waitingLine: string,
+  run: () => Promise<ExecResult | 'interrupted'>,
+  signal?: AbortSignal,
+): Promise<{result: ExecResult; waitedSeconds?: number} | 'interrupted' | 'waiting'> {
+  const deadline = Date.now() + LOCK_WAIT_MS
+  let waitingSince: number | undefined
+  for (;;) {
+    const result = await run()
+    if (result === 'interrupted') return result
+    if (!lockRefused(result) || Date.now() >= deadline) {
+      return waitingSince === undefined
+        ? {result}
+        : {result, waitedSeconds: Math.round((Date.now() - waitingSince) / 1000)}
+    }
+    if (waitingSince === undefined) {
+      waitingSince = Date.now()
+      ctx.progress(waitingLine)
+    }
+    const waited = await sleep(LOCK_POLL_MS, undefined, {signal}).then(
+      () => true,
+      () => false,
+    )
+    if (!waited) return 'waiting'
+  }
+}
+
+/**
  * A full backup, so that each snapshot stands alone: deleting one never takes another with it (pgBackRest
  * expires a diff or incr with the backup it depends on). --no-expire-auto: a snapshot never expires older
- * backups (the repository's retention would otherwise drop the oldest snapshot, unasked).
+ * backups (the repository's retention would otherwise drop the oldest snapshot, unasked). While another backup
+ * holds pgBackRest's lock, it waits (at most LOCK_WAIT_MS, saying so) and then takes its own.
  */
 async function backup(
   ctx: StackContext,
@@ -182,7 +263,49 @@ async function backup(
   name: string,
   visits: number,
   signal?: AbortSignal,
-): Promise<{label: string} | {interrupted: true}> {
+): Promise<BackupOutcome> {
+  ctx.progress(`taking snapshot '${name}': a full pgBackRest backup (${visits} visits)`)
+  const outcome = await untilUnlocked(
+    ctx,
+    `${OTHER_BACKUP}: waiting for it to end, ${WAIT_LIMIT} (Ctrl-C stops the wait; no snapshot is taken then)`,
+    () => backupOnce(ctx, db, name, visits, signal),
+    signal,
+  )
+  if (outcome === 'interrupted' || outcome === 'waiting') return {interrupted: true, waiting: outcome === 'waiting'}
+  const {result, waitedSeconds} = outcome
+  if (waitedSeconds !== undefined && result.exitCode === 0) {
+    ctx.progress(`the other backup ended after ${waitedSeconds} s of waiting; snapshot '${name}' was then taken`)
+  }
+  if (result.exitCode !== 0) {
+    // pgBackRest's last words after its retries can hide the cause (a full disk ends as "No such file or
+    // directory"): the repository's free space says it plainly.
+    const space = await ctx.engine.containers
+      .exec(db.id, REPO_SPACE_COMMAND)
+      .then((r) => parseRepoSpace(r.stdout))
+      .catch(() => undefined)
+    const failure = backupFailure({
+      exitCode: result.exitCode,
+      output: result.stderr.trim() || result.stdout.trim(),
+      space,
+      volume: backupsVolumeName(ctx.config.project),
+      command: (verb) => stackCommand(ctx.config, verb),
+      ...(waitedSeconds === undefined ? {} : {waitedSeconds}),
+    })
+    throw new StackctlError(failure.message, {suggestion: failure.suggestion})
+  }
+  const taken = snapshotsOf(await liveInfo(ctx, db)).find((s) => s.name === name)
+  if (!taken) throw new StackctlError(`pgbackrest backup succeeded but no backup is annotated '${name}'`)
+  return {label: taken.label}
+}
+
+/** One run of the snapshot's pgBackRest backup: its result, or 'interrupted' once the signal stopped it. */
+async function backupOnce(
+  ctx: StackContext,
+  db: ContainerSummary,
+  name: string,
+  visits: number,
+  signal?: AbortSignal,
+): Promise<ExecResult | 'interrupted'> {
   const pidFile = `/tmp/stackctl-snapshot-${randomBytes(6).toString('hex')}.pid`
   const args = [
     'pgbackrest',
@@ -197,7 +320,6 @@ async function backup(
   // as postgres: the db container's root lacks CAP_KILL, so root's kill fails on a postgres-owned process
   // (seen: the "stopped" backup went on and finished as a snapshot).
   const script = `echo $$ > ${pidFile}; exec "$@"`
-  ctx.progress(`taking snapshot '${name}': a full pgBackRest backup (${visits} visits)`)
   // Not exec's own signal: a signal before its stream is attached went unheeded (seen: the backup ran to its
   // end, then was reported stopped). The signal stops the process itself; the exec then ends with it.
   const running = ctx.engine.containers.exec(db.id, ['sh', '-c', script, 'sh', ...args], {user: DB_OS_USER})
@@ -209,26 +331,8 @@ async function backup(
   if (first === 'aborted') await stopBackup(ctx, db.id, pidFile)
   const result = await running
   await ctx.engine.containers.exec(db.id, ['rm', '-f', pidFile], {user: DB_OS_USER})
-  if (first === 'aborted') return {interrupted: true}
-  if (result.exitCode !== 0) {
-    // pgBackRest's last words after its retries can hide the cause (a full disk ends as "No such file or
-    // directory"): the repository's free space says it plainly.
-    const space = await ctx.engine.containers
-      .exec(db.id, REPO_SPACE_COMMAND)
-      .then((r) => parseRepoSpace(r.stdout))
-      .catch(() => undefined)
-    const failure = backupFailure({
-      exitCode: result.exitCode,
-      output: result.stderr.trim() || result.stdout.trim(),
-      space,
-      volume: backupsVolumeName(ctx.config.project),
-      command: (verb) => stackCommand(ctx.config, verb),
-    })
-    throw new StackctlError(failure.message, {suggestion: failure.suggestion})
-  }
-  const taken = snapshotsOf(await liveInfo(ctx, db)).find((s) => s.name === name)
-  if (!taken) throw new StackctlError(`pgbackrest backup succeeded but no backup is annotated '${name}'`)
-  return {label: taken.label}
+  // A run that pgBackRest refused its lock started nothing: the wait sees the signal and says so.
+  return first === 'aborted' && !lockRefused(result) ? 'interrupted' : result
 }
 
 /**
@@ -424,6 +528,8 @@ export function backupFailure(input: {
   space: RepoSpace | undefined
   volume: string
   command: (verb: string) => string
+  /** How long snapshot create waited for another backup to release pgBackRest's lock, when it did. */
+  waitedSeconds?: number
 }): {message: string; suggestion: string} {
   // pgBackRest's ERROR line is the cause; the HINT lines after it are generic.
   const lines = input.output
@@ -446,8 +552,12 @@ export function backupFailure(input: {
   }
   // [050]: pgBackRest's lock is held by another backup in the db (a scheduled one, or another snapshot create).
   if (/ERROR: \[050\]/.test(said)) {
+    const waited =
+      input.waitedSeconds === undefined
+        ? ''
+        : ` and was still running after ${formatWait(input.waitedSeconds)} of waiting`
     return {
-      message: `pgbackrest backup failed: another pgBackRest backup is running in the db (a scheduled backup, or another snapshot create); pgBackRest said (exit ${input.exitCode}): ${said}`,
+      message: `pgbackrest backup failed: another pgBackRest backup is running in the db (a scheduled backup, or another snapshot create)${waited}; pgBackRest said (exit ${input.exitCode}): ${said}`,
       suggestion: `no snapshot was taken; run the same snapshot create again once that backup is done (${input.command('doctor')} shows the last scheduled one)`,
     }
   }
@@ -459,3 +569,7 @@ export function backupFailure(input: {
 
 /** PostgreSQL's default WAL segment: the least a repository must still take. */
 const WAL_SEGMENT_BYTES = 16 * 1024 * 1024
+
+function formatWait(seconds: number): string {
+  return seconds < 120 ? `${seconds} s` : `${Math.round(seconds / 60)} min`
+}

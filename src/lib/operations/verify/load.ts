@@ -43,12 +43,16 @@ export class VisitWriter {
   private failed = 0
   private inFlight = 0
   private stopped = false
+  /** The attempts the clients make before they stop by themselves: the visits asked for, until keepGoing(). */
+  private cap: number
   private readonly ids: number[] = []
   private readonly errors: string[] = []
   private readonly listeners = new Set<() => void>()
   private finished = false
 
-  constructor(private readonly options: WriterOptions) {}
+  constructor(private readonly options: WriterOptions) {
+    this.cap = options.visits
+  }
 
   get state(): WriterState {
     return {attempted: this.attempted, acknowledged: this.ids.length, failed: this.failed, inFlight: this.inFlight}
@@ -68,6 +72,15 @@ export class VisitWriter {
     }
     debug('writer done: %o', this.state)
     return {...this.state, acknowledgedIds: [...this.ids], errors: [...this.errors]}
+  }
+
+  /**
+   * The clients go on past the visits asked for, until stop(): for a fault that must land while writes are in
+   * flight however long it takes (a kill the engine confirms only after the asked visits were all answered).
+   * Clients that already stopped by themselves (the count reached) stay stopped.
+   */
+  keepGoing(): void {
+    this.cap = Number.POSITIVE_INFINITY
   }
 
   /** No new attempts start; those in flight finish. */
@@ -96,7 +109,7 @@ export class VisitWriter {
   }
 
   private async client(agent: Agent): Promise<void> {
-    while (!this.stopped && this.attempted < this.options.visits) {
+    while (!this.stopped && this.attempted < this.cap) {
       this.attempted++
       this.inFlight++
       this.notify()

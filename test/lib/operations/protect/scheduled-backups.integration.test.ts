@@ -5,7 +5,9 @@
  * first backup included), never a snapshot, and never hangs a diff on a snapshot. A db restarted behind
  * stackctl's back has no loop: doctor warns, and its fix (`up`) starts it again. `--backup-every off` stops new
  * backups. The controls: the first full is seen expired (so "never a snapshot" can fail), and doctor's warning
- * is seen before the fix.
+ * is seen before the fix. snapshot create while another backup holds pgBackRest's lock waits for it, then takes
+ * its snapshot: the other backup is held stopped until snapshot create says it waits (the control: pgBackRest's
+ * info says the lock is held; before the wait, snapshot create failed there with pgBackRest's [050]).
  */
 import {expect} from 'chai'
 import {mkdtempSync, rmSync} from 'node:fs'
@@ -13,7 +15,7 @@ import {readFile} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
 
-import {freePort, runCli} from '../../../helpers/cli.js'
+import {freePort, runCli, spawnCli} from '../../../helpers/cli.js'
 import {Cleanup, docker, removeComposeProject, uniqueName} from '../../../helpers/docker.js'
 
 interface Backup {
@@ -38,8 +40,10 @@ describe('scheduled backups: taken, kept and expired by the loop in the db conta
     return db.Id
   }
 
-  async function inDb(cmd: string[]): Promise<string> {
-    const exec = await docker.getContainer(await dbId()).exec({Cmd: cmd, AttachStdout: true, AttachStderr: true})
+  async function inDb(cmd: string[], user?: string): Promise<string> {
+    const exec = await docker
+      .getContainer(await dbId())
+      .exec({Cmd: cmd, AttachStdout: true, AttachStderr: true, ...(user ? {User: user} : {})})
     const chunks: Buffer[] = []
     for await (const chunk of await exec.start({})) chunks.push(chunk as Buffer)
     // Drop the stream's 8-byte frame headers.
@@ -136,6 +140,7 @@ describe('scheduled backups: taken, kept and expired by the loop in the db conta
 
   it('keeps the newest 2 fulls that are not snapshots, expiring older ones and never a snapshot, and hangs no diff on one', async () => {
     const firstFull = (await backups()).find((b) => b.type === 'full')!.label
+    // A scheduled diff may be running (one is due every 10 s): snapshot create waits for it (the last test).
     const snapshot = await runCli(['snapshot', 'create', 'keep-me', ...stack])
     expect(snapshot.exitCode, snapshot.stderr).to.equal(0)
     // Fulls from now on: every round finds the newest full 10 s old.
@@ -185,5 +190,94 @@ describe('scheduled backups: taken, kept and expired by the loop in the db conta
     const doctor = await runCli(['doctor', ...stack])
     expect(doctor.stdout).to.match(/ok +backups +scheduled backups off \(--backup-every off\)/)
     expect(JSON.parse(await readFile(path.join(dir, 'stack.json'), 'utf8')).settings.backupEvery).to.equal('off')
+  })
+
+  /**
+   * A backup started as the loop starts one, stopped (SIGSTOP) once it holds pgBackRest's lock (its lock file
+   * has content); `release` lets it go (SIGCONT) and waits for it to end. No race with either backup's speed.
+   */
+  async function holdBackup(): Promise<{release: () => Promise<void>}> {
+    const pidFile = '/tmp/stackctl-test-held-backup.pid'
+    const lockFile = '/tmp/pgbackrest/visits-backup-1.lock'
+    const hold = `pgbackrest --stanza=visits --no-expire-auto --annotation=stackctl-schedule=full --type=full backup > /tmp/held-backup.log 2>&1 &
+pid=$!; i=0
+while [ ! -s ${lockFile} ]; do i=$((i + 1)); [ $i -gt 600 ] && exit 1; sleep 0.05; done
+kill -STOP $pid && echo $pid > ${pidFile}`
+    // The exec ends once the backup is stopped (its output goes to a file, so it holds no stream of the exec).
+    await inDb(['sh', '-c', hold], 'postgres')
+    const state = await inDb(['sh', '-c', `cat /proc/$(cat ${pidFile})/status`])
+    expect(state, 'the other backup is stopped').to.match(/State:\s+T/)
+    // The control that the lock is taken: pgBackRest's own info says a backup is running.
+    expect(await lockHeld(), 'pgBackRest’s lock is held').to.equal(true)
+    let released = false
+    return {
+      async release() {
+        if (released) return
+        released = true
+        await inDb(['sh', '-c', `kill -CONT $(cat ${pidFile}); rm -f ${pidFile}`], 'postgres')
+        await until('the other backup’s end', 120, async () => ((await lockHeld()) ? undefined : true))
+      },
+    }
+  }
+
+  async function lockHeld(): Promise<boolean> {
+    const info = await inDb(['pgbackrest', '--stanza=visits', '--output=json', 'info'], 'postgres')
+    const [stanza] = JSON.parse(info) as Array<{status: {lock?: {backup?: {held?: boolean}}}}>
+    return stanza.status.lock?.backup?.held === true
+  }
+
+  /** snapshot create NAME, once it says it waits for the other backup (it fails the test if it ends first). */
+  async function snapshotWaiting(name: string) {
+    const snapshot = spawnCli(['snapshot', 'create', name, ...stack])
+    await until('snapshot create waiting for the other backup', 120, async () => {
+      const said = snapshot.output.stderr + snapshot.output.stdout
+      if (snapshot.child.exitCode !== null) throw new Error(`snapshot create ended without waiting:\n${said}`)
+      return /waiting for it to end/.test(said) ? true : undefined
+    })
+    return snapshot
+  }
+
+  it('snapshot create while another backup holds pgBackRest’s lock waits for it to end, then takes its snapshot', async () => {
+    const before = new Set((await backups()).map((b) => b.label))
+    const held = await holdBackup()
+    try {
+      const snapshot = await snapshotWaiting('after-the-other')
+      await held.release()
+      const done = await snapshot.result
+      expect(done.exitCode, done.stderr).to.equal(0)
+      expect(done.stdout + done.stderr).to.match(/the other backup ended after \d+ s of waiting/)
+    } finally {
+      await held.release()
+    }
+    const added = (await backups()).filter((b) => !before.has(b.label))
+    // Both backups are complete: the held one was not broken by the wait, and the snapshot came after it.
+    expect(added.map((b) => [b.type, snapshotOf(b) ?? b.annotation?.['stackctl-schedule']])).to.deep.equal([
+      ['full', 'full'],
+      ['full', 'after-the-other'],
+    ])
+    const list = await runCli(['snapshot', 'list', ...stack])
+    expect(list.stdout).to.match(/^after-the-other +.* yes$/m)
+  })
+
+  it('Ctrl-C while snapshot create waits for another backup: exit 130, no snapshot, the other backup untouched', async () => {
+    const before = new Set((await backups()).map((b) => b.label))
+    const held = await holdBackup()
+    try {
+      const snapshot = await snapshotWaiting('never-taken')
+      snapshot.child.kill('SIGINT')
+      const done = await snapshot.result
+      expect(done.exitCode, done.stderr).to.equal(130)
+      expect(done.stderr).to.include(
+        "interrupted: snapshot create stopped while waiting for the other backup to end: no snapshot 'never-taken' was taken; nothing was changed",
+      )
+      // The control that the signal came during the wait: the other backup still holds the lock.
+      expect(await lockHeld()).to.equal(true)
+    } finally {
+      await held.release()
+    }
+    const added = (await backups()).filter((b) => !before.has(b.label))
+    expect(added.map((b) => [b.type, snapshotOf(b) ?? b.annotation?.['stackctl-schedule']])).to.deep.equal([
+      ['full', 'full'],
+    ])
   })
 })

@@ -1,6 +1,6 @@
 import {expect} from 'chai'
 
-import {backupFailure} from '../../../../src/lib/operations/protect/snapshot-run.js'
+import {backupFailure, lockRefused} from '../../../../src/lib/operations/protect/snapshot-run.js'
 
 describe('snapshot create: a failed backup', () => {
   const command = (verb: string) => `stackctl ${verb} --dir /s`
@@ -65,6 +65,31 @@ describe('snapshot create: a failed backup', () => {
     expect(failure.suggestion).to.equal(
       'no snapshot was taken; run the same snapshot create again once that backup is done (stackctl doctor --dir /s shows the last scheduled one)',
     )
+  })
+
+  it('after a wait that ran out, says how long the other backup was waited for', () => {
+    const failure = backupFailure({
+      exitCode: 50,
+      output:
+        "2026-12-07 05:29:00.976 P00 ERROR: [050]: unable to acquire lock on file '/tmp/pgbackrest/visits-backup-1.lock': Resource temporarily unavailable",
+      space: undefined,
+      volume: 'p_backups',
+      command,
+      waitedSeconds: 1800,
+    })
+    expect(failure.message).to.match(
+      /^pgbackrest backup failed: another pgBackRest backup is running in the db \(a scheduled backup, or another snapshot create\) and was still running after 30 min of waiting; /,
+    )
+  })
+
+  it("knows pgBackRest's lock refusal (then it waits and asks again) from any other failure", () => {
+    const refusal =
+      "2026-12-07 05:29:00.976 P00 ERROR: [050]: unable to acquire lock on file '/tmp/pgbackrest/visits-backup-1.lock': Resource temporarily unavailable\n   HINT: is another pgBackRest process running?"
+    expect(lockRefused({exitCode: 50, stdout: '', stderr: refusal})).to.equal(true)
+    // The controls: another exit, or exit 50 without pgBackRest's lock error, is a failure, not a wait.
+    expect(lockRefused({exitCode: 64, stdout: '', stderr: output})).to.equal(false)
+    expect(lockRefused({exitCode: 50, stdout: '', stderr: 'something else'})).to.equal(false)
+    expect(lockRefused({exitCode: 0, stdout: '', stderr: ''})).to.equal(false)
   })
 
   it('control: another failure with room left is reported as pgBackRest said it, with the log hint', () => {
