@@ -27,6 +27,11 @@ import {
 
 const debug = createDebug('stackctl:persistence')
 
+/** `the volume v was not touched`, or `the volumes a, b, c were …` for an HA stack's members. */
+function volumesUntouched(volume: string): string {
+  return volume.includes(', ') ? `the volumes ${volume} were not touched` : `the volume ${volume} was not touched`
+}
+
 function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error)
 }
@@ -200,6 +205,8 @@ class Pipeline {
     stopped: false,
   }
   private aborted: PersistenceResult['aborted'] = null
+  /** Why leaving the stack as found failed (its first line), when it did. */
+  private notLeftAsFound: string | undefined
   /** The interrupt was seen between phases: the phase it names never started. */
   private stoppedBetweenPhases = false
   private readonly steps: StepRunner
@@ -377,6 +384,7 @@ class Pipeline {
       await this.phase('leave-as-found', async () => ({value: await body(), problems: []}))
     } catch (error) {
       debug('leaving the stack as found failed: %O', error)
+      this.notLeftAsFound = errorMessage(error).split('\n')[0]
     }
   }
 
@@ -387,11 +395,15 @@ class Pipeline {
   private interrupted(): Interrupted {
     const stoppedIn = this.aborted?.phase ?? this.phases.at(-1)?.name ?? 'prepare'
     const left = this.leftRunning() ? 'running' : 'stopped'
-    const how = this.phases.some((p) => p.name === 'leave-as-found')
-      ? `, brought back as found (${left})`
-      : ` (${left}, as found)`
+    // Said only when it is true: a bring-back that failed leaves the stack neither as found nor stopped by us.
+    const how =
+      this.notLeftAsFound !== undefined
+        ? `; bringing it back as found failed (${this.notLeftAsFound}): it may not be running healthy`
+        : this.phases.some((p) => p.name === 'leave-as-found')
+          ? `, brought back as found (${left})`
+          : ` (${left}, as found)`
     return new Interrupted(
-      `verify-persistence stopped ${this.stoppedBetweenPhases ? 'before' : 'during'} its ${stoppedIn} phase; nothing was verified${how}; the volume ${this.stack.volume} was not touched`,
+      `verify-persistence stopped ${this.stoppedBetweenPhases ? 'before' : 'during'} its ${stoppedIn} phase; nothing was verified${how}; ${volumesUntouched(this.stack.volume)}`,
       `run ${this.stack.again} again when you are ready`,
     )
   }

@@ -30,6 +30,7 @@ import {downSwarmStack} from './cluster/down.js'
 import {swarmStackStatus} from './cluster/status.js'
 import {failoverDisruption, FREEZE_PATRONI_ENV, STALL_ENV, switchoverDisruption} from './ha/failover.js'
 import {newRowsBeyondAttempts} from './ha/set-check.js'
+import {haVolumes} from './ha/spec.js'
 
 export const SWARM_MODES = ['down', 'kill', 'drain', 'failover', 'pause', 'partition', 'switchover'] as const
 export type SwarmMode = (typeof SWARM_MODES)[number]
@@ -75,7 +76,8 @@ class SwarmApiStack implements CheckedStack {
     private readonly resolver: ImageResolver,
   ) {
     this.project = sw.stack.config.project
-    this.volume = sw.stack.config.volume
+    // The HA database's data is on its members' volumes; the single db's (kept after seeding) is not the stack's.
+    this.volume = sw.swarmState?.ha ? haVolumes(this.project, sw.swarmState.ha) : sw.stack.config.volume
     this.again = swarmCommand(sw, 'verify-persistence')
   }
 

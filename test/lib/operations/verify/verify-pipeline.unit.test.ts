@@ -44,6 +44,8 @@ interface StubOptions {
   duringDisrupt?: () => void
   /** Thrown by the relaunch. */
   relaunchError?: Error
+  /** Thrown by start (bringing the stack back as found). */
+  startError?: Error
 }
 
 /** A database of ids: the disruption may lose some; the stack reports what is gone. */
@@ -88,6 +90,7 @@ function stubs(options: StubOptions) {
     },
     async start() {
       calls.push('start')
+      if (options.startError) throw options.startError
       serving = true
     },
     async stop() {
@@ -302,6 +305,24 @@ describe('verifyWithDisruption (the persistence pipeline)', () => {
       '> audit',
       'done audit',
     ])
+  })
+
+  it('an interrupt whose bring-back fails says so instead of "brought back as found"', async () => {
+    const controller = new AbortController()
+    const {stack, disruption, calls, settings} = stubs({
+      ids: [1, 2],
+      duringDisrupt: () => controller.abort(),
+      startError: new Error('deploy: a task did not start\nmore detail'),
+    })
+    const error = await verifyWithDisruption(stack, disruption, settings({signal: controller.signal})).then(
+      () => undefined,
+      (error: unknown) => error,
+    )
+    expect(error).to.be.instanceOf(Interrupted)
+    expect((error as Interrupted).message).to.equal(
+      'interrupted: verify-persistence stopped before its relaunch phase; nothing was verified; bringing it back as found failed (deploy: a task did not start): it may not be running healthy; the volume demo_postgres_data was not touched',
+    )
+    expect(calls.at(-1)).to.equal('start')
   })
 
   it('an interrupt during the disruption: it finishes, the stack is brought back, exit 130 says so', async () => {
