@@ -5,10 +5,10 @@
  * long as the server runs, so a second container on the same volume waits until the first has stopped.
  */
 import {expect} from 'chai'
-import {setTimeout as sleep} from 'node:timers/promises'
 
 import {Cleanup, docker, engine, uniqueName} from '../../../helpers/docker.js'
 import {BUILD_TIMEOUT_MS, ensureImage} from './ensure-images.js'
+import {execIn, until} from './one-container.js'
 
 const IMAGE = 'stackctl/postgres:17'
 const WAITING = 'another container still uses /var/lib/postgresql/data'
@@ -42,22 +42,8 @@ describe('stackctl/postgres:17 entrypoint: one server per data directory (integr
     return name
   }
 
-  /** pg_isready over the container's own socket: 0 when its server accepts connections. */
-  async function ready(name: string): Promise<boolean> {
-    const exec = await docker.getContainer(name).exec({Cmd: ['pg_isready', '-q'], AttachStdout: true})
-    const stream = await exec.start({hijack: true, stdin: false})
-    stream.resume()
-    await new Promise((resolve) => stream.on('end', resolve))
-    return (await exec.inspect()).ExitCode === 0
-  }
-
-  async function until(what: string, look: () => Promise<boolean>): Promise<void> {
-    const deadline = Date.now() + 60_000
-    while (!(await look().catch(() => false))) {
-      if (Date.now() > deadline) throw new Error(`not within 60 s: ${what}`)
-      await sleep(250)
-    }
-  }
+  /** pg_isready over the container's own socket: its server accepts connections. */
+  const ready = async (name: string) => (await execIn(name, ['pg_isready', '-q'])).exitCode === 0
 
   const logs = (name: string) => engine.containers.logTail(name, 50)
 
