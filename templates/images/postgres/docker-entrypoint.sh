@@ -95,15 +95,25 @@ prepare_directories() {
   chmod 0700 "$PGDATA" 2>/dev/null || true
 }
 
-# Only one container may decide about an uninitialised volume at a time: another one starting on it would
-# otherwise take this one's unfinished initialisation for an abandoned one. Released before the server runs.
+# One container per data directory, from the first look at it until the server has stopped: another container
+# starting on it would otherwise take this one's unfinished initialisation for an abandoned one, or start a second
+# server on the same files. The swarm starts a task's replacement while the old container still stops, and
+# PostgreSQL's own postmaster.pid interlock cannot see a server in another container's PID and IPC namespaces.
+# The server inherits the descriptor (exec below), so the lock lasts as long as it runs.
 lock_pgdata() {
   exec {LOCK_FD}<"$PGDATA"
-  flock --nonblock "$LOCK_FD" ||
-    die "another container is starting on $PGDATA right now (its first initialisation holds the lock); run one container per volume"
+  flock --nonblock "$LOCK_FD" && return
+  log "another container still uses $PGDATA (its server, or its first initialisation); waiting for it to stop: two PostgreSQL servers on one data directory corrupt it"
+  # In the background so that a stop signal ends the wait at once; the lock belongs to the descriptor's open
+  # file, which this shell keeps.
+  flock --wait 300 "$LOCK_FD" &
+  local waiter=$!
+  trap 'kill "$waiter" 2>/dev/null; exit 143' TERM
+  trap 'kill "$waiter" 2>/dev/null; exit 130' INT # the image's stop signal
+  wait "$waiter" || die "another container still uses $PGDATA after 300 s; run one container per volume"
+  trap - TERM INT
+  log "the other container stopped; going on"
 }
-
-unlock_pgdata() { exec {LOCK_FD}<&-; }
 
 # The entries of a directory, one per array element (NAMES), sorted, dot files included.
 list_entries() {
@@ -408,7 +418,6 @@ if [ "$1" = postgres ] && ! wants_help "$@"; then
   else
     initialise_or_recover
   fi
-  unlock_pgdata
   if is_root; then
     exec setpriv --reuid=postgres --regid=postgres --init-groups -- "$@"
   fi

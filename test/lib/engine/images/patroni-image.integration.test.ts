@@ -9,10 +9,10 @@ import {expect} from 'chai'
 import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
-import {setTimeout as sleep} from 'node:timers/promises'
 
 import {Cleanup, docker, engine, uniqueName} from '../../../helpers/docker.js'
 import {BUILD_TIMEOUT_MS, ensureImage} from './ensure-images.js'
+import {execIn, until} from './one-container.js'
 
 const IMAGE = 'stackctl/patroni:17'
 const WAITING = 'another container still runs pg1 on this volume; waiting for it to stop'
@@ -66,22 +66,7 @@ describe('stackctl/patroni:17 member entrypoint: one container per data director
   }
 
   /** What PID 1 of the container runs now: Patroni once the entrypoint handed over, the shell before. */
-  async function pid1(name: string): Promise<string> {
-    const exec = await docker.getContainer(name).exec({Cmd: ['cat', '/proc/1/cmdline'], AttachStdout: true})
-    const stream = await exec.start({hijack: true, stdin: false})
-    const chunks: Buffer[] = []
-    stream.on('data', (chunk: Buffer) => chunks.push(chunk))
-    await new Promise((resolve) => stream.on('end', resolve))
-    return Buffer.concat(chunks).toString('latin1').replaceAll('\0', ' ')
-  }
-
-  async function until(what: string, look: () => Promise<boolean>): Promise<void> {
-    const deadline = Date.now() + 60_000
-    while (!(await look())) {
-      if (Date.now() > deadline) throw new Error(`not within 60 s: ${what}`)
-      await sleep(250)
-    }
-  }
+  const pid1 = async (name: string) => (await execIn(name, ['cat', '/proc/1/cmdline'])).output.replaceAll('\0', ' ')
 
   const logs = (name: string) => engine.containers.logTail(name, 50)
   const runsPatroni = async (name: string) => (await pid1(name)).includes('/usr/bin/patroni')
