@@ -1,10 +1,36 @@
 /**
- * What the one-container-per-data-directory tests of the database images share: polling a container until a
- * condition holds, and a command's output in it.
+ * What the one-container-per-data-directory tests of the database images share: a volume of their own, polling a
+ * container until a condition holds, a command's output in it, and a server holding a volume with a second
+ * container waiting for it.
  */
 import {setTimeout as sleep} from 'node:timers/promises'
 
-import {docker} from '../../../helpers/docker.js'
+import {type Cleanup, docker, engine, uniqueName} from '../../../helpers/docker.js'
+
+/** A new named volume, removed by `cleanup`. */
+export async function newVolume(cleanup: Cleanup, prefix: string): Promise<string> {
+  const name = cleanup.volume(uniqueName(prefix))
+  await docker.createVolume({Name: name})
+  return name
+}
+
+export const logs = (name: string): Promise<string> => engine.containers.logTail(name, 50)
+
+/**
+ * A first container serving `volume` (`serving` says when), then a second one on it, once it says `waiting`.
+ */
+export async function holderAndWaiter(
+  volume: string,
+  start: (volume: string) => Promise<string>,
+  serving: (name: string) => Promise<boolean>,
+  waiting: string,
+): Promise<{first: string; second: string}> {
+  const first = await start(volume)
+  await until(`${first} serves its volume`, () => serving(first))
+  const second = await start(volume)
+  await until(`${second} says it waits`, async () => (await logs(second)).includes(waiting))
+  return {first, second}
+}
 
 /** Polls `look` every 250 ms until it holds (a look that throws counts as not yet); fails after 60 s. */
 export async function until(what: string, look: () => Promise<boolean>): Promise<void> {

@@ -10,9 +10,9 @@ import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
 
-import {Cleanup, docker, engine, uniqueName} from '../../../helpers/docker.js'
+import {Cleanup, docker, uniqueName} from '../../../helpers/docker.js'
 import {BUILD_TIMEOUT_MS, ensureImage} from './ensure-images.js'
-import {execIn, until} from './one-container.js'
+import {execIn, holderAndWaiter, logs, newVolume as newVolumeOf, until} from './one-container.js'
 
 const IMAGE = 'stackctl/patroni:17'
 const WAITING = 'another container still runs pg1 on this volume; waiting for it to stop'
@@ -37,11 +37,7 @@ describe('stackctl/patroni:17 member entrypoint: one container per data director
     }
   })
 
-  async function newVolume(): Promise<string> {
-    const name = cleanup.volume(uniqueName('pgmember'))
-    await docker.createVolume({Name: name})
-    return name
-  }
+  const newVolume = () => newVolumeOf(cleanup, 'pgmember')
 
   /** A Patroni member pg1 on `volume`, its store unreachable (no etcd: Patroni keeps waiting for it). */
   async function member(volume: string): Promise<string> {
@@ -68,16 +64,10 @@ describe('stackctl/patroni:17 member entrypoint: one container per data director
   /** What PID 1 of the container runs now: Patroni once the entrypoint handed over, the shell before. */
   const pid1 = async (name: string) => (await execIn(name, ['cat', '/proc/1/cmdline'])).output.replaceAll('\0', ' ')
 
-  const logs = (name: string) => engine.containers.logTail(name, 50)
   const runsPatroni = async (name: string) => (await pid1(name)).includes('/usr/bin/patroni')
 
   it('a second container on the same volume waits until the first has stopped; on another volume it does not', async () => {
-    const volume = await newVolume()
-    const first = await member(volume)
-    await until(`${first} runs Patroni`, () => runsPatroni(first))
-
-    const second = await member(volume)
-    await until(`${second} says it waits`, async () => (await logs(second)).includes(WAITING))
+    const {first, second} = await holderAndWaiter(await newVolume(), member, runsPatroni, WAITING)
     // The control: a member on a volume of its own starts Patroni while the first one runs.
     const elsewhere = await member(await newVolume())
     await until(`${elsewhere} runs Patroni`, () => runsPatroni(elsewhere))
@@ -92,11 +82,7 @@ describe('stackctl/patroni:17 member entrypoint: one container per data director
   })
 
   it('a stop signal ends the wait at once (exit 143, not the engine’s SIGKILL after the grace period)', async () => {
-    const volume = await newVolume()
-    const first = await member(volume)
-    await until(`${first} runs Patroni`, () => runsPatroni(first))
-    const second = await member(volume)
-    await until(`${second} says it waits`, async () => (await logs(second)).includes(WAITING))
+    const {first, second} = await holderAndWaiter(await newVolume(), member, runsPatroni, WAITING)
 
     await docker.getContainer(second).stop({t: 30})
     const state = (await docker.getContainer(second).inspect()).State

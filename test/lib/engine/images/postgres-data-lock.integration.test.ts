@@ -6,9 +6,9 @@
  */
 import {expect} from 'chai'
 
-import {Cleanup, docker, engine, uniqueName} from '../../../helpers/docker.js'
+import {Cleanup, docker, uniqueName} from '../../../helpers/docker.js'
 import {BUILD_TIMEOUT_MS, ensureImage} from './ensure-images.js'
-import {execIn, until} from './one-container.js'
+import {execIn, holderAndWaiter, logs, newVolume as newVolumeOf, until} from './one-container.js'
 
 const IMAGE = 'stackctl/postgres:17'
 const WAITING = 'another container still uses /var/lib/postgresql/data'
@@ -24,11 +24,7 @@ describe('stackctl/postgres:17 entrypoint: one server per data directory (integr
 
   after(() => cleanup.run())
 
-  async function newVolume(): Promise<string> {
-    const name = cleanup.volume(uniqueName('pglock'))
-    await docker.createVolume({Name: name})
-    return name
-  }
+  const newVolume = () => newVolumeOf(cleanup, 'pglock')
 
   async function server(volume: string): Promise<string> {
     const name = cleanup.container(uniqueName('pglock'))
@@ -45,15 +41,8 @@ describe('stackctl/postgres:17 entrypoint: one server per data directory (integr
   /** pg_isready over the container's own socket: its server accepts connections. */
   const ready = async (name: string) => (await execIn(name, ['pg_isready', '-q'])).exitCode === 0
 
-  const logs = (name: string) => engine.containers.logTail(name, 50)
-
   it('a second container on a volume whose server runs waits for it to stop, then serves the same data', async () => {
-    const volume = await newVolume()
-    const first = await server(volume)
-    await until(`${first} ready`, () => ready(first))
-
-    const second = await server(volume)
-    await until(`${second} says it waits`, async () => (await logs(second)).includes(WAITING))
+    const {first, second} = await holderAndWaiter(await newVolume(), server, ready, WAITING)
     // The control: a server on a volume of its own starts while the first one runs.
     const elsewhere = await server(await newVolume())
     await until(`${elsewhere} ready`, () => ready(elsewhere))
@@ -66,11 +55,7 @@ describe('stackctl/postgres:17 entrypoint: one server per data directory (integr
   })
 
   it('a stop signal (the image’s SIGINT) ends the wait at once (exit 130) and leaves the running server alone', async () => {
-    const volume = await newVolume()
-    const first = await server(volume)
-    await until(`${first} ready`, () => ready(first))
-    const second = await server(volume)
-    await until(`${second} says it waits`, async () => (await logs(second)).includes(WAITING))
+    const {first, second} = await holderAndWaiter(await newVolume(), server, ready, WAITING)
 
     await docker.getContainer(second).stop({t: 30})
     expect((await docker.getContainer(second).inspect()).State.ExitCode, await logs(second)).to.equal(130)
